@@ -1,0 +1,63 @@
+/*
+ * io: whole-buffer reads and writes that retry on EINTR and short counts,
+ * and a "sink" that moves byte ranges from one descriptor to another with
+ * the cheapest mechanism the kernel accepts for that pair:
+ *
+ *   output is a pipe          splice(2)
+ *   output is a regular file  copy_file_range(2)  (not with O_APPEND)
+ *   anything else             sendfile(2)
+ *   all refused               pread(2) + write(2) through a 128 KiB buffer
+ *
+ * A mechanism that fails with EINVAL/EXDEV/ENOSYS/EOPNOTSUPP before moving any
+ * byte is switched off for that sink and the next one is tried, so every
+ * pair of descriptors works (e.g. `vb-cat s.vb >> file`).  Bytes copied this
+ * way are not checksummed: the sink is used only for base-file bytes, whose
+ * identity the store checked when it opened.  EPIPE becomes VB_EPIPE.
+ */
+#ifndef VB_IO_H
+#define VB_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* read(2) until `n` bytes or end of file; *got says how many arrived. */
+enum vb_err vb_io_read_full(int fd, void *buf, size_t n, size_t *got);
+
+/* pread(2) until `n` bytes or end of file. */
+enum vb_err vb_io_pread_full(int fd, void *buf, size_t n, uint64_t off, size_t *got);
+
+/* write(2) all `n` bytes. */
+enum vb_err vb_io_write_full(int fd, const void *buf, size_t n);
+
+/* pwrite(2) all `n` bytes at `off`. */
+enum vb_err vb_io_pwrite_full(int fd, const void *buf, size_t n, uint64_t off);
+
+struct vb_sink {
+	int fd;
+	unsigned allow;      /* mechanisms still worth trying (private) */
+	char *buf;           /* bounce buffer for the fallback (private) */
+	uint64_t written;    /* bytes delivered so far */
+};
+
+/* Prepare a sink writing to `fd` (which the sink does not own). */
+void vb_sink_init(struct vb_sink *s, int fd);
+
+/* Release the sink's buffer; the descriptor stays open.  NULL-safe. */
+void vb_sink_done(struct vb_sink *s);
+
+/* Write `n` bytes from memory. */
+enum vb_err vb_sink_write(struct vb_sink *s, const void *buf, size_t n);
+
+/* Copy `len` bytes of `in` starting at `off` (positional; `in`'s file
+ * position is not used).  End of file before `len` bytes is VB_EIO with
+ * detail "unexpected end of file at offset N". */
+enum vb_err vb_sink_copy(struct vb_sink *s, int in, uint64_t off, uint64_t len);
+
+/* Copy from `in`'s current position until end of file or `max` bytes;
+ * *copied says how many moved. */
+enum vb_err vb_sink_pump(struct vb_sink *s, int in, uint64_t max, uint64_t *copied);
+
+#endif

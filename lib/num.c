@@ -1,0 +1,139 @@
+/*
+ * num: parser for the offset grammar (see num.h).
+ */
+#include "num.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct suffix {
+	const char *text;
+	uint64_t mult;
+};
+
+/* Longest spellings first so that "KB" is not read as "K" + junk. */
+static const struct suffix suffixes[] = {
+	{"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30},
+	{"TiB", 1ULL << 40},
+	{"KB", 1000ULL}, {"MB", 1000000ULL}, {"GB", 1000000000ULL},
+	{"TB", 1000000000000ULL},
+	{"K", 1ULL << 10}, {"k", 1ULL << 10}, {"M", 1ULL << 20},
+	{"G", 1ULL << 30}, {"T", 1ULL << 40},
+};
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parse N[S] covering all of `s`.  `whole` and `what` are for messages. */
+static enum vb_err parse_number(const char *s, const char *whole,
+				const char *what, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned base = 10;
+	const char *p = s;
+	int digits = 0;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	for (;; p++) {
+		int d = base == 16 ? hexval(*p) : (*p >= '0' && *p <= '9' ? *p - '0' : -1);
+		if (d < 0)
+			break;
+		if (__builtin_mul_overflow(v, (uint64_t)base, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)d, &v))
+			return vb_err_set(VB_EINVAL, "%s '%s' is too large (the limit is 2^64-1)",
+					  what, whole);
+		digits++;
+	}
+	if (!digits)
+		return vb_err_set(VB_EINVAL, "invalid %s '%s'", what, whole);
+	if (*p) {
+		size_t i;
+		for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+			if (!strcmp(p, suffixes[i].text))
+				break;
+		if (i == sizeof suffixes / sizeof suffixes[0])
+			return vb_err_set(VB_EINVAL, "invalid %s '%s' (unknown suffix '%s')",
+					  what, whole, p);
+		if (__builtin_mul_overflow(v, suffixes[i].mult, &v))
+			return vb_err_set(VB_EINVAL, "%s '%s' is too large (the limit is 2^64-1)",
+					  what, whole);
+	}
+	*out = v;
+	return VB_OK;
+}
+
+enum vb_err vb_parse_size(const char *s, const char *what, uint64_t *out)
+{
+	if (!s || !*s)
+		return vb_err_set(VB_EINVAL, "empty %s", what);
+	if (*s == '-')
+		return vb_err_set(VB_EINVAL, "invalid %s '%s' (a %s cannot be negative)",
+				  what, s, what);
+	if (*s == '+')
+		return vb_err_set(VB_EINVAL, "invalid %s '%s'", what, s);
+	return parse_number(s, s, what, out);
+}
+
+enum vb_err vb_parse_pos(const char *s, struct vb_pos *out)
+{
+	if (!s || !*s)
+		return vb_err_set(VB_EINVAL, "empty offset");
+	if (!strcmp(s, "end")) {
+		out->n = 0;
+		out->from_end = 1;
+		return VB_OK;
+	}
+	if (!strncmp(s, "end-", 4)) {
+		out->from_end = 1;
+		return parse_number(s + 4, s, "offset", &out->n);
+	}
+	if (*s == '-') {
+		out->from_end = 1;
+		return parse_number(s + 1, s, "offset", &out->n);
+	}
+	out->from_end = 0;
+	return parse_number(s, s, "offset", &out->n);
+}
+
+void vb_pos_format(const struct vb_pos *p, char *buf, unsigned size)
+{
+	if (p->from_end && p->n == 0)
+		snprintf(buf, size, "end");
+	else if (p->from_end)
+		snprintf(buf, size, "end-%llu", (unsigned long long)p->n);
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)p->n);
+}
+
+enum vb_err vb_pos_resolve(const struct vb_pos *p, uint64_t len, uint64_t *out)
+{
+	char text[48];
+
+	if (!p->from_end) {
+		if (p->n > len) {
+			vb_pos_format(p, text, sizeof text);
+			return vb_err_set(VB_ERANGE, "offset %s is beyond the end (length %llu)",
+					  text, (unsigned long long)len);
+		}
+		*out = p->n;
+		return VB_OK;
+	}
+	if (p->n > len) {
+		vb_pos_format(p, text, sizeof text);
+		return vb_err_set(VB_ERANGE, "offset %s is before the start (length %llu)",
+				  text, (unsigned long long)len);
+	}
+	*out = len - p->n;
+	return VB_OK;
+}

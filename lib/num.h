@@ -1,0 +1,47 @@
+/*
+ * num: the one offset grammar shared by every command and by --ranges
+ * (DESIGN 2a.7).
+ *
+ *   POSITION := N[S] | -N[S] | end | end-N[S]
+ *   LENGTH   := N[S]
+ *   N        := decimal digits | 0x hex digits
+ *   S        := K M G T (powers of 1024; k also accepted, and KiB MiB GiB TiB)
+ *             | KB MB GB TB (powers of 1000)
+ *
+ * `-N` and `end-N` count back from the end; `end` is `end-0`.  Values of
+ * 2^64 and above are rejected, never wrapped.  Parsing does not know the
+ * content length; vb_pos_resolve() turns a position into an absolute offset
+ * once the length is known, failing (never clamping) outside [0, len].
+ */
+#ifndef VB_NUM_H
+#define VB_NUM_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+struct vb_pos {
+	uint64_t n;          /* the number */
+	int from_end;        /* 1: the position is len - n */
+};
+
+/* Parse a LENGTH.  Error detail names `what` ("length", "size"). */
+enum vb_err vb_parse_size(const char *s, const char *what, uint64_t *out);
+
+/* Parse a POSITION. */
+enum vb_err vb_parse_pos(const char *s, struct vb_pos *out);
+
+/* Absolute offset of `p` in content of length `len`: VB_ERANGE with
+ * "offset X is beyond the end (length L)" or "... before the start ..." */
+enum vb_err vb_pos_resolve(const struct vb_pos *p, uint64_t len, uint64_t *out);
+
+/* Write the position as the user would ("120", "end-5") into buf. */
+void vb_pos_format(const struct vb_pos *p, char *buf, unsigned size);
+
+/* a + b, failing with VB_ERANGE on overflow of 64 bits. */
+static inline int vb_add_overflows(uint64_t a, uint64_t b, uint64_t *sum)
+{
+	return __builtin_add_overflow(a, b, sum);
+}
+
+#endif

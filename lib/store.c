@@ -1,0 +1,1962 @@
+/*
+ * store: the on-disk format of a vb store, and how it is read, appended,
+ * committed, recovered and verified.
+ *
+ * A store is one file: a header written once, then records appended one
+ * after another and never changed.  All integers are little-endian.
+ *
+ * HEADER (offset 0, H bytes, written once when the store is created)
+ *   OFFSET  SIZE  DESCRIPTION
+ *   0       8     magic "\x89VBSTOR\n"
+ *   8       4     format version (1); any other value is refused
+ *   12      4     H, the header length, 108..16384, including the CRC
+ *   16      8     store id: random; every record footer repeats it
+ *   24      8     incompatible feature bits: must all be known (none yet)
+ *   32      8     compatible feature bits: ignored when unknown
+ *   40      8     creation time, nanoseconds since the epoch
+ *   48      4     data block size B (65536)
+ *   52      4     flags: bit 0 = the store has a base file
+ *   56      8     base size in bytes
+ *   64      8     base mtime, seconds
+ *   72      4     base mtime, nanoseconds
+ *   76      4     S, the number of sampled base blocks (0..64)
+ *   80      8     base device number (a mismatch is only a warning)
+ *   88      8     base inode number (a mismatch is only a warning)
+ *   96      4     sample length (4096)
+ *   100     2     R, length of the base path relative to the store's directory
+ *   102     2     A, length of the base's absolute path
+ *   104     R     relative path (no NUL)
+ *   104+R   A     absolute path (no NUL)
+ *   ...     12*S  samples: 8-byte offset, 4-byte CRC-32 of that many bytes
+ *   H-4     4     CRC-32 of bytes 0..H-4
+ *
+ * RECORD (anywhere from H on; L <= 65536)
+ *   OFFSET  SIZE  DESCRIPTION
+ *   0       4     L, the payload length
+ *   4       L     payload
+ *   4+L     32    footer:
+ *     +0    4       magic "VBrf"
+ *     +4    1       type: 1 data block, 2 node, 3 commit, 4 ops block
+ *     +5    1       flags: bit 0 = may be skipped by a reader that does
+ *                   not know the type; other bits must be 0
+ *     +6    2       0
+ *     +8    4       L again
+ *     +12   4       CRC-32 of the record except these 4 bytes
+ *     +16   8       offset of the record in the file
+ *     +24   8       store id
+ *
+ *   The footer lets an opener walk backward from the end of the file one
+ *   record per read (DESIGN 2a.1): bytes a user inserted cannot pass for a
+ *   footer, because the offset and the random id would both have to match.
+ *
+ * DATA RECORD: the bytes one writer session inserted, cut into data blocks
+ *   of B bytes (the last one shorter), written back to back, so byte k of
+ *   the record lies in block k / B at file offset rec + (k / B) * (B + 36).
+ *   Pieces name (rec, k, length); each block is verified when read.
+ * OPS RECORD: the commit's operations, encoded as (kind byte, varint offset,
+ *   varint length, varint length2) each, cut into blocks like a data record.
+ * NODE: one piece-tree node (encoding in ptree.c).
+ * COMMIT (payload):
+ *   OFFSET  SIZE  DESCRIPTION
+ *   0       8     version (0 for the first)
+ *   8       8     offset of the parent commit (0 for version 0)
+ *   16      4     the parent commit's CRC
+ *   20      4     flags: 0
+ *   24      8     offset of the commit of version (v & (v-1)): a skip list
+ *                 that finds any version in O(log^2 v) reads
+ *   32      8     root node offset (0 = empty content)
+ *   40      8     content length
+ *   48      8     piece count
+ *   56      8     time, nanoseconds since the epoch
+ *   64      8     offset of the OPS record (0 = none)
+ *   72      8     number of operations
+ *   80      8     encoded length of the operations
+ *   88      1     summary: the kind of all operations, or 255 (mixed)
+ *   89      1     0
+ *   90      2     M, message length (<= 4096)
+ *   92      8     summary: offset of the first operation
+ *   100     8     summary: total length of the operations
+ *   108     8     summary: version reverted to (revert only)
+ *   116     M     message (UTF-8, no NUL)
+ *
+ * ORDER AND DURABILITY
+ *   A writer appends data blocks while it reads its input, then the OPS
+ *   record and the new nodes (children before parents), calls fdatasync,
+ *   appends the commit record and calls fdatasync again.  A record only
+ *   refers to records at smaller offsets, so no structure can loop.
+ *
+ * FINDING THE HEAD
+ *   The head is the newest commit whose record is whole and whose CRC
+ *   matches.  From the end of the file the opener reads a footer; a valid
+ *   footer (magic, id, its own offset, a length that fits) gives the
+ *   previous record boundary.  Where the bytes before a boundary are not a
+ *   footer (a record cut short by a crash, or zeros where the file size
+ *   reached the disk before the data) the opener searches backward for the
+ *   next valid footer.  Everything after the head is a torn tail: readers
+ *   ignore it (and say so when it held a whole record with a bad CRC), the
+ *   next writer cuts it off.
+ *
+ * LOCKING
+ *   Writers take an exclusive OFD lock on the whole file for the whole
+ *   read-modify-append and then check that the path still names their open
+ *   file (a compaction may have replaced it).  Readers take no lock: they
+ *   see the head that existed when they opened; appends and cuts after it
+ *   never touch what they read.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MAGIC "\x89VBSTOR\n"
+#define FORMAT_VERSION 1u
+#define HDR_FIXED 104u
+#define HDR_MAX 16384u
+#define BLOCK 65536u
+#define FOOTER 32u
+#define REC_OVERHEAD (4u + FOOTER)
+#define BLOCK_STRIDE ((uint64_t)BLOCK + REC_OVERHEAD)
+#define REC_MAX BLOCK
+#define FOOTER_MAGIC 0x66724256u /* "VBrf" */
+#define SAMPLE_LEN 4096u
+#define SAMPLES_MAX 16u
+#define COMMIT_FIXED 116u
+#define WARN_MAX 8
+
+enum { REC_DATA = 1, REC_NODE = 2, REC_COMMIT = 3, REC_OPS = 4 };
+enum { FLAG_MAY_SKIP = 1 };
+
+/* ------------------------------------------------------------ encoding */
+
+static void put16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint16_t get16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static uint32_t crc(uint32_t c, const void *p, size_t n)
+{
+	return (uint32_t)crc32(c, p, (uInt)n);
+}
+
+static size_t put_varint(unsigned char *p, uint64_t v)
+{
+	size_t i = 0;
+
+	while (v >= 0x80) {
+		p[i++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	p[i++] = (unsigned char)v;
+	return i;
+}
+
+/* -------------------------------------------------------------- handle */
+
+struct block {
+	uint64_t off;           /* file offset of the block record */
+	uint32_t len;           /* payload length */
+	struct block *prev, *next, *hnext;
+	unsigned char data[];
+};
+
+struct base_id {
+	int present;
+	uint64_t size;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint64_t dev, ino;
+	uint32_t nsamples;
+	uint64_t sample_off[SAMPLES_MAX];
+	uint32_t sample_crc[SAMPLES_MAX];
+	char *rel;
+	char *abs;
+};
+
+struct vb_store {
+	char *path;              /* as given */
+	char *tmp_path;          /* new store: the temporary file */
+	int fd;
+	int writer;
+	int no_sync;
+	int is_new;
+	int broken;              /* a failed commit: refuse further writes */
+	uint64_t id;
+	uint32_t hdr_len;
+	uint64_t end;            /* end of the content this handle uses */
+	uint64_t committed_end;  /* end after the last commit (rollback point) */
+	uint64_t file_size_at_open;
+	struct vb_commit head;
+	struct base_id base;
+	int base_fd;
+	enum vb_err base_err;
+	char *base_err_msg;
+	struct vb_ptree *tree;
+	char *warnings[WARN_MAX];
+	size_t nwarnings;
+
+	/* Data record being written. */
+	uint64_t data_rec;       /* 0: none open */
+	uint64_t data_len;       /* logical bytes in it */
+	unsigned char *blk;      /* pending block payload (B bytes) */
+	uint32_t blk_len;
+	uint64_t blk_off;        /* where the pending block will be written */
+
+	/* Verified block cache. */
+	struct block **buckets;
+	size_t nbuckets;
+	struct block *lru_head, *lru_tail;
+	size_t cache_cap, cache_used;
+	uint64_t block_reads, block_hits, appended;
+	unsigned char *rbuf;     /* one record: 4 + B + 32 bytes */
+};
+
+void vb_store_opts_init(struct vb_store_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->wait = 60;
+	o->node_cache = 8u << 20;
+	o->block_cache = 4u << 20;
+}
+
+const char *vb_op_name(unsigned kind)
+{
+	switch (kind) {
+	case VB_OP_INSERT: return "insert";
+	case VB_OP_DELETE: return "delete";
+	case VB_OP_REPLACE: return "replace";
+	case VB_OP_REVERT: return "revert";
+	case VB_OP_CREATE: return "create";
+	case VB_OP_MIXED: return "mixed";
+	default: return "unknown";
+	}
+}
+
+static void warn(struct vb_store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void warn(struct vb_store *s, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (s->nwarnings >= WARN_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	s->warnings[s->nwarnings] = strdup(buf);
+	if (s->warnings[s->nwarnings])
+		s->nwarnings++;
+}
+
+size_t vb_store_nwarnings(const struct vb_store *s)
+{
+	return s->nwarnings;
+}
+
+const char *vb_store_warning(const struct vb_store *s, size_t i)
+{
+	return i < s->nwarnings ? s->warnings[i] : "";
+}
+
+int vb_store_is_new(const struct vb_store *s)
+{
+	return s->is_new;
+}
+
+const struct vb_commit *vb_store_head(const struct vb_store *s)
+{
+	return &s->head;
+}
+
+struct vb_ptree *vb_store_ptree(struct vb_store *s)
+{
+	return s->tree;
+}
+
+struct vb_root vb_store_root_of(const struct vb_commit *c)
+{
+	return vb_root_disk(c->root_off, c->length, c->pieces);
+}
+
+static enum vb_err corrupt(uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static enum vb_err corrupt(uint64_t off, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	return vb_err_set(VB_ECORRUPT, "record at offset %llu: %s", (unsigned long long)off, buf);
+}
+
+/* ------------------------------------------------------------- records */
+
+static uint32_t record_crc(const unsigned char *rec, uint32_t len)
+{
+	const unsigned char *f = rec + 4 + len;
+	uint32_t c = crc(0, rec, 4 + len + 12);
+	return crc(c, f + 16, FOOTER - 16);
+}
+
+static void seal(unsigned char *rec, uint32_t len, unsigned type, uint64_t off, uint64_t id)
+{
+	unsigned char *f = rec + 4 + len;
+
+	put32(rec, len);
+	put32(f, FOOTER_MAGIC);
+	f[4] = (unsigned char)type;
+	f[5] = 0;
+	put16(f + 6, 0);
+	put32(f + 8, len);
+	put64(f + 16, off);
+	put64(f + 24, id);
+	put32(f + 12, record_crc(rec, len));
+}
+
+/* Does the footer at f describe a record ending exactly at `end`? */
+static int footer_plausible(const struct vb_store *s, const unsigned char *f, uint64_t end)
+{
+	uint32_t len = get32(f + 8);
+	uint64_t off = get64(f + 16);
+
+	return get32(f) == FOOTER_MAGIC && get64(f + 24) == s->id && len <= REC_MAX &&
+	       off >= s->hdr_len && off + REC_OVERHEAD + len == end;
+}
+
+static enum vb_err append_raw(struct vb_store *s, const void *buf, size_t n)
+{
+	enum vb_err rc = vb_io_pwrite_full(s->fd, buf, n, s->end);
+
+	if (rc) {
+		if (vb_err_errno() == EFBIG || vb_err_errno() == ENOSPC ||
+		    vb_err_errno() == EDQUOT)
+			vb_err_set(VB_EIO, "cannot append: %s", strerror(vb_err_errno()));
+		return rc;
+	}
+	s->end += n;
+	s->appended += n;
+	return VB_OK;
+}
+
+/* Append a record whose payload is already at rec+4 (room for the footer
+ * after it). */
+static enum vb_err append_record(struct vb_store *s, unsigned char *rec, uint32_t len,
+				 unsigned type)
+{
+	seal(rec, len, type, s->end, s->id);
+	return append_raw(s, rec, (size_t)len + REC_OVERHEAD);
+}
+
+/* Read the record at `off` of expected `type` into s->rbuf; return its
+ * payload via *payload and *len.  `limit` bounds the record's end. */
+static enum vb_err read_record_hint(struct vb_store *s, uint64_t off, unsigned type,
+				    uint64_t limit, size_t hint, const unsigned char **payload,
+				    uint32_t *len)
+{
+	size_t got;
+	enum vb_err rc;
+	uint64_t want = REC_OVERHEAD + (uint64_t)REC_MAX;
+	uint32_t l;
+	unsigned char *f;
+
+	if (off < s->hdr_len || off + REC_OVERHEAD > limit)
+		return corrupt(off, "offset outside the store");
+	/* one read of what the caller expects (at least 4 KiB); a second one
+	 * if the record turns out longer */
+	if (hint < 4096)
+		hint = 4096;
+	if (hint < want)
+		want = hint;
+	if (want > limit - off)
+		want = limit - off;
+	if ((rc = vb_io_pread_full(s->fd, s->rbuf, (size_t)want, off, &got)))
+		return rc;
+	if (got < REC_OVERHEAD)
+		return corrupt(off, "truncated");
+	l = get32(s->rbuf);
+	if (l <= REC_MAX && (uint64_t)l + REC_OVERHEAD > got && got == want &&
+	    (uint64_t)l + REC_OVERHEAD <= limit - off) {
+		size_t more;
+		if ((rc = vb_io_pread_full(s->fd, s->rbuf + got, l + REC_OVERHEAD - got,
+					   off + got, &more)))
+			return rc;
+		got += more;
+	}
+	if (l > REC_MAX || (uint64_t)l + REC_OVERHEAD > got)
+		return corrupt(off, "length %u does not fit in the file", l);
+	f = s->rbuf + 4 + l;
+	if (get32(f) != FOOTER_MAGIC || get32(f + 8) != l || get64(f + 16) != off ||
+	    get64(f + 24) != s->id)
+		return corrupt(off, "bad footer");
+	if (get32(f + 12) != record_crc(s->rbuf, l))
+		return corrupt(off, "checksum mismatch");
+	if (f[4] != type)
+		return corrupt(off, "expected a %s record, found type %u",
+			       type == REC_NODE ? "node" : type == REC_COMMIT ? "commit" : "data",
+			       f[4]);
+	*payload = s->rbuf + 4;
+	*len = l;
+	return VB_OK;
+}
+
+static enum vb_err read_record(struct vb_store *s, uint64_t off, unsigned type, uint64_t limit,
+			       const unsigned char **payload, uint32_t *len)
+{
+	size_t hint = type == REC_NODE || type == REC_COMMIT ? 4096 : REC_OVERHEAD + REC_MAX;
+	return read_record_hint(s, off, type, limit, hint, payload, len);
+}
+
+/* -------------------------------------------------------------- header */
+
+struct header {
+	uint32_t len;
+	uint64_t id;
+	uint64_t incompat, compat;
+	int64_t created;
+	struct base_id base;
+};
+
+static enum vb_err read_header(struct vb_store *s, struct header *h)
+{
+	unsigned char fixed[HDR_FIXED], *buf;
+	size_t got;
+	enum vb_err rc;
+	struct stat st;
+
+	memset(h, 0, sizeof *h);
+	if (fstat(s->fd, &st) < 0)
+		return vb_err_sys("stat");
+	if (!S_ISREG(st.st_mode))
+		return vb_err_set(VB_ENOTSTORE, "not a regular file");
+	if ((rc = vb_io_pread_full(s->fd, fixed, sizeof fixed, 0, &got)))
+		return rc;
+	if (got < sizeof MAGIC - 1 || memcmp(fixed, MAGIC, sizeof MAGIC - 1)) {
+		if (got == 0)
+			return vb_err_set(VB_ENOTSTORE, "not a vb store (empty file)");
+		if (got < sizeof MAGIC - 1 && !memcmp(fixed, MAGIC, got))
+			return vb_err_set(VB_ECORRUPT, "truncated header (%zu bytes)", got);
+		return vb_err_set(VB_ENOTSTORE, "not a vb store");
+	}
+	if (got < 16)
+		return vb_err_set(VB_ECORRUPT, "truncated header (%zu bytes)", got);
+	if (get32(fixed + 8) != FORMAT_VERSION)
+		return vb_err_set(VB_EFORMAT, "unsupported store format version %u (this vb reads version %u)",
+				  get32(fixed + 8), FORMAT_VERSION);
+	h->len = get32(fixed + 12);
+	if (h->len < HDR_FIXED + 4 || h->len > HDR_MAX)
+		return vb_err_set(VB_ECORRUPT, "header length %u out of range", h->len);
+	if (got < HDR_FIXED || (uint64_t)st.st_size < h->len)
+		return vb_err_set(VB_ECORRUPT, "truncated header (%llu of %u bytes)",
+				  (unsigned long long)(got < HDR_FIXED ? got : (size_t)st.st_size),
+				  h->len);
+	buf = malloc(h->len);
+	if (!buf)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	if ((rc = vb_io_pread_full(s->fd, buf, h->len, 0, &got)))
+		goto out;
+	rc = vb_err_set(VB_ECORRUPT, "truncated header");
+	if (got < h->len)
+		goto out;
+	rc = vb_err_set(VB_ECORRUPT, "header checksum mismatch");
+	if (crc(0, buf, h->len - 4) != get32(buf + h->len - 4))
+		goto out;
+	h->id = get64(buf + 16);
+	h->incompat = get64(buf + 24);
+	h->compat = get64(buf + 32);
+	h->created = (int64_t)get64(buf + 40);
+	rc = vb_err_set(VB_EFORMAT, "store uses features this vb does not know (0x%llx)",
+			(unsigned long long)h->incompat);
+	if (h->incompat)
+		goto out;
+	rc = vb_err_set(VB_ECORRUPT, "unexpected block size %u", get32(buf + 48));
+	if (get32(buf + 48) != BLOCK)
+		goto out;
+	struct base_id *b = &h->base;
+	b->present = get32(buf + 52) & 1;
+	b->size = get64(buf + 56);
+	b->mtime_sec = (int64_t)get64(buf + 64);
+	b->mtime_nsec = get32(buf + 72);
+	b->nsamples = get32(buf + 76);
+	b->dev = get64(buf + 80);
+	b->ino = get64(buf + 88);
+	uint32_t slen = get32(buf + 96);
+	uint16_t rl = get16(buf + 100), al = get16(buf + 102);
+	rc = vb_err_set(VB_ECORRUPT, "malformed header");
+	if (b->nsamples > SAMPLES_MAX || slen != SAMPLE_LEN ||
+	    (uint64_t)HDR_FIXED + rl + al + 12ull * b->nsamples + 4 != h->len)
+		goto out;
+	if (b->present && (!rl && !al))
+		goto out;
+	b->rel = strndup((char *)buf + HDR_FIXED, rl);
+	b->abs = strndup((char *)buf + HDR_FIXED + rl, al);
+	if (!b->rel || !b->abs) {
+		rc = vb_err_set(VB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (memchr(b->rel, 0, rl) || memchr(b->abs, 0, al))
+		goto out;
+	const unsigned char *sp = buf + HDR_FIXED + rl + al;
+	for (uint32_t i = 0; i < b->nsamples; i++) {
+		b->sample_off[i] = get64(sp + 12 * i);
+		b->sample_crc[i] = get32(sp + 12 * i + 8);
+	}
+	rc = VB_OK;
+out:
+	free(buf);
+	return rc;
+}
+
+static void sample_offsets(uint64_t size, struct base_id *b)
+{
+	uint64_t n = (size + SAMPLE_LEN - 1) / SAMPLE_LEN;
+
+	if (n > SAMPLES_MAX)
+		n = SAMPLES_MAX;
+	b->nsamples = (uint32_t)n;
+	for (uint64_t i = 0; i < n; i++) {
+		if (n == 1)
+			b->sample_off[i] = 0;
+		else if (size <= SAMPLE_LEN * SAMPLES_MAX)
+			b->sample_off[i] = i * SAMPLE_LEN;
+		else
+			b->sample_off[i] = (size - SAMPLE_LEN) / (n - 1) * i;
+	}
+}
+
+static enum vb_err sample_crc(int fd, uint64_t size, uint64_t off, uint32_t *out)
+{
+	unsigned char buf[SAMPLE_LEN];
+	size_t want = size - off < SAMPLE_LEN ? (size_t)(size - off) : SAMPLE_LEN, got;
+	enum vb_err rc = vb_io_pread_full(fd, buf, want, off, &got);
+
+	if (rc)
+		return rc;
+	if (got != want)
+		return vb_err_set(VB_EBASE, "shorter than recorded");
+	*out = crc(0, buf, got);
+	return VB_OK;
+}
+
+/* Absolute, normalized directory of `path` (a file that may not exist). */
+static char *dir_of(const char *path)
+{
+	char *copy = strdup(path), *slash, *res;
+
+	if (!copy)
+		return NULL;
+	slash = strrchr(copy, '/');
+	if (!slash)
+		res = realpath(".", NULL);
+	else if (slash == copy)
+		res = strdup("/");
+	else {
+		*slash = 0;
+		res = realpath(copy, NULL);
+	}
+	free(copy);
+	return res;
+}
+
+/* Path of `to` (absolute) relative to directory `from` (absolute). */
+static char *relative_path(const char *from, const char *to)
+{
+	size_t common = 0, i = 0, ups = 0;
+	char *out, *p;
+
+	/* longest common prefix ending at a component boundary */
+	while (from[i] && to[i] && from[i] == to[i]) {
+		i++;
+		if (from[i] == '/' || from[i] == 0)
+			if (to[i] == '/' || to[i] == 0)
+				common = i;
+	}
+	if (!strcmp(from, "/"))
+		return strdup(to + 1);
+	for (const char *q = from + common; *q; q++)
+		if (*q == '/')
+			ups++;
+	out = malloc(ups * 3 + strlen(to) + 2);
+	if (!out)
+		return NULL;
+	p = out;
+	for (size_t u = 0; u < ups; u++) {
+		memcpy(p, "../", 3);
+		p += 3;
+	}
+	const char *rest = to + common;
+	while (*rest == '/')
+		rest++;
+	strcpy(p, rest);
+	if (!*out)
+		strcpy(out, ".");
+	return out;
+}
+
+/* Fill the base identity of `path` for a new store at `store_path`. */
+static enum vb_err base_identify(const char *store_path, const char *path, struct base_id *b,
+				 int *fd_out)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	enum vb_err rc;
+	char *abs = NULL, *sdir = NULL;
+
+	memset(b, 0, sizeof *b);
+	if (fd < 0)
+		return vb_err_sys("base file '%s'", path);
+	if (fstat(fd, &st) < 0) {
+		rc = vb_err_sys("base file '%s'", path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = vb_err_set(VB_EINVAL, "base file '%s' is not a regular file", path);
+		goto fail;
+	}
+	abs = realpath(path, NULL);
+	sdir = dir_of(store_path);
+	if (!abs || !sdir) {
+		rc = vb_err_sys("base file '%s'", path);
+		goto fail;
+	}
+	b->present = 1;
+	b->size = (uint64_t)st.st_size;
+	b->mtime_sec = st.st_mtim.tv_sec;
+	b->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	b->abs = abs;
+	b->rel = relative_path(sdir, abs);
+	abs = NULL;
+	if (!b->rel) {
+		rc = vb_err_set(VB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (strlen(b->rel) > 4096 || strlen(b->abs) > 4096) {
+		rc = vb_err_set(VB_EINVAL, "base file path is too long");
+		goto fail;
+	}
+	sample_offsets(b->size, b);
+	for (uint32_t i = 0; i < b->nsamples; i++)
+		if ((rc = sample_crc(fd, b->size, b->sample_off[i], &b->sample_crc[i]))) {
+			vb_err_prefix("base file '%s'", path);
+			goto fail;
+		}
+	free(sdir);
+	*fd_out = fd;
+	return VB_OK;
+fail:
+	free(abs);
+	free(sdir);
+	free(b->rel);
+	free(b->abs);
+	b->rel = b->abs = NULL;
+	close(fd);
+	return rc;
+}
+
+/* Open and check the base recorded in the header; on failure remember why. */
+static void base_attach(struct vb_store *s)
+{
+	struct base_id *b = &s->base;
+	char *candidate = NULL, *sdir;
+	const char *name;
+	struct stat st;
+	int fd = -1;
+	enum vb_err rc;
+
+	if (!b->present)
+		return;
+	/* relative to the store's directory first, then the absolute path */
+	sdir = dir_of(s->path);
+	if (sdir && b->rel[0]) {
+		candidate = malloc(strlen(sdir) + strlen(b->rel) + 2);
+		if (candidate) {
+			sprintf(candidate, "%s/%s", sdir, b->rel);
+			fd = open(candidate, O_RDONLY | O_CLOEXEC);
+		}
+	}
+	free(sdir);
+	name = b->rel;
+	if (fd < 0 && b->abs[0]) {
+		fd = open(b->abs, O_RDONLY | O_CLOEXEC);
+		name = b->abs;
+	}
+	free(candidate);
+	if (fd < 0) {
+		rc = vb_err_sys("base file '%s' cannot be opened", b->abs[0] ? b->abs : b->rel);
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = vb_err_sys("base file '%s'", name);
+		goto fail;
+	}
+	if ((uint64_t)st.st_size != b->size) {
+		rc = vb_err_set(VB_EBASE, "base file '%s' has changed: size %llu, expected %llu",
+				name, (unsigned long long)st.st_size, (unsigned long long)b->size);
+		goto fail;
+	}
+	if (st.st_mtim.tv_sec != b->mtime_sec || (uint32_t)st.st_mtim.tv_nsec != b->mtime_nsec) {
+		rc = vb_err_set(VB_EBASE, "base file '%s' has changed: modification time differs", name);
+		goto fail;
+	}
+	for (uint32_t i = 0; i < b->nsamples; i++) {
+		uint32_t c;
+		if (b->sample_off[i] >= b->size) {
+			rc = vb_err_set(VB_ECORRUPT, "header sample offset out of range");
+			goto fail;
+		}
+		if ((rc = sample_crc(fd, b->size, b->sample_off[i], &c))) {
+			vb_err_prefix("base file '%s'", name);
+			goto fail;
+		}
+		if (c != b->sample_crc[i]) {
+			rc = vb_err_set(VB_EBASE, "base file '%s' has changed: content at offset %llu differs",
+					name, (unsigned long long)b->sample_off[i]);
+			goto fail;
+		}
+	}
+	if (st.st_dev != b->dev || st.st_ino != b->ino)
+		warn(s, "base file '%s' is not the file the store was made from (device/inode differ), but its size, time and sampled content match",
+		     name);
+	s->base_fd = fd;
+	return;
+fail:
+	if (fd >= 0)
+		close(fd);
+	s->base_err = rc == VB_EIO ? VB_EBASE : rc;
+	s->base_err_msg = strdup(vb_err_detail());
+}
+
+static enum vb_err write_header(struct vb_store *s)
+{
+	const struct base_id *b = &s->base;
+	size_t rl = b->present ? strlen(b->rel) : 0, al = b->present ? strlen(b->abs) : 0;
+	uint32_t len = (uint32_t)(HDR_FIXED + rl + al + 12u * b->nsamples + 4u);
+	unsigned char *h = calloc(1, len);
+	struct timespec ts;
+	enum vb_err rc;
+
+	if (!h)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memcpy(h, MAGIC, 8);
+	put32(h + 8, FORMAT_VERSION);
+	put32(h + 12, len);
+	put64(h + 16, s->id);
+	put64(h + 40, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+	put32(h + 48, BLOCK);
+	put32(h + 52, b->present ? 1 : 0);
+	if (b->present) {
+		put64(h + 56, b->size);
+		put64(h + 64, (uint64_t)b->mtime_sec);
+		put32(h + 72, b->mtime_nsec);
+		put32(h + 76, b->nsamples);
+		put64(h + 80, b->dev);
+		put64(h + 88, b->ino);
+		put16(h + 100, (uint16_t)rl);
+		put16(h + 102, (uint16_t)al);
+		memcpy(h + HDR_FIXED, b->rel, rl);
+		memcpy(h + HDR_FIXED + rl, b->abs, al);
+		for (uint32_t i = 0; i < b->nsamples; i++) {
+			put64(h + HDR_FIXED + rl + al + 12 * i, b->sample_off[i]);
+			put32(h + HDR_FIXED + rl + al + 12 * i + 8, b->sample_crc[i]);
+		}
+	}
+	put32(h + 96, SAMPLE_LEN);
+	put32(h + len - 4, crc(0, h, len - 4));
+	rc = vb_io_pwrite_full(s->fd, h, len, 0);
+	free(h);
+	if (!rc) {
+		s->hdr_len = len;
+		s->end = len;
+	}
+	return rc;
+}
+
+/* -------------------------------------------------------------- commits */
+
+static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigned char *p,
+				 uint32_t len, struct vb_commit *c)
+{
+	if (len < COMMIT_FIXED)
+		return corrupt(off, "commit too short");
+	memset(c, 0, offsetof(struct vb_commit, message));
+	c->off = off;
+	c->version = get64(p);
+	c->parent_off = get64(p + 8);
+	c->parent_crc = get32(p + 16);
+	c->flags = get32(p + 20);
+	c->skip_off = get64(p + 24);
+	c->root_off = get64(p + 32);
+	c->length = get64(p + 40);
+	c->pieces = get64(p + 48);
+	c->time_ns = (int64_t)get64(p + 56);
+	c->ops_off = get64(p + 64);
+	c->nops = get64(p + 72);
+	c->ops_bytes = get64(p + 80);
+	c->sum_kind = p[88];
+	c->msg_len = get16(p + 90);
+	c->sum_off = get64(p + 92);
+	c->sum_len = get64(p + 100);
+	c->sum_target = get64(p + 108);
+	if (c->msg_len > VB_MESSAGE_MAX || COMMIT_FIXED + c->msg_len != len)
+		return corrupt(off, "commit message length out of range");
+	memcpy(c->message, p + COMMIT_FIXED, c->msg_len);
+	c->message[c->msg_len] = 0;
+	/* references point backward */
+	if ((c->version && (c->parent_off < s->hdr_len || c->parent_off >= off)) ||
+	    (!c->version && c->parent_off) ||
+	    (c->root_off && (c->root_off < s->hdr_len || c->root_off >= off)) ||
+	    (c->ops_off && (c->ops_off < s->hdr_len || c->ops_off >= off)) ||
+	    (c->version > 1 && (c->skip_off < s->hdr_len || c->skip_off >= off)))
+		return corrupt(off, "commit refers forward or outside the store");
+	if ((!c->root_off) != (c->length == 0) || c->pieces > c->length ||
+	    (c->length && !c->pieces))
+		return corrupt(off, "commit sums out of range");
+	if (c->nops > c->ops_bytes / 4 || c->ops_bytes / 31 > c->nops ||
+	    (c->nops && !c->ops_off))
+		return corrupt(off, "commit operation count out of range");
+	c->crc = get32(s->rbuf + 4 + len + 12);
+	return VB_OK;
+}
+
+enum vb_err vb_store_commit_read(struct vb_store *s, uint64_t off, struct vb_commit *out)
+{
+	const unsigned char *p;
+	uint32_t len;
+	enum vb_err rc = read_record(s, off, REC_COMMIT, s->end, &p, &len);
+
+	if (rc)
+		return rc;
+	return decode_commit(s, off, p, len, out);
+}
+
+/* Read the parent (or skip target) of `c` and check the link. */
+static enum vb_err follow(struct vb_store *s, const struct vb_commit *c, int skip,
+			  struct vb_commit *out)
+{
+	uint64_t target = skip ? c->skip_off : c->parent_off;
+	uint64_t want = skip ? (c->version & (c->version - 1)) : c->version - 1;
+	enum vb_err rc = vb_store_commit_read(s, target, out);
+
+	if (rc)
+		return rc;
+	if (out->version != want)
+		return corrupt(c->off, "commit of version %llu links to version %llu",
+			       (unsigned long long)c->version, (unsigned long long)out->version);
+	if (!skip && out->crc != c->parent_crc)
+		return corrupt(c->off, "parent commit checksum does not match");
+	return VB_OK;
+}
+
+enum vb_err vb_store_commit_at(struct vb_store *s, uint64_t version, struct vb_commit *out)
+{
+	struct vb_commit cur;
+	enum vb_err rc;
+
+	if (version > s->head.version)
+		return vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
+				  (unsigned long long)version,
+				  (unsigned long long)s->head.version);
+	cur = s->head;
+	while (cur.version > version) {
+		uint64_t sv = cur.version & (cur.version - 1);
+		int skip = cur.version > 1 && sv >= version && sv < cur.version - 1;
+		struct vb_commit next;
+		if ((rc = follow(s, &cur, skip, &next)))
+			return rc;
+		cur = next;
+	}
+	*out = cur;
+	return VB_OK;
+}
+
+/* ----------------------------------------------------------- find head */
+
+/* Search backward from `end` for the nearest position q in (lo, end) such
+ * that a plausible footer ends at q.  Returns 0 if none. */
+static enum vb_err scan_back(struct vb_store *s, uint64_t lo, uint64_t end, uint64_t *found)
+{
+	const size_t win = 1u << 20;
+	unsigned char *buf = malloc(win + FOOTER);
+	enum vb_err rc = VB_OK;
+	unsigned char idb[8];
+
+	if (!buf)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	put64(idb, s->id);
+	*found = 0;
+	while (end > lo + FOOTER) {
+		uint64_t from = end - lo > win ? end - win : lo;
+		size_t n = (size_t)(end - from), got;
+		if ((rc = vb_io_pread_full(s->fd, buf, n, from, &got)))
+			break;
+		n = got;
+		/* footer ends with the id: look for it at every position,
+		 * last first */
+		for (size_t i = n; i >= FOOTER; i--) {
+			unsigned char *f = buf + i - FOOTER;
+			if (f[24] != idb[0] || memcmp(f + 24, idb, 8))
+				continue;
+			if (footer_plausible(s, f, from + i)) {
+				*found = from + i;
+				free(buf);
+				return VB_OK;
+			}
+		}
+		if (from == lo)
+			break;
+		/* keep an overlap so a footer across the window edge is seen */
+		end = from + FOOTER - 1;
+	}
+	free(buf);
+	return rc;
+}
+
+/* Find the newest valid commit at or below `end`.  *torn_bad_crc is set if
+ * a whole record with a bad checksum was skipped. */
+static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit *head,
+			     int *skipped_bad)
+{
+	uint64_t p = end;
+	unsigned char f[FOOTER];
+	enum vb_err rc;
+	size_t got;
+
+	*skipped_bad = 0;
+	while (p > s->hdr_len) {
+		int ok = 0;
+		if (p - s->hdr_len >= REC_OVERHEAD) {
+			if ((rc = vb_io_pread_full(s->fd, f, FOOTER, p - FOOTER, &got)))
+				return rc;
+			ok = got == FOOTER && footer_plausible(s, f, p);
+		}
+		if (!ok) {
+			uint64_t q;
+			if ((rc = scan_back(s, s->hdr_len, p, &q)))
+				return rc;
+			if (!q)
+				break;
+			p = q;
+			continue;
+		}
+		uint64_t roff = get64(f + 16);
+		if (f[4] == REC_COMMIT) {
+			const unsigned char *pl;
+			uint32_t len;
+			rc = read_record(s, roff, REC_COMMIT, p, &pl, &len);
+			if (!rc)
+				rc = decode_commit(s, roff, pl, len, head);
+			if (!rc)
+				return VB_OK;
+			if (rc != VB_ECORRUPT)
+				return rc;
+			*skipped_bad = 1;
+		}
+		p = roff;
+	}
+	return vb_err_set(VB_ECORRUPT, "no valid commit found (the store is damaged)");
+}
+
+/* ----------------------------------------------------------- node i/o */
+
+static enum vb_err io_read_node(void *ctx, uint64_t off, unsigned char *buf, size_t cap,
+				size_t *len)
+{
+	struct vb_store *s = ctx;
+	const unsigned char *p;
+	uint32_t l;
+	enum vb_err rc = read_record(s, off, REC_NODE, s->end, &p, &l);
+
+	if (rc)
+		return rc;
+	if (l > cap)
+		return corrupt(off, "node too large");
+	memcpy(buf, p, l);
+	*len = l;
+	return VB_OK;
+}
+
+static uint64_t io_tell(void *ctx)
+{
+	return ((struct vb_store *)ctx)->end;
+}
+
+static enum vb_err io_write_node(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct vb_store *s = ctx;
+
+	memcpy(s->rbuf + 4, buf, len);
+	return append_record(s, s->rbuf, (uint32_t)len, REC_NODE);
+}
+
+/* ---------------------------------------------------------------- lock */
+
+static enum vb_err lock_write(struct vb_store *s, double wait)
+{
+	struct flock fl;
+	struct timespec start, now, nap = {0, 1000000};
+
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (fcntl(s->fd, F_OFD_SETLK, &fl) == 0)
+			return VB_OK;
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+			return vb_err_sys("lock");
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double waited = (double)(now.tv_sec - start.tv_sec) +
+				(double)(now.tv_nsec - start.tv_nsec) / 1e9;
+		if (wait >= 0 && waited >= wait)
+			return vb_err_set(VB_ELOCKED, "another process holds the write lock (waited %.0f s)",
+					  wait);
+		nanosleep(&nap, NULL);
+		if (nap.tv_nsec < 64000000)
+			nap.tv_nsec *= 2;
+	}
+}
+
+/* -------------------------------------------------------------- create */
+
+static enum vb_err random_id(uint64_t *id)
+{
+	for (;;) {
+		ssize_t r = getrandom(id, sizeof *id, 0);
+		if (r == (ssize_t)sizeof *id)
+			break;
+		if (r < 0 && errno != EINTR)
+			return vb_err_sys("getrandom");
+	}
+	if (!*id)
+		*id = 1;
+	return VB_OK;
+}
+
+/* Write version 0 (empty or the base) into a fresh temporary file. */
+static enum vb_err create_temp(struct vb_store *s, const char *base)
+{
+	const char *slash = strrchr(s->path, '/');
+	const char *name = slash ? slash + 1 : s->path;
+	size_t dl = slash ? (size_t)(slash - s->path + 1) : 0;
+	enum vb_err rc;
+	int fd;
+
+	s->tmp_path = malloc(dl + strlen(name) + 24);
+	if (!s->tmp_path)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	memcpy(s->tmp_path, s->path, dl);
+	/* like mkstemp, but with the mode a plain new file gets (umask) */
+	for (int tries = 0;; tries++) {
+		uint64_t r;
+		if ((rc = random_id(&r)))
+			return rc;
+		sprintf(s->tmp_path + dl, ".%s.%06llx.tmp", name,
+			(unsigned long long)(r & 0xffffff));
+		fd = open(s->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0 || errno != EEXIST || tries > 100)
+			break;
+	}
+	if (fd < 0) {
+		rc = vb_err_sys("cannot create a file in the store's directory");
+		free(s->tmp_path);
+		s->tmp_path = NULL;
+		return rc;
+	}
+	s->fd = fd;
+	s->is_new = 1;
+	if ((rc = random_id(&s->id)))
+		return rc;
+	if (base && (rc = base_identify(s->path, base, &s->base, &s->base_fd)))
+		return rc;
+	if ((rc = write_header(s)))
+		return rc;
+
+	/* version 0: the base as one piece, or nothing */
+	struct vb_root root = vb_root_empty();
+	struct vb_ptree_io io = {s, io_read_node, io_tell, io_write_node, s->hdr_len, s->base.size};
+	if ((rc = vb_ptree_create(&io, 1u << 20, &s->tree)))
+		return rc;
+	if (s->base.present && s->base.size) {
+		struct vb_piece p = {VB_SRC_BASE, 0, 0, s->base.size};
+		if ((rc = vb_ptree_insert(s->tree, &root, 0, &p)))
+			return rc;
+	}
+	struct vb_op op = {VB_OP_CREATE, 0, s->base.present ? s->base.size : 0, 0};
+	s->head.version = (uint64_t)-1; /* so the first commit is version 0 */
+	s->committed_end = s->end;
+	uint64_t v;
+	int saved_sync = s->no_sync;
+	s->no_sync = 1; /* the whole file is synced before the rename */
+	rc = vb_store_commit(s, &root, &op, 1, "", &v);
+	s->no_sync = saved_sync;
+	vb_root_release(s->tree, &root);
+	return rc;
+}
+
+/* Move a new store into place without replacing anything. */
+static enum vb_err publish(struct vb_store *s)
+{
+	int dfd;
+	char *dir;
+
+	if (!s->no_sync && fsync(s->fd) < 0)
+		return vb_err_sys("sync");
+	if (renameat2(AT_FDCWD, s->tmp_path, AT_FDCWD, s->path, RENAME_NOREPLACE) < 0) {
+		if (errno == EEXIST)
+			return vb_err_set(VB_EEXIST, "another process created the store meanwhile; nothing was written (run the command again)");
+		if (errno != EINVAL && errno != ENOSYS)
+			return vb_err_sys("rename into place");
+		/* file systems without RENAME_NOREPLACE: link() also refuses
+		 * to replace */
+		if (link(s->tmp_path, s->path) < 0) {
+			if (errno == EEXIST)
+				return vb_err_set(VB_EEXIST, "another process created the store meanwhile; nothing was written (run the command again)");
+			return vb_err_sys("link into place");
+		}
+		unlink(s->tmp_path);
+	}
+	free(s->tmp_path);
+	s->tmp_path = NULL;
+	s->is_new = 0;
+	dir = dir_of(s->path);
+	if (dir && !s->no_sync) {
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	free(dir);
+	return VB_OK;
+}
+
+/* ---------------------------------------------------------------- open */
+
+static enum vb_err open_existing(struct vb_store *s, const struct vb_store_opts *o)
+{
+	struct header h;
+	enum vb_err rc;
+	struct stat st, st2;
+	int tries = 0;
+
+again:
+	s->fd = open(s->path, (o->write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (s->fd < 0) {
+		if (errno == ENOENT)
+			return vb_err_set(VB_ENOENT, "no such store (use --create to make one)");
+		if (errno == EISDIR)
+			return vb_err_set(VB_ENOTSTORE, "is a directory");
+		return vb_err_sys("cannot open");
+	}
+	if (o->write) {
+		if ((rc = lock_write(s, o->wait)))
+			return rc;
+		/* a compaction may have renamed a new file over the path */
+		if (fstat(s->fd, &st) < 0)
+			return vb_err_sys("stat");
+		if (stat(s->path, &st2) < 0 || st.st_dev != st2.st_dev || st.st_ino != st2.st_ino) {
+			close(s->fd);
+			s->fd = -1;
+			if (++tries > 20)
+				return vb_err_set(VB_EIO, "the store keeps being replaced");
+			goto again;
+		}
+	}
+	if ((rc = read_header(s, &h)))
+		return rc;
+	s->id = h.id;
+	s->hdr_len = h.len;
+	s->base = h.base;
+	if (fstat(s->fd, &st) < 0)
+		return vb_err_sys("stat");
+	s->file_size_at_open = (uint64_t)st.st_size;
+	s->end = (uint64_t)st.st_size;
+	struct vb_ptree_io io = {s, io_read_node, io_tell, io_write_node, s->hdr_len, s->base.size};
+	if ((rc = vb_ptree_create(&io, o->node_cache, &s->tree)))
+		return rc;
+	int bad;
+	if ((rc = find_head(s, s->end, &s->head, &bad)))
+		return rc;
+	uint64_t head_end = s->head.off + REC_OVERHEAD + COMMIT_FIXED + s->head.msg_len;
+	if (head_end < s->end) {
+		if (!o->write)
+			warn(s, "ignoring %llu bytes after the last commit (%s; the next writer removes them)",
+			     (unsigned long long)(s->end - head_end),
+			     bad ? "a record there has a bad checksum" : "an interrupted write");
+		else if (bad)
+			warn(s, "removed %llu bytes after the last commit (a record there had a bad checksum)",
+			     (unsigned long long)(s->end - head_end));
+	}
+	s->end = head_end;
+	s->committed_end = head_end;
+	base_attach(s);
+	if (s->base_err) {
+		if (!o->lenient_base)
+			return vb_err_set(s->base_err, "%s", s->base_err_msg ? s->base_err_msg : "base file problem");
+		warn(s, "%s", s->base_err_msg ? s->base_err_msg : "base file problem");
+	}
+	return VB_OK;
+}
+
+enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o, struct vb_store **out)
+{
+	struct vb_store *s = calloc(1, sizeof *s);
+	enum vb_err rc;
+
+	*out = NULL;
+	if (!s)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	s->fd = -1;
+	s->base_fd = -1;
+	s->writer = o->write;
+	s->no_sync = o->no_sync;
+	s->cache_cap = o->block_cache;
+	s->path = strdup(path);
+	s->rbuf = malloc(REC_OVERHEAD + REC_MAX);
+	s->blk = o->write ? malloc(BLOCK + REC_OVERHEAD) : NULL;
+	if (!s->path || !s->rbuf || (o->write && !s->blk)) {
+		vb_store_close(s);
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	}
+	if (o->base && !o->create) {
+		vb_store_close(s);
+		return vb_err_set(VB_EINVAL, "a base file needs create");
+	}
+	rc = open_existing(s, o);
+	if (rc == VB_ENOENT && o->write && o->create) {
+		s->fd = -1;
+		rc = create_temp(s, o->base);
+	} else if (!rc && o->base) {
+		rc = vb_err_set(VB_EEXIST, "store already exists; --base only applies when creating one");
+	}
+	if (rc) {
+		vb_store_close(s);
+		return rc;
+	}
+	*out = s;
+	return VB_OK;
+}
+
+void vb_store_close(struct vb_store *s)
+{
+	if (!s)
+		return;
+	if (s->writer && s->fd >= 0 && !s->tmp_path)
+		vb_store_rollback(s);
+	if (s->tmp_path) {
+		unlink(s->tmp_path);
+		free(s->tmp_path);
+	}
+	vb_ptree_free(s->tree);
+	if (s->fd >= 0)
+		close(s->fd); /* releases the OFD lock */
+	if (s->base_fd >= 0)
+		close(s->base_fd);
+	while (s->lru_tail) {
+		struct block *b = s->lru_tail;
+		s->lru_tail = b->prev;
+		free(b);
+	}
+	free(s->buckets);
+	free(s->base.rel);
+	free(s->base.abs);
+	free(s->base_err_msg);
+	for (size_t i = 0; i < s->nwarnings; i++)
+		free(s->warnings[i]);
+	free(s->rbuf);
+	free(s->blk);
+	free(s->path);
+	free(s);
+}
+
+/* ---------------------------------------------------------------- data */
+
+static enum vb_err flush_block(struct vb_store *s, unsigned type)
+{
+	enum vb_err rc;
+
+	if (!s->blk_len)
+		return VB_OK;
+	if (s->end != s->blk_off)
+		return vb_err_set(VB_EIO, "internal error: data record interrupted");
+	rc = append_record(s, s->blk, s->blk_len, type);
+	if (rc)
+		return rc;
+	s->blk_len = 0;
+	s->blk_off = s->end;
+	return VB_OK;
+}
+
+enum vb_err vb_store_append(struct vb_store *s, const void *buf, size_t n, struct vb_piece *p)
+{
+	const unsigned char *src = buf;
+	enum vb_err rc;
+
+	if (!s->writer || s->broken)
+		return vb_err_set(VB_EINVAL, "store is not open for writing");
+	if (!s->data_rec) {
+		if (s->end != s->committed_end)
+			return vb_err_set(VB_EIO, "internal error: data after other records");
+		/* cut a torn tail before the first append */
+		if (ftruncate(s->fd, (off_t)s->end) < 0)
+			return vb_err_sys("truncate");
+		s->data_rec = s->end;
+		s->data_len = 0;
+		s->blk_len = 0;
+		s->blk_off = s->end;
+	}
+	if (s->data_len + n < s->data_len)
+		return vb_err_set(VB_ELIMIT, "data record too large");
+	p->src = VB_SRC_DATA;
+	p->rec = s->data_rec;
+	p->start = s->data_len;
+	p->len = n;
+	while (n) {
+		size_t take = BLOCK - s->blk_len < n ? BLOCK - s->blk_len : n;
+		memcpy(s->blk + 4 + s->blk_len, src, take);
+		s->blk_len += (uint32_t)take;
+		s->data_len += take;
+		src += take;
+		n -= take;
+		if (s->blk_len == BLOCK && (rc = flush_block(s, REC_DATA)))
+			return rc;
+	}
+	return VB_OK;
+}
+
+static size_t block_hash(uint64_t off, size_t nb)
+{
+	off *= 0x9e3779b97f4a7c15ULL;
+	return (size_t)(off >> 20) & (nb - 1);
+}
+
+static void block_unlink(struct vb_store *s, struct block *b)
+{
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		s->lru_head = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	else
+		s->lru_tail = b->prev;
+}
+
+static void block_push(struct vb_store *s, struct block *b)
+{
+	b->prev = NULL;
+	b->next = s->lru_head;
+	if (s->lru_head)
+		s->lru_head->prev = b;
+	s->lru_head = b;
+	if (!s->lru_tail)
+		s->lru_tail = b;
+}
+
+static void block_evict(struct vb_store *s)
+{
+	struct block *b = s->lru_tail, **pp;
+
+	block_unlink(s, b);
+	pp = &s->buckets[block_hash(b->off, s->nbuckets)];
+	while (*pp != b)
+		pp = &(*pp)->hnext;
+	*pp = b->hnext;
+	s->cache_used -= sizeof *b + b->len;
+	free(b);
+}
+
+/* The verified payload of the data block at `off`, which is expected to
+ * hold at least `need` bytes. */
+static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need,
+			     const unsigned char **data, uint32_t *len)
+{
+	struct block *b;
+	enum vb_err rc;
+	const unsigned char *p;
+	uint32_t l;
+
+	if (s->blk && s->data_rec && off == s->blk_off && s->blk_len) {
+		*data = s->blk + 4;
+		*len = s->blk_len;
+		return VB_OK;
+	}
+	if (s->nbuckets)
+		for (b = s->buckets[block_hash(off, s->nbuckets)]; b; b = b->hnext)
+			if (b->off == off) {
+				block_unlink(s, b);
+				block_push(s, b);
+				s->block_hits++;
+				*data = b->data;
+				*len = b->len;
+				return VB_OK;
+			}
+	if ((rc = read_record_hint(s, off, REC_DATA, s->end, (size_t)need + REC_OVERHEAD, &p, &l)))
+		return rc;
+	s->block_reads++;
+	*data = p;
+	*len = l;
+	if (s->cache_cap < BLOCK + sizeof *b)
+		return VB_OK;
+	if (!s->nbuckets) {
+		size_t nb = 16;
+		while (nb * BLOCK < s->cache_cap)
+			nb *= 2;
+		s->buckets = calloc(nb, sizeof *s->buckets);
+		if (!s->buckets)
+			return VB_OK;
+		s->nbuckets = nb;
+	}
+	while (s->lru_tail && s->cache_used + sizeof *b + l > s->cache_cap)
+		block_evict(s);
+	b = malloc(sizeof *b + l);
+	if (!b)
+		return VB_OK;
+	b->off = off;
+	b->len = l;
+	memcpy(b->data, p, l);
+	size_t h = block_hash(off, s->nbuckets);
+	b->hnext = s->buckets[h];
+	s->buckets[h] = b;
+	block_push(s, b);
+	s->cache_used += sizeof *b + l;
+	*data = b->data;
+	return VB_OK;
+}
+
+/* Visit the verified bytes [skip, skip+n) of data piece `p`. */
+static enum vb_err data_walk(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
+			     uint64_t n, enum vb_err (*fn)(void *, const void *, size_t),
+			     void *arg)
+{
+	uint64_t k = p->start + skip;
+	enum vb_err rc;
+
+	if (skip > p->len || n > p->len - skip)
+		return vb_err_set(VB_ERANGE, "read beyond piece");
+	while (n) {
+		uint64_t bi = k / BLOCK, within = k % BLOCK, boff;
+		const unsigned char *d;
+		uint32_t l;
+		if (bi > (UINT64_MAX - p->rec) / BLOCK_STRIDE)
+			return corrupt(p->rec, "data offset out of range");
+		boff = p->rec + bi * BLOCK_STRIDE;
+		uint64_t need = within + (n < BLOCK - within ? n : BLOCK - within);
+		if ((rc = get_block(s, boff, need, &d, &l)))
+			return rc;
+		if (within >= l)
+			return corrupt(boff, "data block shorter than a piece needs");
+		uint64_t take = l - within < n ? l - within : n;
+		if (take < n && l != BLOCK)
+			return corrupt(boff, "data block shorter than a piece needs");
+		if ((rc = fn(arg, d + within, (size_t)take)))
+			return rc;
+		k += take;
+		n -= take;
+	}
+	return VB_OK;
+}
+
+struct memcpy_arg {
+	unsigned char *dst;
+};
+
+static enum vb_err to_mem(void *arg, const void *p, size_t n)
+{
+	struct memcpy_arg *a = arg;
+	memcpy(a->dst, p, n);
+	a->dst += n;
+	return VB_OK;
+}
+
+static enum vb_err to_sink(void *arg, const void *p, size_t n)
+{
+	return vb_sink_write(arg, p, n);
+}
+
+static enum vb_err base_ready(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
+			      uint64_t n)
+{
+	if (s->base_fd < 0) {
+		if (s->base_err)
+			return vb_err_set(s->base_err, "%s", s->base_err_msg ? s->base_err_msg : "base file unavailable");
+		return vb_err_set(VB_ECORRUPT, "piece refers to a base file the store does not have");
+	}
+	if (p->start + skip + n > s->base.size)
+		return vb_err_set(VB_ECORRUPT, "piece lies outside the base file");
+	return VB_OK;
+}
+
+enum vb_err vb_store_read(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
+			  void *buf, size_t n)
+{
+	enum vb_err rc;
+
+	if (p->src == VB_SRC_BASE) {
+		size_t got;
+		if ((rc = base_ready(s, p, skip, n)))
+			return rc;
+		if ((rc = vb_io_pread_full(s->base_fd, buf, n, p->start + skip, &got)))
+			return rc;
+		if (got != n)
+			return vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded",
+					  s->base.rel);
+		return VB_OK;
+	}
+	struct memcpy_arg a = {buf};
+	return data_walk(s, p, skip, n, to_mem, &a);
+}
+
+enum vb_err vb_store_send(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
+			  uint64_t n, struct vb_sink *sink)
+{
+	enum vb_err rc;
+
+	if (p->src == VB_SRC_BASE) {
+		if ((rc = base_ready(s, p, skip, n)))
+			return rc;
+		rc = vb_sink_copy(sink, s->base_fd, p->start + skip, n);
+		if (rc == VB_EIO && !vb_err_errno())
+			return vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded",
+					  s->base.rel);
+		return rc;
+	}
+	return data_walk(s, p, skip, n, to_sink, sink);
+}
+
+/* ----------------------------------------------------------------- ops */
+
+static enum vb_err write_ops(struct vb_store *s, const struct vb_op *ops, size_t nops,
+			     uint64_t *off, uint64_t *bytes)
+{
+	unsigned char e[1 + 30];
+	enum vb_err rc;
+
+	*off = 0;
+	*bytes = 0;
+	if (!nops)
+		return VB_OK;
+	*off = s->end;
+	s->blk_len = 0;
+	s->blk_off = s->end;
+	for (size_t i = 0; i < nops; i++) {
+		size_t n = 0;
+		e[n++] = ops[i].kind;
+		n += put_varint(e + n, ops[i].off);
+		n += put_varint(e + n, ops[i].len);
+		n += put_varint(e + n, ops[i].len2);
+		for (size_t j = 0; j < n; j++) {
+			s->blk[4 + s->blk_len++] = e[j];
+			if (s->blk_len == BLOCK && (rc = flush_block(s, REC_OPS)))
+				return rc;
+		}
+		*bytes += n;
+	}
+	return flush_block(s, REC_OPS);
+}
+
+enum vb_err vb_store_ops(struct vb_store *s, const struct vb_commit *c,
+			 enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg)
+{
+	uint64_t left = c->ops_bytes, seen = 0, boff = c->ops_off;
+	unsigned char e[31];
+	size_t el = 0;
+	enum vb_err rc;
+
+	while (left) {
+		const unsigned char *p;
+		uint32_t l;
+		if ((rc = read_record(s, boff, REC_OPS, c->off, &p, &l)))
+			return rc;
+		if (l > left || (l < BLOCK && l != left))
+			return corrupt(boff, "operations block of unexpected length");
+		for (uint32_t i = 0; i < l; i++) {
+			e[el++] = p[i];
+			/* an op is complete after its third varint ends */
+			int ends = 0;
+			for (size_t j = 1; j < el; j++)
+				if (!(e[j] & 0x80))
+					ends++;
+			if (ends == 3) {
+				struct vb_op op;
+				const unsigned char *q = e + 1;
+				uint64_t *f[3] = {&op.off, &op.len, &op.len2};
+				op.kind = e[0];
+				for (int k = 0; k < 3; k++) {
+					uint64_t v = 0;
+					unsigned sh = 0;
+					while (*q & 0x80) {
+						v |= (uint64_t)(*q++ & 0x7f) << sh;
+						sh += 7;
+					}
+					v |= (uint64_t)*q++ << sh;
+					*f[k] = v;
+				}
+				el = 0;
+				seen++;
+				if ((rc = fn(arg, &op)))
+					return rc;
+			} else if (el == sizeof e) {
+				return corrupt(boff, "malformed operation");
+			}
+		}
+		left -= l;
+		boff += BLOCK_STRIDE;
+	}
+	if (el || seen != c->nops)
+		return corrupt(c->off, "operation count does not match");
+	return VB_OK;
+}
+
+/* --------------------------------------------------------------- commit */
+
+enum vb_err vb_store_rollback(struct vb_store *s)
+{
+	if (!s->writer || s->fd < 0)
+		return VB_OK;
+	s->data_rec = 0;
+	s->blk_len = 0;
+	if (s->end == s->committed_end)
+		return VB_OK;
+	s->end = s->committed_end;
+	if (ftruncate(s->fd, (off_t)s->end) < 0)
+		return vb_err_sys("truncate");
+	return VB_OK;
+}
+
+static enum vb_err sync_file(struct vb_store *s)
+{
+	if (s->no_sync)
+		return VB_OK;
+	if (fdatasync(s->fd) < 0)
+		return vb_err_sys("sync");
+	return VB_OK;
+}
+
+enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
+			    const struct vb_op *ops, size_t nops, const char *message,
+			    uint64_t *version)
+{
+	enum vb_err rc;
+	size_t ml = message ? strlen(message) : 0;
+	struct vb_commit c;
+	struct timespec ts;
+	unsigned char *p;
+
+	if (!s->writer || s->broken)
+		return vb_err_set(VB_EINVAL, "store is not open for writing");
+	if (ml > VB_MESSAGE_MAX)
+		return vb_err_set(VB_EINVAL, "message longer than %u bytes", VB_MESSAGE_MAX);
+	if (!s->data_rec && (s->end != s->committed_end)) {
+		rc = vb_err_set(VB_EIO, "internal error: unexpected appended bytes");
+		goto fail;
+	}
+	if (!s->data_rec && ftruncate(s->fd, (off_t)s->end) < 0) {
+		rc = vb_err_sys("truncate");
+		goto fail;
+	}
+	if ((rc = flush_block(s, REC_DATA)))
+		goto fail;
+	s->data_rec = 0;
+
+	memset(&c, 0, offsetof(struct vb_commit, message));
+	c.version = s->head.version + 1;
+	if ((rc = write_ops(s, ops, nops, &c.ops_off, &c.ops_bytes)))
+		goto fail;
+	if ((rc = vb_ptree_flush(s->tree, root)))
+		goto fail;
+	if ((rc = sync_file(s)))
+		goto fail;
+
+	c.nops = nops;
+	if (c.version) {
+		c.parent_off = s->head.off;
+		c.parent_crc = s->head.crc;
+		uint64_t sv = c.version & (c.version - 1);
+		if (sv == s->head.version) {
+			c.skip_off = s->head.off;
+		} else {
+			struct vb_commit sc;
+			if ((rc = vb_store_commit_at(s, sv, &sc)))
+				goto fail;
+			c.skip_off = sc.off;
+		}
+	}
+	c.root_off = root->off;
+	c.length = root->bytes;
+	c.pieces = root->pieces;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	c.sum_kind = nops ? ops[0].kind : VB_OP_INSERT;
+	c.sum_off = nops ? ops[0].off : 0;
+	for (size_t i = 0; i < nops; i++) {
+		if (ops[i].kind != c.sum_kind)
+			c.sum_kind = VB_OP_MIXED;
+		c.sum_len += ops[i].kind == VB_OP_REPLACE ? ops[i].len2
+			     : ops[i].kind == VB_OP_REVERT ? 0 : ops[i].len;
+		if (ops[i].kind == VB_OP_REVERT)
+			c.sum_target = ops[i].len2;
+	}
+
+	p = s->rbuf + 4;
+	memset(p, 0, COMMIT_FIXED);
+	put64(p, c.version);
+	put64(p + 8, c.parent_off);
+	put32(p + 16, c.parent_crc);
+	put32(p + 20, 0);
+	put64(p + 24, c.skip_off);
+	put64(p + 32, c.root_off);
+	put64(p + 40, c.length);
+	put64(p + 48, c.pieces);
+	put64(p + 56, (uint64_t)c.time_ns);
+	put64(p + 64, c.ops_off);
+	put64(p + 72, c.nops);
+	put64(p + 80, c.ops_bytes);
+	p[88] = c.sum_kind;
+	put16(p + 90, (uint16_t)ml);
+	put64(p + 92, c.sum_off);
+	put64(p + 100, c.sum_len);
+	put64(p + 108, c.sum_target);
+	memcpy(p + COMMIT_FIXED, message, ml);
+	c.off = s->end;
+	if ((rc = append_record(s, s->rbuf, (uint32_t)(COMMIT_FIXED + ml), REC_COMMIT)))
+		goto fail;
+	c.crc = get32(s->rbuf + 4 + COMMIT_FIXED + ml + 12);
+	c.msg_len = ml;
+	memcpy(c.message, message, ml);
+	c.message[ml] = 0;
+	if ((rc = sync_file(s)))
+		goto fail;
+	if (s->tmp_path && c.version > 0 && (rc = publish(s)))
+		goto fail;
+	s->head = c;
+	s->committed_end = s->end;
+	*version = c.version;
+	return VB_OK;
+fail:
+	vb_store_rollback(s);
+	s->broken = 1;
+	return rc;
+}
+
+/* --------------------------------------------------------------- verify */
+
+struct verify {
+	struct vb_store *s;
+	void (*report)(void *, uint64_t, const char *);
+	void *arg;
+	int problems;
+	uint64_t *seen;
+	size_t nseen, capseen;
+};
+
+static void problem(struct verify *v, uint64_t off, const char *what)
+{
+	v->problems++;
+	if (v->report)
+		v->report(v->arg, off, what);
+}
+
+static int seen_node(void *arg, uint64_t off)
+{
+	struct verify *v = arg;
+	/* open addressing set of node offsets */
+	if (v->nseen * 2 >= v->capseen) {
+		size_t nc = v->capseen ? v->capseen * 2 : 4096;
+		uint64_t *ns = calloc(nc, sizeof *ns);
+		if (!ns)
+			return 0;
+		for (size_t i = 0; i < v->capseen; i++)
+			if (v->seen[i]) {
+				size_t h = block_hash(v->seen[i], nc);
+				while (ns[h])
+					h = (h + 1) & (nc - 1);
+				ns[h] = v->seen[i];
+			}
+		free(v->seen);
+		v->seen = ns;
+		v->capseen = nc;
+	}
+	size_t h = block_hash(off, v->capseen);
+	while (v->seen[h]) {
+		if (v->seen[h] == off)
+			return 1;
+		h = (h + 1) & (v->capseen - 1);
+	}
+	v->seen[h] = off;
+	v->nseen++;
+	return 0;
+}
+
+static enum vb_err nop_fn(void *arg, const void *p, size_t n)
+{
+	(void)arg;
+	(void)p;
+	(void)n;
+	return VB_OK;
+}
+
+static enum vb_err verify_piece(void *arg, const struct vb_piece *p)
+{
+	struct verify *v = arg;
+	if (p->src == VB_SRC_DATA) {
+		/* the first and last byte's blocks must exist and be long
+		 * enough; the linear pass already checked every checksum */
+		enum vb_err rc = data_walk(v->s, p, 0, 1, nop_fn, NULL);
+		return rc ? rc : data_walk(v->s, p, p->len - 1, 1, nop_fn, NULL);
+	}
+	if (v->s->base.present && p->start + p->len > v->s->base.size)
+		return vb_err_set(VB_ECORRUPT, "piece lies outside the base file");
+	return VB_OK;
+}
+
+static enum vb_err count_op(void *arg, const struct vb_op *op)
+{
+	(void)arg;
+	if (!op->kind || (op->kind > VB_OP_CREATE))
+		return vb_err_set(VB_ECORRUPT, "unknown operation kind %u", op->kind);
+	return VB_OK;
+}
+
+enum vb_err vb_store_verify(struct vb_store *s,
+			    void (*report)(void *arg, uint64_t off, const char *what),
+			    void (*note)(void *arg, const char *what), void *arg)
+{
+	struct verify v = {s, report, arg, 0, NULL, 0, 0};
+	unsigned char f[FOOTER];
+	char msg[512];
+	uint64_t p = s->file_size_at_open > s->end ? s->file_size_at_open : s->end;
+	uint64_t records = 0;
+	enum vb_err rc;
+	size_t got;
+
+	if (p > s->end && note) {
+		snprintf(msg, sizeof msg, "%llu bytes after the last commit (offset %llu) belong to no version; the next writer removes them",
+			 (unsigned long long)(p - s->end), (unsigned long long)s->end);
+		note(arg, msg);
+	}
+	/* 1. every record, from the head back to the header */
+	p = s->end;
+	while (p > s->hdr_len) {
+		if (p - s->hdr_len < REC_OVERHEAD ||
+		    (rc = vb_io_pread_full(s->fd, f, FOOTER, p - FOOTER, &got)) || got != FOOTER ||
+		    !footer_plausible(s, f, p)) {
+			uint64_t q = 0;
+			scan_back(s, s->hdr_len, p, &q);
+			snprintf(msg, sizeof msg, "damaged record: no valid footer ends at offset %llu",
+				 (unsigned long long)p);
+			problem(&v, q, msg);
+			if (!q)
+				break;
+			p = q;
+			continue;
+		}
+		uint64_t roff = get64(f + 16);
+		const unsigned char *pl;
+		uint32_t len;
+		unsigned type = f[4];
+		records++;
+		if (type < REC_DATA || type > REC_OPS) {
+			if (!(f[5] & FLAG_MAY_SKIP)) {
+				snprintf(msg, sizeof msg, "unknown record type %u", type);
+				problem(&v, roff, msg);
+			}
+		} else if ((rc = read_record(s, roff, type, p, &pl, &len))) {
+			problem(&v, roff, vb_err_detail());
+		}
+		p = roff;
+	}
+	/* 2. every version: commit links, tree structure, data reachability */
+	struct vb_commit c = s->head, next;
+	for (;;) {
+		struct vb_root r = vb_store_root_of(&c);
+		/* shared subtrees are checked once (seen_node) */
+		rc = vb_ptree_walk_nodes(s->tree, &r, seen_node, verify_piece, &v);
+		if (rc) {
+			snprintf(msg, sizeof msg, "version %llu: %s", (unsigned long long)c.version,
+				 vb_err_detail());
+			problem(&v, c.off, msg);
+		}
+		if (c.nops && (rc = vb_store_ops(s, &c, count_op, NULL))) {
+			snprintf(msg, sizeof msg, "version %llu: %s", (unsigned long long)c.version,
+				 vb_err_detail());
+			problem(&v, c.off, msg);
+		}
+		if (!c.version)
+			break;
+		if ((rc = follow(s, &c, 0, &next))) {
+			problem(&v, c.off, vb_err_detail());
+			break;
+		}
+		if (c.version > 1) {
+			struct vb_commit sk;
+			if ((rc = follow(s, &c, 1, &sk)))
+				problem(&v, c.off, vb_err_detail());
+		}
+		c = next;
+	}
+	if (s->base.present && s->base_err)
+		problem(&v, 0, s->base_err_msg ? s->base_err_msg : "base file problem");
+	free(v.seen);
+	(void)records;
+	if (v.problems)
+		return vb_err_set(VB_ECORRUPT, "%d problem%s found", v.problems,
+				  v.problems == 1 ? "" : "s");
+	return VB_OK;
+}
+
+void vb_store_stats(const struct vb_store *s, struct vb_store_stats *st)
+{
+	struct stat sb;
+
+	st->file_size = fstat(s->fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	st->appended = s->appended;
+	st->block_reads = s->block_reads;
+	st->block_hits = s->block_hits;
+	st->block_cache_bytes = s->cache_used;
+}

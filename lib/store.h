@@ -1,0 +1,155 @@
+/*
+ * store: the on-disk file of a vb store (format and recovery in store.c).
+ *
+ * A store handle is either a reader (no lock; sees the head that existed
+ * when it opened, or an older version) or a writer (holds the write lock
+ * from open to close; sees the head as it was once the lock was taken).
+ * A writer appends data blocks as it goes (vb_store_append), then
+ * vb_store_commit() writes the tree's new nodes, the operations and the
+ * commit record, with fdatasync before and after the commit record.  Any
+ * append not followed by a successful commit is cut off again by
+ * vb_store_rollback() or vb_store_close(), so a failed writer leaves the
+ * file as it found it (less a torn tail left by an earlier crash).
+ *
+ * A store created by a writer lives in a temporary file beside its final
+ * name until its first commit, which renames it into place (never over an
+ * existing file), so a store is never visible without its first edit.
+ */
+#ifndef VB_STORE_H
+#define VB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "io.h"
+#include "ptree.h"
+
+/* Operation kinds, as stored in OPS records. */
+enum vb_op_kind {
+	VB_OP_INSERT = 1,   /* off, len inserted */
+	VB_OP_DELETE = 2,   /* off, len deleted */
+	VB_OP_REPLACE = 3,  /* off, len deleted, len2 inserted */
+	VB_OP_REVERT = 4,   /* len2 = target version; len = resulting length */
+	VB_OP_CREATE = 5,   /* version 0: len = base length */
+	VB_OP_MIXED = 255,  /* summary only: the commit holds several kinds */
+};
+
+struct vb_op {
+	uint8_t kind;
+	uint64_t off, len, len2;
+};
+
+const char *vb_op_name(unsigned kind);
+
+#define VB_MESSAGE_MAX 4096
+
+struct vb_commit {
+	uint64_t off;          /* file offset of the commit record */
+	uint32_t crc;          /* its checksum (children name their parent by it) */
+	uint64_t version;
+	uint64_t parent_off;   /* 0 for version 0 */
+	uint32_t parent_crc;
+	uint32_t flags;
+	uint64_t skip_off;     /* commit of version (version & (version-1)) */
+	uint64_t root_off;     /* 0: empty content */
+	uint64_t length;
+	uint64_t pieces;
+	int64_t time_ns;
+	uint64_t ops_off;      /* first block of the OPS record, 0 if none */
+	uint64_t nops;
+	uint64_t ops_bytes;
+	uint8_t sum_kind;      /* all ops' kind, or VB_OP_MIXED */
+	uint64_t sum_off;      /* first op's offset */
+	uint64_t sum_len;      /* total of the ops' lengths (see vb.5) */
+	uint64_t sum_target;   /* VB_OP_REVERT: the version reverted to */
+	size_t msg_len;
+	char message[VB_MESSAGE_MAX + 1];
+};
+
+struct vb_store_opts {
+	int write;             /* take the write lock */
+	int create;            /* with write: create the store if it is missing */
+	const char *base;      /* with create: version 0 references this file */
+	int no_sync;           /* skip fdatasync (faster, not crash-safe) */
+	int lenient_base;      /* a missing/changed base is a warning, not an error */
+	double wait;           /* seconds to wait for the lock; < 0: forever */
+	size_t node_cache;     /* bytes of decoded nodes to keep */
+	size_t block_cache;    /* bytes of verified data blocks to keep */
+};
+
+/* Defaults: 8 MiB node cache, 4 MiB block cache, 60 s lock wait. */
+void vb_store_opts_init(struct vb_store_opts *o);
+
+struct vb_store;
+
+/* Open (or with create, prepare) the store at `path`.  Errors:
+ * VB_ENOENT (missing, no create), VB_ENOTSTORE, VB_EFORMAT, VB_ECORRUPT,
+ * VB_EBASE, VB_ELOCKED, VB_EIO. */
+enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o,
+			  struct vb_store **out);
+
+/* Roll back anything uncommitted, release the lock, close.  NULL-safe. */
+void vb_store_close(struct vb_store *s);
+
+/* Things the caller should tell the user (torn tail, moved base...). */
+size_t vb_store_nwarnings(const struct vb_store *s);
+const char *vb_store_warning(const struct vb_store *s, size_t i);
+
+/* 1 if this handle created the store (it exists only after the commit). */
+int vb_store_is_new(const struct vb_store *s);
+
+const struct vb_commit *vb_store_head(const struct vb_store *s);
+/* Find the commit of `version` (VB_ENOENT beyond the head). */
+enum vb_err vb_store_commit_at(struct vb_store *s, uint64_t version, struct vb_commit *out);
+/* Read the commit record at `off` (for walking parents). */
+enum vb_err vb_store_commit_read(struct vb_store *s, uint64_t off, struct vb_commit *out);
+
+struct vb_ptree *vb_store_ptree(struct vb_store *s);
+struct vb_root vb_store_root_of(const struct vb_commit *c);
+
+/* Append bytes to this session's data record; *p describes them as a
+ * piece (contiguous with the previous append's piece). */
+enum vb_err vb_store_append(struct vb_store *s, const void *buf, size_t n,
+			    struct vb_piece *p);
+/* Read `n` bytes of piece `p` starting `skip` bytes into it; verified. */
+enum vb_err vb_store_read(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
+			  void *buf, size_t n);
+/* Send `n` bytes of piece `p` from `skip` to `sink`; base bytes move with
+ * the zero-copy path, data bytes are verified first. */
+enum vb_err vb_store_send(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
+			  uint64_t n, struct vb_sink *sink);
+
+/* Make `root` the new head with these operations; *version gets its number.
+ * Writes nodes, ops and the commit record (durably unless no_sync); for a
+ * new store, renames it into place.  On failure everything appended since
+ * the last commit is cut off and the handle must be closed. */
+enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
+			    const struct vb_op *ops, size_t nops, const char *message,
+			    uint64_t *version);
+
+/* Cut off everything appended since the last commit. */
+enum vb_err vb_store_rollback(struct vb_store *s);
+
+/* Call `fn` for each operation of commit `c`, in the order applied. */
+enum vb_err vb_store_ops(struct vb_store *s, const struct vb_commit *c,
+			 enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
+
+/* Check every record and every version's structure.  `report` gets each
+ * problem (offset, text); the return is VB_ECORRUPT if any was found.
+ * `note` gets informational lines (torn tail). */
+enum vb_err vb_store_verify(struct vb_store *s,
+			    void (*report)(void *arg, uint64_t off, const char *what),
+			    void (*note)(void *arg, const char *what), void *arg);
+
+/* Statistics for tests and benchmarks. */
+struct vb_store_stats {
+	uint64_t file_size;      /* bytes of the file as this handle sees it */
+	uint64_t appended;       /* bytes appended by this handle */
+	uint64_t block_reads;    /* data blocks read from disk */
+	uint64_t block_hits;     /* data blocks served from the cache */
+	uint64_t block_cache_bytes;
+};
+void vb_store_stats(const struct vb_store *s, struct vb_store_stats *st);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * vbuf-int: the persistence interface behind a vbuf.  Offsets reaching a
+ * backend have been checked by vbuf.c against the current length.
+ */
+#ifndef VB_VBUF_INT_H
+#define VB_VBUF_INT_H
+
+#include "vbuf.h"
+
+struct vb_backend_ops {
+	uint64_t (*len)(void *be);
+	uint64_t (*pieces)(void *be);
+	uint64_t (*version)(void *be);   /* version shown */
+	uint64_t (*head)(void *be);      /* newest version */
+	enum vb_err (*read)(void *be, uint64_t off, void *buf, size_t n);
+	enum vb_err (*send)(void *be, uint64_t off, uint64_t n, struct vb_sink *sink);
+	enum vb_err (*insert)(void *be, uint64_t off, const void *buf, size_t n);
+	enum vb_err (*remove)(void *be, uint64_t off, uint64_t n);
+	enum vb_err (*revert)(void *be, uint64_t version);
+	enum vb_err (*commit)(void *be, const struct vb_op *ops, size_t nops, const char *msg,
+			      uint64_t *version);
+	enum vb_err (*info)(void *be, uint64_t version, struct vb_commit *out);
+	enum vb_err (*ops)(void *be, uint64_t version,
+			   enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
+	struct vb_store *(*store)(void *be);
+	void (*close)(void *be);
+};
+
+enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *o,
+				  uint64_t version, const struct vb_backend_ops **ops,
+				  void **be);
+enum vb_err vb_backend_mem_open(const void *data, size_t n, const struct vb_backend_ops **ops,
+				void **be);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * vbuf: the virtual buffer, the one door commands use to reach content.
+ *
+ * A vbuf shows one version of a byte sequence and collects edits to it;
+ * vb_vbuf_commit() turns the collected edits into the next version, with
+ * every operation recorded (kind, offset, length) in the order applied,
+ * each in the coordinates left by the one before.  Behind the door is a
+ * persistence backend (vbuf-int.h): the store with its piece tree, or a
+ * flat in-memory model used by the tests as the reference.
+ *
+ * Reads go through bounded caches (decoded tree nodes and verified data
+ * blocks, sized by vb_store_opts), so memory does not grow with the
+ * content.  A vbuf opened at an older version (at_version) is read-only.
+ * Not thread-safe: one thread per vbuf.
+ */
+#ifndef VB_VBUF_H
+#define VB_VBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "io.h"
+#include "store.h"
+
+#define VB_HEAD UINT64_MAX
+
+struct vb_vbuf;
+
+/* Open the store at `path` showing `version` (VB_HEAD for the newest). */
+enum vb_err vb_vbuf_open(const char *path, const struct vb_store_opts *o, uint64_t version,
+			 struct vb_vbuf **out);
+/* An in-memory buffer whose version 0 is a copy of `data` (the model). */
+enum vb_err vb_vbuf_open_mem(const void *data, size_t n, struct vb_vbuf **out);
+/* Discard uncommitted edits and close.  NULL-safe. */
+void vb_vbuf_close(struct vb_vbuf *b);
+
+uint64_t vb_vbuf_len(const struct vb_vbuf *b);
+/* The version shown (before commit: the one the edits apply to). */
+uint64_t vb_vbuf_version(const struct vb_vbuf *b);
+/* The newest version of the store. */
+uint64_t vb_vbuf_head(const struct vb_vbuf *b);
+/* Pieces in the shown content (1 per byte run; the model reports 1). */
+uint64_t vb_vbuf_pieces(const struct vb_vbuf *b);
+
+/* Copy bytes [off, off+n) to buf (VB_ERANGE outside the content). */
+enum vb_err vb_vbuf_read(struct vb_vbuf *b, uint64_t off, void *buf, size_t n);
+/* Stream bytes [off, off+n) to a sink (zero-copy for base bytes). */
+enum vb_err vb_vbuf_send(struct vb_vbuf *b, uint64_t off, uint64_t n, struct vb_sink *sink);
+
+/* Edits; each is one recorded operation. */
+enum vb_err vb_vbuf_insert(struct vb_vbuf *b, uint64_t off, const void *buf, size_t n);
+enum vb_err vb_vbuf_delete(struct vb_vbuf *b, uint64_t off, uint64_t n);
+enum vb_err vb_vbuf_replace(struct vb_vbuf *b, uint64_t off, uint64_t n, const void *buf,
+			    size_t len);
+/* Insert everything `fd` yields until end of file, streamed through a
+ * bounded buffer; with replace_len > 0 (or replace set) the insert first
+ * replaces that many bytes, as one REPLACE operation.  *inserted says how
+ * many bytes arrived. */
+enum vb_err vb_vbuf_insert_fd(struct vb_vbuf *b, uint64_t off, int fd, int replace,
+			      uint64_t replace_len, uint64_t *inserted);
+/* Make the content that of `version` (one REVERT operation, O(1)). */
+enum vb_err vb_vbuf_revert(struct vb_vbuf *b, uint64_t version);
+
+/* Record the edits as a new version (even if there are none). */
+enum vb_err vb_vbuf_commit(struct vb_vbuf *b, const char *message, uint64_t *version);
+
+/* Description of `version` (its commit record, or the model's). */
+enum vb_err vb_vbuf_info(struct vb_vbuf *b, uint64_t version, struct vb_commit *out);
+/* Each operation of `version`, in the order applied. */
+enum vb_err vb_vbuf_ops(struct vb_vbuf *b, uint64_t version,
+			enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
+
+/* Store-backed only (NULL / VB_EINVAL for the model). */
+struct vb_store *vb_vbuf_store(struct vb_vbuf *b);
+
+/* Warnings from opening (torn tail, moved base); "" past the end. */
+size_t vb_vbuf_nwarnings(const struct vb_vbuf *b);
+const char *vb_vbuf_warning(const struct vb_vbuf *b, size_t i);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * test-num: the offset grammar (DESIGN 2a.7).
+ */
+#include <string.h>
+
+#include "check.h"
+#include "num.h"
+
+static void size_ok(const char *s, uint64_t want)
+{
+	uint64_t v = 0;
+	enum vb_err rc = vb_parse_size(s, "length", &v);
+	if (rc || v != want)
+		fprintf(stderr, "size '%s': rc %d value %llu (want %llu): %s\n", s, rc,
+			(unsigned long long)v, (unsigned long long)want, vb_err_detail());
+	CHECK(!rc && v == want);
+}
+
+static void size_bad(const char *s, const char *detail_part)
+{
+	uint64_t v;
+	enum vb_err rc = vb_parse_size(s, "length", &v);
+	CHECK(rc == VB_EINVAL);
+	if (rc && !strstr(vb_err_detail(), detail_part)) {
+		fprintf(stderr, "size '%s': detail '%s' lacks '%s'\n", s, vb_err_detail(),
+			detail_part);
+		CHECK(0);
+	}
+}
+
+static void pos_ok(const char *s, uint64_t len, uint64_t want)
+{
+	struct vb_pos p;
+	uint64_t v = 0;
+	CHECK_OK(vb_parse_pos(s, &p));
+	CHECK_OK(vb_pos_resolve(&p, len, &v));
+	if (v != want)
+		fprintf(stderr, "pos '%s' in %llu: %llu (want %llu)\n", s,
+			(unsigned long long)len, (unsigned long long)v, (unsigned long long)want);
+	CHECK_EQ_U64(v, want);
+}
+
+static void pos_range(const char *s, uint64_t len, const char *detail)
+{
+	struct vb_pos p;
+	uint64_t v;
+	CHECK_OK(vb_parse_pos(s, &p));
+	CHECK(vb_pos_resolve(&p, len, &v) == VB_ERANGE);
+	if (strcmp(vb_err_detail(), detail)) {
+		fprintf(stderr, "pos '%s': detail '%s', want '%s'\n", s, vb_err_detail(), detail);
+		CHECK(0);
+	}
+}
+
+int main(void)
+{
+	size_ok("0", 0);
+	size_ok("123", 123);
+	size_ok("0x10", 16);
+	size_ok("0XfF", 255);
+	size_ok("1K", 1024);
+	size_ok("1k", 1024);
+	size_ok("2KiB", 2048);
+	size_ok("1KB", 1000);
+	size_ok("3M", 3u << 20);
+	size_ok("1MB", 1000000);
+	size_ok("1G", 1ULL << 30);
+	size_ok("1GB", 1000000000ULL);
+	size_ok("2T", 2ULL << 40);
+	size_ok("1TB", 1000000000000ULL);
+	size_ok("0x1K", 1024);
+	size_ok("0x1B", 27); /* B is a hex digit */
+	size_ok("18446744073709551615", UINT64_MAX);
+	size_ok("0xffffffffffffffff", UINT64_MAX);
+	size_ok("16777215T", 16777215ULL << 40);
+
+	size_bad("", "empty");
+	size_bad("abc", "invalid length 'abc'");
+	size_bad("12x", "unknown suffix 'x'");
+	size_bad("-5", "cannot be negative");
+	size_bad("+5", "invalid length");
+	size_bad("18446744073709551616", "too large");
+	size_bad("0x10000000000000000", "too large");
+	size_bad("16777216T", "too large");
+	size_bad("99999999999999999999999", "too large");
+	size_bad("0x", "invalid");
+	size_bad("1 ", "unknown suffix");
+	size_bad("1Kb", "unknown suffix");
+
+	pos_ok("0", 100, 0);
+	pos_ok("100", 100, 100);
+	pos_ok("end", 100, 100);
+	pos_ok("end-10", 100, 90);
+	pos_ok("-10", 100, 90);
+	pos_ok("-100", 100, 0);
+	pos_ok("end-0x10", 100, 84);
+	pos_ok("end-1K", 4096, 3072);
+	pos_ok("0x20", 100, 32);
+
+	pos_range("120", 100, "offset 120 is beyond the end (length 100)");
+	pos_range("-101", 100, "offset end-101 is before the start (length 100)");
+	pos_range("end-200", 100, "offset end-200 is before the start (length 100)");
+
+	struct vb_pos p;
+	CHECK(vb_parse_pos("end+1", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("end-", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("--1", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("-18446744073709551616", &p) == VB_EINVAL);
+	CHECK(strstr(vb_err_detail(), "too large") != NULL);
+
+	char buf[32];
+	p.from_end = 1;
+	p.n = 5;
+	vb_pos_format(&p, buf, sizeof buf);
+	CHECK(!strcmp(buf, "end-5"));
+	return test_status("num");
+}
