@@ -892,6 +892,14 @@ static enum vb_err follow(struct vb_store *s, const struct vb_commit *c, int ski
 	return VB_OK;
 }
 
+enum vb_err vb_store_commit_parent(struct vb_store *s, const struct vb_commit *c,
+				   struct vb_commit *out)
+{
+	if (!c->version)
+		return vb_err_set(VB_ENOENT, "version 0 has no parent");
+	return follow(s, c, 0, out);
+}
+
 enum vb_err vb_store_commit_at(struct vb_store *s, uint64_t version, struct vb_commit *out)
 {
 	struct vb_commit cur;
@@ -1188,7 +1196,7 @@ again:
 	s->fd = open(s->path, (o->write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (s->fd < 0) {
 		if (errno == ENOENT)
-			return vb_err_set(VB_ENOENT, "no such store (use --create to make one)");
+			return vb_err_set(VB_ENOENT, "no such store");
 		if (errno == EISDIR)
 			return vb_err_set(VB_ENOTSTORE, "is a directory");
 		return vb_err_sys("cannot open");
@@ -1865,9 +1873,11 @@ static enum vb_err count_op(void *arg, const struct vb_op *op)
 
 enum vb_err vb_store_verify(struct vb_store *s,
 			    void (*report)(void *arg, uint64_t off, const char *what),
-			    void (*note)(void *arg, const char *what), void *arg)
+			    void (*note)(void *arg, const char *what), void *arg,
+			    struct vb_verify_stats *st)
 {
 	struct verify v = {s, report, arg, 0, NULL, 0, 0};
+	uint64_t versions = 0;
 	unsigned char f[FOOTER];
 	char msg[512];
 	uint64_t p = s->file_size_at_open > s->end ? s->file_size_at_open : s->end;
@@ -1927,6 +1937,7 @@ enum vb_err vb_store_verify(struct vb_store *s,
 				 vb_err_detail());
 			problem(&v, c.off, msg);
 		}
+		versions++;
 		if (!c.version)
 			break;
 		if ((rc = follow(s, &c, 0, &next))) {
@@ -1942,8 +1953,13 @@ enum vb_err vb_store_verify(struct vb_store *s,
 	}
 	if (s->base.present && s->base_err)
 		problem(&v, 0, s->base_err_msg ? s->base_err_msg : "base file problem");
+	if (st) {
+		st->records = records;
+		st->bytes = s->end;
+		st->versions = versions;
+		st->nodes = v.nseen;
+	}
 	free(v.seen);
-	(void)records;
 	if (v.problems)
 		return vb_err_set(VB_ECORRUPT, "%d problem%s found", v.problems,
 				  v.problems == 1 ? "" : "s");

@@ -104,6 +104,9 @@ const struct vb_commit *vb_store_head(const struct vb_store *s);
 enum vb_err vb_store_commit_at(struct vb_store *s, uint64_t version, struct vb_commit *out);
 /* Read the commit record at `off` (for walking parents). */
 enum vb_err vb_store_commit_read(struct vb_store *s, uint64_t off, struct vb_commit *out);
+/* The parent of commit `c` (version - 1), with its link checked. */
+enum vb_err vb_store_commit_parent(struct vb_store *s, const struct vb_commit *c,
+				   struct vb_commit *out);
 
 struct vb_ptree *vb_store_ptree(struct vb_store *s);
 struct vb_root vb_store_root_of(const struct vb_commit *c);
@@ -135,12 +138,22 @@ enum vb_err vb_store_rollback(struct vb_store *s);
 enum vb_err vb_store_ops(struct vb_store *s, const struct vb_commit *c,
 			 enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
 
-/* Check every record and every version's structure.  `report` gets each
- * problem (offset, text); the return is VB_ECORRUPT if any was found.
- * `note` gets informational lines (torn tail). */
+struct vb_verify_stats {
+	uint64_t records;       /* records read and checked */
+	uint64_t bytes;         /* bytes of the file covered */
+	uint64_t versions;      /* versions whose structure was checked */
+	uint64_t nodes;         /* distinct tree nodes checked */
+};
+
+/* Check every record (length, footer, checksum) and every version's
+ * structure (commit links, tree sums and levels, data blocks reachable,
+ * operations decodable), and the base file's identity.  `report` gets each
+ * problem (file offset, text); the return is VB_ECORRUPT if any was found.
+ * `note` gets informational lines (a torn tail).  `st` may be NULL. */
 enum vb_err vb_store_verify(struct vb_store *s,
 			    void (*report)(void *arg, uint64_t off, const char *what),
-			    void (*note)(void *arg, const char *what), void *arg);
+			    void (*note)(void *arg, const char *what), void *arg,
+			    struct vb_verify_stats *st);
 
 /* Statistics for tests and benchmarks. */
 struct vb_store_stats {

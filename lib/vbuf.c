@@ -215,39 +215,42 @@ enum vb_err vb_vbuf_replace(struct vb_vbuf *b, uint64_t off, uint64_t n, const v
 	return log_op(b, VB_OP_REPLACE, off, n, len);
 }
 
-enum vb_err vb_vbuf_insert_fd(struct vb_vbuf *b, uint64_t off, int fd, int replace,
-			      uint64_t replace_len, uint64_t *inserted)
+enum vb_err vb_vbuf_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds, size_t nfds,
+			       int replace, uint64_t replace_len, uint64_t *inserted,
+			       size_t *failed)
 {
-	enum vb_err rc;
+	enum vb_err rc = VB_OK;
 	unsigned char *buf;
 	uint64_t done = 0;
 
 	*inserted = 0;
+	*failed = nfds;
 	if ((rc = writable(b)) || (rc = check_range(b, off, replace ? replace_len : 0)))
 		return rc;
 	buf = malloc(INSERT_CHUNK);
 	if (!buf)
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	for (;;) {
-		ssize_t r = read(fd, buf, INSERT_CHUNK);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = vb_err_sys("read");
-			break;
+	for (size_t i = 0; i < nfds && !rc; i++) {
+		for (;;) {
+			ssize_t r = read(fds[i], buf, INSERT_CHUNK);
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				rc = vb_err_sys("read");
+				*failed = i;
+				break;
+			}
+			if (r == 0)
+				break;
+			if ((rc = b->ops->insert(b->be, off + done, buf, (size_t)r)))
+				break;
+			done += (uint64_t)r;
 		}
-		if (r == 0)
-			break;
-		if ((rc = b->ops->insert(b->be, off + done, buf, (size_t)r))) {
-			rc = edit_failed(b, rc);
-			break;
-		}
-		done += (uint64_t)r;
 	}
 	free(buf);
 	if (rc)
 		return edit_failed(b, rc);
-	/* The bytes went in before the replaced range, which now follows them. */
+	/* The new bytes went in before the replaced range, which follows them. */
 	if (replace && replace_len && (rc = b->ops->remove(b->be, off + done, replace_len)))
 		return edit_failed(b, rc);
 	*inserted = done;

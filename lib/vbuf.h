@@ -53,12 +53,14 @@ enum vb_err vb_vbuf_insert(struct vb_vbuf *b, uint64_t off, const void *buf, siz
 enum vb_err vb_vbuf_delete(struct vb_vbuf *b, uint64_t off, uint64_t n);
 enum vb_err vb_vbuf_replace(struct vb_vbuf *b, uint64_t off, uint64_t n, const void *buf,
 			    size_t len);
-/* Insert everything `fd` yields until end of file, streamed through a
- * bounded buffer; with replace_len > 0 (or replace set) the insert first
- * replaces that many bytes, as one REPLACE operation.  *inserted says how
- * many bytes arrived. */
-enum vb_err vb_vbuf_insert_fd(struct vb_vbuf *b, uint64_t off, int fd, int replace,
-			      uint64_t replace_len, uint64_t *inserted);
+/* Insert everything the descriptors yield, in order, until end of file of
+ * each, streamed through a bounded buffer, as one operation.  With
+ * `replace` the bytes replace `replace_len` bytes at `off` (one REPLACE
+ * operation).  *inserted says how many bytes arrived; on a read error
+ * *failed is the index of the descriptor that failed (else nfds). */
+enum vb_err vb_vbuf_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds, size_t nfds,
+			       int replace, uint64_t replace_len, uint64_t *inserted,
+			       size_t *failed);
 /* Make the content that of `version` (one REVERT operation, O(1)). */
 enum vb_err vb_vbuf_revert(struct vb_vbuf *b, uint64_t version);
 

@@ -1,0 +1,263 @@
+/*
+ * cli: shared command-line plumbing (see cli.h).
+ *
+ * popt expands the sequence "!#:+" inside any option value into the next
+ * operand (it is meant for alias definitions), so `--text 'a!#:+b' x`
+ * would arrive as "axb" and lose the operand.  Before popt sees argv, each
+ * '!' that starts "!#:+" becomes the byte 0x1d (and a literal 0x1d is
+ * doubled); cli_arg() turns them back.  User text therefore reaches the
+ * store verbatim.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vbuf.h"
+
+#define MARK '\x1d'
+
+const char *cli_prog = "vb";
+int cli_no_sync;
+char *cli_wait;
+static int show_version;
+
+struct poptOption cli_common_options[] = {
+	{"version", 0, POPT_ARG_NONE, &show_version, 0, "print the version and exit", NULL},
+	POPT_TABLEEND
+};
+
+struct poptOption cli_write_options[] = {
+	{"no-sync", 0, POPT_ARG_NONE, &cli_no_sync, 0,
+	 "do not wait for the data to reach the disk (faster; a crash may lose this edit)", NULL},
+	{"wait", 0, POPT_ARG_STRING, &cli_wait, 0,
+	 "wait at most SECONDS for another writer's lock (default 60; 0 = do not wait)",
+	 "SECONDS"},
+	POPT_TABLEEND
+};
+
+void cli_init(const char *prog)
+{
+	const char *slash = strrchr(prog, '/');
+
+	cli_prog = slash ? slash + 1 : prog;
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static char *protect(const char *s)
+{
+	size_t n = strlen(s), extra = 0;
+	char *out, *p;
+
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == MARK)
+			extra++;
+	out = malloc(n + extra + 1);
+	if (!out) {
+		fprintf(stderr, "%s: out of memory\n", cli_prog);
+		exit(EXIT_FAIL);
+	}
+	p = out;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == MARK) {
+			*p++ = MARK;
+			*p++ = MARK;
+		} else if (s[i] == '!' && !strncmp(s + i, "!#:+", 4)) {
+			*p++ = MARK;
+		} else {
+			*p++ = s[i];
+		}
+	}
+	*p = 0;
+	return out;
+}
+
+const char *cli_arg(const char *s)
+{
+	char *out, *p;
+
+	if (!s || !strchr(s, MARK))
+		return s;
+	out = strdup(s);
+	if (!out) {
+		fprintf(stderr, "%s: out of memory\n", cli_prog);
+		exit(EXIT_FAIL);
+	}
+	p = out;
+	for (const char *q = s; *q; q++) {
+		if (*q == MARK && q[1] == MARK) {
+			*p++ = MARK;
+			q++;
+		} else if (*q == MARK) {
+			*p++ = '!';
+		} else {
+			*p++ = *q;
+		}
+	}
+	*p = 0;
+	return out;
+}
+
+poptContext cli_context(int argc, char **argv, const struct poptOption *table, const char *args)
+{
+	const char **copy = calloc((size_t)argc + 1, sizeof *copy);
+	poptContext ctx;
+
+	if (!copy) {
+		fprintf(stderr, "%s: out of memory\n", cli_prog);
+		exit(EXIT_FAIL);
+	}
+	for (int i = 0; i < argc; i++)
+		copy[i] = i ? protect(argv[i]) : argv[i];
+	ctx = poptGetContext(cli_prog, argc, copy, table, 0);
+	if (!ctx) {
+		fprintf(stderr, "%s: cannot parse options\n", cli_prog);
+		exit(EXIT_FAIL);
+	}
+	poptSetOtherOptionHelp(ctx, args);
+	poptReadDefaultConfig(ctx, 0);
+	return ctx;
+}
+
+void cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", cli_prog);
+	exit(EXIT_USAGE);
+}
+
+void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
+{
+	int rc;
+
+	while ((rc = poptGetNextOpt(ctx)) > 0)
+		if (on_opt)
+			on_opt(rc, cli_arg(poptGetOptArg(ctx)));
+	if (rc < -1) {
+		const char *bad = cli_arg(poptBadOption(ctx, POPT_BADOPTION_NOALIAS));
+		if (bad && bad[0] == '-' && bad[1] >= '0' && bad[1] <= '9')
+			cli_usage("%s: %s (write negative offsets after '--')", bad,
+				  poptStrerror(rc));
+		cli_usage("%s: %s", bad ? bad : "", poptStrerror(rc));
+	}
+	if (show_version) {
+		printf("%s (vb) %s\n", cli_prog, VB_VERSION);
+		exit(cli_close_stdout(EXIT_OK));
+	}
+}
+
+const char **cli_operands(poptContext ctx, int *n)
+{
+	const char **args = poptGetArgs(ctx);
+	int count = 0;
+
+	if (args)
+		for (; args[count]; count++)
+			args[count] = cli_arg(args[count]);
+	*n = count;
+	return args;
+}
+
+void cli_error(const char *file, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	if (file)
+		fprintf(stderr, "%s: %s: ", cli_prog, file);
+	else
+		fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_status(enum vb_err rc)
+{
+	switch (rc) {
+	case VB_OK:
+	case VB_EPIPE:
+		return EXIT_OK;
+	case VB_ELOCKED:
+		return EXIT_LOCKED;
+	case VB_ECONFLICT:
+		return EXIT_CONFLICT;
+	default:
+		return EXIT_FAIL;
+	}
+}
+
+int cli_fail(const char *file, enum vb_err rc)
+{
+	if (rc == VB_EPIPE)
+		return EXIT_OK;
+	cli_error(file, "%s", vb_err_detail()[0] ? vb_err_detail() : vb_strerror(rc));
+	return cli_status(rc);
+}
+
+struct vb_pos cli_pos(const char *s)
+{
+	struct vb_pos p;
+
+	if (vb_parse_pos(s, &p))
+		cli_usage("%s", vb_err_detail());
+	return p;
+}
+
+uint64_t cli_size(const char *s, const char *what)
+{
+	uint64_t v;
+
+	if (vb_parse_size(s, what, &v))
+		cli_usage("%s", vb_err_detail());
+	return v;
+}
+
+void cli_store_opts(struct vb_store_opts *o, int write)
+{
+	vb_store_opts_init(o);
+	o->write = write;
+	o->no_sync = cli_no_sync;
+	if (cli_wait) {
+		const char *w = cli_arg(cli_wait);
+		char *end;
+		errno = 0;
+		double d = strtod(w, &end);
+		if (errno || end == w || *end || d < 0 || d > 1e9)
+			cli_usage("invalid --wait '%s' (seconds, 0 or more)", w);
+		o->wait = d;
+	}
+}
+
+void cli_warnings(const char *file, const struct vb_vbuf *b)
+{
+	for (size_t i = 0; i < vb_vbuf_nwarnings(b); i++)
+		cli_error(file, "warning: %s", vb_vbuf_warning(b, i));
+}
+
+int cli_close_stdout(int status)
+{
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE) {
+			fprintf(stderr, "%s: write error: %s\n", cli_prog,
+				errno ? strerror(errno) : "unknown error");
+			return EXIT_FAIL;
+		}
+	}
+	if (fclose(stdout) != 0 && errno != EPIPE && errno != EBADF) {
+		fprintf(stderr, "%s: write error: %s\n", cli_prog, strerror(errno));
+		return EXIT_FAIL;
+	}
+	return status;
+}

@@ -1,0 +1,82 @@
+/*
+ * cli: what every vb command shares: one popt option table and init, the
+ * workaround for popt's "!#:+" expansion, messages in the form
+ * "PROG: FILE: cause", the mapping of library errors to exit statuses
+ * (DESIGN 4), and closing stdout with a check.
+ */
+#ifndef VB_CLI_H
+#define VB_CLI_H
+
+#include <popt.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "num.h"
+#include "store.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,      /* I/O, corrupt or changed data, bad input */
+	EXIT_USAGE = 2,     /* the command line is wrong */
+	EXIT_CONFLICT = 3,  /* --if-version did not match */
+	EXIT_LOCKED = 4,    /* timed out waiting for the write lock */
+};
+
+extern const char *cli_prog;
+
+/* Options every command has (--version; popt adds --help/--usage). */
+extern struct poptOption cli_common_options[];
+/* Options of every command that writes a store. */
+extern struct poptOption cli_write_options[];
+/* Values of the write options. */
+extern int cli_no_sync;
+extern char *cli_wait;
+
+/* Set the program name, ignore SIGPIPE (EPIPE is handled quietly). */
+void cli_init(const char *prog);
+
+/* Create the popt context over a protected copy of argv and read the alias
+ * files (/etc/popt, ~/.popt).  `args` is the operand synopsis for --help. */
+poptContext cli_context(int argc, char **argv, const struct poptOption *table,
+			const char *args);
+
+/* Run popt's option loop; `on_opt` (may be NULL) handles options whose val
+ * is nonzero.  Exits with status 2 and popt's message on a bad option. */
+void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg));
+
+/* Undo the "!#:+" protection on a string popt returned (option values and
+ * operands); returns a string that lives until exit. */
+const char *cli_arg(const char *s);
+
+/* Remaining operands, decoded; *n gets their count. */
+const char **cli_operands(poptContext ctx, int *n);
+
+/* "PROG: MESSAGE" + "Try 'PROG --help'..." on stderr, exit 2. */
+void cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* "PROG: FILE: MESSAGE" on stderr (FILE may be NULL). */
+void cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Report a library failure on `file` with its detail; return the exit
+ * status it maps to (a closed output pipe is quiet and returns 0). */
+int cli_fail(const char *file, enum vb_err rc);
+
+/* Exit status for a library error. */
+int cli_status(enum vb_err rc);
+
+/* Parse a POSITION or LENGTH operand; a malformed one is a usage error. */
+struct vb_pos cli_pos(const char *s);
+uint64_t cli_size(const char *s, const char *what);
+
+/* Store options from the shared write options and the environment. */
+void cli_store_opts(struct vb_store_opts *o, int write);
+
+/* Print the warnings a store gave when it opened. */
+struct vb_vbuf;
+void cli_warnings(const char *file, const struct vb_vbuf *b);
+
+/* Flush and close stdout; a write error other than EPIPE is reported and
+ * turns `status` into 1.  Returns the final status. */
+int cli_close_stdout(int status);
+
+#endif

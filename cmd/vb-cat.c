@@ -1,0 +1,162 @@
+/*
+ * vb-cat: write the content of stores to stdout.
+ *
+ *   vb-cat [OPTION...] [STORE...]
+ *
+ * Each STORE in turn (no STORE, or `-`: a store on stdin, which must be a
+ * regular file).  --range START:END or --offset/--length select bytes;
+ * -V reads an older version.  Base-file bytes move with splice/sendfile/
+ * copy_file_range where the kernel allows; bytes of the store's own records
+ * are verified against their checksums first.  A store that fails is
+ * reported and the next one is still written (like cat); the status says
+ * something failed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "vbuf.h"
+
+static char *opt_range, *opt_offset, *opt_length, *opt_version;
+
+static struct poptOption options[] = {
+	{"range", 'r', POPT_ARG_STRING, &opt_range, 0,
+	 "only bytes START (included) to END (excluded); either may be empty", "START:END"},
+	{"offset", 'o', POPT_ARG_STRING, &opt_offset, 0, "start at OFFSET", "OFFSET"},
+	{"length", 'n', POPT_ARG_STRING, &opt_length, 0, "write at most LENGTH bytes", "LENGTH"},
+	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0, "read version N instead of the newest",
+	 "N"},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
+	POPT_AUTOHELP
+	POPT_TABLEEND
+};
+
+struct sel {
+	int has_start, has_end, has_len;
+	struct vb_pos start, end;
+	uint64_t len;
+};
+
+static int cat_one(const char *name, const struct sel *sel, uint64_t version,
+		   struct vb_sink *out)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	enum vb_err rc;
+	uint64_t from = 0, to, len;
+	const char *path = name;
+	char fdpath[64];
+
+	if (!strcmp(name, "-")) {
+		struct stat st;
+		if (fstat(0, &st) < 0 || !S_ISREG(st.st_mode)) {
+			cli_error("-", "a store on stdin must be a regular file (use 'vb-cat < FILE')");
+			return EXIT_FAIL;
+		}
+		snprintf(fdpath, sizeof fdpath, "/dev/stdin");
+		path = fdpath;
+	}
+	cli_store_opts(&o, 0);
+	if ((rc = vb_vbuf_open(path, &o, version, &b)))
+		return cli_fail(name, rc);
+	cli_warnings(name, b);
+	len = vb_vbuf_len(b);
+	to = len;
+	if (sel->has_start && (rc = vb_pos_resolve(&sel->start, len, &from)))
+		goto fail;
+	if (sel->has_end && (rc = vb_pos_resolve(&sel->end, len, &to)))
+		goto fail;
+	if (sel->has_len) {
+		if (sel->len > len - from) {
+			rc = vb_err_set(VB_ERANGE, "range %llu+%llu is beyond the end (length %llu)",
+					(unsigned long long)from, (unsigned long long)sel->len,
+					(unsigned long long)len);
+			goto fail;
+		}
+		to = from + sel->len;
+	}
+	if (from > to) {
+		rc = vb_err_set(VB_ERANGE, "range start %llu is after its end %llu",
+				(unsigned long long)from, (unsigned long long)to);
+		goto fail;
+	}
+	rc = vb_vbuf_send(b, from, to - from, out);
+	if (rc)
+		goto fail;
+	vb_vbuf_close(b);
+	return EXIT_OK;
+fail:
+	vb_vbuf_close(b);
+	if (rc == VB_EPIPE)
+		return -1;
+	return cli_fail(name, rc);
+}
+
+int main(int argc, char **argv)
+{
+	poptContext ctx;
+	const char **args;
+	int nargs, status = EXIT_OK;
+	struct sel sel;
+	uint64_t version = VB_HEAD;
+	static const char *stdin_only[] = {"-", NULL};
+
+	cli_init(argv[0]);
+	ctx = cli_context(argc, argv, options, "[OPTION...] [STORE...]");
+	cli_parse(ctx, NULL);
+	args = cli_operands(ctx, &nargs);
+	memset(&sel, 0, sizeof sel);
+
+	const char *range = cli_arg(opt_range), *offset = cli_arg(opt_offset);
+	const char *length = cli_arg(opt_length);
+	if (range && (offset || length))
+		cli_usage("--range cannot be combined with --offset or --length");
+	if (range) {
+		const char *colon = strchr(range, ':');
+		if (!colon)
+			cli_usage("invalid --range '%s' (expected START:END)", range);
+		char *start = strndup(range, (size_t)(colon - range));
+		if (!start)
+			cli_usage("out of memory");
+		if (*start) {
+			sel.has_start = 1;
+			sel.start = cli_pos(start);
+		}
+		if (colon[1]) {
+			sel.has_end = 1;
+			sel.end = cli_pos(colon + 1);
+		}
+		free(start);
+	}
+	if (offset) {
+		sel.has_start = 1;
+		sel.start = cli_pos(offset);
+	}
+	if (length) {
+		sel.has_len = 1;
+		sel.len = cli_size(length, "length");
+	}
+	if (opt_version)
+		version = cli_size(cli_arg(opt_version), "version");
+	if (!nargs) {
+		args = stdin_only;
+		nargs = 1;
+	}
+
+	struct vb_sink out;
+	vb_sink_init(&out, 1);
+	for (int i = 0; i < nargs; i++) {
+		int st = cat_one(args[i], &sel, version, &out);
+		if (st < 0) {
+			status = EXIT_OK; /* the reader went away: stop quietly */
+			break;
+		}
+		if (st > status)
+			status = st;
+	}
+	vb_sink_done(&out);
+	return cli_close_stdout(status);
+}

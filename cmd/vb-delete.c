@@ -1,0 +1,264 @@
+/*
+ * vb-delete: delete byte ranges from a store (or a stream).
+ *
+ *   vb-delete [OPTION...] STORE OFFSET LENGTH
+ *   vb-delete [OPTION...] --ranges FILE STORE
+ *
+ * --ranges reads "OFFSET LENGTH" lines, all in the coordinates of the
+ * version before the command; overlapping and unsorted ranges are merged
+ * and applied from the highest offset down as one new version, so each
+ * recorded operation is valid in the parent's coordinates too (DESIGN 2a.2).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sedit.h"
+#include "vbuf.h"
+
+#define LINE_MAX_LEN 4096
+#define RANGES_MAX (64u << 20)
+
+static char *opt_ranges, *opt_message;
+
+static struct poptOption options[] = {
+	{"ranges", 'R', POPT_ARG_STRING, &opt_ranges, 0,
+	 "read 'OFFSET LENGTH' lines from FILE ('-' for stdin) and delete them all as one version",
+	 "FILE"},
+	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing:", NULL},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
+	POPT_AUTOHELP
+	POPT_TABLEEND
+};
+
+struct range {
+	struct vb_pos pos;
+	uint64_t len;
+	unsigned long line;
+	uint64_t at;          /* resolved */
+};
+
+/* Read the ranges file.  A bad line is reported as FILE:LINE: cause. */
+static int read_ranges(const char *name, struct range **out, size_t *n)
+{
+	FILE *f = strcmp(name, "-") ? fopen(name, "r") : stdin;
+	char *line = NULL;
+	size_t cap = 0, cnt = 0, alloc = 0;
+	ssize_t len;
+	unsigned long lineno = 0;
+	struct range *r = NULL;
+	int status = EXIT_OK;
+
+	if (!f) {
+		cli_error(name, "%s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	errno = 0;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		char *p = line, *a, *b, *extra;
+		lineno++;
+		if ((size_t)len > LINE_MAX_LEN) {
+			cli_error(NULL, "%s:%lu: line longer than %d bytes", name, lineno, LINE_MAX_LEN);
+			status = EXIT_FAIL;
+			break;
+		}
+		if (memchr(line, 0, (size_t)len)) {
+			cli_error(NULL, "%s:%lu: NUL byte in line", name, lineno);
+			status = EXIT_FAIL;
+			break;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '#' || *p == '\n' || *p == '\r' || !*p)
+			continue;
+		a = strtok(p, " \t\r\n");
+		b = strtok(NULL, " \t\r\n");
+		extra = strtok(NULL, " \t\r\n");
+		if (!b || extra) {
+			cli_error(NULL, "%s:%lu: expected 'OFFSET LENGTH'", name, lineno);
+			status = EXIT_FAIL;
+			break;
+		}
+		if (cnt == alloc) {
+			size_t nc = alloc ? alloc * 2 : 1024;
+			struct range *nr;
+			if (nc > RANGES_MAX || !(nr = realloc(r, nc * sizeof *nr))) {
+				cli_error(NULL, "%s:%lu: too many ranges (the limit is %u)", name,
+					  lineno, RANGES_MAX);
+				status = EXIT_FAIL;
+				break;
+			}
+			r = nr;
+			alloc = nc;
+		}
+		if (vb_parse_pos(a, &r[cnt].pos) || vb_parse_size(b, "length", &r[cnt].len)) {
+			cli_error(NULL, "%s:%lu: %s", name, lineno, vb_err_detail());
+			status = EXIT_FAIL;
+			break;
+		}
+		r[cnt].line = lineno;
+		cnt++;
+	}
+	if (!status && ferror(f)) {
+		cli_error(name, "%s", strerror(errno ? errno : EIO));
+		status = EXIT_FAIL;
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	if (status) {
+		free(r);
+		return status;
+	}
+	*out = r;
+	*n = cnt;
+	return EXIT_OK;
+}
+
+static int cmp_at(const void *x, const void *y)
+{
+	const struct range *a = x, *b = y;
+	return a->at < b->at ? -1 : a->at > b->at;
+}
+
+static int stream_mode(struct range *r, size_t n, const char *rname)
+{
+	struct vb_sedit e;
+	struct vb_sink out;
+	struct vb_sedit_del *d = calloc(n ? n : 1, sizeof *d);
+	char **labels = calloc(n ? n : 1, sizeof *labels);
+	enum vb_err rc;
+
+	if (!d || !labels)
+		return cli_fail("-", vb_err_set(VB_ENOMEM, "out of memory"));
+	for (size_t i = 0; i < n; i++) {
+		d[i].pos = r[i].pos;
+		d[i].len = r[i].len;
+		if (rname) {
+			labels[i] = malloc(strlen(rname) + 24);
+			if (labels[i])
+				sprintf(labels[i], "%s:%lu", rname, r[i].line);
+			d[i].label = labels[i];
+		}
+	}
+	memset(&e, 0, sizeof e);
+	e.dels = d;
+	e.ndels = n;
+	e.hold_max = VB_SEDIT_HOLD_MAX;
+	const char *hm = getenv("VB_HOLD_MAX");
+	if (hm && *hm)
+		e.hold_max = cli_size(hm, "VB_HOLD_MAX");
+	vb_sink_init(&out, 1);
+	rc = vb_sedit_run(0, &out, &e);
+	vb_sink_done(&out);
+	for (size_t i = 0; i < n; i++)
+		free(labels[i]);
+	free(labels);
+	free(d);
+	if (rc)
+		return cli_fail(rc == VB_ERANGE && rname ? NULL : "-", rc);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	poptContext ctx;
+	const char **args;
+	int nargs, status;
+	struct range *r = NULL, one;
+	size_t n = 0;
+
+	cli_init(argv[0]);
+	ctx = cli_context(argc, argv, options, "[OPTION...] STORE OFFSET LENGTH");
+	cli_parse(ctx, NULL);
+	args = cli_operands(ctx, &nargs);
+	const char *ranges = cli_arg(opt_ranges), *message = cli_arg(opt_message);
+
+	if (nargs < 1)
+		cli_usage("missing STORE");
+	const char *store = args[0];
+	int stream = !strcmp(store, "-");
+	if (ranges) {
+		if (nargs > 1)
+			cli_usage("--ranges takes the ranges from FILE: give only STORE ('%s' is extra)",
+				  args[1]);
+		if (stream && !strcmp(ranges, "-"))
+			cli_usage("stdin is the stream being edited; --ranges needs a FILE");
+	} else {
+		if (nargs < 2)
+			cli_usage("missing OFFSET and LENGTH after '%s'", store);
+		if (nargs < 3)
+			cli_usage("missing LENGTH after '%s'", args[1]);
+		if (nargs > 3)
+			cli_usage("extra operand '%s'", args[3]);
+		one.pos = cli_pos(args[1]);
+		one.len = cli_size(args[2], "length");
+		one.line = 0;
+		r = &one;
+		n = 1;
+	}
+	if (message && strlen(message) > VB_MESSAGE_MAX)
+		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
+	if (stream && (message || cli_no_sync || cli_wait))
+		cli_usage("--%s has no meaning when editing a stream ('-')",
+			  message ? "message" : cli_no_sync ? "no-sync" : "wait");
+	if (ranges && (status = read_ranges(ranges, &r, &n)))
+		return status;
+	if (stream)
+		return cli_close_stdout(stream_mode(r, n, ranges));
+
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	enum vb_err rc = VB_OK;
+	uint64_t version, len;
+
+	cli_store_opts(&o, 1);
+	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b)))
+		return cli_fail(store, rc);
+	cli_warnings(store, b);
+	len = vb_vbuf_len(b);
+	/* resolve and check every range against the version before */
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = vb_pos_resolve(&r[i].pos, len, &r[i].at)) ||
+		    (r[i].len > len - r[i].at &&
+		     (rc = vb_err_set(VB_ERANGE, "range %llu+%llu is beyond the end (length %llu)",
+				      (unsigned long long)r[i].at, (unsigned long long)r[i].len,
+				      (unsigned long long)len)))) {
+			if (ranges) {
+				cli_error(NULL, "%s:%lu: %s", ranges, r[i].line, vb_err_detail());
+				vb_vbuf_close(b);
+				return EXIT_FAIL;
+			}
+			goto fail;
+		}
+	}
+	/* merge, then delete from the highest offset down */
+	qsort(r, n, sizeof *r, cmp_at);
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (w && r[i].at <= r[w - 1].at + r[w - 1].len) {
+			uint64_t end = r[i].at + r[i].len;
+			if (end > r[w - 1].at + r[w - 1].len)
+				r[w - 1].len = end - r[w - 1].at;
+		} else {
+			r[w++] = r[i];
+		}
+	}
+	for (size_t i = w; i-- > 0;) {
+		if (!r[i].len && w > 1)
+			continue; /* an empty range among others adds nothing */
+		if ((rc = vb_vbuf_delete(b, r[i].at, r[i].len)))
+			goto fail;
+	}
+	if ((rc = vb_vbuf_commit(b, message, &version)))
+		goto fail;
+	vb_vbuf_close(b);
+	return cli_close_stdout(EXIT_OK);
+fail:
+	status = cli_fail(store, rc);
+	vb_vbuf_close(b);
+	return status;
+}

@@ -1,0 +1,287 @@
+/*
+ * vb-history: list a store's versions, revert to one, verify the file.
+ *
+ *   vb-history [OPTION...] STORE
+ *
+ * One line per version, newest first: version, time, operation, offset,
+ * length, size after, message; --json gives one JSON object per line.
+ * --revert N adds a version whose content is version N's (O(1)).
+ * --verify reads every record and checks every version's structure.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "vbuf.h"
+
+static int opt_json, opt_ops, opt_verify, opt_no_header;
+static char *opt_revert, *opt_message, *opt_count;
+
+static struct poptOption options[] = {
+	{"json", 'j', POPT_ARG_NONE, &opt_json, 0, "one JSON object per version and line", NULL},
+	{"max-count", 'n', POPT_ARG_STRING, &opt_count, 0, "list only the N newest versions", "N"},
+	{"ops", 'o', POPT_ARG_NONE, &opt_ops, 0, "also list every operation of each version", NULL},
+	{"no-header", 'H', POPT_ARG_NONE, &opt_no_header, 0, "omit the column titles", NULL},
+	{"revert", 0, POPT_ARG_STRING, &opt_revert, 0,
+	 "add a version whose content is version N's", "N"},
+	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the version --revert adds",
+	 "TEXT"},
+	{"verify", 0, POPT_ARG_NONE, &opt_verify, 0,
+	 "check every record and version; report problems and exit 1 if any", NULL},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing (--revert):", NULL},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
+	POPT_AUTOHELP
+	POPT_TABLEEND
+};
+
+static void json_string(const char *s, size_t n)
+{
+	putchar('"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c == '\t')
+			fputs("\\t", stdout);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void op_label(const struct vb_commit *c, char *buf, size_t n)
+{
+	if (c->nops > 1)
+		snprintf(buf, n, "%s*%llu", vb_op_name(c->sum_kind), (unsigned long long)c->nops);
+	else if (c->nops == 0)
+		snprintf(buf, n, "none");
+	else
+		snprintf(buf, n, "%s", vb_op_name(c->sum_kind));
+}
+
+struct op_print {
+	int json;
+	int first;
+};
+
+static enum vb_err print_op(void *arg, const struct vb_op *op)
+{
+	struct op_print *p = arg;
+
+	if (p->json) {
+		printf("%s{\"op\":\"%s\",\"offset\":%llu,\"length\":%llu", p->first ? "" : ",",
+		       vb_op_name(op->kind), (unsigned long long)op->off,
+		       (unsigned long long)(op->kind == VB_OP_REPLACE ? op->len2 : op->len));
+		if (op->kind == VB_OP_REPLACE)
+			printf(",\"deleted\":%llu", (unsigned long long)op->len);
+		if (op->kind == VB_OP_REVERT)
+			printf(",\"target\":%llu", (unsigned long long)op->len2);
+		putchar('}');
+	} else if (op->kind == VB_OP_REVERT) {
+		printf("        revert to version %llu\n", (unsigned long long)op->len2);
+	} else if (op->kind == VB_OP_REPLACE) {
+		printf("        replace %llu %llu with %llu bytes\n", (unsigned long long)op->off,
+		       (unsigned long long)op->len, (unsigned long long)op->len2);
+	} else {
+		printf("        %s %llu %llu\n", vb_op_name(op->kind), (unsigned long long)op->off,
+		       (unsigned long long)op->len);
+	}
+	p->first = 0;
+	return VB_OK;
+}
+
+static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
+{
+	char opl[48], when[64];
+	time_t t = (time_t)(c->time_ns / 1000000000);
+	long ns = (long)(c->time_ns % 1000000000);
+	struct tm tm;
+	int revert = c->sum_kind == VB_OP_REVERT;
+
+	op_label(c, opl, sizeof opl);
+	if (opt_json) {
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+		printf("{\"version\":%llu,\"time\":\"%s.%09ldZ\",\"op\":\"%s\",\"offset\":%llu,"
+		       "\"length\":%llu,\"size\":%llu,\"pieces\":%llu,\"ops\":%llu",
+		       (unsigned long long)c->version, when, ns, vb_op_name(c->sum_kind),
+		       (unsigned long long)c->sum_off, (unsigned long long)c->sum_len,
+		       (unsigned long long)c->length, (unsigned long long)c->pieces,
+		       (unsigned long long)c->nops);
+		if (revert)
+			printf(",\"target\":%llu", (unsigned long long)c->sum_target);
+		fputs(",\"message\":", stdout);
+		json_string(c->message, c->msg_len);
+		if (opt_ops) {
+			struct op_print p = {1, 1};
+			enum vb_err rc;
+			fputs(",\"operations\":[", stdout);
+			if ((rc = vb_vbuf_ops(b, c->version, print_op, &p)))
+				return rc;
+			putchar(']');
+		}
+		fputs("}\n", stdout);
+		return VB_OK;
+	}
+	localtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+	if (revert) {
+		printf("%7llu  %s  %-10s %10s %10s %12llu  [to version %llu]%s%s\n",
+		       (unsigned long long)c->version, when, opl, "-", "-",
+		       (unsigned long long)c->length, (unsigned long long)c->sum_target,
+		       c->msg_len ? " " : "", c->message);
+	} else {
+		printf("%7llu  %s  %-10s %10llu %10llu %12llu  %s\n", (unsigned long long)c->version,
+		       when, opl, (unsigned long long)c->sum_off, (unsigned long long)c->sum_len,
+		       (unsigned long long)c->length, c->message);
+	}
+	if (opt_ops && c->nops > 1) {
+		struct op_print p = {0, 1};
+		return vb_vbuf_ops(b, c->version, print_op, &p);
+	}
+	return VB_OK;
+}
+
+static int list(const char *store, uint64_t max)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	struct vb_commit c, parent;
+	enum vb_err rc;
+	uint64_t shown = 0;
+
+	cli_store_opts(&o, 0);
+	o.lenient_base = 1; /* the history does not need the base */
+	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b)))
+		return cli_fail(store, rc);
+	cli_warnings(store, b);
+	c = *vb_store_head(vb_vbuf_store(b));
+	if (!opt_json && !opt_no_header)
+		printf("%7s  %-19s  %-10s %10s %10s %12s  %s\n", "VERSION", "TIME", "OP", "OFFSET",
+		       "LENGTH", "SIZE", "MESSAGE");
+	for (;;) {
+		if ((rc = print_version(b, &c)))
+			break;
+		if (++shown >= max || !c.version)
+			break;
+		if ((rc = vb_store_commit_parent(vb_vbuf_store(b), &c, &parent)))
+			break;
+		c = parent;
+	}
+	vb_vbuf_close(b);
+	if (rc)
+		return cli_fail(store, rc);
+	return EXIT_OK;
+}
+
+static int revert(const char *store, uint64_t target, const char *message)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	enum vb_err rc;
+	uint64_t version;
+	int status;
+
+	cli_store_opts(&o, 1);
+	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b)))
+		return cli_fail(store, rc);
+	cli_warnings(store, b);
+	if ((rc = vb_vbuf_revert(b, target)) || (rc = vb_vbuf_commit(b, message, &version))) {
+		status = cli_fail(store, rc);
+		vb_vbuf_close(b);
+		return status;
+	}
+	vb_vbuf_close(b);
+	return EXIT_OK;
+}
+
+static const char *verify_name;
+
+static void on_problem(void *arg, uint64_t off, const char *what)
+{
+	int *first = arg;
+	(void)off;
+	if (*first)
+		*first = 0;
+	cli_error(verify_name, "%s", what);
+}
+
+static void on_note(void *arg, const char *what)
+{
+	(void)arg;
+	cli_error(verify_name, "note: %s", what);
+}
+
+static int verify(const char *store)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	struct vb_verify_stats st;
+	enum vb_err rc;
+	int first = 1;
+
+	cli_store_opts(&o, 0);
+	o.lenient_base = 1; /* reported as a problem by verify itself */
+	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b)))
+		return cli_fail(store, rc);
+	verify_name = store;
+	rc = vb_store_verify(vb_vbuf_store(b), on_problem, on_note, &first, &st);
+	vb_vbuf_close(b);
+	if (rc == VB_ECORRUPT && !first) {
+		cli_error(store, "verification failed: %s", vb_err_detail());
+		return EXIT_FAIL;
+	}
+	if (rc)
+		return cli_fail(store, rc);
+	printf("%s: OK: %llu versions, %llu records, %llu tree nodes, %llu bytes\n", store,
+	       (unsigned long long)st.versions, (unsigned long long)st.records,
+	       (unsigned long long)st.nodes, (unsigned long long)st.bytes);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	poptContext ctx;
+	const char **args;
+	int nargs;
+	uint64_t max = UINT64_MAX;
+
+	cli_init(argv[0]);
+	ctx = cli_context(argc, argv, options, "[OPTION...] STORE");
+	cli_parse(ctx, NULL);
+	args = cli_operands(ctx, &nargs);
+	if (nargs < 1)
+		cli_usage("missing STORE");
+	if (nargs > 1)
+		cli_usage("extra operand '%s'", args[1]);
+	const char *store = args[0], *message = cli_arg(opt_message);
+	if (opt_revert && opt_verify)
+		cli_usage("--revert and --verify cannot be used together");
+	if ((opt_revert || opt_verify) && (opt_json || opt_ops || opt_count || opt_no_header))
+		cli_usage("--%s does not list versions; --json, --ops, --max-count and --no-header do not apply",
+			  opt_revert ? "revert" : "verify");
+	if (message && !opt_revert)
+		cli_usage("--message only applies to --revert");
+	if (!opt_revert && (cli_no_sync || cli_wait))
+		cli_usage("--%s only applies to --revert", cli_no_sync ? "no-sync" : "wait");
+	if (message && strlen(message) > VB_MESSAGE_MAX)
+		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
+	if (opt_count) {
+		max = cli_size(cli_arg(opt_count), "count");
+		if (!max)
+			cli_usage("--max-count must be at least 1");
+	}
+	if (!strcmp(store, "-"))
+		cli_usage("STORE must be a file ('-' is not a store)");
+	if (opt_revert)
+		return cli_close_stdout(revert(store, cli_size(cli_arg(opt_revert), "version"), message));
+	if (opt_verify)
+		return cli_close_stdout(verify(store));
+	return cli_close_stdout(list(store, max));
+}

@@ -1,0 +1,300 @@
+/*
+ * vb-insert: insert bytes into a store (or a stream) at an offset.
+ *
+ *   vb-insert [OPTION...] STORE OFFSET [FILE...]
+ *
+ * The bytes come from the FILEs in order, or stdin (no FILE, or `-`), or
+ * --text / --hex.  With --replace LEN they replace LEN bytes at OFFSET in
+ * one operation.  Everything is one new version.  STORE `-` edits stdin to
+ * stdout instead (the bytes then come from FILE, --text or --hex).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sedit.h"
+#include "vbuf.h"
+
+static char *opt_text, *opt_hex, *opt_replace, *opt_base, *opt_message;
+static int opt_create;
+
+static struct poptOption options[] = {
+	{"text", 't', POPT_ARG_STRING, &opt_text, 0, "insert STRING itself (no escapes)", "STRING"},
+	{"hex", 'x', POPT_ARG_STRING, &opt_hex, 0,
+	 "insert the bytes written as hex digit pairs (spaces and colons between pairs allowed)",
+	 "HEX"},
+	{"replace", 'r', POPT_ARG_STRING, &opt_replace, 0,
+	 "replace LEN bytes at OFFSET instead of only inserting", "LEN"},
+	{"create", 'c', POPT_ARG_NONE, &opt_create, 0, "create STORE if it does not exist", NULL},
+	{"base", 'b', POPT_ARG_STRING, &opt_base, 0,
+	 "create STORE with FILE's content as version 0, referenced in place (implies --create)",
+	 "FILE"},
+	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing:", NULL},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
+	POPT_AUTOHELP
+	POPT_TABLEEND
+};
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode --hex; a malformed value is a usage error. */
+static unsigned char *decode_hex(const char *s, size_t *n)
+{
+	unsigned char *out = malloc(strlen(s) / 2 + 1);
+	size_t k = 0;
+
+	if (!out)
+		cli_usage("out of memory");
+	for (const char *p = s; *p;) {
+		if (*p == ' ' || *p == '\t' || *p == ':' || *p == '\n') {
+			p++;
+			continue;
+		}
+		int hi = hexval((unsigned char)p[0]), lo = hi < 0 ? -1 : hexval((unsigned char)p[1]);
+		if (hi < 0 || lo < 0)
+			cli_usage("invalid --hex '%s': expected pairs of hex digits at '%.8s'", s, p);
+		out[k++] = (unsigned char)(hi << 4 | lo);
+		p += 2;
+	}
+	*n = k;
+	return out;
+}
+
+struct source {
+	const char *name;
+	int fd;
+};
+
+/* Open every input before touching the store, so an unreadable one
+ * changes nothing. */
+static int open_inputs(const char **files, int n, struct source *src)
+{
+	for (int i = 0; i < n; i++) {
+		src[i].name = files[i];
+		if (!strcmp(files[i], "-")) {
+			src[i].fd = 0;
+			continue;
+		}
+		src[i].fd = open(files[i], O_RDONLY | O_CLOEXEC);
+		if (src[i].fd < 0) {
+			cli_error(files[i], "%s", strerror(errno));
+			return EXIT_FAIL;
+		}
+		struct stat st;
+		if (fstat(src[i].fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			cli_error(files[i], "is a directory");
+			return EXIT_FAIL;
+		}
+	}
+	return EXIT_OK;
+}
+
+/* Refuse to read the store into itself (it would grow forever). */
+static int same_file(const char *store, const struct source *src, int n)
+{
+	struct stat a, b;
+
+	if (stat(store, &a) < 0)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (fstat(src[i].fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			cli_error(store, "cannot insert the store into itself (input '%s')", src[i].name);
+			return 1;
+		}
+	return 0;
+}
+
+struct emit_arg {
+	const unsigned char *bytes;
+	size_t n;
+	struct source *src;
+	int nsrc;
+	const char *failed;
+};
+
+static enum vb_err emit(void *arg, struct vb_sink *out)
+{
+	struct emit_arg *a = arg;
+	enum vb_err rc;
+	uint64_t copied;
+
+	if (a->bytes)
+		return vb_sink_write(out, a->bytes, a->n);
+	for (int i = 0; i < a->nsrc; i++)
+		if ((rc = vb_sink_pump(out, a->src[i].fd, UINT64_MAX, &copied))) {
+			if (rc != VB_EPIPE)
+				a->failed = a->src[i].name;
+			return rc;
+		}
+	return VB_OK;
+}
+
+static int stream_mode(const char *offset, const unsigned char *bytes, size_t nbytes,
+		       struct source *src, int nsrc, int replace, uint64_t rlen)
+{
+	struct vb_sedit e;
+	struct vb_sedit_del del;
+	struct emit_arg a = {bytes, nbytes, src, nsrc, NULL};
+	struct vb_sink out;
+	enum vb_err rc;
+
+	memset(&e, 0, sizeof e);
+	e.insert = 1;
+	e.ins_pos = cli_pos(offset);
+	e.emit = emit;
+	e.arg = &a;
+	e.hold_max = VB_SEDIT_HOLD_MAX;
+	const char *hm = getenv("VB_HOLD_MAX");
+	if (hm && *hm)
+		e.hold_max = cli_size(hm, "VB_HOLD_MAX");
+	if (replace) {
+		del.pos = e.ins_pos;
+		del.len = rlen;
+		del.label = NULL;
+		e.dels = &del;
+		e.ndels = 1;
+	}
+	vb_sink_init(&out, 1);
+	rc = vb_sedit_run(0, &out, &e);
+	vb_sink_done(&out);
+	if (rc)
+		return cli_fail(a.failed ? a.failed : "-", rc);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	poptContext ctx;
+	const char **args;
+	int nargs, status;
+	unsigned char *bytes = NULL;
+	size_t nbytes = 0;
+	uint64_t rlen = 0;
+
+	cli_init(argv[0]);
+	ctx = cli_context(argc, argv, options, "[OPTION...] STORE OFFSET [FILE...]");
+	cli_parse(ctx, NULL);
+	args = cli_operands(ctx, &nargs);
+	if (nargs < 1)
+		cli_usage("missing STORE and OFFSET");
+	if (nargs < 2)
+		cli_usage("missing OFFSET after '%s'", args[0]);
+
+	const char *store = args[0], *offset = args[1];
+	const char **files = args + 2;
+	int nfiles = nargs - 2;
+	const char *text = cli_arg(opt_text), *hex = cli_arg(opt_hex);
+	const char *base = cli_arg(opt_base), *message = cli_arg(opt_message);
+
+	if (text && hex)
+		cli_usage("--text and --hex cannot be used together");
+	if ((text || hex) && nfiles)
+		cli_usage("--%s cannot be used with input files", text ? "text" : "hex");
+	if (opt_replace)
+		rlen = cli_size(cli_arg(opt_replace), "length");
+	struct vb_pos pos = cli_pos(offset);
+	if (hex)
+		bytes = decode_hex(hex, &nbytes);
+	else if (text) {
+		bytes = (unsigned char *)(uintptr_t)text;
+		nbytes = strlen(text);
+	}
+	if (message && strlen(message) > VB_MESSAGE_MAX)
+		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
+
+	int stream = !strcmp(store, "-");
+	if (stream) {
+		if (opt_create || base || message || cli_no_sync || cli_wait)
+			cli_usage("--%s has no meaning when editing a stream ('-')",
+				  opt_create ? "create" : base ? "base" : message ? "message"
+				  : cli_no_sync ? "no-sync" : "wait");
+		if (!text && !hex && !nfiles)
+			cli_usage("editing a stream ('-') reads it from stdin: give the bytes to insert as FILE, --text or --hex");
+		for (int i = 0; i < nfiles; i++)
+			if (!strcmp(files[i], "-"))
+				cli_usage("stdin is the stream being edited; it cannot also be an input FILE");
+	}
+
+	struct source *src = calloc((size_t)(nfiles ? nfiles : 1), sizeof *src);
+	int nsrc = nfiles;
+	if (!src)
+		cli_usage("out of memory");
+	if (!text && !hex && !nfiles) {
+		src[0].name = "-";
+		src[0].fd = 0;
+		nsrc = 1;
+	} else if ((status = open_inputs(files, nfiles, src))) {
+		return status;
+	}
+	if (stream)
+		return cli_close_stdout(stream_mode(offset, bytes, nbytes, src, nsrc,
+						    opt_replace != NULL, rlen));
+	if (same_file(store, src, nsrc))
+		return EXIT_FAIL;
+
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	enum vb_err rc;
+	uint64_t at, version, inserted = 0;
+
+	cli_store_opts(&o, 1);
+	o.create = opt_create || base;
+	o.base = base;
+	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b))) {
+		if (rc == VB_ENOENT)
+			vb_err_set(rc, "no such store (use --create to make one)");
+		return cli_fail(store, rc);
+	}
+	cli_warnings(store, b);
+	if ((rc = vb_pos_resolve(&pos, vb_vbuf_len(b), &at)))
+		goto fail;
+	if (opt_replace && rlen > vb_vbuf_len(b) - at) {
+		rc = vb_err_set(VB_ERANGE, "cannot replace %llu bytes at offset %llu: the content ends at %llu",
+				(unsigned long long)rlen, (unsigned long long)at,
+				(unsigned long long)vb_vbuf_len(b));
+		goto fail;
+	}
+	if (bytes) {
+		rc = opt_replace ? vb_vbuf_replace(b, at, rlen, bytes, nbytes)
+				 : vb_vbuf_insert(b, at, bytes, nbytes);
+	} else {
+		int *fds = calloc((size_t)nsrc, sizeof *fds);
+		size_t failed;
+		if (!fds) {
+			rc = vb_err_set(VB_ENOMEM, "out of memory");
+			goto fail;
+		}
+		for (int i = 0; i < nsrc; i++)
+			fds[i] = src[i].fd;
+		rc = vb_vbuf_insert_fds(b, at, fds, (size_t)nsrc, opt_replace != NULL, rlen,
+					&inserted, &failed);
+		if (rc && failed < (size_t)nsrc)
+			store = src[failed].name;
+		free(fds);
+	}
+	if (rc)
+		goto fail;
+	if ((rc = vb_vbuf_commit(b, message, &version)))
+		goto fail;
+	vb_vbuf_close(b);
+	return cli_close_stdout(EXIT_OK);
+fail:
+	status = cli_fail(store, rc);
+	vb_vbuf_close(b);
+	return status;
+}
