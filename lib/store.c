@@ -113,6 +113,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -213,6 +214,7 @@ struct base_id {
 
 struct vb_store {
 	char *path;              /* as given */
+	int dir_fd;              /* creating: the directory, flock()ed */
 	char *tmp_path;          /* new store: the temporary file */
 	int fd;
 	int writer;
@@ -1043,30 +1045,83 @@ static enum vb_err io_write_node(void *ctx, const unsigned char *buf, size_t len
 
 /* ---------------------------------------------------------------- lock */
 
-static enum vb_err lock_write(struct vb_store *s, double wait)
+/* Poll `try_lock` until it succeeds or `wait` seconds pass. */
+static enum vb_err lock_poll(int (*try_lock)(int fd), int fd, double wait)
 {
-	struct flock fl;
 	struct timespec start, now, nap = {0, 1000000};
 
-	memset(&fl, 0, sizeof fl);
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		if (fcntl(s->fd, F_OFD_SETLK, &fl) == 0)
+		if (try_lock(fd) == 0)
 			return VB_OK;
-		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR && errno != EWOULDBLOCK)
 			return vb_err_sys("lock");
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double waited = (double)(now.tv_sec - start.tv_sec) +
 				(double)(now.tv_nsec - start.tv_nsec) / 1e9;
 		if (wait >= 0 && waited >= wait)
-			return vb_err_set(VB_ELOCKED, "another process holds the write lock (waited %.0f s)",
+			return vb_err_set(VB_ELOCKED, "another process holds the write lock (waited %g s; see --wait)",
 					  wait);
 		nanosleep(&nap, NULL);
 		if (nap.tv_nsec < 64000000)
 			nap.tv_nsec *= 2;
 	}
+}
+
+static int try_ofd(int fd)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+static int try_flock(int fd)
+{
+	return flock(fd, LOCK_EX | LOCK_NB);
+}
+
+/* Does another process hold the write lock right now? */
+static int writer_active(struct vb_store *s)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	return fcntl(s->fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+static enum vb_err lock_write(struct vb_store *s, double wait)
+{
+	return lock_poll(try_ofd, s->fd, wait);
+}
+
+static enum vb_err lock_dir(struct vb_store *s, double wait)
+{
+	char *dir = dir_of(s->path);
+	enum vb_err rc;
+
+	if (!dir)
+		return vb_err_sys("cannot find the store's directory");
+	s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (s->dir_fd < 0)
+		return vb_err_sys("cannot open the store's directory");
+	if ((rc = lock_poll(try_flock, s->dir_fd, wait))) {
+		close(s->dir_fd);
+		s->dir_fd = -1;
+	}
+	return rc;
+}
+
+static void unlock_dir(struct vb_store *s)
+{
+	if (s->dir_fd >= 0)
+		close(s->dir_fd);
+	s->dir_fd = -1;
 }
 
 /* -------------------------------------------------------------- create */
@@ -1171,6 +1226,7 @@ static enum vb_err publish(struct vb_store *s)
 	free(s->tmp_path);
 	s->tmp_path = NULL;
 	s->is_new = 0;
+	unlock_dir(s);
 	dir = dir_of(s->path);
 	if (dir && !s->no_sync) {
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1232,7 +1288,9 @@ again:
 		return rc;
 	uint64_t head_end = s->head.off + REC_OVERHEAD + COMMIT_FIXED + s->head.msg_len;
 	if (head_end < s->end) {
-		if (!o->write)
+		if (!o->write && writer_active(s))
+			; /* a writer is appending: its bytes are not a torn tail */
+		else if (!o->write)
 			warn(s, "ignoring %llu bytes after the last commit (%s; the next writer removes them)",
 			     (unsigned long long)(s->end - head_end),
 			     bad ? "a record there has a bad checksum" : "an interrupted write");
@@ -1261,6 +1319,7 @@ enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o, struc
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	s->fd = -1;
 	s->base_fd = -1;
+	s->dir_fd = -1;
 	s->writer = o->write;
 	s->no_sync = o->no_sync;
 	s->cache_cap = o->block_cache;
@@ -1277,8 +1336,22 @@ enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o, struc
 	}
 	rc = open_existing(s, o);
 	if (rc == VB_ENOENT && o->write && o->create) {
+		/* Creators of one directory take turns, so two of them cannot
+		 * both find the store missing; the second then opens the
+		 * store the first made. */
 		s->fd = -1;
-		rc = create_temp(s, o->base);
+		rc = lock_dir(s, o->wait);
+		if (!rc) {
+			rc = open_existing(s, o);
+			if (rc == VB_ENOENT) {
+				s->fd = -1;
+				rc = create_temp(s, o->base);
+			} else {
+				unlock_dir(s);
+				if (!rc && o->base)
+					rc = vb_err_set(VB_EEXIST, "store already exists; --base only applies when creating one");
+			}
+		}
 	} else if (!rc && o->base) {
 		rc = vb_err_set(VB_EEXIST, "store already exists; --base only applies when creating one");
 	}
@@ -1300,6 +1373,7 @@ void vb_store_close(struct vb_store *s)
 		unlink(s->tmp_path);
 		free(s->tmp_path);
 	}
+	unlock_dir(s);
 	vb_ptree_free(s->tree);
 	if (s->fd >= 0)
 		close(s->fd); /* releases the OFD lock */
