@@ -63,8 +63,10 @@ struct vb_ptree;
 
 /* Pieces per leaf and children per inner node (a measured choice: see
  * ptree.c).  Nodes hold at least VB_PTREE_MIN entries, except the root. */
+#ifndef VB_PTREE_MAX
 #define VB_PTREE_MAX 32
-#define VB_PTREE_MIN 8
+#endif
+#define VB_PTREE_MIN (VB_PTREE_MAX / 4)
 #define VB_PTREE_MAX_DEPTH 24
 /* Upper bound of an encoded node payload. */
 #define VB_PTREE_NODE_BYTES 2048
