@@ -1495,7 +1495,7 @@ static void block_evict(struct vb_store *s)
 
 /* The verified payload of the data block at `off`, which is expected to
  * hold at least `need` bytes. */
-static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need,
+static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need, int keep,
 			     const unsigned char **data, uint32_t *len)
 {
 	struct block *b;
@@ -1523,7 +1523,7 @@ static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need,
 	s->block_reads++;
 	*data = p;
 	*len = l;
-	if (s->cache_cap < BLOCK + sizeof *b)
+	if (!keep || s->cache_cap < BLOCK + sizeof *b)
 		return VB_OK;
 	if (!s->nbuckets) {
 		size_t nb = 16;
@@ -1552,7 +1552,7 @@ static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need,
 }
 
 /* Visit the verified bytes [skip, skip+n) of data piece `p`. */
-static enum vb_err data_walk(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
+static enum vb_err data_walk(struct vb_store *s, const struct vb_piece *p, uint64_t skip, int keep,
 			     uint64_t n, enum vb_err (*fn)(void *, const void *, size_t),
 			     void *arg)
 {
@@ -1569,7 +1569,7 @@ static enum vb_err data_walk(struct vb_store *s, const struct vb_piece *p, uint6
 			return corrupt(p->rec, "data offset out of range");
 		boff = p->rec + bi * BLOCK_STRIDE;
 		uint64_t need = within + (n < BLOCK - within ? n : BLOCK - within);
-		if ((rc = get_block(s, boff, need, &d, &l)))
+		if ((rc = get_block(s, boff, need, keep, &d, &l)))
 			return rc;
 		if (within >= l)
 			return corrupt(boff, "data block shorter than a piece needs");
@@ -1631,7 +1631,7 @@ enum vb_err vb_store_read(struct vb_store *s, const struct vb_piece *p, uint64_t
 		return VB_OK;
 	}
 	struct memcpy_arg a = {buf};
-	return data_walk(s, p, skip, n, to_mem, &a);
+	return data_walk(s, p, skip, 1, n, to_mem, &a);
 }
 
 enum vb_err vb_store_send(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
@@ -1648,7 +1648,8 @@ enum vb_err vb_store_send(struct vb_store *s, const struct vb_piece *p, uint64_t
 					  s->base.rel);
 		return rc;
 	}
-	return data_walk(s, p, skip, n, to_sink, sink);
+	/* a stream passes each block once: no point caching it */
+	return data_walk(s, p, skip, 0, n, to_sink, sink);
 }
 
 /* ----------------------------------------------------------------- ops */
@@ -1929,8 +1930,8 @@ static enum vb_err verify_piece(void *arg, const struct vb_piece *p)
 	if (p->src == VB_SRC_DATA) {
 		/* the first and last byte's blocks must exist and be long
 		 * enough; the linear pass already checked every checksum */
-		enum vb_err rc = data_walk(v->s, p, 0, 1, nop_fn, NULL);
-		return rc ? rc : data_walk(v->s, p, p->len - 1, 1, nop_fn, NULL);
+		enum vb_err rc = data_walk(v->s, p, 0, 0, 1, nop_fn, NULL);
+		return rc ? rc : data_walk(v->s, p, p->len - 1, 0, 1, nop_fn, NULL);
 	}
 	if (v->s->base.present && p->start + p->len > v->s->base.size)
 		return vb_err_set(VB_ECORRUPT, "piece lies outside the base file");
