@@ -1,0 +1,162 @@
+/*
+ * test-io: the sink delivers the same bytes by every path: splice into a
+ * pipe, copy_file_range into a file, sendfile into a socket, and the
+ * read/write fallback into an O_APPEND file (which the kernel refuses for
+ * copy_file_range); a short source is an error, not silence.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "io.h"
+
+#define N (3u << 20)
+
+static unsigned char *src;
+
+static int make_src(void)
+{
+	char t[] = "/tmp/vb-io-src.XXXXXX";
+	int fd = mkstemp(t);
+	REQUIRE(fd >= 0);
+	unlink(t);
+	REQUIRE(write(fd, src, N) == N);
+	return fd;
+}
+
+/* Read everything from `fd` in a child-free way (fd is a pipe/socket end
+ * filled by a child). */
+static size_t drain(int fd, unsigned char *buf, size_t cap)
+{
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + got, cap - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+static void copy_into_stream(int in, int w, int r, const char *what)
+{
+	unsigned char *got = malloc(N + 1);
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		close(r);
+		struct vb_sink s;
+		vb_sink_init(&s, w);
+		enum vb_err rc = vb_sink_copy(&s, in, 1000, N - 2000);
+		vb_sink_done(&s);
+		_exit(rc ? 1 : 0);
+	}
+	close(w);
+	size_t n = drain(r, got, N + 1);
+	int st;
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_EQ_U64(n, N - 2000);
+	if (n == N - 2000 && memcmp(got, src + 1000, n)) {
+		fprintf(stderr, "%s: bytes differ\n", what);
+		CHECK(0);
+	}
+	close(r);
+	free(got);
+}
+
+static void copy_into_file(int in, int append)
+{
+	char t[] = "/tmp/vb-io-dst.XXXXXX";
+	int fd = mkstemp(t);
+	REQUIRE(fd >= 0);
+	REQUIRE(write(fd, "head", 4) == 4);
+	if (append) {
+		close(fd);
+		fd = open(t, O_RDWR | O_APPEND);
+		REQUIRE(fd >= 0);
+	}
+	unlink(t);
+	struct vb_sink s;
+	vb_sink_init(&s, fd);
+	CHECK_OK(vb_sink_write(&s, "-", 1));
+	CHECK_OK(vb_sink_copy(&s, in, 5, N - 5));
+	CHECK_EQ_U64(s.written, N - 4);
+	vb_sink_done(&s);
+	unsigned char *got = malloc(N + 8);
+	ssize_t n = pread(fd, got, N + 8, 0);
+	CHECK_EQ_U64(n, N);
+	CHECK(!memcmp(got, "head-", 5) && !memcmp(got + 5, src + 5, N - 5));
+	/* asking for more than the source has is an error */
+	struct vb_sink s2;
+	vb_sink_init(&s2, fd);
+	CHECK(vb_sink_copy(&s2, in, N - 10, 20) == VB_EIO);
+	CHECK(strstr(vb_err_detail(), "unexpected end of file") != NULL);
+	vb_sink_done(&s2);
+	free(got);
+	close(fd);
+}
+
+int main(void)
+{
+	uint64_t seed = test_seed();
+	signal(SIGPIPE, SIG_IGN);
+	src = malloc(N);
+	REQUIRE(src);
+	for (size_t i = 0; i < N; i++)
+		src[i] = (unsigned char)test_rand(&seed);
+	int in = make_src();
+
+	int p[2];
+	REQUIRE(pipe(p) == 0);
+	copy_into_stream(in, p[1], p[0], "pipe (splice)");
+	int sp[2];
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+	copy_into_stream(in, sp[1], sp[0], "socket (sendfile)");
+	copy_into_file(in, 0);
+	copy_into_file(in, 1);
+
+	/* pump: from a pipe to a file, bounded by max */
+	REQUIRE(pipe(p) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		ssize_t w = write(p[1], src, 100000);
+		_exit(w == 100000 ? 0 : 1);
+	}
+	close(p[1]);
+	char t[] = "/tmp/vb-io-pump.XXXXXX";
+	int fd = mkstemp(t);
+	unlink(t);
+	struct vb_sink s;
+	uint64_t copied;
+	vb_sink_init(&s, fd);
+	CHECK_OK(vb_sink_pump(&s, p[0], 60000, &copied));
+	CHECK_EQ_U64(copied, 60000);
+	CHECK_OK(vb_sink_pump(&s, p[0], UINT64_MAX, &copied));
+	CHECK_EQ_U64(copied, 40000);
+	vb_sink_done(&s);
+	unsigned char *got = malloc(100000);
+	CHECK(pread(fd, got, 100000, 0) == 100000 && !memcmp(got, src, 100000));
+	free(got);
+	close(fd);
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+
+	/* a closed pipe is VB_EPIPE */
+	REQUIRE(pipe(p) == 0);
+	close(p[0]);
+	vb_sink_init(&s, p[1]);
+	CHECK(vb_sink_copy(&s, in, 0, N) == VB_EPIPE);
+	CHECK(vb_sink_write(&s, "x", 1) == VB_EPIPE);
+	vb_sink_done(&s);
+	close(p[1]);
+
+	close(in);
+	free(src);
+	return test_status("io");
+}
