@@ -19,7 +19,7 @@
  *   56      8     base size in bytes
  *   64      8     base mtime, seconds
  *   72      4     base mtime, nanoseconds
- *   76      4     S, the number of sampled base blocks (0..64)
+ *   76      4     S, the number of sampled base blocks (0..16)
  *   80      8     base device number (a mismatch is only a warning)
  *   88      8     base inode number (a mismatch is only a warning)
  *   96      4     sample length (4096)
@@ -71,7 +71,7 @@
  *   64      8     offset of the OPS record (0 = none)
  *   72      8     number of operations
  *   80      8     encoded length of the operations
- *   88      1     summary: the kind of all operations, or 255 (mixed)
+ *   88      1     summary: the kind of all operations, 255 (mixed) or 0 (none)
  *   89      1     0
  *   90      2     M, message length (<= 4096)
  *   92      8     summary: offset of the first operation
@@ -268,6 +268,7 @@ const char *vb_op_name(unsigned kind)
 	case VB_OP_REVERT: return "revert";
 	case VB_OP_CREATE: return "create";
 	case VB_OP_MIXED: return "mixed";
+	case VB_OP_NONE: return "none";
 	default: return "unknown";
 	}
 }
@@ -1815,7 +1816,7 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 	c.pieces = root->pieces;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	c.sum_kind = nops ? ops[0].kind : VB_OP_INSERT;
+	c.sum_kind = nops ? ops[0].kind : VB_OP_NONE;
 	c.sum_off = nops ? ops[0].off : 0;
 	for (size_t i = 0; i < nops; i++) {
 		if (ops[i].kind != c.sum_kind)

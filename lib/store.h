@@ -27,6 +27,7 @@
 
 /* Operation kinds, as stored in OPS records. */
 enum vb_op_kind {
+	VB_OP_NONE = 0,     /* summary only: the commit holds no operation */
 	VB_OP_INSERT = 1,   /* off, len inserted */
 	VB_OP_DELETE = 2,   /* off, len deleted */
 	VB_OP_REPLACE = 3,  /* off, len deleted, len2 inserted */

@@ -148,7 +148,7 @@ static enum vb_err push_version(struct mbe *m, const struct vb_op *ops, size_t n
 	v->info.pieces = m->len ? 1 : 0;
 	v->info.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	v->info.nops = nops;
-	v->info.sum_kind = nops ? ops[0].kind : VB_OP_INSERT;
+	v->info.sum_kind = nops ? ops[0].kind : VB_OP_NONE;
 	v->info.sum_off = nops ? ops[0].off : 0;
 	for (size_t i = 0; i < nops; i++) {
 		if (ops[i].kind != v->info.sum_kind)
