@@ -78,6 +78,7 @@
  *   100     8     summary: total length of the operations
  *   108     8     summary: version reverted to (revert only)
  *   116     M     message (UTF-8, no NUL)
+ *   116+M   ...   extensions (none yet; ignored by readers that do not know them)
  *
  * ORDER AND DURABILITY
  *   A writer appends data blocks while it reads its input, then the OPS
@@ -828,6 +829,7 @@ static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigne
 		return corrupt(off, "commit too short");
 	memset(c, 0, offsetof(struct vb_commit, message));
 	c->off = off;
+	c->rec_len = len;
 	c->version = get64(p);
 	c->parent_off = get64(p + 8);
 	c->parent_crc = get32(p + 16);
@@ -845,7 +847,9 @@ static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigne
 	c->sum_off = get64(p + 92);
 	c->sum_len = get64(p + 100);
 	c->sum_target = get64(p + 108);
-	if (c->msg_len > VB_MESSAGE_MAX || COMMIT_FIXED + c->msg_len != len)
+	/* bytes after the message are extensions a later vb may add: a
+	 * reader that does not know them ignores them */
+	if (c->msg_len > VB_MESSAGE_MAX || COMMIT_FIXED + c->msg_len > len)
 		return corrupt(off, "commit message length out of range");
 	memcpy(c->message, p + COMMIT_FIXED, c->msg_len);
 	c->message[c->msg_len] = 0;
@@ -1287,7 +1291,7 @@ again:
 	int bad;
 	if ((rc = find_head(s, s->end, &s->head, &bad)))
 		return rc;
-	uint64_t head_end = s->head.off + REC_OVERHEAD + COMMIT_FIXED + s->head.msg_len;
+	uint64_t head_end = s->head.off + REC_OVERHEAD + s->head.rec_len;
 	if (head_end < s->end) {
 		if (!o->write && writer_active(s))
 			; /* a writer is appending: its bytes are not a torn tail */
@@ -1851,6 +1855,7 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 	if ((rc = append_record(s, s->rbuf, (uint32_t)(COMMIT_FIXED + ml), REC_COMMIT)))
 		goto fail;
 	c.crc = get32(s->rbuf + 4 + COMMIT_FIXED + ml + 12);
+	c.rec_len = (uint32_t)(COMMIT_FIXED + ml);
 	c.msg_len = ml;
 	memcpy(c.message, message, ml);
 	c.message[ml] = 0;

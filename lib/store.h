@@ -47,6 +47,7 @@ const char *vb_op_name(unsigned kind);
 
 struct vb_commit {
 	uint64_t off;          /* file offset of the commit record */
+	uint32_t rec_len;      /* its payload length */
 	uint32_t crc;          /* its checksum (children name their parent by it) */
 	uint64_t version;
 	uint64_t parent_off;   /* 0 for version 0 */
