@@ -46,6 +46,10 @@ void cli_init(const char *prog)
 
 	cli_prog = slash ? slash + 1 : prog;
 	signal(SIGPIPE, SIG_IGN);
+	/* Past RLIMIT_FSIZE a write must fail with EFBIG, so that a writer
+	 * reports it and cuts back what it appended (DESIGN 2a.10), instead
+	 * of being killed and leaving a torn tail or a temporary file. */
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 static char *protect(const char *s)

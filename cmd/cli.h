@@ -32,7 +32,8 @@ extern struct poptOption cli_write_options[];
 extern int cli_no_sync;
 extern char *cli_wait;
 
-/* Set the program name, ignore SIGPIPE (EPIPE is handled quietly). */
+/* Set the program name, ignore SIGPIPE (EPIPE is handled quietly) and
+ * SIGXFSZ (a write past the file size limit fails with EFBIG). */
 void cli_init(const char *prog);
 
 /* Create the popt context over a protected copy of argv and read the alias

@@ -63,6 +63,14 @@ static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 	if ((rc = vb_vbuf_open(path, &o, version, &b)))
 		return cli_fail(name, rc);
 	cli_warnings(name, b);
+	if (opt_version && version == VB_HEAD) {
+		/* the library reads VB_HEAD (2^64-1) as "the newest"; asked for
+		 * by number, it is a version that does not exist */
+		rc = vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
+				(unsigned long long)version,
+				(unsigned long long)vb_store_head(vb_vbuf_store(b))->version);
+		goto fail;
+	}
 	len = vb_vbuf_len(b);
 	to = len;
 	if (sel->has_start && (rc = vb_pos_resolve(&sel->start, len, &from)))

@@ -17,7 +17,16 @@ setup() {
 }
 
 teardown() {
-	cd / && rm -rf "$TEST_DIR"
+	cd /
+	# a lock holder left by a failed test (see hold_lock)
+	if [ -n "${HOLDER_PID:-}" ]; then
+		kill "$HOLDER_PID" 2>/dev/null || :
+		wait "$HOLDER_PID" 2>/dev/null || :
+	fi
+	if [ -n "${TMPFS_DIR:-}" ]; then
+		umount "$TMPFS_DIR" || :
+	fi
+	rm -rf "$TEST_DIR"
 }
 
 # Checksum of a file, to show a failed command left it unchanged.
@@ -34,4 +43,70 @@ make_base() {
 # permission tests would otherwise pass for the wrong reason).
 as_nobody() {
 	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
+}
+
+# make_store FILE TEXT: a new store whose content is TEXT (version 1).
+make_store() {
+	vb-insert --create "$1" 0 --text "$2"
+}
+
+# assert_usage_error PROG CAUSE: the last `run` (stderr merged) failed with
+# status 2, printed "PROG: CAUSE" and the --help hint, and nothing else.
+assert_usage_error() {
+	assert_failure 2
+	assert_output "$1: $2
+Try '$1 --help' for more information."
+}
+
+# assert_same_sum FILE SUM: FILE still has the checksum SUM (sum_of).
+assert_same_sum() {
+	assert_equal "$(sum_of "$1")" "$2"
+}
+
+# Let the unprivileged user of as_nobody into the test directory and read
+# its files (the directory stays unwritable for that user).
+open_to_nobody() {
+	chmod 755 "$TEST_DIR"
+	find "$TEST_DIR" -mindepth 1 -maxdepth 1 -type f -exec chmod 644 {} +
+	# a positive control: nobody can reach the directory at all
+	as_nobody test -r "$TEST_DIR" || {
+		echo "the test directory is not reachable for nobody" >&2
+		return 1
+	}
+}
+
+# hold_lock STORE: start a writer on STORE that takes the write lock and
+# then blocks reading a FIFO, and wait until the lock is visible in
+# /proc/locks.  release_lock [TEXT] lets it insert TEXT at 0 and finish.
+hold_lock() {
+	local ino i
+	mkfifo "$TEST_DIR/lock.fifo"
+	exec 8<>"$TEST_DIR/lock.fifo"
+	vb-insert "$1" 0 < "$TEST_DIR/lock.fifo" > "$TEST_DIR/holder.out" 2>&1 3>&- 8>&- &
+	HOLDER_PID=$!
+	ino=$(stat -c %i "$1")
+	for i in $(seq 1 200); do
+		grep -q "OFDLCK.*:$ino " /proc/locks && return 0
+		sleep 0.025
+	done
+	echo "the lock holder did not take the lock" >&2
+	return 1
+}
+
+release_lock() {
+	local status=0
+	printf '%s' "${1-}" >&8
+	exec 8>&-
+	wait "$HOLDER_PID" || status=$?
+	HOLDER_PID=
+	return "$status"
+}
+
+# mount_tmpfs SIZE: a small file system at ./mnt (unmounted by teardown),
+# or skip the test where mounting is not allowed.
+mount_tmpfs() {
+	mkdir "$TEST_DIR/mnt"
+	mount -t tmpfs -o "size=$1" tmpfs "$TEST_DIR/mnt" 2>/dev/null ||
+		skip "cannot mount a tmpfs here (needs root and mount rights)"
+	TMPFS_DIR="$TEST_DIR/mnt"
 }

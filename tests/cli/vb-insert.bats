@@ -4,6 +4,13 @@
 
 load test_helper
 
+# hex of a file's bytes, without spaces
+hex_of() {
+	od -An -v -tx1 "$1" | tr -d ' \n'
+}
+
+# ------------------------------------------------------------ creating
+
 @test "insert text into a store created from a base file" {
 	make_base base.txt 1000
 	run vb-insert --base base.txt s.vb 0 --text 'HEADER
@@ -15,4 +22,877 @@ load test_helper
 	assert_line --index 0 'HEADER'
 	assert_line --index 1 '1'
 	[ "$(vb-cat s.vb | wc -l)" -eq 1001 ]
+}
+
+@test "--base: version 0 is the base file, referenced in place, not copied" {
+	head -c 1M /dev/urandom > base
+	run -0 vb-insert --base base s.vb 10 --text XY
+	vb-cat -V 0 s.vb > v0
+	cmp v0 base
+	{ head -c 10 base; printf XY; tail -c +11 base; } > expect
+	vb-cat s.vb > v1
+	cmp v1 expect
+	# the store holds the two new bytes, not a megabyte of base
+	[ "$(stat -c %s s.vb)" -lt 65536 ]
+	run -0 vb-history --no-header s.vb
+	assert_equal "${#lines[@]}" 2
+	assert_regex "${lines[0]}" '^ +1  .*  insert +10 +2 +1048578  $'
+	assert_regex "${lines[1]}" '^ +0  .*  create +0 +1048576 +1048576  $'
+}
+
+@test "-b is --base" {
+	make_base base.txt 10
+	run -0 vb-insert -b base.txt s.vb end --text 'x'
+	vb-cat s.vb > out
+	cmp out <(cat base.txt; printf x)
+}
+
+@test "--create makes a store whose version 0 is empty" {
+	run -0 vb-insert --create s.vb 0 --text abc
+	assert_output ''
+	run -0 vb-cat s.vb
+	assert_output 'abc'
+	run -0 vb-cat -V 0 s.vb
+	assert_output ''
+	run -0 vb-history --no-header s.vb
+	assert_equal "${#lines[@]}" 2
+	assert_regex "${lines[1]}" '^ +0  .*  create +0 +0 +0  $'
+}
+
+@test "-c is --create, and on an existing store it only inserts" {
+	run -0 vb-insert -c s.vb 0 --text abc
+	run -0 vb-insert -c s.vb end --text def
+	run -0 vb-cat s.vb
+	assert_output 'abcdef'
+	[ "$(vb-history --no-header s.vb | wc -l)" -eq 3 ]
+}
+
+@test "a missing store without --create is an error and creates nothing" {
+	run -1 vb-insert n.vb 0 --text x
+	assert_output 'vb-insert: n.vb: no such store (use --create to make one)'
+	assert_file_not_exists n.vb
+	# not even a temporary file
+	[ -z "$(ls -A)" ]
+}
+
+@test "--base on an existing store is an error and changes nothing" {
+	make_base base.txt 10
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	run -1 vb-insert --base base.txt s.vb 0 --text x
+	assert_output 'vb-insert: s.vb: store already exists; --base only applies when creating one'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--base with a missing or non-regular base file creates nothing" {
+	run -1 vb-insert --base nosuch n.vb 0 --text x
+	assert_output "vb-insert: n.vb: base file 'nosuch': No such file or directory"
+	mkdir dir
+	run -1 vb-insert --base dir n.vb 0 --text x
+	assert_output "vb-insert: n.vb: base file 'dir' is not a regular file"
+	assert_file_not_exists n.vb
+	[ "$(ls -A)" = dir ]
+}
+
+# ------------------------------------------------------------ where the bytes come from
+
+@test "--text reaches the store verbatim, even with popt's '!#:+'" {
+	make_store s.vb ''
+	run -0 vb-insert s.vb 0 --text 'a!#:+b'
+	run -0 vb-cat s.vb
+	assert_output 'a!#:+b'
+}
+
+@test "--text with '!#:+' before the operands does not eat them" {
+	make_store s.vb 'END'
+	# popt would expand !#:+ into the next word (s.vb) and lose it
+	run -0 vb-insert --text 'x!#:+y' s.vb 0
+	run -0 vb-cat s.vb
+	assert_output 'x!#:+yEND'
+	# an operand after the text is still an operand (an input FILE here)
+	before=$(sum_of s.vb)
+	run vb-insert s.vb 0 --text 'x!#:+y' extra
+	assert_usage_error vb-insert '--text cannot be used with input files'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--text keeps the protection byte 0x1d and '!' around it verbatim" {
+	make_store s.vb ''
+	run -0 vb-insert s.vb 0 --text $'\x1d!#:+\x1d\x1d!'
+	vb-cat s.vb > out
+	assert_equal "$(hex_of out)" '1d21233a2b1d1d21'
+}
+
+@test "--text takes values that look like options" {
+	make_store s.vb ''
+	run -0 vb-insert s.vb 0 --text -x
+	run -0 vb-insert s.vb end --text=--foo
+	run -0 vb-insert s.vb end -t ' -t'
+	run -0 vb-cat s.vb
+	assert_output -- '-x--foo -t'
+}
+
+@test "--hex: pairs with spaces, tabs, colons and newlines between them" {
+	make_store s.vb ''
+	run -0 vb-insert s.vb 0 --hex 'deadBEEF'
+	run -0 vb-insert s.vb end --hex $'00 01\t02:03\n7f'
+	run -0 vb-insert s.vb end -x 'ff'
+	vb-cat s.vb > out
+	assert_equal "$(hex_of out)" 'deadbeef000102037fff'
+}
+
+@test "a malformed --hex is a usage error and changes nothing" {
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	run vb-insert s.vb 0 --hex abc
+	assert_usage_error vb-insert "invalid --hex 'abc': expected pairs of hex digits at 'c'"
+	run vb-insert s.vb 0 --hex zz
+	assert_usage_error vb-insert "invalid --hex 'zz': expected pairs of hex digits at 'zz'"
+	run vb-insert s.vb 0 --hex 0x41
+	assert_usage_error vb-insert "invalid --hex '0x41': expected pairs of hex digits at '0x41'"
+	run vb-insert s.vb 0 --hex 'a b'
+	assert_usage_error vb-insert "invalid --hex 'a b': expected pairs of hex digits at 'a b'"
+	assert_same_sum s.vb "$before"
+}
+
+@test "input FILEs are concatenated into one version" {
+	make_store s.vb '[]'
+	printf 'one ' > f1
+	printf 'two ' > f2
+	printf 'three' > f3
+	run -0 vb-insert s.vb 1 f1 f2 f3
+	run -0 vb-cat s.vb
+	assert_output '[one two three]'
+	run -0 vb-history --no-header -n 1 s.vb
+	assert_regex "$output" '^ +2  .*  insert +1 +13 +15  $'
+}
+
+@test "'-' among the FILEs reads stdin in its place" {
+	make_store s.vb ''
+	printf 'A' > f1
+	printf 'C' > f3
+	run -0 bash -c 'printf B | vb-insert s.vb 0 f1 - f3'
+	run -0 vb-cat s.vb
+	assert_output 'ABC'
+}
+
+@test "no FILE: the bytes come from stdin (a pipe or a file)" {
+	make_store s.vb 'abcdef'
+	run -0 bash -c 'printf XY | vb-insert s.vb 3'
+	run -0 vb-cat s.vb
+	assert_output 'abcXYdef'
+	head -c 200000 /dev/urandom > in
+	run -0 vb-insert s.vb end < in
+	vb-cat -o 8 s.vb > out
+	cmp out in
+}
+
+@test "inserting more than one data block from a file" {
+	head -c 300000 /dev/urandom > in
+	make_store s.vb 'ab'
+	run -0 vb-insert s.vb 1 in
+	{ printf a; cat in; printf b; } > expect
+	vb-cat s.vb > out
+	cmp out expect
+	run -0 vb-history --verify s.vb
+}
+
+@test "empty edits still add a version" {
+	make_store s.vb hello
+	run -0 vb-insert s.vb 0 --text ''
+	run -0 vb-insert s.vb 5 < /dev/null
+	run -0 vb-insert s.vb 2 --hex ''
+	run -0 vb-cat s.vb
+	assert_output hello
+	run -0 vb-history --no-header s.vb
+	assert_equal "${#lines[@]}" 5
+	assert_regex "${lines[0]}" '^ +4  .*  insert +2 +0 +5  $'
+	assert_regex "${lines[1]}" '^ +3  .*  insert +5 +0 +5  $'
+	assert_regex "${lines[2]}" '^ +2  .*  insert +0 +0 +5  $'
+}
+
+@test "--text or --hex with an input FILE is a usage error" {
+	make_store s.vb hello
+	printf x > f
+	before=$(sum_of s.vb)
+	run vb-insert s.vb 0 --text a f
+	assert_usage_error vb-insert '--text cannot be used with input files'
+	run vb-insert s.vb 0 --hex 41 f
+	assert_usage_error vb-insert '--hex cannot be used with input files'
+	run vb-insert s.vb 0 --text a --hex 41
+	assert_usage_error vb-insert '--text and --hex cannot be used together'
+	assert_same_sum s.vb "$before"
+}
+
+# ------------------------------------------------------------ offsets
+
+@test "offsets: decimal, hex, end, end-N, and negative after '--'" {
+	make_store s.vb 'abcdef'
+	run -0 vb-insert s.vb 0x2 --text 1
+	run -0 vb-insert s.vb end --text 2
+	run -0 vb-insert s.vb end-1 --text 3
+	run -0 vb-insert --text 4 -- s.vb -3
+	run -0 vb-insert s.vb 0 --text 5
+	run -0 vb-cat s.vb
+	assert_output '5ab1cde4f32'
+}
+
+@test "offsets: K M (1024) and KB MB (1000) suffixes" {
+	head -c 3M /dev/zero > base
+	vb-insert --base base s.vb 0 --text ''
+	for spec in 1K:1024 1KB:1000 2M:2097152 2MB:2000000 0x10:16 0X1f:31 \
+		    1KiB:1024 end-1K:3144711 end:3145736; do
+		run -0 vb-insert s.vb "${spec%%:*}" --text X
+		run -0 vb-history --json -n 1 s.vb
+		assert_output --partial "\"op\":\"insert\",\"offset\":${spec#*:},\"length\":1,"
+	done
+	# end-1K was resolved against the length at that moment (3 MiB + 7)
+}
+
+@test "offsets: G T (1024) and GB TB (1000) are beyond a small store" {
+	make_store s.vb 'abc'
+	before=$(sum_of s.vb)
+	for spec in 1G:1073741824 1T:1099511627776 1GB:1000000000 1TB:1000000000000 \
+		    18446744073709551615:18446744073709551615; do
+		run -1 vb-insert s.vb "${spec%%:*}" --text X
+		assert_output "vb-insert: s.vb: offset ${spec#*:} is beyond the end (length 3)"
+	done
+	assert_same_sum s.vb "$before"
+}
+
+@test "an offset beyond the end is an error, never clamped" {
+	make_store s.vb 'abcdef'
+	before=$(sum_of s.vb)
+	run -1 vb-insert s.vb 7 --text x
+	assert_output 'vb-insert: s.vb: offset 7 is beyond the end (length 6)'
+	run -1 vb-insert s.vb end-7 --text x
+	assert_output 'vb-insert: s.vb: offset end-7 is before the start (length 6)'
+	run -1 vb-insert --text x -- s.vb -7
+	assert_output 'vb-insert: s.vb: offset end-7 is before the start (length 6)'
+	assert_same_sum s.vb "$before"
+}
+
+@test "malformed offsets are usage errors and change nothing" {
+	make_store s.vb 'abcdef'
+	before=$(sum_of s.vb)
+	run vb-insert s.vb -2 --text x
+	assert_usage_error vb-insert "-2: unknown option (write negative offsets after '--')"
+	run vb-insert s.vb 18446744073709551616 --text x
+	assert_usage_error vb-insert "offset '18446744073709551616' is too large (the limit is 2^64-1)"
+	run vb-insert s.vb 99999999999999999999 --text x
+	assert_usage_error vb-insert "offset '99999999999999999999' is too large (the limit is 2^64-1)"
+	run vb-insert s.vb 0x10000000000000000 --text x
+	assert_usage_error vb-insert "offset '0x10000000000000000' is too large (the limit is 2^64-1)"
+	run vb-insert s.vb 16E --text x
+	assert_usage_error vb-insert "invalid offset '16E' (unknown suffix 'E')"
+	run vb-insert s.vb 1.5K --text x
+	assert_usage_error vb-insert "invalid offset '1.5K' (unknown suffix '.5K')"
+	run vb-insert s.vb abc --text x
+	assert_usage_error vb-insert "invalid offset 'abc'"
+	run vb-insert s.vb 0x --text x
+	assert_usage_error vb-insert "invalid offset '0x'"
+	run vb-insert s.vb +1 --text x
+	assert_usage_error vb-insert "invalid offset '+1'"
+	run vb-insert s.vb end-x --text x
+	assert_usage_error vb-insert "invalid offset 'end-x'"
+	run vb-insert s.vb '' --text x
+	assert_usage_error vb-insert 'empty offset'
+	assert_same_sum s.vb "$before"
+}
+
+# ------------------------------------------------------------ --replace
+
+@test "--replace LEN replaces in one operation" {
+	make_store s.vb 'hello world'
+	run -0 vb-insert s.vb 6 --replace 5 --text there
+	run -0 vb-cat s.vb
+	assert_output 'hello there'
+	run -0 vb-history --no-header -n 1 s.vb
+	assert_regex "$output" '^ +2  .*  replace +6 +5 +11  $'
+	run -0 vb-history --json --ops -n 1 s.vb
+	assert_output --partial '"ops":1,'
+	assert_output --partial '"operations":[{"op":"replace","offset":6,"length":5,"deleted":5}]'
+}
+
+@test "--replace with input files, a different length, and at the end" {
+	make_store s.vb 'abcdef'
+	printf '12345' > f
+	run -0 vb-insert -r 2 s.vb 1 f
+	run -0 vb-cat s.vb
+	assert_output 'a12345def'
+	run -0 vb-insert s.vb end-3 --replace 3 --text ''
+	run -0 vb-cat s.vb
+	assert_output 'a12345'
+	run -0 vb-insert s.vb end --replace 0 --text Z
+	run -0 vb-cat s.vb
+	assert_output 'a12345Z'
+}
+
+@test "--replace beyond the end is an error and changes nothing" {
+	make_store s.vb 'abcdef'
+	before=$(sum_of s.vb)
+	run -1 vb-insert s.vb 3 --replace 4 --text x
+	assert_output 'vb-insert: s.vb: cannot replace 4 bytes at offset 3: the content ends at 6'
+	printf x > f
+	run -1 vb-insert s.vb 3 --replace 4 f
+	assert_output 'vb-insert: s.vb: cannot replace 4 bytes at offset 3: the content ends at 6'
+	run vb-insert s.vb 3 --replace -1 --text x
+	assert_usage_error vb-insert "invalid length '-1' (a length cannot be negative)"
+	run vb-insert s.vb 3 --replace x --text x
+	assert_usage_error vb-insert "invalid length 'x'"
+	assert_same_sum s.vb "$before"
+}
+
+# ------------------------------------------------------------ messages
+
+@test "-m describes the version in vb-history, verbatim" {
+	make_store s.vb hello
+	run -0 vb-insert -m 'first edit' s.vb 0 --text x
+	run -0 vb-insert --message 'a!#:+b' s.vb 0 --text y
+	run -0 vb-history --no-header -n 2 s.vb
+	assert_regex "${lines[0]}" '  a!#:\+b$'
+	assert_regex "${lines[1]}" '  first edit$'
+}
+
+@test "a --message longer than 4096 bytes is a usage error" {
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	run vb-insert -m "$(head -c 4097 /dev/zero | tr '\0' m)" s.vb 0 --text x
+	assert_usage_error vb-insert '--message is longer than 4096 bytes'
+	assert_same_sum s.vb "$before"
+	run -0 vb-insert -m "$(head -c 4096 /dev/zero | tr '\0' m)" s.vb 0 --text x
+}
+
+# ------------------------------------------------------------ usage errors
+
+@test "missing operands, unknown options and bad --wait are usage errors" {
+	run vb-insert
+	assert_usage_error vb-insert 'missing STORE and OFFSET'
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	run vb-insert s.vb
+	assert_usage_error vb-insert "missing OFFSET after 's.vb'"
+	run vb-insert --bogus s.vb 0 --text x
+	assert_usage_error vb-insert '--bogus: unknown option'
+	run vb-insert s.vb 0 --text
+	assert_usage_error vb-insert '--text: missing argument'
+	run vb-insert --wait abc s.vb 0 --text x
+	assert_usage_error vb-insert "invalid --wait 'abc' (seconds, 0 or more)"
+	run vb-insert --wait=-1 s.vb 0 --text x
+	assert_usage_error vb-insert "invalid --wait '-1' (seconds, 0 or more)"
+	assert_same_sum s.vb "$before"
+}
+
+@test "--help prints usage to stdout; --version prints the version" {
+	run -0 --separate-stderr vb-insert --help
+	assert_line --index 0 'Usage: vb-insert [OPTION...] STORE OFFSET [FILE...]'
+	assert_output --partial '--replace=LEN'
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr vb-insert --version
+	assert_output --regexp '^vb-insert \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'
+	assert_equal "$stderr" ''
+	if [ -n "${VB_SOURCE_DIR:-}" ]; then
+		version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$VB_SOURCE_DIR/meson.build" | head -1)
+		assert_output "vb-insert (vb) $version"
+	fi
+}
+
+# ------------------------------------------------------------ bad inputs
+
+@test "an unreadable input changes nothing" {
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	printf x > ok
+	run -1 vb-insert s.vb 0 ok nosuch
+	assert_output 'vb-insert: nosuch: No such file or directory'
+	mkdir dir
+	run -1 vb-insert s.vb 0 ok dir
+	assert_output 'vb-insert: dir: is a directory'
+	printf secret > secret
+	chmod 600 secret
+	open_to_nobody
+	chmod 600 secret
+	run -1 as_nobody vb-insert s.vb 0 secret
+	assert_output 'vb-insert: secret: Permission denied'
+	assert_same_sum s.vb "$before"
+}
+
+@test "an input that fails while being read: the appended data is cut off" {
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	head -c 300000 /dev/urandom > big
+	# /proc/self/mem opens, but reading offset 0 fails
+	run -1 vb-insert s.vb 0 big /proc/self/mem
+	assert_output 'vb-insert: /proc/self/mem: read: Input/output error'
+	assert_same_sum s.vb "$before"
+}
+
+@test "inserting the store into itself is refused" {
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	run -1 vb-insert s.vb 0 s.vb
+	assert_output "vb-insert: s.vb: cannot insert the store into itself (input 's.vb')"
+	run -1 vb-insert s.vb 0 < s.vb
+	assert_output "vb-insert: s.vb: cannot insert the store into itself (input '-')"
+	ln s.vb hard.vb
+	run -1 vb-insert s.vb 0 hard.vb
+	assert_output "vb-insert: s.vb: cannot insert the store into itself (input 'hard.vb')"
+	assert_same_sum s.vb "$before"
+}
+
+@test "a file that is not a store is refused and left alone" {
+	echo hello > notstore
+	before=$(sum_of notstore)
+	run -1 vb-insert notstore 0 --text x
+	assert_output 'vb-insert: notstore: not a vb store'
+	assert_same_sum notstore "$before"
+	: > empty
+	run -1 vb-insert empty 0 --text x
+	assert_output 'vb-insert: empty: not a vb store (empty file)'
+	assert_file_empty empty
+	mkdir dir.vb
+	run -1 vb-insert dir.vb 0 --text x
+	assert_output 'vb-insert: dir.vb: is a directory'
+	run -1 vb-insert -c dir.vb 0 --text x
+	assert_output 'vb-insert: dir.vb: is a directory'
+}
+
+@test "an unknown store format version is refused" {
+	make_store s.vb hello
+	printf '\x02' | dd of=s.vb bs=1 seek=8 conv=notrunc status=none
+	before=$(sum_of s.vb)
+	run -1 vb-insert s.vb 0 --text x
+	assert_output 'vb-insert: s.vb: unsupported store format version 2 (this vb reads version 1)'
+	assert_same_sum s.vb "$before"
+}
+
+@test "a truncated header is refused" {
+	make_store s.vb hello
+	head -c 20 s.vb > t.vb
+	before=$(sum_of t.vb)
+	run -1 vb-insert t.vb 0 --text x
+	assert_output --regexp '^vb-insert: t\.vb: truncated header \(20 of [0-9]+ bytes\)$'
+	assert_same_sum t.vb "$before"
+}
+
+# ------------------------------------------------------------ the base file
+
+@test "a missing base file is an error naming it" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text x
+	before=$(sum_of s.vb)
+	rm base.txt
+	run -1 vb-insert s.vb 0 --text y
+	assert_output --regexp "^vb-insert: s\.vb: base file '[^']*base\.txt' cannot be opened: No such file or directory$"
+	assert_same_sum s.vb "$before"
+}
+
+@test "a base file that grew is an error naming it" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text x
+	before=$(sum_of s.vb)
+	echo 101 >> base.txt
+	run -1 vb-insert s.vb 0 --text y
+	assert_output "vb-insert: s.vb: base file 'base.txt' has changed: size 296, expected 292"
+	assert_same_sum s.vb "$before"
+}
+
+@test "a base file with a new mtime is an error" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text x
+	before=$(sum_of s.vb)
+	touch -d '2001-02-03 04:05:06' base.txt
+	run -1 vb-insert s.vb 0 --text y
+	assert_output "vb-insert: s.vb: base file 'base.txt' has changed: modification time differs"
+	assert_same_sum s.vb "$before"
+}
+
+@test "a base file changed in place with its mtime put back is caught by the samples" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text x
+	before=$(sum_of s.vb)
+	cp -p base.txt saved
+	for off in 0 150 291; do
+		cp -p saved base.txt
+		printf 'X' | dd of=base.txt bs=1 seek=$off conv=notrunc status=none
+		touch -r saved base.txt
+		run -1 vb-insert s.vb 0 --text y
+		assert_output --regexp "^vb-insert: s\.vb: base file 'base\.txt' has changed: content at offset [0-9]+ differs$"
+	done
+	assert_same_sum s.vb "$before"
+	# put back, it works again
+	cp -p saved base.txt
+	run -0 vb-insert s.vb 0 --text y
+}
+
+@test "a store moved together with its base keeps working" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text 'H
+'
+	mkdir moved
+	mv s.vb base.txt moved/
+	run -0 vb-cat moved/s.vb
+	assert_line --index 0 H
+	assert_line --index 100 100
+	cd moved
+	run -0 --separate-stderr vb-insert s.vb end --text 'T'
+	assert_equal "$stderr" ''
+	run -0 vb-cat -r end-5: s.vb
+	assert_output '100
+T'
+}
+
+@test "a store copied with its base works, with a warning about the new inode" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text 'H
+'
+	mkdir copy
+	cp -p s.vb base.txt copy/
+	run -0 --separate-stderr vb-insert copy/s.vb 0 --text 'G
+'
+	assert_equal "$stderr" "vb-insert: copy/s.vb: warning: base file 'base.txt' is not the file the store was made from (device/inode differ), but its size, time and sampled content match"
+	run -0 --separate-stderr vb-cat -r :8 copy/s.vb
+	assert_output 'G
+H
+1
+2'
+}
+
+@test "a store moved away from its base finds it by its absolute path" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text 'H
+'
+	mkdir sub
+	mv s.vb sub/
+	run -0 vb-insert sub/s.vb 0 --text 'G
+'
+	[ "$(vb-cat sub/s.vb | wc -l)" -eq 102 ]
+}
+
+# ------------------------------------------------------------ permissions and limits
+
+@test "a read-only store cannot be written by another user and is unchanged" {
+	make_store s.vb hello
+	open_to_nobody
+	chmod 444 s.vb
+	before=$(sum_of s.vb)
+	# control: nobody can read it
+	run -0 as_nobody vb-cat s.vb
+	assert_output hello
+	run -1 as_nobody vb-insert s.vb 0 --text x
+	assert_output 'vb-insert: s.vb: cannot open: Permission denied'
+	assert_same_sum s.vb "$before"
+}
+
+@test "creating a store in a directory one cannot write fails cleanly" {
+	open_to_nobody
+	run -1 as_nobody vb-insert -c n.vb 0 --text x
+	assert_output "vb-insert: n.vb: cannot create a file in the store's directory: Permission denied"
+	[ -z "$(ls -A)" ]
+}
+
+@test "the file size limit: the insert fails and the store is byte-identical" {
+	make_store s.vb hello
+	head -c 3M /dev/urandom > big
+	before=$(sum_of s.vb)
+	[ "$(stat -c %s s.vb)" -lt 1024 ]
+	run bash -c 'ulimit -f 1; vb-insert s.vb 0 big'
+	# a write past RLIMIT_FSIZE fails with EFBIG (SIGXFSZ is ignored)
+	assert_failure 1
+	assert_output 'vb-insert: s.vb: cannot append: File too large'
+	run -0 --separate-stderr vb-cat s.vb
+	assert_output hello
+	run -0 --separate-stderr vb-history --verify s.vb
+	assert_output --partial 's.vb: OK: 2 versions,'
+	# a failed writer cuts back what it appended (DESIGN 2a.10)
+	assert_same_sum s.vb "$before"
+}
+
+@test "the file size limit with the input on stdin" {
+	make_store s.vb hello
+	head -c 3M /dev/urandom > big
+	before=$(sum_of s.vb)
+	run bash -c 'ulimit -f 1; vb-insert s.vb 0 < big'
+	assert_failure 1
+	assert_output 'vb-insert: s.vb: cannot append: File too large'
+	run -0 --separate-stderr vb-cat s.vb
+	assert_output hello
+	assert_same_sum s.vb "$before"
+}
+
+@test "the file size limit when creating: no store and no temporary file" {
+	head -c 3M /dev/urandom > big
+	run bash -c 'ulimit -f 1; vb-insert -c n.vb 0 big'
+	assert_failure 1
+	assert_output 'vb-insert: n.vb: cannot append: File too large'
+	[ "$(ls -A)" = big ]
+}
+
+@test "a full disk: an insert larger than the free space changes nothing" {
+	mount_tmpfs 2m
+	cd mnt
+	make_store s.vb hello
+	head -c 3M /dev/urandom > ../big
+	before=$(sum_of s.vb)
+	run -1 vb-insert s.vb 0 ../big
+	assert_output 'vb-insert: s.vb: cannot append: No space left on device'
+	assert_same_sum s.vb "$before"
+	run -0 vb-cat s.vb
+	assert_output hello
+	[ "$(ls -A)" = s.vb ]
+}
+
+@test "a full disk: less free space than one data block changes nothing" {
+	mount_tmpfs 2m
+	cd mnt
+	make_store s.vb hello
+	# leave a few KiB free, less than the first block of the insert
+	head -c 2080000 /dev/zero > fill 2>/dev/null || :
+	[ "$(df -B1 --output=avail . | tail -1)" -lt 65536 ]
+	head -c 100000 /dev/urandom > ../in
+	before=$(sum_of s.vb)
+	run -1 vb-insert s.vb 0 ../in
+	assert_output 'vb-insert: s.vb: cannot append: No space left on device'
+	run -0 --separate-stderr vb-cat s.vb
+	assert_output hello
+	assert_same_sum s.vb "$before"
+}
+
+@test "a full disk when creating: no store and no temporary file" {
+	mount_tmpfs 1m
+	head -c 3M /dev/urandom > big
+	run -1 vb-insert -c mnt/n.vb 0 big
+	assert_output 'vb-insert: mnt/n.vb: cannot append: No space left on device'
+	[ -z "$(ls -A mnt)" ]
+}
+
+# ------------------------------------------------------------ locking
+
+@test "--wait 0 with the write lock held: exit 4, the store unchanged" {
+	make_store s.vb hello
+	hold_lock s.vb
+	before=$(sum_of s.vb)
+	run -4 vb-insert --wait 0 s.vb 0 --text x
+	assert_output --regexp '^vb-insert: s\.vb: another process holds the write lock \(waited 0 s[;)]'
+	SECONDS=0
+	run -4 vb-insert --wait 1 s.vb 0 --text x
+	assert_output --regexp '^vb-insert: s\.vb: another process holds the write lock \(waited 1 s[;)]'
+	[ "$SECONDS" -ge 1 ]
+	assert_same_sum s.vb "$before"
+	# readers take no lock
+	run -0 vb-cat s.vb
+	assert_output hello
+	release_lock 'held '
+	run -0 vb-cat s.vb
+	assert_output 'held hello'
+}
+
+@test "a killed writer leaves a torn tail: readers ignore it, the next writer cuts it" {
+	make_store s.vb hello
+	cp s.vb saved
+	size=$(stat -c %s s.vb)
+	hold_lock s.vb
+	# the holder appends data blocks as it reads them
+	head -c 300000 /dev/urandom >&8
+	for i in $(seq 1 200); do
+		[ "$(stat -c %s s.vb)" -gt "$size" ] && break
+		sleep 0.025
+	done
+	[ "$(stat -c %s s.vb)" -gt "$size" ]
+	kill -KILL "$HOLDER_PID"
+	wait "$HOLDER_PID" || :
+	HOLDER_PID=
+	exec 8>&-
+	run -0 --separate-stderr vb-cat s.vb
+	assert_output hello
+	assert_regex "$stderr" '^vb-cat: s\.vb: warning: ignoring [0-9]+ bytes after the last commit '
+	run -0 vb-insert s.vb end --text '!'
+	cmp -n "$size" s.vb saved
+	run -0 --separate-stderr vb-cat s.vb
+	assert_output 'hello!'
+	assert_equal "$stderr" ''
+	run -0 vb-history --verify s.vb
+}
+
+@test "a waiting writer goes ahead once the lock is released" {
+	make_store s.vb hello
+	hold_lock s.vb
+	vb-insert --wait 20 s.vb end --text ' later' > waiter.out 2>&1 3>&- 8>&- &
+	waiter=$!
+	sleep 0.2
+	release_lock 'first '
+	wait "$waiter"
+	run -0 vb-cat s.vb
+	assert_output 'first hello later'
+	[ ! -s waiter.out ]
+}
+
+@test "4 writers x 25 inserts in parallel: 100 contiguous versions, every marker once" {
+	make_store s.vb 'start
+'
+	for w in 1 2 3 4; do
+		(
+			for i in $(seq 1 25); do
+				vb-insert s.vb end --text "marker-$w-$i
+" || exit 1
+			done
+		) 3>&- &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p"
+	done
+	run -0 vb-history --no-header s.vb
+	assert_equal "${#lines[@]}" 102
+	# versions 101 down to 0, each once
+	assert_equal "$(vb-history --no-header s.vb | awk '{print $1}' | tr '\n' ' ')" \
+		"$(seq 101 -1 0 | tr '\n' ' ')"
+	vb-cat s.vb > out
+	[ "$(wc -l < out)" -eq 101 ]
+	assert_equal "$(head -1 out)" start
+	for w in 1 2 3 4; do
+		for i in $(seq 1 25); do
+			[ "$(grep -cx "marker-$w-$i" out)" -eq 1 ]
+		done
+	done
+	run -0 vb-history --verify s.vb
+}
+
+# ------------------------------------------------------------ popt
+
+@test "popt alias files are honoured" {
+	make_store s.vb 'abc'
+	echo 'vb-insert alias --shout --text "!!"' > "$HOME/.popt"
+	run -0 vb-insert s.vb end --shout
+	run -0 vb-cat s.vb
+	assert_output 'abc!!'
+}
+
+# ------------------------------------------------------------ stream mode
+
+@test "stream: insert into stdin, written to stdout" {
+	run -0 bash -c 'printf abcdef | vb-insert - 3 --text XY'
+	assert_output 'abcXYdef'
+	run -0 bash -c 'printf abcdef | vb-insert - end --text XY'
+	assert_output 'abcdefXY'
+	run -0 bash -c 'printf abcdef | vb-insert - end-2 --hex 5859'
+	assert_output 'abcdXYef'
+	run -0 bash -c 'printf abcdef | vb-insert --text XY -- - -2'
+	assert_output 'abcdXYef'
+	run -0 bash -c 'printf abcdef | vb-insert - 0 --text XY'
+	assert_output 'XYabcdef'
+	run -0 bash -c 'printf "" | vb-insert - 0 --text XY'
+	assert_output 'XY'
+}
+
+@test "stream: from a regular file on stdin" {
+	printf abcdef > in
+	run -0 vb-insert - 3 --text XY < in
+	assert_output 'abcXYdef'
+	run -0 vb-insert - end-6 --text XY < in
+	assert_output 'XYabcdef'
+	run -0 vb-insert --text XY -- - -1 < in
+	assert_output 'abcdeXYf'
+}
+
+@test "stream: the bytes from FILEs, and --replace" {
+	printf abcdef > in
+	printf 12 > f1
+	printf 34 > f2
+	run -0 vb-insert - 1 f1 f2 < in
+	assert_output 'a1234bcdef'
+	run -0 vb-insert - 1 --replace 2 --text Z < in
+	assert_output 'aZdef'
+	run -0 bash -c 'printf abcdef | vb-insert - end-2 --replace 2 f1'
+	assert_output 'abcd12'
+}
+
+@test "stream: an offset beyond the end of a regular file writes nothing" {
+	printf abcdef > in
+	run -1 --separate-stderr vb-insert - 7 --text XY < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: offset 7 is beyond the end (length 6)'
+	run -1 --separate-stderr vb-insert - end-7 --text XY < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: offset end-7 is before the start (length 6)'
+	run -1 --separate-stderr vb-insert - 1 --replace 9 --text XY < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: range 1+9 is beyond the end (length 6)'
+}
+
+@test "stream: an offset beyond the end of a pipe fails" {
+	run -1 --separate-stderr bash -c 'printf abcdef | vb-insert - 7 --text XY'
+	assert_equal "$stderr" 'vb-insert: -: offset 7 is beyond the end (length 6)'
+	run -1 --separate-stderr bash -c 'printf abcdef | vb-insert - end-7 --text XY'
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: offset end-7 is before the start (length 6)'
+}
+
+@test "stream: end-N on a pipe beyond VB_HOLD_MAX fails and says how to fix it" {
+	run -1 --separate-stderr bash -c 'head -c 100 /dev/zero | VB_HOLD_MAX=10 vb-insert - end-20 --text x'
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: a position 20 bytes before the end of a pipe needs that much memory (limit 10); give a file instead of a pipe, or raise VB_HOLD_MAX'
+	# within the limit it works
+	run -0 bash -c 'printf abcdef | VB_HOLD_MAX=10 vb-insert - end-5 --text x'
+	assert_output 'axbcdef'
+	# a regular file needs no holding back
+	head -c 100 /dev/zero > z
+	run -0 bash -c 'VB_HOLD_MAX=10 vb-insert - end-20 --text x < z | wc -c'
+	assert_output 101
+	run bash -c 'printf abc | VB_HOLD_MAX=lots vb-insert - end-1 --text x'
+	assert_usage_error vb-insert "invalid VB_HOLD_MAX 'lots'"
+}
+
+@test "stream: usage errors" {
+	run bash -c 'printf abc | vb-insert - 0'
+	assert_usage_error vb-insert "editing a stream ('-') reads it from stdin: give the bytes to insert as FILE, --text or --hex"
+	run bash -c 'printf abc | vb-insert -c - 0 --text x'
+	assert_usage_error vb-insert "--create has no meaning when editing a stream ('-')"
+	run bash -c 'printf abc | vb-insert -m hi - 0 --text x'
+	assert_usage_error vb-insert "--message has no meaning when editing a stream ('-')"
+	touch base
+	run bash -c 'printf abc | vb-insert -b base - 0 --text x'
+	assert_usage_error vb-insert "--base has no meaning when editing a stream ('-')"
+	run bash -c 'printf abc | vb-insert --no-sync - 0 --text x'
+	assert_usage_error vb-insert "--no-sync has no meaning when editing a stream ('-')"
+	run bash -c 'printf abc | vb-insert --wait 1 - 0 --text x'
+	assert_usage_error vb-insert "--wait has no meaning when editing a stream ('-')"
+	run bash -c 'printf abc | vb-insert - 0 -'
+	assert_usage_error vb-insert "stdin is the stream being edited; it cannot also be an input FILE"
+	run bash -c 'printf abc | vb-insert - -1 --text x'
+	assert_usage_error vb-insert "-1: unknown option (write negative offsets after '--')"
+}
+
+@test "stream: an unreadable input FILE fails before any output" {
+	printf abcdef > in
+	run -1 --separate-stderr vb-insert - 0 nosuch < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: nosuch: No such file or directory'
+}
+
+@test "stream: 50 MiB through a pipe and from a file" {
+	head -c 50M /dev/urandom > big
+	n=$(stat -c %s big)
+	# from a pipe, near the end (held back)
+	cat big | vb-insert - end-1000 --text HELLO > out
+	cmp out <(head -c $((n - 1000)) big; printf HELLO; tail -c 1000 big)
+	# from a file, in the middle
+	vb-insert - 25M --text HELLO < big > out
+	cmp out <(head -c 25M big; printf HELLO; tail -c +$((25 * 1048576 + 1)) big)
+	# a replace across the middle of a pipe
+	cat big | vb-insert - 1000000 --replace 3000000 --text '' > out
+	cmp out <(head -c 1000000 big; tail -c +4000001 big)
+}
+
+@test "stream: a closed output pipe is quiet" {
+	head -c 5M /dev/zero > big
+	run -0 --separate-stderr bash -c 'set -o pipefail; vb-insert - 0 --text x < big | head -c 10 | wc -c'
+	assert_output 10
+	assert_equal "$stderr" ''
+}
+
+@test "stream: a write error on stdout is reported" {
+	printf abc > in
+	run -1 bash -c 'vb-insert - 0 --text x < in > /dev/full'
+	assert_output 'vb-insert: -: write: No space left on device'
 }

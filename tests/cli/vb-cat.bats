@@ -1,0 +1,423 @@
+#!/usr/bin/env bats
+# vb-cat: success paths, every error path, output to files and pipes.
+
+load test_helper
+
+ALPHA=abcdefghijklmnopqrstuvwxyz
+
+# ------------------------------------------------------------ whole stores
+
+@test "the whole store" {
+	make_store s.vb "$ALPHA"
+	run -0 --separate-stderr vb-cat s.vb
+	assert_output "$ALPHA"
+	assert_equal "$stderr" ''
+	make_store e.vb ''
+	run -0 vb-cat e.vb
+	assert_output ''
+}
+
+@test "binary content comes out byte for byte" {
+	head -c 100000 /dev/urandom > bin
+	vb-insert -c s.vb 0 bin
+	vb-cat s.vb > out
+	cmp out bin
+}
+
+@test "several stores in turn" {
+	make_store a.vb 'one '
+	make_store b.vb 'two '
+	make_store c.vb 'three'
+	run -0 vb-cat a.vb b.vb c.vb a.vb
+	assert_output 'one two threeone '
+}
+
+@test "a missing store among others: reported, the others still written, exit 1" {
+	make_store a.vb 'one '
+	make_store c.vb 'three'
+	echo plain > plain
+	run -1 --separate-stderr vb-cat a.vb nosuch.vb c.vb plain a.vb
+	assert_output 'one threeone '
+	assert_equal "$stderr" 'vb-cat: nosuch.vb: no such store
+vb-cat: plain: not a vb store'
+}
+
+@test "store errors: not a store, unknown format, truncated header, directory" {
+	echo plain > plain
+	run -1 vb-cat plain
+	assert_output 'vb-cat: plain: not a vb store'
+	: > empty
+	run -1 vb-cat empty
+	assert_output 'vb-cat: empty: not a vb store (empty file)'
+	make_store s.vb "$ALPHA"
+	cp s.vb v2.vb
+	printf '\x02' | dd of=v2.vb bs=1 seek=8 conv=notrunc status=none
+	run -1 vb-cat v2.vb
+	assert_output 'vb-cat: v2.vb: unsupported store format version 2 (this vb reads version 1)'
+	head -c 20 s.vb > t.vb
+	run -1 vb-cat t.vb
+	assert_output --regexp '^vb-cat: t\.vb: truncated header \(20 of [0-9]+ bytes\)$'
+	mkdir dir.vb
+	run -1 vb-cat dir.vb
+	assert_output 'vb-cat: dir.vb: not a regular file'
+}
+
+@test "an unreadable store is reported (as another user)" {
+	make_store s.vb "$ALPHA"
+	open_to_nobody
+	run -0 as_nobody vb-cat s.vb
+	assert_output "$ALPHA"
+	chmod 600 s.vb
+	run -1 as_nobody vb-cat s.vb
+	assert_output 'vb-cat: s.vb: cannot open: Permission denied'
+}
+
+# ------------------------------------------------------------ selecting bytes
+
+@test "--range START:END, either side may be empty" {
+	make_store s.vb "$ALPHA"
+	run -0 vb-cat --range 2:5 s.vb
+	assert_output cde
+	run -0 vb-cat -r :5 s.vb
+	assert_output abcde
+	run -0 vb-cat -r 20: s.vb
+	assert_output uvwxyz
+	run -0 vb-cat -r : s.vb
+	assert_output "$ALPHA"
+	run -0 vb-cat -r 3:3 s.vb
+	assert_output ''
+	run -0 vb-cat -r 26:26 s.vb
+	assert_output ''
+	run -0 vb-cat -r 0x10:0x12 s.vb
+	assert_output qr
+}
+
+@test "--range with end-relative sides" {
+	make_store s.vb "$ALPHA"
+	run -0 vb-cat -r end-3: s.vb
+	assert_output xyz
+	run -0 vb-cat -r -3: s.vb
+	assert_output xyz
+	run -0 vb-cat -r 0:end-23 s.vb
+	assert_output abc
+	run -0 vb-cat -r :-23 s.vb
+	assert_output abc
+	run -0 vb-cat -r end-5:end-3 s.vb
+	assert_output vw
+	run -0 vb-cat -r 24:end s.vb
+	assert_output yz
+}
+
+@test "--range applies to each store" {
+	make_store a.vb "$ALPHA"
+	make_store b.vb 0123456789
+	run -0 vb-cat -r 1:3 a.vb b.vb
+	assert_output bc12
+	run -0 vb-cat -r end-2: a.vb b.vb
+	assert_output yz89
+	run -1 --separate-stderr vb-cat -r 12:14 a.vb b.vb a.vb
+	assert_output mnmn
+	assert_equal "$stderr" 'vb-cat: b.vb: offset 12 is beyond the end (length 10)'
+}
+
+@test "--range errors" {
+	make_store s.vb "$ALPHA"
+	run -1 vb-cat -r 5:2 s.vb
+	assert_output 'vb-cat: s.vb: range start 5 is after its end 2'
+	run -1 vb-cat -r end-1:end-2 s.vb
+	assert_output 'vb-cat: s.vb: range start 25 is after its end 24'
+	run -1 vb-cat -r 0:27 s.vb
+	assert_output 'vb-cat: s.vb: offset 27 is beyond the end (length 26)'
+	run -1 vb-cat -r 27: s.vb
+	assert_output 'vb-cat: s.vb: offset 27 is beyond the end (length 26)'
+	run -1 vb-cat -r end-27: s.vb
+	assert_output 'vb-cat: s.vb: offset end-27 is before the start (length 26)'
+	run -1 vb-cat -r 0:1G s.vb
+	assert_output 'vb-cat: s.vb: offset 1073741824 is beyond the end (length 26)'
+	run vb-cat -r 5 s.vb
+	assert_usage_error vb-cat "invalid --range '5' (expected START:END)"
+	run vb-cat -r x:5 s.vb
+	assert_usage_error vb-cat "invalid offset 'x'"
+	run vb-cat -r 0:18446744073709551616 s.vb
+	assert_usage_error vb-cat "offset '18446744073709551616' is too large (the limit is 2^64-1)"
+	run vb-cat -r 1:2:3 s.vb
+	assert_usage_error vb-cat "invalid offset '2:3' (unknown suffix ':3')"
+}
+
+@test "--offset and --length" {
+	make_store s.vb "$ALPHA"
+	run -0 vb-cat --offset 3 --length 2 s.vb
+	assert_output de
+	run -0 vb-cat -o 24 s.vb
+	assert_output yz
+	run -0 vb-cat -n 2 s.vb
+	assert_output ab
+	run -0 vb-cat -o end-4 -n 2 s.vb
+	assert_output wx
+	run -0 vb-cat -o 26 -n 0 s.vb
+	assert_output ''
+	run -1 vb-cat -o 20 -n 7 s.vb
+	assert_output 'vb-cat: s.vb: range 20+7 is beyond the end (length 26)'
+	run -1 vb-cat -o 27 s.vb
+	assert_output 'vb-cat: s.vb: offset 27 is beyond the end (length 26)'
+	run -1 vb-cat -n 18446744073709551615 s.vb
+	assert_output 'vb-cat: s.vb: range 0+18446744073709551615 is beyond the end (length 26)'
+	run vb-cat -n x s.vb
+	assert_usage_error vb-cat "invalid length 'x'"
+	run vb-cat -n -1 s.vb
+	assert_usage_error vb-cat "invalid length '-1' (a length cannot be negative)"
+	run vb-cat -o '' s.vb
+	assert_usage_error vb-cat 'empty offset'
+}
+
+@test "--range with --offset or --length is a usage error" {
+	make_store s.vb "$ALPHA"
+	run vb-cat -r 0:1 -o 1 s.vb
+	assert_usage_error vb-cat '--range cannot be combined with --offset or --length'
+	run vb-cat -r 0:1 -n 1 s.vb
+	assert_usage_error vb-cat '--range cannot be combined with --offset or --length'
+}
+
+@test "size suffixes select the right bytes of a large store" {
+	head -c 3M /dev/urandom > base
+	vb-insert --base base s.vb 0 --text ''
+	for spec in 1K:1024 1KB:1000 2M:2097152 2MB:2000000 0x100:256 end-1K:3144704; do
+		vb-cat -o "${spec%%:*}" -n 1KB s.vb > out
+		cmp out <(tail -c +$((${spec#*:} + 1)) base | head -c 1000)
+	done
+	run -1 vb-cat -o 1T s.vb
+	assert_output 'vb-cat: s.vb: offset 1099511627776 is beyond the end (length 3145728)'
+	run -1 vb-cat -o 1TB s.vb
+	assert_output 'vb-cat: s.vb: offset 1000000000000 is beyond the end (length 3145728)'
+	run -1 vb-cat -o 1GB s.vb
+	assert_output 'vb-cat: s.vb: offset 1000000000 is beyond the end (length 3145728)'
+}
+
+# ------------------------------------------------------------ versions
+
+@test "-V/--at-version reads old versions after edits" {
+	make_store s.vb "$ALPHA"
+	vb-delete s.vb 0 3
+	vb-insert s.vb end --text '!'
+	vb-insert s.vb 0 --replace 3 --text DEF
+	run -0 vb-cat -V 0 s.vb
+	assert_output ''
+	run -0 vb-cat -V 1 s.vb
+	assert_output "$ALPHA"
+	run -0 vb-cat --at-version 2 s.vb
+	assert_output defghijklmnopqrstuvwxyz
+	run -0 vb-cat --at-version=3 s.vb
+	assert_output 'defghijklmnopqrstuvwxyz!'
+	run -0 vb-cat -V 4 s.vb
+	assert_output 'DEFghijklmnopqrstuvwxyz!'
+	run -0 vb-cat s.vb
+	assert_output 'DEFghijklmnopqrstuvwxyz!'
+	# selections are in that version's coordinates
+	run -0 vb-cat -V 1 -r end-3: s.vb
+	assert_output xyz
+	run -0 vb-cat -V 1 -o 0 -n 3 s.vb
+	assert_output abc
+}
+
+@test "-V of a version beyond the head is an error" {
+	make_store s.vb "$ALPHA"
+	vb-delete s.vb 0 3
+	run -1 vb-cat -V 3 s.vb
+	assert_output 'vb-cat: s.vb: version 3 does not exist (the newest is 2)'
+	run -1 vb-cat -V 18446744073709551615 s.vb
+	assert_output 'vb-cat: s.vb: version 18446744073709551615 does not exist (the newest is 2)'
+	run vb-cat -V x s.vb
+	assert_usage_error vb-cat "invalid version 'x'"
+	run vb-cat -V -1 s.vb
+	assert_usage_error vb-cat "invalid version '-1' (a version cannot be negative)"
+	run vb-cat -V 18446744073709551616 s.vb
+	assert_usage_error vb-cat "version '18446744073709551616' is too large (the limit is 2^64-1)"
+}
+
+@test "-V with a base file reads version 0 as the base" {
+	make_base base.txt 1000
+	vb-insert --base base.txt s.vb 0 --text HEADER
+	vb-delete s.vb 100 1000
+	vb-cat -V 0 s.vb > v0
+	cmp v0 base.txt
+	vb-cat -V 1 s.vb > v1
+	cmp v1 <(printf HEADER; cat base.txt)
+}
+
+# ------------------------------------------------------------ stdin
+
+@test "a store on stdin" {
+	make_store s.vb "$ALPHA"
+	run -0 vb-cat < s.vb
+	assert_output "$ALPHA"
+	run -0 vb-cat - < s.vb
+	assert_output "$ALPHA"
+	run -0 vb-cat -r 0:3 < s.vb
+	assert_output abc
+	make_store t.vb 123
+	run -0 vb-cat t.vb - t.vb < s.vb
+	assert_output "123${ALPHA}123"
+}
+
+@test "a store with a base file on stdin" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text 'H
+'
+	mkdir elsewhere
+	cd elsewhere
+	vb-cat < ../s.vb > out
+	cmp out <(echo H; cat ../base.txt)
+}
+
+@test "a pipe on stdin is refused; a plain file on stdin is not a store" {
+	make_store s.vb "$ALPHA"
+	run -1 bash -c 'cat s.vb | vb-cat'
+	assert_output "vb-cat: -: a store on stdin must be a regular file (use 'vb-cat < FILE')"
+	run -1 bash -c 'cat s.vb | vb-cat -'
+	assert_output "vb-cat: -: a store on stdin must be a regular file (use 'vb-cat < FILE')"
+	echo plain > plain
+	run -1 vb-cat < plain
+	assert_output 'vb-cat: -: not a vb store'
+}
+
+# ------------------------------------------------------------ output
+
+# A store of about 3.5 MB: a 2 MiB base, 1.5 MB inserted, 3000 small
+# deletions (one version) and 20 inserts; `expect` holds its content.
+make_big_store() {
+	head -c 2M /dev/urandom > base
+	head -c 1500000 /dev/urandom > ins
+	vb-insert --base base big.vb 1000 ins
+	seq 0 997 2990000 | awk '{ print $1, 7 }' > r
+	vb-delete --ranges r big.vb
+	for i in $(seq 1 20); do
+		vb-insert --no-sync big.vb $((i * 100003)) --text "edit$i"
+	done
+	python3 - <<'EOF'
+base = open('base', 'rb').read()
+ins = open('ins', 'rb').read()
+c = base[:1000] + ins + base[1000:]
+gone = bytearray(len(c))
+for line in open('r'):
+    off, n = map(int, line.split())
+    gone[off:off + n] = b'\1' * n
+c = bytearray(b for b, g in zip(c, gone) if not g)
+for i in range(1, 21):
+    p = i * 100003
+    c[p:p] = b'edit%d' % i
+open('expect', 'wb').write(c)
+EOF
+}
+
+@test "a large store with many edits: to a file and to a pipe" {
+	make_big_store
+	[ "$(stat -c %s expect)" -gt 1048576 ]
+	vb-cat big.vb > out
+	cmp out expect
+	vb-cat big.vb | cat > out
+	cmp out expect
+	run -0 vb-history --verify big.vb
+	# old versions too
+	vb-cat -V 1 big.vb > out
+	cmp out <(head -c 1000 base; cat ins; tail -c +1001 base)
+	vb-cat -r 1000000:2000000 big.vb > out
+	cmp out <(tail -c +1000001 expect | head -c 1000000)
+}
+
+@test "appending to a file (O_APPEND: the read/write fallback)" {
+	make_store s.vb "$ALPHA"
+	echo 'before' > out
+	vb-cat s.vb >> out
+	vb-cat -r 0:3 s.vb >> out
+	cmp out <(echo before; printf '%s' "$ALPHA"; printf abc)
+	make_big_store
+	echo 'before' > out
+	vb-cat big.vb >> out
+	cmp out <(echo before; cat expect)
+}
+
+@test "a closed output pipe stops quietly with status 0" {
+	make_big_store
+	run -0 --separate-stderr bash -c 'set -o pipefail; vb-cat big.vb | head -c 10 | wc -c'
+	assert_output 10
+	assert_equal "$stderr" ''
+	# with several stores, it stops at the first
+	run -0 --separate-stderr bash -c 'set -o pipefail; vb-cat big.vb big.vb nosuch.vb | head -c 10 > /dev/null'
+	assert_equal "$stderr" ''
+}
+
+@test "a write error on stdout is reported" {
+	make_store s.vb "$ALPHA"
+	run -1 bash -c 'vb-cat s.vb > /dev/full'
+	assert_output 'vb-cat: s.vb: write: No space left on device'
+}
+
+# ------------------------------------------------------------ damage
+
+@test "a flipped byte in a data record is an error, never wrong bytes" {
+	make_store s.vb 'hello'
+	vb-insert s.vb 0 --text "$(printf 'A%.0s' $(seq 1 60))"
+	off=$(grep -oba AAAAAAAAAA s.vb | head -1 | cut -d: -f1)
+	printf 'B' | dd of=s.vb bs=1 seek=$((off + 20)) conv=notrunc status=none
+	run -1 --separate-stderr vb-cat s.vb
+	refute_output --partial B
+	assert_regex "$stderr" '^vb-cat: s\.vb: record at offset [0-9]+: checksum mismatch$'
+	# the version before does not need that record
+	run -0 vb-cat -V 1 s.vb
+	assert_output hello
+}
+
+@test "a missing or changed base file is an error naming it" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text x
+	cp -p base.txt saved
+	printf 'X' | dd of=base.txt bs=1 seek=10 conv=notrunc status=none
+	touch -r saved base.txt
+	run -1 vb-cat s.vb
+	assert_output --regexp "^vb-cat: s\.vb: base file 'base\.txt' has changed: content at offset [0-9]+ differs$"
+	truncate -s 100 base.txt
+	run -1 vb-cat s.vb
+	assert_output "vb-cat: s.vb: base file 'base.txt' has changed: size 100, expected 292"
+	rm base.txt
+	run -1 vb-cat s.vb
+	assert_output --regexp "^vb-cat: s\.vb: base file '[^']*base\.txt' cannot be opened: No such file or directory$"
+	cp -p saved base.txt
+	run -0 vb-cat -r 0:2 s.vb
+	assert_output 'x1'
+}
+
+@test "a torn tail is ignored with a warning" {
+	make_store s.vb "$ALPHA"
+	printf 'garbage' >> s.vb
+	run -0 --separate-stderr vb-cat s.vb
+	assert_output "$ALPHA"
+	assert_equal "$stderr" 'vb-cat: s.vb: warning: ignoring 7 bytes after the last commit (an interrupted write; the next writer removes them)'
+}
+
+# ------------------------------------------------------------ the rest
+
+@test "popt alias files are honoured" {
+	make_store s.vb "$ALPHA"
+	echo 'vb-cat alias --first3 --range 0:3' > "$HOME/.popt"
+	run -0 vb-cat --first3 s.vb
+	assert_output abc
+}
+
+@test "usage errors" {
+	run vb-cat --bogus
+	assert_usage_error vb-cat '--bogus: unknown option'
+	run vb-cat -r
+	assert_usage_error vb-cat '-r: missing argument'
+	run vb-cat --wait 0 s.vb
+	assert_usage_error vb-cat '--wait: unknown option'
+}
+
+@test "--help prints usage to stdout; --version prints the version" {
+	run -0 --separate-stderr vb-cat --help
+	assert_line --index 0 'Usage: vb-cat [OPTION...] [STORE...]'
+	assert_output --partial '--range=START:END'
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr vb-cat --version
+	assert_output --regexp '^vb-cat \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'
+	assert_equal "$stderr" ''
+}
