@@ -222,6 +222,8 @@ struct vb_store {
 	int no_sync;
 	int is_new;
 	int broken;              /* a failed commit: refuse further writes */
+	int touched;             /* bytes may have been written since the last commit */
+	int tail_bad;            /* a whole record with a bad CRC follows the head */
 	uint64_t id;
 	uint32_t hdr_len;
 	uint64_t end;            /* end of the content this handle uses */
@@ -372,8 +374,10 @@ static int footer_plausible(const struct vb_store *s, const unsigned char *f, ui
 
 static enum vb_err append_raw(struct vb_store *s, const void *buf, size_t n)
 {
-	enum vb_err rc = vb_io_pwrite_full(s->fd, buf, n, s->end);
+	enum vb_err rc;
 
+	s->touched = 1;
+	rc = vb_io_pwrite_full(s->fd, buf, n, s->end);
 	if (rc) {
 		if (vb_err_errno() == EFBIG || vb_err_errno() == ENOSPC ||
 		    vb_err_errno() == EDQUOT)
@@ -473,6 +477,8 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 	memset(h, 0, sizeof *h);
 	if (fstat(s->fd, &st) < 0)
 		return vb_err_sys("stat");
+	if (S_ISDIR(st.st_mode))
+		return vb_err_set(VB_ENOTSTORE, "is a directory");
 	if (!S_ISREG(st.st_mode))
 		return vb_err_set(VB_ENOTSTORE, "not a regular file");
 	if ((rc = vb_io_pread_full(s->fd, fixed, sizeof fixed, 0, &got)))
@@ -730,7 +736,10 @@ static void base_attach(struct vb_store *s)
 	}
 	free(candidate);
 	if (fd < 0) {
-		rc = vb_err_sys("base file '%s' cannot be opened", b->abs[0] ? b->abs : b->rel);
+		if (b->rel[0] && b->abs[0] && strcmp(b->rel, b->abs))
+			rc = vb_err_sys("base file '%s' (or '%s') cannot be opened", b->rel, b->abs);
+		else
+			rc = vb_err_sys("base file '%s' cannot be opened", b->abs[0] ? b->abs : b->rel);
 		goto fail;
 	}
 	if (fstat(fd, &st) < 0) {
@@ -1291,6 +1300,7 @@ again:
 	int bad;
 	if ((rc = find_head(s, s->end, &s->head, &bad)))
 		return rc;
+	s->tail_bad = bad;
 	uint64_t head_end = s->head.off + REC_OVERHEAD + s->head.rec_len;
 	if (head_end < s->end) {
 		if (!o->write && writer_active(s))
@@ -1749,9 +1759,11 @@ enum vb_err vb_store_rollback(struct vb_store *s)
 		return VB_OK;
 	s->data_rec = 0;
 	s->blk_len = 0;
-	if (s->end == s->committed_end)
+	/* a write that failed part-way moved no offset but left bytes */
+	if (s->end == s->committed_end && !s->touched)
 		return VB_OK;
 	s->end = s->committed_end;
+	s->touched = 0;
 	if (ftruncate(s->fd, (off_t)s->end) < 0)
 		return vb_err_sys("truncate");
 	return VB_OK;
@@ -1865,6 +1877,7 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 		goto fail;
 	s->head = c;
 	s->committed_end = s->end;
+	s->touched = 0;
 	*version = c.version;
 	return VB_OK;
 fail:
@@ -1966,8 +1979,12 @@ enum vb_err vb_store_verify(struct vb_store *s,
 	enum vb_err rc;
 	size_t got;
 
-	if (p > s->end && note) {
-		snprintf(msg, sizeof msg, "%llu bytes after the last commit (offset %llu) belong to no version; the next writer removes them",
+	if (p > s->end && s->tail_bad) {
+		snprintf(msg, sizeof msg, "a whole record after the last good commit (offset %llu) has a bad checksum: the newest version may be damaged; the next writer will remove it",
+			 (unsigned long long)s->end);
+		problem(&v, s->end, msg);
+	} else if (p > s->end && note) {
+		snprintf(msg, sizeof msg, "%llu bytes after the last commit (offset %llu) belong to no version (an interrupted write); the next writer removes them",
 			 (unsigned long long)(p - s->end), (unsigned long long)s->end);
 		note(arg, msg);
 	}

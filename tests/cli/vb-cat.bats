@@ -59,7 +59,7 @@ vb-cat: plain: not a vb store'
 	assert_output --regexp '^vb-cat: t\.vb: truncated header \(20 of [0-9]+ bytes\)$'
 	mkdir dir.vb
 	run -1 vb-cat dir.vb
-	assert_output 'vb-cat: dir.vb: not a regular file'
+	assert_output 'vb-cat: dir.vb: is a directory'
 }
 
 @test "an unreadable store is reported (as another user)" {
@@ -380,10 +380,15 @@ EOF
 	assert_output "vb-cat: s.vb: base file 'base.txt' has changed: size 100, expected 292"
 	rm base.txt
 	run -1 vb-cat s.vb
-	assert_output --regexp "^vb-cat: s\.vb: base file '[^']*base\.txt' cannot be opened: No such file or directory$"
+	assert_output --regexp "^vb-cat: s\.vb: base file 'base\.txt' \(or '/[^']*/base\.txt'\) cannot be opened: No such file or directory$"
 	cp -p saved base.txt
-	run -0 vb-cat -r 0:2 s.vb
+	# the copy may or may not get the old inode number back: either no
+	# message or the warning that device/inode differ
+	run -0 --separate-stderr vb-cat -r 0:2 s.vb
 	assert_output 'x1'
+	if [ -n "$stderr" ]; then
+		assert_equal "$stderr" "vb-cat: s.vb: warning: base file 'base.txt' is not the file the store was made from (device/inode differ), but its size, time and sampled content match"
+	fi
 }
 
 @test "a torn tail is ignored with a warning" {
