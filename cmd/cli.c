@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vbuf.h"
 
@@ -40,10 +41,22 @@ struct poptOption cli_write_options[] = {
 	POPT_TABLEEND
 };
 
+/* At exit (including popt's exit after --help), a write error on stdout
+ * other than a closed pipe is reported and turns the status into 1. */
+static void close_stdout_at_exit(void)
+{
+	errno = 0;
+	if (fclose(stdout) != 0 && errno != EPIPE && errno != EBADF) {
+		fprintf(stderr, "%s: write error: %s\n", cli_prog, strerror(errno));
+		_exit(EXIT_FAIL);
+	}
+}
+
 void cli_init(const char *prog)
 {
 	const char *slash = strrchr(prog, '/');
 
+	atexit(close_stdout_at_exit);
 	cli_prog = slash ? slash + 1 : prog;
 	signal(SIGPIPE, SIG_IGN);
 	/* Past RLIMIT_FSIZE a write must fail with EFBIG, so that a writer
@@ -258,10 +271,6 @@ int cli_close_stdout(int status)
 				errno ? strerror(errno) : "unknown error");
 			return EXIT_FAIL;
 		}
-	}
-	if (fclose(stdout) != 0 && errno != EPIPE && errno != EBADF) {
-		fprintf(stderr, "%s: write error: %s\n", cli_prog, strerror(errno));
-		return EXIT_FAIL;
 	}
 	return status;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "vbuf.h"
@@ -26,7 +27,8 @@ static struct poptOption options[] = {
 	{"range", 'r', POPT_ARG_STRING, &opt_range, 0,
 	 "only bytes START (included) to END (excluded); either may be empty", "START:END"},
 	{"offset", 'o', POPT_ARG_STRING, &opt_offset, 0, "start at OFFSET", "OFFSET"},
-	{"length", 'n', POPT_ARG_STRING, &opt_length, 0, "write at most LENGTH bytes", "LENGTH"},
+	{"length", 'n', POPT_ARG_STRING, &opt_length, 0,
+	 "write LENGTH bytes (they must all exist: a range is never shortened)", "LENGTH"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0, "read version N instead of the newest",
 	 "N"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
@@ -48,7 +50,7 @@ static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 	enum vb_err rc;
 	uint64_t from = 0, to, len;
 	const char *path = name;
-	char fdpath[64];
+	char fdpath[4096];
 
 	if (!strcmp(name, "-")) {
 		struct stat st;
@@ -56,7 +58,17 @@ static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 			cli_error("-", "a store on stdin must be a regular file (use 'vb-cat < FILE')");
 			return EXIT_FAIL;
 		}
-		snprintf(fdpath, sizeof fdpath, "/dev/stdin");
+		/* the store's real path, so a base recorded relative to the
+		 * store's directory is found */
+		ssize_t l = readlink("/proc/self/fd/0", fdpath, sizeof fdpath - 1);
+		if (l > 0 && fdpath[0] == '/' && (size_t)l < sizeof fdpath - 1) {
+			fdpath[l] = 0;
+			struct stat a;
+			if (stat(fdpath, &a) < 0 || a.st_ino != st.st_ino || a.st_dev != st.st_dev)
+				snprintf(fdpath, sizeof fdpath, "/dev/stdin");
+		} else {
+			snprintf(fdpath, sizeof fdpath, "/dev/stdin");
+		}
 		path = fdpath;
 	}
 	cli_store_opts(&o, 0);

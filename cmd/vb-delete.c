@@ -172,7 +172,8 @@ int main(int argc, char **argv)
 	size_t n = 0;
 
 	cli_init(argv[0]);
-	ctx = cli_context(argc, argv, options, "[OPTION...] STORE OFFSET LENGTH");
+	ctx = cli_context(argc, argv, options,
+			  "[OPTION...] STORE OFFSET LENGTH\n   or: vb-delete [OPTION...] --ranges FILE STORE");
 	cli_parse(ctx, NULL);
 	args = cli_operands(ctx, &nargs);
 	const char *ranges = cli_arg(opt_ranges), *message = cli_arg(opt_message);

@@ -8,6 +8,7 @@
  * --revert N adds a version whose content is version N's (O(1)).
  * --verify reads every record and checks every version's structure.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,23 +37,88 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-static void json_string(const char *s, size_t n)
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
 {
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* A JSON string: control characters escaped, invalid UTF-8 as U+FFFD. */
+static void json_string(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
 	putchar('"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		size_t l = utf8_len(s + i, n - i);
+		if (!l) {
+			fputs("\\ufffd", stdout);
+			i++;
+			continue;
+		}
+		if (l > 1) {
+			fwrite(s + i, 1, l, stdout);
+		} else if (c == '"' || c == '\\') {
 			printf("\\%c", c);
-		else if (c == '\n')
+		} else if (c == '\n') {
+			fputs("\\n", stdout);
+		} else if (c == '\t') {
+			fputs("\\t", stdout);
+		} else if (c < 0x20 || c == 0x7f) {
+			printf("\\u%04x", c);
+		} else {
+			putchar(c);
+		}
+		i += l;
+	}
+	putchar('"');
+}
+
+/* A message in the table stays on its line: control characters and
+ * backslashes are written as C escapes. */
+static void text_string(const char *str, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)str[i];
+		if (c == '\n')
 			fputs("\\n", stdout);
 		else if (c == '\t')
 			fputs("\\t", stdout);
+		else if (c == '\\')
+			fputs("\\\\", stdout);
 		else if (c < 0x20 || c == 0x7f)
-			printf("\\u%04x", c);
+			printf("\\x%02x", c);
 		else
 			putchar(c);
 	}
-	putchar('"');
 }
 
 static void op_label(const struct vb_commit *c, char *buf, size_t n)
@@ -132,15 +198,17 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 	localtime_r(&t, &tm);
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
 	if (revert) {
-		printf("%7llu  %s  %-10s %10s %10s %12llu  [to version %llu]%s%s\n",
+		printf("%7llu  %s  %-10s %10s %10s %12llu  [to version %llu]%s",
 		       (unsigned long long)c->version, when, opl, "-", "-",
 		       (unsigned long long)c->length, (unsigned long long)c->sum_target,
-		       c->msg_len ? " " : "", c->message);
+		       c->msg_len ? " " : "");
 	} else {
-		printf("%7llu  %s  %-10s %10llu %10llu %12llu  %s\n", (unsigned long long)c->version,
+		printf("%7llu  %s  %-10s %10llu %10llu %12llu  ", (unsigned long long)c->version,
 		       when, opl, (unsigned long long)c->sum_off, (unsigned long long)c->sum_len,
-		       (unsigned long long)c->length, c->message);
+		       (unsigned long long)c->length);
 	}
+	text_string(c->message, c->msg_len);
+	putchar('\n');
 	if (opt_ops && c->nops > 1) {
 		struct op_print p = {0, 1};
 		return vb_vbuf_ops(b, c->version, print_op, &p);

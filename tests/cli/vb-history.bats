@@ -275,6 +275,29 @@ for r in rows:
 	assert_output 'WORLD!'
 }
 
+@test "a damaged newest commit: readers fall back with a warning, --verify fails, the next writer cuts it" {
+	make_history
+	size=$(stat -c %s s.vb)
+	cp s.vb before.vb
+	vb-insert s.vb end --text '?' -m 'will be damaged'
+	good=$(vb-cat s.vb)
+	# flip a byte inside the last commit's payload (its message)
+	off=$(( $(stat -c %s s.vb) - 40 ))
+	printf '\001' | dd of=s.vb bs=1 seek="$off" conv=notrunc status=none
+	run -0 --separate-stderr vb-cat s.vb
+	assert_output "$(vb-cat before.vb)"
+	assert_regex "$stderr" "^vb-cat: s\.vb: warning: ignoring [0-9]+ bytes after the last commit \(a record there has a bad checksum; the next writer removes them\)\$"
+	run -1 --separate-stderr vb-history --verify s.vb
+	assert_regex "$stderr" "a whole record after the last good commit \(offset $size\) has a bad checksum"
+	assert_regex "$stderr" "verification failed"
+	run -0 --separate-stderr vb-insert s.vb end --text '!'
+	assert_regex "$stderr" "^vb-insert: s\.vb: warning: removed [0-9]+ bytes after the last commit \(a record there had a bad checksum\)\$"
+	run -0 vb-history --verify s.vb
+	[ "$good" = "$(vb-cat before.vb)?" ]
+	run -0 vb-cat s.vb
+	assert_output "$(vb-cat before.vb)!"
+}
+
 @test "--verify: a damaged header is an error" {
 	make_history
 	printf 'Z' | dd of=s.vb bs=1 seek=20 conv=notrunc status=none
