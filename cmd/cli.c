@@ -22,12 +22,28 @@
 
 #define MARK '\x1d'
 
+/* What the command line allocated, released at exit so that a leak
+ * checker sees only real leaks. */
+static struct {
+	poptContext ctx;
+	const char **argv;
+	int argc;
+	char **strings[64];     /* POPT_ARG_STRING targets */
+	int nstrings;
+	char *decoded[64];      /* cli_arg() results */
+	int ndecoded;
+} owned;
+
 const char *cli_prog = "vb";
 int cli_no_sync;
 char *cli_wait;
-static int show_version;
+static int show_version, show_help, show_usage;
 
+/* --help and --usage are ours, not POPT_AUTOHELP's, so that the context is
+ * freed once, at exit, and a write error on stdout is caught. */
 struct poptOption cli_common_options[] = {
+	{"help", '?', POPT_ARG_NONE, &show_help, 0, "show this help and exit", NULL},
+	{"usage", 0, POPT_ARG_NONE, &show_usage, 0, "show a short usage message and exit", NULL},
 	{"version", 0, POPT_ARG_NONE, &show_version, 0, "print the version and exit", NULL},
 	POPT_TABLEEND
 };
@@ -104,6 +120,8 @@ const char *cli_arg(const char *s)
 		fprintf(stderr, "%s: out of memory\n", cli_prog);
 		exit(EXIT_FAIL);
 	}
+	if (owned.ndecoded < 64)
+		owned.decoded[owned.ndecoded++] = out;
 	p = out;
 	for (const char *q = s; *q; q++) {
 		if (*q == MARK && q[1] == MARK) {
@@ -117,6 +135,33 @@ const char *cli_arg(const char *s)
 	}
 	*p = 0;
 	return out;
+}
+
+static void collect_strings(const struct poptOption *t)
+{
+	for (; t->longName || t->shortName || t->arg || t->argInfo; t++) {
+		unsigned type = t->argInfo & POPT_ARG_MASK;
+		if (type == POPT_ARG_INCLUDE_TABLE && t->arg)
+			collect_strings(t->arg);
+		else if (type == POPT_ARG_STRING && t->arg && owned.nstrings < 64)
+			owned.strings[owned.nstrings++] = t->arg;
+	}
+}
+
+static void release_owned(void)
+{
+	for (int i = 0; i < owned.nstrings; i++) {
+		free(*owned.strings[i]);
+		*owned.strings[i] = NULL;
+	}
+	for (int i = 0; i < owned.ndecoded; i++)
+		free(owned.decoded[i]);
+	if (owned.ctx)
+		poptFreeContext(owned.ctx);
+	for (int i = 1; i < owned.argc; i++)
+		free((char *)owned.argv[i]);
+	free(owned.argv);
+	memset(&owned, 0, sizeof owned);
 }
 
 poptContext cli_context(int argc, char **argv, const struct poptOption *table, const char *args)
@@ -135,6 +180,11 @@ poptContext cli_context(int argc, char **argv, const struct poptOption *table, c
 		fprintf(stderr, "%s: cannot parse options\n", cli_prog);
 		exit(EXIT_FAIL);
 	}
+	owned.ctx = ctx;
+	owned.argv = copy;
+	owned.argc = argc;
+	collect_strings(table);
+	atexit(release_owned);
 	poptSetOtherOptionHelp(ctx, args);
 	poptReadDefaultConfig(ctx, 0);
 	return ctx;
@@ -165,6 +215,13 @@ void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
 			cli_usage("%s: %s (write negative offsets after '--')", bad,
 				  poptStrerror(rc));
 		cli_usage("%s: %s", bad ? bad : "", poptStrerror(rc));
+	}
+	if (show_help || show_usage) {
+		if (show_help)
+			poptPrintHelp(ctx, stdout, 0);
+		else
+			poptPrintUsage(ctx, stdout, 0);
+		exit(cli_close_stdout(EXIT_OK));
 	}
 	if (show_version) {
 		printf("%s (vb) %s\n", cli_prog, VB_VERSION);

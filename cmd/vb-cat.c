@@ -32,7 +32,6 @@ static struct poptOption options[] = {
 	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0, "read version N instead of the newest",
 	 "N"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
-	POPT_AUTOHELP
 	POPT_TABLEEND
 };
 

@@ -30,7 +30,6 @@ static struct poptOption options[] = {
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
-	POPT_AUTOHELP
 	POPT_TABLEEND
 };
 
@@ -163,6 +162,9 @@ static int stream_mode(struct range *r, size_t n, const char *rname)
 	return EXIT_OK;
 }
 
+static int edit_store(const char *store, struct range *r, size_t n, const char *ranges,
+		      const char *message);
+
 int main(int argc, char **argv)
 {
 	poptContext ctx;
@@ -209,7 +211,18 @@ int main(int argc, char **argv)
 	if (ranges && (status = read_ranges(ranges, &r, &n)))
 		return status;
 	if (stream)
-		return cli_close_stdout(stream_mode(r, n, ranges));
+		status = stream_mode(r, n, ranges);
+	else
+		status = edit_store(store, r, n, ranges, message);
+	if (r != &one)
+		free(r);
+	return cli_close_stdout(status);
+}
+
+static int edit_store(const char *store, struct range *r, size_t n, const char *ranges,
+		      const char *message)
+{
+	int status;
 
 	struct vb_store_opts o;
 	struct vb_vbuf *b;
@@ -257,7 +270,7 @@ int main(int argc, char **argv)
 	if ((rc = vb_vbuf_commit(b, message, &version)))
 		goto fail;
 	vb_vbuf_close(b);
-	return cli_close_stdout(EXIT_OK);
+	return EXIT_OK;
 fail:
 	status = cli_fail(store, rc);
 	vb_vbuf_close(b);

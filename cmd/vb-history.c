@@ -33,7 +33,6 @@ static struct poptOption options[] = {
 	 "check every record and version; report problems and exit 1 if any", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing (--revert):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
-	POPT_AUTOHELP
 	POPT_TABLEEND
 };
 

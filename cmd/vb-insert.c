@@ -37,7 +37,6 @@ static struct poptOption options[] = {
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
-	POPT_AUTOHELP
 	POPT_TABLEEND
 };
 
@@ -177,6 +176,72 @@ static int stream_mode(const char *offset, const unsigned char *bytes, size_t nb
 	return EXIT_OK;
 }
 
+static void free_inputs(struct source *src, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (src[i].fd > 0)
+			close(src[i].fd);
+	free(src);
+}
+
+static int edit_store(const char *store, const struct vb_pos *pos, const unsigned char *bytes,
+		      size_t nbytes, const struct source *src, int nsrc, uint64_t rlen,
+		      const char *base, const char *message)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	enum vb_err rc;
+	uint64_t at, version, inserted = 0;
+	const char *culprit = store;
+	int status;
+
+	cli_store_opts(&o, 1);
+	o.create = opt_create || base;
+	o.base = base;
+	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b))) {
+		if (rc == VB_ENOENT)
+			vb_err_set(rc, "no such store (use --create to make one)");
+		return cli_fail(store, rc);
+	}
+	cli_warnings(store, b);
+	if ((rc = vb_pos_resolve(pos, vb_vbuf_len(b), &at)))
+		goto fail;
+	if (opt_replace && rlen > vb_vbuf_len(b) - at) {
+		rc = vb_err_set(VB_ERANGE, "cannot replace %llu bytes at offset %llu: the content ends at %llu",
+				(unsigned long long)rlen, (unsigned long long)at,
+				(unsigned long long)vb_vbuf_len(b));
+		goto fail;
+	}
+	if (bytes) {
+		rc = opt_replace ? vb_vbuf_replace(b, at, rlen, bytes, nbytes)
+				 : vb_vbuf_insert(b, at, bytes, nbytes);
+	} else {
+		int *fds = calloc((size_t)nsrc, sizeof *fds);
+		size_t failed;
+		if (!fds) {
+			rc = vb_err_set(VB_ENOMEM, "out of memory");
+			goto fail;
+		}
+		for (int i = 0; i < nsrc; i++)
+			fds[i] = src[i].fd;
+		rc = vb_vbuf_insert_fds(b, at, fds, (size_t)nsrc, opt_replace != NULL, rlen,
+					&inserted, &failed);
+		if (rc && failed < (size_t)nsrc)
+			culprit = src[failed].name;
+		free(fds);
+	}
+	if (rc)
+		goto fail;
+	if ((rc = vb_vbuf_commit(b, message, &version)))
+		goto fail;
+	vb_vbuf_close(b);
+	return EXIT_OK;
+fail:
+	status = cli_fail(culprit, rc);
+	vb_vbuf_close(b);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	poptContext ctx;
@@ -239,62 +304,17 @@ int main(int argc, char **argv)
 		src[0].fd = 0;
 		nsrc = 1;
 	} else if ((status = open_inputs(files, nfiles, src))) {
+		free_inputs(src, nfiles);
 		return status;
 	}
 	if (stream)
-		return cli_close_stdout(stream_mode(offset, bytes, nbytes, src, nsrc,
-						    opt_replace != NULL, rlen));
-	if (same_file(store, src, nsrc))
-		return EXIT_FAIL;
-
-	struct vb_store_opts o;
-	struct vb_vbuf *b;
-	enum vb_err rc;
-	uint64_t at, version, inserted = 0;
-
-	cli_store_opts(&o, 1);
-	o.create = opt_create || base;
-	o.base = base;
-	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b))) {
-		if (rc == VB_ENOENT)
-			vb_err_set(rc, "no such store (use --create to make one)");
-		return cli_fail(store, rc);
-	}
-	cli_warnings(store, b);
-	if ((rc = vb_pos_resolve(&pos, vb_vbuf_len(b), &at)))
-		goto fail;
-	if (opt_replace && rlen > vb_vbuf_len(b) - at) {
-		rc = vb_err_set(VB_ERANGE, "cannot replace %llu bytes at offset %llu: the content ends at %llu",
-				(unsigned long long)rlen, (unsigned long long)at,
-				(unsigned long long)vb_vbuf_len(b));
-		goto fail;
-	}
-	if (bytes) {
-		rc = opt_replace ? vb_vbuf_replace(b, at, rlen, bytes, nbytes)
-				 : vb_vbuf_insert(b, at, bytes, nbytes);
-	} else {
-		int *fds = calloc((size_t)nsrc, sizeof *fds);
-		size_t failed;
-		if (!fds) {
-			rc = vb_err_set(VB_ENOMEM, "out of memory");
-			goto fail;
-		}
-		for (int i = 0; i < nsrc; i++)
-			fds[i] = src[i].fd;
-		rc = vb_vbuf_insert_fds(b, at, fds, (size_t)nsrc, opt_replace != NULL, rlen,
-					&inserted, &failed);
-		if (rc && failed < (size_t)nsrc)
-			store = src[failed].name;
-		free(fds);
-	}
-	if (rc)
-		goto fail;
-	if ((rc = vb_vbuf_commit(b, message, &version)))
-		goto fail;
-	vb_vbuf_close(b);
-	return cli_close_stdout(EXIT_OK);
-fail:
-	status = cli_fail(store, rc);
-	vb_vbuf_close(b);
-	return status;
+		status = stream_mode(offset, bytes, nbytes, src, nsrc, opt_replace != NULL, rlen);
+	else if (same_file(store, src, nsrc))
+		status = EXIT_FAIL;
+	else
+		status = edit_store(store, &pos, bytes, nbytes, src, nsrc, rlen, base, message);
+	free_inputs(src, nfiles);
+	if (hex)
+		free(bytes);
+	return cli_close_stdout(status);
 }
