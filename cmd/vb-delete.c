@@ -250,7 +250,8 @@ static int edit_store(const char *store, struct range *r, size_t n, const char *
 		}
 	}
 	/* merge, then delete from the highest offset down */
-	qsort(r, n, sizeof *r, cmp_at);
+	if (n > 1)
+		qsort(r, n, sizeof *r, cmp_at);
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (w && r[i].at <= r[w - 1].at + r[w - 1].len) {

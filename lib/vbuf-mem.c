@@ -138,8 +138,10 @@ static enum vb_err push_version(struct mbe *m, const struct vb_op *ops, size_t n
 		free(v->ops);
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	}
-	memcpy(v->data, m->cur, (size_t)m->len);
-	memcpy(v->ops, ops, nops * sizeof *ops);
+	if (m->len)
+		memcpy(v->data, m->cur, (size_t)m->len);
+	if (nops)
+		memcpy(v->ops, ops, nops * sizeof *ops);
 	v->nops = nops;
 	v->len = m->len;
 	clock_gettime(CLOCK_REALTIME, &ts);
