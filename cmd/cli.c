@@ -319,6 +319,41 @@ void cli_warnings(const char *file, const struct vb_vbuf *b)
 		cli_error(file, "warning: %s", vb_vbuf_warning(b, i));
 }
 
+int cli_open(const char *file, const struct vb_store_opts *o, uint64_t version,
+	     struct vb_vbuf **b)
+{
+	enum vb_err rc = vb_vbuf_open(file, o, version, b);
+
+	if (rc)
+		return cli_fail(file, rc);
+	cli_warnings(file, *b);
+	return EXIT_OK;
+}
+
+int cli_commit(struct vb_vbuf *b, enum vb_err rc, const char *file, const char *message)
+{
+	uint64_t version;
+	int status = EXIT_OK;
+
+	if (!rc)
+		rc = vb_vbuf_commit(b, message, &version);
+	if (rc)
+		status = cli_fail(file, rc);
+	vb_vbuf_close(b);
+	return status;
+}
+
+const char **cli_start(int argc, char **argv, const struct poptOption *table,
+		       const char *synopsis, int *nargs)
+{
+	poptContext ctx;
+
+	cli_init(argv[0]);
+	ctx = cli_context(argc, argv, table, synopsis);
+	cli_parse(ctx, NULL);
+	return cli_operands(ctx, nargs);
+}
+
 int cli_close_stdout(int status)
 {
 	errno = 0;

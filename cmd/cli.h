@@ -32,6 +32,11 @@ extern struct poptOption cli_write_options[];
 extern int cli_no_sync;
 extern char *cli_wait;
 
+/* Everything a command does before looking at its operands: cli_init,
+ * cli_context, cli_parse (no per-option handler) and cli_operands. */
+const char **cli_start(int argc, char **argv, const struct poptOption *table,
+		       const char *synopsis, int *nargs);
+
 /* Set the program name, ignore SIGPIPE (EPIPE is handled quietly) and
  * SIGXFSZ (a write past the file size limit fails with EFBIG). */
 void cli_init(const char *prog);
@@ -75,6 +80,16 @@ void cli_store_opts(struct vb_store_opts *o, int write);
 /* Print the warnings a store gave when it opened. */
 struct vb_vbuf;
 void cli_warnings(const char *file, const struct vb_vbuf *b);
+
+/* Open `file` at `version`, print its warnings; on failure report it and
+ * return the exit status (0 on success). */
+int cli_open(const char *file, const struct vb_store_opts *o, uint64_t version,
+	     struct vb_vbuf **b);
+
+/* Finish a writing command: when `rc` is VB_OK commit the edits of `b`
+ * with `message`; close `b`; report a failure against `file`.  Returns the
+ * exit status. */
+int cli_commit(struct vb_vbuf *b, enum vb_err rc, const char *file, const char *message);
 
 /* Flush and close stdout; a write error other than EPIPE is reported and
  * turns `status` into 1.  Returns the final status. */

@@ -116,17 +116,13 @@ fail:
 
 int main(int argc, char **argv)
 {
-	poptContext ctx;
 	const char **args;
 	int nargs, status = EXIT_OK;
 	struct sel sel;
 	uint64_t version = VB_HEAD;
 	static const char *stdin_only[] = {"-", NULL};
 
-	cli_init(argv[0]);
-	ctx = cli_context(argc, argv, options, "[OPTION...] [STORE...]");
-	cli_parse(ctx, NULL);
-	args = cli_operands(ctx, &nargs);
+	args = cli_start(argc, argv, options, "[OPTION...] [STORE...]", &nargs);
 	memset(&sel, 0, sizeof sel);
 
 	const char *range = cli_arg(opt_range), *offset = cli_arg(opt_offset);

@@ -162,22 +162,68 @@ static int stream_mode(struct range *r, size_t n, const char *rname)
 	return EXIT_OK;
 }
 
+/* Resolve, merge and delete the ranges as one new version of STORE. */
 static int edit_store(const char *store, struct range *r, size_t n, const char *ranges,
-		      const char *message);
+		      const char *message)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	enum vb_err rc = VB_OK;
+	uint64_t len;
+	int status;
+
+	cli_store_opts(&o, 1);
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
+		return status;
+	len = vb_vbuf_len(b);
+	/* resolve and check every range against the version before */
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = vb_pos_resolve(&r[i].pos, len, &r[i].at)) ||
+		    (r[i].len > len - r[i].at &&
+		     (rc = vb_err_set(VB_ERANGE, "range %llu+%llu is beyond the end (length %llu)",
+				      (unsigned long long)r[i].at, (unsigned long long)r[i].len,
+				      (unsigned long long)len)))) {
+			if (ranges) {
+				cli_error(NULL, "%s:%lu: %s", ranges, r[i].line, vb_err_detail());
+				vb_vbuf_close(b);
+				return EXIT_FAIL;
+			}
+			goto fail;
+		}
+	}
+	/* merge, then delete from the highest offset down */
+	if (n > 1)
+		qsort(r, n, sizeof *r, cmp_at);
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (w && r[i].at <= r[w - 1].at + r[w - 1].len) {
+			uint64_t end = r[i].at + r[i].len;
+			if (end > r[w - 1].at + r[w - 1].len)
+				r[w - 1].len = end - r[w - 1].at;
+		} else {
+			r[w++] = r[i];
+		}
+	}
+	for (size_t i = w; i-- > 0;) {
+		if (!r[i].len && w > 1)
+			continue; /* an empty range among others adds nothing */
+		if ((rc = vb_vbuf_delete(b, r[i].at, r[i].len)))
+			goto fail;
+	}
+fail:
+	return cli_commit(b, rc, store, message);
+}
 
 int main(int argc, char **argv)
 {
-	poptContext ctx;
 	const char **args;
 	int nargs, status;
 	struct range *r = NULL, one;
 	size_t n = 0;
 
-	cli_init(argv[0]);
-	ctx = cli_context(argc, argv, options,
-			  "[OPTION...] STORE OFFSET LENGTH\n   or: vb-delete [OPTION...] --ranges FILE STORE");
-	cli_parse(ctx, NULL);
-	args = cli_operands(ctx, &nargs);
+	args = cli_start(argc, argv, options,
+			 "[OPTION...] STORE OFFSET LENGTH\n   or: vb-delete [OPTION...] --ranges FILE STORE",
+			 &nargs);
 	const char *ranges = cli_arg(opt_ranges), *message = cli_arg(opt_message);
 
 	if (nargs < 1)
@@ -217,63 +263,4 @@ int main(int argc, char **argv)
 	if (r != &one)
 		free(r);
 	return cli_close_stdout(status);
-}
-
-static int edit_store(const char *store, struct range *r, size_t n, const char *ranges,
-		      const char *message)
-{
-	int status;
-
-	struct vb_store_opts o;
-	struct vb_vbuf *b;
-	enum vb_err rc = VB_OK;
-	uint64_t version, len;
-
-	cli_store_opts(&o, 1);
-	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b)))
-		return cli_fail(store, rc);
-	cli_warnings(store, b);
-	len = vb_vbuf_len(b);
-	/* resolve and check every range against the version before */
-	for (size_t i = 0; i < n; i++) {
-		if ((rc = vb_pos_resolve(&r[i].pos, len, &r[i].at)) ||
-		    (r[i].len > len - r[i].at &&
-		     (rc = vb_err_set(VB_ERANGE, "range %llu+%llu is beyond the end (length %llu)",
-				      (unsigned long long)r[i].at, (unsigned long long)r[i].len,
-				      (unsigned long long)len)))) {
-			if (ranges) {
-				cli_error(NULL, "%s:%lu: %s", ranges, r[i].line, vb_err_detail());
-				vb_vbuf_close(b);
-				return EXIT_FAIL;
-			}
-			goto fail;
-		}
-	}
-	/* merge, then delete from the highest offset down */
-	if (n > 1)
-		qsort(r, n, sizeof *r, cmp_at);
-	size_t w = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (w && r[i].at <= r[w - 1].at + r[w - 1].len) {
-			uint64_t end = r[i].at + r[i].len;
-			if (end > r[w - 1].at + r[w - 1].len)
-				r[w - 1].len = end - r[w - 1].at;
-		} else {
-			r[w++] = r[i];
-		}
-	}
-	for (size_t i = w; i-- > 0;) {
-		if (!r[i].len && w > 1)
-			continue; /* an empty range among others adds nothing */
-		if ((rc = vb_vbuf_delete(b, r[i].at, r[i].len)))
-			goto fail;
-	}
-	if ((rc = vb_vbuf_commit(b, message, &version)))
-		goto fail;
-	vb_vbuf_close(b);
-	return EXIT_OK;
-fail:
-	status = cli_fail(store, rc);
-	vb_vbuf_close(b);
-	return status;
 }

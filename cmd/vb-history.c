@@ -222,12 +222,12 @@ static int list(const char *store, uint64_t max)
 	struct vb_commit c, parent;
 	enum vb_err rc;
 	uint64_t shown = 0;
+	int status;
 
 	cli_store_opts(&o, 0);
 	o.lenient_base = 1; /* the history does not need the base */
-	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b)))
-		return cli_fail(store, rc);
-	cli_warnings(store, b);
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
+		return status;
 	c = *vb_store_head(vb_vbuf_store(b));
 	if (!opt_json && !opt_no_header)
 		printf("%7s  %-19s  %-10s %10s %10s %12s  %s\n", "VERSION", "TIME", "OP", "OFFSET",
@@ -251,21 +251,12 @@ static int revert(const char *store, uint64_t target, const char *message)
 {
 	struct vb_store_opts o;
 	struct vb_vbuf *b;
-	enum vb_err rc;
-	uint64_t version;
 	int status;
 
 	cli_store_opts(&o, 1);
-	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b)))
-		return cli_fail(store, rc);
-	cli_warnings(store, b);
-	if ((rc = vb_vbuf_revert(b, target)) || (rc = vb_vbuf_commit(b, message, &version))) {
-		status = cli_fail(store, rc);
-		vb_vbuf_close(b);
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
-	}
-	vb_vbuf_close(b);
-	return EXIT_OK;
+	return cli_commit(b, vb_vbuf_revert(b, target), store, message);
 }
 
 static const char *verify_name;
@@ -314,15 +305,11 @@ static int verify(const char *store)
 
 int main(int argc, char **argv)
 {
-	poptContext ctx;
 	const char **args;
 	int nargs;
 	uint64_t max = UINT64_MAX;
 
-	cli_init(argv[0]);
-	ctx = cli_context(argc, argv, options, "[OPTION...] STORE");
-	cli_parse(ctx, NULL);
-	args = cli_operands(ctx, &nargs);
+	args = cli_start(argc, argv, options, "[OPTION...] STORE", &nargs);
 	if (nargs < 1)
 		cli_usage("missing STORE");
 	if (nargs > 1)

@@ -40,37 +40,13 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode --hex; a malformed value is a usage error. */
 static unsigned char *decode_hex(const char *s, size_t *n)
 {
-	unsigned char *out = malloc(strlen(s) / 2 + 1);
-	size_t k = 0;
+	unsigned char *out;
 
-	if (!out)
-		cli_usage("out of memory");
-	for (const char *p = s; *p;) {
-		if (*p == ' ' || *p == '\t' || *p == ':' || *p == '\n') {
-			p++;
-			continue;
-		}
-		int hi = hexval((unsigned char)p[0]), lo = hi < 0 ? -1 : hexval((unsigned char)p[1]);
-		if (hi < 0 || lo < 0)
-			cli_usage("invalid --hex '%s': expected pairs of hex digits at '%.8s'", s, p);
-		out[k++] = (unsigned char)(hi << 4 | lo);
-		p += 2;
-	}
-	*n = k;
+	if (vb_parse_hex(s, &out, n))
+		cli_usage("invalid --hex %s", vb_err_detail());
 	return out;
 }
 
@@ -191,9 +167,8 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 	struct vb_store_opts o;
 	struct vb_vbuf *b;
 	enum vb_err rc;
-	uint64_t at, version, inserted = 0;
+	uint64_t at, inserted = 0;
 	const char *culprit = store;
-	int status;
 
 	cli_store_opts(&o, 1);
 	o.create = opt_create || base;
@@ -230,31 +205,19 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 			culprit = src[failed].name;
 		free(fds);
 	}
-	if (rc)
-		goto fail;
-	if ((rc = vb_vbuf_commit(b, message, &version)))
-		goto fail;
-	vb_vbuf_close(b);
-	return EXIT_OK;
 fail:
-	status = cli_fail(culprit, rc);
-	vb_vbuf_close(b);
-	return status;
+	return cli_commit(b, rc, culprit, message);
 }
 
 int main(int argc, char **argv)
 {
-	poptContext ctx;
 	const char **args;
 	int nargs, status;
 	unsigned char *bytes = NULL;
 	size_t nbytes = 0;
 	uint64_t rlen = 0;
 
-	cli_init(argv[0]);
-	ctx = cli_context(argc, argv, options, "[OPTION...] STORE OFFSET [FILE...]");
-	cli_parse(ctx, NULL);
-	args = cli_operands(ctx, &nargs);
+	args = cli_start(argc, argv, options, "[OPTION...] STORE OFFSET [FILE...]", &nargs);
 	if (nargs < 1)
 		cli_usage("missing STORE and OFFSET");
 	if (nargs < 2)

@@ -4,6 +4,7 @@
 #include "num.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct suffix {
@@ -104,6 +105,32 @@ enum vb_err vb_parse_pos(const char *s, struct vb_pos *out)
 	}
 	out->from_end = 0;
 	return parse_number(s, s, "offset", &out->n);
+}
+
+enum vb_err vb_parse_hex(const char *s, unsigned char **out, size_t *n)
+{
+	unsigned char *b = malloc(strlen(s) / 2 + 1);
+	size_t k = 0;
+
+	if (!b)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	for (const char *p = s; *p;) {
+		if (*p == ' ' || *p == '\t' || *p == ':' || *p == '\n') {
+			p++;
+			continue;
+		}
+		int hi = hexval(p[0]), lo = hi < 0 ? -1 : hexval(p[1]);
+		if (hi < 0 || lo < 0) {
+			free(b);
+			return vb_err_set(VB_EINVAL, "'%s': expected pairs of hex digits at '%.8s'",
+					  s, p);
+		}
+		b[k++] = (unsigned char)(hi << 4 | lo);
+		p += 2;
+	}
+	*out = b;
+	*n = k;
+	return VB_OK;
 }
 
 void vb_pos_format(const struct vb_pos *p, char *buf, unsigned size)

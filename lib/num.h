@@ -16,6 +16,7 @@
 #ifndef VB_NUM_H
 #define VB_NUM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -34,6 +35,11 @@ enum vb_err vb_parse_pos(const char *s, struct vb_pos *out);
 /* Absolute offset of `p` in content of length `len`: VB_ERANGE with
  * "offset X is beyond the end (length L)" or "... before the start ..." */
 enum vb_err vb_pos_resolve(const struct vb_pos *p, uint64_t len, uint64_t *out);
+
+/* Decode pairs of hex digits ("de ad:BE\tef"; spaces, tabs, newlines and
+ * colons may separate pairs).  *out is malloc'ed (caller frees), *n its
+ * length.  VB_EINVAL with the offending place on a malformed string. */
+enum vb_err vb_parse_hex(const char *s, unsigned char **out, size_t *n);
 
 /* Write the position as the user would ("120", "end-5") into buf. */
 void vb_pos_format(const struct vb_pos *p, char *buf, unsigned size);

@@ -109,6 +109,22 @@ int main(void)
 	CHECK(vb_parse_pos("-18446744073709551616", &p) == VB_EINVAL);
 	CHECK(strstr(vb_err_detail(), "too large") != NULL);
 
+	/* hex */
+	unsigned char *hx;
+	size_t hn;
+	CHECK_OK(vb_parse_hex("de ad:BE\tef\n00", &hx, &hn));
+	CHECK(hn == 5 && hx[0] == 0xde && hx[1] == 0xad && hx[2] == 0xbe && hx[3] == 0xef &&
+	      hx[4] == 0);
+	free(hx);
+	CHECK_OK(vb_parse_hex("", &hx, &hn));
+	CHECK(hn == 0);
+	free(hx);
+	CHECK(vb_parse_hex("abc", &hx, &hn) == VB_EINVAL);
+	CHECK(strstr(vb_err_detail(), "at 'c'") != NULL);
+	CHECK(vb_parse_hex("a b", &hx, &hn) == VB_EINVAL);
+	CHECK(vb_parse_hex("zz", &hx, &hn) == VB_EINVAL);
+	CHECK(vb_parse_hex("0x41", &hx, &hn) == VB_EINVAL);
+
 	char buf[32];
 	p.from_end = 1;
 	p.n = 5;
