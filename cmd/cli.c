@@ -279,6 +279,15 @@ int cli_fail(const char *file, enum vb_err rc)
 	return cli_status(rc);
 }
 
+int cli_fail_output(const char *file, enum vb_err rc, const struct vb_sink *sink)
+{
+	if (rc == VB_EPIPE)
+		return EXIT_OK;
+	if (sink && sink->failed)
+		return cli_fail(NULL, rc);
+	return cli_fail(file, rc);
+}
+
 struct vb_pos cli_pos(const char *s)
 {
 	struct vb_pos p;

@@ -24,7 +24,7 @@ enum {
 
 extern const char *cli_prog;
 
-/* Options every command has (--version; popt adds --help/--usage). */
+/* Options every command has: --help/-?, --usage, --version. */
 extern struct poptOption cli_common_options[];
 /* Options of every command that writes a store. */
 extern struct poptOption cli_write_options[];
@@ -66,6 +66,11 @@ void cli_error(const char *file, const char *fmt, ...) __attribute__((format(pri
 /* Report a library failure on `file` with its detail; return the exit
  * status it maps to (a closed output pipe is quiet and returns 0). */
 int cli_fail(const char *file, enum vb_err rc);
+
+/* Like cli_fail, but a failure writing `sink` (our stdout) is reported as
+ * "PROG: write error: ..." without naming the input. */
+struct vb_sink;
+int cli_fail_output(const char *file, enum vb_err rc, const struct vb_sink *sink);
 
 /* Exit status for a library error. */
 int cli_status(enum vb_err rc);

@@ -111,7 +111,7 @@ fail:
 	vb_vbuf_close(b);
 	if (rc == VB_EPIPE)
 		return -1;
-	return cli_fail(name, rc);
+	return cli_fail_output(name, rc, out);
 }
 
 int main(int argc, char **argv)

@@ -158,7 +158,7 @@ static int stream_mode(struct range *r, size_t n, const char *rname)
 	free(labels);
 	free(d);
 	if (rc)
-		return cli_fail(rc == VB_ERANGE && rname ? NULL : "-", rc);
+		return cli_fail_output(rc == VB_ERANGE && rname ? NULL : "-", rc, &out);
 	return EXIT_OK;
 }
 

@@ -175,7 +175,8 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
 		printf("{\"version\":%llu,\"time\":\"%s.%09ldZ\",\"op\":\"%s\",\"offset\":%llu,"
 		       "\"length\":%llu,\"size\":%llu,\"pieces\":%llu,\"ops\":%llu",
-		       (unsigned long long)c->version, when, ns, vb_op_name(c->sum_kind),
+		       (unsigned long long)c->version, when, ns,
+		       c->nops ? vb_op_name(c->sum_kind) : "none",
 		       (unsigned long long)c->sum_off, (unsigned long long)c->sum_len,
 		       (unsigned long long)c->length, (unsigned long long)c->pieces,
 		       (unsigned long long)c->nops);
@@ -197,14 +198,17 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 	localtime_r(&t, &tm);
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
 	if (revert) {
-		printf("%7llu  %s  %-10s %10s %10s %12llu  [to version %llu]%s",
+		printf("%7llu  %s  %-10s %10s %10s %12llu  [to version %llu]",
 		       (unsigned long long)c->version, when, opl, "-", "-",
-		       (unsigned long long)c->length, (unsigned long long)c->sum_target,
-		       c->msg_len ? " " : "");
+		       (unsigned long long)c->length, (unsigned long long)c->sum_target);
+		if (c->msg_len)
+			putchar(' ');
 	} else {
-		printf("%7llu  %s  %-10s %10llu %10llu %12llu  ", (unsigned long long)c->version,
+		printf("%7llu  %s  %-10s %10llu %10llu %12llu", (unsigned long long)c->version,
 		       when, opl, (unsigned long long)c->sum_off, (unsigned long long)c->sum_len,
 		       (unsigned long long)c->length);
+		if (c->msg_len)
+			fputs("  ", stdout);
 	}
 	text_string(c->message, c->msg_len);
 	putchar('\n');

@@ -148,7 +148,7 @@ static int stream_mode(const char *offset, const unsigned char *bytes, size_t nb
 	rc = vb_sedit_run(0, &out, &e);
 	vb_sink_done(&out);
 	if (rc)
-		return cli_fail(a.failed ? a.failed : "-", rc);
+		return cli_fail_output(a.failed ? a.failed : "-", rc, &out);
 	return EXIT_OK;
 }
 

@@ -95,6 +95,7 @@ void vb_sink_init(struct vb_sink *s, int fd)
 	s->fd = fd;
 	s->buf = NULL;
 	s->written = 0;
+	s->failed = 0;
 	s->allow = 0;
 	if (fstat(fd, &st) < 0)
 		return;
@@ -115,12 +116,28 @@ void vb_sink_done(struct vb_sink *s)
 	s->buf = NULL;
 }
 
+/* Record a failure to write the output. */
+static enum vb_err out_failed(struct vb_sink *s)
+{
+	s->failed = 1;
+	return vb_err_sys("write error");
+}
+
 enum vb_err vb_sink_write(struct vb_sink *s, const void *buf, size_t n)
 {
-	enum vb_err rc = vb_io_write_full(s->fd, buf, n);
-	if (!rc)
-		s->written += n;
-	return rc;
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = write(s->fd, (const char *)buf + done, n - done);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return out_failed(s);
+		}
+		done += (size_t)r;
+	}
+	s->written += n;
+	return VB_OK;
 }
 
 static int refused(int e)
@@ -177,7 +194,7 @@ enum vb_err vb_sink_copy(struct vb_sink *s, int in, uint64_t off, uint64_t len)
 				s->allow &= ~mech;
 				continue;
 			}
-			return vb_err_sys("write");
+			return out_failed(s);
 		}
 		if (r == 0) {
 			/* End of input, or a mechanism that moves nothing here:
@@ -215,7 +232,7 @@ enum vb_err vb_sink_pump(struct vb_sink *s, int in, uint64_t max, uint64_t *copi
 				continue;
 			}
 			if (r < 0) {
-				rc = errno == EPIPE ? vb_err_sys("write") : vb_err_sys("splice");
+				rc = out_failed(s);
 				break;
 			}
 			if (r == 0)

@@ -40,6 +40,8 @@ struct vb_sink {
 	unsigned allow;      /* mechanisms still worth trying (private) */
 	char *buf;           /* bounce buffer for the fallback (private) */
 	uint64_t written;    /* bytes delivered so far */
+	int failed;          /* 1 once writing to fd failed (the error is the
+			      * output's, not the input's: "write error: ...") */
 };
 
 /* Prepare a sink writing to `fd` (which the sink does not own). */

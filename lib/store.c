@@ -822,6 +822,8 @@ static enum vb_err write_header(struct vb_store *s)
 	put32(h + len - 4, crc(0, h, len - 4));
 	rc = vb_io_pwrite_full(s->fd, h, len, 0);
 	free(h);
+	if (rc)
+		vb_err_set(rc, "cannot write the new store: %s", strerror(vb_err_errno()));
 	if (!rc) {
 		s->hdr_len = len;
 		s->end = len;
@@ -1310,7 +1312,7 @@ again:
 			     (unsigned long long)(s->end - head_end),
 			     bad ? "a record there has a bad checksum" : "an interrupted write");
 		else if (bad)
-			warn(s, "removed %llu bytes after the last commit (a record there had a bad checksum)",
+			warn(s, "%llu bytes after the last commit belong to no version and a record there has a bad checksum; this writer removes them",
 			     (unsigned long long)(s->end - head_end));
 	}
 	s->end = head_end;
@@ -1984,8 +1986,13 @@ enum vb_err vb_store_verify(struct vb_store *s,
 			 (unsigned long long)s->end);
 		problem(&v, s->end, msg);
 	} else if (p > s->end && note) {
-		snprintf(msg, sizeof msg, "%llu bytes after the last commit (offset %llu) belong to no version (an interrupted write); the next writer removes them",
-			 (unsigned long long)(p - s->end), (unsigned long long)s->end);
+		int active = writer_active(s);
+		if (active)
+			snprintf(msg, sizeof msg, "%llu bytes after the last commit (offset %llu) belong to no version (a write in progress)",
+				 (unsigned long long)(p - s->end), (unsigned long long)s->end);
+		else
+			snprintf(msg, sizeof msg, "%llu bytes after the last commit (offset %llu) belong to no version (an interrupted write); the next writer removes them",
+				 (unsigned long long)(p - s->end), (unsigned long long)s->end);
 		note(arg, msg);
 	}
 	/* 1. every record, from the head back to the header */

@@ -349,7 +349,7 @@ EOF
 @test "a write error on stdout is reported" {
 	make_store s.vb "$ALPHA"
 	run -1 bash -c 'vb-cat s.vb > /dev/full'
-	assert_output 'vb-cat: s.vb: write: No space left on device'
+	assert_output 'vb-cat: write error: No space left on device'
 }
 
 # ------------------------------------------------------------ damage

@@ -15,7 +15,7 @@ ALPHA=abcdefghijklmnopqrstuvwxyz
 	run -0 vb-cat s.vb
 	assert_output abchijklmnopqrstuvwxyz
 	run -0 vb-history --no-header -n 1 s.vb
-	assert_regex "$output" '^ +2  .*  delete +3 +4 +22  $'
+	assert_regex "$output" '^ +2  .*  delete +3 +4 +22$'
 	# the old version is still there
 	run -0 vb-cat -V 1 s.vb
 	assert_output "$ALPHA"
@@ -60,8 +60,8 @@ ALPHA=abcdefghijklmnopqrstuvwxyz
 	assert_output "$ALPHA"
 	run -0 vb-history --no-header s.vb
 	assert_equal "${#lines[@]}" 4
-	assert_regex "${lines[0]}" '^ +3  .*  delete +26 +0 +26  $'
-	assert_regex "${lines[1]}" '^ +2  .*  delete +5 +0 +26  $'
+	assert_regex "${lines[0]}" '^ +3  .*  delete +26 +0 +26$'
+	assert_regex "${lines[1]}" '^ +2  .*  delete +5 +0 +26$'
 }
 
 @test "deleting everything leaves an empty version" {
@@ -231,7 +231,7 @@ EOF
 	assert_output efghijklmnopqrstx
 	run -0 vb-history --no-header s.vb
 	assert_equal "${#lines[@]}" 3
-	assert_regex "${lines[0]}" '^ +2  .*  delete\*3 +[0-9]+ +9 +17  $'
+	assert_regex "${lines[0]}" '^ +2  .*  delete\*3 +[0-9]+ +9 +17$'
 	# applied from the highest offset down, each valid in the parent's coordinates
 	run -0 vb-history --ops -n 1 --no-header s.vb
 	assert_line --index 1 '        delete 24 2'
@@ -460,7 +460,7 @@ EOF
 	assert_output 10
 	assert_equal "$stderr" ''
 	run -1 bash -c 'vb-delete - 0 1 < big > /dev/full'
-	assert_output 'vb-delete: -: write: No space left on device'
+	assert_output 'vb-delete: write error: No space left on device'
 }
 
 # ------------------------------------------------------------ the rest

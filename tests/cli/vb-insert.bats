@@ -36,8 +36,8 @@ hex_of() {
 	[ "$(stat -c %s s.vb)" -lt 65536 ]
 	run -0 vb-history --no-header s.vb
 	assert_equal "${#lines[@]}" 2
-	assert_regex "${lines[0]}" '^ +1  .*  insert +10 +2 +1048578  $'
-	assert_regex "${lines[1]}" '^ +0  .*  create +0 +1048576 +1048576  $'
+	assert_regex "${lines[0]}" '^ +1  .*  insert +10 +2 +1048578$'
+	assert_regex "${lines[1]}" '^ +0  .*  create +0 +1048576 +1048576$'
 }
 
 @test "-b is --base" {
@@ -56,7 +56,7 @@ hex_of() {
 	assert_output ''
 	run -0 vb-history --no-header s.vb
 	assert_equal "${#lines[@]}" 2
-	assert_regex "${lines[1]}" '^ +0  .*  create +0 +0 +0  $'
+	assert_regex "${lines[1]}" '^ +0  .*  create +0 +0 +0$'
 }
 
 @test "-c is --create, and on an existing store it only inserts" {
@@ -164,7 +164,7 @@ hex_of() {
 	run -0 vb-cat s.vb
 	assert_output '[one two three]'
 	run -0 vb-history --no-header -n 1 s.vb
-	assert_regex "$output" '^ +2  .*  insert +1 +13 +15  $'
+	assert_regex "$output" '^ +2  .*  insert +1 +13 +15$'
 }
 
 @test "'-' among the FILEs reads stdin in its place" {
@@ -206,9 +206,9 @@ hex_of() {
 	assert_output hello
 	run -0 vb-history --no-header s.vb
 	assert_equal "${#lines[@]}" 5
-	assert_regex "${lines[0]}" '^ +4  .*  insert +2 +0 +5  $'
-	assert_regex "${lines[1]}" '^ +3  .*  insert +5 +0 +5  $'
-	assert_regex "${lines[2]}" '^ +2  .*  insert +0 +0 +5  $'
+	assert_regex "${lines[0]}" '^ +4  .*  insert +2 +0 +5$'
+	assert_regex "${lines[1]}" '^ +3  .*  insert +5 +0 +5$'
+	assert_regex "${lines[2]}" '^ +2  .*  insert +0 +0 +5$'
 }
 
 @test "--text or --hex with an input FILE is a usage error" {
@@ -308,7 +308,7 @@ hex_of() {
 	run -0 vb-cat s.vb
 	assert_output 'hello there'
 	run -0 vb-history --no-header -n 1 s.vb
-	assert_regex "$output" '^ +2  .*  replace +6 +5 +11  $'
+	assert_regex "$output" '^ +2  .*  replace +6 +5 +11$'
 	run -0 vb-history --json --ops -n 1 s.vb
 	assert_output --partial '"ops":1,'
 	assert_output --partial '"operations":[{"op":"replace","offset":6,"length":5,"deleted":5}]'
@@ -894,5 +894,5 @@ H
 @test "stream: a write error on stdout is reported" {
 	printf abc > in
 	run -1 bash -c 'vb-insert - 0 --text x < in > /dev/full'
-	assert_output 'vb-insert: -: write: No space left on device'
+	assert_output 'vb-insert: write error: No space left on device'
 }
