@@ -61,7 +61,8 @@
  *   0       8     version (0 for the first)
  *   8       8     offset of the parent commit (0 for version 0)
  *   16      4     the parent commit's CRC
- *   20      4     flags: 0
+ *   20      4     flags: bit 0 = bytes 116..127 hold a region checksum;
+ *                 other bits must be 0
  *   24      8     offset of the commit of version (v & (v-1)): a skip list
  *                 that finds any version in O(log^2 v) reads
  *   32      8     root node offset (0 = empty content)
@@ -77,14 +78,29 @@
  *   92      8     summary: offset of the first operation
  *   100     8     summary: total length of the operations
  *   108     8     summary: version reverted to (revert only)
- *   116     M     message (UTF-8, no NUL)
- *   116+M   ...   extensions (none yet; ignored by readers that do not know them)
+ *   116     4     region checksum: CRC-32 of the file from the region start
+ *                 up to this record (flag bit 0 only)
+ *   120     8     region start: the end of the previous commit (flag bit 0)
+ *   128     M     message (UTF-8, no NUL)
+ *   128+M   ...   extensions (none yet; ignored by readers that do not know them)
  *
  * ORDER AND DURABILITY
  *   A writer appends data blocks while it reads its input, then the OPS
  *   record and the new nodes (children before parents), calls fdatasync,
  *   appends the commit record and calls fdatasync again.  A record only
  *   refers to records at smaller offsets, so no structure can loop.
+ *
+ *   When everything a commit appended before its commit record (its
+ *   "region") is at most 64 KiB, which is every small edit, the first
+ *   fdatasync is left out: the commit record carries a CRC-32 of the whole
+ *   region instead, and an opener accepts such a commit as the head only
+ *   if the region on disk matches it.  After a crash that kept the commit
+ *   record but lost part of its region, the opener sees the mismatch and
+ *   opens the version before, exactly as if the commit had never been
+ *   written (the same argument as SQLite's checksummed WAL frames).  This
+ *   saves one disk flush per edit, half of a small edit's latency; a large
+ *   region still gets both flushes, so an opener never has to checksum
+ *   more than 64 KiB to trust the head.
  *
  * FINDING THE HEAD
  *   The head is the newest commit whose record is whole and whose CRC
@@ -132,7 +148,9 @@
 #define FOOTER_MAGIC 0x66724256u /* "VBrf" */
 #define SAMPLE_LEN 4096u
 #define SAMPLES_MAX 16u
-#define COMMIT_FIXED 116u
+#define COMMIT_FIXED 128u
+#define REGION_MAX (64u * 1024u)
+#define COMMIT_REGION_CRC 1u
 #define WARN_MAX 8
 
 enum { REC_DATA = 1, REC_NODE = 2, REC_COMMIT = 3, REC_OPS = 4 };
@@ -223,7 +241,10 @@ struct vb_store {
 	int is_new;
 	int broken;              /* a failed commit: refuse further writes */
 	int touched;             /* bytes may have been written since the last commit */
-	int tail_bad;            /* a whole record with a bad CRC follows the head */
+	int tail_bad;            /* after the head: 1 a whole record with a bad CRC,
+				  * 2 a commit whose region does not match */
+	uint64_t tail_commit;    /* kind 2: that commit's offset */
+	uint32_t region_crc;     /* CRC of the bytes appended since the last commit */
 	uint64_t id;
 	uint32_t hdr_len;
 	uint64_t end;            /* end of the content this handle uses */
@@ -384,6 +405,7 @@ static enum vb_err append_raw(struct vb_store *s, const void *buf, size_t n)
 			vb_err_set(VB_EIO, "cannot append: %s", strerror(vb_err_errno()));
 		return rc;
 	}
+	s->region_crc = crc(s->region_crc, buf, n);
 	s->end += n;
 	s->appended += n;
 	return VB_OK;
@@ -858,6 +880,8 @@ static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigne
 	c->sum_off = get64(p + 92);
 	c->sum_len = get64(p + 100);
 	c->sum_target = get64(p + 108);
+	c->region_crc = get32(p + 116);
+	c->region_start = get64(p + 120);
 	/* bytes after the message are extensions a later vb may add: a
 	 * reader that does not know them ignores them */
 	if (c->msg_len > VB_MESSAGE_MAX || COMMIT_FIXED + c->msg_len > len)
@@ -871,6 +895,12 @@ static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigne
 	    (c->ops_off && (c->ops_off < s->hdr_len || c->ops_off >= off)) ||
 	    (c->version > 1 && (c->skip_off < s->hdr_len || c->skip_off >= off)))
 		return corrupt(off, "commit refers forward or outside the store");
+	if (c->flags & ~COMMIT_REGION_CRC)
+		return corrupt(off, "commit has unknown flags 0x%x", c->flags);
+	if ((c->flags & COMMIT_REGION_CRC) &&
+	    (c->region_start < s->hdr_len || c->region_start > off ||
+	     off - c->region_start > REGION_MAX))
+		return corrupt(off, "commit region out of range");
 	if ((!c->root_off) != (c->length == 0) || c->pieces > c->length ||
 	    (c->length && !c->pieces))
 		return corrupt(off, "commit sums out of range");
@@ -940,6 +970,27 @@ enum vb_err vb_store_commit_at(struct vb_store *s, uint64_t version, struct vb_c
 	return VB_OK;
 }
 
+/* Does the region a commit covers still have the checksum it recorded?
+ * VB_OK, VB_ECORRUPT on a mismatch, or an I/O error. */
+static enum vb_err check_region(struct vb_store *s, const struct vb_commit *c)
+{
+	unsigned char *buf;
+	size_t n, got;
+	enum vb_err rc;
+
+	if (!(c->flags & COMMIT_REGION_CRC))
+		return VB_OK;
+	n = (size_t)(c->off - c->region_start);
+	buf = malloc(n ? n : 1);
+	if (!buf)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	rc = vb_io_pread_full(s->fd, buf, n, c->region_start, &got);
+	if (!rc && (got != n || crc(0, buf, n) != c->region_crc))
+		rc = corrupt(c->off, "the %zu bytes this commit covers do not match its checksum", n);
+	free(buf);
+	return rc;
+}
+
 /* ----------------------------------------------------------- find head */
 
 /* Search backward from `end` for the nearest position q in (lo, end) such
@@ -982,10 +1033,12 @@ static enum vb_err scan_back(struct vb_store *s, uint64_t lo, uint64_t end, uint
 	return rc;
 }
 
-/* Find the newest valid commit at or below `end`.  *torn_bad_crc is set if
- * a whole record with a bad checksum was skipped. */
+/* Find the newest valid commit at or below `end`.  *skipped_bad is set to
+ * 1 if a whole commit record with a bad checksum was skipped, to 2 if a
+ * commit whose region does not match its checksum was (the newest such
+ * wins), and *bad_commit to the skipped commit's offset. */
 static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit *head,
-			     int *skipped_bad)
+			     int *skipped_bad, uint64_t *bad_commit)
 {
 	uint64_t p = end;
 	unsigned char f[FOOTER];
@@ -1016,11 +1069,24 @@ static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit 
 			rc = read_record(s, roff, REC_COMMIT, p, &pl, &len);
 			if (!rc)
 				rc = decode_commit(s, roff, pl, len, head);
-			if (!rc)
-				return VB_OK;
-			if (rc != VB_ECORRUPT)
+			if (!rc) {
+				/* the records it covers did not all reach the
+				 * disk, or were damaged since */
+				rc = check_region(s, head);
+				if (!rc)
+					return VB_OK;
+				if (rc != VB_ECORRUPT)
+					return rc;
+				if (!*skipped_bad) {
+					*skipped_bad = 2;
+					*bad_commit = roff;
+				}
+			} else if (rc != VB_ECORRUPT) {
 				return rc;
-			*skipped_bad = 1;
+			} else if (!*skipped_bad) {
+				*skipped_bad = 1;
+				*bad_commit = roff;
+			}
 		}
 		p = roff;
 	}
@@ -1300,20 +1366,24 @@ again:
 	if ((rc = vb_ptree_create(&io, o->node_cache, &s->tree)))
 		return rc;
 	int bad;
-	if ((rc = find_head(s, s->end, &s->head, &bad)))
+	if ((rc = find_head(s, s->end, &s->head, &bad, &s->tail_commit)))
 		return rc;
 	s->tail_bad = bad;
+	static const char *const why[] = {
+		"an interrupted write",
+		"a record there has a bad checksum",
+		"the newest commit's records do not match its checksum: damaged, or cut short by a crash",
+	};
 	uint64_t head_end = s->head.off + REC_OVERHEAD + s->head.rec_len;
 	if (head_end < s->end) {
 		if (!o->write && writer_active(s))
 			; /* a writer is appending: its bytes are not a torn tail */
 		else if (!o->write)
 			warn(s, "ignoring %llu bytes after the last commit (%s; the next writer removes them)",
-			     (unsigned long long)(s->end - head_end),
-			     bad ? "a record there has a bad checksum" : "an interrupted write");
+			     (unsigned long long)(s->end - head_end), why[bad]);
 		else if (bad)
-			warn(s, "%llu bytes after the last commit belong to no version and a record there has a bad checksum; this writer removes them",
-			     (unsigned long long)(s->end - head_end));
+			warn(s, "%llu bytes after the last commit belong to no version (%s); this writer removes them",
+			     (unsigned long long)(s->end - head_end), why[bad]);
 	}
 	s->end = head_end;
 	s->committed_end = head_end;
@@ -1766,6 +1836,7 @@ enum vb_err vb_store_rollback(struct vb_store *s)
 		return VB_OK;
 	s->end = s->committed_end;
 	s->touched = 0;
+	s->region_crc = 0;
 	if (ftruncate(s->fd, (off_t)s->end) < 0)
 		return vb_err_sys("truncate");
 	return VB_OK;
@@ -1812,8 +1883,15 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 		goto fail;
 	if ((rc = vb_ptree_flush(s->tree, root)))
 		goto fail;
-	if ((rc = sync_file(s)))
+	/* a small region is covered by a checksum in the commit instead of
+	 * a flush of its own (see ORDER AND DURABILITY) */
+	if (s->end - s->committed_end <= REGION_MAX) {
+		c.flags = COMMIT_REGION_CRC;
+		c.region_start = s->committed_end;
+		c.region_crc = s->region_crc;
+	} else if ((rc = sync_file(s))) {
 		goto fail;
+	}
 
 	c.nops = nops;
 	if (c.version) {
@@ -1850,7 +1928,7 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 	put64(p, c.version);
 	put64(p + 8, c.parent_off);
 	put32(p + 16, c.parent_crc);
-	put32(p + 20, 0);
+	put32(p + 20, c.flags);
 	put64(p + 24, c.skip_off);
 	put64(p + 32, c.root_off);
 	put64(p + 40, c.length);
@@ -1864,6 +1942,8 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 	put64(p + 92, c.sum_off);
 	put64(p + 100, c.sum_len);
 	put64(p + 108, c.sum_target);
+	put32(p + 116, c.region_crc);
+	put64(p + 120, c.region_start);
 	memcpy(p + COMMIT_FIXED, message, ml);
 	c.off = s->end;
 	if ((rc = append_record(s, s->rbuf, (uint32_t)(COMMIT_FIXED + ml), REC_COMMIT)))
@@ -1880,6 +1960,7 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 	s->head = c;
 	s->committed_end = s->end;
 	s->touched = 0;
+	s->region_crc = 0;
 	*version = c.version;
 	return VB_OK;
 fail:
@@ -1981,10 +2062,14 @@ enum vb_err vb_store_verify(struct vb_store *s,
 	enum vb_err rc;
 	size_t got;
 
-	if (p > s->end && s->tail_bad) {
+	if (p > s->end && s->tail_bad == 1) {
 		snprintf(msg, sizeof msg, "a whole record after the last good commit (offset %llu) has a bad checksum: the newest version may be damaged; the next writer will remove it",
 			 (unsigned long long)s->end);
 		problem(&v, s->end, msg);
+	} else if (p > s->end && s->tail_bad == 2) {
+		snprintf(msg, sizeof msg, "the commit at offset %llu does not match the checksum of the records it covers: the newest version was damaged or not fully written; the next writer will remove it",
+			 (unsigned long long)s->tail_commit);
+		problem(&v, s->tail_commit, msg);
 	} else if (p > s->end && note) {
 		int active = writer_active(s);
 		if (active)
@@ -2033,6 +2118,11 @@ enum vb_err vb_store_verify(struct vb_store *s,
 		/* shared subtrees are checked once (seen_node) */
 		rc = vb_ptree_walk_nodes(s->tree, &r, seen_node, verify_piece, &v);
 		if (rc) {
+			snprintf(msg, sizeof msg, "version %llu: %s", (unsigned long long)c.version,
+				 vb_err_detail());
+			problem(&v, c.off, msg);
+		}
+		if ((rc = check_region(s, &c))) {
 			snprintf(msg, sizeof msg, "version %llu: %s", (unsigned long long)c.version,
 				 vb_err_detail());
 			problem(&v, c.off, msg);

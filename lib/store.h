@@ -65,6 +65,8 @@ struct vb_commit {
 	uint64_t sum_off;      /* first op's offset */
 	uint64_t sum_len;      /* total of the ops' lengths (see vb.5) */
 	uint64_t sum_target;   /* VB_OP_REVERT: the version reverted to */
+	uint64_t region_start; /* flags bit 0: the bytes [region_start, off) ... */
+	uint32_t region_crc;   /* ... have this CRC-32 */
 	size_t msg_len;
 	char message[VB_MESSAGE_MAX + 1];
 };

@@ -357,6 +357,8 @@ EOF
 @test "a flipped byte in a data record is an error, never wrong bytes" {
 	make_store s.vb 'hello'
 	vb-insert s.vb 0 --text "$(printf 'A%.0s' $(seq 1 60))"
+	# a later commit, so the damaged record is no longer the newest one's
+	vb-insert s.vb end --text '!'
 	off=$(grep -oba AAAAAAAAAA s.vb | head -1 | cut -d: -f1)
 	printf 'B' | dd of=s.vb bs=1 seek=$((off + 20)) conv=notrunc status=none
 	run -1 --separate-stderr vb-cat s.vb
@@ -365,6 +367,20 @@ EOF
 	# the version before does not need that record
 	run -0 vb-cat -V 1 s.vb
 	assert_output hello
+}
+
+@test "a flipped byte in the newest commit's records: the version before, with a warning" {
+	make_store s.vb 'hello'
+	vb-insert s.vb 0 --text "$(printf 'A%.0s' $(seq 1 60))"
+	off=$(grep -oba AAAAAAAAAA s.vb | head -1 | cut -d: -f1)
+	printf 'B' | dd of=s.vb bs=1 seek=$((off + 20)) conv=notrunc status=none
+	# small commits are made durable by one flush and a checksum over
+	# their records: a mismatch there is what a crash would leave
+	run -0 --separate-stderr vb-cat s.vb
+	assert_output hello
+	assert_regex "$stderr" "^vb-cat: s\.vb: warning: ignoring [0-9]+ bytes after the last commit \(the newest commit's records do not match its checksum: damaged, or cut short by a crash; the next writer removes them\)\$"
+	run -1 --separate-stderr vb-history --verify s.vb
+	assert_regex "$stderr" "does not match the checksum of the records it covers"
 }
 
 @test "a missing or changed base file is an error naming it" {

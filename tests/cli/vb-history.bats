@@ -291,7 +291,7 @@ for r in rows:
 	assert_regex "$stderr" "a whole record after the last good commit \(offset $size\) has a bad checksum"
 	assert_regex "$stderr" "verification failed"
 	run -0 --separate-stderr vb-insert s.vb end --text '!'
-	assert_regex "$stderr" "^vb-insert: s\.vb: warning: [0-9]+ bytes after the last commit belong to no version and a record there has a bad checksum; this writer removes them\$"
+	assert_regex "$stderr" "^vb-insert: s\.vb: warning: [0-9]+ bytes after the last commit belong to no version \\(a record there has a bad checksum\\); this writer removes them\$"
 	run -0 vb-history --verify s.vb
 	[ "$good" = "$(vb-cat before.vb)?" ]
 	run -0 vb-cat s.vb
