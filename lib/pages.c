@@ -1,0 +1,522 @@
+/*
+ * pages: the pinned page store (see pages.h for the contract).
+ *
+ * BOOKKEEPING
+ *   Every page has a count of live bytes.  An allocation bumps an offset
+ *   inside the current page (segmented) or inside the reserved range
+ *   (virtual) and adds its size to the pages it covers; a release subtracts
+ *   it again.  Memory is never reused inside a page while the page still
+ *   holds live objects: a page is reused only once it is empty, which is
+ *   what stream buffers (allocate at the tail, free at the head) need, and
+ *   is what lets addresses stay fixed without a general-purpose allocator.
+ *
+ *   A page that becomes empty and is not the current page goes to the tail
+ *   of the empty list with the time it emptied.  A new page is taken from
+ *   the tail of that list (the most recently used, still warm) before the
+ *   system is asked; vb_pages_tick() gives back pages from the head (the
+ *   oldest) whose decay time has passed.
+ *
+ * SEGMENTED
+ *   Pages come from aligned_alloc(page_size, page_size), so the page of an
+ *   object is its address rounded down; the page's header sits in its first
+ *   64 bytes.  An object that does not fit in the rest of the current page
+ *   goes to a fresh page (skip-and-pad).
+ *
+ * VIRTUAL
+ *   One mmap(PROT_NONE) range; a page is committed with mprotect(READ|WRITE)
+ *   when first needed and decommitted with madvise(DONTNEED) + mprotect(NONE)
+ *   after decay.  Page headers live in a separate array.  Objects may span
+ *   pages.  Whenever an object needs a page beyond the current one and the
+ *   pages at the start of the range are empty, the offset goes back to 0:
+ *   a stream buffer (allocate at the tail, free at the head) then cycles
+ *   through a window of pages no larger than its live data plus the kept
+ *   ones, instead of walking through the whole range.
+ */
+#include "pages.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ALIGN 16u
+#define SEG_HEADER 64u
+#define NONE SIZE_MAX
+
+/* One page's bookkeeping.  Segmented: inside the page.  Virtual: in p->vp. */
+struct page {
+	uint64_t live;            /* bytes of live objects */
+	uint64_t empty_since;     /* ns, while on the empty list */
+	size_t used;              /* segmented: bump offset in the page */
+	int committed;            /* virtual: has memory */
+	int on_empty;             /* on the empty list */
+	struct page *prev, *next; /* empty list */
+};
+
+struct vb_pages {
+	struct vb_pages_opts o;
+	size_t ps;
+	/* segmented */
+	struct page *cur;         /* page being filled */
+	struct page *ahead;       /* prefetched page */
+	/* virtual */
+	unsigned char *base;
+	size_t npages;
+	struct page *vp;          /* npages headers */
+	size_t top;               /* bump offset in the range */
+	/* both */
+	struct page *empty_head, *empty_tail;
+	struct vb_pages_stats st;
+};
+
+static uint64_t mono_ns(void *arg)
+{
+	struct timespec ts;
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now(const struct vb_pages *p)
+{
+	return p->o.clock ? p->o.clock(p->o.clock_arg) : mono_ns(NULL);
+}
+
+void vb_pages_opts_init(struct vb_pages_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->backend = VB_PAGES_SEGMENTED;
+	o->page_size = 64u * 1024u;
+	o->threshold = 80;
+	o->decay_ns = 5000000000ull;
+	o->reserve = (size_t)1 << 30;
+}
+
+static int parse_ull(const char *s, unsigned long long *v)
+{
+	char *end;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno || end == s || (*s == '-');
+}
+
+/* The page-size suffixes accepted here are the grammar's K, M and G. */
+static int parse_size_env(const char *s, size_t *v)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		n <<= 10, end++;
+	else if (*end == 'M')
+		n <<= 20, end++;
+	else if (*end == 'G')
+		n <<= 30, end++;
+	if (*end)
+		return -1;
+	*v = (size_t)n;
+	return 0;
+}
+
+enum vb_err vb_pages_opts_from_env(struct vb_pages_opts *o)
+{
+	const char *s;
+	unsigned long long v;
+	long sys = sysconf(_SC_PAGESIZE);
+
+	if ((s = getenv("VB_PAGE_BACKEND")) && *s) {
+		if (!strcmp(s, "segmented"))
+			o->backend = VB_PAGES_SEGMENTED;
+		else if (!strcmp(s, "virtual"))
+			o->backend = VB_PAGES_VIRTUAL;
+		else
+			return vb_err_set(VB_EINVAL, "VB_PAGE_BACKEND must be 'segmented' or 'virtual', not '%s'", s);
+	}
+	if ((s = getenv("VB_PAGE_SIZE")) && *s) {
+		size_t n;
+		if (parse_size_env(s, &n) || n < (size_t)sys || n % (size_t)sys || n > ((size_t)1 << 30))
+			return vb_err_set(VB_EINVAL, "VB_PAGE_SIZE must be a multiple of %ld up to 1G, not '%s'",
+					  sys, s);
+		o->page_size = n;
+	}
+	if ((s = getenv("VB_PAGE_THRESHOLD")) && *s) {
+		if (parse_ull(s, &v) || v < 1 || v > 100)
+			return vb_err_set(VB_EINVAL, "VB_PAGE_THRESHOLD must be a percentage from 1 to 100, not '%s'", s);
+		o->threshold = (unsigned)v;
+	}
+	if ((s = getenv("VB_PAGE_DECAY")) && *s) {
+		char *end;
+		errno = 0;
+		double d = strtod(s, &end);
+		if (errno || end == s || *end || d < 0 || d > 1e6)
+			return vb_err_set(VB_EINVAL, "VB_PAGE_DECAY must be seconds (0 or more), not '%s'", s);
+		o->decay_ns = (uint64_t)(d * 1e9);
+	}
+	if ((s = getenv("VB_PAGE_RESERVE")) && *s) {
+		size_t n;
+		if (parse_size_env(s, &n) || n < o->page_size)
+			return vb_err_set(VB_EINVAL, "VB_PAGE_RESERVE must be a size of at least one page, not '%s'", s);
+		o->reserve = n;
+	}
+	return VB_OK;
+}
+
+/* ---------------------------------------------------------- empty list */
+
+static void empty_push(struct vb_pages *p, struct page *g)
+{
+	g->empty_since = now(p);
+	g->on_empty = 1;
+	g->next = NULL;
+	g->prev = p->empty_tail;
+	if (p->empty_tail)
+		p->empty_tail->next = g;
+	else
+		p->empty_head = g;
+	p->empty_tail = g;
+	p->st.pages_empty++;
+}
+
+static void empty_remove(struct vb_pages *p, struct page *g)
+{
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		p->empty_head = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	else
+		p->empty_tail = g->prev;
+	g->prev = g->next = NULL;
+	g->on_empty = 0;
+	p->st.pages_empty--;
+}
+
+/* ------------------------------------------------------------ virtual */
+
+static size_t vidx(const struct vb_pages *p, const struct page *g)
+{
+	return (size_t)(g - p->vp);
+}
+
+static int v_commit(struct vb_pages *p, size_t i)
+{
+	if (p->vp[i].committed)
+		return 0;
+	if (mprotect(p->base + i * p->ps, p->ps, PROT_READ | PROT_WRITE) < 0)
+		return -1;
+	p->vp[i].committed = 1;
+	p->st.pages_live++;
+	p->st.bytes_committed += p->ps;
+	return 0;
+}
+
+static void v_decommit(struct vb_pages *p, size_t i)
+{
+	if (!p->vp[i].committed)
+		return;
+	madvise(p->base + i * p->ps, p->ps, MADV_DONTNEED);
+	mprotect(p->base + i * p->ps, p->ps, PROT_NONE);
+	p->vp[i].committed = 0;
+	p->st.pages_live--;
+	p->st.bytes_committed -= p->ps;
+	p->st.released++;
+}
+
+/* Page index of the bump offset (the page being filled). */
+static size_t v_cur(const struct vb_pages *p)
+{
+	return p->top / p->ps < p->npages ? p->top / p->ps : p->npages - 1;
+}
+
+/* The bump offset left pages [from, to): empty ones go to the empty list. */
+static void v_left(struct vb_pages *p, size_t from, size_t to)
+{
+	for (size_t i = from; i < to && i < p->npages; i++)
+		if (p->vp[i].committed && !p->vp[i].live && !p->vp[i].on_empty)
+			empty_push(p, &p->vp[i]);
+}
+
+/* Are pages [first, first+count) all free of live objects (and inside the
+ * range)?  The current page counts as busy unless `cur_ok`. */
+static int v_free_run(const struct vb_pages *p, size_t first, size_t count, size_t cur, int cur_ok)
+{
+	if (first + count > p->npages)
+		return 0;
+	for (size_t i = first; i < first + count; i++)
+		if (p->vp[i].live || (i == cur && !cur_ok))
+			return 0;
+	return 1;
+}
+
+static enum vb_err v_alloc(struct vb_pages *p, size_t n, void **ptr)
+{
+	size_t size = p->npages * p->ps, at = p->top, cur = v_cur(p);
+	size_t need = (n - 1) / p->ps + 1;
+
+	if (n > size)
+		return vb_err_set(VB_ELIMIT, "object of %zu bytes larger than the reserved range", n);
+	if (at + n > (cur + 1) * p->ps || at == cur * p->ps || at + n > size) {
+		/* The object needs pages beyond the bump offset's.  Placement,
+		 * in order: the start of the range if its pages are empty again
+		 * (a stream buffer frees from the front, so its memory stays a
+		 * small moving window); right after the bump offset if the
+		 * pages there are free; else the first free run of pages. */
+		size_t pos = SIZE_MAX;
+		if (need <= cur && v_free_run(p, 0, need, cur, 0))
+			pos = 0;
+		else if (at + n <= size && v_free_run(p, cur + 1, (at + n - 1) / p->ps - cur, cur, 0) &&
+			 (at > cur * p->ps || !p->vp[cur].live))
+			pos = at;
+		else
+			for (size_t i = 0; i + need <= p->npages; i++)
+				if (v_free_run(p, i, need, cur, 0)) {
+					pos = i * p->ps;
+					break;
+				}
+		if (pos == SIZE_MAX)
+			return vb_err_set(VB_ELIMIT, "reserved address range full (raise VB_PAGE_RESERVE)");
+		if (pos != at)
+			v_left(p, cur, cur + 1);
+		at = pos;
+	}
+	size_t first = at / p->ps, last = (at + n - 1) / p->ps;
+	for (size_t i = first; i <= last; i++) {
+		if (p->vp[i].on_empty)
+			empty_remove(p, &p->vp[i]);
+		if (v_commit(p, i) < 0)
+			return vb_err_sys("cannot commit memory");
+	}
+	for (size_t i = first; i <= last; i++) {
+		size_t lo = i == first ? at : i * p->ps;
+		size_t hi = i == last ? at + n : (i + 1) * p->ps;
+		p->vp[i].live += hi - lo;
+	}
+	p->top = (at + n + ALIGN - 1) / ALIGN * ALIGN;
+	*ptr = p->base + at;
+	/* prefetch the next page once this one passes the threshold */
+	size_t c = v_cur(p), within = p->top - c * p->ps;
+	if (within * 100 >= (size_t)p->o.threshold * p->ps && c + 1 < p->npages &&
+	    !p->vp[c + 1].committed && !p->vp[c + 1].live) {
+		if (v_commit(p, c + 1) == 0)
+			p->st.prefetches++;
+	}
+	return VB_OK;
+}
+
+static void v_release(struct vb_pages *p, void *ptr, size_t n)
+{
+	size_t at = (size_t)((unsigned char *)ptr - p->base);
+	size_t first = at / p->ps, last = (at + n - 1) / p->ps, cur = v_cur(p);
+
+	for (size_t i = first; i <= last; i++) {
+		size_t lo = i == first ? at : i * p->ps;
+		size_t hi = i == last ? at + n : (i + 1) * p->ps;
+		p->vp[i].live -= hi - lo;
+		if (!p->vp[i].live && i != cur && !p->vp[i].on_empty)
+			empty_push(p, &p->vp[i]);
+	}
+	if (!p->vp[cur].live && cur * p->ps <= p->top && p->top - cur * p->ps > 0 &&
+	    !p->vp[cur].on_empty) {
+		/* everything in the current page is free: fill it again from
+		 * its start */
+		if (p->top < p->npages * p->ps)
+			p->top = cur * p->ps;
+	}
+}
+
+/* ---------------------------------------------------------- segmented */
+
+static struct page *s_page_of(const struct vb_pages *p, const void *ptr)
+{
+	return (struct page *)((uintptr_t)ptr & ~(uintptr_t)(p->ps - 1));
+}
+
+static struct page *s_new_page(struct vb_pages *p)
+{
+	struct page *g;
+
+	if (p->empty_tail) {
+		g = p->empty_tail;
+		empty_remove(p, g);
+	} else {
+		g = aligned_alloc(p->ps, p->ps);
+		if (!g)
+			return NULL;
+		p->st.pages_live++;
+		p->st.bytes_committed += p->ps;
+	}
+	memset(g, 0, sizeof *g);
+	g->used = SEG_HEADER;
+	return g;
+}
+
+static void s_retire(struct vb_pages *p, struct page *g)
+{
+	/* the page stops being current: empty ones wait for decay */
+	if (g && !g->live)
+		empty_push(p, g);
+}
+
+static enum vb_err s_alloc(struct vb_pages *p, size_t n, void **ptr)
+{
+	size_t need = (n + ALIGN - 1) / ALIGN * ALIGN;
+
+	if (n > p->ps - SEG_HEADER)
+		return vb_err_set(VB_ELIMIT, "object of %zu bytes larger than a page (%zu usable; raise VB_PAGE_SIZE)",
+				  n, p->ps - SEG_HEADER);
+	if (!p->cur || p->cur->used + need > p->ps) {
+		/* skip-and-pad: the rest of the current page stays unused */
+		struct page *g = p->ahead;
+		p->ahead = NULL;
+		if (!g && !(g = s_new_page(p)))
+			return vb_err_set(VB_ENOMEM, "out of memory for a %zu-byte page", p->ps);
+		s_retire(p, p->cur);
+		p->cur = g;
+	}
+	*ptr = (unsigned char *)p->cur + p->cur->used;
+	p->cur->used += need;
+	p->cur->live += n;
+	if (!p->ahead && p->cur->used * 100 >= (size_t)p->o.threshold * p->ps) {
+		p->ahead = s_new_page(p);
+		if (p->ahead)
+			p->st.prefetches++;
+	}
+	return VB_OK;
+}
+
+static void s_release(struct vb_pages *p, void *ptr, size_t n)
+{
+	struct page *g = s_page_of(p, ptr);
+
+	g->live -= n;
+	if (g->live)
+		return;
+	if (g == p->cur)
+		g->used = SEG_HEADER; /* fill the current page again */
+	else
+		empty_push(p, g);
+}
+
+/* ---------------------------------------------------------------- API */
+
+enum vb_err vb_pages_create(const struct vb_pages_opts *o, struct vb_pages **out)
+{
+	long sys = sysconf(_SC_PAGESIZE);
+	struct vb_pages *p;
+
+	if (!o->page_size || o->page_size % (size_t)sys || (o->page_size & (o->page_size - 1)))
+		return vb_err_set(VB_EINVAL, "page size %zu is not a power of two multiple of %ld",
+				  o->page_size, sys);
+	if (o->threshold < 1 || o->threshold > 100)
+		return vb_err_set(VB_EINVAL, "threshold %u%% out of range", o->threshold);
+	p = calloc(1, sizeof *p);
+	if (!p)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	p->o = *o;
+	p->ps = o->page_size;
+	if (o->backend == VB_PAGES_VIRTUAL) {
+		p->npages = o->reserve / p->ps;
+		if (!p->npages) {
+			free(p);
+			return vb_err_set(VB_EINVAL, "reserve smaller than a page");
+		}
+		p->vp = calloc(p->npages, sizeof *p->vp);
+		void *m = mmap(NULL, p->npages * p->ps, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (!p->vp || m == MAP_FAILED) {
+			enum vb_err rc = vb_err_sys("cannot reserve %zu bytes of address space",
+						    p->npages * p->ps);
+			if (m != MAP_FAILED)
+				munmap(m, p->npages * p->ps);
+			free(p->vp);
+			free(p);
+			return rc;
+		}
+		p->base = m;
+	}
+	*out = p;
+	return VB_OK;
+}
+
+void vb_pages_free(struct vb_pages *p)
+{
+	if (!p)
+		return;
+	if (p->o.backend == VB_PAGES_VIRTUAL) {
+		munmap(p->base, p->npages * p->ps);
+		free(p->vp);
+	} else {
+		while (p->empty_head) {
+			struct page *g = p->empty_head;
+			empty_remove(p, g);
+			free(g);
+		}
+		free(p->cur);
+		free(p->ahead);
+		/* pages with live objects still allocated are the caller's
+		 * leak; they are not reachable from here */
+	}
+	free(p);
+}
+
+enum vb_err vb_pages_alloc(struct vb_pages *p, size_t n, void **ptr)
+{
+	enum vb_err rc;
+
+	if (!n)
+		n = 1;
+	vb_pages_tick(p);
+	rc = p->o.backend == VB_PAGES_VIRTUAL ? v_alloc(p, n, ptr) : s_alloc(p, n, ptr);
+	if (!rc)
+		p->st.bytes_in_use += n;
+	return rc;
+}
+
+void vb_pages_release(struct vb_pages *p, void *ptr, size_t n)
+{
+	if (!ptr)
+		return;
+	if (!n)
+		n = 1;
+	if (p->o.backend == VB_PAGES_VIRTUAL)
+		v_release(p, ptr, n);
+	else
+		s_release(p, ptr, n);
+	p->st.bytes_in_use -= n;
+	vb_pages_tick(p);
+}
+
+void vb_pages_tick(struct vb_pages *p)
+{
+	uint64_t t = now(p);
+
+	while (p->empty_head && t - p->empty_head->empty_since >= p->o.decay_ns) {
+		struct page *g = p->empty_head;
+		empty_remove(p, g);
+		if (p->o.backend == VB_PAGES_VIRTUAL) {
+			v_decommit(p, vidx(p, g));
+		} else {
+			free(g);
+			p->st.pages_live--;
+			p->st.bytes_committed -= p->ps;
+			p->st.released++;
+		}
+	}
+}
+
+void vb_pages_stats(const struct vb_pages *p, struct vb_pages_stats *s)
+{
+	*s = p->st;
+}
+
+size_t vb_pages_page_size(const struct vb_pages *p)
+{
+	return p->ps;
+}
