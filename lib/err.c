@@ -29,6 +29,10 @@ static const char *const names[VB_ERR_COUNT] = {
 	[VB_ECONFLICT] = "version conflict",
 	[VB_EPIPE] = "broken pipe",
 	[VB_ELIMIT] = "limit exceeded",
+	[VB_ENEEDMORE] = "need more data",
+	[VB_EFULL] = "buffer too large",
+	[VB_EFRAME] = "frame too large",
+	[VB_ESTATE] = "operation not allowed now",
 };
 
 const char *vb_strerror(enum vb_err code)

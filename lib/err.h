@@ -28,6 +28,10 @@ enum vb_err {
 	VB_ECONFLICT,  /* head is not the expected version */
 	VB_EPIPE,      /* output closed by the reader */
 	VB_ELIMIT,     /* a configured limit would be exceeded */
+	VB_ENEEDMORE,  /* stream buffers: more input is needed to decide */
+	VB_EFULL,      /* stream buffers: the buffer would exceed its maximum */
+	VB_EFRAME,     /* a frame is larger than allowed */
+	VB_ESTATE,     /* an operation not allowed now (reservation misuse) */
 	VB_ERR_COUNT
 };
 

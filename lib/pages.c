@@ -53,6 +53,7 @@ struct page {
 	int committed;            /* virtual: has memory */
 	int on_empty;             /* on the empty list */
 	struct page *prev, *next; /* empty list */
+	struct page *all_prev, *all_next; /* segmented: every page */
 };
 
 struct vb_pages {
@@ -68,6 +69,7 @@ struct vb_pages {
 	size_t top;               /* bump offset in the range */
 	/* both */
 	struct page *empty_head, *empty_tail;
+	struct page *all;         /* segmented: every page held */
 	struct vb_pages_stats st;
 };
 
@@ -342,19 +344,44 @@ static struct page *s_new_page(struct vb_pages *p)
 {
 	struct page *g;
 
+	struct page *ap, *an;
+
 	if (p->empty_tail) {
 		g = p->empty_tail;
 		empty_remove(p, g);
+		ap = g->all_prev;
+		an = g->all_next;
 	} else {
 		g = aligned_alloc(p->ps, p->ps);
 		if (!g)
 			return NULL;
 		p->st.pages_live++;
 		p->st.bytes_committed += p->ps;
+		ap = NULL;
+		an = p->all;
+		if (an)
+			an->all_prev = g;
+		p->all = g;
 	}
 	memset(g, 0, sizeof *g);
+	g->all_prev = ap;
+	g->all_next = an;
 	g->used = SEG_HEADER;
 	return g;
+}
+
+/* Give a segmented page back to the system. */
+static void s_free_page(struct vb_pages *p, struct page *g)
+{
+	if (g->all_prev)
+		g->all_prev->all_next = g->all_next;
+	else
+		p->all = g->all_next;
+	if (g->all_next)
+		g->all_next->all_prev = g->all_prev;
+	free(g);
+	p->st.pages_live--;
+	p->st.bytes_committed -= p->ps;
 }
 
 static void s_retire(struct vb_pages *p, struct page *g)
@@ -453,15 +480,8 @@ void vb_pages_free(struct vb_pages *p)
 		munmap(p->base, p->npages * p->ps);
 		free(p->vp);
 	} else {
-		while (p->empty_head) {
-			struct page *g = p->empty_head;
-			empty_remove(p, g);
-			free(g);
-		}
-		free(p->cur);
-		free(p->ahead);
-		/* pages with live objects still allocated are the caller's
-		 * leak; they are not reachable from here */
+		while (p->all)
+			s_free_page(p, p->all);
 	}
 	free(p);
 }
@@ -503,9 +523,7 @@ void vb_pages_tick(struct vb_pages *p)
 		if (p->o.backend == VB_PAGES_VIRTUAL) {
 			v_decommit(p, vidx(p, g));
 		} else {
-			free(g);
-			p->st.pages_live--;
-			p->st.bytes_committed -= p->ps;
+			s_free_page(p, g);
 			p->st.released++;
 		}
 	}
