@@ -1,0 +1,611 @@
+/*
+ * frame: the framers (see frame.h for the contract).
+ *
+ * DELIMITERS
+ *   The delimiters are kept longest first.  A scan for the end of a record
+ *   looks for the earliest position k where some delimiter's first byte
+ *   occurs, then tries the delimiters starting with that byte, longest
+ *   first, against the bytes at k:
+ *     all of it matches           that delimiter wins (nothing longer can
+ *                                 start at k: those were tried before);
+ *     the buffered bytes run out  while they still match, a longer
+ *                                 delimiter may be arriving: wait for more
+ *                                 input (at end of input it cannot, so go
+ *                                 on with the shorter ones);
+ *     a byte differs              try the next one.
+ *   If none matches at k the scan goes on from k + 1.
+ *
+ *   Finding k uses memchr once per distinct first byte, and remembers for
+ *   each byte where its next occurrence is (or how far it is known to be
+ *   absent), in absolute stream offsets.  So a record that arrives in many
+ *   reads is scanned once, not once per read, and `-l` (\n, \r\n, \r) costs
+ *   one memchr per line plus one pass for \r per buffer.
+ *
+ * LENGTH PREFIX
+ *   frame length = offset + field bytes + value + adjustment, checked for
+ *   negative results and overflow; the maximum is checked as soon as the
+ *   header is in, before the frame is waited for, so an oversized frame is
+ *   never held in memory.
+ */
+#include "frame.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE UINT64_MAX
+#define DELIM_MAX 1024u
+
+enum { K_DELIM, K_LENGTH, K_FIXED };
+
+struct delim {
+	unsigned char *s;
+	size_t n;
+};
+
+struct vb_framer {
+	int kind;
+	uint64_t max;
+	/* delimiter */
+	struct delim *d;
+	size_t nd, maxd;
+	unsigned char firsts[256];
+	int nfirst;
+	uint64_t next_at[256];     /* absolute offset of the next occurrence */
+	uint64_t searched_to[256]; /* with next_at NONE: absent before this */
+	uint64_t base;             /* absolute offset of the buffer's head */
+	uint64_t scan;             /* resume the current scan here */
+	/* length */
+	struct vb_lenspec spec;
+	/* fixed */
+	uint64_t fixed;
+};
+
+/* ------------------------------------------------------- binary helpers */
+
+static enum vb_err need(size_t len, size_t off, size_t n)
+{
+	if (off > len || n > len - off)
+		return vb_err_set(VB_ENEEDMORE, "need %zu bytes at offset %zu of %zu", n, off, len);
+	return VB_OK;
+}
+
+enum vb_err vb_read_u8(const void *buf, size_t len, size_t off, uint8_t *v)
+{
+	enum vb_err rc = need(len, off, 1);
+	if (!rc)
+		*v = ((const unsigned char *)buf)[off];
+	return rc;
+}
+
+static uint64_t be(const unsigned char *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint64_t le(const unsigned char *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+#define READER(name, type, bytes, conv)                                              \
+	enum vb_err name(const void *buf, size_t len, size_t off, type *v)           \
+	{                                                                            \
+		enum vb_err rc = need(len, off, bytes);                              \
+		if (!rc)                                                             \
+			*v = (type)conv((const unsigned char *)buf + off, bytes);     \
+		return rc;                                                           \
+	}
+
+READER(vb_read_u16_be, uint16_t, 2, be)
+READER(vb_read_u16_le, uint16_t, 2, le)
+READER(vb_read_u24_be, uint32_t, 3, be)
+READER(vb_read_u24_le, uint32_t, 3, le)
+READER(vb_read_u32_be, uint32_t, 4, be)
+READER(vb_read_u32_le, uint32_t, 4, le)
+READER(vb_read_u64_be, uint64_t, 8, be)
+READER(vb_read_u64_le, uint64_t, 8, le)
+
+enum vb_err vb_read_varint(const void *buf, size_t len, size_t off, uint64_t *v, size_t *used)
+{
+	const unsigned char *p = buf;
+	uint64_t r = 0;
+
+	for (unsigned i = 0; i < 10; i++) {
+		if (off + i >= len)
+			return vb_err_set(VB_ENEEDMORE, "varint runs past the buffered bytes");
+		unsigned char b = p[off + i];
+		if (i == 9 && b > 1)
+			return vb_err_set(VB_EINVAL, "varint larger than 2^64-1");
+		r |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			*v = r;
+			*used = i + 1;
+			return VB_OK;
+		}
+	}
+	return vb_err_set(VB_EINVAL, "varint longer than 10 bytes");
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+enum vb_err vb_unescape(const char *s, unsigned char **out, size_t *n)
+{
+	size_t len = strlen(s), k = 0;
+	unsigned char *o = malloc(len + 1);
+
+	if (!o)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '\\') {
+			o[k++] = (unsigned char)s[i];
+			continue;
+		}
+		switch (s[++i]) {
+		case 'n': o[k++] = '\n'; break;
+		case 'r': o[k++] = '\r'; break;
+		case 't': o[k++] = '\t'; break;
+		case '0': o[k++] = 0; break;
+		case '\\': o[k++] = '\\'; break;
+		case 'x': {
+			int hi = i + 1 < len ? hexval(s[i + 1]) : -1;
+			int lo = hi >= 0 && i + 2 < len ? hexval(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0) {
+				free(o);
+				return vb_err_set(VB_EINVAL, "'%s': \\x needs two hex digits", s);
+			}
+			o[k++] = (unsigned char)(hi << 4 | lo);
+			i += 2;
+			break;
+		}
+		case 0:
+			free(o);
+			return vb_err_set(VB_EINVAL, "'%s': a lone backslash at the end", s);
+		default:
+			free(o);
+			return vb_err_set(VB_EINVAL, "'%s': unknown escape '\\%c' (use \\n \\r \\t \\0 \\\\ \\xHH)",
+					  s, s[i]);
+		}
+	}
+	if (!k) {
+		free(o);
+		return vb_err_set(VB_EINVAL, "empty delimiter");
+	}
+	*out = o;
+	*n = k;
+	return VB_OK;
+}
+
+enum vb_err vb_lenspec_parse(const char *s, struct vb_lenspec *spec)
+{
+	static const struct {
+		const char *name;
+		unsigned size;
+		int big;
+	} t[] = {
+		{"u8", 1, 1}, {"u16be", 2, 1}, {"u16le", 2, 0}, {"u24be", 3, 1}, {"u24le", 3, 0},
+		{"u32be", 4, 1}, {"u32le", 4, 0}, {"u64be", 8, 1}, {"u64le", 8, 0}, {"varint", 0, 0},
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (!strcmp(s, t[i].name)) {
+			memset(spec, 0, sizeof *spec);
+			spec->size = t[i].size;
+			spec->big_endian = t[i].big;
+			return VB_OK;
+		}
+	return vb_err_set(VB_EINVAL, "unknown length prefix '%s' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le or varint)",
+			  s);
+}
+
+enum vb_err vb_lenspec_encode(const struct vb_lenspec *spec, uint64_t len, unsigned char *out,
+			      size_t *n)
+{
+	if (!spec->size) {
+		size_t k = 0;
+		do {
+			unsigned char b = len & 0x7f;
+			len >>= 7;
+			out[k++] = (unsigned char)(b | (len ? 0x80 : 0));
+		} while (len);
+		*n = k;
+		return VB_OK;
+	}
+	if (spec->size < 8 && len >> (8 * spec->size))
+		return vb_err_set(VB_ERANGE, "a record of %llu bytes does not fit a %u-byte length field",
+				  (unsigned long long)len, spec->size);
+	for (unsigned i = 0; i < spec->size; i++) {
+		unsigned shift = 8 * (spec->big_endian ? spec->size - 1 - i : i);
+		out[i] = (unsigned char)(len >> shift);
+	}
+	*n = spec->size;
+	return VB_OK;
+}
+
+/* ------------------------------------------------------------- framers */
+
+static enum vb_err framer_new(int kind, struct vb_framer **out)
+{
+	struct vb_framer *f = calloc(1, sizeof *f);
+
+	if (!f)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	f->kind = kind;
+	f->max = UINT64_MAX;
+	*out = f;
+	return VB_OK;
+}
+
+static int by_length_desc(const void *a, const void *b)
+{
+	const struct delim *x = a, *y = b;
+	return x->n < y->n ? 1 : x->n > y->n ? -1 : memcmp(x->s, y->s, x->n);
+}
+
+enum vb_err vb_framer_delim(const unsigned char *const *delims, const size_t *lens, size_t n,
+			    struct vb_framer **out)
+{
+	struct vb_framer *f = NULL;
+	enum vb_err rc;
+
+	if (!n)
+		return vb_err_set(VB_EINVAL, "no delimiter");
+	if ((rc = framer_new(K_DELIM, &f)))
+		return rc;
+	f->d = calloc(n, sizeof *f->d);
+	if (!f->d) {
+		free(f);
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!lens[i] || lens[i] > DELIM_MAX) {
+			vb_framer_free(f);
+			return vb_err_set(VB_EINVAL, "a delimiter must be 1 to %u bytes", DELIM_MAX);
+		}
+		f->d[f->nd].s = malloc(lens[i]);
+		if (!f->d[f->nd].s) {
+			vb_framer_free(f);
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		}
+		memcpy(f->d[f->nd].s, delims[i], lens[i]);
+		f->d[f->nd].n = lens[i];
+		f->nd++;
+	}
+	qsort(f->d, f->nd, sizeof *f->d, by_length_desc);
+	/* drop duplicates */
+	size_t w = 0;
+	for (size_t i = 0; i < f->nd; i++) {
+		if (w && f->d[w - 1].n == f->d[i].n && !memcmp(f->d[w - 1].s, f->d[i].s, f->d[i].n)) {
+			free(f->d[i].s);
+			continue;
+		}
+		f->d[w++] = f->d[i];
+	}
+	f->nd = w;
+	f->maxd = f->d[0].n;
+	int seen[256] = {0};
+	for (size_t i = 0; i < f->nd; i++)
+		if (!seen[f->d[i].s[0]]++)
+			f->firsts[f->nfirst++] = f->d[i].s[0];
+	vb_framer_reset(f);
+	*out = f;
+	return VB_OK;
+}
+
+enum vb_err vb_framer_length(const struct vb_lenspec *spec, struct vb_framer **out)
+{
+	struct vb_framer *f = NULL;
+	enum vb_err rc;
+
+	if (spec->size != 0 && spec->size != 1 && spec->size != 2 && spec->size != 3 &&
+	    spec->size != 4 && spec->size != 8)
+		return vb_err_set(VB_EINVAL, "a length field is 1, 2, 3, 4 or 8 bytes, or a varint");
+	if ((rc = framer_new(K_LENGTH, &f)))
+		return rc;
+	f->spec = *spec;
+	*out = f;
+	return VB_OK;
+}
+
+enum vb_err vb_framer_fixed(uint64_t size, struct vb_framer **out)
+{
+	struct vb_framer *f = NULL;
+	enum vb_err rc;
+
+	if (!size)
+		return vb_err_set(VB_EINVAL, "a fixed record size must be at least 1");
+	if ((rc = framer_new(K_FIXED, &f)))
+		return rc;
+	f->fixed = size;
+	*out = f;
+	return VB_OK;
+}
+
+void vb_framer_free(struct vb_framer *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->nd; i++)
+		free(f->d[i].s);
+	free(f->d);
+	free(f);
+}
+
+void vb_framer_set_max(struct vb_framer *f, uint64_t max)
+{
+	f->max = max ? max : UINT64_MAX;
+}
+
+size_t vb_framer_max_delim(const struct vb_framer *f)
+{
+	return f->maxd;
+}
+
+void vb_framer_reset(struct vb_framer *f)
+{
+	f->base = 0;
+	f->scan = 0;
+	for (int i = 0; i < 256; i++) {
+		f->next_at[i] = NONE;
+		f->searched_to[i] = 0;
+	}
+}
+
+void vb_framer_discard(struct vb_framer *f, size_t n)
+{
+	f->base += n;
+	if (f->scan < f->base)
+		f->scan = f->base;
+}
+
+/* ------------------------------------------------------- delimiter scan */
+
+/* Absolute offset of the first occurrence of any delimiter's first byte at
+ * or after `at`, or NONE if there is none in the buffered bytes. */
+static uint64_t next_candidate(struct vb_framer *f, const struct vb_sbuf *b, uint64_t at)
+{
+	uint64_t end = f->base + vb_sbuf_len(b), best = NONE;
+
+	for (int i = 0; i < f->nfirst; i++) {
+		unsigned char c = f->firsts[i];
+		uint64_t pos = f->next_at[c];
+		if (pos == NONE || pos < at) {
+			/* stale: search from where knowledge ends */
+			uint64_t from = at;
+			if (pos == NONE && f->searched_to[c] > from)
+				from = f->searched_to[c];
+			size_t rel;
+			if (from < end && vb_sbuf_find_byte(b, (size_t)(from - f->base), c, &rel) == VB_OK) {
+				pos = f->base + rel;
+			} else {
+				pos = NONE;
+				f->searched_to[c] = end;
+			}
+			f->next_at[c] = pos;
+		}
+		if (pos != NONE && pos < best)
+			best = pos;
+	}
+	return best;
+}
+
+enum { M_FULL, M_PARTIAL, M_NO };
+
+static int match_at(const struct vb_sbuf *b, size_t k, const struct delim *d)
+{
+	size_t avail = vb_sbuf_len(b) - k, m = avail < d->n ? avail : d->n, run;
+	const unsigned char *p = vb_sbuf_contig(b, k, &run);
+	unsigned char tmp[DELIM_MAX];
+
+	if (run < m) {
+		vb_sbuf_peek(b, k, tmp, m);
+		p = tmp;
+	}
+	if (memcmp(p, d->s, m))
+		return M_NO;
+	return m == d->n ? M_FULL : M_PARTIAL;
+}
+
+/* Scan from f->scan for the end of the current record.  VB_OK: delimiter at
+ * relative *pos, *dlen bytes.  VB_ENEEDMORE: none in the buffered bytes
+ * (f->scan says where to resume).  With `limit` (relative), a record
+ * longer than it ends the scan with VB_EFRAME. */
+static enum vb_err scan(struct vb_framer *f, const struct vb_sbuf *b, int eof, uint64_t limit,
+			size_t *pos, size_t *dlen)
+{
+	uint64_t end = f->base + vb_sbuf_len(b);
+
+	for (;;) {
+		uint64_t k = next_candidate(f, b, f->scan);
+		if (k == NONE) {
+			f->scan = end;
+			if (limit != NONE && end - f->base > limit)
+				return VB_EFRAME;
+			return VB_ENEEDMORE;
+		}
+		if (limit != NONE && k - f->base > limit)
+			return VB_EFRAME;
+		unsigned char c = vb_sbuf_byte(b, (size_t)(k - f->base));
+		for (size_t i = 0; i < f->nd; i++) {
+			if (f->d[i].s[0] != c)
+				continue;
+			int m = match_at(b, (size_t)(k - f->base), &f->d[i]);
+			if (m == M_FULL) {
+				*pos = (size_t)(k - f->base);
+				*dlen = f->d[i].n;
+				f->scan = k;
+				return VB_OK;
+			}
+			if (m == M_PARTIAL && !eof) {
+				f->scan = k; /* a longer delimiter may be arriving */
+				if (limit != NONE && k - f->base > limit)
+					return VB_EFRAME;
+				return VB_ENEEDMORE;
+			}
+		}
+		f->scan = k + 1;
+	}
+}
+
+enum vb_err vb_framer_find_end(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+			       size_t *pos, size_t *dlen)
+{
+	enum vb_err rc = scan(f, b, eof, NONE, pos, dlen);
+
+	if (rc == VB_ENEEDMORE && eof) {
+		*pos = vb_sbuf_len(b);
+		*dlen = 0;
+		return VB_OK;
+	}
+	return rc;
+}
+
+static enum vb_err next_delim(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+			      struct vb_frame *fr)
+{
+	size_t pos, dlen, len = vb_sbuf_len(b);
+	enum vb_err rc = scan(f, b, eof, f->max, &pos, &dlen);
+
+	memset(fr, 0, sizeof *fr);
+	if (rc == VB_OK) {
+		fr->len = pos;
+		fr->delim = dlen;
+		fr->total = pos + dlen;
+	} else if (rc == VB_ENEEDMORE && eof && len) {
+		fr->len = len;
+		fr->total = len;
+		fr->unterminated = 1;
+		rc = len > f->max ? VB_EFRAME : VB_OK;
+		if (rc)
+			fr->total = 0;
+	} else {
+		return rc;
+	}
+	if (rc == VB_OK) {
+		f->base += fr->total;
+		f->scan = f->base;
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------ length */
+
+static enum vb_err bad_frame(const char *fmt, unsigned long long a, unsigned long long b)
+{
+	return vb_err_set(VB_EINVAL, fmt, a, b);
+}
+
+static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+			       struct vb_frame *fr)
+{
+	const struct vb_lenspec *sp = &f->spec;
+	size_t len = vb_sbuf_len(b), used;
+	unsigned char h[10];
+	uint64_t value;
+	enum vb_err rc;
+
+	memset(fr, 0, sizeof *fr);
+	if (!len && eof)
+		return VB_ENEEDMORE;
+	if (sp->offset > len) {
+		if (sp->offset > f->max)
+			return vb_err_set(VB_EFRAME, "the length field's offset is larger than the maximum");
+		goto short_frame;
+	}
+	size_t have = len - (size_t)sp->offset < 10 ? len - (size_t)sp->offset : 10;
+	vb_sbuf_peek(b, (size_t)sp->offset, h, have);
+	if (!sp->size) {
+		rc = vb_read_varint(h, have, 0, &value, &used);
+		if (rc == VB_ENEEDMORE)
+			goto short_frame;
+		if (rc)
+			return rc;
+	} else {
+		if (have < sp->size)
+			goto short_frame;
+		used = sp->size;
+		value = sp->big_endian ? be(h, sp->size) : le(h, sp->size);
+	}
+	uint64_t hdr = sp->offset + used, frame;
+	if (sp->adjust < 0 && value < (uint64_t)-sp->adjust)
+		return bad_frame("length %llu adjusted by -%llu is negative",
+				 (unsigned long long)value, (unsigned long long)-sp->adjust);
+	uint64_t adj = sp->adjust < 0 ? value - (uint64_t)-sp->adjust : value + (uint64_t)sp->adjust;
+	if ((sp->adjust > 0 && adj < value) || __builtin_add_overflow(adj, hdr, &frame))
+		return bad_frame("length %llu adjusted by %llu overflows 64 bits",
+				 (unsigned long long)value, (unsigned long long)sp->adjust);
+	uint64_t strip = sp->strip_set ? sp->strip : hdr;
+	if (strip > frame)
+		return bad_frame("cannot strip %llu bytes from a %llu-byte frame",
+				 (unsigned long long)strip, (unsigned long long)frame);
+	fr->skip = (size_t)strip;
+	fr->len = (size_t)(frame - strip);
+	if (frame > f->max) {
+		fr->total = frame > SIZE_MAX ? SIZE_MAX : (size_t)frame;
+		return vb_err_set(VB_EFRAME, "frame of %llu bytes is larger than the maximum (%llu)",
+				  (unsigned long long)frame, (unsigned long long)f->max);
+	}
+	if (len < frame)
+		goto short_frame;
+	fr->total = (size_t)frame;
+	return VB_OK;
+
+short_frame:
+	if (!eof)
+		return VB_ENEEDMORE;
+	/* end of input inside a frame: the rest is a truncated record */
+	memset(fr, 0, sizeof *fr);
+	fr->len = len;
+	fr->total = len;
+	fr->unterminated = 1;
+	return VB_OK;
+}
+
+static enum vb_err next_fixed(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+			      struct vb_frame *fr)
+{
+	size_t len = vb_sbuf_len(b);
+
+	memset(fr, 0, sizeof *fr);
+	if (f->fixed > f->max) {
+		fr->len = fr->total = f->fixed > SIZE_MAX ? SIZE_MAX : (size_t)f->fixed;
+		return vb_err_set(VB_EFRAME, "fixed records of %llu bytes are larger than the maximum",
+				  (unsigned long long)f->fixed);
+	}
+	if (len >= f->fixed) {
+		fr->len = fr->total = (size_t)f->fixed;
+		return VB_OK;
+	}
+	if (!eof || !len)
+		return VB_ENEEDMORE;
+	fr->len = fr->total = len;
+	fr->unterminated = 1;
+	return VB_OK;
+}
+
+enum vb_err vb_framer_next(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+			   struct vb_frame *fr)
+{
+	switch (f->kind) {
+	case K_DELIM:
+		return next_delim(f, b, eof, fr);
+	case K_LENGTH:
+		return next_length(f, b, eof, fr);
+	default:
+		return next_fixed(f, b, eof, fr);
+	}
+}

@@ -1,0 +1,130 @@
+/*
+ * frame: cutting a byte stream into records.
+ *
+ * Three framers share one call, vb_framer_next(), which looks at the bytes
+ * buffered in a stream buffer (lib/sbuf) and either reports the record at
+ * its head or says that more input is needed:
+ *
+ *   delimiter  any number of delimiters (byte strings); at the earliest
+ *              position where one matches, the longest one that matches
+ *              wins, and the decision waits while the buffered tail could
+ *              still grow into a longer delimiter (so "\r" then "\n" in the
+ *              next read is one "\r\n", never "\r" plus a stray "\n"); at
+ *              end of input the rest is a final, unterminated record;
+ *   length     a length field of 1, 2, 3, 4 or 8 bytes, big or little
+ *              endian, or an unsigned LEB128 varint, at a field offset; the
+ *              frame is offset + field + value + adjustment bytes long (the
+ *              convention of Netty's LengthFieldBasedFrameDecoder), and the
+ *              first `strip` bytes of it are not part of the record;
+ *   fixed      records of N bytes; a shorter last one is unterminated.
+ *
+ * The result does not depend on how the input was cut into reads.
+ *
+ * Contract: after VB_OK the caller consumes exactly fr->total bytes from
+ * the buffer (vb_sbuf_advance) before calling again; after VB_ENEEDMORE it
+ * only appends.  If it advances the buffer any other way it must tell the
+ * framer with vb_framer_discard().  A framer serves one stream at a time;
+ * vb_framer_reset() starts a new one.
+ */
+#ifndef VB_FRAME_H
+#define VB_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "sbuf.h"
+
+/* ------------------------------------------------------- binary helpers */
+
+/* Read an integer at `off` of buf[0, len); VB_ENEEDMORE past the end. */
+enum vb_err vb_read_u8(const void *buf, size_t len, size_t off, uint8_t *v);
+enum vb_err vb_read_u16_be(const void *buf, size_t len, size_t off, uint16_t *v);
+enum vb_err vb_read_u16_le(const void *buf, size_t len, size_t off, uint16_t *v);
+enum vb_err vb_read_u24_be(const void *buf, size_t len, size_t off, uint32_t *v);
+enum vb_err vb_read_u24_le(const void *buf, size_t len, size_t off, uint32_t *v);
+enum vb_err vb_read_u32_be(const void *buf, size_t len, size_t off, uint32_t *v);
+enum vb_err vb_read_u32_le(const void *buf, size_t len, size_t off, uint32_t *v);
+enum vb_err vb_read_u64_be(const void *buf, size_t len, size_t off, uint64_t *v);
+enum vb_err vb_read_u64_le(const void *buf, size_t len, size_t off, uint64_t *v);
+/* Unsigned LEB128 of at most 10 bytes; *used gets its length.  VB_ENEEDMORE
+ * if it runs past len, VB_EINVAL if it is longer than 10 bytes or > 2^64-1. */
+enum vb_err vb_read_varint(const void *buf, size_t len, size_t off, uint64_t *v, size_t *used);
+
+/* Decode a delimiter written with the escapes \n \r \t \0 \\ \xHH into
+ * *out (malloc'ed) of *n bytes.  VB_EINVAL names a bad escape or an empty
+ * result. */
+enum vb_err vb_unescape(const char *s, unsigned char **out, size_t *n);
+
+/* ------------------------------------------------------------- framers */
+
+/* A length prefix: size 1, 2, 3, 4, 8, or 0 for a varint. */
+struct vb_lenspec {
+	unsigned size;
+	int big_endian;
+	uint64_t offset;     /* bytes before the length field */
+	int64_t adjust;      /* added to the field's value */
+	uint64_t strip;      /* bytes at the frame's start not in the record */
+	int strip_set;       /* 0: strip defaults to offset + field size */
+};
+
+/* Parse "u8", "u16be", "u16le", "u24be", "u24le", "u32be", "u32le",
+ * "u64be", "u64le" or "varint". */
+enum vb_err vb_lenspec_parse(const char *s, struct vb_lenspec *spec);
+/* Encode `len` as the spec's field (no offset) into out (at most 10
+ * bytes); VB_ERANGE if it does not fit the field. */
+enum vb_err vb_lenspec_encode(const struct vb_lenspec *spec, uint64_t len, unsigned char *out,
+			      size_t *n);
+
+struct vb_frame {
+	size_t skip;        /* bytes before the record (stripped header) */
+	size_t len;         /* record bytes */
+	size_t delim;       /* delimiter bytes after the record */
+	size_t total;       /* bytes this frame occupies: consume this many */
+	int unterminated;   /* last record without its delimiter / short */
+};
+
+struct vb_framer;
+
+/* `delims` are n byte strings (copied). */
+enum vb_err vb_framer_delim(const unsigned char *const *delims, const size_t *lens, size_t n,
+			    struct vb_framer **out);
+enum vb_err vb_framer_length(const struct vb_lenspec *spec, struct vb_framer **out);
+enum vb_err vb_framer_fixed(uint64_t size, struct vb_framer **out);
+void vb_framer_free(struct vb_framer *f);
+
+/* Largest record accepted (delimiter: record bytes; length: the whole
+ * frame, header included; fixed: the size).  Default: no limit. */
+void vb_framer_set_max(struct vb_framer *f, uint64_t max);
+/* Longest delimiter (0 for other framers): a caller that discards an
+ * oversized record keeps this many bytes minus one at the tail. */
+size_t vb_framer_max_delim(const struct vb_framer *f);
+
+/* Start a new stream. */
+void vb_framer_reset(struct vb_framer *f);
+/* The caller advanced the buffer by n bytes outside the contract. */
+void vb_framer_discard(struct vb_framer *f, size_t n);
+
+/*
+ * The record at the head of `b`:
+ *   VB_OK         *fr describes it;
+ *   VB_ENEEDMORE  more input is needed (with eof: no more records);
+ *   VB_EFRAME     the record is larger than the maximum: fr->skip and
+ *                 fr->total are known for length and fixed framing (the
+ *                 frame can be skipped without reading it into memory);
+ *                 for delimiter framing fr->total is 0 (the end is unknown:
+ *                 use vb_framer_find_end to skip);
+ *   VB_EINVAL     a malformed length field (negative length, strip larger
+ *                 than the frame, varint too long); the detail says which.
+ */
+enum vb_err vb_framer_next(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+			   struct vb_frame *fr);
+
+/* Delimiter framing: the end of the record that started before the head
+ * of `b` (used to skip an oversized one).  VB_OK: the record ends at *pos
+ * and its delimiter is *dlen bytes; VB_ENEEDMORE: not in the buffered
+ * bytes (the caller may drop all but the last max_delim-1 of them). */
+enum vb_err vb_framer_find_end(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+			       size_t *pos, size_t *dlen);
+
+#endif

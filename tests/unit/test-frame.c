@@ -1,0 +1,417 @@
+/*
+ * test-frame: the framers.
+ *   - delimiter framing equals a whole-input reference implementation for
+ *     random inputs, random delimiter sets (overlapping ones such as
+ *     \r / \r\n and ab / abc / b) and every way of cutting the input into
+ *     reads (random cuts, and 1-byte reads, so every delimiter is cut), on
+ *     linear and segmented buffers;
+ *   - the maximum record size, and finding the end of an oversized record;
+ *   - length-prefix framing: every field size and byte order, varints,
+ *     offsets, adjustments, stripping, zero-length frames, headers split
+ *     across reads, a length over the maximum (refused before the frame
+ *     arrives), a negative adjusted length, a strip larger than the frame,
+ *     a truncated last frame; fixed framing; the binary helpers; escapes.
+ */
+#include <string.h>
+
+#include "check.h"
+#include "frame.h"
+
+static uint64_t seed;
+
+static uint64_t rnd(uint64_t n)
+{
+	return n ? test_rand(&seed) % n : 0;
+}
+
+struct rec {
+	size_t start, len, delim;
+	int unterminated;
+};
+
+/* The reference: earliest position where some delimiter matches fully,
+ * longest there. */
+static size_t reference(const unsigned char *in, size_t n, unsigned char **d, size_t *dl,
+			size_t nd, struct rec *out)
+{
+	size_t start = 0, k, cnt = 0;
+	while (start < n) {
+		size_t best = 0;
+		for (k = start; k < n; k++) {
+			for (size_t j = 0; j < nd; j++)
+				if (k + dl[j] <= n && !memcmp(in + k, d[j], dl[j]) && dl[j] > best)
+					best = dl[j];
+			if (best)
+				break;
+		}
+		if (!best) {
+			out[cnt++] = (struct rec){start, n - start, 0, 1};
+			break;
+		}
+		out[cnt++] = (struct rec){start, k - start, best, 0};
+		start = k + best;
+	}
+	return cnt;
+}
+
+/* Feed `in` in chunks (cut by `cut`: 0 random, else fixed size) and
+ * collect the frames. */
+static size_t streamed(struct vb_sbuf *b, struct vb_framer *f, const unsigned char *in, size_t n,
+		       size_t cut, struct rec *out, unsigned char *bytes_ok)
+{
+	size_t fed = 0, consumed = 0, cnt = 0;
+	struct vb_frame fr;
+	vb_framer_reset(f);
+	*bytes_ok = 1;
+	for (;;) {
+		int eof = fed == n;
+		enum vb_err rc = vb_framer_next(f, b, eof, &fr);
+		if (rc == VB_OK) {
+			unsigned char tmp[4096];
+			if (fr.len + fr.delim <= sizeof tmp) {
+				vb_sbuf_peek(b, 0, tmp, fr.len + fr.delim);
+				if (memcmp(tmp, in + consumed, fr.len + fr.delim))
+					*bytes_ok = 0;
+			}
+			out[cnt++] = (struct rec){consumed, fr.len, fr.delim, fr.unterminated};
+			consumed += fr.total;
+			REQUIRE_OK(vb_sbuf_advance(b, fr.total));
+			continue;
+		}
+		REQUIRE(rc == VB_ENEEDMORE);
+		if (eof)
+			break;
+		size_t take = cut ? cut : 1 + rnd(rnd(3) ? 7 : 200);
+		if (take > n - fed)
+			take = n - fed;
+		REQUIRE_OK(vb_sbuf_append(b, in + fed, take));
+		fed += take;
+	}
+	CHECK_EQ_U64(vb_sbuf_len(b), 0);
+	return cnt;
+}
+
+static void delimiter_invariance(struct vb_sbuf *b, const char *name)
+{
+	static const char alpha[] = "ab\r\nc";
+	static const char *fixed_sets[][4] = {
+		{"\n", "\r\n", "\r", NULL},
+		{"ab", "abc", "b", NULL},
+		{"\r\n", NULL},
+		{"aa", "a", NULL},
+		{"abab", "ba", NULL},
+	};
+	unsigned char in[3000];
+	struct rec ref[3001], got[3001];
+	int cases = 0;
+
+	for (int c = 0; c < 400; c++) {
+		unsigned char *d[4];
+		size_t dl[4], nd = 0;
+		unsigned char store[4][4];
+		if (c < 5 * 20) {
+			const char **set = fixed_sets[c % 5];
+			for (; set[nd]; nd++) {
+				d[nd] = (unsigned char *)set[nd];
+				dl[nd] = strlen(set[nd]);
+			}
+		} else {
+			nd = 1 + rnd(4);
+			for (size_t j = 0; j < nd; j++) {
+				dl[j] = 1 + rnd(3);
+				for (size_t k = 0; k < dl[j]; k++)
+					store[j][k] = (unsigned char)alpha[rnd(5)];
+				d[j] = store[j];
+			}
+		}
+		size_t n = rnd(c % 7 ? 3000 : 40);
+		for (size_t i = 0; i < n; i++)
+			in[i] = (unsigned char)alpha[rnd(5)];
+		size_t nref = reference(in, n, d, dl, nd, ref);
+
+		struct vb_framer *f;
+		REQUIRE_OK(vb_framer_delim((const unsigned char *const *)d, dl, nd, &f));
+		size_t cuts[] = {0, 1, 0, 2, 0, 3};
+		for (size_t ci = 0; ci < sizeof cuts / sizeof cuts[0]; ci++) {
+			unsigned char ok;
+			size_t ngot = streamed(b, f, in, n, cuts[ci], got, &ok);
+			CHECK(ok);
+			CHECK_EQ_U64(ngot, nref);
+			int same = ngot == nref;
+			for (size_t i = 0; same && i < nref; i++)
+				same = got[i].start == ref[i].start && got[i].len == ref[i].len &&
+				       got[i].delim == ref[i].delim &&
+				       got[i].unterminated == ref[i].unterminated;
+			if (!same) {
+				fprintf(stderr, "%s: case %d cut %zu differs (%zu delimiters, first '%.*s')\n",
+					name, c, cuts[ci], nd, (int)dl[0], d[0]);
+				CHECK(0);
+				vb_framer_free(f);
+				return;
+			}
+			cases++;
+		}
+		vb_framer_free(f);
+	}
+	printf("%s: %d chunkings matched the reference\n", name, cases);
+}
+
+static void maximum(struct vb_sbuf *b)
+{
+	const unsigned char *nl = (const unsigned char *)"\n";
+	size_t one = 1, pos, dl;
+	struct vb_framer *f;
+	struct vb_frame fr;
+
+	REQUIRE_OK(vb_framer_delim(&nl, &one, 1, &f));
+	vb_framer_set_max(f, 5);
+	REQUIRE_OK(vb_sbuf_append(b, "12345\n123456\nok\n", 16));
+	CHECK(vb_framer_next(f, b, 0, &fr) == VB_OK && fr.len == 5);
+	vb_sbuf_advance(b, fr.total);
+	CHECK(vb_framer_next(f, b, 0, &fr) == VB_EFRAME);
+	/* skip the oversized record by finding its end */
+	CHECK(vb_framer_find_end(f, b, 0, &pos, &dl) == VB_OK && pos == 6 && dl == 1);
+	vb_sbuf_advance(b, pos + dl);
+	vb_framer_discard(f, pos + dl);
+	CHECK(vb_framer_next(f, b, 0, &fr) == VB_OK && fr.len == 2);
+	vb_sbuf_advance(b, fr.total);
+	/* an oversized record that has no end yet: known as soon as more
+	 * than the maximum has arrived */
+	REQUIRE_OK(vb_sbuf_append(b, "abcdef", 6));
+	CHECK(vb_framer_next(f, b, 0, &fr) == VB_EFRAME);
+	CHECK(vb_framer_find_end(f, b, 0, &pos, &dl) == VB_ENEEDMORE);
+	vb_sbuf_advance(b, 6);
+	vb_framer_discard(f, 6);
+	REQUIRE_OK(vb_sbuf_append(b, "gh\nxy", 5));
+	CHECK(vb_framer_find_end(f, b, 0, &pos, &dl) == VB_OK && pos == 2);
+	vb_sbuf_advance(b, 3);
+	vb_framer_discard(f, 3);
+	CHECK(vb_framer_next(f, b, 0, &fr) == VB_ENEEDMORE);
+	CHECK(vb_framer_next(f, b, 1, &fr) == VB_OK && fr.len == 2 && fr.unterminated);
+	vb_sbuf_advance(b, fr.total);
+	vb_framer_free(f);
+}
+
+static void lp_stream(struct vb_framer *f, const unsigned char *in, size_t n, size_t cut,
+		      struct vb_frame *frames, size_t *nframes, enum vb_err *last)
+{
+	struct vb_sbuf *b;
+	REQUIRE_OK(vb_sbuf_create_linear(0, &b));
+	size_t fed = 0, k = 0;
+	*last = VB_OK;
+	for (;;) {
+		struct vb_frame fr;
+		int eof = fed == n;
+		enum vb_err rc = vb_framer_next(f, b, eof, &fr);
+		if (rc == VB_OK) {
+			frames[k++] = fr;
+			vb_sbuf_advance(b, fr.total);
+			continue;
+		}
+		if (rc != VB_ENEEDMORE) {
+			*last = rc;
+			frames[k++] = fr;
+			break;
+		}
+		if (eof)
+			break;
+		size_t take = cut < n - fed ? cut : n - fed;
+		REQUIRE_OK(vb_sbuf_append(b, in + fed, take));
+		fed += take;
+	}
+	*nframes = k;
+	vb_sbuf_free(b);
+}
+
+static void length_prefix(void)
+{
+	struct vb_lenspec sp;
+	struct vb_framer *f;
+	struct vb_frame fr[64];
+	size_t nf;
+	enum vb_err last;
+
+	/* u32be, default strip (the header): zero-length frame included */
+	const unsigned char m1[] = {0, 0, 0, 3, 'a', 'b', 'c', 0, 0, 0, 0, 0, 0, 0, 1, 'z'};
+	REQUIRE_OK(vb_lenspec_parse("u32be", &sp));
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	for (size_t cut = 1; cut <= sizeof m1; cut++) {
+		lp_stream(f, m1, sizeof m1, cut, fr, &nf, &last);
+		CHECK(last == VB_OK && nf == 3);
+		CHECK(fr[0].skip == 4 && fr[0].len == 3 && fr[0].total == 7);
+		CHECK(fr[1].len == 0 && fr[1].total == 4);
+		CHECK(fr[2].len == 1 && !fr[2].unterminated);
+	}
+	/* the maximum is checked from the header alone */
+	vb_framer_set_max(f, 5);
+	const unsigned char big[] = {0, 0, 0x10, 0};
+	lp_stream(f, big, sizeof big, 4, fr, &nf, &last);
+	CHECK(last == VB_EFRAME && fr[nf - 1].total == 0x1004 && fr[nf - 1].skip == 4);
+	vb_framer_free(f);
+
+	/* every field size and byte order, with offset, adjust and strip */
+	const char *names[] = {"u8", "u16be", "u16le", "u24be", "u24le", "u32be", "u32le", "u64be", "u64le", "varint"};
+	for (size_t i = 0; i < 10; i++) {
+		unsigned char in[64], field[10];
+		size_t flen;
+		REQUIRE_OK(vb_lenspec_parse(names[i], &sp));
+		sp.offset = 2;
+		sp.adjust = -1;  /* the field counts one trailer byte too many */
+		/* payload 'hello' (5) + the adjustment: value 6 */
+		REQUIRE_OK(vb_lenspec_encode(&sp, 6, field, &flen));
+		size_t n = 0;
+		in[n++] = 0xAA;
+		in[n++] = 0xBB;
+		memcpy(in + n, field, flen);
+		n += flen;
+		memcpy(in + n, "hello", 5);
+		n += 5;
+		REQUIRE_OK(vb_framer_length(&sp, &f));
+		for (size_t cut = 1; cut <= n; cut++) {
+			lp_stream(f, in, n, cut, fr, &nf, &last);
+			CHECK(last == VB_OK && nf == 1 && fr[0].skip == 2 + flen && fr[0].len == 5 &&
+			      fr[0].total == n);
+		}
+		vb_framer_free(f);
+		sp.strip = 0;
+		sp.strip_set = 1; /* keep the header */
+		REQUIRE_OK(vb_framer_length(&sp, &f));
+		lp_stream(f, in, n, 3, fr, &nf, &last);
+		CHECK(last == VB_OK && nf == 1 && fr[0].skip == 0 && fr[0].len == n);
+		vb_framer_free(f);
+	}
+
+	/* a negative adjusted length, a strip larger than the frame */
+	REQUIRE_OK(vb_lenspec_parse("u8", &sp));
+	sp.adjust = -5;
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	const unsigned char neg[] = {3, 'a', 'b', 'c'};
+	lp_stream(f, neg, sizeof neg, 4, fr, &nf, &last);
+	CHECK(last == VB_EINVAL && strstr(vb_err_detail(), "negative"));
+	vb_framer_free(f);
+	REQUIRE_OK(vb_lenspec_parse("u8", &sp));
+	sp.strip = 9;
+	sp.strip_set = 1;
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	lp_stream(f, neg, sizeof neg, 4, fr, &nf, &last);
+	CHECK(last == VB_EINVAL && strstr(vb_err_detail(), "strip"));
+	vb_framer_free(f);
+
+	/* a truncated last frame, a truncated header */
+	REQUIRE_OK(vb_lenspec_parse("u16be", &sp));
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	const unsigned char tr[] = {0, 9, 'a', 'b'};
+	lp_stream(f, tr, sizeof tr, 1, fr, &nf, &last);
+	CHECK(last == VB_OK && nf == 1 && fr[0].unterminated && fr[0].total == 4);
+	lp_stream(f, tr, 1, 1, fr, &nf, &last);
+	CHECK(last == VB_OK && nf == 1 && fr[0].unterminated && fr[0].total == 1);
+	vb_framer_free(f);
+
+	/* varint: multi-byte lengths and a malformed 11-byte one */
+	REQUIRE_OK(vb_lenspec_parse("varint", &sp));
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	static unsigned char v[400];
+	v[0] = 0xac;
+	v[1] = 0x02; /* 300 */
+	memset(v + 2, 'x', 300);
+	for (size_t cut = 1; cut < 5; cut++) {
+		lp_stream(f, v, 302, cut, fr, &nf, &last);
+		CHECK(last == VB_OK && nf == 1 && fr[0].skip == 2 && fr[0].len == 300);
+	}
+	unsigned char bad[12];
+	memset(bad, 0xff, sizeof bad);
+	lp_stream(f, bad, sizeof bad, 12, fr, &nf, &last);
+	CHECK(last == VB_EINVAL);
+	vb_framer_free(f);
+
+	/* encode refuses what does not fit */
+	unsigned char out[10];
+	size_t on;
+	REQUIRE_OK(vb_lenspec_parse("u8", &sp));
+	CHECK(vb_lenspec_encode(&sp, 256, out, &on) == VB_ERANGE);
+	CHECK(vb_lenspec_encode(&sp, 255, out, &on) == VB_OK && on == 1 && out[0] == 255);
+	REQUIRE_OK(vb_lenspec_parse("u24le", &sp));
+	CHECK(vb_lenspec_encode(&sp, 0x010203, out, &on) == VB_OK && on == 3 && out[0] == 3 &&
+	      out[2] == 1);
+	CHECK(vb_lenspec_parse("u12", &sp) == VB_EINVAL);
+}
+
+static void fixed(void)
+{
+	struct vb_framer *f;
+	struct vb_frame fr[16];
+	size_t nf;
+	enum vb_err last;
+	REQUIRE_OK(vb_framer_fixed(4, &f));
+	lp_stream(f, (const unsigned char *)"abcdefghij", 10, 3, fr, &nf, &last);
+	CHECK(last == VB_OK && nf == 3 && fr[0].len == 4 && fr[2].len == 2 && fr[2].unterminated);
+	vb_framer_set_max(f, 3);
+	lp_stream(f, (const unsigned char *)"abcdefghij", 10, 3, fr, &nf, &last);
+	CHECK(last == VB_EFRAME);
+	vb_framer_free(f);
+	CHECK(vb_framer_fixed(0, &f) == VB_EINVAL);
+}
+
+static void helpers(void)
+{
+	const unsigned char b[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+	size_t used;
+	CHECK(vb_read_u8(b, 9, 8, &u8) == VB_OK && u8 == 9);
+	CHECK(vb_read_u8(b, 9, 9, &u8) == VB_ENEEDMORE);
+	CHECK(vb_read_u16_be(b, 9, 0, &u16) == VB_OK && u16 == 0x0102);
+	CHECK(vb_read_u16_le(b, 9, 0, &u16) == VB_OK && u16 == 0x0201);
+	CHECK(vb_read_u16_be(b, 9, 8, &u16) == VB_ENEEDMORE);
+	CHECK(vb_read_u24_be(b, 9, 1, &u32) == VB_OK && u32 == 0x020304);
+	CHECK(vb_read_u24_le(b, 9, 1, &u32) == VB_OK && u32 == 0x040302);
+	CHECK(vb_read_u32_be(b, 9, 0, &u32) == VB_OK && u32 == 0x01020304);
+	CHECK(vb_read_u32_le(b, 9, 0, &u32) == VB_OK && u32 == 0x04030201);
+	CHECK(vb_read_u32_le(b, 9, 6, &u32) == VB_ENEEDMORE);
+	CHECK(vb_read_u64_be(b, 9, 1, &u64) == VB_OK && u64 == 0x0203040506070809ull);
+	CHECK(vb_read_u64_le(b, 9, 0, &u64) == VB_OK && u64 == 0x0807060504030201ull);
+	CHECK(vb_read_u64_le(b, 9, 2, &u64) == VB_ENEEDMORE);
+	CHECK(vb_read_u64_le(b, 9, SIZE_MAX, &u64) == VB_ENEEDMORE);
+	const unsigned char vmax[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+	CHECK(vb_read_varint(vmax, 10, 0, &u64, &used) == VB_OK && u64 == UINT64_MAX && used == 10);
+	const unsigned char vover[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+	CHECK(vb_read_varint(vover, 10, 0, &u64, &used) == VB_EINVAL);
+	CHECK(vb_read_varint(vmax, 5, 0, &u64, &used) == VB_ENEEDMORE);
+
+	unsigned char *o;
+	size_t n;
+	CHECK(vb_unescape("a\\r\\n\\t\\0\\\\\\x41z", &o, &n) == VB_OK && n == 8 &&
+	      !memcmp(o, "a\r\n\t\0\\Az", 8));
+	free(o);
+	CHECK(vb_unescape("", &o, &n) == VB_EINVAL);
+	CHECK(vb_unescape("\\q", &o, &n) == VB_EINVAL && strstr(vb_err_detail(), "\\q"));
+	CHECK(vb_unescape("\\x4", &o, &n) == VB_EINVAL);
+	CHECK(vb_unescape("ab\\", &o, &n) == VB_EINVAL);
+}
+
+int main(void)
+{
+	struct vb_sbuf *b;
+	struct vb_pages *pages;
+	struct vb_pages_opts o;
+
+	seed = test_seed();
+	helpers();
+	REQUIRE_OK(vb_sbuf_create_linear(0, &b));
+	delimiter_invariance(b, "linear");
+	maximum(b);
+	vb_sbuf_free(b);
+	vb_pages_opts_init(&o);
+	o.page_size = 4096;
+	REQUIRE_OK(vb_pages_create(&o, &pages));
+	REQUIRE_OK(vb_sbuf_create_segmented(pages, 13, 0, &b));
+	delimiter_invariance(b, "segmented");
+	maximum(b);
+	vb_sbuf_free(b);
+	vb_pages_free(pages);
+	length_prefix();
+	fixed();
+	return test_status("frame");
+}
