@@ -31,6 +31,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define NONE UINT64_MAX
 #define DELIM_MAX 1024u
@@ -50,6 +53,7 @@ struct vb_framer {
 	size_t nd, maxd;
 	unsigned char firsts[256];
 	int nfirst;
+	unsigned char lone[256];   /* 1: the only delimiter starting with c is "c" */
 	uint64_t next_at[256];     /* absolute offset of the next occurrence */
 	uint64_t searched_to[256]; /* with next_at NONE: absent before this */
 	uint64_t base;             /* absolute offset of the buffer's head */
@@ -301,6 +305,9 @@ enum vb_err vb_framer_delim(const unsigned char *const *delims, const size_t *le
 	for (size_t i = 0; i < f->nd; i++)
 		if (!seen[f->d[i].s[0]]++)
 			f->firsts[f->nfirst++] = f->d[i].s[0];
+	for (size_t i = 0; i < f->nd; i++)
+		if (f->d[i].n == 1 && seen[f->d[i].s[0]] == 1)
+			f->lone[f->d[i].s[0]] = 1;
 	vb_framer_reset(f);
 	*out = f;
 	return VB_OK;
@@ -420,6 +427,74 @@ static int match_at(const struct vb_sbuf *b, size_t k, const struct delim *d)
 	return m == d->n ? M_FULL : M_PARTIAL;
 }
 
+/* The same two steps over one contiguous run p[0, end - origin) holding
+ * the absolute offsets [origin, end): no buffer calls per byte or per
+ * record, which is what makes counting and copying lines fast. */
+static uint64_t flat_candidate(struct vb_framer *f, const unsigned char *p, uint64_t origin,
+			       uint64_t end, uint64_t at)
+{
+	uint64_t best = NONE;
+
+	for (int i = 0; i < f->nfirst; i++) {
+		unsigned char c = f->firsts[i];
+		uint64_t pos = f->next_at[c];
+		if (pos == NONE || pos < at) {
+			uint64_t from = at;
+			if (pos == NONE && f->searched_to[c] > from)
+				from = f->searched_to[c];
+			const unsigned char *hit = from < end
+				? memchr(p + (from - origin), c, (size_t)(end - from)) : NULL;
+			if (hit) {
+				pos = origin + (uint64_t)(hit - p);
+			} else {
+				pos = NONE;
+				f->searched_to[c] = end;
+			}
+			f->next_at[c] = pos;
+		}
+		if (pos < best)
+			best = pos;
+	}
+	return best;
+}
+
+static enum vb_err flat_scan(struct vb_framer *f, const unsigned char *p, uint64_t origin,
+			     uint64_t end, int eof, uint64_t limit, size_t *pos, size_t *dlen)
+{
+	for (;;) {
+		uint64_t k = flat_candidate(f, p, origin, end, f->scan);
+		if (k == NONE) {
+			f->scan = end;
+			if (limit != NONE && end - f->base > limit)
+				return VB_EFRAME;
+			return VB_ENEEDMORE;
+		}
+		if (limit != NONE && k - f->base > limit)
+			return VB_EFRAME;
+		const unsigned char *at = p + (k - origin);
+		size_t avail = (size_t)(end - k);
+		for (size_t i = 0; i < f->nd; i++) {
+			const struct delim *d = &f->d[i];
+			if (d->s[0] != *at)
+				continue;
+			size_t m = avail < d->n ? avail : d->n;
+			if (memcmp(at, d->s, m))
+				continue;
+			if (m == d->n) {
+				*pos = (size_t)(k - f->base);
+				*dlen = d->n;
+				f->scan = k;
+				return VB_OK;
+			}
+			if (!eof) {
+				f->scan = k; /* a longer delimiter may be arriving */
+				return VB_ENEEDMORE;
+			}
+		}
+		f->scan = k + 1;
+	}
+}
+
 /* Scan from f->scan for the end of the current record.  VB_OK: delimiter at
  * relative *pos, *dlen bytes.  VB_ENEEDMORE: none in the buffered bytes
  * (f->scan says where to resume).  With `limit` (relative), a record
@@ -428,6 +503,11 @@ static enum vb_err scan(struct vb_framer *f, const struct vb_sbuf *b, int eof, u
 			size_t *pos, size_t *dlen)
 {
 	uint64_t end = f->base + vb_sbuf_len(b);
+	size_t run;
+	const unsigned char *p = vb_sbuf_contig(b, 0, &run);
+
+	if (run == vb_sbuf_len(b))
+		return flat_scan(f, p, f->base, end, eof, limit, pos, dlen);
 
 	for (;;) {
 		uint64_t k = next_candidate(f, b, f->scan);
@@ -513,9 +593,9 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 			       struct vb_frame *fr)
 {
 	const struct vb_lenspec *sp = &f->spec;
-	size_t len = vb_sbuf_len(b), used;
+	size_t len = vb_sbuf_len(b), used = 0;
 	unsigned char h[10];
-	uint64_t value;
+	uint64_t value = 0;
 	enum vb_err rc;
 
 	memset(fr, 0, sizeof *fr);
@@ -594,6 +674,162 @@ static enum vb_err next_fixed(struct vb_framer *f, const struct vb_sbuf *b, int 
 		return VB_ENEEDMORE;
 	fr->len = fr->total = len;
 	fr->unterminated = 1;
+	return VB_OK;
+}
+
+enum vb_err vb_framer_next_many(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+				struct vb_frame *fr, size_t max, size_t *n)
+{
+	size_t len = vb_sbuf_len(b), run, k = 0;
+	const unsigned char *p = vb_sbuf_contig(b, 0, &run);
+	enum vb_err rc = VB_ENEEDMORE;
+
+	*n = 0;
+	if (f->kind != K_DELIM || run != len || !max) {
+		rc = vb_framer_next(f, b, eof, fr);
+		if (!rc)
+			*n = 1;
+		return rc;
+	}
+	/* delimiters over a contiguous buffer: many records per call */
+	uint64_t origin = f->base, end = origin + len;
+	while (k < max) {
+		size_t pos, dlen;
+		/* Fast path: when only one first byte can still occur before the
+		 * end of the buffer and its only delimiter is that byte itself
+		 * (lines without \r, NUL lists, -d X), records are just the gaps
+		 * between memchr hits. */
+		int live = -1, nlive = 0;
+		for (int i = 0; i < f->nfirst; i++) {
+			unsigned char c = f->firsts[i];
+			if ((f->next_at[c] != NONE && f->next_at[c] < end) || f->searched_to[c] < end) {
+				live = c;
+				nlive++;
+			}
+		}
+		if (nlive == 1 && f->lone[live]) {
+			const unsigned char *q = p + (f->scan - origin), *e = p + len, *hit = NULL;
+			while (k < max && (hit = memchr(q, live, (size_t)(e - q)))) {
+				uint64_t at = origin + (uint64_t)(hit - p);
+				if (at - f->base > f->max)
+					break;
+				fr[k] = (struct vb_frame){0, (size_t)(at - f->base), 1,
+							  (size_t)(at - f->base) + 1, 0};
+				f->base = at + 1;
+				q = hit + 1;
+				k++;
+			}
+			f->scan = origin + (uint64_t)(q - p);
+			f->next_at[live] = NONE;
+			f->searched_to[live] = hit ? f->scan : end;
+			if (k == max)
+				break;
+			if (hit) /* over the maximum: the general scan reports it */
+				f->next_at[live] = origin + (uint64_t)(hit - p);
+		}
+		rc = flat_scan(f, p, origin, end, eof, f->max, &pos, &dlen);
+		if (rc == VB_OK) {
+			fr[k].skip = 0;
+			fr[k].len = pos;
+			fr[k].delim = dlen;
+			fr[k].total = pos + dlen;
+			fr[k].unterminated = 0;
+		} else if (rc == VB_ENEEDMORE && eof && end > f->base) {
+			size_t rest = (size_t)(end - f->base);
+			if (rest > f->max) {
+				rc = VB_EFRAME;
+				break;
+			}
+			fr[k] = (struct vb_frame){0, rest, 0, rest, 1};
+		} else {
+			break;
+		}
+		f->base += fr[k].total;
+		f->scan = f->base;
+		k++;
+	}
+	*n = k;
+	if (!k)
+		memset(fr, 0, sizeof *fr);
+	return k ? VB_OK : rc;
+}
+
+/* How many bytes of p[0, n) equal c. */
+static size_t count_byte(const unsigned char *p, size_t n, unsigned char c)
+{
+	size_t cnt = 0, i = 0;
+#ifdef __SSE2__
+	__m128i needle = _mm_set1_epi8((char)c);
+	for (; i + 64 <= n; i += 64) {
+		unsigned m0 = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), needle));
+		unsigned m1 = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 16)), needle));
+		unsigned m2 = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 32)), needle));
+		unsigned m3 = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 48)), needle));
+		cnt += (size_t)__builtin_popcountll((unsigned long long)m0 |
+						    (unsigned long long)m1 << 16 |
+						    (unsigned long long)m2 << 32 |
+						    (unsigned long long)m3 << 48);
+	}
+#endif
+	for (; i < n; i++)
+		cnt += p[i] == c;
+	return cnt;
+}
+
+enum vb_err vb_framer_count(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+			    uint64_t *records, size_t *consumed)
+{
+	size_t len = vb_sbuf_len(b), run;
+	const unsigned char *p = vb_sbuf_contig(b, 0, &run);
+
+	*records = 0;
+	*consumed = 0;
+	if (f->kind == K_DELIM && run == len && len && len <= f->max) {
+		/* one live first byte whose only delimiter is itself: the
+		 * records are the delimiter bytes, counted without looking at
+		 * them one by one (no record in the buffer can exceed the
+		 * maximum, the buffer being smaller than it) */
+		uint64_t origin = f->base, end = origin + len;
+		int live = -1, nlive = 0;
+		for (int i = 0; i < f->nfirst; i++) {
+			unsigned char c = f->firsts[i];
+			if ((f->next_at[c] != NONE && f->next_at[c] < end) || f->searched_to[c] < end) {
+				live = c;
+				nlive++;
+			}
+		}
+		if (nlive == 1 && f->lone[live]) {
+			size_t from = (size_t)(f->scan - origin);
+			const unsigned char *last = memrchr(p + from, live, len - from);
+			if (last) {
+				*records = count_byte(p + from, (size_t)(last - p) + 1 - from,
+						      (unsigned char)live);
+				*consumed = (size_t)(last - p) + 1;
+				f->base = origin + *consumed;
+				f->scan = f->base;
+				f->next_at[live] = NONE;
+				f->searched_to[live] = f->base;
+				return VB_OK;
+			}
+			/* no delimiter at all in the buffer */
+			f->scan = end;
+			f->next_at[live] = NONE;
+			f->searched_to[live] = end;
+		}
+	}
+	/* the general way: frame by frame */
+	struct vb_frame fr[64];
+	size_t n;
+	enum vb_err rc = vb_framer_next_many(f, b, eof, fr, 64, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		*consumed += fr[i].total;
+	*records = n;
 	return VB_OK;
 }
 

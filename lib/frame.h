@@ -120,6 +120,21 @@ void vb_framer_discard(struct vb_framer *f, size_t n);
 enum vb_err vb_framer_next(struct vb_framer *f, const struct vb_sbuf *b, int eof,
 			   struct vb_frame *fr);
 
+/* Up to `max` records at once: fr[0..*n) lie back to back from the head of
+ * `b`.  VB_OK with *n >= 1, or what vb_framer_next would return for the
+ * first record.  The caller consumes the sum of their totals.  (Delimiter
+ * framing over a contiguous buffer finds many records per call; the other
+ * cases give one.) */
+enum vb_err vb_framer_next_many(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+				struct vb_frame *fr, size_t max, size_t *n);
+
+/* Count the complete records at the head of `b` without describing them:
+ * *records of them, occupying the first *consumed bytes (consume those).
+ * Same results as vb_framer_next_many, faster for a lone one-byte
+ * delimiter (bytes counted 64 at a time).  Errors as for vb_framer_next. */
+enum vb_err vb_framer_count(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+			    uint64_t *records, size_t *consumed);
+
 /* Delimiter framing: the end of the record that started before the head
  * of `b` (used to skip an oversized one).  VB_OK: the record ends at *pos
  * and its delimiter is *dlen bytes; VB_ENEEDMORE: not in the buffered
