@@ -707,7 +707,7 @@ enum vb_err vb_framer_next_many(struct vb_framer *f, const struct vb_sbuf *b, in
 				nlive++;
 			}
 		}
-		if (nlive == 1 && f->lone[live]) {
+		if (nlive == 1 && f->lone[live] && len) {
 			const unsigned char *q = p + (f->scan - origin), *e = p + len, *hit = NULL;
 			while (k < max && (hit = memchr(q, live, (size_t)(e - q)))) {
 				uint64_t at = origin + (uint64_t)(hit - p);
