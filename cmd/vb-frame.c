@@ -32,15 +32,16 @@ static char *opt_length, *opt_length_offset, *opt_length_adjust, *opt_strip, *op
 static char *opt_records, *opt_max_size, *opt_oversize, *opt_out_delim, *opt_to_length;
 static char *opt_final;
 static int opt_lines, opt_null, opt_count, opt_index, opt_keep, opt_zero, opt_unbuffered;
-static const char *delim_args[DELIMS_MAX];
+/* The -d values in order.  popt collects them (POPT_ARG_ARGV), so that no
+ * string it hands out is lost: an option handler would get a decoded copy
+ * of a value holding "!#:+" and drop the original. */
+static char **delim_argv;
 static int ndelim_args;
 
-enum { OPT_DELIM = 1 };
-
 static struct poptOption framing_options[] = {
-	{"delimiter", 'd', POPT_ARG_STRING, NULL, OPT_DELIM,
+	{"delimiter", 'd', POPT_ARG_ARGV, &delim_argv, 0,
 	 "records end with STR (escapes \\n \\r \\t \\0 \\\\ \\xHH); repeat for several: the longest match wins",
-	 "STR"},
+	 "=STR"}, /* "=": popt would write "--delimiter STR" for an ARGV option */
 	{"lines", 'l', POPT_ARG_NONE, &opt_lines, 0,
 	 "lines ending in \\n, \\r\\n or \\r (the default framing)", NULL},
 	{"null", '0', POPT_ARG_NONE, &opt_null, 0, "records end with a NUL byte", NULL},
@@ -95,15 +96,6 @@ static struct poptOption options[] = {
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
 };
-
-static void on_opt(int val, const char *arg)
-{
-	if (val == OPT_DELIM) {
-		if (ndelim_args == DELIMS_MAX)
-			cli_usage("at most %d delimiters", DELIMS_MAX);
-		delim_args[ndelim_args++] = arg;
-	}
-}
 
 /* ------------------------------------------------------------ selection */
 
@@ -400,8 +392,11 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop)
 		if (nspans && last_wanted != UINT64_MAX && n >= last_wanted)
 			break; /* nothing after this is wanted */
 		size_t cnt;
-		if (opt_count && !nspans && final_mode == FINAL_EMIT) {
-			/* counting everything: no need to describe each record */
+		if (opt_count && !nspans && final_mode == FINAL_EMIT && !is_length && !opt_fixed) {
+			/* counting everything: no need to describe each record
+			 * (delimiters only: an oversized length-prefixed or fixed
+			 * record needs the frame the framer describes to be
+			 * skipped, and vb_framer_count does not give it) */
 			uint64_t recs;
 			size_t used;
 			rc = vb_framer_count(framer, b, in->eof, &recs, &used);
@@ -437,6 +432,8 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop)
 				if (f->unterminated && final_mode == FINAL_ERROR) {
 					rc = vb_err_set(VB_EINVAL, is_length
 						? "the last frame (record %llu at offset %llu) is truncated"
+						: opt_fixed
+						? "the last record (%llu at offset %llu) is shorter than --fixed"
 						: "the last record (%llu at offset %llu) has no delimiter",
 						(unsigned long long)n, (unsigned long long)base);
 					break;
@@ -493,10 +490,11 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop)
 					  (unsigned long long)n, (unsigned long long)base,
 					  (unsigned long long)max_size);
 			}
+			uint64_t start = base; /* skip_record moves base */
 			if ((rc = skip_record(in, b, &fr, &base))) {
 				if (rc == VB_EFRAME)
-					rc = vb_err_set(VB_EFRAME, "the input ends inside record %llu (offset %llu)",
-							(unsigned long long)n, (unsigned long long)base);
+					rc = vb_err_set(VB_EFRAME, "the input ends inside record %llu at offset %llu",
+							(unsigned long long)n, (unsigned long long)start);
 				break;
 			}
 			continue;
@@ -510,6 +508,8 @@ done:
 	}
 	if (rc)
 		status = cli_fail(out_failed ? NULL : in->name, rc);
+	if (out_failed)
+		*stop = 1; /* stdout is gone: the other inputs would fail the same way */
 	if (opt_count) {
 		char line[64];
 		int k;
@@ -536,6 +536,10 @@ static uint64_t size_opt(const char *s, const char *what)
 
 static void setup_framer(void)
 {
+	while (delim_argv && delim_argv[ndelim_args])
+		ndelim_args++;
+	if (ndelim_args > DELIMS_MAX)
+		cli_usage("at most %d delimiters", DELIMS_MAX);
 	int kinds = (ndelim_args || opt_lines || opt_null) + (opt_length != NULL) + (opt_fixed != NULL);
 	enum vb_err rc;
 
@@ -566,7 +570,8 @@ static void setup_framer(void)
 		if ((rc = vb_framer_length(&sp, &framer)))
 			cli_usage("%s", vb_err_detail());
 		is_length = 1;
-		final_mode = FINAL_ERROR;
+		if (!opt_final) /* a truncated frame is an error unless --final says otherwise */
+			final_mode = FINAL_ERROR;
 	} else if (opt_fixed) {
 		uint64_t n = size_opt(opt_fixed, "record size");
 		if (!n)
@@ -577,7 +582,10 @@ static void setup_framer(void)
 		unsigned char *d[DELIMS_MAX + 3];
 		size_t dl[DELIMS_MAX + 3], nd = 0;
 		for (int i = 0; i < ndelim_args; i++) {
-			if (vb_unescape(delim_args[i], &d[nd], &dl[nd]))
+			const char *arg = cli_arg(delim_argv[i]);
+			if (!*arg)
+				cli_usage("invalid --delimiter '': a delimiter cannot be empty");
+			if (vb_unescape(arg, &d[nd], &dl[nd]))
 				cli_usage("invalid --delimiter %s", vb_err_detail());
 			nd++;
 		}
@@ -671,7 +679,7 @@ int main(int argc, char **argv)
 
 	cli_init(argv[0]);
 	ctx = cli_context(argc, argv, options, "[OPTION...] [INPUT...]");
-	cli_parse(ctx, on_opt);
+	cli_parse(ctx, NULL);
 	args = cli_operands(ctx, &nargs);
 	setup_options();
 	setup_framer();
@@ -728,13 +736,19 @@ int main(int argc, char **argv)
 			char path[64];
 			cli_store_opts(&o, 0);
 			snprintf(path, sizeof path, "/proc/self/fd/%d", in.fd);
-			if ((st = cli_open(strcmp(args[i], "-") ? args[i] : path, &o, VB_HEAD,
-					   &in.store))) {
-				status = st;
+			/* messages name the input as given ("-"), not the path
+			 * the store was opened by */
+			enum vb_err orc = vb_vbuf_open(strcmp(args[i], "-") ? args[i] : path, &o,
+						       VB_HEAD, &in.store);
+			if (orc) {
+				st = cli_fail(args[i], orc);
+				if (st > status)
+					status = st;
 				if (in.fd > 0)
 					close(in.fd);
 				continue;
 			}
+			cli_warnings(args[i], in.store);
 		}
 		vb_sbuf_advance(b, vb_sbuf_len(b));
 		st = frame_input(&in, b, &stop);
@@ -760,5 +774,8 @@ int main(int argc, char **argv)
 	if (out_delim_len && opt_out_delim && *cli_arg(opt_out_delim))
 		free(out_delim);
 	free(spans);
+	for (int i = 0; i < ndelim_args; i++)
+		free(delim_argv[i]);
+	free(delim_argv);
 	return cli_close_stdout(status);
 }

@@ -1,0 +1,966 @@
+#!/usr/bin/env bats
+# vb-frame: framing (delimiters, length prefix, fixed size), selecting,
+# counting, indexing and re-framing records; every option and every error.
+
+load test_helper
+
+# assert_bytes FILE FORMAT: FILE holds exactly the bytes `printf FORMAT`
+# makes (bats' $output loses trailing newlines and NULs).
+assert_bytes() {
+	if ! cmp -s "$1" <(printf "$2"); then
+		echo "expected:$(printf "$2" | od -An -c)" >&2
+		echo "actual:  $(od -An -c < "$1")" >&2
+		return 1
+	fi
+}
+
+# frames SPEC OUT [RECORD...]: write the RECORDs (python bytes literals)
+# to OUT, each after a length field of SPEC.
+frames() {
+	python3 - "$@" <<'EOF'
+import struct, sys
+spec, out, recs = sys.argv[1], sys.argv[2], [eval(r) for r in sys.argv[3:]]
+def varint(n):
+    o = b''
+    while True:
+        b, n = n & 0x7f, n >> 7
+        o += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return o
+enc = {
+    'u8': lambda n: struct.pack('>B', n),
+    'u16be': lambda n: struct.pack('>H', n), 'u16le': lambda n: struct.pack('<H', n),
+    'u24be': lambda n: struct.pack('>I', n)[1:], 'u24le': lambda n: struct.pack('<I', n)[:3],
+    'u32be': lambda n: struct.pack('>I', n), 'u32le': lambda n: struct.pack('<I', n),
+    'u64be': lambda n: struct.pack('>Q', n), 'u64le': lambda n: struct.pack('<Q', n),
+    'varint': varint,
+}[spec]
+open(out, 'wb').write(b''.join(enc(len(r)) + r for r in recs))
+EOF
+}
+
+SPECS='u8 u16be u16le u24be u24le u32be u32le u64be u64le varint'
+
+# ------------------------------------------------------------ delimiters
+
+@test "-l: lines end in \\n, \\r\\n or \\r; it is the default framing" {
+	printf 'a\nbb\r\nccc\rdddd' > in
+	vb-frame -l in > out
+	assert_bytes out 'a\nbb\nccc\ndddd\n'
+	vb-frame in > out2
+	cmp out out2
+	vb-frame --lines < in > out2
+	cmp out out2
+	run -0 vb-frame -l --index in
+	assert_output $'0\t1\n2\t2\n6\t3\n10\t4'
+	run -0 vb-frame --index --keep in
+	assert_output $'0\t2\n2\t4\n6\t4\n10\t4'
+	# empty lines of every kind: \n, \r\n, \r then \r\n
+	printf '\n\r\n\r\r\n' > blank
+	run -0 vb-frame -i blank
+	assert_output $'0\t0\n1\t0\n3\t0\n4\t0'
+	run -0 vb-frame -c blank
+	assert_output 4
+}
+
+@test "\\r\\n cut between two reads is one delimiter, never two records" {
+	run -0 bash -c "{ printf 'a\r'; sleep 0.2; printf '\nb\n'; } | vb-frame -l --index"
+	assert_output $'0\t1\n3\t1'
+	bash -c "{ printf 'a\r'; sleep 0.2; printf '\nb\n'; } | vb-frame -k" > out
+	assert_bytes out 'a\r\nb\n'
+	# a \r followed by something else, or by the end of input, is one
+	run -0 bash -c "{ printf 'a\r'; sleep 0.2; printf 'b\r'; } | vb-frame --index --keep"
+	assert_output $'0\t2\n2\t2'
+	# the same for any delimiter that is a prefix of a longer one
+	run -0 bash -c "{ printf 'xab'; sleep 0.2; printf 'cyab'; } | vb-frame -d ab -d abc -i"
+	assert_output $'0\t1\n4\t1'
+}
+
+@test "-d: several overlapping delimiters, the longest match at the earliest position wins" {
+	printf xabcyb > in
+	run -0 vb-frame -d ab -d abc -d b in
+	assert_output $'x\ny'
+	run -0 vb-frame -d ab -d abc -d b --index in
+	assert_output $'0\t1\n4\t1'
+	# the order of the options does not matter
+	run -0 vb-frame -d b -d abc --delimiter ab --index --keep in
+	assert_output $'0\t4\n4\t2'
+	vb-frame -d ab -d abc -d b -k in | cmp - in
+	# an earlier short match beats a later long one
+	printf xbabc > in2
+	run -0 vb-frame -d ab -d abc -d b -i in2
+	assert_output $'0\t1\n2\t0'
+	# at the end of input a prefix of a longer delimiter is not one
+	run -0 bash -c "printf xab | vb-frame -d ab -d abc -i"
+	assert_output $'0\t1'
+	run -0 bash -c "printf xab | vb-frame -d abc -i"
+	assert_output $'0\t3'
+	# a repeated delimiter counts once
+	run -0 vb-frame -d b -d b in
+	assert_output $'xa\ncy'
+}
+
+@test "-d escapes: \\n \\r \\t \\0 \\\\ \\xHH" {
+	printf 'a\tb\\c\001d\000e\177f\rg\nh' > in
+	vb-frame -d '\t' -d '\\' -d '\x01' -d '\0' -d '\x7F' -d '\r' -d '\n' in > out
+	assert_bytes out 'a\nb\nc\nd\ne\nf\ng\nh\n'
+	# a multi-byte delimiter made of escapes
+	printf 'GET /\r\nHost: x\r\n\r\nbody\r\n\r\n' > req
+	vb-frame -d '\r\n\r\n' req > out
+	assert_bytes out 'GET /\r\nHost: x\nbody\n'
+	# a backslash and hex digits in lower and upper case
+	printf 'a\\b\xabc\xab' > in
+	vb-frame -d '\xaB' in > out
+	assert_bytes out 'a\\b\nc\n'
+}
+
+@test "frames do not depend on how the input is cut into reads" {
+	printf 'xabcyab\r\nzab\rc\r\r\nabcab' > in
+	# one byte per read, as far as the pipe lets us
+	trickle() {
+		python3 -c '
+import sys, time
+for b in open(sys.argv[1], "rb").read():
+    sys.stdout.buffer.write(bytes([b])); sys.stdout.buffer.flush(); time.sleep(0.004)
+' "$1"
+	}
+	trickle in | vb-frame -d ab -d abc -d '\r\n' -d '\r' -i > slow
+	vb-frame -d ab -d abc -d '\r\n' -d '\r' -i in > fast
+	cmp slow fast
+	assert_bytes fast '0\t1\n4\t1\n7\t0\n9\t1\n12\t0\n13\t1\n15\t0\n17\t0\n20\t0\n'
+	frames u16be lp "b'one'" "b''" "b'x' * 3" "b'\\r\\n'"
+	trickle lp | vb-frame -L u16be -i > slow
+	vb-frame -L u16be -i lp > fast
+	cmp slow fast
+	assert_bytes fast '2\t3\n7\t0\n9\t3\n14\t2\n'
+}
+
+@test "-0: records end with a NUL byte" {
+	printf 'a\0bb\0\0c' > in
+	vb-frame -0 in > out
+	assert_bytes out 'a\nbb\n\nc\n'
+	vb-frame --null -k in | cmp - in
+	run -0 vb-frame -0 -i in
+	assert_output $'0\t1\n2\t2\n5\t0\n6\t1'
+	# with -l too: both kinds end records
+	printf 'a\0b\r\nc' > in2
+	run -0 vb-frame -0 -l -i in2
+	assert_output $'0\t1\n2\t1\n5\t1'
+}
+
+# ------------------------------------------------------------ length prefix
+
+@test "-L: every length field SPEC" {
+	for spec in $SPECS; do
+		big=300
+		[ "$spec" = u8 ] && big=200
+		frames "$spec" "in.$spec" "b'one'" "b''" "b'x' * $big" "b'\\n\\r\\0\\xff'"
+		vb-frame -L "$spec" "in.$spec" > out
+		cmp out <(printf 'one\n\n'; head -c "$big" /dev/zero | tr '\0' x; printf '\n\n\r\0\377\n')
+		vb-frame --length-prefix="$spec" -k "in.$spec" | cmp - "in.$spec"
+	done
+	run -0 vb-frame -L u8 -i in.u8
+	assert_output $'1\t3\n5\t0\n6\t200\n207\t4'
+	run -0 vb-frame -L u24le -i in.u24le
+	assert_output $'3\t3\n9\t0\n12\t300\n315\t4'
+	run -0 vb-frame -L u64be -i -k in.u64be
+	assert_output $'0\t11\n11\t8\n19\t308\n327\t12'
+	run -0 vb-frame -L varint -i in.varint
+	assert_output $'1\t3\n5\t0\n7\t300\n308\t4'
+	# fields wider than 2 bytes: a record of 70000 bytes
+	for spec in u24be u24le u32be u32le u64be u64le varint; do
+		frames "$spec" big "b'a'" "b'y' * 70000" "b'z'"
+		run -0 vb-frame -L "$spec" -c big
+		assert_output 3
+		vb-frame -L "$spec" -n 2 big | cmp - <(head -c 70000 /dev/zero | tr '\0' y; echo)
+	done
+	# the byte order matters: 300 read little endian is 11265
+	run -1 --separate-stderr vb-frame -L u16le in.u16be
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: in.u16be: the last frame (record 1 at offset 0) is truncated'
+}
+
+@test "--length-offset and --strip" {
+	# a two-byte tag, then a big-endian u16 length
+	printf 'HH\0\003abcTT\0\001z' > in
+	vb-frame -L u16be --length-offset 2 in > out
+	assert_bytes out 'abc\nz\n'
+	vb-frame -L u16be --length-offset=0x2 --strip=0 in > out
+	assert_bytes out 'HH\0\003abc\nTT\0\001z\n'
+	vb-frame -L u16be --length-offset 2 --strip 2 in > out
+	assert_bytes out '\0\003abc\n\0\001z\n'
+	vb-frame -L u16be --length-offset 2 -k in | cmp - in
+	run -0 vb-frame -L u16be --length-offset 2 --index in
+	assert_output $'4\t3\n11\t1'
+	run -0 vb-frame -L u16be --length-offset 2 --index --keep in
+	assert_output $'0\t7\n7\t5'
+	run -0 vb-frame -L u16be --length-offset 2 --strip=0 --index in
+	assert_output $'0\t7\n7\t5'
+	run -0 vb-frame -L u16be --length-offset 2 --strip 3 --index in
+	assert_output $'3\t4\n10\t2'
+}
+
+@test "--length-adjust: positive, +N and negative (--length-adjust=-N)" {
+	# the field counts the whole frame, header included
+	printf '\0\005abc\0\002\0\003z' > in
+	vb-frame -L u16be --length-adjust=-2 in > out
+	assert_bytes out 'abc\n\nz\n'
+	run -0 vb-frame -L u16be --length-adjust=-2 -i -k in
+	assert_output $'0\t5\n5\t2\n7\t3'
+	# the field leaves out a two-byte trailer
+	printf '\003abcCC\001zDD' > in2
+	run -0 vb-frame -L u8 --length-adjust 2 in2
+	assert_output $'abcCC\nzDD'
+	run -0 vb-frame -L u8 --length-adjust=+2 in2
+	assert_output $'abcCC\nzDD'
+	vb-frame -L u8 --length-adjust 2 -k in2 | cmp - in2
+}
+
+# ------------------------------------------------------------ fixed size
+
+@test "-F/--fixed N, with a short last record" {
+	printf abcdefg > in
+	run -0 vb-frame -F 3 in
+	assert_output $'abc\ndef\ng'
+	run -0 vb-frame --fixed=3 --index in
+	assert_output $'0\t3\n3\t3\n6\t1'
+	run -0 vb-frame --fixed 3 --index --keep in
+	assert_output $'0\t3\n3\t3\n6\t1'
+	vb-frame -F 3 -k in | cmp - in
+	run -0 vb-frame -F 3 --final=drop in
+	assert_output $'abc\ndef'
+	run -1 --separate-stderr vb-frame -F 3 --final=error in
+	assert_output $'abc\ndef'
+	assert_equal "$stderr" 'vb-frame: in: the last record (3 at offset 6) is shorter than --fixed'
+	run -0 vb-frame -F 7 in
+	assert_output abcdefg
+	run -0 vb-frame -F 3 -c in
+	assert_output 3
+	# sizes take suffixes
+	head -c 2500 /dev/zero > z
+	run -0 vb-frame -F 1K -i z
+	assert_output $'0\t1024\n1024\t1024\n2048\t452'
+}
+
+# ------------------------------------------------------------ selecting
+
+@test "-n/--records: numbers, ranges, open ranges, lists in any order" {
+	seq 1 20 > in
+	run -0 vb-frame -n 3 in
+	assert_output 3
+	run -0 vb-frame -n 3-5 in
+	assert_output $'3\n4\n5'
+	run -0 vb-frame --records 18- in
+	assert_output $'18\n19\n20'
+	run -0 vb-frame -n 1,3,5-6,19- in
+	assert_output $'1\n3\n5\n6\n19\n20'
+	# out of order and overlapping: records come in input order, once
+	run -0 vb-frame -n 10,2,5-6,4 in
+	assert_output $'2\n4\n5\n6\n10'
+	run -0 vb-frame --records=4-6,2-5,5 in
+	assert_output $'2\n3\n4\n5\n6'
+	run -0 vb-frame -n 20-25 in
+	assert_output 20
+	run -0 vb-frame -n 25 in
+	assert_output ''
+	run -0 vb-frame -n 2,4 -i in
+	assert_output $'2\t1\n6\t1'
+	run -0 vb-frame -n 19- -k in
+	assert_output $'19\n20'
+	# numbering restarts with each input
+	seq 101 105 > in2
+	run -0 vb-frame -n 2,5 in in2
+	assert_output $'2\n5\n102\n105'
+}
+
+@test "-n stops reading once the last wanted record is out" {
+	run -0 timeout 20 bash -c 'yes | vb-frame -n 3'
+	assert_output y
+	run -0 timeout 20 bash -c 'yes | vb-frame -n 4-5,2 --index'
+	assert_output $'2\t1\n6\t1\n8\t1'
+	run -0 timeout 20 bash -c 'yes | vb-frame -n 1-3 -c'
+	assert_output 3
+}
+
+@test "-c/--count: one input, several inputs with a total" {
+	seq 1 20 > a
+	seq 1 5 > b
+	run -0 vb-frame -c a
+	assert_output 20
+	run -0 vb-frame --count a b
+	assert_output $'20\ta\n5\tb\n25\ttotal'
+	run -0 vb-frame -c -n 3-7 a b
+	assert_output $'5\ta\n3\tb\n8\ttotal'
+	run -0 bash -c 'vb-frame -c < /dev/null'
+	assert_output 0
+	run -0 bash -c 'seq 1 3 | vb-frame -c - b'
+	assert_output $'3\t-\n5\tb\n8\ttotal'
+	# a last record without a delimiter counts, unless --final drops it
+	printf 'x\ny' > c
+	run -0 vb-frame -c c
+	assert_output 2
+	run -0 vb-frame -c --final=drop c
+	assert_output 1
+	run -1 --separate-stderr vb-frame -c --final=error c
+	assert_equal "$stderr" 'vb-frame: c: the last record (2 at offset 2) has no delimiter'
+	# other framings
+	frames u8 lp "b'ab'" "b''" "b'cde'"
+	run -0 vb-frame -L u8 -c lp
+	assert_output 3
+	run -0 vb-frame -L u8 -c --final=emit lp
+	assert_output 3
+	run -0 vb-frame -d b -c c
+	assert_output 1
+}
+
+@test "--index: offset and length, without and with the delimiter" {
+	printf 'one\r\ntwo\nthree' > a
+	run -0 vb-frame --index a
+	assert_output $'0\t3\n5\t3\n9\t5'
+	run -0 vb-frame -i -k a
+	assert_output $'0\t5\n5\t4\n9\t5'
+	# several inputs: the name first
+	printf 'x\n' > b
+	run -0 vb-frame -i a b
+	assert_output $'a\t0\t3\na\t5\t3\na\t9\t5\nb\t0\t1'
+	run -0 bash -c 'vb-frame -i -k -n 2 a - < b'
+	assert_output $'a\t5\t4'
+	run -0 bash -c 'vb-frame -i -k a - < b'
+	assert_output $'a\t0\t5\na\t5\t4\na\t9\t5\n-\t0\t2'
+}
+
+@test "vb-frame --index --keep | vb-delete --ranges - removes whole records" {
+	printf 'one\r\ntwo\nthree\rfour\nfive' > F
+	vb-insert --base F S 0 --text ''
+	vb-frame --index --keep -n 2,4-5 F | vb-delete --ranges - S
+	vb-cat S > out
+	assert_bytes out 'one\r\nthree\r'
+	run -0 vb-history --verify S
+	# without --keep the delimiters stay
+	vb-insert --base F T 0 --text ''
+	vb-frame --index -n 1,3 F | vb-delete --ranges - T
+	vb-cat T > out
+	assert_bytes out '\r\ntwo\n\rfour\nfive'
+	# the same on a store as the input
+	vb-frame -i -k -n 1 S | vb-delete --ranges - S
+	run -0 vb-cat S
+	assert_output $'three\r'
+}
+
+# ------------------------------------------------------------ --max-size
+
+@test "--max-size with --oversize=error (the default), skip and truncate" {
+	printf 'ab\nabcdefgh\ncd\nxyzxyzxyz' > in
+	local msg='vb-frame: in: record 2 at offset 3 is larger than --max-size (4 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	run -1 --separate-stderr vb-frame --max-size 4 in
+	assert_output ab
+	assert_equal "$stderr" "$msg"
+	run -1 --separate-stderr vb-frame --max-size 4 --oversize=error in
+	assert_output ab
+	assert_equal "$stderr" "$msg"
+	run -0 --separate-stderr vb-frame --max-size 4 --oversize=skip in
+	assert_output $'ab\ncd'
+	assert_equal "$stderr" 'vb-frame: in: warning: record 2 at offset 3 skipped: larger than --max-size (4 bytes)
+vb-frame: in: warning: record 4 at offset 15 skipped: larger than --max-size (4 bytes)'
+	run -0 --separate-stderr vb-frame --max-size 4 --oversize=truncate in
+	assert_output $'ab\nabcd\ncd\nxyzx'
+	assert_equal "$stderr" ''
+	# a record of exactly --max-size bytes fits
+	run -0 vb-frame --max-size 8 -n 2 in
+	assert_output abcdefgh
+	# skipped records are not counted; unwanted ones are not reported
+	run -0 --separate-stderr vb-frame --max-size 4 --oversize=skip -c -n 3- in
+	assert_output 1
+	assert_equal "$stderr" 'vb-frame: in: warning: record 4 at offset 15 skipped: larger than --max-size (4 bytes)'
+	run -0 --separate-stderr vb-frame --max-size 4 --oversize=skip -i in
+	assert_output $'0\t2\n12\t2'
+	run -0 vb-frame --max-size 1K --oversize=skip in
+	assert_output $'ab\nabcdefgh\ncd\nxyzxyzxyz'
+}
+
+@test "a 50 MiB record with --max-size 1M: the error comes early, skip goes on after it" {
+	# the producer fails (SIGPIPE, or EPIPE where SIGPIPE is ignored) only
+	# if vb-frame stops reading long before the end of the record
+	run -0 --separate-stderr bash -c 'head -c 50M /dev/zero 2> /dev/null | vb-frame --max-size 1M; echo "${PIPESTATUS[*]}"'
+	assert_output --regexp '^[1-9][0-9]* 1$'
+	assert_equal "$stderr" 'vb-frame: -: record 1 at offset 0 is larger than --max-size (1048576 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	big() { echo first; head -c 50M /dev/zero; printf '\nlast\n'; }
+	big | vb-frame --max-size 1M --oversize=skip > out 2> err
+	assert_bytes out 'first\nlast\n'
+	assert_equal "$(cat err)" 'vb-frame: -: warning: record 2 at offset 6 skipped: larger than --max-size (1048576 bytes)'
+	big | vb-frame --max-size 1M --oversize=truncate | cmp - <(echo first; head -c 1M /dev/zero; printf '\nlast\n')
+	big | vb-frame --max-size 1M --oversize=skip --index > out
+	assert_bytes out '0\t5\n52428807\t4\n'
+	# the record is never held whole (peak memory from GNU time, if installed)
+	local gnu_time
+	if gnu_time=$(type -P time); then
+		big | "$gnu_time" -f %M -o rss vb-frame --max-size 1M --oversize=skip > /dev/null 2>&1
+		[ "$(cat rss)" -lt 32768 ]
+	fi
+}
+
+@test "oversized length-prefixed frames: error, skip, truncate" {
+	frames u16be in "b'ab'" "b'x' * 5000" "b'cd'"
+	run -1 --separate-stderr vb-frame -L u16be --max-size 1K in
+	assert_output ab
+	assert_equal "$stderr" 'vb-frame: in: record 2 at offset 4 is larger than --max-size (1024 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	run -0 --separate-stderr vb-frame -L u16be --max-size 1K --oversize=skip in
+	assert_output $'ab\ncd'
+	assert_equal "$stderr" 'vb-frame: in: warning: record 2 at offset 4 skipped: larger than --max-size (1024 bytes)'
+	vb-frame -L u16be --max-size 1K --oversize=truncate in > out
+	cmp out <(echo ab; head -c 1024 /dev/zero | tr '\0' x; echo; echo cd)
+	# a frame of 50 MiB is skipped without holding it
+	big() { printf '\003\0\0\0one\0\0\040\003'; head -c 50M /dev/zero; printf '\003\0\0\0two'; }
+	big | vb-frame -L u32le --max-size 1M --oversize=skip > out 2> err
+	assert_bytes out 'one\ntwo\n'
+	assert_equal "$(cat err)" 'vb-frame: -: warning: record 2 at offset 7 skipped: larger than --max-size (1048576 bytes)'
+	big | vb-frame -L u32le --max-size 1M --oversize=skip -c > out 2> /dev/null
+	assert_bytes out '2\n'
+	# counting with --final=emit takes the same path
+	run -0 --separate-stderr vb-frame -L u16be --max-size 1K --oversize=skip --final=emit -c in
+	assert_output 2
+	local gnu_time
+	if gnu_time=$(type -P time); then
+		big | "$gnu_time" -f %M -o rss vb-frame -L u32le --max-size 1M --oversize=skip > /dev/null 2>&1
+		[ "$(cat rss)" -lt 32768 ]
+	fi
+	# the input ending inside a skipped frame is an error naming it
+	run -1 --separate-stderr bash -c "printf '\002ab\377abc' | vb-frame -L u8 --max-size 4 --oversize=skip"
+	assert_output ab
+	assert_equal "$stderr" 'vb-frame: -: warning: record 2 at offset 3 skipped: larger than --max-size (4 bytes)
+vb-frame: -: the input ends inside record 2 at offset 3'
+}
+
+@test "--fixed larger than --max-size: no phantom record at the end of input" {
+	# every record is oversized; the end of input is not one more record,
+	# and a short last record that fits is an ordinary record
+	run -0 bash -c 'vb-frame -F 5 --max-size 4 < /dev/null'
+	assert_output ''
+	run -0 --separate-stderr bash -c 'printf abcdefghij | vb-frame -F 5 --max-size 4 --oversize=skip'
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: -: warning: record 1 at offset 0 skipped: larger than --max-size (4 bytes)
+vb-frame: -: warning: record 2 at offset 5 skipped: larger than --max-size (4 bytes)'
+	run -0 --separate-stderr bash -c 'printf abcdefg | vb-frame -F 5 --max-size 4 --oversize=skip'
+	assert_output fg
+	run -0 --separate-stderr bash -c 'printf abcdefg | vb-frame -F 5 --max-size 4 --oversize=truncate'
+	assert_output $'abcd\nfg'
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr timeout 20 bash -c 'printf abcdefg | vb-frame -F 5 --max-size 4 --oversize=skip -c'
+	assert_output 1
+}
+
+# ------------------------------------------------------------ output
+
+@test "-k/--keep gives the input back byte for byte" {
+	python3 - <<'PY'
+import random
+r = random.Random(5)
+parts = []
+for i in range(20000):
+    parts.append(bytes(r.randrange(256) for _ in range(r.choice([0, 1, 3, 20, 200]))))
+    parts.append(r.choice([b'\n', b'\r\n', b'\r', b'<=>', b'\0']))
+open('in', 'wb').write(b''.join(parts) + b'tail\r')
+PY
+	vb-frame -l -k < in | cmp - in
+	vb-frame --keep in | cmp - in
+	vb-frame -d '<=>' -d '<=' -d '\r\n' -k in | cmp - in
+	vb-frame -0 -k in | cmp - in
+	vb-frame -F 7 -k in | cmp - in
+	vb-frame --to-length-prefix varint in > lp
+	vb-frame -L varint -k lp | cmp - lp
+	# records and delimiters are the input, in order
+	[ "$(vb-frame -i -k in | awk '{ n += $2 } END { print n }')" -eq "$(stat -c %s in)" ]
+}
+
+@test "-z, --output-delimiter with escapes, empty" {
+	printf 'a\nbb\r\nc' > in
+	vb-frame -z in > out
+	assert_bytes out 'a\0bb\0c\0'
+	vb-frame --zero in > out
+	assert_bytes out 'a\0bb\0c\0'
+	vb-frame --output-delimiter '\r\n\t\x41\\' in > out
+	assert_bytes out 'a\r\n\tA\\bb\r\n\tA\\c\r\n\tA\\'
+	vb-frame --output-delimiter=, in > out
+	assert_bytes out 'a,bb,c,'
+	vb-frame --output-delimiter '' in > out
+	assert_bytes out 'abbc'
+	vb-frame --output-delimiter '\0' in > out
+	assert_bytes out 'a\0bb\0c\0'
+	# -0 and -z: NUL lists in and out
+	printf 'x\0y\0' > nul
+	vb-frame -0 -z nul | cmp - nul
+}
+
+@test "--to-length-prefix: every SPEC round trips; a record too large for the field fails" {
+	{ seq 1 1000; echo; head -c 300 /dev/zero | tr '\0' x; echo; } > lines
+	for spec in $SPECS; do
+		in=lines
+		if [ "$spec" = u8 ]; then
+			seq 1 1000 > short
+			in=short
+		fi
+		vb-frame -l --to-length-prefix "$spec" "$in" | vb-frame -L "$spec" | cmp - "$in"
+	done
+	vb-frame --to-length-prefix u32be -n 1-2 lines > out
+	assert_bytes out '\0\0\0\0011\0\0\0\0012'
+	vb-frame --to-length-prefix u16le -n 1001 lines > out
+	assert_bytes out '\0\0'
+	vb-frame --to-length-prefix varint -n 1002 lines | head -c 2 > out
+	assert_bytes out '\254\002'
+	# 255 bytes fit a u8, 256 do not; the records before are written
+	{ echo ab; head -c 255 /dev/zero | tr '\0' y; echo; head -c 256 /dev/zero | tr '\0' z; printf '\ncd\n'; } > in
+	run -1 --separate-stderr vb-frame --to-length-prefix u8 in
+	assert_equal "$stderr" 'vb-frame: in: a record of 256 bytes does not fit a 1-byte length field'
+	vb-frame --to-length-prefix u8 in > out 2> /dev/null || :
+	cmp out <(printf '\002ab\377'; head -c 255 /dev/zero | tr '\0' y)
+	head -c 65536 /dev/zero > z64
+	run -1 --separate-stderr vb-frame --to-length-prefix u16be z64
+	assert_equal "$stderr" 'vb-frame: z64: a record of 65536 bytes does not fit a 2-byte length field'
+	run -0 bash -c 'head -c 65535 z64 | vb-frame --to-length-prefix u16be | vb-frame -L u16be -c'
+	assert_output 1
+}
+
+@test "--final=emit|drop|error for a last record without its delimiter" {
+	printf 'a\nb' > in
+	run -0 vb-frame in
+	assert_output $'a\nb'
+	run -0 vb-frame --final=emit -i in
+	assert_output $'0\t1\n2\t1'
+	run -0 vb-frame --final=drop in
+	assert_output a
+	run -1 --separate-stderr vb-frame --final=error in
+	assert_output a
+	assert_equal "$stderr" 'vb-frame: in: the last record (2 at offset 2) has no delimiter'
+	printf 'a\n' > ok
+	run -0 vb-frame --final=error ok
+	assert_output a
+	# -k writes the last record as it was: without a delimiter
+	vb-frame -k in > out
+	assert_bytes out 'a\nb'
+}
+
+@test "length prefix: a truncated last frame is an error unless --final says otherwise" {
+	printf '\003abc\002d' > in
+	run -1 --separate-stderr vb-frame -L u8 in
+	assert_output abc
+	assert_equal "$stderr" 'vb-frame: in: the last frame (record 2 at offset 4) is truncated'
+	run -1 --separate-stderr vb-frame -L u8 --final=error in
+	assert_equal "$stderr" 'vb-frame: in: the last frame (record 2 at offset 4) is truncated'
+	run -0 --separate-stderr vb-frame -L u8 --final=drop in
+	assert_output abc
+	assert_equal "$stderr" ''
+	# emitted as it is, header included
+	vb-frame -L u8 --final=emit in > out
+	assert_bytes out 'abc\n\002d\n'
+	run -0 vb-frame -L u8 --final=emit -i in
+	assert_output $'1\t3\n4\t2'
+	run -0 vb-frame -L u8 --final=emit -c in
+	assert_output 2
+	# a header cut short, and a field offset beyond the end
+	run -1 --separate-stderr bash -c "printf '\0\003abc\0' | vb-frame -L u16be"
+	assert_output abc
+	assert_equal "$stderr" 'vb-frame: -: the last frame (record 2 at offset 5) is truncated'
+	run -1 --separate-stderr bash -c "printf 'ab' | vb-frame -L u8 --length-offset 4"
+	assert_equal "$stderr" 'vb-frame: -: the last frame (record 1 at offset 0) is truncated'
+	# the same for fixed records (emit is their default)
+	run -0 bash -c "printf abcd | vb-frame -F 3 --final=emit"
+	assert_output $'abc\nd'
+}
+
+@test "-u/--unbuffered writes each record at once" {
+	mkfifo fifo
+	exec 8<>fifo
+	vb-frame -u < fifo > out 8>&- &
+	local pid=$! i
+	printf 'a\nb' >&8
+	for i in $(seq 1 400); do
+		[ -s out ] && break
+		sleep 0.025
+	done
+	assert_bytes out 'a\n'
+	exec 8>&-
+	wait "$pid"
+	assert_bytes out 'a\nb\n'
+	# without -u the output to a file waits for the buffer or the end
+	exec 8<>fifo
+	vb-frame < fifo > out2 8>&- &
+	pid=$!
+	printf 'a\nb' >&8
+	sleep 0.3
+	assert_bytes out2 ''
+	exec 8>&-
+	wait "$pid"
+	assert_bytes out2 'a\nb\n'
+}
+
+# ------------------------------------------------------------ inputs
+
+@test "stdin, '-', files; several inputs are framed separately" {
+	printf 'a\nb' > x
+	printf 'c\nd\n' > y
+	run -0 vb-frame x y
+	assert_output $'a\nb\nc\nd'
+	run -0 bash -c 'vb-frame < x'
+	assert_output $'a\nb'
+	run -0 bash -c 'vb-frame x - y < y'
+	assert_output $'a\nb\nc\nd\nc\nd'
+	# a record never runs from one input into the next
+	run -0 vb-frame -i x y
+	assert_output $'x\t0\t1\nx\t2\t1\ny\t0\t1\ny\t2\t1'
+	printf 'a<' > p
+	printf '=>b' > q
+	run -0 vb-frame -d '<=>' p q
+	assert_output $'a<\n=>b'
+	printf 'a\r' > r
+	printf '\nb\n' > s
+	run -0 vb-frame -i r s
+	assert_output $'r\t0\t1\ns\t0\t0\ns\t1\t1'
+	# with -k inputs follow each other as they are
+	vb-frame -k x y > out
+	assert_bytes out 'a\nbc\nd\n'
+	# -L: a frame does not continue in the next input
+	printf '\003ab' > l1
+	printf 'c\001z' > l2
+	run -1 --separate-stderr vb-frame -L u8 l1 l2
+	assert_equal "$stderr" 'vb-frame: l1: the last frame (record 1 at offset 0) is truncated
+vb-frame: l2: the last frame (record 1 at offset 0) is truncated'
+}
+
+@test "a vb store as input: its content at the newest version" {
+	make_store s.vb $'one\ntwo\nthree\n'
+	vb-delete s.vb 0 4
+	vb-insert s.vb end --text four
+	run -0 vb-frame s.vb
+	assert_output $'two\nthree\nfour'
+	run -0 vb-frame -i s.vb
+	assert_output $'0\t3\n4\t5\n10\t4'
+	run -0 vb-frame -c -l s.vb
+	assert_output 3
+	# on stdin, and named '-'
+	run -0 bash -c 'vb-frame < s.vb'
+	assert_output $'two\nthree\nfour'
+	run -0 bash -c 'vb-frame -n 2 - < s.vb'
+	assert_output three
+	make_store t.vb $'x\ny\n'
+	run -0 bash -c 'vb-frame -c t.vb - < s.vb'
+	assert_output $'2\tt.vb\n3\t-\n5\ttotal'
+	# a store with a base file, on stdin from another directory
+	seq 1 10 > base
+	vb-insert --base base b.vb 0 --text $'H\n'
+	mkdir elsewhere
+	cd elsewhere
+	run -0 bash -c 'vb-frame -n 1-3 < ../b.vb'
+	assert_output $'H\n1\n2'
+	run -0 vb-frame -c ../b.vb
+	assert_output 11
+}
+
+@test "store errors name the input as given: a missing base, a torn tail" {
+	seq 1 10 > base
+	vb-insert --base base b.vb 0 --text $'H\n'
+	make_store s.vb $'a\nb\n'
+	printf 'garbage' >> s.vb
+	run -0 --separate-stderr vb-frame s.vb
+	assert_output $'a\nb'
+	assert_equal "$stderr" 'vb-frame: s.vb: warning: ignoring 7 bytes after the last commit (an interrupted write; the next writer removes them)'
+	run -0 --separate-stderr bash -c 'vb-frame < s.vb'
+	assert_output $'a\nb'
+	assert_equal "$stderr" 'vb-frame: -: warning: ignoring 7 bytes after the last commit (an interrupted write; the next writer removes them)'
+	rm base
+	run -1 --separate-stderr vb-frame b.vb s.vb
+	assert_output $'a\nb'
+	assert_regex "$stderr" "^vb-frame: b\\.vb: base file 'base' \\(or '[^']*'\\) cannot be opened: No such file or directory"
+	run -1 --separate-stderr bash -c 'vb-frame < b.vb'
+	assert_regex "$stderr" "^vb-frame: -: base file 'base' \\(or '[^']*'\\) cannot be opened: No such file or directory\$"
+}
+
+@test "a missing file, a directory, an unreadable file: reported, the others framed, exit 1" {
+	seq 1 3 > a
+	seq 4 5 > b
+	mkdir d
+	run -1 --separate-stderr vb-frame a nosuch d b
+	assert_output $'1\n2\n3\n4\n5'
+	assert_equal "$stderr" 'vb-frame: nosuch: No such file or directory
+vb-frame: d: is a directory'
+	run -1 --separate-stderr vb-frame -c a nosuch b
+	assert_output $'3\ta\n2\tb\n5\ttotal'
+	assert_equal "$stderr" 'vb-frame: nosuch: No such file or directory'
+	run -1 --separate-stderr vb-frame d
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: d: is a directory'
+	open_to_nobody
+	chmod 600 b
+	run -1 --separate-stderr as_nobody vb-frame a b
+	assert_output $'1\n2\n3'
+	assert_equal "$stderr" 'vb-frame: b: Permission denied'
+}
+
+# ------------------------------------------------------------ errors
+
+@test "usage errors: framings, options that do not go together" {
+	seq 1 3 > f
+	local both='choose one framing: delimiters (-d, -l, -0), --length-prefix or --fixed'
+	run vb-frame -l -L u8 f
+	assert_usage_error vb-frame "$both"
+	run vb-frame -d x -F 3 f
+	assert_usage_error vb-frame "$both"
+	run vb-frame -0 --length-prefix u8 f
+	assert_usage_error vb-frame "$both"
+	run vb-frame -L u8 -F 2 f
+	assert_usage_error vb-frame "$both"
+	run vb-frame --length-offset 1 f
+	assert_usage_error vb-frame '--length-offset only applies with --length-prefix'
+	run vb-frame -l --length-adjust=-1 f
+	assert_usage_error vb-frame '--length-adjust only applies with --length-prefix'
+	run vb-frame -F 2 --strip 1 f
+	assert_usage_error vb-frame '--strip only applies with --length-prefix'
+	run vb-frame -c -i f
+	assert_usage_error vb-frame '--count and --index cannot be used together'
+	local outs='choose one of --keep, -z, --output-delimiter and --to-length-prefix'
+	run vb-frame -k -z f
+	assert_usage_error vb-frame "$outs"
+	run vb-frame -z --output-delimiter x f
+	assert_usage_error vb-frame "$outs"
+	run vb-frame --to-length-prefix u8 --keep f
+	assert_usage_error vb-frame "$outs"
+	run vb-frame --output-delimiter x --to-length-prefix u8 f
+	assert_usage_error vb-frame "$outs"
+	run vb-frame -c -z f
+	assert_usage_error vb-frame '--count prints numbers: -z, --output-delimiter and --to-length-prefix do not apply'
+	run vb-frame -i --to-length-prefix u8 f
+	assert_usage_error vb-frame '--index prints numbers: -z, --output-delimiter and --to-length-prefix do not apply'
+	run vb-frame -i --output-delimiter x f
+	assert_usage_error vb-frame '--index prints numbers: -z, --output-delimiter and --to-length-prefix do not apply'
+	run vb-frame -c -k f
+	assert_usage_error vb-frame '--count prints a number: --keep does not apply'
+}
+
+@test "usage errors: bad values" {
+	seq 1 3 > f
+	for list in 0 0-3 x 1x -3 18446744073709551616; do
+		run vb-frame -n "$list" f
+		assert_usage_error vb-frame "invalid --records '$list': records are numbered from 1"
+	done
+	for list in 5-3 3-0 2-x; do
+		run vb-frame --records "$list" f
+		assert_usage_error vb-frame "invalid --records '$list': a range is FIRST-LAST with FIRST <= LAST"
+	done
+	run vb-frame -n '' f
+	assert_usage_error vb-frame "invalid --records ''"
+	run vb-frame -n , f
+	assert_usage_error vb-frame "invalid --records ','"
+	run vb-frame --oversize=maybe f
+	assert_usage_error vb-frame "invalid --oversize 'maybe' (error, skip or truncate)"
+	run vb-frame --final x f
+	assert_usage_error vb-frame "invalid --final 'x' (emit, drop or error)"
+	run vb-frame -L u7 f
+	assert_usage_error vb-frame "invalid --length-prefix: unknown length prefix 'u7' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le or varint)"
+	run vb-frame -L U8 f
+	assert_usage_error vb-frame "invalid --length-prefix: unknown length prefix 'U8' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le or varint)"
+	run vb-frame --to-length-prefix u16 f
+	assert_usage_error vb-frame "invalid --to-length-prefix: unknown length prefix 'u16' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le or varint)"
+	run vb-frame -d '\q' f
+	assert_usage_error vb-frame "invalid --delimiter '\\q': unknown escape '\\q' (use \\n \\r \\t \\0 \\\\ \\xHH)"
+	run vb-frame -d '\x4' f
+	assert_usage_error vb-frame "invalid --delimiter '\\x4': \\x needs two hex digits"
+	run vb-frame -d '\xg0' f
+	assert_usage_error vb-frame "invalid --delimiter '\\xg0': \\x needs two hex digits"
+	run vb-frame -d 'a\' f
+	assert_usage_error vb-frame "invalid --delimiter 'a\\': a lone backslash at the end"
+	run vb-frame --output-delimiter '\q' f
+	assert_usage_error vb-frame "invalid --output-delimiter '\\q': unknown escape '\\q' (use \\n \\r \\t \\0 \\\\ \\xHH)"
+	run vb-frame -d '' f
+	assert_usage_error vb-frame "invalid --delimiter '': a delimiter cannot be empty"
+	run vb-frame -d x -d '' f
+	assert_usage_error vb-frame "invalid --delimiter '': a delimiter cannot be empty"
+	run vb-frame -d "$(head -c 1025 /dev/zero | tr '\0' a)" f
+	assert_usage_error vb-frame 'a delimiter must be 1 to 1024 bytes'
+	run -0 vb-frame -d "$(head -c 1024 /dev/zero | tr '\0' a)" -c f
+	assert_output 1
+	local many=() i
+	for i in $(seq 1 65); do many+=(-d "x$i"); done
+	run vb-frame "${many[@]}" f
+	assert_usage_error vb-frame 'at most 64 delimiters'
+	run -0 vb-frame "${many[@]:2}" -c f
+	assert_output 1
+	run vb-frame -F 0 f
+	assert_usage_error vb-frame '--fixed needs a size of at least 1'
+	run vb-frame --fixed x f
+	assert_usage_error vb-frame "invalid record size 'x'"
+	run vb-frame --max-size 0 f
+	assert_usage_error vb-frame '--max-size must be at least 1'
+	run vb-frame --max-size 1Q f
+	assert_usage_error vb-frame "invalid size '1Q' (unknown suffix 'Q')"
+	run vb-frame -L u8 --length-offset x f
+	assert_usage_error vb-frame "invalid length offset 'x'"
+	run vb-frame -L u8 --length-adjust x f
+	assert_usage_error vb-frame "invalid length adjustment 'x'"
+	run vb-frame -L u8 --length-adjust '' f
+	assert_usage_error vb-frame 'empty length adjustment'
+	run vb-frame -L u8 --length-adjust=9223372036854775808 f
+	assert_usage_error vb-frame "--length-adjust '9223372036854775808' is too large"
+	run vb-frame -L u8 --strip=-1 f
+	assert_usage_error vb-frame "invalid strip '-1' (a strip cannot be negative)"
+	run vb-frame --bogus f
+	assert_usage_error vb-frame '--bogus: unknown option'
+	run vb-frame -d
+	assert_usage_error vb-frame '-d: missing argument'
+}
+
+@test "malformed length fields: exit 1 naming the record and its offset" {
+	# a negative adjusted length (record 2)
+	printf '\007abc\003x' > neg
+	run -1 --separate-stderr vb-frame -L u8 --length-adjust=-4 neg
+	assert_output abc
+	assert_equal "$stderr" 'vb-frame: neg: record 2 at offset 4: length 3 adjusted by -4 is negative'
+	# strip larger than the frame (record 3)
+	printf '\003abc\003def\000' > st
+	run -1 --separate-stderr vb-frame -L u8 --strip 2 st
+	assert_output $'bc\nef'
+	assert_equal "$stderr" 'vb-frame: st: record 3 at offset 8: cannot strip 2 bytes from a 1-byte frame'
+	# an 11-byte varint (record 2)
+	printf '\001a\377\377\377\377\377\377\377\377\377\377\001' > vi
+	run -1 --separate-stderr vb-frame -L varint vi
+	assert_output a
+	assert_regex "$stderr" '^vb-frame: vi: record 2 at offset 2: varint (longer than 10 bytes|larger than 2\^64-1)$'
+	# a 10-byte varint whose value is over 2^64-1
+	printf '\377\377\377\377\377\377\377\377\377\002' > vo
+	run -1 --separate-stderr vb-frame -L varint vo
+	assert_equal "$stderr" 'vb-frame: vo: record 1 at offset 0: varint larger than 2^64-1'
+	# a 10-byte varint in range (2^63) is an oversized frame, not a malformed one
+	printf '\200\200\200\200\200\200\200\200\200\001' > vm
+	run -1 --separate-stderr vb-frame -L varint vm
+	assert_equal "$stderr" 'vb-frame: vm: record 1 at offset 0 is larger than --max-size (67108864 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	# a length that overflows 64 bits once adjusted
+	printf '\377\377\377\377\377\377\377\377' > ov
+	run -1 --separate-stderr vb-frame -L u64be --length-adjust 1 ov
+	assert_equal "$stderr" 'vb-frame: ov: record 1 at offset 0: length 18446744073709551615 adjusted by 1 overflows 64 bits'
+}
+
+# ------------------------------------------------------------ environment
+
+@test "VB_BUFFER and VB_PAGE_* errors are usage errors" {
+	seq 1 3 > f
+	run env VB_BUFFER=bad vb-frame f
+	assert_usage_error vb-frame "VB_BUFFER must be 'linear' or 'segmented', not 'bad'"
+	run env VB_BUFFER=segmented VB_PAGE_BACKEND=x vb-frame f
+	assert_usage_error vb-frame "VB_PAGE_BACKEND must be 'segmented' or 'virtual', not 'x'"
+	run env VB_BUFFER=segmented VB_PAGE_SIZE=1000 vb-frame f
+	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of $(getconf PAGESIZE) up to 1G, not '1000'"
+	run env VB_BUFFER=segmented VB_PAGE_SIZE=2G vb-frame f
+	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of $(getconf PAGESIZE) up to 1G, not '2G'"
+	run env VB_BUFFER=segmented VB_PAGE_THRESHOLD=0 vb-frame f
+	assert_usage_error vb-frame "VB_PAGE_THRESHOLD must be a percentage from 1 to 100, not '0'"
+	run env VB_BUFFER=segmented VB_PAGE_DECAY=-1 vb-frame f
+	assert_usage_error vb-frame "VB_PAGE_DECAY must be seconds (0 or more), not '-1'"
+	run env VB_BUFFER=segmented VB_PAGE_RESERVE=1 vb-frame f
+	assert_usage_error vb-frame "VB_PAGE_RESERVE must be a size of at least one page, not '1'"
+	run -0 env VB_BUFFER=linear vb-frame -c f
+	assert_output 3
+	run -0 env VB_BUFFER= vb-frame -c f
+	assert_output 3
+}
+
+@test "the same records with every buffer and page configuration" {
+	python3 - <<'PY'
+import random, re, struct
+r = random.Random(7)
+recs, seps, n = [], [b'\n', b'\r\n', b'\r', b'<=>', b'<=', b'=>'], 0
+alphabet = b'abcdefghij'
+while n < 3 * 1024 * 1024:
+    k = r.choice([0, 1, 5, 40, 300, 5000, 70000, 200000])
+    s = bytes(r.choice(b'<=>\r\nx') if r.random() < 0.02 else r.choice(alphabet) for _ in range(k))
+    recs.append(s + r.choice(seps))
+    n += len(recs[-1])
+data = b''.join(recs)
+open('mix', 'wb').write(data)
+def out(name, records):
+    open(name, 'wb').write(b''.join(x + b'\n' for x in records))
+def split(pattern):
+    parts = re.split(pattern, data)
+    return parts[:-1] if parts[-1] == b'' else parts
+out('exp.l', split(rb'\r\n|\r|\n'))
+out('exp.d', split(rb'<=>|<=|=>|\r\n'))
+body = [x for x in re.split(rb'\r\n|\r|\n', data)]
+open('mix.lp', 'wb').write(b''.join(struct.pack('>I', len(x)) + x for x in body))
+out('exp.L', body)
+open('exp.c', 'w').write('%d\n' % len(split(rb'\r\n|\r|\n')))
+PY
+	[ "$(stat -c %s mix)" -gt 3000000 ]
+	local conf how
+	# run_conf ARGS... FILE: vb-frame ARGS on FILE, read as a file or a pipe
+	run_conf() {
+		if [ "$how" = pipe ]; then
+			cat "${@: -1}" | env $conf vb-frame "${@:1:$#-1}"
+		else
+			env $conf vb-frame "$@"
+		fi
+	}
+	for conf in '' VB_BUFFER=linear VB_BUFFER=segmented 'VB_BUFFER=segmented VB_PAGE_SIZE=4K' \
+		'VB_BUFFER=segmented VB_PAGE_BACKEND=virtual' \
+		'VB_BUFFER=segmented VB_PAGE_BACKEND=virtual VB_PAGE_SIZE=4K'; do
+		for how in file pipe; do
+			echo "configuration: '$conf', $how"
+			[ "$(run_conf -l mix | md5sum)" = "$(md5sum < exp.l)" ]
+			[ "$(run_conf -d '<=>' -d '<=' -d '=>' -d '\r\n' mix | md5sum)" = "$(md5sum < exp.d)" ]
+			[ "$(run_conf -L u32be mix.lp | md5sum)" = "$(md5sum < exp.L)" ]
+			[ "$(run_conf -l -k mix | md5sum)" = "$(md5sum < mix)" ]
+			[ "$(run_conf -L u32be -k mix.lp | md5sum)" = "$(md5sum < mix.lp)" ]
+			[ "$(run_conf -c mix)" = "$(cat exp.c)" ]
+		done
+	done
+}
+
+# ------------------------------------------------------------ output errors
+
+@test "a closed output pipe stops quietly with status 0" {
+	seq 1 2000000 > big
+	run -0 --separate-stderr bash -c 'set -o pipefail; vb-frame -l big | head -1'
+	assert_output 1
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr bash -c 'set -o pipefail; vb-frame -u -i big big nosuch | head -1'
+	assert_output $'big\t0\t1'
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr bash -c 'set -o pipefail; vb-frame --to-length-prefix u32be big | head -c 10 | wc -c'
+	assert_output 10
+	assert_equal "$stderr" ''
+}
+
+@test "a write error on stdout is reported once, exit 1" {
+	seq 1 5 > f
+	seq 1 200000 > big
+	run -1 bash -c 'vb-frame f > /dev/full'
+	assert_output 'vb-frame: write error: No space left on device'
+	run -1 bash -c 'vb-frame big big > /dev/full'
+	assert_output 'vb-frame: write error: No space left on device'
+	run -1 bash -c 'vb-frame -c f f > /dev/full'
+	assert_output 'vb-frame: write error: No space left on device'
+	run -1 bash -c 'vb-frame -u -i big > /dev/full'
+	assert_output 'vb-frame: write error: No space left on device'
+	run -1 bash -c 'vb-frame --help > /dev/full'
+	assert_output 'vb-frame: write error: No space left on device'
+}
+
+# ------------------------------------------------------------ the rest
+
+@test "popt's !#:+ does not eat operands in option values" {
+	printf 'aax!#:+ybb' > p1
+	printf 'ccx!#:+ydd' > p2
+	run -0 vb-frame -d 'x!#:+y' p1 p2
+	assert_output $'aa\nbb\ncc\ndd'
+	run -0 vb-frame --delimiter='!#:+' -c p1 p2
+	assert_output $'2\tp1\n2\tp2\n4\ttotal'
+	vb-frame --output-delimiter '!#:+' -d y p1 > out
+	assert_bytes out 'aax!#:+!#:+bb!#:+'
+}
+
+@test "--help prints usage to stdout; --version prints the version" {
+	run -0 --separate-stderr vb-frame --help
+	assert_line --index 0 'Usage: vb-frame [OPTION...] [INPUT...]'
+	assert_output --partial '--length-prefix=SPEC'
+	assert_output --partial '--oversize=error|skip|truncate'
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr vb-frame --version
+	assert_output --regexp '^vb-frame \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'
+	assert_equal "$stderr" ''
+}
