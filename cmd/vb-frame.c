@@ -66,7 +66,8 @@ static struct poptOption select_options[] = {
 	{"index", 'i', POPT_ARG_NONE, &opt_index, 0,
 	 "print each record's offset and length (tab-separated) instead", NULL},
 	{"max-size", 0, POPT_ARG_STRING, &opt_max_size, 0,
-	 "largest record held in memory (default 64M)", "SIZE"},
+	 "largest record held in memory (default 64M; with -L the whole frame, header included)",
+	 "SIZE"},
 	{"oversize", 0, POPT_ARG_STRING, &opt_oversize, 0,
 	 "a larger record: error (default, exit 1), skip it, or truncate it to --max-size",
 	 "error|skip|truncate"},
@@ -119,18 +120,28 @@ static void parse_records(const char *list)
 
 	if (!copy)
 		cli_usage("out of memory");
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	(void)save;
+	for (char *tok = copy, *next; tok; tok = next) {
 		struct span s;
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = 0;
 		char *dash = strchr(tok, '-');
 		if (dash)
 			*dash = 0;
-		if (vb_parse_size(tok, "record number", &s.lo) || !s.lo)
+		if (!*tok || vb_parse_size(tok, "record number", &s.lo))
+			cli_usage("invalid --records '%s': expected record numbers and ranges such as 5,10-20,100-",
+				  list);
+		if (!s.lo)
 			cli_usage("invalid --records '%s': records are numbered from 1", list);
 		s.hi = s.lo;
 		if (dash) {
 			if (!dash[1])
 				s.hi = UINT64_MAX;
-			else if (vb_parse_size(dash + 1, "record number", &s.hi) || s.hi < s.lo)
+			else if (vb_parse_size(dash + 1, "record number", &s.hi))
+				cli_usage("invalid --records '%s': expected record numbers and ranges such as 5,10-20,100-",
+					  list);
+			else if (s.hi < s.lo)
 				cli_usage("invalid --records '%s': a range is FIRST-LAST with FIRST <= LAST",
 					  list);
 		}
@@ -232,6 +243,7 @@ struct input {
 	struct vb_vbuf *store;   /* a vb store: read its content */
 	uint64_t store_off;
 	int eof;
+	int looked;              /* the start was checked for a store's header */
 };
 
 static int is_store(int fd)
@@ -271,7 +283,17 @@ static enum vb_err fill(struct input *in, struct vb_sbuf *b, size_t *got)
 		*got = avail;
 		return VB_OK;
 	}
-	return vb_sbuf_fill_fd(b, in->fd, READ_CHUNK, got);
+	enum vb_err rc = vb_sbuf_fill_fd(b, in->fd, READ_CHUNK, got);
+	if (!rc && !in->looked && vb_sbuf_len(b) >= 8) {
+		/* a store arriving through a pipe cannot be opened as one: its
+		 * raw bytes are framed, which is rarely what was meant */
+		unsigned char m[8];
+		in->looked = 1;
+		vb_sbuf_peek(b, 0, m, 8);
+		if (!memcmp(m, "\x89VBSTOR\n", 8))
+			cli_error(in->name, "warning: this looks like a vb store arriving through a pipe; its raw bytes are framed (give the store as a file to frame its content)");
+	}
+	return rc;
 }
 
 /* ---------------------------------------------------------------- state */
@@ -286,6 +308,8 @@ static unsigned char *out_delim = (unsigned char *)"\n";
 static size_t out_delim_len = 1;
 static struct vb_lenspec to_spec;
 static int to_length, several;
+static uint64_t cur_record;   /* the record being written, for messages */
+static int plain;             /* records + output delimiter, not flushed each */
 static uint64_t grand_total;
 
 /* Emit record number n (its bytes are [skip, skip+len) of the buffer,
@@ -309,8 +333,11 @@ static enum vb_err emit(const struct input *in, const struct vb_sbuf *b, size_t 
 	} else if (to_length) {
 		unsigned char h[10];
 		size_t hn;
-		if ((rc = vb_lenspec_encode(&to_spec, len, h, &hn)))
+		if ((rc = vb_lenspec_encode(&to_spec, len, h, &hn))) {
+			vb_err_prefix("record %llu at offset %llu", (unsigned long long)cur_record,
+				      (unsigned long long)base);
 			return rc;
+		}
 		if (!(rc = out_write(h, hn)))
 			rc = out_sbuf(b, at + fr->skip, len);
 	} else {
@@ -342,8 +369,9 @@ static enum vb_err skip_record(struct input *in, struct vb_sbuf *b, const struct
 				break;
 			if ((rc = fill(in, b, &got)))
 				return rc;
-			if (!got)
-				return VB_EFRAME; /* the input ended inside the frame */
+			if (!got) /* the input ended inside the frame: a short fixed
+				   * record ends there; a length frame is cut */
+				return is_length ? VB_EFRAME : VB_OK;
 		}
 		return VB_OK;
 	}
@@ -425,7 +453,15 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop)
 			continue;
 		}
 		if (rc == VB_OK) {
-			size_t at = 0;
+			size_t at = 0, run_start = 0, run_len = 0, whole;
+			/* Plain output of a contiguous buffer: runs of records
+			 * whose delimiter is as long as the output delimiter go
+			 * out as one copy of the input bytes.  The input buffer is
+			 * ours, and consumed right after, so the delimiters are
+			 * rewritten in it. */
+			unsigned char *run_p = (unsigned char *)(uintptr_t)vb_sbuf_contig(b, 0, &whole);
+			if (whole != vb_sbuf_len(b))
+				run_p = NULL;
 			for (size_t i = 0; i < cnt && !rc; i++) {
 				struct vb_frame *f = &batch[i];
 				n++;
@@ -439,16 +475,39 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop)
 					break;
 				}
 				if (!(f->unterminated && final_mode == FINAL_DROP) && wanted(n)) {
+					cur_record = n;
 					if (opt_count)
 						count++;
-					else
+					else if (plain && run_p && !f->skip && !f->unterminated &&
+						 f->delim == out_delim_len) {
+						/* the record and its delimiter, with the
+						 * delimiter bytes replaced by the output
+						 * delimiter in place, join the run */
+						if (out_delim_len &&
+						    memcmp(run_p + at + f->len, out_delim, out_delim_len))
+							memcpy(run_p + at + f->len, out_delim, out_delim_len);
+						if (run_len && run_start + run_len != at) {
+							if ((rc = out_write(run_p + run_start, run_len)))
+								break;
+							run_len = 0;
+						}
+						if (!run_len)
+							run_start = at;
+						run_len += f->total;
+					} else {
+						if (run_len && (rc = out_write(run_p + run_start, run_len)))
+							break;
+						run_len = 0;
 						rc = emit(in, b, at, base, f, f->len);
+					}
 				}
 				at += f->total;
 				base += f->total;
 				if (nspans && last_wanted != UINT64_MAX && n >= last_wanted)
 					break;
 			}
+			if (!rc && run_len)
+				rc = out_write(run_p + run_start, run_len);
 			vb_sbuf_advance(b, at);
 			if (rc)
 				break;
@@ -483,9 +542,13 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop)
 				t.delim = 0;
 				if (opt_count)
 					count++;
-				else if ((rc = emit(in, b, 0, base, &t, t.len)))
+				else if ((cur_record = n), (rc = emit(in, b, 0, base, &t, t.len)))
 					break;
 			} else if (wanted(n)) {
+				/* records before it go out first, also when
+				 * stderr and stdout are the same file */
+				if ((rc = out_flush()))
+					break;
 				cli_error(in->name, "warning: record %llu at offset %llu skipped: larger than --max-size (%llu bytes)",
 					  (unsigned long long)n, (unsigned long long)base,
 					  (unsigned long long)max_size);
@@ -510,7 +573,7 @@ done:
 		status = cli_fail(out_failed ? NULL : in->name, rc);
 	if (out_failed)
 		*stop = 1; /* stdout is gone: the other inputs would fail the same way */
-	if (opt_count) {
+	if (opt_count && status == EXIT_OK) {
 		char line[64];
 		int k;
 		if (several) {
@@ -558,7 +621,9 @@ static void setup_framer(void)
 			const char *a = cli_arg(opt_length_adjust);
 			uint64_t v;
 			int neg = a[0] == '-';
-			v = cli_size(neg || a[0] == '+' ? a + 1 : a, "length adjustment");
+			if (vb_parse_size(neg || a[0] == '+' ? a + 1 : a, "length adjustment", &v))
+				cli_usage("invalid --length-adjust '%s' (a whole number, negative as --length-adjust=-N)",
+					  a);
 			if (v > (uint64_t)INT64_MAX)
 				cli_usage("--length-adjust '%s' is too large", a);
 			sp.adjust = neg ? -(int64_t)v : (int64_t)v;
@@ -638,6 +703,8 @@ static void setup_options(void)
 			oversize = OVER_TRUNCATE;
 		else
 			cli_usage("invalid --oversize '%s' (error, skip or truncate)", o);
+		if (oversize == OVER_TRUNCATE && opt_keep)
+			cli_usage("--oversize=truncate cannot be used with --keep: a truncated record is not the record as it was");
 	}
 	if (opt_final) {
 		const char *f = cli_arg(opt_final);
@@ -668,6 +735,7 @@ static void setup_options(void)
 		to_length = 1;
 	}
 	flush_each = opt_unbuffered || isatty(1);
+	plain = !opt_index && !opt_keep && !to_length && !opt_count && !flush_each;
 }
 
 int main(int argc, char **argv)
@@ -697,13 +765,13 @@ int main(int argc, char **argv)
 	struct vb_pages *pages = NULL;
 	const char *kind = getenv("VB_BUFFER");
 	enum vb_err brc;
+	struct vb_pages_opts po;
+	vb_pages_opts_init(&po);
+	if (vb_pages_opts_from_env(&po)) /* a typo is reported even if unused */
+		cli_usage("%s", vb_err_detail());
 	if (kind && *kind && strcmp(kind, "linear")) {
-		struct vb_pages_opts po;
 		if (strcmp(kind, "segmented"))
 			cli_usage("VB_BUFFER must be 'linear' or 'segmented', not '%s'", kind);
-		vb_pages_opts_init(&po);
-		if (vb_pages_opts_from_env(&po))
-			cli_usage("%s", vb_err_detail());
 		if ((brc = vb_pages_create(&po, &pages)))
 			return cli_fail(NULL, brc);
 		size_t chunk = po.backend == VB_PAGES_VIRTUAL ? READ_CHUNK : po.page_size - 64;
@@ -714,7 +782,7 @@ int main(int argc, char **argv)
 	if (brc)
 		return cli_fail(NULL, brc);
 	for (int i = 0; i < nargs && !stop; i++) {
-		struct input in = {args[i], 0, NULL, 0, 0};
+		struct input in = {args[i], 0, NULL, 0, 0, 0};
 		int st;
 		if (strcmp(args[i], "-")) {
 			in.fd = open(args[i], O_RDONLY | O_CLOEXEC);

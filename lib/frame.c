@@ -124,6 +124,8 @@ enum vb_err vb_read_varint(const void *buf, size_t len, size_t off, uint64_t *v,
 		if (off + i >= len)
 			return vb_err_set(VB_ENEEDMORE, "varint runs past the buffered bytes");
 		unsigned char b = p[off + i];
+		if (i == 9 && (b & 0x80))
+			return vb_err_set(VB_EINVAL, "varint longer than 10 bytes");
 		if (i == 9 && b > 1)
 			return vb_err_set(VB_EINVAL, "varint larger than 2^64-1");
 		r |= (uint64_t)(b & 0x7f) << (7 * i);
@@ -625,9 +627,12 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 		return bad_frame("length %llu adjusted by -%llu is negative",
 				 (unsigned long long)value, (unsigned long long)-sp->adjust);
 	uint64_t adj = sp->adjust < 0 ? value - (uint64_t)-sp->adjust : value + (uint64_t)sp->adjust;
-	if ((sp->adjust > 0 && adj < value) || __builtin_add_overflow(adj, hdr, &frame))
+	if (sp->adjust > 0 && adj < value)
 		return bad_frame("length %llu adjusted by %llu overflows 64 bits",
 				 (unsigned long long)value, (unsigned long long)sp->adjust);
+	if (__builtin_add_overflow(adj, hdr, &frame))
+		return bad_frame("length %llu plus its %llu header bytes overflows 64 bits",
+				 (unsigned long long)adj, (unsigned long long)hdr);
 	uint64_t strip = sp->strip_set ? sp->strip : hdr;
 	if (strip > frame)
 		return bad_frame("cannot strip %llu bytes from a %llu-byte frame",
@@ -639,15 +644,24 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 		return vb_err_set(VB_EFRAME, "frame of %llu bytes is larger than the maximum (%llu)",
 				  (unsigned long long)frame, (unsigned long long)f->max);
 	}
-	if (len < frame)
-		goto short_frame;
+	if (len < frame) {
+		if (!eof)
+			return VB_ENEEDMORE;
+		/* end of input inside a frame whose header is complete: the
+		 * rest, past what would be stripped, is a truncated record */
+		fr->skip = strip < len ? (size_t)strip : len;
+		fr->len = len - fr->skip;
+		fr->total = len;
+		fr->unterminated = 1;
+		return VB_OK;
+	}
 	fr->total = (size_t)frame;
 	return VB_OK;
 
 short_frame:
 	if (!eof)
 		return VB_ENEEDMORE;
-	/* end of input inside a frame: the rest is a truncated record */
+	/* end of input inside the header: the rest is a truncated record */
 	memset(fr, 0, sizeof *fr);
 	fr->len = len;
 	fr->total = len;
@@ -661,19 +675,22 @@ static enum vb_err next_fixed(struct vb_framer *f, const struct vb_sbuf *b, int 
 	size_t len = vb_sbuf_len(b);
 
 	memset(fr, 0, sizeof *fr);
-	if (f->fixed > f->max) {
-		fr->len = fr->total = f->fixed > SIZE_MAX ? SIZE_MAX : (size_t)f->fixed;
-		return vb_err_set(VB_EFRAME, "fixed records of %llu bytes are larger than the maximum",
-				  (unsigned long long)f->fixed);
-	}
 	if (len >= f->fixed) {
 		fr->len = fr->total = (size_t)f->fixed;
-		return VB_OK;
-	}
-	if (!eof || !len)
+	} else if (eof && len) {
+		/* a short last record */
+		fr->len = fr->total = len;
+		fr->unterminated = 1;
+	} else if (!eof && len > f->max) {
+		/* larger than the maximum before it is even complete; it ends
+		 * after `fixed` bytes or at the end of input */
+		fr->len = fr->total = f->fixed > SIZE_MAX ? SIZE_MAX : (size_t)f->fixed;
+	} else {
 		return VB_ENEEDMORE;
-	fr->len = fr->total = len;
-	fr->unterminated = 1;
+	}
+	if (fr->len > f->max)
+		return vb_err_set(VB_EFRAME, "a record of %llu bytes is larger than the maximum (%llu)",
+				  (unsigned long long)fr->len, (unsigned long long)f->max);
 	return VB_OK;
 }
 

@@ -510,12 +510,12 @@ PY
 	# 255 bytes fit a u8, 256 do not; the records before are written
 	{ echo ab; head -c 255 /dev/zero | tr '\0' y; echo; head -c 256 /dev/zero | tr '\0' z; printf '\ncd\n'; } > in
 	run -1 --separate-stderr vb-frame --to-length-prefix u8 in
-	assert_equal "$stderr" 'vb-frame: in: a record of 256 bytes does not fit a 1-byte length field'
+	assert_equal "$stderr" 'vb-frame: in: record 3 at offset 259: a record of 256 bytes does not fit a 1-byte length field'
 	vb-frame --to-length-prefix u8 in > out 2> /dev/null || :
 	cmp out <(printf '\002ab\377'; head -c 255 /dev/zero | tr '\0' y)
 	head -c 65536 /dev/zero > z64
 	run -1 --separate-stderr vb-frame --to-length-prefix u16be z64
-	assert_equal "$stderr" 'vb-frame: z64: a record of 65536 bytes does not fit a 2-byte length field'
+	assert_equal "$stderr" 'vb-frame: z64: record 1 at offset 0: a record of 65536 bytes does not fit a 2-byte length field'
 	run -0 bash -c 'head -c 65535 z64 | vb-frame --to-length-prefix u16be | vb-frame -L u16be -c'
 	assert_output 1
 }
@@ -549,11 +549,14 @@ PY
 	run -0 --separate-stderr vb-frame -L u8 --final=drop in
 	assert_output abc
 	assert_equal "$stderr" ''
-	# emitted as it is, header included
+	# the header is complete: emitted without it, like any record
 	vb-frame -L u8 --final=emit in > out
-	assert_bytes out 'abc\n\002d\n'
+	assert_bytes out 'abc\nd\n'
 	run -0 vb-frame -L u8 --final=emit -i in
-	assert_output $'1\t3\n4\t2'
+	assert_output $'1\t3\n5\t1'
+	# with --keep, as it was
+	vb-frame -L u8 --final=emit --keep in > out
+	assert_bytes out '\003abc\002d'
 	run -0 vb-frame -L u8 --final=emit -c in
 	assert_output 2
 	# a header cut short, and a field offset beyond the end
@@ -644,6 +647,11 @@ vb-frame: l2: the last frame (record 1 at offset 0) is truncated'
 	make_store t.vb $'x\ny\n'
 	run -0 bash -c 'vb-frame -c t.vb - < s.vb'
 	assert_output $'2\tt.vb\n3\t-\n5\ttotal'
+	# through a pipe a store cannot be opened: its raw bytes are framed,
+	# with a warning
+	run -0 --separate-stderr bash -c 'cat s.vb | vb-frame -c'
+	refute_output 3
+	assert_equal "$stderr" "vb-frame: -: warning: this looks like a vb store arriving through a pipe; its raw bytes are framed (give the store as a file to frame its content)"
 	# a store with a base file, on stdin from another directory
 	seq 1 10 > base
 	vb-insert --base base b.vb 0 --text $'H\n'
@@ -737,18 +745,18 @@ vb-frame: d: is a directory'
 
 @test "usage errors: bad values" {
 	seq 1 3 > f
-	for list in 0 0-3 x 1x -3 18446744073709551616; do
+	for list in 0 0-3; do
 		run vb-frame -n "$list" f
 		assert_usage_error vb-frame "invalid --records '$list': records are numbered from 1"
 	done
-	for list in 5-3 3-0 2-x; do
+	for list in x 1x -3 18446744073709551616 2-x '' , 1,,2 1, ,1; do
+		run vb-frame -n "$list" f
+		assert_usage_error vb-frame "invalid --records '$list': expected record numbers and ranges such as 5,10-20,100-"
+	done
+	for list in 5-3 3-0; do
 		run vb-frame --records "$list" f
 		assert_usage_error vb-frame "invalid --records '$list': a range is FIRST-LAST with FIRST <= LAST"
 	done
-	run vb-frame -n '' f
-	assert_usage_error vb-frame "invalid --records ''"
-	run vb-frame -n , f
-	assert_usage_error vb-frame "invalid --records ','"
 	run vb-frame --oversize=maybe f
 	assert_usage_error vb-frame "invalid --oversize 'maybe' (error, skip or truncate)"
 	run vb-frame --final x f
@@ -794,9 +802,11 @@ vb-frame: d: is a directory'
 	run vb-frame -L u8 --length-offset x f
 	assert_usage_error vb-frame "invalid length offset 'x'"
 	run vb-frame -L u8 --length-adjust x f
-	assert_usage_error vb-frame "invalid length adjustment 'x'"
+	assert_usage_error vb-frame "invalid --length-adjust 'x' (a whole number, negative as --length-adjust=-N)"
+	run vb-frame -L u8 --length-adjust=-x f
+	assert_usage_error vb-frame "invalid --length-adjust '-x' (a whole number, negative as --length-adjust=-N)"
 	run vb-frame -L u8 --length-adjust '' f
-	assert_usage_error vb-frame 'empty length adjustment'
+	assert_usage_error vb-frame "invalid --length-adjust '' (a whole number, negative as --length-adjust=-N)"
 	run vb-frame -L u8 --length-adjust=9223372036854775808 f
 	assert_usage_error vb-frame "--length-adjust '9223372036854775808' is too large"
 	run vb-frame -L u8 --strip=-1 f
