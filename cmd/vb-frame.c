@@ -521,7 +521,9 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop)
 			break;
 		}
 		if (rc == VB_EFRAME) {
-			if (oversize == OVER_ERROR) {
+			/* a record that is not wanted is passed over whatever
+			 * --oversize says: it does not have to fit */
+			if (oversize == OVER_ERROR && wanted(n)) {
 				rc = vb_err_set(VB_EFRAME, "record %llu at offset %llu is larger than --max-size (%llu bytes); raise --max-size or use --oversize=skip or --oversize=truncate",
 						(unsigned long long)n, (unsigned long long)base,
 						(unsigned long long)max_size);
@@ -569,8 +571,18 @@ done:
 		*stop = 1;
 		return EXIT_OK;
 	}
-	if (rc)
+	if (rc) {
+		/* the records before the failure go out before its message */
+		enum vb_err frc;
+		if (!out_failed && (frc = out_flush())) {
+			if (frc == VB_EPIPE) {
+				*stop = 1;
+				return EXIT_OK;
+			}
+			rc = frc;
+		}
 		status = cli_fail(out_failed ? NULL : in->name, rc);
+	}
 	if (out_failed)
 		*stop = 1; /* stdout is gone: the other inputs would fail the same way */
 	if (opt_count && status == EXIT_OK) {

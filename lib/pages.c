@@ -33,6 +33,7 @@
  *   ones, instead of walking through the whole range.
  */
 #include "pages.h"
+#include "num.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -96,40 +97,11 @@ void vb_pages_opts_init(struct vb_pages_opts *o)
 	o->reserve = (size_t)1 << 30;
 }
 
-static int parse_ull(const char *s, unsigned long long *v)
-{
-	char *end;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return errno || end == s || (*s == '-');
-}
-
-/* The page-size suffixes accepted here are the grammar's K, M and G. */
-static int parse_size_env(const char *s, size_t *v)
-{
-	char *end;
-	unsigned long long n;
-
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return -1;
-	if (*end == 'K' || *end == 'k')
-		n <<= 10, end++;
-	else if (*end == 'M')
-		n <<= 20, end++;
-	else if (*end == 'G')
-		n <<= 30, end++;
-	if (*end)
-		return -1;
-	*v = (size_t)n;
-	return 0;
-}
-
 enum vb_err vb_pages_opts_from_env(struct vb_pages_opts *o)
 {
 	const char *s;
 	unsigned long long v;
+
 	long sys = sysconf(_SC_PAGESIZE);
 
 	if ((s = getenv("VB_PAGE_BACKEND")) && *s) {
@@ -141,14 +113,19 @@ enum vb_err vb_pages_opts_from_env(struct vb_pages_opts *o)
 			return vb_err_set(VB_EINVAL, "VB_PAGE_BACKEND must be 'segmented' or 'virtual', not '%s'", s);
 	}
 	if ((s = getenv("VB_PAGE_SIZE")) && *s) {
-		size_t n;
-		if (parse_size_env(s, &n) || n < (size_t)sys || n % (size_t)sys || n > ((size_t)1 << 30))
+		uint64_t n;
+		/* sizes follow the one offset grammar (lib/num.h) */
+		if (vb_parse_size(s, "size", &n) || n < (uint64_t)sys || n % (uint64_t)sys ||
+		    n > ((uint64_t)1 << 30))
 			return vb_err_set(VB_EINVAL, "VB_PAGE_SIZE must be a multiple of %ld up to 1G, not '%s'",
 					  sys, s);
-		o->page_size = n;
+		o->page_size = (size_t)n;
 	}
 	if ((s = getenv("VB_PAGE_THRESHOLD")) && *s) {
-		if (parse_ull(s, &v) || v < 1 || v > 100)
+		char *end;
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno || end == s || *end || *s == '-' || *s == '+' || v < 1 || v > 100)
 			return vb_err_set(VB_EINVAL, "VB_PAGE_THRESHOLD must be a percentage from 1 to 100, not '%s'", s);
 		o->threshold = (unsigned)v;
 	}
@@ -161,10 +138,10 @@ enum vb_err vb_pages_opts_from_env(struct vb_pages_opts *o)
 		o->decay_ns = (uint64_t)(d * 1e9);
 	}
 	if ((s = getenv("VB_PAGE_RESERVE")) && *s) {
-		size_t n;
-		if (parse_size_env(s, &n) || n < o->page_size)
+		uint64_t n;
+		if (vb_parse_size(s, "size", &n) || n < o->page_size || n > ((uint64_t)1 << 46))
 			return vb_err_set(VB_EINVAL, "VB_PAGE_RESERVE must be a size of at least one page, not '%s'", s);
-		o->reserve = n;
+		o->reserve = (size_t)n;
 	}
 	return VB_OK;
 }

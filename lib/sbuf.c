@@ -358,24 +358,24 @@ static enum vb_err linear_room(struct vb_sbuf *b, size_t n)
 
 	if (c->cap - c->end >= n)
 		return VB_OK;
-	if (c->cap - used >= n && c->refs == 1) {
+	if (c->start) {
 		memmove(c->data, c->data + c->start, used);
 		c->start = 0;
 		c->end = used;
-		return VB_OK;
+		if (c->cap - used >= n)
+			return VB_OK;
 	}
+	/* Grow by doubling, with realloc: a large buffer is an mmap that the
+	 * kernel moves (mremap) rather than copying, and the capacity not yet
+	 * written to is not resident, so memory follows the bytes held. */
 	size_t ncap = c->cap * 2;
 	if (ncap < used + n)
 		ncap = used + n;
-	unsigned char *d = malloc(ncap);
+	unsigned char *d = realloc(c->data, ncap);
 	if (!d)
 		return vb_err_set(VB_ENOMEM, "out of memory for a %zu-byte buffer", ncap);
-	memcpy(d, c->data + c->start, used);
-	free(c->data);
 	c->data = d;
 	c->cap = ncap;
-	c->start = 0;
-	c->end = used;
 	return VB_OK;
 }
 

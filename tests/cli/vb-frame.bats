@@ -974,3 +974,43 @@ PY
 	assert_output --regexp '^vb-frame \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'
 	assert_equal "$stderr" ''
 }
+
+@test "an oversized record that -n does not select is passed over, whatever --oversize says" {
+	printf 'a\nbbbbbbbb\nc\n' > in
+	run -0 --separate-stderr vb-frame --max-size 3 -n 3 in
+	assert_output c
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr vb-frame --max-size 3 -n 1,3 --oversize=skip in
+	assert_output $'a\nc'
+	assert_equal "$stderr" ''
+}
+
+@test "a failure's message comes after the records written before it" {
+	printf 'a\nbbbbbbbb\nc\n' > in
+	run -1 bash -c 'vb-frame --max-size 3 in 2>&1'
+	assert_output "a
+vb-frame: in: record 2 at offset 2 is larger than --max-size (3 bytes); raise --max-size or use --oversize=skip or --oversize=truncate"
+	printf 'a\nb' > in2
+	run -1 bash -c 'vb-frame --final=error in2 2>&1'
+	assert_output "a
+vb-frame: in2: the last record (2 at offset 2) has no delimiter"
+}
+
+@test "VB_PAGE_* sizes follow the offset grammar; the threshold is a whole percentage" {
+	seq 1 1000 > in
+	for size in 64K 64KiB 0x10000 65536; do
+		run -0 env VB_BUFFER=segmented VB_PAGE_SIZE=$size vb-frame -c in
+		assert_output 1000
+	done
+	run -0 env VB_BUFFER=segmented VB_PAGE_BACKEND=virtual VB_PAGE_RESERVE=1MiB vb-frame -c in
+	assert_output 1000
+	for t in 50% 50abc +50 0 101; do
+		run vb-frame -c in
+		run env VB_PAGE_THRESHOLD="$t" vb-frame -c in
+		assert_usage_error vb-frame "VB_PAGE_THRESHOLD must be a percentage from 1 to 100, not '$t'"
+	done
+	run env VB_PAGE_SIZE=1T vb-frame -c in
+	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of 4096 up to 1G, not '1T'"
+	run env VB_PAGE_SIZE=99999999999999999999 vb-frame -c in
+	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of 4096 up to 1G, not '99999999999999999999'"
+}
