@@ -28,6 +28,7 @@
  *   never held in memory.
  */
 #include "frame.h"
+#include "num.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -138,17 +139,6 @@ enum vb_err vb_read_varint(const void *buf, size_t len, size_t off, uint64_t *v,
 	return vb_err_set(VB_EINVAL, "varint longer than 10 bytes");
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 enum vb_err vb_unescape(const char *s, unsigned char **out, size_t *n)
 {
 	size_t len = strlen(s), k = 0;
@@ -168,8 +158,8 @@ enum vb_err vb_unescape(const char *s, unsigned char **out, size_t *n)
 		case '0': o[k++] = 0; break;
 		case '\\': o[k++] = '\\'; break;
 		case 'x': {
-			int hi = i + 1 < len ? hexval(s[i + 1]) : -1;
-			int lo = hi >= 0 && i + 2 < len ? hexval(s[i + 2]) : -1;
+			int hi = i + 1 < len ? vb_hex_digit(s[i + 1]) : -1;
+			int lo = hi >= 0 && i + 2 < len ? vb_hex_digit(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				free(o);
 				return vb_err_set(VB_EINVAL, "'%s': \\x needs two hex digits", s);
@@ -383,11 +373,68 @@ void vb_framer_discard(struct vb_framer *f, size_t n)
 
 /* ------------------------------------------------------- delimiter scan */
 
-/* Absolute offset of the first occurrence of any delimiter's first byte at
- * or after `at`, or NONE if there is none in the buffered bytes. */
-static uint64_t next_candidate(struct vb_framer *f, const struct vb_sbuf *b, uint64_t at)
+/* The bytes being scanned: the absolute offsets [origin, end), either one
+ * contiguous run p (the fast case: memchr and memcmp straight on it, no
+ * buffer calls per record) or a chunked buffer b. */
+struct view {
+	const unsigned char *p;   /* NULL: use b */
+	const struct vb_sbuf *b;
+	uint64_t origin, end;
+};
+
+static struct view view_of(const struct vb_framer *f, const struct vb_sbuf *b)
 {
-	uint64_t end = f->base + vb_sbuf_len(b), best = NONE;
+	struct view v = {NULL, b, f->base, f->base + vb_sbuf_len(b)};
+	size_t run;
+	const unsigned char *p = vb_sbuf_contig(b, 0, &run);
+
+	if (run == vb_sbuf_len(b))
+		v.p = p;
+	return v;
+}
+
+/* Absolute offset of the first byte c at or after `from`, or NONE. */
+static uint64_t view_find(const struct view *v, uint64_t from, unsigned char c)
+{
+	size_t rel;
+
+	if (from >= v->end)
+		return NONE;
+	if (v->p) {
+		const unsigned char *hit = memchr(v->p + (from - v->origin), c, (size_t)(v->end - from));
+		return hit ? v->origin + (uint64_t)(hit - v->p) : NONE;
+	}
+	if (vb_sbuf_find_byte(v->b, (size_t)(from - v->origin), c, &rel) == VB_OK)
+		return v->origin + rel;
+	return NONE;
+}
+
+/* Do the m bytes at absolute k equal s? */
+static int view_equal(const struct view *v, uint64_t k, const unsigned char *s, size_t m)
+{
+	unsigned char tmp[DELIM_MAX];
+	const unsigned char *at;
+	size_t run;
+
+	if (v->p) {
+		at = v->p + (k - v->origin);
+	} else {
+		at = vb_sbuf_contig(v->b, (size_t)(k - v->origin), &run);
+		if (run < m) {
+			vb_sbuf_peek(v->b, (size_t)(k - v->origin), tmp, m);
+			at = tmp;
+		}
+	}
+	return !memcmp(at, s, m);
+}
+
+/* Absolute offset of the first occurrence of any delimiter's first byte at
+ * or after `at`, or NONE if there is none in the buffered bytes.  What each
+ * byte's search found is remembered (next_at, searched_to), so bytes are
+ * looked at once however many reads a record takes. */
+static uint64_t next_candidate(struct vb_framer *f, const struct view *v, uint64_t at)
+{
+	uint64_t best = NONE;
 
 	for (int i = 0; i < f->nfirst; i++) {
 		unsigned char c = f->firsts[i];
@@ -397,61 +444,9 @@ static uint64_t next_candidate(struct vb_framer *f, const struct vb_sbuf *b, uin
 			uint64_t from = at;
 			if (pos == NONE && f->searched_to[c] > from)
 				from = f->searched_to[c];
-			size_t rel;
-			if (from < end && vb_sbuf_find_byte(b, (size_t)(from - f->base), c, &rel) == VB_OK) {
-				pos = f->base + rel;
-			} else {
-				pos = NONE;
-				f->searched_to[c] = end;
-			}
-			f->next_at[c] = pos;
-		}
-		if (pos != NONE && pos < best)
-			best = pos;
-	}
-	return best;
-}
-
-enum { M_FULL, M_PARTIAL, M_NO };
-
-static int match_at(const struct vb_sbuf *b, size_t k, const struct delim *d)
-{
-	size_t avail = vb_sbuf_len(b) - k, m = avail < d->n ? avail : d->n, run;
-	const unsigned char *p = vb_sbuf_contig(b, k, &run);
-	unsigned char tmp[DELIM_MAX];
-
-	if (run < m) {
-		vb_sbuf_peek(b, k, tmp, m);
-		p = tmp;
-	}
-	if (memcmp(p, d->s, m))
-		return M_NO;
-	return m == d->n ? M_FULL : M_PARTIAL;
-}
-
-/* The same two steps over one contiguous run p[0, end - origin) holding
- * the absolute offsets [origin, end): no buffer calls per byte or per
- * record, which is what makes counting and copying lines fast. */
-static uint64_t flat_candidate(struct vb_framer *f, const unsigned char *p, uint64_t origin,
-			       uint64_t end, uint64_t at)
-{
-	uint64_t best = NONE;
-
-	for (int i = 0; i < f->nfirst; i++) {
-		unsigned char c = f->firsts[i];
-		uint64_t pos = f->next_at[c];
-		if (pos == NONE || pos < at) {
-			uint64_t from = at;
-			if (pos == NONE && f->searched_to[c] > from)
-				from = f->searched_to[c];
-			const unsigned char *hit = from < end
-				? memchr(p + (from - origin), c, (size_t)(end - from)) : NULL;
-			if (hit) {
-				pos = origin + (uint64_t)(hit - p);
-			} else {
-				pos = NONE;
-				f->searched_to[c] = end;
-			}
+			pos = view_find(v, from, c);
+			if (pos == NONE)
+				f->searched_to[c] = v->end;
 			f->next_at[c] = pos;
 		}
 		if (pos < best)
@@ -460,27 +455,31 @@ static uint64_t flat_candidate(struct vb_framer *f, const unsigned char *p, uint
 	return best;
 }
 
-static enum vb_err flat_scan(struct vb_framer *f, const unsigned char *p, uint64_t origin,
-			     uint64_t end, int eof, uint64_t limit, size_t *pos, size_t *dlen)
+/* Scan from f->scan for the end of the current record.  VB_OK: delimiter at
+ * relative *pos, *dlen bytes.  VB_ENEEDMORE: none in the buffered bytes
+ * (f->scan says where to resume).  With `limit` (relative), a record
+ * longer than it ends the scan with VB_EFRAME. */
+static enum vb_err scan_view(struct vb_framer *f, const struct view *v, int eof, uint64_t limit,
+			     size_t *pos, size_t *dlen)
 {
 	for (;;) {
-		uint64_t k = flat_candidate(f, p, origin, end, f->scan);
+		uint64_t k = next_candidate(f, v, f->scan);
 		if (k == NONE) {
-			f->scan = end;
-			if (limit != NONE && end - f->base > limit)
+			f->scan = v->end;
+			if (limit != NONE && v->end - f->base > limit)
 				return VB_EFRAME;
 			return VB_ENEEDMORE;
 		}
 		if (limit != NONE && k - f->base > limit)
 			return VB_EFRAME;
-		const unsigned char *at = p + (k - origin);
-		size_t avail = (size_t)(end - k);
+		unsigned char c = v->p ? v->p[k - v->origin] : vb_sbuf_byte(v->b, (size_t)(k - v->origin));
+		size_t avail = (size_t)(v->end - k);
 		for (size_t i = 0; i < f->nd; i++) {
 			const struct delim *d = &f->d[i];
-			if (d->s[0] != *at)
+			if (d->s[0] != c)
 				continue;
 			size_t m = avail < d->n ? avail : d->n;
-			if (memcmp(at, d->s, m))
+			if (!view_equal(v, k, d->s, m))
 				continue;
 			if (m == d->n) {
 				*pos = (size_t)(k - f->base);
@@ -497,50 +496,11 @@ static enum vb_err flat_scan(struct vb_framer *f, const unsigned char *p, uint64
 	}
 }
 
-/* Scan from f->scan for the end of the current record.  VB_OK: delimiter at
- * relative *pos, *dlen bytes.  VB_ENEEDMORE: none in the buffered bytes
- * (f->scan says where to resume).  With `limit` (relative), a record
- * longer than it ends the scan with VB_EFRAME. */
 static enum vb_err scan(struct vb_framer *f, const struct vb_sbuf *b, int eof, uint64_t limit,
 			size_t *pos, size_t *dlen)
 {
-	uint64_t end = f->base + vb_sbuf_len(b);
-	size_t run;
-	const unsigned char *p = vb_sbuf_contig(b, 0, &run);
-
-	if (run == vb_sbuf_len(b))
-		return flat_scan(f, p, f->base, end, eof, limit, pos, dlen);
-
-	for (;;) {
-		uint64_t k = next_candidate(f, b, f->scan);
-		if (k == NONE) {
-			f->scan = end;
-			if (limit != NONE && end - f->base > limit)
-				return VB_EFRAME;
-			return VB_ENEEDMORE;
-		}
-		if (limit != NONE && k - f->base > limit)
-			return VB_EFRAME;
-		unsigned char c = vb_sbuf_byte(b, (size_t)(k - f->base));
-		for (size_t i = 0; i < f->nd; i++) {
-			if (f->d[i].s[0] != c)
-				continue;
-			int m = match_at(b, (size_t)(k - f->base), &f->d[i]);
-			if (m == M_FULL) {
-				*pos = (size_t)(k - f->base);
-				*dlen = f->d[i].n;
-				f->scan = k;
-				return VB_OK;
-			}
-			if (m == M_PARTIAL && !eof) {
-				f->scan = k; /* a longer delimiter may be arriving */
-				if (limit != NONE && k - f->base > limit)
-					return VB_EFRAME;
-				return VB_ENEEDMORE;
-			}
-		}
-		f->scan = k + 1;
-	}
+	struct view v = view_of(f, b);
+	return scan_view(f, &v, eof, limit, pos, dlen);
 }
 
 enum vb_err vb_framer_find_end(struct vb_framer *f, const struct vb_sbuf *b, int eof,
@@ -710,6 +670,7 @@ enum vb_err vb_framer_next_many(struct vb_framer *f, const struct vb_sbuf *b, in
 	}
 	/* delimiters over a contiguous buffer: many records per call */
 	uint64_t origin = f->base, end = origin + len;
+	struct view v = {p, b, origin, end};
 	while (k < max) {
 		size_t pos, dlen;
 		/* Fast path: when only one first byte can still occur before the
@@ -744,7 +705,7 @@ enum vb_err vb_framer_next_many(struct vb_framer *f, const struct vb_sbuf *b, in
 			if (hit) /* over the maximum: the general scan reports it */
 				f->next_at[live] = origin + (uint64_t)(hit - p);
 		}
-		rc = flat_scan(f, p, origin, end, eof, f->max, &pos, &dlen);
+		rc = scan_view(f, &v, eof, f->max, &pos, &dlen);
 		if (rc == VB_OK) {
 			fr[k].skip = 0;
 			fr[k].len = pos;

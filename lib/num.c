@@ -22,7 +22,7 @@ static const struct suffix suffixes[] = {
 	{"G", 1ULL << 30}, {"T", 1ULL << 40},
 };
 
-static int hexval(char c)
+int vb_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -47,7 +47,7 @@ static enum vb_err parse_number(const char *s, const char *whole,
 		p += 2;
 	}
 	for (;; p++) {
-		int d = base == 16 ? hexval(*p) : (*p >= '0' && *p <= '9' ? *p - '0' : -1);
+		int d = base == 16 ? vb_hex_digit(*p) : (*p >= '0' && *p <= '9' ? *p - '0' : -1);
 		if (d < 0)
 			break;
 		if (__builtin_mul_overflow(v, (uint64_t)base, &v) ||
@@ -119,7 +119,7 @@ enum vb_err vb_parse_hex(const char *s, unsigned char **out, size_t *n)
 			p++;
 			continue;
 		}
-		int hi = hexval(p[0]), lo = hi < 0 ? -1 : hexval(p[1]);
+		int hi = vb_hex_digit(p[0]), lo = hi < 0 ? -1 : vb_hex_digit(p[1]);
 		if (hi < 0 || lo < 0) {
 			free(b);
 			return vb_err_set(VB_EINVAL, "'%s': expected pairs of hex digits at '%.8s'",

@@ -36,6 +36,9 @@ enum vb_err vb_parse_pos(const char *s, struct vb_pos *out);
  * "offset X is beyond the end (length L)" or "... before the start ..." */
 enum vb_err vb_pos_resolve(const struct vb_pos *p, uint64_t len, uint64_t *out);
 
+/* The value of a hex digit, or -1. */
+int vb_hex_digit(int c);
+
 /* Decode pairs of hex digits ("de ad:BE\tef"; spaces, tabs, newlines and
  * colons may separate pairs).  *out is malloc'ed (caller frees), *n its
  * length.  VB_EINVAL with the offending place on a malformed string. */

@@ -19,29 +19,9 @@ size_mib=${2:-1024}
 edits=${3:-10000}
 repeat=${4:-7}
 
-if [ ! -x "$build/cmd/vb-cat" ]; then
-	meson setup "$build" "$src" --buildtype=release >/dev/null
-fi
-ninja -C "$build" >/dev/null
-PATH="$build/cmd:$PATH"
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/vb-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+. "$src/tests/bench/lib.sh"
+bench_setup "$build"
 
-now_us() { echo "${EPOCHREALTIME/./}"; }
-warm() { cat "$@" > /dev/null; }
-
-# time_us CMD: wall time of one run in microseconds (evaluated in this
-# shell, so no extra shell start-up is counted)
-time_us() {
-	local t0 t1
-	t0=$(now_us)
-	eval "$1" > /dev/null
-	t1=$(now_us)
-	echo $(( t1 - t0 ))
-}
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 echo "generating ${size_mib} MiB base..." >&2
 head -c "$(( size_mib * 1024 * 1024 ))" /dev/urandom > base.bin
@@ -134,10 +114,9 @@ rss_vbcat=$( { /usr/bin/time -f %M vb-cat s.vb > /dev/null; } 2>&1 )
 rss_cat=$( { /usr/bin/time -f %M cat flat.bin > /dev/null; } 2>&1 )
 rss_insert=$( { /usr/bin/time -f %M vb-insert --no-sync p.vb 5 --text Z; } 2>&1 )
 
-us2ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 cat <<TABLE
 
-Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(df -T "$work" | awk 'NR == 2 { print $2 }') file system, $(uname -r).
+Machine: $(machine).
 Base ${size_mib} MiB; store with $edits edits ($pieces pieces); second store with $p_pieces pieces. Medians of $repeat alternating runs.
 
 | case | vb | standard tool | ratio | target |

@@ -19,25 +19,9 @@ repeat=${3:-7}
 vb_install_mawk() { command -v mawk >/dev/null || { echo "mawk is needed (apt-get install mawk)" >&2; exit 1; }; }
 vb_install_mawk
 
-if [ ! -x "$build/cmd/vb-frame" ]; then
-	meson setup "$build" "$src" --buildtype=release >/dev/null
-fi
-ninja -C "$build" >/dev/null
-PATH="$build/cmd:$PATH"
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/vb-bench-frame.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+. "$src/tests/bench/lib.sh"
+bench_setup "$build"
 
-now_us() { echo "${EPOCHREALTIME/./}"; }
-warm() { cat "$@" > /dev/null; }
-time_us() {
-	local t0 t1
-	t0=$(now_us)
-	eval "$1" > /dev/null
-	t1=$(now_us)
-	echo $(( t1 - t0 ))
-}
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 echo "generating ${size_mib} MiB of lines..." >&2
 bytes=$(( size_mib * 1024 * 1024 ))
@@ -51,22 +35,6 @@ head -c $(( bytes / 104 * 100 )) /dev/urandom | vb-frame --fixed 100 --to-length
 msgs=$(( $(stat -c %s msgs.bin) / 104 ))
 mid=$(( lines / 2 ))
 
-declare -A med
-pair() {
-	local na=$1 ca=$2 nb=$3 cb=$4; shift 4
-	local ta=() tb=() r=()
-	for ((k = 0; k < repeat; k++)); do
-		warm "$@"
-		a=$(time_us "$ca")
-		warm "$@"
-		b=$(time_us "$cb")
-		ta+=("$a"); tb+=("$b")
-		r+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", a / b }')")
-	done
-	med[$na]=$(printf '%s\n' "${ta[@]}" | median)
-	med[$nb]=$(printf '%s\n' "${tb[@]}" | median)
-	med["$na/$nb"]=$(printf '%s\n' "${r[@]}" | median)
-}
 one() { taskset -c 0 "$@"; }
 
 pair count "one vb-frame -l --count lines.txt" wc "one wc -l lines.txt" lines.txt
@@ -97,13 +65,12 @@ rss_pick=$(rss vb-frame -l -n "$mid" lines.txt)
 rss_dec=$(rss vb-frame -L u32be -z msgs.bin)
 rss_small=$(rss vb-frame -l -z --max-size 1M lines.txt)
 
-us2ms() { awk -v u="$1" 'BEGIN { printf "%.1f ms", u / 1000 }'; }
 gbs=$(awk -v b="$(stat -c %s msgs.bin)" -v u="${med[decode]}" 'BEGIN { printf "%.2f GB/s", b / u / 1000 }')
 ratio() { awk -v r="$1" 'BEGIN { printf "%.2f", r }'; }
 faster() { awk -v r="$1" 'BEGIN { printf "%.1fx faster", 1 / r }'; }
 cat <<TABLE
 
-Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(df -T "$work" | awk 'NR == 2 { print $2 }') file system, $(uname -r).
+Machine: $(machine).
 ${size_mib} MiB of $lines lines; ${size_mib} MiB of $msgs u32be-framed messages. Medians of $repeat alternating runs, one core.
 
 | case | vb-frame | standard tool | ratio (vb / tool) | target |
