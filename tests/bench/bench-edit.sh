@@ -55,23 +55,6 @@ p_pieces=$(vb-history -n 1 --json p.vb | sed 's/.*"pieces":\([0-9]*\).*/\1/')
 printf 'x%.0s' $(seq 4096) > small.bin
 vb-insert --no-sync --base small.bin small.vb 0 --text ''
 
-declare -A med
-# pair NAME_A CMD_A NAME_B CMD_B [WARM_FILES...]: alternate runs, record medians and ratio
-pair() {
-	local na=$1 ca=$2 nb=$3 cb=$4; shift 4
-	local ta=() tb=() r=()
-	for ((k = 0; k < repeat; k++)); do
-		[ $# -gt 0 ] && warm "$@"
-		a=$(time_us "$ca")
-		[ $# -gt 0 ] && warm "$@"
-		b=$(time_us "$cb")
-		ta+=("$a"); tb+=("$b")
-		r+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", a / b }')")
-	done
-	med[$na]=$(printf '%s\n' "${ta[@]}" | median)
-	med[$nb]=$(printf '%s\n' "${tb[@]}" | median)
-	med["$na/$nb"]=$(printf '%s\n' "${r[@]}" | median)
-}
 
 mid=$(( base_len / 2 ))
 # 1. one insert in the middle vs rewriting the file
