@@ -299,3 +299,175 @@ enum vb_err vb_vbuf_ops(struct vb_vbuf *b, uint64_t version,
 {
 	return b->ops->ops(b->be, version, fn, arg);
 }
+
+/* ---------------------------------------------------------------- mapping */
+
+uint64_t vb_op_map(const struct vb_op *op, uint64_t pos)
+{
+	switch (op->kind) {
+	case VB_OP_INSERT:
+		return op->off <= pos ? pos + op->len : pos;
+	case VB_OP_DELETE:
+		if (pos < op->off)
+			return pos;
+		return pos >= op->off + op->len ? pos - op->len : op->off;
+	case VB_OP_REPLACE:
+		/* a delete of the old bytes, then an insert at off */
+		if (pos < op->off)
+			return pos;
+		return (pos >= op->off + op->len ? pos - op->len : op->off) + op->len2;
+	default:
+		return pos;
+	}
+}
+
+struct op_list {
+	struct vb_op *ops;
+	size_t n, cap;
+};
+
+static enum vb_err collect_op(void *arg, const struct vb_op *op)
+{
+	struct op_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 16;
+		struct vb_op *o = realloc(l->ops, nc * sizeof *o);
+		if (!o)
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		l->ops = o;
+		l->cap = nc;
+	}
+	l->ops[l->n++] = *op;
+	return VB_OK;
+}
+
+/* The positions as they were at one version that a later revert returns
+ * to (NULL data: lost there). */
+struct saved {
+	uint64_t version;
+	uint64_t *data;
+	int lost;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+enum vb_err vb_vbuf_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n)
+{
+	uint64_t head = vb_vbuf_head(b), *targets = NULL;
+	size_t ntargets = 0, captargets = 0;
+	struct saved *sv = NULL;
+	struct op_list l = {NULL, 0, 0};
+	enum vb_err rc = VB_OK;
+	int lost = 0;
+	uint64_t lost_at = 0, lost_to = 0;
+
+	if (from > head || to > head)
+		return vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
+				  (unsigned long long)(from > head ? from : to),
+				  (unsigned long long)head);
+	if (from > to)
+		return vb_err_set(VB_EINVAL, "cannot map positions back from version %llu to %llu",
+				  (unsigned long long)from, (unsigned long long)to);
+	if (!n || from == to)
+		return VB_OK;
+
+	/* Pass 1: the versions (at or after `from`) that reverts in
+	 * (from, to] return to; the positions will be kept at those. */
+	for (uint64_t v = from + 1; v <= to && !rc; v++) {
+		struct vb_commit c;
+		if ((rc = vb_vbuf_info(b, v, &c)))
+			break;
+		if (c.sum_kind != VB_OP_REVERT && c.sum_kind != VB_OP_MIXED)
+			continue;
+		l.n = 0;
+		if ((rc = vb_vbuf_ops(b, v, collect_op, &l)))
+			break;
+		for (size_t k = 0; k < l.n; k++) {
+			if (l.ops[k].kind != VB_OP_REVERT || l.ops[k].len2 < from)
+				continue;
+			if (ntargets == captargets) {
+				size_t nc = captargets ? captargets * 2 : 8;
+				uint64_t *t = realloc(targets, nc * sizeof *t);
+				if (!t) {
+					rc = vb_err_set(VB_ENOMEM, "out of memory");
+					break;
+				}
+				targets = t;
+				captargets = nc;
+			}
+			targets[ntargets++] = l.ops[k].len2;
+		}
+	}
+	if (!rc && ntargets) {
+		qsort(targets, ntargets, sizeof *targets, cmp_u64);
+		size_t w = 0;
+		for (size_t i = 0; i < ntargets; i++)
+			if (!w || targets[w - 1] != targets[i])
+				targets[w++] = targets[i];
+		ntargets = w;
+		sv = calloc(ntargets, sizeof *sv);
+		if (!sv)
+			rc = vb_err_set(VB_ENOMEM, "out of memory");
+		for (size_t i = 0; i < ntargets && !rc; i++) {
+			sv[i].version = targets[i];
+			if (!(sv[i].data = malloc(n * sizeof *pos)))
+				rc = vb_err_set(VB_ENOMEM, "out of memory");
+		}
+	}
+
+	/* Pass 2: forward through the operations, keeping the positions at
+	 * each revert target; a revert takes the positions kept at its target
+	 * (or loses them, if the target is older than `from` or lost them). */
+	size_t si = 0;
+	if (!rc && si < ntargets && sv[si].version == from) {
+		memcpy(sv[si].data, pos, n * sizeof *pos);
+		si++;
+	}
+	for (uint64_t v = from + 1; v <= to && !rc; v++) {
+		l.n = 0;
+		if ((rc = vb_vbuf_ops(b, v, collect_op, &l)))
+			break;
+		for (size_t k = 0; k < l.n; k++) {
+			const struct vb_op *op = &l.ops[k];
+			if (op->kind != VB_OP_REVERT) {
+				if (!lost)
+					for (size_t i = 0; i < n; i++)
+						pos[i] = vb_op_map(op, pos[i]);
+				continue;
+			}
+			uint64_t t = op->len2;
+			size_t j = 0;
+			while (j < ntargets && sv[j].version != t)
+				j++;
+			if (t < from || j == ntargets || sv[j].lost) {
+				lost = 1;
+				lost_at = v;
+				lost_to = t;
+			} else {
+				lost = 0;
+				memcpy(pos, sv[j].data, n * sizeof *pos);
+			}
+		}
+		if (si < ntargets && sv[si].version == v) {
+			sv[si].lost = lost;
+			if (!lost)
+				memcpy(sv[si].data, pos, n * sizeof *pos);
+			si++;
+		}
+	}
+	if (!rc && lost)
+		rc = vb_err_set(VB_ECONFLICT, "version %llu reverts to version %llu, which does not have the offsets of version %llu: they cannot be carried past that",
+				(unsigned long long)lost_at, (unsigned long long)lost_to,
+				(unsigned long long)from);
+	for (size_t i = 0; sv && i < ntargets; i++)
+		free(sv[i].data);
+	free(sv);
+	free(targets);
+	free(l.ops);
+	return rc;
+}

@@ -73,6 +73,30 @@ enum vb_err vb_vbuf_info(struct vb_vbuf *b, uint64_t version, struct vb_commit *
 enum vb_err vb_vbuf_ops(struct vb_vbuf *b, uint64_t version,
 			enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
 
+/*
+ * Positions across versions.  A position names a byte (or the end).  Through
+ * an operation it moves like this:
+ *   insert at off, len bytes   positions >= off move right by len: an insert
+ *                              exactly at a position goes before its byte,
+ *                              which keeps its identity (the end stays the end);
+ *   delete [off, off+len)      positions after the range move left by len; a
+ *                              position inside it moves to off, where the
+ *                              deleted bytes were;
+ *   replace [off, off+len)     a delete of the old bytes followed by the
+ *     with len2 bytes          insert at off: positions inside the old bytes
+ *                              end up just after the new ones;
+ *   revert to version t        a position is carried to version t's content
+ *                              by mapping it from its version to t; if t is
+ *                              older than the position's version, it cannot
+ *                              be carried (VB_ECONFLICT).
+ */
+uint64_t vb_op_map(const struct vb_op *op, uint64_t pos);
+
+/* Map n positions (in place) from version `from` to version `to`
+ * (from <= to <= head).  VB_ENOENT for a version beyond the head,
+ * VB_ECONFLICT across a revert to before `from`. */
+enum vb_err vb_vbuf_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n);
+
 /* Store-backed only (NULL / VB_EINVAL for the model). */
 struct vb_store *vb_vbuf_store(struct vb_vbuf *b);
 

@@ -1,0 +1,282 @@
+/*
+ * test-map: positions carried across versions (vb_vbuf_map) against an
+ * independent model.
+ *
+ * The model keeps, for every version, the content as a list of elements:
+ * bytes (each with its own identity) and markers (a tracked position).  A
+ * marker sits just before its byte; an insert at a byte's position goes
+ * before the markers attached to that byte, a delete removes bytes and
+ * leaves markers where they were, a replace is a delete then an insert, a
+ * revert copies the list of the version reverted to (markers made later
+ * are not in it).  A marker's position is the number of bytes before it.
+ * Random edits and reverts run on the in-memory model buffer and on a
+ * store (reopened now and then); every marker's mapped position must equal
+ * the model's, or the mapping must refuse when the marker was reverted away
+ * (checked at every version for the model buffer, every 25th for the
+ * store, whose commits are read from disk).
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "vbuf.h"
+
+#define MAXV 400
+#define MAXE 6000
+
+struct elist {
+	int *e; /* >= 0: byte, < 0: marker -(k+1) */
+	size_t n;
+};
+
+static struct elist versions[MAXV + 1];
+static struct elist cur;
+static uint64_t seed;
+static int next_byte;
+
+static uint64_t rnd(uint64_t n)
+{
+	return n ? test_rand(&seed) % n : 0;
+}
+
+static size_t nbytes(const struct elist *l)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < l->n; i++)
+		c += l->e[i] >= 0;
+	return c;
+}
+
+/* Index of the p-th byte (or the end), then back over the markers just
+ * before it. */
+static size_t insert_point(const struct elist *l, uint64_t p)
+{
+	size_t i = 0, c = 0;
+	for (; i < l->n; i++) {
+		if (l->e[i] >= 0) {
+			if (c == p)
+				break;
+			c++;
+		}
+	}
+	while (i > 0 && l->e[i - 1] < 0)
+		i--;
+	return i;
+}
+
+static void m_insert(struct elist *l, uint64_t p, uint64_t len)
+{
+	size_t at = insert_point(l, p);
+	REQUIRE(l->n + len <= MAXE);
+	memmove(l->e + at + len, l->e + at, (l->n - at) * sizeof *l->e);
+	for (uint64_t k = 0; k < len; k++)
+		l->e[at + k] = next_byte++;
+	l->n += len;
+}
+
+static void m_delete(struct elist *l, uint64_t p, uint64_t len)
+{
+	size_t w = 0, c = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->e[i] >= 0) {
+			int gone = c >= p && c < p + len;
+			c++;
+			if (gone)
+				continue;
+		}
+		l->e[w++] = l->e[i];
+	}
+	l->n = w;
+}
+
+static int marker_pos(const struct elist *l, int k, uint64_t *pos)
+{
+	uint64_t c = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->e[i] >= 0)
+			c++;
+		else if (l->e[i] == -(k + 1)) {
+			*pos = c;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void copy_list(struct elist *dst, const struct elist *src)
+{
+	memcpy(dst->e, src->e, src->n * sizeof *src->e);
+	dst->n = src->n;
+}
+
+struct marker {
+	uint64_t version, pos;
+};
+
+int main(void)
+{
+	enum { NM = 60 };
+	struct marker mk[NM];
+	int nmk = 0;
+	char dir[256], store[300];
+	unsigned char buf[64];
+
+	seed = test_seed();
+	snprintf(dir, sizeof dir, "%s/vb-test-map.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	REQUIRE(mkdtemp(dir));
+	snprintf(store, sizeof store, "%s/m.vb", dir);
+	for (int v = 0; v <= MAXV; v++)
+		REQUIRE((versions[v].e = malloc(MAXE * sizeof(int))));
+	REQUIRE((cur.e = malloc(MAXE * sizeof(int))));
+
+	/* version 0: 300 bytes */
+	unsigned char init[300];
+	for (int i = 0; i < 300; i++)
+		init[i] = (unsigned char)rnd(256);
+	cur.n = 0;
+	m_insert(&cur, 0, 300);
+	copy_list(&versions[0], &cur);
+
+	struct vb_vbuf *mem, *st;
+	struct vb_store_opts o;
+	vb_store_opts_init(&o);
+	o.write = 1;
+	o.create = 1;
+	o.no_sync = 1;
+	/* both start with version 0 = init: the store from a base file */
+	char base[300];
+	snprintf(base, sizeof base, "%s/base", dir);
+	FILE *bf = fopen(base, "wb");
+	REQUIRE(bf && fwrite(init, 1, sizeof init, bf) == sizeof init && fclose(bf) == 0);
+	o.base = base;
+	REQUIRE_OK(vb_vbuf_open_mem(init, sizeof init, &mem));
+	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &st));
+	o.base = NULL;
+	uint64_t v1, v2;
+	REQUIRE_OK(vb_vbuf_commit(st, "init", &v2));
+	REQUIRE_OK(vb_vbuf_commit(mem, "init", &v1));
+	REQUIRE(v1 == 1 && v2 == 1);
+	copy_list(&versions[1], &cur);
+	o.create = 0;
+
+	uint64_t checks = 0, refusals = 0;
+	for (uint64_t v = 2; v <= MAXV; v++) {
+		unsigned ops = 1 + (unsigned)rnd(3);
+		if (vb_vbuf_len(st) != vb_vbuf_len(mem))
+			fprintf(stderr, "v%llu: store %llu bytes, model %llu\n", (unsigned long long)v,
+				(unsigned long long)vb_vbuf_len(st), (unsigned long long)vb_vbuf_len(mem));
+		for (unsigned k = 0; k < ops; k++) {
+			uint64_t len = nbytes(&cur), kind = rnd(40) ? rnd(9) : 9;
+			if (kind < 4 && len < 2000) {
+				uint64_t p = rnd(len + 1), n = rnd(12);
+				for (uint64_t i = 0; i < n; i++)
+					buf[i] = (unsigned char)rnd(256);
+				if (getenv("TRACE")) fprintf(stderr, "v%llu insert %llu %llu\n", (unsigned long long)v, (unsigned long long)p, (unsigned long long)n);
+				REQUIRE_OK(vb_vbuf_insert(mem, p, buf, n));
+				REQUIRE_OK(vb_vbuf_insert(st, p, buf, n));
+				m_insert(&cur, p, n);
+			} else if (kind < 7) {
+				uint64_t p = rnd(len + 1), n = rnd(len - p + 1);
+				if (n > 40)
+					n = rnd(41);
+				if (getenv("TRACE")) fprintf(stderr, "v%llu delete %llu %llu\n", (unsigned long long)v, (unsigned long long)p, (unsigned long long)n);
+				REQUIRE_OK(vb_vbuf_delete(mem, p, n));
+				REQUIRE_OK(vb_vbuf_delete(st, p, n));
+				m_delete(&cur, p, n);
+			} else if (kind < 9) {
+				uint64_t p = rnd(len + 1), n = rnd(len - p + 1), m = rnd(10);
+				if (n > 20)
+					n = rnd(21);
+				for (uint64_t i = 0; i < m; i++)
+					buf[i] = (unsigned char)rnd(256);
+				if (getenv("TRACE")) fprintf(stderr, "v%llu replace %llu %llu %llu\n", (unsigned long long)v, (unsigned long long)p, (unsigned long long)n, (unsigned long long)m);
+				REQUIRE_OK(vb_vbuf_replace(mem, p, n, buf, m));
+				REQUIRE_OK(vb_vbuf_replace(st, p, n, buf, m));
+				m_delete(&cur, p, n);
+				m_insert(&cur, p, m);
+			} else {
+				/* mostly a recent version, now and then any */
+				uint64_t t = rnd(3) ? v - 1 - rnd(v < 8 ? v : 8) : rnd(v);
+				if (getenv("TRACE")) fprintf(stderr, "v%llu revert %llu\n", (unsigned long long)v, (unsigned long long)t);
+				REQUIRE_OK(vb_vbuf_revert(mem, t));
+				REQUIRE_OK(vb_vbuf_revert(st, t));
+				copy_list(&cur, &versions[t]);
+			}
+		}
+		REQUIRE_OK(vb_vbuf_commit(mem, NULL, &v1));
+		REQUIRE_OK(vb_vbuf_commit(st, NULL, &v2));
+		REQUIRE(v1 == v && v2 == v);
+		copy_list(&versions[v], &cur);
+		/* new markers at this version */
+		if (nmk < NM && rnd(3) == 0) {
+			uint64_t p = rnd(nbytes(&cur) + 1);
+			mk[nmk].version = v;
+			mk[nmk].pos = p;
+			/* a marker at p sits before byte p (after any markers
+			 * already there) */
+			size_t at = insert_point(&versions[v], p);
+			while (at < versions[v].n && versions[v].e[at] < 0)
+				at++;
+			struct elist *l = &versions[v];
+			memmove(l->e + at + 1, l->e + at, (l->n - at) * sizeof *l->e);
+			l->e[at] = -(nmk + 1);
+			l->n++;
+			copy_list(&cur, l);
+			if (getenv("TRACE")) fprintf(stderr, "v%llu marker %d at %llu\n", (unsigned long long)v, nmk, (unsigned long long)p);
+			nmk++;
+		}
+		if (rnd(4) == 0) {
+			vb_vbuf_close(st);
+			REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &st));
+		}
+		if (getenv("TRACE")) {
+			uint64_t mp;
+			if (nmk && marker_pos(&cur, 0, &mp))
+				fprintf(stderr, "  v%llu: marker 0 at %llu\n", (unsigned long long)v, (unsigned long long)mp);
+		}
+		/* every marker, mapped to this version, in both buffers */
+		for (int k = 0; k < nmk; k++) {
+			uint64_t want, a = mk[k].pos, b = mk[k].pos;
+			int exists = marker_pos(&cur, k, &want);
+			/* the store is checked every 10th version (reading its
+			 * commits is slower) */
+			int with_store = v % 25 == 0 || v == MAXV;
+			enum vb_err ra = vb_vbuf_map(mem, mk[k].version, v, &a, 1);
+			enum vb_err rb = with_store ? vb_vbuf_map(st, mk[k].version, v, &b, 1) : ra;
+			if (!with_store)
+				b = a;
+			if (exists) {
+				CHECK(ra == VB_OK && rb == VB_OK);
+				if (a != want || b != want)
+					fprintf(stderr, "marker %d (v%llu at %llu) at v%llu: model %llu, mem %llu, store %llu\n",
+						k, (unsigned long long)mk[k].version,
+						(unsigned long long)mk[k].pos, (unsigned long long)v,
+						(unsigned long long)want, (unsigned long long)a,
+						(unsigned long long)b);
+				CHECK_EQ_U64(a, want);
+				CHECK_EQ_U64(b, want);
+				checks++;
+			} else {
+				CHECK(ra == VB_ECONFLICT && rb == VB_ECONFLICT);
+				refusals++;
+			}
+		}
+		if (check_failures)
+			return 1;
+	}
+	/* beyond the head */
+	uint64_t x = 0;
+	CHECK(vb_vbuf_map(mem, 1, MAXV + 1, &x, 1) == VB_ENOENT);
+	CHECK(vb_vbuf_map(st, MAXV + 5, MAXV + 5, &x, 1) == VB_ENOENT);
+	printf("%llu mapped positions matched the model, %llu refused across reverts\n",
+	       (unsigned long long)checks, (unsigned long long)refusals);
+	vb_vbuf_close(mem);
+	vb_vbuf_close(st);
+	unlink(store);
+	unlink(base);
+	rmdir(dir);
+	for (int v = 0; v <= MAXV; v++)
+		free(versions[v].e);
+	free(cur.e);
+	return test_status("map");
+}
