@@ -82,7 +82,14 @@
  *                 up to this record (flag bit 0 only)
  *   120     8     region start: the end of the previous commit (flag bit 0)
  *   128     M     message (UTF-8, no NUL)
- *   128+M   ...   extensions (none yet; ignored by readers that do not know them)
+ *   128+M   ...   extensions: entries of (1 byte type, 2 bytes length L,
+ *                 L bytes), at most 2048 bytes in all; a reader skips
+ *                 types it does not know:
+ *                   1  the version the operations' offsets were given in
+ *                      (8 bytes; --at-version)
+ *                   2  an anchor set: 8 bytes offset in this version's
+ *                      content, then the name
+ *                   3  an anchor removed: the name
  *
  * ORDER AND DURABILITY
  *   A writer appends data blocks while it reads its input, then the OPS
@@ -888,6 +895,10 @@ static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigne
 		return corrupt(off, "commit message length out of range");
 	memcpy(c->message, p + COMMIT_FIXED, c->msg_len);
 	c->message[c->msg_len] = 0;
+	c->ext_len = len - COMMIT_FIXED - c->msg_len;
+	if (c->ext_len > VB_EXT_MAX)
+		return corrupt(off, "commit extensions longer than %u bytes", VB_EXT_MAX);
+	memcpy(c->ext, p + COMMIT_FIXED + c->msg_len, c->ext_len);
 	/* references point backward */
 	if ((c->version && (c->parent_off < s->hdr_len || c->parent_off >= off)) ||
 	    (!c->version && c->parent_off) ||
@@ -1277,7 +1288,7 @@ static enum vb_err create_temp(struct vb_store *s, const char *base)
 	uint64_t v;
 	int saved_sync = s->no_sync;
 	s->no_sync = 1; /* the whole file is synced before the rename */
-	rc = vb_store_commit(s, &root, &op, 1, "", &v);
+	rc = vb_store_commit(s, &root, &op, 1, "", NULL, 0, &v);
 	s->no_sync = saved_sync;
 	vb_root_release(s->tree, &root);
 	return rc;
@@ -1851,9 +1862,43 @@ static enum vb_err sync_file(struct vb_store *s)
 	return VB_OK;
 }
 
+enum vb_err vb_commit_ext(const struct vb_commit *c,
+			  enum vb_err (*fn)(void *arg, unsigned type, const unsigned char *data,
+					    size_t len),
+			  void *arg)
+{
+	enum vb_err rc;
+
+	for (size_t i = 0; i < c->ext_len;) {
+		if (c->ext_len - i < 3)
+			return corrupt(c->off, "truncated commit extension");
+		unsigned type = c->ext[i];
+		size_t len = get16(c->ext + i + 1);
+		if (len > c->ext_len - i - 3)
+			return corrupt(c->off, "commit extension runs past the record");
+		if ((rc = fn(arg, type, c->ext + i + 3, len)))
+			return rc;
+		i += 3 + len;
+	}
+	return VB_OK;
+}
+
+enum vb_err vb_ext_add(unsigned char *ext, size_t *len, unsigned type, const void *data,
+		       size_t n)
+{
+	if (n > 0xffff || *len + 3 + n > VB_EXT_MAX)
+		return vb_err_set(VB_ELIMIT, "a version can record at most %u bytes of anchors and notes",
+				  VB_EXT_MAX);
+	ext[*len] = (unsigned char)type;
+	put16(ext + *len + 1, (uint16_t)n);
+	memcpy(ext + *len + 3, data, n);
+	*len += 3 + n;
+	return VB_OK;
+}
+
 enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 			    const struct vb_op *ops, size_t nops, const char *message,
-			    uint64_t *version)
+			    const unsigned char *ext, size_t ext_len, uint64_t *version)
 {
 	enum vb_err rc;
 	size_t ml = message ? strlen(message) : 0;
@@ -1865,6 +1910,8 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 		return vb_err_set(VB_EINVAL, "store is not open for writing");
 	if (ml > VB_MESSAGE_MAX)
 		return vb_err_set(VB_EINVAL, "message longer than %u bytes", VB_MESSAGE_MAX);
+	if (ext_len > VB_EXT_MAX)
+		return vb_err_set(VB_ELIMIT, "commit extensions longer than %u bytes", VB_EXT_MAX);
 	if (!s->data_rec && (s->end != s->committed_end)) {
 		rc = vb_err_set(VB_EIO, "internal error: unexpected appended bytes");
 		goto fail;
@@ -1945,14 +1992,19 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 	put32(p + 116, c.region_crc);
 	put64(p + 120, c.region_start);
 	memcpy(p + COMMIT_FIXED, message, ml);
+	if (ext_len)
+		memcpy(p + COMMIT_FIXED + ml, ext, ext_len);
 	c.off = s->end;
-	if ((rc = append_record(s, s->rbuf, (uint32_t)(COMMIT_FIXED + ml), REC_COMMIT)))
+	if ((rc = append_record(s, s->rbuf, (uint32_t)(COMMIT_FIXED + ml + ext_len), REC_COMMIT)))
 		goto fail;
-	c.crc = get32(s->rbuf + 4 + COMMIT_FIXED + ml + 12);
-	c.rec_len = (uint32_t)(COMMIT_FIXED + ml);
+	c.crc = get32(s->rbuf + 4 + COMMIT_FIXED + ml + ext_len + 12);
+	c.rec_len = (uint32_t)(COMMIT_FIXED + ml + ext_len);
 	c.msg_len = ml;
 	memcpy(c.message, message, ml);
 	c.message[ml] = 0;
+	c.ext_len = ext_len;
+	if (ext_len)
+		memcpy(c.ext, ext, ext_len);
 	if ((rc = sync_file(s)))
 		goto fail;
 	if (s->tmp_path && c.version > 0 && (rc = publish(s)))

@@ -44,6 +44,15 @@ struct vb_op {
 const char *vb_op_name(unsigned kind);
 
 #define VB_MESSAGE_MAX 4096
+/* Bytes of extensions a commit may carry (see store.c, COMMIT). */
+#define VB_EXT_MAX 2048
+
+/* Extension entry types. */
+enum vb_ext_type {
+	VB_EXT_AT_VERSION = 1,   /* u64: the version the offsets were given in */
+	VB_EXT_ANCHOR = 2,       /* u64 offset in the commit's content, then the name */
+	VB_EXT_UNANCHOR = 3,     /* the name of an anchor removed */
+};
 
 struct vb_commit {
 	uint64_t off;          /* file offset of the commit record */
@@ -69,7 +78,20 @@ struct vb_commit {
 	uint32_t region_crc;   /* ... have this CRC-32 */
 	size_t msg_len;
 	char message[VB_MESSAGE_MAX + 1];
+	size_t ext_len;        /* extension entries after the message */
+	unsigned char ext[VB_EXT_MAX];
 };
+
+/* Walk a commit's extension entries: fn(type, data, len) for each, in
+ * order; a malformed list stops the walk with VB_ECORRUPT. */
+enum vb_err vb_commit_ext(const struct vb_commit *c,
+			  enum vb_err (*fn)(void *arg, unsigned type, const unsigned char *data,
+					    size_t len),
+			  void *arg);
+/* Append an entry to an extension buffer of *len bytes (VB_EXT_MAX at
+ * most); VB_ELIMIT if it does not fit. */
+enum vb_err vb_ext_add(unsigned char *ext, size_t *len, unsigned type, const void *data,
+		       size_t n);
 
 struct vb_store_opts {
 	int write;             /* take the write lock */
@@ -133,7 +155,7 @@ enum vb_err vb_store_send(struct vb_store *s, const struct vb_piece *p, uint64_t
  * the last commit is cut off and the handle must be closed. */
 enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 			    const struct vb_op *ops, size_t nops, const char *message,
-			    uint64_t *version);
+			    const unsigned char *ext, size_t ext_len, uint64_t *version);
 
 /* Cut off everything appended since the last commit. */
 enum vb_err vb_store_rollback(struct vb_store *s);

@@ -18,7 +18,7 @@ struct vb_backend_ops {
 	enum vb_err (*remove)(void *be, uint64_t off, uint64_t n);
 	enum vb_err (*revert)(void *be, uint64_t version);
 	enum vb_err (*commit)(void *be, const struct vb_op *ops, size_t nops, const char *msg,
-			      uint64_t *version);
+			      const unsigned char *ext, size_t ext_len, uint64_t *version);
 	enum vb_err (*info)(void *be, uint64_t version, struct vb_commit *out);
 	enum vb_err (*ops)(void *be, uint64_t version,
 			   enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);

@@ -116,7 +116,7 @@ static enum vb_err m_revert(void *be, uint64_t version)
 }
 
 static enum vb_err push_version(struct mbe *m, const struct vb_op *ops, size_t nops,
-				const char *msg)
+				const char *msg, const unsigned char *ext, size_t ext_len)
 {
 	struct version *v;
 	struct timespec ts;
@@ -165,16 +165,19 @@ static enum vb_err push_version(struct mbe *m, const struct vb_op *ops, size_t n
 		v->info.msg_len = VB_MESSAGE_MAX;
 	memcpy(v->info.message, msg, v->info.msg_len);
 	v->info.message[v->info.msg_len] = 0;
+	v->info.ext_len = ext_len < VB_EXT_MAX ? ext_len : VB_EXT_MAX;
+	if (ext_len)
+		memcpy(v->info.ext, ext, v->info.ext_len);
 	m->shown = m->nv;
 	m->nv++;
 	return VB_OK;
 }
 
 static enum vb_err m_commit(void *be, const struct vb_op *ops, size_t nops, const char *msg,
-			    uint64_t *version)
+			    const unsigned char *ext, size_t ext_len, uint64_t *version)
 {
 	struct mbe *m = be;
-	enum vb_err rc = push_version(m, ops, nops, msg);
+	enum vb_err rc = push_version(m, ops, nops, msg, ext, ext_len);
 
 	if (!rc)
 		*version = m->nv - 1;
@@ -237,7 +240,7 @@ enum vb_err vb_backend_mem_open(const void *data, size_t n, const struct vb_back
 	if (!m)
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	if ((rc = reserve(m, n)) || (n && !memcpy(m->cur, data, n)) ||
-	    (m->len = n, rc = push_version(m, &op, 1, ""))) {
+	    (m->len = n, rc = push_version(m, &op, 1, "", NULL, 0))) {
 		m_close(m);
 		return rc;
 	}

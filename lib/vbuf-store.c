@@ -131,10 +131,10 @@ static enum vb_err s_revert(void *be, uint64_t version)
 }
 
 static enum vb_err s_commit(void *be, const struct vb_op *ops, size_t nops, const char *msg,
-			    uint64_t *version)
+			    const unsigned char *ext, size_t ext_len, uint64_t *version)
 {
 	struct sbe *e = be;
-	enum vb_err rc = vb_store_commit(e->s, &e->root, ops, nops, msg, version);
+	enum vb_err rc = vb_store_commit(e->s, &e->root, ops, nops, msg, ext, ext_len, version);
 
 	if (!rc)
 		e->version = *version;

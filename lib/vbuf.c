@@ -22,6 +22,8 @@ struct vb_vbuf {
 	size_t nlog, caplog;
 	int read_only;
 	int broken;
+	unsigned char ext[VB_EXT_MAX];   /* notes and anchors for the next commit */
+	size_t ext_len;
 };
 
 static enum vb_err wrap(const struct vb_backend_ops *ops, void *be, int read_only,
@@ -282,10 +284,12 @@ enum vb_err vb_vbuf_commit(struct vb_vbuf *b, const char *message, uint64_t *ver
 		return rc;
 	if (message && strlen(message) > VB_MESSAGE_MAX)
 		return vb_err_set(VB_EINVAL, "message longer than %u bytes", VB_MESSAGE_MAX);
-	rc = b->ops->commit(b->be, b->log, b->nlog, message ? message : "", version);
+	rc = b->ops->commit(b->be, b->log, b->nlog, message ? message : "", b->ext, b->ext_len,
+			    version);
 	if (rc)
 		return edit_failed(b, rc);
 	b->nlog = 0;
+	b->ext_len = 0;
 	return VB_OK;
 }
 
@@ -470,4 +474,228 @@ enum vb_err vb_vbuf_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t 
 	free(targets);
 	free(l.ops);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- anchors */
+
+#define ANCHOR_NAME_MAX 63
+
+int vb_anchor_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n > ANCHOR_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static enum vb_err bad_name(const char *name)
+{
+	return vb_err_set(VB_EINVAL, "invalid anchor name '%s' (1 to %d of A-Z a-z 0-9 _ .)", name,
+			  ANCHOR_NAME_MAX);
+}
+
+static void put64le(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get64le(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 8; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+enum vb_err vb_vbuf_set_anchor(struct vb_vbuf *b, const char *name, uint64_t offset)
+{
+	unsigned char e[8 + ANCHOR_NAME_MAX];
+	size_t n = strlen(name);
+
+	if (!vb_anchor_name_ok(name))
+		return bad_name(name);
+	put64le(e, offset);
+	memcpy(e + 8, name, n);
+	return vb_ext_add(b->ext, &b->ext_len, VB_EXT_ANCHOR, e, 8 + n);
+}
+
+enum vb_err vb_vbuf_remove_anchor(struct vb_vbuf *b, const char *name)
+{
+	if (!vb_anchor_name_ok(name))
+		return bad_name(name);
+	return vb_ext_add(b->ext, &b->ext_len, VB_EXT_UNANCHOR, name, strlen(name));
+}
+
+enum vb_err vb_vbuf_note_at_version(struct vb_vbuf *b, uint64_t version)
+{
+	unsigned char e[8];
+
+	put64le(e, version);
+	return vb_ext_add(b->ext, &b->ext_len, VB_EXT_AT_VERSION, e, 8);
+}
+
+/* One anchor entry of a commit. */
+struct anchor_ent {
+	char name[ANCHOR_NAME_MAX + 1];
+	int set;            /* 0: removed */
+	uint64_t offset;
+};
+
+struct ent_list {
+	struct anchor_ent e[VB_EXT_MAX / 4];
+	size_t n;
+};
+
+static enum vb_err collect_anchor(void *arg, unsigned type, const unsigned char *data,
+				  size_t len)
+{
+	struct ent_list *l = arg;
+	size_t nl;
+	const unsigned char *nm;
+
+	if (type == VB_EXT_ANCHOR && len > 8) {
+		nm = data + 8;
+		nl = len - 8;
+	} else if (type == VB_EXT_UNANCHOR && len > 0) {
+		nm = data;
+		nl = len;
+	} else {
+		return VB_OK;
+	}
+	if (nl > ANCHOR_NAME_MAX || l->n == sizeof l->e / sizeof l->e[0])
+		return VB_OK;
+	struct anchor_ent *a = &l->e[l->n++];
+	memcpy(a->name, nm, nl);
+	a->name[nl] = 0;
+	a->set = type == VB_EXT_ANCHOR;
+	a->offset = a->set ? get64le(data) : 0;
+	return VB_OK;
+}
+
+/*
+ * Walk the versions from `version` back to 0 and decide each anchor name
+ * by its newest entry that still holds at `version`: an entry made at v
+ * holds unless a revert between v and `version` went back before v (then
+ * an older entry decides).  `only` limits the walk to one name.  fn gets
+ * every name set at `version`.
+ */
+static enum vb_err anchor_walk(struct vb_vbuf *b, uint64_t version, const char *only,
+			       enum vb_err (*fn)(void *arg, const char *name, uint64_t offset,
+						 uint64_t set_in),
+			       void *arg, int *found)
+{
+	struct ent_list *l = malloc(sizeof *l);
+	char (*decided)[ANCHOR_NAME_MAX + 1] = NULL;
+	size_t ndecided = 0, capdecided = 0;
+	enum vb_err rc = VB_OK;
+
+	*found = 0;
+	if (!l)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	for (uint64_t v = version + 1; v-- > 0 && !rc;) {
+		struct vb_commit c;
+		if ((rc = vb_vbuf_info(b, v, &c)))
+			break;
+		if (!c.ext_len)
+			continue;
+		l->n = 0;
+		if ((rc = vb_commit_ext(&c, collect_anchor, l)))
+			break;
+		/* the last entry of a commit wins */
+		for (size_t i = l->n; i-- > 0 && !rc;) {
+			struct anchor_ent *a = &l->e[i];
+			if (only && strcmp(a->name, only))
+				continue;
+			size_t k;
+			for (k = 0; k < ndecided; k++)
+				if (!strcmp(decided[k], a->name))
+					break;
+			if (k < ndecided)
+				continue;
+			uint64_t pos = a->offset;
+			rc = vb_vbuf_map(b, v, version, &pos, 1);
+			if (rc == VB_ECONFLICT) {
+				rc = VB_OK; /* reverted away: an older entry decides */
+				continue;
+			}
+			if (rc)
+				break;
+			if (ndecided == capdecided) {
+				size_t nc = capdecided ? capdecided * 2 : 8;
+				void *d = realloc(decided, nc * sizeof *decided);
+				if (!d) {
+					rc = vb_err_set(VB_ENOMEM, "out of memory");
+					break;
+				}
+				decided = d;
+				capdecided = nc;
+			}
+			memcpy(decided[ndecided++], a->name, sizeof a->name);
+			if (a->set) {
+				*found = 1;
+				if (fn)
+					rc = fn(arg, a->name, pos, v);
+			}
+			if (only)
+				goto done;
+		}
+	}
+done:
+	free(decided);
+	free(l);
+	return rc;
+}
+
+struct one_anchor {
+	uint64_t offset;
+};
+
+static enum vb_err take_one(void *arg, const char *name, uint64_t offset, uint64_t set_in)
+{
+	(void)name;
+	(void)set_in;
+	((struct one_anchor *)arg)->offset = offset;
+	return VB_OK;
+}
+
+enum vb_err vb_vbuf_anchor(struct vb_vbuf *b, const char *name, uint64_t version,
+			   uint64_t *offset)
+{
+	struct one_anchor one = {0};
+	int found;
+	enum vb_err rc;
+
+	if (!vb_anchor_name_ok(name))
+		return bad_name(name);
+	if (version > vb_vbuf_head(b))
+		return vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
+				  (unsigned long long)version, (unsigned long long)vb_vbuf_head(b));
+	if ((rc = anchor_walk(b, version, name, take_one, &one, &found)))
+		return rc;
+	if (!found)
+		return vb_err_set(VB_ENOENT, "no anchor '%s' at version %llu", name,
+				  (unsigned long long)version);
+	*offset = one.offset;
+	return VB_OK;
+}
+
+enum vb_err vb_vbuf_anchors(struct vb_vbuf *b, uint64_t version,
+			    enum vb_err (*fn)(void *arg, const char *name, uint64_t offset,
+					      uint64_t set_in),
+			    void *arg)
+{
+	int found;
+
+	if (version > vb_vbuf_head(b))
+		return vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
+				  (unsigned long long)version, (unsigned long long)vb_vbuf_head(b));
+	return anchor_walk(b, version, NULL, fn, arg, &found);
 }

@@ -97,6 +97,34 @@ uint64_t vb_op_map(const struct vb_op *op, uint64_t pos);
  * VB_ECONFLICT across a revert to before `from`. */
 enum vb_err vb_vbuf_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n);
 
+/*
+ * Anchors: named positions kept with the history.  An anchor is set at an
+ * offset of the content a commit makes, and from then on moves like any
+ * position (vb_vbuf_map): it stays on its byte while bytes are inserted or
+ * deleted around it, and goes to the deletion point if its byte is
+ * deleted.  A revert takes the anchors back to the version reverted to
+ * (an anchor set later is gone, one removed later is back).
+ *
+ * Names are 1 to 63 of [A-Za-z0-9_.].
+ */
+int vb_anchor_name_ok(const char *name);
+/* Record for the next commit: an anchor set at `offset` of the content as
+ * committed; an anchor removed; the version the edits' offsets were given
+ * in (--at-version, for the history). */
+enum vb_err vb_vbuf_set_anchor(struct vb_vbuf *b, const char *name, uint64_t offset);
+enum vb_err vb_vbuf_remove_anchor(struct vb_vbuf *b, const char *name);
+enum vb_err vb_vbuf_note_at_version(struct vb_vbuf *b, uint64_t version);
+/* Where anchor `name` is in `version`'s content.  VB_ENOENT: not set (or
+ * removed) at that version. */
+enum vb_err vb_vbuf_anchor(struct vb_vbuf *b, const char *name, uint64_t version,
+			   uint64_t *offset);
+/* Every anchor of `version`, newest setting first: fn(name, offset, set_in)
+ * where set_in is the version that set it. */
+enum vb_err vb_vbuf_anchors(struct vb_vbuf *b, uint64_t version,
+			    enum vb_err (*fn)(void *arg, const char *name, uint64_t offset,
+					      uint64_t set_in),
+			    void *arg);
+
 /* Store-backed only (NULL / VB_EINVAL for the model). */
 struct vb_store *vb_vbuf_store(struct vb_vbuf *b);
 

@@ -113,6 +113,21 @@ struct marker {
 	uint64_t version, pos;
 };
 
+/* anchors are markers numbered from 1000 */
+#define NA 3
+#define AMARK(a) (1000 + (a))
+static const char *const anames[NA] = {"top", "mid.1", "_end"};
+static uint64_t anchor_checks;
+
+static void m_remove_marker(struct elist *l, int k)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->e[i] != -(k + 1))
+			l->e[w++] = l->e[i];
+	l->n = w;
+}
+
 int main(void)
 {
 	enum { NM = 60 };
@@ -203,10 +218,44 @@ int main(void)
 				copy_list(&cur, &versions[t]);
 			}
 		}
+		/* anchors: set (at an offset of the content being committed)
+		 * or removed, on both buffers and in the model, where an anchor
+		 * is a marker of its own */
+		if (rnd(4) == 0) {
+			int a = (int)rnd(NA);
+			if (rnd(4)) {
+				uint64_t p = rnd(nbytes(&cur) + 1);
+				REQUIRE_OK(vb_vbuf_set_anchor(mem, anames[a], p));
+				REQUIRE_OK(vb_vbuf_set_anchor(st, anames[a], p));
+				m_remove_marker(&cur, AMARK(a));
+				size_t at = insert_point(&cur, p);
+				while (at < cur.n && cur.e[at] < 0)
+					at++;
+				memmove(cur.e + at + 1, cur.e + at, (cur.n - at) * sizeof *cur.e);
+				cur.e[at] = -(AMARK(a) + 1);
+				cur.n++;
+			} else {
+				REQUIRE_OK(vb_vbuf_remove_anchor(mem, anames[a]));
+				REQUIRE_OK(vb_vbuf_remove_anchor(st, anames[a]));
+				m_remove_marker(&cur, AMARK(a));
+			}
+		}
 		REQUIRE_OK(vb_vbuf_commit(mem, NULL, &v1));
 		REQUIRE_OK(vb_vbuf_commit(st, NULL, &v2));
 		REQUIRE(v1 == v && v2 == v);
 		copy_list(&versions[v], &cur);
+		/* every anchor: where the model has it, or not there */
+		for (int a = 0; a < NA; a++) {
+			uint64_t want, got = 0;
+			int exists = marker_pos(&cur, AMARK(a), &want);
+			enum vb_err ra = vb_vbuf_anchor(mem, anames[a], v, &got);
+			CHECK(exists ? ra == VB_OK && got == want : ra == VB_ENOENT);
+			if (v % 25 == 0) {
+				enum vb_err rb = vb_vbuf_anchor(st, anames[a], v, &got);
+				CHECK(exists ? rb == VB_OK && got == want : rb == VB_ENOENT);
+			}
+			anchor_checks++;
+		}
 		/* new markers at this version */
 		if (nmk < NM && rnd(3) == 0) {
 			uint64_t p = rnd(nbytes(&cur) + 1);
@@ -268,8 +317,16 @@ int main(void)
 	uint64_t x = 0;
 	CHECK(vb_vbuf_map(mem, 1, MAXV + 1, &x, 1) == VB_ENOENT);
 	CHECK(vb_vbuf_map(st, MAXV + 5, MAXV + 5, &x, 1) == VB_ENOENT);
-	printf("%llu mapped positions matched the model, %llu refused across reverts\n",
-	       (unsigned long long)checks, (unsigned long long)refusals);
+	printf("%llu mapped positions matched the model, %llu refused across reverts, %llu anchor lookups\n",
+	       (unsigned long long)checks, (unsigned long long)refusals,
+	       (unsigned long long)anchor_checks);
+	/* names */
+	CHECK(vb_anchor_name_ok("a.b_9"));
+	CHECK(!vb_anchor_name_ok(""));
+	CHECK(!vb_anchor_name_ok("a-b"));
+	CHECK(!vb_anchor_name_ok("a+b"));
+	CHECK(!vb_anchor_name_ok("0123456789012345678901234567890123456789012345678901234567890123"));
+	CHECK(vb_vbuf_set_anchor(mem, "bad name", 0) == VB_EINVAL);
 	vb_vbuf_close(mem);
 	vb_vbuf_close(st);
 	unlink(store);
