@@ -37,6 +37,7 @@ static struct {
 const char *cli_prog = "vb";
 int cli_no_sync;
 char *cli_wait;
+char *cli_if_version;
 static int show_version, show_help, show_usage;
 
 /* --help and --usage are ours, not POPT_AUTOHELP's, so that the context is
@@ -54,6 +55,8 @@ struct poptOption cli_write_options[] = {
 	{"wait", 0, POPT_ARG_STRING, &cli_wait, 0,
 	 "wait at most SECONDS for another writer's lock (default 60; 0 = do not wait)",
 	 "SECONDS"},
+	{"if-version", 0, POPT_ARG_STRING, &cli_if_version, 0,
+	 "change nothing and exit 3 unless the newest version is V (first writer wins)", "V"},
 	POPT_TABLEEND
 };
 
@@ -288,6 +291,39 @@ int cli_fail_output(const char *file, enum vb_err rc, const struct vb_sink *sink
 	return cli_fail(file, rc);
 }
 
+uint64_t cli_version(const char *s)
+{
+	return cli_size(cli_arg(s), "version");
+}
+
+enum vb_err cli_version_len(struct vb_vbuf *b, uint64_t version, uint64_t *len)
+{
+	struct vb_commit c;
+	enum vb_err rc;
+
+	if (version == vb_vbuf_version(b)) {
+		*len = vb_vbuf_len(b);
+		return VB_OK;
+	}
+	if ((rc = vb_vbuf_info(b, version, &c)))
+		return rc;
+	*len = c.length;
+	return VB_OK;
+}
+
+enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos *p,
+			uint64_t len, uint64_t *out)
+{
+	uint64_t at;
+	enum vb_err rc;
+
+	if (!p->anchor[0])
+		return vb_pos_resolve(p, len, out);
+	if ((rc = vb_vbuf_anchor(b, p->anchor, version, &at)))
+		return rc;
+	return vb_pos_resolve_anchor(p, at, len, out);
+}
+
 struct vb_pos cli_pos(const char *s)
 {
 	struct vb_pos p;
@@ -336,7 +372,25 @@ int cli_open(const char *file, const struct vb_store_opts *o, uint64_t version,
 	if (rc)
 		return cli_fail(file, rc);
 	cli_warnings(file, *b);
+	if (o->write && (rc = cli_check_if_version(*b))) {
+		vb_vbuf_close(*b);
+		*b = NULL;
+		return cli_fail(file, rc);
+	}
 	return EXIT_OK;
+}
+
+enum vb_err cli_check_if_version(struct vb_vbuf *b)
+{
+	uint64_t want, head = vb_vbuf_head(b);
+
+	if (!cli_if_version)
+		return VB_OK;
+	want = cli_version(cli_if_version);
+	if (head != want)
+		return vb_err_set(VB_ECONFLICT, "the newest version is %llu, not %llu (--if-version)",
+				  (unsigned long long)head, (unsigned long long)want);
+	return VB_OK;
 }
 
 int cli_commit(struct vb_vbuf *b, enum vb_err rc, const char *file, const char *message)

@@ -14,6 +14,8 @@
 #include "num.h"
 #include "store.h"
 
+struct vb_vbuf;
+
 enum {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,      /* I/O, corrupt or changed data, bad input */
@@ -31,6 +33,7 @@ extern struct poptOption cli_write_options[];
 /* Values of the write options. */
 extern int cli_no_sync;
 extern char *cli_wait;
+extern char *cli_if_version;
 
 /* Everything a command does before looking at its operands: cli_init,
  * cli_context, cli_parse (no per-option handler) and cli_operands. */
@@ -72,6 +75,15 @@ int cli_fail(const char *file, enum vb_err rc);
 struct vb_sink;
 int cli_fail_output(const char *file, enum vb_err rc, const struct vb_sink *sink);
 
+/* The absolute offset of `p` in version `version` of `b` (whose content
+ * is `len` bytes), looking anchors up at that version. */
+enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos *p,
+			uint64_t len, uint64_t *out);
+/* The length of version `version` of `b`. */
+enum vb_err cli_version_len(struct vb_vbuf *b, uint64_t version, uint64_t *len);
+/* Parse a version number option (a usage error if malformed). */
+uint64_t cli_version(const char *s);
+
 /* Exit status for a library error. */
 int cli_status(enum vb_err rc);
 
@@ -83,11 +95,14 @@ uint64_t cli_size(const char *s, const char *what);
 void cli_store_opts(struct vb_store_opts *o, int write);
 
 /* Print the warnings a store gave when it opened. */
-struct vb_vbuf;
 void cli_warnings(const char *file, const struct vb_vbuf *b);
 
+/* With --if-version: VB_ECONFLICT unless the newest version is that one. */
+enum vb_err cli_check_if_version(struct vb_vbuf *b);
+
 /* Open `file` at `version`, print its warnings; on failure report it and
- * return the exit status (0 on success). */
+ * return the exit status (0 on success).  A writer is also checked against
+ * --if-version (exit 3 with the store unchanged). */
 int cli_open(const char *file, const struct vb_store_opts *o, uint64_t version,
 	     struct vb_vbuf **b);
 

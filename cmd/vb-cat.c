@@ -84,9 +84,9 @@ static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 	}
 	len = vb_vbuf_len(b);
 	to = len;
-	if (sel->has_start && (rc = vb_pos_resolve(&sel->start, len, &from)))
+	if (sel->has_start && (rc = cli_resolve(b, vb_vbuf_version(b), &sel->start, len, &from)))
 		goto fail;
-	if (sel->has_end && (rc = vb_pos_resolve(&sel->end, len, &to)))
+	if (sel->has_end && (rc = cli_resolve(b, vb_vbuf_version(b), &sel->end, len, &to)))
 		goto fail;
 	if (sel->has_len) {
 		if (sel->len > len - from) {

@@ -21,13 +21,16 @@
 #define LINE_MAX_LEN 4096
 #define RANGES_MAX (64u << 20)
 
-static char *opt_ranges, *opt_message;
+static char *opt_ranges, *opt_message, *opt_at_version;
 
 static struct poptOption options[] = {
 	{"ranges", 'R', POPT_ARG_STRING, &opt_ranges, 0,
 	 "read 'OFFSET LENGTH' lines from FILE ('-' for stdin) and delete them all as one version",
 	 "FILE"},
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
+	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
+	 "the offsets (and --ranges) are in version V's content; they are carried through the edits since",
+	 "V"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
@@ -175,10 +178,15 @@ static int edit_store(const char *store, struct range *r, size_t n, const char *
 	cli_store_opts(&o, 1);
 	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
-	len = vb_vbuf_len(b);
-	/* resolve and check every range against the version before */
+	/* the ranges are in version `ver`'s content (the version before, or
+	 * --at-version's), carried to the head afterwards */
+	uint64_t head = vb_vbuf_version(b);
+	uint64_t ver = opt_at_version ? cli_version(opt_at_version) : head;
+	if ((rc = cli_version_len(b, ver, &len)))
+		goto fail;
+	/* resolve and check every range */
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = vb_pos_resolve(&r[i].pos, len, &r[i].at)) ||
+		if ((rc = cli_resolve(b, ver, &r[i].pos, len, &r[i].at)) ||
 		    (r[i].len > len - r[i].at &&
 		     (rc = vb_err_set(VB_ERANGE, "range %llu+%llu is beyond the end (length %llu)",
 				      (unsigned long long)r[i].at, (unsigned long long)r[i].len,
@@ -190,6 +198,26 @@ static int edit_store(const char *store, struct range *r, size_t n, const char *
 			}
 			goto fail;
 		}
+	}
+	if (ver != head) {
+		/* each range's start and end, carried to the head */
+		uint64_t *p = malloc(2 * (n ? n : 1) * sizeof *p);
+		if (!p) {
+			rc = vb_err_set(VB_ENOMEM, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < n; i++) {
+			p[2 * i] = r[i].at;
+			p[2 * i + 1] = r[i].at + r[i].len;
+		}
+		rc = vb_vbuf_map(b, ver, head, p, 2 * n);
+		for (size_t i = 0; i < n && !rc; i++) {
+			r[i].at = p[2 * i];
+			r[i].len = p[2 * i + 1] - p[2 * i];
+		}
+		free(p);
+		if (rc || (rc = vb_vbuf_note_at_version(b, ver)))
+			goto fail;
 	}
 	/* merge, then delete from the highest offset down */
 	if (n > 1)
@@ -251,9 +279,12 @@ int main(int argc, char **argv)
 	}
 	if (message && strlen(message) > VB_MESSAGE_MAX)
 		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
-	if (stream && (message || cli_no_sync || cli_wait))
+	if (opt_at_version)
+		cli_version(opt_at_version);
+	if (stream && (message || cli_no_sync || cli_wait || cli_if_version || opt_at_version))
 		cli_usage("--%s has no meaning when editing a stream ('-')",
-			  message ? "message" : cli_no_sync ? "no-sync" : "wait");
+			  message ? "message" : cli_no_sync ? "no-sync" : cli_wait ? "wait"
+			  : cli_if_version ? "if-version" : "at-version");
 	if (ranges && (status = read_ranges(ranges, &r, &n)))
 		return status;
 	if (stream)

@@ -30,7 +30,9 @@
 
 static char *opt_length, *opt_length_offset, *opt_length_adjust, *opt_strip, *opt_fixed;
 static char *opt_records, *opt_max_size, *opt_oversize, *opt_out_delim, *opt_to_length;
-static char *opt_final;
+static char *opt_final, *opt_version, *opt_last;
+static uint64_t last_n;      /* --last: 0 means off */
+static uint64_t at_version = VB_HEAD;
 static int opt_lines, opt_null, opt_count, opt_index, opt_keep, opt_zero, opt_unbuffered;
 /* The -d values in order.  popt collects them (POPT_ARG_ARGV), so that no
  * string it hands out is lost: an option handler would get a decoded copy
@@ -62,6 +64,9 @@ static struct poptOption framing_options[] = {
 static struct poptOption select_options[] = {
 	{"records", 'n', POPT_ARG_STRING, &opt_records, 0,
 	 "only records in LIST (1-based: 5, 10-20, 100-, comma-separated)", "LIST"},
+	{"last", 0, POPT_ARG_STRING, &opt_last, 0,
+	 "only the last N records, found by reading backward from the end (delimiter framing; files and stores)",
+	 "N"},
 	{"count", 'c', POPT_ARG_NONE, &opt_count, 0, "print the number of records instead", NULL},
 	{"index", 'i', POPT_ARG_NONE, &opt_index, 0,
 	 "print each record's offset and length (tab-separated) instead", NULL},
@@ -85,6 +90,9 @@ static struct poptOption output_options[] = {
 	{"final", 0, POPT_ARG_STRING, &opt_final, 0,
 	 "a last record without its delimiter (or a truncated frame): emit, drop or error (default emit; error for --length-prefix)",
 	 "emit|drop|error"},
+	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0,
+	 "frame version N of each store INPUT instead of the newest (other inputs are not stores)",
+	 "N"},
 	{"unbuffered", 'u', POPT_ARG_NONE, &opt_unbuffered, 0,
 	 "write each record at once (the default when stdout is a terminal)", NULL},
 	POPT_TABLEEND
@@ -244,7 +252,20 @@ struct input {
 	uint64_t store_off;
 	int eof;
 	int looked;              /* the start was checked for a store's header */
+	uint64_t file_start;     /* where a file on stdin stood when it came */
 };
+
+/* Make the input read on from content offset `off`. */
+static enum vb_err seek_input(struct input *in, uint64_t off)
+{
+	if (in->store) {
+		in->store_off = off;
+		return VB_OK;
+	}
+	if (lseek(in->fd, (off_t)(in->file_start + off), SEEK_SET) < 0)
+		return vb_err_sys("seek");
+	return VB_OK;
+}
 
 static int is_store(int fd)
 {
@@ -405,9 +426,16 @@ static enum vb_err skip_record(struct input *in, struct vb_sbuf *b, const struct
 #define BATCH 256
 static struct vb_frame batch[BATCH];
 
-static int frame_input(struct input *in, struct vb_sbuf *b, int *stop)
+/* Frame one input from offset `start` (a record boundary).  With `tally`
+ * non-NULL the records are only counted, into *tally, and nothing is
+ * written. */
+static int frame_input(struct input *in, struct vb_sbuf *b, int *stop, uint64_t start,
+		       uint64_t *tally)
 {
-	uint64_t n = 0, count = 0, base = 0;
+	uint64_t n = 0, count = 0, base = start;
+	int saved_count = opt_count;
+	if (tally)
+		opt_count = 1;
 	enum vb_err rc = VB_OK;
 	struct vb_frame fr;
 	size_t got;
@@ -555,11 +583,11 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop)
 					  (unsigned long long)n, (unsigned long long)base,
 					  (unsigned long long)max_size);
 			}
-			uint64_t start = base; /* skip_record moves base */
+			uint64_t rec_start = base; /* skip_record moves base */
 			if ((rc = skip_record(in, b, &fr, &base))) {
 				if (rc == VB_EFRAME)
 					rc = vb_err_set(VB_EFRAME, "the input ends inside record %llu at offset %llu",
-							(unsigned long long)n, (unsigned long long)start);
+							(unsigned long long)n, (unsigned long long)rec_start);
 				break;
 			}
 			continue;
@@ -585,6 +613,11 @@ done:
 	}
 	if (out_failed)
 		*stop = 1; /* stdout is gone: the other inputs would fail the same way */
+	opt_count = saved_count;
+	if (tally) {
+		*tally = count;
+		return status;
+	}
 	if (opt_count && status == EXIT_OK) {
 		char line[64];
 		int k;
@@ -599,6 +632,73 @@ done:
 		}
 		grand_total += count;
 	}
+	return status;
+}
+
+/* --last: read backward from the end for N+1 sync bytes (each ends a
+ * record, whatever came before), frame forward from just after the last
+ * one found, once to count and once to write the last N.  Only the tail is
+ * read, however large the input. */
+static int frame_last(struct input *in, struct vb_sbuf *b, int *stop)
+{
+	int sync = vb_framer_sync_byte(framer), status;
+	uint64_t len, pos, q = 0, found = 0, total;
+	unsigned char *chunk = malloc(READ_CHUNK);
+	enum vb_err rc = VB_OK;
+	struct stat st;
+
+	if (!chunk)
+		return cli_fail(in->name, vb_err_set(VB_ENOMEM, "out of memory"));
+	if (in->store) {
+		len = vb_vbuf_len(in->store);
+	} else if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		off_t cur = lseek(in->fd, 0, SEEK_CUR);
+		len = (uint64_t)st.st_size;
+		if (cur > 0 && (uint64_t)cur <= len)
+			len -= (uint64_t)cur; /* a file on stdin read from where it stands */
+		in->file_start = cur > 0 ? (uint64_t)cur : 0;
+	} else {
+		free(chunk);
+		return cli_fail(in->name, vb_err_set(VB_EINVAL, "--last reads backward from the end: it needs a file or a store, not a pipe"));
+	}
+	for (pos = len; pos > 0 && found <= last_n && !rc;) {
+		size_t take = pos < READ_CHUNK ? (size_t)pos : READ_CHUNK, got = 0;
+		pos -= take;
+		if (in->store)
+			rc = vb_vbuf_read(in->store, pos, chunk, take);
+		else if (!(rc = vb_io_pread_full(in->fd, chunk, take, in->file_start + pos, &got)) &&
+			 got != take)
+			rc = vb_err_set(VB_EIO, "the file shrank while being read");
+		for (size_t i = take; !rc && i > 0;) {
+			const unsigned char *hit = memrchr(chunk, sync, i);
+			if (!hit)
+				break;
+			i = (size_t)(hit - chunk);
+			if (++found == last_n + 1) {
+				q = pos + i + 1;
+				break;
+			}
+		}
+	}
+	free(chunk);
+	if (rc)
+		return cli_fail(in->name, rc);
+	/* count the records from q, then write the last N of them */
+	if ((rc = seek_input(in, q)))
+		return cli_fail(in->name, rc);
+	vb_sbuf_advance(b, vb_sbuf_len(b));
+	if ((status = frame_input(in, b, stop, q, &total)) || *stop)
+		return status;
+	if ((rc = seek_input(in, q)))
+		return cli_fail(in->name, rc);
+	vb_sbuf_advance(b, vb_sbuf_len(b));
+	struct span all = {total > last_n ? total - last_n + 1 : 1, UINT64_MAX};
+	spans = &all;
+	nspans = 1;
+	last_wanted = UINT64_MAX;
+	status = frame_input(in, b, stop, q, NULL);
+	spans = NULL;
+	nspans = 0;
 	return status;
 }
 
@@ -646,6 +746,8 @@ static void setup_framer(void)
 		}
 		if ((rc = vb_framer_length(&sp, &framer)))
 			cli_usage("%s", vb_err_detail());
+		if (opt_last)
+			cli_usage("--last needs delimiter framing");
 		is_length = 1;
 		if (!opt_final) /* a truncated frame is an error unless --final says otherwise */
 			final_mode = FINAL_ERROR;
@@ -655,6 +757,8 @@ static void setup_framer(void)
 			cli_usage("--fixed needs a size of at least 1");
 		if ((rc = vb_framer_fixed(n, &framer)))
 			cli_usage("%s", vb_err_detail());
+		if (opt_last)
+			cli_usage("--last needs delimiter framing");
 	} else {
 		unsigned char *d[DELIMS_MAX + 3];
 		size_t dl[DELIMS_MAX + 3], nd = 0;
@@ -683,6 +787,8 @@ static void setup_framer(void)
 			free(d[i]);
 		if (rc)
 			cli_usage("%s", vb_err_detail());
+		if (opt_last && vb_framer_sync_byte(framer) < 0)
+			cli_usage("--last needs a one-byte delimiter that appears in no other delimiter except at its end (as \\n does for -l), so that reading backward finds where records start");
 	}
 }
 
@@ -746,6 +852,15 @@ static void setup_options(void)
 			cli_usage("invalid --to-length-prefix: %s", vb_err_detail());
 		to_length = 1;
 	}
+	if (opt_version)
+		at_version = cli_version(opt_version);
+	if (opt_last) {
+		last_n = size_opt(opt_last, "record count");
+		if (!last_n)
+			cli_usage("--last needs at least 1 record");
+		if (opt_records)
+			cli_usage("--last and --records cannot be used together");
+	}
 	flush_each = opt_unbuffered || isatty(1);
 	plain = !opt_index && !opt_keep && !to_length && !opt_count && !flush_each;
 }
@@ -794,7 +909,7 @@ int main(int argc, char **argv)
 	if (brc)
 		return cli_fail(NULL, brc);
 	for (int i = 0; i < nargs && !stop; i++) {
-		struct input in = {args[i], 0, NULL, 0, 0, 0};
+		struct input in = {args[i], 0, NULL, 0, 0, 0, 0};
 		int st;
 		if (strcmp(args[i], "-")) {
 			in.fd = open(args[i], O_RDONLY | O_CLOEXEC);
@@ -819,7 +934,7 @@ int main(int argc, char **argv)
 			/* messages name the input as given ("-"), not the path
 			 * the store was opened by */
 			enum vb_err orc = vb_vbuf_open(strcmp(args[i], "-") ? args[i] : path, &o,
-						       VB_HEAD, &in.store);
+						       at_version, &in.store);
 			if (orc) {
 				st = cli_fail(args[i], orc);
 				if (st > status)
@@ -830,8 +945,15 @@ int main(int argc, char **argv)
 			}
 			cli_warnings(args[i], in.store);
 		}
+		if (at_version != VB_HEAD && !in.store) {
+			cli_error(args[i], "-V applies to stores, and this is not one");
+			status = EXIT_FAIL;
+			if (in.fd > 0)
+				close(in.fd);
+			continue;
+		}
 		vb_sbuf_advance(b, vb_sbuf_len(b));
-		st = frame_input(&in, b, &stop);
+		st = last_n ? frame_last(&in, b, &stop) : frame_input(&in, b, &stop, 0, NULL);
 		if (st > status)
 			status = st;
 		vb_vbuf_close(in.store);

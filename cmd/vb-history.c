@@ -17,8 +17,9 @@
 #include "cli.h"
 #include "vbuf.h"
 
-static int opt_json, opt_ops, opt_verify, opt_no_header;
-static char *opt_revert, *opt_message, *opt_count;
+static int opt_json, opt_ops, opt_verify, opt_no_header, opt_anchors;
+static char *opt_revert, *opt_message, *opt_count, *opt_set_anchor, *opt_remove_anchor;
+static char *opt_at_version;
 
 static struct poptOption options[] = {
 	{"json", 'j', POPT_ARG_NONE, &opt_json, 0, "one JSON object per version and line", NULL},
@@ -31,7 +32,16 @@ static struct poptOption options[] = {
 	 "TEXT"},
 	{"verify", 0, POPT_ARG_NONE, &opt_verify, 0,
 	 "check every record and version; report problems and exit 1 if any", NULL},
-	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing (--revert):", NULL},
+	{"anchors", 'A', POPT_ARG_NONE, &opt_anchors, 0,
+	 "list the anchors with their offsets (NAME, OFFSET, the version that set it)", NULL},
+	{"set-anchor", 0, POPT_ARG_STRING, &opt_set_anchor, 0,
+	 "add a version that sets anchor NAME at OFFSET (give STORE OFFSET)", "NAME"},
+	{"remove-anchor", 0, POPT_ARG_STRING, &opt_remove_anchor, 0,
+	 "add a version that removes anchor NAME", "NAME"},
+	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
+	 "--anchors: at version N; --set-anchor: OFFSET is in version N's content", "N"},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0,
+	 "Writing (--revert, --set-anchor, --remove-anchor):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
 };
@@ -120,12 +130,50 @@ static void text_string(const char *str, size_t n)
 	}
 }
 
-static void op_label(const struct vb_commit *c, char *buf, size_t n)
+/* What a commit's extensions say: --at-version and anchor changes. */
+struct notes {
+	int json;
+	uint64_t at_version;   /* VB_HEAD: none */
+	int anchors;           /* anchor entries */
+	int printed;
+};
+
+static enum vb_err note_ext(void *arg, unsigned type, const unsigned char *d, size_t len)
+{
+	struct notes *nt = arg;
+	uint64_t v = 0;
+
+	if (type == VB_EXT_AT_VERSION && len == 8) {
+		for (int i = 8; i-- > 0;)
+			v = v << 8 | d[i];
+		nt->at_version = v;
+	} else if ((type == VB_EXT_ANCHOR && len > 8) || (type == VB_EXT_UNANCHOR && len)) {
+		nt->anchors++;
+		if (!nt->json)
+			return VB_OK;
+		size_t off = type == VB_EXT_ANCHOR ? 8 : 0;
+		fputs(nt->printed++ ? "," : ",\"anchors\":[", stdout);
+		fputs("{\"name\":", stdout);
+		json_string((const char *)d + off, len - off);
+		if (type == VB_EXT_ANCHOR) {
+			for (int i = 8; i-- > 0;)
+				v = v << 8 | d[i];
+			printf(",\"offset\":%llu}", (unsigned long long)v);
+		} else {
+			fputs(",\"removed\":true}", stdout);
+		}
+	}
+	return VB_OK;
+}
+
+/* The OP column: the operations' kind (KIND*N for several), "anchor" for
+ * a version that only sets or removes anchors, "none" for an empty one. */
+static void op_label(const struct vb_commit *c, const struct notes *nt, char *buf, size_t n)
 {
 	if (c->nops > 1)
 		snprintf(buf, n, "%s*%llu", vb_op_name(c->sum_kind), (unsigned long long)c->nops);
 	else if (c->nops == 0)
-		snprintf(buf, n, "none");
+		snprintf(buf, n, "%s", nt->anchors ? "anchor" : "none");
 	else
 		snprintf(buf, n, "%s", vb_op_name(c->sum_kind));
 }
@@ -169,19 +217,30 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 	struct tm tm;
 	int revert = c->sum_kind == VB_OP_REVERT;
 
-	op_label(c, opl, sizeof opl);
+	struct notes nt = {0, VB_HEAD, 0, 0};
+	enum vb_err erc = vb_commit_ext(c, note_ext, &nt);
+	if (erc)
+		return erc;
+	op_label(c, &nt, opl, sizeof opl);
 	if (opt_json) {
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
 		printf("{\"version\":%llu,\"time\":\"%s.%09ldZ\",\"op\":\"%s\",\"offset\":%llu,"
 		       "\"length\":%llu,\"size\":%llu,\"pieces\":%llu,\"ops\":%llu",
 		       (unsigned long long)c->version, when, ns,
-		       c->nops ? vb_op_name(c->sum_kind) : "none",
+		       c->nops ? vb_op_name(c->sum_kind) : nt.anchors ? "anchor" : "none",
 		       (unsigned long long)c->sum_off, (unsigned long long)c->sum_len,
 		       (unsigned long long)c->length, (unsigned long long)c->pieces,
 		       (unsigned long long)c->nops);
 		if (revert)
 			printf(",\"target\":%llu", (unsigned long long)c->sum_target);
+		if (nt.at_version != VB_HEAD)
+			printf(",\"at_version\":%llu", (unsigned long long)nt.at_version);
+		if (nt.anchors) {
+			struct notes nj = {1, VB_HEAD, 0, 0};
+			vb_commit_ext(c, note_ext, &nj);
+			putchar(']');
+		}
 		fputs(",\"message\":", stdout);
 		json_string(c->message, c->msg_len);
 		if (opt_ops) {
@@ -263,6 +322,71 @@ static int revert(const char *store, uint64_t target, const char *message)
 	return cli_commit(b, vb_vbuf_revert(b, target), store, message);
 }
 
+/* ------------------------------------------------------------- anchors */
+
+static enum vb_err print_anchor(void *arg, const char *name, uint64_t offset, uint64_t set_in)
+{
+	(void)arg;
+	if (opt_json) {
+		fputs("{\"name\":", stdout);
+		json_string(name, strlen(name));
+		printf(",\"offset\":%llu,\"set_in\":%llu}\n", (unsigned long long)offset,
+		       (unsigned long long)set_in);
+	} else {
+		printf("%s\t%llu\t%llu\n", name, (unsigned long long)offset, (unsigned long long)set_in);
+	}
+	return VB_OK;
+}
+
+static int list_anchors(const char *store, uint64_t version)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	enum vb_err rc;
+	int status;
+
+	cli_store_opts(&o, 0);
+	o.lenient_base = 1;
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
+		return status;
+	rc = vb_vbuf_anchors(b, version == VB_HEAD ? vb_vbuf_head(b) : version, print_anchor,
+			     NULL);
+	vb_vbuf_close(b);
+	return rc ? cli_fail(store, rc) : EXIT_OK;
+}
+
+/* A version that sets or removes an anchor (offset NULL: remove). */
+static int change_anchor(const char *store, const char *name, const char *offset,
+			 const char *message)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	enum vb_err rc = VB_OK;
+	int status;
+	struct vb_pos pos;
+
+	if (offset)
+		pos = cli_pos(offset);
+	cli_store_opts(&o, 1);
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
+		return status;
+	uint64_t head = vb_vbuf_version(b), at;
+	if (!offset) {
+		/* removing an anchor that is not there is a mistake worth
+		 * hearing about */
+		if (!(rc = vb_vbuf_anchor(b, name, head, &at)))
+			rc = vb_vbuf_remove_anchor(b, name);
+		return cli_commit(b, rc, store, message);
+	}
+	uint64_t ver = opt_at_version ? cli_version(opt_at_version) : head, len;
+	if (!(rc = cli_version_len(b, ver, &len)) && !(rc = cli_resolve(b, ver, &pos, len, &at)) &&
+	    ver != head && !(rc = vb_vbuf_map(b, ver, head, &at, 1)))
+		rc = vb_vbuf_note_at_version(b, ver);
+	if (!rc)
+		rc = vb_vbuf_set_anchor(b, name, at);
+	return cli_commit(b, rc, store, message);
+}
+
 static const char *verify_name;
 
 static void on_problem(void *arg, uint64_t off, const char *what)
@@ -313,21 +437,38 @@ int main(int argc, char **argv)
 	int nargs;
 	uint64_t max = UINT64_MAX;
 
-	args = cli_start(argc, argv, options, "[OPTION...] STORE", &nargs);
+	args = cli_start(argc, argv, options,
+			 "[OPTION...] STORE\n   or: vb-history [OPTION...] --set-anchor NAME STORE OFFSET",
+			 &nargs);
+	const char *set_anchor = cli_arg(opt_set_anchor), *remove_anchor = cli_arg(opt_remove_anchor);
+	int writes = opt_revert || set_anchor || remove_anchor;
 	if (nargs < 1)
 		cli_usage("missing STORE");
-	if (nargs > 1)
-		cli_usage("extra operand '%s'", args[1]);
+	if (set_anchor && nargs < 2)
+		cli_usage("--set-anchor needs an OFFSET after STORE");
+	if (nargs > (set_anchor ? 2 : 1))
+		cli_usage("extra operand '%s'", args[set_anchor ? 2 : 1]);
 	const char *store = args[0], *message = cli_arg(opt_message);
-	if (opt_revert && opt_verify)
-		cli_usage("--revert and --verify cannot be used together");
-	if ((opt_revert || opt_verify) && (opt_json || opt_ops || opt_count || opt_no_header))
-		cli_usage("--%s does not list versions; --json, --ops, --max-count and --no-header do not apply",
-			  opt_revert ? "revert" : "verify");
-	if (message && !opt_revert)
-		cli_usage("--message only applies to --revert");
-	if (!opt_revert && (cli_no_sync || cli_wait))
-		cli_usage("--%s only applies to --revert", cli_no_sync ? "no-sync" : "wait");
+	if ((opt_revert != NULL) + opt_verify + opt_anchors + (set_anchor != NULL) +
+	    (remove_anchor != NULL) > 1)
+		cli_usage("choose one of --revert, --verify, --anchors, --set-anchor and --remove-anchor");
+	if ((writes || opt_verify || opt_anchors) && (opt_ops || opt_count || opt_no_header))
+		cli_usage("--ops, --max-count and --no-header only apply to the list of versions");
+	if ((writes || opt_verify) && opt_json)
+		cli_usage("--json only applies to the list of versions and --anchors");
+	if (message && !writes)
+		cli_usage("--message only applies to --revert, --set-anchor and --remove-anchor");
+	if (!writes && (cli_no_sync || cli_wait || cli_if_version))
+		cli_usage("--%s only applies to --revert, --set-anchor and --remove-anchor",
+			  cli_no_sync ? "no-sync" : cli_wait ? "wait" : "if-version");
+	if (opt_at_version && !opt_anchors && !set_anchor)
+		cli_usage("--at-version only applies to --anchors and --set-anchor");
+	if (set_anchor && !vb_anchor_name_ok(set_anchor))
+		cli_usage("invalid anchor name '%s' (1 to 63 of A-Z a-z 0-9 _ .)", set_anchor);
+	if (remove_anchor && !vb_anchor_name_ok(remove_anchor))
+		cli_usage("invalid anchor name '%s' (1 to 63 of A-Z a-z 0-9 _ .)", remove_anchor);
+	if (opt_at_version)
+		cli_version(opt_at_version);
 	if (message && strlen(message) > VB_MESSAGE_MAX)
 		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
 	if (opt_count) {
@@ -339,6 +480,12 @@ int main(int argc, char **argv)
 		cli_usage("STORE must be a file ('-' is not a store)");
 	if (opt_revert)
 		return cli_close_stdout(revert(store, cli_size(cli_arg(opt_revert), "version"), message));
+	if (set_anchor || remove_anchor)
+		return cli_close_stdout(change_anchor(store, set_anchor ? set_anchor : remove_anchor,
+						      set_anchor ? args[1] : NULL, message));
+	if (opt_anchors)
+		return cli_close_stdout(list_anchors(store, opt_at_version ? cli_version(opt_at_version)
+									   : VB_HEAD));
 	if (opt_verify)
 		return cli_close_stdout(verify(store));
 	return cli_close_stdout(list(store, max));

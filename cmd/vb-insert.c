@@ -20,7 +20,8 @@
 #include "sedit.h"
 #include "vbuf.h"
 
-static char *opt_text, *opt_hex, *opt_replace, *opt_base, *opt_message;
+static char *opt_text, *opt_hex, *opt_replace, *opt_base, *opt_message, *opt_at_version;
+static char *opt_anchor;
 static int opt_create;
 
 static struct poptOption options[] = {
@@ -35,6 +36,11 @@ static struct poptOption options[] = {
 	 "create STORE with FILE's content as version 0, referenced in place (implies --create)",
 	 "FILE"},
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
+	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
+	 "OFFSET (and --replace LEN) are in version V's content; they are carried through the edits since",
+	 "V"},
+	{"anchor", 'a', POPT_ARG_STRING, &opt_anchor, 0,
+	 "set anchor NAME on the first inserted byte (then @NAME works in every offset)", "NAME"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
@@ -179,13 +185,26 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 		return cli_fail(store, rc);
 	}
 	cli_warnings(store, b);
-	if ((rc = vb_pos_resolve(pos, vb_vbuf_len(b), &at)))
+	if ((rc = cli_check_if_version(b)))
 		goto fail;
-	if (opt_replace && rlen > vb_vbuf_len(b) - at) {
+	/* the offsets are in version `ver`'s content; carried to the head */
+	uint64_t head = vb_vbuf_version(b), len;
+	uint64_t ver = opt_at_version ? cli_version(opt_at_version) : head;
+	if ((rc = cli_version_len(b, ver, &len)) || (rc = cli_resolve(b, ver, pos, len, &at)))
+		goto fail;
+	if (opt_replace && rlen > len - at) {
 		rc = vb_err_set(VB_ERANGE, "cannot replace %llu bytes at offset %llu: the content ends at %llu",
 				(unsigned long long)rlen, (unsigned long long)at,
-				(unsigned long long)vb_vbuf_len(b));
+				(unsigned long long)len);
 		goto fail;
+	}
+	if (ver != head) {
+		uint64_t span[2] = {at, at + rlen};
+		if ((rc = vb_vbuf_map(b, ver, head, span, 2)) ||
+		    (rc = vb_vbuf_note_at_version(b, ver)))
+			goto fail;
+		at = span[0];
+		rlen = span[1] - span[0];
 	}
 	if (bytes) {
 		rc = opt_replace ? vb_vbuf_replace(b, at, rlen, bytes, nbytes)
@@ -205,6 +224,8 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 			culprit = src[failed].name;
 		free(fds);
 	}
+	if (!rc && opt_anchor)
+		rc = vb_vbuf_set_anchor(b, cli_arg(opt_anchor), at);
 fail:
 	return cli_commit(b, rc, culprit, message);
 }
@@ -246,11 +267,18 @@ int main(int argc, char **argv)
 		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
 
 	int stream = !strcmp(store, "-");
+	if (opt_anchor && !vb_anchor_name_ok(cli_arg(opt_anchor)))
+		cli_usage("invalid anchor name '%s' (1 to 63 of A-Z a-z 0-9 _ .)", cli_arg(opt_anchor));
+	if (opt_at_version)
+		cli_version(opt_at_version);
 	if (stream) {
-		if (opt_create || base || message || cli_no_sync || cli_wait)
+		if (opt_create || base || message || cli_no_sync || cli_wait || cli_if_version ||
+		    opt_at_version || opt_anchor)
 			cli_usage("--%s has no meaning when editing a stream ('-')",
 				  opt_create ? "create" : base ? "base" : message ? "message"
-				  : cli_no_sync ? "no-sync" : "wait");
+				  : cli_no_sync ? "no-sync" : cli_wait ? "wait"
+				  : cli_if_version ? "if-version" : opt_at_version ? "at-version"
+				  : "anchor");
 		if (!text && !hex && !nfiles)
 			cli_usage("editing a stream ('-') reads it from stdin: give the bytes to insert as FILE, --text or --hex");
 		for (int i = 0; i < nfiles; i++)

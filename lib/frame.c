@@ -354,6 +354,27 @@ size_t vb_framer_max_delim(const struct vb_framer *f)
 	return f->maxd;
 }
 
+int vb_framer_sync_byte(const struct vb_framer *f)
+{
+	/* Every occurrence of such a byte ends a delimiter match in the
+	 * forward parse: a match covering it must end there (the byte is last
+	 * in every delimiter holding it), and if none started earlier, "c"
+	 * itself matches there. */
+	for (size_t i = 0; f->kind == K_DELIM && i < f->nd; i++) {
+		if (f->d[i].n != 1)
+			continue;
+		unsigned char c = f->d[i].s[0];
+		int ok = 1;
+		for (size_t j = 0; j < f->nd && ok; j++)
+			for (size_t k = 0; k + 1 < f->d[j].n; k++)
+				if (f->d[j].s[k] == c)
+					ok = 0;
+		if (ok)
+			return c;
+	}
+	return -1;
+}
+
 void vb_framer_reset(struct vb_framer *f)
 {
 	f->base = 0;

@@ -100,6 +100,13 @@ void vb_framer_set_max(struct vb_framer *f, uint64_t max);
  * oversized record keeps this many bytes minus one at the tail. */
 size_t vb_framer_max_delim(const struct vb_framer *f);
 
+/* Delimiter framing: a byte after which a record always starts, whatever
+ * came before (the one-byte delimiter "c" where c occurs in no other
+ * delimiter except as its last byte: \n for -l, NUL for -0), or -1.  A
+ * reader can start framing right after any such byte, e.g. to find the
+ * last records of a file by reading it backward. */
+int vb_framer_sync_byte(const struct vb_framer *f);
+
 /* Start a new stream. */
 void vb_framer_reset(struct vb_framer *f);
 /* The caller advanced the buffer by n bytes outside the contract. */

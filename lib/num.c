@@ -86,10 +86,39 @@ enum vb_err vb_parse_size(const char *s, const char *what, uint64_t *out)
 	return parse_number(s, s, what, out);
 }
 
+static int anchor_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.';
+}
+
 enum vb_err vb_parse_pos(const char *s, struct vb_pos *out)
 {
 	if (!s || !*s)
 		return vb_err_set(VB_EINVAL, "empty offset");
+	out->anchor[0] = 0;
+	out->before = 0;
+	if (*s == '@') {
+		size_t n = 0;
+		const char *p = s + 1;
+		while (anchor_char(p[n]))
+			n++;
+		if (!n || n >= sizeof out->anchor)
+			return vb_err_set(VB_EINVAL, "invalid offset '%s' (an anchor is @NAME, @NAME+N or @NAME-N; NAME is 1 to 63 of A-Z a-z 0-9 _ .)",
+					  s);
+		memcpy(out->anchor, p, n);
+		out->anchor[n] = 0;
+		out->from_end = 0;
+		out->n = 0;
+		p += n;
+		if (!*p)
+			return VB_OK;
+		if (*p != '+' && *p != '-')
+			return vb_err_set(VB_EINVAL, "invalid offset '%s' (an anchor is @NAME, @NAME+N or @NAME-N; NAME is 1 to 63 of A-Z a-z 0-9 _ .)",
+					  s);
+		out->before = *p == '-';
+		return parse_number(p + 1, s, "offset", &out->n);
+	}
 	if (!strcmp(s, "end")) {
 		out->n = 0;
 		out->from_end = 1;
@@ -135,7 +164,12 @@ enum vb_err vb_parse_hex(const char *s, unsigned char **out, size_t *n)
 
 void vb_pos_format(const struct vb_pos *p, char *buf, unsigned size)
 {
-	if (p->from_end && p->n == 0)
+	if (p->anchor[0] && p->n)
+		snprintf(buf, size, "@%s%c%llu", p->anchor, p->before ? '-' : '+',
+			 (unsigned long long)p->n);
+	else if (p->anchor[0])
+		snprintf(buf, size, "@%s", p->anchor);
+	else if (p->from_end && p->n == 0)
 		snprintf(buf, size, "end");
 	else if (p->from_end)
 		snprintf(buf, size, "end-%llu", (unsigned long long)p->n);
@@ -143,10 +177,34 @@ void vb_pos_format(const struct vb_pos *p, char *buf, unsigned size)
 		snprintf(buf, size, "%llu", (unsigned long long)p->n);
 }
 
+enum vb_err vb_pos_resolve_anchor(const struct vb_pos *p, uint64_t anchor, uint64_t len,
+				  uint64_t *out)
+{
+	char text[96];
+	uint64_t at;
+
+	vb_pos_format(p, text, sizeof text);
+	if (p->before) {
+		if (p->n > anchor)
+			return vb_err_set(VB_ERANGE, "offset %s is before the start (the anchor is at %llu)",
+					  text, (unsigned long long)anchor);
+		at = anchor - p->n;
+	} else if (__builtin_add_overflow(anchor, p->n, &at) || at > len) {
+		return vb_err_set(VB_ERANGE, "offset %s is beyond the end (length %llu)", text,
+				  (unsigned long long)len);
+	}
+	*out = at;
+	return VB_OK;
+}
+
 enum vb_err vb_pos_resolve(const struct vb_pos *p, uint64_t len, uint64_t *out)
 {
-	char text[48];
+	char text[96];
 
+	if (p->anchor[0]) {
+		vb_pos_format(p, text, sizeof text);
+		return vb_err_set(VB_EINVAL, "offset %s names an anchor, which only a store has", text);
+	}
 	if (!p->from_end) {
 		if (p->n > len) {
 			vb_pos_format(p, text, sizeof text);

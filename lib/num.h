@@ -2,7 +2,7 @@
  * num: the one offset grammar shared by every command and by --ranges
  * (DESIGN 2a.7).
  *
- *   POSITION := N[S] | -N[S] | end | end-N[S]
+ *   POSITION := N[S] | -N[S] | end | end-N[S] | @NAME | @NAME+N[S] | @NAME-N[S]
  *   LENGTH   := N[S]
  *   N        := decimal digits | 0x hex digits
  *   S        := K M G T (powers of 1024; k also accepted, and KiB MiB GiB TiB)
@@ -12,6 +12,8 @@
  * 2^64 and above are rejected, never wrapped.  Parsing does not know the
  * content length; vb_pos_resolve() turns a position into an absolute offset
  * once the length is known, failing (never clamping) outside [0, len].
+ * @NAME is a store's anchor (lib/vbuf): the caller looks it up and calls
+ * vb_pos_resolve_anchor with its offset.
  */
 #ifndef VB_NUM_H
 #define VB_NUM_H
@@ -24,6 +26,8 @@
 struct vb_pos {
 	uint64_t n;          /* the number */
 	int from_end;        /* 1: the position is len - n */
+	char anchor[64];     /* non-empty: @anchor, n bytes after (or before) it */
+	int before;          /* with an anchor: 1 for @NAME-N */
 };
 
 /* Parse a LENGTH.  Error detail names `what` ("length", "size"). */
@@ -33,8 +37,12 @@ enum vb_err vb_parse_size(const char *s, const char *what, uint64_t *out);
 enum vb_err vb_parse_pos(const char *s, struct vb_pos *out);
 
 /* Absolute offset of `p` in content of length `len`: VB_ERANGE with
- * "offset X is beyond the end (length L)" or "... before the start ..." */
+ * "offset X is beyond the end (length L)" or "... before the start ...";
+ * VB_EINVAL for an anchor (use vb_pos_resolve_anchor). */
 enum vb_err vb_pos_resolve(const struct vb_pos *p, uint64_t len, uint64_t *out);
+/* The same for an anchored position whose anchor is at `anchor`. */
+enum vb_err vb_pos_resolve_anchor(const struct vb_pos *p, uint64_t anchor, uint64_t len,
+				  uint64_t *out);
 
 /* The value of a hex digit, or -1. */
 int vb_hex_digit(int c);
