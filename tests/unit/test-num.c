@@ -125,6 +125,29 @@ int main(void)
 	CHECK(vb_parse_hex("zz", &hx, &hn) == VB_EINVAL);
 	CHECK(vb_parse_hex("0x41", &hx, &hn) == VB_EINVAL);
 
+	/* anchors */
+	CHECK_OK(vb_parse_pos("@top", &p));
+	CHECK(!strcmp(p.anchor, "top") && p.n == 0 && !p.before && !p.from_end);
+	CHECK_OK(vb_parse_pos("@a.b_1+0x10", &p));
+	CHECK(!strcmp(p.anchor, "a.b_1") && p.n == 16 && !p.before);
+	CHECK_OK(vb_parse_pos("@x-2K", &p));
+	CHECK(!strcmp(p.anchor, "x") && p.n == 2048 && p.before);
+	uint64_t at;
+	CHECK(vb_pos_resolve(&p, 5000, &at) == VB_EINVAL);
+	CHECK(strstr(vb_err_detail(), "only a store has") != NULL);
+	CHECK(vb_pos_resolve_anchor(&p, 3000, 5000, &at) == VB_OK && at == 952);
+	CHECK(vb_pos_resolve_anchor(&p, 2000, 5000, &at) == VB_ERANGE);
+	CHECK(!strcmp(vb_err_detail(), "offset @x-2048 is before the start (the anchor is at 2000)"));
+	CHECK_OK(vb_parse_pos("@x+10", &p));
+	CHECK(vb_pos_resolve_anchor(&p, 95, 100, &at) == VB_ERANGE);
+	CHECK(!strcmp(vb_err_detail(), "offset @x+10 is beyond the end (length 100)"));
+	CHECK(vb_parse_pos("@", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("@a*", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("@a+", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("@a+x", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("@0123456789012345678901234567890123456789012345678901234567890123", &p) ==
+	      VB_EINVAL);
+
 	char buf[32];
 	p.from_end = 1;
 	p.n = 5;

@@ -103,6 +103,7 @@ int main(void)
 			data[i] = (unsigned char)rnd(256);
 		struct vb_sedit_del dels[8];
 		struct vb_sedit e;
+		memset(dels, 0, sizeof dels);
 		struct ins ins = {insbuf, (size_t)rnd(sizeof insbuf)};
 		for (size_t i = 0; i < ins.n; i++)
 			insbuf[i] = (unsigned char)rnd(256);
@@ -197,7 +198,7 @@ int main(void)
 
 	/* end-relative beyond hold_max on a pipe is refused before output */
 	{
-		struct vb_sedit_del d = {{100, 1}, 10, NULL};
+		struct vb_sedit_del d = {{100, 1, "", 0}, 10, NULL};
 		struct vb_sedit e;
 		memset(&e, 0, sizeof e);
 		e.dels = &d;
