@@ -358,7 +358,7 @@ void cli_store_opts(struct vb_store_opts *o, int write)
 	}
 }
 
-void cli_warnings(const char *file, const struct vb_vbuf *b)
+void cli_warnings(const char *file, struct vb_vbuf *b)
 {
 	for (size_t i = 0; i < vb_vbuf_nwarnings(b); i++)
 		cli_error(file, "warning: %s", vb_vbuf_warning(b, i));

@@ -95,7 +95,7 @@ uint64_t cli_size(const char *s, const char *what);
 void cli_store_opts(struct vb_store_opts *o, int write);
 
 /* Print the warnings a store gave when it opened. */
-void cli_warnings(const char *file, const struct vb_vbuf *b);
+void cli_warnings(const char *file, struct vb_vbuf *b);
 
 /* With --if-version: VB_ECONFLICT unless the newest version is that one. */
 enum vb_err cli_check_if_version(struct vb_vbuf *b);

@@ -5,6 +5,9 @@
 #ifndef VB_VBUF_INT_H
 #define VB_VBUF_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "vbuf.h"
 
 struct vb_backend_ops {
@@ -25,6 +28,42 @@ struct vb_backend_ops {
 	struct vb_store *(*store)(void *be);
 	void (*close)(void *be);
 };
+
+/* One edit, as the iterators see it: `seq` is the edit count after it. */
+struct vb_edit {
+	uint64_t seq;
+	struct vb_op op;
+};
+
+/*
+ * The handle.  `mu` (recursive) guards everything but `seq`, which edits
+ * bump (release) under `mu` and iterators read without it (acquire) to see
+ * whether their chunk copy still matches the content.
+ */
+struct vb_vbuf {
+	pthread_mutex_t mu;
+	const struct vb_backend_ops *ops;
+	void *be;
+	struct vb_op *log;   /* operations of the pending commit */
+	size_t nlog, caplog;
+	int read_only;
+	int broken;
+	unsigned char ext[VB_EXT_MAX];   /* notes and anchors for the next commit */
+	size_t ext_len;
+
+	_Atomic uint64_t seq;    /* edits made through this handle */
+	struct vb_edit *edits;   /* edits [edits_head, nedits) newer than the */
+	size_t edits_head, nedits, capedits; /* oldest live iterator's seq */
+	struct vb_iter *iters;   /* live iterators (doubly linked) */
+};
+
+void vb_vbuf_lock(struct vb_vbuf *b);
+void vb_vbuf_unlock(struct vb_vbuf *b);
+
+/* iter.c: record an edit for the live iterators (none: nothing kept). */
+enum vb_err vb_iter_note_edit(struct vb_vbuf *b, const struct vb_op *op);
+/* iter.c: detach every iterator (the handle is closing). */
+void vb_iter_detach_all(struct vb_vbuf *b);
 
 enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *o,
 				  uint64_t version, const struct vb_backend_ops **ops,

@@ -9,22 +9,12 @@
 #include "vbuf-int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define INSERT_CHUNK (64u * 1024u)
-
-struct vb_vbuf {
-	const struct vb_backend_ops *ops;
-	void *be;
-	struct vb_op *log;
-	size_t nlog, caplog;
-	int read_only;
-	int broken;
-	unsigned char ext[VB_EXT_MAX];   /* notes and anchors for the next commit */
-	size_t ext_len;
-};
 
 static enum vb_err wrap(const struct vb_backend_ops *ops, void *be, int read_only,
 			struct vb_vbuf **out)
@@ -35,9 +25,18 @@ static enum vb_err wrap(const struct vb_backend_ops *ops, void *be, int read_onl
 		ops->close(be);
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	}
+	pthread_mutexattr_t a;
+	if (pthread_mutexattr_init(&a) || pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE) ||
+	    pthread_mutex_init(&b->mu, &a)) {
+		free(b);
+		ops->close(be);
+		return vb_err_set(VB_ENOMEM, "cannot create a mutex");
+	}
+	pthread_mutexattr_destroy(&a);
 	b->ops = ops;
 	b->be = be;
 	b->read_only = read_only;
+	atomic_init(&b->seq, 0);
 	*out = b;
 	return VB_OK;
 }
@@ -71,29 +70,44 @@ void vb_vbuf_close(struct vb_vbuf *b)
 {
 	if (!b)
 		return;
+	vb_iter_detach_all(b);
 	b->ops->close(b->be);
 	free(b->log);
+	free(b->edits);
+	pthread_mutex_destroy(&b->mu);
 	free(b);
 }
 
-uint64_t vb_vbuf_len(const struct vb_vbuf *b)
+uint64_t vb_vbuf_len(struct vb_vbuf *b)
 {
-	return b->ops->len(b->be);
+	vb_vbuf_lock(b);
+	uint64_t r = b->ops->len(b->be);
+	vb_vbuf_unlock(b);
+	return r;
 }
 
-uint64_t vb_vbuf_version(const struct vb_vbuf *b)
+uint64_t vb_vbuf_version(struct vb_vbuf *b)
 {
-	return b->ops->version(b->be);
+	vb_vbuf_lock(b);
+	uint64_t r = b->ops->version(b->be);
+	vb_vbuf_unlock(b);
+	return r;
 }
 
-uint64_t vb_vbuf_head(const struct vb_vbuf *b)
+uint64_t vb_vbuf_head(struct vb_vbuf *b)
 {
-	return b->ops->head(b->be);
+	vb_vbuf_lock(b);
+	uint64_t r = b->ops->head(b->be);
+	vb_vbuf_unlock(b);
+	return r;
 }
 
-uint64_t vb_vbuf_pieces(const struct vb_vbuf *b)
+uint64_t vb_vbuf_pieces(struct vb_vbuf *b)
 {
-	return b->ops->pieces(b->be);
+	vb_vbuf_lock(b);
+	uint64_t r = b->ops->pieces(b->be);
+	vb_vbuf_unlock(b);
+	return r;
 }
 
 struct vb_store *vb_vbuf_store(struct vb_vbuf *b)
@@ -101,19 +115,35 @@ struct vb_store *vb_vbuf_store(struct vb_vbuf *b)
 	return b->ops->store(b->be);
 }
 
-size_t vb_vbuf_nwarnings(const struct vb_vbuf *b)
+size_t vb_vbuf_nwarnings(struct vb_vbuf *b)
 {
 	struct vb_store *s = b->ops->store(b->be);
 	return s ? vb_store_nwarnings(s) : 0;
 }
 
-const char *vb_vbuf_warning(const struct vb_vbuf *b, size_t i)
+const char *vb_vbuf_warning(struct vb_vbuf *b, size_t i)
 {
 	struct vb_store *s = b->ops->store(b->be);
 	return s ? vb_store_warning(s, i) : "";
 }
 
-static enum vb_err check_range(const struct vb_vbuf *b, uint64_t off, uint64_t n)
+void vb_vbuf_lock(struct vb_vbuf *b)
+{
+	int e = pthread_mutex_lock(&b->mu);
+
+	if (e) {
+		/* only a corrupted handle or a lock held across threads' death */
+		fprintf(stderr, "vb: internal error: mutex lock failed (%d)\n", e);
+		abort();
+	}
+}
+
+void vb_vbuf_unlock(struct vb_vbuf *b)
+{
+	pthread_mutex_unlock(&b->mu);
+}
+
+static enum vb_err check_range(struct vb_vbuf *b, uint64_t off, uint64_t n)
 {
 	uint64_t len = vb_vbuf_len(b), end;
 
@@ -152,10 +182,10 @@ static enum vb_err log_op(struct vb_vbuf *b, unsigned kind, uint64_t off, uint64
 	b->log[b->nlog].len = len;
 	b->log[b->nlog].len2 = len2;
 	b->nlog++;
-	return VB_OK;
+	return vb_iter_note_edit(b, &b->log[b->nlog - 1]);
 }
 
-enum vb_err vb_vbuf_read(struct vb_vbuf *b, uint64_t off, void *buf, size_t n)
+static enum vb_err do_read(struct vb_vbuf *b, uint64_t off, void *buf, size_t n)
 {
 	enum vb_err rc = check_range(b, off, n);
 
@@ -164,7 +194,18 @@ enum vb_err vb_vbuf_read(struct vb_vbuf *b, uint64_t off, void *buf, size_t n)
 	return b->ops->read(b->be, off, buf, n);
 }
 
-enum vb_err vb_vbuf_send(struct vb_vbuf *b, uint64_t off, uint64_t n, struct vb_sink *sink)
+static enum vb_err do_read_upto(struct vb_vbuf *b, uint64_t off, void *buf, size_t n,
+				size_t *got)
+{
+	uint64_t len = vb_vbuf_len(b);
+	size_t take = off >= len ? 0 : (len - off < n ? (size_t)(len - off) : n);
+	enum vb_err rc = take ? b->ops->read(b->be, off, buf, take) : VB_OK;
+
+	*got = rc ? 0 : take;
+	return rc;
+}
+
+static enum vb_err do_send(struct vb_vbuf *b, uint64_t off, uint64_t n, struct vb_sink *sink)
 {
 	enum vb_err rc = check_range(b, off, n);
 
@@ -178,10 +219,12 @@ enum vb_err vb_vbuf_send(struct vb_vbuf *b, uint64_t off, uint64_t n, struct vb_
 static enum vb_err edit_failed(struct vb_vbuf *b, enum vb_err rc)
 {
 	b->broken = 1;
+	/* iterators drop their copies; what changed is unknown */
+	atomic_fetch_add_explicit(&b->seq, 1, memory_order_release);
 	return rc;
 }
 
-enum vb_err vb_vbuf_insert(struct vb_vbuf *b, uint64_t off, const void *buf, size_t n)
+static enum vb_err do_insert(struct vb_vbuf *b, uint64_t off, const void *buf, size_t n)
 {
 	enum vb_err rc;
 
@@ -192,7 +235,7 @@ enum vb_err vb_vbuf_insert(struct vb_vbuf *b, uint64_t off, const void *buf, siz
 	return log_op(b, VB_OP_INSERT, off, n, 0);
 }
 
-enum vb_err vb_vbuf_delete(struct vb_vbuf *b, uint64_t off, uint64_t n)
+static enum vb_err do_delete(struct vb_vbuf *b, uint64_t off, uint64_t n)
 {
 	enum vb_err rc;
 
@@ -203,7 +246,7 @@ enum vb_err vb_vbuf_delete(struct vb_vbuf *b, uint64_t off, uint64_t n)
 	return log_op(b, VB_OP_DELETE, off, n, 0);
 }
 
-enum vb_err vb_vbuf_replace(struct vb_vbuf *b, uint64_t off, uint64_t n, const void *buf,
+static enum vb_err do_replace(struct vb_vbuf *b, uint64_t off, uint64_t n, const void *buf,
 			    size_t len)
 {
 	enum vb_err rc;
@@ -217,7 +260,7 @@ enum vb_err vb_vbuf_replace(struct vb_vbuf *b, uint64_t off, uint64_t n, const v
 	return log_op(b, VB_OP_REPLACE, off, n, len);
 }
 
-enum vb_err vb_vbuf_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds, size_t nfds,
+static enum vb_err do_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds, size_t nfds,
 			       int replace, uint64_t replace_len, uint64_t *inserted,
 			       size_t *failed)
 {
@@ -261,7 +304,7 @@ enum vb_err vb_vbuf_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds, 
 	return log_op(b, VB_OP_INSERT, off, done, 0);
 }
 
-enum vb_err vb_vbuf_revert(struct vb_vbuf *b, uint64_t version)
+static enum vb_err do_revert(struct vb_vbuf *b, uint64_t version)
 {
 	enum vb_err rc;
 
@@ -276,7 +319,7 @@ enum vb_err vb_vbuf_revert(struct vb_vbuf *b, uint64_t version)
 	return log_op(b, VB_OP_REVERT, 0, vb_vbuf_len(b), version);
 }
 
-enum vb_err vb_vbuf_commit(struct vb_vbuf *b, const char *message, uint64_t *version)
+static enum vb_err do_commit(struct vb_vbuf *b, const char *message, uint64_t *version)
 {
 	enum vb_err rc;
 
@@ -293,12 +336,12 @@ enum vb_err vb_vbuf_commit(struct vb_vbuf *b, const char *message, uint64_t *ver
 	return VB_OK;
 }
 
-enum vb_err vb_vbuf_info(struct vb_vbuf *b, uint64_t version, struct vb_commit *out)
+static enum vb_err do_info(struct vb_vbuf *b, uint64_t version, struct vb_commit *out)
 {
 	return b->ops->info(b->be, version, out);
 }
 
-enum vb_err vb_vbuf_ops(struct vb_vbuf *b, uint64_t version,
+static enum vb_err do_ops(struct vb_vbuf *b, uint64_t version,
 			enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg)
 {
 	return b->ops->ops(b->be, version, fn, arg);
@@ -360,7 +403,7 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-enum vb_err vb_vbuf_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n)
+static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n)
 {
 	uint64_t head = vb_vbuf_head(b), *targets = NULL;
 	size_t ntargets = 0, captargets = 0;
@@ -515,7 +558,7 @@ static uint64_t get64le(const unsigned char *p)
 	return v;
 }
 
-enum vb_err vb_vbuf_set_anchor(struct vb_vbuf *b, const char *name, uint64_t offset)
+static enum vb_err do_set_anchor(struct vb_vbuf *b, const char *name, uint64_t offset)
 {
 	unsigned char e[8 + ANCHOR_NAME_MAX];
 	size_t n = strlen(name);
@@ -527,14 +570,14 @@ enum vb_err vb_vbuf_set_anchor(struct vb_vbuf *b, const char *name, uint64_t off
 	return vb_ext_add(b->ext, &b->ext_len, VB_EXT_ANCHOR, e, 8 + n);
 }
 
-enum vb_err vb_vbuf_remove_anchor(struct vb_vbuf *b, const char *name)
+static enum vb_err do_remove_anchor(struct vb_vbuf *b, const char *name)
 {
 	if (!vb_anchor_name_ok(name))
 		return bad_name(name);
 	return vb_ext_add(b->ext, &b->ext_len, VB_EXT_UNANCHOR, name, strlen(name));
 }
 
-enum vb_err vb_vbuf_note_at_version(struct vb_vbuf *b, uint64_t version)
+static enum vb_err do_note_at_version(struct vb_vbuf *b, uint64_t version)
 {
 	unsigned char e[8];
 
@@ -666,7 +709,7 @@ static enum vb_err take_one(void *arg, const char *name, uint64_t offset, uint64
 	return VB_OK;
 }
 
-enum vb_err vb_vbuf_anchor(struct vb_vbuf *b, const char *name, uint64_t version,
+static enum vb_err do_anchor(struct vb_vbuf *b, const char *name, uint64_t version,
 			   uint64_t *offset)
 {
 	struct one_anchor one = {0};
@@ -687,7 +730,7 @@ enum vb_err vb_vbuf_anchor(struct vb_vbuf *b, const char *name, uint64_t version
 	return VB_OK;
 }
 
-enum vb_err vb_vbuf_anchors(struct vb_vbuf *b, uint64_t version,
+static enum vb_err do_anchors(struct vb_vbuf *b, uint64_t version,
 			    enum vb_err (*fn)(void *arg, const char *name, uint64_t offset,
 					      uint64_t set_in),
 			    void *arg)
@@ -698,4 +741,184 @@ enum vb_err vb_vbuf_anchors(struct vb_vbuf *b, uint64_t version,
 		return vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
 				  (unsigned long long)version, (unsigned long long)vb_vbuf_head(b));
 	return anchor_walk(b, version, NULL, fn, arg, &found);
+}
+
+/* ---------------------------------------------------------------- locked entry points */
+
+enum vb_err vb_vbuf_read(struct vb_vbuf *b, uint64_t off, void *buf, size_t n)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_read(b, off, buf, n);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_send(struct vb_vbuf *b, uint64_t off, uint64_t n, struct vb_sink *sink)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_send(b, off, n, sink);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_insert(struct vb_vbuf *b, uint64_t off, const void *buf, size_t n)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_insert(b, off, buf, n);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_delete(struct vb_vbuf *b, uint64_t off, uint64_t n)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_delete(b, off, n);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_replace(struct vb_vbuf *b, uint64_t off, uint64_t n, const void *buf,
+			    size_t len)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_replace(b, off, n, buf, len);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds, size_t nfds,
+			       int replace, uint64_t replace_len, uint64_t *inserted,
+			       size_t *failed)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_insert_fds(b, off, fds, nfds, replace, replace_len, inserted, failed);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_revert(struct vb_vbuf *b, uint64_t version)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_revert(b, version);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_commit(struct vb_vbuf *b, const char *message, uint64_t *version)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_commit(b, message, version);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_info(struct vb_vbuf *b, uint64_t version, struct vb_commit *out)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_info(b, version, out);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_ops(struct vb_vbuf *b, uint64_t version,
+			enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_ops(b, version, fn, arg);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_map(b, from, to, pos, n);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_set_anchor(struct vb_vbuf *b, const char *name, uint64_t offset)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_set_anchor(b, name, offset);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_remove_anchor(struct vb_vbuf *b, const char *name)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_remove_anchor(b, name);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_note_at_version(struct vb_vbuf *b, uint64_t version)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_note_at_version(b, version);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_anchor(struct vb_vbuf *b, const char *name, uint64_t version,
+			   uint64_t *offset)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_anchor(b, name, version, offset);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_anchors(struct vb_vbuf *b, uint64_t version,
+			    enum vb_err (*fn)(void *arg, const char *name, uint64_t offset,
+					      uint64_t set_in),
+			    void *arg)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_anchors(b, version, fn, arg);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_read_upto(struct vb_vbuf *b, uint64_t off, void *buf, size_t n, size_t *got)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_read_upto(b, off, buf, n, got);
+	vb_vbuf_unlock(b);
+	return rc;
 }

@@ -11,7 +11,14 @@
  * Reads go through bounded caches (decoded tree nodes and verified data
  * blocks, sized by vb_store_opts), so memory does not grow with the
  * content.  A vbuf opened at an older version (at_version) is read-only.
- * Not thread-safe: one thread per vbuf.
+ *
+ * Threads: one handle may be shared by any number of threads.  Every call
+ * holds the handle's lock for its whole duration, so each call sees and
+ * leaves one consistent content (vb_vbuf_insert_fds holds it while it
+ * reads its descriptors).  A sequence of calls is not atomic: a length
+ * asked for may be stale by the next read, which vb_vbuf_read_upto takes
+ * care of.  Iterators (below) belong to one thread each.  The store
+ * behind vb_vbuf_store() is not guarded: use it from one thread only.
  */
 #ifndef VB_VBUF_H
 #define VB_VBUF_H
@@ -35,16 +42,19 @@ enum vb_err vb_vbuf_open_mem(const void *data, size_t n, struct vb_vbuf **out);
 /* Discard uncommitted edits and close.  NULL-safe. */
 void vb_vbuf_close(struct vb_vbuf *b);
 
-uint64_t vb_vbuf_len(const struct vb_vbuf *b);
+uint64_t vb_vbuf_len(struct vb_vbuf *b);
 /* The version shown (before commit: the one the edits apply to). */
-uint64_t vb_vbuf_version(const struct vb_vbuf *b);
+uint64_t vb_vbuf_version(struct vb_vbuf *b);
 /* The newest version of the store. */
-uint64_t vb_vbuf_head(const struct vb_vbuf *b);
+uint64_t vb_vbuf_head(struct vb_vbuf *b);
 /* Pieces in the shown content (1 per byte run; the model reports 1). */
-uint64_t vb_vbuf_pieces(const struct vb_vbuf *b);
+uint64_t vb_vbuf_pieces(struct vb_vbuf *b);
 
 /* Copy bytes [off, off+n) to buf (VB_ERANGE outside the content). */
 enum vb_err vb_vbuf_read(struct vb_vbuf *b, uint64_t off, void *buf, size_t n);
+/* Copy what there is of bytes [off, off+n) to buf, in one step: *got is
+ * n, or less (down to 0) where the content ends first. */
+enum vb_err vb_vbuf_read_upto(struct vb_vbuf *b, uint64_t off, void *buf, size_t n, size_t *got);
 /* Stream bytes [off, off+n) to a sink (zero-copy for base bytes). */
 enum vb_err vb_vbuf_send(struct vb_vbuf *b, uint64_t off, uint64_t n, struct vb_sink *sink);
 
@@ -125,11 +135,86 @@ enum vb_err vb_vbuf_anchors(struct vb_vbuf *b, uint64_t version,
 					      uint64_t set_in),
 			    void *arg);
 
+/*
+ * Iterators: a position in the content that walks it a byte or a chunk at a
+ * time, and follows the edits made through the handle.
+ *
+ * Reading: an iterator copies a chunk (VB_ITER_CHUNK bytes, or what is left
+ * before the end or after the start) under the handle's lock and serves
+ * bytes from that copy; a move only checks, without locking, that no edit
+ * was made since the copy.  Each chunk is therefore one consistent
+ * snapshot, even while another thread edits.
+ *
+ * Following edits: the handle keeps a log of the edits made while
+ * iterators live (kind, offset, lengths).  On its next move (or
+ * vb_iter_pos) an iterator replays the edits newer than its own last one
+ * on its position, the way vb_op_map moves any position:
+ *   an insert before the position shifts it right;
+ *   an insert exactly at the position goes before the byte the iterator
+ *     is on: the iterator stays on that byte, so vb_iter_next() does not
+ *     return the inserted bytes and vb_iter_prev() returns the last one;
+ *   a delete before the position shifts it left, and a delete covering
+ *     it moves it to the deletion point (the first byte after the range);
+ *   a replace is a delete followed by an insert at the same offset:
+ *     an iterator inside the replaced bytes ends up after the new ones;
+ *   a revert keeps the offset, or puts the iterator at the end if the
+ *     content reverted to is shorter.
+ * The log holds only the edits some live iterator has not seen yet: it is
+ * pruned as the oldest iterator moves on or is freed
+ * (vb_vbuf_edit_log_len).  Edits through another handle, or by another
+ * process, are not seen: they make new versions, and positions are carried
+ * to those with vb_vbuf_map or vb_iter_create_at.
+ *
+ * An iterator is not itself thread-safe: each belongs to one thread, while
+ * other threads use the handle.  Free the iterators before closing the
+ * handle; an iterator left over fails (VB_EINVAL) once the handle is gone.
+ */
+#define VB_ITER_CHUNK (64u * 1024u)
+#define VB_ITER_END (-1)
+#define VB_ITER_ERROR (-2)
+
+struct vb_iter;
+
+/* An iterator on byte `off` (the length: the end) of the content now. */
+enum vb_err vb_iter_create(struct vb_vbuf *b, uint64_t off, struct vb_iter **out);
+/* An iterator on byte `off` of committed version `version` (at most the
+ * version the handle shows), carried through the versions since then
+ * (vb_vbuf_map) and the uncommitted edits. */
+enum vb_err vb_iter_create_at(struct vb_vbuf *b, uint64_t version, uint64_t off,
+			      struct vb_iter **out);
+/* NULL-safe. */
+void vb_iter_free(struct vb_iter *it);
+
+/* The offset of the byte vb_iter_next() returns (the length at the end),
+ * in the content as it is now. */
+uint64_t vb_iter_pos(struct vb_iter *it);
+/* Move to `off` of the content now (VB_ERANGE beyond the end). */
+enum vb_err vb_iter_seek(struct vb_iter *it, uint64_t off);
+
+/* The byte at the position, and step past it; VB_ITER_END at the end. */
+int vb_iter_next(struct vb_iter *it);
+/* Step back one byte and return it; VB_ITER_END at the start. */
+int vb_iter_prev(struct vb_iter *it);
+/* Both return VB_ITER_ERROR when a read fails: vb_iter_error() says why
+ * (the position is unchanged). */
+enum vb_err vb_iter_error(const struct vb_iter *it);
+
+/* The bytes from the position up to the end of the iterator's chunk (at
+ * most VB_ITER_CHUNK), and move past them; *n = 0 at the end.  *data is
+ * the iterator's copy, valid until its next call. */
+enum vb_err vb_iter_next_chunk(struct vb_iter *it, const unsigned char **data, size_t *n);
+/* The bytes before the position back to the start of its chunk (at most
+ * VB_ITER_CHUNK), and move before them; *n = 0 at the start. */
+enum vb_err vb_iter_prev_chunk(struct vb_iter *it, const unsigned char **data, size_t *n);
+
+/* Edits held for the iterators (for tests and diagnostics). */
+size_t vb_vbuf_edit_log_len(struct vb_vbuf *b);
+
 /* Store-backed only (NULL / VB_EINVAL for the model). */
 struct vb_store *vb_vbuf_store(struct vb_vbuf *b);
 
 /* Warnings from opening (torn tail, moved base); "" past the end. */
-size_t vb_vbuf_nwarnings(const struct vb_vbuf *b);
-const char *vb_vbuf_warning(const struct vb_vbuf *b, size_t i);
+size_t vb_vbuf_nwarnings(struct vb_vbuf *b);
+const char *vb_vbuf_warning(struct vb_vbuf *b, size_t i);
 
 #endif
