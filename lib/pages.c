@@ -515,3 +515,145 @@ size_t vb_pages_page_size(const struct vb_pages *p)
 {
 	return p->ps;
 }
+
+size_t vb_pages_max_object(const struct vb_pages *p)
+{
+	return p->o.backend == VB_PAGES_VIRTUAL ? p->ps : p->ps - SEG_HEADER;
+}
+
+/* ---------------------------------------------------------------- pool */
+
+/* A slab: this header, then slots of `stride` bytes, each a back pointer
+ * to the slab (16 bytes, for alignment) and the object. */
+struct slab {
+	struct slab *prev, *next;   /* the pool's list of slabs with a free slot */
+	void *free;                 /* freed slots, linked through the object */
+	uint32_t live, carved;      /* slots in use; slots ever handed out */
+	int listed;
+};
+
+#define SLAB_HEAD ((sizeof(struct slab) + ALIGN - 1) / ALIGN * ALIGN)
+#define SLOT_HEAD ALIGN
+
+struct vb_pool {
+	struct vb_pages *pages;
+	size_t size, stride, slab_bytes;
+	uint32_t per_slab;
+	struct slab *open;          /* slabs with a free slot, most recent first */
+	uint64_t live, slabs;
+};
+
+enum vb_err vb_pool_create(struct vb_pages *p, size_t size, struct vb_pool **out)
+{
+	struct vb_pool *pool;
+	size_t stride = SLOT_HEAD + (size + ALIGN - 1) / ALIGN * ALIGN;
+	size_t bytes = vb_pages_max_object(p) / ALIGN * ALIGN;
+
+	*out = NULL;
+	if (!size || bytes < SLAB_HEAD + stride)
+		return vb_err_set(VB_ELIMIT, "objects of %zu bytes do not fit a %zu-byte page", size,
+				  p->ps);
+	if (!(pool = calloc(1, sizeof *pool)))
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	pool->pages = p;
+	pool->size = size;
+	pool->stride = stride;
+	pool->per_slab = (uint32_t)((bytes - SLAB_HEAD) / stride);
+	pool->slab_bytes = SLAB_HEAD + pool->per_slab * stride;
+	*out = pool;
+	return VB_OK;
+}
+
+static void slab_list(struct vb_pool *pool, struct slab *s)
+{
+	s->prev = NULL;
+	s->next = pool->open;
+	if (pool->open)
+		pool->open->prev = s;
+	pool->open = s;
+	s->listed = 1;
+}
+
+static void slab_unlist(struct vb_pool *pool, struct slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		pool->open = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	s->listed = 0;
+}
+
+enum vb_err vb_pool_alloc(struct vb_pool *pool, void **ptr)
+{
+	struct slab *s = pool->open;
+	unsigned char *slot;
+	enum vb_err rc;
+
+	if (!s) {
+		void *m;
+		if ((rc = vb_pages_alloc(pool->pages, pool->slab_bytes, &m)))
+			return rc;
+		s = m;
+		memset(s, 0, sizeof *s);
+		slab_list(pool, s);
+		pool->slabs++;
+	}
+	if (s->free) {
+		slot = (unsigned char *)s->free - SLOT_HEAD;
+		memcpy(&s->free, s->free, sizeof s->free);
+	} else {
+		slot = (unsigned char *)s + SLAB_HEAD + (size_t)s->carved++ * pool->stride;
+		memcpy(slot, &s, sizeof s);
+	}
+	if (++s->live == pool->per_slab)
+		slab_unlist(pool, s);
+	pool->live++;
+	*ptr = slot + SLOT_HEAD;
+	return VB_OK;
+}
+
+void vb_pool_release(struct vb_pool *pool, void *ptr)
+{
+	struct slab *s;
+
+	if (!ptr)
+		return;
+	memcpy(&s, (unsigned char *)ptr - SLOT_HEAD, sizeof s);
+	memcpy(ptr, &s->free, sizeof s->free);
+	s->free = ptr;
+	s->live--;
+	pool->live--;
+	if (!s->listed)
+		slab_list(pool, s);
+	if (!s->live && (pool->open != s || s->next)) {
+		/* empty, and not the only slab with room: back to the store */
+		slab_unlist(pool, s);
+		pool->slabs--;
+		vb_pages_release(pool->pages, s, pool->slab_bytes);
+	}
+}
+
+void vb_pool_free(struct vb_pool *pool)
+{
+	if (!pool)
+		return;
+	/* full slabs are not listed; the caller frees the page store, which
+	 * takes every page back */
+	while (pool->open) {
+		struct slab *s = pool->open;
+		slab_unlist(pool, s);
+		if (!s->live)
+			vb_pages_release(pool->pages, s, pool->slab_bytes);
+	}
+	free(pool);
+}
+
+void vb_pool_stats(const struct vb_pool *pool, struct vb_pool_stats *s)
+{
+	s->live = pool->live;
+	s->slabs = pool->slabs;
+	s->per_slab = pool->per_slab;
+}

@@ -79,5 +79,38 @@ struct vb_pages_stats {
 void vb_pages_stats(const struct vb_pages *p, struct vb_pages_stats *s);
 
 size_t vb_pages_page_size(const struct vb_pages *p);
+/* The largest object vb_pages_alloc() accepts in one page. */
+size_t vb_pages_max_object(const struct vb_pages *p);
+
+/*
+ * pool: objects of one size carved from a page store, for caches of fixed
+ * objects.  Each slab is one page-store object as large as a page allows,
+ * cut into slots.  A freed slot is reused before a new slab is taken, so a
+ * new slab is only taken when every slab is full: the slabs never hold
+ * more than the peak number of live objects plus one slab.  A slab whose
+ * slots are all free goes back to the page store (which keeps the page for
+ * its decay time), except the last one.  Objects never move.
+ *
+ * The page store is the caller's and must outlive the pool.  Not
+ * thread-safe (like the page store).
+ */
+struct vb_pool;
+
+/* VB_ELIMIT if an object of `size` does not fit a slab of the store. */
+enum vb_err vb_pool_create(struct vb_pages *p, size_t size, struct vb_pool **out);
+/* Free the pool and give its empty slabs back; slabs still holding
+ * objects stay with the page store until it is freed.  NULL-safe. */
+void vb_pool_free(struct vb_pool *pool);
+/* An object of the pool's size, aligned to 16, contents undefined. */
+enum vb_err vb_pool_alloc(struct vb_pool *pool, void **ptr);
+/* Release an object of this pool.  NULL-safe. */
+void vb_pool_release(struct vb_pool *pool, void *ptr);
+
+struct vb_pool_stats {
+	uint64_t live;    /* objects allocated now */
+	uint64_t slabs;   /* slabs held */
+	uint64_t per_slab;
+};
+void vb_pool_stats(const struct vb_pool *pool, struct vb_pool_stats *s);
 
 #endif

@@ -65,11 +65,17 @@
  *
  * CACHE
  *   Nodes read from disk are decoded once and kept in a hash table with an
- *   LRU list, bounded in bytes.  The cache holds one reference; roots,
- *   cursors and in-flight edits hold their own, so eviction never frees a
- *   node in use.
+ *   LRU list, bounded in bytes (sizeof(struct vb_node) each): putting a
+ *   node in evicts the least recently used ones until the cache fits.  The
+ *   cache holds one reference; roots, cursors and in-flight edits hold
+ *   their own, so eviction never frees a node in use.  Every node, cached
+ *   or not, lives in a pool (lib/pages) over the tree's own segmented page
+ *   store: freed nodes' slots are reused, so the memory held is the peak of
+ *   live nodes (the cache plus those in use), and pages left empty go back
+ *   to the system after the page store's decay time.
  */
 #include "ptree.h"
+#include "pages.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +106,8 @@ struct vb_ptree {
 	size_t ncached;
 	struct vb_node *lru_head, *lru_tail;   /* head = most recent */
 	uint64_t hits, misses, live;
+	struct vb_pages *pages;
+	struct vb_pool *pool;
 	unsigned char enc[VB_PTREE_NODE_BYTES];
 };
 
@@ -114,10 +122,13 @@ int vb_piece_contiguous(const struct vb_piece *a, const struct vb_piece *b)
 
 static struct vb_node *node_new(struct vb_ptree *t, unsigned level)
 {
-	struct vb_node *n = calloc(1, sizeof *n);
+	struct vb_node *n;
+	void *m;
 
-	if (!n)
+	if (vb_pool_alloc(t->pool, &m))
 		return NULL;
+	n = m;
+	memset(n, 0, sizeof *n);
 	n->refs = 1;
 	n->level = (uint8_t)level;
 	t->live++;
@@ -140,7 +151,7 @@ static void node_unref(struct vb_ptree *t, struct vb_node *n)
 		for (unsigned i = 0; i < n->n; i++)
 			node_unref(t, n->u.k[i].mem);
 	t->live--;
-	free(n);
+	vb_pool_release(t->pool, n);
 }
 
 /* ----------------------------------------------------------------- cache */
@@ -1246,9 +1257,19 @@ enum vb_err vb_ptree_create(const struct vb_ptree_io *io, size_t cache_bytes,
 			    struct vb_ptree **out)
 {
 	struct vb_ptree *t = calloc(1, sizeof *t);
+	struct vb_pages_opts po;
+	enum vb_err rc;
 
+	*out = NULL;
 	if (!t)
 		return vb_err_set(VB_ENOMEM, "out of memory");
+	vb_pages_opts_init(&po);
+	if ((rc = vb_pages_create(&po, &t->pages)) ||
+	    (rc = vb_pool_create(t->pages, sizeof(struct vb_node), &t->pool))) {
+		vb_pages_free(t->pages);
+		free(t);
+		return rc;
+	}
 	t->io = *io;
 	t->cache_cap = cache_bytes;
 	*out = t;
@@ -1262,6 +1283,8 @@ void vb_ptree_free(struct vb_ptree *t)
 	while (t->lru_tail)
 		cache_remove(t, t->lru_tail);
 	free(t->buckets);
+	vb_pool_free(t->pool);
+	vb_pages_free(t->pages);
 	free(t);
 }
 
@@ -1272,4 +1295,7 @@ void vb_ptree_stats(const struct vb_ptree *t, struct vb_ptree_stats *s)
 	s->cache_hits = t->hits;
 	s->cache_misses = t->misses;
 	s->nodes_live = t->live;
+	struct vb_pages_stats ps;
+	vb_pages_stats(t->pages, &ps);
+	s->pages_bytes = ps.bytes_committed;
 }

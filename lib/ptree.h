@@ -138,6 +138,7 @@ enum vb_err vb_ptree_walk_nodes(struct vb_ptree *t, const struct vb_root *r,
 /* Counters for tests and benchmarks. */
 struct vb_ptree_stats {
 	uint64_t cache_nodes, cache_bytes, cache_hits, cache_misses, nodes_live;
+	uint64_t pages_bytes;   /* memory held for nodes (cached and in use) */
 };
 void vb_ptree_stats(const struct vb_ptree *t, struct vb_ptree_stats *s);
 

@@ -126,8 +126,22 @@
  *   file (a compaction may have replaced it).  Readers take no lock: they
  *   see the head that existed when they opened; appends and cuts after it
  *   never touch what they read.
+ *
+ * BLOCK CACHE
+ *   Data blocks read from the log are verified (CRC) once and, when read
+ *   for vb_store_read (small, repeated reads), kept in an LRU cache;
+ *   streaming reads (vb_store_send) pass through without displacing it.
+ *   The payloads live in a virtual page store (lib/pages) whose reserved
+ *   range is the cache size: each block takes whole system pages (a 10-byte
+ *   block costs one page), and a block that does not find room evicts the
+ *   least recently used blocks until it does (or, when nothing is left to
+ *   evict, is not kept).  Memory for cached blocks therefore never exceeds
+ *   the cache size, and pages left empty are given back after the page
+ *   store's decay time.  Base file bytes are not cached: the kernel's page
+ *   cache already holds them.
  */
 #include "store.h"
+#include "pages.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -221,8 +235,9 @@ static size_t put_varint(unsigned char *p, uint64_t v)
 struct block {
 	uint64_t off;           /* file offset of the block record */
 	uint32_t len;           /* payload length */
+	size_t size;            /* bytes allocated for it in s->bpages */
 	struct block *prev, *next, *hnext;
-	unsigned char data[];
+	unsigned char *data;    /* in s->bpages */
 };
 
 struct base_id {
@@ -277,7 +292,9 @@ struct vb_store {
 	struct block **buckets;
 	size_t nbuckets;
 	struct block *lru_head, *lru_tail;
-	size_t cache_cap, cache_used;
+	size_t cache_cap, cache_used;   /* bytes of block payload pages */
+	struct vb_pages *bpages;        /* NULL: no block cache */
+	size_t bpage;                   /* its page size */
 	uint64_t block_reads, block_hits, appended;
 	unsigned char *rbuf;     /* one record: 4 + B + 32 bytes */
 };
@@ -286,8 +303,13 @@ void vb_store_opts_init(struct vb_store_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->wait = 60;
-	o->node_cache = 8u << 20;
-	o->block_cache = 4u << 20;
+	vb_store_opts_cache(o, VB_CACHE_DEFAULT);
+}
+
+void vb_store_opts_cache(struct vb_store_opts *o, size_t bytes)
+{
+	o->node_cache = bytes / 2;
+	o->block_cache = bytes - bytes / 2;
 }
 
 const char *vb_op_name(unsigned kind)
@@ -1407,6 +1429,26 @@ again:
 	return VB_OK;
 }
 
+static void block_evict(struct vb_store *s);
+
+/* A block cache of `bytes` (none below two blocks). */
+static enum vb_err block_cache_init(struct vb_store *s, size_t bytes)
+{
+	struct vb_pages_opts po;
+	long sys = sysconf(_SC_PAGESIZE);
+
+	s->bpage = sys > 0 ? (size_t)sys : 4096;
+	bytes = bytes / s->bpage * s->bpage;
+	if (bytes < 2 * ((BLOCK + s->bpage - 1) / s->bpage * s->bpage))
+		return VB_OK;
+	vb_pages_opts_init(&po);
+	po.backend = VB_PAGES_VIRTUAL;
+	po.page_size = s->bpage;
+	po.reserve = bytes;
+	s->cache_cap = bytes;
+	return vb_pages_create(&po, &s->bpages);
+}
+
 enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o, struct vb_store **out)
 {
 	struct vb_store *s = calloc(1, sizeof *s);
@@ -1420,8 +1462,11 @@ enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o, struc
 	s->dir_fd = -1;
 	s->writer = o->write;
 	s->no_sync = o->no_sync;
-	s->cache_cap = o->block_cache;
 	s->path = strdup(path);
+	if ((rc = block_cache_init(s, o->block_cache))) {
+		vb_store_close(s);
+		return rc;
+	}
 	s->rbuf = malloc(REC_OVERHEAD + REC_MAX);
 	s->blk = o->write ? malloc(BLOCK + REC_OVERHEAD) : NULL;
 	if (!s->path || !s->rbuf || (o->write && !s->blk)) {
@@ -1477,11 +1522,9 @@ void vb_store_close(struct vb_store *s)
 		close(s->fd); /* releases the OFD lock */
 	if (s->base_fd >= 0)
 		close(s->base_fd);
-	while (s->lru_tail) {
-		struct block *b = s->lru_tail;
-		s->lru_tail = b->prev;
-		free(b);
-	}
+	while (s->lru_tail)
+		block_evict(s);
+	vb_pages_free(s->bpages);
 	free(s->buckets);
 	free(s->base.rel);
 	free(s->base.abs);
@@ -1587,7 +1630,8 @@ static void block_evict(struct vb_store *s)
 	while (*pp != b)
 		pp = &(*pp)->hnext;
 	*pp = b->hnext;
-	s->cache_used -= sizeof *b + b->len;
+	s->cache_used -= b->size;
+	vb_pages_release(s->bpages, b->data, b->size);
 	free(b);
 }
 
@@ -1621,7 +1665,7 @@ static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need, in
 	s->block_reads++;
 	*data = p;
 	*len = l;
-	if (!keep || s->cache_cap < BLOCK + sizeof *b)
+	if (!keep || !s->bpages || !l)
 		return VB_OK;
 	if (!s->nbuckets) {
 		size_t nb = 16;
@@ -1632,19 +1676,28 @@ static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need, in
 			return VB_OK;
 		s->nbuckets = nb;
 	}
-	while (s->lru_tail && s->cache_used + sizeof *b + l > s->cache_cap)
+	size_t size = (l + s->bpage - 1) / s->bpage * s->bpage;
+	void *m;
+	enum vb_err ra;
+	/* least recently used out until the block finds room in the range */
+	while ((ra = vb_pages_alloc(s->bpages, size, &m)) == VB_ELIMIT && s->lru_tail)
 		block_evict(s);
-	b = malloc(sizeof *b + l);
-	if (!b)
+	if (ra)
+		return VB_OK; /* not kept: the caller has the bytes */
+	if (!(b = malloc(sizeof *b))) {
+		vb_pages_release(s->bpages, m, size);
 		return VB_OK;
+	}
 	b->off = off;
 	b->len = l;
+	b->size = size;
+	b->data = m;
 	memcpy(b->data, p, l);
 	size_t h = block_hash(off, s->nbuckets);
 	b->hnext = s->buckets[h];
 	s->buckets[h] = b;
 	block_push(s, b);
-	s->cache_used += sizeof *b + l;
+	s->cache_used += size;
 	*data = b->data;
 	return VB_OK;
 }
@@ -2222,4 +2275,15 @@ void vb_store_stats(const struct vb_store *s, struct vb_store_stats *st)
 	st->block_reads = s->block_reads;
 	st->block_hits = s->block_hits;
 	st->block_cache_bytes = s->cache_used;
+	st->block_cache_cap = s->cache_cap;
+	st->block_pages_bytes = 0;
+	if (s->bpages) {
+		struct vb_pages_stats ps;
+		vb_pages_stats(s->bpages, &ps);
+		st->block_pages_bytes = ps.bytes_committed;
+	}
+	struct vb_ptree_stats ts;
+	vb_ptree_stats(s->tree, &ts);
+	st->node_cache_bytes = ts.cache_bytes;
+	st->node_pages_bytes = ts.pages_bytes;
 }

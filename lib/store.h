@@ -104,8 +104,14 @@ struct vb_store_opts {
 	size_t block_cache;    /* bytes of verified data blocks to keep */
 };
 
-/* Defaults: 8 MiB node cache, 4 MiB block cache, 60 s lock wait. */
+/* Defaults: a VB_CACHE_DEFAULT cache, 60 s lock wait. */
 void vb_store_opts_init(struct vb_store_opts *o);
+
+#define VB_CACHE_DEFAULT ((size_t)16 << 20)
+#define VB_CACHE_MIN ((size_t)256 << 10)
+/* Give `bytes` of cache to the store: half to decoded tree nodes, half to
+ * verified data blocks (see the CACHE notes in ptree.c and store.c). */
+void vb_store_opts_cache(struct vb_store_opts *o, size_t bytes);
 
 struct vb_store;
 
@@ -187,7 +193,11 @@ struct vb_store_stats {
 	uint64_t appended;       /* bytes appended by this handle */
 	uint64_t block_reads;    /* data blocks read from disk */
 	uint64_t block_hits;     /* data blocks served from the cache */
-	uint64_t block_cache_bytes;
+	uint64_t block_cache_bytes; /* pages holding cached blocks */
+	uint64_t block_cache_cap;   /* the block cache's size (0: none) */
+	uint64_t block_pages_bytes; /* memory its page store holds */
+	uint64_t node_cache_bytes;  /* decoded nodes kept by the cache */
+	uint64_t node_pages_bytes;  /* memory held for nodes (cached or in use) */
 };
 void vb_store_stats(const struct vb_store *s, struct vb_store_stats *st);
 

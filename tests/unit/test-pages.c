@@ -306,6 +306,71 @@ static void env(void)
 	unsetenv("VB_PAGE_DECAY");
 }
 
+/* The pool: objects keep their contents and address, freed slots are
+ * reused, slabs never exceed the peak of live objects plus one, and
+ * empty slabs go back to the page store and decay. */
+static void pool(enum vb_pages_backend b, size_t size)
+{
+	enum { N = 3000 };
+	static void *obj[N];
+	static unsigned tag[N];
+	struct vb_pages *p = make(b, (size_t)64 << 20);
+	struct vb_pool *pl;
+	struct vb_pool_stats ps;
+	struct vb_pages_stats st;
+	uint64_t seed = 77, live = 0, peak = 0;
+
+	REQUIRE_OK(vb_pool_create(p, size, &pl));
+	vb_pool_stats(pl, &ps);
+	CHECK(ps.per_slab >= 1 && ps.per_slab * size <= PS);
+	memset(obj, 0, sizeof obj);
+	for (int r = 0; r < 60000; r++) {
+		size_t i = (size_t)(test_rand(&seed) % N);
+		/* phases: grow, shrink, churn */
+		int grow = r < 20000 ? test_rand(&seed) % 4 != 0
+				     : r < 40000 ? test_rand(&seed) % 4 == 0 : test_rand(&seed) % 2;
+		if (obj[i] && !grow) {
+			CHECK(same(obj[i], size, tag[i]));
+			vb_pool_release(pl, obj[i]);
+			obj[i] = NULL;
+			live--;
+		} else if (!obj[i] && grow) {
+			REQUIRE_OK(vb_pool_alloc(pl, &obj[i]));
+			CHECK(((uintptr_t)obj[i] & 15) == 0);
+			tag[i] = (unsigned)r;
+			fill(obj[i], size, tag[i]);
+			if (++live > peak)
+				peak = live;
+		}
+		vb_pool_stats(pl, &ps);
+		CHECK_EQ_U64(ps.live, live);
+		CHECK(ps.slabs <= (peak + ps.per_slab - 1) / ps.per_slab + 1);
+		if (check_failures)
+			return;
+	}
+	for (size_t i = 0; i < N; i++) {
+		if (obj[i]) {
+			CHECK(same(obj[i], size, tag[i]));
+			vb_pool_release(pl, obj[i]);
+		}
+	}
+	vb_pool_stats(pl, &ps);
+	CHECK(ps.live == 0 && ps.slabs <= 1);
+	vb_pages_stats(p, &st);
+	CHECK(st.bytes_in_use <= PS);
+	fake_now += 6000000000ull; /* past the decay: the empty pages go */
+	vb_pages_tick(p);
+	vb_pages_stats(p, &st);
+	if (st.bytes_committed > 3 * PS)
+		fprintf(stderr, "committed %llu\n", (unsigned long long)st.bytes_committed);
+	CHECK(st.bytes_committed <= 3 * PS); /* the kept slab, the current page, the prefetched one */
+	vb_pool_free(pl);
+	vb_pool_free(NULL);
+	vb_pool_release(NULL, NULL);
+	CHECK(vb_pool_create(p, PS, &pl) == VB_ELIMIT && !pl);
+	vb_pages_free(p);
+}
+
 int main(void)
 {
 	stable(VB_PAGES_SEGMENTED);
@@ -320,5 +385,8 @@ int main(void)
 	fifo_window(VB_PAGES_SEGMENTED);
 	fifo_window(VB_PAGES_VIRTUAL);
 	env();
+	pool(VB_PAGES_SEGMENTED, 1160);
+	pool(VB_PAGES_SEGMENTED, 8);
+	pool(VB_PAGES_VIRTUAL, 4000);
 	return test_status("pages");
 }
