@@ -38,6 +38,7 @@ const char *cli_prog = "vb";
 int cli_no_sync;
 char *cli_wait;
 char *cli_if_version;
+char *cli_cache;
 static int show_version, show_help, show_usage;
 
 /* --help and --usage are ours, not POPT_AUTOHELP's, so that the context is
@@ -46,6 +47,8 @@ struct poptOption cli_common_options[] = {
 	{"help", '?', POPT_ARG_NONE, &show_help, 0, "show this help and exit", NULL},
 	{"usage", 0, POPT_ARG_NONE, &show_usage, 0, "show a short usage message and exit", NULL},
 	{"version", 0, POPT_ARG_NONE, &show_version, 0, "print the version and exit", NULL},
+	{"cache", 0, POPT_ARG_STRING, &cli_cache, 0,
+	 "memory for a store's caches (default 16M, or $VB_CACHE; at least 256K)", "SIZE"},
 	POPT_TABLEEND
 };
 
@@ -205,6 +208,27 @@ void cli_usage(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+static size_t cache_size = VB_CACHE_DEFAULT;
+
+/* --cache, else $VB_CACHE, checked whether or not a store gets opened. */
+static void check_cache(void)
+{
+	const char *env = getenv("VB_CACHE");
+	const char *cache = cli_cache ? cli_arg(cli_cache) : env && *env ? env : NULL;
+	const char *what = cli_cache ? "--cache" : "VB_CACHE";
+	uint64_t n;
+
+	if (!cache)
+		return;
+	if (vb_parse_size(cache, what, &n))
+		cli_usage("%s", vb_err_detail());
+	if (n < VB_CACHE_MIN)
+		cli_usage("%s '%s' is too small (at least %zuK)", what, cache, VB_CACHE_MIN >> 10);
+	if (n > SIZE_MAX / 4)
+		cli_usage("%s '%s' is too large", what, cache);
+	cache_size = (size_t)n;
+}
+
 void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
 {
 	int rc;
@@ -219,6 +243,7 @@ void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
 				  poptStrerror(rc));
 		cli_usage("%s: %s", bad ? bad : "", poptStrerror(rc));
 	}
+	check_cache();
 	if (show_help || show_usage) {
 		if (show_help)
 			poptPrintHelp(ctx, stdout, 0);
@@ -345,6 +370,7 @@ uint64_t cli_size(const char *s, const char *what)
 void cli_store_opts(struct vb_store_opts *o, int write)
 {
 	vb_store_opts_init(o);
+	vb_store_opts_cache(o, cache_size);
 	o->write = write;
 	o->no_sync = cli_no_sync;
 	if (cli_wait) {
