@@ -349,6 +349,17 @@ enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos
 	return vb_pos_resolve_anchor(p, at, len, out);
 }
 
+enum vb_err cli_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n)
+{
+	enum vb_err rc = vb_vbuf_map(b, from, to, pos, n);
+	char detail[512];
+
+	if (rc != VB_ECONFLICT)
+		return rc;
+	snprintf(detail, sizeof detail, "%s", vb_err_detail());
+	return vb_err_set(VB_ERANGE, "%s", detail);
+}
+
 struct vb_pos cli_pos(const char *s)
 {
 	struct vb_pos p;
@@ -373,6 +384,10 @@ void cli_store_opts(struct vb_store_opts *o, int write)
 	vb_store_opts_cache(o, cache_size);
 	o->write = write;
 	o->no_sync = cli_no_sync;
+	/* a malformed --if-version is a usage error before the store is
+	 * opened (or created) */
+	if (write && cli_if_version)
+		cli_version(cli_if_version);
 	if (cli_wait) {
 		const char *w = cli_arg(cli_wait);
 		char *end;

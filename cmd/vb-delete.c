@@ -160,8 +160,10 @@ static int stream_mode(struct range *r, size_t n, const char *rname)
 		free(labels[i]);
 	free(labels);
 	free(d);
+	/* a range's error already names FILE:LINE (an anchor: VB_EINVAL) */
 	if (rc)
-		return cli_fail_output(rc == VB_ERANGE && rname ? NULL : "-", rc, &out);
+		return cli_fail_output((rc == VB_ERANGE || rc == VB_EINVAL) && rname ? NULL : "-", rc,
+				       &out);
 	return EXIT_OK;
 }
 
@@ -210,7 +212,7 @@ static int edit_store(const char *store, struct range *r, size_t n, const char *
 			p[2 * i] = r[i].at;
 			p[2 * i + 1] = r[i].at + r[i].len;
 		}
-		rc = vb_vbuf_map(b, ver, head, p, 2 * n);
+		rc = cli_map(b, ver, head, p, 2 * n);
 		for (size_t i = 0; i < n && !rc; i++) {
 			r[i].at = p[2 * i];
 			r[i].len = p[2 * i + 1] - p[2 * i];

@@ -426,6 +426,25 @@ static enum vb_err skip_record(struct input *in, struct vb_sbuf *b, const struct
 #define BATCH 256
 static struct vb_frame batch[BATCH];
 
+/* --last: the records skipped as oversized while counting, each as the
+ * number of records counted before it. */
+static uint64_t *skips;
+static size_t nskips, capskips;
+
+static enum vb_err note_skip(uint64_t counted)
+{
+	if (nskips == capskips) {
+		size_t nc = capskips ? capskips * 2 : 16;
+		uint64_t *ns = realloc(skips, nc * sizeof *ns);
+		if (!ns)
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		skips = ns;
+		capskips = nc;
+	}
+	skips[nskips++] = counted;
+	return VB_OK;
+}
+
 /* Frame one input from offset `start` (a record boundary).  With `tally`
  * non-NULL the records are only counted, into *tally, and nothing is
  * written. */
@@ -574,6 +593,11 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop, uint64_t 
 					count++;
 				else if ((cur_record = n), (rc = emit(in, b, 0, base, &t, t.len)))
 					break;
+			} else if (tally) {
+				/* only counting (--last): remember where it was,
+				 * the writing pass reports it if it is wanted */
+				if ((rc = note_skip(count)))
+					break;
 			} else if (wanted(n)) {
 				/* records before it go out first, also when
 				 * stderr and stdout are the same file */
@@ -637,12 +661,16 @@ done:
 
 /* --last: read backward from the end for N+1 sync bytes (each ends a
  * record, whatever came before), frame forward from just after the last
- * one found, once to count and once to write the last N.  Only the tail is
- * read, however large the input. */
+ * one found, once to count and once to write the last N.  Records skipped
+ * as oversized (--oversize=skip) are not among the N: when the count falls
+ * short for them, look further back for as many more sync bytes as records
+ * are missing, and count again.  Only the tail is read, however large the
+ * input. */
 static int frame_last(struct input *in, struct vb_sbuf *b, int *stop)
 {
-	int sync = vb_framer_sync_byte(framer), status;
-	uint64_t len, pos, q = 0, found = 0, total;
+	int sync = vb_framer_sync_byte(framer), status = EXIT_OK;
+	uint64_t len, pos, q = 0, found = 0, total = 0;
+	uint64_t want = last_n < UINT64_MAX ? last_n + 1 : UINT64_MAX;
 	unsigned char *chunk = malloc(READ_CHUNK);
 	enum vb_err rc = VB_OK;
 	struct stat st;
@@ -661,38 +689,57 @@ static int frame_last(struct input *in, struct vb_sbuf *b, int *stop)
 		free(chunk);
 		return cli_fail(in->name, vb_err_set(VB_EINVAL, "--last reads backward from the end: it needs a file or a store, not a pipe"));
 	}
-	for (pos = len; pos > 0 && found <= last_n && !rc;) {
-		size_t take = pos < READ_CHUNK ? (size_t)pos : READ_CHUNK, got = 0;
-		pos -= take;
-		if (in->store)
-			rc = vb_vbuf_read(in->store, pos, chunk, take);
-		else if (!(rc = vb_io_pread_full(in->fd, chunk, take, in->file_start + pos, &got)) &&
-			 got != take)
-			rc = vb_err_set(VB_EIO, "the file shrank while being read");
-		for (size_t i = take; !rc && i > 0;) {
-			const unsigned char *hit = memrchr(chunk, sync, i);
-			if (!hit)
-				break;
-			i = (size_t)(hit - chunk);
-			if (++found == last_n + 1) {
-				q = pos + i + 1;
-				break;
+	for (pos = len;;) {
+		/* the want-th sync byte from the end, scanning back from pos */
+		q = 0;
+		while (pos > 0 && !q && !rc) {
+			size_t take = pos < READ_CHUNK ? (size_t)pos : READ_CHUNK, got = 0;
+			pos -= take;
+			if (in->store)
+				rc = vb_vbuf_read(in->store, pos, chunk, take);
+			else if (!(rc = vb_io_pread_full(in->fd, chunk, take, in->file_start + pos,
+							 &got)) && got != take)
+				rc = vb_err_set(VB_EIO, "the file shrank while being read");
+			for (size_t i = take; !rc && i > 0;) {
+				const unsigned char *hit = memrchr(chunk, sync, i);
+				if (!hit)
+					break;
+				i = (size_t)(hit - chunk);
+				if (++found == want) {
+					q = pos + i + 1;
+					break;
+				}
 			}
 		}
+		if (rc)
+			break;
+		/* count the records from q */
+		if ((rc = seek_input(in, q)))
+			break;
+		vb_sbuf_advance(b, vb_sbuf_len(b));
+		nskips = 0;
+		if ((status = frame_input(in, b, stop, q, &total)) || *stop)
+			break;
+		if (total >= last_n || !q)
+			break;
+		want += last_n - total;
+		pos = q - 1; /* on before the sync byte found last */
 	}
 	free(chunk);
 	if (rc)
 		return cli_fail(in->name, rc);
-	/* count the records from q, then write the last N of them */
-	if ((rc = seek_input(in, q)))
-		return cli_fail(in->name, rc);
-	vb_sbuf_advance(b, vb_sbuf_len(b));
-	if ((status = frame_input(in, b, stop, q, &total)) || *stop)
+	if (status || *stop)
 		return status;
+	/* write the last N of them: the first is counted record c, which is
+	 * record c + (skipped records before it) of the input from q */
 	if ((rc = seek_input(in, q)))
 		return cli_fail(in->name, rc);
 	vb_sbuf_advance(b, vb_sbuf_len(b));
-	struct span all = {total > last_n ? total - last_n + 1 : 1, UINT64_MAX};
+	uint64_t c = total > last_n ? total - last_n + 1 : 1, first = c;
+	for (size_t i = 0; i < nskips; i++)
+		if (skips[i] < c)
+			first++;
+	struct span all = {first, UINT64_MAX};
 	spans = &all;
 	nspans = 1;
 	last_wanted = UINT64_MAX;

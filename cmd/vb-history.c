@@ -28,8 +28,8 @@ static struct poptOption options[] = {
 	{"no-header", 'H', POPT_ARG_NONE, &opt_no_header, 0, "omit the column titles", NULL},
 	{"revert", 0, POPT_ARG_STRING, &opt_revert, 0,
 	 "add a version whose content is version N's", "N"},
-	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the version --revert adds",
-	 "TEXT"},
+	{"message", 'm', POPT_ARG_STRING, &opt_message, 0,
+	 "describe the version --revert, --set-anchor or --remove-anchor adds", "TEXT"},
 	{"verify", 0, POPT_ARG_NONE, &opt_verify, 0,
 	 "check every record and version; report problems and exit 1 if any", NULL},
 	{"anchors", 'A', POPT_ARG_NONE, &opt_anchors, 0,
@@ -380,7 +380,7 @@ static int change_anchor(const char *store, const char *name, const char *offset
 	}
 	uint64_t ver = opt_at_version ? cli_version(opt_at_version) : head, len;
 	if (!(rc = cli_version_len(b, ver, &len)) && !(rc = cli_resolve(b, ver, &pos, len, &at)) &&
-	    ver != head && !(rc = vb_vbuf_map(b, ver, head, &at, 1)))
+	    ver != head && !(rc = cli_map(b, ver, head, &at, 1)))
 		rc = vb_vbuf_note_at_version(b, ver);
 	if (!rc)
 		rc = vb_vbuf_set_anchor(b, name, at);

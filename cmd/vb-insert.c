@@ -200,7 +200,7 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 	}
 	if (ver != head) {
 		uint64_t span[2] = {at, at + rlen};
-		if ((rc = vb_vbuf_map(b, ver, head, span, 2)) ||
+		if ((rc = cli_map(b, ver, head, span, 2)) ||
 		    (rc = vb_vbuf_note_at_version(b, ver)))
 			goto fail;
 		at = span[0];

@@ -244,6 +244,86 @@ vb-cat: plain: not a vb store'
 	cmp v1 <(printf HEADER; cat base.txt)
 }
 
+# ------------------------------------------------------------ anchors
+
+@test "--range, --offset: @NAME, @NAME+N and @NAME-N" {
+	make_store s.vb "$ALPHA"
+	vb-history --set-anchor k s.vb 10
+	vb-history --set-anchor t s.vb 19
+	run -0 vb-cat -r @k:@t s.vb
+	assert_output klmnopqrs
+	run -0 vb-cat -r @k+1:@t-1 s.vb
+	assert_output lmnopqr
+	run -0 vb-cat -r @t: s.vb
+	assert_output tuvwxyz
+	run -0 vb-cat -r :@k-8 s.vb
+	assert_output ab
+	run -0 vb-cat -r @k:@k s.vb
+	assert_output ''
+	run -0 vb-cat -r @k+0x2:end-10 s.vb
+	assert_output mnop
+	run -0 vb-cat --offset @t -n 3 s.vb
+	assert_output tuv
+	run -0 vb-cat -o @k-10 --length 1 s.vb
+	assert_output a
+	run -0 vb-cat -o @k+16 s.vb
+	assert_output ''
+	# the anchors follow their bytes
+	vb-insert s.vb 0 --text 0123
+	vb-delete s.vb @k+1 3
+	run -0 vb-cat -r @k:@t s.vb
+	assert_output kopqrs
+}
+
+@test "-V N: anchors are looked up in version N" {
+	make_store s.vb "$ALPHA"
+	vb-history --set-anchor k s.vb 10
+	vb-insert s.vb 0 --text 0123
+	vb-history --remove-anchor k s.vb
+	run -0 vb-cat -V 2 -o @k -n 3 s.vb
+	assert_output klm
+	run -0 vb-cat -V 3 -r @k-4:@k s.vb
+	assert_output ghij
+	run -1 vb-cat -V 1 -o @k s.vb
+	assert_output "vb-cat: s.vb: no anchor 'k' at version 1"
+	run -1 vb-cat -o @k s.vb
+	assert_output "vb-cat: s.vb: no anchor 'k' at version 4"
+}
+
+@test "anchor errors: unknown, beyond the end, before the start; the other stores still written" {
+	make_store a.vb "$ALPHA"
+	vb-history --set-anchor k a.vb 10
+	make_store b.vb 0123456789
+	run -1 --separate-stderr vb-cat -o @k a.vb b.vb a.vb
+	assert_output klmnopqrstuvwxyzklmnopqrstuvwxyz
+	assert_equal "$stderr" "vb-cat: b.vb: no anchor 'k' at version 1"
+	run -1 vb-cat -o @k+17 a.vb
+	assert_output 'vb-cat: a.vb: offset @k+17 is beyond the end (length 26)'
+	run -1 vb-cat -r :@k-11 a.vb
+	assert_output 'vb-cat: a.vb: offset @k-11 is before the start (the anchor is at 10)'
+	run -1 vb-cat -o @k -n 17 a.vb
+	assert_output 'vb-cat: a.vb: range 10+17 is beyond the end (length 26)'
+	run -1 vb-cat -r @k+1:@k a.vb
+	assert_output 'vb-cat: a.vb: range start 11 is after its end 10'
+	run -1 vb-cat -r @k:@nosuch a.vb
+	assert_output "vb-cat: a.vb: no anchor 'nosuch' at version 2"
+	run vb-cat -o @ a.vb
+	assert_usage_error vb-cat "invalid offset '@' (an anchor is @NAME, @NAME+N or @NAME-N; NAME is 1 to 63 of A-Z a-z 0-9 _ .)"
+	run vb-cat -r '@k:@k+' a.vb
+	assert_usage_error vb-cat "invalid offset '@k+'"
+	run vb-cat -r '@k*:' a.vb
+	assert_usage_error vb-cat "invalid offset '@k*' (an anchor is @NAME, @NAME+N or @NAME-N; NAME is 1 to 63 of A-Z a-z 0-9 _ .)"
+}
+
+@test "anchors of a store on stdin" {
+	make_store s.vb "$ALPHA"
+	vb-history --set-anchor k s.vb 10
+	run -0 vb-cat -o @k -n 2 < s.vb
+	assert_output kl
+	run -1 vb-cat -o @q < s.vb
+	assert_output "vb-cat: -: no anchor 'q' at version 2"
+}
+
 # ------------------------------------------------------------ stdin
 
 @test "a store on stdin" {
@@ -431,6 +511,9 @@ EOF
 	assert_usage_error vb-cat '-r: missing argument'
 	run vb-cat --wait 0 s.vb
 	assert_usage_error vb-cat '--wait: unknown option'
+	# vb-cat writes no store
+	run vb-cat --if-version 1 s.vb
+	assert_usage_error vb-cat '--if-version: unknown option'
 }
 
 @test "--help prints usage to stdout; --version prints the version" {

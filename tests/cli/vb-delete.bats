@@ -360,6 +360,316 @@ EOF
 	assert_same_sum s.vb "$before"
 }
 
+# ------------------------------------------------------------ --if-version
+
+@test "--if-version V: the deletion goes ahead only when the head is V; else exit 3, unchanged" {
+	make_store s.vb "$ALPHA"
+	before=$(sum_of s.vb)
+	run -3 vb-delete --if-version 0 s.vb 0 1
+	assert_output 'vb-delete: s.vb: the newest version is 1, not 0 (--if-version)'
+	printf '0 1\n5 1\n' > r
+	run -3 vb-delete --if-version 2 --ranges r s.vb
+	assert_output 'vb-delete: s.vb: the newest version is 1, not 2 (--if-version)'
+	# checked before the ranges are: a stale writer hears about that first
+	run -3 vb-delete --if-version 2 s.vb 0 99
+	assert_output 'vb-delete: s.vb: the newest version is 1, not 2 (--if-version)'
+	assert_same_sum s.vb "$before"
+	run -0 vb-delete --if-version 1 s.vb 0 1
+	before=$(sum_of s.vb)
+	run -3 vb-delete --if-version 1 --ranges r s.vb
+	assert_output 'vb-delete: s.vb: the newest version is 2, not 1 (--if-version)'
+	assert_same_sum s.vb "$before"
+	run -0 vb-delete --if-version 2 --ranges r s.vb
+	run -0 vb-cat s.vb
+	assert_output cdefhijklmnopqrstuvwxyz
+}
+
+@test "a malformed --if-version is a usage error, before any store is opened" {
+	make_store s.vb "$ALPHA"
+	before=$(sum_of s.vb)
+	run vb-delete --if-version x s.vb 0 1
+	assert_usage_error vb-delete "invalid version 'x'"
+	run vb-delete --if-version=-2 s.vb 0 1
+	assert_usage_error vb-delete "invalid version '-2' (a version cannot be negative)"
+	assert_same_sum s.vb "$before"
+	run vb-delete --if-version x nosuch.vb 0 1
+	assert_usage_error vb-delete "invalid version 'x'"
+	printf '0 1\n' > r
+	run vb-delete --if-version 1K1 --ranges r nosuch.vb
+	assert_usage_error vb-delete "invalid version '1K1' (unknown suffix 'K1')"
+}
+
+# ------------------------------------------------------------ --at-version
+
+@test "-V 7: the records of version 7 deleted one call at a time, shuffled, equal deleting them at once" {
+	python3 - <<'PY'
+import random
+r = random.Random(3)
+ends = [b'\n', b'\r\n', b'\r']
+recs = [b'rec%02d-' % i + bytes(r.choice(b'abcxyz') for _ in range(r.randrange(0, 12)))
+        + r.choice(ends) for i in range(60)]
+open('F', 'wb').write(b''.join(recs) + b'tail')
+PY
+	vb-insert --base F S 0 --text $'head\n'
+	vb-delete S 20 3
+	vb-insert S end --text $'\r\nmore\n'
+	vb-insert S 100 --text $'mid\r\n'
+	vb-delete S 200 50
+	vb-history --set-anchor m S 100
+	vb-insert S @m+5 --text $'after mid\n'
+	[ "$(vb-history -H -n 1 S | awk '{ print $1 }')" -eq 7 ]
+	cp S copy.vb
+	vb-cat S > v7
+	# every third record of version 7
+	vb-frame -V 7 -l --index --keep S > idx
+	[ "$(wc -l < idx)" -gt 40 ]
+	awk 'NR % 3 == 0' idx | shuf > third
+	# another writer edits after version 7: a line at the start, a line
+	# before record 6, and bytes inside record 9 (head offset: version 7's
+	# plus the 4 + 9 bytes inserted before it)
+	vb-insert S 0 --text $'NEW\n'
+	vb-insert S $(( $(sed -n 6p idx | cut -f 1) + 4 )) --text $'before 6\n'
+	vb-delete S $(( $(sed -n 9p idx | cut -f 1) + 13 + 1 )) 3
+	# -V 7 still frames version 7
+	vb-frame -V 7 -l --index --keep S | cmp - idx
+	# one call per record, in a shuffled order
+	while read -r off len; do
+		vb-delete -V 7 S "$off" "$len"
+	done < third
+	# the same records deleted at once from a copy at version 7
+	vb-delete --ranges third copy.vb
+	vb-cat copy.vb > want
+	# and by hand from version 7's records
+	python3 - <<'PY'
+v7 = open('v7', 'rb').read()
+idx = [tuple(map(int, l.split())) for l in open('idx')]
+assert sum(n for _, n in idx) == len(v7) and idx[0][0] == 0
+kept = [v7[o:o + n] for i, (o, n) in enumerate(idx, 1) if i % 3]
+open('byhand', 'wb').write(b''.join(kept))
+# with the other writer's lines: the one before record 6 stays
+out = b'NEW\n' + b''.join(kept[:4]) + b'before 6\n' + b''.join(kept[4:])
+open('expect', 'wb').write(out)
+PY
+	cmp want byhand
+	vb-cat S > out
+	cmp out expect
+	[ "$(vb-history --json S | grep -c '"at_version":7,')" -eq "$(wc -l < third)" ]
+	run -0 vb-history --verify S
+}
+
+@test "-V V: deleting the same range of version V twice deletes it once" {
+	make_store s.vb abcdefgh
+	vb-delete s.vb 2 2
+	run -0 vb-delete -V 1 s.vb 1 4
+	run -0 vb-cat s.vb
+	assert_output afgh
+	run -0 vb-delete -V 1 s.vb 1 4
+	run -0 vb-cat s.vb
+	assert_output afgh
+	run -0 vb-history -H -n 2 s.vb
+	assert_regex "${lines[0]}" '^ +4  .*  delete +1 +0 +4$'
+	assert_regex "${lines[1]}" '^ +3  .*  delete +1 +2 +4$'
+}
+
+@test "-V V: bytes inserted since V right after a range are not deleted with it" {
+	# 'bc' of version 1; another writer then put X between c and d
+	make_store s.vb abcdef
+	vb-insert s.vb 3 --text X
+	run -0 vb-delete -V 1 s.vb 1 2
+	run -0 vb-cat s.vb
+	assert_output aXdef
+	# the same at the end of the content, and with --ranges
+	make_store t.vb abcdef
+	vb-insert t.vb end --text '!'
+	printf '4 2\n0 1\n' > r
+	run -0 vb-delete -V 1 --ranges r t.vb
+	run -0 vb-cat t.vb
+	assert_output 'bcd!'
+	# bytes inserted right before a range stay too
+	make_store u.vb abcdef
+	vb-insert u.vb 1 --text X
+	run -0 vb-delete -V 1 u.vb 1 2
+	run -0 vb-cat u.vb
+	assert_output aXdef
+}
+
+@test "-V V --ranges: the ranges and end-N are version V's, carried to the head" {
+	make_store s.vb "$ALPHA"
+	vb-insert s.vb 0 --text 0123
+	printf '0 2\n10 3\nend-2 2\n' > r
+	run -0 vb-delete --at-version 1 --ranges r s.vb
+	run -0 vb-cat s.vb
+	assert_output 0123cdefghijnopqrstuvwx
+	run -0 vb-history --ops -n 1 -H s.vb
+	assert_line --index 1 '        delete 28 2'
+	assert_line --index 2 '        delete 14 3'
+	assert_line --index 3 '        delete 4 2'
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"at_version":1,'
+	run -0 vb-delete -V 1 s.vb end-3 1
+	run -0 vb-cat s.vb
+	assert_output 0123cdefghijnopqrstuvw
+}
+
+@test "-V errors: a version beyond the head, ranges beyond V's content; exit 1, unchanged" {
+	make_store s.vb "$ALPHA"
+	vb-insert s.vb end --text 0123456789
+	before=$(sum_of s.vb)
+	run -1 vb-delete -V 3 s.vb 0 1
+	assert_output 'vb-delete: s.vb: version 3 does not exist (the newest is 2)'
+	printf '0 1\n' > r
+	run -1 vb-delete -V 9 --ranges r s.vb
+	assert_output 'vb-delete: s.vb: version 9 does not exist (the newest is 2)'
+	run -1 vb-delete -V 1 s.vb 0 27
+	assert_output 'vb-delete: s.vb: range 0+27 is beyond the end (length 26)'
+	run -1 vb-delete -V 1 s.vb 27 0
+	assert_output 'vb-delete: s.vb: offset 27 is beyond the end (length 26)'
+	printf '0 2\n30 1\n' > r
+	run -1 vb-delete -V 1 --ranges r s.vb
+	assert_output 'vb-delete: r:2: offset 30 is beyond the end (length 26)'
+	printf '0 2\n0 27\n' > r
+	run -1 vb-delete -V 1 --ranges r s.vb
+	assert_output 'vb-delete: r:2: range 0+27 is beyond the end (length 26)'
+	assert_same_sum s.vb "$before"
+}
+
+@test "-V V across a revert to a version older than V fails, exit 1, unchanged" {
+	make_store s.vb "$ALPHA"
+	vb-delete s.vb 0 1
+	vb-history --revert 1 s.vb
+	before=$(sum_of s.vb)
+	run -1 vb-delete -V 2 s.vb 0 1
+	assert_output 'vb-delete: s.vb: version 3 reverts to version 1, which does not have the offsets of version 2: they cannot be carried past that'
+	printf '0 1\n3 1\n' > r
+	run -1 vb-delete -V 2 --ranges r s.vb
+	assert_output 'vb-delete: s.vb: version 3 reverts to version 1, which does not have the offsets of version 2: they cannot be carried past that'
+	assert_same_sum s.vb "$before"
+	run -0 vb-delete -V 1 --ranges r s.vb
+	run -0 vb-cat s.vb
+	assert_output bcefghijklmnopqrstuvwxyz
+}
+
+@test "a malformed -V is a usage error and changes nothing" {
+	make_store s.vb "$ALPHA"
+	before=$(sum_of s.vb)
+	run vb-delete -V x s.vb 0 1
+	assert_usage_error vb-delete "invalid version 'x'"
+	run vb-delete --at-version=-1 s.vb 0 1
+	assert_usage_error vb-delete "invalid version '-1' (a version cannot be negative)"
+	run vb-delete -V '' s.vb 0 1
+	assert_usage_error vb-delete 'empty version'
+	run vb-delete -V x nosuch.vb 0 1
+	assert_usage_error vb-delete "invalid version 'x'"
+	assert_same_sum s.vb "$before"
+}
+
+# ------------------------------------------------------------ anchors
+
+@test "@NAME, @NAME+N and @NAME-N as OFFSET and in --ranges lines" {
+	make_store s.vb "$ALPHA"
+	vb-history --set-anchor k s.vb 10
+	run -0 vb-delete s.vb @k 2
+	run -0 vb-cat s.vb
+	assert_output abcdefghijmnopqrstuvwxyz
+	# the byte of k is gone: k is where it was, on 'm'
+	printf '@k 1\n# comment\n@k-5 1\n\t@k+10  3\n@k-0 0\n' > r
+	run -0 vb-delete --ranges r s.vb
+	run -0 vb-cat s.vb
+	assert_output abcdeghijnopqrstuvz
+	run -0 vb-history --ops -n 1 -H s.vb
+	assert_line --index 1 '        delete 20 3'
+	assert_line --index 2 '        delete 10 1'
+	assert_line --index 3 '        delete 5 1'
+}
+
+@test "an anchor whose byte is deleted goes to where the deleted bytes were" {
+	make_store s.vb "$ALPHA"
+	vb-history --set-anchor k s.vb 10
+	vb-history --set-anchor q s.vb 16
+	# bytes before an anchor move it; bytes just after it do not
+	run -0 vb-delete s.vb 0 2
+	run -0 vb-delete s.vb @k+1 2
+	run -0 vb-history -A s.vb
+	assert_output $'q\t12\t3\nk\t8\t2'
+	# a range covering the anchor's byte
+	run -0 vb-delete s.vb @k-2 4
+	run -0 vb-cat s.vb
+	assert_output cdefghopqrstuvwxyz
+	run -0 vb-history -A s.vb
+	assert_output $'q\t8\t3\nk\t6\t2'
+	run -0 vb-cat -o @k -n 2 s.vb
+	assert_output op
+	# two anchors in one deleted range end up together
+	run -0 vb-delete s.vb 5 5
+	run -0 vb-cat s.vb
+	assert_output cdefgstuvwxyz
+	run -0 vb-history -A s.vb
+	assert_output $'q\t5\t3\nk\t5\t2'
+	run -0 vb-cat -r @k:@q s.vb
+	assert_output ''
+	# deleted up to the end: they are at the end, and stay there
+	run -0 vb-delete s.vb 3 10
+	run -0 vb-history -A s.vb
+	assert_output $'q\t3\t3\nk\t3\t2'
+	run -0 vb-insert s.vb end --text '!'
+	run -0 vb-history -A s.vb
+	assert_output $'q\t4\t3\nk\t4\t2'
+}
+
+@test "anchors with -V are looked up in version V" {
+	make_store s.vb "$ALPHA"
+	vb-insert s.vb 0 --text 0123
+	vb-history --set-anchor z s.vb end-1
+	before=$(sum_of s.vb)
+	run -1 vb-delete -V 1 s.vb @z 1
+	assert_output "vb-delete: s.vb: no anchor 'z' at version 1"
+	printf '0 1\n@z 1\n' > r
+	run -1 vb-delete -V 2 --ranges r s.vb
+	assert_output "vb-delete: r:2: no anchor 'z' at version 2"
+	assert_same_sum s.vb "$before"
+	vb-insert s.vb 0 --text '!'
+	run -0 vb-delete -V 3 --ranges r s.vb
+	run -0 vb-cat s.vb
+	assert_output '!123abcdefghijklmnopqrstuvwxy'
+}
+
+@test "anchor errors: unknown, beyond the end, before the start; exit 1, unchanged" {
+	make_store s.vb "$ALPHA"
+	vb-history --set-anchor k s.vb 10
+	before=$(sum_of s.vb)
+	run -1 vb-delete s.vb @zz 1
+	assert_output "vb-delete: s.vb: no anchor 'zz' at version 2"
+	run -1 vb-delete s.vb @k+17 0
+	assert_output 'vb-delete: s.vb: offset @k+17 is beyond the end (length 26)'
+	run -1 vb-delete s.vb @k-11 1
+	assert_output 'vb-delete: s.vb: offset @k-11 is before the start (the anchor is at 10)'
+	run -1 vb-delete s.vb @k+10 7
+	assert_output 'vb-delete: s.vb: range 20+7 is beyond the end (length 26)'
+	printf '0 1\n@zz 1\n' > r
+	run -1 vb-delete --ranges r s.vb
+	assert_output "vb-delete: r:2: no anchor 'zz' at version 2"
+	printf '0 1\n\n@k+30 1\n' > r
+	run -1 vb-delete --ranges r s.vb
+	assert_output 'vb-delete: r:3: offset @k+30 is beyond the end (length 26)'
+	printf '@k-30 1\n' > r
+	run -1 vb-delete --ranges r s.vb
+	assert_output 'vb-delete: r:1: offset @k-30 is before the start (the anchor is at 10)'
+	printf '0 1\n@k 17\n' > r
+	run -1 vb-delete --ranges r s.vb
+	assert_output 'vb-delete: r:2: range 10+17 is beyond the end (length 26)'
+	printf '0 1\n@ 1\n' > r
+	run -1 vb-delete --ranges r s.vb
+	assert_output "vb-delete: r:2: invalid offset '@' (an anchor is @NAME, @NAME+N or @NAME-N; NAME is 1 to 63 of A-Z a-z 0-9 _ .)"
+	printf '@k+x 1\n' > r
+	run -1 vb-delete --ranges r s.vb
+	assert_output "vb-delete: r:1: invalid offset '@k+x'"
+	run vb-delete s.vb @k* 1
+	assert_usage_error vb-delete "invalid offset '@k*' (an anchor is @NAME, @NAME+N or @NAME-N; NAME is 1 to 63 of A-Z a-z 0-9 _ .)"
+	run vb-delete s.vb @k- 1
+	assert_usage_error vb-delete "invalid offset '@k-'"
+	assert_same_sum s.vb "$before"
+}
+
 # ------------------------------------------------------------ stream mode
 
 @test "stream: vb-delete - OFFSET LENGTH < in > out" {
@@ -439,6 +749,31 @@ EOF
 	assert_usage_error vb-delete "--wait has no meaning when editing a stream ('-')"
 	run vb-delete - 0 < in
 	assert_usage_error vb-delete "missing LENGTH after '0'"
+	run vb-delete --if-version 1 - 0 1 < in
+	assert_usage_error vb-delete "--if-version has no meaning when editing a stream ('-')"
+	run vb-delete -V 1 - 0 1 < in
+	assert_usage_error vb-delete "--at-version has no meaning when editing a stream ('-')"
+	printf '0 1\n' > r
+	run vb-delete --at-version 1 --ranges r - < in
+	assert_usage_error vb-delete "--at-version has no meaning when editing a stream ('-')"
+}
+
+@test "stream: @NAME is an error (a stream has no anchors); nothing is written" {
+	printf abcdef > in
+	run -1 --separate-stderr vb-delete - @a 1 < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-delete: -: offset @a names an anchor, which only a store has'
+	run -1 --separate-stderr bash -c 'printf abcdef | vb-delete - @a-1 1'
+	assert_output ''
+	assert_equal "$stderr" 'vb-delete: -: offset @a-1 names an anchor, which only a store has'
+	printf '0 1\n@k 1\n' > r
+	run -1 --separate-stderr vb-delete --ranges r - < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-delete: r:2: offset @k names an anchor, which only a store has'
+	printf 'end-1 1\n@k+1 1\n' > r
+	run -1 --separate-stderr bash -c 'printf abcdef | vb-delete --ranges r -'
+	assert_output ''
+	assert_equal "$stderr" 'vb-delete: r:2: offset @k+1 names an anchor, which only a store has'
 }
 
 @test "stream: 50 MiB through a pipe and from a file" {
@@ -478,6 +813,8 @@ EOF
 	run -0 --separate-stderr vb-delete --help
 	assert_line --index 0 'Usage: vb-delete [OPTION...] STORE OFFSET LENGTH'
 	assert_output --partial '--ranges=FILE'
+	assert_output --partial '-V, --at-version=V'
+	assert_output --partial '--if-version=V'
 	assert_equal "$stderr" ''
 	run -0 --separate-stderr vb-delete --version
 	assert_output --regexp '^vb-delete \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'

@@ -347,6 +347,230 @@ for b in open(sys.argv[1], "rb").read():
 	assert_output $'three\r'
 }
 
+# ------------------------------------------------------------ --last
+
+@test "--last N: the last N records, with --index (absolute offsets), --keep and --count" {
+	seq 1 10 > f
+	run -0 vb-frame --last 3 f
+	assert_output $'8\n9\n10'
+	run -0 vb-frame --last 1 f
+	assert_output 10
+	run -0 vb-frame --last 3 -i f
+	assert_output $'14\t1\n16\t1\n18\t2'
+	run -0 vb-frame --last 3 -i -k f
+	assert_output $'14\t2\n16\t2\n18\t3'
+	vb-frame --last 2 -k f > out
+	assert_bytes out '9\n10\n'
+	vb-frame --last 2 -z f > out
+	assert_bytes out '9\00010\000'
+	vb-frame --last 2 --to-length-prefix u8 f > out
+	assert_bytes out '\0019\00210'
+	# --count counts at most N
+	run -0 vb-frame --last 3 -c f
+	assert_output 3
+	run -0 vb-frame --last 30 -c f
+	assert_output 10
+	# N beyond the records there are: all of them
+	run -0 vb-frame --last 1K f
+	assert_output "$(seq 1 10)"
+	run -0 vb-frame --last 18446744073709551615 -c f
+	assert_output 10
+}
+
+@test "--last: an unterminated last record is a record; --final applies" {
+	printf '1\n2\n3' > f
+	run -0 vb-frame --last 1 -i f
+	assert_output $'4\t1'
+	run -0 vb-frame --last 2 f
+	assert_output $'2\n3'
+	vb-frame --last 2 -k f > out
+	assert_bytes out '2\n3'
+	run -0 vb-frame --last 2 --final=drop f
+	assert_output $'1\n2'
+	run -0 vb-frame --last 2 --final=drop -c f
+	assert_output 2
+	run -1 --separate-stderr vb-frame --last 1 --final=error f
+	assert_output ''
+	assert_regex "$stderr" '^vb-frame: f: the last record \([0-9]+ at offset 4\) has no delimiter$'
+	# empty records and an empty input
+	printf 'a\n\n' > e
+	run -0 vb-frame --last 1 -i e
+	assert_output $'2\t0'
+	run -0 vb-frame --last 5 -i e
+	assert_output $'0\t1\n2\t0'
+	: > empty
+	run -0 vb-frame --last 3 empty
+	assert_output ''
+	run -0 vb-frame --last 3 -c empty
+	assert_output 0
+}
+
+@test "--last N equals the last N lines of forward framing on mixed line endings" {
+	python3 - <<'PY'
+import random
+r = random.Random(11)
+for name, size, tail in [('m1', 700000, b''), ('m2', 300000, b'tail\r'), ('m3', 5000, b'\r'),
+                         ('m4', 600000, b'x')]:
+    parts, n = [], 0
+    while n < size:
+        k = r.choice([0, 0, 1, 2, 5, 10, 30, 80, 200]) if r.random() < 0.98 else 3000
+        parts.append(bytes(r.choice(b'abcxyz\0\t ') for _ in range(k)))
+        parts.append(r.choice([b'\n', b'\r\n', b'\r', b'\r\r\n', b'\n\r', b'\r\n\r\n']))
+        n += k + 1
+    open(name, 'wb').write(b''.join(parts) + tail)
+PY
+	local f n
+	for f in m1 m2 m3 m4; do
+		for n in 1 2 3 10 100 1000 4000 100000; do
+			echo "$f --last $n"
+			cmp <(vb-frame --last "$n" "$f") <(vb-frame "$f" | tail -n "$n")
+			cmp <(vb-frame --last "$n" -i -k "$f") <(vb-frame -i -k "$f" | tail -n "$n")
+			cmp <(vb-frame --last "$n" -i "$f" < /dev/null) <(vb-frame -i "$f" | tail -n "$n")
+			[ "$(vb-frame --last "$n" -c "$f")" -eq "$(vb-frame "$f" | tail -n "$n" | wc -l)" ]
+		done
+	done
+	# more records than one backward read holds
+	[ "$(vb-frame -c m1)" -gt 4000 ]
+	[ "$(stat -c %s m1)" -gt 600000 ]
+}
+
+@test "--last with -0 and one-byte -d sync bytes" {
+	printf 'a\0bb\0\0c' > z
+	run -0 vb-frame --last 2 -0 -i z
+	assert_output $'5\t0\n6\t1'
+	vb-frame --last 3 -0 -k z > out
+	assert_bytes out 'bb\0\0c'
+	# b ends every delimiter it is in: records start after any b
+	printf 'xabyabzbw' > m
+	run -0 vb-frame --last 2 -d b -d ab -i -k m
+	assert_output $'6\t2\n8\t1'
+	run -0 vb-frame --last 3 -d ab -d b m
+	assert_output $'y\nz\nw'
+	# -l with -0: \n is the sync byte, NULs end records too
+	printf 'a\0b\r\nc\0d\n' > lz
+	run -0 vb-frame --last 3 -l -0 lz
+	assert_output $'b\nc\nd'
+	printf '1\n2\n3\n' > f
+	run -0 vb-frame --last 2 -d '\n' f
+	assert_output $'2\n3'
+}
+
+@test "--last reads only the tail: a 1 TiB sparse file and a store made from it" {
+	truncate -s 1T big 2>/dev/null || skip "no sparse 1 TiB file on this file system"
+	printf 'a\nb\nc\n' >> big
+	# framing from the start would fail: the first record is 1 TiB of NULs
+	run -1 --separate-stderr vb-frame -n 1 big
+	assert_regex "$stderr" '^vb-frame: big: record 1 at offset 0 is larger than --max-size'
+	run -0 --separate-stderr timeout 60 vb-frame --last 2 big
+	assert_output $'b\nc'
+	assert_equal "$stderr" ''
+	run -0 timeout 60 vb-frame --last 2 -i big
+	assert_output $'1099511627778\t1\n1099511627780\t1'
+	run -0 timeout 60 vb-frame --last 2 -c big
+	assert_output 2
+	run -0 timeout 60 bash -c 'vb-frame --last 1 < big'
+	assert_output c
+	vb-insert --base big s.vb end --text $'x\ny\n'
+	[ "$(stat -c %s s.vb)" -lt 65536 ]
+	run -0 timeout 60 vb-frame --last 3 s.vb
+	assert_output $'c\nx\ny'
+	run -0 timeout 60 vb-frame --last 2 -V 0 -i s.vb
+	assert_output $'1099511627778\t1\n1099511627780\t1'
+	run -0 timeout 60 bash -c 'vb-frame --last 2 -V 0 - < s.vb'
+	assert_output $'b\nc'
+}
+
+@test "--last on stores, at -V, on stdin, and several inputs each on its own" {
+	make_store s.vb "$(seq 1 5)"
+	vb-insert s.vb end --text $'\n6\n'
+	run -0 vb-frame --last 2 -i s.vb
+	assert_output $'8\t1\n10\t1'
+	run -0 vb-frame --last 2 -V 1 s.vb
+	assert_output $'4\n5'
+	run -0 bash -c 'vb-frame --last 2 < s.vb'
+	assert_output $'5\n6'
+	run -0 bash -c 'vb-frame --last 2 -V 1 - < s.vb'
+	assert_output $'4\n5'
+	seq 1 10 > f
+	run -0 vb-frame --last 2 -c f s.vb
+	assert_output $'2\tf\n2\ts.vb\n4\ttotal'
+	run -0 vb-frame --last 2 -i f s.vb
+	assert_output $'f\t16\t1\nf\t18\t2\ns.vb\t8\t1\ns.vb\t10\t1'
+	run -0 bash -c 'vb-frame --last 1 f - f < s.vb'
+	assert_output $'10\n6\n10'
+}
+
+@test "--last: a file on stdin is read from where it stands; a pipe is an error" {
+	seq 1 10 > f
+	run -0 bash -c 'vb-frame --last 3 < f'
+	assert_output $'8\n9\n10'
+	# offsets count from where stdin stood, as forward framing's do
+	run -0 bash -c '(read -r x; vb-frame --last 2 -i) < f'
+	assert_output $'14\t1\n16\t2'
+	run -0 bash -c '(read -r x; vb-frame -i) < f | tail -n 2'
+	assert_output $'14\t1\n16\t2'
+	run -0 bash -c '(read -r x; read -r x; vb-frame --last 100) < f'
+	assert_output "$(seq 3 10)"
+	run -0 bash -c '(read -r x; vb-frame --last 100 -c) < f'
+	assert_output 9
+	run -1 --separate-stderr bash -c 'seq 1 10 | vb-frame --last 3'
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: -: --last reads backward from the end: it needs a file or a store, not a pipe'
+	# the other inputs are framed
+	run -1 --separate-stderr bash -c 'seq 1 10 | vb-frame --last 1 f - f'
+	assert_output $'10\n10'
+	assert_equal "$stderr" 'vb-frame: -: --last reads backward from the end: it needs a file or a store, not a pipe'
+}
+
+@test "--last with --oversize: the last N records that pass, each warning once" {
+	{ seq 1 10; head -c 100 /dev/zero | tr '\0' y; echo; seq 1 3; } > h
+	run -1 --separate-stderr vb-frame --last 5 --max-size 50 h
+	assert_output ''
+	assert_regex "$stderr" '^vb-frame: h: record [0-9]+ at offset 21 is larger than --max-size \(50 bytes\); raise --max-size or use --oversize=skip or --oversize=truncate$'
+	run -0 --separate-stderr vb-frame --last 5 --max-size 50 --oversize=skip h
+	assert_output $'9\n10\n1\n2\n3'
+	assert_regex "$stderr" '^vb-frame: h: warning: record [0-9]+ at offset 21 skipped: larger than --max-size \(50 bytes\)$'
+	run -0 --separate-stderr vb-frame --last 5 --max-size 50 --oversize=skip -c h
+	assert_output 5
+	run -0 --separate-stderr vb-frame --last 3 --max-size 50 --oversize=skip h
+	assert_output $'1\n2\n3'
+	assert_equal "$stderr" ''
+	run -0 vb-frame --last 4 --max-size 50 --oversize=truncate -i h
+	assert_output $'21\t50\n122\t1\n124\t1\n126\t1'
+	# several skipped records in a row
+	{ seq 1 10; for i in 1 2 3 4; do head -c 100 /dev/zero | tr '\0' y; echo; done; echo last; } > h2
+	run -0 --separate-stderr vb-frame --last 3 --max-size 50 --oversize=skip h2
+	assert_output $'9\n10\nlast'
+	assert_equal "${#stderr_lines[@]}" 4
+	cmp <(vb-frame --last 3 --max-size 50 --oversize=skip h2 2>/dev/null) \
+	    <(vb-frame --max-size 50 --oversize=skip h2 2>/dev/null | tail -n 3)
+}
+
+@test "--last: usage errors" {
+	seq 1 3 > f
+	run vb-frame --last 0 f
+	assert_usage_error vb-frame '--last needs at least 1 record'
+	run vb-frame --last x f
+	assert_usage_error vb-frame "invalid record count 'x'"
+	run vb-frame --last -1 f
+	assert_usage_error vb-frame "invalid record count '-1' (a record count cannot be negative)"
+	run vb-frame --last 1 -L u8 f
+	assert_usage_error vb-frame '--last needs delimiter framing'
+	run vb-frame --last 1 -F 2 f
+	assert_usage_error vb-frame '--last needs delimiter framing'
+	run vb-frame --last 1 -n 2 f
+	assert_usage_error vb-frame '--last and --records cannot be used together'
+	local sync='--last needs a one-byte delimiter that appears in no other delimiter except at its end (as \n does for -l), so that reading backward finds where records start'
+	run vb-frame --last 1 -d ab f
+	assert_usage_error vb-frame "$sync"
+	run vb-frame --last 1 -d '\r\n' f
+	assert_usage_error vb-frame "$sync"
+	run vb-frame --last 1 -d a -d ab f
+	assert_usage_error vb-frame "$sync"
+	run vb-frame --last 1 -d x -d xy f
+	assert_usage_error vb-frame "$sync"
+}
+
 # ------------------------------------------------------------ --max-size
 
 @test "--max-size with --oversize=error (the default), skip and truncate" {
@@ -663,6 +887,70 @@ vb-frame: l2: the last frame (record 1 at offset 0) is truncated'
 	assert_output 11
 }
 
+@test "-V N: a store's version N, for every framing and output" {
+	make_store s.vb $'one\ntwo\nthree\n'
+	vb-delete s.vb 0 4
+	vb-insert s.vb end --text four
+	run -0 vb-frame -V 1 s.vb
+	assert_output $'one\ntwo\nthree'
+	run -0 vb-frame --at-version 2 -i s.vb
+	assert_output $'0\t3\n4\t5'
+	run -0 vb-frame --at-version=3 -c s.vb
+	assert_output 3
+	run -0 vb-frame -V 1 -n 2 -k s.vb
+	assert_output two
+	run -0 vb-frame -V 0 -c s.vb
+	assert_output 0
+	run -0 vb-frame -V 1 -F 4 s.vb
+	assert_output $'one\n\ntwo\n\nthre\ne'
+	# on stdin, named '-', and several stores, each at version N
+	run -0 bash -c 'vb-frame -V 1 -n 3 < s.vb'
+	assert_output three
+	make_store t.vb $'x\ny\n'
+	vb-insert t.vb 0 --text $'w\n'
+	run -0 bash -c 'vb-frame -V 1 -c t.vb - < s.vb'
+	assert_output $'2\tt.vb\n3\t-\n5\ttotal'
+	# a base file is version 0
+	seq 1 10 > base
+	vb-insert --base base b.vb 0 --text $'H\n'
+	vb-delete b.vb 2 4
+	run -0 vb-frame -V 0 -n 1-2 b.vb
+	assert_output $'1\n2'
+	run -0 vb-frame -V 1 -c b.vb
+	assert_output 11
+	run -0 vb-frame -c b.vb
+	assert_output 9
+}
+
+@test "-V N: an input that is not a store, or without version N, is an error; the others are framed" {
+	make_store s.vb $'a\nb\n'
+	vb-insert s.vb end --text $'c\n'
+	seq 1 3 > f
+	run -1 --separate-stderr vb-frame -V 1 f s.vb
+	assert_output $'a\nb'
+	assert_equal "$stderr" 'vb-frame: f: -V applies to stores, and this is not one'
+	run -1 --separate-stderr vb-frame -V 1 -c s.vb f s.vb
+	assert_output $'2\ts.vb\n2\ts.vb\n4\ttotal'
+	assert_equal "$stderr" 'vb-frame: f: -V applies to stores, and this is not one'
+	run -1 --separate-stderr bash -c 'vb-frame -V 1 < f'
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: -: -V applies to stores, and this is not one'
+	run -1 --separate-stderr bash -c 'cat s.vb | vb-frame -V 1'
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: -: -V applies to stores, and this is not one'
+	run -1 --separate-stderr vb-frame -V 3 s.vb
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: s.vb: version 3 does not exist (the newest is 2)'
+	run -1 --separate-stderr vb-frame -V 3 s.vb nosuch
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: s.vb: version 3 does not exist (the newest is 2)
+vb-frame: nosuch: No such file or directory'
+	run vb-frame -V x s.vb
+	assert_usage_error vb-frame "invalid version 'x'"
+	run vb-frame --at-version=-1 s.vb
+	assert_usage_error vb-frame "invalid version '-1' (a version cannot be negative)"
+}
+
 @test "store errors name the input as given: a missing base, a torn tail" {
 	seq 1 10 > base
 	vb-insert --base base b.vb 0 --text $'H\n'
@@ -969,6 +1257,8 @@ PY
 	assert_line --index 0 'Usage: vb-frame [OPTION...] [INPUT...]'
 	assert_output --partial '--length-prefix=SPEC'
 	assert_output --partial '--oversize=error|skip|truncate'
+	assert_output --partial '--last=N'
+	assert_output --partial '-V, --at-version=N'
 	assert_equal "$stderr" ''
 	run -0 --separate-stderr vb-frame --version
 	assert_output --regexp '^vb-frame \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'

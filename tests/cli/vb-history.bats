@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# vb-history: the listing (table and JSON), --revert, --verify, and every
-# error path.
+# vb-history: the listing (table and JSON), --revert, --verify, anchors
+# (--anchors, --set-anchor, --remove-anchor), --if-version, and every error
+# path.
 
 load test_helper
 
@@ -223,6 +224,313 @@ for r in rows:
 	assert_same_sum s.vb "$before"
 }
 
+# ------------------------------------------------------------ --if-version
+
+@test "--if-version V: --revert, --set-anchor and --remove-anchor only when the head is V; else exit 3, unchanged" {
+	make_history
+	before=$(sum_of s.vb)
+	run -3 vb-history --revert 1 --if-version 2 s.vb
+	assert_output 'vb-history: s.vb: the newest version is 3, not 2 (--if-version)'
+	run -3 vb-history --set-anchor a --if-version 4 s.vb 0
+	assert_output 'vb-history: s.vb: the newest version is 3, not 4 (--if-version)'
+	run -3 vb-history --remove-anchor a --if-version 0 s.vb
+	assert_output 'vb-history: s.vb: the newest version is 3, not 0 (--if-version)'
+	assert_same_sum s.vb "$before"
+	run -0 vb-history --set-anchor a --if-version 3 s.vb 1
+	run -0 vb-history --remove-anchor a --if-version 4 s.vb
+	run -0 vb-history --revert 1 --if-version 5 s.vb
+	run -0 vb-cat s.vb
+	assert_output 'hello world'
+	# the same V once more: a version was added since
+	before=$(sum_of s.vb)
+	run -3 vb-history --revert 3 --if-version 5 s.vb
+	assert_output 'vb-history: s.vb: the newest version is 6, not 5 (--if-version)'
+	run vb-history --revert 1 --if-version x s.vb
+	assert_usage_error vb-history "invalid version 'x'"
+	run vb-history --revert 1 --if-version -1 s.vb
+	assert_usage_error vb-history "invalid version '-1' (a version cannot be negative)"
+	assert_same_sum s.vb "$before"
+	# a malformed V is a usage error before any store is opened
+	run vb-history --revert 0 --if-version x nosuch.vb
+	assert_usage_error vb-history "invalid version 'x'"
+	run vb-history --remove-anchor a --if-version 1x nosuch.vb
+	assert_usage_error vb-history "invalid version '1x' (unknown suffix 'x')"
+}
+
+# ------------------------------------------------------------ anchors
+
+@test "--set-anchor NAME STORE OFFSET adds an 'anchor' version; --anchors lists NAME, OFFSET, SET_IN_VERSION" {
+	make_store s.vb 'hello world'
+	run -0 --separate-stderr vb-history --set-anchor w s.vb 6
+	assert_output ''
+	assert_equal "$stderr" ''
+	run -0 vb-history -m 'the start' --set-anchor start s.vb 0
+	# the content does not change
+	run -0 vb-cat s.vb
+	assert_output 'hello world'
+	run -0 vb-history -H s.vb
+	assert_equal "${#lines[@]}" 4
+	assert_regex "${lines[0]}" "^      3  $TIME_RE  anchor              0          0           11  the start\$"
+	assert_regex "${lines[1]}" "^      2  $TIME_RE  anchor              0          0           11\$"
+	# --ops lists no operations for them
+	run -0 vb-history --ops -H -n 2 s.vb
+	assert_equal "${#lines[@]}" 2
+	# newest setting first
+	run -0 --separate-stderr vb-history --anchors s.vb
+	assert_output $'start\t0\t3\nw\t6\t2'
+	assert_equal "$stderr" ''
+	run -0 vb-history -A s.vb
+	assert_output $'start\t0\t3\nw\t6\t2'
+	run -0 vb-cat -o @w s.vb
+	assert_output world
+	# OFFSET in the offset grammar: end, end-N, negative after '--', anchors
+	run -0 vb-history --set-anchor e s.vb end
+	run -0 vb-history --set-anchor o -- s.vb -4
+	run -0 vb-history --set-anchor r s.vb @w+2
+	run -0 vb-history --set-anchor h s.vb 0x0
+	run -0 vb-history -A s.vb
+	assert_output $'h\t0\t7\nr\t8\t6\no\t7\t5\ne\t11\t4\nstart\t0\t3\nw\t6\t2'
+	run -0 vb-history --verify s.vb
+}
+
+@test "--anchors --json: one object per anchor and line" {
+	make_store s.vb 'hello world'
+	vb-history --set-anchor w s.vb 6
+	vb-history --set-anchor a.b_C9 s.vb 0
+	run -0 vb-history --anchors --json s.vb
+	assert_output '{"name":"a.b_C9","offset":0,"set_in":3}
+{"name":"w","offset":6,"set_in":2}'
+	run -0 python3 -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    print(r["name"], r["offset"], r["set_in"])
+' < <(vb-history -A -j s.vb)
+	assert_output $'a.b_C9 0 3\nw 6 2'
+	# no anchors: no output
+	make_store t.vb x
+	run -0 --separate-stderr vb-history -A --json t.vb
+	assert_output ''
+	assert_equal "$stderr" ''
+}
+
+@test "anchors stay on their byte through edits around them; -V N lists another version" {
+	make_store s.vb abcdefghij
+	vb-history --set-anchor c s.vb 2
+	vb-history --set-anchor h s.vb 7
+	vb-insert s.vb 0 --text XYZ
+	vb-delete s.vb 6 2
+	run -0 vb-cat -r @c:@h s.vb
+	assert_output cfg
+	# an insert at an anchor goes before its byte
+	vb-insert s.vb @h --text +
+	run -0 vb-cat s.vb
+	assert_output XYZabcfg+hij
+	run -0 vb-history -A s.vb
+	assert_output $'h\t9\t3\nc\t5\t2'
+	run -0 vb-history -A -V 3 s.vb
+	assert_output $'h\t7\t3\nc\t2\t2'
+	run -0 vb-history --anchors --at-version 4 --json s.vb
+	assert_output '{"name":"h","offset":10,"set_in":3}
+{"name":"c","offset":5,"set_in":2}'
+	run -0 vb-history -A -V 2 s.vb
+	assert_output $'c\t2\t2'
+	run -0 vb-history -A -V 1 s.vb
+	assert_output ''
+	run -0 vb-history -A -V 0 s.vb
+	assert_output ''
+	run -1 vb-history -A -V 7 s.vb
+	assert_output 'vb-history: s.vb: version 7 does not exist (the newest is 6)'
+}
+
+@test "--set-anchor on a name in use moves it; --remove-anchor removes it; removing an absent one fails" {
+	make_store s.vb abcdef
+	vb-history --set-anchor a s.vb 1
+	run -0 vb-history --set-anchor a s.vb 4
+	run -0 vb-history -A s.vb
+	assert_output $'a\t4\t3'
+	run -0 --separate-stderr vb-history --remove-anchor a -m gone s.vb
+	assert_output ''
+	assert_equal "$stderr" ''
+	run -0 vb-history -A s.vb
+	assert_output ''
+	run -0 vb-history -H -n 1 s.vb
+	assert_regex "$output" "^      4  $TIME_RE  anchor              0          0            6  gone\$"
+	before=$(sum_of s.vb)
+	run -1 vb-history --remove-anchor a s.vb
+	assert_output "vb-history: s.vb: no anchor 'a' at version 4"
+	run -1 vb-history --remove-anchor never s.vb
+	assert_output "vb-history: s.vb: no anchor 'never' at version 4"
+	run -1 vb-history --set-anchor b s.vb @a
+	assert_output "vb-history: s.vb: no anchor 'a' at version 4"
+	assert_same_sum s.vb "$before"
+	# the versions before still have it
+	run -0 vb-history -A -V 3 s.vb
+	assert_output $'a\t4\t3'
+	run -0 vb-history -A -V 2 s.vb
+	assert_output $'a\t1\t2'
+	# and it can be set again
+	run -0 vb-history --set-anchor a s.vb 0
+	run -0 vb-history -A s.vb
+	assert_output $'a\t0\t5'
+}
+
+@test "--set-anchor errors: beyond the end, before the start, exit 1 and unchanged" {
+	make_store s.vb abcdef
+	vb-history --set-anchor a s.vb 2
+	before=$(sum_of s.vb)
+	run -1 vb-history --set-anchor b s.vb 7
+	assert_output 'vb-history: s.vb: offset 7 is beyond the end (length 6)'
+	run -1 vb-history --set-anchor b s.vb end-7
+	assert_output 'vb-history: s.vb: offset end-7 is before the start (length 6)'
+	run -1 vb-history --set-anchor b s.vb @a+5
+	assert_output 'vb-history: s.vb: offset @a+5 is beyond the end (length 6)'
+	run -1 vb-history --set-anchor b s.vb @a-3
+	assert_output 'vb-history: s.vb: offset @a-3 is before the start (the anchor is at 2)'
+	run -1 vb-history --set-anchor b nosuch.vb 0
+	assert_output 'vb-history: nosuch.vb: no such store'
+	assert_file_not_exists nosuch.vb
+	assert_same_sum s.vb "$before"
+	# the end itself is a place for an anchor
+	run -0 vb-history --set-anchor b s.vb @a+4
+	run -0 vb-history -A s.vb
+	assert_output $'b\t6\t3\na\t2\t2'
+}
+
+@test "--set-anchor -V N: OFFSET is in version N's content, carried to the head" {
+	make_store s.vb 'hello world'
+	vb-insert s.vb 0 --text '>> '
+	vb-delete s.vb 3 5
+	run -0 vb-cat s.vb
+	assert_output '>>  world'
+	run -0 vb-history --set-anchor w -V 1 s.vb 6
+	run -0 vb-history -A s.vb
+	assert_output $'w\t4\t4'
+	run -0 vb-cat -o @w s.vb
+	assert_output world
+	# a byte deleted since: the anchor goes where the deleted bytes were
+	run -0 vb-history --set-anchor e --at-version 1 s.vb 1
+	run -0 vb-history -A s.vb
+	assert_output $'e\t3\t5\nw\t4\t4'
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"op":"anchor",'
+	assert_output --partial '"at_version":1,"anchors":[{"name":"e","offset":3}],'
+	# anchors named in OFFSET are looked up in version N
+	before=$(sum_of s.vb)
+	run -1 vb-history --set-anchor x -V 1 s.vb @w
+	assert_output "vb-history: s.vb: no anchor 'w' at version 1"
+	run -1 vb-history --set-anchor x -V 9 s.vb 0
+	assert_output 'vb-history: s.vb: version 9 does not exist (the newest is 5)'
+	# OFFSET is checked against version N's length
+	run -1 vb-history --set-anchor x -V 1 s.vb 12
+	assert_output 'vb-history: s.vb: offset 12 is beyond the end (length 11)'
+	assert_same_sum s.vb "$before"
+	run -0 vb-history --set-anchor x -V 4 s.vb @w+2
+	run -0 vb-history -A s.vb
+	assert_output $'x\t6\t6\ne\t3\t5\nw\t4\t4'
+}
+
+@test "--set-anchor -V across a revert to an older version fails, exit 1, unchanged" {
+	make_store s.vb abc
+	vb-insert s.vb end --text d
+	vb-history --revert 1 s.vb
+	before=$(sum_of s.vb)
+	run -1 vb-history --set-anchor a -V 2 s.vb 0
+	assert_output 'vb-history: s.vb: version 3 reverts to version 1, which does not have the offsets of version 2: they cannot be carried past that'
+	assert_same_sum s.vb "$before"
+	# the version reverted to, and the revert itself, are fine
+	run -0 vb-history --set-anchor a -V 1 s.vb 1
+	run -0 vb-history --set-anchor b -V 3 s.vb 2
+	run -0 vb-history -A s.vb
+	assert_output $'b\t2\t5\na\t1\t4'
+}
+
+@test "a revert takes the anchors back: one set later is gone, one removed later is back" {
+	make_store s.vb abcdefghij
+	vb-history --set-anchor a s.vb 2
+	vb-history --set-anchor b s.vb 5
+	vb-insert s.vb 0 --text XYZ
+	vb-history --remove-anchor a s.vb
+	run -0 vb-history -A s.vb
+	assert_output $'b\t8\t3'
+	run -0 vb-history --revert 3 s.vb
+	run -0 vb-history -A s.vb
+	assert_output $'b\t5\t3\na\t2\t2'
+	run -0 vb-cat -r @a:@b s.vb
+	assert_output cde
+	run -0 vb-history --revert 1 s.vb
+	run -0 vb-history -A s.vb
+	assert_output ''
+	run -1 vb-cat -o @b s.vb
+	assert_output "vb-cat: s.vb: no anchor 'b' at version 7"
+	run -0 vb-history --revert 5 s.vb
+	run -0 vb-history -A s.vb
+	assert_output $'b\t8\t3'
+	run -1 vb-history --remove-anchor a s.vb
+	assert_output "vb-history: s.vb: no anchor 'a' at version 8"
+	run -0 vb-history --verify s.vb
+}
+
+@test "--json: at_version for offsets of an older version, anchors set and removed" {
+	make_store s.vb 'hello world'
+	vb-insert s.vb 0 --text '>> '
+	vb-insert -V 1 -a w s.vb 6 --text big
+	vb-history --remove-anchor w -m bye s.vb
+	vb-history --set-anchor e -V 2 s.vb end
+	run -0 vb-cat s.vb
+	assert_output '>> hello bigworld'
+	run -0 python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin]
+for r in rows:
+    print(r["version"], r["op"], r["ops"], r.get("at_version"), json.dumps(r.get("anchors")), r["message"])
+' < <(vb-history --json s.vb)
+	assert_output '5 anchor 0 2 [{"name": "e", "offset": 17}] 
+4 anchor 0 None [{"name": "w", "removed": true}] bye
+3 insert 1 1 [{"name": "w", "offset": 9}] 
+2 insert 1 None null 
+1 insert 1 None null 
+0 create 1 None null '
+	run -0 vb-history -H s.vb
+	assert_regex "${lines[0]}" "^      5  $TIME_RE  anchor              0          0           17\$"
+	assert_regex "${lines[1]}" "^      4  $TIME_RE  anchor              0          0           17  bye\$"
+	assert_regex "${lines[2]}" "^      3  $TIME_RE  insert              9          3           17\$"
+}
+
+@test "anchors are read without the base file (a warning); setting one needs it" {
+	make_base base.txt 10
+	vb-insert --base base.txt s.vb 0 --text x
+	vb-history --set-anchor q s.vb 3
+	mv base.txt saved
+	run -0 --separate-stderr vb-history -A s.vb
+	assert_output $'q\t3\t2'
+	assert_regex "$stderr" "^vb-history: s\\.vb: warning: base file 'base\\.txt' \\(or '/[^']*/base\\.txt'\\) cannot be opened: No such file or directory\$"
+	before=$(sum_of s.vb)
+	run -1 vb-history --set-anchor r s.vb 3
+	assert_output --regexp "^vb-history: s\\.vb: base file 'base\\.txt' \\(or '/[^']*/base\\.txt'\\) cannot be opened: No such file or directory\$"
+	assert_same_sum s.vb "$before"
+	mv saved base.txt
+	run -0 vb-history --set-anchor r s.vb 3
+}
+
+@test "--set-anchor and --remove-anchor with the write lock held: exit 4, unchanged" {
+	make_store s.vb abc
+	vb-history --set-anchor a s.vb 1
+	hold_lock s.vb
+	before=$(sum_of s.vb)
+	run -4 vb-history --set-anchor b --wait 0 s.vb 0
+	assert_output --regexp '^vb-history: s\.vb: another process holds the write lock \(waited 0 s[;)]'
+	run -4 vb-history --remove-anchor a --wait 0 s.vb
+	assert_output --regexp '^vb-history: s\.vb: another process holds the write lock \(waited 0 s[;)]'
+	assert_same_sum s.vb "$before"
+	# readers take no lock
+	run -0 vb-history -A s.vb
+	assert_output $'a\t1\t2'
+	release_lock 'x'
+	run -0 vb-history -A s.vb
+	assert_output $'a\t2\t2'
+}
+
 # ------------------------------------------------------------ --verify
 
 @test "--verify on a good store" {
@@ -317,19 +625,23 @@ for r in rows:
 	run vb-history -
 	assert_usage_error vb-history "STORE must be a file ('-' is not a store)"
 	run vb-history --revert 1 --verify s.vb
-	assert_usage_error vb-history '--revert and --verify cannot be used together'
+	assert_usage_error vb-history 'choose one of --revert, --verify, --anchors, --set-anchor and --remove-anchor'
 	run vb-history -m note s.vb
-	assert_usage_error vb-history '--message only applies to --revert'
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history -m note --verify s.vb
-	assert_usage_error vb-history '--message only applies to --revert'
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history --wait 1 s.vb
-	assert_usage_error vb-history '--wait only applies to --revert'
+	assert_usage_error vb-history '--wait only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history --no-sync s.vb
-	assert_usage_error vb-history '--no-sync only applies to --revert'
+	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history --verify --json s.vb
-	assert_usage_error vb-history '--verify does not list versions; --json, --ops, --max-count and --no-header do not apply'
+	assert_usage_error vb-history '--json only applies to the list of versions and --anchors'
+	run vb-history --revert 1 --json s.vb
+	assert_usage_error vb-history '--json only applies to the list of versions and --anchors'
 	run vb-history --revert 1 -n 2 s.vb
-	assert_usage_error vb-history '--revert does not list versions; --json, --ops, --max-count and --no-header do not apply'
+	assert_usage_error vb-history '--ops, --max-count and --no-header only apply to the list of versions'
+	run vb-history --verify --ops s.vb
+	assert_usage_error vb-history '--ops, --max-count and --no-header only apply to the list of versions'
 	run vb-history -n 0 s.vb
 	assert_usage_error vb-history '--max-count must be at least 1'
 	run vb-history -n x s.vb
@@ -339,6 +651,86 @@ for r in rows:
 	run vb-history --bogus s.vb
 	assert_usage_error vb-history '--bogus: unknown option'
 	assert_same_sum s.vb "$before"
+}
+
+@test "usage errors: anchors, --at-version and --if-version" {
+	make_history
+	before=$(sum_of s.vb)
+	local choose='choose one of --revert, --verify, --anchors, --set-anchor and --remove-anchor'
+	run vb-history --anchors --verify s.vb
+	assert_usage_error vb-history "$choose"
+	run vb-history --anchors --revert 1 s.vb
+	assert_usage_error vb-history "$choose"
+	run vb-history --set-anchor a --remove-anchor b s.vb 0
+	assert_usage_error vb-history "$choose"
+	run vb-history --remove-anchor a --verify s.vb
+	assert_usage_error vb-history "$choose"
+	run vb-history --set-anchor a --revert 1 s.vb 0
+	assert_usage_error vb-history "$choose"
+	run vb-history --anchors -n 1 s.vb
+	assert_usage_error vb-history '--ops, --max-count and --no-header only apply to the list of versions'
+	run vb-history --remove-anchor a -H s.vb
+	assert_usage_error vb-history '--ops, --max-count and --no-header only apply to the list of versions'
+	run vb-history --set-anchor a --ops s.vb 0
+	assert_usage_error vb-history '--ops, --max-count and --no-header only apply to the list of versions'
+	run vb-history --remove-anchor a --json s.vb
+	assert_usage_error vb-history '--json only applies to the list of versions and --anchors'
+	run vb-history -m note --anchors s.vb
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
+	run vb-history --if-version 3 s.vb
+	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor and --remove-anchor'
+	run vb-history --if-version 3 --anchors s.vb
+	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor and --remove-anchor'
+	run vb-history --no-sync --anchors s.vb
+	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor and --remove-anchor'
+	run vb-history -V 1 s.vb
+	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
+	run vb-history --at-version 1 --remove-anchor a s.vb
+	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
+	run vb-history -V 1 --revert 1 s.vb
+	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
+	run vb-history -V 1 --verify s.vb
+	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
+	run vb-history -A -V x s.vb
+	assert_usage_error vb-history "invalid version 'x'"
+	run vb-history --set-anchor a -V -1 s.vb 0
+	assert_usage_error vb-history "invalid version '-1' (a version cannot be negative)"
+	run vb-history --set-anchor a s.vb
+	assert_usage_error vb-history '--set-anchor needs an OFFSET after STORE'
+	run vb-history --set-anchor a s.vb 0 1
+	assert_usage_error vb-history "extra operand '1'"
+	run vb-history --remove-anchor a s.vb 0
+	assert_usage_error vb-history "extra operand '0'"
+	run vb-history --anchors s.vb 0
+	assert_usage_error vb-history "extra operand '0'"
+	run vb-history --set-anchor a - 0
+	assert_usage_error vb-history "STORE must be a file ('-' is not a store)"
+	run vb-history --set-anchor
+	assert_usage_error vb-history '--set-anchor: missing argument'
+	local name long
+	long=$(head -c 64 /dev/zero | tr '\0' n)
+	for name in '' 'a b' a-b a/b @a 'a+1' "$long"; do
+		run vb-history --set-anchor "$name" s.vb 0
+		assert_usage_error vb-history "invalid anchor name '$name' (1 to 63 of A-Z a-z 0-9 _ .)"
+		run vb-history --remove-anchor "$name" s.vb
+		assert_usage_error vb-history "invalid anchor name '$name' (1 to 63 of A-Z a-z 0-9 _ .)"
+	done
+	run vb-history --set-anchor a s.vb x
+	assert_usage_error vb-history "invalid offset 'x'"
+	run vb-history --set-anchor a s.vb @
+	assert_usage_error vb-history "invalid offset '@' (an anchor is @NAME, @NAME+N or @NAME-N; NAME is 1 to 63 of A-Z a-z 0-9 _ .)"
+	run vb-history --set-anchor a s.vb @b+
+	assert_usage_error vb-history "invalid offset '@b+'"
+	run vb-history --set-anchor a s.vb -1
+	assert_usage_error vb-history "-1: unknown option (write negative offsets after '--')"
+	# a bad OFFSET is a usage error before the store is opened
+	run vb-history --set-anchor a nosuch.vb x
+	assert_usage_error vb-history "invalid offset 'x'"
+	assert_same_sum s.vb "$before"
+	# 63 characters is the longest name
+	run -0 vb-history --set-anchor "${long:1}" s.vb 0
+	run -0 vb-history -A s.vb
+	assert_output "${long:1}"$'\t0\t4'
 }
 
 @test "store errors: missing, not a store, unknown format, truncated header" {
@@ -414,7 +806,13 @@ for r in rows:
 @test "--help prints usage to stdout; --version prints the version" {
 	run -0 --separate-stderr vb-history --help
 	assert_line --index 0 'Usage: vb-history [OPTION...] STORE'
+	assert_line --index 1 '   or: vb-history [OPTION...] --set-anchor NAME STORE OFFSET'
 	assert_output --partial '--revert=N'
+	assert_output --partial '--anchors'
+	assert_output --partial '--set-anchor=NAME'
+	assert_output --partial '--remove-anchor=NAME'
+	assert_output --partial '--at-version=N'
+	assert_output --partial '--if-version=V'
 	assert_equal "$stderr" ''
 	run -0 --separate-stderr vb-history --version
 	assert_output --regexp '^vb-history \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'

@@ -343,6 +343,366 @@ hex_of() {
 	assert_same_sum s.vb "$before"
 }
 
+# ------------------------------------------------------------ --if-version
+
+@test "--if-version V: the insert goes ahead only when the head is V; else exit 3, unchanged" {
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	run -3 vb-insert --if-version 0 s.vb 0 --text x
+	assert_output 'vb-insert: s.vb: the newest version is 1, not 0 (--if-version)'
+	run -3 vb-insert --if-version 2 s.vb 0 --replace 1 --text x
+	assert_output 'vb-insert: s.vb: the newest version is 1, not 2 (--if-version)'
+	printf 'abc' > f
+	run -3 vb-insert --if-version 18446744073709551615 s.vb 0 f
+	assert_output 'vb-insert: s.vb: the newest version is 1, not 18446744073709551615 (--if-version)'
+	run -3 bash -c 'printf abc | vb-insert --if-version 7 s.vb 0'
+	assert_output 'vb-insert: s.vb: the newest version is 1, not 7 (--if-version)'
+	assert_same_sum s.vb "$before"
+	run -0 vb-insert --if-version 1 s.vb 0 --text '>'
+	# first writer wins: the same V again is stale
+	before=$(sum_of s.vb)
+	run -3 vb-insert --if-version 1 s.vb end --text '<'
+	assert_output 'vb-insert: s.vb: the newest version is 2, not 1 (--if-version)'
+	assert_same_sum s.vb "$before"
+	run -0 vb-insert --if-version=0x2 s.vb end --text '<'
+	run -0 vb-cat s.vb
+	assert_output '>hello<'
+}
+
+@test "--if-version is checked under the write lock: a writer that waited sees the newer head" {
+	make_store s.vb hello
+	hold_lock s.vb
+	vb-insert --if-version 1 --wait 20 s.vb end --text ' late' > waiter.out 2>&1 3>&- 8>&- &
+	waiter=$!
+	sleep 0.2
+	# the holder adds version 2 while the waiter waits for the lock
+	release_lock 'first '
+	status=0
+	wait "$waiter" || status=$?
+	assert_equal "$status" 3
+	assert_equal "$(cat waiter.out)" 'vb-insert: s.vb: the newest version is 2, not 1 (--if-version)'
+	run -0 vb-cat s.vb
+	assert_output 'first hello'
+}
+
+@test "--if-version when creating: the new store is version 0" {
+	run -0 vb-insert -c --if-version 0 s.vb 0 --text abc
+	run -0 vb-cat s.vb
+	assert_output abc
+	run -3 vb-insert -c --if-version 1 n.vb 0 --text abc
+	assert_output 'vb-insert: n.vb: the newest version is 0, not 1 (--if-version)'
+	make_base base.txt 3
+	run -3 vb-insert --base base.txt --if-version 5 b.vb 0 --text abc
+	assert_output 'vb-insert: b.vb: the newest version is 0, not 5 (--if-version)'
+	# nothing created, not even a temporary file
+	assert_equal "$(ls -A | sort | tr '\n' ' ')" 'base.txt s.vb '
+}
+
+@test "a malformed --if-version is a usage error, before any store is opened or created" {
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	run vb-insert --if-version x s.vb 0 --text y
+	assert_usage_error vb-insert "invalid version 'x'"
+	run vb-insert --if-version=-1 s.vb 0 --text y
+	assert_usage_error vb-insert "invalid version '-1' (a version cannot be negative)"
+	run vb-insert --if-version 18446744073709551616 s.vb 0 --text y
+	assert_usage_error vb-insert "version '18446744073709551616' is too large (the limit is 2^64-1)"
+	run vb-insert --if-version '' s.vb 0 --text y
+	assert_usage_error vb-insert 'empty version'
+	assert_same_sum s.vb "$before"
+	mkdir d
+	cd d
+	run vb-insert --if-version x n.vb 0 --text y
+	assert_usage_error vb-insert "invalid version 'x'"
+	run vb-insert -c --if-version x n.vb 0 --text y
+	assert_usage_error vb-insert "invalid version 'x'"
+	[ -z "$(ls -A)" ]
+}
+
+# ------------------------------------------------------------ --at-version
+
+@test "-V V: an offset in version V's content lands next to the same bytes" {
+	make_store s.vb abcdefgh
+	vb-insert s.vb 0 --text XY
+	vb-delete s.vb 5 2
+	run -0 vb-cat s.vb
+	assert_output XYabcfgh
+	# before 'g' of version 1
+	run -0 vb-insert -V 1 s.vb 6 --text '|'
+	run -0 vb-cat s.vb
+	assert_output 'XYabcf|gh'
+	# 'd' of version 1 is gone: the insert goes where it was
+	run -0 vb-insert --at-version 1 s.vb 3 --text '#'
+	run -0 vb-cat s.vb
+	assert_output 'XYabc#f|gh'
+	# end and end-N are version 1's
+	run -0 vb-insert --at-version=1 s.vb end-1 --text '('
+	run -0 vb-insert -V 1 s.vb end --text ')'
+	run -0 vb-cat s.vb
+	assert_output 'XYabc#f|g(h)'
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"op":"insert","offset":11,"length":1,'
+	assert_output --partial '"at_version":1,'
+	run -0 vb-history --verify s.vb
+}
+
+@test "-V V: bytes inserted at the same place after V stay before the new ones" {
+	make_store s.vb abc
+	vb-insert s.vb 1 --text X
+	run -0 vb-insert -V 1 s.vb 1 --text Y
+	run -0 vb-cat s.vb
+	assert_output aXYbc
+	# -V of the head is an ordinary insert, recorded without at_version
+	run -0 vb-insert -V 3 s.vb 1 --text Z
+	run -0 vb-cat s.vb
+	assert_output aZXYbc
+	run -0 vb-history --json -n 1 s.vb
+	refute_output --partial at_version
+	# version 0 of a new store is empty: its offset 0 is its end, and the
+	# end stays the end
+	run -0 vb-insert -V 0 s.vb 0 --text '<'
+	run -0 vb-insert -V 0 s.vb end --text '>'
+	run -0 vb-cat s.vb
+	assert_output 'aZXYbc<>'
+}
+
+@test "-V V: a marker before every record of an old version, inserted in shuffled order" {
+	printf 'one\ntwo\r\nthree\n\nfive\rsix\nseven' > F
+	vb-insert --base F s.vb 0 --text ''
+	vb-insert s.vb 4 --text $'new\n'
+	vb-delete s.vb 0 2
+	vb-insert s.vb end --text $'\neight'
+	# version 1 is F; its records start where vb-frame says
+	vb-frame -V 1 -i s.vb | cut -f 1 | shuf > starts
+	[ "$(wc -l < starts)" -eq 7 ]
+	while read -r at; do
+		vb-insert -V 1 s.vb "$at" --text '>'
+	done < starts
+	vb-cat s.vb > out
+	# 'on' of the first record was deleted: its marker goes where it was;
+	# 'new\n' was inserted before 'two' later: the marker stays next to 't'
+	cmp out <(printf '>e\nnew\n>two\r\n>three\n>\n>five\r>six\n>seven\neight')
+	[ "$(vb-history --json -n 7 s.vb | grep -c '"at_version":1,')" -eq 7 ]
+}
+
+@test "-V V with --replace: the replaced span is carried, bytes deleted since stay deleted" {
+	make_store s.vb 'hello world'
+	vb-insert s.vb 0 --text '>> '
+	run -0 vb-insert -V 1 s.vb 6 --replace 5 --text there
+	run -0 vb-cat s.vb
+	assert_output '>> hello there'
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"op":"replace","offset":9,"length":5,'
+	make_store t.vb abcdefgh
+	vb-delete t.vb 3 2
+	# cdef of version 1, of which de are gone already
+	run -0 vb-insert -V 1 t.vb 2 -r 4 --text X
+	run -0 vb-cat t.vb
+	assert_output abXgh
+	# a span entirely deleted since: nothing more to replace
+	run -0 vb-insert -V 1 t.vb 3 --replace 2 --text Y
+	run -0 vb-cat t.vb
+	assert_output abXYgh
+}
+
+@test "-V V with --replace: bytes inserted since V right after the span are kept" {
+	# 'bc' of version 1; another writer then put X between c and d
+	make_store s.vb abcdef
+	vb-insert s.vb 3 --text X
+	run -0 vb-insert -V 1 s.vb 1 --replace 2 --text YY
+	run -0 vb-cat s.vb
+	assert_output aYYXdef
+	# and right before it
+	make_store t.vb abcdef
+	vb-insert t.vb 1 --text X
+	run -0 vb-insert -V 1 t.vb 1 --replace 2 --text YY
+	run -0 vb-cat t.vb
+	assert_output aXYYdef
+}
+
+@test "-V errors: a version beyond the head, offsets beyond V's content; exit 1, unchanged" {
+	make_store s.vb abc
+	vb-insert s.vb end --text defgh
+	before=$(sum_of s.vb)
+	run -1 vb-insert -V 3 s.vb 0 --text x
+	assert_output 'vb-insert: s.vb: version 3 does not exist (the newest is 2)'
+	run -1 vb-insert -V 18446744073709551615 s.vb 0 --text x
+	assert_output 'vb-insert: s.vb: version 18446744073709551615 does not exist (the newest is 2)'
+	run -1 vb-insert -V 1 s.vb 5 --text x
+	assert_output 'vb-insert: s.vb: offset 5 is beyond the end (length 3)'
+	run -1 vb-insert -V 1 s.vb end-4 --text x
+	assert_output 'vb-insert: s.vb: offset end-4 is before the start (length 3)'
+	run -1 vb-insert -V 1 s.vb 2 --replace 2 --text x
+	assert_output 'vb-insert: s.vb: cannot replace 2 bytes at offset 2: the content ends at 3'
+	run -1 vb-insert -V 0 s.vb 1 --text x
+	assert_output 'vb-insert: s.vb: offset 1 is beyond the end (length 0)'
+	assert_same_sum s.vb "$before"
+	run -1 vb-insert -c -V 1 n.vb 0 --text x
+	assert_output 'vb-insert: n.vb: version 1 does not exist (the newest is 0)'
+	assert_file_not_exists n.vb
+}
+
+@test "-V V across a revert to a version older than V fails, exit 1, unchanged" {
+	make_store s.vb abc
+	vb-insert s.vb end --text d
+	vb-history --revert 1 s.vb
+	vb-insert s.vb 0 --text X
+	before=$(sum_of s.vb)
+	run -1 vb-insert -V 2 s.vb 0 --text x
+	assert_output 'vb-insert: s.vb: version 3 reverts to version 1, which does not have the offsets of version 2: they cannot be carried past that'
+	run -1 vb-insert -V 2 s.vb 0 --replace 1 --text x
+	assert_output 'vb-insert: s.vb: version 3 reverts to version 1, which does not have the offsets of version 2: they cannot be carried past that'
+	assert_same_sum s.vb "$before"
+	# from version 1 itself, or from the revert on, the offsets carry
+	run -0 vb-insert -V 1 s.vb 1 --text '|'
+	run -0 vb-insert -V 3 s.vb end --text '$'
+	run -0 vb-cat s.vb
+	assert_output 'Xa|bc$'
+}
+
+@test "a malformed -V is a usage error and changes nothing" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run vb-insert -V x s.vb 0 --text y
+	assert_usage_error vb-insert "invalid version 'x'"
+	run vb-insert --at-version=-1 s.vb 0 --text y
+	assert_usage_error vb-insert "invalid version '-1' (a version cannot be negative)"
+	run vb-insert -V 1 s.vb
+	assert_usage_error vb-insert "missing OFFSET after 's.vb'"
+	run vb-insert -V x -c n.vb 0 --text y
+	assert_usage_error vb-insert "invalid version 'x'"
+	assert_file_not_exists n.vb
+	assert_same_sum s.vb "$before"
+}
+
+# ------------------------------------------------------------ anchors
+
+@test "--anchor NAME marks the first inserted byte; @NAME finds it after edits around it" {
+	make_store s.vb 'hello world'
+	run -0 --separate-stderr vb-insert --anchor c s.vb 5 --text ','
+	assert_output ''
+	assert_equal "$stderr" ''
+	run -0 vb-history -A s.vb
+	assert_output $'c\t5\t2'
+	vb-insert s.vb 0 --text '>> '
+	vb-delete s.vb end-5 5
+	vb-insert s.vb end --text there
+	run -0 vb-cat s.vb
+	assert_output '>> hello, there'
+	run -0 vb-cat -o @c s.vb
+	assert_output ', there'
+	# an insert at an anchor goes before its byte, which keeps the anchor
+	run -0 vb-insert s.vb @c --text '!'
+	run -0 vb-insert s.vb @c+2 --text 'you '
+	run -0 vb-insert s.vb @c-6 --text '<'
+	run -0 vb-cat s.vb
+	assert_output '>> <hello!, you there'
+	run -0 vb-history -A s.vb
+	assert_output $'c\t10\t2'
+	run -0 vb-history --json -n 7 s.vb
+	assert_line --index 6 --partial '"op":"insert","offset":5,"length":1,'
+	assert_line --index 6 --partial '"anchors":[{"name":"c","offset":5}],'
+}
+
+@test "--anchor with input files, stdin, --replace and -V" {
+	make_store s.vb 'hello world'
+	printf 'FILE' > f
+	run -0 vb-insert -a f s.vb 0 f
+	run -0 bash -c 'printf PIPE | vb-insert -a p s.vb end'
+	run -0 vb-insert -a r s.vb @f+10 --replace 5 --text there
+	run -0 vb-cat s.vb
+	assert_output 'FILEhello therePIPE'
+	run -0 vb-cat -r @r:@p s.vb
+	assert_output there
+	run -0 vb-insert -V 1 -a v s.vb 5 --text ,
+	run -0 vb-cat -o @v -n 2 s.vb
+	assert_output ', '
+	run -0 vb-history -A s.vb
+	assert_output $'v\t9\t5\nr\t11\t4\np\t16\t3\nf\t0\t2'
+	# an anchor named in OFFSET with -V is looked up in that version
+	before=$(sum_of s.vb)
+	run -1 vb-insert -V 1 s.vb @f --text x
+	assert_output "vb-insert: s.vb: no anchor 'f' at version 1"
+	run -0 vb-insert -V 2 s.vb @f+4 --text _
+	run -0 vb-cat -n 6 s.vb
+	assert_output FILE_h
+	# the same name again moves the anchor
+	run -0 vb-insert -a f s.vb end --text '.'
+	run -0 vb-cat -o @f s.vb
+	assert_output .
+}
+
+@test "anchor errors: unknown, beyond the end, before the start; exit 1, unchanged" {
+	make_store s.vb abcdef
+	vb-history --set-anchor a s.vb 2
+	before=$(sum_of s.vb)
+	run -1 vb-insert s.vb @zz --text x
+	assert_output "vb-insert: s.vb: no anchor 'zz' at version 2"
+	run -1 vb-insert s.vb @A --text x
+	assert_output "vb-insert: s.vb: no anchor 'A' at version 2"
+	run -1 vb-insert s.vb @a+5 --text x
+	assert_output 'vb-insert: s.vb: offset @a+5 is beyond the end (length 6)'
+	run -1 vb-insert s.vb @a+1K --text x
+	assert_output 'vb-insert: s.vb: offset @a+1024 is beyond the end (length 6)'
+	run -1 vb-insert s.vb @a+18446744073709551615 --text x
+	assert_output 'vb-insert: s.vb: offset @a+18446744073709551615 is beyond the end (length 6)'
+	run -1 vb-insert s.vb @a-3 --text x
+	assert_output 'vb-insert: s.vb: offset @a-3 is before the start (the anchor is at 2)'
+	run -1 vb-insert s.vb @a+2 --replace 3 --text x
+	assert_output 'vb-insert: s.vb: cannot replace 3 bytes at offset 4: the content ends at 6'
+	assert_same_sum s.vb "$before"
+	# the edges themselves are fine
+	run -0 vb-insert s.vb @a+4 --text '$'
+	run -0 vb-insert s.vb @a-2 --text '^'
+	run -0 vb-cat s.vb
+	assert_output '^abcdef$'
+}
+
+@test "anchor names and @ offsets: malformed ones are usage errors" {
+	make_store s.vb abcdef
+	before=$(sum_of s.vb)
+	local name long
+	long=$(head -c 64 /dev/zero | tr '\0' n)
+	for name in '' 'a b' a-b a/b @a 'a+1' "$long"; do
+		run vb-insert --anchor "$name" s.vb 0 --text x
+		assert_usage_error vb-insert "invalid anchor name '$name' (1 to 63 of A-Z a-z 0-9 _ .)"
+	done
+	local grammar='(an anchor is @NAME, @NAME+N or @NAME-N; NAME is 1 to 63 of A-Z a-z 0-9 _ .)'
+	for off in @ @+1 @a* @a:b "@$long"; do
+		run vb-insert s.vb "$off" --text x
+		assert_usage_error vb-insert "invalid offset '$off' $grammar"
+	done
+	run vb-insert s.vb @a+ --text x
+	assert_usage_error vb-insert "invalid offset '@a+'"
+	run vb-insert s.vb @a-b --text x
+	assert_usage_error vb-insert "invalid offset '@a-b'"
+	run vb-insert s.vb @a+1Q --text x
+	assert_usage_error vb-insert "invalid offset '@a+1Q' (unknown suffix 'Q')"
+	run vb-insert s.vb @a+18446744073709551616 --text x
+	assert_usage_error vb-insert "offset '@a+18446744073709551616' is too large (the limit is 2^64-1)"
+	# a usage error comes before the store is opened
+	run vb-insert -a 'a b' nosuch.vb 0 --text x
+	assert_usage_error vb-insert "invalid anchor name 'a b' (1 to 63 of A-Z a-z 0-9 _ .)"
+	assert_same_sum s.vb "$before"
+	# 63 characters is the longest name
+	run -0 vb-insert -a "${long:1}" s.vb 3 --text x
+	run -0 vb-cat -o "@${long:1}" s.vb
+	assert_output xdef
+}
+
+@test "stream: @NAME is an error (a stream has no anchors); nothing is written" {
+	printf abcdef > in
+	run -1 --separate-stderr vb-insert - @a --text x < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: offset @a names an anchor, which only a store has'
+	run -1 --separate-stderr bash -c 'printf abcdef | vb-insert - @a+1 --text x'
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: offset @a+1 names an anchor, which only a store has'
+	run -1 --separate-stderr vb-insert - @a-1 --replace 1 --text x < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: offset @a-1 names an anchor, which only a store has'
+}
+
 # ------------------------------------------------------------ messages
 
 @test "-m describes the version in vb-history, verbatim" {
@@ -387,6 +747,9 @@ hex_of() {
 	run -0 --separate-stderr vb-insert --help
 	assert_line --index 0 'Usage: vb-insert [OPTION...] STORE OFFSET [FILE...]'
 	assert_output --partial '--replace=LEN'
+	assert_output --partial '-V, --at-version=V'
+	assert_output --partial '-a, --anchor=NAME'
+	assert_output --partial '--if-version=V'
 	assert_equal "$stderr" ''
 	run -0 --separate-stderr vb-insert --version
 	assert_output --regexp '^vb-insert \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'
@@ -861,6 +1224,12 @@ H
 	assert_usage_error vb-insert "stdin is the stream being edited; it cannot also be an input FILE"
 	run bash -c 'printf abc | vb-insert - -1 --text x'
 	assert_usage_error vb-insert "-1: unknown option (write negative offsets after '--')"
+	run bash -c 'printf abc | vb-insert --if-version 1 - 0 --text x'
+	assert_usage_error vb-insert "--if-version has no meaning when editing a stream ('-')"
+	run bash -c 'printf abc | vb-insert -V 1 - 0 --text x'
+	assert_usage_error vb-insert "--at-version has no meaning when editing a stream ('-')"
+	run bash -c 'printf abc | vb-insert --anchor a - 0 --text x'
+	assert_usage_error vb-insert "--anchor has no meaning when editing a stream ('-')"
 }
 
 @test "stream: an unreadable input FILE fails before any output" {
