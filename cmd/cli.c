@@ -349,9 +349,11 @@ enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos
 	return vb_pos_resolve_anchor(p, at, len, out);
 }
 
-enum vb_err cli_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n)
+enum vb_err cli_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n,
+		    int ends)
 {
-	enum vb_err rc = vb_vbuf_map(b, from, to, pos, n);
+	enum vb_err rc = ends ? vb_vbuf_map_ends(b, from, to, pos, n)
+			      : vb_vbuf_map(b, from, to, pos, n);
 	char detail[512];
 
 	if (rc != VB_ECONFLICT)

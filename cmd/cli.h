@@ -79,11 +79,14 @@ int cli_fail_output(const char *file, enum vb_err rc, const struct vb_sink *sink
  * is `len` bytes), looking anchors up at that version. */
 enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos *p,
 			uint64_t len, uint64_t *out);
-/* vb_vbuf_map for offsets given with --at-version.  Offsets that cannot be
+/* vb_vbuf_map (ends: vb_vbuf_map_ends, for the ends of ranges, so that
+ * bytes inserted at a range's end since stay outside it) for offsets given
+ * with --at-version.  Offsets that cannot be
  * carried past a revert are a failure (exit 1), not a version conflict:
  * exit 3 means only that --if-version did not hold, where trying again
  * can help. */
-enum vb_err cli_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n);
+enum vb_err cli_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n,
+		    int ends);
 /* The length of version `version` of `b`. */
 enum vb_err cli_version_len(struct vb_vbuf *b, uint64_t version, uint64_t *len);
 /* Parse a version number option (a usage error if malformed). */

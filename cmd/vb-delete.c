@@ -202,20 +202,24 @@ static int edit_store(const char *store, struct range *r, size_t n, const char *
 		}
 	}
 	if (ver != head) {
-		/* each range's start and end, carried to the head */
+		/* each range's start and end carried to the head, the end with
+		 * the range's last byte: what was inserted at either end since
+		 * stays; a range wholly inside replaced bytes becomes empty */
 		uint64_t *p = malloc(2 * (n ? n : 1) * sizeof *p);
 		if (!p) {
 			rc = vb_err_set(VB_ENOMEM, "out of memory");
 			goto fail;
 		}
 		for (size_t i = 0; i < n; i++) {
-			p[2 * i] = r[i].at;
-			p[2 * i + 1] = r[i].at + r[i].len;
+			p[i] = r[i].at;
+			p[n + i] = r[i].at + r[i].len;
 		}
-		rc = cli_map(b, ver, head, p, 2 * n);
+		if (!(rc = cli_map(b, ver, head, p, n, 0)))
+			rc = cli_map(b, ver, head, p + n, n, 1);
 		for (size_t i = 0; i < n && !rc; i++) {
-			r[i].at = p[2 * i];
-			r[i].len = p[2 * i + 1] - p[2 * i];
+			uint64_t end = r[i].len ? p[n + i] : p[i];
+			r[i].at = p[i];
+			r[i].len = end > p[i] ? end - p[i] : 0;
 		}
 		free(p);
 		if (rc || (rc = vb_vbuf_note_at_version(b, ver)))

@@ -380,7 +380,7 @@ static int change_anchor(const char *store, const char *name, const char *offset
 	}
 	uint64_t ver = opt_at_version ? cli_version(opt_at_version) : head, len;
 	if (!(rc = cli_version_len(b, ver, &len)) && !(rc = cli_resolve(b, ver, &pos, len, &at)) &&
-	    ver != head && !(rc = cli_map(b, ver, head, &at, 1)))
+	    ver != head && !(rc = cli_map(b, ver, head, &at, 1, 0)))
 		rc = vb_vbuf_note_at_version(b, ver);
 	if (!rc)
 		rc = vb_vbuf_set_anchor(b, name, at);

@@ -199,12 +199,14 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 		goto fail;
 	}
 	if (ver != head) {
-		uint64_t span[2] = {at, at + rlen};
-		if ((rc = cli_map(b, ver, head, span, 2)) ||
+		/* the replaced range's end moves with its last byte (bytes
+		 * inserted right after it since are not replaced) */
+		uint64_t end = at + rlen;
+		if ((rc = cli_map(b, ver, head, &at, 1, 0)) ||
+		    (rlen && (rc = cli_map(b, ver, head, &end, 1, 1))) ||
 		    (rc = vb_vbuf_note_at_version(b, ver)))
 			goto fail;
-		at = span[0];
-		rlen = span[1] - span[0];
+		rlen = rlen && end > at ? end - at : 0;
 	}
 	if (bytes) {
 		rc = opt_replace ? vb_vbuf_replace(b, at, rlen, bytes, nbytes)

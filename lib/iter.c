@@ -292,13 +292,13 @@ static enum vb_err fill_backward(struct vb_iter *it, size_t *n)
 	return *n ? fill(it, it->pos - *n, *n) : VB_OK;
 }
 
-int vb_iter_next(struct vb_iter *it)
+/* The moves' slow paths: kept out of line so that the fast paths (a byte
+ * from the copy) need no stack frame. */
+static __attribute__((noinline)) int next_slow(struct vb_iter *it)
 {
 	size_t n;
 	int c;
 
-	if (it->pos - it->cstart < it->clen && current(it))
-		return it->chunk[it->pos++ - it->cstart];
 	if (enter(it))
 		return VB_ITER_ERROR;
 	if (fill_forward(it, &n))
@@ -311,13 +311,11 @@ int vb_iter_next(struct vb_iter *it)
 	return c;
 }
 
-int vb_iter_prev(struct vb_iter *it)
+static __attribute__((noinline)) int prev_slow(struct vb_iter *it)
 {
 	size_t n;
 	int c;
 
-	if (it->pos > it->cstart && it->pos - it->cstart <= it->clen && current(it))
-		return it->chunk[--it->pos - it->cstart];
 	if (enter(it))
 		return VB_ITER_ERROR;
 	if (fill_backward(it, &n))
@@ -328,6 +326,20 @@ int vb_iter_prev(struct vb_iter *it)
 		c = it->chunk[--it->pos - it->cstart];
 	vb_vbuf_unlock(it->b);
 	return c;
+}
+
+int vb_iter_next(struct vb_iter *it)
+{
+	if (it->pos - it->cstart < it->clen && current(it))
+		return it->chunk[it->pos++ - it->cstart];
+	return next_slow(it);
+}
+
+int vb_iter_prev(struct vb_iter *it)
+{
+	if (it->pos > it->cstart && it->pos - it->cstart <= it->clen && current(it))
+		return it->chunk[--it->pos - it->cstart];
+	return prev_slow(it);
 }
 
 enum vb_err vb_iter_next_chunk(struct vb_iter *it, const unsigned char **data, size_t *n)

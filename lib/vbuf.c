@@ -368,6 +368,25 @@ uint64_t vb_op_map(const struct vb_op *op, uint64_t pos)
 	}
 }
 
+uint64_t vb_op_map_end(const struct vb_op *op, uint64_t pos)
+{
+	switch (op->kind) {
+	case VB_OP_INSERT:
+		return op->off < pos ? pos + op->len : pos;
+	case VB_OP_DELETE:
+		if (pos <= op->off)
+			return pos;
+		return pos > op->off + op->len ? pos - op->len : op->off;
+	case VB_OP_REPLACE:
+		/* a delete of the old bytes, then an insert at off after the end */
+		if (pos <= op->off)
+			return pos;
+		return pos > op->off + op->len ? pos - op->len + op->len2 : op->off;
+	default:
+		return pos;
+	}
+}
+
 struct op_list {
 	struct vb_op *ops;
 	size_t n, cap;
@@ -403,8 +422,10 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n)
+static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n,
+			  int ends)
 {
+	uint64_t (*map)(const struct vb_op *, uint64_t) = ends ? vb_op_map_end : vb_op_map;
 	uint64_t head = vb_vbuf_head(b), *targets = NULL;
 	size_t ntargets = 0, captargets = 0;
 	struct saved *sv = NULL;
@@ -484,7 +505,7 @@ static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_
 			if (op->kind != VB_OP_REVERT) {
 				if (!lost)
 					for (size_t i = 0; i < n; i++)
-						pos[i] = vb_op_map(op, pos[i]);
+						pos[i] = map(op, pos[i]);
 				continue;
 			}
 			uint64_t t = op->len2;
@@ -854,7 +875,7 @@ enum vb_err vb_vbuf_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t 
 	enum vb_err rc;
 
 	vb_vbuf_lock(b);
-	rc = do_map(b, from, to, pos, n);
+	rc = do_map(b, from, to, pos, n, 0);
 	vb_vbuf_unlock(b);
 	return rc;
 }
@@ -919,6 +940,17 @@ enum vb_err vb_vbuf_read_upto(struct vb_vbuf *b, uint64_t off, void *buf, size_t
 
 	vb_vbuf_lock(b);
 	rc = do_read_upto(b, off, buf, n, got);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
+enum vb_err vb_vbuf_map_ends(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos,
+			     size_t n)
+{
+	enum vb_err rc;
+
+	vb_vbuf_lock(b);
+	rc = do_map(b, from, to, pos, n, 1);
 	vb_vbuf_unlock(b);
 	return rc;
 }

@@ -101,11 +101,28 @@ enum vb_err vb_vbuf_ops(struct vb_vbuf *b, uint64_t version,
  *                              be carried (VB_ECONFLICT).
  */
 uint64_t vb_op_map(const struct vb_op *op, uint64_t pos);
+/*
+ * The end of a range moves with the byte before it instead (the range's
+ * last byte), so that bytes inserted exactly at the end stay outside:
+ *   insert at off              ends > off move right; an end at off stays;
+ *   delete [off, off+len)      ends in (off, off+len] move to off, later
+ *                              ones left by len;
+ *   replace                    the delete, then the insert at off after
+ *                              the end: an end inside the old bytes ends up
+ *                              before the new ones.
+ * A range [start, end) carried with vb_op_map for its start and this for
+ * its end keeps exactly its own surviving bytes; one that lay wholly inside
+ * replaced bytes comes out with end < start (empty).
+ */
+uint64_t vb_op_map_end(const struct vb_op *op, uint64_t pos);
 
 /* Map n positions (in place) from version `from` to version `to`
  * (from <= to <= head).  VB_ENOENT for a version beyond the head,
  * VB_ECONFLICT across a revert to before `from`. */
 enum vb_err vb_vbuf_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n);
+/* The same for range ends (vb_op_map_end). */
+enum vb_err vb_vbuf_map_ends(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos,
+			     size_t n);
 
 /*
  * Anchors: named positions kept with the history.  An anchor is set at an

@@ -1,12 +1,14 @@
 /*
- * test-map: positions carried across versions (vb_vbuf_map) against an
- * independent model.
+ * test-map: positions carried across versions (vb_vbuf_map, and
+ * vb_vbuf_map_ends for range ends) against an independent model.
  *
  * The model keeps, for every version, the content as a list of elements:
  * bytes (each with its own identity) and markers (a tracked position).  A
  * marker sits just before its byte; an insert at a byte's position goes
- * before the markers attached to that byte, a delete removes bytes and
- * leaves markers where they were, a replace is a delete then an insert, a
+ * before the markers attached to that byte, except range-end markers,
+ * which stay with the byte before them (the insert goes after them); a
+ * delete removes bytes and leaves markers where they were, a replace is a
+ * delete then an insert, a
  * revert copies the list of the version reverted to (markers made later
  * are not in it).  A marker's position is the number of bytes before it.
  * Random edits and reverts run on the in-memory model buffer and on a
@@ -47,11 +49,25 @@ static size_t nbytes(const struct elist *l)
 	return c;
 }
 
-/* Index of the p-th byte (or the end), then back over the markers just
- * before it. */
-static size_t insert_point(const struct elist *l, uint64_t p)
+#define NM 60
+/* Markers that are range ends (vb_vbuf_map_ends): they stay with the byte
+ * before them, so an insert at their position goes after them. */
+static int mk_end[NM];
+
+static int is_end_marker(int e)
 {
-	size_t i = 0, c = 0;
+	int k = -e - 1;
+	return e < 0 && k < NM && mk_end[k];
+}
+
+/* Where bytes inserted at position p go: in the run of markers just before
+ * the p-th byte (or the end), after the range ends and before the others.
+ * (The run is reordered ends first; every marker in it has the same
+ * position.) */
+static size_t insert_point(struct elist *l, uint64_t p)
+{
+	size_t i = 0, c = 0, s, w, nend = 0;
+	int tmp[NM + 8];
 	for (; i < l->n; i++) {
 		if (l->e[i] >= 0) {
 			if (c == p)
@@ -59,9 +75,20 @@ static size_t insert_point(const struct elist *l, uint64_t p)
 			c++;
 		}
 	}
-	while (i > 0 && l->e[i - 1] < 0)
-		i--;
-	return i;
+	s = i;
+	while (s > 0 && l->e[s - 1] < 0)
+		s--;
+	REQUIRE(i - s <= NM + 8);
+	w = 0;
+	for (size_t j = s; j < i; j++)
+		if (is_end_marker(l->e[j]))
+			tmp[w++] = l->e[j];
+	nend = w;
+	for (size_t j = s; j < i; j++)
+		if (!is_end_marker(l->e[j]))
+			tmp[w++] = l->e[j];
+	memcpy(l->e + s, tmp, w * sizeof *tmp);
+	return s + nend;
 }
 
 static void m_insert(struct elist *l, uint64_t p, uint64_t len)
@@ -130,7 +157,6 @@ static void m_remove_marker(struct elist *l, int k)
 
 int main(void)
 {
-	enum { NM = 60 };
 	struct marker mk[NM];
 	int nmk = 0;
 	char dir[256], store[300];
@@ -261,6 +287,7 @@ int main(void)
 			uint64_t p = rnd(nbytes(&cur) + 1);
 			mk[nmk].version = v;
 			mk[nmk].pos = p;
+			mk_end[nmk] = rnd(2) == 0;
 			/* a marker at p sits before byte p (after any markers
 			 * already there) */
 			size_t at = insert_point(&versions[v], p);
@@ -290,8 +317,10 @@ int main(void)
 			/* the store is checked every 10th version (reading its
 			 * commits is slower) */
 			int with_store = v % 25 == 0 || v == MAXV;
-			enum vb_err ra = vb_vbuf_map(mem, mk[k].version, v, &a, 1);
-			enum vb_err rb = with_store ? vb_vbuf_map(st, mk[k].version, v, &b, 1) : ra;
+			enum vb_err (*map)(struct vb_vbuf *, uint64_t, uint64_t, uint64_t *, size_t) =
+				mk_end[k] ? vb_vbuf_map_ends : vb_vbuf_map;
+			enum vb_err ra = map(mem, mk[k].version, v, &a, 1);
+			enum vb_err rb = with_store ? map(st, mk[k].version, v, &b, 1) : ra;
 			if (!with_store)
 				b = a;
 			if (exists) {
