@@ -330,6 +330,25 @@ static size_t out_delim_len = 1;
 static struct vb_lenspec to_spec;
 static int to_length, several;
 static uint64_t cur_record;   /* the record being written, for messages */
+static int numbers_unknown;   /* --last from inside the input: records are
+			       * counted from there, not from the start */
+
+/* How messages name record n at offset off: "record N at offset O", or
+ * where the number from the start is unknown, "record at offset O" (+ 7:
+ * without "record "). */
+static const char *rec_at(uint64_t n, uint64_t off)
+{
+	static char buf[2][64];
+	static int k;
+
+	k ^= 1;
+	if (numbers_unknown)
+		snprintf(buf[k], sizeof buf[k], "record at offset %llu", (unsigned long long)off);
+	else
+		snprintf(buf[k], sizeof buf[k], "record %llu at offset %llu", (unsigned long long)n,
+			 (unsigned long long)off);
+	return buf[k];
+}
 static int plain;             /* records + output delimiter, not flushed each */
 static uint64_t grand_total;
 
@@ -355,8 +374,7 @@ static enum vb_err emit(const struct input *in, const struct vb_sbuf *b, size_t 
 		unsigned char h[10];
 		size_t hn;
 		if ((rc = vb_lenspec_encode(&to_spec, len, h, &hn))) {
-			vb_err_prefix("record %llu at offset %llu", (unsigned long long)cur_record,
-				      (unsigned long long)base);
+			vb_err_prefix("%s", rec_at(cur_record, base));
 			return rc;
 		}
 		if (!(rc = out_write(h, hn)))
@@ -514,11 +532,11 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop, uint64_t 
 				n++;
 				if (f->unterminated && final_mode == FINAL_ERROR) {
 					rc = vb_err_set(VB_EINVAL, is_length
-						? "the last frame (record %llu at offset %llu) is truncated"
+						? "the last frame (record %s) is truncated"
 						: opt_fixed
-						? "the last record (%llu at offset %llu) is shorter than --fixed"
-						: "the last record (%llu at offset %llu) has no delimiter",
-						(unsigned long long)n, (unsigned long long)base);
+						? "the last record (%s) is shorter than --fixed"
+						: "the last record (%s) has no delimiter",
+						rec_at(n, base) + 7);
 					break;
 				}
 				if (!(f->unterminated && final_mode == FINAL_DROP) && wanted(n)) {
@@ -563,17 +581,15 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop, uint64_t 
 		fr = batch[0];
 		n++;
 		if (rc == VB_EINVAL) {
-			vb_err_prefix("record %llu at offset %llu", (unsigned long long)n,
-				      (unsigned long long)base);
+			vb_err_prefix("%s", rec_at(n, base));
 			break;
 		}
 		if (rc == VB_EFRAME) {
 			/* a record that is not wanted is passed over whatever
 			 * --oversize says: it does not have to fit */
 			if (oversize == OVER_ERROR && wanted(n)) {
-				rc = vb_err_set(VB_EFRAME, "record %llu at offset %llu is larger than --max-size (%llu bytes); raise --max-size or use --oversize=skip or --oversize=truncate",
-						(unsigned long long)n, (unsigned long long)base,
-						(unsigned long long)max_size);
+				rc = vb_err_set(VB_EFRAME, "%s is larger than --max-size (%llu bytes); raise --max-size or use --oversize=skip or --oversize=truncate",
+						rec_at(n, base), (unsigned long long)max_size);
 				break;
 			}
 			if (oversize == OVER_TRUNCATE && wanted(n)) {
@@ -603,15 +619,14 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop, uint64_t 
 				 * stderr and stdout are the same file */
 				if ((rc = out_flush()))
 					break;
-				cli_error(in->name, "warning: record %llu at offset %llu skipped: larger than --max-size (%llu bytes)",
-					  (unsigned long long)n, (unsigned long long)base,
-					  (unsigned long long)max_size);
+				cli_error(in->name, "warning: %s skipped: larger than --max-size (%llu bytes)",
+					  rec_at(n, base), (unsigned long long)max_size);
 			}
 			uint64_t rec_start = base; /* skip_record moves base */
 			if ((rc = skip_record(in, b, &fr, &base))) {
 				if (rc == VB_EFRAME)
-					rc = vb_err_set(VB_EFRAME, "the input ends inside record %llu at offset %llu",
-							(unsigned long long)n, (unsigned long long)rec_start);
+					rc = vb_err_set(VB_EFRAME, "the input ends inside %s",
+							rec_at(n, rec_start));
 				break;
 			}
 			continue;
@@ -686,8 +701,10 @@ static int frame_last(struct input *in, struct vb_sbuf *b, int *stop)
 			len -= (uint64_t)cur; /* a file on stdin read from where it stands */
 		in->file_start = cur > 0 ? (uint64_t)cur : 0;
 	} else {
+		int fifo = fstat(in->fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 		free(chunk);
-		return cli_fail(in->name, vb_err_set(VB_EINVAL, "--last reads backward from the end: it needs a file or a store, not a pipe"));
+		return cli_fail(in->name, vb_err_set(VB_EINVAL, "--last reads backward from the end: it needs a file or a store, not %s",
+						     fifo ? "a pipe" : "a device"));
 	}
 	for (pos = len;;) {
 		/* the want-th sync byte from the end, scanning back from pos */
@@ -716,6 +733,7 @@ static int frame_last(struct input *in, struct vb_sbuf *b, int *stop)
 		/* count the records from q */
 		if ((rc = seek_input(in, q)))
 			break;
+		numbers_unknown = q > 0;
 		vb_sbuf_advance(b, vb_sbuf_len(b));
 		nskips = 0;
 		if ((status = frame_input(in, b, stop, q, &total)) || *stop)
@@ -726,10 +744,10 @@ static int frame_last(struct input *in, struct vb_sbuf *b, int *stop)
 		pos = q - 1; /* on before the sync byte found last */
 	}
 	free(chunk);
-	if (rc)
-		return cli_fail(in->name, rc);
-	if (status || *stop)
-		return status;
+	if (rc || status || *stop) {
+		numbers_unknown = 0;
+		return rc ? cli_fail(in->name, rc) : status;
+	}
 	/* write the last N of them: the first is counted record c, which is
 	 * record c + (skipped records before it) of the input from q */
 	if ((rc = seek_input(in, q)))
@@ -746,6 +764,7 @@ static int frame_last(struct input *in, struct vb_sbuf *b, int *stop)
 	status = frame_input(in, b, stop, q, NULL);
 	spans = NULL;
 	nspans = 0;
+	numbers_unknown = 0;
 	return status;
 }
 
