@@ -525,3 +525,41 @@ EOF
 	assert_output --regexp '^vb-cat \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'
 	assert_equal "$stderr" ''
 }
+
+@test "--cache: a store many times its cache reads back right; bad sizes are usage errors" {
+	# 4 MiB of inserted data in 300 pieces, read through a 256K cache
+	head -c 4000000 /dev/urandom > data
+	make_store s.vb ''
+	for ((i = 0; i < 300; i++)); do
+		echo "$(( (i * 7919) % (i * 13000 + 1) )) $(( i * 13000 )) 13000"
+	done > plan
+	: > flat
+	while read -r at from n; do
+		tail -c +$(( from + 1 )) data | head -c "$n" > piece
+		vb-insert --no-sync s.vb "$at" piece
+		{ head -c "$at" flat; cat piece; tail -c +$(( at + 1 )) flat; } > flat.new
+		mv flat.new flat
+	done < plan
+	vb-cat --cache 256K s.vb > out
+	cmp out flat
+	VB_CACHE=256K vb-cat s.vb > out
+	cmp out flat
+	run -0 vb-cat --cache 1G --range 1000:1010 s.vb
+	assert_output "$(tail -c +1001 flat | head -c 10)"
+	# --cache wins over VB_CACHE, which is checked only when --cache is absent
+	VB_CACHE=bogus vb-cat --cache 300K s.vb > out
+	cmp out flat
+	run vb-cat --cache 255K s.vb
+	assert_usage_error vb-cat "--cache '255K' is too small (at least 256K)"
+	run vb-cat --cache 12x s.vb
+	assert_usage_error vb-cat "invalid --cache '12x' (unknown suffix 'x')"
+	run vb-cat --cache '' s.vb
+	assert_usage_error vb-cat "empty --cache"
+	VB_CACHE=10 run vb-cat s.vb
+	assert_usage_error vb-cat "VB_CACHE '10' is too small (at least 256K)"
+	VB_CACHE=lots run vb-cat s.vb
+	assert_usage_error vb-cat "invalid VB_CACHE 'lots'"
+	# an empty VB_CACHE is the default
+	VB_CACHE= vb-cat s.vb > out
+	cmp out flat
+}

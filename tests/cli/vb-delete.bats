@@ -820,3 +820,16 @@ PY
 	assert_output --regexp '^vb-delete \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'
 	assert_equal "$stderr" ''
 }
+
+@test "--cache and VB_CACHE: checked before anything changes" {
+	make_store s.vb 'abcdef'
+	before=$(sum_of s.vb)
+	run vb-delete --cache 1K s.vb 1 2
+	assert_usage_error vb-delete "--cache '1K' is too small (at least 256K)"
+	VB_CACHE=-1 run vb-delete s.vb 1 2
+	assert_usage_error vb-delete "invalid VB_CACHE '-1' (a VB_CACHE cannot be negative)"
+	assert_same_sum s.vb "$before"
+	vb-delete --cache 300K s.vb 1 2
+	run -0 vb-cat s.vb
+	assert_output 'adef'
+}

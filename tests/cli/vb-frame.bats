@@ -1308,3 +1308,16 @@ vb-frame: in2: the last record (2 at offset 2) has no delimiter"
 	run env VB_PAGE_SIZE=99999999999999999999 vb-frame -c in
 	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of 4096 up to 1G, not '99999999999999999999'"
 }
+
+@test "--cache and VB_CACHE: for stores; checked whatever the input" {
+	vb-insert -c s.vb 0 --text $'a\nb\nc\n'
+	run -0 vb-frame --cache 256K -c s.vb
+	assert_output 3
+	VB_CACHE=1M run -0 vb-frame --last 2 s.vb
+	assert_output $'b\nc'
+	printf 'x\n' > plain
+	run vb-frame --cache 0 plain
+	assert_usage_error vb-frame "--cache '0' is too small (at least 256K)"
+	VB_CACHE=1q run vb-frame plain
+	assert_usage_error vb-frame "invalid VB_CACHE '1q' (unknown suffix 'q')"
+}

@@ -818,3 +818,18 @@ for r in rows:
 	assert_output --regexp '^vb-history \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'
 	assert_equal "$stderr" ''
 }
+
+@test "--cache and VB_CACHE: checked before anything changes" {
+	make_store s.vb 'abcdef'
+	before=$(sum_of s.vb)
+	run vb-history --cache 2 s.vb
+	assert_usage_error vb-history "--cache '2' is too small (at least 256K)"
+	VB_CACHE=2 run vb-history --revert 0 s.vb
+	assert_usage_error vb-history "VB_CACHE '2' is too small (at least 256K)"
+	assert_same_sum s.vb "$before"
+	run -0 vb-history --cache 1M s.vb
+	assert_line --index 1 --regexp "^ +1  .* insert "
+	VB_CACHE=1M vb-history --revert 0 s.vb
+	run -0 vb-cat s.vb
+	assert_output ''
+}

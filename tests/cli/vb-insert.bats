@@ -1265,3 +1265,21 @@ H
 	run -1 bash -c 'vb-insert - 0 --text x < in > /dev/full'
 	assert_output 'vb-insert: write error: No space left on device'
 }
+
+@test "--cache and VB_CACHE: checked before anything changes" {
+	make_store s.vb 'abcdef'
+	before=$(sum_of s.vb)
+	run vb-insert --cache 100K s.vb 3 --text X
+	assert_usage_error vb-insert "--cache '100K' is too small (at least 256K)"
+	VB_CACHE=nope run vb-insert s.vb 3 --text X
+	assert_usage_error vb-insert "invalid VB_CACHE 'nope'"
+	assert_same_sum s.vb "$before"
+	# nor is a store created
+	run vb-insert --cache 1x -c new.vb 0 --text X
+	assert_usage_error vb-insert "invalid --cache '1x' (unknown suffix 'x')"
+	assert_file_not_exists new.vb
+	vb-insert --cache 256K s.vb 3 --text X
+	VB_CACHE=64M vb-insert s.vb 0 --text Y
+	run -0 vb-cat s.vb
+	assert_output 'YabcXdef'
+}
