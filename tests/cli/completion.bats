@@ -1,10 +1,12 @@
 #!/usr/bin/env bats
 # Bash completions (completions/bash/*): each file registers a function for
 # its command that offers the command's options, store files for STORE,
-# plain files for FILE and INPUT, and the names an option value can take
-# (vb-frame's --oversize, --final and length prefixes), both with
-# bash-completion's helpers loaded and without them.  The function is called the way readline calls it, and the
-# assertions are on COMPREPLY itself.
+# plain files for FILE and INPUT, the names an option value can take
+# (vb-frame's --oversize, --final and length prefixes), and a store's
+# anchors (for an OFFSET that starts with '@' and for --remove-anchor),
+# both with bash-completion's helpers loaded and without them.  The
+# function is called the way readline calls it, and the assertions are on
+# COMPREPLY itself.
 
 load test_helper
 
@@ -16,11 +18,14 @@ COMMANDS='vb-insert vb-delete vb-cat vb-history vb-frame'
 
 # use_completion CMD [plain]: source CMD's completion file (after
 # bash-completion unless "plain") and set COMP_FUNC to the function it
-# registered for CMD.
+# registered for CMD.  Without bash-completion, bash's hostcomplete is on,
+# as it is by default, so that '@' separates words (bash-completion turns
+# it off).
 use_completion() {
 	local cmd=$1 mode=${2:-}
 	if [[ $mode == plain ]]; then
 		unset -f _init_completion _filedir
+		shopt -s hostcomplete
 	else
 		source "$BASH_COMPLETION_SCRIPT"
 		declare -F _init_completion _filedir >/dev/null
@@ -33,29 +38,47 @@ use_completion() {
 	fi
 }
 
-# complete_line LINE: complete the last word of LINE (cursor at its end),
-# splitting words as readline does (an --option=VALUE word is split at
-# '='); REPLIES gets COMPREPLY sorted and joined by spaces.
-complete_line() {
-	local line=$1 tok
+# split_words TEXT: WORDS gets TEXT split as readline splits a line for
+# COMP_WORDS: at blanks, and around each run of the characters '=', ':'
+# and '@' that are in COMP_WORDBREAKS ("--offset=@top" is "--offset",
+# "=@", "top").
+split_words() {
+	local breaks=${COMP_WORDBREAKS//[^=:@]/} tok part
 	local -a toks
-	read -ra toks <<<"$line"
-	COMP_WORDS=()
+	read -ra toks <<<"$1"
+	WORDS=()
 	for tok in "${toks[@]}"; do
-		if [[ $tok == --*=* ]]; then
-			COMP_WORDS+=("${tok%%=*}" "=")
-			if [[ -n ${tok#*=} ]]; then
-				COMP_WORDS+=("${tok#*=}")
+		while [[ $tok ]]; do
+			if [[ $tok == ["$breaks"]* ]]; then
+				part=${tok%%[!"$breaks"]*}
+			else
+				part=${tok%%["$breaks"]*}
 			fi
-		else
-			COMP_WORDS+=("$tok")
-		fi
+			WORDS+=("$part")
+			tok=${tok#"$part"}
+		done
 	done
-	if [[ $line == *' ' || $line == *= ]]; then
-		COMP_WORDS+=("")
+}
+
+# complete_line LINE [AFTER]: complete with the cursor at the end of LINE,
+# AFTER (empty, or starting with a blank) following it on the line;
+# REPLIES gets COMPREPLY sorted and joined by spaces.  Like bash, with the
+# cursor on blanks before a word, COMP_CWORD names that word.
+complete_line() {
+	local line=$1 after=${2:-}
+	split_words "$line"
+	COMP_WORDS=("${WORDS[@]}")
+	if [[ $line == *' ' ]]; then
+		# the word after the cursor, or a new, empty one
+		split_words "$after"
+		((${#WORDS[@]})) || WORDS=("")
+		COMP_CWORD=${#COMP_WORDS[@]}
+	else
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		split_words "$after"
 	fi
-	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-	COMP_LINE=$line
+	COMP_WORDS+=("${WORDS[@]}")
+	COMP_LINE=$line$after
 	COMP_POINT=${#line}
 	COMPREPLY=()
 	"$COMP_FUNC" "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" \
@@ -64,12 +87,13 @@ complete_line() {
 		LC_ALL=C sort | paste -sd ' ')
 }
 
-# expect_completion LINE EXPECTED: the sorted replies for LINE.
+# expect_completion LINE EXPECTED [AFTER]: the sorted replies for LINE
+# (with AFTER after the cursor).
 expect_completion() {
-	complete_line "$1"
+	complete_line "$1" "${3:-}"
 	if [[ $REPLIES != "$2" ]]; then
-		printf 'completing: %s\nexpected:   [%s]\nactual:     [%s]\n' \
-			"$1" "$2" "$REPLIES" >&2
+		printf 'completing: %s|%s\nexpected:   [%s]\nactual:     [%s]\n' \
+			"$1" "${3:-}" "$2" "$REPLIES" >&2
 		return 1
 	fi
 }
@@ -137,7 +161,7 @@ make_files() {
 	expect_completion 'vb-cat --ver' '--version'
 	use_completion vb-history
 	expect_completion 'vb-history --v' '--verify --version'
-	expect_completion 'vb-history --re' '--revert'
+	expect_completion 'vb-history --re' '--remove-anchor --revert'
 	expect_completion 'vb-history --no' '--no-header --no-sync'
 	use_completion vb-frame
 	expect_completion 'vb-frame --o' '--output-delimiter --oversize'
@@ -145,6 +169,25 @@ make_files() {
 	expect_completion 'vb-frame --to' '--to-length-prefix'
 	expect_completion 'vb-frame --u' '--unbuffered --usage'
 	expect_completion 'vb-frame -n 5 --k' '--keep'
+}
+
+@test "versions, anchors and --last: the options that came with them" {
+	use_completion vb-insert
+	expect_completion 'vb-insert --a' '--anchor --at-version'
+	expect_completion 'vb-insert --i' '--if-version'
+	expect_completion 'vb-insert -a top --c' '--cache --create'
+	use_completion vb-delete
+	expect_completion 'vb-delete --a' '--at-version'
+	expect_completion 'vb-delete --if' '--if-version'
+	use_completion vb-history
+	expect_completion 'vb-history --a' '--anchors --at-version'
+	expect_completion 'vb-history --s' '--set-anchor'
+	expect_completion 'vb-history --i' '--if-version'
+	use_completion vb-frame
+	expect_completion 'vb-frame --la' '--last'
+	expect_completion 'vb-frame --a' '--at-version'
+	use_completion vb-cat
+	expect_completion 'vb-cat --c' '--cache'
 }
 
 @test "STORE operands offer store files and directories, not other files" {
@@ -162,9 +205,20 @@ make_files() {
 	expect_completion 'vb-delete -R notes.txt ' 'a.vb b.vb dir'
 	expect_completion 'vb-delete --ranges=notes.txt -m x ' 'a.vb b.vb dir'
 	use_completion vb-insert
+	expect_completion 'vb-insert ' 'a.vb b.vb dir' ' 0 notes.txt'
 	expect_completion 'vb-insert -m msg ' 'a.vb b.vb dir'
 	expect_completion 'vb-insert -cm msg ' 'a.vb b.vb dir'
 	expect_completion 'vb-insert -cmmsg ' 'a.vb b.vb dir'
+	expect_completion 'vb-insert -V 2 -a top ' 'a.vb b.vb dir'
+	expect_completion 'vb-insert --if-version=3 --cache 1M ' 'a.vb b.vb dir'
+	use_completion vb-delete
+	expect_completion 'vb-delete -V 1 --if-version 2 ' 'a.vb b.vb dir'
+	use_completion vb-history
+	expect_completion 'vb-history --set-anchor top ' 'a.vb b.vb dir'
+	expect_completion 'vb-history --remove-anchor=top ' 'a.vb b.vb dir'
+	expect_completion 'vb-history -AV 3 ' 'a.vb b.vb dir'
+	use_completion vb-frame
+	expect_completion 'vb-frame -V 2 --last 10 ' 'a.vb b.vb dir notes.txt'
 }
 
 @test "FILE operands and --base, --ranges values offer all files" {
@@ -233,11 +287,25 @@ make_files() {
 	expect_completion 'vb-cat --offset ' ''
 	expect_completion 'vb-cat -n ' ''
 	expect_completion 'vb-cat --at-version=' ''
+	use_completion vb-insert
+	expect_completion 'vb-insert -V ' ''
+	expect_completion 'vb-insert --if-version=' ''
+	expect_completion 'vb-insert --anchor ' ''
+	expect_completion 'vb-insert -a ' ''
+	expect_completion 'vb-insert --cache ' ''
 	use_completion vb-history
 	expect_completion 'vb-history a.vb ' ''
 	expect_completion 'vb-history --revert ' ''
 	expect_completion 'vb-history -n ' ''
+	expect_completion 'vb-history --set-anchor ' ''
+	expect_completion 'vb-history -V ' ''
+	expect_completion 'vb-history --set-anchor top a.vb ' ''
+	expect_completion 'vb-history --set-anchor top a.vb 0 ' ''
+	use_completion vb-delete
+	expect_completion 'vb-delete --at-version ' ''
 	use_completion vb-frame
+	expect_completion 'vb-frame --last ' ''
+	expect_completion 'vb-frame -V ' 
 	expect_completion 'vb-frame -d ' ''
 	expect_completion 'vb-frame --delimiter=' ''
 	expect_completion 'vb-frame --output-delimiter ' ''
@@ -255,6 +323,8 @@ make_files() {
 	use_completion vb-insert plain
 	expect_completion 'vb-insert --t' '--text'
 	expect_completion 'vb-insert ' 'a.vb b.vb dir'
+	expect_completion 'vb-insert ' 'a.vb b.vb dir' ' 0 notes.txt'
+	expect_completion 'vb-insert a.vb 0 ' 'a.vb b.vb dir notes.txt' ' b.vb'
 	expect_completion 'vb-insert a.vb ' ''
 	expect_completion 'vb-insert a.vb 0 n' 'notes.txt'
 	expect_completion 'vb-insert --base=no' 'notes.txt'
@@ -279,4 +349,99 @@ make_files() {
 	expect_completion 'vb-frame -L u1' 'u16be u16le'
 	expect_completion 'vb-frame --to-length-prefix=va' 'varint'
 	expect_completion 'vb-frame --max-size=' ''
+}
+
+# make_anchored_store: s.vb over "one\ntwo\nthree\n" with anchor top set
+# in version 1, mid in 2 and tail in 3.
+make_anchored_store() {
+	printf 'one\ntwo\nthree\n' > base.txt
+	vb-insert --base base.txt s.vb 0 --text '# ' --anchor top
+	vb-history --set-anchor mid s.vb 6
+	vb-history --set-anchor tail s.vb end
+}
+
+@test "an OFFSET that starts with '@' offers the anchors of the store on the line" {
+	make_anchored_store
+	: > @x.vb
+	for mode in '' plain; do
+		use_completion vb-insert $mode
+		expect_completion 'vb-insert s.vb @' '@mid @tail @top'
+		expect_completion 'vb-insert s.vb @t' '@tail @top'
+		expect_completion 'vb-insert -m msg s.vb @mi' '@mid'
+		expect_completion 'vb-insert -- s.vb @m' '@mid'
+		# at the version of --at-version
+		expect_completion 'vb-insert -V 1 s.vb @' '@top'
+		expect_completion 'vb-insert s.vb --at-version=2 @' '@mid @top'
+		expect_completion 'vb-insert -cV2 s.vb @' '@mid @top'
+		expect_completion 'vb-insert -V 9 s.vb @' ''
+		# only the OFFSET, and only after '@'
+		expect_completion 'vb-insert s.vb @top+' ''
+		expect_completion 'vb-insert s.vb ' ''
+		expect_completion 'vb-insert s.vb @top ' '@x.vb base.txt s.vb'
+		# no store to ask
+		expect_completion 'vb-insert nope.vb @' ''
+		expect_completion 'vb-insert base.txt @' ''
+		expect_completion 'vb-insert - @' ''
+		# a STORE that starts with '@' is a file name
+		expect_completion 'vb-insert @' '@x.vb'
+		use_completion vb-delete $mode
+		expect_completion 'vb-delete s.vb @m' '@mid'
+		expect_completion 'vb-delete -V 2 s.vb @' '@mid @top'
+		expect_completion 'vb-delete s.vb @mid ' ''
+		use_completion vb-cat $mode
+		expect_completion 'vb-cat s.vb -o @' '@mid @tail @top'
+		expect_completion 'vb-cat s.vb --offset=@ta' '@tail'
+		expect_completion 'vb-cat -V 1 s.vb -o @' '@top'
+		expect_completion 'vb-cat -o @' '@mid @tail @top' ' s.vb'
+		# a STORE that starts with '@' is a file name
+		expect_completion 'vb-cat -n 2 @' '@x.vb'
+		use_completion vb-history $mode
+		expect_completion 'vb-history --set-anchor new s.vb @' '@mid @tail @top'
+		expect_completion 'vb-history -V 2 --set-anchor new s.vb @t' '@top'
+	done
+}
+
+@test "--remove-anchor offers the anchors of the store on the line" {
+	make_anchored_store
+	for mode in '' plain; do
+		use_completion vb-history $mode
+		expect_completion 'vb-history s.vb --remove-anchor ' 'mid tail top'
+		expect_completion 'vb-history s.vb --remove-anchor=t' 'tail top'
+		expect_completion 'vb-history --remove-anchor ' 'mid tail top' ' s.vb'
+		expect_completion 'vb-history --remove-anchor m' 'mid' ' s.vb'
+		expect_completion 'vb-history --remove-anchor ' ''
+		expect_completion 'vb-history nope.vb --remove-anchor ' ''
+	done
+}
+
+@test "anchors come from the vb-history next to the command typed" {
+	make_anchored_store
+	PATH=${PATH//"$VB_BUILD_DIR/cmd:"/}
+	if type -P vb-history >/dev/null; then
+		skip 'a vb-history is installed on PATH'
+	fi
+	for cmd in vb-insert vb-delete; do
+		use_completion "$cmd"
+		expect_completion "$cmd s.vb @m" ''
+		expect_completion "$VB_BUILD_DIR/cmd/$cmd s.vb @m" '@mid'
+	done
+	use_completion vb-history
+	expect_completion "$VB_BUILD_DIR/cmd/vb-history s.vb --remove-anchor m" 'mid'
+}
+
+@test "a file name with '@' completes whole, also where '@' separates words" {
+	: > a@b.log
+	: > x@y.vb
+	use_completion vb-frame
+	expect_completion 'vb-frame a@' 'a@b.log'
+	use_completion vb-cat
+	expect_completion 'vb-cat x@' 'x@y.vb'
+	# without bash-completion readline replaces only the part from '@' on
+	use_completion vb-frame plain
+	expect_completion 'vb-frame a@' '@b.log'
+	expect_completion 'vb-frame a' 'a@b.log'
+	use_completion vb-insert plain
+	expect_completion 'vb-insert x@' '@y.vb'
+	expect_completion 'vb-insert --base=a@' '@b.log'
+	expect_completion 'vb-insert -m x@y x@y.vb 0 a@' '@b.log'
 }
