@@ -48,7 +48,7 @@ struct poptOption cli_common_options[] = {
 	{"usage", 0, POPT_ARG_NONE, &show_usage, 0, "show a short usage message and exit", NULL},
 	{"version", 0, POPT_ARG_NONE, &show_version, 0, "print the version and exit", NULL},
 	{"cache", 0, POPT_ARG_STRING, &cli_cache, 0,
-	 "memory for a store's caches (default 16M, or $VB_CACHE; at least 256K)", "SIZE"},
+	 "memory for a store's caches (default 16M, or $VB_CACHE; 256K to 1T)", "SIZE"},
 	POPT_TABLEEND
 };
 
@@ -224,8 +224,9 @@ static void check_cache(void)
 		cli_usage("%s", vb_err_detail());
 	if (n < VB_CACHE_MIN)
 		cli_usage("%s '%s' is too small (at least %zuK)", what, cache, VB_CACHE_MIN >> 10);
-	if (n > SIZE_MAX / 4)
-		cli_usage("%s '%s' is too large", what, cache);
+	if (n > VB_CACHE_MAX || n > SIZE_MAX / 4)
+		cli_usage("%s '%s' is too large (at most %lluT)", what, cache,
+			  (unsigned long long)(VB_CACHE_MAX >> 40));
 	cache_size = (size_t)n;
 }
 

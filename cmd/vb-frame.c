@@ -62,6 +62,9 @@ static struct poptOption framing_options[] = {
 };
 
 static struct poptOption select_options[] = {
+	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0,
+	 "frame version N of each store INPUT instead of the newest (other inputs are not stores)",
+	 "N"},
 	{"records", 'n', POPT_ARG_STRING, &opt_records, 0,
 	 "only records in LIST (1-based: 5, 10-20, 100-, comma-separated)", "LIST"},
 	{"last", 0, POPT_ARG_STRING, &opt_last, 0,
@@ -90,9 +93,6 @@ static struct poptOption output_options[] = {
 	{"final", 0, POPT_ARG_STRING, &opt_final, 0,
 	 "a last record without its delimiter (or a truncated frame): emit, drop or error (default emit; error for --length-prefix)",
 	 "emit|drop|error"},
-	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0,
-	 "frame version N of each store INPUT instead of the newest (other inputs are not stores)",
-	 "N"},
 	{"unbuffered", 'u', POPT_ARG_NONE, &opt_unbuffered, 0,
 	 "write each record at once (the default when stdout is a terminal)", NULL},
 	POPT_TABLEEND

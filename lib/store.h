@@ -109,6 +109,7 @@ void vb_store_opts_init(struct vb_store_opts *o);
 
 #define VB_CACHE_DEFAULT ((size_t)16 << 20)
 #define VB_CACHE_MIN ((size_t)256 << 10)
+#define VB_CACHE_MAX ((uint64_t)1 << 40)
 /* Give `bytes` of cache to the store: half to decoded tree nodes, half to
  * verified data blocks (see the CACHE notes in ptree.c and store.c). */
 void vb_store_opts_cache(struct vb_store_opts *o, size_t bytes);

@@ -551,6 +551,10 @@ EOF
 	cmp out flat
 	run vb-cat --cache 255K s.vb
 	assert_usage_error vb-cat "--cache '255K' is too small (at least 256K)"
+	run vb-cat --cache 1025G s.vb
+	assert_usage_error vb-cat "--cache '1025G' is too large (at most 1T)"
+	run -0 vb-cat --cache 1T --range 1000:1010 s.vb
+	assert_output "$(tail -c +1001 flat | head -c 10)"
 	run vb-cat --cache 12x s.vb
 	assert_usage_error vb-cat "invalid --cache '12x' (unknown suffix 'x')"
 	run vb-cat --cache '' s.vb
