@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "frame.h"
+#include "grow.h"
 #include "sbuf.h"
 #include "vbuf.h"
 
@@ -451,14 +452,10 @@ static size_t nskips, capskips;
 
 static enum vb_err note_skip(uint64_t counted)
 {
-	if (nskips == capskips) {
-		size_t nc = capskips ? capskips * 2 : 16;
-		uint64_t *ns = realloc(skips, nc * sizeof *ns);
-		if (!ns)
-			return vb_err_set(VB_ENOMEM, "out of memory");
-		skips = ns;
-		capskips = nc;
-	}
+	enum vb_err rc = vb_grow(&skips, &capskips, nskips, sizeof *skips, 16);
+
+	if (rc)
+		return rc;
 	skips[nskips++] = counted;
 	return VB_OK;
 }

@@ -20,6 +20,7 @@
  * with VB_ENOMEM rather than read from a wrong place.
  */
 #include "vbuf-int.h"
+#include "grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,16 +67,10 @@ enum vb_err vb_iter_note_edit(struct vb_vbuf *b, const struct vb_op *op)
 	uint64_t seq = atomic_load_explicit(&b->seq, memory_order_relaxed) + 1;
 
 	if (b->iters) {
-		if (b->nedits == b->capedits) {
-			size_t nc = b->capedits ? b->capedits * 2 : 64;
-			struct vb_edit *e = realloc(b->edits, nc * sizeof *e);
-			if (!e) {
-				for (struct vb_iter *it = b->iters; it; it = it->next_it)
-					it->lost = 1;
-				goto bump;
-			}
-			b->edits = e;
-			b->capedits = nc;
+		if (vb_grow(&b->edits, &b->capedits, b->nedits, sizeof *b->edits, 64)) {
+			for (struct vb_iter *it = b->iters; it; it = it->next_it)
+				it->lost = 1;
+			goto bump;
 		}
 		b->edits[b->nedits].seq = seq;
 		b->edits[b->nedits].op = *op;

@@ -6,6 +6,7 @@
  * this model and to a store must read the same bytes from both.
  */
 #include "vbuf-int.h"
+#include "grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -121,14 +122,10 @@ static enum vb_err push_version(struct mbe *m, const struct vb_op *ops, size_t n
 	struct version *v;
 	struct timespec ts;
 
-	if (m->nv == m->capv) {
-		size_t nc = m->capv ? m->capv * 2 : 16;
-		struct version *nvv = realloc(m->v, nc * sizeof *nvv);
-		if (!nvv)
-			return vb_err_set(VB_ENOMEM, "out of memory");
-		m->v = nvv;
-		m->capv = nc;
-	}
+	enum vb_err rc = vb_grow(&m->v, &m->capv, m->nv, sizeof *m->v, 16);
+
+	if (rc)
+		return rc;
 	v = &m->v[m->nv];
 	memset(v, 0, sizeof *v);
 	v->data = malloc(m->len ? (size_t)m->len : 1);

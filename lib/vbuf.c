@@ -7,6 +7,7 @@
  * to the backend at commit and emptied.
  */
 #include "vbuf-int.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -169,14 +170,10 @@ static enum vb_err writable(const struct vb_vbuf *b)
 static enum vb_err log_op(struct vb_vbuf *b, unsigned kind, uint64_t off, uint64_t len,
 			  uint64_t len2)
 {
-	if (b->nlog == b->caplog) {
-		size_t nc = b->caplog ? b->caplog * 2 : 16;
-		struct vb_op *nl = realloc(b->log, nc * sizeof *nl);
-		if (!nl)
-			return vb_err_set(VB_ENOMEM, "out of memory");
-		b->log = nl;
-		b->caplog = nc;
-	}
+	enum vb_err rc = vb_grow(&b->log, &b->caplog, b->nlog, sizeof *b->log, 16);
+
+	if (rc)
+		return rc;
 	b->log[b->nlog].kind = (uint8_t)kind;
 	b->log[b->nlog].off = off;
 	b->log[b->nlog].len = len;
@@ -395,15 +392,10 @@ struct op_list {
 static enum vb_err collect_op(void *arg, const struct vb_op *op)
 {
 	struct op_list *l = arg;
+	enum vb_err rc = vb_grow(&l->ops, &l->cap, l->n, sizeof *l->ops, 16);
 
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 16;
-		struct vb_op *o = realloc(l->ops, nc * sizeof *o);
-		if (!o)
-			return vb_err_set(VB_ENOMEM, "out of memory");
-		l->ops = o;
-		l->cap = nc;
-	}
+	if (rc)
+		return rc;
 	l->ops[l->n++] = *op;
 	return VB_OK;
 }
@@ -458,16 +450,8 @@ static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_
 		for (size_t k = 0; k < l.n; k++) {
 			if (l.ops[k].kind != VB_OP_REVERT || l.ops[k].len2 < from)
 				continue;
-			if (ntargets == captargets) {
-				size_t nc = captargets ? captargets * 2 : 8;
-				uint64_t *t = realloc(targets, nc * sizeof *t);
-				if (!t) {
-					rc = vb_err_set(VB_ENOMEM, "out of memory");
-					break;
-				}
-				targets = t;
-				captargets = nc;
-			}
+			if ((rc = vb_grow(&targets, &captargets, ntargets, sizeof *targets, 8)))
+				break;
 			targets[ntargets++] = l.ops[k].len2;
 		}
 	}
@@ -692,16 +676,8 @@ static enum vb_err anchor_walk(struct vb_vbuf *b, uint64_t version, const char *
 			}
 			if (rc)
 				break;
-			if (ndecided == capdecided) {
-				size_t nc = capdecided ? capdecided * 2 : 8;
-				void *d = realloc(decided, nc * sizeof *decided);
-				if (!d) {
-					rc = vb_err_set(VB_ENOMEM, "out of memory");
-					break;
-				}
-				decided = d;
-				capdecided = nc;
-			}
+			if ((rc = vb_grow(&decided, &capdecided, ndecided, sizeof *decided, 8)))
+				break;
 			memcpy(decided[ndecided++], a->name, sizeof a->name);
 			if (a->set) {
 				*found = 1;

@@ -17,16 +17,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "elist.h"
 #include "vbuf.h"
 
 #define MAXV 200
 #define MAXE 8000
 #define NIT 8
-
-struct elist {
-	int *e; /* >= 0: byte identity, < 0: marker -(k+1) */
-	size_t n;
-};
 
 static struct elist versions[MAXV + 1];
 static struct elist cur;
@@ -41,14 +37,6 @@ static uint64_t rnd(uint64_t n)
 static unsigned char val(int id)
 {
 	return (unsigned char)(id * 131 + 7);
-}
-
-static size_t nbytes(const struct elist *l)
-{
-	size_t c = 0;
-	for (size_t i = 0; i < l->n; i++)
-		c += l->e[i] >= 0;
-	return c;
 }
 
 /* Index of the p-th byte (or the end). */
@@ -69,8 +57,7 @@ static unsigned char byte_at(const struct elist *l, uint64_t p)
 }
 
 /* Insert before the markers on byte p: they stay on it. */
-static void m_insert(struct elist *l, uint64_t p, const unsigned char *vals, uint64_t len,
-		     unsigned char *out)
+static void m_insert(struct elist *l, uint64_t p, uint64_t len, unsigned char *out)
 {
 	size_t at = byte_index(l, p);
 	while (at > 0 && l->e[at - 1] < 0)
@@ -81,46 +68,7 @@ static void m_insert(struct elist *l, uint64_t p, const unsigned char *vals, uin
 		l->e[at + k] = next_id++;
 		out[k] = val(l->e[at + k]);
 	}
-	(void)vals;
 	l->n += len;
-}
-
-static void m_delete(struct elist *l, uint64_t p, uint64_t len)
-{
-	size_t w = 0, c = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		if (l->e[i] >= 0) {
-			int gone = c >= p && c < p + len;
-			c++;
-			if (gone)
-				continue;
-		}
-		l->e[w++] = l->e[i];
-	}
-	l->n = w;
-}
-
-static int marker_pos(const struct elist *l, int k, uint64_t *pos)
-{
-	uint64_t c = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		if (l->e[i] >= 0)
-			c++;
-		else if (l->e[i] == -(k + 1)) {
-			*pos = c;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static void m_remove_marker(struct elist *l, int k)
-{
-	size_t w = 0;
-	for (size_t i = 0; i < l->n; i++)
-		if (l->e[i] != -(k + 1))
-			l->e[w++] = l->e[i];
-	l->n = w;
 }
 
 static void m_put_marker(struct elist *l, int k, uint64_t p)
@@ -173,7 +121,7 @@ static void run(struct vb_vbuf *b, const char *store, const struct vb_store_opts
 			}
 		} else if (kind < 30 && len < 3000) {
 			uint64_t p = rnd(len + 1), n = rnd(12);
-			m_insert(&cur, p, NULL, n, buf);
+			m_insert(&cur, p, n, buf);
 			REQUIRE_OK(vb_vbuf_insert(b, p, buf, n));
 			seq++;
 		} else if (kind < 40) {
@@ -188,7 +136,7 @@ static void run(struct vb_vbuf *b, const char *store, const struct vb_store_opts
 			if (n > 20)
 				n = rnd(21);
 			m_delete(&cur, p, n);
-			m_insert(&cur, p, NULL, m, buf);
+			m_insert(&cur, p, m, buf);
 			REQUIRE_OK(vb_vbuf_replace(b, p, n, buf, m));
 			seq++;
 		} else if (kind < 52 && version < MAXV) {
@@ -303,7 +251,7 @@ static void start(void)
 	unsigned char tmp[400];
 	cur.n = 0;
 	next_id = 0;
-	m_insert(&cur, 0, NULL, 400, tmp);
+	m_insert(&cur, 0, 400, tmp);
 	bytes_only(&versions[0], &cur);
 	bytes_only(&versions[1], &cur);
 }

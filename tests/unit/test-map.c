@@ -21,15 +21,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "elist.h"
 #include "vbuf.h"
 
 #define MAXV 400
 #define MAXE 6000
-
-struct elist {
-	int *e; /* >= 0: byte, < 0: marker -(k+1) */
-	size_t n;
-};
 
 static struct elist versions[MAXV + 1];
 static struct elist cur;
@@ -39,14 +35,6 @@ static int next_byte;
 static uint64_t rnd(uint64_t n)
 {
 	return n ? test_rand(&seed) % n : 0;
-}
-
-static size_t nbytes(const struct elist *l)
-{
-	size_t c = 0;
-	for (size_t i = 0; i < l->n; i++)
-		c += l->e[i] >= 0;
-	return c;
 }
 
 #define NM 60
@@ -101,35 +89,6 @@ static void m_insert(struct elist *l, uint64_t p, uint64_t len)
 	l->n += len;
 }
 
-static void m_delete(struct elist *l, uint64_t p, uint64_t len)
-{
-	size_t w = 0, c = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		if (l->e[i] >= 0) {
-			int gone = c >= p && c < p + len;
-			c++;
-			if (gone)
-				continue;
-		}
-		l->e[w++] = l->e[i];
-	}
-	l->n = w;
-}
-
-static int marker_pos(const struct elist *l, int k, uint64_t *pos)
-{
-	uint64_t c = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		if (l->e[i] >= 0)
-			c++;
-		else if (l->e[i] == -(k + 1)) {
-			*pos = c;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static void copy_list(struct elist *dst, const struct elist *src)
 {
 	memcpy(dst->e, src->e, src->n * sizeof *src->e);
@@ -145,15 +104,6 @@ struct marker {
 #define AMARK(a) (1000 + (a))
 static const char *const anames[NA] = {"top", "mid.1", "_end"};
 static uint64_t anchor_checks;
-
-static void m_remove_marker(struct elist *l, int k)
-{
-	size_t w = 0;
-	for (size_t i = 0; i < l->n; i++)
-		if (l->e[i] != -(k + 1))
-			l->e[w++] = l->e[i];
-	l->n = w;
-}
 
 int main(void)
 {

@@ -1,0 +1,20 @@
+/*
+ * grow: room for one more element in a growable array.
+ *
+ * An array is a pointer (NULL at first), its capacity and its count.
+ * vb_grow makes sure there is room for element `n` (n < capacity on
+ * return): when full it doubles the capacity (starting at `first`), with
+ * the multiplication checked.  The pointer is passed by address, as
+ * void *, so one function serves every element type.
+ */
+#ifndef VB_GROW_H
+#define VB_GROW_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+/* VB_ENOMEM (the array unchanged) when the memory cannot be had. */
+enum vb_err vb_grow(void *array_ptr, size_t *cap, size_t n, size_t elem, size_t first);
+
+#endif
