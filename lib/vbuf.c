@@ -79,36 +79,32 @@ void vb_vbuf_close(struct vb_vbuf *b)
 	free(b);
 }
 
-uint64_t vb_vbuf_len(struct vb_vbuf *b)
+static uint64_t locked_u64(struct vb_vbuf *b, uint64_t (*get)(void *be))
 {
 	vb_vbuf_lock(b);
-	uint64_t r = b->ops->len(b->be);
+	uint64_t r = get(b->be);
 	vb_vbuf_unlock(b);
 	return r;
+}
+
+uint64_t vb_vbuf_len(struct vb_vbuf *b)
+{
+	return locked_u64(b, b->ops->len);
 }
 
 uint64_t vb_vbuf_version(struct vb_vbuf *b)
 {
-	vb_vbuf_lock(b);
-	uint64_t r = b->ops->version(b->be);
-	vb_vbuf_unlock(b);
-	return r;
+	return locked_u64(b, b->ops->version);
 }
 
 uint64_t vb_vbuf_head(struct vb_vbuf *b)
 {
-	vb_vbuf_lock(b);
-	uint64_t r = b->ops->head(b->be);
-	vb_vbuf_unlock(b);
-	return r;
+	return locked_u64(b, b->ops->head);
 }
 
 uint64_t vb_vbuf_pieces(struct vb_vbuf *b)
 {
-	vb_vbuf_lock(b);
-	uint64_t r = b->ops->pieces(b->be);
-	vb_vbuf_unlock(b);
-	return r;
+	return locked_u64(b, b->ops->pieces);
 }
 
 struct vb_store *vb_vbuf_store(struct vb_vbuf *b)
@@ -742,159 +738,93 @@ static enum vb_err do_anchors(struct vb_vbuf *b, uint64_t version,
 
 /* ---------------------------------------------------------------- locked entry points */
 
+/* Each public call holds the handle's lock for its whole duration. */
+#define LOCKED(b, call)                        \
+	do {                                   \
+		vb_vbuf_lock(b);               \
+		enum vb_err locked_rc_ = (call); \
+		vb_vbuf_unlock(b);             \
+		return locked_rc_;             \
+	} while (0)
+
 enum vb_err vb_vbuf_read(struct vb_vbuf *b, uint64_t off, void *buf, size_t n)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_read(b, off, buf, n);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_read(b, off, buf, n));
 }
 
 enum vb_err vb_vbuf_send(struct vb_vbuf *b, uint64_t off, uint64_t n, struct vb_sink *sink)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_send(b, off, n, sink);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_send(b, off, n, sink));
 }
 
 enum vb_err vb_vbuf_insert(struct vb_vbuf *b, uint64_t off, const void *buf, size_t n)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_insert(b, off, buf, n);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_insert(b, off, buf, n));
 }
 
 enum vb_err vb_vbuf_delete(struct vb_vbuf *b, uint64_t off, uint64_t n)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_delete(b, off, n);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_delete(b, off, n));
 }
 
 enum vb_err vb_vbuf_replace(struct vb_vbuf *b, uint64_t off, uint64_t n, const void *buf,
 			    size_t len)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_replace(b, off, n, buf, len);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_replace(b, off, n, buf, len));
 }
 
 enum vb_err vb_vbuf_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds, size_t nfds,
 			       int replace, uint64_t replace_len, uint64_t *inserted,
 			       size_t *failed)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_insert_fds(b, off, fds, nfds, replace, replace_len, inserted, failed);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_insert_fds(b, off, fds, nfds, replace, replace_len, inserted, failed));
 }
 
 enum vb_err vb_vbuf_revert(struct vb_vbuf *b, uint64_t version)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_revert(b, version);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_revert(b, version));
 }
 
 enum vb_err vb_vbuf_commit(struct vb_vbuf *b, const char *message, uint64_t *version)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_commit(b, message, version);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_commit(b, message, version));
 }
 
 enum vb_err vb_vbuf_info(struct vb_vbuf *b, uint64_t version, struct vb_commit *out)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_info(b, version, out);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_info(b, version, out));
 }
 
 enum vb_err vb_vbuf_ops(struct vb_vbuf *b, uint64_t version,
 			enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_ops(b, version, fn, arg);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_ops(b, version, fn, arg));
 }
 
 enum vb_err vb_vbuf_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_map(b, from, to, pos, n, 0);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_map(b, from, to, pos, n, 0));
 }
 
 enum vb_err vb_vbuf_set_anchor(struct vb_vbuf *b, const char *name, uint64_t offset)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_set_anchor(b, name, offset);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_set_anchor(b, name, offset));
 }
 
 enum vb_err vb_vbuf_remove_anchor(struct vb_vbuf *b, const char *name)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_remove_anchor(b, name);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_remove_anchor(b, name));
 }
 
 enum vb_err vb_vbuf_note_at_version(struct vb_vbuf *b, uint64_t version)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_note_at_version(b, version);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_note_at_version(b, version));
 }
 
 enum vb_err vb_vbuf_anchor(struct vb_vbuf *b, const char *name, uint64_t version,
 			   uint64_t *offset)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_anchor(b, name, version, offset);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_anchor(b, name, version, offset));
 }
 
 enum vb_err vb_vbuf_anchors(struct vb_vbuf *b, uint64_t version,
@@ -902,31 +832,16 @@ enum vb_err vb_vbuf_anchors(struct vb_vbuf *b, uint64_t version,
 					      uint64_t set_in),
 			    void *arg)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_anchors(b, version, fn, arg);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_anchors(b, version, fn, arg));
 }
 
 enum vb_err vb_vbuf_read_upto(struct vb_vbuf *b, uint64_t off, void *buf, size_t n, size_t *got)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_read_upto(b, off, buf, n, got);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_read_upto(b, off, buf, n, got));
 }
 
 enum vb_err vb_vbuf_map_ends(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos,
 			     size_t n)
 {
-	enum vb_err rc;
-
-	vb_vbuf_lock(b);
-	rc = do_map(b, from, to, pos, n, 1);
-	vb_vbuf_unlock(b);
-	return rc;
+	LOCKED(b, do_map(b, from, to, pos, n, 1));
 }
