@@ -82,6 +82,25 @@ enum vb_err vb_vbuf_info(struct vb_vbuf *b, uint64_t version, struct vb_commit *
 /* Each operation of `version`, in the order applied. */
 enum vb_err vb_vbuf_ops(struct vb_vbuf *b, uint64_t version,
 			enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
+/*
+ * The byte ranges in which committed versions `va` and `vb` differ, as
+ * hunks: hunk(a_off, a_len, b_off, b_len) says that bytes [a_off,
+ * a_off+a_len) of va's content became bytes [b_off, b_off+b_len) of vb's.
+ * Hunks come in increasing order, neither overlapping nor touching, and
+ * everything between them is equal content at corresponding positions:
+ * replacing each A range by its B range turns va's content into vb's.
+ * Identical versions give no hunk.  The hunks follow the tree's sharing
+ * (vb_ptree_diff): the work grows with the changes, not with the size,
+ * and equal bytes from different sources may be reported as changed.
+ * A hunk callback that fails stops the walk with its code.  VB_ENOENT for
+ * a version beyond the head; VB_EINVAL for the in-memory model, whose old
+ * versions cannot be read through the backend interface.  Uncommitted
+ * edits are not seen.
+ */
+enum vb_err vb_vbuf_diff(struct vb_vbuf *b, uint64_t va, uint64_t vb,
+			 enum vb_err (*hunk)(void *arg, uint64_t a_off, uint64_t a_len,
+					     uint64_t b_off, uint64_t b_len),
+			 void *arg);
 
 /*
  * Positions across versions.  A position names a byte (or the end).  Through
