@@ -62,6 +62,11 @@
  *   8       8     offset of the parent commit (0 for version 0)
  *   16      4     the parent commit's CRC
  *   20      4     flags: bit 0 = bytes 116..127 hold a region checksum;
+ *                 bit 1 = the content has no piece of the base file (a
+ *                 flatten made it, or an edit or revert of such a
+ *                 version), so it opens without the base;
+ *                 bit 2 = the versions before this one were compacted
+ *                 away: parent and skip offsets are 0;
  *                 other bits must be 0
  *   24      8     offset of the commit of version (v & (v-1)): a skip list
  *                 that finds any version in O(log^2 v) reads
@@ -90,6 +95,11 @@
  *                   2  an anchor set: 8 bytes offset in this version's
  *                      content, then the name
  *                   3  an anchor removed: the name
+ *                   4  store state, written by every commit and read
+ *                      from the head only (24 bytes): the oldest
+ *                      version kept (compaction), the offset of the data
+ *                      record holding an embedded copy of the base (0:
+ *                      none), commits since the last flatten
  *
  * ORDER AND DURABILITY
  *   A writer appends data blocks while it reads its input, then the OPS
@@ -126,6 +136,16 @@
  *   file (a compaction may have replaced it).  Readers take no lock: they
  *   see the head that existed when they opened; appends and cuts after it
  *   never touch what they read.
+ *
+ * SNAPSHOTS AND THE EMBEDDED BASE
+ *   A flatten copies content into a new data record of the session (the
+ *   same blocks as inserted bytes), verifying each source block as it
+ *   reads it; the new version's tree is one piece over that record, or,
+ *   for a partial flatten, one piece per run of small pieces.  Embedding
+ *   copies the whole base into a data record E and names E in the state
+ *   entry of every later commit; from then on a base piece (start, len) is
+ *   read as the data piece (E, start, len) in every version, old ones
+ *   included, and the base file is not opened at all.
  *
  * BLOCK CACHE
  *   Data blocks read from the log are verified (CRC) once and, when read
@@ -171,7 +191,9 @@
 #define SAMPLES_MAX 16u
 #define COMMIT_FIXED 128u
 #define REGION_MAX (64u * 1024u)
-#define COMMIT_REGION_CRC 1u
+#define COMMIT_REGION_CRC VB_COMMIT_REGION
+#define COMMIT_FLAGS (VB_COMMIT_REGION | VB_COMMIT_NO_BASE | VB_COMMIT_CUT)
+#define STATE_LEN 24u
 #define WARN_MAX 8
 
 enum { REC_DATA = 1, REC_NODE = 2, REC_COMMIT = 3, REC_OPS = 4 };
@@ -273,8 +295,13 @@ struct vb_store {
 	uint64_t committed_end;  /* end after the last commit (rollback point) */
 	uint64_t file_size_at_open;
 	struct vb_commit head;
+	uint64_t oldest;         /* state of the head: oldest version kept, */
+	uint64_t embed_rec;      /* record of the embedded base (0: none), */
+	uint64_t since_flatten;  /* commits since the last flatten */
 	struct base_id base;
 	int base_fd;
+	int lenient;             /* base problems are the reader's business */
+	uint64_t embed_next;     /* set by vb_store_embed: for the next commit */
 	enum vb_err base_err;
 	char *base_err_msg;
 	struct vb_ptree *tree;
@@ -320,6 +347,9 @@ const char *vb_op_name(unsigned kind)
 	case VB_OP_REPLACE: return "replace";
 	case VB_OP_REVERT: return "revert";
 	case VB_OP_CREATE: return "create";
+	case VB_OP_FLATTEN: return "flatten";
+	case VB_OP_EMBED: return "embed";
+	case VB_OP_COMPACT: return "compact";
 	case VB_OP_MIXED: return "mixed";
 	case VB_OP_NONE: return "none";
 	default: return "unknown";
@@ -921,14 +951,15 @@ static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigne
 	if (c->ext_len > VB_EXT_MAX)
 		return corrupt(off, "commit extensions longer than %u bytes", VB_EXT_MAX);
 	memcpy(c->ext, p + COMMIT_FIXED + c->msg_len, c->ext_len);
-	/* references point backward */
-	if ((c->version && (c->parent_off < s->hdr_len || c->parent_off >= off)) ||
-	    (!c->version && c->parent_off) ||
+	/* references point backward; a cut has none */
+	int cut = (c->flags & VB_COMMIT_CUT) != 0;
+	if ((c->version && !cut && (c->parent_off < s->hdr_len || c->parent_off >= off)) ||
+	    ((!c->version || cut) && (c->parent_off || c->skip_off)) ||
 	    (c->root_off && (c->root_off < s->hdr_len || c->root_off >= off)) ||
 	    (c->ops_off && (c->ops_off < s->hdr_len || c->ops_off >= off)) ||
-	    (c->version > 1 && (c->skip_off < s->hdr_len || c->skip_off >= off)))
+	    (c->version > 1 && !cut && (c->skip_off < s->hdr_len || c->skip_off >= off)))
 		return corrupt(off, "commit refers forward or outside the store");
-	if (c->flags & ~COMMIT_REGION_CRC)
+	if (c->flags & ~COMMIT_FLAGS)
 		return corrupt(off, "commit has unknown flags 0x%x", c->flags);
 	if ((c->flags & COMMIT_REGION_CRC) &&
 	    (c->region_start < s->hdr_len || c->region_start > off ||
@@ -961,9 +992,12 @@ static enum vb_err follow(struct vb_store *s, const struct vb_commit *c, int ski
 {
 	uint64_t target = skip ? c->skip_off : c->parent_off;
 	uint64_t want = skip ? (c->version & (c->version - 1)) : c->version - 1;
-	enum vb_err rc = vb_store_commit_read(s, target, out);
+	enum vb_err rc;
 
-	if (rc)
+	if (c->flags & VB_COMMIT_CUT)
+		return vb_err_set(VB_ENOENT, "version %llu was compacted away (the oldest kept is %llu)",
+				  (unsigned long long)want, (unsigned long long)c->version);
+	if ((rc = vb_store_commit_read(s, target, out)))
 		return rc;
 	if (out->version != want)
 		return corrupt(c->off, "commit of version %llu links to version %llu",
@@ -990,10 +1024,15 @@ enum vb_err vb_store_commit_at(struct vb_store *s, uint64_t version, struct vb_c
 		return vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
 				  (unsigned long long)version,
 				  (unsigned long long)s->head.version);
+	if (version < s->oldest)
+		return vb_err_set(VB_ENOENT, "version %llu was compacted away (the oldest kept is %llu)",
+				  (unsigned long long)version, (unsigned long long)s->oldest);
 	cur = s->head;
 	while (cur.version > version) {
 		uint64_t sv = cur.version & (cur.version - 1);
-		int skip = cur.version > 1 && sv >= version && sv < cur.version - 1;
+		/* skip targets below the oldest kept version are gone */
+		int skip = cur.version > 1 && sv >= version && sv < cur.version - 1 &&
+			   sv >= s->oldest;
 		struct vb_commit next;
 		if ((rc = follow(s, &cur, skip, &next)))
 			return rc;
@@ -1310,7 +1349,8 @@ static enum vb_err create_temp(struct vb_store *s, const char *base)
 	uint64_t v;
 	int saved_sync = s->no_sync;
 	s->no_sync = 1; /* the whole file is synced before the rename */
-	rc = vb_store_commit(s, &root, &op, 1, "", NULL, 0, &v);
+	rc = vb_store_commit(s, &root, s->base.present ? 0 : VB_COMMIT_NO_BASE, &op, 1, "", NULL,
+			     0, &v);
 	s->no_sync = saved_sync;
 	vb_root_release(s->tree, &root);
 	return rc;
@@ -1355,6 +1395,37 @@ static enum vb_err publish(struct vb_store *s)
 }
 
 /* ---------------------------------------------------------------- open */
+
+static enum vb_err take_state(void *arg, unsigned type, const unsigned char *d, size_t len)
+{
+	struct vb_store *s = arg;
+
+	if (type != VB_EXT_STATE)
+		return VB_OK;
+	if (len != STATE_LEN)
+		return corrupt(s->head.off, "store state of unexpected length");
+	s->oldest = get64(d);
+	s->embed_rec = get64(d + 8);
+	s->since_flatten = get64(d + 16);
+	return VB_OK;
+}
+
+/* The store-wide state the head carries (VB_EXT_STATE), checked. */
+static enum vb_err read_state(struct vb_store *s)
+{
+	enum vb_err rc;
+
+	s->oldest = s->embed_rec = s->since_flatten = 0;
+	if ((rc = vb_commit_ext(&s->head, take_state, s)))
+		return rc;
+	if (s->oldest > s->head.version)
+		return corrupt(s->head.off, "oldest version %llu is newer than the head",
+			       (unsigned long long)s->oldest);
+	if (s->embed_rec && (!s->base.present || s->embed_rec < s->hdr_len ||
+			     s->embed_rec >= s->head.off))
+		return corrupt(s->head.off, "embedded base record out of range");
+	return VB_OK;
+}
 
 static enum vb_err open_existing(struct vb_store *s, const struct vb_store_opts *o)
 {
@@ -1420,8 +1491,16 @@ again:
 	}
 	s->end = head_end;
 	s->committed_end = head_end;
-	base_attach(s);
+	if ((rc = read_state(s)))
+		return rc;
+	/* with the base embedded the file is never needed */
+	if (!s->embed_rec)
+		base_attach(s);
 	if (s->base_err) {
+		/* a head without base pieces opens without it; older
+		 * versions that need it fail when they are asked for */
+		if (s->head.flags & VB_COMMIT_NO_BASE)
+			return VB_OK;
 		if (!o->lenient_base)
 			return vb_err_set(s->base_err, "%s", s->base_err_msg ? s->base_err_msg : "base file problem");
 		warn(s, "%s", s->base_err_msg ? s->base_err_msg : "base file problem");
@@ -1462,6 +1541,7 @@ enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o, struc
 	s->dir_fd = -1;
 	s->writer = o->write;
 	s->no_sync = o->no_sync;
+	s->lenient = o->lenient_base;
 	s->path = strdup(path);
 	if ((rc = block_cache_init(s, o->block_cache))) {
 		vb_store_close(s);
@@ -1555,11 +1635,10 @@ static enum vb_err flush_block(struct vb_store *s, unsigned type)
 	return VB_OK;
 }
 
-enum vb_err vb_store_append(struct vb_store *s, const void *buf, size_t n, struct vb_piece *p)
+/* Open this session's data record if it is not open yet, and describe
+ * the next n bytes appended to it as *p. */
+static enum vb_err data_begin(struct vb_store *s, uint64_t n, struct vb_piece *p)
 {
-	const unsigned char *src = buf;
-	enum vb_err rc;
-
 	if (!s->writer || s->broken)
 		return vb_err_set(VB_EINVAL, "store is not open for writing");
 	if (!s->data_rec) {
@@ -1579,6 +1658,14 @@ enum vb_err vb_store_append(struct vb_store *s, const void *buf, size_t n, struc
 	p->rec = s->data_rec;
 	p->start = s->data_len;
 	p->len = n;
+	return VB_OK;
+}
+
+static enum vb_err data_add(struct vb_store *s, const void *buf, size_t n)
+{
+	const unsigned char *src = buf;
+	enum vb_err rc;
+
 	while (n) {
 		size_t take = BLOCK - s->blk_len < n ? BLOCK - s->blk_len : n;
 		memcpy(s->blk + 4 + s->blk_len, src, take);
@@ -1590,6 +1677,13 @@ enum vb_err vb_store_append(struct vb_store *s, const void *buf, size_t n, struc
 			return rc;
 	}
 	return VB_OK;
+}
+
+enum vb_err vb_store_append(struct vb_store *s, const void *buf, size_t n, struct vb_piece *p)
+{
+	enum vb_err rc = data_begin(s, n, p);
+
+	return rc ? rc : data_add(s, buf, n);
 }
 
 static size_t block_hash(uint64_t off, size_t nb)
@@ -1765,11 +1859,23 @@ static enum vb_err base_ready(struct vb_store *s, const struct vb_piece *p, uint
 	return VB_OK;
 }
 
+/* A base piece read from the embedded copy. */
+static struct vb_piece embedded(const struct vb_store *s, const struct vb_piece *p)
+{
+	struct vb_piece e = {VB_SRC_DATA, s->embed_rec, p->start, p->len};
+	return e;
+}
+
 enum vb_err vb_store_read(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
 			  void *buf, size_t n)
 {
 	enum vb_err rc;
 
+	if (p->src == VB_SRC_BASE && s->embed_rec) {
+		struct vb_piece e = embedded(s, p);
+		struct memcpy_arg a = {buf};
+		return data_walk(s, &e, skip, 1, n, to_mem, &a);
+	}
 	if (p->src == VB_SRC_BASE) {
 		size_t got;
 		if ((rc = base_ready(s, p, skip, n)))
@@ -1790,6 +1896,10 @@ enum vb_err vb_store_send(struct vb_store *s, const struct vb_piece *p, uint64_t
 {
 	enum vb_err rc;
 
+	if (p->src == VB_SRC_BASE && s->embed_rec) {
+		struct vb_piece e = embedded(s, p);
+		return data_walk(s, &e, skip, 0, n, to_sink, sink);
+	}
 	if (p->src == VB_SRC_BASE) {
 		if ((rc = base_ready(s, p, skip, n)))
 			return rc;
@@ -1801,6 +1911,92 @@ enum vb_err vb_store_send(struct vb_store *s, const struct vb_piece *p, uint64_t
 	}
 	/* a stream passes each block once: no point caching it */
 	return data_walk(s, p, skip, 0, n, to_sink, sink);
+}
+
+static enum vb_err to_record(void *arg, const void *p, size_t n)
+{
+	return data_add(arg, p, n);
+}
+
+enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src,
+				  uint64_t skip, uint64_t n, struct vb_piece *out)
+{
+	enum vb_err rc;
+
+	if (skip > src->len || n > src->len - skip)
+		return vb_err_set(VB_ERANGE, "copy beyond the piece");
+	if ((rc = data_begin(s, n, out)))
+		return rc;
+	if (src->src == VB_SRC_BASE && s->embed_rec) {
+		struct vb_piece e = embedded(s, src);
+		return data_walk(s, &e, skip, 0, n, to_record, s);
+	}
+	if (src->src != VB_SRC_BASE)
+		return data_walk(s, src, skip, 0, n, to_record, s);
+	if ((rc = base_ready(s, src, skip, n)))
+		return rc;
+	/* straight into the pending block: one copy from the page cache */
+	for (uint64_t off = src->start + skip; n;) {
+		size_t take = BLOCK - s->blk_len < n ? BLOCK - s->blk_len : (size_t)n, got;
+		if ((rc = vb_io_pread_full(s->base_fd, s->blk + 4 + s->blk_len, take, off, &got)))
+			return rc;
+		if (got != take)
+			return vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded",
+					  s->base.rel);
+		s->blk_len += (uint32_t)take;
+		s->data_len += take;
+		off += take;
+		n -= take;
+		if (s->blk_len == BLOCK && (rc = flush_block(s, REC_DATA)))
+			return rc;
+	}
+	return VB_OK;
+}
+
+enum vb_err vb_store_embed(struct vb_store *s, const struct vb_piece *copy)
+{
+	if (!s->writer || s->broken)
+		return vb_err_set(VB_EINVAL, "store is not open for writing");
+	if (!s->base.present)
+		return vb_err_set(VB_EINVAL, "the store has no base file");
+	if (copy->src != VB_SRC_DATA || copy->rec != s->data_rec || copy->start ||
+	    copy->len != s->base.size || !copy->len)
+		return vb_err_set(VB_EINVAL, "internal error: not a copy of the base");
+	s->embed_next = copy->rec;
+	return VB_OK;
+}
+
+int vb_store_has_base(const struct vb_store *s)
+{
+	return s->base.present;
+}
+
+uint64_t vb_store_base_size(const struct vb_store *s)
+{
+	return s->base.present ? s->base.size : 0;
+}
+
+int vb_store_embedded(const struct vb_store *s)
+{
+	return s->embed_rec != 0;
+}
+
+uint64_t vb_store_oldest(const struct vb_store *s)
+{
+	return s->oldest;
+}
+
+uint64_t vb_store_since_flatten(const struct vb_store *s)
+{
+	return s->since_flatten;
+}
+
+enum vb_err vb_store_need_base(const struct vb_store *s, const struct vb_commit *c)
+{
+	if (!s->base.present || s->embed_rec || (c->flags & VB_COMMIT_NO_BASE) ||
+	    s->base_fd >= 0 || s->lenient || !s->base_err)
+		return VB_OK;
+	return vb_err_set(s->base_err, "%s", s->base_err_msg ? s->base_err_msg : "base file problem");
 }
 
 /* ----------------------------------------------------------------- ops */
@@ -1895,6 +2091,7 @@ enum vb_err vb_store_rollback(struct vb_store *s)
 		return VB_OK;
 	s->data_rec = 0;
 	s->blk_len = 0;
+	s->embed_next = 0;
 	/* a write that failed part-way moved no offset but left bytes */
 	if (s->end == s->committed_end && !s->touched)
 		return VB_OK;
@@ -1939,9 +2136,9 @@ enum vb_err vb_commit_ext(const struct vb_commit *c,
 enum vb_err vb_ext_add(unsigned char *ext, size_t *len, unsigned type, const void *data,
 		       size_t n)
 {
-	if (n > 0xffff || *len + 3 + n > VB_EXT_MAX)
+	if (n > 0xffff || *len + 3 + n > VB_EXT_MAX - VB_EXT_RESERVED)
 		return vb_err_set(VB_ELIMIT, "a version can record at most %u bytes of anchors and notes",
-				  VB_EXT_MAX);
+				  VB_EXT_MAX - VB_EXT_RESERVED);
 	ext[*len] = (unsigned char)type;
 	put16(ext + *len + 1, (uint16_t)n);
 	memcpy(ext + *len + 3, data, n);
@@ -1949,7 +2146,7 @@ enum vb_err vb_ext_add(unsigned char *ext, size_t *len, unsigned type, const voi
 	return VB_OK;
 }
 
-enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
+enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t flags,
 			    const struct vb_op *ops, size_t nops, const char *message,
 			    const unsigned char *ext, size_t ext_len, uint64_t *version)
 {
@@ -1963,8 +2160,11 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 		return vb_err_set(VB_EINVAL, "store is not open for writing");
 	if (ml > VB_MESSAGE_MAX)
 		return vb_err_set(VB_EINVAL, "message longer than %u bytes", VB_MESSAGE_MAX);
-	if (ext_len > VB_EXT_MAX)
-		return vb_err_set(VB_ELIMIT, "commit extensions longer than %u bytes", VB_EXT_MAX);
+	if (ext_len > VB_EXT_MAX - VB_EXT_RESERVED)
+		return vb_err_set(VB_ELIMIT, "commit extensions longer than %u bytes",
+				  VB_EXT_MAX - VB_EXT_RESERVED);
+	if (flags & ~VB_COMMIT_NO_BASE)
+		return vb_err_set(VB_EINVAL, "internal error: commit flags 0x%x", flags);
 	if (!s->data_rec && (s->end != s->committed_end)) {
 		rc = vb_err_set(VB_EIO, "internal error: unexpected appended bytes");
 		goto fail;
@@ -1979,6 +2179,7 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 
 	memset(&c, 0, offsetof(struct vb_commit, message));
 	c.version = s->head.version + 1;
+	c.flags = flags;
 	if ((rc = write_ops(s, ops, nops, &c.ops_off, &c.ops_bytes)))
 		goto fail;
 	if ((rc = vb_ptree_flush(s->tree, root)))
@@ -1986,7 +2187,7 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 	/* a small region is covered by a checksum in the commit instead of
 	 * a flush of its own (see ORDER AND DURABILITY) */
 	if (s->end - s->committed_end <= REGION_MAX) {
-		c.flags = COMMIT_REGION_CRC;
+		c.flags |= COMMIT_REGION_CRC;
 		c.region_start = s->committed_end;
 		c.region_crc = s->region_crc;
 	} else if ((rc = sync_file(s))) {
@@ -2047,6 +2248,23 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 	memcpy(p + COMMIT_FIXED, message, ml);
 	if (ext_len)
 		memcpy(p + COMMIT_FIXED + ml, ext, ext_len);
+	/* the store's state, carried forward by every commit */
+	uint64_t since = s->since_flatten + 1 ? s->since_flatten + 1 : s->since_flatten;
+	for (size_t i = 0; i < nops; i++)
+		if (ops[i].kind == VB_OP_FLATTEN)
+			since = 0;
+	if (!c.version)
+		since = 0;
+	unsigned char st[STATE_LEN];
+	uint64_t embed = s->embed_next ? s->embed_next : s->embed_rec;
+	put64(st, s->oldest);
+	put64(st + 8, embed);
+	put64(st + 16, since);
+	unsigned char *x = p + COMMIT_FIXED + ml + ext_len;
+	x[0] = VB_EXT_STATE;
+	put16(x + 1, STATE_LEN);
+	memcpy(x + 3, st, STATE_LEN);
+	ext_len += 3 + STATE_LEN;
 	c.off = s->end;
 	if ((rc = append_record(s, s->rbuf, (uint32_t)(COMMIT_FIXED + ml + ext_len), REC_COMMIT)))
 		goto fail;
@@ -2056,13 +2274,15 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
 	memcpy(c.message, message, ml);
 	c.message[ml] = 0;
 	c.ext_len = ext_len;
-	if (ext_len)
-		memcpy(c.ext, ext, ext_len);
+	memcpy(c.ext, p + COMMIT_FIXED + ml, ext_len);
 	if ((rc = sync_file(s)))
 		goto fail;
 	if (s->tmp_path && c.version > 0 && (rc = publish(s)))
 		goto fail;
 	s->head = c;
+	s->embed_rec = embed;
+	s->embed_next = 0;
+	s->since_flatten = since;
 	s->committed_end = s->end;
 	s->touched = 0;
 	s->region_crc = 0;
@@ -2148,7 +2368,7 @@ static enum vb_err verify_piece(void *arg, const struct vb_piece *p)
 static enum vb_err count_op(void *arg, const struct vb_op *op)
 {
 	(void)arg;
-	if (!op->kind || (op->kind > VB_OP_CREATE))
+	if (!op->kind || (op->kind > VB_OP_COMPACT))
 		return vb_err_set(VB_ECORRUPT, "unknown operation kind %u", op->kind);
 	return VB_OK;
 }
@@ -2238,21 +2458,25 @@ enum vb_err vb_store_verify(struct vb_store *s,
 			problem(&v, c.off, msg);
 		}
 		versions++;
-		if (!c.version)
+		if (!c.version || (c.flags & VB_COMMIT_CUT))
 			break;
 		if ((rc = follow(s, &c, 0, &next))) {
 			problem(&v, c.off, vb_err_detail());
 			break;
 		}
-		if (c.version > 1) {
+		if (c.version > 1 && (c.version & (c.version - 1)) >= s->oldest) {
 			struct vb_commit sk;
 			if ((rc = follow(s, &c, 1, &sk)))
 				problem(&v, c.off, vb_err_detail());
 		}
 		c = next;
 	}
-	if (s->base.present && s->base_err)
-		problem(&v, 0, s->base_err_msg ? s->base_err_msg : "base file problem");
+	if (s->base.present && s->base_err) {
+		/* only a problem if some version still reads the base */
+		snprintf(msg, sizeof msg, "%s%s", s->base_err_msg ? s->base_err_msg : "base file problem",
+			 s->head.flags & VB_COMMIT_NO_BASE ? " (the newest version does not need it; older ones do)" : "");
+		problem(&v, 0, msg);
+	}
 	if (st) {
 		st->records = records;
 		st->bytes = s->end;

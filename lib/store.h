@@ -33,6 +33,11 @@ enum vb_op_kind {
 	VB_OP_REPLACE = 3,  /* off, len deleted, len2 inserted */
 	VB_OP_REVERT = 4,   /* len2 = target version; len = resulting length */
 	VB_OP_CREATE = 5,   /* version 0: len = base length */
+	VB_OP_FLATTEN = 6,  /* content unchanged: len = its length, len2 =
+			     * bytes rewritten into a new data record */
+	VB_OP_EMBED = 7,    /* content unchanged: len = base bytes copied in */
+	VB_OP_COMPACT = 8,  /* content unchanged: the file was rewritten;
+			     * len2 = the oldest version kept */
 	VB_OP_MIXED = 255,  /* summary only: the commit holds several kinds */
 };
 
@@ -52,7 +57,16 @@ enum vb_ext_type {
 	VB_EXT_AT_VERSION = 1,   /* u64: the version the offsets were given in */
 	VB_EXT_ANCHOR = 2,       /* u64 offset in the commit's content, then the name */
 	VB_EXT_UNANCHOR = 3,     /* the name of an anchor removed */
+	VB_EXT_STATE = 4,        /* written by the store itself (see store.c) */
 };
+
+/* Extension bytes kept free for the store's own entries. */
+#define VB_EXT_RESERVED 64
+
+/* Commit flags (struct vb_commit.flags). */
+#define VB_COMMIT_REGION 1u   /* a region checksum replaces the first sync */
+#define VB_COMMIT_NO_BASE 2u  /* the content has no piece of the base file */
+#define VB_COMMIT_CUT 4u      /* the versions before this one were compacted away */
 
 struct vb_commit {
 	uint64_t off;          /* file offset of the commit record */
@@ -88,8 +102,8 @@ enum vb_err vb_commit_ext(const struct vb_commit *c,
 			  enum vb_err (*fn)(void *arg, unsigned type, const unsigned char *data,
 					    size_t len),
 			  void *arg);
-/* Append an entry to an extension buffer of *len bytes (VB_EXT_MAX at
- * most); VB_ELIMIT if it does not fit. */
+/* Append an entry to an extension buffer of *len bytes (VB_EXT_MAX less
+ * VB_EXT_RESERVED at most); VB_ELIMIT if it does not fit. */
 enum vb_err vb_ext_add(unsigned char *ext, size_t *len, unsigned type, const void *data,
 		       size_t n);
 
@@ -160,9 +174,32 @@ enum vb_err vb_store_send(struct vb_store *s, const struct vb_piece *p, uint64_t
  * Writes nodes, ops and the commit record (durably unless no_sync); for a
  * new store, renames it into place.  On failure everything appended since
  * the last commit is cut off and the handle must be closed. */
-enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root,
+enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t flags,
 			    const struct vb_op *ops, size_t nops, const char *message,
 			    const unsigned char *ext, size_t ext_len, uint64_t *version);
+/* `flags` may hold VB_COMMIT_NO_BASE: the caller vouches that `root` has no
+ * base piece (the store then opens at this version without the base). */
+
+/* Copy bytes [skip, skip+n) of piece `src` (verified, from the base, the
+ * embedded base or a data record) to the end of this session's data
+ * record; *out describes the copy. */
+enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src,
+				  uint64_t skip, uint64_t n, struct vb_piece *out);
+/* `copy`, made by vb_store_append_piece from the whole base, becomes the
+ * embedded base with the next commit: from then on every version reads
+ * base pieces from it and the base file is no longer opened. */
+enum vb_err vb_store_embed(struct vb_store *s, const struct vb_piece *copy);
+
+/* The store's base file and state (from the head). */
+int vb_store_has_base(const struct vb_store *s);
+uint64_t vb_store_base_size(const struct vb_store *s);
+int vb_store_embedded(const struct vb_store *s);
+uint64_t vb_store_oldest(const struct vb_store *s);        /* oldest version kept */
+uint64_t vb_store_since_flatten(const struct vb_store *s); /* commits since a flatten */
+/* VB_OK if version `c` can be read: it needs no base file, or the base is
+ * there (or embedded), or the store was opened lenient_base; else the
+ * base file's problem. */
+enum vb_err vb_store_need_base(const struct vb_store *s, const struct vb_commit *c);
 
 /* Cut off everything appended since the last commit. */
 enum vb_err vb_store_rollback(struct vb_store *s);

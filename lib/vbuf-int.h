@@ -27,6 +27,9 @@ struct vb_backend_ops {
 			   enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
 	struct vb_store *(*store)(void *be);
 	void (*close)(void *be);
+	enum vb_err (*flatten)(void *be, const struct vb_flatten_opts *o,
+			       struct vb_flatten_stats *st);
+	enum vb_err (*embed)(void *be, const struct vb_flatten_opts *o, uint64_t *bytes);
 };
 
 /* One edit, as the iterators see it: `seq` is the edit count after it. */
@@ -48,6 +51,8 @@ struct vb_vbuf {
 	size_t nlog, caplog;
 	int read_only;
 	int broken;
+	int auto_flatten;                 /* flatten when `af` says so */
+	struct vb_auto_flatten af;
 	unsigned char ext[VB_EXT_MAX];   /* notes and anchors for the next commit */
 	size_t ext_len;
 

@@ -222,9 +222,27 @@ static void m_close(void *be)
 	free(m);
 }
 
+/* The model has no pieces: a flatten leaves it as it is. */
+static enum vb_err m_flatten(void *be, const struct vb_flatten_opts *o,
+			     struct vb_flatten_stats *st)
+{
+	(void)be;
+	(void)o;
+	st->pieces_before = st->pieces_after = 1;
+	return VB_OK;
+}
+
+static enum vb_err m_embed(void *be, const struct vb_flatten_opts *o, uint64_t *bytes)
+{
+	(void)be;
+	(void)o;
+	*bytes = 0;
+	return vb_err_set(VB_EINVAL, "the store has no base file to embed");
+}
+
 static const struct vb_backend_ops mem_ops = {
 	m_len, m_pieces, m_version, m_head, m_read, m_send, m_insert, m_remove,
-	m_revert, m_commit, m_info, m_ops, m_store, m_close,
+	m_revert, m_commit, m_info, m_ops, m_store, m_close, m_flatten, m_embed,
 };
 
 enum vb_err vb_backend_mem_open(const void *data, size_t n, const struct vb_backend_ops **ops,

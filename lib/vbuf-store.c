@@ -5,6 +5,14 @@
  * edits leave it (new nodes in memory until commit).  An insert appends its
  * bytes to the session's data record and adds one piece (or extends the
  * previous one when the bytes continue it); a delete only changes the tree.
+ *
+ * A flatten copies content into the session's data record and swaps
+ * pieces for pieces over the copy, content unchanged: all of it (one
+ * piece, and the version no longer needs the base file), or, partial,
+ * each run of two or more neighbouring pieces shorter than `small` (one
+ * piece per run; large pieces, typically of the base, stay).  It walks a
+ * snapshot of the tree (a shared root) while it edits the live one, so
+ * positions stay put: a run's delete and insert have the same length.
  */
 #include "vbuf-int.h"
 
@@ -15,6 +23,7 @@ struct sbe {
 	struct vb_ptree *t;
 	struct vb_root root;
 	uint64_t version;
+	int no_base;        /* the content has no base piece */
 };
 
 static uint64_t s_len(void *be)
@@ -123,10 +132,11 @@ static enum vb_err s_revert(void *be, uint64_t version)
 	struct vb_commit c;
 	enum vb_err rc = vb_store_commit_at(e->s, version, &c);
 
-	if (rc)
+	if (rc || (rc = vb_store_need_base(e->s, &c)))
 		return rc;
 	vb_root_release(e->t, &e->root);
 	e->root = vb_store_root_of(&c);
+	e->no_base = (c.flags & VB_COMMIT_NO_BASE) != 0;
 	return VB_OK;
 }
 
@@ -134,7 +144,8 @@ static enum vb_err s_commit(void *be, const struct vb_op *ops, size_t nops, cons
 			    const unsigned char *ext, size_t ext_len, uint64_t *version)
 {
 	struct sbe *e = be;
-	enum vb_err rc = vb_store_commit(e->s, &e->root, ops, nops, msg, ext, ext_len, version);
+	enum vb_err rc = vb_store_commit(e->s, &e->root, e->no_base ? VB_COMMIT_NO_BASE : 0, ops,
+					 nops, msg, ext, ext_len, version);
 
 	if (!rc)
 		e->version = *version;
@@ -158,6 +169,185 @@ static enum vb_err s_ops(void *be, uint64_t version,
 	return vb_store_ops(e->s, &c, fn, arg);
 }
 
+/* Copy bytes [pos, pos+n) of the content `src` to the data record; *out
+ * is the piece of the copy.  `done` counts bytes for the progress report. */
+#define COPY_STEP ((uint64_t)8 << 20)
+
+static enum vb_err copy_range(struct sbe *e, const struct vb_root *src, uint64_t pos,
+			      uint64_t n, struct vb_piece *out, const struct vb_flatten_opts *o,
+			      uint64_t *done, uint64_t total)
+{
+	struct vb_ptree_cur c;
+	enum vb_err rc = vb_ptree_seek(e->t, src, pos, &c);
+	int first = 1;
+
+	while (!rc && n) {
+		if (c.at_end) {
+			rc = vb_err_set(VB_ECORRUPT, "content ends before its recorded length");
+			break;
+		}
+		const struct vb_piece *p = vb_ptree_cur_piece(&c);
+		uint64_t skip = pos - c.piece_pos, take = p->len - skip;
+		if (take > n)
+			take = n;
+		for (uint64_t k = 0; k < take && !rc;) {
+			uint64_t step = take - k < COPY_STEP ? take - k : COPY_STEP;
+			struct vb_piece part;
+			if ((rc = vb_store_append_piece(e->s, p, skip + k, step, &part)))
+				break;
+			if (first) {
+				*out = part;
+				first = 0;
+			} else {
+				out->len += part.len;
+			}
+			k += step;
+			*done += step;
+			if (o->progress)
+				o->progress(o->arg, *done, total);
+		}
+		pos += take;
+		n -= take;
+		if (!rc && n)
+			rc = vb_ptree_next(&c);
+	}
+	vb_ptree_cur_close(&c);
+	return rc;
+}
+
+static enum vb_err flatten_all(struct sbe *e, const struct vb_flatten_opts *o,
+			       struct vb_flatten_stats *st)
+{
+	struct vb_root src = vb_root_share(&e->root), nr = vb_root_empty();
+	struct vb_piece copy;
+	uint64_t done = 0;
+	enum vb_err rc = VB_OK;
+
+	if (src.bytes) {
+		if (!(rc = copy_range(e, &src, 0, src.bytes, &copy, o, &done, src.bytes)))
+			rc = vb_ptree_insert(e->t, &nr, 0, &copy);
+	}
+	vb_root_release(e->t, &src);
+	if (rc) {
+		vb_root_release(e->t, &nr);
+		return rc;
+	}
+	vb_root_release(e->t, &e->root);
+	e->root = nr;
+	e->no_base = 1;
+	st->bytes = done;
+	st->runs = done ? 1 : 0;
+	return VB_OK;
+}
+
+/* Replace [pos, pos+n) of the live tree by a copy of its bytes. */
+static enum vb_err consolidate(struct sbe *e, const struct vb_root *src, uint64_t pos,
+			       uint64_t n, const struct vb_flatten_opts *o, uint64_t *done)
+{
+	struct vb_piece copy;
+	enum vb_err rc = copy_range(e, src, pos, n, &copy, o, done, 0);
+
+	if (!rc)
+		rc = vb_ptree_delete(e->t, &e->root, pos, n);
+	if (!rc)
+		rc = vb_ptree_insert(e->t, &e->root, pos, &copy);
+	return rc;
+}
+
+static enum vb_err flatten_partial(struct sbe *e, const struct vb_flatten_opts *o,
+				   struct vb_flatten_stats *st)
+{
+	struct vb_root src = vb_root_share(&e->root);
+	struct vb_ptree_cur c;
+	uint64_t small = o->small ? o->small : VB_FLATTEN_SMALL, done = 0;
+	uint64_t run_pos = 0, run_len = 0, run_pieces = 0;
+	enum vb_err rc = vb_ptree_seek(e->t, &src, 0, &c);
+
+	while (!rc) {
+		const struct vb_piece *p = c.at_end ? NULL : vb_ptree_cur_piece(&c);
+		if (p && p->len < small) {
+			if (!run_pieces)
+				run_pos = c.piece_pos;
+			run_len += p->len;
+			run_pieces++;
+		} else {
+			if (run_pieces >= 2) {
+				if ((rc = consolidate(e, &src, run_pos, run_len, o, &done)))
+					break;
+				st->runs++;
+			}
+			run_pieces = run_len = 0;
+		}
+		if (!p)
+			break;
+		rc = vb_ptree_next(&c);
+	}
+	vb_ptree_cur_close(&c);
+	vb_root_release(e->t, &src);
+	st->bytes = done;
+	return rc;
+}
+
+static enum vb_err s_flatten(void *be, const struct vb_flatten_opts *o,
+			     struct vb_flatten_stats *st)
+{
+	struct sbe *e = be;
+	struct vb_ptree_cur c;
+	enum vb_err rc;
+
+	st->pieces_before = e->root.pieces;
+	if (o->partial) {
+		rc = flatten_partial(e, o, st);
+	} else if (e->root.pieces == 1) {
+		/* one piece of the store's own data already: nothing to copy */
+		if ((rc = vb_ptree_seek(e->t, &e->root, 0, &c)))
+			return rc;
+		int flat = vb_ptree_cur_piece(&c)->src == VB_SRC_DATA;
+		vb_ptree_cur_close(&c);
+		rc = flat ? VB_OK : flatten_all(e, o, st);
+		e->no_base = 1;
+	} else {
+		rc = flatten_all(e, o, st);
+	}
+	st->pieces_after = e->root.pieces;
+	return rc;
+}
+
+static enum vb_err s_embed(void *be, const struct vb_flatten_opts *o, uint64_t *bytes)
+{
+	struct sbe *e = be;
+	uint64_t size = vb_store_base_size(e->s), done = 0;
+	struct vb_piece base = {VB_SRC_BASE, 0, 0, size}, copy = {0, 0, 0, 0};
+	enum vb_err rc = VB_OK;
+
+	*bytes = 0;
+	if (!vb_store_has_base(e->s))
+		return vb_err_set(VB_EINVAL, "the store has no base file to embed");
+	if (vb_store_embedded(e->s))
+		return VB_OK; /* nothing left to copy */
+	if (!size)
+		return vb_err_set(VB_EINVAL, "the base file is empty: there is nothing to embed");
+	for (uint64_t k = 0; k < size && !rc;) {
+		uint64_t step = size - k < COPY_STEP ? size - k : COPY_STEP;
+		struct vb_piece part;
+		if ((rc = vb_store_append_piece(e->s, &base, k, step, &part)))
+			break;
+		if (!k)
+			copy = part;
+		else
+			copy.len += part.len;
+		k += step;
+		done += step;
+		if (o->progress)
+			o->progress(o->arg, done, size);
+	}
+	if (!rc)
+		rc = vb_store_embed(e->s, &copy);
+	if (!rc)
+		*bytes = done;
+	return rc;
+}
+
 static void s_close(void *be)
 {
 	struct sbe *e = be;
@@ -172,7 +362,7 @@ static void s_close(void *be)
 
 static const struct vb_backend_ops store_ops = {
 	s_len, s_pieces, s_version, s_head, s_read, s_send, s_insert, s_remove,
-	s_revert, s_commit, s_info, s_ops, s_store, s_close,
+	s_revert, s_commit, s_info, s_ops, s_store, s_close, s_flatten, s_embed,
 };
 
 enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *o,
@@ -191,10 +381,12 @@ enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *
 	}
 	e->t = vb_store_ptree(e->s);
 	c = *vb_store_head(e->s);
-	if (version != VB_HEAD && (rc = vb_store_commit_at(e->s, version, &c))) {
+	if ((version != VB_HEAD && (rc = vb_store_commit_at(e->s, version, &c))) ||
+	    (rc = vb_store_need_base(e->s, &c))) {
 		s_close(e);
 		return rc;
 	}
+	e->no_base = (c.flags & VB_COMMIT_NO_BASE) != 0;
 	e->root = vb_store_root_of(&c);
 	e->version = c.version;
 	*ops = &store_ops;

@@ -312,6 +312,64 @@ static enum vb_err do_revert(struct vb_vbuf *b, uint64_t version)
 	return log_op(b, VB_OP_REVERT, 0, vb_vbuf_len(b), version);
 }
 
+static enum vb_err do_flatten(struct vb_vbuf *b, const struct vb_flatten_opts *o,
+			      struct vb_flatten_stats *st)
+{
+	struct vb_flatten_stats local;
+	enum vb_err rc;
+
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof *st);
+	if ((rc = writable(b)))
+		return rc;
+	if ((rc = b->ops->flatten(b->be, o, st)))
+		return edit_failed(b, rc);
+	return log_op(b, VB_OP_FLATTEN, 0, vb_vbuf_len(b), st->bytes);
+}
+
+static enum vb_err do_embed(struct vb_vbuf *b, const struct vb_flatten_opts *o, uint64_t *bytes)
+{
+	enum vb_err rc;
+
+	*bytes = 0;
+	if ((rc = writable(b)))
+		return rc;
+	if ((rc = b->ops->embed(b->be, o, bytes))) {
+		/* nothing was changed when it refused outright */
+		if (rc == VB_EINVAL)
+			return rc;
+		return edit_failed(b, rc);
+	}
+	return log_op(b, VB_OP_EMBED, 0, *bytes, 0);
+}
+
+void vb_auto_flatten_init(struct vb_auto_flatten *a)
+{
+	a->pieces = VB_AUTO_FLATTEN_PIECES;
+	a->average = VB_AUTO_FLATTEN_AVERAGE;
+	a->commits = VB_AUTO_FLATTEN_COMMITS;
+	a->small = VB_FLATTEN_SMALL;
+}
+
+/* Before a commit with edits: a partial flatten if the thresholds hold. */
+static enum vb_err maybe_flatten(struct vb_vbuf *b)
+{
+	struct vb_store *s = b->ops->store(b->be);
+	uint64_t pieces = b->ops->pieces(b->be), len = b->ops->len(b->be);
+
+	if (!b->auto_flatten || !s || !b->nlog || !pieces)
+		return VB_OK;
+	for (size_t i = 0; i < b->nlog; i++)
+		if (b->log[i].kind == VB_OP_FLATTEN)
+			return VB_OK;
+	if (pieces < b->af.pieces || len / pieces >= b->af.average ||
+	    vb_store_since_flatten(s) + 1 < b->af.commits)
+		return VB_OK;
+	struct vb_flatten_opts o = {1, b->af.small, NULL, NULL};
+	return do_flatten(b, &o, NULL);
+}
+
 static enum vb_err do_commit(struct vb_vbuf *b, const char *message, uint64_t *version)
 {
 	enum vb_err rc;
@@ -320,6 +378,8 @@ static enum vb_err do_commit(struct vb_vbuf *b, const char *message, uint64_t *v
 		return rc;
 	if (message && strlen(message) > VB_MESSAGE_MAX)
 		return vb_err_set(VB_EINVAL, "message longer than %u bytes", VB_MESSAGE_MAX);
+	if ((rc = maybe_flatten(b)))
+		return rc;
 	rc = b->ops->commit(b->be, b->log, b->nlog, message ? message : "", b->ext, b->ext_len,
 			    version);
 	if (rc)
@@ -410,6 +470,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The oldest version the history still has (compaction cuts it). */
+static uint64_t oldest(struct vb_vbuf *b)
+{
+	struct vb_store *s = b->ops->store(b->be);
+	return s ? vb_store_oldest(s) : 0;
+}
+
 static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n,
 			  int ends)
 {
@@ -429,6 +496,9 @@ static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_
 	if (from > to)
 		return vb_err_set(VB_EINVAL, "cannot map positions back from version %llu to %llu",
 				  (unsigned long long)from, (unsigned long long)to);
+	if (from < oldest(b))
+		return vb_err_set(VB_ENOENT, "version %llu was compacted away (the oldest kept is %llu)",
+				  (unsigned long long)from, (unsigned long long)oldest(b));
 	if (!n || from == to)
 		return VB_OK;
 
@@ -644,7 +714,8 @@ static enum vb_err anchor_walk(struct vb_vbuf *b, uint64_t version, const char *
 	*found = 0;
 	if (!l)
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	for (uint64_t v = version + 1; v-- > 0 && !rc;) {
+	/* the oldest kept version restates every anchor it had */
+	for (uint64_t v = version + 1, low = oldest(b); v-- > low && !rc;) {
 		struct vb_commit c;
 		if ((rc = vb_vbuf_info(b, v, &c)))
 			break;
@@ -783,6 +854,26 @@ enum vb_err vb_vbuf_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds, 
 enum vb_err vb_vbuf_revert(struct vb_vbuf *b, uint64_t version)
 {
 	LOCKED(b, do_revert(b, version));
+}
+
+enum vb_err vb_vbuf_flatten(struct vb_vbuf *b, const struct vb_flatten_opts *o,
+			    struct vb_flatten_stats *st)
+{
+	LOCKED(b, do_flatten(b, o, st));
+}
+
+enum vb_err vb_vbuf_embed(struct vb_vbuf *b, const struct vb_flatten_opts *o, uint64_t *bytes)
+{
+	LOCKED(b, do_embed(b, o, bytes));
+}
+
+void vb_vbuf_auto_flatten(struct vb_vbuf *b, const struct vb_auto_flatten *a)
+{
+	vb_vbuf_lock(b);
+	b->auto_flatten = a != NULL;
+	if (a)
+		b->af = *a;
+	vb_vbuf_unlock(b);
 }
 
 enum vb_err vb_vbuf_commit(struct vb_vbuf *b, const char *message, uint64_t *version)

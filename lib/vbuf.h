@@ -77,6 +77,56 @@ enum vb_err vb_vbuf_revert(struct vb_vbuf *b, uint64_t version);
 /* Record the edits as a new version (even if there are none). */
 enum vb_err vb_vbuf_commit(struct vb_vbuf *b, const char *message, uint64_t *version);
 
+/*
+ * Flattening: content unchanged, pieces consolidated.  A full flatten
+ * copies the content into the store (one piece; the version no longer
+ * needs the base file); a partial one copies only each run of two or more
+ * neighbouring pieces shorter than `small`, so its cost follows the
+ * fragmented bytes, not the size.  Either is one FLATTEN operation in the
+ * next commit; positions (iterators, anchors) do not move.  The progress
+ * callback gets the bytes copied so far and the total (0: not known).
+ */
+#define VB_FLATTEN_SMALL ((uint64_t)64 << 10)
+
+struct vb_flatten_opts {
+	int partial;
+	uint64_t small;          /* partial: 0 means VB_FLATTEN_SMALL */
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *arg;
+};
+
+struct vb_flatten_stats {
+	uint64_t pieces_before, pieces_after;
+	uint64_t bytes;          /* bytes copied */
+	uint64_t runs;           /* runs of pieces replaced by one */
+};
+
+enum vb_err vb_vbuf_flatten(struct vb_vbuf *b, const struct vb_flatten_opts *o,
+			    struct vb_flatten_stats *st);
+/* Copy the base file into the store (one EMBED operation): with the next
+ * commit every version reads its base bytes from the copy and the base
+ * file is no longer needed.  *bytes: bytes copied (0 if it already was).
+ * VB_EINVAL for a store without a base (or the model). */
+enum vb_err vb_vbuf_embed(struct vb_vbuf *b, const struct vb_flatten_opts *o, uint64_t *bytes);
+
+/*
+ * Automatic flattening: when set, a commit that has edits first runs a
+ * partial flatten (pieces shorter than `small`) if the content then has at
+ * least `pieces` pieces, an average piece shorter than `average` bytes,
+ * and at least `commits` commits since the last flatten (this one
+ * included).  Off by default; NULL turns it off.
+ */
+#define VB_AUTO_FLATTEN_PIECES 4096
+#define VB_AUTO_FLATTEN_AVERAGE ((uint64_t)16 << 10)
+#define VB_AUTO_FLATTEN_COMMITS 256
+
+struct vb_auto_flatten {
+	uint64_t pieces, average, commits, small;
+};
+
+void vb_auto_flatten_init(struct vb_auto_flatten *a);
+void vb_vbuf_auto_flatten(struct vb_vbuf *b, const struct vb_auto_flatten *a);
+
 /* Description of `version` (its commit record, or the model's). */
 enum vb_err vb_vbuf_info(struct vb_vbuf *b, uint64_t version, struct vb_commit *out);
 /* Each operation of `version`, in the order applied. */

@@ -4,7 +4,8 @@
  * VB_TEST_OPS operations (default 100,000): inserts of 0 bytes to 150 KiB
  * (crossing data blocks), deletes of 0 bytes to everything, replaces and
  * reverts, with a bias toward offset 0 and the end, in batches of 1..40
- * operations per commit.  Both buffers get the same operations and
+ * operations per commit, and now and then a full or partial flatten
+ * (content unchanged, pieces consolidated).  Both buffers get the same operations and
  * messages; after every commit they must agree on version, length and
  * sampled bytes, and every 25 commits on the whole content.  The store is
  * closed and reopened (a new handle, as a new process would) between most
@@ -83,7 +84,7 @@ int main(void)
 	wo.node_cache = 64 * 1024;   /* small caches: exercise eviction */
 	wo.block_cache = 256 * 1024;
 
-	uint64_t done = 0, commits = 0, reopens = 0, old_checks = 0, reverts = 0;
+	uint64_t done = 0, commits = 0, reopens = 0, old_checks = 0, reverts = 0, flattens = 0;
 	static struct {
 		uint64_t version, len;
 		uint32_t crc;
@@ -133,6 +134,16 @@ int main(void)
 				CHECK_OK(vb_vbuf_revert(model, v));
 				CHECK_OK(vb_vbuf_revert(sb, v));
 				reverts++;
+			} else if (rnd(4) == 0) {
+				struct vb_flatten_opts fo = {rnd(4) != 0, 1 + rnd(2000), NULL, NULL};
+				struct vb_flatten_stats st;
+				uint64_t before = vb_vbuf_pieces(sb);
+				CHECK_OK(vb_vbuf_flatten(model, &fo, NULL));
+				CHECK_OK(vb_vbuf_flatten(sb, &fo, &st));
+				CHECK(vb_vbuf_pieces(sb) <= before);
+				CHECK(fo.partial || vb_vbuf_pieces(sb) <= 1);
+				CHECK(st.bytes <= len);
+				flattens++;
 			}
 			CHECK_EQ_U64(vb_vbuf_len(sb), vb_vbuf_len(model));
 		}
@@ -223,6 +234,7 @@ int main(void)
 		       (unsigned long long)vb_vbuf_pieces(r));
 		vb_vbuf_close(r);
 	}
+	printf("%llu flattens\n", (unsigned long long)flattens);
 	printf("%llu operations in %llu commits (%llu reverts), %llu reopens, %llu old versions checked in the run and %llu at the end\n",
 	       (unsigned long long)done, (unsigned long long)commits, (unsigned long long)reverts,
 	       (unsigned long long)reopens, (unsigned long long)old_checks,
