@@ -1,0 +1,137 @@
+/*
+ * progress: the status line of long work (see progress.h).
+ *
+ *   1073741824 bytes (1.1 GB, 1.0 GiB) flattened, 2 s, 512 MB/s
+ *   536870912 of 1073741824 bytes (50%) flattened, 1 s, 512 MB/s
+ *
+ * Redrawn in place with a carriage return and an erase to the end of the
+ * line on a terminal; written as separate lines when stderr is a file or
+ * a pipe (--progress), so a log keeps every update.
+ */
+#include "progress.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int opt_progress, opt_no_progress;
+
+struct poptOption cli_progress_options[] = {
+	{"progress", 0, POPT_ARG_NONE, &opt_progress, 0,
+	 "show progress on stderr even when it is not a terminal", NULL},
+	{"no-progress", 0, POPT_ARG_NONE, &opt_no_progress, 0,
+	 "never show progress (the default when stderr is not a terminal)", NULL},
+	POPT_TABLEEND
+};
+
+struct cli_progress {
+	const char *what;
+	uint64_t total;
+	double start, last, delay;
+	uint64_t next_check;   /* bytes at which to look at the clock again */
+	int tty, forced, drawn;
+};
+
+#define CHECK_EVERY ((uint64_t)4 << 20)
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct cli_progress *cli_progress_start(const char *what, uint64_t total)
+{
+	int tty = isatty(STDERR_FILENO);
+	struct cli_progress *p;
+	const char *d = getenv("VB_PROGRESS_DELAY");
+
+	if (opt_no_progress || (!tty && !opt_progress))
+		return NULL;
+	if (!(p = calloc(1, sizeof *p)))
+		return NULL;
+	p->what = what;
+	p->total = total;
+	p->tty = tty;
+	p->forced = opt_progress;
+	p->start = p->last = now();
+	p->delay = 1;
+	if (d && *d) {
+		char *end;
+		double v = strtod(d, &end);
+		if (!*end && v >= 0 && v < 1e6)
+			p->delay = v;
+	}
+	return p;
+}
+
+/* "512 MB/s"-style figures, in powers of 1000 like dd. */
+static void human(char *buf, size_t n, double v, int binary)
+{
+	static const char *const si[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+	static const char *const bi[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double k = binary ? 1024 : 1000;
+	int i = 0;
+
+	while (v >= k && i < 6) {
+		v /= k;
+		i++;
+	}
+	snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", v, binary ? bi[i] : si[i]);
+}
+
+static void draw(struct cli_progress *p, uint64_t done, double t, int final)
+{
+	char size[32], bsize[32], rate[32];
+	double secs = t - p->start;
+
+	human(rate, sizeof rate, secs > 0 ? (double)done / secs : 0, 0);
+	if (p->total)
+		fprintf(stderr, "%s%llu of %llu bytes (%u%%) %s, %.2f s, %s/s%s",
+			p->tty ? "\r" : "", (unsigned long long)done,
+			(unsigned long long)p->total,
+			(unsigned)(done >= p->total ? 100 : done * 100 / p->total), p->what, secs,
+			rate, p->tty ? "\033[K" : "\n");
+	else {
+		human(size, sizeof size, (double)done, 0);
+		human(bsize, sizeof bsize, (double)done, 1);
+		fprintf(stderr, "%s%llu bytes (%s, %s) %s, %.2f s, %s/s%s", p->tty ? "\r" : "",
+			(unsigned long long)done, size, bsize, p->what, secs, rate,
+			p->tty ? "\033[K" : "\n");
+	}
+	if (final && p->tty)
+		fputc('\n', stderr);
+	fflush(stderr);
+	p->drawn = 1;
+}
+
+void cli_progress_update(struct cli_progress *p, uint64_t done)
+{
+	if (!p || done < p->next_check)
+		return;
+	p->next_check = done + CHECK_EVERY;
+	double t = now();
+	if (t - p->start < p->delay || (p->drawn && t - p->last < 1))
+		return;
+	p->last = t;
+	draw(p, done, t, 0);
+}
+
+void cli_progress_done(struct cli_progress *p, uint64_t done)
+{
+	if (!p)
+		return;
+	if (p->drawn || p->forced)
+		draw(p, done, now(), 1);
+	free(p);
+}
+
+void cli_progress_cb(void *arg, uint64_t done, uint64_t total)
+{
+	struct cli_progress *p = arg;
+	(void)total;
+	cli_progress_update(p, done);
+}

@@ -1,0 +1,104 @@
+/*
+ * vb-flatten: consolidate a store's fragmentation, embed its base file,
+ * or compact away its history.
+ *
+ *   vb-flatten [OPTION...] STORE              the head as one piece
+ *   vb-flatten --partial [--piece-size SIZE] STORE
+ *   vb-flatten --embed STORE
+ *   vb-flatten --compact [--keep N] STORE
+ *
+ * Flattening and embedding add one version whose content equals the head's
+ * (DESIGN 2a.3); compaction rewrites the file (lib/compact.c).  Long work
+ * shows progress (progress.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "progress.h"
+#include "vbuf.h"
+
+static int opt_partial, opt_embed, opt_verbose;
+static char *opt_piece_size, *opt_message;
+
+static struct poptOption options[] = {
+	{"partial", 'p', POPT_ARG_NONE, &opt_partial, 0,
+	 "copy only runs of small pieces; large pieces (of the base) stay where they are", NULL},
+	{"piece-size", 's', POPT_ARG_STRING, &opt_piece_size, 0,
+	 "with --partial: pieces shorter than SIZE are small (default 64K)", "SIZE"},
+	{"embed", 'e', POPT_ARG_NONE, &opt_embed, 0,
+	 "copy the base file into the store, so that no version needs it", NULL},
+	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
+	{"verbose", 'v', POPT_ARG_NONE, &opt_verbose, 0, "say what was done on stdout", NULL},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_progress_options, 0, "Progress:", NULL},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing:", NULL},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
+	POPT_TABLEEND
+};
+
+static int flatten(const char *store, const char *message, uint64_t small)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	struct vb_flatten_stats st;
+	struct cli_progress *pr;
+	uint64_t version;
+	enum vb_err rc;
+	int status;
+
+	cli_store_opts(&o, 1);
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
+		return status;
+	pr = cli_progress_start(opt_embed ? "embedded" : "copied",
+				opt_embed ? vb_store_base_size(vb_vbuf_store(b))
+				: opt_partial ? 0 : vb_vbuf_len(b));
+	struct vb_flatten_opts fo = {opt_partial, small, cli_progress_cb, pr};
+	uint64_t embedded = 0;
+	if (opt_embed)
+		rc = vb_vbuf_embed(b, &fo, &embedded);
+	else
+		rc = vb_vbuf_flatten(b, &fo, &st);
+	if (!rc)
+		rc = vb_vbuf_commit(b, message, &version);
+	cli_progress_done(pr, opt_embed ? embedded : rc ? 0 : st.bytes);
+	if (rc) {
+		status = cli_fail(store, rc);
+		vb_vbuf_close(b);
+		return status;
+	}
+	if (opt_verbose && opt_embed)
+		printf("version %llu: %llu bytes of the base embedded%s\n",
+		       (unsigned long long)version, (unsigned long long)embedded,
+		       embedded ? "" : " (it already was)");
+	else if (opt_verbose)
+		printf("version %llu: %llu bytes copied, %llu pieces -> %llu\n",
+		       (unsigned long long)version, (unsigned long long)st.bytes,
+		       (unsigned long long)st.pieces_before, (unsigned long long)st.pieces_after);
+	vb_vbuf_close(b);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const char **args;
+	int nargs;
+	uint64_t small = 0;
+
+	args = cli_start(argc, argv, options, "[OPTION...] STORE", &nargs);
+	const char *message = cli_arg(opt_message);
+	if (nargs < 1)
+		cli_usage("missing STORE");
+	if (nargs > 1)
+		cli_usage("extra operand '%s'", args[1]);
+	if (opt_partial + opt_embed > 1)
+		cli_usage("choose one of --partial and --embed");
+	if (opt_piece_size && !opt_partial)
+		cli_usage("--piece-size only applies to --partial");
+	if (opt_piece_size && !(small = cli_size(cli_arg(opt_piece_size), "piece size")))
+		cli_usage("--piece-size must be at least 1");
+	if (message && strlen(message) > VB_MESSAGE_MAX)
+		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
+	if (!strcmp(args[0], "-"))
+		cli_usage("STORE must be a file ('-' is not a store)");
+	return cli_close_stdout(flatten(args[0], message, small));
+}
