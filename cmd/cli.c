@@ -11,11 +11,14 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vbuf.h"
@@ -39,6 +42,8 @@ int cli_no_sync;
 char *cli_wait;
 char *cli_if_version;
 char *cli_cache;
+char *cli_unit_arg;
+uint64_t cli_unit = 1;
 static int show_version, show_help, show_usage;
 
 /* --help and --usage are ours, not POPT_AUTOHELP's, so that the context is
@@ -230,6 +235,21 @@ static void check_cache(void)
 	cache_size = (size_t)n;
 }
 
+/* --unit: the size grammar, and at least one byte. */
+static void check_unit(void)
+{
+	const char *s = cli_arg(cli_unit_arg);
+	uint64_t n;
+
+	if (!s)
+		return;
+	if (vb_parse_size(s, "--unit", &n))
+		cli_usage("%s", vb_err_detail());
+	if (!n)
+		cli_usage("invalid --unit '%s' (an element is at least 1 byte)", s);
+	cli_unit = n;
+}
+
 void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
 {
 	int rc;
@@ -245,6 +265,7 @@ void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
 		cli_usage("%s: %s", bad ? bad : "", poptStrerror(rc));
 	}
 	check_cache();
+	check_unit();
 	if (show_help || show_usage) {
 		if (show_help)
 			poptPrintHelp(ctx, stdout, 0);
@@ -337,17 +358,124 @@ enum vb_err cli_version_len(struct vb_vbuf *b, uint64_t version, uint64_t *len)
 	return VB_OK;
 }
 
+/* " of version V" when `version` is not the newest of `b`, else "". */
+static const char *of_version(struct vb_vbuf *b, uint64_t version, char *buf, size_t size)
+{
+	buf[0] = 0;
+	if (b && version != vb_vbuf_head(b))
+		snprintf(buf, size, " of version %llu", (unsigned long long)version);
+	return buf;
+}
+
+enum vb_err cli_scale(uint64_t n, uint64_t *bytes)
+{
+	if (__builtin_mul_overflow(n, cli_unit, bytes))
+		return vb_err_set(VB_ERANGE, "%llu elements of %llu bytes are more than 2^64-1 bytes",
+				  (unsigned long long)n, (unsigned long long)cli_unit);
+	return VB_OK;
+}
+
+enum vb_err cli_check_whole(struct vb_vbuf *b, uint64_t version, uint64_t len)
+{
+	char v[48];
+
+	if (len % cli_unit == 0)
+		return VB_OK;
+	return vb_err_set(VB_ERANGE, "content length %llu bytes%s is not a multiple of the unit (%llu bytes)",
+			  (unsigned long long)len, of_version(b, version, v, sizeof v),
+			  (unsigned long long)cli_unit);
+}
+
+enum vb_err cli_check_inserted(uint64_t n)
+{
+	if (n % cli_unit == 0)
+		return VB_OK;
+	return vb_err_set(VB_ERANGE, "%llu bytes inserted are not a multiple of the unit (%llu bytes)",
+			  (unsigned long long)n, (unsigned long long)cli_unit);
+}
+
+/* The failure of an element position `p` resolved in `len_e` elements
+ * (its anchor at element `anchor_e`), worded in elements. */
+static enum vb_err element_range_error(const struct vb_pos *p, uint64_t anchor_e, uint64_t len_e)
+{
+	char text[96];
+
+	vb_pos_format(p, text, sizeof text);
+	if (p->anchor[0] && p->before)
+		return vb_err_set(VB_ERANGE, "element offset %s is before the start (the anchor is at element %llu)",
+				  text, (unsigned long long)anchor_e);
+	if (p->from_end && !p->anchor[0])
+		return vb_err_set(VB_ERANGE, "element offset %s is before the start (length %llu elements)",
+				  text, (unsigned long long)len_e);
+	return vb_err_set(VB_ERANGE, "element offset %s is beyond the end (length %llu elements)",
+			  text, (unsigned long long)len_e);
+}
+
 enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos *p,
 			uint64_t len, uint64_t *out)
 {
-	uint64_t at;
+	uint64_t at, e, len_e = len / cli_unit;
 	enum vb_err rc;
+	char v[48];
 
-	if (!p->anchor[0])
-		return vb_pos_resolve(p, len, out);
-	if ((rc = vb_vbuf_anchor(b, p->anchor, version, &at)))
+	if (cli_unit == 1) {
+		if (!p->anchor[0] || !b)
+			return vb_pos_resolve(p, len, out);
+		if ((rc = vb_vbuf_anchor(b, p->anchor, version, &at)))
+			return rc;
+		return vb_pos_resolve_anchor(p, at, len, out);
+	}
+	/* in elements: the content, then the position, then to bytes */
+	if ((rc = cli_check_whole(b, version, len)))
 		return rc;
-	return vb_pos_resolve_anchor(p, at, len, out);
+	if (!p->anchor[0] || !b) {
+		rc = vb_pos_resolve(p, len_e, &e);
+		at = 0;
+	} else {
+		if ((rc = vb_vbuf_anchor(b, p->anchor, version, &at)))
+			return rc;
+		if (at % cli_unit)
+			return vb_err_set(VB_ERANGE, "anchor '%s' is at byte %llu%s, not on an element boundary (the unit is %llu bytes)",
+					  p->anchor, (unsigned long long)at,
+					  of_version(b, version, v, sizeof v),
+					  (unsigned long long)cli_unit);
+		at /= cli_unit;
+		rc = vb_pos_resolve_anchor(p, at, len_e, &e);
+	}
+	if (rc == VB_ERANGE)
+		return element_range_error(p, at, len_e);
+	if (rc)
+		return rc;
+	return cli_scale(e, out);
+}
+
+enum vb_err cli_span(uint64_t at, uint64_t n, uint64_t len, uint64_t *bytes)
+{
+	if (at > len || n > (len - at) / cli_unit) {
+		if (cli_unit == 1)
+			return vb_err_set(VB_ERANGE, "range %llu+%llu is beyond the end (length %llu)",
+					  (unsigned long long)at, (unsigned long long)n,
+					  (unsigned long long)len);
+		return vb_err_set(VB_ERANGE, "element range %llu+%llu is beyond the end (length %llu elements)",
+				  (unsigned long long)(at / cli_unit), (unsigned long long)n,
+				  (unsigned long long)(len / cli_unit));
+	}
+	return cli_scale(n, bytes);
+}
+
+enum vb_err cli_check_carried(const char *text, int range, uint64_t from, uint64_t to,
+			      uint64_t at, uint64_t n)
+{
+	if (at % cli_unit == 0 && n % cli_unit == 0)
+		return VB_OK;
+	if (range)
+		return vb_err_set(VB_ERANGE, "element %s of version %llu is bytes %llu+%llu of version %llu, not on element boundaries (the unit is %llu bytes)",
+				  text, (unsigned long long)from, (unsigned long long)at,
+				  (unsigned long long)n, (unsigned long long)to,
+				  (unsigned long long)cli_unit);
+	return vb_err_set(VB_ERANGE, "element %s of version %llu is at byte %llu of version %llu, not on an element boundary (the unit is %llu bytes)",
+			  text, (unsigned long long)from, (unsigned long long)at,
+			  (unsigned long long)to, (unsigned long long)cli_unit);
 }
 
 enum vb_err cli_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n,
@@ -363,13 +491,50 @@ enum vb_err cli_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos
 	return vb_err_set(VB_ERANGE, "%s", detail);
 }
 
+enum vb_err cli_parse_pos(const char *s, struct vb_pos *p)
+{
+	uint64_t bytes;
+	enum vb_err rc = vb_parse_pos(s, p);
+
+	if (rc)
+		return rc;
+	if (__builtin_mul_overflow(p->n, cli_unit, &bytes))
+		return vb_err_set(VB_EINVAL, "offset '%s' is too large (at most %llu elements of %llu bytes)",
+				  s, (unsigned long long)(UINT64_MAX / cli_unit),
+				  (unsigned long long)cli_unit);
+	return VB_OK;
+}
+
+enum vb_err cli_parse_length(const char *s, uint64_t *n)
+{
+	uint64_t bytes;
+	enum vb_err rc = vb_parse_size(s, "length", n);
+
+	if (rc)
+		return rc;
+	if (__builtin_mul_overflow(*n, cli_unit, &bytes))
+		return vb_err_set(VB_EINVAL, "length '%s' is too large (at most %llu elements of %llu bytes)",
+				  s, (unsigned long long)(UINT64_MAX / cli_unit),
+				  (unsigned long long)cli_unit);
+	return VB_OK;
+}
+
 struct vb_pos cli_pos(const char *s)
 {
 	struct vb_pos p;
 
-	if (vb_parse_pos(s, &p))
+	if (cli_parse_pos(s, &p))
 		cli_usage("%s", vb_err_detail());
 	return p;
+}
+
+uint64_t cli_length(const char *s)
+{
+	uint64_t n;
+
+	if (cli_parse_length(s, &n))
+		cli_usage("%s", vb_err_detail());
+	return n;
 }
 
 uint64_t cli_size(const char *s, const char *what)
@@ -379,6 +544,169 @@ uint64_t cli_size(const char *s, const char *what)
 	if (vb_parse_size(s, what, &v))
 		cli_usage("%s", vb_err_detail());
 	return v;
+}
+
+/*
+ * Stream mode with --unit.  The editor (lib/sedit) works in bytes, so the
+ * positions are scaled first.  Element-worded checks need the input's
+ * length: a regular file's is known before anything is written; a pipe's
+ * is counted by a thread that copies stdin into a pipe the editor reads.
+ */
+#define PUMP_CHUNK (128u * 1024u)
+
+struct pump {
+	int in, out;
+	char *buf;
+	uint64_t count;    /* bytes passed on */
+	int done;          /* 1: stdin reached its end */
+	int err;           /* errno of a failed read of stdin, or 0 */
+};
+
+static void pump_cleanup(void *arg)
+{
+	struct pump *p = arg;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	free(p->buf);
+	p->buf = NULL;
+	close(p->out);
+}
+
+static void *pump_main(void *arg)
+{
+	struct pump *p = arg;
+
+	pthread_cleanup_push(pump_cleanup, p);
+	for (;;) {
+		ssize_t r = read(p->in, p->buf, PUMP_CHUNK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			p->err = errno;
+			break;
+		}
+		if (r == 0) {
+			p->done = 1;
+			break;
+		}
+		/* a failed write means the editor stopped reading */
+		if (vb_io_write_full(p->out, p->buf, (size_t)r))
+			break;
+		p->count += (uint64_t)r;
+	}
+	pthread_cleanup_pop(1);
+	return NULL;
+}
+
+/* Check every position of `e` (in elements) against an input of `len`
+ * bytes, as the editor will, in elements; errors carry the labels. */
+static enum vb_err check_elements(const struct vb_sedit *e, uint64_t len)
+{
+	enum vb_err rc;
+	uint64_t at, n;
+
+	if ((rc = cli_check_whole(NULL, 0, len)))
+		return rc;
+	for (size_t i = 0; i < e->ndels; i++) {
+		const struct vb_sedit_del *d = &e->dels[i];
+		if ((rc = cli_resolve(NULL, 0, &d->pos, len, &at)) ||
+		    (rc = cli_span(at, d->len, len, &n))) {
+			if (d->label)
+				vb_err_prefix("%s", d->label);
+			return rc;
+		}
+	}
+	if (e->insert)
+		return cli_resolve(NULL, 0, &e->ins_pos, len, &at);
+	return VB_OK;
+}
+
+/* Run the byte edit `e` from a pipe on stdin, counting the bytes; *len
+ * gets the input's length, or UINT64_MAX if it was not read to its end. */
+static enum vb_err run_counted(const struct vb_sedit *e, struct vb_sink *out, uint64_t *len)
+{
+	struct pump p = {0, -1, NULL, 0, 0, 0};
+	pthread_t th;
+	int fds[2];
+	enum vb_err rc;
+
+	*len = UINT64_MAX;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return vb_err_sys("pipe");
+	(void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+	p.out = fds[1];
+	p.buf = malloc(PUMP_CHUNK);
+	if (!p.buf) {
+		close(fds[0]);
+		close(fds[1]);
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	}
+	if ((errno = pthread_create(&th, NULL, pump_main, &p))) {
+		rc = vb_err_sys("cannot start a thread");
+		free(p.buf);
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	rc = vb_sedit_run(fds[0], out, e);
+	/* the pump may still be waiting for stdin (the editor stopped
+	 * early): stop it; a finished one is only joined */
+	close(fds[0]);
+	if (rc)
+		pthread_cancel(th);
+	pthread_join(th, NULL);
+	if (p.err && (!rc || rc == VB_ERANGE)) {
+		errno = p.err;
+		return vb_err_sys("read");
+	}
+	if (p.done)
+		*len = p.count;
+	return rc;
+}
+
+enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out)
+{
+	struct vb_sedit be = *e;
+	struct vb_sedit_del *d;
+	struct stat st;
+	off_t cur = -1;
+	uint64_t len;
+	enum vb_err rc = VB_OK;
+
+	if (cli_unit == 1)
+		return vb_sedit_run(0, out, e);
+	d = calloc(e->ndels ? e->ndels : 1, sizeof *d);
+	if (!d)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < e->ndels && !rc; i++) {
+		d[i] = e->dels[i];
+		rc = cli_scale(e->dels[i].pos.n, &d[i].pos.n);
+		if (!rc)
+			rc = cli_scale(e->dels[i].len, &d[i].len);
+		if (rc && d[i].label)
+			vb_err_prefix("%s", d[i].label);
+	}
+	be.dels = d;
+	if (rc || (e->insert && (rc = cli_scale(e->ins_pos.n, &be.ins_pos.n))))
+		goto out;
+	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode))
+		cur = lseek(0, 0, SEEK_CUR);
+	if (cur >= 0 && st.st_size >= cur) {
+		/* everything checked before the first byte is written */
+		if (!(rc = check_elements(e, (uint64_t)(st.st_size - cur))))
+			rc = vb_sedit_run(0, out, &be);
+		goto out;
+	}
+	rc = run_counted(&be, out, &len);
+	if (len != UINT64_MAX && (!rc || rc == VB_ERANGE)) {
+		/* the length is known now: the same checks, in elements */
+		enum vb_err c = check_elements(e, len);
+		if (c)
+			rc = c;
+	}
+out:
+	free(d);
+	return rc;
 }
 
 void cli_store_opts(struct vb_store_opts *o, int write)

@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "io.h"
 #include "num.h"
+#include "sedit.h"
 #include "store.h"
 
 struct vb_vbuf;
@@ -34,6 +36,33 @@ extern struct poptOption cli_write_options[];
 extern int cli_no_sync;
 extern char *cli_wait;
 extern char *cli_if_version;
+
+/*
+ * --unit N (vb-insert, vb-delete, vb-cat): every OFFSET and LENGTH counts
+ * elements of N bytes instead of bytes, so that whole records of an array
+ * of fixed-size records are addressed.  The scaling lives here, once:
+ *
+ *   - cli_pos/cli_length (and cli_parse_pos/cli_parse_length for --ranges
+ *     lines) parse in elements and refuse a value whose byte count would
+ *     pass 2^64-1;
+ *   - cli_resolve takes an element position and returns a byte offset;
+ *     cli_span checks an element count at a byte offset and returns its
+ *     byte count; cli_check_whole refuses content that is not a whole
+ *     number of elements; messages say "element offset", "element range"
+ *     and "N elements";
+ *   - cli_stream runs a stream edit whose positions are in elements.
+ *
+ * With N = 1 (the default, and every command without the option) all of
+ * these behave, and word their messages, exactly as plain byte offsets.
+ * Content that is not a whole number of elements is an error for every
+ * command given --unit (not only where `end` is used): such content is not
+ * an array of N-byte records, and the unit is most likely wrong.
+ */
+/* The option's value (each command words its own --unit entry in its
+ * table), and the unit in bytes: 1 unless --unit was given (cli_parse
+ * checks it: the size grammar, at least 1). */
+extern char *cli_unit_arg;
+extern uint64_t cli_unit;
 
 /* Everything a command does before looking at its operands: cli_init,
  * cli_context, cli_parse (no per-option handler) and cli_operands. */
@@ -75,8 +104,10 @@ int cli_fail(const char *file, enum vb_err rc);
 struct vb_sink;
 int cli_fail_output(const char *file, enum vb_err rc, const struct vb_sink *sink);
 
-/* The absolute offset of `p` in version `version` of `b` (whose content
- * is `len` bytes), looking anchors up at that version. */
+/* The absolute byte offset of `p` (in elements of --unit) in version
+ * `version` of `b` (whose content is `len` bytes, checked with
+ * cli_check_whole), looking anchors up at that version; an anchor must be
+ * on an element boundary.  `b` may be NULL (a stream: no anchors). */
 enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos *p,
 			uint64_t len, uint64_t *out);
 /* vb_vbuf_map (ends: vb_vbuf_map_ends, for the ends of ranges, so that
@@ -95,9 +126,51 @@ uint64_t cli_version(const char *s);
 /* Exit status for a library error. */
 int cli_status(enum vb_err rc);
 
-/* Parse a POSITION or LENGTH operand; a malformed one is a usage error. */
+/* Parse a POSITION or LENGTH operand in elements of --unit; a malformed
+ * one, or one whose byte count would pass 2^64-1, is a usage error. */
 struct vb_pos cli_pos(const char *s);
+uint64_t cli_length(const char *s);
+/* The same, returning VB_EINVAL with the detail instead of exiting. */
+enum vb_err cli_parse_pos(const char *s, struct vb_pos *p);
+enum vb_err cli_parse_length(const char *s, uint64_t *n);
+/* Parse a plain number with the size grammar (a version, a count, a
+ * limit: not scaled by --unit); a malformed one is a usage error. */
 uint64_t cli_size(const char *s, const char *what);
+
+/* `n` elements in bytes; VB_ERANGE instead of passing 2^64-1. */
+enum vb_err cli_scale(uint64_t n, uint64_t *bytes);
+/* VB_ERANGE unless `len` bytes are a whole number of elements: "content
+ * length 10 bytes is not a multiple of the unit (4 bytes)", naming
+ * `version` when it is not the newest version of `b` (b may be NULL). */
+enum vb_err cli_check_whole(struct vb_vbuf *b, uint64_t version, uint64_t len);
+/* VB_ERANGE unless `n` bytes to insert are a whole number of elements. */
+enum vb_err cli_check_inserted(uint64_t n);
+/* Check that `n` elements from byte offset `at` lie inside content of
+ * `len` bytes ("range A+N is beyond the end (length L)", in elements with
+ * --unit); *bytes gets their byte count. */
+enum vb_err cli_span(uint64_t at, uint64_t n, uint64_t len, uint64_t *bytes);
+/* After --at-version carried a position given in elements from version
+ * `from` to version `to`: VB_ERANGE unless the byte offset `at` (and the
+ * byte count `n`) still fall on element boundaries (edits since `from`
+ * that were not whole elements can move them off).  `text` names the
+ * position as the user gave it, in elements ("offset 3", "range 3+1");
+ * `range` says whether it is a range. */
+enum vb_err cli_check_carried(const char *text, int range, uint64_t from, uint64_t to,
+			      uint64_t at, uint64_t n);
+/* The number of elements in `bytes` (rounded down). */
+static inline uint64_t cli_elements(uint64_t bytes)
+{
+	return bytes / cli_unit;
+}
+
+/* Stream mode: edit stdin into `out` as `e` says, its positions and
+ * lengths in elements.  With --unit, stdin must be a whole number of
+ * elements: on a regular file that and every position is checked before
+ * anything is written; on a pipe the length is counted on the way (a
+ * thread between stdin and the editor) and checked at its end, where the
+ * output written so far stays written.  An out-of-range position is
+ * reported in elements either way. */
+enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out);
 
 /* Store options from the shared write options and the environment. */
 void cli_store_opts(struct vb_store_opts *o, int write);

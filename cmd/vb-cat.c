@@ -5,7 +5,8 @@
  *
  * Each STORE in turn (no STORE, or `-`: a store on stdin, which must be a
  * regular file).  --range START:END or --offset/--length select bytes;
- * -V reads an older version.  Base-file bytes move with splice/sendfile/
+ * -V reads an older version; with --unit N they count elements of N bytes
+ * (cli.h) and each store's content must be whole elements.  Base-file bytes move with splice/sendfile/
  * copy_file_range where the kernel allows; bytes of the store's own records
  * are verified against their checksums first.  A store that fails is
  * reported and the next one is still written (like cat); the status says
@@ -31,14 +32,17 @@ static struct poptOption options[] = {
 	 "write LENGTH bytes (they must all exist: a range is never shortened)", "LENGTH"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0, "read version N instead of the newest",
 	 "N"},
+	{"unit", 0, POPT_ARG_STRING, &cli_unit_arg, 0,
+	 "--range, --offset and --length count elements of N bytes (default 1); the content must be whole elements",
+	 "N"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
 };
 
 struct sel {
 	int has_start, has_end, has_len;
-	struct vb_pos start, end;
-	uint64_t len;
+	struct vb_pos start, end;   /* in elements of --unit */
+	uint64_t len;               /* in elements */
 };
 
 static int cat_one(const char *name, const struct sel *sel, uint64_t version,
@@ -84,22 +88,23 @@ static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 	}
 	len = vb_vbuf_len(b);
 	to = len;
+	if ((rc = cli_check_whole(b, vb_vbuf_version(b), len)))
+		goto fail;
 	if (sel->has_start && (rc = cli_resolve(b, vb_vbuf_version(b), &sel->start, len, &from)))
 		goto fail;
 	if (sel->has_end && (rc = cli_resolve(b, vb_vbuf_version(b), &sel->end, len, &to)))
 		goto fail;
 	if (sel->has_len) {
-		if (sel->len > len - from) {
-			rc = vb_err_set(VB_ERANGE, "range %llu+%llu is beyond the end (length %llu)",
-					(unsigned long long)from, (unsigned long long)sel->len,
-					(unsigned long long)len);
+		uint64_t n;
+		if ((rc = cli_span(from, sel->len, len, &n)))
 			goto fail;
-		}
-		to = from + sel->len;
+		to = from + n;
 	}
 	if (from > to) {
-		rc = vb_err_set(VB_ERANGE, "range start %llu is after its end %llu",
-				(unsigned long long)from, (unsigned long long)to);
+		rc = vb_err_set(VB_ERANGE, "%srange start %llu is after its end %llu",
+				cli_unit == 1 ? "" : "element ",
+				(unsigned long long)cli_elements(from),
+				(unsigned long long)cli_elements(to));
 		goto fail;
 	}
 	rc = vb_vbuf_send(b, from, to - from, out);
@@ -152,7 +157,7 @@ int main(int argc, char **argv)
 	}
 	if (length) {
 		sel.has_len = 1;
-		sel.len = cli_size(length, "length");
+		sel.len = cli_length(length);
 	}
 	if (opt_version)
 		version = cli_size(cli_arg(opt_version), "version");

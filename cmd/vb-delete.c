@@ -8,6 +8,9 @@
  * version before the command; overlapping and unsorted ranges are merged
  * and applied from the highest offset down as one new version, so each
  * recorded operation is valid in the parent's coordinates too (DESIGN 2a.2).
+ * With --unit N every OFFSET and LENGTH counts elements of N bytes (cli.h):
+ * ranges are parsed and kept in elements, and become bytes when they are
+ * resolved against the content.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +30,9 @@ static struct poptOption options[] = {
 	{"ranges", 'R', POPT_ARG_STRING, &opt_ranges, 0,
 	 "read 'OFFSET LENGTH' lines from FILE ('-' for stdin) and delete them all as one version",
 	 "FILE"},
+	{"unit", 0, POPT_ARG_STRING, &cli_unit_arg, 0,
+	 "OFFSET and LENGTH (and --ranges) count elements of N bytes (default 1); the content must be whole elements",
+	 "N"},
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
 	 "the offsets (and --ranges) are in version V's content; they are carried through the edits since",
@@ -37,10 +43,11 @@ static struct poptOption options[] = {
 };
 
 struct range {
-	struct vb_pos pos;
-	uint64_t len;
+	struct vb_pos pos;    /* in elements of --unit */
+	uint64_t len;         /* in elements; in bytes once resolved */
 	unsigned long line;
-	uint64_t at;          /* resolved */
+	uint64_t at;          /* resolved, in bytes */
+	uint64_t at_e, len_e; /* resolved, in elements (for messages) */
 };
 
 /* Read the ranges file.  A bad line is reported as FILE:LINE: cause. */
@@ -96,7 +103,7 @@ static int read_ranges(const char *name, struct range **out, size_t *n)
 			r = nr;
 			alloc = nc;
 		}
-		if (vb_parse_pos(a, &r[cnt].pos) || vb_parse_size(b, "length", &r[cnt].len)) {
+		if (cli_parse_pos(a, &r[cnt].pos) || cli_parse_length(b, &r[cnt].len)) {
 			cli_error(NULL, "%s:%lu: %s", name, lineno, vb_err_detail());
 			status = EXIT_FAIL;
 			break;
@@ -154,16 +161,21 @@ static int stream_mode(struct range *r, size_t n, const char *rname)
 	if (hm && *hm)
 		e.hold_max = cli_size(hm, "VB_HOLD_MAX");
 	vb_sink_init(&out, 1);
-	rc = vb_sedit_run(0, &out, &e);
+	rc = cli_stream(&e, &out);
 	vb_sink_done(&out);
 	for (size_t i = 0; i < n; i++)
 		free(labels[i]);
 	free(labels);
 	free(d);
-	/* a range's error already names FILE:LINE (an anchor: VB_EINVAL) */
-	if (rc)
-		return cli_fail_output((rc == VB_ERANGE || rc == VB_EINVAL) && rname ? NULL : "-", rc,
-				       &out);
+	/* a range's error already names FILE:LINE (an anchor: VB_EINVAL);
+	 * the stream's own (its length with --unit) names '-' */
+	if (rc) {
+		const char *detail = vb_err_detail();
+		size_t l = rname ? strlen(rname) : 0;
+		int labelled = rname && (rc == VB_ERANGE || rc == VB_EINVAL) &&
+			       !strncmp(detail, rname, l) && detail[l] == ':';
+		return cli_fail_output(labelled ? NULL : "-", rc, &out);
+	}
 	return EXIT_OK;
 }
 
@@ -184,15 +196,16 @@ static int edit_store(const char *store, struct range *r, size_t n, const char *
 	 * --at-version's), carried to the head afterwards */
 	uint64_t head = vb_vbuf_version(b);
 	uint64_t ver = opt_at_version ? cli_version(opt_at_version) : head;
-	if ((rc = cli_version_len(b, ver, &len)))
+	/* with --unit, the content the ranges are in and the content they
+	 * are deleted from must both be whole elements */
+	if ((rc = cli_version_len(b, ver, &len)) || (rc = cli_check_whole(b, ver, len)) ||
+	    (rc = cli_check_whole(b, head, vb_vbuf_len(b))))
 		goto fail;
-	/* resolve and check every range */
+	/* resolve and check every range; from here on in bytes */
 	for (size_t i = 0; i < n; i++) {
+		r[i].len_e = r[i].len;
 		if ((rc = cli_resolve(b, ver, &r[i].pos, len, &r[i].at)) ||
-		    (r[i].len > len - r[i].at &&
-		     (rc = vb_err_set(VB_ERANGE, "range %llu+%llu is beyond the end (length %llu)",
-				      (unsigned long long)r[i].at, (unsigned long long)r[i].len,
-				      (unsigned long long)len)))) {
+		    (rc = cli_span(r[i].at, r[i].len_e, len, &r[i].len))) {
 			if (ranges) {
 				cli_error(NULL, "%s:%lu: %s", ranges, r[i].line, vb_err_detail());
 				vb_vbuf_close(b);
@@ -218,8 +231,20 @@ static int edit_store(const char *store, struct range *r, size_t n, const char *
 			rc = cli_map(b, ver, head, p + n, n, 1);
 		for (size_t i = 0; i < n && !rc; i++) {
 			uint64_t end = r[i].len ? p[n + i] : p[i];
+			char text[64];
+			r[i].at_e = cli_elements(r[i].at);
 			r[i].at = p[i];
 			r[i].len = end > p[i] ? end - p[i] : 0;
+			/* edits since V that were not whole elements */
+			snprintf(text, sizeof text, "range %llu+%llu", (unsigned long long)r[i].at_e,
+				 (unsigned long long)r[i].len_e);
+			if ((rc = cli_check_carried(text, 1, ver, head, r[i].at, r[i].len)) &&
+			    ranges) {
+				cli_error(NULL, "%s:%lu: %s", ranges, r[i].line, vb_err_detail());
+				free(p);
+				vb_vbuf_close(b);
+				return EXIT_FAIL;
+			}
 		}
 		free(p);
 		if (rc || (rc = vb_vbuf_note_at_version(b, ver)))
@@ -278,7 +303,7 @@ int main(int argc, char **argv)
 		if (nargs > 3)
 			cli_usage("extra operand '%s'", args[3]);
 		one.pos = cli_pos(args[1]);
-		one.len = cli_size(args[2], "length");
+		one.len = cli_length(args[2]);
 		one.line = 0;
 		r = &one;
 		n = 1;

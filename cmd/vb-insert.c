@@ -7,6 +7,11 @@
  * --text / --hex.  With --replace LEN they replace LEN bytes at OFFSET in
  * one operation.  Everything is one new version.  STORE `-` edits stdin to
  * stdout instead (the bytes then come from FILE, --text or --hex).
+ * With --unit N, OFFSET and LEN count elements of N bytes (cli.h), and the
+ * bytes inserted must be whole elements: --text and --hex are checked on
+ * the command line, regular files by their size before anything is read,
+ * and everything by the count that arrived, before the commit (a store)
+ * or at the end (a stream).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +36,9 @@ static struct poptOption options[] = {
 	 "HEX"},
 	{"replace", 'r', POPT_ARG_STRING, &opt_replace, 0,
 	 "replace LEN bytes at OFFSET instead of only inserting", "LEN"},
+	{"unit", 0, POPT_ARG_STRING, &cli_unit_arg, 0,
+	 "OFFSET and LEN count elements of N bytes (default 1); the content and the inserted bytes must be whole elements",
+	 "N"},
 	{"create", 'c', POPT_ARG_NONE, &opt_create, 0, "create STORE if it does not exist", NULL},
 	{"base", 'b', POPT_ARG_STRING, &opt_base, 0,
 	 "create STORE with FILE's content as version 0, referenced in place (implies --create)",
@@ -85,6 +93,28 @@ static int open_inputs(const char **files, int n, struct source *src)
 	return EXIT_OK;
 }
 
+/* With --unit: when every input is a regular file, what they hold is
+ * known, and bytes that are not whole elements are refused before any
+ * is read.  Returns an exit status (0: go on). */
+static int check_input_sizes(const char *file, const struct source *src, int n)
+{
+	uint64_t total = 0;
+
+	if (cli_unit == 1)
+		return EXIT_OK;
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		off_t cur;
+		if (fstat(src[i].fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (cur = lseek(src[i].fd, 0, SEEK_CUR)) < 0 || cur > st.st_size ||
+		    __builtin_add_overflow(total, (uint64_t)(st.st_size - cur), &total))
+			return EXIT_OK; /* counted as it arrives instead */
+	}
+	if (cli_check_inserted(total))
+		return cli_fail(file, VB_ERANGE);
+	return EXIT_OK;
+}
+
 /* Refuse to read the store into itself (it would grow forever). */
 static int same_file(const char *store, const struct source *src, int n)
 {
@@ -106,6 +136,7 @@ struct emit_arg {
 	struct source *src;
 	int nsrc;
 	const char *failed;
+	uint64_t count;          /* bytes inserted */
 };
 
 static enum vb_err emit(void *arg, struct vb_sink *out)
@@ -114,14 +145,20 @@ static enum vb_err emit(void *arg, struct vb_sink *out)
 	enum vb_err rc;
 	uint64_t copied;
 
-	if (a->bytes)
+	if (a->bytes) {
+		a->count = a->n;
 		return vb_sink_write(out, a->bytes, a->n);
-	for (int i = 0; i < a->nsrc; i++)
-		if ((rc = vb_sink_pump(out, a->src[i].fd, UINT64_MAX, &copied))) {
+	}
+	for (int i = 0; i < a->nsrc; i++) {
+		copied = 0;
+		rc = vb_sink_pump(out, a->src[i].fd, UINT64_MAX, &copied);
+		a->count += copied;
+		if (rc) {
 			if (rc != VB_EPIPE)
 				a->failed = a->src[i].name;
 			return rc;
 		}
+	}
 	return VB_OK;
 }
 
@@ -130,7 +167,7 @@ static int stream_mode(const char *offset, const unsigned char *bytes, size_t nb
 {
 	struct vb_sedit e;
 	struct vb_sedit_del del;
-	struct emit_arg a = {bytes, nbytes, src, nsrc, NULL};
+	struct emit_arg a = {bytes, nbytes, src, nsrc, NULL, 0};
 	struct vb_sink out;
 	enum vb_err rc;
 
@@ -151,7 +188,11 @@ static int stream_mode(const char *offset, const unsigned char *bytes, size_t nb
 		e.ndels = 1;
 	}
 	vb_sink_init(&out, 1);
-	rc = vb_sedit_run(0, &out, &e);
+	rc = cli_stream(&e, &out);
+	/* inserted bytes that were not whole elements: known only now
+	 * (input FILEs that are not regular files) */
+	if (!rc)
+		rc = cli_check_inserted(a.count);
 	vb_sink_done(&out);
 	if (rc)
 		return cli_fail_output(a.failed ? a.failed : "-", rc, &out);
@@ -187,26 +228,47 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 	cli_warnings(store, b);
 	if ((rc = cli_check_if_version(b)))
 		goto fail;
-	/* the offsets are in version `ver`'s content; carried to the head */
+	/* the offsets are in version `ver`'s content; carried to the head.
+	 * With --unit both contents must be whole elements, and OFFSET and
+	 * LEN become bytes here. */
 	uint64_t head = vb_vbuf_version(b), len;
 	uint64_t ver = opt_at_version ? cli_version(opt_at_version) : head;
-	if ((rc = cli_version_len(b, ver, &len)) || (rc = cli_resolve(b, ver, pos, len, &at)))
+	if ((rc = cli_version_len(b, ver, &len)) || (rc = cli_check_whole(b, ver, len)) ||
+	    (rc = cli_check_whole(b, head, vb_vbuf_len(b))) ||
+	    (rc = cli_resolve(b, ver, pos, len, &at)))
 		goto fail;
-	if (opt_replace && rlen > len - at) {
-		rc = vb_err_set(VB_ERANGE, "cannot replace %llu bytes at offset %llu: the content ends at %llu",
-				(unsigned long long)rlen, (unsigned long long)at,
-				(unsigned long long)len);
+	if (opt_replace && rlen > cli_elements(len - at)) {
+		if (cli_unit == 1)
+			rc = vb_err_set(VB_ERANGE, "cannot replace %llu bytes at offset %llu: the content ends at %llu",
+					(unsigned long long)rlen, (unsigned long long)at,
+					(unsigned long long)len);
+		else
+			rc = vb_err_set(VB_ERANGE, "cannot replace %llu elements at element %llu: the content ends at element %llu",
+					(unsigned long long)rlen, (unsigned long long)cli_elements(at),
+					(unsigned long long)cli_elements(len));
 		goto fail;
 	}
+	uint64_t rlen_e = rlen, at_e = cli_elements(at);
+	if ((rc = cli_scale(rlen_e, &rlen)))
+		goto fail;
 	if (ver != head) {
 		/* the replaced range's end moves with its last byte (bytes
 		 * inserted right after it since are not replaced) */
 		uint64_t end = at + rlen;
+		char text[64];
 		if ((rc = cli_map(b, ver, head, &at, 1, 0)) ||
 		    (rlen && (rc = cli_map(b, ver, head, &end, 1, 1))) ||
 		    (rc = vb_vbuf_note_at_version(b, ver)))
 			goto fail;
 		rlen = rlen && end > at ? end - at : 0;
+		/* edits since V that were not whole elements */
+		if (opt_replace)
+			snprintf(text, sizeof text, "range %llu+%llu", (unsigned long long)at_e,
+				 (unsigned long long)rlen_e);
+		else
+			snprintf(text, sizeof text, "offset %llu", (unsigned long long)at_e);
+		if ((rc = cli_check_carried(text, opt_replace != NULL, ver, head, at, rlen)))
+			goto fail;
 	}
 	if (bytes) {
 		rc = opt_replace ? vb_vbuf_replace(b, at, rlen, bytes, nbytes)
@@ -225,6 +287,9 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 		if (rc && failed < (size_t)nsrc)
 			culprit = src[failed].name;
 		free(fds);
+		/* not committed: what was appended is cut off again */
+		if (!rc)
+			rc = cli_check_inserted(inserted);
 	}
 	if (!rc && opt_anchor)
 		rc = vb_vbuf_set_anchor(b, cli_arg(opt_anchor), at);
@@ -257,13 +322,19 @@ int main(int argc, char **argv)
 	if ((text || hex) && nfiles)
 		cli_usage("--%s cannot be used with input files", text ? "text" : "hex");
 	if (opt_replace)
-		rlen = cli_size(cli_arg(opt_replace), "length");
+		rlen = cli_length(cli_arg(opt_replace));
 	struct vb_pos pos = cli_pos(offset);
 	if (hex)
 		bytes = decode_hex(hex, &nbytes);
 	else if (text) {
 		bytes = (unsigned char *)(uintptr_t)text;
 		nbytes = strlen(text);
+	}
+	if (bytes && nbytes % cli_unit) {
+		if (hex)
+			free(bytes);
+		cli_usage("--%s is %zu bytes, not a multiple of the unit (%llu bytes)",
+			  hex ? "hex" : "text", nbytes, (unsigned long long)cli_unit);
 	}
 	if (message && strlen(message) > VB_MESSAGE_MAX)
 		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
@@ -300,12 +371,14 @@ int main(int argc, char **argv)
 		free_inputs(src, nfiles);
 		return status;
 	}
-	if (stream)
-		status = stream_mode(offset, bytes, nbytes, src, nsrc, opt_replace != NULL, rlen);
-	else if (same_file(store, src, nsrc))
+	status = EXIT_OK;
+	if (!stream && same_file(store, src, nsrc))
 		status = EXIT_FAIL;
-	else
-		status = edit_store(store, &pos, bytes, nbytes, src, nsrc, rlen, base, message);
+	else if (!bytes)
+		status = check_input_sizes(store, src, nsrc);
+	if (!status)
+		status = stream ? stream_mode(offset, bytes, nbytes, src, nsrc, opt_replace != NULL, rlen)
+				: edit_store(store, &pos, bytes, nbytes, src, nsrc, rlen, base, message);
 	free_inputs(src, nfiles);
 	if (hex)
 		free(bytes);
