@@ -135,6 +135,41 @@ enum vb_err vb_ptree_walk_nodes(struct vb_ptree *t, const struct vb_root *r,
 				enum vb_err (*piece)(void *arg, const struct vb_piece *p),
 				void *arg);
 
+/*
+ * The byte ranges in which the contents of `a` and `b` differ, as hunks:
+ * hunk(a_off, a_len, b_off, b_len) says that bytes [a_off, a_off+a_len) of
+ * a's content are replaced by bytes [b_off, b_off+b_len) of b's.  Hunks
+ * come in increasing order, never overlap and never touch (touching ones
+ * are merged); everything outside them is equal content at corresponding
+ * positions, so replacing each A range by its B range turns a into b.
+ * Equal trees give no hunk.
+ *
+ * The work follows the changes, not the size: two subtrees with the same
+ * persisted node (or the same in-memory node) are the same content and are
+ * skipped without being read, and only the nodes on the paths to changes
+ * are read (the DIFF notes in ptree.c).  Equal content is recognised by
+ * identity only (the same node, or pieces overlapping in the same source),
+ * never by comparing bytes, so bytes equal by chance are reported as
+ * changed.  Either root may hold in-memory nodes; both must stay unchanged
+ * during the call (the callback must not edit them).
+ *
+ * Memory: the parts still to compare are held as lists of subtrees and
+ * pieces, at most about twice vb_ptree_diff_limit() entries (default
+ * VB_PTREE_DIFF_ITEMS, some 48 bytes each); a stretch that would need more
+ * is reported as one hunk as it stands, which is still a correct, if
+ * coarser, answer.  A damaged store gives VB_ECORRUPT (or the read error);
+ * a failing callback stops the walk with its code; hunks already reported
+ * stay reported.
+ */
+#define VB_PTREE_DIFF_ITEMS ((size_t)1 << 20)
+enum vb_err vb_ptree_diff(struct vb_ptree *t, const struct vb_root *a, const struct vb_root *b,
+			  enum vb_err (*hunk)(void *arg, uint64_t a_off, uint64_t a_len,
+					      uint64_t b_off, uint64_t b_len),
+			  void *arg);
+/* Entries a diff may hold before it reports stretches whole (at least 2;
+ * for tests and for callers with a memory budget). */
+void vb_ptree_diff_limit(struct vb_ptree *t, size_t items);
+
 /* Counters for tests and benchmarks. */
 struct vb_ptree_stats {
 	uint64_t cache_nodes, cache_bytes, cache_hits, cache_misses, nodes_live;
