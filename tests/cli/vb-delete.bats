@@ -833,3 +833,386 @@ PY
 	run -0 vb-cat s.vb
 	assert_output 'adef'
 }
+
+# ------------------------------------------------------------ --unit
+
+# make_records FILE COUNT: COUNT records of 16 bytes ("r00000000000007\n").
+make_records() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		printf 'r%014d\n' "$i"
+	done > "$1"
+}
+
+# without FILE K N: FILE without its 16-byte records K to K+N-1 (head/tail).
+without() {
+	head -c $(($2 * 16)) "$1"
+	tail -c +$((($2 + $3) * 16 + 1)) "$1"
+}
+
+@test "--unit 16: OFFSET and LENGTH count 16-byte records" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	run -0 --separate-stderr vb-delete --unit 16 s.vb 3 3
+	assert_output ''
+	assert_equal "$stderr" ''
+	vb-cat s.vb > out
+	cmp out <(without base 3 3)
+	run -0 vb-history --no-header -n 1 s.vb
+	assert_regex "$output" '^ +2  .*  delete +48 +48 +112$'
+	# the same with dd: records 0-2 and 6-9
+	cmp out <(dd if=base bs=16 count=3 status=none; dd if=base bs=16 skip=6 status=none)
+	# the unit takes the size grammar; a count takes suffixes and hex
+	run -0 vb-delete --unit 0x10 s.vb 0x1 1
+	vb-cat s.vb > out2
+	cmp out2 <(without out 1 1)
+	# --unit 1 is byte addressing
+	run -0 vb-delete --unit 1 s.vb 0 16
+	vb-cat s.vb > out3
+	cmp out3 <(without out2 0 1)
+}
+
+@test "--unit 4K: records of 4 KiB, and a count with a suffix" {
+	head -c $((2048 * 4096)) /dev/urandom > base
+	vb-insert --base base s.vb 0 --text ''
+	run -0 vb-delete --unit 4K s.vb 1K 2
+	vb-cat s.vb > out
+	cmp out <(head -c $((1024 * 4096)) base; tail -c +$((1026 * 4096 + 1)) base)
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"op":"delete","offset":4194304,"length":8192,'
+}
+
+@test "--unit: end, end-N and negative offsets count elements" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	run -0 vb-delete --unit 16 s.vb end-2 2
+	run -0 vb-delete --unit 16 -- s.vb -3 1
+	run -0 vb-delete --unit 16 s.vb end 0
+	vb-cat s.vb > out
+	cmp out <(head -c $((5 * 16)) base; dd if=base bs=16 skip=6 count=2 status=none)
+	# a range that reaches the end exactly
+	run -0 vb-delete --unit 16 s.vb 5 0x2
+	vb-cat s.vb > out
+	cmp out <(head -c $((5 * 16)) base)
+}
+
+@test "--unit with --ranges: every line counts elements; one version" {
+	make_records base 20
+	vb-insert --base base s.vb 0 --text ''
+	printf '# records\n15 2\n0 1\n\n1 2\nend-2 2\n16 1\n' > r
+	run -0 vb-delete --unit 16 --ranges r s.vb
+	vb-cat s.vb > out
+	# kept: records 3-14 and 17
+	cmp out <(dd if=base bs=16 skip=3 count=12 status=none; dd if=base bs=16 skip=17 count=1 status=none)
+	run -0 vb-history --no-header s.vb
+	assert_equal "${#lines[@]}" 3
+	run -0 bash -c 'printf "0 1\n" | vb-delete --unit 16 --ranges - s.vb'
+	vb-cat s.vb > out
+	cmp out <(dd if=base bs=16 skip=4 count=11 status=none; dd if=base bs=16 skip=17 count=1 status=none)
+}
+
+@test "--unit with anchors: @NAME+N and @NAME-N are N elements away" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-history --set-anchor a s.vb 48
+	run -0 vb-delete --unit 16 s.vb @a+1 2
+	vb-cat s.vb > out
+	cmp out <(without base 4 2)
+	run -0 vb-delete --unit 16 s.vb @a-1 1
+	printf '@a 1\n' > r
+	run -0 vb-delete --unit 16 --ranges r s.vb
+	vb-cat s.vb > out
+	cmp out <(head -c 32 base; tail -c +97 base)
+}
+
+@test "--unit: anchor errors; an anchor off an element boundary; exit 1, unchanged" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-history --set-anchor a s.vb 48
+	vb-history --set-anchor odd s.vb 50
+	before=$(sum_of s.vb)
+	run -1 vb-delete --unit 16 s.vb @odd 1
+	assert_output "vb-delete: s.vb: anchor 'odd' is at byte 50, not on an element boundary (the unit is 16 bytes)"
+	run -1 vb-delete --unit 16 s.vb @odd+1 0
+	assert_output "vb-delete: s.vb: anchor 'odd' is at byte 50, not on an element boundary (the unit is 16 bytes)"
+	printf '0 1\n@odd-1 1\n' > r
+	run -1 vb-delete --unit 16 --ranges r s.vb
+	assert_output "vb-delete: r:2: anchor 'odd' is at byte 50, not on an element boundary (the unit is 16 bytes)"
+	run -1 vb-delete --unit 16 s.vb @a+8 1
+	assert_output 'vb-delete: s.vb: element offset @a+8 is beyond the end (length 10 elements)'
+	run -1 vb-delete --unit 16 s.vb @a-4 1
+	assert_output 'vb-delete: s.vb: element offset @a-4 is before the start (the anchor is at element 3)'
+	run -1 vb-delete --unit 16 s.vb @a+1 7
+	assert_output 'vb-delete: s.vb: element range 4+7 is beyond the end (length 10 elements)'
+	run -1 vb-delete --unit 16 s.vb @b 1
+	assert_output "vb-delete: s.vb: no anchor 'b' at version 3"
+	assert_same_sum s.vb "$before"
+	# with a unit it divides, the anchor is fine
+	run -0 vb-delete --unit 2 s.vb @odd 3
+	vb-cat s.vb > out
+	cmp out <(head -c 50 base; tail -c +57 base)
+}
+
+@test "--unit: ranges beyond the end are errors in elements, never clamped; unchanged" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run -1 vb-delete --unit 16 s.vb 8 3
+	assert_output 'vb-delete: s.vb: element range 8+3 is beyond the end (length 10 elements)'
+	run -1 vb-delete --unit 16 s.vb 11 0
+	assert_output 'vb-delete: s.vb: element offset 11 is beyond the end (length 10 elements)'
+	run -1 vb-delete --unit 16 s.vb end-11 1
+	assert_output 'vb-delete: s.vb: element offset end-11 is before the start (length 10 elements)'
+	run -1 vb-delete --unit 16 -- s.vb -11 1
+	assert_output 'vb-delete: s.vb: element offset end-11 is before the start (length 10 elements)'
+	# 160 bytes, but only 10 elements
+	run -1 vb-delete --unit 16 s.vb 0 160
+	assert_output 'vb-delete: s.vb: element range 0+160 is beyond the end (length 10 elements)'
+	printf '0 1\n9 2\n' > r
+	run -1 vb-delete --unit 16 --ranges r s.vb
+	assert_output 'vb-delete: r:2: element range 9+2 is beyond the end (length 10 elements)'
+	printf 'end-11 1\n' > r
+	run -1 vb-delete --unit 16 --ranges r s.vb
+	assert_output 'vb-delete: r:1: element offset end-11 is before the start (length 10 elements)'
+	# the largest count that fits in 64 bits as bytes is only out of range
+	run -1 vb-delete --unit 16 s.vb 1152921504606846975 0
+	assert_output 'vb-delete: s.vb: element offset 1152921504606846975 is beyond the end (length 10 elements)'
+	run -1 vb-delete --unit 16 s.vb 1 1152921504606846975
+	assert_output 'vb-delete: s.vb: element range 1+1152921504606846975 is beyond the end (length 10 elements)'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--unit: content that is not whole elements fails every deletion; unchanged" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-insert s.vb end --text abc
+	before=$(sum_of s.vb)
+	run -1 vb-delete --unit 16 s.vb 0 1
+	assert_output 'vb-delete: s.vb: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	# also where no position counts from the end, and for nothing at all
+	run -1 vb-delete --unit 16 s.vb 0 0
+	assert_output 'vb-delete: s.vb: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	: > r
+	run -1 vb-delete --unit 16 --ranges r s.vb
+	assert_output 'vb-delete: s.vb: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	run -1 vb-delete --unit 2 s.vb end-1 1
+	assert_output 'vb-delete: s.vb: content length 163 bytes is not a multiple of the unit (2 bytes)'
+	assert_same_sum s.vb "$before"
+	run -0 vb-history --no-header s.vb
+	assert_equal "${#lines[@]}" 3
+	# a unit that divides it is fine
+	run -0 vb-delete --unit 163 s.vb 0 1
+	run -0 vb-cat s.vb
+	assert_output ''
+}
+
+@test "--unit: offsets and lengths whose bytes pass 2^64-1 are rejected, never wrapped" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run vb-delete --unit 16 s.vb 1152921504606846976 1
+	assert_usage_error vb-delete "offset '1152921504606846976' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	run vb-delete --unit 16 s.vb 0x1000000000000000 1
+	assert_usage_error vb-delete "offset '0x1000000000000000' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	run vb-delete --unit 16 s.vb end-1024P 1
+	assert_usage_error vb-delete "invalid offset 'end-1024P' (unknown suffix 'P')"
+	run vb-delete --unit 4K s.vb end-4096T 1
+	assert_usage_error vb-delete "offset 'end-4096T' is too large (at most 4503599627370495 elements of 4096 bytes)"
+	run vb-delete --unit 16 s.vb 0 1048576T
+	assert_usage_error vb-delete "length '1048576T' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	run vb-delete --unit 16 s.vb @a+1152921504606846976 1
+	assert_usage_error vb-delete "offset '@a+1152921504606846976' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	run vb-delete --unit 18446744073709551615 s.vb 2 0
+	assert_usage_error vb-delete "offset '2' is too large (at most 1 elements of 18446744073709551615 bytes)"
+	printf '0 1\n0x1000000000000000 1\n' > r
+	run -1 vb-delete --unit 16 --ranges r s.vb
+	assert_output "vb-delete: r:2: offset '0x1000000000000000' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	printf '0 1\n1 1152921504606846976\n' > r
+	run -1 vb-delete --unit 16 --ranges r s.vb
+	assert_output "vb-delete: r:2: length '1152921504606846976' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	assert_same_sum s.vb "$before"
+}
+
+@test "--unit: a malformed or zero unit is a usage error" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run vb-delete --unit 0 s.vb 0 1
+	assert_usage_error vb-delete "invalid --unit '0' (an element is at least 1 byte)"
+	run vb-delete --unit 0K s.vb 0 1
+	assert_usage_error vb-delete "invalid --unit '0K' (an element is at least 1 byte)"
+	run vb-delete --unit x s.vb 0 1
+	assert_usage_error vb-delete "invalid --unit 'x'"
+	run vb-delete --unit=-4 s.vb 0 1
+	assert_usage_error vb-delete "invalid --unit '-4' (a --unit cannot be negative)"
+	run vb-delete --unit 1Q s.vb 0 1
+	assert_usage_error vb-delete "invalid --unit '1Q' (unknown suffix 'Q')"
+	run vb-delete --unit '' s.vb 0 1
+	assert_usage_error vb-delete 'empty --unit'
+	run vb-delete --unit 16 s.vb 0 -1
+	assert_usage_error vb-delete "-1: unknown option (write negative offsets after '--')"
+	# checked before the store is opened
+	run vb-delete --unit 0 nosuch.vb 0 1
+	assert_usage_error vb-delete "invalid --unit '0' (an element is at least 1 byte)"
+	assert_same_sum s.vb "$before"
+}
+
+@test "--unit with -V: ranges of version V in elements, carried to the head" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	# version 2: records 0 and 1 deleted; version 3: a record in front
+	vb-delete --unit 16 s.vb 0 2
+	vb-insert --unit 16 s.vb 0 --text 'NEW-RECORD-0000
+'
+	run -0 vb-delete --unit 16 -V 1 s.vb 5 2
+	vb-cat s.vb > out
+	cmp out <(printf 'NEW-RECORD-0000\n'; dd if=base bs=16 skip=2 count=3 status=none;
+		  dd if=base bs=16 skip=7 status=none)
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"op":"delete","offset":64,"length":32,'
+	assert_output --partial '"at_version":1'
+	# --ranges and end-N are version 1's too
+	printf 'end-1 1\n2 1\n' > r
+	run -0 vb-delete --unit 16 -V 1 --ranges r s.vb
+	vb-cat s.vb > out
+	cmp out <(printf 'NEW-RECORD-0000\n'; dd if=base bs=16 skip=3 count=2 status=none;
+		  dd if=base bs=16 skip=7 count=2 status=none)
+}
+
+@test "--unit with -V: V or the head not whole elements, a range carried off the boundaries; unchanged" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	# half a record in front and half a record at the end
+	vb-insert s.vb 0 --text abcdefgh
+	vb-insert s.vb end --text ABCDEFGH
+	before=$(sum_of s.vb)
+	# versions 1 and 3 are whole elements, version 2 is not
+	run -1 vb-delete --unit 16 -V 2 s.vb 0 1
+	assert_output 'vb-delete: s.vb: content length 168 bytes of version 2 is not a multiple of the unit (16 bytes)'
+	run -1 vb-delete --unit 16 -V 1 s.vb 3 1
+	assert_output 'vb-delete: s.vb: element range 3+1 of version 1 is bytes 56+16 of version 3, not on element boundaries (the unit is 16 bytes)'
+	printf '0 0\n3 1\n' > r
+	run -1 vb-delete --unit 16 -V 1 --ranges r s.vb
+	assert_output 'vb-delete: r:1: element range 0+0 of version 1 is bytes 8+0 of version 3, not on element boundaries (the unit is 16 bytes)'
+	run -1 vb-delete --unit 16 -V 9 s.vb 0 1
+	assert_output 'vb-delete: s.vb: version 9 does not exist (the newest is 3)'
+	assert_same_sum s.vb "$before"
+	# the head not whole elements, version 1 still is
+	vb-insert s.vb 0 --text x
+	before=$(sum_of s.vb)
+	run -1 vb-delete --unit 16 -V 1 s.vb 0 1
+	assert_output 'vb-delete: s.vb: content length 177 bytes is not a multiple of the unit (16 bytes)'
+	assert_same_sum s.vb "$before"
+	# in bytes the same deletion is fine
+	run -0 vb-delete -V 1 s.vb 48 16
+	vb-cat s.vb > out
+	cmp out <(printf xabcdefgh; without base 3 1; printf ABCDEFGH)
+}
+
+@test "--unit with --if-version: exit 3 and unchanged unless the head is V" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run -3 vb-delete --unit 16 --if-version 0 s.vb 0 1
+	assert_output 'vb-delete: s.vb: the newest version is 1, not 0 (--if-version)'
+	assert_same_sum s.vb "$before"
+	run -0 vb-delete --unit 16 --if-version 1 s.vb 0 1
+	vb-cat s.vb > out
+	cmp out <(without base 0 1)
+}
+
+@test "stream: --unit counts elements, from a regular file and a pipe" {
+	make_records in 10
+	run -0 bash -c 'vb-delete --unit 16 - 3 3 < in > out'
+	assert_output ''
+	cmp out <(without in 3 3)
+	run -0 bash -c 'cat in | vb-delete --unit 16 - 3 3 > out'
+	cmp out <(without in 3 3)
+	run -0 bash -c 'cat in | vb-delete --unit 16 - end-2 1 > out'
+	cmp out <(without in 8 1)
+	run -0 bash -c 'vb-delete --unit 16 -- - -2 2 < in > out'
+	cmp out <(without in 8 2)
+	printf '0 1\nend-1 1\n4 2\n' > r
+	run -0 bash -c 'cat in | vb-delete --unit 16 --ranges r - > out'
+	cmp out <(dd if=in bs=16 skip=1 count=3 status=none; dd if=in bs=16 skip=6 count=3 status=none)
+	run -0 bash -c 'vb-delete --unit 16 --ranges r - < in > out'
+	cmp out <(dd if=in bs=16 skip=1 count=3 status=none; dd if=in bs=16 skip=6 count=3 status=none)
+	# 1 MiB of records through a pipe, most of it deleted
+	make_records big 65536
+	run -0 bash -c 'cat big | vb-delete --unit 16 - 10 65000 > out'
+	cmp out <(without big 10 65000)
+}
+
+@test "stream: --unit errors in elements; on a regular file nothing is written" {
+	make_records in 10
+	run -1 --separate-stderr vb-delete --unit 16 - 8 3 < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-delete: -: element range 8+3 is beyond the end (length 10 elements)'
+	run -1 --separate-stderr bash -c 'cat in | vb-delete --unit 16 - 8 3'
+	assert_equal "$stderr" 'vb-delete: -: element range 8+3 is beyond the end (length 10 elements)'
+	run -1 --separate-stderr bash -c 'cat in | vb-delete --unit 16 - end-11 1'
+	assert_output ''
+	assert_equal "$stderr" 'vb-delete: -: element offset end-11 is before the start (length 10 elements)'
+	printf '0 1\n11 0\n' > r
+	run -1 --separate-stderr vb-delete --unit 16 --ranges r - < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-delete: r:2: element offset 11 is beyond the end (length 10 elements)'
+	run -1 --separate-stderr bash -c 'cat in | vb-delete --unit 16 --ranges r -'
+	assert_equal "$stderr" 'vb-delete: r:2: element offset 11 is beyond the end (length 10 elements)'
+	run -1 --separate-stderr bash -c 'head -c 100 /dev/zero | VB_HOLD_MAX=10 vb-delete --unit 4 - end-3 1'
+	assert_output ''
+	assert_equal "$stderr" 'vb-delete: -: a position 12 bytes before the end of a pipe needs that much memory (limit 10); give a file instead of a pipe, or raise VB_HOLD_MAX'
+	run vb-delete --unit 0 - 0 1 < in
+	assert_usage_error vb-delete "invalid --unit '0' (an element is at least 1 byte)"
+}
+
+@test "stream: --unit with input that is not whole elements" {
+	make_records in 10
+	printf abc >> in
+	# a regular file: found before anything is written
+	run -1 --separate-stderr vb-delete --unit 16 - 0 1 < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-delete: -: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	printf '0 1\n' > r
+	run -1 --separate-stderr vb-delete --unit 16 --ranges r - < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-delete: -: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	# a pipe: found at its end; what was written stays written
+	run -1 --separate-stderr bash -c 'cat in | vb-delete --unit 16 - 0 1 > out'
+	assert_equal "$stderr" 'vb-delete: -: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	cmp out <(without in 0 1)
+	run -1 --separate-stderr bash -c 'cat in | vb-delete --unit 16 --ranges r - > out'
+	assert_equal "$stderr" 'vb-delete: -: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	# it takes precedence over a range the short input cannot hold
+	run -1 --separate-stderr bash -c 'cat in | vb-delete --unit 16 - 0 11'
+	assert_equal "$stderr" 'vb-delete: -: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	run -1 --separate-stderr bash -c 'printf "" | vb-delete --unit 16 - 0 1'
+	assert_equal "$stderr" 'vb-delete: -: element range 0+1 is beyond the end (length 0 elements)'
+	run -0 bash -c 'printf "" | vb-delete --unit 16 - 0 0'
+	assert_output ''
+}
+
+@test "stream: --unit; a closed output pipe is quiet, a stalled input does not hold an early failure" {
+	make_records big 65536
+	run -0 --separate-stderr bash -c 'set -o pipefail; { cat big || :; } | vb-delete --unit 16 - 0 1 | head -c 10 | wc -c'
+	assert_output 10
+	assert_equal "$stderr" ''
+	run -1 bash -c 'cat big | vb-delete --unit 16 - 0 1 > /dev/full'
+	assert_output 'vb-delete: write error: No space left on device'
+	# an early failure is reported at once, not when the input ends: a
+	# FIFO held open here never ends
+	mkfifo fifo
+	exec 7<>fifo
+	SECONDS=0
+	run -1 --separate-stderr timeout 20 env VB_HOLD_MAX=1 vb-delete --unit 16 - end-1 1 < fifo
+	exec 7>&-
+	assert_output ''
+	assert_equal "$stderr" 'vb-delete: -: a position 16 bytes before the end of a pipe needs that much memory (limit 1); give a file instead of a pipe, or raise VB_HOLD_MAX'
+	((SECONDS < 10))
+}
+
+@test "--help lists --unit" {
+	run -0 vb-delete --help
+	assert_output --partial '--unit=N'
+	assert_output --partial 'count elements of N'
+}
