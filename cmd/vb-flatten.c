@@ -18,8 +18,8 @@
 #include "progress.h"
 #include "vbuf.h"
 
-static int opt_partial, opt_embed, opt_verbose;
-static char *opt_piece_size, *opt_message;
+static int opt_partial, opt_embed, opt_compact, opt_verbose;
+static char *opt_piece_size, *opt_keep, *opt_message;
 
 static struct poptOption options[] = {
 	{"partial", 'p', POPT_ARG_NONE, &opt_partial, 0,
@@ -28,6 +28,10 @@ static struct poptOption options[] = {
 	 "with --partial: pieces shorter than SIZE are small (default 64K)", "SIZE"},
 	{"embed", 'e', POPT_ARG_NONE, &opt_embed, 0,
 	 "copy the base file into the store, so that no version needs it", NULL},
+	{"compact", 'c', POPT_ARG_NONE, &opt_compact, 0,
+	 "rewrite the store with only what the kept versions need", NULL},
+	{"keep", 'k', POPT_ARG_STRING, &opt_keep, 0,
+	 "with --compact: keep the N newest versions (default 1)", "N"},
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{"verbose", 'v', POPT_ARG_NONE, &opt_verbose, 0, "say what was done on stdout", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_progress_options, 0, "Progress:", NULL},
@@ -78,11 +82,37 @@ static int flatten(const char *store, const char *message, uint64_t small)
 	return EXIT_OK;
 }
 
+static int compact(const char *store, const char *message, uint64_t keep)
+{
+	struct vb_store_opts o;
+	struct vb_compact_stats st;
+	struct cli_progress *pr;
+	struct vb_vbuf *b;
+	enum vb_err rc;
+	int status;
+
+	cli_store_opts(&o, 1);
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
+		return status;
+	pr = cli_progress_start("copied", 0);
+	rc = vb_vbuf_compact(b, keep, message, cli_progress_cb, pr, &st);
+	cli_progress_done(pr, rc ? 0 : st.bytes_after);
+	vb_vbuf_close(b);
+	if (rc)
+		return cli_fail(store, rc);
+	if (opt_verbose)
+		printf("version %llu: versions %llu to %llu kept, %llu bytes -> %llu\n",
+		       (unsigned long long)st.version, (unsigned long long)st.oldest,
+		       (unsigned long long)st.version, (unsigned long long)st.bytes_before,
+		       (unsigned long long)st.bytes_after);
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	const char **args;
 	int nargs;
-	uint64_t small = 0;
+	uint64_t small = 0, keep = 1;
 
 	args = cli_start(argc, argv, options, "[OPTION...] STORE", &nargs);
 	const char *message = cli_arg(opt_message);
@@ -90,15 +120,21 @@ int main(int argc, char **argv)
 		cli_usage("missing STORE");
 	if (nargs > 1)
 		cli_usage("extra operand '%s'", args[1]);
-	if (opt_partial + opt_embed > 1)
-		cli_usage("choose one of --partial and --embed");
+	if (opt_partial + opt_embed + opt_compact > 1)
+		cli_usage("choose one of --partial, --embed and --compact");
+	if (opt_keep && !opt_compact)
+		cli_usage("--keep only applies to --compact");
 	if (opt_piece_size && !opt_partial)
 		cli_usage("--piece-size only applies to --partial");
 	if (opt_piece_size && !(small = cli_size(cli_arg(opt_piece_size), "piece size")))
 		cli_usage("--piece-size must be at least 1");
+	if (opt_keep && !(keep = cli_size(cli_arg(opt_keep), "count")))
+		cli_usage("--keep must be at least 1");
 	if (message && strlen(message) > VB_MESSAGE_MAX)
 		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
 	if (!strcmp(args[0], "-"))
 		cli_usage("STORE must be a file ('-' is not a store)");
+	if (opt_compact)
+		return cli_close_stdout(compact(args[0], message, keep));
 	return cli_close_stdout(flatten(args[0], message, small));
 }

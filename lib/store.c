@@ -161,6 +161,7 @@
  *   cache already holds them.
  */
 #include "store.h"
+#include "grow.h"
 #include "pages.h"
 
 #include <errno.h>
@@ -1295,7 +1296,9 @@ static enum vb_err random_id(uint64_t *id)
 }
 
 /* Write version 0 (empty or the base) into a fresh temporary file. */
-static enum vb_err create_temp(struct vb_store *s, const char *base)
+/* A new file beside s->path (s->tmp_path, s->fd), with the mode a plain
+ * new file gets. */
+static enum vb_err create_temp_file(struct vb_store *s)
 {
 	const char *slash = strrchr(s->path, '/');
 	const char *name = slash ? slash + 1 : s->path;
@@ -1325,6 +1328,15 @@ static enum vb_err create_temp(struct vb_store *s, const char *base)
 		return rc;
 	}
 	s->fd = fd;
+	return VB_OK;
+}
+
+static enum vb_err create_temp(struct vb_store *s, const char *base)
+{
+	enum vb_err rc;
+
+	if ((rc = create_temp_file(s)))
+		return rc;
 	s->is_new = 1;
 	if ((rc = random_id(&s->id)))
 		return rc;
@@ -2146,6 +2158,80 @@ enum vb_err vb_ext_add(unsigned char *ext, size_t *len, unsigned type, const voi
 	return VB_OK;
 }
 
+/* The summary fields of a commit from its operations. */
+static void commit_sums(struct vb_commit *c, const struct vb_op *ops, size_t nops)
+{
+	c->nops = nops;
+	c->sum_kind = nops ? ops[0].kind : VB_OP_NONE;
+	c->sum_off = nops ? ops[0].off : 0;
+	c->sum_len = 0;
+	c->sum_target = 0;
+	for (size_t i = 0; i < nops; i++) {
+		if (ops[i].kind != c->sum_kind)
+			c->sum_kind = VB_OP_MIXED;
+		c->sum_len += ops[i].kind == VB_OP_REPLACE ? ops[i].len2
+			      : ops[i].kind == VB_OP_REVERT ? 0 : ops[i].len;
+		if (ops[i].kind == VB_OP_REVERT)
+			c->sum_target = ops[i].len2;
+	}
+}
+
+/* Append the commit record for *c (all fields but off, crc, rec_len and
+ * the message and extensions, which this fills in) with `message`, the
+ * caller's extension entries and the store state entry. */
+static enum vb_err put_commit(struct vb_store *s, struct vb_commit *c, const char *message,
+			      const unsigned char *ext, size_t ext_len, uint64_t oldest,
+			      uint64_t embed, uint64_t since)
+{
+	size_t ml = message ? strlen(message) : 0;
+	unsigned char *p = s->rbuf + 4;
+	enum vb_err rc;
+
+	if (ml > VB_MESSAGE_MAX || ext_len > VB_EXT_MAX - VB_EXT_RESERVED)
+		return vb_err_set(VB_ELIMIT, "commit message or extensions too long");
+	memset(p, 0, COMMIT_FIXED);
+	put64(p, c->version);
+	put64(p + 8, c->parent_off);
+	put32(p + 16, c->parent_crc);
+	put32(p + 20, c->flags);
+	put64(p + 24, c->skip_off);
+	put64(p + 32, c->root_off);
+	put64(p + 40, c->length);
+	put64(p + 48, c->pieces);
+	put64(p + 56, (uint64_t)c->time_ns);
+	put64(p + 64, c->ops_off);
+	put64(p + 72, c->nops);
+	put64(p + 80, c->ops_bytes);
+	p[88] = c->sum_kind;
+	put16(p + 90, (uint16_t)ml);
+	put64(p + 92, c->sum_off);
+	put64(p + 100, c->sum_len);
+	put64(p + 108, c->sum_target);
+	put32(p + 116, c->region_crc);
+	put64(p + 120, c->region_start);
+	memcpy(p + COMMIT_FIXED, message, ml);
+	if (ext_len)
+		memcpy(p + COMMIT_FIXED + ml, ext, ext_len);
+	unsigned char *x = p + COMMIT_FIXED + ml + ext_len;
+	x[0] = VB_EXT_STATE;
+	put16(x + 1, STATE_LEN);
+	put64(x + 3, oldest);
+	put64(x + 11, embed);
+	put64(x + 19, since);
+	ext_len += 3 + STATE_LEN;
+	c->off = s->end;
+	if ((rc = append_record(s, s->rbuf, (uint32_t)(COMMIT_FIXED + ml + ext_len), REC_COMMIT)))
+		return rc;
+	c->crc = get32(s->rbuf + 4 + COMMIT_FIXED + ml + ext_len + 12);
+	c->rec_len = (uint32_t)(COMMIT_FIXED + ml + ext_len);
+	c->msg_len = ml;
+	memcpy(c->message, message, ml);
+	c->message[ml] = 0;
+	c->ext_len = ext_len;
+	memcpy(c->ext, p + COMMIT_FIXED + ml, ext_len);
+	return VB_OK;
+}
+
 enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t flags,
 			    const struct vb_op *ops, size_t nops, const char *message,
 			    const unsigned char *ext, size_t ext_len, uint64_t *version)
@@ -2154,7 +2240,6 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t f
 	size_t ml = message ? strlen(message) : 0;
 	struct vb_commit c;
 	struct timespec ts;
-	unsigned char *p;
 
 	if (!s->writer || s->broken)
 		return vb_err_set(VB_EINVAL, "store is not open for writing");
@@ -2194,7 +2279,6 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t f
 		goto fail;
 	}
 
-	c.nops = nops;
 	if (c.version) {
 		c.parent_off = s->head.off;
 		c.parent_crc = s->head.crc;
@@ -2213,41 +2297,7 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t f
 	c.pieces = root->pieces;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	c.sum_kind = nops ? ops[0].kind : VB_OP_NONE;
-	c.sum_off = nops ? ops[0].off : 0;
-	for (size_t i = 0; i < nops; i++) {
-		if (ops[i].kind != c.sum_kind)
-			c.sum_kind = VB_OP_MIXED;
-		c.sum_len += ops[i].kind == VB_OP_REPLACE ? ops[i].len2
-			     : ops[i].kind == VB_OP_REVERT ? 0 : ops[i].len;
-		if (ops[i].kind == VB_OP_REVERT)
-			c.sum_target = ops[i].len2;
-	}
-
-	p = s->rbuf + 4;
-	memset(p, 0, COMMIT_FIXED);
-	put64(p, c.version);
-	put64(p + 8, c.parent_off);
-	put32(p + 16, c.parent_crc);
-	put32(p + 20, c.flags);
-	put64(p + 24, c.skip_off);
-	put64(p + 32, c.root_off);
-	put64(p + 40, c.length);
-	put64(p + 48, c.pieces);
-	put64(p + 56, (uint64_t)c.time_ns);
-	put64(p + 64, c.ops_off);
-	put64(p + 72, c.nops);
-	put64(p + 80, c.ops_bytes);
-	p[88] = c.sum_kind;
-	put16(p + 90, (uint16_t)ml);
-	put64(p + 92, c.sum_off);
-	put64(p + 100, c.sum_len);
-	put64(p + 108, c.sum_target);
-	put32(p + 116, c.region_crc);
-	put64(p + 120, c.region_start);
-	memcpy(p + COMMIT_FIXED, message, ml);
-	if (ext_len)
-		memcpy(p + COMMIT_FIXED + ml, ext, ext_len);
+	commit_sums(&c, ops, nops);
 	/* the store's state, carried forward by every commit */
 	uint64_t since = s->since_flatten + 1 ? s->since_flatten + 1 : s->since_flatten;
 	for (size_t i = 0; i < nops; i++)
@@ -2255,26 +2305,9 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t f
 			since = 0;
 	if (!c.version)
 		since = 0;
-	unsigned char st[STATE_LEN];
 	uint64_t embed = s->embed_next ? s->embed_next : s->embed_rec;
-	put64(st, s->oldest);
-	put64(st + 8, embed);
-	put64(st + 16, since);
-	unsigned char *x = p + COMMIT_FIXED + ml + ext_len;
-	x[0] = VB_EXT_STATE;
-	put16(x + 1, STATE_LEN);
-	memcpy(x + 3, st, STATE_LEN);
-	ext_len += 3 + STATE_LEN;
-	c.off = s->end;
-	if ((rc = append_record(s, s->rbuf, (uint32_t)(COMMIT_FIXED + ml + ext_len), REC_COMMIT)))
+	if ((rc = put_commit(s, &c, message, ext, ext_len, s->oldest, embed, since)))
 		goto fail;
-	c.crc = get32(s->rbuf + 4 + COMMIT_FIXED + ml + ext_len + 12);
-	c.rec_len = (uint32_t)(COMMIT_FIXED + ml + ext_len);
-	c.msg_len = ml;
-	memcpy(c.message, message, ml);
-	c.message[ml] = 0;
-	c.ext_len = ext_len;
-	memcpy(c.ext, p + COMMIT_FIXED + ml, ext_len);
 	if ((rc = sync_file(s)))
 		goto fail;
 	if (s->tmp_path && c.version > 0 && (rc = publish(s)))
@@ -2294,6 +2327,639 @@ fail:
 	return rc;
 }
 
+/* ------------------------------------------------------- offset sets */
+
+/* A set of nonzero file offsets (open addressing; grows at half full). */
+struct offset_set {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+/* Add `off`: 1 if it was there already, 0 if added (or if memory ran
+ * out: the caller then merely visits something twice). */
+static int offset_set_add(struct offset_set *st, uint64_t off)
+{
+	if (st->n * 2 >= st->cap) {
+		size_t nc = st->cap ? st->cap * 2 : 4096;
+		uint64_t *ns = calloc(nc, sizeof *ns);
+		if (!ns)
+			return 0;
+		for (size_t i = 0; i < st->cap; i++)
+			if (st->v[i]) {
+				size_t h = block_hash(st->v[i], nc);
+				while (ns[h])
+					h = (h + 1) & (nc - 1);
+				ns[h] = st->v[i];
+			}
+		free(st->v);
+		st->v = ns;
+		st->cap = nc;
+	}
+	size_t h = block_hash(off, st->cap);
+	while (st->v[h]) {
+		if (st->v[h] == off)
+			return 1;
+		h = (h + 1) & (st->cap - 1);
+	}
+	st->v[h] = off;
+	st->n++;
+	return 0;
+}
+
+/* ----------------------------------------------------------- compaction */
+
+/* Test-only: called at every point where a compaction writes, syncs or
+ * renames, so a test can end the process there (tests/unit/test-compact). */
+void (*vb_store_crash_hook)(const char *where);
+
+static void crash_point(const char *where)
+{
+	if (vb_store_crash_hook)
+		vb_store_crash_hook(where);
+}
+
+/* The blocks [b0, b1] of old data record `rec` that kept versions use,
+ * copied as one run of blocks starting at new_off. */
+struct cluster {
+	uint64_t rec, b0, b1, new_off;
+};
+
+struct compaction {
+	struct vb_store *old, *n;
+	struct cluster *c;
+	size_t nc, capc;
+	struct offset_set seen;
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *arg;
+	uint64_t done;
+	uint32_t zcrc_len;                  /* crc32 of zeros, cached for one length */
+	uint32_t zcrc_a, zcrc_b;
+};
+
+static int compact_seen(void *arg, uint64_t off)
+{
+	return offset_set_add(&((struct compaction *)arg)->seen, off);
+}
+
+static enum vb_err add_cluster(struct compaction *k, uint64_t rec, uint64_t b0, uint64_t b1)
+{
+	enum vb_err rc = vb_grow(&k->c, &k->capc, k->nc, sizeof *k->c, 64);
+
+	if (rc)
+		return rc;
+	k->c[k->nc].rec = rec;
+	k->c[k->nc].b0 = b0;
+	k->c[k->nc].b1 = b1;
+	k->c[k->nc].new_off = 0;
+	k->nc++;
+	return VB_OK;
+}
+
+static enum vb_err compact_piece(void *arg, const struct vb_piece *p)
+{
+	if (p->src != VB_SRC_DATA)
+		return VB_OK;
+	return add_cluster(arg, p->rec, p->start / BLOCK, (p->start + p->len - 1) / BLOCK);
+}
+
+static int cmp_cluster(const void *a, const void *b)
+{
+	const struct cluster *x = a, *y = b;
+	if (x->rec != y->rec)
+		return x->rec < y->rec ? -1 : 1;
+	return x->b0 < y->b0 ? -1 : x->b0 > y->b0;
+}
+
+/* The cluster holding blocks [b0, b1] of `rec`, or NULL. */
+static const struct cluster *find_cluster(const struct compaction *k, uint64_t rec,
+					  uint64_t b0, uint64_t b1)
+{
+	size_t lo = 0, hi = k->nc;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct cluster *c = &k->c[mid];
+		if (c->rec < rec || (c->rec == rec && c->b0 <= b0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || k->c[lo - 1].rec != rec || k->c[lo - 1].b1 < b1)
+		return NULL;
+	return &k->c[lo - 1];
+}
+
+static enum vb_err translate(const struct compaction *k, const struct vb_piece *p,
+			     struct vb_piece *out)
+{
+	*out = *p;
+	if (p->src != VB_SRC_DATA)
+		return VB_OK;
+	const struct cluster *c = find_cluster(k, p->rec, p->start / BLOCK,
+					       (p->start + p->len - 1) / BLOCK);
+	if (!c)
+		return vb_err_set(VB_EIO, "internal error: data not copied");
+	out->rec = c->new_off;
+	out->start = p->start - c->b0 * BLOCK;
+	return VB_OK;
+}
+
+/* crc32 of n zero bytes. */
+static uint32_t crc_zeros(uint64_t n)
+{
+	static const unsigned char z[4096];
+	uint32_t c = 0;
+
+	while (n) {
+		size_t take = n < sizeof z ? (size_t)n : sizeof z;
+		c = crc(c, z, take);
+		n -= take;
+	}
+	return c;
+}
+
+/*
+ * The checksum of a record moved from `from` to `to`, from its old checksum
+ * alone: CRC-32 is affine, crc(x ^ d) = crc(x) ^ crc(d) ^ crc(0...0) for
+ * messages of one length, and moving changes only the 8 offset bytes of
+ * the footer.  So the payload is never read: it moves with
+ * copy_file_range, and a block that was damaged stays detectably damaged.
+ */
+static uint32_t moved_crc(struct compaction *k, uint32_t old_crc, uint32_t len, uint64_t from,
+			  uint64_t to)
+{
+	/* the checksummed bytes: 4 + len + 12 before the offset field, the
+	 * 8 offset bytes, then the 8-byte store id */
+	uint64_t before = 4 + (uint64_t)len + 12;
+	unsigned char d[16] = {0};
+
+	if (k->zcrc_len != len || !k->zcrc_a) {
+		k->zcrc_len = len;
+		k->zcrc_a = crc_zeros(before);
+		k->zcrc_b = crc_zeros(before + 16);
+	}
+	put64(d, from ^ to);
+	uint32_t cd = (uint32_t)crc32_combine(k->zcrc_a, crc(0, d, 16), 16);
+	return old_crc ^ cd ^ k->zcrc_b;
+}
+
+/* Copy n bytes at `from` in the old file to the end of the new one. */
+static enum vb_err copy_bytes(struct compaction *k, uint64_t from, uint64_t n)
+{
+	struct vb_store *o = k->old, *s = k->n;
+	loff_t in = (loff_t)from, out = (loff_t)s->end;
+	uint64_t left = n;
+	int fallback = 0;
+
+	s->touched = 1;
+	while (left && !fallback) {
+		ssize_t r = copy_file_range(o->fd, &in, s->fd, &out, left, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+			      errno == EOPNOTSUPP || errno == EBADF || errno == EPERM)) {
+			fallback = 1;
+			break;
+		}
+		if (r < 0)
+			return vb_err_sys("cannot copy into the new store");
+		if (r == 0)
+			return corrupt(from, "store file shorter than its records");
+		left -= (uint64_t)r;
+		crash_point("copy");
+	}
+	if (fallback) {
+		unsigned char *buf = malloc(1 << 20);
+		if (!buf)
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		while (left) {
+			size_t take = left < (1u << 20) ? (size_t)left : 1u << 20, got;
+			enum vb_err rc = vb_io_pread_full(o->fd, buf, take, (uint64_t)in, &got);
+			if (!rc && got != take)
+				rc = corrupt(from, "store file shorter than its records");
+			if (!rc)
+				rc = vb_io_pwrite_full(s->fd, buf, take, (uint64_t)out);
+			if (rc) {
+				free(buf);
+				return rc;
+			}
+			in += (loff_t)take;
+			out += (loff_t)take;
+			left -= take;
+			crash_point("copy");
+		}
+		free(buf);
+	}
+	s->end += n;
+	s->appended += n;
+	k->done += n;
+	if (k->progress)
+		k->progress(k->arg, k->done, 0);
+	return VB_OK;
+}
+
+/* Copy cluster c's blocks to the end of the new file and fix their
+ * footers (new offset, moved checksum). */
+static enum vb_err copy_cluster(struct compaction *k, struct cluster *c)
+{
+	struct vb_store *o = k->old, *s = k->n;
+	unsigned char f[FOOTER], lb[4];
+	uint64_t last = c->rec + c->b1 * BLOCK_STRIDE;
+	enum vb_err rc;
+	size_t got;
+
+	if ((rc = vb_io_pread_full(o->fd, lb, 4, last, &got)))
+		return rc;
+	uint32_t last_len = get32(lb);
+	if (got != 4 || !last_len || last_len > BLOCK)
+		return corrupt(last, "data block of unexpected length");
+	c->new_off = s->end;
+	if ((rc = copy_bytes(k, c->rec + c->b0 * BLOCK_STRIDE,
+			     (c->b1 - c->b0) * BLOCK_STRIDE + REC_OVERHEAD + last_len)))
+		return rc;
+	for (uint64_t b = c->b0; b <= c->b1; b++) {
+		uint64_t from = c->rec + b * BLOCK_STRIDE;
+		uint64_t to = c->new_off + (b - c->b0) * BLOCK_STRIDE;
+		uint32_t len = b == c->b1 ? last_len : BLOCK;
+		if ((rc = vb_io_pread_full(o->fd, f, FOOTER, from + 4 + len, &got)))
+			return rc;
+		if (got != FOOTER || get32(f) != FOOTER_MAGIC || f[4] != REC_DATA ||
+		    get32(f + 8) != len || get64(f + 16) != from || get64(f + 24) != o->id)
+			return corrupt(from, "not a whole data block");
+		put32(f + 12, moved_crc(k, get32(f + 12), len, from, to));
+		put64(f + 16, to);
+		if ((rc = vb_io_pwrite_full(s->fd, f + 12, 12, to + 4 + len + 12)))
+			return rc;
+		crash_point("footer");
+	}
+	return VB_OK;
+}
+
+struct ops_buf {
+	struct vb_op *v;
+	size_t n, cap;
+};
+
+static enum vb_err keep_op(void *arg, const struct vb_op *op)
+{
+	struct ops_buf *b = arg;
+	enum vb_err rc = vb_grow(&b->v, &b->cap, b->n, sizeof *b->v, 16);
+
+	if (!rc)
+		b->v[b->n++] = *op;
+	return rc;
+}
+
+struct hunk {
+	uint64_t a_off, a_len, b_off, b_len;
+};
+
+struct hunks {
+	struct hunk *v;
+	size_t n, cap;
+};
+
+static enum vb_err keep_hunk(void *arg, uint64_t a_off, uint64_t a_len, uint64_t b_off,
+			     uint64_t b_len)
+{
+	struct hunks *h = arg;
+	enum vb_err rc = vb_grow(&h->v, &h->cap, h->n, sizeof *h->v, 16);
+
+	if (!rc)
+		h->v[h->n++] = (struct hunk){a_off, a_len, b_off, b_len};
+	return rc;
+}
+
+#define FLUSH_EVERY 8192
+
+/* Insert the pieces of old content `src` in [pos, pos+n), translated, at
+ * `at` of the new tree *r. */
+static enum vb_err copy_pieces(struct compaction *k, const struct vb_root *src, uint64_t pos,
+			       uint64_t n, struct vb_root *r, uint64_t at)
+{
+	struct vb_ptree_cur cur;
+	enum vb_err rc = vb_ptree_seek(k->old->tree, src, pos, &cur);
+	uint64_t count = 0;
+
+	while (!rc && n) {
+		if (cur.at_end) {
+			rc = vb_err_set(VB_ECORRUPT, "content ends before its recorded length");
+			break;
+		}
+		struct vb_piece p = *vb_ptree_cur_piece(&cur), np;
+		uint64_t skip = pos - cur.piece_pos;
+		p.start += skip;
+		p.len -= skip;
+		if (p.len > n)
+			p.len = n;
+		if ((rc = translate(k, &p, &np)) || (rc = vb_ptree_insert(k->n->tree, r, at, &np)))
+			break;
+		at += p.len;
+		pos += p.len;
+		n -= p.len;
+		/* write finished nodes now and then: memory stays bounded */
+		if (++count % FLUSH_EVERY == 0 && (rc = vb_ptree_flush(k->n->tree, r)))
+			break;
+		if (n)
+			rc = vb_ptree_next(&cur);
+	}
+	vb_ptree_cur_close(&cur);
+	return rc;
+}
+
+/* The extension entries of `c` other than the store state (and, with
+ * `no_anchors`, other than anchor entries), into out. */
+static enum vb_err strip_ext(const struct vb_commit *c, int no_anchors, unsigned char *out,
+			     size_t *len, uint64_t *embed, uint64_t *since)
+{
+	*len = 0;
+	*embed = *since = 0;
+	for (size_t i = 0; i + 3 <= c->ext_len;) {
+		unsigned type = c->ext[i];
+		size_t l = get16(c->ext + i + 1);
+		if (l > c->ext_len - i - 3)
+			return corrupt(c->off, "commit extension runs past the record");
+		if (type == VB_EXT_STATE && l == STATE_LEN) {
+			*embed = get64(c->ext + i + 3 + 8);
+			*since = get64(c->ext + i + 3 + 16);
+		} else if (!(no_anchors && (type == VB_EXT_ANCHOR || type == VB_EXT_UNANCHOR))) {
+			memcpy(out + *len, c->ext + i, 3 + l);
+			*len += 3 + l;
+		}
+		i += 3 + l;
+	}
+	return VB_OK;
+}
+
+/* A writer handle on a new temporary file beside `old`, with old's header. */
+static enum vb_err compact_open(struct vb_store *old, struct vb_store **out)
+{
+	struct vb_store *s = calloc(1, sizeof *s);
+	unsigned char *h = NULL;
+	enum vb_err rc;
+	size_t got;
+
+	*out = NULL;
+	if (!s)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	s->fd = s->base_fd = s->dir_fd = -1;
+	s->writer = 1;
+	s->no_sync = old->no_sync;
+	s->path = strdup(old->path);
+	s->rbuf = malloc(REC_OVERHEAD + REC_MAX);
+	s->blk = malloc(BLOCK + REC_OVERHEAD);
+	h = malloc(old->hdr_len);
+	if (!s->path || !s->rbuf || !s->blk || !h) {
+		rc = vb_err_set(VB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = create_temp_file(s)))
+		goto fail;
+	s->id = old->id;
+	s->hdr_len = old->hdr_len;
+	s->base.present = old->base.present;
+	s->base.size = old->base.size;
+	if ((rc = vb_io_pread_full(old->fd, h, old->hdr_len, 0, &got)))
+		goto fail;
+	if (got != old->hdr_len) {
+		rc = corrupt(0, "header cut short");
+		goto fail;
+	}
+	if ((rc = vb_io_pwrite_full(s->fd, h, old->hdr_len, 0)))
+		goto fail;
+	crash_point("header");
+	s->end = s->committed_end = s->hdr_len;
+	struct vb_ptree_io io = {s, io_read_node, io_tell, io_write_node, s->hdr_len, s->base.size};
+	if ((rc = vb_ptree_create(&io, 1u << 20, &s->tree)))
+		goto fail;
+	free(h);
+	*out = s;
+	return VB_OK;
+fail:
+	free(h);
+	vb_store_close(s);
+	return rc;
+}
+
+enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_restate *rs,
+			     size_t nrs, const char *message,
+			     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+			     struct vb_compact_stats *st)
+{
+	struct compaction k;
+	struct vb_commit *cs = NULL, c;
+	uint64_t *new_off = NULL;
+	struct ops_buf ops = {NULL, 0, 0};
+	struct hunks hk = {NULL, 0, 0};
+	struct vb_root r = vb_root_empty();
+	unsigned char ext[VB_EXT_MAX];
+	size_t ext_len;
+	uint64_t head = s->head.version, oldest, n;
+	enum vb_err rc = VB_OK;
+
+	memset(&k, 0, sizeof k);
+	memset(st, 0, sizeof *st);
+	k.old = s;
+	k.progress = progress;
+	k.arg = arg;
+	if (!s->writer || s->broken || s->tmp_path)
+		return vb_err_set(VB_EINVAL, "store is not open for writing");
+	if (!keep)
+		return vb_err_set(VB_EINVAL, "keep at least one version");
+	oldest = head + 1 > keep ? head + 1 - keep : 0;
+	if (oldest < s->oldest)
+		oldest = s->oldest;
+	n = head - oldest + 1;
+	if (n > SIZE_MAX / sizeof *cs || !(cs = malloc(n * sizeof *cs)) ||
+	    !(new_off = calloc(n, sizeof *new_off))) {
+		free(cs);
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	}
+	/* the kept commits, newest first from the head */
+	cs[n - 1] = s->head;
+	for (uint64_t i = n - 1; i > 0 && !rc; i--)
+		rc = vb_store_commit_parent(s, &cs[i], &cs[i - 1]);
+
+	/* 1. the data blocks the kept versions use (and the embedded base) */
+	for (uint64_t i = 0; i < n && !rc; i++) {
+		struct vb_root vr = vb_store_root_of(&cs[i]);
+		rc = vb_ptree_walk_nodes(s->tree, &vr, compact_seen, compact_piece, &k);
+	}
+	if (!rc && s->embed_rec)
+		rc = add_cluster(&k, s->embed_rec, 0, (s->base.size - 1) / BLOCK);
+	if (!rc && k.nc) {
+		qsort(k.c, k.nc, sizeof *k.c, cmp_cluster);
+		size_t w = 0;
+		for (size_t i = 1; i < k.nc; i++) {
+			struct cluster *a = &k.c[w], *b = &k.c[i];
+			if (b->rec == a->rec && b->b0 <= a->b1 + 1) {
+				if (b->b1 > a->b1)
+					a->b1 = b->b1;
+			} else {
+				k.c[++w] = *b;
+			}
+		}
+		k.nc = w + 1;
+	}
+	if (!rc)
+		rc = compact_open(s, &k.n);
+	/* 2. copy them */
+	for (size_t i = 0; i < k.nc && !rc; i++)
+		rc = copy_cluster(&k, &k.c[i]);
+	if (!rc)
+		k.n->oldest = oldest;
+
+	/* 3. the kept versions: the oldest rebuilt from its pieces, each
+	 * later one from the one before and their differences */
+	for (uint64_t i = 0; i < n && !rc; i++) {
+		struct vb_root vr = vb_store_root_of(&cs[i]);
+		uint64_t embed, since;
+		if (!i) {
+			rc = copy_pieces(&k, &vr, 0, vr.bytes, &r, 0);
+		} else {
+			struct vb_root pr = vb_store_root_of(&cs[i - 1]);
+			hk.n = 0;
+			rc = vb_ptree_diff(s->tree, &pr, &vr, keep_hunk, &hk);
+			for (size_t j = 0; j < hk.n && !rc; j++) {
+				struct hunk *h = &hk.v[j];
+				if (h->a_len)
+					rc = vb_ptree_delete(k.n->tree, &r, h->b_off, h->a_len);
+				if (!rc && h->b_len)
+					rc = copy_pieces(&k, &vr, h->b_off, h->b_len, &r, h->b_off);
+			}
+		}
+		if (!rc && (r.bytes != cs[i].length || r.pieces > cs[i].pieces))
+			rc = vb_err_set(VB_EIO, "internal error: version %llu rebuilt wrongly",
+					(unsigned long long)cs[i].version);
+		ops.n = 0;
+		if (!rc && cs[i].nops)
+			rc = vb_store_ops(s, &cs[i], keep_op, &ops);
+		if (!rc)
+			rc = write_ops(k.n, ops.v, ops.n, &c.ops_off, &c.ops_bytes);
+		if (!rc)
+			rc = vb_ptree_flush(k.n->tree, &r);
+		const struct vb_restate *re = NULL;
+		for (size_t j = 0; j < nrs; j++)
+			if (rs[j].version == cs[i].version)
+				re = &rs[j];
+		if (!rc)
+			rc = strip_ext(&cs[i], re != NULL, ext, &ext_len, &embed, &since);
+		if (rc)
+			break;
+		if (re) {
+			if (ext_len + re->ext_len > VB_EXT_MAX - VB_EXT_RESERVED) {
+				rc = vb_err_set(VB_ELIMIT, "version %llu has too many anchors to restate them (at most %u bytes of them)",
+						(unsigned long long)re->version,
+						VB_EXT_MAX - VB_EXT_RESERVED);
+				break;
+			}
+			memcpy(ext + ext_len, re->ext, re->ext_len);
+			ext_len += re->ext_len;
+		}
+		if (embed) {
+			const struct cluster *ec = find_cluster(&k, embed, 0, 0);
+			if (!ec) {
+				rc = corrupt(cs[i].off, "embedded base record not found");
+				break;
+			}
+			embed = ec->new_off;
+		}
+		uint64_t ops_off = c.ops_off, ops_bytes = c.ops_bytes;
+		c = cs[i];
+		c.ops_off = ops_off;
+		c.ops_bytes = ops_bytes;
+		c.flags &= VB_COMMIT_NO_BASE;
+		c.region_crc = 0;
+		c.region_start = 0;
+		c.root_off = r.off;
+		c.pieces = r.pieces;
+		commit_sums(&c, ops.v, ops.n);
+		if (!i && oldest) {
+			c.flags |= VB_COMMIT_CUT;
+			c.parent_off = c.skip_off = 0;
+			c.parent_crc = 0;
+		} else if (i) {
+			uint64_t sv = c.version & (c.version - 1);
+			c.parent_off = new_off[i - 1];
+			c.parent_crc = k.n->head.crc;
+			/* a skip below the cut is never followed: point it at
+			 * the cut so that it stays inside the file */
+			c.skip_off = sv >= oldest ? new_off[sv - oldest] : new_off[0];
+		}
+		rc = put_commit(k.n, &c, c.message, ext, ext_len, oldest, embed, since);
+		if (!rc) {
+			crash_point("commit");
+			new_off[i] = c.off;
+			k.n->head = c;
+			k.n->embed_rec = embed;
+			k.n->since_flatten = since;
+		}
+	}
+
+	/* 4. the compaction's own version, then the switch */
+	if (!rc) {
+		struct vb_op op = {VB_OP_COMPACT, 0, r.bytes, oldest};
+		struct timespec ts;
+		uint64_t since = k.n->since_flatten + 1 ? k.n->since_flatten + 1 : k.n->since_flatten;
+		c = k.n->head;
+		memset(&c, 0, offsetof(struct vb_commit, message));
+		c.version = head + 1;
+		c.flags = k.n->head.flags & VB_COMMIT_NO_BASE;
+		c.parent_off = k.n->head.off;
+		c.parent_crc = k.n->head.crc;
+		uint64_t sv = c.version & (c.version - 1);
+		c.skip_off = sv >= oldest ? new_off[sv - oldest] : new_off[0];
+		c.root_off = r.off;
+		c.length = r.bytes;
+		c.pieces = r.pieces;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		c.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		commit_sums(&c, &op, 1);
+		rc = write_ops(k.n, &op, 1, &c.ops_off, &c.ops_bytes);
+		if (!rc)
+			rc = put_commit(k.n, &c, message ? message : "", NULL, 0, oldest,
+					k.n->embed_rec, since);
+		crash_point("last commit");
+	}
+	if (!rc && !s->no_sync && fsync(k.n->fd) < 0)
+		rc = vb_err_sys("sync");
+	crash_point("synced");
+	/* the old file is untouched until this rename replaces it */
+	if (!rc && rename(k.n->tmp_path, s->path) < 0)
+		rc = vb_err_sys("cannot replace the store");
+	if (!rc) {
+		crash_point("renamed");
+		free(k.n->tmp_path);
+		k.n->tmp_path = NULL;
+		char *dir = dir_of(s->path);
+		int dfd = dir && !s->no_sync ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+		free(dir);
+		st->version = head + 1;
+		st->oldest = oldest;
+		st->bytes_before = s->end;
+		st->bytes_after = k.n->end;
+		st->versions_dropped = oldest - s->oldest;
+		/* this handle's file is gone from the path: no more writes */
+		s->broken = 1;
+	}
+	if (k.n) {
+		k.n->writer = 0; /* nothing to roll back: the temp file goes */
+		vb_root_release(k.n->tree, &r);
+	}
+	vb_store_close(k.n);
+	free(k.c);
+	free(k.seen.v);
+	free(cs);
+	free(new_off);
+	free(ops.v);
+	free(hk.v);
+	return rc;
+}
+
 /* --------------------------------------------------------------- verify */
 
 struct verify {
@@ -2301,8 +2967,7 @@ struct verify {
 	void (*report)(void *, uint64_t, const char *);
 	void *arg;
 	int problems;
-	uint64_t *seen;
-	size_t nseen, capseen;
+	struct offset_set seen;
 };
 
 static void problem(struct verify *v, uint64_t off, const char *what)
@@ -2314,33 +2979,7 @@ static void problem(struct verify *v, uint64_t off, const char *what)
 
 static int seen_node(void *arg, uint64_t off)
 {
-	struct verify *v = arg;
-	/* open addressing set of node offsets */
-	if (v->nseen * 2 >= v->capseen) {
-		size_t nc = v->capseen ? v->capseen * 2 : 4096;
-		uint64_t *ns = calloc(nc, sizeof *ns);
-		if (!ns)
-			return 0;
-		for (size_t i = 0; i < v->capseen; i++)
-			if (v->seen[i]) {
-				size_t h = block_hash(v->seen[i], nc);
-				while (ns[h])
-					h = (h + 1) & (nc - 1);
-				ns[h] = v->seen[i];
-			}
-		free(v->seen);
-		v->seen = ns;
-		v->capseen = nc;
-	}
-	size_t h = block_hash(off, v->capseen);
-	while (v->seen[h]) {
-		if (v->seen[h] == off)
-			return 1;
-		h = (h + 1) & (v->capseen - 1);
-	}
-	v->seen[h] = off;
-	v->nseen++;
-	return 0;
+	return offset_set_add(&((struct verify *)arg)->seen, off);
 }
 
 static enum vb_err nop_fn(void *arg, const void *p, size_t n)
@@ -2378,7 +3017,7 @@ enum vb_err vb_store_verify(struct vb_store *s,
 			    void (*note)(void *arg, const char *what), void *arg,
 			    struct vb_verify_stats *st)
 {
-	struct verify v = {s, report, arg, 0, NULL, 0, 0};
+	struct verify v = {s, report, arg, 0, {NULL, 0, 0}};
 	uint64_t versions = 0;
 	unsigned char f[FOOTER];
 	char msg[512];
@@ -2481,9 +3120,9 @@ enum vb_err vb_store_verify(struct vb_store *s,
 		st->records = records;
 		st->bytes = s->end;
 		st->versions = versions;
-		st->nodes = v.nseen;
+		st->nodes = v.seen.n;
 	}
-	free(v.seen);
+	free(v.seen.v);
 	if (v.problems)
 		return vb_err_set(VB_ECORRUPT, "%d problem%s found", v.problems,
 				  v.problems == 1 ? "" : "s");

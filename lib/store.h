@@ -225,6 +225,38 @@ enum vb_err vb_store_verify(struct vb_store *s,
 			    void (*note)(void *arg, const char *what), void *arg,
 			    struct vb_verify_stats *st);
 
+/*
+ * Compaction: write a new file beside the store with only what the `keep`
+ * newest versions use (their data blocks, moved with copy_file_range and
+ * their checksums carried over; their trees, rebuilt; their commits, with
+ * times, messages and operations), plus one more version with a COMPACT
+ * operation and `message`, sync it, and rename it over the store.  The
+ * oldest version kept is marked as a cut (VB_COMMIT_CUT); each version
+ * listed in `rs` (the cut, and versions that revert to before it) gets
+ * its anchor entries replaced by the restated ones.  The old file is not changed:
+ * until the rename it is the store, after it the new file is, so a crash
+ * anywhere leaves one valid store (and maybe a temporary file).  On
+ * success this handle can no longer write: close it.
+ */
+struct vb_compact_stats {
+	uint64_t version;          /* the new head */
+	uint64_t oldest;           /* the oldest version kept */
+	uint64_t versions_dropped;
+	uint64_t bytes_before, bytes_after;
+};
+struct vb_restate {
+	uint64_t version;          /* a kept version whose anchors are restated */
+	unsigned char *ext;        /* VB_EXT_ANCHOR entries: all of them */
+	size_t ext_len;
+};
+enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_restate *rs,
+			     size_t nrs, const char *message,
+			     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+			     struct vb_compact_stats *st);
+/* For crash tests only: called where a compaction writes, syncs and
+ * renames (the argument names the step). */
+extern void (*vb_store_crash_hook)(const char *where);
+
 /* Statistics for tests and benchmarks. */
 struct vb_store_stats {
 	uint64_t file_size;      /* bytes of the file as this handle sees it */

@@ -807,6 +807,92 @@ static enum vb_err do_anchors(struct vb_vbuf *b, uint64_t version,
 	return anchor_walk(b, version, NULL, fn, arg, &found);
 }
 
+/* ------------------------------------------------------------- compaction */
+
+struct cut_ext {
+	unsigned char e[VB_EXT_MAX];
+	size_t len;
+};
+
+static enum vb_err restate_anchor(void *arg, const char *name, uint64_t offset, uint64_t set_in)
+{
+	struct cut_ext *x = arg;
+	unsigned char e[8 + ANCHOR_NAME_MAX];
+	size_t n = strlen(name);
+
+	(void)set_in;
+	put64le(e, offset);
+	memcpy(e + 8, name, n);
+	return vb_ext_add(x->e, &x->len, VB_EXT_ANCHOR, e, 8 + n);
+}
+
+static enum vb_err do_compact(struct vb_vbuf *b, uint64_t keep, const char *message,
+			      void (*progress)(void *arg, uint64_t done, uint64_t total),
+			      void *arg, struct vb_compact_stats *st)
+{
+	struct vb_store *s = b->ops->store(b->be);
+	struct cut_ext *x;
+	enum vb_err rc;
+	int found;
+
+	if ((rc = writable(b)))
+		return rc;
+	if (!s)
+		return vb_err_set(VB_EINVAL, "only a store can be compacted");
+	if (b->nlog || b->ext_len)
+		return vb_err_set(VB_EINVAL, "commit or drop the edits before compacting");
+	if (!keep)
+		return vb_err_set(VB_EINVAL, "keep at least one version");
+	uint64_t head = vb_vbuf_head(b), cut = head + 1 > keep ? head + 1 - keep : 0;
+	if (cut < oldest(b))
+		cut = oldest(b);
+	/* The anchors of the cut, and of every kept version that reverts
+	 * to a version before the cut, are restated in its commit: walking
+	 * back from later versions cannot reach the entries that made them. */
+	struct vb_restate *rs = NULL;
+	size_t nrs = 0, caprs = 0;
+	struct op_list l = {NULL, 0, 0};
+	rc = VB_OK;
+	for (uint64_t v = cut; v <= head && !rc; v++) {
+		int need = v == cut && cut > 0;
+		struct vb_commit c;
+		if (!need && !(rc = vb_vbuf_info(b, v, &c)) &&
+		    (c.sum_kind == VB_OP_REVERT || c.sum_kind == VB_OP_MIXED)) {
+			l.n = 0;
+			rc = vb_vbuf_ops(b, v, collect_op, &l);
+			for (size_t i = 0; i < l.n && !rc; i++)
+				if (l.ops[i].kind == VB_OP_REVERT && l.ops[i].len2 < cut)
+					need = 1;
+		}
+		if (rc || !need)
+			continue;
+		if ((rc = vb_grow(&rs, &caprs, nrs, sizeof *rs, 4)))
+			break;
+		if (!(x = calloc(1, sizeof *x))) {
+			rc = vb_err_set(VB_ENOMEM, "out of memory");
+			break;
+		}
+		rs[nrs].version = v;
+		rs[nrs].ext = x->e;
+		rs[nrs++].ext_len = 0;
+		rc = anchor_walk(b, v, NULL, restate_anchor, x, &found);
+		rs[nrs - 1].ext_len = x->len;
+		if (rc == VB_ELIMIT)
+			rc = vb_err_set(VB_ELIMIT, "version %llu has too many anchors to restate them where the history is cut (at most %u bytes of them); remove some first",
+					(unsigned long long)v, VB_EXT_MAX - VB_EXT_RESERVED);
+	}
+	if (!rc)
+		rc = vb_store_compact(s, keep, rs, nrs, message, progress, arg, st);
+	for (size_t i = 0; i < nrs; i++)
+		free(rs[i].ext); /* the struct cut_ext starts with it */
+	free(rs);
+	free(l.ops);
+	/* either way this handle is done: the file moved, or a failure
+	 * left it unsure */
+	b->broken = 1;
+	return rc;
+}
+
 /* ---------------------------------------------------------------- locked entry points */
 
 /* Each public call holds the handle's lock for its whole duration. */
@@ -865,6 +951,13 @@ enum vb_err vb_vbuf_flatten(struct vb_vbuf *b, const struct vb_flatten_opts *o,
 enum vb_err vb_vbuf_embed(struct vb_vbuf *b, const struct vb_flatten_opts *o, uint64_t *bytes)
 {
 	LOCKED(b, do_embed(b, o, bytes));
+}
+
+enum vb_err vb_vbuf_compact(struct vb_vbuf *b, uint64_t keep, const char *message,
+			    void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+			    struct vb_compact_stats *st)
+{
+	LOCKED(b, do_compact(b, keep, message, progress, arg, st));
 }
 
 void vb_vbuf_auto_flatten(struct vb_vbuf *b, const struct vb_auto_flatten *a)

@@ -110,6 +110,18 @@ enum vb_err vb_vbuf_flatten(struct vb_vbuf *b, const struct vb_flatten_opts *o,
 enum vb_err vb_vbuf_embed(struct vb_vbuf *b, const struct vb_flatten_opts *o, uint64_t *bytes);
 
 /*
+ * Compaction (vb_store_compact): rewrite the store file with only the
+ * `keep` newest versions (and the anchors they have), plus a version
+ * recording the compaction with `message`, and replace the file
+ * atomically.  The handle must have no pending edits; afterwards it can
+ * only be closed.  Versions before the oldest kept one are gone:
+ * asking for them gives VB_ENOENT ("compacted away").
+ */
+enum vb_err vb_vbuf_compact(struct vb_vbuf *b, uint64_t keep, const char *message,
+			    void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+			    struct vb_compact_stats *st);
+
+/*
  * Automatic flattening: when set, a commit that has edits first runs a
  * partial flatten (pieces shorter than `small`) if the content then has at
  * least `pieces` pieces, an average piece shorter than `average` bytes,
