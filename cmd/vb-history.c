@@ -7,9 +7,14 @@
  * length, size after, message; --json gives one JSON object per line.
  * --revert N adds a version whose content is version N's (O(1)).
  * --verify reads every record and checks every version's structure.
+ * --diff A STORE [B] lists the byte ranges in which versions A and B (by
+ * default the newest) differ, one "A_OFFSET A_LENGTH B_OFFSET B_LENGTH"
+ * line each (vb_vbuf_diff: the cost follows the changes, not the size).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,7 +24,7 @@
 
 static int opt_json, opt_ops, opt_verify, opt_no_header, opt_anchors;
 static char *opt_revert, *opt_message, *opt_count, *opt_set_anchor, *opt_remove_anchor;
-static char *opt_at_version;
+static char *opt_at_version, *opt_diff;
 
 static struct poptOption options[] = {
 	{"json", 'j', POPT_ARG_NONE, &opt_json, 0, "one JSON object per version and line", NULL},
@@ -38,6 +43,9 @@ static struct poptOption options[] = {
 	 "add a version that sets anchor NAME at OFFSET (give STORE OFFSET)", "NAME"},
 	{"remove-anchor", 0, POPT_ARG_STRING, &opt_remove_anchor, 0,
 	 "add a version that removes anchor NAME", "NAME"},
+	{"diff", 0, POPT_ARG_STRING, &opt_diff, 0,
+	 "list the byte ranges in which version A and version B differ (B given after STORE; "
+	 "default: the newest)", "A"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
 	 "--anchors: at version N; --set-anchor: OFFSET is in version N's content", "N"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0,
@@ -387,6 +395,69 @@ static int change_anchor(const char *store, const char *name, const char *offset
 	return cli_commit(b, rc, store, message);
 }
 
+/* ---------------------------------------------------------------- diff */
+
+struct diff_out {
+	int header;      /* the column titles are still due */
+	int write_errno; /* set when writing stdout failed */
+};
+
+static enum vb_err print_hunk(void *arg, uint64_t a_off, uint64_t a_len, uint64_t b_off,
+			      uint64_t b_len)
+{
+	struct diff_out *d = arg;
+	int n;
+
+	if (d->header) {
+		d->header = 0;
+		if (printf("A_OFFSET A_LENGTH B_OFFSET B_LENGTH\n") < 0)
+			goto failed;
+	}
+	if (opt_json)
+		n = printf("{\"a_offset\":%llu,\"a_length\":%llu,\"b_offset\":%llu,"
+			   "\"b_length\":%llu}\n",
+			   (unsigned long long)a_off, (unsigned long long)a_len,
+			   (unsigned long long)b_off, (unsigned long long)b_len);
+	else
+		n = printf("%llu %llu %llu %llu\n", (unsigned long long)a_off,
+			   (unsigned long long)a_len, (unsigned long long)b_off,
+			   (unsigned long long)b_len);
+	if (n >= 0)
+		return VB_OK;
+failed:
+	/* stop the walk; diff() reports it */
+	d->write_errno = errno ? errno : EIO;
+	return vb_err_set(VB_EPIPE, "standard output is closed");
+}
+
+/* Versions va and vb (has_b 0: the newest) of `store`. */
+static int diff(const char *store, uint64_t va, int has_b, uint64_t vb)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	struct diff_out d = {!opt_json && !opt_no_header, 0};
+	enum vb_err rc;
+	int status;
+
+	cli_store_opts(&o, 0);
+	o.lenient_base = 1; /* only the trees are read, not the content */
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
+		return status;
+	rc = vb_vbuf_diff(b, va, has_b ? vb : vb_vbuf_head(b), print_hunk, &d);
+	vb_vbuf_close(b);
+	if (rc == VB_EPIPE && d.write_errno) {
+		/* dealt with here: what is left in the buffer cannot be
+		 * written either, and is not reported twice at exit */
+		__fpurge(stdout);
+		clearerr(stdout);
+		if (d.write_errno == EPIPE)
+			return EXIT_OK;
+		fprintf(stderr, "%s: write error: %s\n", cli_prog, strerror(d.write_errno));
+		return EXIT_FAIL;
+	}
+	return rc ? cli_fail(store, rc) : EXIT_OK;
+}
+
 static const char *verify_name;
 
 static void on_problem(void *arg, uint64_t off, const char *what)
@@ -438,24 +509,29 @@ int main(int argc, char **argv)
 	uint64_t max = UINT64_MAX;
 
 	args = cli_start(argc, argv, options,
-			 "[OPTION...] STORE\n   or: vb-history [OPTION...] --set-anchor NAME STORE OFFSET",
+			 "[OPTION...] STORE\n   or: vb-history [OPTION...] --set-anchor NAME STORE OFFSET"
+			 "\n   or: vb-history [OPTION...] --diff A STORE [B]",
 			 &nargs);
 	const char *set_anchor = cli_arg(opt_set_anchor), *remove_anchor = cli_arg(opt_remove_anchor);
+	const char *diff_a = cli_arg(opt_diff);
 	int writes = opt_revert || set_anchor || remove_anchor;
 	if (nargs < 1)
 		cli_usage("missing STORE");
 	if (set_anchor && nargs < 2)
 		cli_usage("--set-anchor needs an OFFSET after STORE");
-	if (nargs > (set_anchor ? 2 : 1))
-		cli_usage("extra operand '%s'", args[set_anchor ? 2 : 1]);
+	if (nargs > (set_anchor || diff_a ? 2 : 1))
+		cli_usage("extra operand '%s'", args[set_anchor || diff_a ? 2 : 1]);
 	const char *store = args[0], *message = cli_arg(opt_message);
-	if ((opt_revert != NULL) + opt_verify + opt_anchors + (set_anchor != NULL) +
-	    (remove_anchor != NULL) > 1)
-		cli_usage("choose one of --revert, --verify, --anchors, --set-anchor and --remove-anchor");
-	if ((writes || opt_verify || opt_anchors) && (opt_ops || opt_count || opt_no_header))
-		cli_usage("--ops, --max-count and --no-header only apply to the list of versions");
+	if ((opt_revert != NULL) + opt_verify + opt_anchors + (diff_a != NULL) +
+	    (set_anchor != NULL) + (remove_anchor != NULL) > 1)
+		cli_usage("choose one of --revert, --verify, --anchors, --diff, --set-anchor and "
+			  "--remove-anchor");
+	if ((writes || opt_verify || opt_anchors || diff_a) && (opt_ops || opt_count))
+		cli_usage("--ops and --max-count only apply to the list of versions");
+	if ((writes || opt_verify || opt_anchors) && opt_no_header)
+		cli_usage("--no-header only applies to the list of versions and --diff");
 	if ((writes || opt_verify) && opt_json)
-		cli_usage("--json only applies to the list of versions and --anchors");
+		cli_usage("--json only applies to the list of versions, --anchors and --diff");
 	if (message && !writes)
 		cli_usage("--message only applies to --revert, --set-anchor and --remove-anchor");
 	if (!writes && (cli_no_sync || cli_wait || cli_if_version))
@@ -488,5 +564,8 @@ int main(int argc, char **argv)
 									   : VB_HEAD));
 	if (opt_verify)
 		return cli_close_stdout(verify(store));
+	if (diff_a)
+		return cli_close_stdout(diff(store, cli_version(diff_a), nargs > 1,
+					     nargs > 1 ? cli_version(args[1]) : 0));
 	return cli_close_stdout(list(store, max));
 }

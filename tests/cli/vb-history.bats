@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # vb-history: the listing (table and JSON), --revert, --verify, anchors
-# (--anchors, --set-anchor, --remove-anchor), --if-version, and every error
-# path.
+# (--anchors, --set-anchor, --remove-anchor), --diff, --if-version, and
+# every error path.
 
 load test_helper
 
@@ -613,6 +613,240 @@ for r in rows:
 	assert_output 'vb-history: s.vb: header checksum mismatch'
 }
 
+# ------------------------------------------------------------ --diff
+
+DIFF_HEADER='A_OFFSET A_LENGTH B_OFFSET B_LENGTH'
+
+# apply_diff A_FILE B_FILE: apply the ranges on stdin (no title line) to
+# the bytes of A_FILE and compare the result with B_FILE.
+apply_diff() {
+	local pa=0 ao al bo bl
+	: > applied
+	while read -r ao al bo bl; do
+		tail -c +$((pa + 1)) "$1" | head -c $((ao - pa)) >> applied
+		tail -c +$((bo + 1)) "$2" | head -c "$bl" >> applied
+		pa=$((ao + al))
+	done
+	tail -c +$((pa + 1)) "$1" >> applied
+	cmp applied "$2"
+}
+
+@test "--diff A STORE B: an insert, a delete and a replace, one range each" {
+	make_store s.vb 'hello world'                  # 1
+	vb-insert s.vb 5 --text ', big'                 # 2: hello, big world
+	vb-delete s.vb 0 7                              # 3: big world
+	vb-insert s.vb 4 --replace 5 --text there      # 4: big there
+	before=$(sum_of s.vb)
+	run -0 --separate-stderr vb-history --diff 1 s.vb 2
+	assert_equal "$stderr" ''
+	assert_output "$DIFF_HEADER
+5 0 5 5"
+	run -0 vb-history --diff 2 s.vb 3
+	assert_output "$DIFF_HEADER
+0 7 0 0"
+	run -0 vb-history --diff 3 s.vb 4
+	assert_output "$DIFF_HEADER
+4 5 4 5"
+	# several versions apart: the changes together ("hello" became the
+	# "big" of version 2, the space stayed, "world" became "there")
+	run -0 vb-history --diff 1 s.vb 4
+	assert_output "$DIFF_HEADER
+0 5 0 3
+6 5 4 5"
+	run -0 vb-history --diff=0 s.vb 1
+	assert_output "$DIFF_HEADER
+0 0 0 11"
+	assert_same_sum s.vb "$before"
+}
+
+@test "--diff A STORE compares A with the newest version" {
+	make_history
+	run -0 vb-history --diff 1 s.vb
+	assert_output "$DIFF_HEADER
+0 11 0 5"
+	run -0 vb-history --diff 2 s.vb
+	assert_output "$DIFF_HEADER
+0 5 0 5"
+	run -0 vb-history --diff 3 s.vb
+	assert_output ''
+}
+
+@test "--diff: equal versions print nothing, also after a revert back; A after B gives the ranges reversed" {
+	make_store s.vb 'hello world'
+	vb-insert s.vb 5 --text ', big'
+	vb-delete s.vb 0 2
+	vb-history --revert 1 s.vb                      # 4: the content of 1
+	run -0 --separate-stderr vb-history --diff 2 s.vb 2
+	assert_output ''
+	assert_equal "$stderr" ''
+	run -0 vb-history --diff 1 s.vb 4
+	assert_output ''
+	run -0 vb-history --diff 4 s.vb
+	assert_output ''
+	run -0 vb-history --diff 1 s.vb 3
+	assert_output "$DIFF_HEADER
+0 2 0 0
+5 0 3 5"
+	run -0 vb-history --diff 3 s.vb 1
+	assert_output "$DIFF_HEADER
+0 0 0 2
+3 5 5 0"
+	run -0 vb-history --diff 3 s.vb
+	assert_output "$DIFF_HEADER
+0 0 0 2
+3 5 5 0"
+}
+
+@test "--diff: many ranges over a base file; applied to version A they give version B" {
+	make_base base.txt 3000
+	vb-insert --base base.txt s.vb 0 --text '# numbers
+'                                                       # 1
+	printf '100 7\n2000 13\n5000 1\n9000 300\n' > r
+	vb-delete --ranges r s.vb                       # 2
+	vb-insert s.vb 4000 --text 'inserted'           # 3
+	vb-insert s.vb end --text 'the end'             # 4
+	vb-insert s.vb 7000 --replace 2 --text XYZ      # 5
+	vb-delete s.vb 0 10                             # 6
+	vb-history --revert 3 s.vb                      # 7
+	vb-insert s.vb 12 --text 'after the revert'     # 8
+	before=$(sum_of s.vb)
+	for v in 0 1 2 3 4 5 6 7 8; do
+		vb-cat -V "$v" s.vb > "v$v"
+	done
+	for a in 0 1 2 3 4 5 6 7 8; do
+		for b in 0 2 5 6 8; do
+			vb-history -H --diff "$a" s.vb "$b" > d
+			apply_diff "v$a" "v$b" < d
+		done
+	done
+	# the ranges are in order, apart, and none is empty
+	run -0 vb-history -H --diff 0 s.vb 5
+	assert_equal "${#lines[@]}" 8
+	run -0 awk 'NR > 1 && ($1 <= pa || $3 <= pb) { bad = 1 }
+		$2 + $4 == 0 { bad = 1 }
+		{ pa = $1 + $2; pb = $3 + $4 }
+		END { print bad ? "bad" : "good" }' d
+	assert_output good
+	assert_same_sum s.vb "$before"
+}
+
+@test "--diff --json: one object per range and line, no title line" {
+	make_history
+	run -0 vb-history --json --diff 1 s.vb 3
+	assert_output '{"a_offset":0,"a_length":11,"b_offset":0,"b_length":5}'
+	make_store t.vb 'abcdef'
+	vb-delete t.vb 1 1
+	vb-delete t.vb 3 1
+	run -0 vb-history -j --diff 1 t.vb
+	assert_output '{"a_offset":1,"a_length":1,"b_offset":1,"b_length":0}
+{"a_offset":4,"a_length":1,"b_offset":3,"b_length":0}'
+	run -0 vb-history --json --diff 1 t.vb 1
+	assert_output ''
+}
+
+@test "--diff -H/--no-header leaves out the column titles" {
+	make_history
+	run -0 vb-history -H --diff 1 s.vb 2
+	assert_output '0 6 0 0'
+	run -0 vb-history --diff 1 --no-header s.vb 2
+	assert_output '0 6 0 0'
+}
+
+@test "--diff reads neither the content nor the base file (a warning if it is gone)" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 10 --text x
+	rm base.txt
+	run -0 --separate-stderr vb-history --diff 0 s.vb
+	assert_output "$DIFF_HEADER
+10 0 10 1"
+	assert_regex "$stderr" "^vb-history: s\\.vb: warning: base file 'base\\.txt' .* cannot be opened: No such file or directory\$"
+}
+
+@test "--diff: a version that does not exist is an error, exit 1, unchanged" {
+	make_history
+	before=$(sum_of s.vb)
+	run -1 --separate-stderr vb-history --diff 4 s.vb
+	assert_output ''
+	assert_equal "$stderr" 'vb-history: s.vb: version 4 does not exist (the newest is 3)'
+	run -1 --separate-stderr vb-history --diff 1 s.vb 9
+	assert_output ''
+	assert_equal "$stderr" 'vb-history: s.vb: version 9 does not exist (the newest is 3)'
+	run -1 vb-history --diff 0x10 s.vb 1K
+	assert_output 'vb-history: s.vb: version 16 does not exist (the newest is 3)'
+	run -1 vb-history --diff 0 nosuch.vb
+	assert_output 'vb-history: nosuch.vb: no such store'
+	echo plain > plain
+	run -1 vb-history --diff 0 plain
+	assert_output 'vb-history: plain: not a vb store'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--diff usage errors: malformed versions, operands, options that do not combine" {
+	make_history
+	before=$(sum_of s.vb)
+	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor and --remove-anchor'
+	run vb-history --diff x s.vb
+	assert_usage_error vb-history "invalid version 'x'"
+	run vb-history --diff 1 s.vb y
+	assert_usage_error vb-history "invalid version 'y'"
+	run vb-history --diff=-1 s.vb
+	assert_usage_error vb-history "invalid version '-1' (a version cannot be negative)"
+	run vb-history --diff 1 s.vb -- -2
+	assert_usage_error vb-history "invalid version '-2' (a version cannot be negative)"
+	run vb-history --diff 1 s.vb ''
+	assert_usage_error vb-history "empty version"
+	run vb-history --diff 1
+	assert_usage_error vb-history 'missing STORE'
+	run vb-history --diff 1 s.vb 2 3
+	assert_usage_error vb-history "extra operand '3'"
+	run vb-history --diff 1 -
+	assert_usage_error vb-history "STORE must be a file ('-' is not a store)"
+	run vb-history --diff
+	assert_usage_error vb-history '--diff: missing argument'
+	run vb-history --diff 1 --revert 1 s.vb
+	assert_usage_error vb-history "$choose"
+	run vb-history --diff 1 --verify s.vb
+	assert_usage_error vb-history "$choose"
+	run vb-history --diff 1 --anchors s.vb
+	assert_usage_error vb-history "$choose"
+	run vb-history --diff 1 --set-anchor a s.vb 0
+	assert_usage_error vb-history "$choose"
+	run vb-history --diff 1 --remove-anchor a s.vb
+	assert_usage_error vb-history "$choose"
+	run vb-history --diff 1 --ops s.vb
+	assert_usage_error vb-history '--ops and --max-count only apply to the list of versions'
+	run vb-history --diff 1 -n 2 s.vb
+	assert_usage_error vb-history '--ops and --max-count only apply to the list of versions'
+	run vb-history --diff 1 -m note s.vb
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
+	run vb-history --diff 1 --if-version 3 s.vb
+	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor and --remove-anchor'
+	run vb-history --diff 1 --no-sync s.vb
+	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor and --remove-anchor'
+	run vb-history --diff 1 -V 2 s.vb
+	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--diff: a closed output pipe is quiet, a write error is reported" {
+	make_store s.vb "$(head -c 30000 /dev/zero | tr '\0' x)"
+	seq 0 5 29995 | awk '{ print $1, 1 }' > r
+	vb-delete --ranges r s.vb
+	[ "$(vb-history --diff 1 s.vb | wc -l)" -eq 6001 ]
+	run -0 --separate-stderr bash -c 'set -o pipefail; vb-history --diff 1 s.vb | head -c 10 | wc -c'
+	assert_output 10
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr bash -c 'set -o pipefail; vb-history --json --diff 1 s.vb | head -c 10 | wc -c'
+	assert_output 10
+	assert_equal "$stderr" ''
+	run -1 bash -c 'vb-history --diff 1 s.vb > /dev/full'
+	assert_output 'vb-history: write error: No space left on device'
+	run -1 bash -c 'vb-history --diff 0 s.vb 1 > /dev/full'
+	assert_output 'vb-history: write error: No space left on device'
+	run -1 bash -c 'vb-history --json --diff 1 s.vb > /dev/full'
+	assert_output 'vb-history: write error: No space left on device'
+}
+
 # ------------------------------------------------------------ errors
 
 @test "usage errors" {
@@ -625,7 +859,7 @@ for r in rows:
 	run vb-history -
 	assert_usage_error vb-history "STORE must be a file ('-' is not a store)"
 	run vb-history --revert 1 --verify s.vb
-	assert_usage_error vb-history 'choose one of --revert, --verify, --anchors, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history 'choose one of --revert, --verify, --anchors, --diff, --set-anchor and --remove-anchor'
 	run vb-history -m note s.vb
 	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history -m note --verify s.vb
@@ -635,13 +869,15 @@ for r in rows:
 	run vb-history --no-sync s.vb
 	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history --verify --json s.vb
-	assert_usage_error vb-history '--json only applies to the list of versions and --anchors'
+	assert_usage_error vb-history '--json only applies to the list of versions, --anchors and --diff'
 	run vb-history --revert 1 --json s.vb
-	assert_usage_error vb-history '--json only applies to the list of versions and --anchors'
+	assert_usage_error vb-history '--json only applies to the list of versions, --anchors and --diff'
 	run vb-history --revert 1 -n 2 s.vb
-	assert_usage_error vb-history '--ops, --max-count and --no-header only apply to the list of versions'
+	assert_usage_error vb-history '--ops and --max-count only apply to the list of versions'
 	run vb-history --verify --ops s.vb
-	assert_usage_error vb-history '--ops, --max-count and --no-header only apply to the list of versions'
+	assert_usage_error vb-history '--ops and --max-count only apply to the list of versions'
+	run vb-history --verify -H s.vb
+	assert_usage_error vb-history '--no-header only applies to the list of versions and --diff'
 	run vb-history -n 0 s.vb
 	assert_usage_error vb-history '--max-count must be at least 1'
 	run vb-history -n x s.vb
@@ -656,7 +892,7 @@ for r in rows:
 @test "usage errors: anchors, --at-version and --if-version" {
 	make_history
 	before=$(sum_of s.vb)
-	local choose='choose one of --revert, --verify, --anchors, --set-anchor and --remove-anchor'
+	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor and --remove-anchor'
 	run vb-history --anchors --verify s.vb
 	assert_usage_error vb-history "$choose"
 	run vb-history --anchors --revert 1 s.vb
@@ -668,13 +904,13 @@ for r in rows:
 	run vb-history --set-anchor a --revert 1 s.vb 0
 	assert_usage_error vb-history "$choose"
 	run vb-history --anchors -n 1 s.vb
-	assert_usage_error vb-history '--ops, --max-count and --no-header only apply to the list of versions'
+	assert_usage_error vb-history '--ops and --max-count only apply to the list of versions'
 	run vb-history --remove-anchor a -H s.vb
-	assert_usage_error vb-history '--ops, --max-count and --no-header only apply to the list of versions'
+	assert_usage_error vb-history '--no-header only applies to the list of versions and --diff'
 	run vb-history --set-anchor a --ops s.vb 0
-	assert_usage_error vb-history '--ops, --max-count and --no-header only apply to the list of versions'
+	assert_usage_error vb-history '--ops and --max-count only apply to the list of versions'
 	run vb-history --remove-anchor a --json s.vb
-	assert_usage_error vb-history '--json only applies to the list of versions and --anchors'
+	assert_usage_error vb-history '--json only applies to the list of versions, --anchors and --diff'
 	run vb-history -m note --anchors s.vb
 	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history --if-version 3 s.vb
@@ -807,7 +1043,9 @@ for r in rows:
 	run -0 --separate-stderr vb-history --help
 	assert_line --index 0 'Usage: vb-history [OPTION...] STORE'
 	assert_line --index 1 '   or: vb-history [OPTION...] --set-anchor NAME STORE OFFSET'
+	assert_line --index 2 '   or: vb-history [OPTION...] --diff A STORE [B]'
 	assert_output --partial '--revert=N'
+	assert_output --partial '--diff=A'
 	assert_output --partial '--anchors'
 	assert_output --partial '--set-anchor=NAME'
 	assert_output --partial '--remove-anchor=NAME'
