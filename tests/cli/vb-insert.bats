@@ -1283,3 +1283,354 @@ H
 	run -0 vb-cat s.vb
 	assert_output 'YabcXdef'
 }
+
+# ------------------------------------------------------------ --unit
+
+# make_records FILE COUNT [FIRST]: COUNT records of 16 bytes
+# ("r00000000000007\n"), numbered from FIRST (default 0).
+make_records() {
+	local i
+	for ((i = ${3:-0}; i < ${3:-0} + $2; i++)); do
+		printf 'r%014d\n' "$i"
+	done > "$1"
+}
+
+# records FILE K N: records K to K+N-1 of FILE (16 bytes each), with dd.
+records() {
+	dd if="$1" bs=16 skip="$2" count="$3" status=none
+}
+
+@test "--unit 16: whole records inserted at a record number" {
+	make_records base 10
+	make_records new 2 100
+	vb-insert --base base s.vb 0 --text ''
+	run -0 --separate-stderr vb-insert --unit 16 s.vb 3 new
+	assert_output ''
+	assert_equal "$stderr" ''
+	vb-cat s.vb > out
+	cmp out <(head -c 48 base; cat new; tail -c +49 base)
+	run -0 vb-history --no-header -n 1 s.vb
+	assert_regex "$output" '^ +2  .*  insert +48 +32 +192$'
+	# --text, --hex, stdin and several FILEs whose total is whole records
+	run -0 vb-insert --unit 16 s.vb 0 --text 'sixteen  bytes.
+'
+	run -0 vb-insert --unit 4 s.vb 4 --hex 'de ad be ef 00 01 02 03 04 05 06 07 08 09 0a 0b'
+	run -0 bash -c 'cat new | vb-insert --unit 0x10 s.vb end'
+	printf abc > three
+	printf 'defghijklmno\n' > thirteen
+	run -0 vb-insert --unit 16 s.vb 1 three thirteen
+	vb-cat s.vb > out
+	cmp out <(printf 'sixteen  bytes.\nabcdefghijklmno\n'
+		  printf '\xde\xad\xbe\xef\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b'
+		  head -c 48 base; cat new; tail -c +49 base; cat new)
+	# --unit 1 is byte addressing
+	run -0 vb-insert --unit 1 s.vb 1 --text x
+	run -0 vb-cat -n 3 s.vb
+	assert_output 'sxi'
+}
+
+@test "--unit: end, end-N and negative offsets count elements" {
+	make_records base 10
+	make_records new 1 100
+	vb-insert --base base s.vb 0 --text ''
+	run -0 vb-insert --unit 16 s.vb end-2 new
+	run -0 vb-insert --unit 16 -- s.vb -1 new
+	run -0 vb-insert --unit 16 s.vb end new
+	vb-cat s.vb > out
+	cmp out <(records base 0 8; cat new; records base 8 1; cat new; records base 9 1; cat new)
+	run -0 vb-insert --unit 16 s.vb end-13 new
+	run -0 vb-cat -n 16 s.vb
+	assert_output r00000000000100
+}
+
+@test "--unit with --replace LEN: LEN counts elements" {
+	make_records base 10
+	make_records new 1 100
+	vb-insert --base base s.vb 0 --text ''
+	run -0 vb-insert --unit 16 --replace 3 s.vb 2 new
+	vb-cat s.vb > out
+	cmp out <(records base 0 2; cat new; records base 5 5)
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"op":"replace","offset":32,"length":16,"size":128,'
+	# the last record, by a record of --text, and the end of the array
+	run -0 vb-insert --unit 16 -r 1 s.vb end-1 --text 'LAST RECORD....
+'
+	run -0 vb-insert --unit 16 -r 0 s.vb end new
+	vb-cat s.vb > out
+	cmp out <(records base 0 2; cat new; records base 5 4; printf 'LAST RECORD....\n'; cat new)
+	# more records than it replaces, and none
+	make_records two 2 200
+	run -0 vb-insert --unit 16 -r 1 s.vb 0 two
+	run -0 vb-insert --unit 16 -r 2 s.vb 0 --text ''
+	vb-cat s.vb > out
+	cmp out <(records base 1 1; cat new; records base 5 4; printf 'LAST RECORD....\n'; cat new)
+}
+
+@test "--unit with anchors: @NAME+N elements; --anchor on the first inserted record" {
+	make_records base 10
+	make_records new 1 100
+	vb-insert --base base s.vb 0 --text ''
+	vb-history --set-anchor a s.vb 48
+	run -0 vb-insert --unit 16 s.vb @a+2 new
+	run -0 vb-insert --unit 16 --anchor n s.vb @a-1 new
+	vb-cat s.vb > out
+	cmp out <(records base 0 2; cat new; records base 2 3; cat new; records base 5 5)
+	run -0 vb-history -A s.vb
+	assert_output $'n\t32\t4\na\t64\t2'
+	run -0 vb-insert --unit 16 -r 1 s.vb @n+5 --text 'replaced.......
+'
+	run -0 vb-cat --unit 16 -o @n+5 -n 1 s.vb
+	assert_output 'replaced.......'
+}
+
+@test "--unit: anchor and range errors, in elements; exit 1, unchanged" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-history --set-anchor a s.vb 48
+	vb-history --set-anchor odd s.vb 50
+	make_records new 1 100
+	before=$(sum_of s.vb)
+	run -1 vb-insert --unit 16 s.vb @odd new
+	assert_output "vb-insert: s.vb: anchor 'odd' is at byte 50, not on an element boundary (the unit is 16 bytes)"
+	run -1 vb-insert --unit 16 s.vb @a+8 new
+	assert_output 'vb-insert: s.vb: element offset @a+8 is beyond the end (length 10 elements)'
+	run -1 vb-insert --unit 16 s.vb @a-4 new
+	assert_output 'vb-insert: s.vb: element offset @a-4 is before the start (the anchor is at element 3)'
+	run -1 vb-insert --unit 16 s.vb 11 new
+	assert_output 'vb-insert: s.vb: element offset 11 is beyond the end (length 10 elements)'
+	run -1 vb-insert --unit 16 s.vb end-11 new
+	assert_output 'vb-insert: s.vb: element offset end-11 is before the start (length 10 elements)'
+	run -1 vb-insert --unit 16 -r 3 s.vb 8 new
+	assert_output 'vb-insert: s.vb: cannot replace 3 elements at element 8: the content ends at element 10'
+	run -1 vb-insert --unit 16 -r 1152921504606846975 s.vb 0 new
+	assert_output 'vb-insert: s.vb: cannot replace 1152921504606846975 elements at element 0: the content ends at element 10'
+	run -1 vb-insert --unit 16 s.vb 1152921504606846975 new
+	assert_output 'vb-insert: s.vb: element offset 1152921504606846975 is beyond the end (length 10 elements)'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--unit: --text and --hex that are not whole elements are usage errors" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run vb-insert --unit 16 s.vb 0 --text abc
+	assert_usage_error vb-insert '--text is 3 bytes, not a multiple of the unit (16 bytes)'
+	run vb-insert --unit 4 s.vb 0 --hex 'de ad be'
+	assert_usage_error vb-insert '--hex is 3 bytes, not a multiple of the unit (4 bytes)'
+	run vb-insert --unit 4 -r 1 s.vb 0 --text 'abcdef'
+	assert_usage_error vb-insert '--text is 6 bytes, not a multiple of the unit (4 bytes)'
+	# before any store is opened or created
+	run vb-insert --unit 4 -c new.vb 0 --text abc
+	assert_usage_error vb-insert '--text is 3 bytes, not a multiple of the unit (4 bytes)'
+	assert_file_not_exists new.vb
+	assert_same_sum s.vb "$before"
+}
+
+@test "--unit: input FILEs that are not whole elements; checked before they are read; unchanged" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	printf abc > three
+	printf abcd > four
+	before=$(sum_of s.vb)
+	run -1 vb-insert --unit 16 s.vb 0 three
+	assert_output 'vb-insert: s.vb: 3 bytes inserted are not a multiple of the unit (16 bytes)'
+	run -1 vb-insert --unit 4 s.vb 0 four three four
+	assert_output 'vb-insert: s.vb: 11 bytes inserted are not a multiple of the unit (4 bytes)'
+	run -1 vb-insert --unit 4 s.vb 0 < three
+	assert_output 'vb-insert: s.vb: 3 bytes inserted are not a multiple of the unit (4 bytes)'
+	# a regular file is measured, not read: a sparse 1 TiB + 1 byte fails
+	# at once, and the store never grows
+	truncate -s $(((1 << 40) + 1)) sparse
+	run -1 timeout 20 vb-insert --unit 4 s.vb 0 sparse
+	assert_output 'vb-insert: s.vb: 1099511627777 bytes inserted are not a multiple of the unit (4 bytes)'
+	assert_same_sum s.vb "$before"
+	run -0 vb-history --no-header s.vb
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "--unit: input from a pipe that is not whole elements is cut off again; unchanged" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run -1 bash -c 'printf abcde | vb-insert --unit 4 s.vb 1'
+	assert_output 'vb-insert: s.vb: 5 bytes inserted are not a multiple of the unit (4 bytes)'
+	# several data blocks appended before the end shows it
+	run -1 bash -c 'head -c 1000001 /dev/urandom | vb-insert --unit 4 s.vb 1'
+	assert_output 'vb-insert: s.vb: 1000001 bytes inserted are not a multiple of the unit (4 bytes)'
+	printf abcd > four
+	run -1 bash -c 'printf ab | vb-insert --unit 4 s.vb 1 four - four'
+	assert_output 'vb-insert: s.vb: 10 bytes inserted are not a multiple of the unit (4 bytes)'
+	run -1 bash -c 'printf ab | vb-insert --unit 4 -r 1 s.vb 1'
+	assert_output 'vb-insert: s.vb: 2 bytes inserted are not a multiple of the unit (4 bytes)'
+	assert_same_sum s.vb "$before"
+	# nothing was left behind for the next writer
+	run -0 vb-history --verify s.vb
+	run -0 bash -c 'printf abcd | vb-insert --unit 4 s.vb 1'
+	vb-cat s.vb > out
+	cmp out <(head -c 4 base; printf abcd; tail -c +5 base)
+}
+
+@test "--unit: creating a store whose first edit fails creates nothing" {
+	printf abcde > five
+	run -1 bash -c 'printf abc | vb-insert --unit 4 -c new.vb 0'
+	assert_output 'vb-insert: new.vb: 3 bytes inserted are not a multiple of the unit (4 bytes)'
+	run -1 vb-insert --unit 4 --base five new.vb 0 --text ''
+	assert_output 'vb-insert: new.vb: content length 5 bytes is not a multiple of the unit (4 bytes)'
+	assert_file_not_exists new.vb
+	run -0 bash -c 'ls -A | grep -c tmp || :'
+	assert_output 0
+	run -0 vb-insert --unit 5 --base five new.vb end --text 12345
+	run -0 vb-cat new.vb
+	assert_output abcde12345
+}
+
+@test "--unit: content that is not whole elements fails every insertion; unchanged" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-insert s.vb end --text abc
+	before=$(sum_of s.vb)
+	run -1 vb-insert --unit 16 s.vb 0 --text 'sixteen  bytes.
+'
+	assert_output 'vb-insert: s.vb: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	run -1 vb-insert --unit 16 s.vb end --text ''
+	assert_output 'vb-insert: s.vb: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	run -1 bash -c 'printf "" | vb-insert --unit 16 -r 0 s.vb 1'
+	assert_output 'vb-insert: s.vb: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--unit: offsets, lengths and units out of range are usage errors, never wrapped" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run vb-insert --unit 16 s.vb 1152921504606846976 --text ''
+	assert_usage_error vb-insert "offset '1152921504606846976' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	run vb-insert --unit 16 s.vb end-1048576T --text ''
+	assert_usage_error vb-insert "offset 'end-1048576T' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	run vb-insert --unit 16 s.vb @a-1048576T --text ''
+	assert_usage_error vb-insert "offset '@a-1048576T' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	# the largest count that fits is only out of range
+	run -1 vb-insert --unit 16 s.vb end-1048575T --text ''
+	assert_output 'vb-insert: s.vb: element offset end-1152920405095219200 is before the start (length 10 elements)'
+	run vb-insert --unit 16 -r 0x1000000000000000 s.vb 0 --text ''
+	assert_usage_error vb-insert "length '0x1000000000000000' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	run vb-insert --unit 0 s.vb 0 --text ''
+	assert_usage_error vb-insert "invalid --unit '0' (an element is at least 1 byte)"
+	run vb-insert --unit 4X s.vb 0 --text ''
+	assert_usage_error vb-insert "invalid --unit '4X' (unknown suffix 'X')"
+	run vb-insert --unit 18446744073709551616 s.vb 0 --text ''
+	assert_usage_error vb-insert "--unit '18446744073709551616' is too large (the limit is 2^64-1)"
+	assert_same_sum s.vb "$before"
+}
+
+@test "--unit with -V: an offset of version V in elements, carried to the head" {
+	make_records base 10
+	make_records new 1 100
+	vb-insert --base base s.vb 0 --text ''
+	vb-delete --unit 16 s.vb 0 2
+	vb-insert --unit 16 s.vb 0 new
+	# in front of record 5 of version 1, and replacing its records 8 and 9
+	run -0 vb-insert --unit 16 -V 1 s.vb 5 --text 'before five....
+'
+	run -0 vb-insert --unit 16 -V 1 -r 2 s.vb end-2 new
+	vb-cat s.vb > out
+	cmp out <(cat new; records base 2 3; printf 'before five....\n'; records base 5 3; cat new)
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"op":"replace","offset":128,"length":16,"size":144,'
+	assert_output --partial '"at_version":1'
+	# anchors are looked up at version V
+	vb-history --set-anchor a s.vb 16
+	run -1 vb-insert --unit 16 -V 1 s.vb @a new
+	assert_output "vb-insert: s.vb: no anchor 'a' at version 1"
+}
+
+@test "--unit with -V: V or the head not whole elements, an offset carried off a boundary; unchanged" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-insert s.vb 0 --text abcdefgh
+	vb-insert s.vb end --text ABCDEFGH
+	make_records new 1 100
+	before=$(sum_of s.vb)
+	run -1 vb-insert --unit 16 -V 2 s.vb 0 new
+	assert_output 'vb-insert: s.vb: content length 168 bytes of version 2 is not a multiple of the unit (16 bytes)'
+	run -1 vb-insert --unit 16 -V 1 s.vb 3 new
+	assert_output 'vb-insert: s.vb: element offset 3 of version 1 is at byte 56 of version 3, not on an element boundary (the unit is 16 bytes)'
+	run -1 vb-insert --unit 16 -V 1 -r 1 s.vb 3 new
+	assert_output 'vb-insert: s.vb: element range 3+1 of version 1 is bytes 56+16 of version 3, not on element boundaries (the unit is 16 bytes)'
+	assert_same_sum s.vb "$before"
+	vb-insert s.vb 0 --text x
+	before=$(sum_of s.vb)
+	run -1 vb-insert --unit 16 -V 1 s.vb 3 new
+	assert_output 'vb-insert: s.vb: content length 177 bytes is not a multiple of the unit (16 bytes)'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--unit with --if-version: exit 3 and unchanged unless the head is V" {
+	make_records base 10
+	make_records new 1 100
+	vb-insert --base base s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run -3 vb-insert --unit 16 --if-version 0 s.vb 1 new
+	assert_output 'vb-insert: s.vb: the newest version is 1, not 0 (--if-version)'
+	assert_same_sum s.vb "$before"
+	run -0 vb-insert --unit 16 --if-version 1 s.vb 1 new
+	vb-cat s.vb > out
+	cmp out <(records base 0 1; cat new; records base 1 9)
+}
+
+@test "stream: --unit counts elements, from a regular file and a pipe" {
+	make_records in 10
+	make_records new 2 100
+	run -0 bash -c 'vb-insert --unit 16 - 3 new < in > out'
+	assert_output ''
+	cmp out <(records in 0 3; cat new; records in 3 7)
+	run -0 bash -c 'cat in | vb-insert --unit 16 - 3 new > out'
+	cmp out <(records in 0 3; cat new; records in 3 7)
+	run -0 bash -c 'cat in | vb-insert --unit 16 - end-1 --text "sixteen  bytes.
+" > out'
+	cmp out <(records in 0 9; printf 'sixteen  bytes.\n'; records in 9 1)
+	run -0 bash -c 'vb-insert --unit 16 -r 3 -- - -4 new < in > out'
+	cmp out <(records in 0 6; cat new; records in 9 1)
+	run -0 bash -c 'cat in | vb-insert --unit 8 -r 2 - end-2 new <(head -c 16 new) > out'
+	cmp out <(records in 0 9; cat new; records new 0 1)
+}
+
+@test "stream: --unit errors in elements; on a regular file nothing is written" {
+	make_records in 10
+	make_records new 1 100
+	run -1 --separate-stderr vb-insert --unit 16 - 11 new < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: element offset 11 is beyond the end (length 10 elements)'
+	run -1 --separate-stderr bash -c 'cat in | vb-insert --unit 16 - 11 new'
+	assert_equal "$stderr" 'vb-insert: -: element offset 11 is beyond the end (length 10 elements)'
+	run -1 --separate-stderr vb-insert --unit 16 -r 3 - 8 new < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: element range 8+3 is beyond the end (length 10 elements)'
+	run -1 --separate-stderr bash -c 'cat in | vb-insert --unit 16 - end-11 new'
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: element offset end-11 is before the start (length 10 elements)'
+	run vb-insert --unit 16 - 0 --text abc < in
+	assert_usage_error vb-insert '--text is 3 bytes, not a multiple of the unit (16 bytes)'
+}
+
+@test "stream: --unit with a stream or inserted bytes that are not whole elements" {
+	make_records in 10
+	make_records new 1 100
+	printf abc > three
+	# inserted bytes: a regular FILE is measured before anything is written
+	run -1 --separate-stderr vb-insert --unit 16 - 1 three < in
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: 3 bytes inserted are not a multiple of the unit (16 bytes)'
+	# from a pipe they are counted: the output written stays written
+	run -1 --separate-stderr bash -c 'vb-insert --unit 16 - 1 <(printf abc) < in > out'
+	assert_equal "$stderr" 'vb-insert: -: 3 bytes inserted are not a multiple of the unit (16 bytes)'
+	cmp out <(records in 0 1; printf abc; records in 1 9)
+	# the stream itself: a regular file is checked first, a pipe at its end
+	cat in three > in2
+	run -1 --separate-stderr vb-insert --unit 16 - 1 new < in2
+	assert_output ''
+	assert_equal "$stderr" 'vb-insert: -: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	run -1 --separate-stderr bash -c 'cat in2 | vb-insert --unit 16 - 1 new > out'
+	assert_equal "$stderr" 'vb-insert: -: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	cmp out <(records in 0 1; cat new; records in 1 9; cat three)
+}
