@@ -14,7 +14,7 @@ BASH_COMPLETION_SCRIPT=/usr/share/bash-completion/bash_completion
 
 # Every command, as cmd/meson.build lists it (a test below checks the two
 # agree, so a new command cannot be left out here).
-COMMANDS='vb-insert vb-delete vb-cat vb-history vb-frame'
+COMMANDS='vb-insert vb-delete vb-cat vb-history vb-frame vb-flatten'
 
 # use_completion CMD [plain]: source CMD's completion file (after
 # bash-completion unless "plain") and set COMP_FUNC to the function it
@@ -351,6 +351,54 @@ make_files() {
 	expect_completion 'vb-frame --max-size=' ''
 }
 
+@test "vb-flatten: options, one STORE, nothing for option values" {
+	make_files
+	: > x@y.vb
+	for mode in '' plain; do
+		use_completion vb-flatten $mode
+		expect_completion 'vb-flatten --p' '--partial --piece-size --progress'
+		expect_completion 'vb-flatten --e' '--embed'
+		expect_completion 'vb-flatten --no' '--no-progress --no-sync'
+		expect_completion 'vb-flatten --ve' '--verbose --version'
+		expect_completion 'vb-flatten -p --pi' '--piece-size'
+		expect_completion 'vb-flatten a.vb --i' '--if-version'
+		expect_completion 'vb-flatten a.vb --pa' '--partial'
+		expect_completion 'vb-flatten -' '--cache --embed --help --if-version --message --no-progress --no-sync --partial --piece-size --progress --usage --verbose --version --wait -? -e -m -p -s -v'
+		# STORE, after any option and its value
+		expect_completion 'vb-flatten ' 'a.vb b.vb dir x@y.vb'
+		expect_completion 'vb-flatten a' 'a.vb'
+		expect_completion 'vb-flatten -p -s 4K ' 'a.vb b.vb dir x@y.vb'
+		expect_completion 'vb-flatten -ps 4K ' 'a.vb b.vb dir x@y.vb'
+		expect_completion 'vb-flatten -ps4K b' 'b.vb'
+		expect_completion 'vb-flatten --piece-size=4K -m msg ' 'a.vb b.vb dir x@y.vb'
+		expect_completion 'vb-flatten -vm msg ' 'a.vb b.vb dir x@y.vb'
+		expect_completion 'vb-flatten --embed --message=x@y ' 'a.vb b.vb dir x@y.vb'
+		expect_completion 'vb-flatten --wait 1 --if-version 3 --cache 1M ' 'a.vb b.vb dir x@y.vb'
+		expect_completion 'vb-flatten --progress --no-sync -e ' 'a.vb b.vb dir x@y.vb'
+		expect_completion 'vb-flatten -- ' 'a.vb b.vb dir x@y.vb'
+		expect_completion 'vb-flatten ' 'a.vb b.vb dir x@y.vb' ' -v'
+		# one STORE only
+		expect_completion 'vb-flatten a.vb ' ''
+		expect_completion 'vb-flatten -v a.vb --partial ' ''
+		expect_completion 'vb-flatten -- a.vb ' ''
+		expect_completion 'vb-flatten -- -' ''
+		# option values
+		expect_completion 'vb-flatten --piece-size ' ''
+		expect_completion 'vb-flatten -p -s ' ''
+		expect_completion 'vb-flatten --piece-size=' ''
+		expect_completion 'vb-flatten -m ' ''
+		expect_completion 'vb-flatten --message=' ''
+		expect_completion 'vb-flatten --wait ' ''
+		expect_completion 'vb-flatten --if-version=' ''
+		expect_completion 'vb-flatten --cache ' ''
+	done
+	use_completion vb-flatten
+	expect_completion 'vb-flatten x@' 'x@y.vb'
+	# without bash-completion readline replaces only the part from '@' on
+	use_completion vb-flatten plain
+	expect_completion 'vb-flatten x@' '@y.vb'
+}
+
 # make_anchored_store: s.vb over "one\ntwo\nthree\n" with anchor top set
 # in version 1, mid in 2 and tail in 3.
 make_anchored_store() {
@@ -444,4 +492,24 @@ make_anchored_store() {
 	expect_completion 'vb-insert x@' '@y.vb'
 	expect_completion 'vb-insert --base=a@' '@b.log'
 	expect_completion 'vb-insert -m x@y x@y.vb 0 a@' '@b.log'
+}
+
+@test "--unit: offered by vb-insert, vb-delete and vb-cat; its value completes to nothing" {
+	make_files
+	for cmd in vb-insert vb-delete vb-cat; do
+		use_completion "$cmd"
+		expect_completion "$cmd --un" '--unit'
+		expect_completion "$cmd --u" '--unit --usage'
+		expect_completion "$cmd --unit " ''
+		expect_completion "$cmd --unit=" ''
+		expect_completion "$cmd --unit 16 " 'a.vb b.vb dir'
+		expect_completion "$cmd --unit=16 a" 'a.vb'
+	done
+	use_completion vb-insert plain
+	expect_completion 'vb-insert --unit 4 a.vb 0 ' 'a.vb b.vb dir notes.txt'
+	use_completion vb-delete
+	expect_completion 'vb-delete --unit 4 --ranges ' 'a.vb b.vb dir notes.txt'
+	# the commands that have no --unit do not offer it
+	use_completion vb-history
+	expect_completion 'vb-history --un' ''
 }

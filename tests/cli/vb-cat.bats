@@ -567,3 +567,184 @@ EOF
 	VB_CACHE= vb-cat s.vb > out
 	cmp out flat
 }
+
+# ------------------------------------------------------------ --unit
+
+# make_records FILE COUNT: COUNT records of 16 bytes ("r00000000000007\n").
+make_records() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		printf 'r%014d\n' "$i"
+	done > "$1"
+}
+
+# records FILE K [N]: records K to K+N-1 of FILE (all from K without N).
+records() {
+	dd if="$1" bs=16 skip="$2" ${3:+count="$3"} status=none
+}
+
+@test "--unit 16: --offset and --length count records" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-cat --unit 16 -o 3 -n 3 s.vb > out
+	cmp out <(records base 3 3)
+	vb-cat --unit 16 --offset 7 s.vb > out
+	cmp out <(tail -c +$((7 * 16 + 1)) base)
+	vb-cat --unit 16 --length 2 s.vb > out
+	cmp out <(head -c 32 base)
+	run -0 --separate-stderr vb-cat --unit 16 s.vb
+	assert_equal "$stderr" ''
+	cmp <(printf '%s\n' "$output") base
+	vb-cat --unit 0x10 -o 0xa -n 0 s.vb > out
+	cmp out /dev/null
+	# --unit 1 is byte addressing
+	run -0 vb-cat --unit 1 -o 16 -n 15 s.vb
+	assert_output r00000000000001
+}
+
+@test "--unit: --range START:END, end, end-N and negative positions count elements" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-cat --unit 16 -r 2:5 s.vb > out
+	cmp out <(records base 2 3)
+	vb-cat --unit 16 -r 8: s.vb > out
+	cmp out <(records base 8)
+	vb-cat --unit 16 -r :1 s.vb > out
+	cmp out <(records base 0 1)
+	vb-cat --unit 16 -r end-3:end-1 s.vb > out
+	cmp out <(records base 7 2)
+	vb-cat --unit 16 -r -2: s.vb > out
+	cmp out <(records base 8)
+	vb-cat --unit 16 -o -1 s.vb > out
+	cmp out <(records base 9)
+	vb-cat --unit 16 -r end: s.vb > out
+	cmp out /dev/null
+}
+
+@test "--unit 4K: a count with a size suffix" {
+	head -c $((2048 * 4096)) /dev/urandom > base
+	vb-insert --base base s.vb 0 --text ''
+	vb-cat --unit 4K -o 1K -n 3 s.vb > out
+	cmp out <(dd if=base bs=4096 skip=1024 count=3 status=none)
+}
+
+@test "--unit with anchors: @NAME+N and @NAME-N are N elements away" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-history --set-anchor a s.vb 48
+	vb-history --set-anchor b s.vb 128
+	vb-cat --unit 16 -r @a:@b s.vb > out
+	cmp out <(records base 3 5)
+	vb-cat --unit 16 -r @a+1:@b-1 s.vb > out
+	cmp out <(records base 4 3)
+	vb-cat --unit 16 -o @a-3 -n 1 s.vb > out
+	cmp out <(records base 0 1)
+	vb-cat --unit 16 -o @b+2 s.vb > out
+	cmp out /dev/null
+}
+
+@test "--unit with -V: the positions are in the version read" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-delete --unit 16 s.vb 0 4
+	vb-insert s.vb 0 --text abc
+	vb-cat --unit 16 -V 1 -o 2 -n 2 s.vb > out
+	cmp out <(records base 2 2)
+	vb-cat --unit 16 -V 2 -r end-2: s.vb > out
+	cmp out <(records base 8 2)
+	vb-cat --unit 16 -V 2 -o 1 -n 1 s.vb > out
+	cmp out <(records base 5 1)
+	# version 3 is not whole elements
+	run -1 vb-cat --unit 16 -V 3 s.vb
+	assert_output 'vb-cat: s.vb: content length 99 bytes is not a multiple of the unit (16 bytes)'
+	run -1 vb-cat --unit 16 -V 2 s.vb -o 7
+	assert_output 'vb-cat: s.vb: element offset 7 is beyond the end (length 6 elements)'
+}
+
+@test "--unit: content that is not whole elements fails, range or not; the other stores still written" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-insert --base base odd.vb 0 --text abc
+	run -1 --separate-stderr vb-cat --unit 16 s.vb odd.vb s.vb
+	assert_equal "$stderr" 'vb-cat: odd.vb: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	cmp <(printf '%s\n' "$output") <(cat base base)
+	run -1 --separate-stderr vb-cat --unit 16 -o 1 -n 1 odd.vb s.vb
+	assert_equal "$stderr" 'vb-cat: odd.vb: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	assert_output r00000000000001
+	run -1 vb-cat --unit 16 -r 0:1 odd.vb
+	assert_output 'vb-cat: odd.vb: content length 163 bytes is not a multiple of the unit (16 bytes)'
+	# an older version is named
+	vb-insert odd.vb end --text x
+	run -1 vb-cat --unit 16 -V 1 odd.vb
+	assert_output 'vb-cat: odd.vb: content length 163 bytes of version 1 is not a multiple of the unit (16 bytes)'
+	run -0 vb-cat --unit 164 -V 2 odd.vb
+	run -0 vb-cat --unit 160 -V 0 odd.vb -r end-1:
+	cmp <(printf '%s\n' "$output") base
+}
+
+@test "--unit: errors in elements; anchors off an element boundary" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-history --set-anchor a s.vb 48
+	vb-history --set-anchor odd s.vb 50
+	run -1 vb-cat --unit 16 -o 11 s.vb
+	assert_output 'vb-cat: s.vb: element offset 11 is beyond the end (length 10 elements)'
+	run -1 vb-cat --unit 16 -r end-11: s.vb
+	assert_output 'vb-cat: s.vb: element offset end-11 is before the start (length 10 elements)'
+	run -1 vb-cat --unit 16 -o 8 -n 3 s.vb
+	assert_output 'vb-cat: s.vb: element range 8+3 is beyond the end (length 10 elements)'
+	run -1 vb-cat --unit 16 -n 160 s.vb
+	assert_output 'vb-cat: s.vb: element range 0+160 is beyond the end (length 10 elements)'
+	run -1 vb-cat --unit 16 -r 5:4 s.vb
+	assert_output 'vb-cat: s.vb: element range start 5 is after its end 4'
+	run -1 vb-cat --unit 16 -o @odd s.vb
+	assert_output "vb-cat: s.vb: anchor 'odd' is at byte 50, not on an element boundary (the unit is 16 bytes)"
+	run -1 vb-cat --unit 16 -r @a:@odd+1 s.vb
+	assert_output "vb-cat: s.vb: anchor 'odd' is at byte 50, not on an element boundary (the unit is 16 bytes)"
+	run -1 vb-cat --unit 16 -o @a+8 s.vb
+	assert_output 'vb-cat: s.vb: element offset @a+8 is beyond the end (length 10 elements)'
+	run -1 vb-cat --unit 16 -o @a-4 s.vb
+	assert_output 'vb-cat: s.vb: element offset @a-4 is before the start (the anchor is at element 3)'
+	run -1 vb-cat --unit 16 -o 1152921504606846975 s.vb
+	assert_output 'vb-cat: s.vb: element offset 1152921504606846975 is beyond the end (length 10 elements)'
+	# with a unit it divides, the anchor is fine
+	run -0 vb-cat --unit 2 -o @odd -n 2 s.vb
+	assert_output 0000
+}
+
+@test "--unit: malformed units and counts too large for the unit are usage errors" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	run vb-cat --unit 0 s.vb
+	assert_usage_error vb-cat "invalid --unit '0' (an element is at least 1 byte)"
+	run vb-cat --unit abc s.vb
+	assert_usage_error vb-cat "invalid --unit 'abc'"
+	run vb-cat --unit=-1 s.vb
+	assert_usage_error vb-cat "invalid --unit '-1' (a --unit cannot be negative)"
+	run vb-cat --unit 16 -o 0x1000000000000000 s.vb
+	assert_usage_error vb-cat "offset '0x1000000000000000' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	run vb-cat --unit 16 -r 0:1048576T s.vb
+	assert_usage_error vb-cat "offset '1048576T' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	run vb-cat --unit 16 -n 1152921504606846976 s.vb
+	assert_usage_error vb-cat "length '1152921504606846976' is too large (at most 1152921504606846975 elements of 16 bytes)"
+	run vb-cat --unit 16T -o 1048576 s.vb
+	assert_usage_error vb-cat "offset '1048576' is too large (at most 1048575 elements of 17592186044416 bytes)"
+	run -1 vb-cat --unit 16T -o 1048575 s.vb
+	assert_output 'vb-cat: s.vb: content length 160 bytes is not a multiple of the unit (17592186044416 bytes)'
+}
+
+@test "--unit: a store on stdin" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	vb-cat --unit 16 -o 4 -n 2 < s.vb > out
+	cmp out <(records base 4 2)
+	vb-insert s.vb 0 --text x
+	run -1 vb-cat --unit 16 < s.vb
+	assert_output 'vb-cat: -: content length 161 bytes is not a multiple of the unit (16 bytes)'
+}
+
+@test "--help lists --unit" {
+	run -0 vb-cat --help
+	assert_output --partial '--unit=N'
+	assert_output --partial 'count elements of N'
+}
