@@ -358,12 +358,13 @@ make_files() {
 		use_completion vb-flatten $mode
 		expect_completion 'vb-flatten --p' '--partial --piece-size --progress'
 		expect_completion 'vb-flatten --e' '--embed'
+		expect_completion 'vb-flatten --k' '--keep'
 		expect_completion 'vb-flatten --no' '--no-progress --no-sync'
 		expect_completion 'vb-flatten --ve' '--verbose --version'
 		expect_completion 'vb-flatten -p --pi' '--piece-size'
 		expect_completion 'vb-flatten a.vb --i' '--if-version'
 		expect_completion 'vb-flatten a.vb --pa' '--partial'
-		expect_completion 'vb-flatten -' '--cache --embed --help --if-version --message --no-progress --no-sync --partial --piece-size --progress --usage --verbose --version --wait -? -e -m -p -s -v'
+		expect_completion 'vb-flatten -' '--cache --compact --embed --help --if-version --keep --message --no-progress --no-sync --partial --piece-size --progress --usage --verbose --version --wait -? -c -e -k -m -p -s -v'
 		# STORE, after any option and its value
 		expect_completion 'vb-flatten ' 'a.vb b.vb dir x@y.vb'
 		expect_completion 'vb-flatten a' 'a.vb'
@@ -391,6 +392,10 @@ make_files() {
 		expect_completion 'vb-flatten --wait ' ''
 		expect_completion 'vb-flatten --if-version=' ''
 		expect_completion 'vb-flatten --cache ' ''
+		expect_completion 'vb-flatten -c --keep ' ''
+		expect_completion 'vb-flatten -ck ' ''
+		expect_completion 'vb-flatten -ck 3 ' 'a.vb b.vb dir x@y.vb'
+		expect_completion 'vb-flatten --compact --keep=3 ' 'a.vb b.vb dir x@y.vb'
 	done
 	use_completion vb-flatten
 	expect_completion 'vb-flatten x@' 'x@y.vb'
