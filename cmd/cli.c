@@ -65,6 +65,8 @@ struct poptOption cli_write_options[] = {
 	 "SECONDS"},
 	{"if-version", 0, POPT_ARG_STRING, &cli_if_version, 0,
 	 "change nothing and exit 3 unless the newest version is V (first writer wins)", "V"},
+	{"no-auto-flatten", 0, POPT_ARG_NONE, &cli_no_auto_flatten, 0,
+	 "do not consolidate a fragmented store after this edit (see $VB_AUTO_FLATTEN)", NULL},
 	POPT_TABLEEND
 };
 
@@ -214,6 +216,55 @@ void cli_usage(const char *fmt, ...)
 }
 
 static size_t cache_size = VB_CACHE_DEFAULT;
+
+int cli_no_auto_flatten;
+static int auto_flatten_off;
+static struct vb_auto_flatten auto_flatten;
+
+/* $VB_AUTO_FLATTEN: "off" (or 0, no), or a comma-separated list of
+ * pieces=N, average=SIZE, commits=N and piece-size=SIZE overriding the
+ * thresholds (vbuf.h); checked by every writer before it opens a store. */
+static void check_auto_flatten(void)
+{
+	const char *env = getenv("VB_AUTO_FLATTEN");
+	char item[128];
+
+	vb_auto_flatten_init(&auto_flatten);
+	if (!env || !*env)
+		return;
+	if (!strcmp(env, "off") || !strcmp(env, "0") || !strcmp(env, "no")) {
+		auto_flatten_off = 1;
+		return;
+	}
+	for (const char *p = env; *p;) {
+		size_t n = strcspn(p, ",");
+		const char *eq;
+		uint64_t v, *field;
+		if (n >= sizeof item)
+			cli_usage("invalid VB_AUTO_FLATTEN '%s' (an item is too long)", env);
+		memcpy(item, p, n);
+		item[n] = 0;
+		p += n + (p[n] == ',');
+		if (!(eq = strchr(item, '=')))
+			cli_usage("invalid VB_AUTO_FLATTEN '%s' ('%s' is not NAME=VALUE; or say 'off')",
+				  env, item);
+		if (!strncmp(item, "pieces=", 7))
+			field = &auto_flatten.pieces;
+		else if (!strncmp(item, "average=", 8))
+			field = &auto_flatten.average;
+		else if (!strncmp(item, "commits=", 8))
+			field = &auto_flatten.commits;
+		else if (!strncmp(item, "piece-size=", 11))
+			field = &auto_flatten.small;
+		else
+			cli_usage("invalid VB_AUTO_FLATTEN '%s' (unknown '%.*s'; the names are pieces, average, commits and piece-size)",
+				  env, (int)(eq - item), item);
+		if (vb_parse_size(eq + 1, item, &v) || !v)
+			cli_usage("invalid VB_AUTO_FLATTEN '%s' ('%s' needs a number of at least 1)",
+				  env, item);
+		*field = v;
+	}
+}
 
 /* --cache, else $VB_CACHE, checked whether or not a store gets opened. */
 static void check_cache(void)
@@ -719,6 +770,8 @@ void cli_store_opts(struct vb_store_opts *o, int write)
 	 * opened (or created) */
 	if (write && cli_if_version)
 		cli_version(cli_if_version);
+	if (write)
+		check_auto_flatten();
 	if (cli_wait) {
 		const char *w = cli_arg(cli_wait);
 		char *end;
@@ -770,6 +823,8 @@ int cli_commit(struct vb_vbuf *b, enum vb_err rc, const char *file, const char *
 	uint64_t version;
 	int status = EXIT_OK;
 
+	if (!rc && !cli_no_auto_flatten && !auto_flatten_off)
+		vb_vbuf_auto_flatten(b, &auto_flatten);
 	if (!rc)
 		rc = vb_vbuf_commit(b, message, &version);
 	if (rc)

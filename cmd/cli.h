@@ -36,6 +36,7 @@ extern struct poptOption cli_write_options[];
 extern int cli_no_sync;
 extern char *cli_wait;
 extern char *cli_if_version;
+extern int cli_no_auto_flatten;
 
 /*
  * --unit N (vb-insert, vb-delete, vb-cat): every OFFSET and LENGTH counts
@@ -188,8 +189,9 @@ int cli_open(const char *file, const struct vb_store_opts *o, uint64_t version,
 	     struct vb_vbuf **b);
 
 /* Finish a writing command: when `rc` is VB_OK commit the edits of `b`
- * with `message`; close `b`; report a failure against `file`.  Returns the
- * exit status. */
+ * with `message` (first flattening a fragmented store, unless
+ * --no-auto-flatten or $VB_AUTO_FLATTEN say not to); close `b`; report a
+ * failure against `file`.  Returns the exit status. */
 int cli_commit(struct vb_vbuf *b, enum vb_err rc, const char *file, const char *message);
 
 /* Flush and close stdout; a write error other than EPIPE is reported and

@@ -2158,8 +2158,7 @@ enum vb_err vb_ext_add(unsigned char *ext, size_t *len, unsigned type, const voi
 	return VB_OK;
 }
 
-/* The summary fields of a commit from its operations. */
-static void commit_sums(struct vb_commit *c, const struct vb_op *ops, size_t nops)
+void vb_commit_sums(struct vb_commit *c, const struct vb_op *ops, size_t nops)
 {
 	c->nops = nops;
 	c->sum_kind = nops ? ops[0].kind : VB_OP_NONE;
@@ -2169,8 +2168,10 @@ static void commit_sums(struct vb_commit *c, const struct vb_op *ops, size_t nop
 	for (size_t i = 0; i < nops; i++) {
 		if (ops[i].kind != c->sum_kind)
 			c->sum_kind = VB_OP_MIXED;
-		c->sum_len += ops[i].kind == VB_OP_REPLACE ? ops[i].len2
-			      : ops[i].kind == VB_OP_REVERT ? 0 : ops[i].len;
+		if (ops[i].kind == VB_OP_REPLACE)
+			c->sum_len += ops[i].len2;
+		else if (ops[i].kind <= VB_OP_DELETE || ops[i].kind == VB_OP_CREATE)
+			c->sum_len += ops[i].len;
 		if (ops[i].kind == VB_OP_REVERT)
 			c->sum_target = ops[i].len2;
 	}
@@ -2297,7 +2298,7 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t f
 	c.pieces = root->pieces;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	commit_sums(&c, ops, nops);
+	vb_commit_sums(&c, ops, nops);
 	/* the store's state, carried forward by every commit */
 	uint64_t since = s->since_flatten + 1 ? s->since_flatten + 1 : s->since_flatten;
 	for (size_t i = 0; i < nops; i++)
@@ -2873,7 +2874,7 @@ enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_
 		c.region_start = 0;
 		c.root_off = r.off;
 		c.pieces = r.pieces;
-		commit_sums(&c, ops.v, ops.n);
+		vb_commit_sums(&c, ops.v, ops.n);
 		if (!i && oldest) {
 			c.flags |= VB_COMMIT_CUT;
 			c.parent_off = c.skip_off = 0;
@@ -2914,7 +2915,7 @@ enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_
 		c.pieces = r.pieces;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		c.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-		commit_sums(&c, &op, 1);
+		vb_commit_sums(&c, &op, 1);
 		rc = write_ops(k.n, &op, 1, &c.ops_off, &c.ops_bytes);
 		if (!rc)
 			rc = put_commit(k.n, &c, message ? message : "", NULL, 0, oldest,

@@ -96,6 +96,12 @@ struct vb_commit {
 	unsigned char ext[VB_EXT_MAX];
 };
 
+/* Fill the summary fields of `c` (nops, sum_*) from its operations: the
+ * kind of all of them (or VB_OP_MIXED), the first one's offset, the total
+ * of the lengths inserted or deleted (REPLACE: its len2; revert, flatten,
+ * embed and compact count 0). */
+void vb_commit_sums(struct vb_commit *c, const struct vb_op *ops, size_t nops);
+
 /* Walk a commit's extension entries: fn(type, data, len) for each, in
  * order; a malformed list stops the walk with VB_ECORRUPT. */
 enum vb_err vb_commit_ext(const struct vb_commit *c,

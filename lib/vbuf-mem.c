@@ -146,17 +146,7 @@ static enum vb_err push_version(struct mbe *m, const struct vb_op *ops, size_t n
 	v->info.length = m->len;
 	v->info.pieces = m->len ? 1 : 0;
 	v->info.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	v->info.nops = nops;
-	v->info.sum_kind = nops ? ops[0].kind : VB_OP_NONE;
-	v->info.sum_off = nops ? ops[0].off : 0;
-	for (size_t i = 0; i < nops; i++) {
-		if (ops[i].kind != v->info.sum_kind)
-			v->info.sum_kind = VB_OP_MIXED;
-		v->info.sum_len += ops[i].kind == VB_OP_REPLACE ? ops[i].len2
-				   : ops[i].kind == VB_OP_REVERT ? 0 : ops[i].len;
-		if (ops[i].kind == VB_OP_REVERT)
-			v->info.sum_target = ops[i].len2;
-	}
+	vb_commit_sums(&v->info, ops, nops);
 	v->info.msg_len = strlen(msg);
 	if (v->info.msg_len > VB_MESSAGE_MAX)
 		v->info.msg_len = VB_MESSAGE_MAX;

@@ -14,6 +14,7 @@
 bench_setup() {
 	local build=$1 src
 	src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	case $build in /*) ;; *) build=$PWD/$build ;; esac
 	if [ ! -x "$build/cmd/vb-cat" ]; then
 		meson setup "$build" "$src" --buildtype=release >/dev/null
 	fi
