@@ -52,6 +52,8 @@ struct vb_vbuf {
 	int read_only;
 	int broken;
 	int auto_flatten;                 /* flatten when `af` says so */
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *progress_arg;
 	struct vb_auto_flatten af;
 	unsigned char ext[VB_EXT_MAX];   /* notes and anchors for the next commit */
 	size_t ext_len;

@@ -283,6 +283,8 @@ static enum vb_err do_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds
 			if ((rc = b->ops->insert(b->be, off + done, buf, (size_t)r)))
 				break;
 			done += (uint64_t)r;
+			if (b->progress)
+				b->progress(b->progress_arg, done, 0);
 		}
 	}
 	free(buf);
@@ -958,6 +960,15 @@ enum vb_err vb_vbuf_compact(struct vb_vbuf *b, uint64_t keep, const char *messag
 			    struct vb_compact_stats *st)
 {
 	LOCKED(b, do_compact(b, keep, message, progress, arg, st));
+}
+
+void vb_vbuf_progress(struct vb_vbuf *b, void (*fn)(void *arg, uint64_t done, uint64_t total),
+		      void *arg)
+{
+	vb_vbuf_lock(b);
+	b->progress = fn;
+	b->progress_arg = arg;
+	vb_vbuf_unlock(b);
 }
 
 void vb_vbuf_auto_flatten(struct vb_vbuf *b, const struct vb_auto_flatten *a)

@@ -71,6 +71,10 @@ enum vb_err vb_vbuf_replace(struct vb_vbuf *b, uint64_t off, uint64_t n, const v
 enum vb_err vb_vbuf_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds, size_t nfds,
 			       int replace, uint64_t replace_len, uint64_t *inserted,
 			       size_t *failed);
+/* Report the bytes read so far by vb_vbuf_insert_fds to `fn` (total 0:
+ * not known), after every chunk; NULL stops it. */
+void vb_vbuf_progress(struct vb_vbuf *b, void (*fn)(void *arg, uint64_t done, uint64_t total),
+		      void *arg);
 /* Make the content that of `version` (one REVERT operation, O(1)). */
 enum vb_err vb_vbuf_revert(struct vb_vbuf *b, uint64_t version);
 
