@@ -1634,3 +1634,8 @@ records() {
 	assert_equal "$stderr" 'vb-insert: -: content length 163 bytes is not a multiple of the unit (16 bytes)'
 	cmp out <(records in 0 1; cat new; records in 1 9; cat three)
 }
+
+@test "--help lists --unit" {
+	run -0 vb-insert --help
+	assert_output --regexp '      --unit=N +OFFSET and LEN count elements'
+}
