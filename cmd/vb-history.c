@@ -534,9 +534,10 @@ int main(int argc, char **argv)
 		cli_usage("--json only applies to the list of versions, --anchors and --diff");
 	if (message && !writes)
 		cli_usage("--message only applies to --revert, --set-anchor and --remove-anchor");
-	if (!writes && (cli_no_sync || cli_wait || cli_if_version))
+	if (!writes && (cli_no_sync || cli_wait || cli_if_version || cli_no_auto_flatten))
 		cli_usage("--%s only applies to --revert, --set-anchor and --remove-anchor",
-			  cli_no_sync ? "no-sync" : cli_wait ? "wait" : "if-version");
+			  cli_no_sync ? "no-sync" : cli_wait ? "wait"
+			  : cli_if_version ? "if-version" : "no-auto-flatten");
 	if (opt_at_version && !opt_anchors && !set_anchor)
 		cli_usage("--at-version only applies to --anchors and --set-anchor");
 	if (set_anchor && !vb_anchor_name_ok(set_anchor))

@@ -823,6 +823,10 @@ apply_diff() {
 	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history --diff 1 --no-sync s.vb
 	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor and --remove-anchor'
+	run vb-history --diff 1 --no-auto-flatten s.vb
+	assert_usage_error vb-history '--no-auto-flatten only applies to --revert, --set-anchor and --remove-anchor'
+	run vb-history --no-auto-flatten s.vb
+	assert_usage_error vb-history '--no-auto-flatten only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history --diff 1 -V 2 s.vb
 	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
 	assert_same_sum s.vb "$before"
