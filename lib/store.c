@@ -167,6 +167,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -465,7 +466,10 @@ static enum vb_err append_raw(struct vb_store *s, const void *buf, size_t n)
 			vb_err_set(VB_EIO, "cannot append: %s", strerror(vb_err_errno()));
 		return rc;
 	}
-	s->region_crc = crc(s->region_crc, buf, n);
+	/* only a region of at most REGION_MAX gets a checksum: past that,
+	 * do not spend a second pass over every byte */
+	if (s->end + n - s->committed_end <= REGION_MAX)
+		s->region_crc = crc(s->region_crc, buf, n);
 	s->end += n;
 	s->appended += n;
 	return VB_OK;
@@ -978,8 +982,8 @@ static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigne
 
 enum vb_err vb_store_commit_read(struct vb_store *s, uint64_t off, struct vb_commit *out)
 {
-	const unsigned char *p;
-	uint32_t len;
+	const unsigned char *p = NULL;
+	uint32_t len = 0;
 	enum vb_err rc = read_record(s, off, REC_COMMIT, s->end, &p, &len);
 
 	if (rc)
@@ -1172,8 +1176,8 @@ static enum vb_err io_read_node(void *ctx, uint64_t off, unsigned char *buf, siz
 				size_t *len)
 {
 	struct vb_store *s = ctx;
-	const unsigned char *p;
-	uint32_t l;
+	const unsigned char *p = NULL;
+	uint32_t l = 0;
 	enum vb_err rc = read_record(s, off, REC_NODE, s->end, &p, &l);
 
 	if (rc)
@@ -1925,6 +1929,135 @@ enum vb_err vb_store_send(struct vb_store *s, const struct vb_piece *p, uint64_t
 	return data_walk(s, p, skip, 0, n, to_sink, sink);
 }
 
+/*
+ * Bulk copies from the base: a reader thread reads whole blocks into
+ * ready-made records and seals them (the checksum pass), while the caller
+ * writes the previous batch: reading and checksumming overlap the writes,
+ * which is what keeps a flatten near the speed of cp on two cores.
+ */
+#define BULK_SLOTS 16u                      /* records per batch */
+#define BULK_BUFS 3u
+
+struct bulk {
+	struct vb_store *s;
+	uint64_t src, nblocks, file_off;        /* first record's file offset */
+	unsigned char *buf[BULK_BUFS];
+	uint32_t count[BULK_BUFS];              /* records in a ready batch */
+	int ready[BULK_BUFS];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	enum vb_err err;
+	char err_msg[256];
+};
+
+static void *bulk_reader(void *arg)
+{
+	struct bulk *k = arg;
+	uint64_t done = 0;
+
+	for (unsigned b = 0; done < k->nblocks; b = (b + 1) % BULK_BUFS) {
+		pthread_mutex_lock(&k->mu);
+		while (k->ready[b] && !k->stop)
+			pthread_cond_wait(&k->cv, &k->mu);
+		int stop = k->stop;
+		pthread_mutex_unlock(&k->mu);
+		if (stop)
+			break;
+		uint32_t cnt = k->nblocks - done < BULK_SLOTS ? (uint32_t)(k->nblocks - done)
+							     : BULK_SLOTS;
+		enum vb_err rc = VB_OK;
+		for (uint32_t i = 0; i < cnt && !rc; i++) {
+			unsigned char *rec = k->buf[b] + (size_t)i * BLOCK_STRIDE;
+			uint64_t blk = done + i;
+			size_t got;
+			rc = vb_io_pread_full(k->s->base_fd, rec + 4, BLOCK, k->src + blk * BLOCK, &got);
+			if (!rc && got != BLOCK)
+				rc = vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded",
+						k->s->base.rel);
+			if (!rc)
+				seal(rec, BLOCK, REC_DATA, k->file_off + blk * BLOCK_STRIDE, k->s->id);
+		}
+		pthread_mutex_lock(&k->mu);
+		if (rc) {
+			k->err = rc;
+			snprintf(k->err_msg, sizeof k->err_msg, "%s", vb_err_detail());
+			k->stop = 1;
+		} else {
+			k->count[b] = cnt;
+			k->ready[b] = 1;
+		}
+		pthread_cond_broadcast(&k->cv);
+		pthread_mutex_unlock(&k->mu);
+		if (rc)
+			break;
+		done += cnt;
+	}
+	return NULL;
+}
+
+/* Append `nblocks` whole blocks of the base from `src` as data blocks;
+ * the pending block must be empty. */
+static enum vb_err bulk_base(struct vb_store *s, uint64_t src, uint64_t nblocks)
+{
+	struct bulk k;
+	enum vb_err rc = VB_OK;
+	pthread_t th;
+
+	memset(&k, 0, sizeof k);
+	k.s = s;
+	k.src = src;
+	k.nblocks = nblocks;
+	k.file_off = s->end;
+	for (unsigned i = 0; i < BULK_BUFS; i++)
+		if (!(k.buf[i] = malloc(BULK_SLOTS * BLOCK_STRIDE)))
+			rc = vb_err_set(VB_ENOMEM, "out of memory");
+	if (!rc && (pthread_mutex_init(&k.mu, NULL) || pthread_cond_init(&k.cv, NULL)))
+		rc = vb_err_set(VB_ENOMEM, "cannot set up the copy");
+	if (!rc && pthread_create(&th, NULL, bulk_reader, &k))
+		rc = vb_err_set(VB_ENOMEM, "cannot start the copy");
+	if (rc) {
+		for (unsigned i = 0; i < BULK_BUFS; i++)
+			free(k.buf[i]);
+		return rc;
+	}
+	uint64_t done = 0;
+	for (unsigned b = 0; done < nblocks && !rc; b = (b + 1) % BULK_BUFS) {
+		pthread_mutex_lock(&k.mu);
+		while (!k.ready[b] && !k.stop)
+			pthread_cond_wait(&k.cv, &k.mu);
+		uint32_t cnt = k.ready[b] ? k.count[b] : 0;
+		pthread_mutex_unlock(&k.mu);
+		if (!cnt)
+			break;
+		if (s->end != k.file_off + done * BLOCK_STRIDE)
+			rc = vb_err_set(VB_EIO, "internal error: data record interrupted");
+		if (!rc)
+			rc = append_raw(s, k.buf[b], (size_t)cnt * BLOCK_STRIDE);
+		done += cnt;
+		pthread_mutex_lock(&k.mu);
+		k.ready[b] = 0;
+		if (rc)
+			k.stop = 1;
+		pthread_cond_broadcast(&k.cv);
+		pthread_mutex_unlock(&k.mu);
+	}
+	pthread_join(th, NULL);
+	if (!rc && k.err)
+		rc = vb_err_set(k.err, "%s", k.err_msg);
+	if (!rc && done != nblocks)
+		rc = vb_err_set(VB_EIO, "internal error: copy stopped early");
+	pthread_mutex_destroy(&k.mu);
+	pthread_cond_destroy(&k.cv);
+	for (unsigned i = 0; i < BULK_BUFS; i++)
+		free(k.buf[i]);
+	if (!rc) {
+		s->data_len += nblocks * BLOCK;
+		s->blk_off = s->end;
+	}
+	return rc;
+}
+
 static enum vb_err to_record(void *arg, const void *p, size_t n)
 {
 	return data_add(arg, p, n);
@@ -1949,6 +2082,14 @@ enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src
 		return rc;
 	/* straight into the pending block: one copy from the page cache */
 	for (uint64_t off = src->start + skip; n;) {
+		if (!s->blk_len && n >= 4 * (uint64_t)BLOCK) {
+			uint64_t nb = n / BLOCK;
+			if ((rc = bulk_base(s, off, nb)))
+				return rc;
+			off += nb * BLOCK;
+			n -= nb * BLOCK;
+			continue;
+		}
 		size_t take = BLOCK - s->blk_len < n ? BLOCK - s->blk_len : (size_t)n, got;
 		if ((rc = vb_io_pread_full(s->base_fd, s->blk + 4 + s->blk_len, take, off, &got)))
 			return rc;

@@ -313,6 +313,27 @@ static void test_embed(void)
 	vb_vbuf_close(b);
 	check_versions(store, crcs, v, 0);
 
+	/* a base cut short behind the store's back: the copy fails, and
+	 * nothing is committed */
+	{
+		char b5[400];
+		snprintf(b5, sizeof b5, "%s", path("base5"));
+		make_base("base5", 3u << 20);
+		struct vb_store_opts co = wopts("base5");
+		REQUIRE_OK(vb_vbuf_open(path("cut.vb"), &co, VB_HEAD, &b));
+		REQUIRE_OK(vb_vbuf_commit(b, "create", &v));
+		vb_vbuf_close(b);
+		struct vb_store_opts wo = wopts(NULL);
+		REQUIRE_OK(vb_vbuf_open(path("cut.vb"), &wo, VB_HEAD, &b));
+		REQUIRE(truncate(b5, 1u << 20) == 0);
+		CHECK(vb_vbuf_flatten(b, &fo, NULL) == VB_EBASE);
+		CHECK(strstr(vb_err_detail(), "shorter") != NULL);
+		CHECK(vb_vbuf_commit(b, "no", &v) != VB_OK);
+		vb_vbuf_close(b);
+		unlink(path("cut.vb"));
+		unlink(b5);
+	}
+
 	/* a store without a base has nothing to embed */
 	struct vb_store_opts no = wopts(NULL);
 	no.create = 1;
