@@ -67,7 +67,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_equal "$(content_sum s.vb)" "$before"
 	assert_equal "$(content_sum s.vb 34)" "$before"
 	run -0 vb-history --no-header -n 2 s.vb
-	assert_regex "${lines[0]}" '^ +35  .*  flatten +0 +4193414 +4193414$'
+	assert_regex "${lines[0]}" '^ +35  .*  flatten +0 +0 +4193414$'
 	assert_regex "${lines[1]}" '^ +34  .*  delete +4192419 +5 +4193414$'
 	assert_equal "$(json_of s.vb op)" '"flatten"'
 	assert_equal "$(json_of s.vb pieces)" 1
@@ -113,6 +113,24 @@ SECS='[0-9]+\.[0-9]{2} s'
 	run -0 vb-history --verify s.vb
 }
 
+@test "after a full flatten a changed base stops only what needs it: --embed" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 10 --text abc
+	run -0 vb-flatten s.vb
+	echo more >> base.txt
+	run -0 vb-flatten -v s.vb
+	assert_output 'version 3: 0 bytes copied, 1 pieces -> 1'
+	run -0 vb-insert s.vb 0 --text '>'
+	run -0 vb-flatten -v --partial s.vb
+	assert_output 'version 5: 296 bytes copied, 2 pieces -> 1'
+	before=$(sum_of s.vb)
+	run -1 vb-flatten --embed s.vb
+	assert_output "vb-flatten: s.vb: base file 'base.txt' has changed: size 297, expected 292"
+	assert_same_sum s.vb "$before"
+	run -0 vb-cat s.vb
+	assert_output "$(printf '>'; head -c 10 base.txt; printf abc; head -c 292 base.txt | tail -c +11)"
+}
+
 @test "a flatten of a flat store copies nothing and still adds a version" {
 	make_fragmented
 	before=$(content_sum s.vb)
@@ -124,7 +142,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	# one commit record, no data
 	[ "$(stat -c %s s.vb)" -lt $((size + 4096)) ]
 	run -0 vb-history --no-header -n 1 s.vb
-	assert_regex "$output" '^ +36  .*  flatten +0 +4193414 +4193414$'
+	assert_regex "$output" '^ +36  .*  flatten +0 +0 +4193414$'
 	assert_equal "$(content_sum s.vb)" "$before"
 	mv base away
 	assert_equal "$(content_sum s.vb)" "$before"
@@ -162,9 +180,9 @@ SECS='[0-9]+\.[0-9]{2} s'
 	run -0 vb-flatten --partial --message 'tidy up' s.vb
 	run -0 vb-flatten -e -m 'keep the base' s.vb
 	run -0 vb-history --no-header -n 3 s.vb
-	assert_regex "${lines[0]}" '^ +4  .*  embed +0 +292 +295  keep the base$'
-	assert_regex "${lines[1]}" '^ +3  .*  flatten +0 +295 +295  tidy up$'
-	assert_regex "${lines[2]}" '^ +2  .*  flatten +0 +295 +295  one piece$'
+	assert_regex "${lines[0]}" '^ +4  .*  embed +0 +0 +295  keep the base$'
+	assert_regex "${lines[1]}" '^ +3  .*  flatten +0 +0 +295  tidy up$'
+	assert_regex "${lines[2]}" '^ +2  .*  flatten +0 +0 +295  one piece$'
 	before=$(sum_of s.vb)
 	run vb-flatten -m "$(head -c 4097 /dev/zero | tr '\0' m)" s.vb
 	assert_usage_error vb-flatten '--message is longer than 4096 bytes'
@@ -245,6 +263,24 @@ SECS='[0-9]+\.[0-9]{2} s'
 	run -0 vb-flatten --no-sync --wait 0 s.vb
 	assert_equal "$(content_sum s.vb)" "$before"
 	run -0 vb-history --verify s.vb
+}
+
+@test "--no-auto-flatten and VB_AUTO_FLATTEN: checked, but vb-flatten does only what its mode says" {
+	make_fragmented
+	before=$(sum_of s.vb)
+	VB_AUTO_FLATTEN=sometimes run vb-flatten s.vb
+	assert_usage_error vb-flatten "invalid VB_AUTO_FLATTEN 'sometimes' ('sometimes' is not NAME=VALUE; or say 'off')"
+	assert_same_sum s.vb "$before"
+	# thresholds every version passes: still no partial flatten added to
+	# the embedding's version
+	VB_AUTO_FLATTEN=pieces=1,average=1M,commits=1 run -0 vb-flatten -v --embed s.vb
+	assert_output 'version 35: 4194304 bytes of the base embedded'
+	assert_equal "$(json_of s.vb op)" '"embed"'
+	assert_equal "$(json_of s.vb pieces)" 164
+	run -0 vb-flatten -v --no-auto-flatten --partial s.vb
+	assert_output 'version 36: 34618 bytes copied, 164 pieces -> 7'
+	VB_AUTO_FLATTEN=off run -0 vb-flatten -v s.vb
+	assert_output 'version 37: 4193414 bytes copied, 7 pieces -> 1'
 }
 
 # ------------------------------------------------------------ --partial
@@ -340,7 +376,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_output ''
 	assert_equal "$stderr" ''
 	run -0 vb-history --no-header -n 1 s.vb
-	assert_regex "$output" '^ +35  .*  embed +0 +4194304 +4193414$'
+	assert_regex "$output" '^ +35  .*  embed +0 +0 +4193414$'
 	mv base away
 	for v in 0 1 16 32 34; do
 		assert_equal "$(content_sum s.vb "$v")" "${sum[$v]}"
