@@ -154,14 +154,15 @@ enum vb_err vb_ptree_walk_nodes(struct vb_ptree *t, const struct vb_root *r,
  * during the call (the callback must not edit them).
  *
  * Memory: the parts still to compare are held as lists of subtrees and
- * pieces, at most about twice vb_ptree_diff_limit() entries (default
- * VB_PTREE_DIFF_ITEMS, some 48 bytes each); a stretch that would need more
- * is reported as one hunk as it stands, which is still a correct, if
- * coarser, answer.  A damaged store gives VB_ECORRUPT (or the read error);
+ * pieces, at most vb_ptree_diff_limit() entries (default
+ * VB_PTREE_DIFF_ITEMS, 40 bytes each: 10 MiB), and twice that for a moment
+ * while a stretch is split; a stretch that would need more is reported as
+ * one hunk as it stands, which is still a correct, if coarser, answer
+ * (that takes a change touching some 250,000 pieces).  A damaged store gives VB_ECORRUPT (or the read error);
  * a failing callback stops the walk with its code; hunks already reported
  * stay reported.
  */
-#define VB_PTREE_DIFF_ITEMS ((size_t)1 << 20)
+#define VB_PTREE_DIFF_ITEMS ((size_t)1 << 18)
 enum vb_err vb_ptree_diff(struct vb_ptree *t, const struct vb_root *a, const struct vb_root *b,
 			  enum vb_err (*hunk)(void *arg, uint64_t a_off, uint64_t a_len,
 					      uint64_t b_off, uint64_t b_len),
