@@ -112,9 +112,16 @@
  *   each source byte at most once per version, which makes the greedy
  *   matching find all of it.  Every node read goes through load(), so a
  *   damaged one is VB_ECORRUPT; levels strictly fall, so the walk ends.
- *   Touching hunks are merged as they are reported.  The items held are
- *   bounded (vb_ptree_diff_limit): a segment that would open more than
- *   that is reported as one hunk, still correct, coarser.
+ *   Touching hunks are merged as they are reported.
+ *
+ *   The items held are bounded (vb_ptree_diff_limit).  A segment that
+ *   would open more than that holds only its side with fewer pieces (the
+ *   sums say how many without reading), opened down to its pieces, and
+ *   streams the other side past it with a cursor, a piece at a time, as in
+ *   step 4: a version with half a million deletes against the base it
+ *   came from costs memory for the base's one piece.  Only when both sides
+ *   of a segment have more pieces than the bound is the segment reported
+ *   as one hunk: still correct, coarser.
  */
 #include "ptree.h"
 #include "grow.h"
@@ -445,6 +452,7 @@ static enum vb_err load(struct vb_ptree *t, const struct vb_root *k, int level,
 	struct vb_node *n;
 	enum vb_err rc;
 
+	*out = NULL;   /* also for the compiler, which cannot see that errors are nonzero */
 	if (k->mem) {
 		*out = node_ref(k->mem);
 		return VB_OK;
@@ -1586,74 +1594,151 @@ static int bent_key_less(const struct bent *e, const struct vb_piece *p, uint64_
 	return e->start < s;
 }
 
-/* Compare two stretches made of pieces only.  Walking A's pieces in order,
- * each remaining part [s, e) of a piece is matched with the B piece of the
- * same source that overlaps it earliest in the source (the one covering s,
- * else the first starting inside), if that overlap lies at or after the
- * end of the previous match in B; the overlap is equal content, and what
- * lies between two matches is a hunk.  Each match uses up the rest of an A
- * piece or a B piece, so there are at most n + m of them. */
-static enum vb_err piece_merge(struct dstate *st, const struct dseg *g)
+/* The matching state of piece_merge: side S (streamed) against side I
+ * (indexed), in S's and I's coordinates; `swap` when S is B. */
+struct pmerge {
+	struct dstate *st;
+	struct bent *be;
+	size_t n;
+	int swap;
+	uint64_t gs, gi;    /* ends of the last match (or the starts) */
+};
+
+static enum vb_err pm_emit(struct pmerge *m, uint64_t s_off, uint64_t s_len, uint64_t i_off,
+			   uint64_t i_len)
 {
-	const struct dside *A = &g->s[0], *B = &g->s[1];
-	struct bent *be = malloc(B->n * sizeof *be);
-	uint64_t ga = A->off, gb = B->off, apos = A->off, pos = B->off;
+	if (m->swap)
+		return emit(m->st, i_off, i_len, s_off, s_len);
+	return emit(m->st, s_off, s_len, i_off, i_len);
+}
+
+/* Match piece `p` of S, at content offset `pos`, against the index. */
+static enum vb_err pm_piece(struct pmerge *m, const struct vb_piece *p, uint64_t pos)
+{
+	uint64_t s = p->start, e = p->start + p->len;
+	enum vb_err rc;
+
+	while (s < e) {
+		/* first entry not less than (src, rec, s) */
+		size_t lo = 0, hi = m->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (bent_key_less(&m->be[mid], p, s))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		/* candidates: the one before (may cover s), then two after */
+		int found = 0;
+		uint64_t os = 0, oe = 0, im = 0;
+		for (size_t c = lo ? lo - 1 : lo; c < m->n && c < lo + 2; c++) {
+			const struct bent *x = &m->be[c];
+			if (x->src != p->src || x->rec != p->rec || x->end <= s || x->start >= e)
+				continue;
+			os = x->start > s ? x->start : s;
+			oe = x->end < e ? x->end : e;
+			im = x->pos + (os - x->start);
+			if (im >= m->gi) {
+				found = 1;
+				break;
+			}
+		}
+		if (!found)
+			return VB_OK;
+		uint64_t sm = pos + (os - p->start);
+		if ((rc = pm_emit(m, m->gs, sm - m->gs, m->gi, im - m->gi)))
+			return rc;
+		m->gs = sm + (oe - os);
+		m->gi = im + (oe - os);
+		s = oe;
+	}
+	return VB_OK;
+}
+
+/* Compare a stretch against one made of pieces only (side 1 - `stream`).
+ * Walking the other side's pieces in order (its subtrees through a cursor,
+ * a piece at a time, so it may be of any size), each remaining part [s, e)
+ * of a piece is matched with the indexed piece of the same source that
+ * overlaps it earliest in the source (the one covering s, else the first
+ * starting inside), if that overlap lies at or after the end of the
+ * previous match; the overlap is equal content, and what lies between two
+ * matches is a hunk.  Each match uses up the rest of a streamed piece or
+ * an indexed one, so there are at most n + m of them. */
+static enum vb_err piece_merge(struct dstate *st, const struct dseg *g, int stream)
+{
+	const struct dside *S = &g->s[stream], *I = &g->s[1 - stream];
+	struct pmerge m = {st, malloc(I->n * sizeof *m.be), I->n, stream, S->off, I->off};
+	uint64_t pos = I->off;
 	enum vb_err rc = VB_OK;
 
-	if (!be)
+	if (!m.be)
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	for (size_t j = 0; j < B->n; j++) {
-		const struct vb_piece *p = &B->v[j].u.p;
-		be[j].src = p->src;
-		be[j].rec = p->rec;
-		be[j].start = p->start;
-		be[j].end = p->start + p->len;
-		be[j].pos = pos;
+	for (size_t j = 0; j < I->n; j++) {
+		const struct vb_piece *p = &I->v[j].u.p;
+		m.be[j].src = p->src;
+		m.be[j].rec = p->rec;
+		m.be[j].start = p->start;
+		m.be[j].end = p->start + p->len;
+		m.be[j].pos = pos;
 		pos += p->len;
 	}
-	qsort(be, B->n, sizeof *be, bent_cmp);
-	for (size_t i = 0; i < A->n && !rc; apos += A->v[i].u.p.len, i++) {
-		const struct vb_piece *p = &A->v[i].u.p;
-		uint64_t s = p->start, e = p->start + p->len;
-		while (s < e && !rc) {
-			/* first entry not less than (src, rec, s) */
-			size_t lo = 0, hi = B->n;
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-				if (bent_key_less(&be[mid], p, s))
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			/* candidates: the one before (may cover s), then two after */
-			int found = 0;
-			uint64_t os = 0, oe = 0, bm = 0;
-			for (size_t c = lo ? lo - 1 : lo; c < B->n && c < lo + 2; c++) {
-				const struct bent *x = &be[c];
-				if (x->src != p->src || x->rec != p->rec || x->end <= s || x->start >= e)
-					continue;
-				os = x->start > s ? x->start : s;
-				oe = x->end < e ? x->end : e;
-				bm = x->pos + (os - x->start);
-				if (bm >= gb) {
-					found = 1;
-					break;
-				}
-			}
-			if (!found)
-				break;
-			uint64_t am = apos + (os - p->start);
-			if ((rc = emit(st, ga, am - ga, gb, bm - gb)))
-				break;
-			ga = am + (oe - os);
-			gb = bm + (oe - os);
-			s = oe;
+	qsort(m.be, I->n, sizeof *m.be, bent_cmp);
+	pos = S->off;
+	for (size_t i = 0; i < S->n && !rc; pos += ditem_len(&S->v[i]), i++) {
+		const struct ditem *d = &S->v[i];
+		struct vb_ptree_cur c;
+		uint64_t at = pos;
+		if (!d->tok) {
+			rc = pm_piece(&m, &d->u.p, pos);
+			continue;
 		}
+		if ((rc = vb_ptree_seek(st->t, &d->u.k, 0, &c)))
+			break;
+		while (!c.at_end && !rc) {
+			const struct vb_piece *p = vb_ptree_cur_piece(&c);
+			if (p->len > pos + d->u.k.bytes - at) {
+				rc = vb_err_set(VB_ECORRUPT, "piece tree sums do not add up");
+				break;
+			}
+			if ((rc = pm_piece(&m, p, at)))
+				break;
+			at += p->len;
+			rc = vb_ptree_next(&c);
+		}
+		vb_ptree_cur_close(&c);
+		if (!rc && at != pos + d->u.k.bytes)
+			rc = vb_err_set(VB_ECORRUPT, "piece tree sums do not add up");
 	}
 	if (!rc)
-		rc = emit(st, ga, A->off + A->len - ga, gb, B->off + B->len - gb);
-	free(be);
+		rc = pm_emit(&m, m.gs, S->off + S->len - m.gs, m.gi, I->off + I->len - m.gi);
+	free(m.be);
 	return rc;
+}
+
+/* Pieces under the items of a side, by their sums. */
+static uint64_t side_pieces(const struct dside *s)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		n += s->v[i].tok ? s->v[i].u.k.pieces : 1;
+	return n;
+}
+
+/* Open every token of side `s` down to its pieces. */
+static enum vb_err expand_all(struct dstate *st, struct dside *s)
+{
+	for (;;) {
+		int level = -1;
+		for (size_t i = 0; i < s->n; i++)
+			if (s->v[i].tok && s->v[i].level > level)
+				level = s->v[i].level;
+		if (level < 0)
+			return VB_OK;
+		enum vb_err rc = expand(st, s, level);
+		if (rc)
+			return rc;
+	}
 }
 
 /* Compare one segment to the end: split it at shared tokens, expand the
@@ -1688,7 +1773,7 @@ static enum vb_err diff_seg(struct dstate *st, struct dseg *g)
 				break;
 		}
 		if (!ta && !tb) {
-			rc = piece_merge(st, g);
+			rc = piece_merge(st, g, 0);
 			break;
 		}
 		for (size_t i = 0; i < A->n; i++)
@@ -1697,8 +1782,19 @@ static enum vb_err diff_seg(struct dstate *st, struct dseg *g)
 			top += B->v[i].tok && B->v[i].level == level;
 		if (st->items >= st->t->diff_items ||
 		    top > (st->t->diff_items - st->items) / VB_PTREE_MAX) {
-			/* too much to hold: this stretch is reported whole */
-			rc = emit_whole(st, g);
+			/* Too many entries to open both sides further.  If the
+			 * smaller side's pieces fit, hold those and stream the
+			 * other side past them; else report the stretch whole. */
+			uint64_t pa = side_pieces(A), pb = side_pieces(B);
+			int small = pb < pa;
+			uint64_t need = small ? pb : pa;
+			if (st->items < st->t->diff_items &&
+			    need <= st->t->diff_items - st->items) {
+				if (!(rc = expand_all(st, &g->s[small])))
+					rc = piece_merge(st, g, 1 - small);
+			} else {
+				rc = emit_whole(st, g);
+			}
 			break;
 		}
 		if ((rc = expand(st, A, level)) || (rc = expand(st, B, level)))

@@ -155,10 +155,12 @@ enum vb_err vb_ptree_walk_nodes(struct vb_ptree *t, const struct vb_root *r,
  *
  * Memory: the parts still to compare are held as lists of subtrees and
  * pieces, at most vb_ptree_diff_limit() entries (default
- * VB_PTREE_DIFF_ITEMS, 40 bytes each: 10 MiB), and twice that for a moment
- * while a stretch is split; a stretch that would need more is reported as
- * one hunk as it stands, which is still a correct, if coarser, answer
- * (that takes a change touching some 250,000 pieces).  A damaged store gives VB_ECORRUPT (or the read error);
+ * VB_PTREE_DIFF_ITEMS, 40 bytes each: 10 MiB), and about twice that for a
+ * moment while a stretch is split or indexed.  A stretch that would need
+ * more holds the side with fewer pieces and walks the other one piece by
+ * piece; only when both sides of a stretch have more pieces than the
+ * limit is it reported as one hunk as it stands, which is still a
+ * correct, if coarser, answer.  A damaged store gives VB_ECORRUPT (or the read error);
  * a failing callback stops the walk with its code; hunks already reported
  * stay reported.
  */

@@ -20,7 +20,9 @@
  *             vb_ptree_diff_limit (coarser hunks, still correct).
  *   cost      a store of 25,000+ pieces, then 10 small edits: a fresh
  *             handle decodes at most 2 nodes per edit and level (plus the
- *             two roots), and the hunks add up to no more than the edits.
+ *             two roots), and the hunks add up to no more than the edits;
+ *             the 25,000 cuts against the base with room for 1000 entries
+ *             are still 25,000 hunks (one side held, the other streamed).
  *   errors    a version beyond the head, the model, a failing callback.
  */
 #include <string.h>
@@ -856,6 +858,28 @@ static void test_cost(const char *dir)
 	CHECK(fwd.hunk_bytes <= edit_bytes);
 	CHECK(back.hunk_bytes <= edit_bytes);
 	CHECK(fwd.nhunks >= 1 && fwd.nhunks <= 10);
+
+	/* The cut against the base, with room for only 1000 entries: the
+	 * base's one piece is held and the cut version streamed past it, so
+	 * every deleted byte is still a hunk of its own. */
+	{
+		struct vb_store_opts ro;
+		struct vb_vbuf *r;
+		struct hunks hs = {NULL, 0, 0, 0};
+		vb_store_opts_init(&ro);
+		REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &r));
+		vb_ptree_diff_limit(vb_store_ptree(vb_vbuf_store(r)), 1000);
+		CHECK_OK(vb_vbuf_diff(r, 0, va, collect, &hs));
+		CHECK_EQ_U64(hs.n, base_len / 80);
+		for (size_t i = 0; i < hs.n; i++)
+			CHECK(hs.h[i].a_len == 1 && hs.h[i].b_len == 0 &&
+			      hs.h[i].a_off == hs.h[i].b_off + i);
+		hs.n = 0;
+		CHECK_OK(vb_vbuf_diff(r, va, 0, collect, &hs));
+		CHECK_EQ_U64(hs.n, base_len / 80);
+		free(hs.h);
+		vb_vbuf_close(r);
+	}
 
 	/* the same ten edits undone by a revert: no difference at all */
 	struct vb_store_opts wo2 = wo;
