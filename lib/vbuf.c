@@ -479,6 +479,48 @@ static uint64_t oldest(struct vb_vbuf *b)
 	return s ? vb_store_oldest(s) : 0;
 }
 
+/* Where the commits of versions (from, to] are, oldest first: found by
+ * walking parent links back from `to`, one read each (a store; the model
+ * needs none).  *offs is NULL when the range is empty. */
+static enum vb_err commits_between(struct vb_vbuf *b, uint64_t from, uint64_t to,
+				   uint64_t **offs)
+{
+	struct vb_store *s = b->ops->store(b->be);
+	struct vb_commit c, parent;
+	enum vb_err rc;
+	uint64_t n = to - from;
+
+	*offs = NULL;
+	if (!s || !n)
+		return VB_OK;
+	if (n > SIZE_MAX / sizeof **offs || !(*offs = malloc(n * sizeof **offs)))
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	if ((rc = vb_store_commit_at(s, to, &c)))
+		return rc;
+	for (uint64_t i = n; i-- > 0;) {
+		(*offs)[i] = c.off;
+		if (i && (rc = vb_store_commit_parent(s, &c, &parent)))
+			return rc;
+		c = parent;
+	}
+	return VB_OK;
+}
+
+/* Commit `v` (from < v), and its operations to fn when fn is set. */
+static enum vb_err commit_of(struct vb_vbuf *b, const uint64_t *offs, uint64_t from, uint64_t v,
+			     struct vb_commit *c,
+			     enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg)
+{
+	struct vb_store *s = b->ops->store(b->be);
+	enum vb_err rc;
+
+	if (!offs)
+		return (rc = vb_vbuf_info(b, v, c)) || !fn ? rc : vb_vbuf_ops(b, v, fn, arg);
+	if ((rc = vb_store_commit_read(s, offs[v - from - 1], c)))
+		return rc;
+	return fn ? vb_store_ops(s, c, fn, arg) : VB_OK;
+}
+
 static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n,
 			  int ends)
 {
@@ -503,17 +545,22 @@ static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_
 				  (unsigned long long)from, (unsigned long long)oldest(b));
 	if (!n || from == to)
 		return VB_OK;
+	uint64_t *offs;
+	if ((rc = commits_between(b, from, to, &offs))) {
+		free(offs);
+		return rc;
+	}
 
 	/* Pass 1: the versions (at or after `from`) that reverts in
 	 * (from, to] return to; the positions will be kept at those. */
 	for (uint64_t v = from + 1; v <= to && !rc; v++) {
 		struct vb_commit c;
-		if ((rc = vb_vbuf_info(b, v, &c)))
+		if ((rc = commit_of(b, offs, from, v, &c, NULL, NULL)))
 			break;
 		if (c.sum_kind != VB_OP_REVERT && c.sum_kind != VB_OP_MIXED)
 			continue;
 		l.n = 0;
-		if ((rc = vb_vbuf_ops(b, v, collect_op, &l)))
+		if ((rc = commit_of(b, offs, from, v, &c, collect_op, &l)))
 			break;
 		for (size_t k = 0; k < l.n; k++) {
 			if (l.ops[k].kind != VB_OP_REVERT || l.ops[k].len2 < from)
@@ -549,8 +596,9 @@ static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_
 		si++;
 	}
 	for (uint64_t v = from + 1; v <= to && !rc; v++) {
+		struct vb_commit c;
 		l.n = 0;
-		if ((rc = vb_vbuf_ops(b, v, collect_op, &l)))
+		if ((rc = commit_of(b, offs, from, v, &c, collect_op, &l)))
 			break;
 		for (size_t k = 0; k < l.n; k++) {
 			const struct vb_op *op = &l.ops[k];
@@ -589,6 +637,7 @@ static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_
 	free(sv);
 	free(targets);
 	free(l.ops);
+	free(offs);
 	return rc;
 }
 
@@ -716,11 +765,19 @@ static enum vb_err anchor_walk(struct vb_vbuf *b, uint64_t version, const char *
 	*found = 0;
 	if (!l)
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	/* the oldest kept version restates every anchor it had */
+	/* the oldest kept version restates every anchor it had; commits are
+	 * walked back by their parent links (one read each) */
+	struct vb_commit c;
+	struct vb_store *s = b->ops->store(b->be);
+	rc = vb_vbuf_info(b, version, &c);
 	for (uint64_t v = version + 1, low = oldest(b); v-- > low && !rc;) {
-		struct vb_commit c;
-		if ((rc = vb_vbuf_info(b, v, &c)))
-			break;
+		if (v != version) {
+			struct vb_commit parent;
+			rc = s ? vb_store_commit_parent(s, &c, &parent) : vb_vbuf_info(b, v, &parent);
+			if (rc)
+				break;
+			c = parent;
+		}
 		if (!c.ext_len)
 			continue;
 		l->n = 0;
