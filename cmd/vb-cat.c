@@ -6,11 +6,11 @@
  * Each STORE in turn (no STORE, or `-`: a store on stdin, which must be a
  * regular file).  --range START:END or --offset/--length select bytes;
  * -V reads an older version; with --unit N they count elements of N bytes
- * (cli.h) and each store's content must be whole elements.  Base-file bytes move with splice/sendfile/
- * copy_file_range where the kernel allows; bytes of the store's own records
- * are verified against their checksums first.  A store that fails is
- * reported and the next one is still written (like cat); the status says
- * something failed.
+ * (cli.h) and each store's content must be whole elements.  Base-file
+ * bytes move with splice/sendfile/copy_file_range where the kernel allows;
+ * bytes of the store's own records are verified against their checksums
+ * first.  A store that fails is reported and the next one is still
+ * written (like cat); the status says something failed.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -47,7 +47,7 @@ struct range {
 	uint64_t len;         /* in elements; in bytes once resolved */
 	unsigned long line;
 	uint64_t at;          /* resolved, in bytes */
-	uint64_t at_e, len_e; /* resolved, in elements (for messages) */
+	uint64_t len_e;       /* the length as given, in elements */
 };
 
 /* Read the ranges file.  A bad line is reported as FILE:LINE: cause. */
@@ -232,12 +232,12 @@ static int edit_store(const char *store, struct range *r, size_t n, const char *
 		for (size_t i = 0; i < n && !rc; i++) {
 			uint64_t end = r[i].len ? p[n + i] : p[i];
 			char text[64];
-			r[i].at_e = cli_elements(r[i].at);
+			/* edits since V that were not whole elements */
+			snprintf(text, sizeof text, "range %llu+%llu",
+				 (unsigned long long)cli_elements(r[i].at),
+				 (unsigned long long)r[i].len_e);
 			r[i].at = p[i];
 			r[i].len = end > p[i] ? end - p[i] : 0;
-			/* edits since V that were not whole elements */
-			snprintf(text, sizeof text, "range %llu+%llu", (unsigned long long)r[i].at_e,
-				 (unsigned long long)r[i].len_e);
 			if ((rc = cli_check_carried(text, 1, ver, head, r[i].at, r[i].len)) &&
 			    ranges) {
 				cli_error(NULL, "%s:%lu: %s", ranges, r[i].line, vb_err_detail());
