@@ -105,6 +105,11 @@ static int check_input_sizes(const char *file, const struct source *src, int n)
 	for (int i = 0; i < n; i++) {
 		struct stat st;
 		off_t cur;
+		int again = 0;
+		for (int j = 0; j < i; j++)
+			again |= src[j].fd == src[i].fd;
+		if (again)
+			continue; /* stdin named twice: the second time it is empty */
 		if (fstat(src[i].fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 		    (cur = lseek(src[i].fd, 0, SEEK_CUR)) < 0 || cur > st.st_size ||
 		    __builtin_add_overflow(total, (uint64_t)(st.st_size - cur), &total))

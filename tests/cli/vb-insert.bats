@@ -1448,6 +1448,19 @@ records() {
 	assert_equal "${#lines[@]}" 2
 }
 
+@test "--unit: stdin named twice among the FILEs is measured once" {
+	make_records base 10
+	vb-insert --base base s.vb 0 --text ''
+	printf ab > two
+	run -0 vb-insert --unit 4 s.vb 0 two - - < two
+	run -0 vb-cat -n 4 s.vb
+	assert_output abab
+	before=$(sum_of s.vb)
+	run -1 vb-insert --unit 4 s.vb 0 - - < two
+	assert_output 'vb-insert: s.vb: 2 bytes inserted are not a multiple of the unit (4 bytes)'
+	assert_same_sum s.vb "$before"
+}
+
 @test "--unit: input from a pipe that is not whole elements is cut off again; unchanged" {
 	make_records base 10
 	vb-insert --base base s.vb 0 --text ''
