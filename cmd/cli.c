@@ -65,6 +65,11 @@ struct poptOption cli_write_options[] = {
 	 "SECONDS"},
 	{"if-version", 0, POPT_ARG_STRING, &cli_if_version, 0,
 	 "change nothing and exit 3 unless the newest version is V (first writer wins)", "V"},
+	POPT_TABLEEND
+};
+
+struct poptOption cli_edit_options[] = {
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, NULL, NULL},
 	{"no-auto-flatten", 0, POPT_ARG_NONE, &cli_no_auto_flatten, 0,
 	 "do not consolidate a fragmented store after this edit (see $VB_AUTO_FLATTEN)", NULL},
 	POPT_TABLEEND

@@ -32,6 +32,9 @@ extern const char *cli_prog;
 extern struct poptOption cli_common_options[];
 /* Options of every command that writes a store. */
 extern struct poptOption cli_write_options[];
+/* The same, and --no-auto-flatten, for the commands that edit (cli_commit
+ * flattens a fragmented store by itself). */
+extern struct poptOption cli_edit_options[];
 /* Values of the write options. */
 extern int cli_no_sync;
 extern char *cli_wait;

@@ -1,8 +1,8 @@
 /*
  * progress: the status line of long work (see progress.h).
  *
- *   1073741824 bytes (1.1 GB, 1.0 GiB) flattened, 2 s, 512 MB/s
- *   536870912 of 1073741824 bytes (50%) flattened, 1 s, 512 MB/s
+ *   1073741824 bytes (1.1 GB, 1.0 GiB) copied, 2.10 s, 511.3 MB/s
+ *   536870912 of 1073741824 bytes (50%) copied, 1.05 s, 511.3 MB/s
  *
  * Redrawn in place with a carriage return and an erase to the end of the
  * line on a terminal; written as separate lines when stderr is a file or
@@ -120,12 +120,18 @@ void cli_progress_update(struct cli_progress *p, uint64_t done)
 	draw(p, done, t, 0);
 }
 
-void cli_progress_done(struct cli_progress *p, uint64_t done)
+void cli_progress_done(struct cli_progress *p, uint64_t done, int ok)
 {
 	if (!p)
 		return;
-	if (p->drawn || p->forced)
+	/* work that ended short of the expected total (nothing needed
+	 * copying) is reported as what it was */
+	if (done != p->total)
+		p->total = 0;
+	if (ok && (p->drawn || p->forced))
 		draw(p, done, now(), 1);
+	else if (p->drawn && p->tty)
+		fputc('\n', stderr);
 	free(p);
 }
 

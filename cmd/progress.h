@@ -27,8 +27,9 @@ struct cli_progress;
  * to be shown (or out of memory): the other calls accept NULL. */
 struct cli_progress *cli_progress_start(const char *what, uint64_t total);
 void cli_progress_update(struct cli_progress *p, uint64_t done);
-/* The final line (see above); frees the meter. */
-void cli_progress_done(struct cli_progress *p, uint64_t done);
+/* The final line (see above) when `ok`; after a failure only the line
+ * drawn so far is ended.  Frees the meter. */
+void cli_progress_done(struct cli_progress *p, uint64_t done, int ok);
 
 /* Adapter for library callbacks: arg is a struct cli_progress *. */
 void cli_progress_cb(void *arg, uint64_t done, uint64_t total);

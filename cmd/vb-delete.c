@@ -37,7 +37,7 @@ static struct poptOption options[] = {
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
 	 "the offsets (and --ranges) are in version V's content; they are carried through the edits since",
 	 "V"},
-	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing:", NULL},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0, "Writing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
 };

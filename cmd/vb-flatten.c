@@ -64,7 +64,7 @@ static int flatten(const char *store, const char *message, uint64_t small)
 		rc = vb_vbuf_flatten(b, &fo, &st);
 	if (!rc)
 		rc = vb_vbuf_commit(b, message, &version);
-	cli_progress_done(pr, opt_embed ? embedded : rc ? 0 : st.bytes);
+	cli_progress_done(pr, opt_embed ? embedded : rc ? 0 : st.bytes, !rc);
 	if (rc) {
 		status = cli_fail(store, rc);
 		vb_vbuf_close(b);
@@ -96,7 +96,7 @@ static int compact(const char *store, const char *message, uint64_t keep)
 		return status;
 	pr = cli_progress_start("copied", 0);
 	rc = vb_vbuf_compact(b, keep, message, cli_progress_cb, pr, &st);
-	cli_progress_done(pr, rc ? 0 : st.bytes_after);
+	cli_progress_done(pr, rc ? 0 : st.bytes_after, !rc);
 	vb_vbuf_close(b);
 	if (rc)
 		return cli_fail(store, rc);

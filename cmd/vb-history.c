@@ -48,7 +48,7 @@ static struct poptOption options[] = {
 	 "default: the newest)", "A"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
 	 "--anchors: at version N; --set-anchor: OFFSET is in version N's content", "N"},
-	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0,
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0,
 	 "Writing (--revert, --set-anchor, --remove-anchor):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND

@@ -49,7 +49,7 @@ static struct poptOption options[] = {
 	 "V"},
 	{"anchor", 'a', POPT_ARG_STRING, &opt_anchor, 0,
 	 "set anchor NAME on the first inserted byte (then @NAME works in every offset)", "NAME"},
-	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, "Writing:", NULL},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0, "Writing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
 };

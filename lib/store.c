@@ -2076,6 +2076,22 @@ enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src
 		struct vb_piece e = embedded(s, src);
 		return data_walk(s, &e, skip, 0, n, to_record, s);
 	}
+	if (src->src != VB_SRC_BASE && src->rec == s->data_rec) {
+		/* bytes of this session's own record may sit in the pending
+		 * block that the copy fills and flushes: bounce them */
+		unsigned char *tmp = malloc(BLOCK);
+		if (!tmp)
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		for (uint64_t k = 0; k < n && !rc; ) {
+			size_t take = n - k < BLOCK ? (size_t)(n - k) : BLOCK;
+			struct memcpy_arg a = {tmp};
+			if (!(rc = data_walk(s, src, skip + k, 0, take, to_mem, &a)))
+				rc = data_add(s, tmp, take);
+			k += take;
+		}
+		free(tmp);
+		return rc;
+	}
 	if (src->src != VB_SRC_BASE)
 		return data_walk(s, src, skip, 0, n, to_record, s);
 	if ((rc = base_ready(s, src, skip, n)))

@@ -261,6 +261,7 @@ static enum vb_err flatten_partial(struct sbe *e, const struct vb_flatten_opts *
 	struct vb_ptree_cur c;
 	uint64_t small = o->small ? o->small : VB_FLATTEN_SMALL, done = 0;
 	uint64_t run_pos = 0, run_len = 0, run_pieces = 0;
+	int run_base = 0, base_left = 0;   /* base pieces in the run, left over */
 	enum vb_err rc = vb_ptree_seek(e->t, &src, 0, &c);
 
 	while (!rc) {
@@ -270,13 +271,19 @@ static enum vb_err flatten_partial(struct sbe *e, const struct vb_flatten_opts *
 				run_pos = c.piece_pos;
 			run_len += p->len;
 			run_pieces++;
+			run_base |= p->src == VB_SRC_BASE;
 		} else {
 			if (run_pieces >= 2) {
 				if ((rc = consolidate(e, &src, run_pos, run_len, o, &done)))
 					break;
 				st->runs++;
+			} else {
+				base_left |= run_base;
 			}
+			if (p)
+				base_left |= p->src == VB_SRC_BASE;
 			run_pieces = run_len = 0;
+			run_base = 0;
 		}
 		if (!p)
 			break;
@@ -285,6 +292,9 @@ static enum vb_err flatten_partial(struct sbe *e, const struct vb_flatten_opts *
 	vb_ptree_cur_close(&c);
 	vb_root_release(e->t, &src);
 	st->bytes = done;
+	/* every base piece was in a run: the version no longer needs it */
+	if (!rc && !base_left)
+		e->no_base = 1;
 	return rc;
 }
 

@@ -151,7 +151,7 @@ make_files() {
 	use_completion vb-insert
 	expect_completion 'vb-insert --t' '--text'
 	expect_completion 'vb-insert --he' '--help --hex'
-	expect_completion 'vb-insert --no' '--no-sync'
+	expect_completion 'vb-insert --no' '--no-auto-flatten --no-sync'
 	expect_completion 'vb-insert s.vb 0 --re' '--replace'
 	use_completion vb-delete
 	expect_completion 'vb-delete --r' '--ranges'
@@ -162,7 +162,7 @@ make_files() {
 	use_completion vb-history
 	expect_completion 'vb-history --v' '--verify --version'
 	expect_completion 'vb-history --re' '--remove-anchor --revert'
-	expect_completion 'vb-history --no' '--no-header --no-sync'
+	expect_completion 'vb-history --no' '--no-auto-flatten --no-header --no-sync'
 	use_completion vb-frame
 	expect_completion 'vb-frame --o' '--output-delimiter --oversize'
 	expect_completion 'vb-frame --len' '--length-adjust --length-offset --length-prefix'
@@ -359,12 +359,12 @@ make_files() {
 		expect_completion 'vb-flatten --p' '--partial --piece-size --progress'
 		expect_completion 'vb-flatten --e' '--embed'
 		expect_completion 'vb-flatten --k' '--keep'
-		expect_completion 'vb-flatten --no' '--no-auto-flatten --no-progress --no-sync'
+		expect_completion 'vb-flatten --no' '--no-progress --no-sync'
 		expect_completion 'vb-flatten --ve' '--verbose --version'
 		expect_completion 'vb-flatten -p --pi' '--piece-size'
 		expect_completion 'vb-flatten a.vb --i' '--if-version'
 		expect_completion 'vb-flatten a.vb --pa' '--partial'
-		expect_completion 'vb-flatten -' '--cache --compact --embed --help --if-version --keep --message --no-auto-flatten --no-progress --no-sync --partial --piece-size --progress --usage --verbose --version --wait -? -c -e -k -m -p -s -v'
+		expect_completion 'vb-flatten -' '--cache --compact --embed --help --if-version --keep --message --no-progress --no-sync --partial --piece-size --progress --usage --verbose --version --wait -? -c -e -k -m -p -s -v'
 		# STORE, after any option and its value
 		expect_completion 'vb-flatten ' 'a.vb b.vb dir x@y.vb'
 		expect_completion 'vb-flatten a' 'a.vb'
