@@ -244,6 +244,8 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 			printf(",\"target\":%llu", (unsigned long long)c->sum_target);
 		if (nt.at_version != VB_HEAD)
 			printf(",\"at_version\":%llu", (unsigned long long)nt.at_version);
+		if (c->flags & VB_COMMIT_CUT)
+			fputs(",\"cut\":true", stdout);
 		if (nt.anchors) {
 			struct notes nj = {1, VB_HEAD, 0, 0};
 			vb_commit_ext(c, note_ext, &nj);
@@ -281,8 +283,13 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 	putchar('\n');
 	if (opt_ops && c->nops > 1) {
 		struct op_print p = {0, 1};
-		return vb_vbuf_ops(b, c->version, print_op, &p);
+		enum vb_err rc = vb_vbuf_ops(b, c->version, print_op, &p);
+		if (rc)
+			return rc;
 	}
+	if (c->flags & VB_COMMIT_CUT)
+		printf("%7s  (versions 0 to %llu were compacted away)\n", "-",
+		       (unsigned long long)c->version - 1);
 	return VB_OK;
 }
 
@@ -306,7 +313,7 @@ static int list(const char *store, uint64_t max)
 	for (;;) {
 		if ((rc = print_version(b, &c)))
 			break;
-		if (++shown >= max || !c.version)
+		if (++shown >= max || !c.version || (c.flags & VB_COMMIT_CUT))
 			break;
 		if ((rc = vb_store_commit_parent(vb_vbuf_store(b), &c, &parent)))
 			break;
