@@ -2444,8 +2444,10 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t f
 		if (sv == s->head.version) {
 			c.skip_off = s->head.off;
 		} else {
+			/* a skip below the cut is never followed: it points at
+			 * the oldest kept version instead */
 			struct vb_commit sc;
-			if ((rc = vb_store_commit_at(s, sv, &sc)))
+			if ((rc = vb_store_commit_at(s, sv < s->oldest ? s->oldest : sv, &sc)))
 				goto fail;
 			c.skip_off = sc.off;
 		}

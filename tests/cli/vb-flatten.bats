@@ -726,3 +726,179 @@ SECS='[0-9]+\.[0-9]{2} s'
 	run -0 vb-flatten -v --tidy s.vb
 	assert_output 'version 35: 34618 bytes copied, 164 pieces -> 7'
 }
+
+# ------------------------------------------------------------ --compact
+
+# history_versions STORE: the version numbers vb-history lists, newest first.
+history_versions() {
+	vb-history -H "$1" | awk '$1 != "-" { print $1 }' | tr '\n' ' '
+}
+
+@test "--compact: only the newest version and the compaction's own are left; the content is the same" {
+	make_fragmented
+	vb-history --set-anchor mark s.vb 2000000
+	before=$(content_sum s.vb)
+	size=$(stat -c %s s.vb)
+	run -0 --separate-stderr vb-flatten --compact -m tidy s.vb
+	assert_output ''
+	assert_equal "$stderr" ''
+	assert_equal "$(content_sum s.vb)" "$before"
+	assert_equal "$(content_sum s.vb 35)" "$before"
+	assert_equal "$(history_versions s.vb)" '36 35 '
+	run -0 vb-history -H s.vb
+	assert_regex "${lines[0]}" '^ +36  .*  compact +0 +0 +4193414  tidy$'
+	assert_equal "${lines[2]}" '      -  (versions 0 to 34 were compacted away)'
+	run -0 vb-history --json -n 2 s.vb
+	assert_line --index 1 --partial '"cut":true'
+	# what the dropped versions alone used is gone from the file
+	[ "$(stat -c %s s.vb)" -lt "$size" ]
+	run -0 vb-history --verify s.vb
+	assert_output --regexp '^s\.vb: OK: 2 versions, '
+	# the anchor survived the cut, where it was
+	run -0 vb-history --anchors s.vb
+	assert_output $'mark\t2000000\t35'
+	# the base file is still used by the kept version's large pieces
+	mv base away
+	run -1 vb-cat s.vb
+	assert_output --partial "base file 'base'"
+}
+
+@test "--compact --keep N keeps the N newest versions, each as it was" {
+	make_fragmented
+	for v in 30 31 32 33 34; do eval "sum$v=\$(content_sum s.vb $v)"; done
+	run -0 vb-flatten -v --compact --keep 3 s.vb
+	assert_output --regexp '^version 35: versions 32 to 35 kept, [0-9]+ bytes -> [0-9]+$'
+	assert_equal "$(history_versions s.vb)" '35 34 33 32 '
+	for v in 32 33 34; do
+		eval "want=\$sum$v"
+		assert_equal "$(content_sum s.vb $v)" "$want"
+	done
+	# a version before the cut is gone, with a message that says so
+	run -1 vb-cat -V 31 s.vb
+	assert_output 'vb-cat: s.vb: version 31 was compacted away (the oldest kept is 32)'
+	run -1 vb-frame -V 5 -l s.vb
+	assert_output 'vb-frame: s.vb: version 5 was compacted away (the oldest kept is 32)'
+	run -1 vb-history --revert 3 s.vb
+	assert_output 'vb-history: s.vb: version 3 was compacted away (the oldest kept is 32)'
+	# offsets given in a compacted version cannot be carried forward
+	run -1 vb-delete -V 20 s.vb 0 1
+	assert_output 'vb-delete: s.vb: version 20 was compacted away (the oldest kept is 32)'
+	# one given in a kept version still can
+	run -0 vb-delete -V 32 s.vb 0 1
+	# keeping more versions than there are keeps them all
+	run -0 vb-flatten -v --compact --keep 1000 s.vb
+	assert_output --regexp '^version 37: versions 32 to 37 kept, '
+}
+
+@test "--compact: a store compacted twice, then edited, still verifies; its base can move" {
+	make_fragmented
+	vb-flatten --compact s.vb
+	vb-insert s.vb 0 --text first
+	vb-flatten --compact --keep 2 s.vb
+	run -0 vb-history -H s.vb
+	assert_equal "$(history_versions s.vb)" '37 36 35 '
+	run -0 vb-history --verify s.vb
+	mkdir moved
+	mv s.vb base moved/
+	run -0 vb-cat -n 5 moved/s.vb
+	assert_output 'first'
+}
+
+@test "--compact after --embed keeps the embedded base; the base file is not needed" {
+	make_fragmented
+	vb-flatten --embed s.vb
+	before=$(content_sum s.vb)
+	vb-flatten --compact s.vb
+	mv base away
+	assert_equal "$(content_sum s.vb)" "$before"
+	run -0 vb-history --verify s.vb
+}
+
+@test "--compact while a reader streams the old file: the reader gets its whole version" {
+	make_fragmented
+	want=$(content_sum s.vb)
+	# the reader is held up by a slow consumer until the compaction is done
+	vb-cat s.vb | { head -c 1000 > got; while [ ! -e done ]; do sleep 0.05; done; cat >> got; } &
+	for i in $(seq 1 100); do [ -s got ] && break; sleep 0.05; done
+	run -0 vb-flatten --compact s.vb
+	touch done
+	wait
+	assert_equal "$(cksum < got)" "$want"
+	assert_equal "$(content_sum s.vb)" "$want"
+}
+
+@test "--compact and a writer both waiting for the lock: whichever goes first, nothing is lost" {
+	make_fragmented
+	hold_lock s.vb
+	vb-flatten --compact --wait 10 s.vb 8>&- &
+	c=$!
+	vb-insert --wait 10 s.vb 0 --text waited 8>&- &
+	w=$!
+	sleep 0.3
+	release_lock 'H'
+	wait $c
+	wait $w
+	# the writer edited the file that is the store now, before or after
+	# the compaction replaced it
+	run -0 vb-cat -n 7 s.vb
+	assert_output 'waitedH'
+	run -0 vb-history --verify s.vb
+}
+
+@test "--keep without --compact, --keep 0, --compact with another mode: usage errors, unchanged" {
+	make_fragmented
+	before=$(sum_of s.vb)
+	run -2 vb-flatten --keep 2 s.vb
+	assert_line --index 0 'vb-flatten: --keep only applies to --compact'
+	run -2 vb-flatten --compact --keep 0 s.vb
+	assert_line --index 0 'vb-flatten: --keep must be at least 1'
+	run -2 vb-flatten --compact --keep x s.vb
+	assert_line --index 0 --partial 'vb-flatten: invalid count'
+	run vb-flatten --compact --partial s.vb
+	assert_modes_error
+	run vb-flatten --compact --embed s.vb
+	assert_modes_error
+	assert_same_sum s.vb "$before"
+}
+
+@test "--compact errors: lock held (exit 4), --if-version (exit 3), a read-only directory, a full disk: unchanged" {
+	make_fragmented
+	before=$(sum_of s.vb)
+	hold_lock s.vb
+	run -4 vb-flatten --compact --wait 0.2 s.vb
+	assert_output 'vb-flatten: s.vb: another process holds the write lock (waited 0.2 s; see --wait)'
+	release_lock ''
+	before=$(sum_of s.vb)
+	run -3 vb-flatten --compact --if-version 3 s.vb
+	assert_output --partial 'the newest version is 35, not 3'
+	assert_same_sum s.vb "$before"
+	# the new file goes beside the store: a directory nobody may write
+	open_to_nobody
+	chmod 666 s.vb
+	chmod 555 .
+	run -1 as_nobody vb-flatten --compact s.vb
+	assert_output --regexp '^vb-flatten: s\.vb: cannot create a file in the store.s directory: Permission denied$'
+	chmod 755 .
+	assert_same_sum s.vb "$before"
+	[ -z "$(ls -A | grep '\.tmp$')" ]
+}
+
+@test "--compact on a full disk: exit 1, the store unchanged, no temporary file left" {
+	mount_tmpfs 2m
+	head -c 1500K /dev/urandom > base
+	cd mnt
+	vb-insert --create s.vb 0 < ../base
+	vb-insert s.vb 0 --text x
+	before=$(sum_of s.vb)
+	run -1 vb-flatten --compact --keep 2 s.vb
+	assert_output --regexp '^vb-flatten: s\.vb: .*No space left on device$'
+	assert_same_sum s.vb "$before"
+	[ "$(ls -A)" = s.vb ]
+}
+
+@test "--compact --progress: a final line" {
+	make_fragmented
+	run -0 --separate-stderr vb-flatten --compact --progress s.vb
+	assert_output ''
+	assert_regex "$stderr" "^[0-9]+ bytes \([^)]*\) copied, $SECS, $RATE$"
+}

@@ -281,14 +281,22 @@ static void check_store(const char *store, const char *orig, uint64_t keep,
 			(void)a;
 		}
 	}
-	/* the next writer succeeds */
+	/* the next writers succeed (enough of them that their skip links
+	 * would reach before a cut), and every version still opens */
 	struct vb_store_opts w = opts(1);
-	REQUIRE_OK(vb_vbuf_open(store, &w, VB_HEAD, &b));
-	uint64_t v;
-	REQUIRE_OK(vb_vbuf_insert(b, 0, "next", 4));
-	REQUIRE_OK(vb_vbuf_commit(b, "next", &v));
-	CHECK_EQ_U64(v, h + 1);
-	vb_vbuf_close(b);
+	uint64_t v = h;
+	for (int i = 0; i < 20; i++) {
+		REQUIRE_OK(vb_vbuf_open(store, &w, VB_HEAD, &b));
+		REQUIRE_OK(vb_vbuf_insert(b, 0, "next", 4));
+		REQUIRE_OK(vb_vbuf_commit(b, "next", &v));
+		vb_vbuf_close(b);
+	}
+	CHECK_EQ_U64(v, h + 20);
+	for (uint64_t k = *was_new ? cut : 0; k <= v; k += 1 + rnd(7)) {
+		REQUIRE_OK(vb_vbuf_open(store, &o, k, &b));
+		CHECK_EQ_U64(vb_vbuf_version(b), k);
+		vb_vbuf_close(b);
+	}
 }
 
 static void remove_temps(void)
