@@ -45,11 +45,16 @@ static double now(void)
 
 struct cli_progress *cli_progress_start(const char *what, uint64_t total)
 {
+	return cli_progress_start_if(what, total, 1);
+}
+
+struct cli_progress *cli_progress_start_if(const char *what, uint64_t total, int by_default)
+{
 	int tty = isatty(STDERR_FILENO);
 	struct cli_progress *p;
 	const char *d = getenv("VB_PROGRESS_DELAY");
 
-	if (opt_no_progress || (!tty && !opt_progress))
+	if (opt_no_progress || (!opt_progress && (!tty || !by_default)))
 		return NULL;
 	if (!(p = calloc(1, sizeof *p)))
 		return NULL;

@@ -26,6 +26,9 @@ struct cli_progress;
  * `total` is the bytes expected (0: not known).  NULL when no progress is
  * to be shown (or out of memory): the other calls accept NULL. */
 struct cli_progress *cli_progress_start(const char *what, uint64_t total);
+/* The same, but without --progress only when `by_default` (vb-cat shows
+ * progress by itself only when its output is a file). */
+struct cli_progress *cli_progress_start_if(const char *what, uint64_t total, int by_default);
 void cli_progress_update(struct cli_progress *p, uint64_t done);
 /* The final line (see above) when `ok`; after a failure only the line
  * drawn so far is ended.  Frees the meter. */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "progress.h"
 #include "vbuf.h"
 
 static char *opt_range, *opt_offset, *opt_length, *opt_version;
@@ -35,9 +36,13 @@ static struct poptOption options[] = {
 	{"unit", 0, POPT_ARG_STRING, &cli_unit_arg, 0,
 	 "--range, --offset and --length count elements of N bytes (default 1); the content must be whole elements",
 	 "N"},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_progress_options, 0,
+	 "Progress (shown by default when the output is a file and stderr a terminal):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
 };
+
+#define CAT_STEP ((uint64_t)64 << 20)
 
 struct sel {
 	int has_start, has_end, has_len;
@@ -107,7 +112,17 @@ static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 				(unsigned long long)cli_elements(to));
 		goto fail;
 	}
-	rc = vb_vbuf_send(b, from, to - from, out);
+	/* in steps, so that a progress line can follow */
+	struct stat st;
+	int to_file = fstat(out->fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+	struct cli_progress *pr = cli_progress_start_if("copied", to - from, to_file);
+	for (uint64_t at = from; at < to && !rc;) {
+		uint64_t step = pr && to - at > CAT_STEP ? CAT_STEP : to - at;
+		rc = vb_vbuf_send(b, at, step, out);
+		at += step;
+		cli_progress_update(pr, at - from);
+	}
+	cli_progress_done(pr, to - from, !rc);
 	if (rc)
 		goto fail;
 	vb_vbuf_close(b);

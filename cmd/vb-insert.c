@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "progress.h"
 #include "sedit.h"
 #include "vbuf.h"
 
@@ -49,6 +50,7 @@ static struct poptOption options[] = {
 	 "V"},
 	{"anchor", 'a', POPT_ARG_STRING, &opt_anchor, 0,
 	 "set anchor NAME on the first inserted byte (then @NAME works in every offset)", "NAME"},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_progress_options, 0, "Progress (inserts from files and stdin):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0, "Writing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
@@ -221,6 +223,8 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 	enum vb_err rc;
 	uint64_t at, inserted = 0;
 	const char *culprit = store;
+	struct cli_progress *pr = NULL;
+	int status;
 
 	cli_store_opts(&o, 1);
 	o.create = opt_create || base;
@@ -287,6 +291,8 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 		}
 		for (int i = 0; i < nsrc; i++)
 			fds[i] = src[i].fd;
+		pr = cli_progress_start("inserted", 0);
+		vb_vbuf_progress(b, cli_progress_cb, pr);
 		rc = vb_vbuf_insert_fds(b, at, fds, (size_t)nsrc, opt_replace != NULL, rlen,
 					&inserted, &failed);
 		if (rc && failed < (size_t)nsrc)
@@ -299,7 +305,9 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 	if (!rc && opt_anchor)
 		rc = vb_vbuf_set_anchor(b, cli_arg(opt_anchor), at);
 fail:
-	return cli_commit(b, rc, culprit, message);
+	status = cli_commit(b, rc, culprit, message);
+	cli_progress_done(pr, inserted, status == EXIT_OK);
+	return status;
 }
 
 int main(int argc, char **argv)

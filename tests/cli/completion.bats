@@ -151,7 +151,7 @@ make_files() {
 	use_completion vb-insert
 	expect_completion 'vb-insert --t' '--text'
 	expect_completion 'vb-insert --he' '--help --hex'
-	expect_completion 'vb-insert --no' '--no-auto-flatten --no-sync'
+	expect_completion 'vb-insert --no' '--no-auto-flatten --no-progress --no-sync'
 	expect_completion 'vb-insert s.vb 0 --re' '--replace'
 	use_completion vb-delete
 	expect_completion 'vb-delete --r' '--ranges'

@@ -1652,3 +1652,77 @@ records() {
 	run -0 vb-insert --help
 	assert_output --regexp '      --unit=N +OFFSET and LEN count elements'
 }
+
+# ------------------------------------------------------------ progress and automatic flattening
+
+@test "--progress: a final line on stderr for an insert from files or stdin" {
+	head -c 3000000 /dev/urandom > big
+	run -0 --separate-stderr vb-insert --create --progress s.vb 0 big
+	assert_output ''
+	assert_regex "$stderr" '^3000000 bytes \(3\.0 MB, 2\.9 MiB\) inserted, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s$'
+	run -0 --separate-stderr vb-insert --progress s.vb 0 < big
+	assert_regex "$stderr" '^3000000 bytes \(3\.0 MB, 2\.9 MiB\) inserted, '
+	# without it nothing, stderr being a file here
+	run -0 --separate-stderr vb-insert s.vb 0 big
+	assert_equal "$stderr" ''
+	# a failed insert ends with its error, not with figures
+	before=$(sum_of s.vb)
+	run -1 --separate-stderr vb-insert --progress s.vb 0 big missing
+	assert_equal "$stderr" "vb-insert: missing: No such file or directory"
+	assert_same_sum s.vb "$before"
+}
+
+@test "progress on a terminal after VB_PROGRESS_DELAY; --no-progress keeps it quiet" {
+	head -c 3000000 /dev/urandom > big
+	vb-insert --create s.vb 0 --text x
+	run -0 env VB_PROGRESS_DELAY=0 script -qec "vb-insert s.vb 0 big" /dev/null
+	assert_output --regexp $'\r3000000 bytes .* inserted, '
+	run -0 env VB_PROGRESS_DELAY=0 script -qec "vb-insert --no-progress s.vb 0 big" /dev/null
+	assert_output ''
+	# quick work stays silent with the default delay
+	run -0 script -qec "vb-insert s.vb 0 --text y" /dev/null
+	assert_output ''
+}
+
+@test "automatic flattening: a partial flatten joins the edit's version when VB_AUTO_FLATTEN's thresholds hold" {
+	make_base base 20000
+	vb-insert --base base s.vb 0 --text ''
+	for i in 1 2 3 4 5; do
+		VB_AUTO_FLATTEN=off vb-insert s.vb $((i * 1000)) --text "<$i>"
+	done
+	before=$(vb-cat s.vb | cksum)
+	# 11 pieces, short: flattened with the insert, one version
+	run -0 env VB_AUTO_FLATTEN=pieces=8,average=1M,commits=2 vb-insert s.vb 0 --text '!'
+	run -0 vb-history -o -n 1 -H s.vb
+	assert_line --index 0 --regexp '^ +7  .*  mixed\*2 '
+	assert_line --index 1 '        insert 0 1'
+	assert_line --index 2 --regexp '^        flatten 0 [0-9]+$'
+	assert_equal "$(vb-cat s.vb | tail -c +2 | cksum)" "$before"
+	# the short pieces are one now; the long base piece after them stays
+	assert_equal "$(vb-history --json -n 1 s.vb | sed 's/.*"pieces":\([0-9]*\).*/\1/')" 2
+	# --no-auto-flatten: the same thresholds, no flatten
+	vb-insert --no-sync s.vb 100 --text a
+	vb-insert --no-sync s.vb 200 --text b
+	run -0 env VB_AUTO_FLATTEN=pieces=2,average=1M,commits=1 vb-insert --no-auto-flatten s.vb 300 --text c
+	run -0 vb-history -n 1 -H s.vb
+	assert_output --regexp '^ +10  .*  insert +300 +1 '
+	# the defaults: far from 4096 pieces, nothing happens
+	run -0 vb-insert s.vb 400 --text d
+	run -0 vb-history -n 1 -H s.vb
+	assert_output --regexp '^ +11  .*  insert +400 +1 '
+}
+
+@test "VB_AUTO_FLATTEN: malformed values are usage errors before the store is opened" {
+	vb-insert --create s.vb 0 --text abc
+	before=$(sum_of s.vb)
+	for bad in bogus pieces=0 pieces=x colour=3 'average=' 'pieces=2,,'; do
+		VB_AUTO_FLATTEN=$bad run -2 vb-insert s.vb 0 --text x
+		assert_line --index 0 --partial "vb-insert: invalid VB_AUTO_FLATTEN '$bad'"
+		assert_line --index 1 "Try 'vb-insert --help' for more information."
+	done
+	VB_AUTO_FLATTEN=0 run -0 vb-insert s.vb 0 --text x
+	VB_AUTO_FLATTEN=no run -0 vb-insert s.vb 0 --text x
+	run -0 vb-cat s.vb
+	assert_output 'xxabc'
+	[ "$before" != "$(sum_of s.vb)" ]
+}
