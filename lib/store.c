@@ -100,6 +100,12 @@
  *                      version kept (compaction), the offset of the data
  *                      record holding an embedded copy of the base (0:
  *                      none), commits since the last flatten
+ *                   5  origin: the identity (4 bytes) of the version this
+ *                      one was applied from (an export, lib/export.c),
+ *                      optionally followed by that version's time (8
+ *                      bytes); a compaction adds one holding the old
+ *                      commit CRC to every kept commit without one, so a
+ *                      version's identity survives the rewrite
  *
  * ORDER AND DURABILITY
  *   A writer appends data blocks while it reads its input, then the OPS
@@ -389,6 +395,11 @@ const char *vb_store_warning(const struct vb_store *s, size_t i)
 int vb_store_is_new(const struct vb_store *s)
 {
 	return s->is_new;
+}
+
+uint64_t vb_store_id(const struct vb_store *s)
+{
+	return s->id;
 }
 
 const struct vb_commit *vb_store_head(const struct vb_store *s)
@@ -2345,7 +2356,9 @@ static enum vb_err put_commit(struct vb_store *s, struct vb_commit *c, const cha
 	unsigned char *p = s->rbuf + 4;
 	enum vb_err rc;
 
-	if (ml > VB_MESSAGE_MAX || ext_len > VB_EXT_MAX - VB_EXT_RESERVED)
+	/* the caller's budget (VB_EXT_MAX - VB_EXT_RESERVED) is checked by
+	 * vb_store_commit; a compaction may add its own origin entry */
+	if (ml > VB_MESSAGE_MAX || ext_len > VB_EXT_MAX - 3 - STATE_LEN)
 		return vb_err_set(VB_ELIMIT, "commit message or extensions too long");
 	memset(p, 0, COMMIT_FIXED);
 	put64(p, c->version);
@@ -2851,6 +2864,18 @@ static enum vb_err strip_ext(const struct vb_commit *c, int no_anchors, unsigned
 	return VB_OK;
 }
 
+/* 1 if the extension entries hold an origin entry (VB_EXT_ORIGIN). */
+static int has_origin(const unsigned char *ext, size_t len)
+{
+	for (size_t i = 0; i + 3 <= len;) {
+		size_t l = get16(ext + i + 1);
+		if (ext[i] == VB_EXT_ORIGIN && l >= 4)
+			return 1;
+		i += 3 + l;
+	}
+	return 0;
+}
+
 /* A writer handle on a new temporary file beside `old`, with old's header. */
 static enum vb_err compact_open(struct vb_store *old, struct vb_store **out)
 {
@@ -3015,6 +3040,16 @@ enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_
 			}
 			memcpy(ext + ext_len, re->ext, re->ext_len);
 			ext_len += re->ext_len;
+		}
+		/* the rewritten commit gets a new CRC: an origin entry keeps
+		 * the version's identity (exports name versions by it) */
+		if (!has_origin(ext, ext_len)) {
+			unsigned char id[4];
+			put32(id, cs[i].crc);
+			ext[ext_len] = VB_EXT_ORIGIN;
+			put16(ext + ext_len + 1, 4);
+			memcpy(ext + ext_len + 3, id, 4);
+			ext_len += 7;
 		}
 		if (embed) {
 			const struct cluster *ec = find_cluster(&k, embed, 0, 0);

@@ -58,6 +58,8 @@ enum vb_ext_type {
 	VB_EXT_ANCHOR = 2,       /* u64 offset in the commit's content, then the name */
 	VB_EXT_UNANCHOR = 3,     /* the name of an anchor removed */
 	VB_EXT_STATE = 4,        /* written by the store itself (see store.c) */
+	VB_EXT_ORIGIN = 5,       /* u32 identity of the version this one was applied
+				  * from, optionally i64 its original time (export.h) */
 };
 
 /* Extension bytes kept free for the store's own entries. */
@@ -151,6 +153,10 @@ const char *vb_store_warning(const struct vb_store *s, size_t i);
 
 /* 1 if this handle created the store (it exists only after the commit). */
 int vb_store_is_new(const struct vb_store *s);
+
+/* The store's random id (header and every record footer); a byte copy of
+ * the file has the same one. */
+uint64_t vb_store_id(const struct vb_store *s);
 
 const struct vb_commit *vb_store_head(const struct vb_store *s);
 /* Find the commit of `version` (VB_ENOENT beyond the head). */

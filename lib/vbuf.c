@@ -707,6 +707,16 @@ static enum vb_err do_note_at_version(struct vb_vbuf *b, uint64_t version)
 	return vb_ext_add(b->ext, &b->ext_len, VB_EXT_AT_VERSION, e, 8);
 }
 
+static enum vb_err do_note_origin(struct vb_vbuf *b, uint32_t identity, int64_t time_ns)
+{
+	unsigned char e[12];
+
+	for (int i = 0; i < 4; i++)
+		e[i] = (unsigned char)(identity >> (8 * i));
+	put64le(e + 4, (uint64_t)time_ns);
+	return vb_ext_add(b->ext, &b->ext_len, VB_EXT_ORIGIN, e, time_ns < 0 ? 4 : 12);
+}
+
 /* One anchor entry of a commit. */
 struct anchor_ent {
 	char name[ANCHOR_NAME_MAX + 1];
@@ -1071,6 +1081,11 @@ enum vb_err vb_vbuf_remove_anchor(struct vb_vbuf *b, const char *name)
 enum vb_err vb_vbuf_note_at_version(struct vb_vbuf *b, uint64_t version)
 {
 	LOCKED(b, do_note_at_version(b, version));
+}
+
+enum vb_err vb_vbuf_note_origin(struct vb_vbuf *b, uint32_t identity, int64_t time_ns)
+{
+	LOCKED(b, do_note_origin(b, identity, time_ns));
 }
 
 enum vb_err vb_vbuf_anchor(struct vb_vbuf *b, const char *name, uint64_t version,

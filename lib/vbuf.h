@@ -226,6 +226,12 @@ int vb_anchor_name_ok(const char *name);
 enum vb_err vb_vbuf_set_anchor(struct vb_vbuf *b, const char *name, uint64_t offset);
 enum vb_err vb_vbuf_remove_anchor(struct vb_vbuf *b, const char *name);
 enum vb_err vb_vbuf_note_at_version(struct vb_vbuf *b, uint64_t version);
+/* Record for the next commit that it replays a version of another copy
+ * of the store (vb_apply_stream): that version's identity, and its time
+ * (time_ns < 0: left out).  The commit's identity is then `identity`
+ * instead of its own CRC, so the copies keep recognising each other's
+ * versions (VB_EXT_ORIGIN, lib/export.c). */
+enum vb_err vb_vbuf_note_origin(struct vb_vbuf *b, uint32_t identity, int64_t time_ns);
 /* Where anchor `name` is in `version`'s content.  VB_ENOENT: not set (or
  * removed) at that version. */
 enum vb_err vb_vbuf_anchor(struct vb_vbuf *b, const char *name, uint64_t version,
