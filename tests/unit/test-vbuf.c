@@ -5,7 +5,10 @@
  * (crossing data blocks), deletes of 0 bytes to everything, replaces and
  * reverts, with a bias toward offset 0 and the end, in batches of 1..40
  * operations per commit, and now and then a full or partial flatten
- * (content unchanged, pieces consolidated).  Both buffers get the same operations and
+ * (content unchanged, pieces consolidated) or a compaction that keeps the
+ * newest 20..400 versions (the model records an empty version for it;
+ * reverts and old-version checks then keep to the versions left, and the
+ * ones cut off must say so).  Both buffers get the same operations and
  * messages; after every commit they must agree on version, length and
  * sampled bytes, and every 25 commits on the whole content.  The store is
  * closed and reopened (a new handle, as a new process would) between most
@@ -85,6 +88,7 @@ int main(void)
 	wo.block_cache = 256 * 1024;
 
 	uint64_t done = 0, commits = 0, reopens = 0, old_checks = 0, reverts = 0, flattens = 0;
+	uint64_t oldest = 0, compactions = 0;
 	static struct {
 		uint64_t version, len;
 		uint32_t crc;
@@ -130,7 +134,7 @@ int main(void)
 				CHECK_OK(vb_vbuf_replace(model, off, n, buf, m));
 				CHECK_OK(vb_vbuf_replace(sb, off, n, buf, m));
 			} else if (rnd(5) == 0) {
-				uint64_t v = rnd(vb_vbuf_head(model) + 1);
+				uint64_t v = oldest + rnd(vb_vbuf_head(model) + 1 - oldest);
 				CHECK_OK(vb_vbuf_revert(model, v));
 				CHECK_OK(vb_vbuf_revert(sb, v));
 				reverts++;
@@ -180,6 +184,20 @@ int main(void)
 			vb_vbuf_close(sb);
 			sb = NULL;
 		}
+		if (rnd(400) == 0) {
+			struct vb_compact_stats cst;
+			uint64_t keep = 20 + rnd(380), v3;
+			if (!sb)
+				REQUIRE_OK(vb_vbuf_open(store, &wo, VB_HEAD, &sb));
+			REQUIRE_OK(vb_vbuf_compact(sb, keep, "compacted", NULL, NULL, &cst));
+			vb_vbuf_close(sb);
+			sb = NULL;
+			REQUIRE_OK(vb_vbuf_commit(model, "compacted", &v3));
+			CHECK_EQ_U64(cst.version, v3);
+			CHECK(cst.oldest >= oldest);
+			oldest = cst.oldest;
+			compactions++;
+		}
 		if (commits % 20 == 0 && nknown) {
 			/* an old version, read-only, from a fresh handle */
 			unsigned k = (unsigned)rnd(nknown);
@@ -188,6 +206,11 @@ int main(void)
 			struct vb_vbuf *old;
 			struct vb_commit info, sinfo;
 			vb_store_opts_init(&ro);
+			if (v < oldest) {
+				CHECK(vb_vbuf_open(store, &ro, v, &old) == VB_ENOENT);
+				CHECK(strstr(vb_err_detail(), "compacted away") != NULL);
+				continue;
+			}
 			REQUIRE_OK(vb_vbuf_open(store, &ro, v, &old));
 			CHECK_EQ_U64(vb_vbuf_version(old), v);
 			CHECK_EQ_U64(vb_vbuf_len(old), known[k].len);
@@ -214,7 +237,7 @@ int main(void)
 	struct vb_store_opts ro;
 	vb_store_opts_init(&ro);
 	uint64_t head = vb_vbuf_head(model), checked = 0;
-	for (uint64_t v = 0; v <= head; v += 1 + rnd(head / 200 + 1)) {
+	for (uint64_t v = oldest; v <= head; v += 1 + rnd(head / 200 + 1)) {
 		struct vb_vbuf *old;
 		REQUIRE_OK(vb_vbuf_open(store, &ro, v, &old));
 		REQUIRE_OK(vb_vbuf_revert(model, v));
@@ -234,7 +257,9 @@ int main(void)
 		       (unsigned long long)vb_vbuf_pieces(r));
 		vb_vbuf_close(r);
 	}
-	printf("%llu flattens\n", (unsigned long long)flattens);
+	printf("%llu flattens, %llu compactions (versions from %llu kept)\n",
+	       (unsigned long long)flattens, (unsigned long long)compactions,
+	       (unsigned long long)oldest);
 	printf("%llu operations in %llu commits (%llu reverts), %llu reopens, %llu old versions checked in the run and %llu at the end\n",
 	       (unsigned long long)done, (unsigned long long)commits, (unsigned long long)reverts,
 	       (unsigned long long)reopens, (unsigned long long)old_checks,
