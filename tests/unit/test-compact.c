@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "content.h"
 #include "io.h"
 #include "vbuf.h"
 
@@ -43,20 +44,6 @@ static uint64_t rnd(uint64_t n)
 static void path(char *buf, size_t n, const char *name)
 {
 	snprintf(buf, n, "%s/%s", dir, name);
-}
-
-static uint32_t crc_of(struct vb_vbuf *b)
-{
-	static unsigned char buf[1 << 16];
-	uint64_t len = vb_vbuf_len(b);
-	uint32_t c = 0;
-	for (uint64_t off = 0; off < len;) {
-		size_t take = len - off < sizeof buf ? (size_t)(len - off) : sizeof buf;
-		REQUIRE_OK(vb_vbuf_read(b, off, buf, take));
-		c = (uint32_t)crc32(c, buf, (uInt)take);
-		off += take;
-	}
-	return c;
 }
 
 static struct vb_store_opts opts(int write)
@@ -112,17 +99,17 @@ static void build(const char *store, const char *base, int embed)
 		REQUIRE_OK(vb_vbuf_commit(b, "edit", &v));
 		REQUIRE(v < MAXV);
 		vlen[v] = vb_vbuf_len(b);
-		vcrc[v] = crc_of(b);
+		vcrc[v] = content_crc(b);
 		vb_vbuf_close(b);
 	}
 	head = v;
 	REQUIRE_OK(vb_vbuf_open(store, &o, 0, &b));
 	vlen[0] = vb_vbuf_len(b);
-	vcrc[0] = crc_of(b);
+	vcrc[0] = content_crc(b);
 	vb_vbuf_close(b);
 	REQUIRE_OK(vb_vbuf_open(store, &o, 1, &b));
 	vlen[1] = vb_vbuf_len(b);
-	vcrc[1] = crc_of(b);
+	vcrc[1] = content_crc(b);
 	vb_vbuf_close(b);
 }
 
@@ -248,7 +235,7 @@ static void check_store(const char *store, const char *orig, uint64_t keep,
 	CHECK(h == head || h == head + 1);
 	*was_new = h == head + 1;
 	CHECK_EQ_U64(vb_vbuf_len(b), vlen[head]);
-	CHECK(crc_of(b) == vcrc[head]);
+	CHECK(content_crc(b) == vcrc[head]);
 	CHECK_OK(vb_store_verify(vb_vbuf_store(b), NULL, NULL, NULL, NULL));
 	vb_vbuf_close(b);
 	if (h == head) {
@@ -265,11 +252,11 @@ static void check_store(const char *store, const char *orig, uint64_t keep,
 			}
 			REQUIRE_OK(rc);
 			CHECK_EQ_U64(vb_vbuf_len(b), vlen[v]);
-			CHECK(crc_of(b) == vcrc[v]);
+			CHECK(content_crc(b) == vcrc[v]);
 			vb_vbuf_close(b);
 		}
 		REQUIRE_OK(vb_vbuf_open(store, &o, cut, &b));
-		CHECK(crc_of(b) == vcrc[cut]);
+		CHECK(content_crc(b) == vcrc[cut]);
 		vb_vbuf_close(b);
 		struct anchor_list now;
 		anchors_at(store, head + 1, &now);
@@ -361,7 +348,7 @@ static void extras(const char *orig)
 	/* the handle is done */
 	CHECK(vb_vbuf_insert(b, 0, "x", 1) != VB_OK);
 	vb_vbuf_close(b);
-	CHECK(crc_of(r) == vcrc[10]);
+	CHECK(content_crc(r) == vcrc[10]);
 	vb_vbuf_close(r);
 
 	REQUIRE_OK(vb_vbuf_open(work, &w, VB_HEAD, &b));
@@ -370,7 +357,7 @@ static void extras(const char *orig)
 	CHECK_EQ_U64(st.oldest, head);
 	REQUIRE_OK(vb_vbuf_open(work, &ro, VB_HEAD, &r));
 	CHECK_EQ_U64(vb_vbuf_version(r), head + 2);
-	CHECK(crc_of(r) == vcrc[head]);
+	CHECK(content_crc(r) == vcrc[head]);
 	CHECK(vb_vbuf_map(r, head - 1, head + 2, (uint64_t[]){0}, 1) == VB_ENOENT);
 	vb_vbuf_close(r);
 
@@ -381,7 +368,7 @@ static void extras(const char *orig)
 	CHECK_EQ_U64(st.oldest, 0);
 	for (uint64_t v = 0; v <= head; v++) {
 		REQUIRE_OK(vb_vbuf_open(work, &ro, v, &r));
-		CHECK(crc_of(r) == vcrc[v]);
+		CHECK(content_crc(r) == vcrc[v]);
 		vb_vbuf_close(r);
 	}
 	unlink(work);

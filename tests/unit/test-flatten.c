@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "content.h"
 #include "vbuf.h"
 
 #define BASE_LEN (4u << 20)
@@ -41,20 +42,6 @@ static const char *path(const char *name)
 	i = (i + 1) % 4;
 	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
 	return buf[i];
-}
-
-static uint32_t crc_of(struct vb_vbuf *b)
-{
-	static unsigned char buf[1 << 16];
-	uint64_t len = vb_vbuf_len(b);
-	uint32_t c = 0;
-	for (uint64_t off = 0; off < len;) {
-		size_t take = len - off < sizeof buf ? (size_t)(len - off) : sizeof buf;
-		REQUIRE_OK(vb_vbuf_read(b, off, buf, take));
-		c = (uint32_t)crc32(c, buf, (uInt)take);
-		off += take;
-	}
-	return c;
 }
 
 static void make_base(const char *name, size_t n)
@@ -144,7 +131,7 @@ static void fragment(const char *store, unsigned n, uint32_t *crcs, size_t ncrcs
 		}
 		REQUIRE_OK(vb_vbuf_commit(b, "edit", &v));
 		if (v < ncrcs)
-			crcs[v] = crc_of(b);
+			crcs[v] = content_crc(b);
 		vb_vbuf_close(b);
 	}
 }
@@ -157,7 +144,7 @@ static void check_versions(const char *store, const uint32_t *crcs, uint64_t upt
 	for (uint64_t v = skip_below; v <= upto; v++) {
 		struct vb_vbuf *b;
 		REQUIRE_OK(vb_vbuf_open(store, &ro, v, &b));
-		CHECK(crc_of(b) == crcs[v]);
+		CHECK(content_crc(b) == crcs[v]);
 		vb_vbuf_close(b);
 	}
 }
@@ -174,7 +161,7 @@ static void test_partial_then_full(void)
 	make_base("base", BASE_LEN);
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_commit(b, "create", &v));
-	crcs[0] = crcs[1] = crc_of(b);
+	crcs[0] = crcs[1] = content_crc(b);
 	vb_vbuf_close(b);
 	fragment(store, 400, crcs, 1024);
 
@@ -190,7 +177,7 @@ static void test_partial_then_full(void)
 	CHECK_EQ_U64(st.bytes, before.small_bytes_in_runs);
 	CHECK_EQ_U64(st.pieces_before, before.pieces);
 	CHECK(st.pieces_after < st.pieces_before);
-	CHECK(crc_of(b) == crcs[head]);
+	CHECK(content_crc(b) == crcs[head]);
 	REQUIRE_OK(vb_vbuf_commit(b, "partial", &v));
 	crcs[v] = crcs[head];
 	vb_vbuf_close(b);
@@ -232,7 +219,7 @@ static void test_partial_then_full(void)
 	REQUIRE(rename(path("base"), path("base.away")) == 0);
 	REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &b));
 	CHECK(vb_vbuf_nwarnings(b) == 0);
-	CHECK(crc_of(b) == crcs[flat]);
+	CHECK(content_crc(b) == crcs[flat]);
 	REQUIRE_OK(vb_vbuf_info(b, flat, &c));
 	CHECK(c.flags & VB_COMMIT_NO_BASE);
 	vb_vbuf_close(b);
@@ -244,7 +231,7 @@ static void test_partial_then_full(void)
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_insert(b, 5, "abc", 3));
 	REQUIRE_OK(vb_vbuf_commit(b, "after", &v));
-	crcs[v] = crc_of(b);
+	crcs[v] = content_crc(b);
 	CHECK(vb_vbuf_revert(b, flat - 1) == VB_EBASE);
 	vb_vbuf_close(b);
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
@@ -276,7 +263,7 @@ static void test_embed(void)
 	make_base("base2", 300000);
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_commit(b, "create", &v));
-	crcs[0] = crcs[1] = crc_of(b);
+	crcs[0] = crcs[1] = content_crc(b);
 	vb_vbuf_close(b);
 	fragment(store, 50, crcs, 256);
 
@@ -304,7 +291,7 @@ static void test_embed(void)
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_insert(b, 0, "x", 1));
 	REQUIRE_OK(vb_vbuf_commit(b, "x", &v));
-	crcs[v] = crc_of(b);
+	crcs[v] = content_crc(b);
 	REQUIRE_OK(vb_vbuf_embed(b, &fo, &bytes));
 	CHECK_EQ_U64(bytes, 0);
 	REQUIRE_OK(vb_vbuf_revert(b, 0));

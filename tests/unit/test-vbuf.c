@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "content.h"
 #include "vbuf.h"
 
 #define BASE_LEN (300 * 1024)
@@ -30,19 +31,6 @@ static uint64_t seed;
 static uint64_t rnd(uint64_t n)
 {
 	return n ? test_rand(&seed) % n : 0;
-}
-
-static uint32_t crc_of(struct vb_vbuf *b, uint64_t version_len)
-{
-	static unsigned char buf[1 << 16];
-	uint32_t c = 0;
-	for (uint64_t off = 0; off < version_len;) {
-		size_t take = version_len - off < sizeof buf ? (size_t)(version_len - off) : sizeof buf;
-		REQUIRE_OK(vb_vbuf_read(b, off, buf, take));
-		c = (uint32_t)crc32(c, buf, (uInt)take);
-		off += take;
-	}
-	return c;
 }
 
 static uint64_t pick_off(uint64_t len)
@@ -170,8 +158,8 @@ int main(void)
 			CHECK(memcmp(a, bb, n) == 0);
 		}
 		if (commits % 25 == 0) {
-			uint32_t c = crc_of(model, len);
-			CHECK(c == crc_of(sb, len));
+			uint32_t c = content_crc_len(model, len);
+			CHECK(c == content_crc_len(sb, len));
 			if (nknown < sizeof known / sizeof known[0]) {
 				known[nknown].version = v2;
 				known[nknown].len = len;
@@ -214,7 +202,7 @@ int main(void)
 			REQUIRE_OK(vb_vbuf_open(store, &ro, v, &old));
 			CHECK_EQ_U64(vb_vbuf_version(old), v);
 			CHECK_EQ_U64(vb_vbuf_len(old), known[k].len);
-			CHECK(crc_of(old, known[k].len) == known[k].crc);
+			CHECK(content_crc_len(old, known[k].len) == known[k].crc);
 			REQUIRE_OK(vb_vbuf_info(model, v, &info));
 			REQUIRE_OK(vb_vbuf_info(old, v, &sinfo));
 			CHECK_EQ_U64(sinfo.length, info.length);
@@ -243,7 +231,7 @@ int main(void)
 		REQUIRE_OK(vb_vbuf_revert(model, v));
 		uint64_t len = vb_vbuf_len(model);
 		CHECK_EQ_U64(vb_vbuf_len(old), len);
-		CHECK(crc_of(model, len) == crc_of(old, len));
+		CHECK(content_crc_len(model, len) == content_crc_len(old, len));
 		vb_vbuf_close(old);
 		checked++;
 	}

@@ -1,0 +1,34 @@
+/*
+ * content: what the store tests compare versions by — a CRC-32 of a
+ * buffer's whole content, read through vb_vbuf_read a block at a time.
+ */
+#ifndef VB_TEST_CONTENT_H
+#define VB_TEST_CONTENT_H
+
+#include <zlib.h>
+
+#include "check.h"
+#include "vbuf.h"
+
+/* CRC-32 of the first `len` bytes of what `b` shows. */
+static inline uint32_t content_crc_len(struct vb_vbuf *b, uint64_t len)
+{
+	static unsigned char buf[1 << 16];
+	uint32_t c = 0;
+
+	for (uint64_t off = 0; off < len;) {
+		size_t take = len - off < sizeof buf ? (size_t)(len - off) : sizeof buf;
+		REQUIRE_OK(vb_vbuf_read(b, off, buf, take));
+		c = (uint32_t)crc32(c, buf, (uInt)take);
+		off += take;
+	}
+	return c;
+}
+
+/* CRC-32 of everything `b` shows. */
+static inline uint32_t content_crc(struct vb_vbuf *b)
+{
+	return content_crc_len(b, vb_vbuf_len(b));
+}
+
+#endif
