@@ -465,12 +465,24 @@ static int footer_plausible(const struct vb_store *s, const unsigned char *f, ui
 	       off >= s->hdr_len && off + REC_OVERHEAD + len == end;
 }
 
+/* Test-only: called after every append and sync of a writer, and at every
+ * point where a compaction copies or renames, so a test can end the
+ * process there (tests/unit/test-compact). */
+void (*vb_store_crash_hook)(const char *where);
+
+static void crash_point(const char *where)
+{
+	if (vb_store_crash_hook)
+		vb_store_crash_hook(where);
+}
+
 static enum vb_err append_raw(struct vb_store *s, const void *buf, size_t n)
 {
 	enum vb_err rc;
 
 	s->touched = 1;
 	rc = vb_io_pwrite_full(s->fd, buf, n, s->end);
+	crash_point("append");
 	if (rc) {
 		if (vb_err_errno() == EFBIG || vb_err_errno() == ENOSPC ||
 		    vb_err_errno() == EDQUOT)
@@ -2289,6 +2301,7 @@ static enum vb_err sync_file(struct vb_store *s)
 		return VB_OK;
 	if (fdatasync(s->fd) < 0)
 		return vb_err_sys("sync");
+	crash_point("sync");
 	return VB_OK;
 }
 
@@ -2540,16 +2553,6 @@ static int offset_set_add(struct offset_set *st, uint64_t off)
 }
 
 /* ----------------------------------------------------------- compaction */
-
-/* Test-only: called at every point where a compaction writes, syncs or
- * renames, so a test can end the process there (tests/unit/test-compact). */
-void (*vb_store_crash_hook)(const char *where);
-
-static void crash_point(const char *where)
-{
-	if (vb_store_crash_hook)
-		vb_store_crash_hook(where);
-}
 
 /* The blocks [b0, b1] of old data record `rec` that kept versions use,
  * copied as one run of blocks starting at new_off. */

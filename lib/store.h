@@ -265,8 +265,9 @@ enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_
 			     size_t nrs, const char *message,
 			     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
 			     struct vb_compact_stats *st);
-/* For crash tests only: called where a compaction writes, syncs and
- * renames (the argument names the step). */
+/* For crash tests only: called after every append and sync of a writer
+ * and where a compaction copies, syncs and renames (the argument names the
+ * step); a test ends the process there to see what a crash leaves. */
 extern void (*vb_store_crash_hook)(const char *where);
 
 /* Statistics for tests and benchmarks. */
