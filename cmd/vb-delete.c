@@ -21,7 +21,6 @@
 #include "sedit.h"
 #include "vbuf.h"
 
-#define LINE_MAX_LEN 4096
 #define RANGES_MAX (64u << 20)
 
 static char *opt_ranges, *opt_message, *opt_at_version;
@@ -67,30 +66,17 @@ static int read_ranges(const char *name, struct range **out, size_t *n)
 	}
 	errno = 0;
 	while ((len = getline(&line, &cap, f)) >= 0) {
-		char *p = line, *a, *b, *extra;
+		struct vb_pos pos;
+		uint64_t length;
+		int got;
 		lineno++;
-		if ((size_t)len > LINE_MAX_LEN) {
-			cli_error(NULL, "%s:%lu: line longer than %d bytes", name, lineno, LINE_MAX_LEN);
+		if ((got = cli_parse_range_line(line, (size_t)len, &pos, &length)) < 0) {
+			cli_error(NULL, "%s:%lu: %s", name, lineno, vb_err_detail());
 			status = EXIT_FAIL;
 			break;
 		}
-		if (memchr(line, 0, (size_t)len)) {
-			cli_error(NULL, "%s:%lu: NUL byte in line", name, lineno);
-			status = EXIT_FAIL;
-			break;
-		}
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '#' || *p == '\n' || *p == '\r' || !*p)
+		if (!got)
 			continue;
-		a = strtok(p, " \t\r\n");
-		b = strtok(NULL, " \t\r\n");
-		extra = strtok(NULL, " \t\r\n");
-		if (!b || extra) {
-			cli_error(NULL, "%s:%lu: expected 'OFFSET LENGTH'", name, lineno);
-			status = EXIT_FAIL;
-			break;
-		}
 		if (cnt == alloc) {
 			size_t nc = alloc ? alloc * 2 : 1024;
 			struct range *nr;
@@ -103,11 +89,8 @@ static int read_ranges(const char *name, struct range **out, size_t *n)
 			r = nr;
 			alloc = nc;
 		}
-		if (cli_parse_pos(a, &r[cnt].pos) || cli_parse_length(b, &r[cnt].len)) {
-			cli_error(NULL, "%s:%lu: %s", name, lineno, vb_err_detail());
-			status = EXIT_FAIL;
-			break;
-		}
+		r[cnt].pos = pos;
+		r[cnt].len = length;
 		r[cnt].line = lineno;
 		cnt++;
 	}
