@@ -584,11 +584,12 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 	memset(fr, 0, sizeof *fr);
 	if (!len && eof)
 		return VB_ENEEDMORE;
-	if (sp->offset > len) {
-		if (sp->offset > f->max)
-			return vb_err_set(VB_EFRAME, "the length field's offset is larger than the maximum");
+	/* The header is read even when the field lies beyond the maximum
+	 * (offset + field bytes are held: configuration, like the maximum),
+	 * so that an oversized frame's size is always known and it can be
+	 * skipped, and the answer does not depend on how much had arrived. */
+	if (sp->offset > len)
 		goto short_frame;
-	}
 	size_t have = len - (size_t)sp->offset < 10 ? len - (size_t)sp->offset : 10;
 	vb_sbuf_peek(b, (size_t)sp->offset, h, have);
 	if (!sp->size) {
@@ -647,6 +648,9 @@ short_frame:
 	fr->len = len;
 	fr->total = len;
 	fr->unterminated = 1;
+	if (len > f->max)
+		return vb_err_set(VB_EFRAME, "a truncated frame of %llu bytes is larger than the maximum (%llu)",
+				  (unsigned long long)len, (unsigned long long)f->max);
 	return VB_OK;
 }
 
