@@ -15,3 +15,7 @@ vb_install_deps() {
 	$sudo apt-get install -y --no-install-recommends $missing ||
 		{ $sudo apt-get update && $sudo apt-get install -y --no-install-recommends $missing; }
 }
+
+# The fuzzers (tests/fuzz) are built by clang, with its runtime libraries
+# (libFuzzer and the sanitizers), which the clang package only recommends.
+vb_fuzz_packages="clang libclang-rt-dev"

@@ -1,0 +1,376 @@
+/*
+ * fuzz-store: the store opener and reader (lib/store.c, lib/ptree.c,
+ * lib/vbuf*.c, lib/iter.c) on hostile files.
+ *
+ * The first input byte is a mode; the rest is the file:
+ *   bit 0   the file is a real store built at startup (a base file, edits,
+ *           a revert, an anchor, a flatten) followed by the rest of the
+ *           input, so that mutations land behind a valid head (a torn
+ *           tail, or records the fuzzer learnt to make); else the rest of
+ *           the input is the whole file;
+ *   bit 1   open with lenient_base (a changed base is a warning);
+ *   bit 2   the smallest caches (evictions);
+ *   bits 3-7  the chunk size of the reads (1 + 61 * n bytes).
+ *
+ * The file is written to a temporary directory that also holds the base
+ * file the stores in corpus/store were made with ("base", 2,893
+ * bytes: the lines "1" to "700", mtime 2023-11-14 22:13:20 UTC), so that
+ * they find their base.  Then: open the head read-only, read its warnings,
+ * run vb_store_verify; for up to 16 versions (the newest, and version 0)
+ * open the version, read its description, operations and anchors, read
+ * up to 16 KiB from its start and 4 KiB from its end in chunks, walk
+ * iterators forward and backward over the same bytes and compare them
+ * with what the reads gave, diff it against the version before and map a
+ * few positions to the head.  Nothing may crash, hang or allocate without
+ * bound (run with -rss_limit_mb and -timeout); bytes read twice must agree.
+ *
+ * VB_FUZZ_DEBUG=1 in the environment prints what opening each input gave.
+ *
+ * The startup store is made deterministic (fixed store id and clock) so
+ * that a reproducer found by one run reproduces in the next: getrandom and
+ * clock_gettime are replaced while it is built.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "store.h"
+#include "vbuf.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(c)                                                                           \
+	do {                                                                               \
+		if (!(c)) {                                                                \
+			fprintf(stderr, "fuzz-store: check failed: %s (line %d)\n", #c, __LINE__); \
+			abort();                                                           \
+		}                                                                          \
+	} while (0)
+
+/* --------------------------------------------- a deterministic startup */
+
+static int fixed_env;
+
+ssize_t getrandom(void *buf, size_t n, unsigned flags)
+{
+	if (fixed_env) {
+		for (size_t i = 0; i < n; i++)
+			((unsigned char *)buf)[i] = (unsigned char)(0x5a + 7 * i);
+		return (ssize_t)n;
+	}
+	return syscall(SYS_getrandom, buf, n, flags);
+}
+
+int clock_gettime(clockid_t clk, struct timespec *ts)
+{
+	if (fixed_env && clk == CLOCK_REALTIME) {
+		ts->tv_sec = 1700000000;
+		ts->tv_nsec = 0;
+		return 0;
+	}
+	return (int)syscall(SYS_clock_gettime, clk, ts);
+}
+
+static int debug; /* $VB_FUZZ_DEBUG: say what each input did */
+static char dir[256], store_path[300], base_path[300];
+static unsigned char *prefix;
+static size_t prefix_len;
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0);
+	CHECK(write(fd, p, n) == (ssize_t)n);
+	CHECK(close(fd) == 0);
+}
+
+static void make_base(void)
+{
+	char text[8192];
+	size_t n = 0;
+	struct timespec t[2] = {{1700000000, 0}, {1700000000, 0}};
+
+	for (int i = 1; i <= 700; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n, "%d\n", i);
+	write_file(base_path, text, n);
+	CHECK(utimensat(AT_FDCWD, base_path, t, 0) == 0);
+}
+
+/* The startup store: base, insert, delete, a revert, an anchor, a
+ * partial flatten: the shape of what the commands write. */
+static void make_prefix(void)
+{
+	char path[320];
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	uint64_t v;
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/prefix.vb", dir);
+	vb_store_opts_init(&o);
+	o.write = 1;
+	o.create = 1;
+	o.base = base_path;
+	o.no_sync = 1;
+	fixed_env = 1;
+	CHECK(vb_vbuf_open(path, &o, VB_HEAD, &b) == VB_OK);
+	CHECK(vb_vbuf_insert(b, 10, "hello, ", 7) == VB_OK);
+	CHECK(vb_vbuf_commit(b, "first", &v) == VB_OK);
+	vb_vbuf_close(b);
+	o.create = 0;
+	o.base = NULL;
+	CHECK(vb_vbuf_open(path, &o, VB_HEAD, &b) == VB_OK);
+	CHECK(vb_vbuf_delete(b, 100, 50) == VB_OK);
+	CHECK(vb_vbuf_replace(b, 0, 3, "abcdef", 6) == VB_OK);
+	CHECK(vb_vbuf_set_anchor(b, "mark", 200) == VB_OK);
+	CHECK(vb_vbuf_commit(b, NULL, &v) == VB_OK);
+	CHECK(vb_vbuf_revert(b, 1) == VB_OK);
+	CHECK(vb_vbuf_commit(b, "revert", &v) == VB_OK);
+	struct vb_flatten_opts fo = {0};
+	struct vb_flatten_stats fs;
+	fo.partial = 1;
+	CHECK(vb_vbuf_insert(b, 5, "x", 1) == VB_OK);
+	CHECK(vb_vbuf_insert(b, 7, "y", 1) == VB_OK);
+	CHECK(vb_vbuf_flatten(b, &fo, &fs) == VB_OK);
+	CHECK(vb_vbuf_commit(b, NULL, &v) == VB_OK);
+	vb_vbuf_close(b);
+	fixed_env = 0;
+
+	int fd = open(path, O_RDONLY);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0);
+	prefix_len = (size_t)st.st_size;
+	prefix = malloc(prefix_len);
+	CHECK(prefix && read(fd, prefix, prefix_len) == (ssize_t)prefix_len);
+	close(fd);
+	unlink(path);
+}
+
+static void cleanup(void)
+{
+	unlink(store_path);
+	unlink(base_path);
+	rmdir(dir);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	(void)argc;
+	(void)argv;
+	debug = getenv("VB_FUZZ_DEBUG") && *getenv("VB_FUZZ_DEBUG");
+	snprintf(dir, sizeof dir, "%s/vb-fuzz-store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	CHECK(mkdtemp(dir));
+	snprintf(store_path, sizeof store_path, "%s/s.vb", dir);
+	snprintf(base_path, sizeof base_path, "%s/base", dir);
+	make_base();
+	make_prefix();
+	if (debug)
+		fprintf(stderr, "fuzz-store: the startup store: %zu bytes, CRC-32 %08lx\n", prefix_len,
+			crc32(0, prefix, (unsigned)prefix_len));
+	atexit(cleanup);
+	return 0;
+}
+
+/* ------------------------------------------------------------- reading */
+
+#define HEAD_BYTES (16u << 10)
+#define TAIL_BYTES (4u << 10)
+#define MAX_VERSIONS 16
+
+static unsigned char got[HEAD_BYTES], tail[TAIL_BYTES];
+
+static enum vb_err on_op(void *arg, const struct vb_op *op)
+{
+	(*(uint64_t *)arg)++;
+	(void)vb_op_name(op->kind);
+	return VB_OK;
+}
+
+static enum vb_err on_anchor(void *arg, const char *name, uint64_t offset, uint64_t set_in)
+{
+	(void)offset;
+	(void)set_in;
+	CHECK(strlen(name) < 64);
+	(*(uint64_t *)arg)++;
+	return (*(uint64_t *)arg) > 10000 ? VB_ELIMIT : VB_OK;
+}
+
+static enum vb_err on_hunk(void *arg, uint64_t a_off, uint64_t a_len, uint64_t b_off,
+			   uint64_t b_len)
+{
+	(void)a_off;
+	(void)a_len;
+	(void)b_off;
+	(void)b_len;
+	return ++*(uint64_t *)arg > 10000 ? VB_ELIMIT : VB_OK;
+}
+
+static void on_report(void *arg, uint64_t off, const char *what)
+{
+	(void)off;
+	(void)strlen(what);
+	++*(uint64_t *)arg;
+}
+
+static void on_note(void *arg, const char *what)
+{
+	(void)arg;
+	(void)strlen(what);
+}
+
+/* Read up to `want` bytes from `off` in chunks of `chunk` into buf;
+ * returns how many arrived before the end or a failure. */
+static size_t read_chunks(struct vb_vbuf *b, uint64_t off, unsigned char *buf, size_t want,
+			  size_t chunk)
+{
+	size_t have = 0;
+
+	while (have < want) {
+		size_t n = want - have < chunk ? want - have : chunk, g = 0;
+		if (vb_vbuf_read_upto(b, off + have, buf + have, n, &g))
+			break;
+		CHECK(g <= n);
+		have += g;
+		if (g < n)
+			break;
+	}
+	return have;
+}
+
+static void read_version(struct vb_vbuf *b, size_t chunk)
+{
+	uint64_t len = vb_vbuf_len(b), n;
+	size_t head = read_chunks(b, 0, got, HEAD_BYTES, chunk);
+	struct vb_iter *it = NULL;
+
+	if (head < HEAD_BYTES && head < len)
+		return; /* a read failed: a corrupt block, said so */
+	CHECK(head == (len < HEAD_BYTES ? len : HEAD_BYTES));
+	/* forward, a byte at a time and then chunk by chunk */
+	if (vb_iter_create(b, 0, &it) == VB_OK) {
+		size_t i = 0;
+		for (; i < head && i < 512; i++) {
+			int c = vb_iter_next(it);
+			if (c < 0)
+				break;
+			CHECK(c == got[i]);
+		}
+		while (i == 512 && i < head) {
+			const unsigned char *p;
+			if (vb_iter_next_chunk(it, &p, &n) || !n)
+				break;
+			if (n > head - i)
+				n = head - i;
+			CHECK(!memcmp(p, got + i, n));
+			i += n;
+		}
+		vb_iter_free(it);
+	}
+	/* the end, read and walked backward */
+	uint64_t from = len > TAIL_BYTES ? len - TAIL_BYTES : 0;
+	size_t t = read_chunks(b, from, tail, (size_t)(len - from), chunk);
+	if (t < len - from)
+		return;
+	if (vb_iter_create(b, len, &it) == VB_OK) {
+		size_t left = t;
+		while (left) {
+			const unsigned char *p;
+			if (vb_iter_prev_chunk(it, &p, &n) || !n)
+				break;
+			if (n > left)
+				n = left;
+			CHECK(!memcmp(p, tail + left - n, n));
+			left -= n;
+		}
+		if (len > 0 && vb_iter_seek(it, len - 1) == VB_OK) {
+			int c = vb_iter_next(it);
+			if (c >= 0)
+				CHECK(c == tail[t - 1]);
+		}
+		vb_iter_free(it);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b = NULL, *old;
+	unsigned mode;
+	uint64_t count = 0, head;
+
+	if (!size || size > (1u << 20))
+		return 0;
+	mode = data[0];
+	if (mode & 1) {
+		int fd = open(store_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		CHECK(fd >= 0);
+		CHECK(write(fd, prefix, prefix_len) == (ssize_t)prefix_len);
+		CHECK(write(fd, data + 1, size - 1) == (ssize_t)(size - 1));
+		CHECK(close(fd) == 0);
+	} else {
+		write_file(store_path, data + 1, size - 1);
+	}
+	vb_store_opts_init(&o);
+	o.lenient_base = (mode >> 1) & 1;
+	vb_store_opts_cache(&o, mode & 4 ? VB_CACHE_MIN : (size_t)2 << 20);
+	size_t chunk = 1 + 61 * (mode >> 3);
+
+	enum vb_err rc = vb_vbuf_open(store_path, &o, VB_HEAD, &b);
+	if (debug)
+		fprintf(stderr, "fuzz-store: open: %s%s%s\n", vb_strerror(rc), rc ? ": " : "",
+			rc ? vb_err_detail() : "");
+	if (rc)
+		return 0;
+	for (size_t i = 0; i < vb_vbuf_nwarnings(b); i++)
+		(void)strlen(vb_vbuf_warning(b, i));
+	head = vb_vbuf_head(b);
+	CHECK(vb_vbuf_version(b) == head);
+	(void)vb_vbuf_pieces(b);
+
+	struct vb_verify_stats st;
+	(void)vb_store_verify(vb_vbuf_store(b), on_report, on_note, &count, &st);
+	uint64_t problems = count;
+
+	/* the newest versions, and version 0 */
+	for (uint64_t k = 0; k < MAX_VERSIONS && k <= head; k++) {
+		uint64_t v = k == MAX_VERSIONS - 1 ? 0 : head - k;
+		struct vb_commit c;
+		if (vb_vbuf_info(b, v, &c))
+			continue;
+		CHECK(c.version == v);
+		count = 0;
+		(void)vb_vbuf_ops(b, v, on_op, &count);
+		count = 0;
+		(void)vb_vbuf_anchors(b, v, on_anchor, &count);
+		if (v) {
+			count = 0;
+			(void)vb_vbuf_diff(b, v - 1, v, on_hunk, &count);
+		}
+		uint64_t pos[3] = {0, c.length / 2, c.length};
+		(void)vb_vbuf_map(b, v, head, pos, 3);
+		if (vb_vbuf_open(store_path, &o, v, &old))
+			continue;
+		CHECK(vb_vbuf_len(old) == c.length);
+		read_version(old, chunk);
+		vb_vbuf_close(old);
+	}
+	read_version(b, chunk);
+	if (debug)
+		fprintf(stderr, "fuzz-store: version %llu, %llu bytes, %llu problems found by verify\n",
+			(unsigned long long)head, (unsigned long long)vb_vbuf_len(b),
+			(unsigned long long)problems);
+	vb_vbuf_close(b);
+	return 0;
+}
