@@ -171,6 +171,10 @@ static void export_of(const char *store, uint64_t since, struct mem *m)
 	struct vb_export_opts eo = {mem_write, m, (int)rnd(10)};
 
 	m->n = m->pos = 0;
+	/* the smallest caches: the export reads content inside the diff's
+	 * walk, with nodes evicted under it */
+	if (rnd(2))
+		vb_store_opts_cache(&o, VB_CACHE_MIN);
 	REQUIRE_OK(vb_vbuf_open(path(store), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_export_stream(b, since, &eo, &st));
 	CHECK_EQ_U64(st.bytes, m->n);
@@ -778,7 +782,8 @@ static void damage(void)
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		unsigned char *p = r[cases[c].rec].pay, save[8];
-		memcpy(save, p + cases[c].at, 8);
+		size_t w = (size_t)cases[c].width;
+		memcpy(save, p + cases[c].at, w);
 		if (cases[c].width == 8)
 			put64le(p + cases[c].at, cases[c].value);
 		else if (cases[c].width == 4)
@@ -803,7 +808,7 @@ static void damage(void)
 		}
 		for (size_t i = 0; i < n2; i++)
 			free(r2[i].pay);
-		memcpy(p + cases[c].at, save, 8);
+		memcpy(p + cases[c].at, save, w);
 	}
 	/* a DATA record dropped; the header in another format */
 	rebuild(&x, r, n, data2);
