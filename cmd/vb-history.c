@@ -10,21 +10,33 @@
  * --diff A STORE [B] lists the byte ranges in which versions A and B (by
  * default the newest) differ, one "A_OFFSET A_LENGTH B_OFFSET B_LENGTH"
  * line each (vb_vbuf_diff: the cost follows the changes, not the size).
+ * --export SINCE writes the versions after SINCE to stdout as a stream of
+ * checksummed, compressed records (lib/export.c); --apply FILE replays
+ * such a stream onto another copy of the store, version by version.  A
+ * FILE that is a regular file is read twice: first checked whole against
+ * the store, then applied, so a damaged or truncated file changes
+ * nothing; a pipe is applied as it arrives, and on an error the versions
+ * already committed stay (the message says which; applying the export
+ * again skips them and continues).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "export.h"
 #include "vbuf.h"
 
 static int opt_json, opt_ops, opt_verify, opt_no_header, opt_anchors;
 static char *opt_revert, *opt_message, *opt_count, *opt_set_anchor, *opt_remove_anchor;
-static char *opt_at_version, *opt_diff;
+static char *opt_at_version, *opt_diff, *opt_export, *opt_apply;
 
 static struct poptOption options[] = {
 	{"json", 'j', POPT_ARG_NONE, &opt_json, 0, "one JSON object per version and line", NULL},
@@ -46,10 +58,14 @@ static struct poptOption options[] = {
 	{"diff", 0, POPT_ARG_STRING, &opt_diff, 0,
 	 "list the byte ranges in which version A and version B differ (B given after STORE; "
 	 "default: the newest)", "A"},
+	{"export", 0, POPT_ARG_STRING, &opt_export, 0,
+	 "write the edits made after version SINCE to standard output (for --apply)", "SINCE"},
+	{"apply", 0, POPT_ARG_STRING, &opt_apply, 0,
+	 "replay the edits exported to FILE ('-': standard input) onto STORE", "FILE"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
 	 "--anchors: at version N; --set-anchor: OFFSET is in version N's content", "N"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0,
-	 "Writing (--revert, --set-anchor, --remove-anchor):", NULL},
+	 "Writing (--revert, --set-anchor, --remove-anchor, --apply):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
 };
@@ -465,6 +481,111 @@ static int diff(const char *store, uint64_t va, int has_b, uint64_t vb)
 	return rc ? cli_fail(store, rc) : EXIT_OK;
 }
 
+/* -------------------------------------------------------------- export */
+
+static enum vb_err write_sink(void *arg, const void *buf, size_t n)
+{
+	return vb_sink_write(arg, buf, n);
+}
+
+static int export_edits(const char *store, uint64_t since)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	struct vb_sink sink;
+	int status;
+
+	/* like gzip: compressed bytes are no use on a screen */
+	if (isatty(STDOUT_FILENO)) {
+		cli_error(NULL, "refusing to write an export to a terminal (redirect standard "
+			  "output to a file or a pipe)");
+		return EXIT_FAIL;
+	}
+	cli_store_opts(&o, 0);
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
+		return status;
+	vb_sink_init(&sink, STDOUT_FILENO);
+	struct vb_export_opts eo = {write_sink, &sink, 0};
+	enum vb_err rc = vb_export_stream(b, since, &eo, NULL);
+	vb_vbuf_close(b);
+	status = rc ? cli_fail_output(store, rc, &sink) : EXIT_OK;
+	vb_sink_done(&sink);
+	return status;
+}
+
+static enum vb_err read_fd(void *arg, void *buf, size_t n, size_t *got)
+{
+	ssize_t r;
+
+	do
+		r = read(*(int *)arg, buf, n);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return vb_err_sys("read error");
+	*got = (size_t)r;
+	return VB_OK;
+}
+
+static int apply_edits(const char *file, const char *store)
+{
+	struct vb_store_opts o;
+	struct vb_vbuf *b;
+	struct vb_apply_stats st;
+	struct stat sb;
+	off_t start = -1;
+	enum vb_err rc = VB_OK;
+	int status, fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+
+	if (fd < 0) {
+		cli_error(file, "%s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	/* a regular file can be read twice: checked whole first, so that a
+	 * bad one changes nothing */
+	if (!fstat(fd, &sb) && S_ISREG(sb.st_mode))
+		start = lseek(fd, 0, SEEK_CUR);
+	cli_store_opts(&o, 1);
+	if ((status = cli_open(store, &o, VB_HEAD, &b))) {
+		if (fd != STDIN_FILENO)
+			close(fd);
+		return status;
+	}
+	struct vb_apply_opts ao = {read_fd, &fd, start >= 0, 1, store};
+	if (start >= 0) {
+		rc = vb_apply_stream(b, &ao, &st);
+		if (!rc && lseek(fd, start, SEEK_SET) < 0) {
+			rc = vb_err_sys("seek");
+			st.input_error = 1;
+		}
+		if (!rc)
+			ao.check_only = 0;
+	}
+	if (!rc)
+		rc = vb_apply_stream(b, &ao, &st);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (rc) {
+		cli_error(st.input_error ? file : store, "%s",
+			  vb_err_detail()[0] ? vb_err_detail() : vb_strerror(rc));
+		if (ao.check_only)
+			st.applied = 0; /* the check changed nothing */
+		if (st.applied == 1)
+			cli_error(store, "version %llu was applied before the error; applying the "
+				  "export again continues after it", (unsigned long long)st.first);
+		else if (st.applied)
+			cli_error(store, "versions %llu to %llu were applied before the error; "
+				  "applying the export again continues after them",
+				  (unsigned long long)st.first,
+				  (unsigned long long)(st.first + st.applied - 1));
+		vb_vbuf_close(b);
+		return st.input_error ? EXIT_FAIL : cli_status(rc);
+	}
+	if (st.pending)
+		return cli_commit(b, VB_OK, store, st.message);
+	vb_vbuf_close(b);
+	return EXIT_OK;
+}
+
 static const char *verify_name;
 
 static void on_problem(void *arg, uint64_t off, const char *what)
@@ -517,11 +638,16 @@ int main(int argc, char **argv)
 
 	args = cli_start(argc, argv, options,
 			 "[OPTION...] STORE\n   or: vb-history [OPTION...] --set-anchor NAME STORE OFFSET"
-			 "\n   or: vb-history [OPTION...] --diff A STORE [B]",
+			 "\n   or: vb-history [OPTION...] --diff A STORE [B]"
+			 "\n   or: vb-history [OPTION...] --export SINCE STORE > FILE"
+			 "\n   or: vb-history [OPTION...] --apply FILE STORE",
 			 &nargs);
 	const char *set_anchor = cli_arg(opt_set_anchor), *remove_anchor = cli_arg(opt_remove_anchor);
-	const char *diff_a = cli_arg(opt_diff);
-	int writes = opt_revert || set_anchor || remove_anchor;
+	const char *diff_a = cli_arg(opt_diff), *export = cli_arg(opt_export);
+	const char *apply = cli_arg(opt_apply);
+	/* edits: the versions --message describes; writes: with --apply */
+	int edits = opt_revert || set_anchor || remove_anchor, writes = edits || apply;
+	int others = writes || opt_verify || opt_anchors || export;
 	if (nargs < 1)
 		cli_usage("missing STORE");
 	if (set_anchor && nargs < 2)
@@ -530,19 +656,20 @@ int main(int argc, char **argv)
 		cli_usage("extra operand '%s'", args[set_anchor || diff_a ? 2 : 1]);
 	const char *store = args[0], *message = cli_arg(opt_message);
 	if ((opt_revert != NULL) + opt_verify + opt_anchors + (diff_a != NULL) +
-	    (set_anchor != NULL) + (remove_anchor != NULL) > 1)
-		cli_usage("choose one of --revert, --verify, --anchors, --diff, --set-anchor and "
-			  "--remove-anchor");
-	if ((writes || opt_verify || opt_anchors || diff_a) && (opt_ops || opt_count))
+	    (set_anchor != NULL) + (remove_anchor != NULL) + (export != NULL) +
+	    (apply != NULL) > 1)
+		cli_usage("choose one of --revert, --verify, --anchors, --diff, --set-anchor, "
+			  "--remove-anchor, --export and --apply");
+	if ((others || diff_a) && (opt_ops || opt_count))
 		cli_usage("--ops and --max-count only apply to the list of versions");
-	if ((writes || opt_verify || opt_anchors) && opt_no_header)
+	if (others && opt_no_header)
 		cli_usage("--no-header only applies to the list of versions and --diff");
-	if ((writes || opt_verify) && opt_json)
+	if ((writes || opt_verify || export) && opt_json)
 		cli_usage("--json only applies to the list of versions, --anchors and --diff");
-	if (message && !writes)
+	if (message && !edits)
 		cli_usage("--message only applies to --revert, --set-anchor and --remove-anchor");
 	if (!writes && (cli_no_sync || cli_wait || cli_if_version || cli_no_auto_flatten))
-		cli_usage("--%s only applies to --revert, --set-anchor and --remove-anchor",
+		cli_usage("--%s only applies to --revert, --set-anchor, --remove-anchor and --apply",
 			  cli_no_sync ? "no-sync" : cli_wait ? "wait"
 			  : cli_if_version ? "if-version" : "no-auto-flatten");
 	if (opt_at_version && !opt_anchors && !set_anchor)
@@ -553,6 +680,8 @@ int main(int argc, char **argv)
 		cli_usage("invalid anchor name '%s' (1 to 63 of A-Z a-z 0-9 _ .)", remove_anchor);
 	if (opt_at_version)
 		cli_version(opt_at_version);
+	if (export)
+		cli_version(export);
 	if (message && strlen(message) > VB_MESSAGE_MAX)
 		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
 	if (opt_count) {
@@ -572,6 +701,10 @@ int main(int argc, char **argv)
 									   : VB_HEAD));
 	if (opt_verify)
 		return cli_close_stdout(verify(store));
+	if (export)
+		return cli_close_stdout(export_edits(store, cli_version(export)));
+	if (apply)
+		return cli_close_stdout(apply_edits(apply, store));
 	if (diff_a)
 		return cli_close_stdout(diff(store, cli_version(diff_a), nargs > 1,
 					     nargs > 1 ? cli_version(args[1]) : 0));

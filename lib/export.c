@@ -1251,7 +1251,6 @@ static enum vb_err on_commit(struct ap *a)
 static enum vb_err on_end(struct ap *a)
 {
 	const unsigned char *p = a->pay;
-	int eof;
 	enum vb_err rc;
 
 	if (a->in_version)
@@ -1267,9 +1266,13 @@ static enum vb_err on_end(struct ap *a)
 		return bad(a, VB_ECORRUPT, "ends the export after %llu of its %llu versions",
 			   (unsigned long long)(a->expect - a->st->since - 1),
 			   (unsigned long long)(a->st->newest - a->st->since));
-	if ((rc = next_record(a, &eof)))
+	/* nothing may follow, whatever it is */
+	unsigned char more;
+	size_t got;
+	a->rec = a->pos;
+	if ((rc = read_in(a, &more, 1, &got)))
 		return rc;
-	if (!eof)
+	if (got)
 		return bad(a, VB_ECORRUPT, "follows the end of the export");
 	return VB_OK;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # vb-history: the listing (table and JSON), --revert, --verify, anchors
-# (--anchors, --set-anchor, --remove-anchor), --diff, --if-version, and
-# every error path.
+# (--anchors, --set-anchor, --remove-anchor), --diff, --export and --apply,
+# --if-version, and every error path.
 
 load test_helper
 
@@ -784,7 +784,7 @@ apply_diff() {
 @test "--diff usage errors: malformed versions, operands, options that do not combine" {
 	make_history
 	before=$(sum_of s.vb)
-	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor and --remove-anchor'
+	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --export and --apply'
 	run vb-history --diff x s.vb
 	assert_usage_error vb-history "invalid version 'x'"
 	run vb-history --diff 1 s.vb y
@@ -820,13 +820,13 @@ apply_diff() {
 	run vb-history --diff 1 -m note s.vb
 	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history --diff 1 --if-version 3 s.vb
-	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor and --apply'
 	run vb-history --diff 1 --no-sync s.vb
-	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor and --apply'
 	run vb-history --diff 1 --no-auto-flatten s.vb
-	assert_usage_error vb-history '--no-auto-flatten only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--no-auto-flatten only applies to --revert, --set-anchor, --remove-anchor and --apply'
 	run vb-history --no-auto-flatten s.vb
-	assert_usage_error vb-history '--no-auto-flatten only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--no-auto-flatten only applies to --revert, --set-anchor, --remove-anchor and --apply'
 	run vb-history --diff 1 -V 2 s.vb
 	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
 	assert_same_sum s.vb "$before"
@@ -863,15 +863,15 @@ apply_diff() {
 	run vb-history -
 	assert_usage_error vb-history "STORE must be a file ('-' is not a store)"
 	run vb-history --revert 1 --verify s.vb
-	assert_usage_error vb-history 'choose one of --revert, --verify, --anchors, --diff, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history 'choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --export and --apply'
 	run vb-history -m note s.vb
 	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history -m note --verify s.vb
 	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history --wait 1 s.vb
-	assert_usage_error vb-history '--wait only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--wait only applies to --revert, --set-anchor, --remove-anchor and --apply'
 	run vb-history --no-sync s.vb
-	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor and --apply'
 	run vb-history --verify --json s.vb
 	assert_usage_error vb-history '--json only applies to the list of versions, --anchors and --diff'
 	run vb-history --revert 1 --json s.vb
@@ -896,7 +896,7 @@ apply_diff() {
 @test "usage errors: anchors, --at-version and --if-version" {
 	make_history
 	before=$(sum_of s.vb)
-	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor and --remove-anchor'
+	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --export and --apply'
 	run vb-history --anchors --verify s.vb
 	assert_usage_error vb-history "$choose"
 	run vb-history --anchors --revert 1 s.vb
@@ -918,11 +918,11 @@ apply_diff() {
 	run vb-history -m note --anchors s.vb
 	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
 	run vb-history --if-version 3 s.vb
-	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor and --apply'
 	run vb-history --if-version 3 --anchors s.vb
-	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor and --apply'
 	run vb-history --no-sync --anchors s.vb
-	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor and --apply'
 	run vb-history -V 1 s.vb
 	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
 	run vb-history --at-version 1 --remove-anchor a s.vb
@@ -1048,6 +1048,10 @@ apply_diff() {
 	assert_line --index 0 'Usage: vb-history [OPTION...] STORE'
 	assert_line --index 1 '   or: vb-history [OPTION...] --set-anchor NAME STORE OFFSET'
 	assert_line --index 2 '   or: vb-history [OPTION...] --diff A STORE [B]'
+	assert_line --index 3 '   or: vb-history [OPTION...] --export SINCE STORE > FILE'
+	assert_line --index 4 '   or: vb-history [OPTION...] --apply FILE STORE'
+	assert_output --partial '--export=SINCE'
+	assert_output --partial '--apply=FILE'
 	assert_output --partial '--revert=N'
 	assert_output --partial '--diff=A'
 	assert_output --partial '--anchors'
@@ -1074,4 +1078,336 @@ apply_diff() {
 	VB_CACHE=1M vb-history --revert 0 s.vb
 	run -0 vb-cat s.vb
 	assert_output ''
+}
+
+# ------------------------------------------------------ --export, --apply
+
+# head_of STORE: the newest version.
+head_of() {
+	vb-history --json -n 1 "$1" | sed 's/^{"version":\([0-9]*\),.*/\1/'
+}
+
+# same_versions A B FROM [TO]: A and B have the same newest version (or
+# both have TO) and, at every version from FROM on (up to TO), the same
+# content and the same anchors.
+same_versions() {
+	local v head
+	head=$(head_of "$1")
+	if [ $# -gt 3 ]; then
+		head=$4
+	else
+		assert_equal "$(head_of "$2")" "$head"
+	fi
+	for ((v = $3; v <= head; v++)); do
+		cmp <(vb-cat -V "$v" "$1") <(vb-cat -V "$v" "$2") ||
+			fail "version $v differs"
+		assert_equal "$(vb-history --anchors -V "$v" "$2" | cut -f 1,2 | sort)" \
+			"$(vb-history --anchors -V "$v" "$1" | cut -f 1,2 | sort)"
+	done
+}
+
+# sizes_and_messages STORE: "SIZE MESSAGE" of every version, newest first.
+sizes_and_messages() {
+	vb-history --json "$1" | sed -E 's/.*"size":([0-9]+).*"message":(.*)}$/\1 \2/'
+}
+
+# A store over a base file (version 1), copied to b.vb, then versions 2
+# to 6 on a.vb: an insert with an odd message, a delete, an insert that
+# sets an anchor, an anchor, and a revert that takes one of them away.
+make_pair() {
+	seq 1 20000 > base.txt
+	vb-insert --create --base base.txt -m start a.vb 0 --text $'head\n'
+	cp a.vb b.vb
+	vb-insert -m $'ins !#:+ x\tand a newline\n' a.vb 100 --text 'INSERTED'
+	vb-delete -m del a.vb 1000 50
+	vb-insert -m tail a.vb end --anchor tail --text 'tail line'
+	vb-history --set-anchor mid -m mid a.vb 500
+	vb-history --revert 3 -m back a.vb
+}
+
+@test "--export SINCE STORE > FILE; --apply FILE COPY: the same versions, content, messages and anchors" {
+	make_pair
+	run -0 --separate-stderr bash -c 'vb-history --export 1 a.vb > e.vbx'
+	assert_equal "$stderr" ''
+	assert_output ''
+	run -0 --separate-stderr vb-history --apply e.vbx b.vb
+	assert_output ''
+	assert_equal "$stderr" ''
+	same_versions a.vb b.vb 1
+	assert_equal "$(sizes_and_messages b.vb)" "$(sizes_and_messages a.vb)"
+	# the revert arrives as the edits it amounts to, its anchors with it
+	run -0 vb-history -H -n 1 b.vb
+	assert_regex "$output" '^      6  .* (insert|delete|replace|mixed)[*0-9]* .* back$'
+	assert_equal "$(vb-history --anchors b.vb)" ''
+	assert_equal "$(vb-history --anchors -V 5 b.vb | cut -f 1 | sort | tr '\n' ' ')" 'mid tail '
+	run -0 vb-history --verify b.vb
+	# the store as a whole is unchanged by being exported
+	cmp <(vb-cat a.vb) <(vb-cat b.vb)
+}
+
+@test "through a pipe: vb-history --export 3 a.vb | vb-history --apply - b.vb" {
+	make_pair
+	run -0 bash -c 'vb-history --export 1 a.vb | vb-history --apply - b.vb'
+	assert_output ''
+	same_versions a.vb b.vb 1
+	# more versions on a.vb, sent from the version b.vb now has
+	vb-insert a.vb 3 --text 'more'
+	vb-delete a.vb 0 2
+	run -0 bash -c 'vb-history --export 6 a.vb | vb-history --apply - b.vb'
+	same_versions a.vb b.vb 6
+	# stdin redirected from a file works too
+	vb-insert a.vb 0 --text 'x'
+	vb-history --export 8 a.vb > e.vbx
+	run -0 bash -c 'vb-history --apply - b.vb < e.vbx'
+	same_versions a.vb b.vb 8
+}
+
+@test "two copies that only exchange exports, in both directions, end byte-identical" {
+	seq 1 50000 > base.txt
+	vb-insert --create --base base.txt a.vb 0 --text $'start\n'
+	cp a.vb b.vb
+	local round from to since
+	for round in 1 2 3 4 5 6 7 8 9 10; do
+		if ((round % 2)); then from=a.vb to=b.vb; else from=b.vb to=a.vb; fi
+		since=$(head_of "$to")
+		assert_equal "$(head_of "$from")" "$since"
+		vb-insert -m "round $round" "$from" $((round * 997)) --text "[$round]"
+		vb-delete "$from" $((round * 1500)) $((round * 3))
+		case $round in
+		3) vb-history --set-anchor "r$round" "$from" 4000 ;;
+		4) vb-history --revert $((since - 2)) -m undo "$from" ;;
+		5) vb-flatten --partial "$from" ;;
+		6) vb-insert "$from" 10 --replace 20 --text 'replaced' --anchor "r$round" ;;
+		7) head -c 1500000 /dev/urandom > big; vb-insert "$from" 7 big ;;
+		8) vb-history --remove-anchor r6 "$from" ;;
+		9) vb-flatten "$from" ;;
+		esac
+		vb-history --export "$since" "$from" | vb-history --apply - "$to"
+		assert_equal "$(head_of "$to")" "$(head_of "$from")"
+	done
+	cmp <(vb-cat a.vb) <(vb-cat b.vb)
+	same_versions a.vb b.vb 1
+	vb-history --verify a.vb
+	vb-history --verify b.vb
+}
+
+@test "an insert of several MiB (many records) goes through whole" {
+	make_pair
+	head -c 3500000 /dev/urandom > big
+	vb-insert -m big a.vb 17 big
+	vb-history --export 1 a.vb > e.vbx
+	vb-history --apply e.vbx b.vb
+	same_versions a.vb b.vb 6
+	cmp <(vb-cat -o 17 -n 3500000 b.vb) big
+}
+
+@test "--apply again, or from an older version: the versions the store has are skipped, nothing changes" {
+	make_pair
+	vb-history --export 1 a.vb > e.vbx
+	vb-history --apply e.vbx b.vb
+	before=$(sum_of b.vb)
+	run -0 --separate-stderr vb-history --apply e.vbx b.vb
+	assert_output ''
+	assert_equal "$stderr" ''
+	assert_same_sum b.vb "$before"
+	vb-history --export 3 a.vb > e3.vbx
+	run -0 vb-history --apply e3.vbx b.vb
+	assert_same_sum b.vb "$before"
+	# an export without versions
+	vb-history --export 6 a.vb > e6.vbx
+	run -0 vb-history --apply e6.vbx b.vb
+	assert_same_sum b.vb "$before"
+	# from an older version, onto a store that has some of them
+	cp a.vb c.vb
+	vb-insert a.vb 0 --text 'new'
+	vb-history --export 4 a.vb > e4.vbx
+	run -0 vb-history --apply e4.vbx c.vb
+	same_versions a.vb c.vb 1
+}
+
+@test "--export errors: beyond the newest, compacted away, a terminal, a closed pipe, a full disk" {
+	make_pair
+	before=$(sum_of a.vb)
+	run -1 --separate-stderr vb-history --export 9 a.vb
+	assert_equal "$stderr" 'vb-history: a.vb: version 9 does not exist (the newest is 6)'
+	assert_output ''
+	cp a.vb c.vb
+	vb-flatten --compact --keep 2 c.vb
+	run -1 --separate-stderr vb-history --export 2 c.vb
+	assert_equal "$stderr" 'vb-history: c.vb: version 2 was compacted away (the oldest kept is 5)'
+	run -0 bash -c 'vb-history --export 5 c.vb > e.vbx'
+	# a terminal gets nothing
+	run -1 script -qec 'vb-history --export 1 a.vb' /dev/null
+	assert_output --partial 'vb-history: refusing to write an export to a terminal (redirect standard output to a file or a pipe)'
+	# a closed pipe is quiet; a full disk is not
+	run -0 --separate-stderr bash -c 'vb-history --export 1 a.vb | head -c 1 > /dev/null'
+	assert_equal "$stderr" ''
+	run -1 bash -c 'vb-history --export 1 a.vb > /dev/full'
+	assert_output 'vb-history: write error: No space left on device'
+	# a missing base file (the content cannot be read)
+	mv base.txt gone.txt
+	run -1 bash -c 'vb-history --export 1 a.vb > e.vbx'
+	assert_output --partial 'vb-history: a.vb: '
+	assert_output --partial 'base.txt'
+	mv gone.txt base.txt
+	assert_same_sum a.vb "$before"
+}
+
+@test "--apply errors: no file, not an export, another store, an older store, diverged copies: exit 1, unchanged" {
+	make_pair
+	vb-history --export 1 a.vb > e.vbx
+	before=$(sum_of b.vb)
+	run -1 vb-history --apply nope.vbx b.vb
+	assert_output 'vb-history: nope.vbx: No such file or directory'
+	run -1 vb-history --apply base.txt b.vb
+	assert_output 'vb-history: base.txt: not an export of vb edits (no \x89VBEDIT magic)'
+	: > empty
+	run -1 vb-history --apply empty b.vb
+	assert_output 'vb-history: empty: not an export of vb edits (no \x89VBEDIT magic)'
+	run -1 vb-history --apply . b.vb
+	assert_output --partial 'vb-history: .: read error: Is a directory'
+	run -1 vb-history --apply e.vbx nosuch.vb
+	assert_output 'vb-history: nosuch.vb: no such store'
+	assert_same_sum b.vb "$before"
+	# another store
+	make_store o.vb 'other'
+	obefore=$(sum_of o.vb)
+	run -1 vb-history --apply e.vbx o.vb
+	assert_output --regexp '^vb-history: e\.vbx: an export of store [0-9a-f]{16}, not of o\.vb \(store [0-9a-f]{16}\)$'
+	assert_same_sum o.vb "$obefore"
+	# a copy that is not at the export's version yet
+	vb-history --export 3 a.vb > e3.vbx
+	run -1 vb-history --apply e3.vbx b.vb
+	assert_output 'vb-history: e3.vbx: the export starts at version 3; b.vb is at version 1'
+	assert_same_sum b.vb "$before"
+	# copies that went their own ways: the same edit, another version
+	cp b.vb d.vb
+	vb-insert -m $'ins !#:+ x\tand a newline\n' d.vb 100 --text 'INSERTED'
+	dbefore=$(sum_of d.vb)
+	vb-history --export 2 a.vb > e2.vbx
+	run -1 vb-history --apply e2.vbx d.vb
+	assert_output 'vb-history: e2.vbx: version 2 of d.vb is not the version the export was made from'
+	run -1 vb-history --apply e.vbx d.vb
+	assert_output 'vb-history: e.vbx: version 2 of d.vb is not version 2 of the export: the copies have diverged since version 1'
+	assert_same_sum d.vb "$dbefore"
+}
+
+@test "--apply: a damaged or truncated FILE is refused and changes nothing" {
+	make_pair
+	vb-history --export 1 a.vb > e.vbx
+	before=$(sum_of b.vb)
+	size=$(stat -c %s e.vbx)
+	local cut
+	for cut in 8 20 $((size / 2)) $((size - 1)); do
+		head -c "$cut" e.vbx > cut.vbx
+		run -1 vb-history --apply cut.vbx b.vb
+		assert_output --regexp '^vb-history: cut\.vbx: the record at byte [0-9]+ (is cut short: the export is truncated|is where the export ends, (before its header|without its END record: it is truncated))$'
+		assert_same_sum b.vb "$before"
+	done
+	# a flipped bit in a record's compressed bytes
+	cp e.vbx bad.vbx
+	printf '\x55' | dd of=bad.vbx bs=1 seek=30 conv=notrunc status=none
+	run -1 vb-history --apply bad.vbx b.vb
+	assert_output --regexp '^vb-history: bad\.vbx: the record at byte [0-9]+ has a bad checksum$'
+	assert_same_sum b.vb "$before"
+	# bytes after the end
+	cat e.vbx e.vbx > twice.vbx
+	run -1 vb-history --apply twice.vbx b.vb
+	assert_output "vb-history: twice.vbx: the record at byte $size follows the end of the export"
+	assert_same_sum b.vb "$before"
+}
+
+@test "--apply from a pipe: versions whose records all arrived stay; applying again continues" {
+	make_pair
+	head -c 3000000 /dev/urandom > big
+	vb-insert -m big a.vb 17 big
+	vb-history --export 1 a.vb > e.vbx
+	size=$(stat -c %s e.vbx)
+	# cut inside the big insert (version 7): versions 2 to 6 are applied
+	run -1 bash -c "head -c $((size - 1000000)) e.vbx | vb-history --apply - b.vb"
+	assert_line --index 0 --regexp '^vb-history: -: the record at byte [0-9]+ is (cut short: the export is truncated|where the export ends, in the middle of an edit.s data)$'
+	assert_line --index 1 'vb-history: b.vb: versions 2 to 6 were applied before the error; applying the export again continues after them'
+	assert_equal "$(head_of b.vb)" 6
+	same_versions a.vb b.vb 1 6
+	# cut in the last record: the newest version waits for it
+	run -1 bash -c "head -c $((size - 1)) e.vbx | vb-history --apply - b.vb"
+	assert_output --regexp '^vb-history: -: the record at byte [0-9]+ is cut short: the export is truncated$'
+	assert_equal "$(head_of b.vb)" 6
+	run -0 bash -c 'vb-history --apply - b.vb < e.vbx'
+	same_versions a.vb b.vb 1
+	vb-history --verify b.vb
+}
+
+@test "--apply: the lock held (exit 4), --if-version (exit 3), both unchanged; the writing options apply" {
+	make_pair
+	vb-history --export 1 a.vb > e.vbx
+	cp b.vb c.vb
+	before=$(sum_of b.vb)
+	hold_lock b.vb
+	run -4 vb-history --wait 0.2 --apply e.vbx b.vb
+	assert_output --regexp '^vb-history: b\.vb: '
+	assert_same_sum b.vb "$before"
+	release_lock ''
+	run -3 vb-history --if-version 6 --apply e.vbx c.vb
+	assert_output 'vb-history: c.vb: the newest version is 1, not 6 (--if-version)'
+	before=$(sum_of c.vb)
+	run -0 vb-history --no-sync --wait 1 --no-auto-flatten --if-version 1 --apply e.vbx c.vb
+	same_versions a.vb c.vb 1
+	# the lock holder's version (an empty insert) made b.vb go its own way
+	run -1 vb-history --apply e.vbx b.vb
+	assert_output 'vb-history: e.vbx: version 2 of b.vb is not version 2 of the export: the copies have diverged since version 1'
+}
+
+@test "--export and --apply usage errors" {
+	make_pair
+	vb-history --export 1 a.vb > e.vbx
+	before=$(sum_of b.vb)
+	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --export and --apply'
+	run vb-history --export x a.vb
+	assert_usage_error vb-history "invalid version 'x'"
+	run vb-history --export
+	assert_usage_error vb-history '--export: missing argument'
+	run vb-history --apply
+	assert_usage_error vb-history '--apply: missing argument'
+	run vb-history --export 1
+	assert_usage_error vb-history 'missing STORE'
+	run vb-history --apply e.vbx
+	assert_usage_error vb-history 'missing STORE'
+	run vb-history --export 1 a.vb 2
+	assert_usage_error vb-history "extra operand '2'"
+	run vb-history --apply e.vbx b.vb c.vb
+	assert_usage_error vb-history "extra operand 'c.vb'"
+	run vb-history --apply e.vbx -
+	assert_usage_error vb-history "STORE must be a file ('-' is not a store)"
+	run vb-history --export 1 --apply e.vbx b.vb
+	assert_usage_error vb-history "$choose"
+	run vb-history --export 1 --revert 1 a.vb
+	assert_usage_error vb-history "$choose"
+	run vb-history --apply e.vbx --diff 1 b.vb
+	assert_usage_error vb-history "$choose"
+	run vb-history --export 1 -V 2 a.vb
+	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
+	run vb-history --apply e.vbx -V 2 b.vb
+	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
+	run vb-history --export 1 --json a.vb
+	assert_usage_error vb-history '--json only applies to the list of versions, --anchors and --diff'
+	run vb-history --apply e.vbx -j b.vb
+	assert_usage_error vb-history '--json only applies to the list of versions, --anchors and --diff'
+	run vb-history --export 1 -H a.vb
+	assert_usage_error vb-history '--no-header only applies to the list of versions and --diff'
+	run vb-history --export 1 -n 2 a.vb
+	assert_usage_error vb-history '--ops and --max-count only apply to the list of versions'
+	run vb-history --apply e.vbx --ops b.vb
+	assert_usage_error vb-history '--ops and --max-count only apply to the list of versions'
+	run vb-history --export 1 -m note a.vb
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
+	run vb-history --apply e.vbx -m note b.vb
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
+	run vb-history --export 1 --no-sync a.vb
+	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	run vb-history --export 1 --if-version 6 a.vb
+	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	run vb-history --export 1 --wait 1 a.vb
+	assert_usage_error vb-history '--wait only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_same_sum b.vb "$before"
 }
