@@ -180,7 +180,7 @@ make_files() {
 	expect_completion 'vb-delete --a' '--at-version'
 	expect_completion 'vb-delete --if' '--if-version'
 	use_completion vb-history
-	expect_completion 'vb-history --a' '--anchors --at-version'
+	expect_completion 'vb-history --a' '--anchors --apply --at-version'
 	expect_completion 'vb-history --s' '--set-anchor'
 	expect_completion 'vb-history --i' '--if-version'
 	use_completion vb-frame
@@ -188,6 +188,24 @@ make_files() {
 	expect_completion 'vb-frame --a' '--at-version'
 	use_completion vb-cat
 	expect_completion 'vb-cat --c' '--cache'
+}
+
+@test "vb-history --export and --apply: nothing for SINCE, any file for FILE, then store files" {
+	make_files
+	local mode
+	for mode in '' plain; do
+		use_completion vb-history $mode
+		expect_completion 'vb-history --ex' '--export'
+		expect_completion 'vb-history --ap' '--apply'
+		expect_completion 'vb-history --export ' ''
+		expect_completion 'vb-history --export=' ''
+		expect_completion 'vb-history --export 3 ' 'a.vb b.vb dir'
+		expect_completion 'vb-history --export=3 a' 'a.vb'
+		expect_completion 'vb-history --apply ' 'a.vb b.vb dir notes.txt'
+		expect_completion 'vb-history --apply=no' 'notes.txt'
+		expect_completion 'vb-history --apply notes.txt ' 'a.vb b.vb dir'
+		expect_completion 'vb-history --no-sync --apply - ' 'a.vb b.vb dir'
+	done
 }
 
 @test "STORE operands offer store files and directories, not other files" {
