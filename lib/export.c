@@ -267,6 +267,13 @@ static int by_name(const void *x, const void *y)
 	return strcmp(((const struct anc *)x)->name, ((const struct anc *)y)->name);
 }
 
+/* qsort, which must not be given NULL, even for nothing. */
+static void alist_sort(struct alist *l, int (*cmp)(const void *, const void *))
+{
+	if (l->n)
+		qsort(l->a, l->n, sizeof *l->a, cmp);
+}
+
 /* Drop the removed ones; `out` becomes `pos`. */
 static void alist_settle(struct alist *l)
 {
@@ -348,8 +355,8 @@ static enum vb_err corrections(struct alist *have, struct alist *want, unsigned 
 	enum vb_err rc = VB_OK;
 
 	alist_settle(have);
-	qsort(have->a, have->n, sizeof *have->a, by_name);
-	qsort(want->a, want->n, sizeof *want->a, by_name);
+	alist_sort(have, by_name);
+	alist_sort(want, by_name);
 	size_t i = 0, j = 0;
 	while ((i < have->n || j < want->n) && !rc) {
 		int c = i == have->n ? 1 : j == want->n ? -1 : strcmp(have->a[i].name, want->a[j].name);
@@ -593,7 +600,7 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 	for (size_t i = 0; i < have->n; i++)
 		if ((rc = alist_set(&e->sim, have->a[i].name, have->a[i].pos)))
 			return rc;
-	qsort(e->sim.a, e->sim.n, sizeof *e->sim.a, by_pos);
+	alist_sort(&e->sim, by_pos);
 	e->simi = 0;
 	e->a_end = e->b_end = 0;
 	e->edits = 0;
@@ -661,7 +668,7 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 	}
 	if (rc)
 		return rc;
-	qsort(have->a, have->n, sizeof *have->a, by_pos);
+	alist_sort(have, by_pos);
 
 	e->pay[0] = T_COMMIT;
 	put64(e->pay + 1, c->version);
@@ -715,7 +722,7 @@ enum vb_err vb_export_stream(struct vb_vbuf *b, uint64_t since, const struct vb_
 		goto out;
 	if ((rc = vb_vbuf_anchors(b, since, collect_anchor, &have)))
 		goto out;
-	qsort(have.a, have.n, sizeof *have.a, by_pos);
+	alist_sort(&have, by_pos);
 
 	if ((rc = o->write(o->arg, MAGIC, MAGIC_LEN)))
 		goto out;
