@@ -122,9 +122,11 @@ struct vb_apply_stats {
  * (which needs a stream that can be read twice).
  *
  * Errors (input_error set): VB_EFORMAT (not an export, unknown format),
- * VB_ECORRUPT (a bad record, truncation, inconsistent counts), VB_ECONFLICT
- * (an export of another store, or for a version this store does not have
- * or has different).  Else the store's error (VB_EIO, VB_ECORRUPT, ...).
+ * VB_ECORRUPT (a bad record, truncation, inconsistent counts; the detail
+ * starts "the record at byte N"), VB_EINVAL (an export of another store,
+ * or from a version this store does not have or has different: not
+ * VB_ECONFLICT, which the commands keep for --if-version), or the read
+ * callback's error.  Else the store's error (VB_EIO, VB_ELOCKED, ...).
  */
 enum vb_err vb_apply_stream(struct vb_vbuf *b, const struct vb_apply_opts *o,
 			    struct vb_apply_stats *st);
