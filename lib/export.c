@@ -100,6 +100,7 @@
  */
 #include "export.h"
 #include "grow.h"
+#include "le.h"
 #include "io.h"
 #include "ptree.h"
 #include "vbuf.h"
@@ -131,40 +132,6 @@ enum { HEADER_LEN = 49, VERSION_FIXED = 23, EDIT_LEN = 25, COMMIT_FIXED_LEN = 31
 
 /* ------------------------------------------------------------ encoding */
 
-static void put16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint16_t get16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 static uint32_t crc(uint32_t c, const void *p, size_t n)
 {
 	return (uint32_t)crc32(c, p, (uInt)n);
@@ -190,10 +157,10 @@ static enum vb_err find_origin(void *arg, unsigned type, const unsigned char *d,
 
 	if (type == VB_EXT_ORIGIN && len >= 4 && !o->found) {
 		o->found = 1;
-		o->identity = get32(d);
+		o->identity = vb_le_get32(d);
 		if (len >= 12) {
 			o->has_time = 1;
-			o->time_ns = (int64_t)get64(d + 4);
+			o->time_ns = (int64_t)vb_le_get64(d + 4);
 		}
 	}
 	return VB_OK;
@@ -314,7 +281,7 @@ static enum vb_err apply_entry(void *arg, unsigned type, const unsigned char *d,
 				return rc;
 			a = alist_find(e->l, name);
 		}
-		a->out = get64(d);
+		a->out = vb_le_get64(d);
 		a->live = 1;
 	} else {
 		struct anc *a = alist_find(e->l, name);
@@ -325,7 +292,7 @@ static enum vb_err apply_entry(void *arg, unsigned type, const unsigned char *d,
 		if (e->len + 3 + len > ENTRIES_MAX)
 			return vb_err_set(VB_ELIMIT, "too many anchor entries");
 		e->buf[e->len] = (unsigned char)type;
-		put16(e->buf + e->len + 1, (uint16_t)len);
+		vb_le_put16(e->buf + e->len + 1, (uint16_t)len);
 		memcpy(e->buf + e->len + 3, d, len);
 		e->len += 3 + len;
 	}
@@ -339,9 +306,9 @@ static enum vb_err add_entry(unsigned char *buf, size_t *len, const struct anc *
 	if (*len + 3 + l > ENTRIES_MAX)
 		return vb_err_set(VB_ELIMIT, "too many anchor entries");
 	buf[*len] = set ? VB_EXT_ANCHOR : VB_EXT_UNANCHOR;
-	put16(buf + *len + 1, (uint16_t)l);
+	vb_le_put16(buf + *len + 1, (uint16_t)l);
 	if (set)
-		put64(buf + *len + 3, a->out);
+		vb_le_put64(buf + *len + 3, a->out);
 	memcpy(buf + *len + 3 + (set ? 8 : 0), a->name, n);
 	*len += 3 + l;
 	return VB_OK;
@@ -413,9 +380,9 @@ static enum vb_err emit(struct exp *e, size_t n)
 	if (z != Z_STREAM_END)
 		return vb_err_set(VB_EIO, "zlib cannot compress a record (%d)", z);
 	uint32_t clen = (uint32_t)(max - e->z.avail_out);
-	put32(e->packed, clen);
-	put32(e->packed + 4, (uint32_t)n);
-	put32(e->packed + 8, crc(crc(0, e->packed, 8), e->packed + REC_HEAD, clen));
+	vb_le_put32(e->packed, clen);
+	vb_le_put32(e->packed + 4, (uint32_t)n);
+	vb_le_put32(e->packed + 8, crc(crc(0, e->packed, 8), e->packed + REC_HEAD, clen));
 	if ((rc = e->o->write(e->o->arg, e->packed, REC_HEAD + (size_t)clen)))
 		return rc;
 	e->st.bytes += REC_HEAD + (uint64_t)clen;
@@ -526,9 +493,9 @@ static enum vb_err on_hunk(void *arg, uint64_t a_off, uint64_t a_len, uint64_t b
 	e->b_end = b_off + b_len;
 
 	e->pay[0] = T_EDIT;
-	put64(e->pay + 1, b_off);
-	put64(e->pay + 9, a_len);
-	put64(e->pay + 17, b_len);
+	vb_le_put64(e->pay + 1, b_off);
+	vb_le_put64(e->pay + 9, a_len);
+	vb_le_put64(e->pay + 17, b_len);
 	if ((rc = emit(e, EDIT_LEN)))
 		return rc;
 	e->edits++;
@@ -575,10 +542,10 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 	struct kinds k = {0, 0};
 
 	e->pay[0] = T_VERSION;
-	put64(e->pay + 1, c->version);
-	put32(e->pay + 9, og.found ? og.identity : c->crc);
-	put64(e->pay + 13, (uint64_t)(og.has_time ? og.time_ns : c->time_ns));
-	put16(e->pay + 21, (uint16_t)c->msg_len);
+	vb_le_put64(e->pay + 1, c->version);
+	vb_le_put32(e->pay + 9, og.found ? og.identity : c->crc);
+	vb_le_put64(e->pay + 13, (uint64_t)(og.has_time ? og.time_ns : c->time_ns));
+	vb_le_put16(e->pay + 21, (uint16_t)c->msg_len);
 	memcpy(e->pay + VERSION_FIXED, c->message, c->msg_len);
 	if ((rc = emit(e, VERSION_FIXED + c->msg_len)))
 		return rc;
@@ -671,11 +638,11 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 	alist_sort(have, by_pos);
 
 	e->pay[0] = T_COMMIT;
-	put64(e->pay + 1, c->version);
-	put64(e->pay + 9, e->edits);
-	put64(e->pay + 17, c->length);
-	put32(e->pay + 25, e->crc);
-	put16(e->pay + 29, (uint16_t)elen);
+	vb_le_put64(e->pay + 1, c->version);
+	vb_le_put64(e->pay + 9, e->edits);
+	vb_le_put64(e->pay + 17, c->length);
+	vb_le_put32(e->pay + 25, e->crc);
+	vb_le_put16(e->pay + 29, (uint16_t)elen);
 	memcpy(e->pay + COMMIT_FIXED_LEN, ent, elen);
 	if ((rc = emit(e, COMMIT_FIXED_LEN + elen)))
 		return rc;
@@ -728,13 +695,13 @@ enum vb_err vb_export_stream(struct vb_vbuf *b, uint64_t since, const struct vb_
 		goto out;
 	e.st.bytes = MAGIC_LEN;
 	e.pay[0] = T_HEADER;
-	put32(e.pay + 1, FORMAT);
-	put64(e.pay + 5, vb_store_id(e.s));
-	put64(e.pay + 13, since);
-	put32(e.pay + 21, vb_export_identity(&c[0]));
-	put64(e.pay + 25, c[0].length);
-	put64(e.pay + 33, head - since);
-	put64(e.pay + 41, head);
+	vb_le_put32(e.pay + 1, FORMAT);
+	vb_le_put64(e.pay + 5, vb_store_id(e.s));
+	vb_le_put64(e.pay + 13, since);
+	vb_le_put32(e.pay + 21, vb_export_identity(&c[0]));
+	vb_le_put64(e.pay + 25, c[0].length);
+	vb_le_put64(e.pay + 33, head - since);
+	vb_le_put64(e.pay + 41, head);
 	if ((rc = emit(&e, HEADER_LEN)))
 		goto out;
 	for (uint64_t v = since + 1; v <= head; v++) {
@@ -745,7 +712,7 @@ enum vb_err vb_export_stream(struct vb_vbuf *b, uint64_t since, const struct vb_
 		c[0] = c[1];
 	}
 	e.pay[0] = T_END;
-	put64(e.pay + 1, head - since);
+	vb_le_put64(e.pay + 1, head - since);
 	rc = emit(&e, END_LEN);
 out:
 	if (e.z_ready)
@@ -868,7 +835,7 @@ static enum vb_err next_record(struct ap *a, int *eof)
 	}
 	if (got < REC_HEAD)
 		return bad(a, VB_ECORRUPT, "is cut short: the export is truncated");
-	uint32_t clen = get32(h), ulen = get32(h + 4);
+	uint32_t clen = vb_le_get32(h), ulen = vb_le_get32(h + 4);
 	if (!clen || clen > packed_max() || !ulen || ulen > VB_EXPORT_PAYLOAD_MAX)
 		return bad(a, VB_ECORRUPT, "has impossible lengths (%lu bytes packed, %lu unpacked)",
 			   (unsigned long)clen, (unsigned long)ulen);
@@ -876,7 +843,7 @@ static enum vb_err next_record(struct ap *a, int *eof)
 		return rc;
 	if (got < clen)
 		return bad(a, VB_ECORRUPT, "is cut short: the export is truncated");
-	if (crc(crc(0, h, 8), a->packed, clen) != get32(h + 8))
+	if (crc(crc(0, h, 8), a->packed, clen) != vb_le_get32(h + 8))
 		return bad(a, VB_ECORRUPT, "has a bad checksum");
 	if (inflateReset(&a->z) != Z_OK)
 		return vb_err_set(VB_EIO, "zlib: inflateReset failed");
@@ -924,14 +891,14 @@ static enum vb_err on_header(struct ap *a)
 		return bad(a, VB_ECORRUPT, "should be the export's header (type %u)", p[0]);
 	if (a->len != HEADER_LEN)
 		return bad(a, VB_ECORRUPT, "is a malformed header");
-	if (get32(p + 1) != FORMAT)
+	if (vb_le_get32(p + 1) != FORMAT)
 		return bad(a, VB_EFORMAT, "is in export format %lu, which this vb does not read "
-			   "(it reads format %u)", (unsigned long)get32(p + 1), FORMAT);
+			   "(it reads format %u)", (unsigned long)vb_le_get32(p + 1), FORMAT);
 	struct vb_apply_stats *st = a->st;
-	st->store_id = get64(p + 5);
-	st->since = get64(p + 13);
-	st->newest = get64(p + 41);
-	if (st->newest < st->since || get64(p + 33) != st->newest - st->since)
+	st->store_id = vb_le_get64(p + 5);
+	st->since = vb_le_get64(p + 13);
+	st->newest = vb_le_get64(p + 41);
+	if (st->newest < st->since || vb_le_get64(p + 33) != st->newest - st->since)
 		return bad(a, VB_ECORRUPT, "is a header with inconsistent version counts");
 	if (st->store_id != vb_store_id(a->s))
 		return mismatch(a, "an export of store %016llx, not of %s (store %016llx)",
@@ -942,7 +909,7 @@ static enum vb_err on_header(struct ap *a)
 				(unsigned long long)st->since, a->name, (unsigned long long)a->head);
 	if ((rc = store_version(a, st->since, &identity, &len)))
 		return rc;
-	if (identity != get32(p + 21) || len != get64(p + 25))
+	if (identity != vb_le_get32(p + 21) || len != vb_le_get64(p + 25))
 		return mismatch(a, "version %llu of %s is not the version the export was made from",
 				(unsigned long long)st->since, a->name);
 	a->cur_len = len;
@@ -957,18 +924,18 @@ static enum vb_err on_version(struct ap *a)
 
 	if (a->in_version)
 		return bad(a, VB_ECORRUPT, "starts a version before the previous one's COMMIT");
-	if (a->len < VERSION_FIXED || a->len != VERSION_FIXED + (size_t)get16(p + 21) ||
-	    get16(p + 21) > VB_MESSAGE_MAX || memchr(p + VERSION_FIXED, 0, get16(p + 21)))
+	if (a->len < VERSION_FIXED || a->len != VERSION_FIXED + (size_t)vb_le_get16(p + 21) ||
+	    vb_le_get16(p + 21) > VB_MESSAGE_MAX || memchr(p + VERSION_FIXED, 0, vb_le_get16(p + 21)))
 		return bad(a, VB_ECORRUPT, "is a malformed VERSION");
-	uint64_t v = get64(p + 1);
+	uint64_t v = vb_le_get64(p + 1);
 	if (v != a->expect || v > a->st->newest)
 		return bad(a, VB_ECORRUPT, "holds version %llu out of sequence (expected %llu)",
 			   (unsigned long long)v, (unsigned long long)a->expect);
 	a->version = v;
-	a->identity = get32(p + 9);
-	a->time_ns = (int64_t)get64(p + 13);
-	memcpy(a->msg, p + VERSION_FIXED, get16(p + 21));
-	a->msg[get16(p + 21)] = 0;
+	a->identity = vb_le_get32(p + 9);
+	a->time_ns = (int64_t)vb_le_get64(p + 13);
+	memcpy(a->msg, p + VERSION_FIXED, vb_le_get16(p + 21));
+	a->msg[vb_le_get16(p + 21)] = 0;
 	a->present = v <= a->head;
 	if (a->present) {
 		uint32_t identity;
@@ -1102,7 +1069,7 @@ static enum vb_err on_edit(struct ap *a)
 			   "edit's data" : "outside a version");
 	if (a->len != EDIT_LEN)
 		return bad(a, VB_ECORRUPT, "is a malformed EDIT");
-	uint64_t off = get64(p + 1), del = get64(p + 9), ins = get64(p + 17);
+	uint64_t off = vb_le_get64(p + 1), del = vb_le_get64(p + 9), ins = vb_le_get64(p + 17);
 	if (!del && !ins)
 		return bad(a, VB_ECORRUPT, "is an edit that changes nothing");
 	if (off < a->last_end || off > a->cur_len || del > a->cur_len - off)
@@ -1158,10 +1125,10 @@ static enum vb_err entries(struct ap *a, const unsigned char *d, size_t n, int a
 	enum vb_err rc;
 
 	for (size_t i = 0; i < n;) {
-		if (n - i < 3 || get16(d + i + 1) > n - i - 3)
+		if (n - i < 3 || vb_le_get16(d + i + 1) > n - i - 3)
 			return bad(a, VB_ECORRUPT, "has a malformed anchor entry");
 		unsigned type = d[i];
-		size_t l = get16(d + i + 1), off = type == VB_EXT_ANCHOR ? 8 : 0;
+		size_t l = vb_le_get16(d + i + 1), off = type == VB_EXT_ANCHOR ? 8 : 0;
 		const unsigned char *e = d + i + 3;
 		if ((type != VB_EXT_ANCHOR && type != VB_EXT_UNANCHOR) || l <= off ||
 		    l - off > NAME_MAX_LEN)
@@ -1170,10 +1137,10 @@ static enum vb_err entries(struct ap *a, const unsigned char *d, size_t n, int a
 		name[l - off] = 0;
 		if (!vb_anchor_name_ok(name))
 			return bad(a, VB_ECORRUPT, "has an anchor entry with an invalid name");
-		if (type == VB_EXT_ANCHOR && get64(e) > a->cur_len)
+		if (type == VB_EXT_ANCHOR && vb_le_get64(e) > a->cur_len)
 			return bad(a, VB_ECORRUPT, "sets anchor '%s' beyond the end", name);
 		if (apply) {
-			rc = type == VB_EXT_ANCHOR ? vb_vbuf_set_anchor(a->b, name, get64(e))
+			rc = type == VB_EXT_ANCHOR ? vb_vbuf_set_anchor(a->b, name, vb_le_get64(e))
 						   : vb_vbuf_remove_anchor(a->b, name);
 			if (rc)
 				return rc;
@@ -1192,22 +1159,22 @@ static enum vb_err on_commit(struct ap *a)
 	if (!a->in_version || a->data_left)
 		return bad(a, VB_ECORRUPT, "is a COMMIT %s", a->in_version ? "before all the data of "
 			   "an edit" : "outside a version");
-	if (a->len < COMMIT_FIXED_LEN || a->len != COMMIT_FIXED_LEN + (size_t)get16(p + 29) ||
-	    get16(p + 29) > ENTRIES_MAX)
+	if (a->len < COMMIT_FIXED_LEN || a->len != COMMIT_FIXED_LEN + (size_t)vb_le_get16(p + 29) ||
+	    vb_le_get16(p + 29) > ENTRIES_MAX)
 		return bad(a, VB_ECORRUPT, "is a malformed COMMIT");
-	if (get64(p + 1) != a->version)
+	if (vb_le_get64(p + 1) != a->version)
 		return bad(a, VB_ECORRUPT, "commits version %llu inside version %llu",
-			   (unsigned long long)get64(p + 1), (unsigned long long)a->version);
-	if (get64(p + 9) != a->edits)
+			   (unsigned long long)vb_le_get64(p + 1), (unsigned long long)a->version);
+	if (vb_le_get64(p + 9) != a->edits)
 		return bad(a, VB_ECORRUPT, "counts %llu edits where %llu arrived: the export is "
-			   "damaged", (unsigned long long)get64(p + 9), (unsigned long long)a->edits);
-	if (get64(p + 17) != a->cur_len)
+			   "damaged", (unsigned long long)vb_le_get64(p + 9), (unsigned long long)a->edits);
+	if (vb_le_get64(p + 17) != a->cur_len)
 		return bad(a, VB_ECORRUPT, "says version %llu is %llu bytes long; its edits make "
-			   "%llu", (unsigned long long)a->version, (unsigned long long)get64(p + 17),
+			   "%llu", (unsigned long long)a->version, (unsigned long long)vb_le_get64(p + 17),
 			   (unsigned long long)a->cur_len);
-	if (get32(p + 25) != a->crc)
+	if (vb_le_get32(p + 25) != a->crc)
 		return bad(a, VB_ECORRUPT, "does not match the checksum of the inserted bytes");
-	if ((rc = entries(a, p + COMMIT_FIXED_LEN, get16(p + 29), 0)))
+	if ((rc = entries(a, p + COMMIT_FIXED_LEN, vb_le_get16(p + 29), 0)))
 		return rc;
 	a->in_version = 0;
 	a->expect++;
@@ -1236,7 +1203,7 @@ static enum vb_err on_commit(struct ap *a)
 				  "not %llu", (unsigned long long)a->version,
 				  (unsigned long long)vb_vbuf_len(a->b),
 				  (unsigned long long)a->cur_len);
-	if ((rc = entries(a, p + COMMIT_FIXED_LEN, get16(p + 29), 1)) ||
+	if ((rc = entries(a, p + COMMIT_FIXED_LEN, vb_le_get16(p + 29), 1)) ||
 	    (rc = vb_vbuf_note_origin(a->b, a->identity, a->time_ns)))
 		return rc;
 	if (a->o->leave_last && a->version == st->newest) {
@@ -1265,9 +1232,9 @@ static enum vb_err on_end(struct ap *a)
 			   (unsigned long long)a->version);
 	if (a->len != END_LEN)
 		return bad(a, VB_ECORRUPT, "is a malformed END");
-	if (get64(p + 1) != a->st->newest - a->st->since)
+	if (vb_le_get64(p + 1) != a->st->newest - a->st->since)
 		return bad(a, VB_ECORRUPT, "counts %llu versions where the header announced %llu",
-			   (unsigned long long)get64(p + 1),
+			   (unsigned long long)vb_le_get64(p + 1),
 			   (unsigned long long)(a->st->newest - a->st->since));
 	if (a->expect != a->st->newest + 1)
 		return bad(a, VB_ECORRUPT, "ends the export after %llu of its %llu versions",

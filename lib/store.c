@@ -168,6 +168,7 @@
  */
 #include "store.h"
 #include "grow.h"
+#include "le.h"
 #include "pages.h"
 
 #include <errno.h>
@@ -208,40 +209,6 @@ enum { REC_DATA = 1, REC_NODE = 2, REC_COMMIT = 3, REC_OPS = 4 };
 enum { FLAG_MAY_SKIP = 1 };
 
 /* ------------------------------------------------------------ encoding */
-
-static void put16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint16_t get16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static uint32_t crc(uint32_t c, const void *p, size_t n)
 {
@@ -444,24 +411,24 @@ static void seal(unsigned char *rec, uint32_t len, unsigned type, uint64_t off, 
 {
 	unsigned char *f = rec + 4 + len;
 
-	put32(rec, len);
-	put32(f, FOOTER_MAGIC);
+	vb_le_put32(rec, len);
+	vb_le_put32(f, FOOTER_MAGIC);
 	f[4] = (unsigned char)type;
 	f[5] = 0;
-	put16(f + 6, 0);
-	put32(f + 8, len);
-	put64(f + 16, off);
-	put64(f + 24, id);
-	put32(f + 12, record_crc(rec, len));
+	vb_le_put16(f + 6, 0);
+	vb_le_put32(f + 8, len);
+	vb_le_put64(f + 16, off);
+	vb_le_put64(f + 24, id);
+	vb_le_put32(f + 12, record_crc(rec, len));
 }
 
 /* Does the footer at f describe a record ending exactly at `end`? */
 static int footer_plausible(const struct vb_store *s, const unsigned char *f, uint64_t end)
 {
-	uint32_t len = get32(f + 8);
-	uint64_t off = get64(f + 16);
+	uint32_t len = vb_le_get32(f + 8);
+	uint64_t off = vb_le_get64(f + 16);
 
-	return get32(f) == FOOTER_MAGIC && get64(f + 24) == s->id && len <= REC_MAX &&
+	return vb_le_get32(f) == FOOTER_MAGIC && vb_le_get64(f + 24) == s->id && len <= REC_MAX &&
 	       off >= s->hdr_len && off + REC_OVERHEAD + len == end;
 }
 
@@ -533,7 +500,7 @@ static enum vb_err read_record_hint(struct vb_store *s, uint64_t off, unsigned t
 		return rc;
 	if (got < REC_OVERHEAD)
 		return corrupt(off, "truncated");
-	l = get32(s->rbuf);
+	l = vb_le_get32(s->rbuf);
 	if (l <= REC_MAX && (uint64_t)l + REC_OVERHEAD > got && got == want &&
 	    (uint64_t)l + REC_OVERHEAD <= limit - off) {
 		size_t more;
@@ -545,10 +512,10 @@ static enum vb_err read_record_hint(struct vb_store *s, uint64_t off, unsigned t
 	if (l > REC_MAX || (uint64_t)l + REC_OVERHEAD > got)
 		return corrupt(off, "length %u does not fit in the file", l);
 	f = s->rbuf + 4 + l;
-	if (get32(f) != FOOTER_MAGIC || get32(f + 8) != l || get64(f + 16) != off ||
-	    get64(f + 24) != s->id)
+	if (vb_le_get32(f) != FOOTER_MAGIC || vb_le_get32(f + 8) != l || vb_le_get64(f + 16) != off ||
+	    vb_le_get64(f + 24) != s->id)
 		return corrupt(off, "bad footer");
-	if (get32(f + 12) != record_crc(s->rbuf, l))
+	if (vb_le_get32(f + 12) != record_crc(s->rbuf, l))
 		return corrupt(off, "checksum mismatch");
 	if (f[4] != type)
 		return corrupt(off, "expected a %s record, found type %u",
@@ -601,10 +568,10 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 	}
 	if (got < 16)
 		return vb_err_set(VB_ECORRUPT, "truncated header (%zu bytes)", got);
-	if (get32(fixed + 8) != FORMAT_VERSION)
+	if (vb_le_get32(fixed + 8) != FORMAT_VERSION)
 		return vb_err_set(VB_EFORMAT, "unsupported store format version %u (this vb reads version %u)",
-				  get32(fixed + 8), FORMAT_VERSION);
-	h->len = get32(fixed + 12);
+				  vb_le_get32(fixed + 8), FORMAT_VERSION);
+	h->len = vb_le_get32(fixed + 12);
 	if (h->len < HDR_FIXED + 4 || h->len > HDR_MAX)
 		return vb_err_set(VB_ECORRUPT, "header length %u out of range", h->len);
 	if (got < HDR_FIXED || (uint64_t)st.st_size < h->len)
@@ -620,29 +587,29 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 	if (got < h->len)
 		goto out;
 	rc = vb_err_set(VB_ECORRUPT, "header checksum mismatch");
-	if (crc(0, buf, h->len - 4) != get32(buf + h->len - 4))
+	if (crc(0, buf, h->len - 4) != vb_le_get32(buf + h->len - 4))
 		goto out;
-	h->id = get64(buf + 16);
-	h->incompat = get64(buf + 24);
-	h->compat = get64(buf + 32);
-	h->created = (int64_t)get64(buf + 40);
+	h->id = vb_le_get64(buf + 16);
+	h->incompat = vb_le_get64(buf + 24);
+	h->compat = vb_le_get64(buf + 32);
+	h->created = (int64_t)vb_le_get64(buf + 40);
 	rc = vb_err_set(VB_EFORMAT, "store uses features this vb does not know (0x%llx)",
 			(unsigned long long)h->incompat);
 	if (h->incompat)
 		goto out;
-	rc = vb_err_set(VB_ECORRUPT, "unexpected block size %u", get32(buf + 48));
-	if (get32(buf + 48) != BLOCK)
+	rc = vb_err_set(VB_ECORRUPT, "unexpected block size %u", vb_le_get32(buf + 48));
+	if (vb_le_get32(buf + 48) != BLOCK)
 		goto out;
 	struct base_id *b = &h->base;
-	b->present = get32(buf + 52) & 1;
-	b->size = get64(buf + 56);
-	b->mtime_sec = (int64_t)get64(buf + 64);
-	b->mtime_nsec = get32(buf + 72);
-	b->nsamples = get32(buf + 76);
-	b->dev = get64(buf + 80);
-	b->ino = get64(buf + 88);
-	uint32_t slen = get32(buf + 96);
-	uint16_t rl = get16(buf + 100), al = get16(buf + 102);
+	b->present = vb_le_get32(buf + 52) & 1;
+	b->size = vb_le_get64(buf + 56);
+	b->mtime_sec = (int64_t)vb_le_get64(buf + 64);
+	b->mtime_nsec = vb_le_get32(buf + 72);
+	b->nsamples = vb_le_get32(buf + 76);
+	b->dev = vb_le_get64(buf + 80);
+	b->ino = vb_le_get64(buf + 88);
+	uint32_t slen = vb_le_get32(buf + 96);
+	uint16_t rl = vb_le_get16(buf + 100), al = vb_le_get16(buf + 102);
 	rc = vb_err_set(VB_ECORRUPT, "malformed header");
 	if (b->nsamples > SAMPLES_MAX || slen != SAMPLE_LEN ||
 	    (uint64_t)HDR_FIXED + rl + al + 12ull * b->nsamples + 4 != h->len)
@@ -659,8 +626,8 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 		goto out;
 	const unsigned char *sp = buf + HDR_FIXED + rl + al;
 	for (uint32_t i = 0; i < b->nsamples; i++) {
-		b->sample_off[i] = get64(sp + 12 * i);
-		b->sample_crc[i] = get32(sp + 12 * i + 8);
+		b->sample_off[i] = vb_le_get64(sp + 12 * i);
+		b->sample_crc[i] = vb_le_get32(sp + 12 * i + 8);
 	}
 	rc = VB_OK;
 out:
@@ -905,30 +872,30 @@ static enum vb_err write_header(struct vb_store *s)
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	clock_gettime(CLOCK_REALTIME, &ts);
 	memcpy(h, MAGIC, 8);
-	put32(h + 8, FORMAT_VERSION);
-	put32(h + 12, len);
-	put64(h + 16, s->id);
-	put64(h + 40, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-	put32(h + 48, BLOCK);
-	put32(h + 52, b->present ? 1 : 0);
+	vb_le_put32(h + 8, FORMAT_VERSION);
+	vb_le_put32(h + 12, len);
+	vb_le_put64(h + 16, s->id);
+	vb_le_put64(h + 40, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+	vb_le_put32(h + 48, BLOCK);
+	vb_le_put32(h + 52, b->present ? 1 : 0);
 	if (b->present) {
-		put64(h + 56, b->size);
-		put64(h + 64, (uint64_t)b->mtime_sec);
-		put32(h + 72, b->mtime_nsec);
-		put32(h + 76, b->nsamples);
-		put64(h + 80, b->dev);
-		put64(h + 88, b->ino);
-		put16(h + 100, (uint16_t)rl);
-		put16(h + 102, (uint16_t)al);
+		vb_le_put64(h + 56, b->size);
+		vb_le_put64(h + 64, (uint64_t)b->mtime_sec);
+		vb_le_put32(h + 72, b->mtime_nsec);
+		vb_le_put32(h + 76, b->nsamples);
+		vb_le_put64(h + 80, b->dev);
+		vb_le_put64(h + 88, b->ino);
+		vb_le_put16(h + 100, (uint16_t)rl);
+		vb_le_put16(h + 102, (uint16_t)al);
 		memcpy(h + HDR_FIXED, b->rel, rl);
 		memcpy(h + HDR_FIXED + rl, b->abs, al);
 		for (uint32_t i = 0; i < b->nsamples; i++) {
-			put64(h + HDR_FIXED + rl + al + 12 * i, b->sample_off[i]);
-			put32(h + HDR_FIXED + rl + al + 12 * i + 8, b->sample_crc[i]);
+			vb_le_put64(h + HDR_FIXED + rl + al + 12 * i, b->sample_off[i]);
+			vb_le_put32(h + HDR_FIXED + rl + al + 12 * i + 8, b->sample_crc[i]);
 		}
 	}
-	put32(h + 96, SAMPLE_LEN);
-	put32(h + len - 4, crc(0, h, len - 4));
+	vb_le_put32(h + 96, SAMPLE_LEN);
+	vb_le_put32(h + len - 4, crc(0, h, len - 4));
 	rc = vb_io_pwrite_full(s->fd, h, len, 0);
 	free(h);
 	if (rc)
@@ -950,25 +917,25 @@ static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigne
 	memset(c, 0, offsetof(struct vb_commit, message));
 	c->off = off;
 	c->rec_len = len;
-	c->version = get64(p);
-	c->parent_off = get64(p + 8);
-	c->parent_crc = get32(p + 16);
-	c->flags = get32(p + 20);
-	c->skip_off = get64(p + 24);
-	c->root_off = get64(p + 32);
-	c->length = get64(p + 40);
-	c->pieces = get64(p + 48);
-	c->time_ns = (int64_t)get64(p + 56);
-	c->ops_off = get64(p + 64);
-	c->nops = get64(p + 72);
-	c->ops_bytes = get64(p + 80);
+	c->version = vb_le_get64(p);
+	c->parent_off = vb_le_get64(p + 8);
+	c->parent_crc = vb_le_get32(p + 16);
+	c->flags = vb_le_get32(p + 20);
+	c->skip_off = vb_le_get64(p + 24);
+	c->root_off = vb_le_get64(p + 32);
+	c->length = vb_le_get64(p + 40);
+	c->pieces = vb_le_get64(p + 48);
+	c->time_ns = (int64_t)vb_le_get64(p + 56);
+	c->ops_off = vb_le_get64(p + 64);
+	c->nops = vb_le_get64(p + 72);
+	c->ops_bytes = vb_le_get64(p + 80);
 	c->sum_kind = p[88];
-	c->msg_len = get16(p + 90);
-	c->sum_off = get64(p + 92);
-	c->sum_len = get64(p + 100);
-	c->sum_target = get64(p + 108);
-	c->region_crc = get32(p + 116);
-	c->region_start = get64(p + 120);
+	c->msg_len = vb_le_get16(p + 90);
+	c->sum_off = vb_le_get64(p + 92);
+	c->sum_len = vb_le_get64(p + 100);
+	c->sum_target = vb_le_get64(p + 108);
+	c->region_crc = vb_le_get32(p + 116);
+	c->region_start = vb_le_get64(p + 120);
 	/* bytes after the message are extensions a later vb may add: a
 	 * reader that does not know them ignores them */
 	if (c->msg_len > VB_MESSAGE_MAX || COMMIT_FIXED + c->msg_len > len)
@@ -999,7 +966,7 @@ static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigne
 	if (c->nops > c->ops_bytes / 4 || c->ops_bytes / 31 > c->nops ||
 	    (c->nops && !c->ops_off))
 		return corrupt(off, "commit operation count out of range");
-	c->crc = get32(s->rbuf + 4 + len + 12);
+	c->crc = vb_le_get32(s->rbuf + 4 + len + 12);
 	return VB_OK;
 }
 
@@ -1104,7 +1071,7 @@ static enum vb_err scan_back(struct vb_store *s, uint64_t lo, uint64_t end, uint
 
 	if (!buf)
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	put64(idb, s->id);
+	vb_le_put64(idb, s->id);
 	*found = 0;
 	while (end > lo + FOOTER) {
 		uint64_t from = end - lo > win ? end - win : lo;
@@ -1162,7 +1129,7 @@ static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit 
 			p = q;
 			continue;
 		}
-		uint64_t roff = get64(f + 16);
+		uint64_t roff = vb_le_get64(f + 16);
 		if (f[4] == REC_COMMIT) {
 			const unsigned char *pl;
 			uint32_t len;
@@ -1443,9 +1410,9 @@ static enum vb_err take_state(void *arg, unsigned type, const unsigned char *d, 
 		return VB_OK;
 	if (len != STATE_LEN)
 		return corrupt(s->head.off, "store state of unexpected length");
-	s->oldest = get64(d);
-	s->embed_rec = get64(d + 8);
-	s->since_flatten = get64(d + 16);
+	s->oldest = vb_le_get64(d);
+	s->embed_rec = vb_le_get64(d + 8);
+	s->since_flatten = vb_le_get64(d + 16);
 	return VB_OK;
 }
 
@@ -2316,7 +2283,7 @@ enum vb_err vb_commit_ext(const struct vb_commit *c,
 		if (c->ext_len - i < 3)
 			return corrupt(c->off, "truncated commit extension");
 		unsigned type = c->ext[i];
-		size_t len = get16(c->ext + i + 1);
+		size_t len = vb_le_get16(c->ext + i + 1);
 		if (len > c->ext_len - i - 3)
 			return corrupt(c->off, "commit extension runs past the record");
 		if ((rc = fn(arg, type, c->ext + i + 3, len)))
@@ -2333,7 +2300,7 @@ enum vb_err vb_ext_add(unsigned char *ext, size_t *len, unsigned type, const voi
 		return vb_err_set(VB_ELIMIT, "a version can record at most %u bytes of anchors and notes",
 				  VB_EXT_MAX - VB_EXT_RESERVED);
 	ext[*len] = (unsigned char)type;
-	put16(ext + *len + 1, (uint16_t)n);
+	vb_le_put16(ext + *len + 1, (uint16_t)n);
 	memcpy(ext + *len + 3, data, n);
 	*len += 3 + n;
 	return VB_OK;
@@ -2374,39 +2341,39 @@ static enum vb_err put_commit(struct vb_store *s, struct vb_commit *c, const cha
 	if (ml > VB_MESSAGE_MAX || ext_len > VB_EXT_MAX - 3 - STATE_LEN)
 		return vb_err_set(VB_ELIMIT, "commit message or extensions too long");
 	memset(p, 0, COMMIT_FIXED);
-	put64(p, c->version);
-	put64(p + 8, c->parent_off);
-	put32(p + 16, c->parent_crc);
-	put32(p + 20, c->flags);
-	put64(p + 24, c->skip_off);
-	put64(p + 32, c->root_off);
-	put64(p + 40, c->length);
-	put64(p + 48, c->pieces);
-	put64(p + 56, (uint64_t)c->time_ns);
-	put64(p + 64, c->ops_off);
-	put64(p + 72, c->nops);
-	put64(p + 80, c->ops_bytes);
+	vb_le_put64(p, c->version);
+	vb_le_put64(p + 8, c->parent_off);
+	vb_le_put32(p + 16, c->parent_crc);
+	vb_le_put32(p + 20, c->flags);
+	vb_le_put64(p + 24, c->skip_off);
+	vb_le_put64(p + 32, c->root_off);
+	vb_le_put64(p + 40, c->length);
+	vb_le_put64(p + 48, c->pieces);
+	vb_le_put64(p + 56, (uint64_t)c->time_ns);
+	vb_le_put64(p + 64, c->ops_off);
+	vb_le_put64(p + 72, c->nops);
+	vb_le_put64(p + 80, c->ops_bytes);
 	p[88] = c->sum_kind;
-	put16(p + 90, (uint16_t)ml);
-	put64(p + 92, c->sum_off);
-	put64(p + 100, c->sum_len);
-	put64(p + 108, c->sum_target);
-	put32(p + 116, c->region_crc);
-	put64(p + 120, c->region_start);
+	vb_le_put16(p + 90, (uint16_t)ml);
+	vb_le_put64(p + 92, c->sum_off);
+	vb_le_put64(p + 100, c->sum_len);
+	vb_le_put64(p + 108, c->sum_target);
+	vb_le_put32(p + 116, c->region_crc);
+	vb_le_put64(p + 120, c->region_start);
 	memcpy(p + COMMIT_FIXED, message, ml);
 	if (ext_len)
 		memcpy(p + COMMIT_FIXED + ml, ext, ext_len);
 	unsigned char *x = p + COMMIT_FIXED + ml + ext_len;
 	x[0] = VB_EXT_STATE;
-	put16(x + 1, STATE_LEN);
-	put64(x + 3, oldest);
-	put64(x + 11, embed);
-	put64(x + 19, since);
+	vb_le_put16(x + 1, STATE_LEN);
+	vb_le_put64(x + 3, oldest);
+	vb_le_put64(x + 11, embed);
+	vb_le_put64(x + 19, since);
 	ext_len += 3 + STATE_LEN;
 	c->off = s->end;
 	if ((rc = append_record(s, s->rbuf, (uint32_t)(COMMIT_FIXED + ml + ext_len), REC_COMMIT)))
 		return rc;
-	c->crc = get32(s->rbuf + 4 + COMMIT_FIXED + ml + ext_len + 12);
+	c->crc = vb_le_get32(s->rbuf + 4 + COMMIT_FIXED + ml + ext_len + 12);
 	c->rec_len = (uint32_t)(COMMIT_FIXED + ml + ext_len);
 	c->msg_len = ml;
 	memcpy(c->message, message, ml);
@@ -2674,7 +2641,7 @@ static uint32_t moved_crc(struct compaction *k, uint32_t old_crc, uint32_t len, 
 		k->zcrc_a = crc_zeros(before);
 		k->zcrc_b = crc_zeros(before + 16);
 	}
-	put64(d, from ^ to);
+	vb_le_put64(d, from ^ to);
 	uint32_t cd = (uint32_t)crc32_combine(k->zcrc_a, crc(0, d, 16), 16);
 	return old_crc ^ cd ^ k->zcrc_b;
 }
@@ -2746,7 +2713,7 @@ static enum vb_err copy_cluster(struct compaction *k, struct cluster *c)
 
 	if ((rc = vb_io_pread_full(o->fd, lb, 4, last, &got)))
 		return rc;
-	uint32_t last_len = get32(lb);
+	uint32_t last_len = vb_le_get32(lb);
 	if (got != 4 || !last_len || last_len > BLOCK)
 		return corrupt(last, "data block of unexpected length");
 	c->new_off = s->end;
@@ -2759,11 +2726,11 @@ static enum vb_err copy_cluster(struct compaction *k, struct cluster *c)
 		uint32_t len = b == c->b1 ? last_len : BLOCK;
 		if ((rc = vb_io_pread_full(o->fd, f, FOOTER, from + 4 + len, &got)))
 			return rc;
-		if (got != FOOTER || get32(f) != FOOTER_MAGIC || f[4] != REC_DATA ||
-		    get32(f + 8) != len || get64(f + 16) != from || get64(f + 24) != o->id)
+		if (got != FOOTER || vb_le_get32(f) != FOOTER_MAGIC || f[4] != REC_DATA ||
+		    vb_le_get32(f + 8) != len || vb_le_get64(f + 16) != from || vb_le_get64(f + 24) != o->id)
 			return corrupt(from, "not a whole data block");
-		put32(f + 12, moved_crc(k, get32(f + 12), len, from, to));
-		put64(f + 16, to);
+		vb_le_put32(f + 12, moved_crc(k, vb_le_get32(f + 12), len, from, to));
+		vb_le_put64(f + 16, to);
 		if ((rc = vb_io_pwrite_full(s->fd, f + 12, 12, to + 4 + len + 12)))
 			return rc;
 		crash_point("footer");
@@ -2852,12 +2819,12 @@ static enum vb_err strip_ext(const struct vb_commit *c, int no_anchors, unsigned
 	*embed = *since = 0;
 	for (size_t i = 0; i + 3 <= c->ext_len;) {
 		unsigned type = c->ext[i];
-		size_t l = get16(c->ext + i + 1);
+		size_t l = vb_le_get16(c->ext + i + 1);
 		if (l > c->ext_len - i - 3)
 			return corrupt(c->off, "commit extension runs past the record");
 		if (type == VB_EXT_STATE && l == STATE_LEN) {
-			*embed = get64(c->ext + i + 3 + 8);
-			*since = get64(c->ext + i + 3 + 16);
+			*embed = vb_le_get64(c->ext + i + 3 + 8);
+			*since = vb_le_get64(c->ext + i + 3 + 16);
 		} else if (!(no_anchors && (type == VB_EXT_ANCHOR || type == VB_EXT_UNANCHOR))) {
 			memcpy(out + *len, c->ext + i, 3 + l);
 			*len += 3 + l;
@@ -2871,7 +2838,7 @@ static enum vb_err strip_ext(const struct vb_commit *c, int no_anchors, unsigned
 static int has_origin(const unsigned char *ext, size_t len)
 {
 	for (size_t i = 0; i + 3 <= len;) {
-		size_t l = get16(ext + i + 1);
+		size_t l = vb_le_get16(ext + i + 1);
 		if (ext[i] == VB_EXT_ORIGIN && l >= 4)
 			return 1;
 		i += 3 + l;
@@ -3048,9 +3015,9 @@ enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_
 		 * the version's identity (exports name versions by it) */
 		if (!has_origin(ext, ext_len)) {
 			unsigned char id[4];
-			put32(id, cs[i].crc);
+			vb_le_put32(id, cs[i].crc);
 			ext[ext_len] = VB_EXT_ORIGIN;
-			put16(ext + ext_len + 1, 4);
+			vb_le_put16(ext + ext_len + 1, 4);
 			memcpy(ext + ext_len + 3, id, 4);
 			ext_len += 7;
 		}
@@ -3258,7 +3225,7 @@ enum vb_err vb_store_verify(struct vb_store *s,
 			p = q;
 			continue;
 		}
-		uint64_t roff = get64(f + 16);
+		uint64_t roff = vb_le_get64(f + 16);
 		const unsigned char *pl;
 		uint32_t len;
 		unsigned type = f[4];

@@ -8,6 +8,7 @@
  */
 #include "vbuf-int.h"
 #include "grow.h"
+#include "le.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -666,20 +667,6 @@ static enum vb_err bad_name(const char *name)
 			  ANCHOR_NAME_MAX);
 }
 
-static void put64le(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get64le(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 8; i-- > 0;)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static enum vb_err do_set_anchor(struct vb_vbuf *b, const char *name, uint64_t offset)
 {
 	unsigned char e[8 + ANCHOR_NAME_MAX];
@@ -687,7 +674,7 @@ static enum vb_err do_set_anchor(struct vb_vbuf *b, const char *name, uint64_t o
 
 	if (!vb_anchor_name_ok(name))
 		return bad_name(name);
-	put64le(e, offset);
+	vb_le_put64(e, offset);
 	memcpy(e + 8, name, n);
 	return vb_ext_add(b->ext, &b->ext_len, VB_EXT_ANCHOR, e, 8 + n);
 }
@@ -703,7 +690,7 @@ static enum vb_err do_note_at_version(struct vb_vbuf *b, uint64_t version)
 {
 	unsigned char e[8];
 
-	put64le(e, version);
+	vb_le_put64(e, version);
 	return vb_ext_add(b->ext, &b->ext_len, VB_EXT_AT_VERSION, e, 8);
 }
 
@@ -713,7 +700,7 @@ static enum vb_err do_note_origin(struct vb_vbuf *b, uint32_t identity, int64_t 
 
 	for (int i = 0; i < 4; i++)
 		e[i] = (unsigned char)(identity >> (8 * i));
-	put64le(e + 4, (uint64_t)time_ns);
+	vb_le_put64(e + 4, (uint64_t)time_ns);
 	return vb_ext_add(b->ext, &b->ext_len, VB_EXT_ORIGIN, e, time_ns < 0 ? 4 : 12);
 }
 
@@ -751,7 +738,7 @@ static enum vb_err collect_anchor(void *arg, unsigned type, const unsigned char 
 	memcpy(a->name, nm, nl);
 	a->name[nl] = 0;
 	a->set = type == VB_EXT_ANCHOR;
-	a->offset = a->set ? get64le(data) : 0;
+	a->offset = a->set ? vb_le_get64(data) : 0;
 	return VB_OK;
 }
 
@@ -890,7 +877,7 @@ static enum vb_err restate_anchor(void *arg, const char *name, uint64_t offset, 
 	size_t n = strlen(name);
 
 	(void)set_in;
-	put64le(e, offset);
+	vb_le_put64(e, offset);
 	memcpy(e + 8, name, n);
 	return vb_ext_add(x->e, &x->len, VB_EXT_ANCHOR, e, 8 + n);
 }
