@@ -390,34 +390,25 @@ static enum vb_err emit(struct exp *e, size_t n)
 }
 
 /* Bytes [off, off+n) of the content whose tree is `r`, verified. */
+struct read_arg {
+	struct vb_store *s;
+	unsigned char *dst;
+};
+
+static enum vb_err read_part(void *arg, const struct vb_piece *p, uint64_t skip, uint64_t take)
+{
+	struct read_arg *a = arg;
+	enum vb_err rc = vb_store_read(a->s, p, skip, a->dst, (size_t)take);
+
+	a->dst += take;
+	return rc;
+}
+
 static enum vb_err read_root(struct vb_store *s, const struct vb_root *r, uint64_t off,
 			     unsigned char *dst, size_t n)
 {
-	struct vb_ptree *t = vb_store_ptree(s);
-	struct vb_ptree_cur c;
-	enum vb_err rc = vb_ptree_seek(t, r, off, &c);
-
-	if (rc)
-		return rc;
-	while (n && !rc) {
-		if (c.at_end) {
-			rc = vb_err_set(VB_ECORRUPT, "content ends before its recorded length");
-			break;
-		}
-		const struct vb_piece *p = vb_ptree_cur_piece(&c);
-		uint64_t skip = off - c.piece_pos, take = p->len - skip;
-		if (take > n)
-			take = n;
-		if ((rc = vb_store_read(s, p, skip, dst, (size_t)take)))
-			break;
-		dst += take;
-		off += take;
-		n -= (size_t)take;
-		if (n)
-			rc = vb_ptree_next(&c);
-	}
-	vb_ptree_cur_close(&c);
-	return rc;
+	struct read_arg a = {s, dst};
+	return vb_ptree_range(vb_store_ptree(s), r, off, n, read_part, &a);
 }
 
 /* How many bytes A (from a) and B (from b) have in common, up to max;

@@ -1293,6 +1293,34 @@ static enum vb_err walk_rec(struct vb_ptree *t, const struct vb_root *k, int lev
 	return rc;
 }
 
+enum vb_err vb_ptree_range(struct vb_ptree *t, const struct vb_root *r, uint64_t off, uint64_t n,
+			   enum vb_err (*fn)(void *arg, const struct vb_piece *p, uint64_t skip,
+					     uint64_t take),
+			   void *arg)
+{
+	struct vb_ptree_cur c;
+	enum vb_err rc = vb_ptree_seek(t, r, off, &c);
+
+	while (!rc && n) {
+		if (c.at_end) {
+			rc = vb_err_set(VB_ECORRUPT, "content ends before its recorded length");
+			break;
+		}
+		const struct vb_piece *p = vb_ptree_cur_piece(&c);
+		uint64_t skip = off - c.piece_pos, take = p->len - skip;
+		if (take > n)
+			take = n;
+		if ((rc = fn(arg, p, skip, take)))
+			break;
+		off += take;
+		n -= take;
+		if (n)
+			rc = vb_ptree_next(&c);
+	}
+	vb_ptree_cur_close(&c);
+	return rc;
+}
+
 enum vb_err vb_ptree_walk_nodes(struct vb_ptree *t, const struct vb_root *r,
 				int (*seen)(void *arg, uint64_t off),
 				enum vb_err (*piece)(void *arg, const struct vb_piece *p),

@@ -123,6 +123,15 @@ enum vb_err vb_ptree_prev(struct vb_ptree_cur *c);
 /* Release the cursor's pins.  Safe to call twice. */
 void vb_ptree_cur_close(struct vb_ptree_cur *c);
 
+/* Hand the pieces covering bytes [off, off+n) of `r` to fn, in order,
+ * each as (piece, skip, take): bytes [skip, skip+take) of the piece.  A
+ * failing fn stops the walk with its code; a tree shorter than its sums
+ * claim is VB_ECORRUPT. */
+enum vb_err vb_ptree_range(struct vb_ptree *t, const struct vb_root *r, uint64_t off, uint64_t n,
+			   enum vb_err (*fn)(void *arg, const struct vb_piece *p, uint64_t skip,
+					     uint64_t take),
+			   void *arg);
+
 /* Check every invariant of an in-memory or persisted tree (sums, fill,
  * levels, no mergeable neighbours inside a leaf).  For tests and --verify. */
 enum vb_err vb_ptree_check(struct vb_ptree *t, const struct vb_root *r);

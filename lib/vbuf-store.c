@@ -51,35 +51,27 @@ static struct vb_store *s_store(void *be)
 	return ((struct sbe *)be)->s;
 }
 
-/* Walk the pieces covering [off, off+n) and hand each part to `fn`. */
+/* The pieces covering [off, off+n) of the content shown, each part to `fn`. */
+struct walk_arg {
+	struct sbe *e;
+	enum vb_err (*fn)(struct sbe *, const struct vb_piece *, uint64_t skip, uint64_t take,
+			  void *arg);
+	void *arg;
+};
+
+static enum vb_err walk_part(void *arg, const struct vb_piece *p, uint64_t skip, uint64_t take)
+{
+	struct walk_arg *w = arg;
+	return w->fn(w->e, p, skip, take, w->arg);
+}
+
 static enum vb_err walk(struct sbe *e, uint64_t off, uint64_t n,
 			enum vb_err (*fn)(struct sbe *, const struct vb_piece *, uint64_t skip,
 					  uint64_t take, void *arg),
 			void *arg)
 {
-	struct vb_ptree_cur c;
-	enum vb_err rc = vb_ptree_seek(e->t, &e->root, off, &c);
-
-	if (rc)
-		return rc;
-	while (n && !rc) {
-		if (c.at_end) {
-			rc = vb_err_set(VB_ECORRUPT, "content ends before its recorded length");
-			break;
-		}
-		const struct vb_piece *p = vb_ptree_cur_piece(&c);
-		uint64_t skip = off - c.piece_pos, take = p->len - skip;
-		if (take > n)
-			take = n;
-		if ((rc = fn(e, p, skip, take, arg)))
-			break;
-		off += take;
-		n -= take;
-		if (n)
-			rc = vb_ptree_next(&c);
-	}
-	vb_ptree_cur_close(&c);
-	return rc;
+	struct walk_arg w = {e, fn, arg};
+	return vb_ptree_range(e->t, &e->root, off, n, walk_part, &w);
 }
 
 static enum vb_err read_part(struct sbe *e, const struct vb_piece *p, uint64_t skip,
@@ -173,46 +165,44 @@ static enum vb_err s_ops(void *be, uint64_t version,
  * is the piece of the copy.  `done` counts bytes for the progress report. */
 #define COPY_STEP ((uint64_t)8 << 20)
 
+struct copy_arg {
+	struct sbe *e;
+	struct vb_piece *out;
+	int first;
+	const struct vb_flatten_opts *o;
+	uint64_t *done, total;
+};
+
+static enum vb_err copy_part(void *arg, const struct vb_piece *p, uint64_t skip, uint64_t take)
+{
+	struct copy_arg *a = arg;
+	enum vb_err rc = VB_OK;
+
+	for (uint64_t k = 0; k < take && !rc;) {
+		uint64_t step = take - k < COPY_STEP ? take - k : COPY_STEP;
+		struct vb_piece part;
+		if ((rc = vb_store_append_piece(a->e->s, p, skip + k, step, &part)))
+			break;
+		if (a->first) {
+			*a->out = part;
+			a->first = 0;
+		} else {
+			a->out->len += part.len;
+		}
+		k += step;
+		*a->done += step;
+		if (a->o->progress)
+			a->o->progress(a->o->arg, *a->done, a->total);
+	}
+	return rc;
+}
+
 static enum vb_err copy_range(struct sbe *e, const struct vb_root *src, uint64_t pos,
 			      uint64_t n, struct vb_piece *out, const struct vb_flatten_opts *o,
 			      uint64_t *done, uint64_t total)
 {
-	struct vb_ptree_cur c;
-	enum vb_err rc = vb_ptree_seek(e->t, src, pos, &c);
-	int first = 1;
-
-	while (!rc && n) {
-		if (c.at_end) {
-			rc = vb_err_set(VB_ECORRUPT, "content ends before its recorded length");
-			break;
-		}
-		const struct vb_piece *p = vb_ptree_cur_piece(&c);
-		uint64_t skip = pos - c.piece_pos, take = p->len - skip;
-		if (take > n)
-			take = n;
-		for (uint64_t k = 0; k < take && !rc;) {
-			uint64_t step = take - k < COPY_STEP ? take - k : COPY_STEP;
-			struct vb_piece part;
-			if ((rc = vb_store_append_piece(e->s, p, skip + k, step, &part)))
-				break;
-			if (first) {
-				*out = part;
-				first = 0;
-			} else {
-				out->len += part.len;
-			}
-			k += step;
-			*done += step;
-			if (o->progress)
-				o->progress(o->arg, *done, total);
-		}
-		pos += take;
-		n -= take;
-		if (!rc && n)
-			rc = vb_ptree_next(&c);
-	}
-	vb_ptree_cur_close(&c);
-	return rc;
+	struct copy_arg a = {e, out, 1, o, done, total};
+	return vb_ptree_range(e->t, src, pos, n, copy_part, &a);
 }
 
 static enum vb_err flatten_all(struct sbe *e, const struct vb_flatten_opts *o,
