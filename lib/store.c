@@ -435,12 +435,18 @@ static int footer_plausible(const struct vb_store *s, const unsigned char *f, ui
 /* Test-only: called after every append and sync of a writer, and at every
  * point where a compaction copies or renames, so a test can end the
  * process there (tests/unit/test-compact). */
-void (*vb_store_crash_hook)(const char *where);
+void (*vb_store_crash_hook)(const char *where, int fd, uint64_t off, uint64_t len);
+
+/* `fd`, `off` and `len` name the write just made (fd -1: none). */
+static void crash_at(const char *where, int fd, uint64_t off, uint64_t len)
+{
+	if (vb_store_crash_hook)
+		vb_store_crash_hook(where, fd, off, len);
+}
 
 static void crash_point(const char *where)
 {
-	if (vb_store_crash_hook)
-		vb_store_crash_hook(where);
+	crash_at(where, -1, 0, 0);
 }
 
 static enum vb_err append_raw(struct vb_store *s, const void *buf, size_t n)
@@ -449,7 +455,7 @@ static enum vb_err append_raw(struct vb_store *s, const void *buf, size_t n)
 
 	s->touched = 1;
 	rc = vb_io_pwrite_full(s->fd, buf, n, s->end);
-	crash_point("append");
+	crash_at("append", s->fd, s->end, n);
 	if (rc) {
 		if (vb_err_errno() == EFBIG || vb_err_errno() == ENOSPC ||
 		    vb_err_errno() == EDQUOT)

@@ -266,9 +266,12 @@ enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_
 			     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
 			     struct vb_compact_stats *st);
 /* For crash tests only: called after every append and sync of a writer
- * and where a compaction copies, syncs and renames (the argument names the
- * step); a test ends the process there to see what a crash leaves. */
-extern void (*vb_store_crash_hook)(const char *where);
+ * and where a compaction copies, syncs and renames (`where` names the
+ * step; for an append, `len` bytes were just written at `off` of `fd`, so
+ * a test can cut them short as a crash in the middle of the write would;
+ * fd is -1 otherwise).  A test ends the process there to see what a crash
+ * leaves. */
+extern void (*vb_store_crash_hook)(const char *where, int fd, uint64_t off, uint64_t len);
 
 /* Statistics for tests and benchmarks. */
 struct vb_store_stats {

@@ -186,9 +186,12 @@ static int same_anchors(const struct anchor_list *a, const struct anchor_list *b
 	return 1;
 }
 
-static void hook(const char *where)
+static void hook(const char *where, int fd, uint64_t off, uint64_t len)
 {
 	(void)where;
+	(void)fd;
+	(void)off;
+	(void)len;
 	if (++crash_count == crash_at)
 		_exit(99);
 }
