@@ -44,7 +44,6 @@ static size_t drain(int fd, unsigned char *buf, size_t cap)
 
 static void copy_into_stream(int in, int w, int r, const char *what)
 {
-	unsigned char *got = malloc(N + 1);
 	pid_t pid = fork();
 	REQUIRE(pid >= 0);
 	if (pid == 0) {
@@ -56,6 +55,8 @@ static void copy_into_stream(int in, int w, int r, const char *what)
 		_exit(rc ? 1 : 0);
 	}
 	close(w);
+	unsigned char *got = malloc(N + 1); /* the parent's only: the child _exits */
+	REQUIRE(got);
 	size_t n = drain(r, got, N + 1);
 	int st;
 	waitpid(pid, &st, 0);
