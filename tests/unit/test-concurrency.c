@@ -40,12 +40,14 @@ static struct vb_store_opts opts(int write)
 static int writer(int w, int edits)
 {
 	struct vb_store_opts o = opts(1);
-	char tag[TAG_LEN + 1];
+	char tag[32];
 
 	for (int e = 0; e < edits; e++) {
 		struct vb_vbuf *b;
 		uint64_t v;
-		snprintf(tag, sizeof tag, "<w%d.%05d>", w, e);
+		/* w < 10 and e < 100000: always TAG_LEN characters */
+		if (snprintf(tag, sizeof tag, "<w%d.%05d>", w, e) != TAG_LEN)
+			return 3;
 		if (vb_vbuf_open(store, &o, VB_HEAD, &b))
 			return 1;
 		uint64_t at = (e + w) % 2 ? vb_vbuf_len(b) : 0;
