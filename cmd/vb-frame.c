@@ -398,8 +398,12 @@ static enum vb_err skip_record(struct input *in, struct vb_sbuf *b, const struct
 	enum vb_err rc;
 	size_t got;
 
-	if (fr->total) {
+	/* length and fixed framing always know the size of what they skip;
+	 * only delimiter framing searches for the end */
+	if (is_length || opt_fixed) {
 		uint64_t left = fr->total;
+		if (!left)
+			return vb_err_set(VB_EIO, "internal error: a frame to skip without its size");
 		while (left) {
 			size_t have = vb_sbuf_len(b), take = have < left ? have : (size_t)left;
 			vb_sbuf_advance(b, take);
