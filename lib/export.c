@@ -755,36 +755,46 @@ struct ap {
 	uint64_t e_off, e_del;
 };
 
-/* A problem of the stream, at the current record. */
+/* A problem found at the current record: with `at_record` the message
+ * names the record's byte offset (a damaged stream), without it not (an
+ * export that does not fit the store). */
+static enum vb_err fail_at(struct ap *a, enum vb_err code, int at_record, const char *fmt,
+			   va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	a->st->input_error = 1;
+	a->st->offset = a->rec;
+	if (at_record)
+		return vb_err_set(code, "the record at byte %llu %s", (unsigned long long)a->rec, msg);
+	return vb_err_set(code, "%s", msg);
+}
+
 static enum vb_err bad(struct ap *a, enum vb_err code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static enum vb_err bad(struct ap *a, enum vb_err code, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
+	enum vb_err rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	rc = fail_at(a, code, 1, fmt, ap);
 	va_end(ap);
-	a->st->input_error = 1;
-	a->st->offset = a->rec;
-	return vb_err_set(code, "the record at byte %llu %s", (unsigned long long)a->rec, msg);
+	return rc;
 }
 
-/* A mismatch between the export and the store (no record to blame). */
 static enum vb_err mismatch(struct ap *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static enum vb_err mismatch(struct ap *a, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
+	enum vb_err rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	rc = fail_at(a, VB_EINVAL, 0, fmt, ap);
 	va_end(ap);
-	a->st->input_error = 1;
-	a->st->offset = a->rec;
-	return vb_err_set(VB_EINVAL, "%s", msg);
+	return rc;
 }
 
 static enum vb_err read_in(struct ap *a, void *buf, size_t n, size_t *got)

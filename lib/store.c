@@ -1673,6 +1673,15 @@ static enum vb_err data_begin(struct vb_store *s, uint64_t n, struct vb_piece *p
 	return VB_OK;
 }
 
+/* `n` bytes were just put in the pending block: count them, and write the
+ * block out once it is full. */
+static enum vb_err block_filled(struct vb_store *s, size_t n)
+{
+	s->blk_len += (uint32_t)n;
+	s->data_len += n;
+	return s->blk_len == BLOCK ? flush_block(s, REC_DATA) : VB_OK;
+}
+
 static enum vb_err data_add(struct vb_store *s, const void *buf, size_t n)
 {
 	const unsigned char *src = buf;
@@ -1681,11 +1690,9 @@ static enum vb_err data_add(struct vb_store *s, const void *buf, size_t n)
 	while (n) {
 		size_t take = BLOCK - s->blk_len < n ? BLOCK - s->blk_len : n;
 		memcpy(s->blk + 4 + s->blk_len, src, take);
-		s->blk_len += (uint32_t)take;
-		s->data_len += take;
 		src += take;
 		n -= take;
-		if (s->blk_len == BLOCK && (rc = flush_block(s, REC_DATA)))
+		if ((rc = block_filled(s, take)))
 			return rc;
 	}
 	return VB_OK;
@@ -2108,11 +2115,9 @@ enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src
 		if (got != take)
 			return vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded",
 					  s->base.rel);
-		s->blk_len += (uint32_t)take;
-		s->data_len += take;
 		off += take;
 		n -= take;
-		if (s->blk_len == BLOCK && (rc = flush_block(s, REC_DATA)))
+		if ((rc = block_filled(s, take)))
 			return rc;
 	}
 	return VB_OK;

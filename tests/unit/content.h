@@ -1,6 +1,7 @@
 /*
  * content: what the store tests compare versions by — a CRC-32 of a
- * buffer's whole content, read through vb_vbuf_read a block at a time.
+ * buffer's whole content, read through vb_vbuf_read a block at a time —
+ * and a byte copy of a store file (a fresh copy per crash point).
  */
 #ifndef VB_TEST_CONTENT_H
 #define VB_TEST_CONTENT_H
@@ -29,6 +30,20 @@ static inline uint32_t content_crc_len(struct vb_vbuf *b, uint64_t len)
 static inline uint32_t content_crc(struct vb_vbuf *b)
 {
 	return content_crc_len(b, vb_vbuf_len(b));
+}
+
+/* Copy file `from` to `to` byte for byte (replacing `to`). */
+static inline void copy_file(const char *from, const char *to)
+{
+	static unsigned char x[1 << 16];
+	FILE *f = fopen(from, "rb"), *g = fopen(to, "wb");
+	size_t n;
+
+	REQUIRE(f && g);
+	while ((n = fread(x, 1, sizeof x, f)))
+		REQUIRE(fwrite(x, 1, n, g) == n);
+	fclose(f);
+	REQUIRE(fclose(g) == 0);
 }
 
 #endif

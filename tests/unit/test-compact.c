@@ -132,18 +132,6 @@ static int files_equal(const char *a, const char *b)
 	return eq;
 }
 
-static void copy_file(const char *from, const char *to)
-{
-	static unsigned char x[1 << 16];
-	FILE *f = fopen(from, "rb"), *g = fopen(to, "wb");
-	size_t n;
-	REQUIRE(f && g);
-	while ((n = fread(x, 1, sizeof x, f)))
-		REQUIRE(fwrite(x, 1, n, g) == n);
-	fclose(f);
-	REQUIRE(fclose(g) == 0);
-}
-
 struct anchor_list {
 	char names[64][64];
 	uint64_t offs[64];

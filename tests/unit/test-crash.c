@@ -41,18 +41,6 @@ static void path(char *buf, size_t n, const char *name)
 	snprintf(buf, n, "%s/%s", dir, name);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-	static unsigned char x[1 << 16];
-	FILE *f = fopen(from, "rb"), *g = fopen(to, "wb");
-	size_t n;
-	REQUIRE(f && g);
-	while ((n = fread(x, 1, sizeof x, f)))
-		REQUIRE(fwrite(x, 1, n, g) == n);
-	fclose(f);
-	REQUIRE(fclose(g) == 0);
-}
-
 enum kind {
 	K_INSERT, K_BIG_INSERT, K_DELETE, K_RANGES, K_REPLACE, K_REVERT, K_ANCHOR,
 	K_PARTIAL, K_FLATTEN, K_EMBED, K_COUNT
