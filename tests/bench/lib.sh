@@ -2,9 +2,13 @@
 # and timing of command pairs run alternately (A B A B ...) with medians and
 # the median of the pairwise ratios.
 #
-#   bench_setup BUILD_DIR   configure (release) and build if needed, put the
-#                           commands first on PATH, cd into a scratch dir
-#                           that is removed on exit
+#   bench_setup BUILD_DIR [nobuild]
+#                           configure (release) and build if needed (not
+#                           with "nobuild": use the commands as they are),
+#                           put the commands first on PATH, cd into a
+#                           scratch dir that is removed on exit
+#   make_lines FILE MIB     MIB MiB of log lines of about 62 bytes
+#   peak_rss CMD...         the command's peak RSS in KiB (GNU time)
 #   pair NAME_A CMD_A NAME_B CMD_B [FILES...]
 #                           REPEAT runs of each, FILES re-read before every
 #                           run (this machine evicts files from the page
@@ -15,10 +19,13 @@ bench_setup() {
 	local build=$1 src
 	src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	case $build in /*) ;; *) build=$PWD/$build ;; esac
-	if [ ! -x "$build/cmd/vb-cat" ]; then
-		meson setup "$build" "$src" --buildtype=release >/dev/null
+	if [ "${2:-}" != nobuild ]; then
+		if [ ! -x "$build/cmd/vb-cat" ]; then
+			meson setup "$build" "$src" --buildtype=release >/dev/null
+		fi
+		ninja -C "$build" >/dev/null
 	fi
-	ninja -C "$build" >/dev/null
+	[ -x "$build/cmd/vb-cat" ] || { echo "no commands in $build/cmd" >&2; exit 1; }
 	PATH="$build/cmd:$PATH"
 	work=$(mktemp -d "${TMPDIR:-/var/tmp}/vb-bench.XXXXXX")
 	trap 'rm -rf "$work"' EXIT
@@ -62,4 +69,21 @@ us2ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 
 machine() {
 	echo "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(df -T . | awk 'NR == 2 { print $2 }') file system, $(uname -r)"
+}
+
+make_lines() {
+	local file=$1 mib=$2 chunk=$(( $2 < 64 ? $2 : 64 )) k
+	awk -v n=$(( chunk * 1024 * 1024 / 62 + 1 )) 'BEGIN { for (i = 0; i < n; i++)
+		printf "2026-11-22T%02d:%02d:%02d host-%03d GET /api/item/%08d %4d\n",
+		       (i / 3600) % 24, (i / 60) % 60, i % 60, i % 997, i, i % 9973 }' |
+		head -c $(( chunk * 1024 * 1024 )) > "$file.chunk"
+	: > "$file"
+	for ((k = 0; k < mib / chunk; k++)); do cat "$file.chunk" >> "$file"; done
+	rm -f "$file.chunk"
+}
+
+peak_rss() {
+	/usr/bin/time -o "$work/.rss" -f %M "$@" > /dev/null 2>"$work/.rss-err" ||
+		{ echo "failed: $* ($(head -c 300 "$work/.rss-err"))" >&2; return 1; }
+	tail -1 "$work/.rss"
 }
