@@ -184,6 +184,21 @@ static int wanted(uint64_t n)
 	return 0;
 }
 
+/* How many records after record n are not wanted, before the next one
+ * that is (0: record n + 1 is wanted; there is always one more wanted,
+ * or the caller would have stopped). */
+static uint64_t unwanted_ahead(uint64_t n)
+{
+	uint64_t m = n + 1;
+
+	for (size_t i = span_at; i < nspans; i++) {
+		if (spans[i].hi < m)
+			continue;
+		return spans[i].lo <= m ? 0 : spans[i].lo - m;
+	}
+	return 0;
+}
+
 /* --------------------------------------------------------------- output */
 
 static unsigned char outbuf[OUT_BUF];
@@ -205,14 +220,16 @@ static enum vb_err out_flush(void)
 	return rc;
 }
 
-static enum vb_err out_write(const void *p, size_t n)
+/* Queue n bytes (or, with `now` and n at least a page, write them out at
+ * once after what is queued: no copy of a large block). */
+static enum vb_err out_put(const void *p, size_t n, int now)
 {
 	enum vb_err rc;
 
-	if (n > OUT_BUF - outlen) {
+	if (n > OUT_BUF - outlen || (now && n >= 4096)) {
 		if ((rc = out_flush()))
 			return rc;
-		if (n >= OUT_BUF) {
+		if (n >= OUT_BUF || (now && n >= 4096)) {
 			rc = vb_io_write_full(1, p, n);
 			if (rc && vb_err_errno() != EPIPE) {
 				vb_err_set(rc, "write error: %s", strerror(vb_err_errno()));
@@ -224,6 +241,11 @@ static enum vb_err out_write(const void *p, size_t n)
 	memcpy(outbuf + outlen, p, n);
 	outlen += n;
 	return VB_OK;
+}
+
+static enum vb_err out_write(const void *p, size_t n)
+{
+	return out_put(p, n, 0);
 }
 
 /* Write bytes [off, off+n) of the buffer. */
@@ -505,6 +527,38 @@ static int frame_input(struct input *in, struct vb_sbuf *b, int *stop, uint64_t 
 				batch[0] = (struct vb_frame){0, 0, 0, 0, 0};
 			cnt = 0;
 		} else {
+			/* A lone one-byte delimiter over a contiguous buffer: the
+			 * records not wanted are counted, not described; with
+			 * plain output and a one-byte output delimiter the
+			 * records go out as the input bytes with the delimiters
+			 * replaced in place (the buffer is ours, consumed
+			 * right after). */
+			uint64_t limit = 0, recs;
+			int pass = 0;
+			if (!is_length && !opt_fixed) {
+				if (nspans) {
+					limit = unwanted_ahead(n);
+				} else if (plain && !opt_count && out_delim_len == 1) {
+					limit = UINT64_MAX;
+					pass = 1;
+				}
+			}
+			unsigned char c;
+			size_t used;
+			if (limit && vb_framer_lone_run(framer, b, limit, &c, &recs, &used)) {
+				if (pass) {
+					unsigned char *p = (unsigned char *)(uintptr_t)vb_sbuf_contig(b, 0, &cnt);
+					if (c != out_delim[0])
+						vb_bytes_replace(p, used, c, out_delim[0]);
+					rc = out_put(p, used, 1);
+				}
+				n += recs;
+				base += used;
+				vb_sbuf_advance(b, used);
+				if (rc)
+					break;
+				continue;
+			}
 			rc = vb_framer_next_many(framer, b, in->eof, batch, BATCH, &cnt);
 		}
 		if (rc == VB_ENEEDMORE) {

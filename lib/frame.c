@@ -757,25 +757,30 @@ enum vb_err vb_framer_next_many(struct vb_framer *f, const struct vb_sbuf *b, in
 	return k ? VB_OK : rc;
 }
 
-/* How many bytes of p[0, n) equal c. */
+/* How many bytes of p[0, n) equal c.  Matches are summed per byte lane
+ * (a compare gives 0 or -1, subtracted) and the lanes added up with
+ * psadbw before they can overflow, so no popcount is needed (without
+ * -mpopcnt __builtin_popcount is a libgcc call). */
 static size_t count_byte(const unsigned char *p, size_t n, unsigned char c)
 {
 	size_t cnt = 0, i = 0;
 #ifdef __SSE2__
-	__m128i needle = _mm_set1_epi8((char)c);
-	for (; i + 64 <= n; i += 64) {
-		unsigned m0 = (unsigned)_mm_movemask_epi8(
-			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), needle));
-		unsigned m1 = (unsigned)_mm_movemask_epi8(
-			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 16)), needle));
-		unsigned m2 = (unsigned)_mm_movemask_epi8(
-			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 32)), needle));
-		unsigned m3 = (unsigned)_mm_movemask_epi8(
-			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 48)), needle));
-		cnt += (size_t)__builtin_popcountll((unsigned long long)m0 |
-						    (unsigned long long)m1 << 16 |
-						    (unsigned long long)m2 << 32 |
-						    (unsigned long long)m3 << 48);
+	const __m128i needle = _mm_set1_epi8((char)c), zero = _mm_setzero_si128();
+	while (n - i >= 64) {
+		__m128i acc = zero;
+		/* at most 255 rounds: each lane counts up to 4 per round */
+		size_t rounds = (n - i) / 64;
+		if (rounds > 63)
+			rounds = 63;
+		for (size_t r = 0; r < rounds; r++, i += 64) {
+			__m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), needle);
+			__m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 16)), needle);
+			__m128i d = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 32)), needle);
+			__m128i e = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 48)), needle);
+			acc = _mm_sub_epi8(acc, _mm_add_epi8(_mm_add_epi8(a, b), _mm_add_epi8(d, e)));
+		}
+		__m128i s = _mm_sad_epu8(acc, zero);
+		cnt += (size_t)_mm_cvtsi128_si32(s) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(s, 8));
 	}
 #endif
 	for (; i < n; i++)
@@ -783,47 +788,94 @@ static size_t count_byte(const unsigned char *p, size_t n, unsigned char c)
 	return cnt;
 }
 
-enum vb_err vb_framer_count(struct vb_framer *f, const struct vb_sbuf *b, int eof,
-			    uint64_t *records, size_t *consumed)
+void vb_bytes_replace(void *buf, size_t n, unsigned char from, unsigned char to)
+{
+	unsigned char *p = buf;
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i f = _mm_set1_epi8((char)from), t = _mm_set1_epi8((char)to);
+	for (; n - i >= 16; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(p + i));
+		__m128i m = _mm_cmpeq_epi8(x, f);
+		_mm_storeu_si128((__m128i *)(p + i),
+				 _mm_or_si128(_mm_andnot_si128(m, x), _mm_and_si128(m, t)));
+	}
+#endif
+	for (; i < n; i++)
+		if (p[i] == from)
+			p[i] = to;
+}
+
+int vb_framer_lone_run(struct vb_framer *f, const struct vb_sbuf *b, uint64_t limit,
+		       unsigned char *delim, uint64_t *records, size_t *consumed)
 {
 	size_t len = vb_sbuf_len(b), run;
 	const unsigned char *p = vb_sbuf_contig(b, 0, &run);
 
-	*records = 0;
-	*consumed = 0;
-	if (f->kind == K_DELIM && run == len && len && len <= f->max) {
-		/* one live first byte whose only delimiter is itself: the
-		 * records are the delimiter bytes, counted without looking at
-		 * them one by one (no record in the buffer can exceed the
-		 * maximum, the buffer being smaller than it) */
-		uint64_t origin = f->base, end = origin + len;
-		int live = -1, nlive = 0;
-		for (int i = 0; i < f->nfirst; i++) {
-			unsigned char c = f->firsts[i];
-			if ((f->next_at[c] != NONE && f->next_at[c] < end) || f->searched_to[c] < end) {
-				live = c;
-				nlive++;
-			}
-		}
-		if (nlive == 1 && f->lone[live]) {
-			size_t from = (size_t)(f->scan - origin);
-			const unsigned char *last = memrchr(p + from, live, len - from);
-			if (last) {
-				*records = count_byte(p + from, (size_t)(last - p) + 1 - from,
-						      (unsigned char)live);
-				*consumed = (size_t)(last - p) + 1;
-				f->base = origin + *consumed;
-				f->scan = f->base;
-				f->next_at[live] = NONE;
-				f->searched_to[live] = f->base;
-				return VB_OK;
-			}
-			/* no delimiter at all in the buffer */
-			f->scan = end;
-			f->next_at[live] = NONE;
-			f->searched_to[live] = end;
+	if (f->kind != K_DELIM || run != len || !len || len > f->max || !limit)
+		return 0;
+	/* no record in the buffer can exceed the maximum, the buffer being
+	 * no larger than it */
+	uint64_t origin = f->base, end = origin + len;
+	struct view v = {p, b, origin, end};
+	if (next_candidate(f, &v, f->scan) == NONE)
+		return 0;
+	/* which first bytes occur in the rest of the buffer */
+	int live = -1, nlive = 0;
+	for (int i = 0; i < f->nfirst; i++) {
+		unsigned char c = f->firsts[i];
+		if (f->next_at[c] != NONE) {
+			live = c;
+			nlive++;
 		}
 	}
+	if (nlive != 1 || !f->lone[live])
+		return 0;
+	size_t from = (size_t)(f->scan - origin), stop;
+	const unsigned char *last = memrchr(p + from, live, len - from);
+	uint64_t cnt = 0;
+	if (limit >= len - from) {
+		/* each record has its delimiter byte: all of them */
+		stop = (size_t)(last - p) + 1;
+		cnt = count_byte(p + from, stop - from, (unsigned char)live);
+	} else {
+		/* up to `limit` records: count whole blocks while they stay
+		 * below it, then record by record */
+		size_t i = from, whole = (size_t)(last - p) + 1;
+		while (whole - i > 4096) {
+			size_t k = count_byte(p + i, 4096, (unsigned char)live);
+			if (cnt + k >= limit)
+				break;
+			cnt += k;
+			i += 4096;
+		}
+		while (cnt < limit && i < whole) {
+			/* found: the byte at whole - 1 is a delimiter */
+			const unsigned char *q = memchr(p + i, live, whole - i);
+			i = (size_t)(q - p) + 1;
+			cnt++;
+		}
+		stop = i;
+	}
+	*delim = (unsigned char)live;
+	*records = cnt;
+	*consumed = stop;
+	f->base = origin + stop;
+	f->scan = f->base;
+	f->next_at[live] = NONE;
+	f->searched_to[live] = f->base;
+	return 1;
+}
+
+enum vb_err vb_framer_count(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+			    uint64_t *records, size_t *consumed)
+{
+	unsigned char c;
+
+	*records = 0;
+	*consumed = 0;
+	if (vb_framer_lone_run(f, b, UINT64_MAX, &c, records, consumed))
+		return VB_OK;
 	/* the general way: frame by frame */
 	struct vb_frame fr[64];
 	size_t n;

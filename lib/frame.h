@@ -135,6 +135,21 @@ enum vb_err vb_framer_next(struct vb_framer *f, const struct vb_sbuf *b, int eof
 enum vb_err vb_framer_next_many(struct vb_framer *f, const struct vb_sbuf *b, int eof,
 				struct vb_frame *fr, size_t max, size_t *n);
 
+/* The fast case of a lone one-byte delimiter: when the buffer is
+ * contiguous and no larger than the maximum, and the only delimiter byte
+ * occurring in what is left of it is some c whose only delimiter is "c"
+ * itself, the next records are just the bytes up to each c.  Then returns
+ * 1 with *delim = c, *records (1 to `limit`) and *consumed (the bytes up
+ * to and including the last of those records' delimiters, to be consumed
+ * by the caller) and the framer is past them.  Returns 0 when the case
+ * does not hold or no complete record is buffered; the framer then frames
+ * the same records as it would have (it only remembers what it searched). */
+int vb_framer_lone_run(struct vb_framer *f, const struct vb_sbuf *b, uint64_t limit,
+		       unsigned char *delim, uint64_t *records, size_t *consumed);
+
+/* Replace every byte `from` in buf[0, n) by `to` (16 bytes at a time). */
+void vb_bytes_replace(void *buf, size_t n, unsigned char from, unsigned char to);
+
 /* Count the complete records at the head of `b` without describing them:
  * *records of them, occupying the first *consumed bytes (consume those).
  * Same results as vb_framer_next_many, faster for a lone one-byte

@@ -73,7 +73,7 @@ machine() {
 
 make_lines() {
 	local file=$1 mib=$2 chunk=$(( $2 < 64 ? $2 : 64 )) k
-	awk -v n=$(( chunk * 1024 * 1024 / 62 + 1 )) 'BEGIN { for (i = 0; i < n; i++)
+	awk -v n=$(( chunk * 1024 * 1024 / 50 )) 'BEGIN { for (i = 0; i < n; i++)
 		printf "2026-11-22T%02d:%02d:%02d host-%03d GET /api/item/%08d %4d\n",
 		       (i / 3600) % 24, (i / 60) % 60, i % 60, i % 997, i, i % 9973 }' |
 		head -c $(( chunk * 1024 * 1024 )) > "$file.chunk"

@@ -5,6 +5,8 @@
  *     \r / \r\n and ab / abc / b) and every way of cutting the input into
  *     reads (random cuts, and 1-byte reads, so every delimiter is cut), on
  *     linear and segmented buffers;
+ *   - counting and replacing over buffers large enough for the wide
+ *     loops, against byte-by-byte results;
  *   - the maximum record size, and finding the end of an oversized record;
  *   - length-prefix framing: every field size and byte order, varints,
  *     offsets, adjustments, stripping, zero-length frames, headers split
@@ -68,8 +70,35 @@ static size_t streamed(struct vb_sbuf *b, struct vb_framer *f, const unsigned ch
 		struct vb_frame many[8];
 		size_t got = 0;
 		enum vb_err rc;
-		/* one at a time, or several at once: the same frames */
-		if (rnd(2)) {
+		/* one at a time, several at once, or a run of a lone one-byte
+		 * delimiter's records: the same frames */
+		int how = (int)rnd(3);
+		if (how == 2) {
+			unsigned char c;
+			uint64_t recs;
+			size_t used, run;
+			const unsigned char *p = vb_sbuf_contig(b, 0, &run);
+			if (vb_framer_lone_run(f, b, 1 + rnd(rnd(2) ? 3 : 1000), &c, &recs, &used)) {
+				REQUIRE(run >= used);
+				if (memcmp(p, in + consumed, used))
+					*bytes_ok = 0;
+				/* the records are the bytes up to each c */
+				size_t at = 0;
+				for (uint64_t i = 0; i < recs; i++) {
+					const unsigned char *q = memchr(p + at, c, used - at);
+					REQUIRE(q != NULL);
+					size_t l = (size_t)(q - p) - at;
+					out[cnt++] = (struct rec){consumed, l, 1, 0};
+					consumed += l + 1;
+					at += l + 1;
+				}
+				CHECK_EQ_U64(at, used);
+				REQUIRE_OK(vb_sbuf_advance(b, used));
+				continue;
+			}
+			how = 0;
+		}
+		if (how == 1) {
 			rc = vb_framer_next(f, b, eof, &fr);
 			many[0] = fr;
 			got = rc == VB_OK;
@@ -202,6 +231,40 @@ static void delimiter_invariance(struct vb_sbuf *b, const char *name)
 		vb_framer_free(f);
 	}
 	printf("%s: %d chunkings matched the reference\n", name, cases);
+}
+
+/* Large buffers for the 64-byte counting loop (lanes summed every 63
+ * rounds) and the 16-byte replacing loop, against byte-by-byte results. */
+static void wide(void)
+{
+	static unsigned char in[200000], copy[200000];
+	const unsigned char *nl = (const unsigned char *)"\n";
+	size_t one = 1;
+	struct vb_framer *f;
+	struct vb_sbuf *b;
+
+	REQUIRE_OK(vb_framer_delim(&nl, &one, 1, &f));
+	REQUIRE_OK(vb_sbuf_create_linear(0, &b));
+	for (int c = 0; c < 20; c++) {
+		size_t n = rnd(sizeof in), lines = 0;
+		int dense = c % 3 == 0;
+		for (size_t i = 0; i < n; i++) {
+			in[i] = dense ? (rnd(2) ? '\n' : 'x') : rnd(60) ? (unsigned char)('a' + rnd(26)) : '\n';
+			lines += in[i] == '\n';
+		}
+		uint64_t want = lines + (n && in[n - 1] != '\n');
+		CHECK_EQ_U64(counted(b, f, in, n, n ? n : 1), want);
+		CHECK_EQ_U64(counted(b, f, in, n, 1 + rnd(70000)), want);
+		memcpy(copy, in, n);
+		size_t from = rnd(n + 1), len = rnd(n - from + 1);
+		vb_bytes_replace(copy + from, len, '\n', 0);
+		int same = 1;
+		for (size_t i = 0; i < n; i++)
+			same &= copy[i] == (i >= from && i < from + len && in[i] == '\n' ? 0 : in[i]);
+		CHECK(same);
+	}
+	vb_sbuf_free(b);
+	vb_framer_free(f);
 }
 
 static void maximum(struct vb_sbuf *b)
@@ -447,6 +510,7 @@ int main(void)
 
 	seed = test_seed();
 	helpers();
+	wide();
 	REQUIRE_OK(vb_sbuf_create_linear(0, &b));
 	delimiter_invariance(b, "linear");
 	maximum(b);
