@@ -73,9 +73,10 @@ machine() {
 
 make_lines() {
 	local file=$1 mib=$2 chunk=$(( $2 < 64 ? $2 : 64 )) k
-	awk -v n=$(( chunk * 1024 * 1024 / 50 )) 'BEGIN { for (i = 0; i < n; i++)
+	# more lines than needed, cut to size (awk stops at the closed pipe)
+	{ awk -v n=$(( chunk * 1024 * 1024 / 50 )) 'BEGIN { for (i = 0; i < n; i++)
 		printf "2026-11-22T%02d:%02d:%02d host-%03d GET /api/item/%08d %4d\n",
-		       (i / 3600) % 24, (i / 60) % 60, i % 60, i % 997, i, i % 9973 }' |
+		       (i / 3600) % 24, (i / 60) % 60, i % 60, i % 997, i, i % 9973 }' || true; } |
 		head -c $(( chunk * 1024 * 1024 )) > "$file.chunk"
 	: > "$file"
 	for ((k = 0; k < mib / chunk; k++)); do cat "$file.chunk" >> "$file"; done
