@@ -75,14 +75,43 @@ struct poptOption cli_edit_options[] = {
 	POPT_TABLEEND
 };
 
+/* Set once a write error on stdout has been reported. */
+static int stdout_reported;
+
 /* At exit (including popt's exit after --help), a write error on stdout
  * other than a closed pipe is reported and turns the status into 1. */
 static void close_stdout_at_exit(void)
 {
 	errno = 0;
-	if (fclose(stdout) != 0 && errno != EPIPE && errno != EBADF) {
+	if (fclose(stdout) != 0 && errno != EPIPE && !stdout_reported) {
 		fprintf(stderr, "%s: write error: %s\n", cli_prog, strerror(errno));
 		_exit(EXIT_FAIL);
+	}
+	if (stdout_reported)
+		_exit(EXIT_FAIL);
+}
+
+/* A command started with stdin, stdout or stderr closed (`>&-`) would get
+ * its store or an input file as that descriptor from the next open: a
+ * closed stdin would read the store as the bytes to insert, and a message
+ * to a closed stderr would be written into the store.  Each closed one is
+ * opened on /dev/null the wrong way round instead (stdin write-only,
+ * stdout and stderr read-only), so that using it fails with EBADF: a
+ * closed stdout is still reported as a write error, a closed stdin as a
+ * read error. */
+static void open_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int null = open("/dev/null", fd ? O_RDONLY : O_WRONLY);
+		if (null != fd) {
+			/* cannot happen: the lowest free descriptor is fd */
+			if (fd != 2)
+				fprintf(stderr, "%s: cannot open /dev/null: %s\n", cli_prog,
+					null < 0 ? strerror(errno) : "unexpected descriptor");
+			_exit(EXIT_FAIL);
+		}
 	}
 }
 
@@ -90,8 +119,9 @@ void cli_init(const char *prog)
 {
 	const char *slash = strrchr(prog, '/');
 
-	atexit(close_stdout_at_exit);
 	cli_prog = slash ? slash + 1 : prog;
+	open_std_fds();
+	atexit(close_stdout_at_exit);
 	signal(SIGPIPE, SIG_IGN);
 	/* Past RLIMIT_FSIZE a write must fail with EFBIG, so that a writer
 	 * reports it and cuts back what it appended (DESIGN 2a.10), instead
@@ -891,8 +921,10 @@ int cli_close_stdout(int status)
 	errno = 0;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno != EPIPE) {
-			fprintf(stderr, "%s: write error: %s\n", cli_prog,
-				errno ? strerror(errno) : "unknown error");
+			if (!stdout_reported)
+				fprintf(stderr, "%s: write error: %s\n", cli_prog,
+					errno ? strerror(errno) : "unknown error");
+			stdout_reported = 1;
 			return EXIT_FAIL;
 		}
 	}

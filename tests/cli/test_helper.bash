@@ -110,3 +110,33 @@ mount_tmpfs() {
 		skip "cannot mount a tmpfs here (needs root and mount rights)"
 	TMPFS_DIR="$TEST_DIR/mnt"
 }
+
+# skip_under_sanitizer: skip a test that sets `ulimit -v` in an ASan build
+# (ASan reserves terabytes of address space and cannot start under it).
+skip_under_sanitizer() {
+	if ldd "$VB_BUILD_DIR/cmd/vb-cat" | grep -q 'libasan\|libubsan'; then
+		skip "ulimit -v cannot work in a sanitizer build (ASan reserves terabytes of address space)"
+	fi
+}
+
+# remount_ro: make the tmpfs of mount_tmpfs read-only.
+remount_ro() {
+	mount -o remount,ro "$TMPFS_DIR"
+	# a positive control: the file system refuses writes now
+	if touch "$TMPFS_DIR/probe" 2>/dev/null; then
+		echo "the tmpfs is still writable" >&2
+		return 1
+	fi
+}
+
+# A memory limit (KiB) small enough to matter for inputs of 200 MiB, big
+# enough for every command to start.
+MEM_LIMIT_KB=65536
+
+# nofile N SCRIPT: run SCRIPT in bash with only stdin, stdout and stderr
+# open and at most N descriptors (bats keeps others open).
+nofile() {
+	bash -c 'for fd in /proc/$$/fd/*; do fd=${fd##*/}
+		[ "$fd" -le 2 ] || eval "exec $fd>&-"; done
+		ulimit -n "$1" && eval "$2"' nofile "$@"
+}

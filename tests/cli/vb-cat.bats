@@ -775,3 +775,56 @@ records() {
 	run -0 env VB_PROGRESS_DELAY=0 script -qec "vb-cat --no-progress s.vb > out" /dev/null
 	assert_output ''
 }
+
+# ------------------------------------------------------------ limits (memory, descriptors, closed streams)
+
+@test "ulimit -v: stores larger than a 64 MiB memory limit stream through" {
+	skip_under_sanitizer
+	make_store s.vb hello
+	head -c 200M /dev/zero | vb-insert s.vb 2
+	truncate -s 200M sparse
+	vb-insert -b sparse b.vb 0 --text x
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-cat s.vb | cksum"
+	assert_output "$( (printf he; head -c 200M /dev/zero; printf llo) | cksum)"
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-cat b.vb b.vb | wc -c"
+	assert_output $((2 * (200 * 1024 * 1024 + 1)))
+	# into a pipe, a file and an appended file (the copy fallbacks)
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-cat s.vb > out; vb-cat -V 1 s.vb >> out"
+	assert_equal "$(stat -c %s out)" $((200 * 1024 * 1024 + 10))
+}
+
+@test "ulimit -v: a cache larger than the memory limit: exit 1 and a one-line error" {
+	skip_under_sanitizer
+	make_store s.vb hello
+	run -1 --separate-stderr bash -c "ulimit -v $MEM_LIMIT_KB; vb-cat --cache 1G s.vb"
+	assert_output ''
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_equal "${stderr:0:12}" 'vb-cat: s.vb'
+	[[ $stderr == *'Cannot allocate memory'* ]]
+}
+
+@test "ulimit -n: too many open files: exit 1, the file named; the other stores still written" {
+	make_base base 1000
+	vb-insert -b base b.vb 0 --text x
+	make_store s.vb hello
+	run -1 --separate-stderr nofile 4 'vb-cat b.vb'
+	assert_output ''
+	assert_equal "$stderr" "vb-cat: b.vb: base file 'base' (or '$TEST_DIR/base') cannot be opened: Too many open files"
+	# every store is closed before the next is opened
+	run -0 nofile 5 'vb-cat s.vb b.vb s.vb b.vb s.vb | wc -c'
+	assert_output $((3 * 5 + 2 * 3894))
+}
+
+@test "a closed or full stdout: exit 1 and 'write error'" {
+	make_store s.vb hello
+	run -1 bash -c 'vb-cat s.vb >&-'
+	assert_output 'vb-cat: write error: Bad file descriptor'
+	run -1 bash -c 'vb-cat -V 1 -o 1 s.vb >&-'
+	assert_output 'vb-cat: write error: Bad file descriptor'
+	run -1 bash -c 'vb-cat --help >&-'
+	assert_output 'vb-cat: write error: Bad file descriptor'
+	run -1 bash -c 'vb-cat --version > /dev/full'
+	assert_output 'vb-cat: write error: No space left on device'
+	run -0 vb-cat s.vb
+	assert_output hello
+}

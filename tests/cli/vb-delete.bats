@@ -1215,3 +1215,58 @@ without() {
 	run -0 vb-delete --help
 	assert_output --regexp '      --unit=N +OFFSET and LENGTH \(and --ranges\) count'
 }
+
+# ------------------------------------------------------------ limits (memory, descriptors, closed streams, read-only)
+
+@test "ulimit -v: stream mode and a store larger than a 64 MiB memory limit" {
+	skip_under_sanitizer
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; head -c 200M /dev/zero | vb-delete - 100 1M | wc -c"
+	assert_output $((199 * 1024 * 1024))
+	make_store s.vb hello
+	head -c 200M /dev/zero | vb-insert s.vb 2
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-delete s.vb 1 100M"
+	assert_equal "$(vb-cat s.vb | wc -c)" $((100 * 1024 * 1024 + 5))
+	before=$(sum_of s.vb)
+	run -1 bash -c "ulimit -v $MEM_LIMIT_KB; vb-delete --cache 1G s.vb 0 1"
+	assert_output --regexp '^vb-delete: s\.vb: .*Cannot allocate memory$'
+	assert_same_sum s.vb "$before"
+}
+
+@test "ulimit -n: too many open files: exit 1, the file named, the store unchanged" {
+	make_base base 1000
+	vb-insert -b base b.vb 0 --text x
+	before=$(sum_of b.vb)
+	run -1 nofile 4 'vb-delete b.vb 0 1'
+	assert_output "vb-delete: b.vb: base file 'base' (or '$TEST_DIR/base') cannot be opened: Too many open files"
+	printf '0 1\n' > r
+	run -1 nofile 4 'vb-delete --ranges r b.vb'
+	assert_output "vb-delete: b.vb: base file 'base' (or '$TEST_DIR/base') cannot be opened: Too many open files"
+	assert_same_sum b.vb "$before"
+}
+
+@test "a closed stdin or stdout: exit 1, the store unchanged" {
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	run -1 bash -c 'vb-delete --ranges - s.vb <&-'
+	assert_output --regexp '^vb-delete: -: .*Bad file descriptor$'
+	assert_same_sum s.vb "$before"
+	run -0 bash -c 'vb-delete s.vb 0 1 >&-'
+	assert_output ''
+	assert_equal "$(vb-cat s.vb)" ello
+	run -1 bash -c 'printf abc | vb-delete - 0 1 >&-'
+	assert_output 'vb-delete: write error: Bad file descriptor'
+	run -1 bash -c 'vb-delete --help >&-'
+	assert_output 'vb-delete: write error: Bad file descriptor'
+}
+
+@test "a read-only file system: exit 1, a clear error, the store unchanged" {
+	mount_tmpfs 2m
+	make_store mnt/s.vb hello
+	before=$(sum_of mnt/s.vb)
+	remount_ro
+	run -1 vb-delete mnt/s.vb 0 1
+	assert_output 'vb-delete: mnt/s.vb: cannot open: Read-only file system'
+	assert_same_sum mnt/s.vb "$before"
+	run -0 vb-cat mnt/s.vb
+	assert_output hello
+}

@@ -902,3 +902,73 @@ history_versions() {
 	assert_output ''
 	assert_regex "$stderr" "^[0-9]+ bytes \([^)]*\) copied, $SECS, $RATE$"
 }
+
+# ------------------------------------------------------------ limits (memory, descriptors, closed streams, read-only)
+
+@test "ulimit -v: a flatten, an embedding and a compaction of 200 MiB within a 64 MiB memory limit" {
+	skip_under_sanitizer
+	truncate -s 200M sparse
+	vb-insert -b sparse s.vb 0 --text x
+	vb-insert s.vb 100M --text y
+	content=$(vb-cat s.vb | cksum)
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-flatten --embed s.vb && vb-flatten s.vb && vb-flatten --compact s.vb"
+	assert_output ''
+	assert_equal "$(vb-cat s.vb | cksum)" "$content"
+	run -0 vb-history --verify s.vb
+	before=$(sum_of s.vb)
+	run -1 --separate-stderr bash -c "ulimit -v $MEM_LIMIT_KB; vb-flatten --cache 1G s.vb"
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ $stderr == 'vb-flatten: s.vb: '*'Cannot allocate memory' ]]
+	assert_same_sum s.vb "$before"
+}
+
+@test "ulimit -n: too many open files: exit 1, the file named, the store unchanged" {
+	make_base base 1000
+	vb-insert -b base b.vb 0 --text x
+	make_store s.vb hello
+	vb-insert s.vb 0 --text x
+	before=$(sum_of b.vb)
+	for mode in '' --partial --embed --compact; do
+		run -1 nofile 4 "vb-flatten $mode b.vb"
+		assert_output "vb-flatten: b.vb: base file 'base' (or '$TEST_DIR/base') cannot be opened: Too many open files"
+	done
+	run -1 nofile 5 'vb-flatten --compact b.vb'
+	assert_output "vb-flatten: b.vb: cannot create a file in the store's directory: Too many open files"
+	assert_same_sum b.vb "$before"
+	before=$(sum_of s.vb)
+	run -1 nofile 4 'vb-flatten --compact s.vb'
+	assert_output "vb-flatten: s.vb: cannot create a file in the store's directory: Too many open files"
+	assert_same_sum s.vb "$before"
+	[ -z "$(ls -A | grep '\.tmp$')" ]
+}
+
+@test "a closed stdout: -v reports the write error, the version is kept; without -v nothing is needed" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 10 --text abc
+	run -1 bash -c 'vb-flatten -v s.vb >&-'
+	assert_output 'vb-flatten: write error: Bad file descriptor'
+	run -0 vb-history --no-header -n 1 s.vb
+	assert_output --regexp '^ +2  .*  flatten '
+	run -0 bash -c 'vb-flatten --compact s.vb >&-'
+	assert_output ''
+	run -0 vb-history --no-header -n 1 s.vb
+	assert_output --regexp '^ +3  .*  compact '
+	run -1 bash -c 'vb-flatten --help >&-'
+	assert_output 'vb-flatten: write error: Bad file descriptor'
+}
+
+@test "a read-only file system: exit 1, a clear error, the store unchanged" {
+	mount_tmpfs 2m
+	make_base mnt/base 1000
+	vb-insert -b mnt/base mnt/s.vb 0 --text x
+	vb-insert mnt/s.vb 10 --text y
+	before=$(sum_of mnt/s.vb)
+	remount_ro
+	for mode in '' --partial --embed --compact; do
+		run -1 vb-flatten $mode mnt/s.vb
+		assert_output 'vb-flatten: mnt/s.vb: cannot open: Read-only file system'
+	done
+	assert_same_sum mnt/s.vb "$before"
+	[ "$(ls -A mnt)" = "base
+s.vb" ]
+}

@@ -1321,3 +1321,59 @@ vb-frame: in2: the last record (2 at offset 2) has no delimiter"
 	VB_CACHE=1q run vb-frame plain
 	assert_usage_error vb-frame "invalid VB_CACHE '1q' (unknown suffix 'q')"
 }
+
+# ------------------------------------------------------------ limits (memory, descriptors, closed streams)
+
+@test "ulimit -v: 200 MiB of records are framed within a 64 MiB memory limit" {
+	skip_under_sanitizer
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; yes 0123456789abcdef | head -c 200M | vb-frame -c"
+	assert_output $((200 * 1024 * 1024 / 17 + 1))
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; head -c 200M /dev/zero | vb-frame --fixed 4096 -c"
+	assert_output $((200 * 1024 * 1024 / 4096))
+	make_store s.vb hello
+	yes 0123456789abcdef | head -c 200M | vb-insert s.vb 5
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-frame -c s.vb"
+	assert_output $((200 * 1024 * 1024 / 17 + 1))
+}
+
+@test "ulimit -v: a record the memory limit cannot hold: exit 1, one line that says so" {
+	skip_under_sanitizer
+	run -1 --separate-stderr bash -c "head -c 100M /dev/zero | (ulimit -v $MEM_LIMIT_KB; vb-frame -c)"
+	assert_output ''
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ $stderr == 'vb-frame: -: out of memory for a '*'-byte buffer' ]]
+	# within --max-size it is the usual error
+	run -1 --separate-stderr bash -c "head -c 100M /dev/zero | (ulimit -v $MEM_LIMIT_KB; vb-frame -c --max-size 1M)"
+	[[ $stderr == 'vb-frame: -: record 1 at offset 0 is larger than --max-size'* ]]
+}
+
+@test "ulimit -n: an input that cannot be opened is named, the others are framed" {
+	seq 1 10 > f
+	vb-insert -c s.vb 0 f
+	make_base base 10
+	vb-insert -b base b.vb 0 --text x
+	# a store input takes two descriptors (the input, then the store)
+	run -1 --separate-stderr nofile 4 'vb-frame -c f f s.vb f'
+	assert_output "10	f
+10	f
+10	f
+30	total"
+	assert_equal "$stderr" 'vb-frame: s.vb: cannot open: Too many open files'
+	# and its base a third
+	run -1 --separate-stderr nofile 5 'vb-frame -c f b.vb s.vb f'
+	assert_output "10	f
+10	s.vb
+10	f
+30	total"
+	assert_equal "$stderr" "vb-frame: b.vb: base file 'base' (or '$TEST_DIR/base') cannot be opened: Too many open files"
+}
+
+@test "a closed stdout: exit 1 and 'write error'; a closed stdin is a read error" {
+	seq 1 10 > f
+	for args in "f" "-c f" "-i f" "--help" "--version"; do
+		run -1 bash -c "vb-frame $args >&-"
+		assert_output 'vb-frame: write error: Bad file descriptor'
+	done
+	run -1 bash -c 'vb-frame -c <&-'
+	assert_output 'vb-frame: -: read: Bad file descriptor'
+}

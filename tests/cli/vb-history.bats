@@ -1411,3 +1411,74 @@ make_pair() {
 	assert_usage_error vb-history '--wait only applies to --revert, --set-anchor, --remove-anchor and --apply'
 	assert_same_sum b.vb "$before"
 }
+
+# ------------------------------------------------------------ limits (memory, descriptors, closed streams, read-only)
+
+@test "ulimit -v: export, apply, diff and verify of 200 MiB within a 64 MiB memory limit" {
+	skip_under_sanitizer
+	make_store a.vb hello
+	cp a.vb c.vb
+	head -c 200M /dev/urandom > big
+	vb-insert a.vb 2 big
+	rm big
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-history --export 1 a.vb > x.exp && vb-history --apply x.exp c.vb"
+	assert_equal "$(vb-cat c.vb | cksum)" "$(vb-cat a.vb | cksum)"
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-history --diff 1 a.vb"
+	assert_line --index 1 '2 0 2 209715200'
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-history --verify a.vb"
+	before=$(sum_of a.vb)
+	run -1 --separate-stderr bash -c "ulimit -v $MEM_LIMIT_KB; vb-history --cache 1G --revert 0 a.vb"
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ $stderr == 'vb-history: a.vb: '*'Cannot allocate memory' ]]
+	assert_same_sum a.vb "$before"
+}
+
+@test "ulimit -n: too many open files: exit 1, the file named, the store unchanged" {
+	make_base base 1000
+	vb-insert -b base b.vb 0 --text x
+	before=$(sum_of b.vb)
+	run -1 nofile 4 'vb-history --revert 0 b.vb'
+	assert_output "vb-history: b.vb: base file 'base' (or '$TEST_DIR/base') cannot be opened: Too many open files"
+	vb-history --export 0 b.vb > x.exp
+	run -1 nofile 4 'vb-history --apply x.exp b.vb'
+	assert_output 'vb-history: b.vb: cannot open: Too many open files'
+	assert_same_sum b.vb "$before"
+}
+
+@test "a closed stdout: listings, --export, --diff and --verify fail with 'write error'" {
+	make_store s.vb hello
+	vb-history --set-anchor m s.vb 1
+	for args in "s.vb" "--json s.vb" "--ops s.vb" "-A s.vb" "--export 0 s.vb" "--diff 0 s.vb" \
+		"--verify s.vb" "--help" "--version"; do
+		run -1 bash -c "vb-history $args >&-"
+		assert_output 'vb-history: write error: Bad file descriptor'
+		run -1 bash -c "vb-history $args > /dev/full"
+		assert_output 'vb-history: write error: No space left on device'
+	done
+}
+
+@test "a closed stdin for --apply -: exit 1, the store unchanged; writers need no stdout" {
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	run -1 bash -c 'vb-history --apply - s.vb <&-'
+	assert_output --regexp '^vb-history: -: .*Bad file descriptor$'
+	assert_same_sum s.vb "$before"
+	run -0 bash -c 'vb-history --revert 0 s.vb >&-'
+	assert_output ''
+	assert_equal "$(vb-cat s.vb)" ''
+}
+
+@test "a read-only file system: exit 1, a clear error, the store unchanged" {
+	mount_tmpfs 2m
+	make_store mnt/s.vb hello
+	vb-history --export 0 mnt/s.vb > x.exp
+	before=$(sum_of mnt/s.vb)
+	remount_ro
+	for args in "--revert 0 mnt/s.vb" "--set-anchor m mnt/s.vb 1" "--remove-anchor m mnt/s.vb" \
+		"--apply x.exp mnt/s.vb"; do
+		run -1 vb-history $args
+		assert_output 'vb-history: mnt/s.vb: cannot open: Read-only file system'
+	done
+	assert_same_sum mnt/s.vb "$before"
+	run -0 vb-history --verify mnt/s.vb
+}

@@ -1726,3 +1726,107 @@ records() {
 	assert_output 'xxabc'
 	[ "$before" != "$(sum_of s.vb)" ]
 }
+
+# ------------------------------------------------------------ limits (memory, descriptors, closed streams, read-only)
+
+# a store whose last commit record is whole but has a bad checksum: a
+# writer warns about it on stderr while the store is open
+make_bad_tail() {
+	make_store "$1" hello
+	vb-insert "$1" 0 --text abc
+	printf Z | dd of="$1" bs=1 seek=$(($(stat -c %s "$1") - 100)) conv=notrunc 2>/dev/null
+}
+
+@test "ulimit -v: a 200 MiB pipe is inserted within a 64 MiB memory limit" {
+	skip_under_sanitizer
+	make_store s.vb hello
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; head -c 200M /dev/zero | vb-insert s.vb 5"
+	assert_output ''
+	assert_equal "$(vb-cat -n 5 s.vb)" hello
+	assert_equal "$(vb-cat s.vb | wc -c)" $((200 * 1024 * 1024 + 5))
+	run -0 vb-history --verify s.vb
+}
+
+@test "ulimit -v: a cache larger than the memory limit: exit 1, a one-line error, the store unchanged" {
+	skip_under_sanitizer
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	run -1 bash -c "ulimit -v $MEM_LIMIT_KB; vb-insert --cache 1G s.vb 0 --text x"
+	assert_output --regexp '^vb-insert: s\.vb: .*(memory|Cannot allocate)'
+	assert_equal "${#lines[@]}" 1
+	assert_same_sum s.vb "$before"
+}
+
+@test "ulimit -n: too many open files: exit 1, the file named, the store unchanged" {
+	make_base base 1000
+	vb-insert -b base b.vb 0 --text x
+	make_store s.vb hello
+	before=$(sum_of b.vb)
+	# the store itself cannot be opened
+	run -1 nofile 4 'vb-insert b.vb 0 base'
+	assert_output 'vb-insert: b.vb: cannot open: Too many open files'
+	# the base cannot be opened
+	run -1 nofile 4 'vb-insert b.vb 0 --text y'
+	assert_output "vb-insert: b.vb: base file 'base' (or '$TEST_DIR/base') cannot be opened: Too many open files"
+	assert_same_sum b.vb "$before"
+	# a new store
+	run -1 nofile 4 'vb-insert -c n.vb 0 --text y'
+	assert_output 'vb-insert: n.vb: cannot open: Too many open files'
+	[ ! -e n.vb ]
+	[ -z "$(find . -name '.n.vb.*')" ]
+	# one input file too many
+	before=$(sum_of s.vb)
+	run -1 nofile 5 'vb-insert s.vb 0 base base base'
+	assert_output 'vb-insert: base: Too many open files'
+	assert_same_sum s.vb "$before"
+}
+
+@test "a closed stdin is a read error, not the store read as input" {
+	make_store s.vb hello
+	before=$(sum_of s.vb)
+	run -1 bash -c 'vb-insert s.vb 0 <&-'
+	assert_output 'vb-insert: -: read: Bad file descriptor'
+	assert_same_sum s.vb "$before"
+	run -1 bash -c 'vb-insert - 0 x <&-'
+	assert_output --partial 'vb-insert: '
+	assert_same_sum s.vb "$before"
+}
+
+@test "a closed stderr: a warning does not end up in the store" {
+	make_bad_tail s.vb
+	run -0 bash -c 'vb-insert s.vb 0 --text x 2>&-'
+	run -0 --separate-stderr vb-cat s.vb
+	assert_output xhello
+	run -0 vb-history --verify s.vb
+}
+
+@test "a closed or full stdout: vb-insert writes nothing there and succeeds; stream mode fails" {
+	make_store s.vb hello
+	run -0 bash -c 'vb-insert s.vb 0 --text x >&-'
+	assert_output ''
+	run -0 bash -c 'vb-insert s.vb 0 --text y > /dev/full'
+	assert_output ''
+	assert_equal "$(vb-cat s.vb)" yxhello
+	printf abc > in
+	run -1 bash -c 'vb-insert - 1 --text x < in >&-'
+	assert_output 'vb-insert: write error: Bad file descriptor'
+	run -1 bash -c 'vb-insert --help >&-'
+	assert_output 'vb-insert: write error: Bad file descriptor'
+	run -1 bash -c 'vb-insert --version > /dev/full'
+	assert_output 'vb-insert: write error: No space left on device'
+}
+
+@test "a read-only file system: exit 1, a clear error, the store unchanged" {
+	mount_tmpfs 2m
+	make_store mnt/s.vb hello
+	before=$(sum_of mnt/s.vb)
+	remount_ro
+	run -1 vb-insert mnt/s.vb 0 --text x
+	assert_output 'vb-insert: mnt/s.vb: cannot open: Read-only file system'
+	run -1 vb-insert -c mnt/n.vb 0 --text x
+	assert_output --regexp '^vb-insert: mnt/n\.vb: .*Read-only file system$'
+	assert_same_sum mnt/s.vb "$before"
+	[ "$(ls -A mnt)" = s.vb ]
+	run -0 vb-cat mnt/s.vb
+	assert_output hello
+}
