@@ -347,6 +347,8 @@ enum { FINAL_EMIT, FINAL_DROP, FINAL_ERROR };
 
 static struct vb_framer *framer;
 static uint64_t max_size = 64u << 20;
+/* bytes a frame may hold besides its record: a length prefix's header */
+static uint64_t header_room;
 static int oversize = OVER_ERROR, final_mode = FINAL_EMIT, is_length;
 static unsigned char *out_delim = (unsigned char *)"\n";
 static size_t out_delim_len = 1;
@@ -867,6 +869,9 @@ static void setup_framer(void)
 		}
 		if ((rc = vb_framer_length(&sp, &framer)))
 			cli_usage("%s", vb_err_detail());
+		header_room = sp.offset > UINT64_MAX / 2 || sp.strip > UINT64_MAX / 2
+				      ? UINT64_MAX
+				      : sp.offset + sp.strip + 16;
 		if (opt_last)
 			cli_usage("--last needs delimiter framing");
 		is_length = 1;
@@ -1029,6 +1034,14 @@ int main(int argc, char **argv)
 	}
 	if (brc)
 		return cli_fail(NULL, brc);
+	/* The buffer never holds more than a record at the limit, its header
+	 * or delimiter and two reads: memory follows --max-size, not the
+	 * buffer's doubling growth. */
+	uint64_t room = (uint64_t)vb_framer_max_delim(framer) + 2 * READ_CHUNK;
+	uint64_t cap = max_size > UINT64_MAX - room || header_room > UINT64_MAX - room - max_size
+			       ? UINT64_MAX
+			       : max_size + room + header_room;
+	vb_sbuf_set_max(b, cap >= SIZE_MAX ? 0 : (size_t)cap);
 	for (int i = 0; i < nargs && !stop; i++) {
 		struct input in = {args[i], 0, NULL, 0, 0, 0, 0};
 		int st;

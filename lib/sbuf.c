@@ -368,7 +368,10 @@ static enum vb_err linear_room(struct vb_sbuf *b, size_t n)
 	/* Grow by doubling, with realloc: a large buffer is an mmap that the
 	 * kernel moves (mremap) rather than copying, and the capacity not yet
 	 * written to is not resident, so memory follows the bytes held. */
-	size_t ncap = c->cap * 2;
+	size_t ncap = c->cap <= SIZE_MAX / 2 ? c->cap * 2 : SIZE_MAX;
+	/* never past the maximum: a buffer bounded at M holds at most M */
+	if (ncap > b->max)
+		ncap = b->max;
 	if (ncap < used + n)
 		ncap = used + n;
 	unsigned char *d = realloc(c->data, ncap);

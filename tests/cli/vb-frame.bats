@@ -1347,6 +1347,18 @@ vb-frame: in2: the last record (2 at offset 2) has no delimiter"
 	[[ $stderr == 'vb-frame: -: record 1 at offset 0 is larger than --max-size'* ]]
 }
 
+@test "ulimit -v: the buffer grows to --max-size and a little, not to the next power of two" {
+	skip_under_sanitizer
+	# a 33 MiB record within --max-size 34M needs ~35 MiB of buffer; the
+	# doubling growth alone would ask for 64 MiB, more than the limit
+	run -0 --separate-stderr bash -c "(head -c 33M /dev/zero | tr '\\0' a; echo) | (ulimit -v 49152; vb-frame -l -c --max-size 34M)"
+	assert_output 1
+	assert_equal "$stderr" ''
+	# a length prefix's header counts too
+	run -0 --separate-stderr bash -c "(printf '\\x00\\x00\\x10\\x02'; head -c 33M /dev/zero) | (ulimit -v 49152; vb-frame --length-prefix u32le --length-offset 0 -c --max-size 34M)"
+	assert_output 1
+}
+
 @test "ulimit -n: an input that cannot be opened is named, the others are framed" {
 	seq 1 10 > f
 	vb-insert -c s.vb 0 f
