@@ -789,6 +789,12 @@ fail:
 	return rc;
 }
 
+/* The paths come from the store file, which may come from elsewhere:
+ * only ever opened for reading, without waiting (a FIFO) and without
+ * becoming a controlling terminal; anything but a regular file is then
+ * refused. */
+#define BASE_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+
 /* Open and check the base recorded in the header; on failure remember why. */
 static void base_attach(struct vb_store *s)
 {
@@ -807,13 +813,13 @@ static void base_attach(struct vb_store *s)
 		candidate = malloc(strlen(sdir) + strlen(b->rel) + 2);
 		if (candidate) {
 			sprintf(candidate, "%s/%s", sdir, b->rel);
-			fd = open(candidate, O_RDONLY | O_CLOEXEC);
+			fd = open(candidate, BASE_OPEN_FLAGS);
 		}
 	}
 	free(sdir);
 	name = b->rel;
 	if (fd < 0 && b->abs[0]) {
-		fd = open(b->abs, O_RDONLY | O_CLOEXEC);
+		fd = open(b->abs, BASE_OPEN_FLAGS);
 		name = b->abs;
 	}
 	free(candidate);
@@ -825,6 +831,15 @@ static void base_attach(struct vb_store *s)
 		goto fail;
 	}
 	if (fstat(fd, &st) < 0) {
+		rc = vb_err_sys("base file '%s'", name);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = vb_err_set(VB_EBASE, "base file '%s' is not a regular file", name);
+		goto fail;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		rc = vb_err_sys("base file '%s'", name);
 		goto fail;
 	}
