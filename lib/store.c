@@ -622,14 +622,18 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 		goto out;
 	if (b->present && (!rl && !al))
 		goto out;
+	/* checked before the copies are made: a failure leaves nothing to free */
+	if (memchr(buf + HDR_FIXED, 0, (size_t)rl + al))
+		goto out;
 	b->rel = strndup((char *)buf + HDR_FIXED, rl);
 	b->abs = strndup((char *)buf + HDR_FIXED + rl, al);
 	if (!b->rel || !b->abs) {
+		free(b->rel);
+		free(b->abs);
+		b->rel = b->abs = NULL;
 		rc = vb_err_set(VB_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (memchr(b->rel, 0, rl) || memchr(b->abs, 0, al))
-		goto out;
 	const unsigned char *sp = buf + HDR_FIXED + rl + al;
 	for (uint32_t i = 0; i < b->nsamples; i++) {
 		b->sample_off[i] = vb_le_get64(sp + 12 * i);
