@@ -10,10 +10,13 @@
  *           the input is the whole file;
  *   bit 1   open with lenient_base (a changed base is a warning);
  *   bit 2   the smallest caches (evictions);
- *   bits 3-7  the chunk size of the reads (1 + 61 * n bytes).
+ *   bits 3-7  the chunk size of the reads (1 + 61 * n bytes);
+ *   bit 3   also: after the reads, open the store as a writer, insert and
+ *           delete a few bytes and commit, as vb-insert would on a store
+ *           from elsewhere.
  *
  * The file is written to a temporary directory that also holds the base
- * file the stores in corpus/store were made with ("base", 2,893
+ * file the stores in corpus/store were made with ("base", 2,692
  * bytes: the lines "1" to "700", mtime 2023-11-14 22:13:20 UTC), so that
  * they find their base.  Then: open the head read-only, read its warnings,
  * run vb_store_verify; for up to 16 versions (the newest, and version 0)
@@ -23,6 +26,11 @@
  * with what the reads gave, diff it against the version before and map a
  * few positions to the head.  Nothing may crash, hang or allocate without
  * bound (run with -rss_limit_mb and -timeout); bytes read twice must agree.
+ * The writer (bit 3) may fail, but if it commits, the store reopens at
+ * the next version with the inserted bytes where they were put; and
+ * whatever the store says, nothing but the store file is written: the
+ * directory holds only the store and the base afterwards, and the base
+ * keeps its size, time and bytes (issue 6 item 6).
  *
  * VB_FUZZ_DEBUG=1 in the environment prints what opening each input gave.
  *
@@ -48,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -101,6 +110,8 @@ int clock_gettime(clockid_t clk, struct timespec *ts)
 static int debug;  /* $VB_FUZZ_DEBUG: say what each input did */
 static int no_fix; /* $VB_FUZZ_NO_FIX: the mutator leaves checksums alone */
 static char dir[256], store_path[300], base_path[300];
+static uint32_t base_crc;
+static size_t base_len;
 static unsigned char *prefix;
 static size_t prefix_len;
 
@@ -121,6 +132,8 @@ static void make_base(void)
 	for (int i = 1; i <= 700; i++)
 		n += (size_t)snprintf(text + n, sizeof text - n, "%d\n", i);
 	write_file(base_path, text, n);
+	base_len = n;
+	base_crc = (uint32_t)crc32(0, (const unsigned char *)text, (unsigned)n);
 	CHECK(utimensat(AT_FDCWD, base_path, t, 0) == 0);
 }
 
@@ -321,6 +334,64 @@ static void read_version(struct vb_vbuf *b, size_t chunk)
 	}
 }
 
+/* Only the store and its base are in the directory; the base is as made. */
+static void check_dir(void)
+{
+	static unsigned char base_now[8192];
+	struct stat st;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	CHECK(d);
+	while ((e = readdir(d)))
+		CHECK(!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		      !strcmp(e->d_name, "s.vb") || !strcmp(e->d_name, "base"));
+	closedir(d);
+	CHECK(stat(base_path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == base_len &&
+	      st.st_mtim.tv_sec == 1700000000 && st.st_mtim.tv_nsec == 0);
+	int fd = open(base_path, O_RDONLY);
+	CHECK(fd >= 0 && read(fd, base_now, sizeof base_now) == (ssize_t)base_len);
+	close(fd);
+	CHECK(crc32(0, base_now, (unsigned)base_len) == base_crc);
+}
+
+/* Edit the store as a writer would; if the commit succeeds, the next
+ * version must hold the bytes. */
+static void write_version(const struct vb_store_opts *ro, uint64_t head)
+{
+	struct vb_store_opts o = *ro;
+	struct vb_vbuf *b;
+	uint64_t v, at;
+	unsigned char back[3];
+
+	o.write = 1;
+	o.no_sync = 1;
+	o.wait = 0;
+	if (vb_vbuf_open(store_path, &o, VB_HEAD, &b))
+		return;
+	at = vb_vbuf_len(b) / 2;
+	if (vb_vbuf_len(b) > 4 && vb_vbuf_delete(b, 0, 1)) {
+		vb_vbuf_close(b);
+		return;
+	}
+	at = at > vb_vbuf_len(b) ? vb_vbuf_len(b) : at;
+	enum vb_err rc = vb_vbuf_insert(b, at, "xyz", 3);
+	if (!rc)
+		rc = vb_vbuf_commit(b, "fuzz", &v);
+	if (debug)
+		fprintf(stderr, "fuzz-store: writing: %s%s%s\n", vb_strerror(rc), rc ? ": " : "",
+			rc ? vb_err_detail() : "");
+	vb_vbuf_close(b);
+	if (rc)
+		return;
+	CHECK(v == head + 1);
+	CHECK(vb_vbuf_open(store_path, ro, VB_HEAD, &b) == VB_OK);
+	CHECK(vb_vbuf_head(b) == v);
+	if (!vb_vbuf_read(b, at, back, 3))
+		CHECK(!memcmp(back, "xyz", 3));
+	vb_vbuf_close(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vb_store_opts o;
@@ -349,8 +420,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (debug)
 		fprintf(stderr, "fuzz-store: open: %s%s%s\n", vb_strerror(rc), rc ? ": " : "",
 			rc ? vb_err_detail() : "");
-	if (rc)
+	if (rc) {
+		check_dir();
 		return 0;
+	}
 	for (size_t i = 0; i < vb_vbuf_nwarnings(b); i++)
 		(void)strlen(vb_vbuf_warning(b, i));
 	head = vb_vbuf_head(b);
@@ -390,6 +463,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(unsigned long long)head, (unsigned long long)vb_vbuf_len(b),
 			(unsigned long long)problems);
 	vb_vbuf_close(b);
+	if (mode & 8)
+		write_version(&o, head);
+	check_dir();
 	return 0;
 }
 
