@@ -622,14 +622,18 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 		goto out;
 	if (b->present && (!rl && !al))
 		goto out;
+	/* checked before the copies are made: a failure leaves nothing to free */
+	if (memchr(buf + HDR_FIXED, 0, (size_t)rl + al))
+		goto out;
 	b->rel = strndup((char *)buf + HDR_FIXED, rl);
 	b->abs = strndup((char *)buf + HDR_FIXED + rl, al);
 	if (!b->rel || !b->abs) {
+		free(b->rel);
+		free(b->abs);
+		b->rel = b->abs = NULL;
 		rc = vb_err_set(VB_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (memchr(b->rel, 0, rl) || memchr(b->abs, 0, al))
-		goto out;
 	const unsigned char *sp = buf + HDR_FIXED + rl + al;
 	for (uint32_t i = 0; i < b->nsamples; i++) {
 		b->sample_off[i] = vb_le_get64(sp + 12 * i);
@@ -789,6 +793,12 @@ fail:
 	return rc;
 }
 
+/* The paths come from the store file, which may come from elsewhere:
+ * only ever opened for reading, without waiting (a FIFO) and without
+ * becoming a controlling terminal; anything but a regular file is then
+ * refused. */
+#define BASE_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+
 /* Open and check the base recorded in the header; on failure remember why. */
 static void base_attach(struct vb_store *s)
 {
@@ -807,13 +817,13 @@ static void base_attach(struct vb_store *s)
 		candidate = malloc(strlen(sdir) + strlen(b->rel) + 2);
 		if (candidate) {
 			sprintf(candidate, "%s/%s", sdir, b->rel);
-			fd = open(candidate, O_RDONLY | O_CLOEXEC);
+			fd = open(candidate, BASE_OPEN_FLAGS);
 		}
 	}
 	free(sdir);
 	name = b->rel;
 	if (fd < 0 && b->abs[0]) {
-		fd = open(b->abs, O_RDONLY | O_CLOEXEC);
+		fd = open(b->abs, BASE_OPEN_FLAGS);
 		name = b->abs;
 	}
 	free(candidate);
@@ -825,6 +835,15 @@ static void base_attach(struct vb_store *s)
 		goto fail;
 	}
 	if (fstat(fd, &st) < 0) {
+		rc = vb_err_sys("base file '%s'", name);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = vb_err_set(VB_EBASE, "base file '%s' is not a regular file", name);
+		goto fail;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		rc = vb_err_sys("base file '%s'", name);
 		goto fail;
 	}

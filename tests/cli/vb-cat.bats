@@ -487,6 +487,26 @@ EOF
 	fi
 }
 
+@test "a base path that names a FIFO or a directory is an error, not a wait" {
+	# the store names its base by path: whatever is there now is only
+	# opened for reading, never waited on (a FIFO without a writer would
+	# block open(2)) and never taken unless it is a regular file
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text x
+	mv base.txt saved
+	mkfifo base.txt
+	run -1 timeout 10 vb-cat s.vb
+	assert_output "vb-cat: s.vb: base file 'base.txt' is not a regular file"
+	rm base.txt
+	mkdir base.txt
+	run -1 timeout 10 vb-cat s.vb
+	assert_output "vb-cat: s.vb: base file 'base.txt' is not a regular file"
+	rmdir base.txt
+	mv saved base.txt
+	run -0 vb-cat -r 0:2 s.vb
+	assert_output 'x1'
+}
+
 @test "a torn tail is ignored with a warning" {
 	make_store s.vb "$ALPHA"
 	printf 'garbage' >> s.vb

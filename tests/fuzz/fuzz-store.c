@@ -10,10 +10,13 @@
  *           the input is the whole file;
  *   bit 1   open with lenient_base (a changed base is a warning);
  *   bit 2   the smallest caches (evictions);
- *   bits 3-7  the chunk size of the reads (1 + 61 * n bytes).
+ *   bits 3-7  the chunk size of the reads (1 + 61 * n bytes);
+ *   bit 3   also: after the reads, open the store as a writer, insert and
+ *           delete a few bytes and commit, as vb-insert would on a store
+ *           from elsewhere.
  *
  * The file is written to a temporary directory that also holds the base
- * file the stores in corpus/store were made with ("base", 2,893
+ * file the stores in corpus/store were made with ("base", 2,692
  * bytes: the lines "1" to "700", mtime 2023-11-14 22:13:20 UTC), so that
  * they find their base.  Then: open the head read-only, read its warnings,
  * run vb_store_verify; for up to 16 versions (the newest, and version 0)
@@ -23,8 +26,25 @@
  * with what the reads gave, diff it against the version before and map a
  * few positions to the head.  Nothing may crash, hang or allocate without
  * bound (run with -rss_limit_mb and -timeout); bytes read twice must agree.
+ * The writer (bit 3) may fail, but if it commits, the store reopens at
+ * the next version with the inserted bytes where they were put; and
+ * whatever the store says, nothing but the store file is written: the
+ * directory holds only the store and the base afterwards, and the base
+ * keeps its size, time and bytes (issue 6 item 6).
  *
  * VB_FUZZ_DEBUG=1 in the environment prints what opening each input gave.
+ *
+ * The custom mutator (LLVMFuzzerCustomMutator, and LLVMFuzzerCustomCrossOver
+ * for two inputs) lets libFuzzer mutate the bytes and then, most of the
+ * time, puts the checksums right, so that mutations get past them into
+ * the tree decoder, the commit fields and extensions, the anchors: the
+ * header CRC (mode bit 0 clear), and for every record whose length frames
+ * it (walking forward from the header, resynchronising on the next footer
+ * that points back to a plausible start) its footer (magic, length, own
+ * offset, store id), the region checksum and parent CRC of a commit, and
+ * the record CRC.  With mode bit 0 the startup store is walked too (for
+ * the parent CRCs) but only the input's own bytes are changed.
+ * VB_FUZZ_NO_FIX=1 turns the repairs off (to measure what they bring).
  *
  * The startup store is made deterministic (fixed store id and clock) so
  * that a reproducer found by one run reproduces in the next: getrandom and
@@ -36,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -49,6 +70,10 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned seed);
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *d1, size_t n1, const uint8_t *d2, size_t n2,
+				 uint8_t *out, size_t max_out, unsigned seed);
 
 #define CHECK(c)                                                                           \
 	do {                                                                               \
@@ -82,8 +107,11 @@ int clock_gettime(clockid_t clk, struct timespec *ts)
 	return (int)syscall(SYS_clock_gettime, clk, ts);
 }
 
-static int debug; /* $VB_FUZZ_DEBUG: say what each input did */
+static int debug;  /* $VB_FUZZ_DEBUG: say what each input did */
+static int no_fix; /* $VB_FUZZ_NO_FIX: the mutator leaves checksums alone */
 static char dir[256], store_path[300], base_path[300];
+static uint32_t base_crc;
+static size_t base_len;
 static unsigned char *prefix;
 static size_t prefix_len;
 
@@ -104,6 +132,8 @@ static void make_base(void)
 	for (int i = 1; i <= 700; i++)
 		n += (size_t)snprintf(text + n, sizeof text - n, "%d\n", i);
 	write_file(base_path, text, n);
+	base_len = n;
+	base_crc = (uint32_t)crc32(0, (const unsigned char *)text, (unsigned)n);
 	CHECK(utimensat(AT_FDCWD, base_path, t, 0) == 0);
 }
 
@@ -170,6 +200,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	debug = getenv("VB_FUZZ_DEBUG") && *getenv("VB_FUZZ_DEBUG");
+	no_fix = getenv("VB_FUZZ_NO_FIX") && *getenv("VB_FUZZ_NO_FIX");
 	snprintf(dir, sizeof dir, "%s/vb-fuzz-store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	CHECK(mkdtemp(dir));
 	snprintf(store_path, sizeof store_path, "%s/s.vb", dir);
@@ -303,6 +334,64 @@ static void read_version(struct vb_vbuf *b, size_t chunk)
 	}
 }
 
+/* Only the store and its base are in the directory; the base is as made. */
+static void check_dir(void)
+{
+	static unsigned char base_now[8192];
+	struct stat st;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	CHECK(d);
+	while ((e = readdir(d)))
+		CHECK(!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		      !strcmp(e->d_name, "s.vb") || !strcmp(e->d_name, "base"));
+	closedir(d);
+	CHECK(stat(base_path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == base_len &&
+	      st.st_mtim.tv_sec == 1700000000 && st.st_mtim.tv_nsec == 0);
+	int fd = open(base_path, O_RDONLY);
+	CHECK(fd >= 0 && read(fd, base_now, sizeof base_now) == (ssize_t)base_len);
+	close(fd);
+	CHECK(crc32(0, base_now, (unsigned)base_len) == base_crc);
+}
+
+/* Edit the store as a writer would; if the commit succeeds, the next
+ * version must hold the bytes. */
+static void write_version(const struct vb_store_opts *ro, uint64_t head)
+{
+	struct vb_store_opts o = *ro;
+	struct vb_vbuf *b;
+	uint64_t v, at;
+	unsigned char back[3];
+
+	o.write = 1;
+	o.no_sync = 1;
+	o.wait = 0;
+	if (vb_vbuf_open(store_path, &o, VB_HEAD, &b))
+		return;
+	at = vb_vbuf_len(b) / 2;
+	if (vb_vbuf_len(b) > 4 && vb_vbuf_delete(b, 0, 1)) {
+		vb_vbuf_close(b);
+		return;
+	}
+	at = at > vb_vbuf_len(b) ? vb_vbuf_len(b) : at;
+	enum vb_err rc = vb_vbuf_insert(b, at, "xyz", 3);
+	if (!rc)
+		rc = vb_vbuf_commit(b, "fuzz", &v);
+	if (debug)
+		fprintf(stderr, "fuzz-store: writing: %s%s%s\n", vb_strerror(rc), rc ? ": " : "",
+			rc ? vb_err_detail() : "");
+	vb_vbuf_close(b);
+	if (rc)
+		return;
+	CHECK(v == head + 1);
+	CHECK(vb_vbuf_open(store_path, ro, VB_HEAD, &b) == VB_OK);
+	CHECK(vb_vbuf_head(b) == v);
+	if (!vb_vbuf_read(b, at, back, 3))
+		CHECK(!memcmp(back, "xyz", 3));
+	vb_vbuf_close(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vb_store_opts o;
@@ -331,8 +420,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (debug)
 		fprintf(stderr, "fuzz-store: open: %s%s%s\n", vb_strerror(rc), rc ? ": " : "",
 			rc ? vb_err_detail() : "");
-	if (rc)
+	if (rc) {
+		check_dir();
 		return 0;
+	}
 	for (size_t i = 0; i < vb_vbuf_nwarnings(b); i++)
 		(void)strlen(vb_vbuf_warning(b, i));
 	head = vb_vbuf_head(b);
@@ -372,5 +463,178 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(unsigned long long)head, (unsigned long long)vb_vbuf_len(b),
 			(unsigned long long)problems);
 	vb_vbuf_close(b);
+	if (mode & 8)
+		write_version(&o, head);
+	check_dir();
 	return 0;
+}
+
+/* ------------------------------------------------------------- mutator */
+
+/* The layout constants of lib/store.c (its opening comment). */
+#define S_HDR_MIN 108u
+#define S_HDR_MAX 16384u
+#define S_FOOTER 32u
+#define S_OVERHEAD (4u + S_FOOTER)
+#define S_REC_MAX 65536u
+#define S_FOOTER_MAGIC 0x66724256u
+#define S_COMMIT 3u
+#define S_COMMIT_FIXED 128u
+#define S_REGION_MAX 65536u
+#define FILE_MAX (1u << 20)
+#define COMMITS_MAX 4096
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+	return rng_state >> 33;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+	return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t crc(uint32_t c, const unsigned char *p, size_t n)
+{
+	return (uint32_t)crc32(c, p, (uInt)n);
+}
+
+static unsigned char file_buf[(1u << 20) + (64u << 10)];
+static struct {
+	uint64_t off;
+	uint32_t crc;
+} commits[COMMITS_MAX];
+
+/* The record that starts at or after `from` and before `end`: the first
+ * footer magic whose length field points back to a record length that
+ * says the same.  Its offset, or `end` if none. */
+static uint64_t resync(const unsigned char *f, uint64_t from, uint64_t end)
+{
+	for (uint64_t q = from + 4; q + S_FOOTER <= end; q++) {
+		if (le32(f + q) != S_FOOTER_MAGIC)
+			continue;
+		uint32_t l = le32(f + q + 8);
+		if (l <= S_REC_MAX && q >= from + 4 + l && le32(f + q - 4 - l) == l)
+			return q - 4 - l;
+	}
+	return end;
+}
+
+/* Put the checksums of the file f[0..n) right where its framing parses;
+ * bytes before `w0` are the startup store's and stay as they are. */
+static void fix_store(unsigned char *f, uint64_t n, uint64_t w0)
+{
+	uint64_t h, id, off;
+	size_t nc = 0;
+
+	if (n < S_HDR_MIN)
+		return;
+	h = le32(f + 12);
+	if (h < S_HDR_MIN || h > S_HDR_MAX || h > n)
+		return;
+	if (w0 < h)
+		put32(f + h - 4, crc(0, f, h - 4));
+	id = le64(f + 16);
+	for (off = h; off + S_OVERHEAD <= n;) {
+		uint32_t l = le32(f + off);
+		if (l > S_REC_MAX || l + S_OVERHEAD > n - off) {
+			off = resync(f, off + 1, n);
+			continue;
+		}
+		unsigned char *ft = f + off + 4 + l;
+		if (off >= w0) {
+			/* most of the time the footer's framing fields too */
+			if (rnd() % 8) {
+				put32(ft, S_FOOTER_MAGIC);
+				put32(ft + 8, l);
+				put64(ft + 16, off);
+				put64(ft + 24, id);
+				if (ft[4] < 1 || ft[4] > 4)
+					ft[4] = (unsigned char)(1 + rnd() % 4);
+				ft[5] &= 1;
+				ft[6] = ft[7] = 0;
+			}
+			if (ft[4] == S_COMMIT && l >= S_COMMIT_FIXED) {
+				unsigned char *p = f + off + 4;
+				uint64_t parent = le64(p + 8), start = le64(p + 120);
+				for (size_t i = 0; i < nc; i++)
+					if (commits[i].off == parent)
+						put32(p + 16, commits[i].crc);
+				if ((le32(p + 20) & 1) && start >= h && start <= off &&
+				    off - start <= S_REGION_MAX)
+					put32(p + 116, crc(0, f + start, off - start));
+			}
+			put32(ft + 12, crc(crc(0, f + off, 4 + l + 12), ft + 16, S_FOOTER - 16));
+		}
+		if (ft[4] == S_COMMIT && nc < COMMITS_MAX) {
+			commits[nc].off = off;
+			commits[nc].crc = le32(ft + 12);
+			nc++;
+		}
+		off += S_OVERHEAD + l;
+	}
+}
+
+/* Fix the input d[0..n) (mode byte and file) in place. */
+static void fix_input(uint8_t *d, size_t n)
+{
+	uint64_t w0 = d[0] & 1 ? prefix_len : 0;
+
+	if (n < 2 || w0 + n - 1 > sizeof file_buf)
+		return;
+	memcpy(file_buf, prefix, w0);
+	memcpy(file_buf + w0, d + 1, n - 1);
+	fix_store(file_buf, w0 + n - 1, w0);
+	memcpy(d + 1, file_buf + w0, n - 1);
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned seed)
+{
+	rng_state = seed * 0x9e3779b97f4a7c15ull + 1;
+	size = LLVMFuzzerMutate(data, size, max_size);
+	if (!no_fix && rnd() % 8)
+		fix_input(data, size);
+	return size;
+}
+
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *d1, size_t n1, const uint8_t *d2, size_t n2,
+				 uint8_t *out, size_t max_out, unsigned seed)
+{
+	rng_state = seed * 0x9e3779b97f4a7c15ull + 7;
+	if (!n1 || !n2 || !max_out)
+		return 0;
+	/* a start of the first, the rest of the second (same mode) */
+	size_t a = 1 + (size_t)(rnd() % n1), b = 1 + (size_t)(rnd() % n2);
+	if (a > n1)
+		a = n1;
+	if (a > max_out)
+		a = max_out;
+	memcpy(out, d1, a);
+	size_t m = b < n2 ? n2 - b : 0;
+	if (m > max_out - a)
+		m = max_out - a;
+	memcpy(out + a, d2 + b, m);
+	if (!no_fix && rnd() % 8)
+		fix_input(out, a + m);
+	return a + m;
 }
