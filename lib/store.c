@@ -171,6 +171,7 @@
 #include "le.h"
 #include "pages.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -254,6 +255,8 @@ struct vb_store {
 	char *path;              /* as given */
 	int dir_fd;              /* creating: the directory, flock()ed */
 	char *tmp_path;          /* new store: the temporary file */
+	int tmp_anon;            /* ... has no name yet (O_TMPFILE): tmp_path is
+				  * the name it gets if it needs one */
 	int fd;
 	int writer;
 	int no_sync;
@@ -1315,27 +1318,61 @@ static enum vb_err random_id(uint64_t *id)
 }
 
 /* Write version 0 (empty or the base) into a fresh temporary file. */
-/* A new file beside s->path (s->tmp_path, s->fd), with the mode a plain
- * new file gets. */
-static enum vb_err create_temp_file(struct vb_store *s)
+/* A temporary name beside s->path: ".NAME.XXXXXX.tmp" (6 hex digits). */
+static enum vb_err temp_name(struct vb_store *s, char *out)
 {
 	const char *slash = strrchr(s->path, '/');
 	const char *name = slash ? slash + 1 : s->path;
 	size_t dl = slash ? (size_t)(slash - s->path + 1) : 0;
+	uint64_t r;
 	enum vb_err rc;
-	int fd;
 
-	s->tmp_path = malloc(dl + strlen(name) + 24);
+	if ((rc = random_id(&r)))
+		return rc;
+	memcpy(out, s->path, dl);
+	sprintf(out + dl, ".%s.%06llx.tmp", name, (unsigned long long)(r & 0xffffff));
+	return VB_OK;
+}
+
+/* Give the unnamed file fd the name `to`; never replaces a file (EEXIST). */
+static int link_unnamed(int fd, const char *to)
+{
+	char proc[40];
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
+}
+
+/* A new file beside s->path (s->fd), with the mode a plain new file gets.
+ * Where the file system allows, it has no name (O_TMPFILE, s->tmp_anon)
+ * until it is complete, so a writer killed before then leaves nothing
+ * behind; elsewhere it is s->tmp_path, removed on failure. */
+static enum vb_err create_temp_file(struct vb_store *s)
+{
+	const char *slash = strrchr(s->path, '/');
+	size_t dl = slash ? (size_t)(slash - s->path + 1) : 0;
+	enum vb_err rc;
+	int fd = -1;
+
+	s->tmp_path = malloc(strlen(s->path) + 24);
 	if (!s->tmp_path)
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	memcpy(s->tmp_path, s->path, dl);
+	if (access("/proc/self/fd", X_OK) == 0) {
+		char *dir = dl ? strndup(s->path, dl) : strdup(".");
+		if (!dir)
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
+		free(dir);
+		if (fd >= 0) {
+			s->fd = fd;
+			s->tmp_anon = 1;
+			return temp_name(s, s->tmp_path);
+		}
+	}
 	/* like mkstemp, but with the mode a plain new file gets (umask) */
 	for (int tries = 0;; tries++) {
-		uint64_t r;
-		if ((rc = random_id(&r)))
+		if ((rc = temp_name(s, s->tmp_path)))
 			return rc;
-		sprintf(s->tmp_path + dl, ".%s.%06llx.tmp", name,
-			(unsigned long long)(r & 0xffffff));
 		fd = open(s->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd >= 0 || errno != EEXIST || tries > 100)
 			break;
@@ -1395,7 +1432,14 @@ static enum vb_err publish(struct vb_store *s)
 
 	if (!s->no_sync && fsync(s->fd) < 0)
 		return vb_err_sys("sync");
-	if (renameat2(AT_FDCWD, s->tmp_path, AT_FDCWD, s->path, RENAME_NOREPLACE) < 0) {
+	if (s->tmp_anon) {
+		if (link_unnamed(s->fd, s->path) < 0) {
+			if (errno == EEXIST)
+				return vb_err_set(VB_EEXIST, "another process created the store meanwhile; nothing was written (run the command again)");
+			return vb_err_sys("link into place");
+		}
+		s->tmp_anon = 0;
+	} else if (renameat2(AT_FDCWD, s->tmp_path, AT_FDCWD, s->path, RENAME_NOREPLACE) < 0) {
 		if (errno == EEXIST)
 			return vb_err_set(VB_EEXIST, "another process created the store meanwhile; nothing was written (run the command again)");
 		if (errno != EINVAL && errno != ENOSYS)
@@ -1624,7 +1668,8 @@ void vb_store_close(struct vb_store *s)
 	if (s->writer && s->fd >= 0 && !s->tmp_path)
 		vb_store_rollback(s);
 	if (s->tmp_path) {
-		unlink(s->tmp_path);
+		if (!s->tmp_anon)
+			unlink(s->tmp_path);
 		free(s->tmp_path);
 	}
 	unlock_dir(s);
@@ -2876,6 +2921,56 @@ static int has_origin(const unsigned char *ext, size_t len)
 	return 0;
 }
 
+/* Remove the ".NAME.XXXXXX.tmp" files beside the store that are copies
+ * of this store (its magic and id).  Under the write lock no compaction
+ * is running, and a new store's file has no name while it is written
+ * where O_TMPFILE works, so such a file is what a compaction killed
+ * between naming its file and the rename left (or one made where
+ * O_TMPFILE does not work).  Best effort: a failure changes nothing. */
+static void sweep_temps(const struct vb_store *s)
+{
+	const char *slash = strrchr(s->path, '/');
+	const char *name = slash ? slash + 1 : s->path;
+	size_t nl = strlen(name);
+	char *dir = slash ? strndup(s->path, (size_t)(slash - s->path + 1)) : strdup(".");
+	struct dirent *e;
+	DIR *d;
+	int dfd;
+
+	if (!dir)
+		return;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dfd < 0)
+		return;
+	if (!(d = fdopendir(dfd))) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		const char *n = e->d_name;
+		unsigned char h[24];
+		struct stat st;
+		int fd, ok = 1;
+		if (strlen(n) != nl + 12 || n[0] != '.' || memcmp(n + 1, name, nl) ||
+		    n[nl + 1] != '.' || strcmp(n + nl + 8, ".tmp"))
+			continue;
+		for (size_t i = nl + 2; i < nl + 8; i++)
+			ok &= (n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f');
+		if (!ok)
+			continue;
+		fd = openat(dirfd(d), n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, h, 24, 0) == 24 &&
+		     !memcmp(h, MAGIC, 8) && vb_le_get64(h + 16) == s->id;
+		close(fd);
+		if (ok)
+			unlinkat(dirfd(d), n, 0);
+	}
+	closedir(d);
+}
+
 /* A writer handle on a new temporary file beside `old`, with old's header. */
 static enum vb_err compact_open(struct vb_store *old, struct vb_store **out)
 {
@@ -2986,8 +3081,10 @@ enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_
 		}
 		k.nc = w + 1;
 	}
-	if (!rc)
+	if (!rc) {
+		sweep_temps(s);
 		rc = compact_open(s, &k.n);
+	}
 	/* 2. copy them */
 	for (size_t i = 0; i < k.nc && !rc; i++)
 		rc = copy_cluster(&k, &k.c[i]);
@@ -3119,6 +3216,17 @@ enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_
 	if (!rc && !s->no_sync && fsync(k.n->fd) < 0)
 		rc = vb_err_sys("sync");
 	crash_point("synced");
+	/* an unnamed new file gets its temporary name only now: a crash
+	 * before leaves nothing, one between this and the rename leaves it
+	 * for the next compaction to remove (sweep_temps) */
+	for (int tries = 0; !rc && k.n->tmp_anon; tries++) {
+		if (link_unnamed(k.n->fd, k.n->tmp_path) == 0)
+			k.n->tmp_anon = 0;
+		else if (errno != EEXIST || tries > 100)
+			rc = vb_err_sys("cannot name the new store file");
+		else
+			rc = temp_name(k.n, k.n->tmp_path);
+	}
 	/* the old file is untouched until this rename replaces it */
 	if (!rc && rename(k.n->tmp_path, s->path) < 0)
 		rc = vb_err_sys("cannot replace the store");

@@ -896,6 +896,26 @@ history_versions() {
 	[ "$(ls -A)" = s.vb ]
 }
 
+@test "--compact removes a temporary copy of the same store left by a killed compaction, nothing else" {
+	make_store s.vb hello
+	vb-insert s.vb 5 --text ' world'
+	make_store other.vb other
+	# what a compaction killed between naming its file and the rename leaves
+	cp s.vb .s.vb.0a1b2c.tmp
+	# names and files that are not that: another store, not a store, another name
+	cp other.vb .s.vb.123456.tmp
+	echo data > .s.vb.abcdef.tmp
+	cp s.vb .s.vb.12345.tmp
+	cp s.vb .s.vb.ABCDEF.tmp
+	cp s.vb .t.vb.0a1b2c.tmp
+	run -0 vb-flatten --compact s.vb
+	assert_file_not_exists .s.vb.0a1b2c.tmp
+	for f in .s.vb.123456.tmp .s.vb.abcdef.tmp .s.vb.12345.tmp .s.vb.ABCDEF.tmp .t.vb.0a1b2c.tmp; do
+		assert_file_exists "$f"
+	done
+	assert_equal "$(vb-cat s.vb)" 'hello world'
+}
+
 @test "--compact --progress: a final line" {
 	make_fragmented
 	run -0 --separate-stderr vb-flatten --compact --progress s.vb
