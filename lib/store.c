@@ -549,6 +549,22 @@ struct header {
 	struct base_id base;
 };
 
+/* Whether the file ends with what looks like a record footer (magic, a
+ * known type, its own offset and length consistent with the file size):
+ * a store whose header was damaged, not some other file. */
+static int ends_with_record(int fd, uint64_t size)
+{
+	unsigned char f[FOOTER];
+	size_t got;
+
+	if (size < HDR_FIXED + REC_OVERHEAD ||
+	    vb_io_pread_full(fd, f, FOOTER, size - FOOTER, &got) || got != FOOTER)
+		return 0;
+	uint32_t len = vb_le_get32(f + 8);
+	return vb_le_get32(f) == FOOTER_MAGIC && f[4] >= REC_DATA && f[4] <= REC_OPS &&
+	       len <= REC_MAX && vb_le_get64(f + 16) + REC_OVERHEAD + len == size;
+}
+
 static enum vb_err read_header(struct vb_store *s, struct header *h)
 {
 	unsigned char fixed[HDR_FIXED], *buf;
@@ -570,10 +586,16 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 			return vb_err_set(VB_ENOTSTORE, "not a vb store (empty file)");
 		if (got < sizeof MAGIC - 1 && !memcmp(fixed, MAGIC, got))
 			return vb_err_set(VB_ECORRUPT, "truncated header (%zu bytes)", got);
+		if (ends_with_record(s->fd, (uint64_t)st.st_size))
+			return vb_err_set(VB_ECORRUPT, "damaged header: no store magic at byte 0, "
+					  "but the file ends with a vb store record");
 		return vb_err_set(VB_ENOTSTORE, "not a vb store");
 	}
 	if (got < 16)
 		return vb_err_set(VB_ECORRUPT, "truncated header (%zu bytes)", got);
+	/* (a damaged version field reads as a newer format: the header of
+	 * another version need not be laid out as ours, so its checksum
+	 * cannot tell the two apart) */
 	if (vb_le_get32(fixed + 8) != FORMAT_VERSION)
 		return vb_err_set(VB_EFORMAT, "unsupported store format version %u (this vb reads version %u)",
 				  vb_le_get32(fixed + 8), FORMAT_VERSION);
