@@ -850,6 +850,11 @@ static void base_attach(struct vb_store *s)
 		rc = vb_err_sys("base file '%s'", name);
 		goto fail;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = vb_err_set(VB_EBASE, "base file '%s' has changed: it is no longer a regular file%s",
+				name, S_ISDIR(st.st_mode) ? " (a directory)" : "");
+		goto fail;
+	}
 	if ((uint64_t)st.st_size != b->size) {
 		rc = vb_err_set(VB_EBASE, "base file '%s' has changed: size %llu, expected %llu",
 				name, (unsigned long long)st.st_size, (unsigned long long)b->size);
@@ -1185,7 +1190,8 @@ static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit 
 		}
 		p = roff;
 	}
-	return vb_err_set(VB_ECORRUPT, "no valid commit found (the store is damaged)");
+	return vb_err_set(VB_ECORRUPT, "no valid commit found in bytes %u to %llu (the store is damaged or truncated)",
+			  s->hdr_len, (unsigned long long)end);
 }
 
 /* ----------------------------------------------------------- node i/o */
@@ -1499,7 +1505,10 @@ again:
 	if (fstat(s->fd, &st) < 0)
 		return vb_err_sys("stat");
 	s->file_size_at_open = (uint64_t)st.st_size;
-	s->end = (uint64_t)st.st_size;
+	/* nothing to roll back yet: a failure before the head is known
+	 * (no valid commit, say) must leave the file as it is, torn tail
+	 * included, not cut it to the last commit or to nothing */
+	s->end = s->committed_end = (uint64_t)st.st_size;
 	struct vb_ptree_io io = {s, io_read_node, io_tell, io_write_node, s->hdr_len, s->base.size};
 	if ((rc = vb_ptree_create(&io, o->node_cache, &s->tree)))
 		return rc;
@@ -1533,7 +1542,7 @@ again:
 	if (s->base_err) {
 		/* a head without base pieces opens without it; older
 		 * versions that need it fail when they are asked for */
-		if (s->head.flags & VB_COMMIT_NO_BASE)
+		if ((s->head.flags & VB_COMMIT_NO_BASE) || (o->defer_base && !o->write))
 			return VB_OK;
 		if (!o->lenient_base)
 			return vb_err_set(s->base_err, "%s", s->base_err_msg ? s->base_err_msg : "base file problem");
