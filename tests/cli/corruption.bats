@@ -56,7 +56,7 @@ setup_file() {
 
 # cx_sweep_test KIND: the sweep of one damage kind over both stores.
 cx_sweep_test() {
-	local kind=$1 seed=${VB_CORRUPTION_SEED:-1} ns=8 ne=4
+	local kind=$1 seed=${VB_CORRUPTION_SEED:-1} ns=6 ne=3
 	if [ -n "${VB_TEST_LONG:-}" ]; then
 		ns=300 ne=150
 	fi
