@@ -32,10 +32,15 @@
 #
 # Anything else (a signal, another status, a timeout, wrong bytes, a
 # message without a place) is a failure, printed with the seed, damage
-# and command so that it can be repeated:
-#   VB_CORRUPTION_SEED=SEED (and the kind's test) gives the same damage.
-# VB_TEST_LONG=1 tries many more damages; VB_CORRUPTION_SEED sets the
-# first seed (default 1).
+# and command so that it can be repeated: the damage with seed S of kind
+# K to store X is made and checked again by
+#   . tests/cli/corruption-lib.bash; CX=DIR; cx_make_fixtures DIR;
+#   CX_FAILS=(); cx_sweep X K S 1; printf '%s\n' "${CX_FAILS[@]}"
+# (with the built commands first on PATH; the damaged copy is DIR/w/d.vb;
+# fixtures made again differ only in the store id and the times, so the
+# same seed damages the same place in the same way).
+# VB_TEST_LONG=1 tries many more damages (300 + 150 per kind instead of
+# 6 + 3); VB_CORRUPTION_SEED moves the seeds (default 1).
 #
 # --verify: every byte of a store belongs to the header or to a record
 # that --verify checks (data blocks no version uses any more included),
