@@ -261,8 +261,9 @@ struct vb_store {
 	int broken;              /* a failed commit: refuse further writes */
 	int touched;             /* bytes may have been written since the last commit */
 	int tail_bad;            /* after the head: 1 a whole record with a bad CRC,
-				  * 2 a commit whose region does not match */
-	uint64_t tail_commit;    /* kind 2: that commit's offset */
+				  * 2 a commit whose region does not match,
+				  * 3 a whole last record with a damaged footer */
+	uint64_t tail_commit;    /* kinds 2 and 3: that record's offset */
 	uint32_t region_crc;     /* CRC of the bytes appended since the last commit */
 	uint64_t id;
 	uint32_t hdr_len;
@@ -1133,10 +1134,32 @@ static enum vb_err scan_back(struct vb_store *s, uint64_t lo, uint64_t end, uint
 	return rc;
 }
 
+/* Whether [rec, end) is one whole record whose footer was damaged rather
+ * than cut short: its length field spans it exactly, and three of the
+ * footer's four fixed fields (magic, length, own offset, store id) are
+ * right.  A write cut short by a crash leaves zeros or stale bytes in the
+ * footer, not a footer with one field changed. */
+static int damaged_footer(struct vb_store *s, uint64_t rec, uint64_t end)
+{
+	unsigned char lb[4], f[FOOTER];
+	size_t got;
+
+	if (end - rec < REC_OVERHEAD || vb_io_pread_full(s->fd, lb, 4, rec, &got) || got != 4)
+		return 0;
+	uint32_t len = vb_le_get32(lb);
+	if (len > REC_MAX || rec + REC_OVERHEAD + len != end ||
+	    vb_io_pread_full(s->fd, f, FOOTER, end - FOOTER, &got) || got != FOOTER)
+		return 0;
+	int right = (vb_le_get32(f) == FOOTER_MAGIC) + (vb_le_get32(f + 8) == len) +
+		    (vb_le_get64(f + 16) == rec) + (vb_le_get64(f + 24) == s->id);
+	return right >= 3;
+}
+
 /* Find the newest valid commit at or below `end`.  *skipped_bad is set to
  * 1 if a whole commit record with a bad checksum was skipped, to 2 if a
  * commit whose region does not match its checksum was (the newest such
- * wins), and *bad_commit to the skipped commit's offset. */
+ * wins), to 3 if the file ends with a whole record whose footer is
+ * damaged, and *bad_commit to the skipped record's offset. */
 static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit *head,
 			     int *skipped_bad, uint64_t *bad_commit)
 {
@@ -1159,6 +1182,10 @@ static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit 
 				return rc;
 			if (!q)
 				break;
+			if (p == end && !*skipped_bad && damaged_footer(s, q, end)) {
+				*skipped_bad = 3;
+				*bad_commit = q;
+			}
 			p = q;
 			continue;
 		}
@@ -1520,6 +1547,7 @@ again:
 		"an interrupted write",
 		"a record there has a bad checksum",
 		"the newest commit's records do not match its checksum: damaged, or cut short by a crash",
+		"the last record there has a damaged footer",
 	};
 	uint64_t head_end = s->head.off + REC_OVERHEAD + s->head.rec_len;
 	if (head_end < s->end) {
@@ -3239,6 +3267,10 @@ enum vb_err vb_store_verify(struct vb_store *s,
 		problem(&v, s->end, msg);
 	} else if (p > s->end && s->tail_bad == 2) {
 		snprintf(msg, sizeof msg, "the commit at offset %llu does not match the checksum of the records it covers: the newest version was damaged or not fully written; the next writer will remove it",
+			 (unsigned long long)s->tail_commit);
+		problem(&v, s->tail_commit, msg);
+	} else if (p > s->end && s->tail_bad == 3) {
+		snprintf(msg, sizeof msg, "the record at offset %llu, the last in the file, has a damaged footer: the newest version may be damaged; the next writer will remove it",
 			 (unsigned long long)s->tail_commit);
 		problem(&v, s->tail_commit, msg);
 	} else if (p > s->end && note) {

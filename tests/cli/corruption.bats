@@ -187,14 +187,18 @@ cx_sweep_test() {
 
 # A few damages at named places, so that the common cases do not depend
 # on where the seeds fall.
-@test "named places: the header, the newest commit, a data block of an old version, a tree node" {
+@test "named places: the header, the newest commit and its footer, a data block of an old version, a tree node" {
 	cd "$CX/w"
 	CX_FAILS=() CX_INPUTS=0 CX_RUNS=0 CX_SEED=named
 	declare -gA CX_RC
 	local x=s places p end13
 	end13=$(awk '$1 == 13 { print $2 }' "$CX/s.ends")
 	# header bytes: magic, version, length, id, base size, a sample, CRC
-	places="0 9 13 20 60 150 600 $((end13 - 70000)) $((end13 - 100)) $(($(stat -c %s "$CX/s.vb") - 40))"
+	local size
+	size=$(stat -c %s "$CX/s.vb")
+	# ... and the newest commit's payload, the footer's magic, length,
+	# own offset and store id
+	places="0 9 13 20 60 150 600 $((end13 - 70000)) $((end13 - 100)) $((size - 40)) $((size - 31)) $((size - 22)) $((size - 14)) $((size - 3))"
 	for p in $places; do
 		CX_X=$x CX_KIND=byte CX_A=$(cx_diff_from $x)
 		cp "$CX/$x.vb" d.vb
