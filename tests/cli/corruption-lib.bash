@@ -250,11 +250,17 @@ cx_damage() {
 	esac
 	CX_POS=$pos
 	CX_LEN=$len
-	# damage that reaches the end of the file looks like a torn tail
+	# damage that reaches the end of the file, or zeros or garbage over
+	# part of the last record's footer, looks like a torn tail
 	# (lib/store.c, FINDING THE HEAD): a crash can leave zeros or stale
-	# bytes after the last record that reached the disk
+	# bytes after the last record that reached the disk, and the sectors
+	# of a record being written reach it in any order.  (A footer with one
+	# field changed, as a flipped bit or byte leaves it, is recognised as
+	# damage: lib/store.c damaged_footer.)
 	CX_TORN=0
 	if [ "$kind" = trunc ] || [ $((pos + len)) -ge "$size" ]; then
+		CX_TORN=1
+	elif [ "$kind" != bit ] && [ "$kind" != byte ] && [ $((pos + len)) -gt $((size - 32)) ]; then
 		CX_TORN=1
 	fi
 }
