@@ -15,11 +15,14 @@
 #      damage to the newest commits makes it fall back exactly there.
 #      A reader that falls back must say "warning: ignoring N bytes after
 #      the last commit" with N the bytes after that commit.  A truncation
-#      always falls back.  Damage that reaches the end of the file is a
-#      torn tail as far as the store can tell (a crash leaves zeros or
-#      stale bytes after the last record that reached the disk): a writer
-#      cuts it off without a warning, and --verify reports it as a note
-#      with exit 0.  A writer's new version must hold its edit applied to
+#      always falls back.  Damage that reaches the end of the file, and
+#      zeros or garbage over part of the last record's footer, are a torn
+#      tail as far as the store can tell (a crash leaves zeros or stale
+#      bytes after the last record that reached the disk, and a record's
+#      sectors reach it in any order): readers warn, a writer cuts it off
+#      without a warning, --verify reports it as a note with exit 0.  So a
+#      committed newest version can be lost that way, said by readers
+#      only.  (A footer with one field changed is damage: exit 1.)  A writer's new version must hold its edit applied to
 #      the version it opened at; --verify of what it wrote may complain
 #      only about records older than its own (compaction moves blocks
 #      without reading them, so damage in a kept version moves with them,
