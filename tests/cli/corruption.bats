@@ -40,8 +40,9 @@
 #   . tests/cli/corruption-lib.bash; CX=DIR; cx_make_fixtures DIR;
 #   CX_FAILS=(); cx_sweep X K S 1; printf '%s\n' "${CX_FAILS[@]}"
 # (with the built commands first on PATH; the damaged copy is DIR/w/d.vb;
-# fixtures made again differ only in the store id and the times, so the
-# same seed damages the same place in the same way).
+# fixtures made again in a directory whose path has the same length (the
+# header holds the base's absolute path) differ only in the store id and
+# the times, so the same seed damages the same place in the same way).
 # VB_TEST_LONG=1 tries many more damages (300 + 150 per kind instead of
 # 6 + 3); VB_CORRUPTION_SEED moves the seeds (default 1).
 #
