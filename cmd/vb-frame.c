@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "frame.h"
 #include "grow.h"
+#include "le.h"
 #include "sbuf.h"
 #include "vbuf.h"
 
@@ -301,7 +302,22 @@ static int is_store(int fd)
 	do
 		r = pread(fd, m, sizeof m, 0);
 	while (r < 0 && errno == EINTR);
-	return r == 8 && !memcmp(m, "\x89VBSTOR\n", 8);
+	if (r == 8 && !memcmp(m, "\x89VBSTOR\n", 8))
+		return 1;
+	/* a store whose magic was damaged still ends with a record footer
+	 * (vb(5): "VBrf", type, flags, 0, length, CRC, own offset, id):
+	 * open it as a store so that the damage is reported, rather than
+	 * framing its raw bytes */
+	unsigned char f[32];
+	if ((uint64_t)st.st_size < 104 + 36)
+		return 0;
+	do
+		r = pread(fd, f, sizeof f, st.st_size - 32);
+	while (r < 0 && errno == EINTR);
+	if (r != 32 || memcmp(f, "VBrf", 4) || f[4] < 1 || f[4] > 4)
+		return 0;
+	uint64_t len = vb_le_get32(f + 8), off = vb_le_get64(f + 16);
+	return len <= 65536 && off + 36 + len == (uint64_t)st.st_size;
 }
 
 static enum vb_err fill(struct input *in, struct vb_sbuf *b, size_t *got)

@@ -264,8 +264,9 @@ struct vb_store {
 	int broken;              /* a failed commit: refuse further writes */
 	int touched;             /* bytes may have been written since the last commit */
 	int tail_bad;            /* after the head: 1 a whole record with a bad CRC,
-				  * 2 a commit whose region does not match */
-	uint64_t tail_commit;    /* kind 2: that commit's offset */
+				  * 2 a commit whose region does not match,
+				  * 3 a whole last record with a damaged footer */
+	uint64_t tail_commit;    /* kinds 2 and 3: that record's offset */
 	uint32_t region_crc;     /* CRC of the bytes appended since the last commit */
 	uint64_t id;
 	uint32_t hdr_len;
@@ -552,6 +553,22 @@ struct header {
 	struct base_id base;
 };
 
+/* Whether the file ends with what looks like a record footer (magic, a
+ * known type, its own offset and length consistent with the file size):
+ * a store whose header was damaged, not some other file. */
+static int ends_with_record(int fd, uint64_t size)
+{
+	unsigned char f[FOOTER];
+	size_t got;
+
+	if (size < HDR_FIXED + REC_OVERHEAD ||
+	    vb_io_pread_full(fd, f, FOOTER, size - FOOTER, &got) || got != FOOTER)
+		return 0;
+	uint32_t len = vb_le_get32(f + 8);
+	return vb_le_get32(f) == FOOTER_MAGIC && f[4] >= REC_DATA && f[4] <= REC_OPS &&
+	       len <= REC_MAX && vb_le_get64(f + 16) + REC_OVERHEAD + len == size;
+}
+
 static enum vb_err read_header(struct vb_store *s, struct header *h)
 {
 	unsigned char fixed[HDR_FIXED], *buf;
@@ -573,10 +590,16 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 			return vb_err_set(VB_ENOTSTORE, "not a vb store (empty file)");
 		if (got < sizeof MAGIC - 1 && !memcmp(fixed, MAGIC, got))
 			return vb_err_set(VB_ECORRUPT, "truncated header (%zu bytes)", got);
+		if (ends_with_record(s->fd, (uint64_t)st.st_size))
+			return vb_err_set(VB_ECORRUPT, "damaged header: no store magic at byte 0, "
+					  "but the file ends with a vb store record");
 		return vb_err_set(VB_ENOTSTORE, "not a vb store");
 	}
 	if (got < 16)
 		return vb_err_set(VB_ECORRUPT, "truncated header (%zu bytes)", got);
+	/* (a damaged version field reads as a newer format: the header of
+	 * another version need not be laid out as ours, so its checksum
+	 * cannot tell the two apart) */
 	if (vb_le_get32(fixed + 8) != FORMAT_VERSION)
 		return vb_err_set(VB_EFORMAT, "unsupported store format version %u (this vb reads version %u)",
 				  vb_le_get32(fixed + 8), FORMAT_VERSION);
@@ -842,7 +865,8 @@ static void base_attach(struct vb_store *s)
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = vb_err_set(VB_EBASE, "base file '%s' is not a regular file", name);
+		rc = vb_err_set(VB_EBASE, "base file '%s' has changed: it is no longer a regular file%s",
+				name, S_ISDIR(st.st_mode) ? " (a directory)" : "");
 		goto fail;
 	}
 	int fl = fcntl(fd, F_GETFL);
@@ -1128,10 +1152,32 @@ static enum vb_err scan_back(struct vb_store *s, uint64_t lo, uint64_t end, uint
 	return rc;
 }
 
+/* Whether [rec, end) is one whole record whose footer was damaged rather
+ * than cut short: its length field spans it exactly, and three of the
+ * footer's four fixed fields (magic, length, own offset, store id) are
+ * right.  A write cut short by a crash leaves zeros or stale bytes in the
+ * footer, not a footer with one field changed. */
+static int damaged_footer(struct vb_store *s, uint64_t rec, uint64_t end)
+{
+	unsigned char lb[4], f[FOOTER];
+	size_t got;
+
+	if (end - rec < REC_OVERHEAD || vb_io_pread_full(s->fd, lb, 4, rec, &got) || got != 4)
+		return 0;
+	uint32_t len = vb_le_get32(lb);
+	if (len > REC_MAX || rec + REC_OVERHEAD + len != end ||
+	    vb_io_pread_full(s->fd, f, FOOTER, end - FOOTER, &got) || got != FOOTER)
+		return 0;
+	int right = (vb_le_get32(f) == FOOTER_MAGIC) + (vb_le_get32(f + 8) == len) +
+		    (vb_le_get64(f + 16) == rec) + (vb_le_get64(f + 24) == s->id);
+	return right >= 3;
+}
+
 /* Find the newest valid commit at or below `end`.  *skipped_bad is set to
  * 1 if a whole commit record with a bad checksum was skipped, to 2 if a
  * commit whose region does not match its checksum was (the newest such
- * wins), and *bad_commit to the skipped commit's offset. */
+ * wins), to 3 if the file ends with a whole record whose footer is
+ * damaged, and *bad_commit to the skipped record's offset. */
 static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit *head,
 			     int *skipped_bad, uint64_t *bad_commit)
 {
@@ -1154,6 +1200,10 @@ static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit 
 				return rc;
 			if (!q)
 				break;
+			if (p == end && !*skipped_bad && damaged_footer(s, q, end)) {
+				*skipped_bad = 3;
+				*bad_commit = q;
+			}
 			p = q;
 			continue;
 		}
@@ -1185,7 +1235,8 @@ static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit 
 		}
 		p = roff;
 	}
-	return vb_err_set(VB_ECORRUPT, "no valid commit found (the store is damaged)");
+	return vb_err_set(VB_ECORRUPT, "no valid commit found in bytes %u to %llu (the store is damaged or truncated)",
+			  s->hdr_len, (unsigned long long)end);
 }
 
 /* ----------------------------------------------------------- node i/o */
@@ -1540,7 +1591,10 @@ again:
 	if (fstat(s->fd, &st) < 0)
 		return vb_err_sys("stat");
 	s->file_size_at_open = (uint64_t)st.st_size;
-	s->end = (uint64_t)st.st_size;
+	/* nothing to roll back yet: a failure before the head is known
+	 * (no valid commit, say) must leave the file as it is, torn tail
+	 * included, not cut it to the last commit or to nothing */
+	s->end = s->committed_end = (uint64_t)st.st_size;
 	struct vb_ptree_io io = {s, io_read_node, io_tell, io_write_node, s->hdr_len, s->base.size};
 	if ((rc = vb_ptree_create(&io, o->node_cache, &s->tree)))
 		return rc;
@@ -1552,6 +1606,7 @@ again:
 		"an interrupted write",
 		"a record there has a bad checksum",
 		"the newest commit's records do not match its checksum: damaged, or cut short by a crash",
+		"the last record there has a damaged footer",
 	};
 	uint64_t head_end = s->head.off + REC_OVERHEAD + s->head.rec_len;
 	if (head_end < s->end) {
@@ -1574,7 +1629,7 @@ again:
 	if (s->base_err) {
 		/* a head without base pieces opens without it; older
 		 * versions that need it fail when they are asked for */
-		if (s->head.flags & VB_COMMIT_NO_BASE)
+		if ((s->head.flags & VB_COMMIT_NO_BASE) || (o->defer_base && !o->write))
 			return VB_OK;
 		if (!o->lenient_base)
 			return vb_err_set(s->base_err, "%s", s->base_err_msg ? s->base_err_msg : "base file problem");
@@ -3335,6 +3390,10 @@ enum vb_err vb_store_verify(struct vb_store *s,
 		problem(&v, s->end, msg);
 	} else if (p > s->end && s->tail_bad == 2) {
 		snprintf(msg, sizeof msg, "the commit at offset %llu does not match the checksum of the records it covers: the newest version was damaged or not fully written; the next writer will remove it",
+			 (unsigned long long)s->tail_commit);
+		problem(&v, s->tail_commit, msg);
+	} else if (p > s->end && s->tail_bad == 3) {
+		snprintf(msg, sizeof msg, "the record at offset %llu, the last in the file, has a damaged footer: the newest version may be damaged; the next writer will remove it",
 			 (unsigned long long)s->tail_commit);
 		problem(&v, s->tail_commit, msg);
 	} else if (p > s->end && note) {

@@ -121,6 +121,9 @@ struct vb_store_opts {
 	const char *base;      /* with create: version 0 references this file */
 	int no_sync;           /* skip fdatasync (faster, not crash-safe) */
 	int lenient_base;      /* a missing/changed base is a warning, not an error */
+	int defer_base;        /* a missing/changed base is neither: the caller
+				  asks vb_store_need_base about the version it
+				  reads (a reader of an old version) */
 	double wait;           /* seconds to wait for the lock; < 0: forever */
 	size_t node_cache;     /* bytes of decoded nodes to keep */
 	size_t block_cache;    /* bytes of verified data blocks to keep */

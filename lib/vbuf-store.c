@@ -375,7 +375,12 @@ enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *
 
 	if (!e)
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	if ((rc = vb_store_open(path, o, &e->s))) {
+	/* an old version that needs no base reads even when the head's
+	 * base is missing or changed: the check is made for the version */
+	struct vb_store_opts oo = *o;
+	if (version != VB_HEAD && !o->write)
+		oo.defer_base = 1;
+	if ((rc = vb_store_open(path, &oo, &e->s))) {
 		free(e);
 		return rc;
 	}

@@ -496,11 +496,11 @@ EOF
 	mv base.txt saved
 	mkfifo base.txt
 	run -1 timeout 10 vb-cat s.vb
-	assert_output "vb-cat: s.vb: base file 'base.txt' is not a regular file"
+	assert_output "vb-cat: s.vb: base file 'base.txt' has changed: it is no longer a regular file"
 	rm base.txt
 	mkdir base.txt
 	run -1 timeout 10 vb-cat s.vb
-	assert_output "vb-cat: s.vb: base file 'base.txt' is not a regular file"
+	assert_output "vb-cat: s.vb: base file 'base.txt' has changed: it is no longer a regular file (a directory)"
 	rmdir base.txt
 	mv saved base.txt
 	run -0 vb-cat -r 0:2 s.vb
