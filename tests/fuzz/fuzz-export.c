@@ -64,42 +64,16 @@
 #include "store.h"
 #include "vbuf.h"
 
+#define FUZZ_NAME "fuzz-export"
+#define FUZZ_RANDOM_FIRST 0x3c
+#define FUZZ_RANDOM_STEP 11
+#include "fuzz-env.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned seed);
 
-#define CHECK(c)                                                                           \
-	do {                                                                               \
-		if (!(c)) {                                                                \
-			fprintf(stderr, "fuzz-export: check failed: %s (line %d)\n", #c, __LINE__); \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
-
-/* --------------------------------------------- a deterministic startup */
-
-static int fixed_env;
-
-ssize_t getrandom(void *buf, size_t n, unsigned flags)
-{
-	if (fixed_env) {
-		for (size_t i = 0; i < n; i++)
-			((unsigned char *)buf)[i] = (unsigned char)(0x3c + 11 * i);
-		return (ssize_t)n;
-	}
-	return syscall(SYS_getrandom, buf, n, flags);
-}
-
-int clock_gettime(clockid_t clk, struct timespec *ts)
-{
-	if (fixed_env && clk == CLOCK_REALTIME) {
-		ts->tv_sec = 1700000000;
-		ts->tv_nsec = 0;
-		return 0;
-	}
-	return (int)syscall(SYS_clock_gettime, clk, ts);
-}
 
 #define STORE_HEAD 3u
 
@@ -107,14 +81,6 @@ static int debug, no_fix;
 static char dir[256], store_path[300], base_path[300];
 static unsigned char *pristine; /* the startup store's bytes */
 static size_t pristine_len;
-
-static void write_file(const char *path, const void *p, size_t n)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	CHECK(fd >= 0);
-	CHECK(write(fd, p, n) == (ssize_t)n);
-	CHECK(close(fd) == 0);
-}
 
 /* The whole file at `path` (malloc'd) and its length. */
 static unsigned char *slurp(const char *path, size_t *n)
@@ -138,7 +104,7 @@ static void make_base(const char *path)
 
 	for (int i = 1; i <= 700; i++)
 		n += (size_t)snprintf(text + n, sizeof text - n, "%d\n", i);
-	write_file(path, text, n);
+	fuzz_write_file(path, text, n);
 	CHECK(utimensat(AT_FDCWD, path, t, 0) == 0);
 }
 
@@ -153,7 +119,7 @@ static void make_store(void)
 	o.create = 1;
 	o.base = base_path;
 	o.no_sync = 1;
-	fixed_env = 1;
+	fuzz_fixed_env = 1;
 	CHECK(vb_vbuf_open(store_path, &o, VB_HEAD, &b) == VB_OK);
 	CHECK(vb_vbuf_insert(b, 10, "hello, ", 7) == VB_OK);
 	CHECK(vb_vbuf_set_anchor(b, "mark", 200) == VB_OK);
@@ -169,7 +135,7 @@ static void make_store(void)
 	CHECK(vb_vbuf_revert(b, 1) == VB_OK);
 	CHECK(vb_vbuf_commit(b, "revert", &v) == VB_OK && v == STORE_HEAD);
 	vb_vbuf_close(b);
-	fixed_env = 0;
+	fuzz_fixed_env = 0;
 	pristine = slurp(store_path, &pristine_len);
 }
 
@@ -201,7 +167,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (dump && *dump) {
 		char p[4200];
 		snprintf(p, sizeof p, "%s/s.vb", dump);
-		write_file(p, pristine, pristine_len);
+		fuzz_write_file(p, pristine, pristine_len);
 		snprintf(p, sizeof p, "%s/base", dump);
 		make_base(p);
 		exit(0);
@@ -344,7 +310,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.n = size - 1;
 	s.pos = 0;
 	s.chunk = file ? SIZE_MAX : 1 + 97 * (size_t)(data[0] >> 2);
-	write_file(store_path, pristine, pristine_len);
+	fuzz_write_file(store_path, pristine, pristine_len);
 
 	struct vb_vbuf *b = open_writer();
 	struct vb_apply_opts ao = {read_src, &s, file, file || (data[0] & 2), "s.vb"};

@@ -68,6 +68,11 @@
 #include "store.h"
 #include "vbuf.h"
 
+#define FUZZ_NAME "fuzz-store"
+#define FUZZ_RANDOM_FIRST 0x5a
+#define FUZZ_RANDOM_STEP 7
+#include "fuzz-env.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
@@ -75,37 +80,6 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 size_t LLVMFuzzerCustomCrossOver(const uint8_t *d1, size_t n1, const uint8_t *d2, size_t n2,
 				 uint8_t *out, size_t max_out, unsigned seed);
 
-#define CHECK(c)                                                                           \
-	do {                                                                               \
-		if (!(c)) {                                                                \
-			fprintf(stderr, "fuzz-store: check failed: %s (line %d)\n", #c, __LINE__); \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
-
-/* --------------------------------------------- a deterministic startup */
-
-static int fixed_env;
-
-ssize_t getrandom(void *buf, size_t n, unsigned flags)
-{
-	if (fixed_env) {
-		for (size_t i = 0; i < n; i++)
-			((unsigned char *)buf)[i] = (unsigned char)(0x5a + 7 * i);
-		return (ssize_t)n;
-	}
-	return syscall(SYS_getrandom, buf, n, flags);
-}
-
-int clock_gettime(clockid_t clk, struct timespec *ts)
-{
-	if (fixed_env && clk == CLOCK_REALTIME) {
-		ts->tv_sec = 1700000000;
-		ts->tv_nsec = 0;
-		return 0;
-	}
-	return (int)syscall(SYS_clock_gettime, clk, ts);
-}
 
 static int debug;  /* $VB_FUZZ_DEBUG: say what each input did */
 static int no_fix; /* $VB_FUZZ_NO_FIX: the mutator leaves checksums alone */
@@ -115,14 +89,6 @@ static size_t base_len;
 static unsigned char *prefix;
 static size_t prefix_len;
 
-static void write_file(const char *path, const void *p, size_t n)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	CHECK(fd >= 0);
-	CHECK(write(fd, p, n) == (ssize_t)n);
-	CHECK(close(fd) == 0);
-}
-
 static void make_base(void)
 {
 	char text[8192];
@@ -131,7 +97,7 @@ static void make_base(void)
 
 	for (int i = 1; i <= 700; i++)
 		n += (size_t)snprintf(text + n, sizeof text - n, "%d\n", i);
-	write_file(base_path, text, n);
+	fuzz_write_file(base_path, text, n);
 	base_len = n;
 	base_crc = (uint32_t)crc32(0, (const unsigned char *)text, (unsigned)n);
 	CHECK(utimensat(AT_FDCWD, base_path, t, 0) == 0);
@@ -153,7 +119,7 @@ static void make_prefix(void)
 	o.create = 1;
 	o.base = base_path;
 	o.no_sync = 1;
-	fixed_env = 1;
+	fuzz_fixed_env = 1;
 	CHECK(vb_vbuf_open(path, &o, VB_HEAD, &b) == VB_OK);
 	CHECK(vb_vbuf_insert(b, 10, "hello, ", 7) == VB_OK);
 	CHECK(vb_vbuf_commit(b, "first", &v) == VB_OK);
@@ -175,7 +141,7 @@ static void make_prefix(void)
 	CHECK(vb_vbuf_flatten(b, &fo, &fs) == VB_OK);
 	CHECK(vb_vbuf_commit(b, NULL, &v) == VB_OK);
 	vb_vbuf_close(b);
-	fixed_env = 0;
+	fuzz_fixed_env = 0;
 
 	int fd = open(path, O_RDONLY);
 	CHECK(fd >= 0 && fstat(fd, &st) == 0);
@@ -409,7 +375,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(write(fd, data + 1, size - 1) == (ssize_t)(size - 1));
 		CHECK(close(fd) == 0);
 	} else {
-		write_file(store_path, data + 1, size - 1);
+		fuzz_write_file(store_path, data + 1, size - 1);
 	}
 	vb_store_opts_init(&o);
 	o.lenient_base = (mode >> 1) & 1;
