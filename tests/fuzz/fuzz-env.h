@@ -12,11 +12,14 @@
  *   a seed corpus can refer to that store).  These definitions replace
  *   libc's for the whole fuzzer; otherwise they call the system.
  * - fuzz_write_file(path, p, n): create or replace a file, or CHECK-fail.
+ * - rnd(): a small deterministic generator for the custom mutators
+ *   (rng_state is seeded from libFuzzer's seed).
  */
 #ifndef VB_FUZZ_ENV_H
 #define VB_FUZZ_ENV_H
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
@@ -61,6 +64,14 @@ static void fuzz_write_file(const char *path, const void *p, size_t n)
 	CHECK(fd >= 0);
 	CHECK(write(fd, p, n) == (ssize_t)n);
 	CHECK(close(fd) == 0);
+}
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+	return rng_state >> 33;
 }
 
 #endif

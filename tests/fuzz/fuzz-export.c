@@ -68,6 +68,7 @@
 #define FUZZ_RANDOM_FIRST 0x3c
 #define FUZZ_RANDOM_STEP 11
 #include "fuzz-env.h"
+#include "le.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -405,42 +406,6 @@ struct parsed {
 	size_t nraw;
 };
 
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-	return rng_state >> 33;
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const unsigned char *p)
-{
-	return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static void put16(unsigned char *p, unsigned v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
 static void parse(const unsigned char *d, size_t n, struct parsed *ps)
 {
 	size_t pos;
@@ -450,7 +415,7 @@ static void parse(const unsigned char *d, size_t n, struct parsed *ps)
 	memcpy(ps->magic, d, ps->nmagic);
 	pos = ps->nmagic;
 	while (ps->n < REC_MAX && n - pos >= 12) {
-		uint32_t c = le32(d + pos), u = le32(d + pos + 4);
+		uint32_t c = vb_le_get32(d + pos), u = vb_le_get32(d + pos + 4);
 		if (!c || c > n - pos - 12 || !u || u > PAY_CAP)
 			break;
 		struct rec *r = &ps->r[ps->n];
@@ -496,21 +461,21 @@ static void fix_sums(struct parsed *ps)
 		case T_HEADER:
 			if (r->n == 49 && !header) {
 				header = r;
-				since = le64(p + 13);
-				len = le64(p + 25);
+				since = vb_le_get64(p + 13);
+				len = vb_le_get64(p + 25);
 			}
 			break;
 		case T_VERSION:
 			if (r->n >= 23 && r->n - 23 <= 4096) {
-				put64(p + 1, since + ++versions);
-				put16(p + 21, (unsigned)(r->n - 23));
+				vb_le_put64(p + 1, since + ++versions);
+				vb_le_put16(p + 21, (unsigned)(r->n - 23));
 			}
 			edits = 0;
 			c = 0;
 			break;
 		case T_EDIT:
 			if (r->n == 25) {
-				uint64_t off = le64(p + 1), del = le64(p + 9), ins = le64(p + 17);
+				uint64_t off = vb_le_get64(p + 1), del = vb_le_get64(p + 9), ins = vb_le_get64(p + 17);
 				edits++;
 				if (off <= len && del <= len - off)
 					len = len - del + ins;
@@ -522,22 +487,22 @@ static void fix_sums(struct parsed *ps)
 			break;
 		case T_COMMIT:
 			if (r->n >= 31) {
-				put64(p + 1, since + versions);
-				put64(p + 9, edits);
-				put64(p + 17, len);
-				put32(p + 25, c);
-				put16(p + 29, (unsigned)(r->n - 31 > 0xffff ? 0xffff : r->n - 31));
+				vb_le_put64(p + 1, since + versions);
+				vb_le_put64(p + 9, edits);
+				vb_le_put64(p + 17, len);
+				vb_le_put32(p + 25, c);
+				vb_le_put16(p + 29, (unsigned)(r->n - 31 > 0xffff ? 0xffff : r->n - 31));
 			}
 			break;
 		case T_END:
 			if (r->n == 9)
-				put64(p + 1, versions);
+				vb_le_put64(p + 1, versions);
 			break;
 		}
 	}
 	if (header) {
-		put64(header->p + 33, versions);
-		put64(header->p + 41, since + versions);
+		vb_le_put64(header->p + 33, versions);
+		vb_le_put64(header->p + 41, since + versions);
 	}
 }
 
@@ -570,10 +535,10 @@ static size_t serialize(const struct parsed *ps, unsigned char *out, size_t max,
 			memcpy(out + pos + 12, r->p, r->n);
 			u = r->ulen;
 		}
-		put32(out + pos, (uint32_t)c);
-		put32(out + pos + 4, u);
+		vb_le_put32(out + pos, (uint32_t)c);
+		vb_le_put32(out + pos + 4, u);
 		uint32_t k = (uint32_t)crc32(0, out + pos, 8);
-		put32(out + pos + 8, (uint32_t)crc32(k, out + pos + 12, (uInt)c));
+		vb_le_put32(out + pos + 8, (uint32_t)crc32(k, out + pos + 12, (uInt)c));
 		pos += 12 + c;
 	}
 	if (ps->nraw > max - pos)
@@ -588,11 +553,11 @@ static void fix_crcs(unsigned char *d, size_t n)
 	size_t pos = n < 8 ? n : 8;
 
 	while (n - pos >= 12) {
-		uint32_t c = le32(d + pos);
+		uint32_t c = vb_le_get32(d + pos);
 		if (!c || c > n - pos - 12)
 			break;
 		uint32_t k = (uint32_t)crc32(0, d + pos, 8);
-		put32(d + pos + 8, (uint32_t)crc32(k, d + pos + 12, c));
+		vb_le_put32(d + pos + 8, (uint32_t)crc32(k, d + pos + 12, c));
 		pos += 12 + c;
 	}
 }

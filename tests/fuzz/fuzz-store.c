@@ -72,6 +72,7 @@
 #define FUZZ_RANDOM_FIRST 0x5a
 #define FUZZ_RANDOM_STEP 7
 #include "fuzz-env.h"
+#include "le.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -450,36 +451,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #define FILE_MAX (1u << 20)
 #define COMMITS_MAX 4096
 
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-	return rng_state >> 33;
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const unsigned char *p)
-{
-	return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static uint32_t crc(uint32_t c, const unsigned char *p, size_t n)
 {
 	return (uint32_t)crc32(c, p, (uInt)n);
@@ -497,10 +468,10 @@ static struct {
 static uint64_t resync(const unsigned char *f, uint64_t from, uint64_t end)
 {
 	for (uint64_t q = from + 4; q + S_FOOTER <= end; q++) {
-		if (le32(f + q) != S_FOOTER_MAGIC)
+		if (vb_le_get32(f + q) != S_FOOTER_MAGIC)
 			continue;
-		uint32_t l = le32(f + q + 8);
-		if (l <= S_REC_MAX && q >= from + 4 + l && le32(f + q - 4 - l) == l)
+		uint32_t l = vb_le_get32(f + q + 8);
+		if (l <= S_REC_MAX && q >= from + 4 + l && vb_le_get32(f + q - 4 - l) == l)
 			return q - 4 - l;
 	}
 	return end;
@@ -515,14 +486,14 @@ static void fix_store(unsigned char *f, uint64_t n, uint64_t w0)
 
 	if (n < S_HDR_MIN)
 		return;
-	h = le32(f + 12);
+	h = vb_le_get32(f + 12);
 	if (h < S_HDR_MIN || h > S_HDR_MAX || h > n)
 		return;
 	if (w0 < h)
-		put32(f + h - 4, crc(0, f, h - 4));
-	id = le64(f + 16);
+		vb_le_put32(f + h - 4, crc(0, f, h - 4));
+	id = vb_le_get64(f + 16);
 	for (off = h; off + S_OVERHEAD <= n;) {
-		uint32_t l = le32(f + off);
+		uint32_t l = vb_le_get32(f + off);
 		if (l > S_REC_MAX || l + S_OVERHEAD > n - off) {
 			off = resync(f, off + 1, n);
 			continue;
@@ -531,10 +502,10 @@ static void fix_store(unsigned char *f, uint64_t n, uint64_t w0)
 		if (off >= w0) {
 			/* most of the time the footer's framing fields too */
 			if (rnd() % 8) {
-				put32(ft, S_FOOTER_MAGIC);
-				put32(ft + 8, l);
-				put64(ft + 16, off);
-				put64(ft + 24, id);
+				vb_le_put32(ft, S_FOOTER_MAGIC);
+				vb_le_put32(ft + 8, l);
+				vb_le_put64(ft + 16, off);
+				vb_le_put64(ft + 24, id);
 				if (ft[4] < 1 || ft[4] > 4)
 					ft[4] = (unsigned char)(1 + rnd() % 4);
 				ft[5] &= 1;
@@ -542,19 +513,19 @@ static void fix_store(unsigned char *f, uint64_t n, uint64_t w0)
 			}
 			if (ft[4] == S_COMMIT && l >= S_COMMIT_FIXED) {
 				unsigned char *p = f + off + 4;
-				uint64_t parent = le64(p + 8), start = le64(p + 120);
+				uint64_t parent = vb_le_get64(p + 8), start = vb_le_get64(p + 120);
 				for (size_t i = 0; i < nc; i++)
 					if (commits[i].off == parent)
-						put32(p + 16, commits[i].crc);
-				if ((le32(p + 20) & 1) && start >= h && start <= off &&
+						vb_le_put32(p + 16, commits[i].crc);
+				if ((vb_le_get32(p + 20) & 1) && start >= h && start <= off &&
 				    off - start <= S_REGION_MAX)
-					put32(p + 116, crc(0, f + start, off - start));
+					vb_le_put32(p + 116, crc(0, f + start, off - start));
 			}
-			put32(ft + 12, crc(crc(0, f + off, 4 + l + 12), ft + 16, S_FOOTER - 16));
+			vb_le_put32(ft + 12, crc(crc(0, f + off, 4 + l + 12), ft + 16, S_FOOTER - 16));
 		}
 		if (ft[4] == S_COMMIT && nc < COMMITS_MAX) {
 			commits[nc].off = off;
-			commits[nc].crc = le32(ft + 12);
+			commits[nc].crc = vb_le_get32(ft + 12);
 			nc++;
 		}
 		off += S_OVERHEAD + l;
