@@ -114,6 +114,16 @@ cx_sweep_test() {
 	cx_sweep_test trunc
 }
 
+# fake_cat_caught BODY REGEX: with a fake vb-cat that runs the shell
+# BODY first on PATH, the reader check reports a failure matching REGEX.
+fake_cat_caught() {
+	printf '#!/bin/sh\n%s\n' "$1" > "$TEST_DIR/fake/vb-cat"
+	chmod +x "$TEST_DIR/fake/vb-cat"
+	CX_FAILS=()
+	PATH="$TEST_DIR/fake:$PATH" cx_check_reader cat
+	assert_regex "${CX_FAILS[0]}" "$2"
+}
+
 # The rule is only worth something if it can fail: fake commands that
 # misbehave in each way the rule forbids are caught.
 @test "the sweep's rule rejects wrong bytes, a bad status, a hang, a message without a place, a silent fallback" {
@@ -130,42 +140,22 @@ cx_sweep_test() {
 	cx_check_reader cat
 	assert_equal "${#CX_FAILS[@]}" 0
 	# one wrong byte
-	printf '#!/bin/sh\n"%s/vb-cat" "$@" | sed "1s/^/x/"\n' "$real" > "$TEST_DIR/fake/vb-cat"
-	chmod +x "$TEST_DIR/fake/vb-cat"
-	PATH="$TEST_DIR/fake:$PATH" cx_check_reader cat
+	fake_cat_caught "\"$real/vb-cat\" \"\$@\" | sed \"1s/^/x/\"" 'exit 0 with wrong output'
 	assert_equal "${#CX_FAILS[@]}" 1
-	assert_regex "${CX_FAILS[0]}" 'exit 0 with wrong output'
 	# exit 2
-	printf '#!/bin/sh\necho "vb-cat: d.vb: offset 5: bad" >&2; exit 2\n' > "$TEST_DIR/fake/vb-cat"
-	CX_FAILS=()
-	PATH="$TEST_DIR/fake:$PATH" cx_check_reader cat
-	assert_regex "${CX_FAILS[0]}" 'exit status 2'
+	fake_cat_caught 'echo "vb-cat: d.vb: offset 5: bad" >&2; exit 2' 'exit status 2'
 	# exit 1 without a place, and a line in another form
-	printf '#!/bin/sh\necho "vb-cat: d.vb: something is wrong" >&2; exit 1\n' > "$TEST_DIR/fake/vb-cat"
-	CX_FAILS=()
-	PATH="$TEST_DIR/fake:$PATH" cx_check_reader cat
-	assert_regex "${CX_FAILS[0]}" 'no message names where the damage is'
-	printf '#!/bin/sh\necho "record at offset 5: bad" >&2; exit 1\n' > "$TEST_DIR/fake/vb-cat"
-	CX_FAILS=()
-	PATH="$TEST_DIR/fake:$PATH" cx_check_reader cat
-	assert_regex "${CX_FAILS[0]}" 'not in PROG: FILE: form'
+	fake_cat_caught 'echo "vb-cat: d.vb: something is wrong" >&2; exit 1' \
+		'no message names where the damage is'
+	fake_cat_caught 'echo "record at offset 5: bad" >&2; exit 1' 'not in PROG: FILE: form'
 	# a hang (and a crash)
-	printf '#!/bin/sh\nsleep 30\n' > "$TEST_DIR/fake/vb-cat"
-	CX_FAILS=()
-	CX_TIMEOUT=1 PATH="$TEST_DIR/fake:$PATH" cx_check_reader cat
-	assert_regex "${CX_FAILS[0]}" 'timed out'
-	printf '#!/bin/sh\nkill -SEGV $$\n' > "$TEST_DIR/fake/vb-cat"
-	CX_FAILS=()
-	PATH="$TEST_DIR/fake:$PATH" cx_check_reader cat
-	assert_regex "${CX_FAILS[0]}" 'exit status 139'
+	CX_TIMEOUT=1 fake_cat_caught 'sleep 30' 'timed out'
+	fake_cat_caught 'kill -SEGV $$' 'exit status 139'
 	# an older version without the warning
-	printf '#!/bin/sh\ncat "%s/exp/s.28.cat"\n' "$CX" > "$TEST_DIR/fake/vb-cat"
 	CX_POS=$(awk '$1 == 29 { print $2 - 1 }' "$CX/s.ends")
 	cx_candidates s
 	assert_equal "$CX_FALL" 28
-	CX_FAILS=()
-	PATH="$TEST_DIR/fake:$PATH" cx_check_reader cat
-	assert_regex "${CX_FAILS[0]}" 'without the warning'
+	fake_cat_caught "cat \"$CX/exp/s.28.cat\"" 'without the warning'
 	# a writer that writes the wrong edit
 	printf '#!/bin/sh\nexec "%s/vb-insert" --no-sync wr.vb 100 --text XYz\n' "$real" > "$TEST_DIR/fake/vb-insert"
 	chmod +x "$TEST_DIR/fake/vb-insert"
