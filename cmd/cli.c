@@ -579,67 +579,12 @@ enum vb_err cli_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos
 
 enum vb_err cli_parse_pos(const char *s, struct vb_pos *p)
 {
-	uint64_t bytes;
-	enum vb_err rc = vb_parse_pos(s, p);
-
-	if (rc)
-		return rc;
-	if (__builtin_mul_overflow(p->n, cli_unit, &bytes))
-		return vb_err_set(VB_EINVAL, "offset '%s' is too large (at most %llu elements of %llu bytes)",
-				  s, (unsigned long long)(UINT64_MAX / cli_unit),
-				  (unsigned long long)cli_unit);
-	return VB_OK;
+	return vb_parse_pos_unit(s, cli_unit, p);
 }
 
 enum vb_err cli_parse_length(const char *s, uint64_t *n)
 {
-	uint64_t bytes;
-	enum vb_err rc = vb_parse_size(s, "length", n);
-
-	if (rc)
-		return rc;
-	if (__builtin_mul_overflow(*n, cli_unit, &bytes))
-		return vb_err_set(VB_EINVAL, "length '%s' is too large (at most %llu elements of %llu bytes)",
-				  s, (unsigned long long)(UINT64_MAX / cli_unit),
-				  (unsigned long long)cli_unit);
-	return VB_OK;
-}
-
-int cli_parse_range_line(const char *line, size_t len, struct vb_pos *pos, uint64_t *length)
-{
-	char buf[CLI_RANGE_LINE_MAX + 1], *field[3] = {NULL, NULL, NULL};
-	size_t i = 0, k = 0;
-
-	if (len > CLI_RANGE_LINE_MAX) {
-		vb_err_set(VB_EINVAL, "line longer than %d bytes", CLI_RANGE_LINE_MAX);
-		return -1;
-	}
-	if (memchr(line, 0, len)) {
-		vb_err_set(VB_EINVAL, "NUL byte in line");
-		return -1;
-	}
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	if (i == len || line[i] == '#' || line[i] == '\n' || line[i] == '\r')
-		return 0;
-	memcpy(buf, line, len);
-	buf[len] = 0;
-	/* at most three fields: a third one is already one too many */
-	for (char *p = buf + i; *p && k < 3;) {
-		if (strchr(" \t\r\n", *p)) {
-			*p++ = 0;
-			continue;
-		}
-		field[k++] = p;
-		p += strcspn(p, " \t\r\n");
-	}
-	if (k != 2) {
-		vb_err_set(VB_EINVAL, "expected 'OFFSET LENGTH'");
-		return -1;
-	}
-	if (cli_parse_pos(field[0], pos) || cli_parse_length(field[1], length))
-		return -1;
-	return 1;
+	return vb_parse_length_unit(s, cli_unit, n);
 }
 
 struct vb_pos cli_pos(const char *s)

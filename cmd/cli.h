@@ -46,9 +46,9 @@ extern int cli_no_auto_flatten;
  * elements of N bytes instead of bytes, so that whole records of an array
  * of fixed-size records are addressed.  The scaling lives here, once:
  *
- *   - cli_pos/cli_length (and cli_parse_pos/cli_parse_length for --ranges
- *     lines) parse in elements and refuse a value whose byte count would
- *     pass 2^64-1;
+ *   - cli_pos/cli_length (and cli_parse_pos/cli_parse_length, and
+ *     vb_parse_range_line for --ranges lines, given cli_unit) parse in
+ *     elements and refuse a value whose byte count would pass 2^64-1;
  *   - cli_resolve takes an element position and returns a byte offset;
  *     cli_span checks an element count at a byte offset and returns its
  *     byte count; cli_check_whole refuses content that is not a whole
@@ -131,25 +131,14 @@ uint64_t cli_version(const char *s);
 int cli_status(enum vb_err rc);
 
 /* Parse a POSITION or LENGTH operand in elements of --unit; a malformed
- * one, or one whose byte count would pass 2^64-1, is a usage error. */
+ * one, or one whose byte count would pass 2^64-1, is a usage error.
+ * (A --ranges line: vb_parse_range_line in lib/num, with cli_unit.) */
 struct vb_pos cli_pos(const char *s);
 uint64_t cli_length(const char *s);
-/* The same, returning VB_EINVAL with the detail instead of exiting. */
+/* The same, returning VB_EINVAL with the detail instead of exiting
+ * (vb_parse_pos_unit and vb_parse_length_unit at --unit). */
 enum vb_err cli_parse_pos(const char *s, struct vb_pos *p);
 enum vb_err cli_parse_length(const char *s, uint64_t *n);
-/*
- * One line of a --ranges file, "OFFSET LENGTH" (vb-delete): `line` is the
- * `len` bytes as read, newline included; it need not be NUL-terminated.
- * Spaces, tabs, CR and LF separate the two fields; a line that is empty
- * or whose first byte after spaces and tabs is '#', CR or LF holds no
- * range.  Returns 1 with *pos and *length (in elements of --unit, as
- * cli_parse_pos and cli_parse_length give them) for a range, 0 for a line
- * without one, and -1 with the cause in vb_err_detail() (VB_EINVAL; the
- * caller adds FILE:LINE) for a line longer than CLI_RANGE_LINE_MAX bytes,
- * a NUL byte, a number of fields other than two, or a bad field.
- */
-#define CLI_RANGE_LINE_MAX 4096
-int cli_parse_range_line(const char *line, size_t len, struct vb_pos *pos, uint64_t *length);
 /* Parse a plain number with the size grammar (a version, a count, a
  * limit: not scaled by --unit); a malformed one is a usage error. */
 uint64_t cli_size(const char *s, const char *what);

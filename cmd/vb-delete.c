@@ -70,7 +70,8 @@ static int read_ranges(const char *name, struct range **out, size_t *n)
 		uint64_t length;
 		int got;
 		lineno++;
-		if ((got = cli_parse_range_line(line, (size_t)len, &pos, &length)) < 0) {
+		got = vb_parse_range_line(line, (size_t)len, cli_unit, &pos, &length);
+		if (got < 0) {
 			cli_error(NULL, "%s:%lu: %s", name, lineno, vb_err_detail());
 			status = EXIT_FAIL;
 			break;

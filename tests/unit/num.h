@@ -1,0 +1,95 @@
+/*
+ * num: the one offset grammar shared by every command and by --ranges
+ * (DESIGN 2a.7).
+ *
+ *   POSITION := N[S] | -N[S] | end | end-N[S] | @NAME | @NAME+N[S] | @NAME-N[S]
+ *   LENGTH   := N[S]
+ *   N        := decimal digits | 0x hex digits
+ *   S        := K M G T (powers of 1024; k also accepted, and KiB MiB GiB TiB)
+ *             | KB MB GB TB (powers of 1000)
+ *
+ * `-N` and `end-N` count back from the end; `end` is `end-0`.  Values of
+ * 2^64 and above are rejected, never wrapped.  Parsing does not know the
+ * content length; vb_pos_resolve() turns a position into an absolute offset
+ * once the length is known, failing (never clamping) outside [0, len].
+ * @NAME is a store's anchor (lib/vbuf): the caller looks it up and calls
+ * vb_pos_resolve_anchor with its offset.
+ *
+ * A --ranges line ("OFFSET LENGTH", vb_parse_range_line) is two of these
+ * fields; with --unit both count elements (vb_parse_pos_unit,
+ * vb_parse_length_unit) and are refused when their byte count would pass
+ * 2^64-1.
+ */
+#ifndef VB_NUM_H
+#define VB_NUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct vb_pos {
+	uint64_t n;          /* the number */
+	int from_end;        /* 1: the position is len - n */
+	char anchor[64];     /* non-empty: @anchor, n bytes after (or before) it */
+	int before;          /* with an anchor: 1 for @NAME-N */
+};
+
+/* Parse a LENGTH.  Error detail names `what` ("length", "size"). */
+enum vb_err vb_parse_size(const char *s, const char *what, uint64_t *out);
+
+/* Parse a POSITION. */
+enum vb_err vb_parse_pos(const char *s, struct vb_pos *out);
+
+/*
+ * Counted in elements of `unit` bytes (unit >= 1; 1 for plain bytes, the
+ * --unit of vb-insert, vb-delete and vb-cat): vb_parse_pos and
+ * vb_parse_size(..., "length", ...), and also VB_EINVAL when the number
+ * counted in bytes would pass 2^64-1 ("offset '...' is too large (at most
+ * N elements of U bytes)", "length '...' ...").  The result stays in
+ * elements.
+ */
+enum vb_err vb_parse_pos_unit(const char *s, uint64_t unit, struct vb_pos *out);
+enum vb_err vb_parse_length_unit(const char *s, uint64_t unit, uint64_t *out);
+
+/*
+ * One line of a --ranges file, "OFFSET LENGTH" (vb-delete): `line` is the
+ * `len` bytes as read, newline included; it need not be NUL-terminated.
+ * Spaces, tabs, CR and LF separate the two fields; a line that is empty
+ * or whose first byte after spaces and tabs is '#', CR or LF holds no
+ * range.  Returns 1 with *pos and *length (in elements of `unit`, as
+ * vb_parse_pos_unit and vb_parse_length_unit give them) for a range, 0 for
+ * a line without one, and -1 with the cause in vb_err_detail() (VB_EINVAL;
+ * the caller adds FILE:LINE) for a line longer than VB_RANGE_LINE_MAX
+ * bytes, a NUL byte, a number of fields other than two, or a bad field.
+ */
+#define VB_RANGE_LINE_MAX 4096
+int vb_parse_range_line(const char *line, size_t len, uint64_t unit, struct vb_pos *pos,
+			uint64_t *length);
+
+/* Absolute offset of `p` in content of length `len`: VB_ERANGE with
+ * "offset X is beyond the end (length L)" or "... before the start ...";
+ * VB_EINVAL for an anchor (use vb_pos_resolve_anchor). */
+enum vb_err vb_pos_resolve(const struct vb_pos *p, uint64_t len, uint64_t *out);
+/* The same for an anchored position whose anchor is at `anchor`. */
+enum vb_err vb_pos_resolve_anchor(const struct vb_pos *p, uint64_t anchor, uint64_t len,
+				  uint64_t *out);
+
+/* The value of a hex digit, or -1. */
+int vb_hex_digit(int c);
+
+/* Decode pairs of hex digits ("de ad:BE\tef"; spaces, tabs, newlines and
+ * colons may separate pairs).  *out is malloc'ed (caller frees), *n its
+ * length.  VB_EINVAL with the offending place on a malformed string. */
+enum vb_err vb_parse_hex(const char *s, unsigned char **out, size_t *n);
+
+/* Write the position as the user would ("120", "end-5") into buf. */
+void vb_pos_format(const struct vb_pos *p, char *buf, unsigned size);
+
+/* a + b, failing with VB_ERANGE on overflow of 64 bits. */
+static inline int vb_add_overflows(uint64_t a, uint64_t b, uint64_t *sum)
+{
+	return __builtin_add_overflow(a, b, sum);
+}
+
+#endif
