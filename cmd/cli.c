@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -618,54 +617,8 @@ uint64_t cli_size(const char *s, const char *what)
  * Stream mode with --unit.  The editor (lib/sedit) works in bytes, so the
  * positions are scaled first.  Element-worded checks need the input's
  * length: a regular file's is known before anything is written; a pipe's
- * is counted by a thread that copies stdin into a pipe the editor reads.
+ * is counted on the way (vb_sedit_run_counted) and known at its end.
  */
-#define PUMP_CHUNK (128u * 1024u)
-
-struct pump {
-	int in, out;
-	char *buf;
-	uint64_t count;    /* bytes passed on */
-	int done;          /* 1: stdin reached its end */
-	int err;           /* errno of a failed read of stdin, or 0 */
-};
-
-static void pump_cleanup(void *arg)
-{
-	struct pump *p = arg;
-
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	free(p->buf);
-	p->buf = NULL;
-	close(p->out);
-}
-
-static void *pump_main(void *arg)
-{
-	struct pump *p = arg;
-
-	pthread_cleanup_push(pump_cleanup, p);
-	for (;;) {
-		ssize_t r = read(p->in, p->buf, PUMP_CHUNK);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			p->err = errno;
-			break;
-		}
-		if (r == 0) {
-			p->done = 1;
-			break;
-		}
-		/* a failed write means the editor stopped reading */
-		if (vb_io_write_full(p->out, p->buf, (size_t)r))
-			break;
-		p->count += (uint64_t)r;
-	}
-	pthread_cleanup_pop(1);
-	return NULL;
-}
-
 /* Check every position of `e` (in elements) against an input of `len`
  * bytes, as the editor will, in elements; errors carry the labels. */
 static enum vb_err check_elements(const struct vb_sedit *e, uint64_t len)
@@ -687,49 +640,6 @@ static enum vb_err check_elements(const struct vb_sedit *e, uint64_t len)
 	if (e->insert)
 		return cli_resolve(NULL, 0, &e->ins_pos, len, &at);
 	return VB_OK;
-}
-
-/* Run the byte edit `e` from a pipe on stdin, counting the bytes; *len
- * gets the input's length, or UINT64_MAX if it was not read to its end. */
-static enum vb_err run_counted(const struct vb_sedit *e, struct vb_sink *out, uint64_t *len)
-{
-	struct pump p = {0, -1, NULL, 0, 0, 0};
-	pthread_t th;
-	int fds[2];
-	enum vb_err rc;
-
-	*len = UINT64_MAX;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return vb_err_sys("pipe");
-	(void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-	p.out = fds[1];
-	p.buf = malloc(PUMP_CHUNK);
-	if (!p.buf) {
-		close(fds[0]);
-		close(fds[1]);
-		return vb_err_set(VB_ENOMEM, "out of memory");
-	}
-	if ((errno = pthread_create(&th, NULL, pump_main, &p))) {
-		rc = vb_err_sys("cannot start a thread");
-		free(p.buf);
-		close(fds[0]);
-		close(fds[1]);
-		return rc;
-	}
-	rc = vb_sedit_run(fds[0], out, e);
-	/* the pump may still be waiting for stdin (the editor stopped
-	 * early): stop it; a finished one is only joined */
-	close(fds[0]);
-	if (rc)
-		pthread_cancel(th);
-	pthread_join(th, NULL);
-	if (p.err && (!rc || rc == VB_ERANGE)) {
-		errno = p.err;
-		return vb_err_sys("read");
-	}
-	if (p.done)
-		*len = p.count;
-	return rc;
 }
 
 enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out)
@@ -765,7 +675,7 @@ enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out)
 			rc = vb_sedit_run(0, out, &be);
 		goto out;
 	}
-	rc = run_counted(&be, out, &len);
+	rc = vb_sedit_run_counted(0, out, &be, &len);
 	if (len != UINT64_MAX && (!rc || rc == VB_ERANGE)) {
 		/* the length is known now: the same checks, in elements */
 		enum vb_err c = check_elements(e, len);

@@ -175,7 +175,8 @@ static inline uint64_t cli_elements(uint64_t bytes)
  * anything is written; on a pipe the length is counted on the way (a
  * thread between stdin and the editor) and checked at its end, where the
  * output written so far stays written.  An out-of-range position is
- * reported in elements either way. */
+ * reported in elements either way.  (The counting thread is lib/sedit's
+ * vb_sedit_run_counted.) */
 enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out);
 
 /* Store options from the shared write options and the environment. */
