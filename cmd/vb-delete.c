@@ -33,9 +33,7 @@ static struct poptOption options[] = {
 	{"ranges", 'R', POPT_ARG_STRING, &opt_ranges, 0,
 	 "read 'OFFSET LENGTH' lines from FILE ('-' for stdin) and delete them all as one version",
 	 "FILE"},
-	{"unit", 0, POPT_ARG_STRING, &cli_unit_arg, 0,
-	 "OFFSET and LENGTH (and --ranges) count elements of N bytes (default 1); the content must be whole elements",
-	 "N"},
+	CLI_UNIT_OPTION("OFFSET and LENGTH (and --ranges) count elements of N bytes (default 1); the content must be whole elements"),
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
 	 "the offsets (and --ranges) are in version V's content; they are carried through the edits since",
@@ -66,7 +64,7 @@ static int read_ranges(const char *name, struct vb_ranges *r)
 		uint64_t length;
 		int got;
 		lineno++;
-		got = vb_parse_range_line(line, (size_t)len, cli_unit, &pos, &length);
+		got = vb_parse_range_line(line, (size_t)len, cli_opts()->unit, &pos, &length);
 		if (got < 0) {
 			cli_error(NULL, "%s:%lu: %s", name, lineno, vb_err_detail());
 			status = EXIT_FAIL;
@@ -262,6 +260,7 @@ int main(int argc, char **argv)
 			 "[OPTION...] STORE OFFSET LENGTH\n   or: vb-delete [OPTION...] --ranges FILE STORE",
 			 &nargs);
 	const char *ranges = cli_arg(opt_ranges), *message = cli_arg(opt_message);
+	const struct cli_opts *co = cli_opts();
 
 	if (nargs < 1)
 		cli_usage("missing STORE");
@@ -287,10 +286,10 @@ int main(int argc, char **argv)
 		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
 	if (opt_at_version)
 		cli_version(opt_at_version);
-	if (stream && (message || cli_no_sync || cli_wait || cli_if_version || opt_at_version))
+	if (stream && (message || co->no_sync || co->wait || co->if_version || opt_at_version))
 		cli_usage("--%s has no meaning when editing a stream ('-')",
-			  message ? "message" : cli_no_sync ? "no-sync" : cli_wait ? "wait"
-			  : cli_if_version ? "if-version" : "at-version");
+			  message ? "message" : co->no_sync ? "no-sync" : co->wait ? "wait"
+			  : co->if_version ? "if-version" : "at-version");
 	if ((rc = vb_ranges_create(RANGES_MAX, &r)))
 		return cli_fail(NULL, rc);
 	/* OFFSET LENGTH: one range, tagged line 0 */
