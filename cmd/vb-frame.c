@@ -182,6 +182,15 @@ struct output {
 enum { OVER_ERROR, OVER_SKIP, OVER_TRUNCATE };
 enum { FINAL_EMIT, FINAL_DROP, FINAL_ERROR };
 
+/* A record larger than --max-size that --last's counting pass met.  With
+ * --oversize=skip it is not counted: `counted` is the number of records
+ * counted before it.  With --oversize=error it is counted, as number
+ * `counted`: it is an error if that is one of the last N.  n and off name
+ * it in messages. */
+struct over_rec {
+	uint64_t counted, n, off;
+};
+
 struct frame_run {
 	/* how records are framed (setup_framer) */
 	struct vb_framer *framer;
@@ -210,10 +219,9 @@ struct frame_run {
 					 * counted from there, not from the start */
 	char msg[2][64];                /* rec_at()'s two latest texts */
 	int msg_k;
-	/* --last: the records skipped as oversized while counting, each as
-	 * the number of records counted before it */
-	uint64_t *skips;
-	size_t nskips, capskips;
+	/* --last: the records larger than --max-size met while counting */
+	struct over_rec *over;
+	size_t nover, capover;
 	struct vb_frame batch[BATCH];   /* the codec's descriptions */
 
 	/* the whole run */
@@ -579,20 +587,20 @@ static enum vb_err skip_record(struct frame_run *r, struct input *in, struct vb_
 	}
 }
 
-static enum vb_err note_skip(struct frame_run *r, uint64_t counted)
+static enum vb_err note_over(struct frame_run *r, uint64_t counted, uint64_t n, uint64_t off)
 {
-	if (r->nskips == r->capskips) {
-		size_t cap = r->capskips ? r->capskips * 2 : 16;
-		uint64_t *p;
-		if (cap <= r->nskips || cap > SIZE_MAX / sizeof *p)
+	if (r->nover == r->capover) {
+		size_t cap = r->capover ? r->capover * 2 : 16;
+		struct over_rec *p;
+		if (cap <= r->nover || cap > SIZE_MAX / sizeof *p)
 			return vb_err_set(VB_ENOMEM, "out of memory (an array of %zu elements)",
-					  r->nskips + 1);
-		if (!(p = realloc(r->skips, cap * sizeof *p)))
+					  r->nover + 1);
+		if (!(p = realloc(r->over, cap * sizeof *p)))
 			return vb_err_set(VB_ENOMEM, "out of memory");
-		r->skips = p;
-		r->capskips = cap;
+		r->over = p;
+		r->capover = cap;
 	}
-	r->skips[r->nskips++] = counted;
+	r->over[r->nover++] = (struct over_rec){counted, n, off};
 	return VB_OK;
 }
 
@@ -732,6 +740,12 @@ static enum vb_err take_batch(struct frame_run *r, struct pass *p, size_t cnt)
 	return rc;
 }
 
+static enum vb_err too_large(struct frame_run *r, uint64_t n, uint64_t off)
+{
+	return vb_err_set(VB_EFRAME, "%s is larger than --max-size (%llu bytes); raise --max-size or use --oversize=skip or --oversize=truncate",
+			  rec_at(r, n, off), (unsigned long long)r->max_size);
+}
+
 /* Record p->n, at the head of the buffer (fr: what the codec knows of it),
  * is larger than --max-size: fail, truncate or skip it, as --oversize says.
  * A record that is not wanted is passed over whatever --oversize says: it
@@ -743,10 +757,15 @@ static enum vb_err oversized(struct frame_run *r, struct pass *p, const struct v
 	uint64_t n = p->n;
 	enum vb_err rc;
 
-	if (r->oversize == OVER_ERROR && wanted(p->sel, n))
-		return vb_err_set(VB_EFRAME, "%s is larger than --max-size (%llu bytes); raise --max-size or use --oversize=skip or --oversize=truncate",
-				  rec_at(r, n, p->base), (unsigned long long)r->max_size);
-	if (r->oversize == OVER_TRUNCATE && wanted(p->sel, n)) {
+	if (r->oversize == OVER_ERROR && p->tally) {
+		/* only counting (--last): whether it is one of the last N is
+		 * known at the end; it counts, and frame_last fails on it if
+		 * it is */
+		if ((rc = note_over(r, ++p->count, n, p->base)))
+			return rc;
+	} else if (r->oversize == OVER_ERROR && wanted(p->sel, n)) {
+		return too_large(r, n, p->base);
+	} else if (r->oversize == OVER_TRUNCATE && wanted(p->sel, n)) {
 		/* the first --max-size bytes of the record stand for it */
 		while (vb_sbuf_len(b) < fr->skip + r->max_size && !in->eof)
 			if ((rc = read_more(in, b)))
@@ -766,7 +785,7 @@ static enum vb_err oversized(struct frame_run *r, struct pass *p, const struct v
 	} else if (p->tally) {
 		/* only counting (--last): remember where it was, the writing
 		 * pass reports it if it is wanted */
-		if ((rc = note_skip(r, p->count)))
+		if ((rc = note_over(r, p->count, n, p->base)))
 			return rc;
 	} else if (wanted(p->sel, n)) {
 		/* records before it go out first, also when stderr and stdout
@@ -785,6 +804,28 @@ static enum vb_err oversized(struct frame_run *r, struct pass *p, const struct v
 	return VB_OK;
 }
 
+/* Report the failure `rc` of a pass over input `name`, after the records
+ * before it go out.  Returns the exit status, or -1 when the output is
+ * gone and nothing is to be said (*stop is then set). */
+static int fail_input(struct frame_run *r, const char *name, enum vb_err rc, int *stop)
+{
+	struct output *o = &r->out;
+	enum vb_err frc;
+
+	if (rc == VB_EPIPE) {
+		*stop = 1;
+		return -1;
+	}
+	if (!o->failed && (frc = out_flush(o))) {
+		if (frc == VB_EPIPE) {
+			*stop = 1;
+			return -1;
+		}
+		rc = frc;
+	}
+	return cli_fail(o->failed ? NULL : name, rc);
+}
+
 /* The end of a pass that stopped with `rc`: report a failure (after the
  * records before it), and with --count print the input's count.  Returns
  * the exit status (0 or 1); *stop is set when the output is gone. */
@@ -793,22 +834,8 @@ static int finish_input(struct frame_run *r, struct pass *p, enum vb_err rc, int
 	struct output *o = &r->out;
 	int status = EXIT_OK;
 
-	if (rc == VB_EPIPE) {
-		*stop = 1;
+	if (rc && (status = fail_input(r, p->in->name, rc, stop)) < 0)
 		return EXIT_OK;
-	}
-	if (rc) {
-		/* the records before the failure go out before its message */
-		enum vb_err frc;
-		if (!o->failed && (frc = out_flush(o))) {
-			if (frc == VB_EPIPE) {
-				*stop = 1;
-				return EXIT_OK;
-			}
-			rc = frc;
-		}
-		status = cli_fail(o->failed ? NULL : p->in->name, rc);
-	}
 	if (o->failed)
 		*stop = 1; /* stdout is gone: the other inputs would fail the same way */
 	if (p->tally) {
@@ -953,8 +980,11 @@ static enum vb_err scan_back(struct input *in, int sync, unsigned char *chunk, u
  * one found, once to count and once to write the last N.  Records skipped
  * as oversized (--oversize=skip) are not among the N: when the count falls
  * short for them, look further back for as many more sync bytes as records
- * are missing, and count again.  Only the tail is read, however large the
- * input. */
+ * are missing, and count again.  A record too large for --oversize=error
+ * counts, and is an error only if it is one of the N (the tail counted can
+ * hold more than N records: a last one without a delimiter, or records
+ * ending in a delimiter other than the sync byte).  Only the tail is read,
+ * however large the input. */
 static int frame_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, int *stop)
 {
 	int sync = vb_framer_sync_byte(r->framer), status = EXIT_OK;
@@ -978,7 +1008,7 @@ static int frame_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, 
 			break;
 		r->numbers_unknown = q > 0;
 		vb_sbuf_advance(b, vb_sbuf_len(b));
-		r->nskips = 0;
+		r->nover = 0;
 		if ((status = frame_input(r, in, b, &every, stop, q, &total)) || *stop)
 			break;
 		if (total >= r->last_n || !q)
@@ -993,13 +1023,24 @@ static int frame_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, 
 	}
 	/* write the last N of them: the first is counted record c, which is
 	 * record c + (skipped records before it) of the input from q */
+	uint64_t c = total > r->last_n ? total - r->last_n + 1 : 1, first = c;
+	for (size_t i = 0; i < r->nover && !rc; i++) {
+		const struct over_rec *o = &r->over[i];
+		if (r->oversize != OVER_ERROR)
+			first += o->counted < c;
+		else if (o->counted >= c) /* one of the last N */
+			rc = too_large(r, o->n, o->off);
+	}
+	if (rc) {
+		status = fail_input(r, in->name, rc, stop);
+		if (r->out.failed)
+			*stop = 1;
+		r->numbers_unknown = 0;
+		return status < 0 ? EXIT_OK : status;
+	}
 	if ((rc = seek_input(in, q)))
 		return cli_fail(in->name, rc);
 	vb_sbuf_advance(b, vb_sbuf_len(b));
-	uint64_t c = total > r->last_n ? total - r->last_n + 1 : 1, first = c;
-	for (size_t i = 0; i < r->nskips; i++)
-		if (r->skips[i] < c)
-			first++;
 	struct span tail = {first, UINT64_MAX};
 	struct selection last = {&tail, 1, UINT64_MAX, 0};
 	status = frame_input(r, in, b, &last, stop, q, NULL);
@@ -1343,7 +1384,7 @@ int main(int argc, char **argv)
 	vb_framer_free(r->framer);
 	free(r->out_delim_buf);
 	free(r->sel.spans);
-	free(r->skips);
+	free(r->over);
 	free(r);
 	for (int i = 0; i < cmdline.ndelim; i++)
 		free(cmdline.delim_argv[i]);
