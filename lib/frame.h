@@ -48,7 +48,8 @@ enum vb_err vb_read_u32_le(const void *buf, size_t len, size_t off, uint32_t *v)
 enum vb_err vb_read_u64_be(const void *buf, size_t len, size_t off, uint64_t *v);
 enum vb_err vb_read_u64_le(const void *buf, size_t len, size_t off, uint64_t *v);
 /* Unsigned LEB128 of at most 10 bytes; *used gets its length.  VB_ENEEDMORE
- * if it runs past len, VB_EINVAL if it is longer than 10 bytes or > 2^64-1. */
+ * if it runs past len, VB_EINVAL if it is longer than 10 bytes or > 2^64-1
+ * (vb_varint_get's rules, le.h). */
 enum vb_err vb_read_varint(const void *buf, size_t len, size_t off, uint64_t *v, size_t *used);
 
 /* Decode a delimiter written with the escapes \n \r \t \0 \\ \xHH into

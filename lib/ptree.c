@@ -125,6 +125,7 @@
  */
 #include "ptree.h"
 #include "grow.h"
+#include "le.h"
 #include "pages.h"
 
 #include <stdlib.h>
@@ -313,58 +314,38 @@ static void cache_put(struct vb_ptree *t, struct vb_node *n)
 
 /* -------------------------------------------------------------- encoding */
 
-static size_t put_varint(unsigned char *p, uint64_t v)
-{
-	size_t i = 0;
-
-	while (v >= 0x80) {
-		p[i++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[i++] = (unsigned char)v;
-	return i;
-}
-
+/* The node decoder's varint rule is vb_varint_get's (le.h); this adapter
+ * reads one at *p and moves past it.  0, or -1 for a truncated, too long
+ * or overflowing one. */
 static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
 {
-	uint64_t r = 0;
-	unsigned shift = 0;
+	int k = vb_varint_get(*p, (size_t)(end - *p), v);
 
-	while (*p < end) {
-		unsigned char b = *(*p)++;
-		if (shift == 63 && b > 1)
-			return -1;
-		r |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = r;
-			return 0;
-		}
-		shift += 7;
-		if (shift > 63)
-			return -1;
-	}
-	return -1;
+	if (k <= 0)
+		return -1;
+	*p += k;
+	return 0;
 }
 
 static size_t encode(const struct vb_node *n, uint64_t self, unsigned char *buf)
 {
 	size_t o = 0;
 
-	o += put_varint(buf + o, n->level);
-	o += put_varint(buf + o, n->n);
+	o += vb_varint_put(buf + o, n->level);
+	o += vb_varint_put(buf + o, n->n);
 	for (unsigned i = 0; i < n->n; i++) {
 		if (!n->level) {
 			const struct vb_piece *p = &n->u.p[i];
-			o += put_varint(buf + o, p->src);
+			o += vb_varint_put(buf + o, p->src);
 			if (p->src == VB_SRC_DATA)
-				o += put_varint(buf + o, self - p->rec);
-			o += put_varint(buf + o, p->start);
-			o += put_varint(buf + o, p->len);
+				o += vb_varint_put(buf + o, self - p->rec);
+			o += vb_varint_put(buf + o, p->start);
+			o += vb_varint_put(buf + o, p->len);
 		} else {
 			const struct vb_root *k = &n->u.k[i];
-			o += put_varint(buf + o, self - k->off);
-			o += put_varint(buf + o, k->bytes);
-			o += put_varint(buf + o, k->pieces);
+			o += vb_varint_put(buf + o, self - k->off);
+			o += vb_varint_put(buf + o, k->bytes);
+			o += vb_varint_put(buf + o, k->pieces);
 		}
 	}
 	return o;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "le.h"
 #include "ptree.h"
 #include "vbuf.h"
 
@@ -350,17 +351,6 @@ static void test_trees(void)
 
 /* ---------------------------------------------------------- hostile */
 
-static size_t put_varint(unsigned char *p, uint64_t v)
-{
-	size_t i = 0;
-	while (v >= 0x80) {
-		p[i++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[i++] = (unsigned char)v;
-	return i;
-}
-
 /* Write a node record; returns its offset. */
 static uint64_t write_leaf(const struct vb_piece *p, unsigned n)
 {
@@ -368,14 +358,14 @@ static uint64_t write_leaf(const struct vb_piece *p, unsigned n)
 	uint64_t self = file_len;
 	size_t o = 0;
 
-	o += put_varint(b + o, 0);
-	o += put_varint(b + o, n);
+	o += vb_varint_put(b + o, 0);
+	o += vb_varint_put(b + o, n);
 	for (unsigned i = 0; i < n; i++) {
-		o += put_varint(b + o, p[i].src);
+		o += vb_varint_put(b + o, p[i].src);
 		if (p[i].src == VB_SRC_DATA)
-			o += put_varint(b + o, self - p[i].rec);
-		o += put_varint(b + o, p[i].start);
-		o += put_varint(b + o, p[i].len);
+			o += vb_varint_put(b + o, self - p[i].rec);
+		o += vb_varint_put(b + o, p[i].start);
+		o += vb_varint_put(b + o, p[i].len);
 	}
 	fake_write(NULL, b, o);
 	return self;
@@ -387,12 +377,12 @@ static uint64_t write_inner(unsigned level, const struct vb_root *k, unsigned n)
 	uint64_t self = file_len;
 	size_t o = 0;
 
-	o += put_varint(b + o, level);
-	o += put_varint(b + o, n);
+	o += vb_varint_put(b + o, level);
+	o += vb_varint_put(b + o, n);
 	for (unsigned i = 0; i < n; i++) {
-		o += put_varint(b + o, self - k[i].off);
-		o += put_varint(b + o, k[i].bytes);
-		o += put_varint(b + o, k[i].pieces);
+		o += vb_varint_put(b + o, self - k[i].off);
+		o += vb_varint_put(b + o, k[i].bytes);
+		o += vb_varint_put(b + o, k[i].pieces);
 	}
 	fake_write(NULL, b, o);
 	return self;
