@@ -25,6 +25,11 @@
  * only appends.  If it advances the buffer any other way it must tell the
  * framer with vb_framer_discard().  A framer serves one stream at a time;
  * vb_framer_reset() starts a new one.
+ *
+ * A framer is its creator's (vb_framer_free, NULL-safe); it copies its
+ * delimiters and keeps no pointer into the buffer between calls, only
+ * stream offsets, and is not thread-safe: one thread per framer at a time.
+ * The vb_read_* readers, vb_lenspec_* and vb_unescape have no state.
  */
 #ifndef VB_FRAME_H
 #define VB_FRAME_H
