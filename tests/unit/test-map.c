@@ -153,9 +153,6 @@ int main(void)
 	uint64_t checks = 0, refusals = 0;
 	for (uint64_t v = 2; v <= MAXV; v++) {
 		unsigned ops = 1 + (unsigned)rnd(3);
-		if (vb_vbuf_len(st) != vb_vbuf_len(mem))
-			fprintf(stderr, "v%llu: store %llu bytes, model %llu\n", (unsigned long long)v,
-				(unsigned long long)vb_vbuf_len(st), (unsigned long long)vb_vbuf_len(mem));
 		for (unsigned k = 0; k < ops; k++) {
 			uint64_t len = nbytes(&cur), kind = rnd(40) ? rnd(9) : 9;
 			if (kind < 4 && len < 2000) {
@@ -255,6 +252,13 @@ int main(void)
 			vb_vbuf_close(st);
 			REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &st));
 		}
+		/* both buffers hold as many bytes as the model */
+		if (vb_vbuf_len(st) != nbytes(&cur) || vb_vbuf_len(mem) != nbytes(&cur))
+			fprintf(stderr, "v%llu: store %llu bytes, mem %llu, model %llu\n",
+				(unsigned long long)v, (unsigned long long)vb_vbuf_len(st),
+				(unsigned long long)vb_vbuf_len(mem), (unsigned long long)nbytes(&cur));
+		CHECK_EQ_U64(vb_vbuf_len(st), nbytes(&cur));
+		CHECK_EQ_U64(vb_vbuf_len(mem), nbytes(&cur));
 		if (getenv("TRACE")) {
 			uint64_t mp;
 			if (nmk && marker_pos(&cur, 0, &mp))
