@@ -25,21 +25,16 @@
 #include "check.h"
 #include "content.h"
 #include "io.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define MAXV 400
 
-static uint64_t seed;
 static char dir[256];
 static uint64_t vlen[MAXV];
 static uint32_t vcrc[MAXV];
 static uint64_t head;
 static int crash_at, crash_count;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 static void path(char *buf, size_t n, const char *name)
 {
@@ -312,7 +307,7 @@ static void run(const char *orig, uint64_t keep, unsigned *points, unsigned *new
 			break;
 		if (check_failures) {
 			fprintf(stderr, "failed at crash point %d, keep %llu (seed 0x%llx)\n", at,
-				(unsigned long long)keep, (unsigned long long)test_seed());
+				(unsigned long long)keep, (unsigned long long)rnd_seed);
 			exit(1);
 		}
 	}
@@ -370,7 +365,7 @@ int main(void)
 	char store[300], base[300];
 	unsigned points = 0, news = 0;
 
-	seed = test_seed();
+	rnd_init(test_seed());
 	snprintf(dir, sizeof dir, "%s/vb-test-compact.XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	REQUIRE(mkdtemp(dir));

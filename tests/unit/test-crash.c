@@ -25,16 +25,11 @@
 
 #include "check.h"
 #include "content.h"
+#include "rnd.h"
 #include "vbuf.h"
 
-static uint64_t seed;
 static char dir[256];
 static int crash_at, crash_count;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 static void path(char *buf, size_t n, const char *name)
 {
@@ -149,7 +144,7 @@ static void head_of(const char *store, uint64_t *version, uint32_t *crc, uint64_
 static unsigned crash_points(const char *orig, enum kind kind, int no_sync)
 {
 	char work[300];
-	uint64_t s = test_rand(&seed), v0, v1, l0, l1;
+	uint64_t s = rnd64(), v0, v1, l0, l1;
 	uint32_t c0, c1;
 	unsigned points = 0;
 
@@ -203,7 +198,7 @@ static unsigned crash_points(const char *orig, enum kind kind, int no_sync)
 		points++;
 		if (check_failures) {
 			fprintf(stderr, "failed: %s, crash point %d (seed 0x%llx)\n", kind_name[kind], at,
-				(unsigned long long)test_seed());
+				(unsigned long long)rnd_seed);
 			exit(1);
 		}
 		if (WEXITSTATUS(status) == 0)
@@ -255,7 +250,7 @@ int main(void)
 	char store[300], base[300];
 	unsigned total = 0, per_kind[K_COUNT] = {0};
 
-	seed = test_seed();
+	rnd_init(test_seed());
 	snprintf(dir, sizeof dir, "%s/vb-test-crash.XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	REQUIRE(mkdtemp(dir));

@@ -30,14 +30,9 @@
 
 #include "check.h"
 #include "ptree.h"
+#include "rnd.h"
 #include "vbuf.h"
 
-static uint64_t seed;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 /* ------------------------------------------------------------ hunks */
 
@@ -329,7 +324,7 @@ static void test_trees(void)
 		}
 		if (check_failures) {
 			fprintf(stderr, "trees: failed at step %d (seed 0x%llx)\n", step,
-				(unsigned long long)test_seed());
+				(unsigned long long)rnd_seed);
 			exit(1);
 		}
 	}
@@ -699,7 +694,7 @@ static void test_store(const char *dir)
 		}
 		if (check_failures) {
 			fprintf(stderr, "store: failed at version %llu (seed 0x%llx)\n",
-				(unsigned long long)nv, (unsigned long long)test_seed());
+				(unsigned long long)nv, (unsigned long long)rnd_seed);
 			exit(1);
 		}
 	}
@@ -900,7 +895,7 @@ int main(void)
 {
 	char dir[256];
 
-	seed = test_seed();
+	rnd_init(test_seed());
 	snprintf(dir, sizeof dir, "%s/vb-test-diff.XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	REQUIRE(mkdtemp(dir));

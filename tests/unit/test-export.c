@@ -40,17 +40,12 @@
 #include "content.h"
 #include "export.h"
 #include "io.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define BASE_LEN (256u << 10)
 
-static uint64_t seed;
 static char dir[256];
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 static const char *path(const char *name)
 {
@@ -290,7 +285,7 @@ static void compare(const char *a, const char *b, uint64_t from, uint64_t conten
 		CHECK_EQ_U64(vb_vbuf_len(va), vb_vbuf_len(vb));
 		if (vb_vbuf_len(va) == vb_vbuf_len(vb) && content_crc(va) != content_crc(vb)) {
 			fprintf(stderr, "version %llu differs (seed %llu)\n", (unsigned long long)v,
-				(unsigned long long)seed);
+				(unsigned long long)rnd_seed);
 			CHECK(0);
 		}
 		vb_vbuf_close(va);
@@ -441,7 +436,7 @@ static void exchange(void)
 		enum vb_err rc = apply_to(y, &m, mode, &st);
 		if (rc)
 			fprintf(stderr, "round %d: %s (seed %llu)\n", r, vb_err_detail(),
-				(unsigned long long)seed);
+				(unsigned long long)rnd_seed);
 		CHECK_OK(rc);
 		CHECK_EQ_U64(st.applied, head_of(x) - h0);
 		CHECK_EQ_U64(st.present, 0);
@@ -872,10 +867,10 @@ static void damage(void)
 
 int main(int argc, char **argv)
 {
-	seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 20261122;
+	rnd_init(argc > 1 ? strtoull(argv[1], NULL, 0) : 20261122);
 	snprintf(dir, sizeof dir, "%s/vb-test-export.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	REQUIRE(mkdtemp(dir));
-	printf("seed %llu, in %s\n", (unsigned long long)seed, dir);
+	printf("seed %llu, in %s\n", (unsigned long long)rnd_seed, dir);
 	exchange();
 	sizes();
 	damage();

@@ -23,17 +23,12 @@
 
 #include "check.h"
 #include "content.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define BASE_LEN (4u << 20)
 
-static uint64_t seed;
 static char dir[256];
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 static const char *path(const char *name)
 {
@@ -423,7 +418,7 @@ static uint64_t partial_cost(unsigned edits)
 
 int main(void)
 {
-	seed = test_seed();
+	rnd_init(test_seed());
 	snprintf(dir, sizeof dir, "%s/vb-test-flatten.XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	REQUIRE(mkdtemp(dir));

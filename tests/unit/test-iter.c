@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "elist.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define MAXV 200
@@ -26,13 +27,7 @@
 
 static struct elist versions[MAXV + 1];
 static struct elist cur;
-static uint64_t seed;
 static int next_id;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 static unsigned char val(int id)
 {
@@ -235,7 +230,7 @@ static void run(struct vb_vbuf *b, const char *store, const struct vb_store_opts
 		}
 		CHECK_EQ_U64(vb_vbuf_len(b), nbytes(&cur));
 		if (check_failures) {
-			fprintf(stderr, "round %d failed (seed %llu)\n", r, (unsigned long long)seed);
+			fprintf(stderr, "round %d failed (seed %llu)\n", r, (unsigned long long)rnd_seed);
 			exit(1);
 		}
 	}
@@ -428,7 +423,7 @@ int main(void)
 	unsigned char init[400];
 	uint64_t v;
 
-	seed = test_seed();
+	rnd_init(test_seed());
 	snprintf(dir, sizeof dir, "%s/vb-test-iter.XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	REQUIRE(mkdtemp(dir));

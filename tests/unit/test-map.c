@@ -22,6 +22,7 @@
 
 #include "check.h"
 #include "elist.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define MAXV 400
@@ -29,13 +30,7 @@
 
 static struct elist versions[MAXV + 1];
 static struct elist cur;
-static uint64_t seed;
 static int next_byte;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 #define NM 60
 /* Markers that are range ends (vb_vbuf_map_ends): they stay with the byte
@@ -112,7 +107,7 @@ int main(void)
 	char dir[256], store[300];
 	unsigned char buf[64];
 
-	seed = test_seed();
+	rnd_init(test_seed());
 	snprintf(dir, sizeof dir, "%s/vb-test-map.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	REQUIRE(mkdtemp(dir));
 	snprintf(store, sizeof store, "%s/m.vb", dir);

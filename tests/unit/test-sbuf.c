@@ -8,14 +8,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "rnd.h"
 #include "sbuf.h"
 
-static uint64_t seed;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 struct model {
 	unsigned char *d;
@@ -297,7 +292,7 @@ static void fd_adapters(struct vb_sbuf *b)
 
 int main(void)
 {
-	seed = test_seed();
+	rnd_init(test_seed());
 	struct vb_pages_opts o;
 	struct vb_pages *seg, *virt;
 	struct vb_sbuf *b;

@@ -15,14 +15,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "rnd.h"
 #include "sedit.h"
 
-static uint64_t seed;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 struct ins {
 	const unsigned char *p;
@@ -90,7 +85,7 @@ static int input_pipe(const unsigned char *data, size_t n, uint64_t s, pid_t *pi
 
 int main(void)
 {
-	seed = test_seed();
+	rnd_init(test_seed());
 	signal(SIGPIPE, SIG_IGN);
 	unsigned char *data = malloc(300 * 1024), *model = malloc(400 * 1024);
 	unsigned char insbuf[5000];
@@ -166,7 +161,7 @@ int main(void)
 			unsigned char *out;
 			size_t outn;
 			pid_t pid = 0;
-			int in = mode ? input_pipe(data, n, seed + (uint64_t)c, &pid)
+			int in = mode ? input_pipe(data, n, rnd_state + (uint64_t)c, &pid)
 				      : input_file(data, n);
 			enum vb_err rc = run(in, &e, &out, &outn);
 			close(in);

@@ -21,17 +21,12 @@
 
 #include "check.h"
 #include "content.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define BASE_LEN (300 * 1024)
 #define SOFT_MAX (600 * 1024)
 
-static uint64_t seed;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 static uint64_t pick_off(uint64_t len)
 {
@@ -51,7 +46,7 @@ int main(void)
 	unsigned char *buf = malloc(200 * 1024), *a = malloc(1 << 16), *bb = malloc(1 << 16);
 	REQUIRE(buf && a && bb);
 
-	seed = test_seed();
+	rnd_init(test_seed());
 	snprintf(dir, sizeof dir, "%s/vb-test-vbuf.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	REQUIRE(mkdtemp(dir));
 	snprintf(store, sizeof store, "%s/s.vb", dir);
@@ -214,7 +209,7 @@ int main(void)
 		}
 		if (check_failures) {
 			fprintf(stderr, "failed after commit %llu (seed 0x%llx)\n",
-				(unsigned long long)commits, (unsigned long long)test_seed());
+				(unsigned long long)commits, (unsigned long long)rnd_seed);
 			return 1;
 		}
 	}
