@@ -25,16 +25,11 @@
 
 #include "check.h"
 #include "content.h"
+#include "files.h"
 #include "rnd.h"
 #include "vbuf.h"
 
-static char dir[256];
 static int crash_at, crash_count;
-
-static void path(char *buf, size_t n, const char *name)
-{
-	snprintf(buf, n, "%s/%s", dir, name);
-}
 
 enum kind {
 	K_INSERT, K_BIG_INSERT, K_DELETE, K_RANGES, K_REPLACE, K_REVERT, K_ANCHOR,
@@ -148,7 +143,7 @@ static unsigned crash_points(const char *orig, enum kind kind, int no_sync)
 	uint32_t c0, c1;
 	unsigned points = 0;
 
-	path(work, sizeof work, "work.vb");
+	snprintf(work, sizeof work, "%s", tmp_path("work.vb"));
 	/* what the edit gives when nothing goes wrong */
 	copy_file(orig, work);
 	head_of(work, &v0, &c0, &l0);
@@ -211,11 +206,7 @@ static unsigned crash_points(const char *orig, enum kind kind, int no_sync)
 /* A store over a base of `base_len` bytes with `edits` small edits. */
 static void build(const char *store, const char *base, size_t base_len, int edits)
 {
-	FILE *f = fopen(base, "wb");
-	REQUIRE(f);
-	for (size_t i = 0; i < base_len; i++)
-		fputc((int)rnd(256), f);
-	REQUIRE(fclose(f) == 0);
+	rnd_file(base, base_len);
 	struct vb_store_opts o;
 	struct vb_vbuf *b;
 	uint64_t v;
@@ -251,11 +242,9 @@ int main(void)
 	unsigned total = 0, per_kind[K_COUNT] = {0};
 
 	rnd_init(test_seed());
-	snprintf(dir, sizeof dir, "%s/vb-test-crash.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
-	path(store, sizeof store, "s.vb");
-	path(base, sizeof base, "base");
+	tmp_dir_make("vb-test-crash");
+	snprintf(store, sizeof store, "%s", tmp_path("s.vb"));
+	snprintf(base, sizeof base, "%s", tmp_path("base"));
 
 	static const struct {
 		size_t base_len;
@@ -282,6 +271,6 @@ int main(void)
 	/* every kind was interrupted somewhere before it got through */
 	for (int k = 0; k < K_COUNT; k++)
 		CHECK(per_kind[k] >= 2);
-	rmdir(dir);
+	rmdir(tmp_dir);
 	return test_status("crash");
 }

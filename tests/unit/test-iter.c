@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "elist.h"
+#include "files.h"
 #include "rnd.h"
 #include "vbuf.h"
 
@@ -263,8 +264,7 @@ static void big_content(void)
 	int c;
 
 	REQUIRE(data && got);
-	for (size_t i = 0; i < n; i++)
-		data[i] = (unsigned char)rnd(256);
+	rnd_bytes(data, n);
 	REQUIRE_OK(vb_vbuf_open_mem(data, n, &b));
 	REQUIRE_OK(vb_iter_create(b, 0, &it));
 	while ((c = vb_iter_next(it)) >= 0)
@@ -380,8 +380,7 @@ static void create_at(const char *dir)
 
 	snprintf(base, sizeof base, "%s/at-base", dir);
 	snprintf(store, sizeof store, "%s/at.vb", dir);
-	FILE *f = fopen(base, "wb");
-	REQUIRE(f && fputs("0123456789", f) >= 0 && fclose(f) == 0);
+	write_file(base, "0123456789", 10);
 	vb_store_opts_init(&o);
 	o.write = o.create = o.no_sync = 1;
 	o.base = base;
@@ -417,16 +416,14 @@ static void create_at(const char *dir)
 
 int main(void)
 {
-	char dir[256], store[300], base[300];
+	char store[300], base[300];
 	struct vb_store_opts o;
 	struct vb_vbuf *b;
 	unsigned char init[400];
 	uint64_t v;
 
 	rnd_init(test_seed());
-	snprintf(dir, sizeof dir, "%s/vb-test-iter.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
+	tmp_dir_make("vb-test-iter");
 	for (int i = 0; i <= MAXV; i++)
 		REQUIRE((versions[i].e = malloc(MAXE * sizeof(int))));
 	REQUIRE((cur.e = malloc(MAXE * sizeof(int))));
@@ -443,10 +440,9 @@ int main(void)
 		start();
 		for (size_t i = 0; i < cur.n; i++)
 			init[i] = val(cur.e[i]);
-		snprintf(base, sizeof base, "%s/base", dir);
-		snprintf(store, sizeof store, "%s/s.vb", dir);
-		FILE *f = fopen(base, "wb");
-		REQUIRE(f && fwrite(init, 1, sizeof init, f) == sizeof init && fclose(f) == 0);
+		snprintf(base, sizeof base, "%s/base", tmp_dir);
+		snprintf(store, sizeof store, "%s/s.vb", tmp_dir);
+		write_file(base, init, sizeof init);
 		vb_store_opts_init(&o);
 		o.write = o.create = o.no_sync = 1;
 		o.base = base;
@@ -461,8 +457,8 @@ int main(void)
 	printf("%llu iterator moves and %llu position checks matched the model\n",
 	       (unsigned long long)moves, (unsigned long long)checks);
 	big_content();
-	create_at(dir);
-	rmdir(dir);
+	create_at(tmp_dir);
+	rmdir(tmp_dir);
 	for (int i = 0; i <= MAXV; i++)
 		free(versions[i].e);
 	free(cur.e);

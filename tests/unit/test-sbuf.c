@@ -257,8 +257,7 @@ static void fd_adapters(struct vb_sbuf *b)
 	int in[2], out[2];
 	REQUIRE(pipe(in) == 0 && pipe(out) == 0);
 	static unsigned char data[50000], back[50000];
-	for (size_t i = 0; i < sizeof data; i++)
-		data[i] = (unsigned char)rnd(256);
+	rnd_bytes(data, sizeof data);
 	REQUIRE(fcntl(out[0], F_SETFL, O_NONBLOCK) == 0);
 	size_t sent = 0, recvd = 0;
 	while (recvd < sizeof data) {

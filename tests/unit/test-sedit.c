@@ -94,14 +94,12 @@ int main(void)
 
 	for (int c = 0; c < 300; c++) {
 		size_t n = (size_t)rnd(c % 10 ? 300 * 1024 : 50);
-		for (size_t i = 0; i < n; i++)
-			data[i] = (unsigned char)rnd(256);
+		rnd_bytes(data, n);
 		struct vb_sedit_del dels[8];
 		struct vb_sedit e;
 		memset(dels, 0, sizeof dels);
 		struct ins ins = {insbuf, (size_t)rnd(sizeof insbuf)};
-		for (size_t i = 0; i < ins.n; i++)
-			insbuf[i] = (unsigned char)rnd(256);
+		rnd_bytes(insbuf, ins.n);
 		memset(&e, 0, sizeof e);
 		e.hold_max = 1u << 20;
 		e.ndels = (size_t)rnd(5);
