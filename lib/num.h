@@ -14,6 +14,11 @@
  * once the length is known, failing (never clamping) outside [0, len].
  * @NAME is a store's anchor (lib/vbuf): the caller looks it up and calls
  * vb_pos_resolve_anchor with its offset.
+ *
+ * Errors: VB_EINVAL for text that is not in the grammar (the detail quotes
+ * it), VB_ERANGE for a position outside the content, VB_ENOMEM from
+ * vb_parse_hex; after a failure the outputs are not to be used.  No
+ * state: callable from any thread.
  */
 #ifndef VB_NUM_H
 #define VB_NUM_H

@@ -1299,7 +1299,9 @@ vb-frame: in2: the last record (2 at offset 2) has no delimiter"
 	run -0 env VB_BUFFER=segmented VB_PAGE_BACKEND=virtual VB_PAGE_RESERVE=1MiB vb-frame -c in
 	assert_output 1000
 	for t in 50% 50abc +50 0 101; do
-		run vb-frame -c in
+		# without the variable the same command succeeds: the error is the value's
+		run -0 vb-frame -c in
+		assert_output 1000
 		run env VB_PAGE_THRESHOLD="$t" vb-frame -c in
 		assert_usage_error vb-frame "VB_PAGE_THRESHOLD must be a percentage from 1 to 100, not '$t'"
 	done
