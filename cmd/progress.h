@@ -10,6 +10,11 @@
  * a terminal stays silent) and is redrawn at most once a second.
  * cli_progress_done prints the final figures on their own line when the
  * line was drawn, or always with --progress.
+ *
+ * A meter is the caller's from cli_progress_start until cli_progress_done
+ * frees it; every call accepts NULL (no meter: nothing to show).  The
+ * --progress flags are process-wide; a meter is not thread-safe: one
+ * thread updates it.
  */
 #ifndef VB_PROGRESS_H
 #define VB_PROGRESS_H

@@ -10,6 +10,41 @@
  * each.  Records are written as soon as they are complete.  A record is
  * held whole in memory, so memory is bounded by --max-size (default 64 MiB)
  * plus the read and output buffers.
+ *
+ * Design.  Bytes flow one way, one input at a time:
+ *
+ *   input   an fd (fill(): reads of READ_CHUNK bytes), or a store's content
+ *           (vb_vbuf_read from the store's read offset);
+ *     -> sbuf   one stream buffer for the whole run, appended at its tail,
+ *           consumed from its head; emptied between inputs;
+ *     -> codec  the framer (lib/frame: delimiters, a length prefix or a
+ *           fixed size) describes the records at the buffer's head, up to
+ *           BATCH of them per call (or only counts them, or passes over a
+ *           run of a lone one-byte delimiter's records in one step);
+ *     -> selection  -n's sorted spans (or --last's single open span) say
+ *           which record numbers are wanted; a cursor moves with them;
+ *     -> output  counted (--count), described (--index), or written as
+ *           they were (--keep) or re-framed (an output delimiter or a
+ *           length prefix) through one OUT_BUF buffer to stdout.
+ *
+ * Memory bound.  The sbuf is capped at --max-size plus the room of a length
+ * prefix's header (or the longest delimiter) plus two reads: a record at
+ * the limit always fits, and a larger one is refused, skipped by its size
+ * or by searching for its end, or truncated, as --oversize says, without
+ * growing the buffer.  Besides it: the output buffer, a batch of frame
+ * descriptions, the -n spans, and for --last one READ_CHUNK to scan
+ * backward and one number per record skipped as oversized.
+ *
+ * What is held where.  `struct frame_opts` is the command line as popt
+ * stored it: the one file-scope variable (popt's tables, constant besides,
+ * need addresses of its fields); only main() names it, and hands it to the
+ * setup functions.
+ * `struct frame_run` is everything else, made by main() and passed down:
+ * the decoded options and the framer, the -n selection, the output buffer,
+ * the state of the input being framed (for messages, and --last's skipped
+ * records) and the --count total.  `struct input` is one INPUT; `struct
+ * pass` is one framing pass over one input from a record boundary (the
+ * writing pass, or --last's counting pass).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,81 +56,93 @@
 
 #include "cli.h"
 #include "frame.h"
-#include "grow.h"
-#include "le.h"
+#include "le.h" /* is_store() only: replaced by a library probe */
 #include "sbuf.h"
 #include "vbuf.h"
 
 #define READ_CHUNK (256u * 1024u)
 #define OUT_BUF (128u * 1024u)
 #define DELIMS_MAX 64
+#define BATCH 256
 
-static char *opt_length, *opt_length_offset, *opt_length_adjust, *opt_strip, *opt_fixed;
-static char *opt_records, *opt_max_size, *opt_oversize, *opt_out_delim, *opt_to_length;
-static char *opt_final, *opt_version, *opt_last;
-static uint64_t last_n;      /* --last: 0 means off */
-static uint64_t at_version = VB_HEAD;
-static int opt_lines, opt_null, opt_count, opt_index, opt_keep, opt_zero, opt_unbuffered;
-/* The -d values in order.  popt collects them (POPT_ARG_ARGV), so that no
- * string it hands out is lost: an option handler would get a decoded copy
- * of a value holding "!#:+" and drop the original. */
-static char **delim_argv;
-static int ndelim_args;
+/* ------------------------------------------------------------- options */
+
+/* The command line as popt stores it (decoded by setup_options and
+ * setup_framer into struct frame_run). */
+struct frame_opts {
+	/* framing */
+	/* The -d values in order.  popt collects them (POPT_ARG_ARGV), so
+	 * that no string it hands out is lost: an option handler would get a
+	 * decoded copy of a value holding "!#:+" and drop the original. */
+	char **delim_argv;
+	int ndelim;          /* how many (counted by setup_framer) */
+	int lines, null;
+	char *length, *length_offset, *length_adjust, *strip, *fixed;
+	/* selecting */
+	char *version, *records, *last, *max_size, *oversize;
+	int count, index;
+	/* output */
+	int keep, zero, unbuffered;
+	char *out_delim, *to_length, *final;
+};
+
+/* popt's tables point into this; no function but main() names it. */
+static struct frame_opts cmdline;
 
 static struct poptOption framing_options[] = {
-	{"delimiter", 'd', POPT_ARG_ARGV, &delim_argv, 0,
+	{"delimiter", 'd', POPT_ARG_ARGV, &cmdline.delim_argv, 0,
 	 "records end with STR (escapes \\n \\r \\t \\0 \\\\ \\xHH); repeat for several: the longest match wins",
 	 "=STR"}, /* "=": popt would write "--delimiter STR" for an ARGV option */
-	{"lines", 'l', POPT_ARG_NONE, &opt_lines, 0,
+	{"lines", 'l', POPT_ARG_NONE, &cmdline.lines, 0,
 	 "lines ending in \\n, \\r\\n or \\r (the default framing)", NULL},
-	{"null", '0', POPT_ARG_NONE, &opt_null, 0, "records end with a NUL byte", NULL},
-	{"length-prefix", 'L', POPT_ARG_STRING, &opt_length, 0,
+	{"null", '0', POPT_ARG_NONE, &cmdline.null, 0, "records end with a NUL byte", NULL},
+	{"length-prefix", 'L', POPT_ARG_STRING, &cmdline.length, 0,
 	 "records carry a length field: u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le or varint",
 	 "SPEC"},
-	{"length-offset", 0, POPT_ARG_STRING, &opt_length_offset, 0,
+	{"length-offset", 0, POPT_ARG_STRING, &cmdline.length_offset, 0,
 	 "bytes before the length field (default 0)", "N"},
-	{"length-adjust", 0, POPT_ARG_STRING, &opt_length_adjust, 0,
+	{"length-adjust", 0, POPT_ARG_STRING, &cmdline.length_adjust, 0,
 	 "add N (may be negative: --length-adjust=-4) to the field to get the bytes after it", "N"},
-	{"strip", 0, POPT_ARG_STRING, &opt_strip, 0,
+	{"strip", 0, POPT_ARG_STRING, &cmdline.strip, 0,
 	 "drop N bytes from the start of each frame (default: up to the end of the length field)",
 	 "N"},
-	{"fixed", 'F', POPT_ARG_STRING, &opt_fixed, 0, "records of N bytes each", "N"},
+	{"fixed", 'F', POPT_ARG_STRING, &cmdline.fixed, 0, "records of N bytes each", "N"},
 	POPT_TABLEEND
 };
 
 static struct poptOption select_options[] = {
-	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0,
+	{"at-version", 'V', POPT_ARG_STRING, &cmdline.version, 0,
 	 "frame version N of each store INPUT instead of the newest (other inputs are not stores)",
 	 "N"},
-	{"records", 'n', POPT_ARG_STRING, &opt_records, 0,
+	{"records", 'n', POPT_ARG_STRING, &cmdline.records, 0,
 	 "only records in LIST (1-based: 5, 10-20, 100-, comma-separated)", "LIST"},
-	{"last", 0, POPT_ARG_STRING, &opt_last, 0,
+	{"last", 0, POPT_ARG_STRING, &cmdline.last, 0,
 	 "only the last N records, found by reading backward from the end (delimiter framing; files and stores)",
 	 "N"},
-	{"count", 'c', POPT_ARG_NONE, &opt_count, 0, "print the number of records instead", NULL},
-	{"index", 'i', POPT_ARG_NONE, &opt_index, 0,
+	{"count", 'c', POPT_ARG_NONE, &cmdline.count, 0, "print the number of records instead", NULL},
+	{"index", 'i', POPT_ARG_NONE, &cmdline.index, 0,
 	 "print each record's offset and length (tab-separated) instead", NULL},
-	{"max-size", 0, POPT_ARG_STRING, &opt_max_size, 0,
+	{"max-size", 0, POPT_ARG_STRING, &cmdline.max_size, 0,
 	 "largest record held in memory (default 64M; with -L the whole frame, header included)",
 	 "SIZE"},
-	{"oversize", 0, POPT_ARG_STRING, &opt_oversize, 0,
+	{"oversize", 0, POPT_ARG_STRING, &cmdline.oversize, 0,
 	 "a larger record: error (default, exit 1), skip it, or truncate it to --max-size",
 	 "error|skip|truncate"},
 	POPT_TABLEEND
 };
 
 static struct poptOption output_options[] = {
-	{"keep", 'k', POPT_ARG_NONE, &opt_keep, 0,
+	{"keep", 'k', POPT_ARG_NONE, &cmdline.keep, 0,
 	 "write each record with its own delimiter (or length header), as it was", NULL},
-	{"zero", 'z', POPT_ARG_NONE, &opt_zero, 0, "end each record written with a NUL byte", NULL},
-	{"output-delimiter", 0, POPT_ARG_STRING, &opt_out_delim, 0,
+	{"zero", 'z', POPT_ARG_NONE, &cmdline.zero, 0, "end each record written with a NUL byte", NULL},
+	{"output-delimiter", 0, POPT_ARG_STRING, &cmdline.out_delim, 0,
 	 "end each record written with STR (escapes as for --delimiter; default \\n)", "STR"},
-	{"to-length-prefix", 0, POPT_ARG_STRING, &opt_to_length, 0,
+	{"to-length-prefix", 0, POPT_ARG_STRING, &cmdline.to_length, 0,
 	 "write each record after a length field of SPEC instead of a delimiter", "SPEC"},
-	{"final", 0, POPT_ARG_STRING, &opt_final, 0,
+	{"final", 0, POPT_ARG_STRING, &cmdline.final, 0,
 	 "a last record without its delimiter (or a truncated frame): emit, drop or error (default emit; error for --length-prefix)",
 	 "emit|drop|error"},
-	{"unbuffered", 'u', POPT_ARG_NONE, &opt_unbuffered, 0,
+	{"unbuffered", 'u', POPT_ARG_NONE, &cmdline.unbuffered, 0,
 	 "write each record at once (the default when stdout is a terminal)", NULL},
 	POPT_TABLEEND
 };
@@ -108,15 +155,81 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-/* ------------------------------------------------------------ selection */
+/* ------------------------------------------------------------ run state */
 
 struct span {
 	uint64_t lo, hi; /* inclusive; hi UINT64_MAX: open */
 };
 
-static struct span *spans;
-static size_t nspans;
-static uint64_t last_wanted; /* UINT64_MAX: no end */
+/* Which records of an input are wanted: every one (no spans), or those in
+ * the spans. */
+struct selection {
+	struct span *spans;   /* sorted by lo */
+	size_t nspans;
+	uint64_t last_wanted; /* the highest wanted; UINT64_MAX: no end */
+	size_t at;            /* wanted()'s cursor: the first span that may
+			       * hold the next record (0 at an input's start) */
+};
+
+/* Bytes on their way to stdout. */
+struct output {
+	size_t len;           /* bytes queued in buf */
+	int flush_each;       /* write each record at once (-u, or a terminal) */
+	int failed;           /* a write failed (not EPIPE): stdout is gone */
+	unsigned char buf[OUT_BUF];
+};
+
+enum { OVER_ERROR, OVER_SKIP, OVER_TRUNCATE };
+enum { FINAL_EMIT, FINAL_DROP, FINAL_ERROR };
+
+/* A record larger than --max-size that --last's counting pass met.  With
+ * --oversize=skip it is not counted: `counted` is the number of records
+ * counted before it.  With --oversize=error it is counted, as number
+ * `counted`: it is an error if that is one of the last N.  n and off name
+ * it in messages. */
+struct over_rec {
+	uint64_t counted, n, off;
+};
+
+struct frame_run {
+	/* how records are framed (setup_framer) */
+	struct vb_framer *framer;
+	int is_length, is_fixed;        /* else delimiter framing */
+	uint64_t max_size;              /* --max-size */
+	/* bytes a frame may hold besides its record: a length prefix's header */
+	uint64_t header_room;
+
+	/* what is done with them (setup_options) */
+	int count, index, keep;         /* --count, --index, --keep */
+	int oversize, final_mode;       /* OVER_*, FINAL_* */
+	const unsigned char *out_delim; /* -z, --output-delimiter (default "\n") */
+	size_t out_delim_len;
+	unsigned char *out_delim_buf;   /* out_delim when decoded (malloc'ed) */
+	int to_length;                  /* --to-length-prefix to_spec */
+	struct vb_lenspec to_spec;
+	int plain;                      /* records + output delimiter, not flushed each */
+	uint64_t last_n;                /* --last: 0 means off */
+	uint64_t at_version;            /* -V, or VB_HEAD */
+	struct selection sel;           /* -n (empty: every record) */
+	int several;                    /* more than one INPUT: name each in output */
+
+	/* the input being framed */
+	uint64_t cur_record;            /* the record being written, for messages */
+	int numbers_unknown;            /* --last from inside the input: records are
+					 * counted from there, not from the start */
+	char msg[2][64];                /* rec_at()'s two latest texts */
+	int msg_k;
+	/* --last: the records larger than --max-size met while counting */
+	struct over_rec *over;
+	size_t nover, capover;
+	struct vb_frame batch[BATCH];   /* the codec's descriptions */
+
+	/* the whole run */
+	uint64_t grand_total;           /* --count of several inputs */
+	struct output out;
+};
+
+/* ------------------------------------------------------------ selection */
 
 static int cmp_span(const void *a, const void *b)
 {
@@ -124,13 +237,12 @@ static int cmp_span(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-static void parse_records(const char *list)
+static void parse_records(struct selection *sel, const char *list)
 {
-	char *copy = strdup(list), *save = NULL;
+	char *copy = strdup(list);
 
 	if (!copy)
 		cli_usage("out of memory");
-	(void)save;
 	for (char *tok = copy, *next; tok; tok = next) {
 		struct span s;
 		next = strchr(tok, ',');
@@ -155,32 +267,31 @@ static void parse_records(const char *list)
 				cli_usage("invalid --records '%s': a range is FIRST-LAST with FIRST <= LAST",
 					  list);
 		}
-		struct span *ns = realloc(spans, (nspans + 1) * sizeof *ns);
+		struct span *ns = realloc(sel->spans, (sel->nspans + 1) * sizeof *ns);
 		if (!ns)
 			cli_usage("out of memory");
-		spans = ns;
-		spans[nspans++] = s;
+		sel->spans = ns;
+		sel->spans[sel->nspans++] = s;
 	}
 	free(copy);
-	if (!nspans)
+	if (!sel->nspans)
 		cli_usage("invalid --records '%s'", list);
-	qsort(spans, nspans, sizeof *spans, cmp_span);
-	last_wanted = 0;
-	for (size_t i = 0; i < nspans; i++)
-		if (spans[i].hi > last_wanted)
-			last_wanted = spans[i].hi;
+	qsort(sel->spans, sel->nspans, sizeof *sel->spans, cmp_span);
+	sel->last_wanted = 0;
+	for (size_t i = 0; i < sel->nspans; i++)
+		if (sel->spans[i].hi > sel->last_wanted)
+			sel->last_wanted = sel->spans[i].hi;
 }
 
 /* Is record n wanted?  n grows by one per call within an input. */
-static size_t span_at;
-static int wanted(uint64_t n)
+static int wanted(struct selection *sel, uint64_t n)
 {
-	if (!nspans)
+	if (!sel->nspans)
 		return 1;
-	while (span_at < nspans && spans[span_at].hi < n)
-		span_at++;
-	for (size_t i = span_at; i < nspans && spans[i].lo <= n; i++)
-		if (spans[i].hi >= n)
+	while (sel->at < sel->nspans && sel->spans[sel->at].hi < n)
+		sel->at++;
+	for (size_t i = sel->at; i < sel->nspans && sel->spans[i].lo <= n; i++)
+		if (sel->spans[i].hi >= n)
 			return 1;
 	return 0;
 }
@@ -188,69 +299,71 @@ static int wanted(uint64_t n)
 /* How many records after record n are not wanted, before the next one
  * that is (0: record n + 1 is wanted; there is always one more wanted,
  * or the caller would have stopped). */
-static uint64_t unwanted_ahead(uint64_t n)
+static uint64_t unwanted_ahead(const struct selection *sel, uint64_t n)
 {
 	uint64_t m = n + 1;
 
-	for (size_t i = span_at; i < nspans; i++) {
-		if (spans[i].hi < m)
+	for (size_t i = sel->at; i < sel->nspans; i++) {
+		if (sel->spans[i].hi < m)
 			continue;
-		return spans[i].lo <= m ? 0 : spans[i].lo - m;
+		return sel->spans[i].lo <= m ? 0 : sel->spans[i].lo - m;
 	}
 	return 0;
 }
 
+/* No record after record n is wanted. */
+static int past_selection(const struct selection *sel, uint64_t n)
+{
+	return sel->nspans && sel->last_wanted != UINT64_MAX && n >= sel->last_wanted;
+}
+
 /* --------------------------------------------------------------- output */
 
-static unsigned char outbuf[OUT_BUF];
-static size_t outlen;
-static int flush_each, out_failed;
-
-static enum vb_err out_flush(void)
+static enum vb_err out_flush(struct output *o)
 {
 	enum vb_err rc = VB_OK;
 
-	if (outlen) {
-		rc = vb_io_write_full(1, outbuf, outlen);
+	if (o->len) {
+		rc = vb_io_write_full(1, o->buf, o->len);
 		if (rc && vb_err_errno() != EPIPE) {
 			vb_err_set(rc, "write error: %s", strerror(vb_err_errno()));
-			out_failed = 1;
+			o->failed = 1;
 		}
-		outlen = 0;
+		o->len = 0;
 	}
 	return rc;
 }
 
 /* Queue n bytes (or, with `now` and n at least a page, write them out at
  * once after what is queued: no copy of a large block). */
-static enum vb_err out_put(const void *p, size_t n, int now)
+static enum vb_err out_put(struct output *o, const void *p, size_t n, int now)
 {
 	enum vb_err rc;
 
-	if (n > OUT_BUF - outlen || (now && n >= 4096)) {
-		if ((rc = out_flush()))
+	if (n > OUT_BUF - o->len || (now && n >= 4096)) {
+		if ((rc = out_flush(o)))
 			return rc;
 		if (n >= OUT_BUF || (now && n >= 4096)) {
 			rc = vb_io_write_full(1, p, n);
 			if (rc && vb_err_errno() != EPIPE) {
 				vb_err_set(rc, "write error: %s", strerror(vb_err_errno()));
-				out_failed = 1;
+				o->failed = 1;
 			}
 			return rc;
 		}
 	}
-	memcpy(outbuf + outlen, p, n);
-	outlen += n;
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
 	return VB_OK;
 }
 
-static enum vb_err out_write(const void *p, size_t n)
+static enum vb_err out_write(struct output *o, const void *p, size_t n)
 {
-	return out_put(p, n, 0);
+	return out_put(o, p, n, 0);
 }
 
 /* Write bytes [off, off+n) of the buffer. */
-static enum vb_err out_sbuf(const struct vb_sbuf *b, size_t off, size_t n)
+static enum vb_err out_sbuf(struct output *o, const struct vb_sbuf *b, size_t off, size_t n)
 {
 	enum vb_err rc;
 
@@ -259,7 +372,7 @@ static enum vb_err out_sbuf(const struct vb_sbuf *b, size_t off, size_t n)
 		const unsigned char *p = vb_sbuf_contig(b, off, &run);
 		if (run > n)
 			run = n;
-		if ((rc = out_write(p, run)))
+		if ((rc = out_write(o, p, run)))
 			return rc;
 		off += run;
 		n -= run;
@@ -356,91 +469,83 @@ static enum vb_err fill(struct input *in, struct vb_sbuf *b, size_t *got)
 	return rc;
 }
 
-/* ---------------------------------------------------------------- state */
-
-enum { OVER_ERROR, OVER_SKIP, OVER_TRUNCATE };
-enum { FINAL_EMIT, FINAL_DROP, FINAL_ERROR };
-
-static struct vb_framer *framer;
-static uint64_t max_size = 64u << 20;
-/* bytes a frame may hold besides its record: a length prefix's header */
-static uint64_t header_room;
-static int oversize = OVER_ERROR, final_mode = FINAL_EMIT, is_length;
-static unsigned char *out_delim = (unsigned char *)"\n";
-static size_t out_delim_len = 1;
-static struct vb_lenspec to_spec;
-static int to_length, several;
-static uint64_t cur_record;   /* the record being written, for messages */
-static int numbers_unknown;   /* --last from inside the input: records are
-			       * counted from there, not from the start */
-
-/* How messages name record n at offset off: "record N at offset O", or
- * where the number from the start is unknown, "record at offset O" (+ 7:
- * without "record "). */
-static const char *rec_at(uint64_t n, uint64_t off)
+/* Read on into the buffer; the input's end sets in->eof. */
+static enum vb_err read_more(struct input *in, struct vb_sbuf *b)
 {
-	static char buf[2][64];
-	static int k;
+	size_t got;
+	enum vb_err rc = fill(in, b, &got);
 
-	k ^= 1;
-	if (numbers_unknown)
-		snprintf(buf[k], sizeof buf[k], "record at offset %llu", (unsigned long long)off);
-	else
-		snprintf(buf[k], sizeof buf[k], "record %llu at offset %llu", (unsigned long long)n,
-			 (unsigned long long)off);
-	return buf[k];
-}
-static int plain;             /* records + output delimiter, not flushed each */
-static uint64_t grand_total;
-
-/* Emit record number n (its bytes are [skip, skip+len) of the buffer,
- * the raw frame [0, total)). */
-static enum vb_err emit(const struct input *in, const struct vb_sbuf *b, size_t at,
-			uint64_t base, const struct vb_frame *fr, size_t len)
-{
-	enum vb_err rc;
-	char line[128];
-
-	if (opt_index) {
-		uint64_t off = opt_keep ? base : base + fr->skip;
-		uint64_t l = opt_keep ? fr->total : len;
-		if (several && (rc = out_write(in->name, strlen(in->name))))
-			return rc;
-		int k = snprintf(line, sizeof line, "%s%llu\t%llu\n", several ? "\t" : "",
-				 (unsigned long long)off, (unsigned long long)l);
-		rc = out_write(line, (size_t)k);
-	} else if (opt_keep) {
-		rc = out_sbuf(b, at, fr->total);
-	} else if (to_length) {
-		unsigned char h[10];
-		size_t hn;
-		if ((rc = vb_lenspec_encode(&to_spec, len, h, &hn))) {
-			vb_err_prefix("%s", rec_at(cur_record, base));
-			return rc;
-		}
-		if (!(rc = out_write(h, hn)))
-			rc = out_sbuf(b, at + fr->skip, len);
-	} else {
-		if (!(rc = out_sbuf(b, at + fr->skip, len)))
-			rc = out_write(out_delim, out_delim_len);
-	}
-	if (!rc && flush_each)
-		rc = out_flush();
+	if (!rc && !got)
+		in->eof = 1;
 	return rc;
 }
 
-/* Drop the rest of an oversized record whose first `held` bytes are at the
- * head of the buffer (delimiter framing: up to its delimiter; otherwise
- * `total` bytes). */
-static enum vb_err skip_record(struct input *in, struct vb_sbuf *b, const struct vb_frame *fr,
-			       uint64_t *base)
+/* ------------------------------------------------------------- records */
+
+/* How messages name record n at offset off: "record N at offset O", or
+ * where the number from the start is unknown, "record at offset O" (+ 7:
+ * without "record ").  The text lives until the second call after. */
+static const char *rec_at(struct frame_run *r, uint64_t n, uint64_t off)
+{
+	char *buf = r->msg[r->msg_k ^= 1];
+
+	if (r->numbers_unknown)
+		snprintf(buf, sizeof r->msg[0], "record at offset %llu", (unsigned long long)off);
+	else
+		snprintf(buf, sizeof r->msg[0], "record %llu at offset %llu", (unsigned long long)n,
+			 (unsigned long long)off);
+	return buf;
+}
+
+/* Emit a record: its bytes are [at + fr->skip, + len) of the buffer, the
+ * raw frame [at, at + fr->total), at content offset `base`. */
+static enum vb_err emit(struct frame_run *r, const struct input *in, const struct vb_sbuf *b,
+			size_t at, uint64_t base, const struct vb_frame *fr, size_t len)
+{
+	struct output *o = &r->out;
+	enum vb_err rc;
+	char line[128];
+
+	if (r->index) {
+		uint64_t off = r->keep ? base : base + fr->skip;
+		uint64_t l = r->keep ? fr->total : len;
+		if (r->several && (rc = out_write(o, in->name, strlen(in->name))))
+			return rc;
+		int k = snprintf(line, sizeof line, "%s%llu\t%llu\n", r->several ? "\t" : "",
+				 (unsigned long long)off, (unsigned long long)l);
+		rc = out_write(o, line, (size_t)k);
+	} else if (r->keep) {
+		rc = out_sbuf(o, b, at, fr->total);
+	} else if (r->to_length) {
+		unsigned char h[10];
+		size_t hn;
+		if ((rc = vb_lenspec_encode(&r->to_spec, len, h, &hn))) {
+			vb_err_prefix("%s", rec_at(r, r->cur_record, base));
+			return rc;
+		}
+		if (!(rc = out_write(o, h, hn)))
+			rc = out_sbuf(o, b, at + fr->skip, len);
+	} else {
+		if (!(rc = out_sbuf(o, b, at + fr->skip, len)))
+			rc = out_write(o, r->out_delim, r->out_delim_len);
+	}
+	if (!rc && o->flush_each)
+		rc = out_flush(o);
+	return rc;
+}
+
+/* Drop the rest of an oversized record that starts at the head of the
+ * buffer (delimiter framing: up to its delimiter; otherwise fr->total
+ * bytes), moving *base past it. */
+static enum vb_err skip_record(struct frame_run *r, struct input *in, struct vb_sbuf *b,
+			       const struct vb_frame *fr, uint64_t *base)
 {
 	enum vb_err rc;
 	size_t got;
 
 	/* length and fixed framing always know the size of what they skip;
 	 * only delimiter framing searches for the end */
-	if (is_length || opt_fixed) {
+	if (r->is_length || r->is_fixed) {
 		uint64_t left = fr->total;
 		if (!left)
 			return vb_err_set(VB_EIO, "internal error: a frame to skip without its size");
@@ -455,17 +560,17 @@ static enum vb_err skip_record(struct input *in, struct vb_sbuf *b, const struct
 				return rc;
 			if (!got) /* the input ended inside the frame: a short fixed
 				   * record ends there; a length frame is cut */
-				return is_length ? VB_EFRAME : VB_OK;
+				return r->is_length ? VB_EFRAME : VB_OK;
 		}
 		return VB_OK;
 	}
-	size_t keep = vb_framer_max_delim(framer) - 1;
+	size_t keep = vb_framer_max_delim(r->framer) - 1;
 	for (;;) {
 		size_t pos, dlen;
-		rc = vb_framer_find_end(framer, b, in->eof, &pos, &dlen);
+		rc = vb_framer_find_end(r->framer, b, in->eof, &pos, &dlen);
 		if (rc == VB_OK) {
 			vb_sbuf_advance(b, pos + dlen);
-			vb_framer_discard(framer, pos + dlen);
+			vb_framer_discard(r->framer, pos + dlen);
 			*base += pos + dlen;
 			return VB_OK;
 		}
@@ -474,277 +579,400 @@ static enum vb_err skip_record(struct input *in, struct vb_sbuf *b, const struct
 		size_t have = vb_sbuf_len(b);
 		if (have > keep) {
 			vb_sbuf_advance(b, have - keep);
-			vb_framer_discard(framer, have - keep);
+			vb_framer_discard(r->framer, have - keep);
 			*base += have - keep;
 		}
-		if ((rc = fill(in, b, &got)))
+		if ((rc = read_more(in, b)))
 			return rc;
-		if (!got)
-			in->eof = 1;
 	}
 }
 
-/* Frame one input.  Returns the exit status so far (0 or 1); *stop is set
- * when the output is gone. */
-#define BATCH 256
-static struct vb_frame batch[BATCH];
-
-/* --last: the records skipped as oversized while counting, each as the
- * number of records counted before it. */
-static uint64_t *skips;
-static size_t nskips, capskips;
-
-static enum vb_err note_skip(uint64_t counted)
+static enum vb_err note_over(struct frame_run *r, uint64_t counted, uint64_t n, uint64_t off)
 {
-	enum vb_err rc = vb_grow(&skips, &capskips, nskips, sizeof *skips, 16);
-
-	if (rc)
-		return rc;
-	skips[nskips++] = counted;
+	if (r->nover == r->capover) {
+		size_t cap = r->capover ? r->capover * 2 : 16;
+		struct over_rec *p;
+		if (cap <= r->nover || cap > SIZE_MAX / sizeof *p)
+			return vb_err_set(VB_ENOMEM, "out of memory (an array of %zu elements)",
+					  r->nover + 1);
+		if (!(p = realloc(r->over, cap * sizeof *p)))
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		r->over = p;
+		r->capover = cap;
+	}
+	r->over[r->nover++] = (struct over_rec){counted, n, off};
 	return VB_OK;
 }
 
-/* Frame one input from offset `start` (a record boundary).  With `tally`
- * non-NULL the records are only counted, into *tally, and nothing is
- * written. */
-static int frame_input(struct input *in, struct vb_sbuf *b, int *stop, uint64_t start,
-		       uint64_t *tally)
+/* ------------------------------------------------------ one input, once */
+
+/* One framing pass over one input, from a record boundary. */
+struct pass {
+	struct input *in;
+	struct vb_sbuf *b;
+	struct selection *sel;
+	uint64_t *tally;   /* non-NULL: only count, into *tally (--last) */
+	int counting;      /* --count, or a tally */
+	uint64_t n;        /* records framed: the number of the latest */
+	uint64_t count;    /* records counted */
+	uint64_t base;     /* the content offset of the buffer's head */
+};
+
+/* Counting every record with delimiter framing: no need to describe each
+ * record (an oversized length-prefixed or fixed record needs the frame the
+ * framer describes to be skipped, and vb_framer_count does not give it).
+ * VB_OK: records counted and consumed; otherwise what vb_framer_next
+ * returns, with batch[0] a zero frame for the error paths. */
+static enum vb_err count_records(struct frame_run *r, struct pass *p)
 {
-	uint64_t n = 0, count = 0, base = start;
-	int saved_count = opt_count;
-	if (tally)
-		opt_count = 1;
+	uint64_t recs;
+	size_t used;
+	enum vb_err rc = vb_framer_count(r->framer, p->b, p->in->eof, &recs, &used);
+
+	if (rc == VB_OK) {
+		p->n += recs;
+		p->count += recs;
+		p->base += used;
+		vb_sbuf_advance(p->b, used);
+	} else if (rc != VB_ENEEDMORE) {
+		r->batch[0] = (struct vb_frame){0, 0, 0, 0, 0};
+	}
+	return rc;
+}
+
+/* A lone one-byte delimiter over a contiguous buffer: the records not
+ * wanted are counted, not described; with plain output and a one-byte
+ * output delimiter the records go out as the input bytes with the
+ * delimiters replaced in place (the buffer is ours, consumed right after).
+ * Returns 1 when it took records (*rc: how writing them went), 0 when the
+ * case does not hold here. */
+static int lone_run(struct frame_run *r, struct pass *p, enum vb_err *rc)
+{
+	uint64_t limit = 0, recs;
+	int write_through = 0;
+	unsigned char c;
+	size_t used, whole;
+
+	if (!r->is_length && !r->is_fixed) {
+		if (p->sel->nspans) {
+			limit = unwanted_ahead(p->sel, p->n);
+		} else if (r->plain && !p->counting && r->out_delim_len == 1) {
+			limit = UINT64_MAX;
+			write_through = 1;
+		}
+	}
+	if (!limit || !vb_framer_lone_run(r->framer, p->b, limit, &c, &recs, &used))
+		return 0;
+	*rc = VB_OK;
+	if (write_through) {
+		unsigned char *q = (unsigned char *)(uintptr_t)vb_sbuf_contig(p->b, 0, &whole);
+		if (c != r->out_delim[0])
+			vb_bytes_replace(q, used, c, r->out_delim[0]);
+		*rc = out_put(&r->out, q, used, 1);
+	}
+	p->n += recs;
+	p->base += used;
+	vb_sbuf_advance(p->b, used);
+	return 1;
+}
+
+/* The `cnt` records the codec described at the head of the buffer (in
+ * batch): count the wanted ones or write them, then consume them all.
+ * Plain output of a contiguous buffer: runs of records whose delimiter is
+ * as long as the output delimiter go out as one copy of the input bytes.
+ * The input buffer is ours, and consumed right after, so the delimiters
+ * are rewritten in it. */
+static enum vb_err take_batch(struct frame_run *r, struct pass *p, size_t cnt)
+{
+	size_t at = 0, run_start = 0, run_len = 0, whole;
 	enum vb_err rc = VB_OK;
-	struct vb_frame fr;
-	size_t got;
+	unsigned char *run_p = (unsigned char *)(uintptr_t)vb_sbuf_contig(p->b, 0, &whole);
+
+	if (whole != vb_sbuf_len(p->b))
+		run_p = NULL;
+	for (size_t i = 0; i < cnt && !rc; i++) {
+		struct vb_frame *f = &r->batch[i];
+		p->n++;
+		if (f->unterminated && r->final_mode == FINAL_ERROR) {
+			rc = vb_err_set(VB_EINVAL, r->is_length
+				? "the last frame (record %s) is truncated"
+				: r->is_fixed
+				? "the last record (%s) is shorter than --fixed"
+				: "the last record (%s) has no delimiter",
+				rec_at(r, p->n, p->base) + 7);
+			break;
+		}
+		if (!(f->unterminated && r->final_mode == FINAL_DROP) && wanted(p->sel, p->n)) {
+			r->cur_record = p->n;
+			if (p->counting)
+				p->count++;
+			else if (r->plain && run_p && !f->skip && !f->unterminated &&
+				 f->delim == r->out_delim_len) {
+				/* the record and its delimiter, with the
+				 * delimiter bytes replaced by the output
+				 * delimiter in place, join the run */
+				if (r->out_delim_len &&
+				    memcmp(run_p + at + f->len, r->out_delim, r->out_delim_len))
+					memcpy(run_p + at + f->len, r->out_delim, r->out_delim_len);
+				if (run_len && run_start + run_len != at) {
+					if ((rc = out_write(&r->out, run_p + run_start, run_len)))
+						break;
+					run_len = 0;
+				}
+				if (!run_len)
+					run_start = at;
+				run_len += f->total;
+			} else {
+				if (run_len && (rc = out_write(&r->out, run_p + run_start, run_len)))
+					break;
+				run_len = 0;
+				rc = emit(r, p->in, p->b, at, p->base, f, f->len);
+			}
+		}
+		at += f->total;
+		p->base += f->total;
+		if (past_selection(p->sel, p->n))
+			break;
+	}
+	if (!rc && run_len)
+		rc = out_write(&r->out, run_p + run_start, run_len);
+	vb_sbuf_advance(p->b, at);
+	return rc;
+}
+
+static enum vb_err too_large(struct frame_run *r, uint64_t n, uint64_t off)
+{
+	return vb_err_set(VB_EFRAME, "%s is larger than --max-size (%llu bytes); raise --max-size or use --oversize=skip or --oversize=truncate",
+			  rec_at(r, n, off), (unsigned long long)r->max_size);
+}
+
+/* Record p->n, at the head of the buffer (fr: what the codec knows of it),
+ * is larger than --max-size: fail, truncate or skip it, as --oversize says.
+ * A record that is not wanted is passed over whatever --oversize says: it
+ * does not have to fit.  VB_OK: go on after it. */
+static enum vb_err oversized(struct frame_run *r, struct pass *p, const struct vb_frame *fr)
+{
+	struct input *in = p->in;
+	struct vb_sbuf *b = p->b;
+	uint64_t n = p->n;
+	enum vb_err rc;
+
+	if (r->oversize == OVER_ERROR && p->tally) {
+		/* only counting (--last): whether it is one of the last N is
+		 * known at the end; it counts, and frame_last fails on it if
+		 * it is */
+		if ((rc = note_over(r, ++p->count, n, p->base)))
+			return rc;
+	} else if (r->oversize == OVER_ERROR && wanted(p->sel, n)) {
+		return too_large(r, n, p->base);
+	} else if (r->oversize == OVER_TRUNCATE && wanted(p->sel, n)) {
+		/* the first --max-size bytes of the record stand for it */
+		while (vb_sbuf_len(b) < fr->skip + r->max_size && !in->eof)
+			if ((rc = read_more(in, b)))
+				return rc;
+		size_t have = vb_sbuf_len(b) > fr->skip ? vb_sbuf_len(b) - fr->skip : 0;
+		struct vb_frame t = *fr;
+		t.len = (size_t)(r->max_size < have ? r->max_size : have);
+		t.total = fr->skip + t.len;
+		t.delim = 0;
+		if (p->counting) {
+			p->count++;
+		} else {
+			r->cur_record = n;
+			if ((rc = emit(r, in, b, 0, p->base, &t, t.len)))
+				return rc;
+		}
+	} else if (p->tally) {
+		/* only counting (--last): remember where it was, the writing
+		 * pass reports it if it is wanted */
+		if ((rc = note_over(r, p->count, n, p->base)))
+			return rc;
+	} else if (wanted(p->sel, n)) {
+		/* records before it go out first, also when stderr and stdout
+		 * are the same file */
+		if ((rc = out_flush(&r->out)))
+			return rc;
+		cli_error(in->name, "warning: %s skipped: larger than --max-size (%llu bytes)",
+			  rec_at(r, n, p->base), (unsigned long long)r->max_size);
+	}
+	uint64_t rec_start = p->base; /* skip_record moves base */
+	if ((rc = skip_record(r, in, b, fr, &p->base))) {
+		if (rc == VB_EFRAME)
+			rc = vb_err_set(VB_EFRAME, "the input ends inside %s", rec_at(r, n, rec_start));
+		return rc;
+	}
+	return VB_OK;
+}
+
+/* Report the failure `rc` of a pass over input `name`, after the records
+ * before it go out.  Returns the exit status, or -1 when the output is
+ * gone and nothing is to be said (*stop is then set). */
+static int fail_input(struct frame_run *r, const char *name, enum vb_err rc, int *stop)
+{
+	struct output *o = &r->out;
+	enum vb_err frc;
+
+	if (rc == VB_EPIPE) {
+		*stop = 1;
+		return -1;
+	}
+	if (!o->failed && (frc = out_flush(o))) {
+		if (frc == VB_EPIPE) {
+			*stop = 1;
+			return -1;
+		}
+		rc = frc;
+	}
+	return cli_fail(o->failed ? NULL : name, rc);
+}
+
+/* The end of a pass that stopped with `rc`: report a failure (after the
+ * records before it), and with --count print the input's count.  Returns
+ * the exit status (0 or 1); *stop is set when the output is gone. */
+static int finish_input(struct frame_run *r, struct pass *p, enum vb_err rc, int *stop)
+{
+	struct output *o = &r->out;
 	int status = EXIT_OK;
 
-	vb_framer_reset(framer);
-	span_at = 0;
+	if (rc && (status = fail_input(r, p->in->name, rc, stop)) < 0)
+		return EXIT_OK;
+	if (o->failed)
+		*stop = 1; /* stdout is gone: the other inputs would fail the same way */
+	if (p->tally) {
+		*p->tally = p->count;
+		return status;
+	}
+	if (r->count && status == EXIT_OK) {
+		char line[64];
+		int k;
+		if (r->several) {
+			k = snprintf(line, sizeof line, "%llu\t", (unsigned long long)p->count);
+			out_write(o, line, (size_t)k);
+			out_write(o, p->in->name, strlen(p->in->name));
+			out_write(o, "\n", 1);
+		} else {
+			k = snprintf(line, sizeof line, "%llu\n", (unsigned long long)p->count);
+			out_write(o, line, (size_t)k);
+		}
+		r->grand_total += p->count;
+	}
+	return status;
+}
+
+/* Frame one input from content offset `start` (a record boundary), taking
+ * the records `sel` wants.  With `tally` non-NULL the records are only
+ * counted, into *tally, and nothing is written.  Returns the exit status so
+ * far (0 or 1); *stop is set when the output is gone.
+ *
+ * Each turn takes the records at the buffer's head by the fastest way that
+ * applies: counted in bulk (count_records), passed over or written through
+ * as a run of a lone delimiter's records (lone_run), or described a batch
+ * at a time (take_batch); a record the codec refuses is malformed (the
+ * end) or oversized. */
+static int frame_input(struct frame_run *r, struct input *in, struct vb_sbuf *b,
+		       struct selection *sel, int *stop, uint64_t start, uint64_t *tally)
+{
+	struct pass p = {in, b, sel, tally, r->count || tally, 0, 0, start};
+	enum vb_err rc = VB_OK;
+
+	vb_framer_reset(r->framer);
+	sel->at = 0;
 	in->eof = 0;
 	for (;;) {
-		if (nspans && last_wanted != UINT64_MAX && n >= last_wanted)
+		size_t cnt = 0;
+		if (past_selection(sel, p.n))
 			break; /* nothing after this is wanted */
-		size_t cnt;
-		if (opt_count && !nspans && final_mode == FINAL_EMIT && !is_length && !opt_fixed) {
-			/* counting everything: no need to describe each record
-			 * (delimiters only: an oversized length-prefixed or fixed
-			 * record needs the frame the framer describes to be
-			 * skipped, and vb_framer_count does not give it) */
-			uint64_t recs;
-			size_t used;
-			rc = vb_framer_count(framer, b, in->eof, &recs, &used);
-			if (rc == VB_OK) {
-				n += recs;
-				count += recs;
-				base += used;
-				vb_sbuf_advance(b, used);
+		if (p.counting && !sel->nspans && r->final_mode == FINAL_EMIT && !r->is_length &&
+		    !r->is_fixed) {
+			if ((rc = count_records(r, &p)) == VB_OK)
 				continue;
-			}
-			if (rc != VB_ENEEDMORE)
-				batch[0] = (struct vb_frame){0, 0, 0, 0, 0};
-			cnt = 0;
+		} else if (lone_run(r, &p, &rc)) {
+			if (rc)
+				break;
+			continue;
 		} else {
-			/* A lone one-byte delimiter over a contiguous buffer: the
-			 * records not wanted are counted, not described; with
-			 * plain output and a one-byte output delimiter the
-			 * records go out as the input bytes with the delimiters
-			 * replaced in place (the buffer is ours, consumed
-			 * right after). */
-			uint64_t limit = 0, recs;
-			int pass = 0;
-			if (!is_length && !opt_fixed) {
-				if (nspans) {
-					limit = unwanted_ahead(n);
-				} else if (plain && !opt_count && out_delim_len == 1) {
-					limit = UINT64_MAX;
-					pass = 1;
-				}
-			}
-			unsigned char c;
-			size_t used;
-			if (limit && vb_framer_lone_run(framer, b, limit, &c, &recs, &used)) {
-				if (pass) {
-					unsigned char *p = (unsigned char *)(uintptr_t)vb_sbuf_contig(b, 0, &cnt);
-					if (c != out_delim[0])
-						vb_bytes_replace(p, used, c, out_delim[0]);
-					rc = out_put(p, used, 1);
-				}
-				n += recs;
-				base += used;
-				vb_sbuf_advance(b, used);
-				if (rc)
-					break;
-				continue;
-			}
-			rc = vb_framer_next_many(framer, b, in->eof, batch, BATCH, &cnt);
+			rc = vb_framer_next_many(r->framer, b, in->eof, r->batch, BATCH, &cnt);
 		}
 		if (rc == VB_ENEEDMORE) {
 			if (in->eof) {
 				rc = VB_OK;
 				break;
 			}
-			if ((rc = fill(in, b, &got)))
+			if ((rc = read_more(in, b)))
 				break;
-			if (!got)
-				in->eof = 1;
 			continue;
 		}
 		if (rc == VB_OK) {
-			size_t at = 0, run_start = 0, run_len = 0, whole;
-			/* Plain output of a contiguous buffer: runs of records
-			 * whose delimiter is as long as the output delimiter go
-			 * out as one copy of the input bytes.  The input buffer is
-			 * ours, and consumed right after, so the delimiters are
-			 * rewritten in it. */
-			unsigned char *run_p = (unsigned char *)(uintptr_t)vb_sbuf_contig(b, 0, &whole);
-			if (whole != vb_sbuf_len(b))
-				run_p = NULL;
-			for (size_t i = 0; i < cnt && !rc; i++) {
-				struct vb_frame *f = &batch[i];
-				n++;
-				if (f->unterminated && final_mode == FINAL_ERROR) {
-					rc = vb_err_set(VB_EINVAL, is_length
-						? "the last frame (record %s) is truncated"
-						: opt_fixed
-						? "the last record (%s) is shorter than --fixed"
-						: "the last record (%s) has no delimiter",
-						rec_at(n, base) + 7);
-					break;
-				}
-				if (!(f->unterminated && final_mode == FINAL_DROP) && wanted(n)) {
-					cur_record = n;
-					if (opt_count)
-						count++;
-					else if (plain && run_p && !f->skip && !f->unterminated &&
-						 f->delim == out_delim_len) {
-						/* the record and its delimiter, with the
-						 * delimiter bytes replaced by the output
-						 * delimiter in place, join the run */
-						if (out_delim_len &&
-						    memcmp(run_p + at + f->len, out_delim, out_delim_len))
-							memcpy(run_p + at + f->len, out_delim, out_delim_len);
-						if (run_len && run_start + run_len != at) {
-							if ((rc = out_write(run_p + run_start, run_len)))
-								break;
-							run_len = 0;
-						}
-						if (!run_len)
-							run_start = at;
-						run_len += f->total;
-					} else {
-						if (run_len && (rc = out_write(run_p + run_start, run_len)))
-							break;
-						run_len = 0;
-						rc = emit(in, b, at, base, f, f->len);
-					}
-				}
-				at += f->total;
-				base += f->total;
-				if (nspans && last_wanted != UINT64_MAX && n >= last_wanted)
-					break;
-			}
-			if (!rc && run_len)
-				rc = out_write(run_p + run_start, run_len);
-			vb_sbuf_advance(b, at);
-			if (rc)
+			if ((rc = take_batch(r, &p, cnt)))
 				break;
 			continue;
 		}
-		fr = batch[0];
-		n++;
+		struct vb_frame fr = r->batch[0];
+		p.n++;
 		if (rc == VB_EINVAL) {
-			vb_err_prefix("%s", rec_at(n, base));
+			vb_err_prefix("%s", rec_at(r, p.n, p.base));
 			break;
 		}
-		if (rc == VB_EFRAME) {
-			/* a record that is not wanted is passed over whatever
-			 * --oversize says: it does not have to fit */
-			if (oversize == OVER_ERROR && wanted(n)) {
-				rc = vb_err_set(VB_EFRAME, "%s is larger than --max-size (%llu bytes); raise --max-size or use --oversize=skip or --oversize=truncate",
-						rec_at(n, base), (unsigned long long)max_size);
+		if (rc != VB_EFRAME || (rc = oversized(r, &p, &fr)))
+			break;
+	}
+	return finish_input(r, &p, rc, stop);
+}
+
+/* ----------------------------------------------------------------- --last */
+
+/* How much --last reads backward from: a store's content, or a regular
+ * file's from where it stands (a file on stdin).  Returns 0, or the exit
+ * status of the failure it reported. */
+static int last_length(struct input *in, uint64_t *len)
+{
+	struct stat st;
+
+	if (in->store) {
+		*len = vb_vbuf_len(in->store);
+	} else if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		off_t cur = lseek(in->fd, 0, SEEK_CUR);
+		*len = (uint64_t)st.st_size;
+		if (cur > 0 && (uint64_t)cur <= *len)
+			*len -= (uint64_t)cur; /* a file on stdin read from where it stands */
+		in->file_start = cur > 0 ? (uint64_t)cur : 0;
+	} else {
+		int fifo = fstat(in->fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+		return cli_fail(in->name, vb_err_set(VB_EINVAL, "--last reads backward from the end: it needs a file or a store, not %s",
+						     fifo ? "a pipe" : "a device"));
+	}
+	return EXIT_OK;
+}
+
+/* Scan back from *pos (moving it) for the want-th `sync` byte from the end,
+ * counting them in *found: *q is the offset just after it, or 0 when the
+ * start came first. */
+static enum vb_err scan_back(struct input *in, int sync, unsigned char *chunk, uint64_t *pos,
+			     uint64_t *found, uint64_t want, uint64_t *q)
+{
+	enum vb_err rc = VB_OK;
+
+	*q = 0;
+	while (*pos > 0 && !*q && !rc) {
+		size_t take = *pos < READ_CHUNK ? (size_t)*pos : READ_CHUNK, got = 0;
+		*pos -= take;
+		if (in->store)
+			rc = vb_vbuf_read(in->store, *pos, chunk, take);
+		else if (!(rc = vb_io_pread_full(in->fd, chunk, take, in->file_start + *pos, &got)) &&
+			 got != take)
+			rc = vb_err_set(VB_EIO, "the file shrank while being read");
+		for (size_t i = take; !rc && i > 0;) {
+			const unsigned char *hit = memrchr(chunk, sync, i);
+			if (!hit)
+				break;
+			i = (size_t)(hit - chunk);
+			if (++*found == want) {
+				*q = *pos + i + 1;
 				break;
 			}
-			if (oversize == OVER_TRUNCATE && wanted(n)) {
-				/* the first --max-size bytes of the record stand for it */
-				while (vb_sbuf_len(b) < fr.skip + max_size && !in->eof) {
-					if ((rc = fill(in, b, &got)))
-						goto done;
-					if (!got)
-						in->eof = 1;
-				}
-				size_t have = vb_sbuf_len(b) > fr.skip ? vb_sbuf_len(b) - fr.skip : 0;
-				struct vb_frame t = fr;
-				t.len = (size_t)(max_size < have ? max_size : have);
-				t.total = fr.skip + t.len;
-				t.delim = 0;
-				if (opt_count)
-					count++;
-				else if ((cur_record = n), (rc = emit(in, b, 0, base, &t, t.len)))
-					break;
-			} else if (tally) {
-				/* only counting (--last): remember where it was,
-				 * the writing pass reports it if it is wanted */
-				if ((rc = note_skip(count)))
-					break;
-			} else if (wanted(n)) {
-				/* records before it go out first, also when
-				 * stderr and stdout are the same file */
-				if ((rc = out_flush()))
-					break;
-				cli_error(in->name, "warning: %s skipped: larger than --max-size (%llu bytes)",
-					  rec_at(n, base), (unsigned long long)max_size);
-			}
-			uint64_t rec_start = base; /* skip_record moves base */
-			if ((rc = skip_record(in, b, &fr, &base))) {
-				if (rc == VB_EFRAME)
-					rc = vb_err_set(VB_EFRAME, "the input ends inside %s",
-							rec_at(n, rec_start));
-				break;
-			}
-			continue;
 		}
-		break;
 	}
-done:
-	if (rc == VB_EPIPE) {
-		*stop = 1;
-		return EXIT_OK;
-	}
-	if (rc) {
-		/* the records before the failure go out before its message */
-		enum vb_err frc;
-		if (!out_failed && (frc = out_flush())) {
-			if (frc == VB_EPIPE) {
-				*stop = 1;
-				return EXIT_OK;
-			}
-			rc = frc;
-		}
-		status = cli_fail(out_failed ? NULL : in->name, rc);
-	}
-	if (out_failed)
-		*stop = 1; /* stdout is gone: the other inputs would fail the same way */
-	opt_count = saved_count;
-	if (tally) {
-		*tally = count;
-		return status;
-	}
-	if (opt_count && status == EXIT_OK) {
-		char line[64];
-		int k;
-		if (several) {
-			k = snprintf(line, sizeof line, "%llu\t", (unsigned long long)count);
-			out_write(line, (size_t)k);
-			out_write(in->name, strlen(in->name));
-			out_write("\n", 1);
-		} else {
-			k = snprintf(line, sizeof line, "%llu\n", (unsigned long long)count);
-			out_write(line, (size_t)k);
-		}
-		grand_total += count;
-	}
-	return status;
+	return rc;
 }
 
 /* --last: read backward from the end for N+1 sync bytes (each ends a
@@ -752,92 +980,71 @@ done:
  * one found, once to count and once to write the last N.  Records skipped
  * as oversized (--oversize=skip) are not among the N: when the count falls
  * short for them, look further back for as many more sync bytes as records
- * are missing, and count again.  Only the tail is read, however large the
- * input. */
-static int frame_last(struct input *in, struct vb_sbuf *b, int *stop)
+ * are missing, and count again.  A record too large for --oversize=error
+ * counts, and is an error only if it is one of the N (the tail counted can
+ * hold more than N records: a last one without a delimiter, or records
+ * ending in a delimiter other than the sync byte).  Only the tail is read,
+ * however large the input. */
+static int frame_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, int *stop)
 {
-	int sync = vb_framer_sync_byte(framer), status = EXIT_OK;
-	uint64_t len, pos, q = 0, found = 0, total = 0;
-	uint64_t want = last_n < UINT64_MAX ? last_n + 1 : UINT64_MAX;
+	int sync = vb_framer_sync_byte(r->framer), status = EXIT_OK;
+	uint64_t len = 0, pos, q = 0, found = 0, total = 0;
+	uint64_t want = r->last_n < UINT64_MAX ? r->last_n + 1 : UINT64_MAX;
+	struct selection every = {NULL, 0, UINT64_MAX, 0};
 	unsigned char *chunk = malloc(READ_CHUNK);
 	enum vb_err rc = VB_OK;
-	struct stat st;
 
 	if (!chunk)
 		return cli_fail(in->name, vb_err_set(VB_ENOMEM, "out of memory"));
-	if (in->store) {
-		len = vb_vbuf_len(in->store);
-	} else if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		off_t cur = lseek(in->fd, 0, SEEK_CUR);
-		len = (uint64_t)st.st_size;
-		if (cur > 0 && (uint64_t)cur <= len)
-			len -= (uint64_t)cur; /* a file on stdin read from where it stands */
-		in->file_start = cur > 0 ? (uint64_t)cur : 0;
-	} else {
-		int fifo = fstat(in->fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+	if ((status = last_length(in, &len))) {
 		free(chunk);
-		return cli_fail(in->name, vb_err_set(VB_EINVAL, "--last reads backward from the end: it needs a file or a store, not %s",
-						     fifo ? "a pipe" : "a device"));
+		return status;
 	}
 	for (pos = len;;) {
-		/* the want-th sync byte from the end, scanning back from pos */
-		q = 0;
-		while (pos > 0 && !q && !rc) {
-			size_t take = pos < READ_CHUNK ? (size_t)pos : READ_CHUNK, got = 0;
-			pos -= take;
-			if (in->store)
-				rc = vb_vbuf_read(in->store, pos, chunk, take);
-			else if (!(rc = vb_io_pread_full(in->fd, chunk, take, in->file_start + pos,
-							 &got)) && got != take)
-				rc = vb_err_set(VB_EIO, "the file shrank while being read");
-			for (size_t i = take; !rc && i > 0;) {
-				const unsigned char *hit = memrchr(chunk, sync, i);
-				if (!hit)
-					break;
-				i = (size_t)(hit - chunk);
-				if (++found == want) {
-					q = pos + i + 1;
-					break;
-				}
-			}
-		}
-		if (rc)
+		if ((rc = scan_back(in, sync, chunk, &pos, &found, want, &q)))
 			break;
 		/* count the records from q */
 		if ((rc = seek_input(in, q)))
 			break;
-		numbers_unknown = q > 0;
+		r->numbers_unknown = q > 0;
 		vb_sbuf_advance(b, vb_sbuf_len(b));
-		nskips = 0;
-		if ((status = frame_input(in, b, stop, q, &total)) || *stop)
+		r->nover = 0;
+		if ((status = frame_input(r, in, b, &every, stop, q, &total)) || *stop)
 			break;
-		if (total >= last_n || !q)
+		if (total >= r->last_n || !q)
 			break;
-		want += last_n - total;
+		want += r->last_n - total;
 		pos = q - 1; /* on before the sync byte found last */
 	}
 	free(chunk);
 	if (rc || status || *stop) {
-		numbers_unknown = 0;
+		r->numbers_unknown = 0;
 		return rc ? cli_fail(in->name, rc) : status;
 	}
 	/* write the last N of them: the first is counted record c, which is
 	 * record c + (skipped records before it) of the input from q */
+	uint64_t c = total > r->last_n ? total - r->last_n + 1 : 1, first = c;
+	for (size_t i = 0; i < r->nover && !rc; i++) {
+		const struct over_rec *o = &r->over[i];
+		if (r->oversize != OVER_ERROR)
+			first += o->counted < c;
+		else if (o->counted >= c) /* one of the last N */
+			rc = too_large(r, o->n, o->off);
+	}
+	if (rc) {
+		status = fail_input(r, in->name, rc, stop);
+		if (r->out.failed)
+			*stop = 1;
+		r->numbers_unknown = 0;
+		return status < 0 ? EXIT_OK : status;
+	}
 	if ((rc = seek_input(in, q)))
 		return cli_fail(in->name, rc);
 	vb_sbuf_advance(b, vb_sbuf_len(b));
-	uint64_t c = total > last_n ? total - last_n + 1 : 1, first = c;
-	for (size_t i = 0; i < nskips; i++)
-		if (skips[i] < c)
-			first++;
-	struct span all = {first, UINT64_MAX};
-	spans = &all;
-	nspans = 1;
-	last_wanted = UINT64_MAX;
-	status = frame_input(in, b, stop, q, NULL);
-	spans = NULL;
-	nspans = 0;
-	numbers_unknown = 0;
+	struct span tail = {first, UINT64_MAX};
+	struct selection last = {&tail, 1, UINT64_MAX, 0};
+	status = frame_input(r, in, b, &last, stop, q, NULL);
+	r->numbers_unknown = 0;
 	return status;
 }
 
@@ -848,163 +1055,270 @@ static uint64_t size_opt(const char *s, const char *what)
 	return cli_size(cli_arg(s), what);
 }
 
-static void setup_framer(void)
+/* --length-prefix and its companions. */
+static void setup_length(struct frame_run *r, const struct frame_opts *o)
 {
-	while (delim_argv && delim_argv[ndelim_args])
-		ndelim_args++;
-	if (ndelim_args > DELIMS_MAX)
-		cli_usage("at most %d delimiters", DELIMS_MAX);
-	int kinds = (ndelim_args || opt_lines || opt_null) + (opt_length != NULL) + (opt_fixed != NULL);
+	struct vb_lenspec sp;
+
+	if (vb_lenspec_parse(cli_arg(o->length), &sp))
+		cli_usage("invalid --length-prefix: %s", vb_err_detail());
+	if (o->length_offset)
+		sp.offset = size_opt(o->length_offset, "length offset");
+	if (o->length_adjust) {
+		const char *a = cli_arg(o->length_adjust);
+		uint64_t v;
+		int neg = a[0] == '-';
+		if (vb_parse_size(neg || a[0] == '+' ? a + 1 : a, "length adjustment", &v))
+			cli_usage("invalid --length-adjust '%s' (a whole number, negative as --length-adjust=-N)",
+				  a);
+		if (v > (uint64_t)INT64_MAX)
+			cli_usage("--length-adjust '%s' is too large", a);
+		sp.adjust = neg ? -(int64_t)v : (int64_t)v;
+	}
+	if (o->strip) {
+		sp.strip = size_opt(o->strip, "strip");
+		sp.strip_set = 1;
+	}
+	if (vb_framer_length(&sp, &r->framer))
+		cli_usage("%s", vb_err_detail());
+	r->header_room = sp.offset > UINT64_MAX / 2 || sp.strip > UINT64_MAX / 2
+				 ? UINT64_MAX
+				 : sp.offset + sp.strip + 16;
+	if (o->last)
+		cli_usage("--last needs delimiter framing");
+	r->is_length = 1;
+	if (!o->final) /* a truncated frame is an error unless --final says otherwise */
+		r->final_mode = FINAL_ERROR;
+}
+
+/* -d, -l, -0 (and -l when no framing is given). */
+static void setup_delims(struct frame_run *r, const struct frame_opts *o)
+{
+	unsigned char *d[DELIMS_MAX + 3];
+	size_t dl[DELIMS_MAX + 3], nd = 0;
 	enum vb_err rc;
+
+	for (int i = 0; i < o->ndelim; i++) {
+		const char *arg = cli_arg(o->delim_argv[i]);
+		if (!*arg)
+			cli_usage("invalid --delimiter '': a delimiter cannot be empty");
+		if (vb_unescape(arg, &d[nd], &dl[nd]))
+			cli_usage("invalid --delimiter %s", vb_err_detail());
+		nd++;
+	}
+	if (o->null) {
+		d[nd] = (unsigned char *)strdup("");
+		dl[nd++] = 1;
+	}
+	if (o->lines || !nd) {
+		d[nd] = (unsigned char *)strdup("\n");
+		dl[nd++] = 1;
+		d[nd] = (unsigned char *)strdup("\r\n");
+		dl[nd++] = 2;
+		d[nd] = (unsigned char *)strdup("\r");
+		dl[nd++] = 1;
+	}
+	rc = vb_framer_delim((const unsigned char *const *)d, dl, nd, &r->framer);
+	for (size_t i = 0; i < nd; i++)
+		free(d[i]);
+	if (rc)
+		cli_usage("%s", vb_err_detail());
+	if (o->last && vb_framer_sync_byte(r->framer) < 0)
+		cli_usage("--last needs a one-byte delimiter that appears in no other delimiter except at its end (as \\n does for -l), so that reading backward finds where records start");
+}
+
+static void setup_framer(struct frame_run *r, struct frame_opts *o)
+{
+	while (o->delim_argv && o->delim_argv[o->ndelim])
+		o->ndelim++;
+	if (o->ndelim > DELIMS_MAX)
+		cli_usage("at most %d delimiters", DELIMS_MAX);
+	int kinds = (o->ndelim || o->lines || o->null) + (o->length != NULL) + (o->fixed != NULL);
 
 	if (kinds > 1)
 		cli_usage("choose one framing: delimiters (-d, -l, -0), --length-prefix or --fixed");
-	if (!opt_length && (opt_length_offset || opt_length_adjust || opt_strip))
+	if (!o->length && (o->length_offset || o->length_adjust || o->strip))
 		cli_usage("--%s only applies with --length-prefix",
-			  opt_length_offset ? "length-offset" : opt_length_adjust ? "length-adjust" : "strip");
-	if (opt_length) {
-		struct vb_lenspec sp;
-		if (vb_lenspec_parse(cli_arg(opt_length), &sp))
-			cli_usage("invalid --length-prefix: %s", vb_err_detail());
-		if (opt_length_offset)
-			sp.offset = size_opt(opt_length_offset, "length offset");
-		if (opt_length_adjust) {
-			const char *a = cli_arg(opt_length_adjust);
-			uint64_t v;
-			int neg = a[0] == '-';
-			if (vb_parse_size(neg || a[0] == '+' ? a + 1 : a, "length adjustment", &v))
-				cli_usage("invalid --length-adjust '%s' (a whole number, negative as --length-adjust=-N)",
-					  a);
-			if (v > (uint64_t)INT64_MAX)
-				cli_usage("--length-adjust '%s' is too large", a);
-			sp.adjust = neg ? -(int64_t)v : (int64_t)v;
-		}
-		if (opt_strip) {
-			sp.strip = size_opt(opt_strip, "strip");
-			sp.strip_set = 1;
-		}
-		if ((rc = vb_framer_length(&sp, &framer)))
-			cli_usage("%s", vb_err_detail());
-		header_room = sp.offset > UINT64_MAX / 2 || sp.strip > UINT64_MAX / 2
-				      ? UINT64_MAX
-				      : sp.offset + sp.strip + 16;
-		if (opt_last)
-			cli_usage("--last needs delimiter framing");
-		is_length = 1;
-		if (!opt_final) /* a truncated frame is an error unless --final says otherwise */
-			final_mode = FINAL_ERROR;
-	} else if (opt_fixed) {
-		uint64_t n = size_opt(opt_fixed, "record size");
+			  o->length_offset ? "length-offset" : o->length_adjust ? "length-adjust" : "strip");
+	if (o->length) {
+		setup_length(r, o);
+	} else if (o->fixed) {
+		uint64_t n = size_opt(o->fixed, "record size");
 		if (!n)
 			cli_usage("--fixed needs a size of at least 1");
-		if ((rc = vb_framer_fixed(n, &framer)))
+		if (vb_framer_fixed(n, &r->framer))
 			cli_usage("%s", vb_err_detail());
-		if (opt_last)
+		if (o->last)
 			cli_usage("--last needs delimiter framing");
+		r->is_fixed = 1;
 	} else {
-		unsigned char *d[DELIMS_MAX + 3];
-		size_t dl[DELIMS_MAX + 3], nd = 0;
-		for (int i = 0; i < ndelim_args; i++) {
-			const char *arg = cli_arg(delim_argv[i]);
-			if (!*arg)
-				cli_usage("invalid --delimiter '': a delimiter cannot be empty");
-			if (vb_unescape(arg, &d[nd], &dl[nd]))
-				cli_usage("invalid --delimiter %s", vb_err_detail());
-			nd++;
-		}
-		if (opt_null) {
-			d[nd] = (unsigned char *)strdup("");
-			dl[nd++] = 1;
-		}
-		if (opt_lines || !nd) {
-			d[nd] = (unsigned char *)strdup("\n");
-			dl[nd++] = 1;
-			d[nd] = (unsigned char *)strdup("\r\n");
-			dl[nd++] = 2;
-			d[nd] = (unsigned char *)strdup("\r");
-			dl[nd++] = 1;
-		}
-		rc = vb_framer_delim((const unsigned char *const *)d, dl, nd, &framer);
-		for (size_t i = 0; i < nd; i++)
-			free(d[i]);
-		if (rc)
-			cli_usage("%s", vb_err_detail());
-		if (opt_last && vb_framer_sync_byte(framer) < 0)
-			cli_usage("--last needs a one-byte delimiter that appears in no other delimiter except at its end (as \\n does for -l), so that reading backward finds where records start");
+		setup_delims(r, o);
 	}
 }
 
-static void setup_options(void)
+static void setup_options(struct frame_run *r, const struct frame_opts *o)
 {
-	if (opt_count && opt_index)
+	if (o->count && o->index)
 		cli_usage("--count and --index cannot be used together");
-	int outs = opt_keep + opt_zero + (opt_out_delim != NULL) + (opt_to_length != NULL);
+	int outs = o->keep + o->zero + (o->out_delim != NULL) + (o->to_length != NULL);
 	if (outs > 1)
 		cli_usage("choose one of --keep, -z, --output-delimiter and --to-length-prefix");
-	if ((opt_count || opt_index) && (opt_zero || opt_out_delim || opt_to_length))
+	if ((o->count || o->index) && (o->zero || o->out_delim || o->to_length))
 		cli_usage("--%s prints numbers: -z, --output-delimiter and --to-length-prefix do not apply",
-			  opt_count ? "count" : "index");
-	if (opt_count && opt_keep)
+			  o->count ? "count" : "index");
+	if (o->count && o->keep)
 		cli_usage("--count prints a number: --keep does not apply");
-	if (opt_records)
-		parse_records(cli_arg(opt_records));
-	if (opt_max_size) {
-		max_size = size_opt(opt_max_size, "size");
-		if (!max_size)
+	r->count = o->count;
+	r->index = o->index;
+	r->keep = o->keep;
+	if (o->records)
+		parse_records(&r->sel, cli_arg(o->records));
+	if (o->max_size) {
+		r->max_size = size_opt(o->max_size, "size");
+		if (!r->max_size)
 			cli_usage("--max-size must be at least 1");
 	}
-	if (opt_oversize) {
-		const char *o = cli_arg(opt_oversize);
-		if (!strcmp(o, "error"))
-			oversize = OVER_ERROR;
-		else if (!strcmp(o, "skip"))
-			oversize = OVER_SKIP;
-		else if (!strcmp(o, "truncate"))
-			oversize = OVER_TRUNCATE;
+	if (o->oversize) {
+		const char *s = cli_arg(o->oversize);
+		if (!strcmp(s, "error"))
+			r->oversize = OVER_ERROR;
+		else if (!strcmp(s, "skip"))
+			r->oversize = OVER_SKIP;
+		else if (!strcmp(s, "truncate"))
+			r->oversize = OVER_TRUNCATE;
 		else
-			cli_usage("invalid --oversize '%s' (error, skip or truncate)", o);
-		if (oversize == OVER_TRUNCATE && opt_keep)
+			cli_usage("invalid --oversize '%s' (error, skip or truncate)", s);
+		if (r->oversize == OVER_TRUNCATE && o->keep)
 			cli_usage("--oversize=truncate cannot be used with --keep: a truncated record is not the record as it was");
 	}
-	if (opt_final) {
-		const char *f = cli_arg(opt_final);
+	if (o->final) {
+		const char *f = cli_arg(o->final);
 		if (!strcmp(f, "emit"))
-			final_mode = FINAL_EMIT;
+			r->final_mode = FINAL_EMIT;
 		else if (!strcmp(f, "drop"))
-			final_mode = FINAL_DROP;
+			r->final_mode = FINAL_DROP;
 		else if (!strcmp(f, "error"))
-			final_mode = FINAL_ERROR;
+			r->final_mode = FINAL_ERROR;
 		else
 			cli_usage("invalid --final '%s' (emit, drop or error)", f);
 	}
-	if (opt_zero) {
-		out_delim = (unsigned char *)"";
-		out_delim_len = 1;
+	if (o->zero) {
+		r->out_delim = (const unsigned char *)"";
+		r->out_delim_len = 1;
 	}
-	if (opt_out_delim) {
-		const char *s = cli_arg(opt_out_delim);
+	if (o->out_delim) {
+		const char *s = cli_arg(o->out_delim);
 		if (!*s) {
-			out_delim_len = 0; /* records written back to back */
-		} else if (vb_unescape(s, &out_delim, &out_delim_len)) {
+			r->out_delim_len = 0; /* records written back to back */
+		} else if (vb_unescape(s, &r->out_delim_buf, &r->out_delim_len)) {
 			cli_usage("invalid --output-delimiter %s", vb_err_detail());
+		} else {
+			r->out_delim = r->out_delim_buf;
 		}
 	}
-	if (opt_to_length) {
-		if (vb_lenspec_parse(cli_arg(opt_to_length), &to_spec))
+	if (o->to_length) {
+		if (vb_lenspec_parse(cli_arg(o->to_length), &r->to_spec))
 			cli_usage("invalid --to-length-prefix: %s", vb_err_detail());
-		to_length = 1;
+		r->to_length = 1;
 	}
-	if (opt_version)
-		at_version = cli_version(opt_version);
-	if (opt_last) {
-		last_n = size_opt(opt_last, "record count");
-		if (!last_n)
+	if (o->version)
+		r->at_version = cli_version(o->version);
+	if (o->last) {
+		r->last_n = size_opt(o->last, "record count");
+		if (!r->last_n)
 			cli_usage("--last needs at least 1 record");
-		if (opt_records)
+		if (o->records)
 			cli_usage("--last and --records cannot be used together");
 	}
-	flush_each = opt_unbuffered || isatty(1);
-	plain = !opt_index && !opt_keep && !to_length && !opt_count && !flush_each;
+	r->out.flush_each = o->unbuffered || isatty(1);
+	r->plain = !r->index && !r->keep && !r->to_length && !r->count && !r->out.flush_each;
+}
+
+/* The input buffer: linear (one array; the fast paths need it), or with
+ * VB_BUFFER=segmented, chunks from the pinned page store as the VB_PAGE_*
+ * variables configure it.  It never holds more than a record at the limit,
+ * its header or delimiter and two reads: memory follows --max-size, not
+ * the buffer's doubling growth. */
+static enum vb_err make_buffer(const struct frame_run *r, struct vb_sbuf **b,
+			       struct vb_pages **pages)
+{
+	const char *kind = getenv("VB_BUFFER");
+	enum vb_err rc;
+	struct vb_pages_opts po;
+
+	vb_pages_opts_init(&po);
+	if (vb_pages_opts_from_env(&po)) /* a typo is reported even if unused */
+		cli_usage("%s", vb_err_detail());
+	if (kind && *kind && strcmp(kind, "linear")) {
+		if (strcmp(kind, "segmented"))
+			cli_usage("VB_BUFFER must be 'linear' or 'segmented', not '%s'", kind);
+		if ((rc = vb_pages_create(&po, pages)))
+			return rc;
+		size_t chunk = po.backend == VB_PAGES_VIRTUAL ? READ_CHUNK : po.page_size - 64;
+		rc = vb_sbuf_create_segmented(*pages, chunk, 0, b);
+	} else {
+		rc = vb_sbuf_create_linear(0, b);
+	}
+	if (rc)
+		return rc;
+	uint64_t room = (uint64_t)vb_framer_max_delim(r->framer) + 2 * READ_CHUNK;
+	uint64_t cap = r->max_size > UINT64_MAX - room ||
+				       r->header_room > UINT64_MAX - room - r->max_size
+			       ? UINT64_MAX
+			       : r->max_size + room + r->header_room;
+	vb_sbuf_set_max(*b, cap >= SIZE_MAX ? 0 : (size_t)cap);
+	return VB_OK;
+}
+
+/* Open in->name ("-": stdin), as a store when it is one.  Returns 1 when
+ * it is ready to frame; otherwise 0, with the failure reported, the input
+ * closed and *status updated. */
+static int open_input(const struct frame_run *r, struct input *in, int *status)
+{
+	const char *name = in->name;
+
+	if (strcmp(name, "-")) {
+		in->fd = open(name, O_RDONLY | O_CLOEXEC);
+		if (in->fd < 0) {
+			cli_error(name, "%s", strerror(errno));
+			*status = EXIT_FAIL;
+			return 0;
+		}
+		struct stat sb;
+		if (fstat(in->fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			cli_error(name, "is a directory");
+			close(in->fd);
+			*status = EXIT_FAIL;
+			return 0;
+		}
+	}
+	if (is_store(in->fd)) {
+		struct vb_store_opts o;
+		char path[64];
+		cli_store_opts(&o, 0);
+		snprintf(path, sizeof path, "/proc/self/fd/%d", in->fd);
+		/* messages name the input as given ("-"), not the path the
+		 * store was opened by */
+		enum vb_err orc = vb_vbuf_open(strcmp(name, "-") ? name : path, &o, r->at_version,
+					       &in->store);
+		if (orc) {
+			int st = cli_fail(name, orc);
+			if (st > *status)
+				*status = st;
+			if (in->fd > 0)
+				close(in->fd);
+			return 0;
+		}
+		cli_warnings(name, in->store);
+	}
+	if (r->at_version != VB_HEAD && !in->store) {
+		cli_error(name, "-V applies to stores, and this is not one");
+		*status = EXIT_FAIL;
+		if (in->fd > 0)
+			close(in->fd);
+		return 0;
+	}
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -1012,122 +1326,68 @@ int main(int argc, char **argv)
 	const char **args;
 	int nargs, status = EXIT_OK, stop = 0;
 	static const char *stdin_only[] = {"-", NULL};
+	struct frame_run *r;
 	poptContext ctx;
 
 	cli_init(argv[0]);
 	ctx = cli_context(argc, argv, options, "[OPTION...] [INPUT...]");
 	cli_parse(ctx, NULL);
 	args = cli_operands(ctx, &nargs);
-	setup_options();
-	setup_framer();
+	if (!(r = calloc(1, sizeof *r)))
+		return cli_fail(NULL, vb_err_set(VB_ENOMEM, "out of memory"));
+	r->max_size = 64u << 20;
+	r->oversize = OVER_ERROR;
+	r->final_mode = FINAL_EMIT;
+	r->out_delim = (const unsigned char *)"\n";
+	r->out_delim_len = 1;
+	r->at_version = VB_HEAD;
+	r->sel.last_wanted = UINT64_MAX;
+	setup_options(r, &cmdline);
+	setup_framer(r, &cmdline);
 	if (!nargs) {
 		args = stdin_only;
 		nargs = 1;
 	}
-	several = nargs > 1;
-	vb_framer_set_max(framer, max_size);
+	r->several = nargs > 1;
+	vb_framer_set_max(r->framer, r->max_size);
 
-	/* The input buffer: linear (one array; the fast paths need it), or
-	 * with VB_BUFFER=segmented, chunks from the pinned page store as the
-	 * VB_PAGE_* variables configure it. */
-	struct vb_sbuf *b;
+	struct vb_sbuf *b = NULL;
 	struct vb_pages *pages = NULL;
-	const char *kind = getenv("VB_BUFFER");
-	enum vb_err brc;
-	struct vb_pages_opts po;
-	vb_pages_opts_init(&po);
-	if (vb_pages_opts_from_env(&po)) /* a typo is reported even if unused */
-		cli_usage("%s", vb_err_detail());
-	if (kind && *kind && strcmp(kind, "linear")) {
-		if (strcmp(kind, "segmented"))
-			cli_usage("VB_BUFFER must be 'linear' or 'segmented', not '%s'", kind);
-		if ((brc = vb_pages_create(&po, &pages)))
-			return cli_fail(NULL, brc);
-		size_t chunk = po.backend == VB_PAGES_VIRTUAL ? READ_CHUNK : po.page_size - 64;
-		brc = vb_sbuf_create_segmented(pages, chunk, 0, &b);
-	} else {
-		brc = vb_sbuf_create_linear(0, &b);
-	}
-	if (brc)
-		return cli_fail(NULL, brc);
-	/* The buffer never holds more than a record at the limit, its header
-	 * or delimiter and two reads: memory follows --max-size, not the
-	 * buffer's doubling growth. */
-	uint64_t room = (uint64_t)vb_framer_max_delim(framer) + 2 * READ_CHUNK;
-	uint64_t cap = max_size > UINT64_MAX - room || header_room > UINT64_MAX - room - max_size
-			       ? UINT64_MAX
-			       : max_size + room + header_room;
-	vb_sbuf_set_max(b, cap >= SIZE_MAX ? 0 : (size_t)cap);
+	enum vb_err rc = make_buffer(r, &b, &pages);
+	if (rc)
+		return cli_fail(NULL, rc);
 	for (int i = 0; i < nargs && !stop; i++) {
 		struct input in = {args[i], 0, NULL, 0, 0, 0, 0};
-		int st;
-		if (strcmp(args[i], "-")) {
-			in.fd = open(args[i], O_RDONLY | O_CLOEXEC);
-			if (in.fd < 0) {
-				cli_error(args[i], "%s", strerror(errno));
-				status = EXIT_FAIL;
-				continue;
-			}
-			struct stat sb;
-			if (fstat(in.fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-				cli_error(args[i], "is a directory");
-				close(in.fd);
-				status = EXIT_FAIL;
-				continue;
-			}
-		}
-		if (is_store(in.fd)) {
-			struct vb_store_opts o;
-			char path[64];
-			cli_store_opts(&o, 0);
-			snprintf(path, sizeof path, "/proc/self/fd/%d", in.fd);
-			/* messages name the input as given ("-"), not the path
-			 * the store was opened by */
-			enum vb_err orc = vb_vbuf_open(strcmp(args[i], "-") ? args[i] : path, &o,
-						       at_version, &in.store);
-			if (orc) {
-				st = cli_fail(args[i], orc);
-				if (st > status)
-					status = st;
-				if (in.fd > 0)
-					close(in.fd);
-				continue;
-			}
-			cli_warnings(args[i], in.store);
-		}
-		if (at_version != VB_HEAD && !in.store) {
-			cli_error(args[i], "-V applies to stores, and this is not one");
-			status = EXIT_FAIL;
-			if (in.fd > 0)
-				close(in.fd);
+		if (!open_input(r, &in, &status))
 			continue;
-		}
 		vb_sbuf_advance(b, vb_sbuf_len(b));
-		st = last_n ? frame_last(&in, b, &stop) : frame_input(&in, b, &stop, 0, NULL);
+		int st = r->last_n ? frame_last(r, &in, b, &stop)
+				   : frame_input(r, &in, b, &r->sel, &stop, 0, NULL);
 		if (st > status)
 			status = st;
 		vb_vbuf_close(in.store);
 		if (in.fd > 0)
 			close(in.fd);
 	}
-	if (opt_count && several && !stop) {
+	if (r->count && r->several && !stop) {
 		char line[64];
-		int k = snprintf(line, sizeof line, "%llu\ttotal\n", (unsigned long long)grand_total);
-		out_write(line, (size_t)k);
+		int k = snprintf(line, sizeof line, "%llu\ttotal\n", (unsigned long long)r->grand_total);
+		out_write(&r->out, line, (size_t)k);
 	}
-	enum vb_err rc = out_flush();
+	rc = out_flush(&r->out);
 	if (rc && rc != VB_EPIPE) {
 		cli_error(NULL, "%s", vb_err_detail());
 		status = EXIT_FAIL;
 	}
 	vb_sbuf_free(b);
 	vb_pages_free(pages);
-	vb_framer_free(framer);
-	if (out_delim_len && opt_out_delim && *cli_arg(opt_out_delim))
-		free(out_delim);
-	free(spans);
-	for (int i = 0; i < ndelim_args; i++)
-		free(delim_argv[i]);
-	free(delim_argv);
+	vb_framer_free(r->framer);
+	free(r->out_delim_buf);
+	free(r->sel.spans);
+	free(r->over);
+	free(r);
+	for (int i = 0; i < cmdline.ndelim; i++)
+		free(cmdline.delim_argv[i]);
+	free(cmdline.delim_argv);
 	return cli_close_stdout(status);
 }

@@ -11,7 +11,9 @@
  * bytes inserted must be whole elements: --text and --hex are checked on
  * the command line, regular files by their size before anything is read,
  * and everything by the count that arrived, before the commit (a store)
- * or at the end (a stream).
+ * or at the end (a stream).  Exit statuses are cli.h's (vb-insert(1)): a
+ * failed insert leaves the store as it was; in stream mode what was
+ * written before the failure stays written.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,14 @@
 /*
- * err: thread-local detail messages behind enum vb_err (see err.h).
+ * err: the names of the error codes and the detail messages behind
+ * enum vb_err (contract in err.h).
+ *
+ * The detail and the errno behind it are _Thread_local, so threads never
+ * see each other's failures; nothing here allocates or can fail.  A detail
+ * is cut at DETAIL_MAX - 1 bytes; vb_err_sys keeps at most 500 bytes of
+ * its context and 400 of strerror's text, and vb_err_prefix 500 of each
+ * part, so a long path cannot push the cause out of the message.  The
+ * string vb_err_detail returns is the thread's buffer itself: valid for
+ * the thread's life, its text replaced by the thread's next failure.
  */
 #include "err.h"
 

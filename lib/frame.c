@@ -28,6 +28,7 @@
  *   never held in memory.
  */
 #include "frame.h"
+#include "le.h"
 #include "num.h"
 
 #include <stdlib.h>
@@ -118,24 +119,17 @@ READER(vb_read_u64_le, uint64_t, 8, le)
 
 enum vb_err vb_read_varint(const void *buf, size_t len, size_t off, uint64_t *v, size_t *used)
 {
-	const unsigned char *p = buf;
-	uint64_t r = 0;
+	int k = vb_varint_get((const unsigned char *)buf + (off < len ? off : 0),
+			      off < len ? len - off : 0, v);
 
-	for (unsigned i = 0; i < 10; i++) {
-		if (off + i >= len)
-			return vb_err_set(VB_ENEEDMORE, "varint runs past the buffered bytes");
-		unsigned char b = p[off + i];
-		if (i == 9 && (b & 0x80))
-			return vb_err_set(VB_EINVAL, "varint longer than 10 bytes");
-		if (i == 9 && b > 1)
-			return vb_err_set(VB_EINVAL, "varint larger than 2^64-1");
-		r |= (uint64_t)(b & 0x7f) << (7 * i);
-		if (!(b & 0x80)) {
-			*v = r;
-			*used = i + 1;
-			return VB_OK;
-		}
+	if (k > 0) {
+		*used = (size_t)k;
+		return VB_OK;
 	}
+	if (k == VB_VARINT_SHORT)
+		return vb_err_set(VB_ENEEDMORE, "varint runs past the buffered bytes");
+	if (k == VB_VARINT_OVERFLOW)
+		return vb_err_set(VB_EINVAL, "varint larger than 2^64-1");
 	return vb_err_set(VB_EINVAL, "varint longer than 10 bytes");
 }
 
@@ -212,13 +206,7 @@ enum vb_err vb_lenspec_encode(const struct vb_lenspec *spec, uint64_t len, unsig
 			      size_t *n)
 {
 	if (!spec->size) {
-		size_t k = 0;
-		do {
-			unsigned char b = len & 0x7f;
-			len >>= 7;
-			out[k++] = (unsigned char)(b | (len ? 0x80 : 0));
-		} while (len);
-		*n = k;
+		*n = vb_varint_put(out, len);
 		return VB_OK;
 	}
 	if (spec->size < 8 && len >> (8 * spec->size))

@@ -25,6 +25,11 @@
  * only appends.  If it advances the buffer any other way it must tell the
  * framer with vb_framer_discard().  A framer serves one stream at a time;
  * vb_framer_reset() starts a new one.
+ *
+ * A framer is its creator's (vb_framer_free, NULL-safe); it copies its
+ * delimiters and keeps no pointer into the buffer between calls, only
+ * stream offsets, and is not thread-safe: one thread per framer at a time.
+ * The vb_read_* readers, vb_lenspec_* and vb_unescape have no state.
  */
 #ifndef VB_FRAME_H
 #define VB_FRAME_H
@@ -48,7 +53,8 @@ enum vb_err vb_read_u32_le(const void *buf, size_t len, size_t off, uint32_t *v)
 enum vb_err vb_read_u64_be(const void *buf, size_t len, size_t off, uint64_t *v);
 enum vb_err vb_read_u64_le(const void *buf, size_t len, size_t off, uint64_t *v);
 /* Unsigned LEB128 of at most 10 bytes; *used gets its length.  VB_ENEEDMORE
- * if it runs past len, VB_EINVAL if it is longer than 10 bytes or > 2^64-1. */
+ * if it runs past len, VB_EINVAL if it is longer than 10 bytes or > 2^64-1
+ * (vb_varint_get's rules, le.h). */
 enum vb_err vb_read_varint(const void *buf, size_t len, size_t off, uint64_t *v, size_t *used);
 
 /* Decode a delimiter written with the escapes \n \r \t \0 \\ \xHH into

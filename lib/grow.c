@@ -1,5 +1,10 @@
 /*
- * grow: see grow.h.
+ * grow: doubling growth of the library's arrays (contract in grow.h).
+ *
+ * The array pointer arrives as the address of a pointer of any element
+ * type and is read and written with memcpy, which is defined whatever
+ * that type is.  The size is checked before realloc, and a failure leaves
+ * the pointer and the capacity as they were.
  */
 #include "grow.h"
 

@@ -6,6 +6,12 @@
  * return): when full it doubles the capacity (starting at `first`), with
  * the multiplication checked.  The pointer is passed by address, as
  * void *, so one function serves every element type.
+ *
+ * The array is the caller's (free() it).  Growing may move it (realloc):
+ * pointers into it do not survive a call that returned VB_OK.  VB_ENOMEM
+ * when the new size overflows or the allocation fails; the array and its
+ * capacity are then unchanged and still valid.  No state: any thread, one
+ * array at a time.
  */
 #ifndef VB_GROW_H
 #define VB_GROW_H

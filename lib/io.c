@@ -1,5 +1,16 @@
 /*
- * io: see io.h for the choice of copy mechanism.
+ * io: whole-buffer reads and writes, and the sink (contract and the
+ * choice of copy mechanism in io.h).
+ *
+ * A sink starts with the mechanisms its output's type allows (vb_sink_init
+ * looks at it once) and drops one for good the first time the kernel
+ * refuses it for this pair of descriptors (refused(): an errno that means
+ * "not here", not "failed"); with none left it copies through its bounce
+ * buffer, allocated on first use.  A mechanism that returns 0 before the
+ * requested length is not trusted to mean end of file: the plain path
+ * reads again and decides.  sink->failed is set by a failed write, and
+ * by a failed kernel copy, which cannot tell which side failed; a read
+ * of the plain path that fails is reported as a read.
  */
 #include "io.h"
 

@@ -8,11 +8,18 @@
  *   anything else             sendfile(2)
  *   all refused               pread(2) + write(2) through a 128 KiB buffer
  *
- * A mechanism that fails with EINVAL/EXDEV/ENOSYS/EOPNOTSUPP before moving any
- * byte is switched off for that sink and the next one is tried, so every
- * pair of descriptors works (e.g. `vb-cat s.vb >> file`).  Bytes copied this
- * way are not checksummed: the sink is used only for base-file bytes, whose
- * identity the store checked when it opened.  EPIPE becomes VB_EPIPE.
+ * A mechanism that fails with EINVAL/EXDEV/ENOSYS/EOPNOTSUPP (or
+ * EBADF/ESPIPE) is switched off for that sink and the next one is tried,
+ * so every pair of descriptors works (e.g. `vb-cat s.vb >> file`).  Bytes
+ * copied this way are not checksummed: the sink is used only for
+ * base-file bytes, whose identity the store checked when it opened.
+ *
+ * Errors: VB_EIO with "WHAT: strerror" (vb_err_sys; EINTR is retried,
+ * never reported), VB_EPIPE for a closed output pipe, VB_ENOMEM for the
+ * sink's bounce buffer.  A short count is not an error for the reads (the
+ * count says where end of file was) and is retried by the writes.  A sink
+ * never owns or closes its descriptors and keeps no state but its
+ * mechanisms, its buffer and its counters: one sink per writer, any thread.
  */
 #ifndef VB_IO_H
 #define VB_IO_H

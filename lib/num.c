@@ -1,5 +1,13 @@
 /*
- * num: parser for the offset grammar (see num.h).
+ * num: the offset grammar: positions and lengths parsed, resolved against
+ * a content length and formatted back; and hex strings (contract in
+ * num.h).
+ *
+ * A number is parsed whole or not at all: digits, then at most one suffix
+ * matched as a complete word (the table lists the longest spellings
+ * first), with every multiplication and addition checked, so a value of
+ * 2^64 or more is an error naming the text, never a wrapped number.  No
+ * state and no allocation except vb_parse_hex's result: thread-safe.
  */
 #include "num.h"
 

@@ -19,6 +19,11 @@
  * fields; with --unit both count elements (vb_parse_pos_unit,
  * vb_parse_length_unit) and are refused when their byte count would pass
  * 2^64-1.
+ *
+ * Errors: VB_EINVAL for text that is not in the grammar (the detail quotes
+ * it), VB_ERANGE for a position outside the content, VB_ENOMEM from
+ * vb_parse_hex; after a failure the outputs are not to be used.  No
+ * state: callable from any thread.
  */
 #ifndef VB_NUM_H
 #define VB_NUM_H

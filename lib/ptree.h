@@ -1,6 +1,7 @@
 /*
  * ptree: an immutable, copy-on-write B-tree of pieces (see ptree.c for the
- * design, the node encoding and a worked insert).
+ * design, the node encoding and a worked insert, ptree-diff.c for the
+ * diff).
  *
  * A piece names a run of bytes in a source: the base file (start = offset in
  * the base) or a data record of the store (rec = file offset of the record's
@@ -156,7 +157,7 @@ enum vb_err vb_ptree_walk_nodes(struct vb_ptree *t, const struct vb_root *r,
  * The work follows the changes, not the size: two subtrees with the same
  * persisted node (or the same in-memory node) are the same content and are
  * skipped without being read, and only the nodes on the paths to changes
- * are read (the DIFF notes in ptree.c).  Equal content is recognised by
+ * are read (the DIFF notes in ptree-diff.c).  Equal content is recognised by
  * identity only (the same node, or pieces overlapping in the same source),
  * never by comparing bytes, so bytes equal by chance are reported as
  * changed.  Either root may hold in-memory nodes; both must stay unchanged

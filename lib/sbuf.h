@@ -31,6 +31,9 @@
  * Errors: VB_ENEEDMORE (fewer bytes buffered than asked for, or a needle not
  * found yet), VB_EFULL (the buffer would exceed max_bytes), VB_EFRAME (a
  * coalesce longer than a chunk can be), VB_ESTATE (reservation misuse).
+ *
+ * Not thread-safe, like the page store under it: a buffer, its views and
+ * the other buffers on the same page store stay with one thread at a time.
  */
 #ifndef VB_SBUF_H
 #define VB_SBUF_H

@@ -12,6 +12,17 @@
  *     so far stays written, the status says it failed);
  *   - input a pipe with positions from the end (end-N): the last N bytes
  *     (the largest N) are held back until the end is seen, up to hold_max.
+ *
+ * vb_sedit_run reads `in` from its current position to end of file and
+ * writes through `out`; it owns neither (nor the arrays in `e`, which
+ * must live through the call) and closes nothing.  Memory: a read buffer
+ * and the resolved deletions, plus the held-back bytes.  Errors:
+ * VB_ERANGE for a position outside the input (a range's label prefixes
+ * the detail), VB_ELIMIT when more than hold_max bytes would have to be
+ * held, VB_ENOMEM, the read and sink errors of io.h (out->failed says the
+ * output failed) and those of e->emit.  On a pipe, output written before
+ * an error stays written.
+ *
  * The library never prints: failures are an enum vb_err with the detail
  * (lib/err.h), a deletion's prefixed with its label.
  */

@@ -1299,7 +1299,9 @@ vb-frame: in2: the last record (2 at offset 2) has no delimiter"
 	run -0 env VB_BUFFER=segmented VB_PAGE_BACKEND=virtual VB_PAGE_RESERVE=1MiB vb-frame -c in
 	assert_output 1000
 	for t in 50% 50abc +50 0 101; do
-		run vb-frame -c in
+		# without the variable the same command succeeds: the error is the value's
+		run -0 vb-frame -c in
+		assert_output 1000
 		run env VB_PAGE_THRESHOLD="$t" vb-frame -c in
 		assert_usage_error vb-frame "VB_PAGE_THRESHOLD must be a percentage from 1 to 100, not '$t'"
 	done
@@ -1388,4 +1390,36 @@ vb-frame: in2: the last record (2 at offset 2) has no delimiter"
 	done
 	run -1 bash -c 'vb-frame -c <&-'
 	assert_output 'vb-frame: -: read: Bad file descriptor'
+}
+
+@test "--last: an oversized record before the last N is passed over, as with -n; one among them fails" {
+	# the last record has no delimiter: the two records both follow the
+	# only sync byte, and framing starts at the first
+	printf 'aaaaaaaaaaaaaaaaaaaa\nb' > f
+	run -0 --separate-stderr vb-frame -n 2 --max-size 10 f
+	assert_output b
+	run -0 --separate-stderr vb-frame --last 1 --max-size 10 f
+	assert_output b
+	assert_equal "$stderr" ''
+	run -0 vb-frame --last 1 --max-size 10 -c f
+	assert_output 1
+	# -l: records ending in a lone \r are not counted by the sync byte \n
+	printf 'x\naaaaaaaaaaaaaaaaaaaa\rb\rc\n' > g
+	run -0 --separate-stderr vb-frame --last 2 --max-size 10 g
+	assert_output $'b\nc'
+	assert_equal "$stderr" ''
+	# one of the last N is an error, found while counting: nothing is
+	# written
+	run -1 --separate-stderr vb-frame --last 3 --max-size 10 g
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: g: record 2 at offset 2 is larger than --max-size (10 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	# the same where the tail starts inside the input
+	printf 'a\nb\naaaaaaaaaaaaaaaaaaaa\rc\rd\n' > h
+	run -0 --separate-stderr vb-frame --last 2 --max-size 10 h
+	assert_output $'c\nd'
+	assert_equal "$stderr" ''
+	printf 'a\nb\naaaaaaaaaaaaaaaaaaaa\rc\n' > h
+	run -1 --separate-stderr vb-frame --last 2 --max-size 10 h
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: h: record at offset 4 is larger than --max-size (10 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
 }

@@ -1,6 +1,6 @@
 /*
- * fuzz-store: the store opener and reader (lib/store.c, lib/ptree.c,
- * lib/vbuf*.c, lib/iter.c) on hostile files.
+ * fuzz-store: the store opener and reader (lib/store.c, lib/ptree*.c,
+ * lib/vbuf*.c) on hostile files.
  *
  * The first input byte is a mode; the rest is the file:
  *   bit 0   the file is a real store built at startup (a base file, edits,

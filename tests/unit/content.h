@@ -1,7 +1,8 @@
 /*
  * content: what the store tests compare versions by — a CRC-32 of a
  * buffer's whole content, read through vb_vbuf_read a block at a time —
- * and a byte copy of a store file (a fresh copy per crash point).
+ * a byte copy of a store file (a fresh copy per crash point), and the
+ * options the tests open stores with.
  */
 #ifndef VB_TEST_CONTENT_H
 #define VB_TEST_CONTENT_H
@@ -44,6 +45,18 @@ static inline void copy_file(const char *from, const char *to)
 		REQUIRE(fwrite(x, 1, n, g) == n);
 	fclose(f);
 	REQUIRE(fclose(g) == 0);
+}
+
+/* Options to open a store for writing (1) or reading (0), without fsync:
+ * a test's files need not survive a power loss. */
+static inline struct vb_store_opts store_opts(int write)
+{
+	struct vb_store_opts o;
+
+	vb_store_opts_init(&o);
+	o.write = write;
+	o.no_sync = 1;
+	return o;
 }
 
 #endif

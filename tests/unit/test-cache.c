@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "files.h"
 #include "vbuf.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -60,8 +61,7 @@ static uint32_t build(const char *base, const char *store)
 	REQUIRE(buf);
 	for (size_t i = 0; i < (1 << 20); i++)
 		buf[i] = (unsigned char)test_rand(&seed);
-	FILE *f = fopen(base, "wb");
-	REQUIRE(f && fwrite(buf, 1, 1 << 20, f) == 1 << 20 && fclose(f) == 0);
+	write_file(base, buf, 1 << 20);
 	vb_store_opts_init(&o);
 	o.write = o.create = o.no_sync = 1;
 	o.base = base;
@@ -110,17 +110,15 @@ static void bounded(struct vb_vbuf *b, uint64_t rss0, const char *pass)
 
 int main(void)
 {
-	char dir[256], base[300], store[300];
+	char base[300], store[300];
 	int fds[2];
 	uint32_t want = 0;
 	pid_t pid;
 	int status;
 
-	snprintf(dir, sizeof dir, "%s/vb-test-cache.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
-	snprintf(base, sizeof base, "%s/base", dir);
-	snprintf(store, sizeof store, "%s/c.vb", dir);
+	tmp_dir_make("vb-test-cache");
+	snprintf(base, sizeof base, "%s/base", tmp_dir);
+	snprintf(store, sizeof store, "%s/c.vb", tmp_dir);
 	REQUIRE(pipe(fds) == 0);
 	fflush(NULL);
 	REQUIRE((pid = fork()) >= 0);
@@ -183,6 +181,6 @@ int main(void)
 	free(buf);
 	unlink(store);
 	unlink(base);
-	rmdir(dir);
+	rmdir(tmp_dir);
 	return test_status("cache");
 }

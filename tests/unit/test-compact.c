@@ -24,41 +24,22 @@
 
 #include "check.h"
 #include "content.h"
+#include "files.h"
 #include "io.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define MAXV 400
 
-static uint64_t seed;
-static char dir[256];
 static uint64_t vlen[MAXV];
 static uint32_t vcrc[MAXV];
 static uint64_t head;
 static int crash_at, crash_count;
 
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
-
-static void path(char *buf, size_t n, const char *name)
-{
-	snprintf(buf, n, "%s/%s", dir, name);
-}
-
-static struct vb_store_opts opts(int write)
-{
-	struct vb_store_opts o;
-	vb_store_opts_init(&o);
-	o.write = write;
-	o.no_sync = 1;
-	return o;
-}
-
 /* Build the store; record every version. */
 static void build(const char *store, const char *base, int embed)
 {
-	struct vb_store_opts o = opts(1);
+	struct vb_store_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	unsigned char buf[3000];
 	uint64_t v;
@@ -68,15 +49,14 @@ static void build(const char *store, const char *base, int embed)
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_commit(b, "created", &v));
 	vb_vbuf_close(b);
-	o = opts(1);
+	o = store_opts(1);
 	for (int i = 0; i < 150; i++) {
 		REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 		uint64_t len = vb_vbuf_len(b), off = rnd(len + 1);
 		int kind = (int)rnd(12);
 		if (kind < 5) {
 			size_t n = 1 + (size_t)rnd(rnd(8) ? 40 : sizeof buf);
-			for (size_t k = 0; k < n; k++)
-				buf[k] = (unsigned char)rnd(256);
+			rnd_bytes(buf, n);
 			REQUIRE_OK(vb_vbuf_insert(b, off, buf, n));
 		} else if (kind < 8) {
 			REQUIRE_OK(vb_vbuf_delete(b, off, rnd(len - off < 200 ? len - off : 200)));
@@ -151,7 +131,7 @@ static enum vb_err take_anchor(void *arg, const char *name, uint64_t offset, uin
 
 static void anchors_at(const char *store, uint64_t version, struct anchor_list *l)
 {
-	struct vb_store_opts o = opts(0);
+	struct vb_store_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	l->n = 0;
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
@@ -191,7 +171,7 @@ static int compact_child(const char *store, uint64_t keep, int at)
 	pid_t pid = fork();
 	REQUIRE(pid >= 0);
 	if (!pid) {
-		struct vb_store_opts o = opts(1);
+		struct vb_store_opts o = store_opts(1);
 		struct vb_vbuf *b;
 		struct vb_compact_stats st;
 		crash_at = at;
@@ -217,7 +197,7 @@ static int compact_child(const char *store, uint64_t keep, int at)
 static void check_store(const char *store, const char *orig, uint64_t keep,
 			const struct anchor_list *head_anchors, int *was_new)
 {
-	struct vb_store_opts o = opts(0);
+	struct vb_store_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	uint64_t cut = head + 1 > keep ? head + 1 - keep : 0;
 
@@ -261,7 +241,7 @@ static void check_store(const char *store, const char *orig, uint64_t keep,
 	}
 	/* the next writers succeed (enough of them that their skip links
 	 * would reach before a cut), and every version still opens */
-	struct vb_store_opts w = opts(1);
+	struct vb_store_opts w = store_opts(1);
 	uint64_t v = h;
 	for (int i = 0; i < 20; i++) {
 		REQUIRE_OK(vb_vbuf_open(store, &w, VB_HEAD, &b));
@@ -280,7 +260,7 @@ static void check_store(const char *store, const char *orig, uint64_t keep,
 static void remove_temps(void)
 {
 	char cmd[400];
-	snprintf(cmd, sizeof cmd, "rm -f %s/.*.tmp", dir);
+	snprintf(cmd, sizeof cmd, "rm -f %s/.*.tmp", tmp_dir);
 	CHECK(system(cmd) == 0);
 }
 
@@ -290,7 +270,7 @@ static void run(const char *orig, uint64_t keep, unsigned *points, unsigned *new
 	struct anchor_list ha, cut_anchors;
 	uint64_t cut = head + 1 > keep ? head + 1 - keep : 0;
 
-	path(work, sizeof work, "work.vb");
+	snprintf(work, sizeof work, "%s", tmp_path("work.vb"));
 	anchors_at(orig, head, &ha);
 	anchors_at(orig, cut, &cut_anchors);
 	for (int at = 1;; at++) {
@@ -312,7 +292,7 @@ static void run(const char *orig, uint64_t keep, unsigned *points, unsigned *new
 			break;
 		if (check_failures) {
 			fprintf(stderr, "failed at crash point %d, keep %llu (seed 0x%llx)\n", at,
-				(unsigned long long)keep, (unsigned long long)test_seed());
+				(unsigned long long)keep, (unsigned long long)rnd_seed);
 			exit(1);
 		}
 	}
@@ -324,11 +304,11 @@ static void run(const char *orig, uint64_t keep, unsigned *points, unsigned *new
 static void extras(const char *orig)
 {
 	char work[300];
-	struct vb_store_opts ro = opts(0), w = opts(1);
+	struct vb_store_opts ro = store_opts(0), w = store_opts(1);
 	struct vb_vbuf *r, *b;
 	struct vb_compact_stats st;
 
-	path(work, sizeof work, "extra.vb");
+	snprintf(work, sizeof work, "%s", tmp_path("extra.vb"));
 	copy_file(orig, work);
 	REQUIRE_OK(vb_vbuf_open(work, &ro, 10, &r));
 	REQUIRE_OK(vb_vbuf_open(work, &w, VB_HEAD, &b));
@@ -370,20 +350,12 @@ int main(void)
 	char store[300], base[300];
 	unsigned points = 0, news = 0;
 
-	seed = test_seed();
-	snprintf(dir, sizeof dir, "%s/vb-test-compact.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
-	path(base, sizeof base, "base");
-	{
-		FILE *f = fopen(base, "wb");
-		REQUIRE(f);
-		for (int i = 0; i < 300000; i++)
-			fputc((int)rnd(256), f);
-		REQUIRE(fclose(f) == 0);
-	}
+	rnd_init(test_seed());
+	tmp_dir_make("vb-test-compact");
+	snprintf(base, sizeof base, "%s", tmp_path("base"));
+	rnd_file(base, 300000);
 	for (int embed = 0; embed < 2; embed++) {
-		path(store, sizeof store, embed ? "emb.vb" : "plain.vb");
+		snprintf(store, sizeof store, "%s", tmp_path(embed ? "emb.vb" : "plain.vb"));
 		build(store, base, embed);
 		extras(store);
 		uint64_t keeps[] = {1, 9, head + 1};
@@ -395,6 +367,6 @@ int main(void)
 	CHECK(points > 200);
 	CHECK(news > 0 && news < points);
 	unlink(base);
-	rmdir(dir);
+	rmdir(tmp_dir);
 	return test_status("compact");
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "vbuf.h"
 
 #define WRITERS 8
@@ -142,13 +143,11 @@ int main(void)
 {
 	const char *long_env = getenv("VB_TEST_LONG");
 	int edits = long_env && *long_env && strcmp(long_env, "0") ? 500 : 60;
-	char dir[256];
 	pid_t pids[WRITERS + READERS];
 	int fds[READERS][2];
 
-	snprintf(dir, sizeof dir, "%s/vb-test-conc.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
-	snprintf(store, sizeof store, "%s/s.vb", dir);
+	tmp_dir_make("vb-test-conc");
+	snprintf(store, sizeof store, "%s/s.vb", tmp_dir);
 	{
 		struct vb_store_opts o = opts(1);
 		struct vb_vbuf *b;
@@ -216,6 +215,6 @@ int main(void)
 	       WRITERS, edits, (unsigned long long)head, total_reads);
 	CHECK(total_reads > 0);
 	unlink(store);
-	rmdir(dir);
+	rmdir(tmp_dir);
 	return test_status("concurrency");
 }

@@ -25,21 +25,11 @@
 
 #include "check.h"
 #include "content.h"
+#include "files.h"
+#include "rnd.h"
 #include "vbuf.h"
 
-static uint64_t seed;
-static char dir[256];
 static int crash_at, crash_count;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
-
-static void path(char *buf, size_t n, const char *name)
-{
-	snprintf(buf, n, "%s/%s", dir, name);
-}
 
 enum kind {
 	K_INSERT, K_BIG_INSERT, K_DELETE, K_RANGES, K_REPLACE, K_REVERT, K_ANCHOR,
@@ -149,11 +139,11 @@ static void head_of(const char *store, uint64_t *version, uint32_t *crc, uint64_
 static unsigned crash_points(const char *orig, enum kind kind, int no_sync)
 {
 	char work[300];
-	uint64_t s = test_rand(&seed), v0, v1, l0, l1;
+	uint64_t s = rnd64(), v0, v1, l0, l1;
 	uint32_t c0, c1;
 	unsigned points = 0;
 
-	path(work, sizeof work, "work.vb");
+	snprintf(work, sizeof work, "%s", tmp_path("work.vb"));
 	/* what the edit gives when nothing goes wrong */
 	copy_file(orig, work);
 	head_of(work, &v0, &c0, &l0);
@@ -203,7 +193,7 @@ static unsigned crash_points(const char *orig, enum kind kind, int no_sync)
 		points++;
 		if (check_failures) {
 			fprintf(stderr, "failed: %s, crash point %d (seed 0x%llx)\n", kind_name[kind], at,
-				(unsigned long long)test_seed());
+				(unsigned long long)rnd_seed);
 			exit(1);
 		}
 		if (WEXITSTATUS(status) == 0)
@@ -216,11 +206,7 @@ static unsigned crash_points(const char *orig, enum kind kind, int no_sync)
 /* A store over a base of `base_len` bytes with `edits` small edits. */
 static void build(const char *store, const char *base, size_t base_len, int edits)
 {
-	FILE *f = fopen(base, "wb");
-	REQUIRE(f);
-	for (size_t i = 0; i < base_len; i++)
-		fputc((int)rnd(256), f);
-	REQUIRE(fclose(f) == 0);
+	rnd_file(base, base_len);
 	struct vb_store_opts o;
 	struct vb_vbuf *b;
 	uint64_t v;
@@ -255,12 +241,10 @@ int main(void)
 	char store[300], base[300];
 	unsigned total = 0, per_kind[K_COUNT] = {0};
 
-	seed = test_seed();
-	snprintf(dir, sizeof dir, "%s/vb-test-crash.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
-	path(store, sizeof store, "s.vb");
-	path(base, sizeof base, "base");
+	rnd_init(test_seed());
+	tmp_dir_make("vb-test-crash");
+	snprintf(store, sizeof store, "%s", tmp_path("s.vb"));
+	snprintf(base, sizeof base, "%s", tmp_path("base"));
 
 	static const struct {
 		size_t base_len;
@@ -287,6 +271,6 @@ int main(void)
 	/* every kind was interrupted somewhere before it got through */
 	for (int k = 0; k < K_COUNT; k++)
 		CHECK(per_kind[k] >= 2);
-	rmdir(dir);
+	rmdir(tmp_dir);
 	return test_status("crash");
 }

@@ -29,15 +29,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
+#include "le.h"
 #include "ptree.h"
+#include "rnd.h"
 #include "vbuf.h"
 
-static uint64_t seed;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 /* ------------------------------------------------------------ hunks */
 
@@ -329,7 +326,7 @@ static void test_trees(void)
 		}
 		if (check_failures) {
 			fprintf(stderr, "trees: failed at step %d (seed 0x%llx)\n", step,
-				(unsigned long long)test_seed());
+				(unsigned long long)rnd_seed);
 			exit(1);
 		}
 	}
@@ -350,17 +347,6 @@ static void test_trees(void)
 
 /* ---------------------------------------------------------- hostile */
 
-static size_t put_varint(unsigned char *p, uint64_t v)
-{
-	size_t i = 0;
-	while (v >= 0x80) {
-		p[i++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[i++] = (unsigned char)v;
-	return i;
-}
-
 /* Write a node record; returns its offset. */
 static uint64_t write_leaf(const struct vb_piece *p, unsigned n)
 {
@@ -368,14 +354,14 @@ static uint64_t write_leaf(const struct vb_piece *p, unsigned n)
 	uint64_t self = file_len;
 	size_t o = 0;
 
-	o += put_varint(b + o, 0);
-	o += put_varint(b + o, n);
+	o += vb_varint_put(b + o, 0);
+	o += vb_varint_put(b + o, n);
 	for (unsigned i = 0; i < n; i++) {
-		o += put_varint(b + o, p[i].src);
+		o += vb_varint_put(b + o, p[i].src);
 		if (p[i].src == VB_SRC_DATA)
-			o += put_varint(b + o, self - p[i].rec);
-		o += put_varint(b + o, p[i].start);
-		o += put_varint(b + o, p[i].len);
+			o += vb_varint_put(b + o, self - p[i].rec);
+		o += vb_varint_put(b + o, p[i].start);
+		o += vb_varint_put(b + o, p[i].len);
 	}
 	fake_write(NULL, b, o);
 	return self;
@@ -387,12 +373,12 @@ static uint64_t write_inner(unsigned level, const struct vb_root *k, unsigned n)
 	uint64_t self = file_len;
 	size_t o = 0;
 
-	o += put_varint(b + o, level);
-	o += put_varint(b + o, n);
+	o += vb_varint_put(b + o, level);
+	o += vb_varint_put(b + o, n);
 	for (unsigned i = 0; i < n; i++) {
-		o += put_varint(b + o, self - k[i].off);
-		o += put_varint(b + o, k[i].bytes);
-		o += put_varint(b + o, k[i].pieces);
+		o += vb_varint_put(b + o, self - k[i].off);
+		o += vb_varint_put(b + o, k[i].bytes);
+		o += vb_varint_put(b + o, k[i].pieces);
 	}
 	fake_write(NULL, b, o);
 	return self;
@@ -412,8 +398,7 @@ static void test_hostile(void)
 
 	REQUIRE_OK(vb_ptree_create(&io, 16 * 1024, &t));
 	data_open = 0;
-	for (size_t i = 0; i < sizeof blob; i++)
-		blob[i] = (unsigned char)rnd(256);
+	rnd_bytes(blob, sizeof blob);
 	struct vb_piece bp = append_data(blob, sizeof blob);
 	data_open = 0;
 	/* "popular" source ranges, so that pieces overlap across leaves */
@@ -606,17 +591,6 @@ static uint64_t vbuf_diff(struct vb_vbuf *b, uint64_t va, uint64_t vb)
 	return total;
 }
 
-static void make_base(const char *path, size_t n)
-{
-	unsigned char *d = malloc(n);
-	REQUIRE(d);
-	for (size_t i = 0; i < n; i++)
-		d[i] = (unsigned char)rnd(256);
-	FILE *f = fopen(path, "wb");
-	REQUIRE(f && fwrite(d, 1, n, f) == n && fclose(f) == 0);
-	free(d);
-}
-
 static void test_store(const char *dir)
 {
 	char store[300], base[300];
@@ -628,7 +602,7 @@ static void test_store(const char *dir)
 	REQUIRE(buf);
 	snprintf(store, sizeof store, "%s/s.vb", dir);
 	snprintf(base, sizeof base, "%s/base", dir);
-	make_base(base, STORE_BASE);
+	rnd_file(base, STORE_BASE);
 	vb_store_opts_init(&wo);
 	wo.write = 1;
 	wo.create = 1;
@@ -655,8 +629,7 @@ static void test_store(const char *dir)
 				kind = 10;
 			if (kind < 8) {
 				uint64_t n = rnd(5) ? rnd(40) : rnd(8192);
-				for (uint64_t k = 0; k < n; k++)
-					buf[k] = (unsigned char)rnd(256);
+				rnd_bytes(buf, (size_t)n);
 				REQUIRE_OK(vb_vbuf_insert(b, off, buf, n));
 			} else if (kind < 14) {
 				uint64_t n = rnd(8) ? rnd(64) : rnd(len - off + 1);
@@ -667,8 +640,7 @@ static void test_store(const char *dir)
 				uint64_t n = rnd(100), m = rnd(100);
 				if (n > len - off)
 					n = len - off;
-				for (uint64_t k = 0; k < m; k++)
-					buf[k] = (unsigned char)rnd(256);
+				rnd_bytes(buf, (size_t)m);
 				REQUIRE_OK(vb_vbuf_replace(b, off, n, buf, m));
 			} else {
 				REQUIRE_OK(vb_vbuf_revert(b, rnd(nv)));
@@ -699,7 +671,7 @@ static void test_store(const char *dir)
 		}
 		if (check_failures) {
 			fprintf(stderr, "store: failed at version %llu (seed 0x%llx)\n",
-				(unsigned long long)nv, (unsigned long long)test_seed());
+				(unsigned long long)nv, (unsigned long long)rnd_seed);
 			exit(1);
 		}
 	}
@@ -802,7 +774,7 @@ static void test_cost(const char *dir)
 
 	snprintf(store, sizeof store, "%s/c.vb", dir);
 	snprintf(base, sizeof base, "%s/cbase", dir);
-	make_base(base, base_len);
+	rnd_file(base, base_len);
 	vb_store_opts_init(&wo);
 	wo.write = 1;
 	wo.create = 1;
@@ -821,8 +793,7 @@ static void test_cost(const char *dir)
 	/* ten small edits, one version each, spread over the content */
 	for (int i = 0; i < 10; i++) {
 		uint64_t len = vb_vbuf_len(b), off = rnd(len - 64), n = 1 + rnd(20);
-		for (size_t k = 0; k < sizeof text; k++)
-			text[k] = (unsigned char)rnd(256);
+		rnd_bytes(text, sizeof text);
 		switch (i % 3) {
 		case 0:
 			REQUIRE_OK(vb_vbuf_insert(b, off, text, n));
@@ -898,21 +869,17 @@ static void test_cost(const char *dir)
 
 int main(void)
 {
-	char dir[256];
-
-	seed = test_seed();
-	snprintf(dir, sizeof dir, "%s/vb-test-diff.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
+	rnd_init(test_seed());
+	tmp_dir_make("vb-test-diff");
 	unsigned char zero[MIN_OFF] = {0};
 	file_append(zero, MIN_OFF);
 
 	test_trees();
 	test_hostile();
-	test_store(dir);
-	test_cost(dir);
+	test_store(tmp_dir);
+	test_cost(tmp_dir);
 
-	rmdir(dir);
+	rmdir(tmp_dir);
 	free(file);
 	return test_status("test-diff");
 }

@@ -39,43 +39,20 @@
 #include "check.h"
 #include "content.h"
 #include "export.h"
+#include "files.h"
 #include "io.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define BASE_LEN (256u << 10)
 
-static uint64_t seed;
-static char dir[256];
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
-
-static const char *path(const char *name)
-{
-	static char buf[8][400];
-	static int i;
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-	return buf[i];
-}
-
-static struct vb_store_opts opts(int write)
-{
-	struct vb_store_opts o;
-	vb_store_opts_init(&o);
-	o.write = write;
-	o.no_sync = 1;
-	return o;
-}
 
 /* ------------------------------------------------------------- files */
 
 static unsigned char *slurp(const char *name, size_t *n)
 {
 	struct stat sb;
-	int fd = open(path(name), O_RDONLY);
+	int fd = open(tmp_path(name), O_RDONLY);
 	REQUIRE(fd >= 0 && !fstat(fd, &sb));
 	unsigned char *d = malloc((size_t)sb.st_size + 1);
 	size_t got;
@@ -87,7 +64,7 @@ static unsigned char *slurp(const char *name, size_t *n)
 
 static void spill(const char *name, const unsigned char *d, size_t n)
 {
-	int fd = open(path(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fd = open(tmp_path(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	REQUIRE(fd >= 0 && !vb_io_write_full(fd, d, n) && !close(fd));
 }
 
@@ -143,10 +120,10 @@ static enum vb_err mem_read(void *arg, void *buf, size_t n, size_t *got)
 
 static uint64_t head_of(const char *store)
 {
-	struct vb_store_opts o = opts(0);
+	struct vb_store_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	o.lenient_base = 1;
-	REQUIRE_OK(vb_vbuf_open(path(store), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
 	uint64_t h = vb_vbuf_head(b);
 	vb_vbuf_close(b);
 	return h;
@@ -154,10 +131,10 @@ static uint64_t head_of(const char *store)
 
 static uint64_t oldest_of(const char *store)
 {
-	struct vb_store_opts o = opts(0);
+	struct vb_store_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	o.lenient_base = 1;
-	REQUIRE_OK(vb_vbuf_open(path(store), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
 	uint64_t v = vb_store_oldest(vb_vbuf_store(b));
 	vb_vbuf_close(b);
 	return v;
@@ -165,7 +142,7 @@ static uint64_t oldest_of(const char *store)
 
 static void export_of(const char *store, uint64_t since, struct mem *m)
 {
-	struct vb_store_opts o = opts(0);
+	struct vb_store_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	struct vb_export_stats st;
 	struct vb_export_opts eo = {mem_write, m, (int)rnd(10)};
@@ -175,7 +152,7 @@ static void export_of(const char *store, uint64_t since, struct mem *m)
 	 * walk, with nodes evicted under it */
 	if (rnd(2))
 		vb_store_opts_cache(&o, VB_CACHE_MIN);
-	REQUIRE_OK(vb_vbuf_open(path(store), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_export_stream(b, since, &eo, &st));
 	CHECK_EQ_U64(st.bytes, m->n);
 	CHECK_EQ_U64(st.versions, vb_vbuf_head(b) - since);
@@ -187,12 +164,12 @@ static void export_of(const char *store, uint64_t since, struct mem *m)
  * *st gets the stats. */
 static enum vb_err apply_to(const char *store, struct mem *m, int mode, struct vb_apply_stats *st)
 {
-	struct vb_store_opts o = opts(1);
+	struct vb_store_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	struct vb_apply_opts ao = {mem_read, m, 0, mode == 2, store};
 	enum vb_err rc = VB_OK;
 
-	REQUIRE_OK(vb_vbuf_open(path(store), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
 	m->pos = 0;
 	m->short_reads = (int)rnd(2);
 	if (mode == 1) {
@@ -255,9 +232,9 @@ static void note(void *arg, uint64_t off, const char *what)
 
 static void verify(const char *store)
 {
-	struct vb_store_opts o = opts(0);
+	struct vb_store_opts o = store_opts(0);
 	struct vb_vbuf *b;
-	REQUIRE_OK(vb_vbuf_open(path(store), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
 	CHECK_OK(vb_store_verify(vb_vbuf_store(b), note, NULL, NULL, NULL));
 	vb_vbuf_close(b);
 }
@@ -266,12 +243,12 @@ static void verify(const char *store)
  * `content_from` on), same anchors; both verify. */
 static void compare(const char *a, const char *b, uint64_t from, uint64_t content_from)
 {
-	struct vb_store_opts o = opts(0);
+	struct vb_store_opts o = store_opts(0);
 	struct vb_vbuf *ha, *hb;
 	struct anchors la, lb;
 
-	REQUIRE_OK(vb_vbuf_open(path(a), &o, VB_HEAD, &ha));
-	REQUIRE_OK(vb_vbuf_open(path(b), &o, VB_HEAD, &hb));
+	REQUIRE_OK(vb_vbuf_open(tmp_path(a), &o, VB_HEAD, &ha));
+	REQUIRE_OK(vb_vbuf_open(tmp_path(b), &o, VB_HEAD, &hb));
 	CHECK_EQ_U64(vb_vbuf_head(ha), vb_vbuf_head(hb));
 	uint64_t head = vb_vbuf_head(ha);
 	for (uint64_t v = from; v <= head; v++) {
@@ -285,12 +262,12 @@ static void compare(const char *a, const char *b, uint64_t from, uint64_t conten
 		if (v < content_from)
 			continue;
 		struct vb_vbuf *va, *vb;
-		REQUIRE_OK(vb_vbuf_open(path(a), &o, v, &va));
-		REQUIRE_OK(vb_vbuf_open(path(b), &o, v, &vb));
+		REQUIRE_OK(vb_vbuf_open(tmp_path(a), &o, v, &va));
+		REQUIRE_OK(vb_vbuf_open(tmp_path(b), &o, v, &vb));
 		CHECK_EQ_U64(vb_vbuf_len(va), vb_vbuf_len(vb));
 		if (vb_vbuf_len(va) == vb_vbuf_len(vb) && content_crc(va) != content_crc(vb)) {
 			fprintf(stderr, "version %llu differs (seed %llu)\n", (unsigned long long)v,
-				(unsigned long long)seed);
+				(unsigned long long)rnd_seed);
 			CHECK(0);
 		}
 		vb_vbuf_close(va);
@@ -362,13 +339,13 @@ static int embedded_a, embedded_b;
  * version `keep_from`. */
 static void edit(const char *store, int n, int *embedded, uint64_t keep_from)
 {
-	struct vb_store_opts o = opts(1);
+	struct vb_store_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	char msg[64];
 	uint64_t v;
 
 	for (int i = 0; i < n; i++) {
-		REQUIRE_OK(vb_vbuf_open(path(store), &o, VB_HEAD, &b));
+		REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
 		if (!rnd(25)) {
 			struct vb_compact_stats cs;
 			uint64_t keep = vb_vbuf_head(b) - keep_from + 1 + rnd(6);
@@ -411,7 +388,7 @@ static void exchange(void)
 {
 	struct mem m = {NULL, 0, 0, 0, 0};
 	struct vb_apply_stats st;
-	struct vb_store_opts o = opts(1);
+	struct vb_store_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	uint64_t v;
 
@@ -421,8 +398,8 @@ static void exchange(void)
 	spill("base", d, BASE_LEN);
 	free(d);
 	o.create = 1;
-	o.base = path("base");
-	REQUIRE_OK(vb_vbuf_open(path("a.vb"), &o, VB_HEAD, &b));
+	o.base = tmp_path("base");
+	REQUIRE_OK(vb_vbuf_open(tmp_path("a.vb"), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_commit(b, "created", &v));
 	vb_vbuf_close(b);
 	edit("a.vb", 12, &embedded_a, 0);
@@ -441,7 +418,7 @@ static void exchange(void)
 		enum vb_err rc = apply_to(y, &m, mode, &st);
 		if (rc)
 			fprintf(stderr, "round %d: %s (seed %llu)\n", r, vb_err_detail(),
-				(unsigned long long)seed);
+				(unsigned long long)rnd_seed);
 		CHECK_OK(rc);
 		CHECK_EQ_U64(st.applied, head_of(x) - h0);
 		CHECK_EQ_U64(st.present, 0);
@@ -473,13 +450,13 @@ static void exchange(void)
 /* What one version of `store` exports as (the newest). */
 static struct vb_export_stats newest_export(const char *store)
 {
-	struct vb_store_opts o = opts(0);
+	struct vb_store_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	struct vb_export_stats st;
 	struct mem m = {NULL, 0, 0, 0, 0};
 	struct vb_export_opts eo = {mem_write, &m, 0};
 
-	REQUIRE_OK(vb_vbuf_open(path(store), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_export_stream(b, vb_vbuf_head(b) - 1, &eo, &st));
 	vb_vbuf_close(b);
 	free(m.d);
@@ -492,13 +469,13 @@ static struct vb_export_stats newest_export(const char *store)
  * 3 MiB insert exports its bytes once. */
 static void sizes(void)
 {
-	struct vb_store_opts o = opts(1);
+	struct vb_store_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	struct vb_export_stats st;
 	uint64_t v;
 
 	copy("a.vb", "s.vb");
-	REQUIRE_OK(vb_vbuf_open(path("s.vb"), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path("s.vb"), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_read(b, 100, big, 5000));
 	REQUIRE_OK(vb_vbuf_replace(b, 100, 5000, big, 5000));
 	REQUIRE_OK(vb_vbuf_commit(b, NULL, &v));
@@ -506,7 +483,7 @@ static void sizes(void)
 	st = newest_export("s.vb");
 	CHECK_EQ_U64(st.edits, 0);
 
-	REQUIRE_OK(vb_vbuf_open(path("s.vb"), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path("s.vb"), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_read(b, 100, big, 5000));
 	big[1234] ^= 1;
 	REQUIRE_OK(vb_vbuf_replace(b, 100, 5000, big, 5000));
@@ -517,7 +494,7 @@ static void sizes(void)
 	CHECK_EQ_U64(st.inserted, 1);
 	CHECK_EQ_U64(st.deleted, 1);
 
-	REQUIRE_OK(vb_vbuf_open(path("s.vb"), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path("s.vb"), &o, VB_HEAD, &b));
 	struct vb_flatten_opts fo = {0, 0, NULL, NULL};
 	REQUIRE_OK(vb_vbuf_flatten(b, &fo, NULL));
 	REQUIRE_OK(vb_vbuf_commit(b, NULL, &v));
@@ -526,14 +503,14 @@ static void sizes(void)
 	CHECK_EQ_U64(st.edits, 0);
 	CHECK(st.bytes < 200);
 
-	REQUIRE_OK(vb_vbuf_open(path("s.vb"), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path("s.vb"), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_revert(b, v));
 	REQUIRE_OK(vb_vbuf_commit(b, NULL, &v));
 	vb_vbuf_close(b);
 	st = newest_export("s.vb");
 	CHECK_EQ_U64(st.edits, 0);
 
-	REQUIRE_OK(vb_vbuf_open(path("s.vb"), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path("s.vb"), &o, VB_HEAD, &b));
 	random_bytes(big, 3u << 20);
 	REQUIRE_OK(vb_vbuf_insert(b, 7, big, 3u << 20));
 	REQUIRE_OK(vb_vbuf_commit(b, NULL, &v));
@@ -541,7 +518,7 @@ static void sizes(void)
 	st = newest_export("s.vb");
 	CHECK_EQ_U64(st.edits, 1);
 	CHECK_EQ_U64(st.inserted, 3u << 20);
-	unlink(path("s.vb"));
+	unlink(tmp_path("s.vb"));
 }
 
 /* --------------------------------------------------------------- damage */
@@ -666,7 +643,7 @@ static void damage(void)
 {
 	struct mem m = {NULL, 0, 0, 0, 0}, x = {NULL, 0, 0, 0, 0};
 	struct rec r[64];
-	struct vb_store_opts o = opts(1);
+	struct vb_store_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	uint64_t v;
 
@@ -674,18 +651,18 @@ static void damage(void)
 	copy("a.vb", "d.vb");
 	copy("a.vb", "e.vb");
 	uint64_t s = head_of("e.vb");
-	REQUIRE_OK(vb_vbuf_open(path("d.vb"), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path("d.vb"), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_insert(b, 10, "first", 5));
 	REQUIRE_OK(vb_vbuf_set_anchor(b, "dmg", 3));
 	REQUIRE_OK(vb_vbuf_commit(b, "one", &v));
 	vb_vbuf_close(b);
-	REQUIRE_OK(vb_vbuf_open(path("d.vb"), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path("d.vb"), &o, VB_HEAD, &b));
 	random_bytes(big, (5u << 20) / 2);
 	REQUIRE_OK(vb_vbuf_insert(b, 100, big, (5u << 20) / 2));
 	REQUIRE_OK(vb_vbuf_delete(b, 0, 3));
 	REQUIRE_OK(vb_vbuf_commit(b, "two", &v));
 	vb_vbuf_close(b);
-	REQUIRE_OK(vb_vbuf_open(path("d.vb"), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path("d.vb"), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_replace(b, 50, 2, "xyz", 3));
 	REQUIRE_OK(vb_vbuf_commit(b, "three", &v));
 	vb_vbuf_close(b);
@@ -826,9 +803,9 @@ static void damage(void)
 
 	/* -------------------------------------------------- mismatches */
 	/* another store */
-	o = opts(1);
+	o = store_opts(1);
 	o.create = 1;
-	REQUIRE_OK(vb_vbuf_open(path("other.vb"), &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path("other.vb"), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_insert(b, 0, "other", 5));
 	REQUIRE_OK(vb_vbuf_commit(b, NULL, &v));
 	vb_vbuf_close(b);
@@ -841,8 +818,8 @@ static void damage(void)
 	CHECK(strstr(refusal, "the export starts at version") != NULL);
 	/* diverged: e.vb gets its own version s+1 */
 	copy("e.vb", "f.vb");
-	o = opts(1);
-	REQUIRE_OK(vb_vbuf_open(path("f.vb"), &o, VB_HEAD, &b));
+	o = store_opts(1);
+	REQUIRE_OK(vb_vbuf_open(tmp_path("f.vb"), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_insert(b, 10, "first", 5)); /* even the same edit */
 	REQUIRE_OK(vb_vbuf_commit(b, "one", &v));
 	vb_vbuf_close(b);
@@ -858,8 +835,8 @@ static void damage(void)
 	CHECK(vb_export_stream(mem, 0, &eo, NULL) == VB_EINVAL);
 	vb_vbuf_close(mem);
 	/* beyond the head */
-	o = opts(0);
-	REQUIRE_OK(vb_vbuf_open(path("d.vb"), &o, VB_HEAD, &b));
+	o = store_opts(0);
+	REQUIRE_OK(vb_vbuf_open(tmp_path("d.vb"), &o, VB_HEAD, &b));
 	CHECK(vb_export_stream(b, s + 4, &eo, NULL) == VB_ENOENT);
 	CHECK(strstr(vb_err_detail(), "does not exist") != NULL);
 	vb_vbuf_close(b);
@@ -872,10 +849,9 @@ static void damage(void)
 
 int main(int argc, char **argv)
 {
-	seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 20261122;
-	snprintf(dir, sizeof dir, "%s/vb-test-export.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
-	printf("seed %llu, in %s\n", (unsigned long long)seed, dir);
+	rnd_init(argc > 1 ? strtoull(argv[1], NULL, 0) : 20261122);
+	tmp_dir_make("vb-test-export");
+	printf("seed %llu, in %s\n", (unsigned long long)rnd_seed, tmp_dir);
 	exchange();
 	sizes();
 	damage();
@@ -883,8 +859,8 @@ int main(int argc, char **argv)
 	if (!status) {
 		const char *names[] = {"a.vb", "b.vb", "d.vb", "e.vb", "f.vb", "t.vb", "other.vb", "base"};
 		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-			unlink(path(names[i]));
-		rmdir(dir);
+			unlink(tmp_path(names[i]));
+		rmdir(tmp_dir);
 	}
 	return status;
 }

@@ -23,37 +23,12 @@
 
 #include "check.h"
 #include "content.h"
+#include "files.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define BASE_LEN (4u << 20)
 
-static uint64_t seed;
-static char dir[256];
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
-
-static const char *path(const char *name)
-{
-	static char buf[4][400];
-	static int i;
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-	return buf[i];
-}
-
-static void make_base(const char *name, size_t n)
-{
-	unsigned char *d = malloc(n);
-	REQUIRE(d);
-	for (size_t i = 0; i < n; i++)
-		d[i] = (unsigned char)rnd(256);
-	FILE *f = fopen(path(name), "wb");
-	REQUIRE(f && fwrite(d, 1, n, f) == n && fclose(f) == 0);
-	free(d);
-}
 
 static struct vb_store_opts wopts(const char *base)
 {
@@ -61,7 +36,7 @@ static struct vb_store_opts wopts(const char *base)
 	vb_store_opts_init(&o);
 	o.write = 1;
 	o.create = base != NULL;
-	o.base = base ? path(base) : NULL;
+	o.base = base ? tmp_path(base) : NULL;
 	o.no_sync = 1;
 	return o;
 }
@@ -123,8 +98,7 @@ static void fragment(const char *store, unsigned n, uint32_t *crcs, size_t ncrcs
 		uint64_t len = vb_vbuf_len(b), off = rnd(len);
 		if (rnd(3)) {
 			size_t k = 1 + (size_t)rnd(sizeof buf);
-			for (size_t j = 0; j < k; j++)
-				buf[j] = (unsigned char)rnd(256);
+			rnd_bytes(buf, k);
 			REQUIRE_OK(vb_vbuf_insert(b, off, buf, k));
 		} else {
 			REQUIRE_OK(vb_vbuf_delete(b, off, rnd(len - off < 100 ? len - off : 100)));
@@ -153,12 +127,12 @@ static void test_partial_then_full(void)
 {
 	static uint32_t crcs[1024];
 	static char store[400];
-	snprintf(store, sizeof store, "%s", path("frag.vb"));
+	snprintf(store, sizeof store, "%s", tmp_path("frag.vb"));
 	struct vb_store_opts o = wopts("base");
 	struct vb_vbuf *b;
 	uint64_t v;
 
-	make_base("base", BASE_LEN);
+	rnd_file(tmp_path("base"), BASE_LEN);
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_commit(b, "create", &v));
 	crcs[0] = crcs[1] = content_crc(b);
@@ -216,7 +190,7 @@ static void test_partial_then_full(void)
 	vb_vbuf_close(b);
 
 	/* the base goes away */
-	REQUIRE(rename(path("base"), path("base.away")) == 0);
+	REQUIRE(rename(tmp_path("base"), tmp_path("base.away")) == 0);
 	REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &b));
 	CHECK(vb_vbuf_nwarnings(b) == 0);
 	CHECK(content_crc(b) == crcs[flat]);
@@ -242,25 +216,25 @@ static void test_partial_then_full(void)
 	check_versions(store, crcs, v, flat);
 
 	/* with the base back, everything reads and verifies */
-	REQUIRE(rename(path("base.away"), path("base")) == 0);
+	REQUIRE(rename(tmp_path("base.away"), tmp_path("base")) == 0);
 	check_versions(store, crcs, v, 0);
 	REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &b));
 	CHECK_OK(vb_store_verify(vb_vbuf_store(b), NULL, NULL, NULL, NULL));
 	vb_vbuf_close(b);
 	unlink(store);
-	unlink(path("base"));
+	unlink(tmp_path("base"));
 }
 
 static void test_embed(void)
 {
 	static uint32_t crcs[256];
 	static char store[400];
-	snprintf(store, sizeof store, "%s", path("emb.vb"));
+	snprintf(store, sizeof store, "%s", tmp_path("emb.vb"));
 	struct vb_store_opts o = wopts("base2");
 	struct vb_vbuf *b;
 	uint64_t v, bytes;
 
-	make_base("base2", 300000);
+	rnd_file(tmp_path("base2"), 300000);
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_commit(b, "create", &v));
 	crcs[0] = crcs[1] = content_crc(b);
@@ -276,7 +250,7 @@ static void test_embed(void)
 	crcs[v] = crcs[v - 1];
 	vb_vbuf_close(b);
 
-	REQUIRE(unlink(path("base2")) == 0);
+	REQUIRE(unlink(tmp_path("base2")) == 0);
 	check_versions(store, crcs, v, 0);
 	struct vb_store_opts ro;
 	vb_store_opts_init(&ro);
@@ -304,45 +278,45 @@ static void test_embed(void)
 	 * nothing is committed */
 	{
 		char b5[400];
-		snprintf(b5, sizeof b5, "%s", path("base5"));
-		make_base("base5", 3u << 20);
+		snprintf(b5, sizeof b5, "%s", tmp_path("base5"));
+		rnd_file(tmp_path("base5"), 3u << 20);
 		struct vb_store_opts co = wopts("base5");
-		REQUIRE_OK(vb_vbuf_open(path("cut.vb"), &co, VB_HEAD, &b));
+		REQUIRE_OK(vb_vbuf_open(tmp_path("cut.vb"), &co, VB_HEAD, &b));
 		REQUIRE_OK(vb_vbuf_commit(b, "create", &v));
 		vb_vbuf_close(b);
 		struct vb_store_opts wo = wopts(NULL);
-		REQUIRE_OK(vb_vbuf_open(path("cut.vb"), &wo, VB_HEAD, &b));
+		REQUIRE_OK(vb_vbuf_open(tmp_path("cut.vb"), &wo, VB_HEAD, &b));
 		REQUIRE(truncate(b5, 1u << 20) == 0);
 		CHECK(vb_vbuf_flatten(b, &fo, NULL) == VB_EBASE);
 		CHECK(strstr(vb_err_detail(), "shorter") != NULL);
 		CHECK(vb_vbuf_commit(b, "no", &v) != VB_OK);
 		vb_vbuf_close(b);
-		unlink(path("cut.vb"));
+		unlink(tmp_path("cut.vb"));
 		unlink(b5);
 	}
 
 	/* a store without a base has nothing to embed */
 	struct vb_store_opts no = wopts(NULL);
 	no.create = 1;
-	REQUIRE_OK(vb_vbuf_open(path("nobase.vb"), &no, VB_HEAD, &b));
+	REQUIRE_OK(vb_vbuf_open(tmp_path("nobase.vb"), &no, VB_HEAD, &b));
 	CHECK(vb_vbuf_embed(b, &fo, &bytes) == VB_EINVAL);
 	CHECK(strstr(vb_err_detail(), "no base file") != NULL);
 	REQUIRE_OK(vb_vbuf_commit(b, "still usable", &v));
 	vb_vbuf_close(b);
-	unlink(path("nobase.vb"));
+	unlink(tmp_path("nobase.vb"));
 	unlink(store);
 }
 
 static void test_auto(void)
 {
 	static char store[400];
-	snprintf(store, sizeof store, "%s", path("auto.vb"));
+	snprintf(store, sizeof store, "%s", tmp_path("auto.vb"));
 	struct vb_store_opts o = wopts("base3");
 	struct vb_vbuf *b;
 	uint64_t v;
 	struct vb_auto_flatten af;
 
-	make_base("base3", 200000);
+	rnd_file(tmp_path("base3"), 200000);
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_vbuf_commit(b, "create", &v));
 	vb_vbuf_close(b);
@@ -394,7 +368,7 @@ static void test_auto(void)
 	CHECK(c.sum_kind == VB_OP_INSERT);
 	vb_vbuf_close(b);
 	unlink(store);
-	unlink(path("base3"));
+	unlink(tmp_path("base3"));
 }
 
 /* Bytes a partial flatten copies with `edits` one-byte inserts spread
@@ -402,7 +376,7 @@ static void test_auto(void)
 static uint64_t partial_cost(unsigned edits)
 {
 	static char store[400];
-	snprintf(store, sizeof store, "%s", path("cost.vb"));
+	snprintf(store, sizeof store, "%s", tmp_path("cost.vb"));
 	struct vb_store_opts o = wopts("base4");
 	struct vb_vbuf *b;
 	uint64_t v;
@@ -423,16 +397,14 @@ static uint64_t partial_cost(unsigned edits)
 
 int main(void)
 {
-	seed = test_seed();
-	snprintf(dir, sizeof dir, "%s/vb-test-flatten.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
+	rnd_init(test_seed());
+	tmp_dir_make("vb-test-flatten");
 
 	test_partial_then_full();
 	test_embed();
 	test_auto();
 
-	make_base("base4", BASE_LEN);
+	rnd_file(tmp_path("base4"), BASE_LEN);
 	uint64_t c1 = partial_cost(1000), c2 = partial_cost(2000);
 	printf("partial flatten of a %u-byte file: 1000 edits copy %llu bytes, 2000 edits %llu\n",
 	       BASE_LEN, (unsigned long long)c1, (unsigned long long)c2);
@@ -440,7 +412,7 @@ int main(void)
 	 * inserted byte per edit, all of it and nothing else */
 	CHECK(c1 >= 1000 * 100 && c1 <= 1000 * 101 + 100);
 	CHECK(c2 >= 2000 * 100 && c2 <= 2000 * 101 + 100);
-	unlink(path("base4"));
-	rmdir(dir);
+	unlink(tmp_path("base4"));
+	rmdir(tmp_dir);
 	return test_status("flatten");
 }

@@ -18,13 +18,8 @@
 
 #include "check.h"
 #include "frame.h"
+#include "rnd.h"
 
-static uint64_t seed;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 struct rec {
 	size_t start, len, delim;
@@ -508,7 +503,7 @@ int main(void)
 	struct vb_pages *pages;
 	struct vb_pages_opts o;
 
-	seed = test_seed();
+	rnd_init(test_seed());
 	helpers();
 	wide();
 	REQUIRE_OK(vb_sbuf_create_linear(0, &b));

@@ -18,6 +18,8 @@
 
 #include "check.h"
 #include "elist.h"
+#include "files.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define MAXV 200
@@ -26,13 +28,7 @@
 
 static struct elist versions[MAXV + 1];
 static struct elist cur;
-static uint64_t seed;
 static int next_id;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 static unsigned char val(int id)
 {
@@ -235,7 +231,7 @@ static void run(struct vb_vbuf *b, const char *store, const struct vb_store_opts
 		}
 		CHECK_EQ_U64(vb_vbuf_len(b), nbytes(&cur));
 		if (check_failures) {
-			fprintf(stderr, "round %d failed (seed %llu)\n", r, (unsigned long long)seed);
+			fprintf(stderr, "round %d failed (seed %llu)\n", r, (unsigned long long)rnd_seed);
 			exit(1);
 		}
 	}
@@ -268,8 +264,7 @@ static void big_content(void)
 	int c;
 
 	REQUIRE(data && got);
-	for (size_t i = 0; i < n; i++)
-		data[i] = (unsigned char)rnd(256);
+	rnd_bytes(data, n);
 	REQUIRE_OK(vb_vbuf_open_mem(data, n, &b));
 	REQUIRE_OK(vb_iter_create(b, 0, &it));
 	while ((c = vb_iter_next(it)) >= 0)
@@ -385,8 +380,7 @@ static void create_at(const char *dir)
 
 	snprintf(base, sizeof base, "%s/at-base", dir);
 	snprintf(store, sizeof store, "%s/at.vb", dir);
-	FILE *f = fopen(base, "wb");
-	REQUIRE(f && fputs("0123456789", f) >= 0 && fclose(f) == 0);
+	write_file(base, "0123456789", 10);
 	vb_store_opts_init(&o);
 	o.write = o.create = o.no_sync = 1;
 	o.base = base;
@@ -422,16 +416,14 @@ static void create_at(const char *dir)
 
 int main(void)
 {
-	char dir[256], store[300], base[300];
+	char store[300], base[300];
 	struct vb_store_opts o;
 	struct vb_vbuf *b;
 	unsigned char init[400];
 	uint64_t v;
 
-	seed = test_seed();
-	snprintf(dir, sizeof dir, "%s/vb-test-iter.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
+	rnd_init(test_seed());
+	tmp_dir_make("vb-test-iter");
 	for (int i = 0; i <= MAXV; i++)
 		REQUIRE((versions[i].e = malloc(MAXE * sizeof(int))));
 	REQUIRE((cur.e = malloc(MAXE * sizeof(int))));
@@ -448,10 +440,9 @@ int main(void)
 		start();
 		for (size_t i = 0; i < cur.n; i++)
 			init[i] = val(cur.e[i]);
-		snprintf(base, sizeof base, "%s/base", dir);
-		snprintf(store, sizeof store, "%s/s.vb", dir);
-		FILE *f = fopen(base, "wb");
-		REQUIRE(f && fwrite(init, 1, sizeof init, f) == sizeof init && fclose(f) == 0);
+		snprintf(base, sizeof base, "%s/base", tmp_dir);
+		snprintf(store, sizeof store, "%s/s.vb", tmp_dir);
+		write_file(base, init, sizeof init);
 		vb_store_opts_init(&o);
 		o.write = o.create = o.no_sync = 1;
 		o.base = base;
@@ -466,8 +457,8 @@ int main(void)
 	printf("%llu iterator moves and %llu position checks matched the model\n",
 	       (unsigned long long)moves, (unsigned long long)checks);
 	big_content();
-	create_at(dir);
-	rmdir(dir);
+	create_at(tmp_dir);
+	rmdir(tmp_dir);
 	for (int i = 0; i <= MAXV; i++)
 		free(versions[i].e);
 	free(cur.e);

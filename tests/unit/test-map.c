@@ -22,6 +22,8 @@
 
 #include "check.h"
 #include "elist.h"
+#include "files.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define MAXV 400
@@ -29,13 +31,7 @@
 
 static struct elist versions[MAXV + 1];
 static struct elist cur;
-static uint64_t seed;
 static int next_byte;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 #define NM 60
 /* Markers that are range ends (vb_vbuf_map_ends): they stay with the byte
@@ -109,21 +105,19 @@ int main(void)
 {
 	struct marker mk[NM];
 	int nmk = 0;
-	char dir[256], store[300];
+	char store[300];
 	unsigned char buf[64];
 
-	seed = test_seed();
-	snprintf(dir, sizeof dir, "%s/vb-test-map.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
-	snprintf(store, sizeof store, "%s/m.vb", dir);
+	rnd_init(test_seed());
+	tmp_dir_make("vb-test-map");
+	snprintf(store, sizeof store, "%s/m.vb", tmp_dir);
 	for (int v = 0; v <= MAXV; v++)
 		REQUIRE((versions[v].e = malloc(MAXE * sizeof(int))));
 	REQUIRE((cur.e = malloc(MAXE * sizeof(int))));
 
 	/* version 0: 300 bytes */
 	unsigned char init[300];
-	for (int i = 0; i < 300; i++)
-		init[i] = (unsigned char)rnd(256);
+	rnd_bytes(init, sizeof init);
 	cur.n = 0;
 	m_insert(&cur, 0, 300);
 	copy_list(&versions[0], &cur);
@@ -136,9 +130,8 @@ int main(void)
 	o.no_sync = 1;
 	/* both start with version 0 = init: the store from a base file */
 	char base[300];
-	snprintf(base, sizeof base, "%s/base", dir);
-	FILE *bf = fopen(base, "wb");
-	REQUIRE(bf && fwrite(init, 1, sizeof init, bf) == sizeof init && fclose(bf) == 0);
+	snprintf(base, sizeof base, "%s/base", tmp_dir);
+	write_file(base, init, sizeof init);
 	o.base = base;
 	REQUIRE_OK(vb_vbuf_open_mem(init, sizeof init, &mem));
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &st));
@@ -153,15 +146,11 @@ int main(void)
 	uint64_t checks = 0, refusals = 0;
 	for (uint64_t v = 2; v <= MAXV; v++) {
 		unsigned ops = 1 + (unsigned)rnd(3);
-		if (vb_vbuf_len(st) != vb_vbuf_len(mem))
-			fprintf(stderr, "v%llu: store %llu bytes, model %llu\n", (unsigned long long)v,
-				(unsigned long long)vb_vbuf_len(st), (unsigned long long)vb_vbuf_len(mem));
 		for (unsigned k = 0; k < ops; k++) {
 			uint64_t len = nbytes(&cur), kind = rnd(40) ? rnd(9) : 9;
 			if (kind < 4 && len < 2000) {
 				uint64_t p = rnd(len + 1), n = rnd(12);
-				for (uint64_t i = 0; i < n; i++)
-					buf[i] = (unsigned char)rnd(256);
+				rnd_bytes(buf, (size_t)n);
 				if (getenv("TRACE")) fprintf(stderr, "v%llu insert %llu %llu\n", (unsigned long long)v, (unsigned long long)p, (unsigned long long)n);
 				REQUIRE_OK(vb_vbuf_insert(mem, p, buf, n));
 				REQUIRE_OK(vb_vbuf_insert(st, p, buf, n));
@@ -178,8 +167,7 @@ int main(void)
 				uint64_t p = rnd(len + 1), n = rnd(len - p + 1), m = rnd(10);
 				if (n > 20)
 					n = rnd(21);
-				for (uint64_t i = 0; i < m; i++)
-					buf[i] = (unsigned char)rnd(256);
+				rnd_bytes(buf, (size_t)m);
 				if (getenv("TRACE")) fprintf(stderr, "v%llu replace %llu %llu %llu\n", (unsigned long long)v, (unsigned long long)p, (unsigned long long)n, (unsigned long long)m);
 				REQUIRE_OK(vb_vbuf_replace(mem, p, n, buf, m));
 				REQUIRE_OK(vb_vbuf_replace(st, p, n, buf, m));
@@ -255,6 +243,13 @@ int main(void)
 			vb_vbuf_close(st);
 			REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &st));
 		}
+		/* both buffers hold as many bytes as the model */
+		if (vb_vbuf_len(st) != nbytes(&cur) || vb_vbuf_len(mem) != nbytes(&cur))
+			fprintf(stderr, "v%llu: store %llu bytes, mem %llu, model %llu\n",
+				(unsigned long long)v, (unsigned long long)vb_vbuf_len(st),
+				(unsigned long long)vb_vbuf_len(mem), (unsigned long long)nbytes(&cur));
+		CHECK_EQ_U64(vb_vbuf_len(st), nbytes(&cur));
+		CHECK_EQ_U64(vb_vbuf_len(mem), nbytes(&cur));
 		if (getenv("TRACE")) {
 			uint64_t mp;
 			if (nmk && marker_pos(&cur, 0, &mp))
@@ -310,7 +305,7 @@ int main(void)
 	vb_vbuf_close(st);
 	unlink(store);
 	unlink(base);
-	rmdir(dir);
+	rmdir(tmp_dir);
 	for (int v = 0; v <= MAXV; v++)
 		free(versions[v].e);
 	free(cur.e);

@@ -8,14 +8,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "rnd.h"
 #include "sbuf.h"
 
-static uint64_t seed;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 struct model {
 	unsigned char *d;
@@ -262,8 +257,7 @@ static void fd_adapters(struct vb_sbuf *b)
 	int in[2], out[2];
 	REQUIRE(pipe(in) == 0 && pipe(out) == 0);
 	static unsigned char data[50000], back[50000];
-	for (size_t i = 0; i < sizeof data; i++)
-		data[i] = (unsigned char)rnd(256);
+	rnd_bytes(data, sizeof data);
 	REQUIRE(fcntl(out[0], F_SETFL, O_NONBLOCK) == 0);
 	size_t sent = 0, recvd = 0;
 	while (recvd < sizeof data) {
@@ -297,7 +291,7 @@ static void fd_adapters(struct vb_sbuf *b)
 
 int main(void)
 {
-	seed = test_seed();
+	rnd_init(test_seed());
 	struct vb_pages_opts o;
 	struct vb_pages *seg, *virt;
 	struct vb_sbuf *b;

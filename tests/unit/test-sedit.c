@@ -17,14 +17,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "rnd.h"
 #include "sedit.h"
 
-static uint64_t seed;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 struct ins {
 	const unsigned char *p;
@@ -150,7 +145,7 @@ static void test_counted(void)
 
 int main(void)
 {
-	seed = test_seed();
+	rnd_init(test_seed());
 	signal(SIGPIPE, SIG_IGN);
 	unsigned char *data = malloc(300 * 1024), *model = malloc(400 * 1024);
 	unsigned char insbuf[5000];
@@ -159,14 +154,12 @@ int main(void)
 
 	for (int c = 0; c < 300; c++) {
 		size_t n = (size_t)rnd(c % 10 ? 300 * 1024 : 50);
-		for (size_t i = 0; i < n; i++)
-			data[i] = (unsigned char)rnd(256);
+		rnd_bytes(data, n);
 		struct vb_sedit_del dels[8];
 		struct vb_sedit e;
 		memset(dels, 0, sizeof dels);
 		struct ins ins = {insbuf, (size_t)rnd(sizeof insbuf)};
-		for (size_t i = 0; i < ins.n; i++)
-			insbuf[i] = (unsigned char)rnd(256);
+		rnd_bytes(insbuf, ins.n);
 		memset(&e, 0, sizeof e);
 		e.hold_max = 1u << 20;
 		e.ndels = (size_t)rnd(5);
@@ -226,7 +219,7 @@ int main(void)
 			unsigned char *out;
 			size_t outn;
 			pid_t pid = 0;
-			int in = mode ? input_pipe(data, n, seed + (uint64_t)c, &pid)
+			int in = mode ? input_pipe(data, n, rnd_state + (uint64_t)c, &pid)
 				      : input_file(data, n);
 			enum vb_err rc = run(in, &e, &out, &outn);
 			close(in);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "vbuf.h"
 
 #define REC 16
@@ -285,7 +286,7 @@ int main(void)
 	uint32_t *model = malloc(cap * sizeof *model);
 	unsigned char *init = malloc((size_t)START_RECS * REC);
 	struct vb_vbuf *b;
-	char dir[256], base[300], store[300];
+	char base[300], store[300];
 
 	REQUIRE(model && init);
 	for (uint32_t i = 0; i < START_RECS; i++) {
@@ -298,13 +299,10 @@ int main(void)
 	vb_vbuf_close(b);
 
 	/* a store, with a small cache so the readers keep evicting */
-	snprintf(dir, sizeof dir, "%s/vb-test-threads.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
-	snprintf(base, sizeof base, "%s/base", dir);
-	snprintf(store, sizeof store, "%s/t.vb", dir);
-	FILE *f = fopen(base, "wb");
-	REQUIRE(f && fwrite(init, REC, START_RECS, f) == START_RECS && fclose(f) == 0);
+	tmp_dir_make("vb-test-threads");
+	snprintf(base, sizeof base, "%s/base", tmp_dir);
+	snprintf(store, sizeof store, "%s/t.vb", tmp_dir);
+	write_file(base, init, (size_t)START_RECS * REC);
 	struct vb_store_opts o;
 	vb_store_opts_init(&o);
 	o.write = o.create = o.no_sync = 1;
@@ -318,7 +316,7 @@ int main(void)
 	vb_vbuf_close(b);
 	unlink(store);
 	unlink(base);
-	rmdir(dir);
+	rmdir(tmp_dir);
 
 	printf("%lu reads, %lu chunks, %lu bytes walked while editing: all consistent\n",
 	       (unsigned long)atomic_load(&reads), (unsigned long)atomic_load(&chunks),

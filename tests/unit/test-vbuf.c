@@ -21,17 +21,13 @@
 
 #include "check.h"
 #include "content.h"
+#include "files.h"
+#include "rnd.h"
 #include "vbuf.h"
 
 #define BASE_LEN (300 * 1024)
 #define SOFT_MAX (600 * 1024)
 
-static uint64_t seed;
-
-static uint64_t rnd(uint64_t n)
-{
-	return n ? test_rand(&seed) % n : 0;
-}
 
 static uint64_t pick_off(uint64_t len)
 {
@@ -47,21 +43,19 @@ int main(void)
 {
 	const char *ops_env = getenv("VB_TEST_OPS");
 	uint64_t total_ops = ops_env ? strtoull(ops_env, NULL, 0) : 100000;
-	char dir[256], store[300], base[300];
+	char store[300], base[300];
 	unsigned char *buf = malloc(200 * 1024), *a = malloc(1 << 16), *bb = malloc(1 << 16);
 	REQUIRE(buf && a && bb);
 
-	seed = test_seed();
-	snprintf(dir, sizeof dir, "%s/vb-test-vbuf.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	REQUIRE(mkdtemp(dir));
-	snprintf(store, sizeof store, "%s/s.vb", dir);
-	snprintf(base, sizeof base, "%s/base", dir);
+	rnd_init(test_seed());
+	tmp_dir_make("vb-test-vbuf");
+	snprintf(store, sizeof store, "%s/s.vb", tmp_dir);
+	snprintf(base, sizeof base, "%s/base", tmp_dir);
 
 	unsigned char *bdata = malloc(BASE_LEN);
-	for (size_t i = 0; i < BASE_LEN; i++)
-		bdata[i] = (unsigned char)rnd(256);
-	FILE *f = fopen(base, "wb");
-	REQUIRE(f && fwrite(bdata, 1, BASE_LEN, f) == BASE_LEN && fclose(f) == 0);
+	REQUIRE(bdata);
+	rnd_bytes(bdata, BASE_LEN);
+	write_file(base, bdata, BASE_LEN);
 
 	struct vb_vbuf *model, *sb = NULL;
 	REQUIRE_OK(vb_vbuf_open_mem(bdata, BASE_LEN, &model));
@@ -100,8 +94,7 @@ int main(void)
 				/* insert, usually small, sometimes spanning blocks */
 				uint64_t n = rnd(5) ? rnd(40) : rnd(150 * 1024);
 				uint64_t off = pick_off(len);
-				for (uint64_t k = 0; k < n; k++)
-					buf[k] = (unsigned char)rnd(256);
+				rnd_bytes(buf, (size_t)n);
 				CHECK_OK(vb_vbuf_insert(model, off, buf, n));
 				CHECK_OK(vb_vbuf_insert(sb, off, buf, n));
 			} else if (kind < 15) {
@@ -117,8 +110,7 @@ int main(void)
 				if (off + n > len)
 					n = len - off;
 				uint64_t m = rnd(100);
-				for (uint64_t k = 0; k < m; k++)
-					buf[k] = (unsigned char)rnd(256);
+				rnd_bytes(buf, (size_t)m);
 				CHECK_OK(vb_vbuf_replace(model, off, n, buf, m));
 				CHECK_OK(vb_vbuf_replace(sb, off, n, buf, m));
 			} else if (rnd(5) == 0) {
@@ -214,7 +206,7 @@ int main(void)
 		}
 		if (check_failures) {
 			fprintf(stderr, "failed after commit %llu (seed 0x%llx)\n",
-				(unsigned long long)commits, (unsigned long long)test_seed());
+				(unsigned long long)commits, (unsigned long long)rnd_seed);
 			return 1;
 		}
 	}
@@ -255,7 +247,7 @@ int main(void)
 	vb_vbuf_close(model);
 	unlink(store);
 	unlink(base);
-	rmdir(dir);
+	rmdir(tmp_dir);
 	free(buf);
 	free(a);
 	free(bb);

@@ -1,5 +1,5 @@
 /*
- * diff: the byte ranges in which two committed versions differ
+ * vbuf-diff: the byte ranges in which two committed versions differ
  * (vb_vbuf_diff, see vbuf.h).
  *
  * A store-backed buffer looks both versions' commits up and hands their

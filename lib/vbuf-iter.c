@@ -1,5 +1,5 @@
 /*
- * iter: iterators over a vbuf that follow its edits (contract in vbuf.h).
+ * vbuf-iter: iterators over a vbuf that follow its edits (contract in vbuf.h).
  *
  * An iterator keeps its position, the handle's edit count `seq` that the
  * position is expressed after, and a chunk copy [cstart, cstart+clen)
