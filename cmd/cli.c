@@ -1,5 +1,12 @@
 /*
- * cli: shared command-line plumbing (see cli.h).
+ * cli: shared command-line plumbing (the design and the contracts are in
+ * cli.h).
+ *
+ * State: one static struct cli_opts (`opts`), which the shared popt tables
+ * and cli_parse fill and cli_opts() shows read-only; the parsed --cache
+ * and $VB_AUTO_FLATTEN, the --help/--usage/--version flags, and what the
+ * command line allocated (`owned`, released at exit).  Nothing else
+ * outlives a call.
  *
  * popt expands the sequence "!#:+" inside any option value into the next
  * operand (it is meant for alias definitions), so `--text 'a!#:+b' x`
@@ -12,7 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,14 +43,15 @@ static struct {
 	int ndecoded;
 } owned;
 
-const char *cli_prog = "vb";
-int cli_no_sync;
-char *cli_wait;
-char *cli_if_version;
-char *cli_cache;
-char *cli_unit_arg;
-uint64_t cli_unit = 1;
+/* The one instance of the shared options (cli.h); popt writes into it
+ * through the tables below and CLI_UNIT_OPTION entries (cli_parse). */
+static struct cli_opts opts = {.prog = "vb", .unit = 1};
 static int show_version, show_help, show_usage;
+
+const struct cli_opts *cli_opts(void)
+{
+	return &opts;
+}
 
 /* --help and --usage are ours, not POPT_AUTOHELP's, so that the context is
  * freed once, at exit, and a write error on stdout is caught. */
@@ -52,25 +59,25 @@ struct poptOption cli_common_options[] = {
 	{"help", '?', POPT_ARG_NONE, &show_help, 0, "show this help and exit", NULL},
 	{"usage", 0, POPT_ARG_NONE, &show_usage, 0, "show a short usage message and exit", NULL},
 	{"version", 0, POPT_ARG_NONE, &show_version, 0, "print the version and exit", NULL},
-	{"cache", 0, POPT_ARG_STRING, &cli_cache, 0,
+	{"cache", 0, POPT_ARG_STRING, &opts.cache, 0,
 	 "memory for a store's caches (default 16M, or $VB_CACHE; 256K to 1T)", "SIZE"},
 	POPT_TABLEEND
 };
 
 struct poptOption cli_write_options[] = {
-	{"no-sync", 0, POPT_ARG_NONE, &cli_no_sync, 0,
+	{"no-sync", 0, POPT_ARG_NONE, &opts.no_sync, 0,
 	 "do not wait for the data to reach the disk (faster; a crash may lose this edit)", NULL},
-	{"wait", 0, POPT_ARG_STRING, &cli_wait, 0,
+	{"wait", 0, POPT_ARG_STRING, &opts.wait, 0,
 	 "wait at most SECONDS for another writer's lock (default 60; 0 = do not wait)",
 	 "SECONDS"},
-	{"if-version", 0, POPT_ARG_STRING, &cli_if_version, 0,
+	{"if-version", 0, POPT_ARG_STRING, &opts.if_version, 0,
 	 "change nothing and exit 3 unless the newest version is V (first writer wins)", "V"},
 	POPT_TABLEEND
 };
 
 struct poptOption cli_edit_options[] = {
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_write_options, 0, NULL, NULL},
-	{"no-auto-flatten", 0, POPT_ARG_NONE, &cli_no_auto_flatten, 0,
+	{"no-auto-flatten", 0, POPT_ARG_NONE, &opts.no_auto_flatten, 0,
 	 "do not consolidate a fragmented store after this edit (see $VB_AUTO_FLATTEN)", NULL},
 	POPT_TABLEEND
 };
@@ -84,7 +91,7 @@ static void close_stdout_at_exit(void)
 {
 	errno = 0;
 	if (fclose(stdout) != 0 && errno != EPIPE && !stdout_reported) {
-		fprintf(stderr, "%s: write error: %s\n", cli_prog, strerror(errno));
+		fprintf(stderr, "%s: write error: %s\n", opts.prog, strerror(errno));
 		_exit(EXIT_FAIL);
 	}
 	if (stdout_reported)
@@ -108,7 +115,7 @@ static void open_std_fds(void)
 		if (null != fd) {
 			/* cannot happen: the lowest free descriptor is fd */
 			if (fd != 2)
-				fprintf(stderr, "%s: cannot open /dev/null: %s\n", cli_prog,
+				fprintf(stderr, "%s: cannot open /dev/null: %s\n", opts.prog,
 					null < 0 ? strerror(errno) : "unexpected descriptor");
 			_exit(EXIT_FAIL);
 		}
@@ -119,7 +126,7 @@ void cli_init(const char *prog)
 {
 	const char *slash = strrchr(prog, '/');
 
-	cli_prog = slash ? slash + 1 : prog;
+	opts.prog = slash ? slash + 1 : prog;
 	open_std_fds();
 	atexit(close_stdout_at_exit);
 	signal(SIGPIPE, SIG_IGN);
@@ -139,7 +146,7 @@ static char *protect(const char *s)
 			extra++;
 	out = malloc(n + extra + 1);
 	if (!out) {
-		fprintf(stderr, "%s: out of memory\n", cli_prog);
+		fprintf(stderr, "%s: out of memory\n", opts.prog);
 		exit(EXIT_FAIL);
 	}
 	p = out;
@@ -165,7 +172,7 @@ const char *cli_arg(const char *s)
 		return s;
 	out = strdup(s);
 	if (!out) {
-		fprintf(stderr, "%s: out of memory\n", cli_prog);
+		fprintf(stderr, "%s: out of memory\n", opts.prog);
 		exit(EXIT_FAIL);
 	}
 	if (owned.ndecoded < 64)
@@ -202,6 +209,8 @@ static void release_owned(void)
 		free(*owned.strings[i]);
 		*owned.strings[i] = NULL;
 	}
+	free(opts.unit_arg);
+	opts.unit_arg = NULL;
 	for (int i = 0; i < owned.ndecoded; i++)
 		free(owned.decoded[i]);
 	if (owned.ctx)
@@ -218,14 +227,14 @@ poptContext cli_context(int argc, char **argv, const struct poptOption *table, c
 	poptContext ctx;
 
 	if (!copy) {
-		fprintf(stderr, "%s: out of memory\n", cli_prog);
+		fprintf(stderr, "%s: out of memory\n", opts.prog);
 		exit(EXIT_FAIL);
 	}
 	for (int i = 0; i < argc; i++)
 		copy[i] = i ? protect(argv[i]) : argv[i];
-	ctx = poptGetContext(cli_prog, argc, copy, table, 0);
+	ctx = poptGetContext(opts.prog, argc, copy, table, 0);
 	if (!ctx) {
-		fprintf(stderr, "%s: cannot parse options\n", cli_prog);
+		fprintf(stderr, "%s: cannot parse options\n", opts.prog);
 		exit(EXIT_FAIL);
 	}
 	owned.ctx = ctx;
@@ -242,17 +251,16 @@ void cli_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", cli_prog);
+	fprintf(stderr, "%s: ", opts.prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", cli_prog);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", opts.prog);
 	exit(EXIT_USAGE);
 }
 
 static size_t cache_size = VB_CACHE_DEFAULT;
 
-int cli_no_auto_flatten;
 static int auto_flatten_off;
 static struct vb_auto_flatten auto_flatten;
 
@@ -305,8 +313,8 @@ static void check_auto_flatten(void)
 static void check_cache(void)
 {
 	const char *env = getenv("VB_CACHE");
-	const char *cache = cli_cache ? cli_arg(cli_cache) : env && *env ? env : NULL;
-	const char *what = cli_cache ? "--cache" : "VB_CACHE";
+	const char *cache = opts.cache ? cli_arg(opts.cache) : env && *env ? env : NULL;
+	const char *what = opts.cache ? "--cache" : "VB_CACHE";
 	uint64_t n;
 
 	if (!cache)
@@ -324,7 +332,7 @@ static void check_cache(void)
 /* --unit: the size grammar, and at least one byte. */
 static void check_unit(void)
 {
-	const char *s = cli_arg(cli_unit_arg);
+	const char *s = cli_arg(opts.unit_arg);
 	uint64_t n;
 
 	if (!s)
@@ -333,16 +341,22 @@ static void check_unit(void)
 		cli_usage("%s", vb_err_detail());
 	if (!n)
 		cli_usage("invalid --unit '%s' (an element is at least 1 byte)", s);
-	cli_unit = n;
+	opts.unit = n;
 }
 
 void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
 {
 	int rc;
 
-	while ((rc = poptGetNextOpt(ctx)) > 0)
-		if (on_opt)
+	while ((rc = poptGetNextOpt(ctx)) > 0) {
+		if (rc == CLI_UNIT_VAL) {
+			/* a CLI_UNIT_OPTION entry; the last --unit counts */
+			free(opts.unit_arg);
+			opts.unit_arg = poptGetOptArg(ctx);
+		} else if (on_opt) {
 			on_opt(rc, cli_arg(poptGetOptArg(ctx)));
+		}
+	}
 	if (rc < -1) {
 		const char *bad = cli_arg(poptBadOption(ctx, POPT_BADOPTION_NOALIAS));
 		if (bad && bad[0] == '-' && bad[1] >= '0' && bad[1] <= '9')
@@ -360,7 +374,7 @@ void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
 		exit(cli_close_stdout(EXIT_OK));
 	}
 	if (show_version) {
-		printf("%s (vb) %s\n", cli_prog, VB_VERSION);
+		printf("%s (vb) %s\n", opts.prog, VB_VERSION);
 		exit(cli_close_stdout(EXIT_OK));
 	}
 }
@@ -383,9 +397,9 @@ void cli_error(const char *file, const char *fmt, ...)
 
 	fflush(stdout);
 	if (file)
-		fprintf(stderr, "%s: %s: ", cli_prog, file);
+		fprintf(stderr, "%s: %s: ", opts.prog, file);
 	else
-		fprintf(stderr, "%s: ", cli_prog);
+		fprintf(stderr, "%s: ", opts.prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -455,9 +469,9 @@ static const char *of_version(struct vb_vbuf *b, uint64_t version, char *buf, si
 
 enum vb_err cli_scale(uint64_t n, uint64_t *bytes)
 {
-	if (__builtin_mul_overflow(n, cli_unit, bytes))
+	if (__builtin_mul_overflow(n, opts.unit, bytes))
 		return vb_err_set(VB_ERANGE, "%llu elements of %llu bytes are more than 2^64-1 bytes",
-				  (unsigned long long)n, (unsigned long long)cli_unit);
+				  (unsigned long long)n, (unsigned long long)opts.unit);
 	return VB_OK;
 }
 
@@ -465,19 +479,19 @@ enum vb_err cli_check_whole(struct vb_vbuf *b, uint64_t version, uint64_t len)
 {
 	char v[48];
 
-	if (len % cli_unit == 0)
+	if (len % opts.unit == 0)
 		return VB_OK;
 	return vb_err_set(VB_ERANGE, "content length %llu bytes%s is not a multiple of the unit (%llu bytes)",
 			  (unsigned long long)len, of_version(b, version, v, sizeof v),
-			  (unsigned long long)cli_unit);
+			  (unsigned long long)opts.unit);
 }
 
 enum vb_err cli_check_inserted(uint64_t n)
 {
-	if (n % cli_unit == 0)
+	if (n % opts.unit == 0)
 		return VB_OK;
 	return vb_err_set(VB_ERANGE, "%llu bytes inserted are not a multiple of the unit (%llu bytes)",
-			  (unsigned long long)n, (unsigned long long)cli_unit);
+			  (unsigned long long)n, (unsigned long long)opts.unit);
 }
 
 /* The failure of an element position `p` resolved in `len_e` elements
@@ -500,11 +514,11 @@ static enum vb_err element_range_error(const struct vb_pos *p, uint64_t anchor_e
 enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos *p,
 			uint64_t len, uint64_t *out)
 {
-	uint64_t at, e, len_e = len / cli_unit;
+	uint64_t at, e, len_e = len / opts.unit;
 	enum vb_err rc;
 	char v[48];
 
-	if (cli_unit == 1) {
+	if (opts.unit == 1) {
 		if (!p->anchor[0] || !b)
 			return vb_pos_resolve(p, len, out);
 		if ((rc = vb_vbuf_anchor(b, p->anchor, version, &at)))
@@ -520,12 +534,12 @@ enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos
 	} else {
 		if ((rc = vb_vbuf_anchor(b, p->anchor, version, &at)))
 			return rc;
-		if (at % cli_unit)
+		if (at % opts.unit)
 			return vb_err_set(VB_ERANGE, "anchor '%s' is at byte %llu%s, not on an element boundary (the unit is %llu bytes)",
 					  p->anchor, (unsigned long long)at,
 					  of_version(b, version, v, sizeof v),
-					  (unsigned long long)cli_unit);
-		at /= cli_unit;
+					  (unsigned long long)opts.unit);
+		at /= opts.unit;
 		rc = vb_pos_resolve_anchor(p, at, len_e, &e);
 	}
 	if (rc == VB_ERANGE)
@@ -537,14 +551,14 @@ enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos
 
 enum vb_err cli_span(uint64_t at, uint64_t n, uint64_t len, uint64_t *bytes)
 {
-	if (at > len || n > (len - at) / cli_unit) {
-		if (cli_unit == 1)
+	if (at > len || n > (len - at) / opts.unit) {
+		if (opts.unit == 1)
 			return vb_err_set(VB_ERANGE, "range %llu+%llu is beyond the end (length %llu)",
 					  (unsigned long long)at, (unsigned long long)n,
 					  (unsigned long long)len);
 		return vb_err_set(VB_ERANGE, "element range %llu+%llu is beyond the end (length %llu elements)",
-				  (unsigned long long)(at / cli_unit), (unsigned long long)n,
-				  (unsigned long long)(len / cli_unit));
+				  (unsigned long long)(at / opts.unit), (unsigned long long)n,
+				  (unsigned long long)(len / opts.unit));
 	}
 	return cli_scale(n, bytes);
 }
@@ -552,16 +566,16 @@ enum vb_err cli_span(uint64_t at, uint64_t n, uint64_t len, uint64_t *bytes)
 enum vb_err cli_check_carried(const char *text, int range, uint64_t from, uint64_t to,
 			      uint64_t at, uint64_t n)
 {
-	if (at % cli_unit == 0 && n % cli_unit == 0)
+	if (at % opts.unit == 0 && n % opts.unit == 0)
 		return VB_OK;
 	if (range)
 		return vb_err_set(VB_ERANGE, "element %s of version %llu is bytes %llu+%llu of version %llu, not on element boundaries (the unit is %llu bytes)",
 				  text, (unsigned long long)from, (unsigned long long)at,
 				  (unsigned long long)n, (unsigned long long)to,
-				  (unsigned long long)cli_unit);
+				  (unsigned long long)opts.unit);
 	return vb_err_set(VB_ERANGE, "element %s of version %llu is at byte %llu of version %llu, not on an element boundary (the unit is %llu bytes)",
 			  text, (unsigned long long)from, (unsigned long long)at,
-			  (unsigned long long)to, (unsigned long long)cli_unit);
+			  (unsigned long long)to, (unsigned long long)opts.unit);
 }
 
 enum vb_err cli_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n,
@@ -579,67 +593,12 @@ enum vb_err cli_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos
 
 enum vb_err cli_parse_pos(const char *s, struct vb_pos *p)
 {
-	uint64_t bytes;
-	enum vb_err rc = vb_parse_pos(s, p);
-
-	if (rc)
-		return rc;
-	if (__builtin_mul_overflow(p->n, cli_unit, &bytes))
-		return vb_err_set(VB_EINVAL, "offset '%s' is too large (at most %llu elements of %llu bytes)",
-				  s, (unsigned long long)(UINT64_MAX / cli_unit),
-				  (unsigned long long)cli_unit);
-	return VB_OK;
+	return vb_parse_pos_unit(s, opts.unit, p);
 }
 
 enum vb_err cli_parse_length(const char *s, uint64_t *n)
 {
-	uint64_t bytes;
-	enum vb_err rc = vb_parse_size(s, "length", n);
-
-	if (rc)
-		return rc;
-	if (__builtin_mul_overflow(*n, cli_unit, &bytes))
-		return vb_err_set(VB_EINVAL, "length '%s' is too large (at most %llu elements of %llu bytes)",
-				  s, (unsigned long long)(UINT64_MAX / cli_unit),
-				  (unsigned long long)cli_unit);
-	return VB_OK;
-}
-
-int cli_parse_range_line(const char *line, size_t len, struct vb_pos *pos, uint64_t *length)
-{
-	char buf[CLI_RANGE_LINE_MAX + 1], *field[3] = {NULL, NULL, NULL};
-	size_t i = 0, k = 0;
-
-	if (len > CLI_RANGE_LINE_MAX) {
-		vb_err_set(VB_EINVAL, "line longer than %d bytes", CLI_RANGE_LINE_MAX);
-		return -1;
-	}
-	if (memchr(line, 0, len)) {
-		vb_err_set(VB_EINVAL, "NUL byte in line");
-		return -1;
-	}
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	if (i == len || line[i] == '#' || line[i] == '\n' || line[i] == '\r')
-		return 0;
-	memcpy(buf, line, len);
-	buf[len] = 0;
-	/* at most three fields: a third one is already one too many */
-	for (char *p = buf + i; *p && k < 3;) {
-		if (strchr(" \t\r\n", *p)) {
-			*p++ = 0;
-			continue;
-		}
-		field[k++] = p;
-		p += strcspn(p, " \t\r\n");
-	}
-	if (k != 2) {
-		vb_err_set(VB_EINVAL, "expected 'OFFSET LENGTH'");
-		return -1;
-	}
-	if (cli_parse_pos(field[0], pos) || cli_parse_length(field[1], length))
-		return -1;
-	return 1;
+	return vb_parse_length_unit(s, opts.unit, n);
 }
 
 struct vb_pos cli_pos(const char *s)
@@ -673,54 +632,8 @@ uint64_t cli_size(const char *s, const char *what)
  * Stream mode with --unit.  The editor (lib/sedit) works in bytes, so the
  * positions are scaled first.  Element-worded checks need the input's
  * length: a regular file's is known before anything is written; a pipe's
- * is counted by a thread that copies stdin into a pipe the editor reads.
+ * is counted on the way (vb_sedit_run_counted) and known at its end.
  */
-#define PUMP_CHUNK (128u * 1024u)
-
-struct pump {
-	int in, out;
-	char *buf;
-	uint64_t count;    /* bytes passed on */
-	int done;          /* 1: stdin reached its end */
-	int err;           /* errno of a failed read of stdin, or 0 */
-};
-
-static void pump_cleanup(void *arg)
-{
-	struct pump *p = arg;
-
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	free(p->buf);
-	p->buf = NULL;
-	close(p->out);
-}
-
-static void *pump_main(void *arg)
-{
-	struct pump *p = arg;
-
-	pthread_cleanup_push(pump_cleanup, p);
-	for (;;) {
-		ssize_t r = read(p->in, p->buf, PUMP_CHUNK);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			p->err = errno;
-			break;
-		}
-		if (r == 0) {
-			p->done = 1;
-			break;
-		}
-		/* a failed write means the editor stopped reading */
-		if (vb_io_write_full(p->out, p->buf, (size_t)r))
-			break;
-		p->count += (uint64_t)r;
-	}
-	pthread_cleanup_pop(1);
-	return NULL;
-}
-
 /* Check every position of `e` (in elements) against an input of `len`
  * bytes, as the editor will, in elements; errors carry the labels. */
 static enum vb_err check_elements(const struct vb_sedit *e, uint64_t len)
@@ -744,49 +657,6 @@ static enum vb_err check_elements(const struct vb_sedit *e, uint64_t len)
 	return VB_OK;
 }
 
-/* Run the byte edit `e` from a pipe on stdin, counting the bytes; *len
- * gets the input's length, or UINT64_MAX if it was not read to its end. */
-static enum vb_err run_counted(const struct vb_sedit *e, struct vb_sink *out, uint64_t *len)
-{
-	struct pump p = {0, -1, NULL, 0, 0, 0};
-	pthread_t th;
-	int fds[2];
-	enum vb_err rc;
-
-	*len = UINT64_MAX;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return vb_err_sys("pipe");
-	(void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-	p.out = fds[1];
-	p.buf = malloc(PUMP_CHUNK);
-	if (!p.buf) {
-		close(fds[0]);
-		close(fds[1]);
-		return vb_err_set(VB_ENOMEM, "out of memory");
-	}
-	if ((errno = pthread_create(&th, NULL, pump_main, &p))) {
-		rc = vb_err_sys("cannot start a thread");
-		free(p.buf);
-		close(fds[0]);
-		close(fds[1]);
-		return rc;
-	}
-	rc = vb_sedit_run(fds[0], out, e);
-	/* the pump may still be waiting for stdin (the editor stopped
-	 * early): stop it; a finished one is only joined */
-	close(fds[0]);
-	if (rc)
-		pthread_cancel(th);
-	pthread_join(th, NULL);
-	if (p.err && (!rc || rc == VB_ERANGE)) {
-		errno = p.err;
-		return vb_err_sys("read");
-	}
-	if (p.done)
-		*len = p.count;
-	return rc;
-}
-
 enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out)
 {
 	struct vb_sedit be = *e;
@@ -796,7 +666,7 @@ enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out)
 	uint64_t len;
 	enum vb_err rc = VB_OK;
 
-	if (cli_unit == 1)
+	if (opts.unit == 1)
 		return vb_sedit_run(0, out, e);
 	d = calloc(e->ndels ? e->ndels : 1, sizeof *d);
 	if (!d)
@@ -820,7 +690,7 @@ enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out)
 			rc = vb_sedit_run(0, out, &be);
 		goto out;
 	}
-	rc = run_counted(&be, out, &len);
+	rc = vb_sedit_run_counted(0, out, &be, &len);
 	if (len != UINT64_MAX && (!rc || rc == VB_ERANGE)) {
 		/* the length is known now: the same checks, in elements */
 		enum vb_err c = check_elements(e, len);
@@ -837,15 +707,15 @@ void cli_store_opts(struct vb_store_opts *o, int write)
 	vb_store_opts_init(o);
 	vb_store_opts_cache(o, cache_size);
 	o->write = write;
-	o->no_sync = cli_no_sync;
+	o->no_sync = opts.no_sync;
 	/* a malformed --if-version is a usage error before the store is
 	 * opened (or created) */
-	if (write && cli_if_version)
-		cli_version(cli_if_version);
+	if (write && opts.if_version)
+		cli_version(opts.if_version);
 	if (write)
 		check_auto_flatten();
-	if (cli_wait) {
-		const char *w = cli_arg(cli_wait);
+	if (opts.wait) {
+		const char *w = cli_arg(opts.wait);
 		char *end;
 		errno = 0;
 		double d = strtod(w, &end);
@@ -881,9 +751,9 @@ enum vb_err cli_check_if_version(struct vb_vbuf *b)
 {
 	uint64_t want, head = vb_vbuf_head(b);
 
-	if (!cli_if_version)
+	if (!opts.if_version)
 		return VB_OK;
-	want = cli_version(cli_if_version);
+	want = cli_version(opts.if_version);
 	if (head != want)
 		return vb_err_set(VB_ECONFLICT, "the newest version is %llu, not %llu (--if-version)",
 				  (unsigned long long)head, (unsigned long long)want);
@@ -895,7 +765,7 @@ int cli_commit(struct vb_vbuf *b, enum vb_err rc, const char *file, const char *
 	uint64_t version;
 	int status = EXIT_OK;
 
-	if (!rc && !cli_no_auto_flatten && !auto_flatten_off)
+	if (!rc && !opts.no_auto_flatten && !auto_flatten_off)
 		vb_vbuf_auto_flatten(b, &auto_flatten);
 	if (!rc)
 		rc = vb_vbuf_commit(b, message, &version);
@@ -922,7 +792,7 @@ int cli_close_stdout(int status)
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno != EPIPE) {
 			if (!stdout_reported)
-				fprintf(stderr, "%s: write error: %s\n", cli_prog,
+				fprintf(stderr, "%s: write error: %s\n", opts.prog,
 					errno ? strerror(errno) : "unknown error");
 			stdout_reported = 1;
 			return EXIT_FAIL;

@@ -2,7 +2,31 @@
  * cli: what every vb command shares: one popt option table and init, the
  * workaround for popt's "!#:+" expansion, messages in the form
  * "PROG: FILE: cause", the mapping of library errors to exit statuses
- * (DESIGN 4), and closing stdout with a check.
+ * (DESIGN 4), closing stdout with a check, and the --unit scaling of
+ * offsets and lengths.
+ *
+ * Design.  cli is the layer between popt and the library: it owns the
+ * shared options (one struct cli_opts inside cli.c, read through
+ * cli_opts()), turns their text into library values (struct vb_store_opts,
+ * positions in bytes) and turns library failures (enum vb_err with its
+ * detail) into messages and exit statuses.  Grammar and algorithms live in
+ * the library (lib/num: offsets and --ranges lines; lib/ranges: merging a
+ * batch of deletions; lib/sedit: stream editing), never here.
+ *
+ * Contracts.
+ *   - A command calls cli_start (or cli_init, cli_context, cli_parse and
+ *     cli_operands) once, before anything else; afterwards cli_opts() holds
+ *     every shared option, checked: a malformed --cache or --unit has
+ *     already been a usage error (exit 2).
+ *   - Only this layer prints and exits.  Malformed command-line text is a
+ *     usage error (exit 2) where it is parsed: cli_usage, cli_pos,
+ *     cli_length, cli_size, cli_version, and cli_store_opts and
+ *     cli_check_if_version for --wait, --if-version and $VB_AUTO_FLATTEN.
+ *     The functions returning enum vb_err set the detail and print
+ *     nothing; cli_error, cli_fail(_output), cli_open, cli_warnings,
+ *     cli_commit and cli_close_stdout print.
+ *   - Single-threaded: the shared state is set while parsing and only read
+ *     afterwards.
  */
 #ifndef VB_CLI_H
 #define VB_CLI_H
@@ -26,29 +50,46 @@ enum {
 	EXIT_LOCKED = 4,    /* timed out waiting for the write lock */
 };
 
-extern const char *cli_prog;
+/*
+ * The options every command shares, and the program's name.  One instance
+ * lives in cli.c: cli_init sets `prog`; popt fills the rest through the
+ * tables below and CLI_UNIT_OPTION entries while cli_parse runs, which
+ * then checks --cache and --unit.  Commands read it, never write it.
+ * The strings are as popt returned them (still protected: pass one
+ * through cli_arg before showing or parsing it), NULL when not given.
+ */
+struct cli_opts {
+	const char *prog;      /* the command's name, which messages start with */
+	char *cache;           /* --cache SIZE (else $VB_CACHE; checked by cli_parse) */
+	int no_sync;           /* --no-sync */
+	char *wait;            /* --wait SECONDS (checked by cli_store_opts) */
+	char *if_version;      /* --if-version V (checked by cli_store_opts) */
+	int no_auto_flatten;   /* --no-auto-flatten */
+	char *unit_arg;        /* --unit N as given */
+	uint64_t unit;         /* the unit in bytes: 1 unless --unit (below) */
+};
 
-/* Options every command has: --help/-?, --usage, --version. */
+/* The shared options (read-only; valid for the whole run). */
+const struct cli_opts *cli_opts(void);
+
+/* Options every command has: --help/-?, --usage, --version, --cache. */
 extern struct poptOption cli_common_options[];
-/* Options of every command that writes a store. */
+/* Options of every command that writes a store: --no-sync, --wait,
+ * --if-version. */
 extern struct poptOption cli_write_options[];
 /* The same, and --no-auto-flatten, for the commands that edit (cli_commit
  * flattens a fragmented store by itself). */
 extern struct poptOption cli_edit_options[];
-/* Values of the write options. */
-extern int cli_no_sync;
-extern char *cli_wait;
-extern char *cli_if_version;
-extern int cli_no_auto_flatten;
 
 /*
  * --unit N (vb-insert, vb-delete, vb-cat): every OFFSET and LENGTH counts
  * elements of N bytes instead of bytes, so that whole records of an array
  * of fixed-size records are addressed.  The scaling lives here, once:
  *
- *   - cli_pos/cli_length (and cli_parse_pos/cli_parse_length for --ranges
- *     lines) parse in elements and refuse a value whose byte count would
- *     pass 2^64-1;
+ *   - cli_pos/cli_length (and cli_parse_pos/cli_parse_length, and
+ *     vb_parse_range_line for --ranges lines, given cli_opts()->unit)
+ *     parse in elements and refuse a value whose byte count would pass
+ *     2^64-1;
  *   - cli_resolve takes an element position and returns a byte offset;
  *     cli_span checks an element count at a byte offset and returns its
  *     byte count; cli_check_whole refuses content that is not a whole
@@ -62,11 +103,12 @@ extern int cli_no_auto_flatten;
  * command given --unit (not only where `end` is used): such content is not
  * an array of N-byte records, and the unit is most likely wrong.
  */
-/* The option's value (each command words its own --unit entry in its
- * table), and the unit in bytes: 1 unless --unit was given (cli_parse
- * checks it: the size grammar, at least 1). */
-extern char *cli_unit_arg;
-extern uint64_t cli_unit;
+/* The --unit entry of a command's option table, worded by the command
+ * (`descrip`): cli_parse keeps its value in cli_opts()->unit_arg and
+ * checks it (the size grammar, at least 1) into cli_opts()->unit. */
+#define CLI_UNIT_VAL 0x756e6974 /* "unit": a val no command uses */
+#define CLI_UNIT_OPTION(descrip) \
+	{"unit", 0, POPT_ARG_STRING, NULL, CLI_UNIT_VAL, (descrip), "N"}
 
 /* Everything a command does before looking at its operands: cli_init,
  * cli_context, cli_parse (no per-option handler) and cli_operands. */
@@ -83,7 +125,9 @@ poptContext cli_context(int argc, char **argv, const struct poptOption *table,
 			const char *args);
 
 /* Run popt's option loop; `on_opt` (may be NULL) handles options whose val
- * is nonzero.  Exits with status 2 and popt's message on a bad option. */
+ * is nonzero, but for CLI_UNIT_OPTION's, which cli_parse keeps itself.
+ * Then check --cache and --unit, and answer --help, --usage and --version
+ * (exit 0).  Exits with status 2 and popt's message on a bad option. */
 void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg));
 
 /* Undo the "!#:+" protection on a string popt returned (option values and
@@ -131,25 +175,14 @@ uint64_t cli_version(const char *s);
 int cli_status(enum vb_err rc);
 
 /* Parse a POSITION or LENGTH operand in elements of --unit; a malformed
- * one, or one whose byte count would pass 2^64-1, is a usage error. */
+ * one, or one whose byte count would pass 2^64-1, is a usage error.
+ * (A --ranges line: vb_parse_range_line in lib/num, with cli_opts()->unit.) */
 struct vb_pos cli_pos(const char *s);
 uint64_t cli_length(const char *s);
-/* The same, returning VB_EINVAL with the detail instead of exiting. */
+/* The same, returning VB_EINVAL with the detail instead of exiting
+ * (vb_parse_pos_unit and vb_parse_length_unit at --unit). */
 enum vb_err cli_parse_pos(const char *s, struct vb_pos *p);
 enum vb_err cli_parse_length(const char *s, uint64_t *n);
-/*
- * One line of a --ranges file, "OFFSET LENGTH" (vb-delete): `line` is the
- * `len` bytes as read, newline included; it need not be NUL-terminated.
- * Spaces, tabs, CR and LF separate the two fields; a line that is empty
- * or whose first byte after spaces and tabs is '#', CR or LF holds no
- * range.  Returns 1 with *pos and *length (in elements of --unit, as
- * cli_parse_pos and cli_parse_length give them) for a range, 0 for a line
- * without one, and -1 with the cause in vb_err_detail() (VB_EINVAL; the
- * caller adds FILE:LINE) for a line longer than CLI_RANGE_LINE_MAX bytes,
- * a NUL byte, a number of fields other than two, or a bad field.
- */
-#define CLI_RANGE_LINE_MAX 4096
-int cli_parse_range_line(const char *line, size_t len, struct vb_pos *pos, uint64_t *length);
 /* Parse a plain number with the size grammar (a version, a count, a
  * limit: not scaled by --unit); a malformed one is a usage error. */
 uint64_t cli_size(const char *s, const char *what);
@@ -177,7 +210,7 @@ enum vb_err cli_check_carried(const char *text, int range, uint64_t from, uint64
 /* The number of elements in `bytes` (rounded down). */
 static inline uint64_t cli_elements(uint64_t bytes)
 {
-	return bytes / cli_unit;
+	return bytes / cli_opts()->unit;
 }
 
 /* Stream mode: edit stdin into `out` as `e` says, its positions and
@@ -186,7 +219,8 @@ static inline uint64_t cli_elements(uint64_t bytes)
  * anything is written; on a pipe the length is counted on the way (a
  * thread between stdin and the editor) and checked at its end, where the
  * output written so far stays written.  An out-of-range position is
- * reported in elements either way. */
+ * reported in elements either way.  (The counting thread is lib/sedit's
+ * vb_sedit_run_counted.) */
 enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out);
 
 /* Store options from the shared write options and the environment. */

@@ -33,9 +33,7 @@ static struct poptOption options[] = {
 	 "write LENGTH bytes (they must all exist: a range is never shortened)", "LENGTH"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0, "read version N instead of the newest",
 	 "N"},
-	{"unit", 0, POPT_ARG_STRING, &cli_unit_arg, 0,
-	 "--range, --offset and --length count elements of N bytes (default 1); the content must be whole elements",
-	 "N"},
+	CLI_UNIT_OPTION("--range, --offset and --length count elements of N bytes (default 1); the content must be whole elements"),
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_progress_options, 0,
 	 "Progress (shown by default when the output is a file and stderr a terminal):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
@@ -107,7 +105,7 @@ static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 	}
 	if (from > to) {
 		rc = vb_err_set(VB_ERANGE, "%srange start %llu is after its end %llu",
-				cli_unit == 1 ? "" : "element ",
+				cli_opts()->unit == 1 ? "" : "element ",
 				(unsigned long long)cli_elements(from),
 				(unsigned long long)cli_elements(to));
 		goto fail;

@@ -7,7 +7,8 @@
  * --ranges reads "OFFSET LENGTH" lines, all in the coordinates of the
  * version before the command; overlapping and unsorted ranges are merged
  * and applied from the highest offset down as one new version, so each
- * recorded operation is valid in the parent's coordinates too (DESIGN 2a.2).
+ * recorded operation is valid in the parent's coordinates too (DESIGN 2a.2;
+ * the merging and the order are lib/ranges').
  * With --unit N every OFFSET and LENGTH counts elements of N bytes (cli.h):
  * ranges are parsed and kept in elements, and become bytes when they are
  * resolved against the content.
@@ -18,10 +19,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ranges.h"
 #include "sedit.h"
 #include "vbuf.h"
 
-#define RANGES_MAX (64u << 20)
+/* The most ranges one command deletes (--ranges FILE): 64 Mi ranges, of
+ * sizeof(struct vb_range) bytes each. */
+#define RANGES_MAX ((size_t)64 << 20)
 
 static char *opt_ranges, *opt_message, *opt_at_version;
 
@@ -29,9 +33,7 @@ static struct poptOption options[] = {
 	{"ranges", 'R', POPT_ARG_STRING, &opt_ranges, 0,
 	 "read 'OFFSET LENGTH' lines from FILE ('-' for stdin) and delete them all as one version",
 	 "FILE"},
-	{"unit", 0, POPT_ARG_STRING, &cli_unit_arg, 0,
-	 "OFFSET and LENGTH (and --ranges) count elements of N bytes (default 1); the content must be whole elements",
-	 "N"},
+	CLI_UNIT_OPTION("OFFSET and LENGTH (and --ranges) count elements of N bytes (default 1); the content must be whole elements"),
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
 	 "the offsets (and --ranges) are in version V's content; they are carried through the edits since",
@@ -41,23 +43,15 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-struct range {
-	struct vb_pos pos;    /* in elements of --unit */
-	uint64_t len;         /* in elements; in bytes once resolved */
-	unsigned long line;
-	uint64_t at;          /* resolved, in bytes */
-	uint64_t len_e;       /* the length as given, in elements */
-};
-
-/* Read the ranges file.  A bad line is reported as FILE:LINE: cause. */
-static int read_ranges(const char *name, struct range **out, size_t *n)
+/* Read the ranges file into `r`.  A bad line is reported as FILE:LINE:
+ * cause. */
+static int read_ranges(const char *name, struct vb_ranges *r)
 {
 	FILE *f = strcmp(name, "-") ? fopen(name, "r") : stdin;
 	char *line = NULL;
-	size_t cap = 0, cnt = 0, alloc = 0;
+	size_t cap = 0;
 	ssize_t len;
 	unsigned long lineno = 0;
-	struct range *r = NULL;
 	int status = EXIT_OK;
 
 	if (!f) {
@@ -70,29 +64,22 @@ static int read_ranges(const char *name, struct range **out, size_t *n)
 		uint64_t length;
 		int got;
 		lineno++;
-		if ((got = cli_parse_range_line(line, (size_t)len, &pos, &length)) < 0) {
+		got = vb_parse_range_line(line, (size_t)len, cli_opts()->unit, &pos, &length);
+		if (got < 0) {
 			cli_error(NULL, "%s:%lu: %s", name, lineno, vb_err_detail());
 			status = EXIT_FAIL;
 			break;
 		}
 		if (!got)
 			continue;
-		if (cnt == alloc) {
-			size_t nc = alloc ? alloc * 2 : 1024;
-			struct range *nr;
-			if (nc > RANGES_MAX || !(nr = realloc(r, nc * sizeof *nr))) {
-				cli_error(NULL, "%s:%lu: too many ranges (the limit is %u)", name,
-					  lineno, RANGES_MAX);
-				status = EXIT_FAIL;
-				break;
-			}
-			r = nr;
-			alloc = nc;
+		/* the limit, or no memory for more: the message has always
+		 * been the limit's */
+		if (vb_ranges_add(r, &pos, length, lineno)) {
+			cli_error(NULL, "%s:%lu: too many ranges (the limit is %zu)", name, lineno,
+				  vb_ranges_max(r));
+			status = EXIT_FAIL;
+			break;
 		}
-		r[cnt].pos = pos;
-		r[cnt].len = length;
-		r[cnt].line = lineno;
-		cnt++;
 	}
 	if (!status && ferror(f)) {
 		cli_error(name, "%s", strerror(errno ? errno : EIO));
@@ -101,23 +88,15 @@ static int read_ranges(const char *name, struct range **out, size_t *n)
 	free(line);
 	if (f != stdin)
 		fclose(f);
-	if (status) {
-		free(r);
-		return status;
-	}
-	*out = r;
-	*n = cnt;
-	return EXIT_OK;
+	return status;
 }
 
-static int cmp_at(const void *x, const void *y)
+/* Delete the ranges (positions in elements, unresolved) from stdin to
+ * stdout; lib/sedit resolves and merges them on the way.  `rname` is the
+ * --ranges FILE, whose FILE:LINE labels a range's errors. */
+static int stream_mode(struct vb_ranges *r, const char *rname)
 {
-	const struct range *a = x, *b = y;
-	return a->at < b->at ? -1 : a->at > b->at;
-}
-
-static int stream_mode(struct range *r, size_t n, const char *rname)
-{
+	size_t n = vb_ranges_count(r);
 	struct vb_sedit e;
 	struct vb_sink out;
 	struct vb_sedit_del *d = calloc(n ? n : 1, sizeof *d);
@@ -127,12 +106,13 @@ static int stream_mode(struct range *r, size_t n, const char *rname)
 	if (!d || !labels)
 		return cli_fail("-", vb_err_set(VB_ENOMEM, "out of memory"));
 	for (size_t i = 0; i < n; i++) {
-		d[i].pos = r[i].pos;
-		d[i].len = r[i].len;
+		const struct vb_range *g = vb_ranges_get(r, i);
+		d[i].pos = g->pos;
+		d[i].len = g->len;
 		if (rname) {
 			labels[i] = malloc(strlen(rname) + 24);
 			if (labels[i])
-				sprintf(labels[i], "%s:%lu", rname, r[i].line);
+				sprintf(labels[i], "%s:%llu", rname, (unsigned long long)g->tag);
 			d[i].label = labels[i];
 		}
 	}
@@ -162,14 +142,77 @@ static int stream_mode(struct range *r, size_t n, const char *rname)
 	return EXIT_OK;
 }
 
-/* Resolve, merge and delete the ranges as one new version of STORE. */
-static int edit_store(const char *store, struct range *r, size_t n, const char *ranges,
+/* Resolve every range of `r` (elements, in version `ver` of `b`, whose
+ * content is `len` bytes) into `at` and `bytes`.  On a failure of a range
+ * itself *bad gets its index. */
+static enum vb_err resolve_ranges(struct vb_vbuf *b, struct vb_ranges *r, uint64_t ver,
+				  uint64_t len, size_t *bad)
+{
+	enum vb_err rc;
+
+	for (size_t i = 0; i < vb_ranges_count(r); i++) {
+		struct vb_range *g = vb_ranges_get(r, i);
+		if ((rc = cli_resolve(b, ver, &g->pos, len, &g->at)) ||
+		    (rc = cli_span(g->at, g->len, len, &g->bytes))) {
+			*bad = i;
+			return rc;
+		}
+	}
+	return VB_OK;
+}
+
+/* Carry each resolved range from version `ver` to the head `head` of `b`:
+ * its start, and its end with the range's last byte, so that what was
+ * inserted at either end since stays; a range wholly inside replaced bytes
+ * becomes empty.  On a failure of a range itself (edits since `ver` that
+ * were not whole elements moved it off them) *bad gets its index. */
+static enum vb_err carry_ranges(struct vb_vbuf *b, struct vb_ranges *r, uint64_t ver,
+				uint64_t head, size_t *bad)
+{
+	size_t n = vb_ranges_count(r);
+	uint64_t *p = malloc(2 * (n ? n : 1) * sizeof *p);
+	enum vb_err rc;
+
+	if (!p)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const struct vb_range *g = vb_ranges_get(r, i);
+		p[i] = g->at;
+		p[n + i] = g->at + g->bytes;
+	}
+	if (!(rc = cli_map(b, ver, head, p, n, 0)))
+		rc = cli_map(b, ver, head, p + n, n, 1);
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct vb_range *g = vb_ranges_get(r, i);
+		uint64_t end = g->bytes ? p[n + i] : p[i];
+		char text[64];
+		/* edits since V that were not whole elements */
+		snprintf(text, sizeof text, "range %llu+%llu",
+			 (unsigned long long)cli_elements(g->at), (unsigned long long)g->len);
+		g->at = p[i];
+		g->bytes = end > p[i] ? end - p[i] : 0;
+		if ((rc = cli_check_carried(text, 1, ver, head, g->at, g->bytes)))
+			*bad = i;
+	}
+	free(p);
+	return rc;
+}
+
+static enum vb_err delete_one(void *b, uint64_t at, uint64_t bytes)
+{
+	return vb_vbuf_delete(b, at, bytes);
+}
+
+/* Resolve, merge and delete the ranges as one new version of STORE.  A
+ * range's own failure is FILE:LINE: cause with --ranges FILE (`ranges`). */
+static int edit_store(const char *store, struct vb_ranges *r, const char *ranges,
 		      const char *message)
 {
 	struct vb_store_opts o;
 	struct vb_vbuf *b;
 	enum vb_err rc = VB_OK;
 	uint64_t len;
+	size_t bad = SIZE_MAX;
 	int status;
 
 	cli_store_opts(&o, 1);
@@ -184,74 +227,22 @@ static int edit_store(const char *store, struct range *r, size_t n, const char *
 	if ((rc = cli_version_len(b, ver, &len)) || (rc = cli_check_whole(b, ver, len)) ||
 	    (rc = cli_check_whole(b, head, vb_vbuf_len(b))))
 		goto fail;
-	/* resolve and check every range; from here on in bytes */
-	for (size_t i = 0; i < n; i++) {
-		r[i].len_e = r[i].len;
-		if ((rc = cli_resolve(b, ver, &r[i].pos, len, &r[i].at)) ||
-		    (rc = cli_span(r[i].at, r[i].len_e, len, &r[i].len))) {
-			if (ranges) {
-				cli_error(NULL, "%s:%lu: %s", ranges, r[i].line, vb_err_detail());
-				vb_vbuf_close(b);
-				return EXIT_FAIL;
-			}
-			goto fail;
+	/* from here on in bytes */
+	if ((rc = resolve_ranges(b, r, ver, len, &bad)) ||
+	    (ver != head && (rc = carry_ranges(b, r, ver, head, &bad)))) {
+		if (ranges && bad != SIZE_MAX) {
+			cli_error(NULL, "%s:%llu: %s", ranges,
+				  (unsigned long long)vb_ranges_get(r, bad)->tag, vb_err_detail());
+			vb_vbuf_close(b);
+			return EXIT_FAIL;
 		}
+		goto fail;
 	}
-	if (ver != head) {
-		/* each range's start and end carried to the head, the end with
-		 * the range's last byte: what was inserted at either end since
-		 * stays; a range wholly inside replaced bytes becomes empty */
-		uint64_t *p = malloc(2 * (n ? n : 1) * sizeof *p);
-		if (!p) {
-			rc = vb_err_set(VB_ENOMEM, "out of memory");
-			goto fail;
-		}
-		for (size_t i = 0; i < n; i++) {
-			p[i] = r[i].at;
-			p[n + i] = r[i].at + r[i].len;
-		}
-		if (!(rc = cli_map(b, ver, head, p, n, 0)))
-			rc = cli_map(b, ver, head, p + n, n, 1);
-		for (size_t i = 0; i < n && !rc; i++) {
-			uint64_t end = r[i].len ? p[n + i] : p[i];
-			char text[64];
-			/* edits since V that were not whole elements */
-			snprintf(text, sizeof text, "range %llu+%llu",
-				 (unsigned long long)cli_elements(r[i].at),
-				 (unsigned long long)r[i].len_e);
-			r[i].at = p[i];
-			r[i].len = end > p[i] ? end - p[i] : 0;
-			if ((rc = cli_check_carried(text, 1, ver, head, r[i].at, r[i].len)) &&
-			    ranges) {
-				cli_error(NULL, "%s:%lu: %s", ranges, r[i].line, vb_err_detail());
-				free(p);
-				vb_vbuf_close(b);
-				return EXIT_FAIL;
-			}
-		}
-		free(p);
-		if (rc || (rc = vb_vbuf_note_at_version(b, ver)))
-			goto fail;
-	}
-	/* merge, then delete from the highest offset down */
-	if (n > 1)
-		qsort(r, n, sizeof *r, cmp_at);
-	size_t w = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (w && r[i].at <= r[w - 1].at + r[w - 1].len) {
-			uint64_t end = r[i].at + r[i].len;
-			if (end > r[w - 1].at + r[w - 1].len)
-				r[w - 1].len = end - r[w - 1].at;
-		} else {
-			r[w++] = r[i];
-		}
-	}
-	for (size_t i = w; i-- > 0;) {
-		if (!r[i].len && w > 1)
-			continue; /* an empty range among others adds nothing */
-		if ((rc = vb_vbuf_delete(b, r[i].at, r[i].len)))
-			goto fail;
-	}
+	if (ver != head && (rc = vb_vbuf_note_at_version(b, ver)))
+		goto fail;
+	/* merge, then delete from the highest offset down (lib/ranges) */
+	if (!(rc = vb_ranges_merge(r)))
+		rc = vb_ranges_apply(r, delete_one, b);
 fail:
 	return cli_commit(b, rc, store, message);
 }
@@ -260,13 +251,16 @@ int main(int argc, char **argv)
 {
 	const char **args;
 	int nargs, status;
-	struct range *r = NULL, one;
-	size_t n = 0;
+	struct vb_pos pos;
+	uint64_t length = 0;
+	struct vb_ranges *r;
+	enum vb_err rc;
 
 	args = cli_start(argc, argv, options,
 			 "[OPTION...] STORE OFFSET LENGTH\n   or: vb-delete [OPTION...] --ranges FILE STORE",
 			 &nargs);
 	const char *ranges = cli_arg(opt_ranges), *message = cli_arg(opt_message);
+	const struct cli_opts *co = cli_opts();
 
 	if (nargs < 1)
 		cli_usage("missing STORE");
@@ -285,27 +279,34 @@ int main(int argc, char **argv)
 			cli_usage("missing LENGTH after '%s'", args[1]);
 		if (nargs > 3)
 			cli_usage("extra operand '%s'", args[3]);
-		one.pos = cli_pos(args[1]);
-		one.len = cli_length(args[2]);
-		one.line = 0;
-		r = &one;
-		n = 1;
+		pos = cli_pos(args[1]);
+		length = cli_length(args[2]);
 	}
 	if (message && strlen(message) > VB_MESSAGE_MAX)
 		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
 	if (opt_at_version)
 		cli_version(opt_at_version);
-	if (stream && (message || cli_no_sync || cli_wait || cli_if_version || opt_at_version))
+	if (stream && (message || co->no_sync || co->wait || co->if_version || opt_at_version))
 		cli_usage("--%s has no meaning when editing a stream ('-')",
-			  message ? "message" : cli_no_sync ? "no-sync" : cli_wait ? "wait"
-			  : cli_if_version ? "if-version" : "at-version");
-	if (ranges && (status = read_ranges(ranges, &r, &n)))
-		return status;
-	if (stream)
-		status = stream_mode(r, n, ranges);
+			  message ? "message" : co->no_sync ? "no-sync" : co->wait ? "wait"
+			  : co->if_version ? "if-version" : "at-version");
+	if ((rc = vb_ranges_create(RANGES_MAX, &r)))
+		return cli_fail(NULL, rc);
+	/* OFFSET LENGTH: one range, tagged line 0 */
+	if (ranges)
+		status = read_ranges(ranges, r);
+	else if ((rc = vb_ranges_add(r, &pos, length, 0)))
+		status = cli_fail(NULL, rc);
 	else
-		status = edit_store(store, r, n, ranges, message);
-	if (r != &one)
-		free(r);
+		status = EXIT_OK;
+	if (status) {
+		vb_ranges_free(r);
+		return status;
+	}
+	if (stream)
+		status = stream_mode(r, ranges);
+	else
+		status = edit_store(store, r, ranges, message);
+	vb_ranges_free(r);
 	return cli_close_stdout(status);
 }

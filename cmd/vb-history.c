@@ -475,7 +475,7 @@ static int diff(const char *store, uint64_t va, int has_b, uint64_t vb)
 		clearerr(stdout);
 		if (d.write_errno == EPIPE)
 			return EXIT_OK;
-		fprintf(stderr, "%s: write error: %s\n", cli_prog, strerror(d.write_errno));
+		fprintf(stderr, "%s: write error: %s\n", cli_opts()->prog, strerror(d.write_errno));
 		return EXIT_FAIL;
 	}
 	return rc ? cli_fail(store, rc) : EXIT_OK;
@@ -668,10 +668,11 @@ int main(int argc, char **argv)
 		cli_usage("--json only applies to the list of versions, --anchors and --diff");
 	if (message && !edits)
 		cli_usage("--message only applies to --revert, --set-anchor and --remove-anchor");
-	if (!writes && (cli_no_sync || cli_wait || cli_if_version || cli_no_auto_flatten))
+	if (!writes && (cli_opts()->no_sync || cli_opts()->wait || cli_opts()->if_version ||
+			cli_opts()->no_auto_flatten))
 		cli_usage("--%s only applies to --revert, --set-anchor, --remove-anchor and --apply",
-			  cli_no_sync ? "no-sync" : cli_wait ? "wait"
-			  : cli_if_version ? "if-version" : "no-auto-flatten");
+			  cli_opts()->no_sync ? "no-sync" : cli_opts()->wait ? "wait"
+			  : cli_opts()->if_version ? "if-version" : "no-auto-flatten");
 	if (opt_at_version && !opt_anchors && !set_anchor)
 		cli_usage("--at-version only applies to --anchors and --set-anchor");
 	if (set_anchor && !vb_anchor_name_ok(set_anchor))

@@ -39,9 +39,7 @@ static struct poptOption options[] = {
 	 "HEX"},
 	{"replace", 'r', POPT_ARG_STRING, &opt_replace, 0,
 	 "replace LEN bytes at OFFSET instead of only inserting", "LEN"},
-	{"unit", 0, POPT_ARG_STRING, &cli_unit_arg, 0,
-	 "OFFSET and LEN count elements of N bytes (default 1); the content and the inserted bytes must be whole elements",
-	 "N"},
+	CLI_UNIT_OPTION("OFFSET and LEN count elements of N bytes (default 1); the content and the inserted bytes must be whole elements"),
 	{"create", 'c', POPT_ARG_NONE, &opt_create, 0, "create STORE if it does not exist", NULL},
 	{"base", 'b', POPT_ARG_STRING, &opt_base, 0,
 	 "create STORE with FILE's content as version 0, referenced in place (implies --create)",
@@ -104,7 +102,7 @@ static int check_input_sizes(const char *file, const struct source *src, int n)
 {
 	uint64_t total = 0;
 
-	if (cli_unit == 1)
+	if (cli_opts()->unit == 1)
 		return EXIT_OK;
 	for (int i = 0; i < n; i++) {
 		struct stat st;
@@ -249,7 +247,7 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 	    (rc = cli_resolve(b, ver, pos, len, &at)))
 		goto fail;
 	if (opt_replace && rlen > cli_elements(len - at)) {
-		if (cli_unit == 1)
+		if (cli_opts()->unit == 1)
 			rc = vb_err_set(VB_ERANGE, "cannot replace %llu bytes at offset %llu: the content ends at %llu",
 					(unsigned long long)rlen, (unsigned long long)at,
 					(unsigned long long)len);
@@ -331,6 +329,7 @@ int main(int argc, char **argv)
 	int nfiles = nargs - 2;
 	const char *text = cli_arg(opt_text), *hex = cli_arg(opt_hex);
 	const char *base = cli_arg(opt_base), *message = cli_arg(opt_message);
+	const struct cli_opts *co = cli_opts();
 
 	if (text && hex)
 		cli_usage("--text and --hex cannot be used together");
@@ -345,11 +344,11 @@ int main(int argc, char **argv)
 		bytes = (unsigned char *)(uintptr_t)text;
 		nbytes = strlen(text);
 	}
-	if (bytes && nbytes % cli_unit) {
+	if (bytes && nbytes % co->unit) {
 		if (hex)
 			free(bytes);
 		cli_usage("--%s is %zu bytes, not a multiple of the unit (%llu bytes)",
-			  hex ? "hex" : "text", nbytes, (unsigned long long)cli_unit);
+			  hex ? "hex" : "text", nbytes, (unsigned long long)co->unit);
 	}
 	if (message && strlen(message) > VB_MESSAGE_MAX)
 		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
@@ -360,12 +359,12 @@ int main(int argc, char **argv)
 	if (opt_at_version)
 		cli_version(opt_at_version);
 	if (stream) {
-		if (opt_create || base || message || cli_no_sync || cli_wait || cli_if_version ||
+		if (opt_create || base || message || co->no_sync || co->wait || co->if_version ||
 		    opt_at_version || opt_anchor)
 			cli_usage("--%s has no meaning when editing a stream ('-')",
 				  opt_create ? "create" : base ? "base" : message ? "message"
-				  : cli_no_sync ? "no-sync" : cli_wait ? "wait"
-				  : cli_if_version ? "if-version" : opt_at_version ? "at-version"
+				  : co->no_sync ? "no-sync" : co->wait ? "wait"
+				  : co->if_version ? "if-version" : opt_at_version ? "at-version"
 				  : "anchor");
 		if (!text && !hex && !nfiles)
 			cli_usage("editing a stream ('-') reads it from stdin: give the bytes to insert as FILE, --text or --hex");

@@ -230,3 +230,69 @@ enum vb_err vb_pos_resolve(const struct vb_pos *p, uint64_t len, uint64_t *out)
 	*out = len - p->n;
 	return VB_OK;
 }
+
+enum vb_err vb_parse_pos_unit(const char *s, uint64_t unit, struct vb_pos *out)
+{
+	uint64_t bytes;
+	enum vb_err rc = vb_parse_pos(s, out);
+
+	if (rc)
+		return rc;
+	if (__builtin_mul_overflow(out->n, unit, &bytes))
+		return vb_err_set(VB_EINVAL, "offset '%s' is too large (at most %llu elements of %llu bytes)",
+				  s, (unsigned long long)(UINT64_MAX / unit),
+				  (unsigned long long)unit);
+	return VB_OK;
+}
+
+enum vb_err vb_parse_length_unit(const char *s, uint64_t unit, uint64_t *out)
+{
+	uint64_t bytes;
+	enum vb_err rc = vb_parse_size(s, "length", out);
+
+	if (rc)
+		return rc;
+	if (__builtin_mul_overflow(*out, unit, &bytes))
+		return vb_err_set(VB_EINVAL, "length '%s' is too large (at most %llu elements of %llu bytes)",
+				  s, (unsigned long long)(UINT64_MAX / unit),
+				  (unsigned long long)unit);
+	return VB_OK;
+}
+
+int vb_parse_range_line(const char *line, size_t len, uint64_t unit, struct vb_pos *pos,
+			uint64_t *length)
+{
+	char buf[VB_RANGE_LINE_MAX + 1], *field[3] = {NULL, NULL, NULL};
+	size_t i = 0, k = 0;
+
+	if (len > VB_RANGE_LINE_MAX) {
+		vb_err_set(VB_EINVAL, "line longer than %d bytes", VB_RANGE_LINE_MAX);
+		return -1;
+	}
+	if (memchr(line, 0, len)) {
+		vb_err_set(VB_EINVAL, "NUL byte in line");
+		return -1;
+	}
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i == len || line[i] == '#' || line[i] == '\n' || line[i] == '\r')
+		return 0;
+	memcpy(buf, line, len);
+	buf[len] = 0;
+	/* at most three fields: a third one is already one too many */
+	for (char *p = buf + i; *p && k < 3;) {
+		if (strchr(" \t\r\n", *p)) {
+			*p++ = 0;
+			continue;
+		}
+		field[k++] = p;
+		p += strcspn(p, " \t\r\n");
+	}
+	if (k != 2) {
+		vb_err_set(VB_EINVAL, "expected 'OFFSET LENGTH'");
+		return -1;
+	}
+	if (vb_parse_pos_unit(field[0], unit, pos) || vb_parse_length_unit(field[1], unit, length))
+		return -1;
+	return 1;
+}

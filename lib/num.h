@@ -15,6 +15,11 @@
  * @NAME is a store's anchor (lib/vbuf): the caller looks it up and calls
  * vb_pos_resolve_anchor with its offset.
  *
+ * A --ranges line ("OFFSET LENGTH", vb_parse_range_line) is two of these
+ * fields; with --unit both count elements (vb_parse_pos_unit,
+ * vb_parse_length_unit) and are refused when their byte count would pass
+ * 2^64-1.
+ *
  * Errors: VB_EINVAL for text that is not in the grammar (the detail quotes
  * it), VB_ERANGE for a position outside the content, VB_ENOMEM from
  * vb_parse_hex; after a failure the outputs are not to be used.  No
@@ -40,6 +45,32 @@ enum vb_err vb_parse_size(const char *s, const char *what, uint64_t *out);
 
 /* Parse a POSITION. */
 enum vb_err vb_parse_pos(const char *s, struct vb_pos *out);
+
+/*
+ * Counted in elements of `unit` bytes (unit >= 1; 1 for plain bytes, the
+ * --unit of vb-insert, vb-delete and vb-cat): vb_parse_pos and
+ * vb_parse_size(..., "length", ...), and also VB_EINVAL when the number
+ * counted in bytes would pass 2^64-1 ("offset '...' is too large (at most
+ * N elements of U bytes)", "length '...' ...").  The result stays in
+ * elements.
+ */
+enum vb_err vb_parse_pos_unit(const char *s, uint64_t unit, struct vb_pos *out);
+enum vb_err vb_parse_length_unit(const char *s, uint64_t unit, uint64_t *out);
+
+/*
+ * One line of a --ranges file, "OFFSET LENGTH" (vb-delete): `line` is the
+ * `len` bytes as read, newline included; it need not be NUL-terminated.
+ * Spaces, tabs, CR and LF separate the two fields; a line that is empty
+ * or whose first byte after spaces and tabs is '#', CR or LF holds no
+ * range.  Returns 1 with *pos and *length (in elements of `unit`, as
+ * vb_parse_pos_unit and vb_parse_length_unit give them) for a range, 0 for
+ * a line without one, and -1 with the cause in vb_err_detail() (VB_EINVAL;
+ * the caller adds FILE:LINE) for a line longer than VB_RANGE_LINE_MAX
+ * bytes, a NUL byte, a number of fields other than two, or a bad field.
+ */
+#define VB_RANGE_LINE_MAX 4096
+int vb_parse_range_line(const char *line, size_t len, uint64_t unit, struct vb_pos *pos,
+			uint64_t *length);
 
 /* Absolute offset of `p` in content of length `len`: VB_ERANGE with
  * "offset X is beyond the end (length L)" or "... before the start ...";

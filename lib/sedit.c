@@ -9,10 +9,16 @@
  * input passes through a ring of the last K bytes; only bytes with K
  * successors reach the applier before end of input, so the late-resolved
  * positions (all >= length - K) are still ahead of it.
+ *
+ * vb_sedit_run_counted puts a thread, the pump, between the input and the
+ * applier: it copies the input into a pipe the applier reads and counts
+ * the bytes, so that the caller learns a pipe's length at its end.
  */
 #include "sedit.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -258,5 +264,93 @@ out:
 	free(ap.dv);
 	free(buf);
 	free(ring);
+	return rc;
+}
+
+/* The pump: copies `in` to `out` (a pipe) in chunks, counting them. */
+struct pump {
+	int in, out;
+	char *buf;
+	uint64_t count;    /* bytes passed on */
+	int done;          /* 1: `in` reached its end */
+	int err;           /* errno of a failed read of `in`, or 0 */
+};
+
+/* Also run when the pump is cancelled while blocked in read(2). */
+static void pump_cleanup(void *arg)
+{
+	struct pump *p = arg;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	free(p->buf);
+	p->buf = NULL;
+	close(p->out);
+}
+
+static void *pump_main(void *arg)
+{
+	struct pump *p = arg;
+
+	pthread_cleanup_push(pump_cleanup, p);
+	for (;;) {
+		ssize_t r = read(p->in, p->buf, CHUNK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			p->err = errno;
+			break;
+		}
+		if (r == 0) {
+			p->done = 1;
+			break;
+		}
+		/* a failed write means the editor stopped reading */
+		if (vb_io_write_full(p->out, p->buf, (size_t)r))
+			break;
+		p->count += (uint64_t)r;
+	}
+	pthread_cleanup_pop(1);
+	return NULL;
+}
+
+enum vb_err vb_sedit_run_counted(int in, struct vb_sink *out, const struct vb_sedit *e,
+				 uint64_t *len)
+{
+	struct pump p = {in, -1, NULL, 0, 0, 0};
+	pthread_t th;
+	int fds[2];
+	enum vb_err rc;
+
+	*len = UINT64_MAX;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return vb_err_sys("pipe");
+	(void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+	p.out = fds[1];
+	p.buf = malloc(CHUNK);
+	if (!p.buf) {
+		close(fds[0]);
+		close(fds[1]);
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	}
+	if ((errno = pthread_create(&th, NULL, pump_main, &p))) {
+		rc = vb_err_sys("cannot start a thread");
+		free(p.buf);
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	rc = vb_sedit_run(fds[0], out, e);
+	/* the pump may still be waiting for its input (the editor stopped
+	 * early): stop it; a finished one is only joined */
+	close(fds[0]);
+	if (rc)
+		pthread_cancel(th);
+	pthread_join(th, NULL);
+	if (p.err && (!rc || rc == VB_ERANGE)) {
+		errno = p.err;
+		return vb_err_sys("read");
+	}
+	if (p.done)
+		*len = p.count;
 	return rc;
 }

@@ -22,6 +22,9 @@
  * held, VB_ENOMEM, the read and sink errors of io.h (out->failed says the
  * output failed) and those of e->emit.  On a pipe, output written before
  * an error stays written.
+ *
+ * The library never prints: failures are an enum vb_err with the detail
+ * (lib/err.h), a deletion's prefixed with its label.
  */
 #ifndef VB_SEDIT_H
 #define VB_SEDIT_H
@@ -53,6 +56,27 @@ struct vb_sedit {
 /* Default limit for held-back bytes (64 MiB). */
 #define VB_SEDIT_HOLD_MAX (64u << 20)
 
+/* Edit the input read from `in` into `out` as `e` says (the modes above). */
 enum vb_err vb_sedit_run(int in, struct vb_sink *out, const struct vb_sedit *e);
+
+/*
+ * vb_sedit_run on a pipe whose length the caller needs at its end (vb-insert
+ * and vb-delete --unit check that a stream is whole elements): a thread
+ * (the pump) copies `in` into a pipe that the editor reads, counting the
+ * bytes.  *len gets the input's length when the pump read it to its end
+ * (also when the editor failed after that), else UINT64_MAX (reading
+ * failed, or the editor stopped first and the pump was stopped with it).
+ *
+ * Contracts: the pump is stopped and joined before this returns, and its
+ * pipe and buffer are released, whatever the outcome; `in` is not closed.
+ * The caller ignores SIGPIPE (the editor may stop reading early; the pump
+ * then sees EPIPE and stops).
+ * A failed read of `in` is reported as VB_EIO ("read: ...") unless the
+ * editor failed otherwise than with VB_ERANGE (its own failure then
+ * explains more).  VB_EIO or VB_ENOMEM when the pipe, the buffer or
+ * the thread cannot be had (nothing was read then).
+ */
+enum vb_err vb_sedit_run_counted(int in, struct vb_sink *out, const struct vb_sedit *e,
+				 uint64_t *len);
 
 #endif

@@ -1,13 +1,13 @@
 /*
- * fuzz-ranges: the --ranges line parser of vb-delete (cli_parse_range_line
- * in cmd/cli.c), fed a whole ranges file cut into lines as getline(3)
+ * fuzz-ranges: the --ranges line parser of vb-delete (vb_parse_range_line
+ * in lib/num.c), fed a whole ranges file cut into lines as getline(3)
  * cuts it.
  *
- * The first input byte picks the --unit (cli_unit) the offsets are scaled
- * by; the rest is the file.  For every line:
+ * The first input byte picks the --unit the offsets are scaled by; the
+ * rest is the file.  For every line:
  *   - the result agrees with a reference written from the grammar's
  *     description (the strtok-based reader vb-delete had before the parser
- *     moved to cli.c): the same verdict, the same range, the same message;
+ *     moved out of it): the same verdict, the same range, the same message;
  *   - a range's byte offset and length fit 64 bits at the unit;
  *   - a range printed back ("OFFSET LENGTH") parses to the same range.
  * Any violation aborts.
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "num.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The reference: vb-delete's reader as it was, less the file handling.
  * *why gets the message of a failure. */
-static int reference(const char *line, size_t len, struct vb_pos *pos, uint64_t *length,
-		     char *why, size_t whysize)
+static int reference(const char *line, size_t len, uint64_t unit, struct vb_pos *pos,
+		     uint64_t *length, char *why, size_t whysize)
 {
 	char *copy, *p, *a, *b, *extra;
 	int ret;
@@ -62,7 +62,7 @@ static int reference(const char *line, size_t len, struct vb_pos *pos, uint64_t 
 	if (!b || extra) {
 		snprintf(why, whysize, "expected 'OFFSET LENGTH'");
 		ret = -1;
-	} else if (cli_parse_pos(a, pos) || cli_parse_length(b, length)) {
+	} else if (vb_parse_pos_unit(a, unit, pos) || vb_parse_length_unit(b, unit, length)) {
 		snprintf(why, whysize, "%s", vb_err_detail());
 		ret = -1;
 	} else {
@@ -78,7 +78,7 @@ static int same_pos(const struct vb_pos *a, const struct vb_pos *b)
 	       !strcmp(a->anchor, b->anchor);
 }
 
-static void one_line(const char *line, size_t len)
+static void one_line(const char *line, size_t len, uint64_t unit)
 {
 	struct vb_pos pos, rpos;
 	uint64_t length = 0, rlength = 0, bytes;
@@ -87,10 +87,10 @@ static void one_line(const char *line, size_t len)
 
 	memset(&pos, 0, sizeof pos);
 	memset(&rpos, 0, sizeof rpos);
-	got = cli_parse_range_line(line, len, &pos, &length);
+	got = vb_parse_range_line(line, len, unit, &pos, &length);
 	if (got < 0)
 		snprintf(why + 4096, 4096, "%s", vb_err_detail());
-	want = reference(line, len, &rpos, &rlength, why, 4096);
+	want = reference(line, len, unit, &rpos, &rlength, why, 4096);
 	if (got != want)
 		fprintf(stderr, "fuzz-ranges: %d, the reference %d\n", got, want);
 	CHECK(got == want);
@@ -103,8 +103,8 @@ static void one_line(const char *line, size_t len)
 	if (!got)
 		return;
 	CHECK(same_pos(&pos, &rpos) && length == rlength);
-	CHECK(!__builtin_mul_overflow(pos.n, cli_unit, &bytes));
-	CHECK(cli_scale(length, &bytes) == VB_OK);
+	CHECK(!__builtin_mul_overflow(pos.n, unit, &bytes));
+	CHECK(!__builtin_mul_overflow(length, unit, &bytes));
 
 	/* printed back, it reads the same */
 	char text[160];
@@ -112,7 +112,7 @@ static void one_line(const char *line, size_t len)
 	vb_pos_format(&pos, text, 100);
 	n = (int)strlen(text);
 	n += snprintf(text + n, sizeof text - (size_t)n, "\t%llu\r\n", (unsigned long long)length);
-	CHECK(cli_parse_range_line(text, (size_t)n, &rpos, &rlength) == 1);
+	CHECK(vb_parse_range_line(text, (size_t)n, unit, &rpos, &rlength) == 1);
 	CHECK(rpos.n == pos.n && !strcmp(rpos.anchor, pos.anchor) && rlength == length);
 	if (!pos.anchor[0])
 		CHECK(rpos.from_end == pos.from_end);
@@ -125,18 +125,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint64_t units[] = {1, 1, 1, 2, 3, 512, (uint64_t)1 << 32,
 					 ((uint64_t)1 << 62) + 1};
 	const char *p, *end;
+	uint64_t unit;
 
 	if (!size || size > 65536)
 		return 0;
-	cli_unit = units[data[0] % 8];
+	unit = units[data[0] % 8];
 	p = (const char *)data + 1;
 	end = (const char *)data + size;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-		one_line(p, len);
+		one_line(p, len, unit);
 		p += len;
 	}
-	cli_unit = 1;
 	return 0;
 }

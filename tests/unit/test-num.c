@@ -52,8 +52,109 @@ static void pos_range(const char *s, uint64_t len, const char *detail)
 	}
 }
 
+/* vb_parse_range_line on `len` bytes of `line` at `unit`: the verdict,
+ * and for a range its fields, else for an error the detail. */
+static void range_line(const char *line, size_t len, uint64_t unit, int want,
+		       const char *pos_text, uint64_t want_len, const char *detail)
+{
+	struct vb_pos p;
+	uint64_t n = 0;
+	char text[96];
+	int got = vb_parse_range_line(line, len, unit, &p, &n);
+
+	if (got != want)
+		fprintf(stderr, "range line '%.*s': %d, want %d (%s)\n", (int)(len > 60 ? 60 : len),
+			line, got, want, vb_err_detail());
+	CHECK(got == want);
+	if (got == 1 && want == 1) {
+		vb_pos_format(&p, text, sizeof text);
+		if (strcmp(text, pos_text) || n != want_len)
+			fprintf(stderr, "range line '%.*s': %s %llu, want %s %llu\n", (int)len, line,
+				text, (unsigned long long)n, pos_text, (unsigned long long)want_len);
+		CHECK(!strcmp(text, pos_text) && n == want_len);
+	}
+	if (got < 0 && want < 0 && strcmp(vb_err_detail(), detail)) {
+		fprintf(stderr, "range line: detail '%s', want '%s'\n", vb_err_detail(), detail);
+		CHECK(0);
+	}
+}
+
+#define RL(s, unit, want, pos, len, detail) range_line(s, sizeof s - 1, unit, want, pos, len, detail)
+
+static void test_units(void)
+{
+	struct vb_pos p;
+	uint64_t n;
+
+	CHECK_OK(vb_parse_pos_unit("0x3fffffffffffffff", 4, &p));
+	CHECK(p.n == 0x3fffffffffffffffULL && !p.from_end);
+	CHECK(vb_parse_pos_unit("0x4000000000000000", 4, &p) == VB_EINVAL);
+	CHECK(!strcmp(vb_err_detail(),
+		      "offset '0x4000000000000000' is too large (at most 4611686018427387903 elements of 4 bytes)"));
+	CHECK_OK(vb_parse_pos_unit("end-18446744073709551615", 1, &p));
+	CHECK(p.from_end && p.n == UINT64_MAX);
+	CHECK(vb_parse_pos_unit("@a+3", 1ULL << 63, &p) == VB_EINVAL);
+	CHECK(vb_parse_pos_unit("nope", 2, &p) == VB_EINVAL);
+	CHECK(!strcmp(vb_err_detail(), "invalid offset 'nope'"));
+	CHECK_OK(vb_parse_length_unit("1K", 16, &n));
+	CHECK(n == 1024);
+	CHECK(vb_parse_length_unit("6148914691236517206", 3, &n) == VB_EINVAL);
+	CHECK(!strcmp(vb_err_detail(),
+		      "length '6148914691236517206' is too large (at most 6148914691236517205 elements of 3 bytes)"));
+	CHECK_OK(vb_parse_length_unit("6148914691236517205", 3, &n));
+	CHECK(vb_parse_length_unit("-1", 1, &n) == VB_EINVAL);
+	CHECK(!strcmp(vb_err_detail(), "invalid length '-1' (a length cannot be negative)"));
+}
+
+static void test_range_lines(void)
+{
+	char big[VB_RANGE_LINE_MAX + 2];
+
+	RL("10 20\n", 1, 1, "10", 20, NULL);
+	RL("10 20", 1, 1, "10", 20, NULL);
+	RL("  \tend-5\t3\r\n", 1, 1, "end-5", 3, NULL);
+	RL("@top+0x10  1K\n", 1, 1, "@top+16", 1024, NULL);
+	RL("-4 4\n", 1, 1, "end-4", 4, NULL);
+	/* no range: empty, blank, comment */
+	RL("", 1, 0, NULL, 0, NULL);
+	RL("\n", 1, 0, NULL, 0, NULL);
+	RL("\r\n", 1, 0, NULL, 0, NULL);
+	RL(" \t \n", 1, 0, NULL, 0, NULL);
+	RL("# 1 2\n", 1, 0, NULL, 0, NULL);
+	RL("   #x\n", 1, 0, NULL, 0, NULL);
+	/* two fields and no other count */
+	RL("10\n", 1, -1, NULL, 0, "expected 'OFFSET LENGTH'");
+	RL("1 2 3\n", 1, -1, NULL, 0, "expected 'OFFSET LENGTH'");
+	RL("1 2 #\n", 1, -1, NULL, 0, "expected 'OFFSET LENGTH'");
+	/* bad fields: the grammar's own messages */
+	RL("x 1\n", 1, -1, NULL, 0, "invalid offset 'x'");
+	RL("1 -1\n", 1, -1, NULL, 0, "invalid length '-1' (a length cannot be negative)");
+	RL("1 2Q\n", 1, -1, NULL, 0, "invalid length '2Q' (unknown suffix 'Q')");
+	RL("1,2\n", 1, -1, NULL, 0, "expected 'OFFSET LENGTH'");
+	/* bytes beyond `len` are not read; a NUL inside is an error */
+	range_line("5 6 7", 3, 1, 1, "5", 6, NULL);
+	range_line("5 6\0 7", 5, 1, -1, NULL, 0, "NUL byte in line");
+	range_line("\0", 1, 1, -1, NULL, 0, "NUL byte in line");
+	/* scaled by the unit */
+	RL("3 2\n", 512, 1, "3", 2, NULL);
+	RL("0x4000000000000000 1\n", 4, -1, NULL, 0,
+	   "offset '0x4000000000000000' is too large (at most 4611686018427387903 elements of 4 bytes)");
+	RL("1 0x4000000000000000\n", 4, -1, NULL, 0,
+	   "length '0x4000000000000000' is too large (at most 4611686018427387903 elements of 4 bytes)");
+	/* the longest line, and one byte more */
+	memset(big, ' ', sizeof big);
+	memcpy(big, "1 2", 3);
+	big[VB_RANGE_LINE_MAX - 1] = '\n';
+	range_line(big, VB_RANGE_LINE_MAX, 1, 1, "1", 2, NULL);
+	big[VB_RANGE_LINE_MAX] = '\n';
+	range_line(big, VB_RANGE_LINE_MAX + 1, 1, -1, NULL, 0, "line longer than 4096 bytes");
+}
+
 int main(void)
 {
+	test_units();
+	test_range_lines();
+
 	size_ok("0", 0);
 	size_ok("123", 123);
 	size_ok("0x10", 16);

@@ -7,6 +7,8 @@
  * in advance), and a pipe fed by a child in random chunk sizes (so the
  * result cannot depend on how reads are cut).  Out-of-range positions must
  * fail with VB_ERANGE, before any output when the length is known.
+ * vb_sedit_run_counted gives the same output through its pump thread and
+ * counts a pipe's length.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -81,6 +83,64 @@ static int input_pipe(const unsigned char *data, size_t n, uint64_t s, pid_t *pi
 	}
 	close(p[1]);
 	return p[0];
+}
+
+/* vb_sedit_run_counted: the edit through the pump, and the length it
+ * counted; UINT64_MAX when the editor stopped before the end. */
+static void test_counted(void)
+{
+	/* N bytes; the stopped run gets BIG, more than the pump's pipe
+	 * (1 MiB) and the input pipe hold, so that the pump cannot have
+	 * read it all when it is stopped */
+	enum { N = 200000, BIG = 4 << 20 };
+	struct vb_sedit_del d = {{10, 0, "", 0}, 10, NULL};
+	struct vb_sedit e;
+	unsigned char *out;
+	uint64_t len = 0;
+	unsigned char *data = malloc(BIG);
+	pid_t pid;
+	int in, fd;
+
+	REQUIRE(data);
+	for (size_t i = 0; i < BIG; i++)
+		data[i] = (unsigned char)(i * 7 + i / 251);
+	memset(&e, 0, sizeof e);
+	e.dels = &d;
+	e.ndels = 1;
+	e.hold_max = VB_SEDIT_HOLD_MAX;
+	for (int stop = 0; stop < 2; stop++) {
+		char tmpl[] = "/tmp/vb-sedit-out.XXXXXX";
+		struct vb_sink s;
+		fd = mkstemp(tmpl);
+		REQUIRE(fd >= 0);
+		unlink(tmpl);
+		/* stop: a position before the end beyond hold_max, refused
+		 * before the editor reads a byte */
+		d.pos.from_end = stop;
+		e.hold_max = stop ? 5 : VB_SEDIT_HOLD_MAX;
+		in = input_pipe(data, stop ? BIG : N, 7, &pid);
+		vb_sink_init(&s, fd);
+		enum vb_err rc = vb_sedit_run_counted(in, &s, &e, &len);
+		vb_sink_done(&s);
+		off_t n = lseek(fd, 0, SEEK_END);
+		if (!stop) {
+			CHECK_OK(rc);
+			CHECK_EQ_U64(len, N);
+			CHECK_EQ_U64(n, N - 10);
+			out = malloc(N);
+			REQUIRE(out && pread(fd, out, (size_t)n, 0) == n);
+			CHECK(!memcmp(out, data, 10) && !memcmp(out + 10, data + 20, N - 20));
+			free(out);
+		} else {
+			CHECK(rc == VB_ELIMIT);
+			CHECK_EQ_U64(len, UINT64_MAX);
+			CHECK_EQ_U64(n, 0);
+		}
+		close(fd);
+		close(in);
+		waitpid(pid, NULL, 0);
+	}
+	free(data);
 }
 
 int main(void)
@@ -208,6 +268,7 @@ int main(void)
 		waitpid(pid, NULL, 0);
 		free(out);
 	}
+	test_counted();
 	printf("%d runs, %d out-of-range cases refused\n", cases, range_errors);
 	free(data);
 	free(model);
