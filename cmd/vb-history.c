@@ -616,7 +616,7 @@ static int verify(const char *store)
 	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b)))
 		return cli_fail(store, rc);
 	verify_name = store;
-	rc = vb_store_verify(vb_vbuf_store(b), on_problem, on_note, &first, &st);
+	rc = vb_vbuf_verify(b, on_problem, on_note, &first, &st);
 	vb_vbuf_close(b);
 	if (rc == VB_ECORRUPT && !first) {
 		cli_error(store, "verification failed: %s", vb_err_detail());

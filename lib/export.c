@@ -102,7 +102,6 @@
 #include "grow.h"
 #include "le.h"
 #include "io.h"
-#include "ptree.h"
 #include "vbuf.h"
 
 #include <errno.h>
@@ -355,7 +354,7 @@ struct exp {
 	unsigned char *packed;     /* REC_HEAD + packed_max() */
 	unsigned char *pay;        /* VB_EXPORT_PAYLOAD_MAX */
 	unsigned char *ca, *cb;    /* CMP_MAX each */
-	struct vb_root ra, rb;     /* versions v-1 and v */
+	uint64_t va, vb;           /* versions v-1 and v */
 	struct alist sim;          /* anchors of v-1, moved through the edits */
 	struct alist trial;        /* sim with the version's entries */
 	size_t simi;               /* the first one the edits have not placed */
@@ -389,26 +388,11 @@ static enum vb_err emit(struct exp *e, size_t n)
 	return VB_OK;
 }
 
-/* Bytes [off, off+n) of the content whose tree is `r`, verified. */
-struct read_arg {
-	struct vb_store *s;
-	unsigned char *dst;
-};
-
-static enum vb_err read_part(void *arg, const struct vb_piece *p, uint64_t skip, uint64_t take)
+/* Bytes [off, off+n) of `version`, verified (through the backend). */
+static enum vb_err read_version(struct exp *e, uint64_t version, uint64_t off,
+				unsigned char *dst, size_t n)
 {
-	struct read_arg *a = arg;
-	enum vb_err rc = vb_store_read(a->s, p, skip, a->dst, (size_t)take);
-
-	a->dst += take;
-	return rc;
-}
-
-static enum vb_err read_root(struct vb_store *s, const struct vb_root *r, uint64_t off,
-			     unsigned char *dst, size_t n)
-{
-	struct read_arg a = {s, dst};
-	return vb_ptree_range(vb_store_ptree(s), r, off, n, read_part, &a);
+	return n ? vb_vbuf_read_at(e->b, version, off, dst, n) : VB_OK;
 }
 
 /* How many bytes A (from a) and B (from b) have in common, up to max;
@@ -423,8 +407,8 @@ static enum vb_err common(struct exp *e, uint64_t a, uint64_t b, uint64_t max, i
 	while (done < max) {
 		size_t n = max - done < chunk ? (size_t)(max - done) : chunk, i = 0;
 		uint64_t ao = backward ? a - done - n : a + done, bo = backward ? b - done - n : b + done;
-		if ((rc = read_root(e->s, &e->ra, ao, e->ca, n)) ||
-		    (rc = read_root(e->s, &e->rb, bo, e->cb, n)))
+		if ((rc = read_version(e, e->va, ao, e->ca, n)) ||
+		    (rc = read_version(e, e->vb, bo, e->cb, n)))
 			return rc;
 		if (backward)
 			while (i < n && e->ca[n - 1 - i] == e->cb[n - 1 - i])
@@ -497,7 +481,7 @@ static enum vb_err on_hunk(void *arg, uint64_t a_off, uint64_t a_len, uint64_t b
 		size_t n = b_len - done < VB_EXPORT_DATA_MAX ? (size_t)(b_len - done)
 							     : VB_EXPORT_DATA_MAX;
 		e->pay[0] = T_DATA;
-		if ((rc = read_root(e->s, &e->rb, b_off + done, e->pay + 1, n)))
+		if ((rc = read_version(e, e->vb, b_off + done, e->pay + 1, n)))
 			return rc;
 		e->crc = crc(e->crc, e->pay + 1, n);
 		if ((rc = emit(e, 1 + n)))
@@ -566,11 +550,9 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 	if (k.changes) {
 		if ((rc = vb_store_need_base(e->s, pc)) || (rc = vb_store_need_base(e->s, c)))
 			return rc;
-		e->ra = vb_store_root_of(pc);
-		e->rb = vb_store_root_of(c);
+		e->va = pc->version;
+		e->vb = c->version;
 		rc = vb_vbuf_diff(e->b, pc->version, c->version, on_hunk, e);
-		vb_root_release(vb_store_ptree(e->s), &e->ra);
-		vb_root_release(vb_store_ptree(e->s), &e->rb);
 		if (rc)
 			return rc;
 	}

@@ -3,10 +3,7 @@
  * design, the node encoding and a worked insert, ptree-diff.c for the
  * diff).
  *
- * A piece names a run of bytes in a source: the base file (start = offset in
- * the base) or a data record of the store (rec = file offset of the record's
- * first block, start = offset inside the record's concatenated payload).
- * The content of a version is its pieces in order.
+ * The content of a version is its pieces (lib/piece.h) in order.
  *
  * A tree is reached through a `struct vb_root`: the subtree's byte length and
  * piece count plus either the file offset of a persisted node (`off`) or an
@@ -26,15 +23,7 @@
 #include <stdint.h>
 
 #include "err.h"
-
-enum { VB_SRC_BASE = 0, VB_SRC_DATA = 1, VB_SRC_COUNT };
-
-struct vb_piece {
-	uint64_t src;    /* VB_SRC_* */
-	uint64_t rec;    /* VB_SRC_DATA: file offset of the data record; else 0 */
-	uint64_t start;  /* offset inside the source */
-	uint64_t len;    /* > 0 */
-};
+#include "piece.h"
 
 struct vb_node;
 

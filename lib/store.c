@@ -283,7 +283,6 @@ struct vb_store {
 	uint64_t embed_next;     /* set by vb_store_embed: for the next commit */
 	enum vb_err base_err;
 	char *base_err_msg;
-	struct vb_ptree *tree;
 	char *warnings[WARN_MAX];
 	size_t nwarnings;
 
@@ -302,6 +301,8 @@ struct vb_store {
 	struct vb_pages *bpages;        /* NULL: no block cache */
 	size_t bpage;                   /* its page size */
 	uint64_t block_reads, block_hits, appended;
+	uint32_t zcrc_len;       /* rewriting: crc32 of zeros for one block */
+	uint32_t zcrc_a, zcrc_b; /* length (moved_crc) */
 	unsigned char *rbuf;     /* one record: 4 + B + 32 bytes */
 };
 
@@ -378,14 +379,9 @@ const struct vb_commit *vb_store_head(const struct vb_store *s)
 	return &s->head;
 }
 
-struct vb_ptree *vb_store_ptree(struct vb_store *s)
+struct vb_store_root vb_store_root_of(const struct vb_commit *c)
 {
-	return s->tree;
-}
-
-struct vb_root vb_store_root_of(const struct vb_commit *c)
-{
-	return vb_root_disk(c->root_off, c->length, c->pieces);
+	return (struct vb_store_root){c->root_off, c->length, c->pieces};
 }
 
 static enum vb_err corrupt(uint64_t off, const char *fmt, ...)
@@ -1241,10 +1237,9 @@ static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit 
 
 /* ----------------------------------------------------------- node i/o */
 
-static enum vb_err io_read_node(void *ctx, uint64_t off, unsigned char *buf, size_t cap,
-				size_t *len)
+enum vb_err vb_store_node_read(struct vb_store *s, uint64_t off, unsigned char *buf, size_t cap,
+			       size_t *len)
 {
-	struct vb_store *s = ctx;
 	const unsigned char *p = NULL;
 	uint32_t l = 0;
 	enum vb_err rc = read_record(s, off, REC_NODE, s->end, &p, &l);
@@ -1258,15 +1253,22 @@ static enum vb_err io_read_node(void *ctx, uint64_t off, unsigned char *buf, siz
 	return VB_OK;
 }
 
-static uint64_t io_tell(void *ctx)
+uint64_t vb_store_tell(const struct vb_store *s)
 {
-	return ((struct vb_store *)ctx)->end;
+	return s->end;
 }
 
-static enum vb_err io_write_node(void *ctx, const unsigned char *buf, size_t len)
+uint64_t vb_store_records_start(const struct vb_store *s)
 {
-	struct vb_store *s = ctx;
+	return s->hdr_len;
+}
 
+enum vb_err vb_store_node_write(struct vb_store *s, const unsigned char *buf, size_t len)
+{
+	if (!s->writer || s->broken)
+		return vb_err_set(VB_EINVAL, "store is not open for writing");
+	if (len > REC_MAX)
+		return vb_err_set(VB_EINVAL, "internal error: a node of %zu bytes", len);
 	memcpy(s->rbuf + 4, buf, len);
 	return append_record(s, s->rbuf, (uint32_t)len, REC_NODE);
 }
@@ -1452,27 +1454,10 @@ static enum vb_err create_temp(struct vb_store *s, const char *base)
 	if ((rc = write_header(s)))
 		return rc;
 
-	/* version 0: the base as one piece, or nothing */
-	struct vb_root root = vb_root_empty();
-	struct vb_ptree_io io = {s, io_read_node, io_tell, io_write_node, s->hdr_len, s->base.size};
-	if ((rc = vb_ptree_create(&io, 1u << 20, &s->tree)))
-		return rc;
-	if (s->base.present && s->base.size) {
-		struct vb_piece p = {VB_SRC_BASE, 0, 0, s->base.size};
-		if ((rc = vb_ptree_insert(s->tree, &root, 0, &p)))
-			return rc;
-	}
-	struct vb_op op = {VB_OP_CREATE, 0, s->base.present ? s->base.size : 0, 0};
-	s->head.version = (uint64_t)-1; /* so the first commit is version 0 */
+	/* no version yet: the creator commits version 0 (vb_store_commit) */
+	s->head.version = (uint64_t)-1;
 	s->committed_end = s->end;
-	uint64_t v;
-	int saved_sync = s->no_sync;
-	s->no_sync = 1; /* the whole file is synced before the rename */
-	rc = vb_store_commit(s, &root, s->base.present ? 0 : VB_COMMIT_NO_BASE, &op, 1, "", NULL,
-			     0, &v);
-	s->no_sync = saved_sync;
-	vb_root_release(s->tree, &root);
-	return rc;
+	return VB_OK;
 }
 
 /* Move a new store into place without replacing anything. */
@@ -1595,9 +1580,6 @@ again:
 	 * (no valid commit, say) must leave the file as it is, torn tail
 	 * included, not cut it to the last commit or to nothing */
 	s->end = s->committed_end = (uint64_t)st.st_size;
-	struct vb_ptree_io io = {s, io_read_node, io_tell, io_write_node, s->hdr_len, s->base.size};
-	if ((rc = vb_ptree_create(&io, o->node_cache, &s->tree)))
-		return rc;
 	int bad;
 	if ((rc = find_head(s, s->end, &s->head, &bad, &s->tail_commit)))
 		return rc;
@@ -1728,7 +1710,6 @@ void vb_store_close(struct vb_store *s)
 		free(s->tmp_path);
 	}
 	unlock_dir(s);
-	vb_ptree_free(s->tree);
 	if (s->fd >= 0)
 		close(s->fd); /* releases the OFD lock */
 	if (s->base_fd >= 0)
@@ -2513,14 +2494,20 @@ static enum vb_err put_commit(struct vb_store *s, struct vb_commit *c, const cha
 	return VB_OK;
 }
 
-enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t flags,
-			    const struct vb_op *ops, size_t nops, const char *message,
-			    const unsigned char *ext, size_t ext_len, uint64_t *version)
+enum vb_err vb_store_commit(struct vb_store *s,
+			    enum vb_err (*write_tree)(void *arg, struct vb_store_root *root),
+			    void *arg, uint32_t flags, const struct vb_op *ops, size_t nops,
+			    const char *message, const unsigned char *ext, size_t ext_len,
+			    uint64_t *version)
 {
 	enum vb_err rc;
 	size_t ml = message ? strlen(message) : 0;
 	struct vb_commit c;
+	struct vb_store_root root = {0, 0, 0};
 	struct timespec ts;
+	/* a new store's version 0 is synced with the whole file before the
+	 * rename that publishes it (the second commit) */
+	int saved_sync = s->no_sync;
 
 	if (!s->writer || s->broken)
 		return vb_err_set(VB_EINVAL, "store is not open for writing");
@@ -2546,10 +2533,20 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t f
 	memset(&c, 0, offsetof(struct vb_commit, message));
 	c.version = s->head.version + 1;
 	c.flags = flags;
+	if (!c.version && (!s->tmp_path || nops != 1 || ops[0].kind != VB_OP_CREATE)) {
+		rc = vb_err_set(VB_EINVAL, "internal error: version 0 is one CREATE in a new store");
+		goto fail;
+	}
+	if (!c.version)
+		s->no_sync = 1;
 	if ((rc = write_ops(s, ops, nops, &c.ops_off, &c.ops_bytes)))
 		goto fail;
-	if ((rc = vb_ptree_flush(s->tree, root)))
+	if ((rc = write_tree(arg, &root)))
 		goto fail;
+	if (root.off && (root.off < s->hdr_len || root.off >= s->end)) {
+		rc = vb_err_set(VB_EINVAL, "internal error: a root outside the records");
+		goto fail;
+	}
 	/* a small region is covered by a checksum in the commit instead of
 	 * a flush of its own (see ORDER AND DURABILITY) */
 	if (s->end - s->committed_end <= REGION_MAX) {
@@ -2575,9 +2572,9 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t f
 			c.skip_off = sc.off;
 		}
 	}
-	c.root_off = root->off;
-	c.length = root->bytes;
-	c.pieces = root->pieces;
+	c.root_off = root.off;
+	c.length = root.bytes;
+	c.pieces = root.pieces;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	vb_commit_sums(&c, ops, nops);
@@ -2602,142 +2599,18 @@ enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t f
 	s->committed_end = s->end;
 	s->touched = 0;
 	s->region_crc = 0;
+	s->no_sync = saved_sync;
 	*version = c.version;
 	return VB_OK;
 fail:
+	s->no_sync = saved_sync;
 	vb_store_rollback(s);
 	s->broken = 1;
 	return rc;
 }
 
-/* ------------------------------------------------------- offset sets */
+/* ------------------------------------------------------------ rewriting */
 
-/* A set of nonzero file offsets (open addressing; grows at half full). */
-struct offset_set {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-/* Add `off`: 1 if it was there already, 0 if added (or if memory ran
- * out: the caller then merely visits something twice). */
-static int offset_set_add(struct offset_set *st, uint64_t off)
-{
-	if (st->n * 2 >= st->cap) {
-		size_t nc = st->cap ? st->cap * 2 : 4096;
-		uint64_t *ns = calloc(nc, sizeof *ns);
-		if (!ns)
-			return 0;
-		for (size_t i = 0; i < st->cap; i++)
-			if (st->v[i]) {
-				size_t h = block_hash(st->v[i], nc);
-				while (ns[h])
-					h = (h + 1) & (nc - 1);
-				ns[h] = st->v[i];
-			}
-		free(st->v);
-		st->v = ns;
-		st->cap = nc;
-	}
-	size_t h = block_hash(off, st->cap);
-	while (st->v[h]) {
-		if (st->v[h] == off)
-			return 1;
-		h = (h + 1) & (st->cap - 1);
-	}
-	st->v[h] = off;
-	st->n++;
-	return 0;
-}
-
-/* ----------------------------------------------------------- compaction */
-
-/* The blocks [b0, b1] of old data record `rec` that kept versions use,
- * copied as one run of blocks starting at new_off. */
-struct cluster {
-	uint64_t rec, b0, b1, new_off;
-};
-
-struct compaction {
-	struct vb_store *old, *n;
-	struct cluster *c;
-	size_t nc, capc;
-	struct offset_set seen;
-	void (*progress)(void *arg, uint64_t done, uint64_t total);
-	void *arg;
-	uint64_t done;
-	uint32_t zcrc_len;                  /* crc32 of zeros, cached for one length */
-	uint32_t zcrc_a, zcrc_b;
-};
-
-static int compact_seen(void *arg, uint64_t off)
-{
-	return offset_set_add(&((struct compaction *)arg)->seen, off);
-}
-
-static enum vb_err add_cluster(struct compaction *k, uint64_t rec, uint64_t b0, uint64_t b1)
-{
-	enum vb_err rc = vb_grow(&k->c, &k->capc, k->nc, sizeof *k->c, 64);
-
-	if (rc)
-		return rc;
-	k->c[k->nc].rec = rec;
-	k->c[k->nc].b0 = b0;
-	k->c[k->nc].b1 = b1;
-	k->c[k->nc].new_off = 0;
-	k->nc++;
-	return VB_OK;
-}
-
-static enum vb_err compact_piece(void *arg, const struct vb_piece *p)
-{
-	if (p->src != VB_SRC_DATA)
-		return VB_OK;
-	return add_cluster(arg, p->rec, p->start / BLOCK, (p->start + p->len - 1) / BLOCK);
-}
-
-static int cmp_cluster(const void *a, const void *b)
-{
-	const struct cluster *x = a, *y = b;
-	if (x->rec != y->rec)
-		return x->rec < y->rec ? -1 : 1;
-	return x->b0 < y->b0 ? -1 : x->b0 > y->b0;
-}
-
-/* The cluster holding blocks [b0, b1] of `rec`, or NULL. */
-static const struct cluster *find_cluster(const struct compaction *k, uint64_t rec,
-					  uint64_t b0, uint64_t b1)
-{
-	size_t lo = 0, hi = k->nc;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct cluster *c = &k->c[mid];
-		if (c->rec < rec || (c->rec == rec && c->b0 <= b0))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo || k->c[lo - 1].rec != rec || k->c[lo - 1].b1 < b1)
-		return NULL;
-	return &k->c[lo - 1];
-}
-
-static enum vb_err translate(const struct compaction *k, const struct vb_piece *p,
-			     struct vb_piece *out)
-{
-	*out = *p;
-	if (p->src != VB_SRC_DATA)
-		return VB_OK;
-	const struct cluster *c = find_cluster(k, p->rec, p->start / BLOCK,
-					       (p->start + p->len - 1) / BLOCK);
-	if (!c)
-		return vb_err_set(VB_EIO, "internal error: data not copied");
-	out->rec = c->new_off;
-	out->start = p->start - c->b0 * BLOCK;
-	return VB_OK;
-}
-
-/* crc32 of n zero bytes. */
 static uint32_t crc_zeros(uint64_t n)
 {
 	static const unsigned char z[4096];
@@ -2758,7 +2631,7 @@ static uint32_t crc_zeros(uint64_t n)
  * the footer.  So the payload is never read: it moves with
  * copy_file_range, and a block that was damaged stays detectably damaged.
  */
-static uint32_t moved_crc(struct compaction *k, uint32_t old_crc, uint32_t len, uint64_t from,
+static uint32_t moved_crc(struct vb_store *k, uint32_t old_crc, uint32_t len, uint64_t from,
 			  uint64_t to)
 {
 	/* the checksummed bytes: 4 + len + 12 before the offset field, the
@@ -2777,9 +2650,8 @@ static uint32_t moved_crc(struct compaction *k, uint32_t old_crc, uint32_t len, 
 }
 
 /* Copy n bytes at `from` in the old file to the end of the new one. */
-static enum vb_err copy_bytes(struct compaction *k, uint64_t from, uint64_t n)
+static enum vb_err copy_bytes(struct vb_store *s, struct vb_store *o, uint64_t from, uint64_t n)
 {
-	struct vb_store *o = k->old, *s = k->n;
 	loff_t in = (loff_t)from, out = (loff_t)s->end;
 	uint64_t left = n;
 	int fallback = 0;
@@ -2825,41 +2697,41 @@ static enum vb_err copy_bytes(struct compaction *k, uint64_t from, uint64_t n)
 	}
 	s->end += n;
 	s->appended += n;
-	k->done += n;
-	if (k->progress)
-		k->progress(k->arg, k->done, 0);
 	return VB_OK;
 }
 
-/* Copy cluster c's blocks to the end of the new file and fix their
- * footers (new offset, moved checksum). */
-static enum vb_err copy_cluster(struct compaction *k, struct cluster *c)
+enum vb_err vb_store_copy_blocks(struct vb_store *s, struct vb_store *o, uint64_t rec,
+				 uint64_t b0, uint64_t b1, uint64_t *at)
 {
-	struct vb_store *o = k->old, *s = k->n;
 	unsigned char f[FOOTER], lb[4];
-	uint64_t last = c->rec + c->b1 * BLOCK_STRIDE;
+	uint64_t last = rec + b1 * BLOCK_STRIDE;
 	enum vb_err rc;
 	size_t got;
 
+	if (!s->writer || s->broken || !s->tmp_path || s->id != o->id)
+		return vb_err_set(VB_EINVAL, "internal error: not a rewrite of this store");
+	if (b0 > b1 || rec < o->hdr_len || last >= o->end)
+		return corrupt(rec, "data blocks %llu..%llu lie outside the file",
+			       (unsigned long long)b0, (unsigned long long)b1);
 	if ((rc = vb_io_pread_full(o->fd, lb, 4, last, &got)))
 		return rc;
 	uint32_t last_len = vb_le_get32(lb);
 	if (got != 4 || !last_len || last_len > BLOCK)
 		return corrupt(last, "data block of unexpected length");
-	c->new_off = s->end;
-	if ((rc = copy_bytes(k, c->rec + c->b0 * BLOCK_STRIDE,
-			     (c->b1 - c->b0) * BLOCK_STRIDE + REC_OVERHEAD + last_len)))
+	*at = s->end;
+	if ((rc = copy_bytes(s, o, rec + b0 * BLOCK_STRIDE,
+			     (b1 - b0) * BLOCK_STRIDE + REC_OVERHEAD + last_len)))
 		return rc;
-	for (uint64_t b = c->b0; b <= c->b1; b++) {
-		uint64_t from = c->rec + b * BLOCK_STRIDE;
-		uint64_t to = c->new_off + (b - c->b0) * BLOCK_STRIDE;
-		uint32_t len = b == c->b1 ? last_len : BLOCK;
+	for (uint64_t b = b0; b <= b1; b++) {
+		uint64_t from = rec + b * BLOCK_STRIDE;
+		uint64_t to = *at + (b - b0) * BLOCK_STRIDE;
+		uint32_t len = b == b1 ? last_len : BLOCK;
 		if ((rc = vb_io_pread_full(o->fd, f, FOOTER, from + 4 + len, &got)))
 			return rc;
 		if (got != FOOTER || vb_le_get32(f) != FOOTER_MAGIC || f[4] != REC_DATA ||
 		    vb_le_get32(f + 8) != len || vb_le_get64(f + 16) != from || vb_le_get64(f + 24) != o->id)
 			return corrupt(from, "not a whole data block");
-		vb_le_put32(f + 12, moved_crc(k, vb_le_get32(f + 12), len, from, to));
+		vb_le_put32(f + 12, moved_crc(s, vb_le_get32(f + 12), len, from, to));
 		vb_le_put64(f + 16, to);
 		if ((rc = vb_io_pwrite_full(s->fd, f + 12, 12, to + 4 + len + 12)))
 			return rc;
@@ -2868,113 +2740,6 @@ static enum vb_err copy_cluster(struct compaction *k, struct cluster *c)
 	return VB_OK;
 }
 
-struct ops_buf {
-	struct vb_op *v;
-	size_t n, cap;
-};
-
-static enum vb_err keep_op(void *arg, const struct vb_op *op)
-{
-	struct ops_buf *b = arg;
-	enum vb_err rc = vb_grow(&b->v, &b->cap, b->n, sizeof *b->v, 16);
-
-	if (!rc)
-		b->v[b->n++] = *op;
-	return rc;
-}
-
-struct hunk {
-	uint64_t a_off, a_len, b_off, b_len;
-};
-
-struct hunks {
-	struct hunk *v;
-	size_t n, cap;
-};
-
-static enum vb_err keep_hunk(void *arg, uint64_t a_off, uint64_t a_len, uint64_t b_off,
-			     uint64_t b_len)
-{
-	struct hunks *h = arg;
-	enum vb_err rc = vb_grow(&h->v, &h->cap, h->n, sizeof *h->v, 16);
-
-	if (!rc)
-		h->v[h->n++] = (struct hunk){a_off, a_len, b_off, b_len};
-	return rc;
-}
-
-#define FLUSH_EVERY 8192
-
-/* Insert the pieces of old content `src` in [pos, pos+n), translated, at
- * `at` of the new tree *r. */
-static enum vb_err copy_pieces(struct compaction *k, const struct vb_root *src, uint64_t pos,
-			       uint64_t n, struct vb_root *r, uint64_t at)
-{
-	struct vb_ptree_cur cur;
-	enum vb_err rc = vb_ptree_seek(k->old->tree, src, pos, &cur);
-	uint64_t count = 0;
-
-	while (!rc && n) {
-		if (cur.at_end) {
-			rc = vb_err_set(VB_ECORRUPT, "content ends before its recorded length");
-			break;
-		}
-		struct vb_piece p = *vb_ptree_cur_piece(&cur), np;
-		uint64_t skip = pos - cur.piece_pos;
-		p.start += skip;
-		p.len -= skip;
-		if (p.len > n)
-			p.len = n;
-		if ((rc = translate(k, &p, &np)) || (rc = vb_ptree_insert(k->n->tree, r, at, &np)))
-			break;
-		at += p.len;
-		pos += p.len;
-		n -= p.len;
-		/* write finished nodes now and then: memory stays bounded */
-		if (++count % FLUSH_EVERY == 0 && (rc = vb_ptree_flush(k->n->tree, r)))
-			break;
-		if (n)
-			rc = vb_ptree_next(&cur);
-	}
-	vb_ptree_cur_close(&cur);
-	return rc;
-}
-
-/* The extension entries of `c` other than the store state (and, with
- * `no_anchors`, other than anchor entries), into out. */
-static enum vb_err strip_ext(const struct vb_commit *c, int no_anchors, unsigned char *out,
-			     size_t *len, uint64_t *embed, uint64_t *since)
-{
-	*len = 0;
-	*embed = *since = 0;
-	for (size_t i = 0; i + 3 <= c->ext_len;) {
-		unsigned type = c->ext[i];
-		size_t l = vb_le_get16(c->ext + i + 1);
-		if (l > c->ext_len - i - 3)
-			return corrupt(c->off, "commit extension runs past the record");
-		if (type == VB_EXT_STATE && l == STATE_LEN) {
-			*embed = vb_le_get64(c->ext + i + 3 + 8);
-			*since = vb_le_get64(c->ext + i + 3 + 16);
-		} else if (!(no_anchors && (type == VB_EXT_ANCHOR || type == VB_EXT_UNANCHOR))) {
-			memcpy(out + *len, c->ext + i, 3 + l);
-			*len += 3 + l;
-		}
-		i += 3 + l;
-	}
-	return VB_OK;
-}
-
-/* 1 if the extension entries hold an origin entry (VB_EXT_ORIGIN). */
-static int has_origin(const unsigned char *ext, size_t len)
-{
-	for (size_t i = 0; i + 3 <= len;) {
-		size_t l = vb_le_get16(ext + i + 1);
-		if (ext[i] == VB_EXT_ORIGIN && l >= 4)
-			return 1;
-		i += 3 + l;
-	}
-	return 0;
-}
 
 /* Remove the ".NAME.XXXXXX.tmp" files beside the store that are copies
  * of this store (its magic and id).  Under the write lock no compaction
@@ -3026,8 +2791,8 @@ static void sweep_temps(const struct vb_store *s)
 	closedir(d);
 }
 
-/* A writer handle on a new temporary file beside `old`, with old's header. */
-static enum vb_err compact_open(struct vb_store *old, struct vb_store **out)
+
+enum vb_err vb_store_rewrite_open(struct vb_store *old, struct vb_store **out)
 {
 	struct vb_store *s = calloc(1, sizeof *s);
 	unsigned char *h = NULL;
@@ -3035,8 +2800,13 @@ static enum vb_err compact_open(struct vb_store *old, struct vb_store **out)
 	size_t got;
 
 	*out = NULL;
+	if (!old->writer || old->broken || old->tmp_path) {
+		free(s);
+		return vb_err_set(VB_EINVAL, "store is not open for writing");
+	}
 	if (!s)
 		return vb_err_set(VB_ENOMEM, "out of memory");
+	sweep_temps(old);
 	s->fd = s->base_fd = s->dir_fd = -1;
 	s->writer = 1;
 	s->no_sync = old->no_sync;
@@ -3064,9 +2834,8 @@ static enum vb_err compact_open(struct vb_store *old, struct vb_store **out)
 		goto fail;
 	crash_point("header");
 	s->end = s->committed_end = s->hdr_len;
-	struct vb_ptree_io io = {s, io_read_node, io_tell, io_write_node, s->hdr_len, s->base.size};
-	if ((rc = vb_ptree_create(&io, 1u << 20, &s->tree)))
-		goto fail;
+	s->head.version = (uint64_t)-1;
+	s->oldest = old->oldest;
 	free(h);
 	*out = s;
 	return VB_OK;
@@ -3076,246 +2845,104 @@ fail:
 	return rc;
 }
 
-enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_restate *rs,
-			     size_t nrs, const char *message,
-			     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
-			     struct vb_compact_stats *st)
+enum vb_err vb_store_append_commit(struct vb_store *s, struct vb_commit *c, const char *message,
+				   const unsigned char *ext, size_t ext_len,
+				   const struct vb_store_state *st)
 {
-	struct compaction k;
-	struct vb_commit *cs = NULL, c;
-	uint64_t *new_off = NULL;
-	struct ops_buf ops = {NULL, 0, 0};
-	struct hunks hk = {NULL, 0, 0};
-	struct vb_root r = vb_root_empty();
-	unsigned char ext[VB_EXT_MAX];
-	size_t ext_len;
-	uint64_t head = s->head.version, oldest, n;
+	enum vb_err rc;
+
+	if (!s->writer || s->broken || !s->tmp_path)
+		return vb_err_set(VB_EINVAL, "internal error: not a rewrite");
+	if ((rc = put_commit(s, c, message, ext, ext_len, st->oldest, st->embed_rec,
+			     st->since_flatten)))
+		return rc;
+	s->head = *c;
+	s->oldest = st->oldest;
+	s->embed_rec = st->embed_rec;
+	s->since_flatten = st->since_flatten;
+	s->committed_end = s->end;
+	return VB_OK;
+}
+
+enum vb_err vb_store_write_ops(struct vb_store *s, const struct vb_op *ops, size_t nops,
+			       uint64_t *off, uint64_t *bytes)
+{
+	if (!s->writer || s->broken || !s->tmp_path)
+		return vb_err_set(VB_EINVAL, "internal error: not a rewrite");
+	return write_ops(s, ops, nops, off, bytes);
+}
+
+enum vb_err vb_store_rewrite_publish(struct vb_store *n, struct vb_store *s)
+{
 	enum vb_err rc = VB_OK;
 
-	memset(&k, 0, sizeof k);
-	memset(st, 0, sizeof *st);
-	k.old = s;
-	k.progress = progress;
-	k.arg = arg;
-	if (!s->writer || s->broken || s->tmp_path)
-		return vb_err_set(VB_EINVAL, "store is not open for writing");
-	if (!keep)
-		return vb_err_set(VB_EINVAL, "keep at least one version");
-	oldest = head + 1 > keep ? head + 1 - keep : 0;
-	if (oldest < s->oldest)
-		oldest = s->oldest;
-	n = head - oldest + 1;
-	if (n > SIZE_MAX / sizeof *cs || !(cs = malloc(n * sizeof *cs)) ||
-	    !(new_off = calloc(n, sizeof *new_off))) {
-		free(cs);
-		return vb_err_set(VB_ENOMEM, "out of memory");
-	}
-	/* the kept commits, newest first from the head */
-	cs[n - 1] = s->head;
-	for (uint64_t i = n - 1; i > 0 && !rc; i--)
-		rc = vb_store_commit_parent(s, &cs[i], &cs[i - 1]);
-
-	/* 1. the data blocks the kept versions use (and the embedded base) */
-	for (uint64_t i = 0; i < n && !rc; i++) {
-		struct vb_root vr = vb_store_root_of(&cs[i]);
-		rc = vb_ptree_walk_nodes(s->tree, &vr, compact_seen, compact_piece, &k);
-	}
-	if (!rc && s->embed_rec)
-		rc = add_cluster(&k, s->embed_rec, 0, (s->base.size - 1) / BLOCK);
-	if (!rc && k.nc) {
-		qsort(k.c, k.nc, sizeof *k.c, cmp_cluster);
-		size_t w = 0;
-		for (size_t i = 1; i < k.nc; i++) {
-			struct cluster *a = &k.c[w], *b = &k.c[i];
-			if (b->rec == a->rec && b->b0 <= a->b1 + 1) {
-				if (b->b1 > a->b1)
-					a->b1 = b->b1;
-			} else {
-				k.c[++w] = *b;
-			}
-		}
-		k.nc = w + 1;
-	}
-	if (!rc) {
-		sweep_temps(s);
-		rc = compact_open(s, &k.n);
-	}
-	/* 2. copy them */
-	for (size_t i = 0; i < k.nc && !rc; i++)
-		rc = copy_cluster(&k, &k.c[i]);
-	if (!rc)
-		k.n->oldest = oldest;
-
-	/* 3. the kept versions: the oldest rebuilt from its pieces, each
-	 * later one from the one before and their differences */
-	for (uint64_t i = 0; i < n && !rc; i++) {
-		struct vb_root vr = vb_store_root_of(&cs[i]);
-		uint64_t embed, since;
-		if (!i) {
-			rc = copy_pieces(&k, &vr, 0, vr.bytes, &r, 0);
-		} else {
-			struct vb_root pr = vb_store_root_of(&cs[i - 1]);
-			hk.n = 0;
-			rc = vb_ptree_diff(s->tree, &pr, &vr, keep_hunk, &hk);
-			for (size_t j = 0; j < hk.n && !rc; j++) {
-				struct hunk *h = &hk.v[j];
-				if (h->a_len)
-					rc = vb_ptree_delete(k.n->tree, &r, h->b_off, h->a_len);
-				if (!rc && h->b_len)
-					rc = copy_pieces(&k, &vr, h->b_off, h->b_len, &r, h->b_off);
-			}
-		}
-		if (!rc && (r.bytes != cs[i].length || r.pieces > cs[i].pieces))
-			rc = vb_err_set(VB_EIO, "internal error: version %llu rebuilt wrongly",
-					(unsigned long long)cs[i].version);
-		ops.n = 0;
-		if (!rc && cs[i].nops)
-			rc = vb_store_ops(s, &cs[i], keep_op, &ops);
-		if (!rc)
-			rc = write_ops(k.n, ops.v, ops.n, &c.ops_off, &c.ops_bytes);
-		if (!rc)
-			rc = vb_ptree_flush(k.n->tree, &r);
-		const struct vb_restate *re = NULL;
-		for (size_t j = 0; j < nrs; j++)
-			if (rs[j].version == cs[i].version)
-				re = &rs[j];
-		if (!rc)
-			rc = strip_ext(&cs[i], re != NULL, ext, &ext_len, &embed, &since);
-		if (rc)
-			break;
-		if (re) {
-			if (ext_len + re->ext_len > VB_EXT_MAX - VB_EXT_RESERVED) {
-				rc = vb_err_set(VB_ELIMIT, "version %llu has too many anchors to restate them (at most %u bytes of them)",
-						(unsigned long long)re->version,
-						VB_EXT_MAX - VB_EXT_RESERVED);
-				break;
-			}
-			memcpy(ext + ext_len, re->ext, re->ext_len);
-			ext_len += re->ext_len;
-		}
-		/* the rewritten commit gets a new CRC: an origin entry keeps
-		 * the version's identity (exports name versions by it) */
-		if (!has_origin(ext, ext_len)) {
-			unsigned char id[4];
-			vb_le_put32(id, cs[i].crc);
-			ext[ext_len] = VB_EXT_ORIGIN;
-			vb_le_put16(ext + ext_len + 1, 4);
-			memcpy(ext + ext_len + 3, id, 4);
-			ext_len += 7;
-		}
-		if (embed) {
-			const struct cluster *ec = find_cluster(&k, embed, 0, 0);
-			if (!ec) {
-				rc = corrupt(cs[i].off, "embedded base record not found");
-				break;
-			}
-			embed = ec->new_off;
-		}
-		uint64_t ops_off = c.ops_off, ops_bytes = c.ops_bytes;
-		c = cs[i];
-		c.ops_off = ops_off;
-		c.ops_bytes = ops_bytes;
-		c.flags &= VB_COMMIT_NO_BASE;
-		c.region_crc = 0;
-		c.region_start = 0;
-		c.root_off = r.off;
-		c.pieces = r.pieces;
-		vb_commit_sums(&c, ops.v, ops.n);
-		if (!i && oldest) {
-			c.flags |= VB_COMMIT_CUT;
-			c.parent_off = c.skip_off = 0;
-			c.parent_crc = 0;
-		} else if (i) {
-			uint64_t sv = c.version & (c.version - 1);
-			c.parent_off = new_off[i - 1];
-			c.parent_crc = k.n->head.crc;
-			/* a skip below the cut is never followed: point it at
-			 * the cut so that it stays inside the file */
-			c.skip_off = sv >= oldest ? new_off[sv - oldest] : new_off[0];
-		}
-		rc = put_commit(k.n, &c, c.message, ext, ext_len, oldest, embed, since);
-		if (!rc) {
-			crash_point("commit");
-			new_off[i] = c.off;
-			k.n->head = c;
-			k.n->embed_rec = embed;
-			k.n->since_flatten = since;
-		}
-	}
-
-	/* 4. the compaction's own version, then the switch */
-	if (!rc) {
-		struct vb_op op = {VB_OP_COMPACT, 0, r.bytes, oldest};
-		struct timespec ts;
-		uint64_t since = k.n->since_flatten + 1 ? k.n->since_flatten + 1 : k.n->since_flatten;
-		c = k.n->head;
-		memset(&c, 0, offsetof(struct vb_commit, message));
-		c.version = head + 1;
-		c.flags = k.n->head.flags & VB_COMMIT_NO_BASE;
-		c.parent_off = k.n->head.off;
-		c.parent_crc = k.n->head.crc;
-		uint64_t sv = c.version & (c.version - 1);
-		c.skip_off = sv >= oldest ? new_off[sv - oldest] : new_off[0];
-		c.root_off = r.off;
-		c.length = r.bytes;
-		c.pieces = r.pieces;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		c.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-		vb_commit_sums(&c, &op, 1);
-		rc = write_ops(k.n, &op, 1, &c.ops_off, &c.ops_bytes);
-		if (!rc)
-			rc = put_commit(k.n, &c, message ? message : "", NULL, 0, oldest,
-					k.n->embed_rec, since);
-		crash_point("last commit");
-	}
-	if (!rc && !s->no_sync && fsync(k.n->fd) < 0)
-		rc = vb_err_sys("sync");
+	if (!n->writer || n->broken || !n->tmp_path || n->id != s->id)
+		return vb_err_set(VB_EINVAL, "internal error: not a rewrite of this store");
+	if (!s->no_sync && fsync(n->fd) < 0)
+		return vb_err_sys("sync");
 	crash_point("synced");
 	/* an unnamed new file gets its temporary name only now: a crash
 	 * before leaves nothing, one between this and the rename leaves it
-	 * for the next compaction to remove (sweep_temps) */
-	for (int tries = 0; !rc && k.n->tmp_anon; tries++) {
-		if (link_unnamed(k.n->fd, k.n->tmp_path) == 0)
-			k.n->tmp_anon = 0;
+	 * for the next rewrite to remove (sweep_temps) */
+	for (int tries = 0; !rc && n->tmp_anon; tries++) {
+		if (link_unnamed(n->fd, n->tmp_path) == 0)
+			n->tmp_anon = 0;
 		else if (errno != EEXIST || tries > 100)
 			rc = vb_err_sys("cannot name the new store file");
 		else
-			rc = temp_name(k.n, k.n->tmp_path);
+			rc = temp_name(n, n->tmp_path);
 	}
 	/* the old file is untouched until this rename replaces it */
-	if (!rc && rename(k.n->tmp_path, s->path) < 0)
+	if (!rc && rename(n->tmp_path, s->path) < 0)
 		rc = vb_err_sys("cannot replace the store");
-	if (!rc) {
-		crash_point("renamed");
-		free(k.n->tmp_path);
-		k.n->tmp_path = NULL;
-		char *dir = dir_of(s->path);
-		int dfd = dir && !s->no_sync ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-		free(dir);
-		st->version = head + 1;
-		st->oldest = oldest;
-		st->bytes_before = s->end;
-		st->bytes_after = k.n->end;
-		st->versions_dropped = oldest - s->oldest;
-		/* this handle's file is gone from the path: no more writes */
-		s->broken = 1;
+	if (rc)
+		return rc;
+	crash_point("renamed");
+	free(n->tmp_path);
+	n->tmp_path = NULL;
+	n->writer = 0; /* nothing to roll back: the file is the store now */
+	char *dir = dir_of(s->path);
+	int dfd = dir && !s->no_sync ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
 	}
-	if (k.n) {
-		k.n->writer = 0; /* nothing to roll back: the temp file goes */
-		vb_root_release(k.n->tree, &r);
+	free(dir);
+	/* this handle's file is gone from the path: no more writes */
+	s->broken = 1;
+	return VB_OK;
+}
+
+void vb_store_rewrite_abandon(struct vb_store *n)
+{
+	if (n)
+		n->writer = 0; /* nothing to roll back: the temporary file goes */
+	vb_store_close(n);
+}
+
+static enum vb_err take_state_of(void *arg, unsigned type, const unsigned char *d, size_t len)
+{
+	struct vb_store_state *st = arg;
+
+	if (type == VB_EXT_STATE && len == STATE_LEN) {
+		st->oldest = vb_le_get64(d);
+		st->embed_rec = vb_le_get64(d + 8);
+		st->since_flatten = vb_le_get64(d + 16);
 	}
-	vb_store_close(k.n);
-	free(k.c);
-	free(k.seen.v);
-	free(cs);
-	free(new_off);
-	free(ops.v);
-	free(hk.v);
-	return rc;
+	return VB_OK;
+}
+
+enum vb_err vb_commit_state(const struct vb_commit *c, struct vb_store_state *st)
+{
+	memset(st, 0, sizeof *st);
+	return vb_commit_ext(c, take_state_of, st);
+}
+
+void vb_store_state(const struct vb_store *s, struct vb_store_state *st)
+{
+	st->oldest = s->oldest;
+	st->embed_rec = s->embed_rec;
+	st->since_flatten = s->since_flatten;
 }
 
 /* --------------------------------------------------------------- verify */
@@ -3325,7 +2952,6 @@ struct verify {
 	void (*report)(void *, uint64_t, const char *);
 	void *arg;
 	int problems;
-	struct offset_set seen;
 };
 
 static void problem(struct verify *v, uint64_t off, const char *what)
@@ -3333,11 +2959,6 @@ static void problem(struct verify *v, uint64_t off, const char *what)
 	v->problems++;
 	if (v->report)
 		v->report(v->arg, off, what);
-}
-
-static int seen_node(void *arg, uint64_t off)
-{
-	return offset_set_add(&((struct verify *)arg)->seen, off);
 }
 
 static enum vb_err nop_fn(void *arg, const void *p, size_t n)
@@ -3370,12 +2991,12 @@ static enum vb_err count_op(void *arg, const struct vb_op *op)
 	return VB_OK;
 }
 
-enum vb_err vb_store_verify(struct vb_store *s,
+enum vb_err vb_store_verify(struct vb_store *s, const struct vb_verify_tree *tree,
 			    void (*report)(void *arg, uint64_t off, const char *what),
 			    void (*note)(void *arg, const char *what), void *arg,
 			    struct vb_verify_stats *st)
 {
-	struct verify v = {s, report, arg, 0, {NULL, 0, 0}};
+	struct verify v = {s, report, arg, 0};
 	uint64_t versions = 0;
 	unsigned char f[FOOTER];
 	char msg[512];
@@ -3440,9 +3061,7 @@ enum vb_err vb_store_verify(struct vb_store *s,
 	/* 2. every version: commit links, tree structure, data reachability */
 	struct vb_commit c = s->head, next;
 	for (;;) {
-		struct vb_root r = vb_store_root_of(&c);
-		/* shared subtrees are checked once (seen_node) */
-		rc = vb_ptree_walk_nodes(s->tree, &r, seen_node, verify_piece, &v);
+		rc = tree ? tree->walk(tree->ctx, &c, verify_piece, &v) : VB_OK;
 		if (rc) {
 			snprintf(msg, sizeof msg, "version %llu: %s", (unsigned long long)c.version,
 				 vb_err_detail());
@@ -3482,9 +3101,8 @@ enum vb_err vb_store_verify(struct vb_store *s,
 		st->records = records;
 		st->bytes = s->end;
 		st->versions = versions;
-		st->nodes = v.seen.n;
+		st->nodes = 0;
 	}
-	free(v.seen.v);
 	if (v.problems)
 		return vb_err_set(VB_ECORRUPT, "%d problem%s found", v.problems,
 				  v.problems == 1 ? "" : "s");
@@ -3507,8 +3125,4 @@ void vb_store_stats(const struct vb_store *s, struct vb_store_stats *st)
 		vb_pages_stats(s->bpages, &ps);
 		st->block_pages_bytes = ps.bytes_committed;
 	}
-	struct vb_ptree_stats ts;
-	vb_ptree_stats(s->tree, &ts);
-	st->node_cache_bytes = ts.cache_bytes;
-	st->node_pages_bytes = ts.pages_bytes;
 }

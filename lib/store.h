@@ -23,7 +23,7 @@
 
 #include "err.h"
 #include "io.h"
-#include "ptree.h"
+#include "piece.h"
 
 /* Operation kinds, as stored in OPS records. */
 enum vb_op_kind {
@@ -170,8 +170,28 @@ enum vb_err vb_store_commit_read(struct vb_store *s, uint64_t off, struct vb_com
 enum vb_err vb_store_commit_parent(struct vb_store *s, const struct vb_commit *c,
 				   struct vb_commit *out);
 
-struct vb_ptree *vb_store_ptree(struct vb_store *s);
-struct vb_root vb_store_root_of(const struct vb_commit *c);
+/* The tree a commit names: its root NODE record (0: empty content), the
+ * content's length and piece count.  The store frames the nodes; their
+ * encoding, and the tree, belong to lib/ptree and its owner (the vbuf
+ * store backend). */
+struct vb_store_root {
+	uint64_t off, bytes, pieces;
+};
+struct vb_store_root vb_store_root_of(const struct vb_commit *c);
+
+/* NODE records.  Read and verify the one at `off` (it must lie before the
+ * committed end as this handle sees it, or be one this writer appended):
+ * copy its payload, at most `cap` bytes, to `buf` and its length to *len
+ * (VB_ECORRUPT if damaged or larger).  Append one (writers only; len at
+ * most VB_STORE_NODE_MAX): it starts at vb_store_tell(). */
+#define VB_STORE_NODE_MAX 65536u
+enum vb_err vb_store_node_read(struct vb_store *s, uint64_t off, unsigned char *buf,
+			       size_t cap, size_t *len);
+enum vb_err vb_store_node_write(struct vb_store *s, const unsigned char *buf, size_t len);
+/* The offset at which the next appended record starts; the lowest offset a
+ * record can have (the header's length). */
+uint64_t vb_store_tell(const struct vb_store *s);
+uint64_t vb_store_records_start(const struct vb_store *s);
 
 /* Append bytes to this session's data record; *p describes them as a
  * piece (contiguous with the previous append's piece). */
@@ -185,13 +205,20 @@ enum vb_err vb_store_read(struct vb_store *s, const struct vb_piece *p, uint64_t
 enum vb_err vb_store_send(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
 			  uint64_t n, struct vb_sink *sink);
 
-/* Make `root` the new head with these operations; *version gets its number.
- * Writes nodes, ops and the commit record (durably unless no_sync); for a
- * new store, renames it into place.  On failure everything appended since
- * the last commit is cut off and the handle must be closed. */
-enum vb_err vb_store_commit(struct vb_store *s, struct vb_root *root, uint32_t flags,
-			    const struct vb_op *ops, size_t nops, const char *message,
-			    const unsigned char *ext, size_t ext_len, uint64_t *version);
+/* Make a new head with these operations; *version gets its number.
+ * Writes the ops record, then calls write_tree(arg, &root), which appends
+ * the new version's tree (vb_store_node_write) and fills `root`, then the
+ * commit record (durably unless no_sync).  A store this handle created has
+ * no version until its first commit, which must be version 0 (one
+ * VB_OP_CREATE: the base as it is, or nothing); it stays in the temporary
+ * file (unsynced) until the second, which renames it into place.  On
+ * failure, write_tree's included, everything appended since the last commit
+ * is cut off and the handle must be closed. */
+enum vb_err vb_store_commit(struct vb_store *s,
+			    enum vb_err (*write_tree)(void *arg, struct vb_store_root *root),
+			    void *arg, uint32_t flags, const struct vb_op *ops, size_t nops,
+			    const char *message, const unsigned char *ext, size_t ext_len,
+			    uint64_t *version);
 /* `flags` may hold VB_COMMIT_NO_BASE: the caller vouches that `root` has no
  * base piece (the store then opens at this version without the base). */
 
@@ -230,44 +257,76 @@ struct vb_verify_stats {
 	uint64_t nodes;         /* distinct tree nodes checked */
 };
 
+/* The tree half of verify, given by the owner of the trees: walk the tree
+ * of commit `c`, calling piece(parg, p) for every piece reached (subtrees
+ * already walked for another commit may be skipped), and return
+ * VB_ECORRUPT with the detail set if the tree is damaged. */
+struct vb_verify_tree {
+	enum vb_err (*walk)(void *ctx, const struct vb_commit *c,
+			    enum vb_err (*piece)(void *parg, const struct vb_piece *p),
+			    void *parg);
+	void *ctx;
+};
+
 /* Check every record (length, footer, checksum) and every version's
- * structure (commit links, tree sums and levels, data blocks reachable,
- * operations decodable), and the base file's identity.  `report` gets each
- * problem (file offset, text); the return is VB_ECORRUPT if any was found.
- * `note` gets informational lines (a torn tail).  `st` may be NULL. */
-enum vb_err vb_store_verify(struct vb_store *s,
+ * structure (commit links, the tree through `tree` if not NULL, the data
+ * blocks its pieces reach, operations decodable), and the base file's
+ * identity.  `report` gets each problem (file offset, text); the return is
+ * VB_ECORRUPT if any was found.  `note` gets informational lines (a torn
+ * tail).  `st` may be NULL; st->nodes is left 0 (the tree's owner counts
+ * them). */
+enum vb_err vb_store_verify(struct vb_store *s, const struct vb_verify_tree *tree,
 			    void (*report)(void *arg, uint64_t off, const char *what),
 			    void (*note)(void *arg, const char *what), void *arg,
 			    struct vb_verify_stats *st);
 
 /*
- * Compaction: write a new file beside the store with only what the `keep`
- * newest versions use (their data blocks, moved with copy_file_range and
- * their checksums carried over; their trees, rebuilt; their commits, with
- * times, messages and operations), plus one more version with a COMPACT
- * operation and `message`, sync it, and rename it over the store.  The
- * oldest version kept is marked as a cut (VB_COMMIT_CUT); each version
- * listed in `rs` (the cut, and versions that revert to before it) gets
- * its anchor entries replaced by the restated ones.  The old file is not changed:
- * until the rename it is the store, after it the new file is, so a crash
- * anywhere leaves one valid store (and maybe a temporary file).  On
- * success this handle can no longer write: close it.
+ * Rewriting (lib/compact builds a compaction on these): a second writer
+ * handle on a new temporary file beside the store, with the store's header
+ * (its id and base identity), into which whole data blocks are copied and
+ * commit records written with the fields the caller gives, then renamed
+ * over the store.  The old file is not changed: until the rename it is the
+ * store, after it the new file is, so a crash anywhere leaves one valid
+ * store (and maybe a temporary file, which the next rewrite removes).
  */
-struct vb_compact_stats {
-	uint64_t version;          /* the new head */
-	uint64_t oldest;           /* the oldest version kept */
-	uint64_t versions_dropped;
-	uint64_t bytes_before, bytes_after;
+#define VB_STORE_BLOCK 65536u   /* payload bytes of a data block (format) */
+
+/* The state every commit carries (VB_EXT_STATE) for the store: the oldest
+ * version kept, the data record of the embedded base (0: none), commits
+ * since the last flatten. */
+struct vb_store_state {
+	uint64_t oldest, embed_rec, since_flatten;
 };
-struct vb_restate {
-	uint64_t version;          /* a kept version whose anchors are restated */
-	unsigned char *ext;        /* VB_EXT_ANCHOR entries: all of them */
-	size_t ext_len;
-};
-enum vb_err vb_store_compact(struct vb_store *s, uint64_t keep, const struct vb_restate *rs,
-			     size_t nrs, const char *message,
-			     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
-			     struct vb_compact_stats *st);
+/* The head's state; the state entry of commit `c` (zeros if it has none). */
+void vb_store_state(const struct vb_store *s, struct vb_store_state *st);
+enum vb_err vb_commit_state(const struct vb_commit *c, struct vb_store_state *st);
+
+/* Open the rewrite of writer `s` (which keeps the write lock throughout).
+ * Removes temporary files an earlier rewrite left. */
+enum vb_err vb_store_rewrite_open(struct vb_store *s, struct vb_store **out);
+/* Copy data blocks b0..b1 of the data record at `rec` of `from` to the end
+ * of rewrite `to` (copy_file_range where it can: the payloads are not read
+ * and their checksums are carried over, so damage stays detectable);
+ * *at gets the copy's offset: byte k of the old record, for k in blocks
+ * b0..b1, is byte k - b0 * VB_STORE_BLOCK of the data record at *at. */
+enum vb_err vb_store_copy_blocks(struct vb_store *to, struct vb_store *from, uint64_t rec,
+				 uint64_t b0, uint64_t b1, uint64_t *at);
+/* Append an OPS record (*off 0 when nops is 0) to rewrite `s`. */
+enum vb_err vb_store_write_ops(struct vb_store *s, const struct vb_op *ops, size_t nops,
+			       uint64_t *off, uint64_t *bytes);
+/* Append commit `c` to rewrite `s` as given (version, links, root, ops,
+ * flags, time, sums; the store's state entry from `st` follows the
+ * caller's `ext`); fills c->off, crc, rec_len, message and ext, and
+ * makes it the rewrite's head. */
+enum vb_err vb_store_append_commit(struct vb_store *s, struct vb_commit *c, const char *message,
+				   const unsigned char *ext, size_t ext_len,
+				   const struct vb_store_state *st);
+/* Sync rewrite `n` and rename it over the file of `s`.  On success `n` is
+ * the store (close it) and `s` can no longer write (close it too). */
+enum vb_err vb_store_rewrite_publish(struct vb_store *n, struct vb_store *s);
+/* Close a rewrite that failed: its temporary file goes.  NULL-safe. */
+void vb_store_rewrite_abandon(struct vb_store *n);
+
 /* For crash tests only: called after every append and sync of a writer
  * and where a compaction copies, syncs and renames (`where` names the
  * step; for an append, `len` bytes were just written at `off` of `fd`, so
@@ -285,8 +344,6 @@ struct vb_store_stats {
 	uint64_t block_cache_bytes; /* pages holding cached blocks */
 	uint64_t block_cache_cap;   /* the block cache's size (0: none) */
 	uint64_t block_pages_bytes; /* memory its page store holds */
-	uint64_t node_cache_bytes;  /* decoded nodes kept by the cache */
-	uint64_t node_pages_bytes;  /* memory held for nodes (cached or in use) */
 };
 void vb_store_stats(const struct vb_store *s, struct vb_store_stats *st);
 

@@ -22,29 +22,15 @@ typedef enum vb_err (*hunk_fn)(void *arg, uint64_t a_off, uint64_t a_len, uint64
 static enum vb_err do_diff(struct vb_vbuf *b, uint64_t va, uint64_t vb, hunk_fn hunk, void *arg)
 {
 	uint64_t head = b->ops->head(b->be);
-	struct vb_store *s;
-	struct vb_commit *c;
-	enum vb_err rc;
-
 	if (va > head || vb > head)
 		return vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
 				  (unsigned long long)(va > head ? va : vb),
 				  (unsigned long long)head);
-	if (!(s = b->ops->store(b->be)))
+	if (!b->ops->diff)
 		return vb_err_set(VB_EINVAL, "the in-memory model cannot compare versions");
 	if (va == vb)
 		return VB_OK;
-	/* two commit records hold up to 12 KiB of message and extensions */
-	if (!(c = malloc(2 * sizeof *c)))
-		return vb_err_set(VB_ENOMEM, "out of memory");
-	if (!(rc = vb_store_commit_at(s, va, &c[0])) && !(rc = vb_store_commit_at(s, vb, &c[1]))) {
-		struct vb_root ra = vb_store_root_of(&c[0]), rb = vb_store_root_of(&c[1]);
-		rc = vb_ptree_diff(vb_store_ptree(s), &ra, &rb, hunk, arg);
-		vb_root_release(vb_store_ptree(s), &ra);
-		vb_root_release(vb_store_ptree(s), &rb);
-	}
-	free(c);
-	return rc;
+	return b->ops->diff(b->be, va, vb, hunk, arg);
 }
 
 enum vb_err vb_vbuf_diff(struct vb_vbuf *b, uint64_t va, uint64_t vb, hunk_fn hunk, void *arg)

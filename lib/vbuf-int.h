@@ -26,6 +26,23 @@ struct vb_backend_ops {
 	enum vb_err (*ops)(void *be, uint64_t version,
 			   enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
 	struct vb_store *(*store)(void *be);
+	/* Bytes [off, off+n) of `version` (n > 0 inside its content), verified;
+	 * VB_EINVAL where only the version shown can be read. */
+	enum vb_err (*read_at)(void *be, uint64_t version, uint64_t off, void *buf, size_t n);
+	/* vb_vbuf_diff, vb_vbuf_verify, the file half of vb_vbuf_compact (the
+	 * cut computed by vbuf.c); NULL where the backend has no history
+	 * file (the in-memory model): vbuf.c refuses with a clear error. */
+	enum vb_err (*diff)(void *be, uint64_t va, uint64_t vb,
+			    enum vb_err (*hunk)(void *arg, uint64_t a_off, uint64_t a_len,
+						uint64_t b_off, uint64_t b_len),
+			    void *arg);
+	enum vb_err (*verify)(void *be, void (*report)(void *arg, uint64_t off, const char *what),
+			      void (*note)(void *arg, const char *what), void *arg,
+			      struct vb_verify_stats *st);
+	enum vb_err (*compact)(void *be, uint64_t oldest, const struct vb_restate *rs, size_t nrs,
+			       const char *message,
+			       void (*progress)(void *arg, uint64_t done, uint64_t total),
+			       void *arg, struct vb_compact_stats *st);
 	void (*close)(void *be);
 	enum vb_err (*flatten)(void *be, const struct vb_flatten_opts *o,
 			       struct vb_flatten_stats *st);
@@ -75,6 +92,10 @@ void vb_iter_detach_all(struct vb_vbuf *b);
 enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *o,
 				  uint64_t version, const struct vb_backend_ops **ops,
 				  void **be);
+/* White-box access for tests and benchmarks only (never the library's
+ * code paths): the store backend's piece tree, NULL for the model. */
+struct vb_ptree *vb_vbuf_tree(struct vb_vbuf *b);
+
 enum vb_err vb_backend_mem_open(const void *data, size_t n, const struct vb_backend_ops **ops,
 				void **be);
 

@@ -230,9 +230,20 @@ static enum vb_err m_embed(void *be, const struct vb_flatten_opts *o, uint64_t *
 	return vb_err_set(VB_EINVAL, "the store has no base file to embed");
 }
 
+/* The model keeps no old contents: only the version shown reads. */
+static enum vb_err m_read_at(void *be, uint64_t version, uint64_t off, void *buf, size_t n)
+{
+	if (version != m_version(be))
+		return vb_err_set(VB_EINVAL, "the in-memory model cannot read old versions");
+	return m_read(be, off, buf, n);
+}
+
 static const struct vb_backend_ops mem_ops = {
-	m_len, m_pieces, m_version, m_head, m_read, m_send, m_insert, m_remove,
-	m_revert, m_commit, m_info, m_ops, m_store, m_close, m_flatten, m_embed,
+	.len = m_len, .pieces = m_pieces, .version = m_version, .head = m_head,
+	.read = m_read, .send = m_send, .insert = m_insert, .remove = m_remove,
+	.revert = m_revert, .commit = m_commit, .info = m_info, .ops = m_ops,
+	.store = m_store, .read_at = m_read_at, .close = m_close, .flatten = m_flatten,
+	.embed = m_embed,
 };
 
 enum vb_err vb_backend_mem_open(const void *data, size_t n, const struct vb_backend_ops **ops,

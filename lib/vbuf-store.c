@@ -6,6 +6,11 @@
  * bytes to the session's data record and adds one piece (or extends the
  * previous one when the bytes continue it); a delete only changes the tree.
  *
+ * The backend owns the tree (lib/stree: its nodes are the store's NODE
+ * records): it makes version 0 of a store it created, flushes the new
+ * nodes inside vb_store_commit, walks the trees for verify and hands them
+ * to compaction (lib/compact).
+ *
  * A flatten copies content into the session's data record and swaps
  * pieces for pieces over the copy, content unchanged: all of it (one
  * piece, and the version no longer needs the base file), or, partial,
@@ -15,13 +20,25 @@
  * positions stay put: a run's delete and insert have the same length.
  */
 #include "vbuf-int.h"
+#include "compact.h"
+#include "oset.h"
+#include "stree.h"
 
 #include <stdlib.h>
+
+/* A version's tree (persisted: nothing to release). */
+struct old_root {
+	int valid;
+	uint64_t version;
+	struct vb_root root;
+};
 
 struct sbe {
 	struct vb_store *s;
 	struct vb_ptree *t;
 	struct vb_root root;
+	struct old_root old[2];  /* the last two versions read_at or diff used */
+	int old_next;
 	uint64_t version;
 	int no_base;        /* the content has no base piece */
 };
@@ -118,6 +135,27 @@ static enum vb_err s_remove(void *be, uint64_t off, uint64_t n)
 	return vb_ptree_delete(e->t, &e->root, off, n);
 }
 
+/* Version 0 of a store this handle created: the base as one piece, or
+ * nothing. */
+static enum vb_err create_v0(struct sbe *e)
+{
+	uint64_t size = vb_store_base_size(e->s), v;
+	struct vb_op op = {VB_OP_CREATE, 0, size, 0};
+	struct vb_piece p = {VB_SRC_BASE, 0, 0, size};
+	struct vb_stree_flush f = {e->t, &e->root};
+	enum vb_err rc = VB_OK;
+
+	e->root = vb_root_empty();
+	if (size)
+		rc = vb_ptree_insert(e->t, &e->root, 0, &p);
+	if (!rc)
+		rc = vb_store_commit(e->s, vb_stree_flush, &f,
+				     vb_store_has_base(e->s) ? 0 : VB_COMMIT_NO_BASE, &op, 1, "",
+				     NULL, 0, &v);
+	vb_root_release(e->t, &e->root);
+	return rc;
+}
+
 static enum vb_err s_revert(void *be, uint64_t version)
 {
 	struct sbe *e = be;
@@ -127,7 +165,7 @@ static enum vb_err s_revert(void *be, uint64_t version)
 	if (rc || (rc = vb_store_need_base(e->s, &c)))
 		return rc;
 	vb_root_release(e->t, &e->root);
-	e->root = vb_store_root_of(&c);
+	e->root = vb_stree_root(&c);
 	e->no_base = (c.flags & VB_COMMIT_NO_BASE) != 0;
 	return VB_OK;
 }
@@ -136,8 +174,10 @@ static enum vb_err s_commit(void *be, const struct vb_op *ops, size_t nops, cons
 			    const unsigned char *ext, size_t ext_len, uint64_t *version)
 {
 	struct sbe *e = be;
-	enum vb_err rc = vb_store_commit(e->s, &e->root, e->no_base ? VB_COMMIT_NO_BASE : 0, ops,
-					 nops, msg, ext, ext_len, version);
+	struct vb_stree_flush f = {e->t, &e->root};
+	enum vb_err rc = vb_store_commit(e->s, vb_stree_flush, &f,
+					 e->no_base ? VB_COMMIT_NO_BASE : 0, ops, nops, msg, ext,
+					 ext_len, version);
 
 	if (!rc)
 		e->version = *version;
@@ -356,13 +396,128 @@ static void s_close(void *be)
 		return;
 	if (e->t)
 		vb_root_release(e->t, &e->root);
+	vb_ptree_free(e->t);
 	vb_store_close(e->s);
 	free(e);
 }
 
+/* A version's tree, kept for the next call: an export reads the two
+ * versions it compares piece by piece. */
+static enum vb_err root_at(struct sbe *e, uint64_t version, struct vb_root *out)
+{
+	struct vb_commit *c;
+	enum vb_err rc;
+
+	for (int i = 0; i < 2; i++)
+		if (e->old[i].valid && e->old[i].version == version) {
+			*out = e->old[i].root;
+			return VB_OK;
+		}
+	/* a commit record holds up to 6 KiB of message and extensions */
+	if (!(c = malloc(sizeof *c)))
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	if (!(rc = vb_store_commit_at(e->s, version, c)) && !(rc = vb_store_need_base(e->s, c))) {
+		e->old[e->old_next] = (struct old_root){1, version, vb_stree_root(c)};
+		*out = e->old[e->old_next].root;
+		e->old_next ^= 1;
+	}
+	free(c);
+	return rc;
+}
+
+static enum vb_err s_read_at(void *be, uint64_t version, uint64_t off, void *buf, size_t n)
+{
+	struct sbe *e = be;
+	unsigned char *dst = buf;
+	struct vb_root r;
+	enum vb_err rc;
+
+	if ((rc = root_at(e, version, &r)))
+		return rc;
+	if (off > r.bytes || n > r.bytes - off)
+		return vb_err_set(VB_ERANGE, "bytes %llu..%llu lie outside version %llu",
+				  (unsigned long long)off, (unsigned long long)(off + n),
+				  (unsigned long long)version);
+	struct walk_arg w = {e, read_part, &dst};
+	return vb_ptree_range(e->t, &r, off, n, walk_part, &w);
+}
+
+static enum vb_err s_diff(void *be, uint64_t va, uint64_t vb,
+			  enum vb_err (*hunk)(void *arg, uint64_t a_off, uint64_t a_len,
+					      uint64_t b_off, uint64_t b_len),
+			  void *arg)
+{
+	struct sbe *e = be;
+	struct vb_root ra, rb;
+	enum vb_err rc;
+
+	if ((rc = root_at(e, va, &ra)) || (rc = root_at(e, vb, &rb)))
+		return rc;
+	return vb_ptree_diff(e->t, &ra, &rb, hunk, arg);
+}
+
+/* verify: the tree half, each node walked once over all versions */
+struct vwalk {
+	struct sbe *e;
+	struct vb_oset seen;
+	enum vb_err (*piece)(void *parg, const struct vb_piece *p);
+	void *parg;
+};
+
+static int v_seen(void *arg, uint64_t off)
+{
+	return vb_oset_add(&((struct vwalk *)arg)->seen, off);
+}
+
+static enum vb_err v_piece(void *arg, const struct vb_piece *p)
+{
+	struct vwalk *w = arg;
+	return w->piece(w->parg, p);
+}
+
+static enum vb_err v_walk(void *ctx, const struct vb_commit *c,
+			  enum vb_err (*piece)(void *parg, const struct vb_piece *p), void *parg)
+{
+	struct vwalk *w = ctx;
+	struct vb_root r = vb_stree_root(c);
+
+	w->piece = piece;
+	w->parg = parg;
+	return vb_ptree_walk_nodes(w->e->t, &r, v_seen, v_piece, w);
+}
+
+static enum vb_err s_verify(void *be, void (*report)(void *arg, uint64_t off, const char *what),
+			    void (*note)(void *arg, const char *what), void *arg,
+			    struct vb_verify_stats *st)
+{
+	struct vwalk w = {be, {NULL, 0, 0}, NULL, NULL};
+	struct vb_verify_tree t = {v_walk, &w};
+	struct vb_verify_stats tmp;
+	enum vb_err rc;
+
+	if (!st)
+		st = &tmp;
+	rc = vb_store_verify(((struct sbe *)be)->s, &t, report, note, arg, st);
+	st->nodes = w.seen.n;
+	vb_oset_free(&w.seen);
+	return rc;
+}
+
+static enum vb_err s_compact(void *be, uint64_t oldest, const struct vb_restate *rs, size_t nrs,
+			     const char *message,
+			     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+			     struct vb_compact_stats *st)
+{
+	struct sbe *e = be;
+	return vb_compact(e->s, e->t, oldest, rs, nrs, message, progress, arg, st);
+}
+
 static const struct vb_backend_ops store_ops = {
-	s_len, s_pieces, s_version, s_head, s_read, s_send, s_insert, s_remove,
-	s_revert, s_commit, s_info, s_ops, s_store, s_close, s_flatten, s_embed,
+	.len = s_len, .pieces = s_pieces, .version = s_version, .head = s_head,
+	.read = s_read, .send = s_send, .insert = s_insert, .remove = s_remove,
+	.revert = s_revert, .commit = s_commit, .info = s_info, .ops = s_ops,
+	.store = s_store, .read_at = s_read_at, .diff = s_diff, .verify = s_verify,
+	.compact = s_compact, .close = s_close, .flatten = s_flatten, .embed = s_embed,
 };
 
 enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *o,
@@ -384,7 +539,11 @@ enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *
 		free(e);
 		return rc;
 	}
-	e->t = vb_store_ptree(e->s);
+	if ((rc = vb_stree_create(e->s, o->node_cache, &e->t)) ||
+	    (vb_store_is_new(e->s) && (rc = create_v0(e)))) {
+		s_close(e);
+		return rc;
+	}
 	c = *vb_store_head(e->s);
 	if ((version != VB_HEAD && (rc = vb_store_commit_at(e->s, version, &c))) ||
 	    (rc = vb_store_need_base(e->s, &c))) {
@@ -392,9 +551,14 @@ enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *
 		return rc;
 	}
 	e->no_base = (c.flags & VB_COMMIT_NO_BASE) != 0;
-	e->root = vb_store_root_of(&c);
+	e->root = vb_stree_root(&c);
 	e->version = c.version;
 	*ops = &store_ops;
 	*be = e;
 	return VB_OK;
+}
+
+struct vb_ptree *vb_vbuf_tree(struct vb_vbuf *b)
+{
+	return b->ops == &store_ops ? ((struct sbe *)b->be)->t : NULL;
 }

@@ -886,14 +886,13 @@ static enum vb_err do_compact(struct vb_vbuf *b, uint64_t keep, const char *mess
 			      void (*progress)(void *arg, uint64_t done, uint64_t total),
 			      void *arg, struct vb_compact_stats *st)
 {
-	struct vb_store *s = b->ops->store(b->be);
 	struct cut_ext *x;
 	enum vb_err rc;
 	int found;
 
 	if ((rc = writable(b)))
 		return rc;
-	if (!s)
+	if (!b->ops->compact)
 		return vb_err_set(VB_EINVAL, "only a store can be compacted");
 	if (b->nlog || b->ext_len)
 		return vb_err_set(VB_EINVAL, "commit or drop the edits before compacting");
@@ -938,7 +937,7 @@ static enum vb_err do_compact(struct vb_vbuf *b, uint64_t keep, const char *mess
 					(unsigned long long)v, VB_EXT_MAX - VB_EXT_RESERVED);
 	}
 	if (!rc)
-		rc = vb_store_compact(s, keep, rs, nrs, message, progress, arg, st);
+		rc = b->ops->compact(b->be, cut, rs, nrs, message, progress, arg, st);
 	for (size_t i = 0; i < nrs; i++)
 		free(rs[i].ext); /* the struct cut_ext starts with it */
 	free(rs);
@@ -1007,6 +1006,42 @@ enum vb_err vb_vbuf_flatten(struct vb_vbuf *b, const struct vb_flatten_opts *o,
 enum vb_err vb_vbuf_embed(struct vb_vbuf *b, const struct vb_flatten_opts *o, uint64_t *bytes)
 {
 	LOCKED(b, do_embed(b, o, bytes));
+}
+
+static enum vb_err do_read_at(struct vb_vbuf *b, uint64_t version, uint64_t off, void *buf,
+			     size_t n)
+{
+	uint64_t head = b->ops->head(b->be);
+
+	if (version > head)
+		return vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
+				  (unsigned long long)version, (unsigned long long)head);
+	if (!n)
+		return VB_OK;
+	return b->ops->read_at(b->be, version, off, buf, n);
+}
+
+enum vb_err vb_vbuf_read_at(struct vb_vbuf *b, uint64_t version, uint64_t off, void *buf,
+			    size_t n)
+{
+	LOCKED(b, do_read_at(b, version, off, buf, n));
+}
+
+static enum vb_err do_verify(struct vb_vbuf *b,
+			     void (*report)(void *arg, uint64_t off, const char *what),
+			     void (*note)(void *arg, const char *what), void *arg,
+			     struct vb_verify_stats *st)
+{
+	if (!b->ops->verify)
+		return vb_err_set(VB_EINVAL, "the in-memory model has no store to verify");
+	return b->ops->verify(b->be, report, note, arg, st);
+}
+
+enum vb_err vb_vbuf_verify(struct vb_vbuf *b, void (*report)(void *arg, uint64_t off, const char *what),
+			   void (*note)(void *arg, const char *what), void *arg,
+			   struct vb_verify_stats *st)
+{
+	LOCKED(b, do_verify(b, report, note, arg, st));
 }
 
 enum vb_err vb_vbuf_compact(struct vb_vbuf *b, uint64_t keep, const char *message,

@@ -28,6 +28,7 @@
 
 #include "err.h"
 #include "io.h"
+#include "compact.h"
 #include "store.h"
 
 #define VB_HEAD UINT64_MAX
@@ -114,13 +115,31 @@ enum vb_err vb_vbuf_flatten(struct vb_vbuf *b, const struct vb_flatten_opts *o,
 enum vb_err vb_vbuf_embed(struct vb_vbuf *b, const struct vb_flatten_opts *o, uint64_t *bytes);
 
 /*
- * Compaction (vb_store_compact): rewrite the store file with only the
+ * Compaction (lib/compact): rewrite the store file with only the
  * `keep` newest versions (and the anchors they have), plus a version
  * recording the compaction with `message`, and replace the file
  * atomically.  The handle must have no pending edits; afterwards it can
  * only be closed.  Versions before the oldest kept one are gone:
  * asking for them gives VB_ENOENT ("compacted away").
  */
+/* Bytes [off, off+n) of committed `version` (any kept one), verified;
+ * VB_ERANGE outside its content, VB_ENOENT for a version that does not
+ * exist or was compacted away, the base's error where it needs a missing
+ * base file; VB_EINVAL from the in-memory model (only its version shown). */
+enum vb_err vb_vbuf_read_at(struct vb_vbuf *b, uint64_t version, uint64_t off, void *buf,
+			    size_t n);
+
+/*
+ * Check the whole store (lib/store's vb_store_verify with the trees walked
+ * by the backend): every record, every version's commit links, tree, data
+ * blocks and operations, and the base file.  `report` gets each problem,
+ * `note` informational lines; VB_ECORRUPT if a problem was found; VB_EINVAL
+ * for the in-memory model.  `st` may be NULL.
+ */
+enum vb_err vb_vbuf_verify(struct vb_vbuf *b, void (*report)(void *arg, uint64_t off, const char *what),
+			   void (*note)(void *arg, const char *what), void *arg,
+			   struct vb_verify_stats *st);
+
 enum vb_err vb_vbuf_compact(struct vb_vbuf *b, uint64_t keep, const char *message,
 			    void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
 			    struct vb_compact_stats *st);

@@ -248,7 +248,7 @@ static void check_store(uint64_t want_head)
 	CHECK(rc == VB_OK);
 	CHECK(vb_vbuf_nwarnings(b) == 0);
 	CHECK(vb_vbuf_head(b) == want_head);
-	CHECK(vb_store_verify(vb_vbuf_store(b), on_report, on_note, &problems, &vs) == VB_OK);
+	CHECK(vb_vbuf_verify(b, on_report, on_note, &problems, &vs) == VB_OK);
 	CHECK(problems == 0);
 	for (uint64_t v = 0; v <= want_head; v++) {
 		struct vb_commit c;

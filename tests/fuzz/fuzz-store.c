@@ -398,7 +398,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)vb_vbuf_pieces(b);
 
 	struct vb_verify_stats st;
-	(void)vb_store_verify(vb_vbuf_store(b), on_report, on_note, &count, &st);
+	(void)vb_vbuf_verify(b, on_report, on_note, &count, &st);
 	uint64_t problems = count;
 
 	/* the newest versions, and version 0 */

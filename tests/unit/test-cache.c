@@ -20,6 +20,8 @@
 
 #include "check.h"
 #include "files.h"
+#include "ptree.h"
+#include "vbuf-int.h"
 #include "vbuf.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -92,18 +94,20 @@ static void bounded(struct vb_vbuf *b, uint64_t rss0, const char *pass)
 	struct vb_store_stats st;
 	uint64_t rss = rss_kib();
 
+	struct vb_ptree_stats ts;
 	vb_store_stats(vb_vbuf_store(b), &st);
+	vb_ptree_stats(vb_vbuf_tree(b), &ts);
 	printf("%-10s block cache %llu KiB (pages %llu KiB of %llu), nodes %llu KiB (pages %llu KiB), RSS +%lld KiB\n",
 	       pass, (unsigned long long)st.block_cache_bytes >> 10,
 	       (unsigned long long)st.block_pages_bytes >> 10,
 	       (unsigned long long)st.block_cache_cap >> 10,
-	       (unsigned long long)st.node_cache_bytes >> 10,
-	       (unsigned long long)st.node_pages_bytes >> 10, (long long)(rss - rss0));
+	       (unsigned long long)ts.cache_bytes >> 10,
+	       (unsigned long long)ts.pages_bytes >> 10, (long long)(rss - rss0));
 	CHECK(st.block_cache_cap > 0 && st.block_cache_cap <= CACHE / 2);
 	CHECK(st.block_cache_bytes <= st.block_cache_cap);
 	CHECK(st.block_pages_bytes <= st.block_cache_cap);
-	CHECK(st.node_cache_bytes <= CACHE / 2);
-	CHECK(st.node_pages_bytes <= CACHE / 2 + SLACK_PAGES);
+	CHECK(ts.cache_bytes <= CACHE / 2);
+	CHECK(ts.pages_bytes <= CACHE / 2 + SLACK_PAGES);
 	if (RSS_CHECKS)
 		CHECK(rss <= rss0 + (CACHE + (3u << 20)) / 1024);
 }

@@ -207,7 +207,7 @@ static void check_store(const char *store, const char *orig, uint64_t keep,
 	*was_new = h == head + 1;
 	CHECK_EQ_U64(vb_vbuf_len(b), vlen[head]);
 	CHECK(content_crc(b) == vcrc[head]);
-	CHECK_OK(vb_store_verify(vb_vbuf_store(b), NULL, NULL, NULL, NULL));
+	CHECK_OK(vb_vbuf_verify(b, NULL, NULL, NULL, NULL));
 	vb_vbuf_close(b);
 	if (h == head) {
 		CHECK(files_equal(store, orig));

@@ -209,7 +209,7 @@ int main(void)
 		walked++;
 	}
 	CHECK_EQ_U64(walked, (uint64_t)WRITERS * (uint64_t)edits);
-	CHECK_OK(vb_store_verify(s, NULL, NULL, NULL, NULL));
+	CHECK_OK(vb_vbuf_verify(b, NULL, NULL, NULL, NULL));
 	vb_vbuf_close(b);
 	printf("%d writers x %d edits: versions 2 to %llu, each one edit; %u whole-version reads checked\n",
 	       WRITERS, edits, (unsigned long long)head, total_reads);

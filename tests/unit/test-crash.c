@@ -131,7 +131,7 @@ static void head_of(const char *store, uint64_t *version, uint32_t *crc, uint64_
 	*version = vb_vbuf_version(b);
 	*crc = content_crc(b);
 	*len = vb_vbuf_len(b);
-	CHECK_OK(vb_store_verify(vb_vbuf_store(b), NULL, NULL, NULL, NULL));
+	CHECK_OK(vb_vbuf_verify(b, NULL, NULL, NULL, NULL));
 	vb_vbuf_close(b);
 }
 

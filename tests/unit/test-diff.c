@@ -31,7 +31,8 @@
 #include "check.h"
 #include "files.h"
 #include "le.h"
-#include "ptree.h"
+#include "stree.h"
+#include "vbuf-int.h"
 #include "rnd.h"
 #include "vbuf.h"
 
@@ -684,7 +685,7 @@ static void test_store(const char *dir)
 		pairs++;
 	}
 	/* a tiny limit: stretches reported whole, the answer still right */
-	vb_ptree_diff_limit(vb_store_ptree(vb_vbuf_store(b)), 64);
+	vb_ptree_diff_limit(vb_vbuf_tree(b), 64);
 	for (int q = 0; q < 100; q++) {
 		vbuf_diff(b, rnd(MAXV + 1), rnd(MAXV + 1));
 		pairs++;
@@ -696,7 +697,7 @@ static void test_store(const char *dir)
 	CHECK(!strcmp(vb_err_detail(), "version 161 does not exist (the newest is 160)"));
 	CHECK(vb_vbuf_diff(b, 3, UINT64_MAX, collect, &hs) == VB_ENOENT);
 	CHECK_EQ_U64(hs.n, 0);
-	vb_ptree_diff_limit(vb_store_ptree(vb_vbuf_store(b)), VB_PTREE_DIFF_ITEMS);
+	vb_ptree_diff_limit(vb_vbuf_tree(b), VB_PTREE_DIFF_ITEMS);
 	hs.stop_after = 1;
 	uint64_t va = 0, vb = MAXV;
 	CHECK(vb_vbuf_diff(b, va, vb, collect, &hs) == VB_EPIPE);
@@ -738,9 +739,9 @@ static struct cost cost_of(const char *store, uint64_t va, uint64_t vb, int *dep
 
 	vb_store_opts_init(&ro);
 	REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &b));
-	struct vb_ptree *t = vb_store_ptree(vb_vbuf_store(b));
+	struct vb_ptree *t = vb_vbuf_tree(b);
 	struct vb_ptree_cur cur;
-	struct vb_root root = vb_store_root_of(vb_store_head(vb_vbuf_store(b)));
+	struct vb_root root = vb_stree_root(vb_store_head(vb_vbuf_store(b)));
 	vb_ptree_stats(t, &s0);
 	REQUIRE_OK(vb_vbuf_diff(b, va, vb, collect, &hs));
 	vb_ptree_stats(t, &s1);
@@ -839,7 +840,7 @@ static void test_cost(const char *dir)
 		struct hunks hs = {NULL, 0, 0, 0};
 		vb_store_opts_init(&ro);
 		REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &r));
-		vb_ptree_diff_limit(vb_store_ptree(vb_vbuf_store(r)), 1000);
+		vb_ptree_diff_limit(vb_vbuf_tree(r), 1000);
 		CHECK_OK(vb_vbuf_diff(r, 0, va, collect, &hs));
 		CHECK_EQ_U64(hs.n, base_len / 80);
 		for (size_t i = 0; i < hs.n; i++)

@@ -235,7 +235,7 @@ static void verify(const char *store)
 	struct vb_store_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
-	CHECK_OK(vb_store_verify(vb_vbuf_store(b), note, NULL, NULL, NULL));
+	CHECK_OK(vb_vbuf_verify(b, note, NULL, NULL, NULL));
 	vb_vbuf_close(b);
 }
 

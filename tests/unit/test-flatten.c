@@ -25,6 +25,8 @@
 #include "content.h"
 #include "files.h"
 #include "rnd.h"
+#include "stree.h"
+#include "vbuf-int.h"
 #include "vbuf.h"
 
 #define BASE_LEN (4u << 20)
@@ -48,14 +50,13 @@ struct shape {
 
 static struct shape shape_of(struct vb_vbuf *b, uint64_t small)
 {
-	struct vb_store *s = vb_vbuf_store(b);
-	struct vb_ptree *t = vb_store_ptree(s);
+	struct vb_ptree *t = vb_vbuf_tree(b);
 	struct vb_commit c;
 	struct shape sh = {0, 0, 0, 0, 0};
 	uint64_t run = 0, run_bytes = 0;
 
 	REQUIRE_OK(vb_vbuf_info(b, vb_vbuf_version(b), &c));
-	struct vb_root r = vb_store_root_of(&c);
+	struct vb_root r = vb_stree_root(&c);
 	struct vb_ptree_cur cur;
 	REQUIRE_OK(vb_ptree_seek(t, &r, 0, &cur));
 	for (;;) {
@@ -219,7 +220,7 @@ static void test_partial_then_full(void)
 	REQUIRE(rename(tmp_path("base.away"), tmp_path("base")) == 0);
 	check_versions(store, crcs, v, 0);
 	REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &b));
-	CHECK_OK(vb_store_verify(vb_vbuf_store(b), NULL, NULL, NULL, NULL));
+	CHECK_OK(vb_vbuf_verify(b, NULL, NULL, NULL, NULL));
 	vb_vbuf_close(b);
 	unlink(store);
 	unlink(tmp_path("base"));
@@ -257,7 +258,7 @@ static void test_embed(void)
 	REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &b));
 	CHECK(vb_vbuf_nwarnings(b) == 0);
 	CHECK(vb_store_embedded(vb_vbuf_store(b)));
-	CHECK_OK(vb_store_verify(vb_vbuf_store(b), NULL, NULL, NULL, NULL));
+	CHECK_OK(vb_vbuf_verify(b, NULL, NULL, NULL, NULL));
 	vb_vbuf_close(b);
 
 	/* later writers carry the embedding forward; a second embed copies

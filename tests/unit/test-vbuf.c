@@ -231,7 +231,7 @@ int main(void)
 	{
 		struct vb_vbuf *r;
 		REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &r));
-		CHECK_OK(vb_store_verify(vb_vbuf_store(r), NULL, NULL, NULL, NULL));
+		CHECK_OK(vb_vbuf_verify(r, NULL, NULL, NULL, NULL));
 		printf("head: version %llu, %llu bytes, %llu pieces\n",
 		       (unsigned long long)vb_vbuf_version(r), (unsigned long long)vb_vbuf_len(r),
 		       (unsigned long long)vb_vbuf_pieces(r));
