@@ -702,10 +702,10 @@ out:
 	return rc;
 }
 
-void cli_store_opts(struct vb_store_opts *o, int write)
+void cli_store_opts(struct vb_vbuf_opts *o, int write)
 {
-	vb_store_opts_init(o);
-	vb_store_opts_cache(o, cache_size);
+	vb_vbuf_opts_init(o);
+	vb_vbuf_opts_cache(o, cache_size);
 	o->write = write;
 	o->no_sync = opts.no_sync;
 	/* a malformed --if-version is a usage error before the store is
@@ -731,7 +731,7 @@ void cli_warnings(const char *file, struct vb_vbuf *b)
 		cli_error(file, "warning: %s", vb_vbuf_warning(b, i));
 }
 
-int cli_open(const char *file, const struct vb_store_opts *o, uint64_t version,
+int cli_open(const char *file, const struct vb_vbuf_opts *o, uint64_t version,
 	     struct vb_vbuf **b)
 {
 	enum vb_err rc = vb_vbuf_open(file, o, version, b);

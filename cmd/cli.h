@@ -7,7 +7,7 @@
  *
  * Design.  cli is the layer between popt and the library: it owns the
  * shared options (one struct cli_opts inside cli.c, read through
- * cli_opts()), turns their text into library values (struct vb_store_opts,
+ * cli_opts()), turns their text into library values (struct vb_vbuf_opts,
  * positions in bytes) and turns library failures (enum vb_err with its
  * detail) into messages and exit statuses.  Grammar and algorithms live in
  * the library (lib/num: offsets and --ranges lines; lib/ranges: merging a
@@ -38,7 +38,7 @@
 #include "io.h"
 #include "num.h"
 #include "sedit.h"
-#include "store.h"
+#include "vbuf.h"
 
 struct vb_vbuf;
 
@@ -224,7 +224,7 @@ static inline uint64_t cli_elements(uint64_t bytes)
 enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out);
 
 /* Store options from the shared write options and the environment. */
-void cli_store_opts(struct vb_store_opts *o, int write);
+void cli_store_opts(struct vb_vbuf_opts *o, int write);
 
 /* Print the warnings a store gave when it opened. */
 void cli_warnings(const char *file, struct vb_vbuf *b);
@@ -235,7 +235,7 @@ enum vb_err cli_check_if_version(struct vb_vbuf *b);
 /* Open `file` at `version`, print its warnings; on failure report it and
  * return the exit status (0 on success).  A writer is also checked against
  * --if-version (exit 3 with the store unchanged). */
-int cli_open(const char *file, const struct vb_store_opts *o, uint64_t version,
+int cli_open(const char *file, const struct vb_vbuf_opts *o, uint64_t version,
 	     struct vb_vbuf **b);
 
 /* Finish a writing command: when `rc` is VB_OK commit the edits of `b`

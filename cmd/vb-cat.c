@@ -51,7 +51,7 @@ struct sel {
 static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 		   struct vb_sink *out)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	enum vb_err rc;
 	uint64_t from = 0, to, len;
@@ -86,7 +86,7 @@ static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 		 * by number, it is a version that does not exist */
 		rc = vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
 				(unsigned long long)version,
-				(unsigned long long)vb_store_head(vb_vbuf_store(b))->version);
+				(unsigned long long)vb_vbuf_head(b));
 		goto fail;
 	}
 	len = vb_vbuf_len(b);

@@ -208,7 +208,7 @@ static enum vb_err delete_one(void *b, uint64_t at, uint64_t bytes)
 static int edit_store(const char *store, struct vb_ranges *r, const char *ranges,
 		      const char *message)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	enum vb_err rc = VB_OK;
 	uint64_t len;

@@ -42,7 +42,7 @@ static struct poptOption options[] = {
 
 static int flatten(const char *store, const char *message, uint64_t small)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	struct vb_flatten_stats st;
 	struct cli_progress *pr;
@@ -53,8 +53,10 @@ static int flatten(const char *store, const char *message, uint64_t small)
 	cli_store_opts(&o, 1);
 	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
+	struct vb_vbuf_state vs;
+	vb_vbuf_state(b, &vs);
 	pr = cli_progress_start(opt_embed ? "embedded" : "copied",
-				opt_embed ? vb_store_base_size(vb_vbuf_store(b))
+				opt_embed ? vs.base_size
 				: opt_partial ? 0 : vb_vbuf_len(b));
 	struct vb_flatten_opts fo = {opt_partial, small, cli_progress_cb, pr};
 	uint64_t embedded = 0;
@@ -84,7 +86,7 @@ static int flatten(const char *store, const char *message, uint64_t small)
 
 static int compact(const char *store, const char *message, uint64_t keep)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_compact_stats st;
 	struct cli_progress *pr;
 	struct vb_vbuf *b;

@@ -1293,7 +1293,7 @@ static int open_input(const struct frame_run *r, struct input *in, int *status)
 		}
 	}
 	if (is_store(in->fd)) {
-		struct vb_store_opts o;
+		struct vb_vbuf_opts o;
 		char path[64];
 		cli_store_opts(&o, 0);
 		snprintf(path, sizeof path, "/proc/self/fd/%d", in->fd);

@@ -162,31 +162,24 @@ struct notes {
 	int printed;
 };
 
-static enum vb_err note_ext(void *arg, unsigned type, const unsigned char *d, size_t len)
+static enum vb_err note_ext(void *arg, const struct vb_commit_note *n)
 {
 	struct notes *nt = arg;
-	uint64_t v = 0;
 
-	if (type == VB_EXT_AT_VERSION && len == 8) {
-		for (int i = 8; i-- > 0;)
-			v = v << 8 | d[i];
-		nt->at_version = v;
-	} else if ((type == VB_EXT_ANCHOR && len > 8) || (type == VB_EXT_UNANCHOR && len)) {
-		nt->anchors++;
-		if (!nt->json)
-			return VB_OK;
-		size_t off = type == VB_EXT_ANCHOR ? 8 : 0;
-		fputs(nt->printed++ ? "," : ",\"anchors\":[", stdout);
-		fputs("{\"name\":", stdout);
-		json_string((const char *)d + off, len - off);
-		if (type == VB_EXT_ANCHOR) {
-			for (int i = 8; i-- > 0;)
-				v = v << 8 | d[i];
-			printf(",\"offset\":%llu}", (unsigned long long)v);
-		} else {
-			fputs(",\"removed\":true}", stdout);
-		}
+	if (n->type == VB_EXT_AT_VERSION) {
+		nt->at_version = n->value;
+		return VB_OK;
 	}
+	nt->anchors++;
+	if (!nt->json)
+		return VB_OK;
+	fputs(nt->printed++ ? "," : ",\"anchors\":[", stdout);
+	fputs("{\"name\":", stdout);
+	json_string(n->name, n->name_len);
+	if (n->type == VB_EXT_ANCHOR)
+		printf(",\"offset\":%llu}", (unsigned long long)n->value);
+	else
+		fputs(",\"removed\":true}", stdout);
 	return VB_OK;
 }
 
@@ -242,7 +235,7 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 	int revert = c->sum_kind == VB_OP_REVERT;
 
 	struct notes nt = {0, VB_HEAD, 0, 0};
-	enum vb_err erc = vb_commit_ext(c, note_ext, &nt);
+	enum vb_err erc = vb_commit_notes(c, note_ext, &nt);
 	if (erc)
 		return erc;
 	op_label(c, &nt, opl, sizeof opl);
@@ -264,7 +257,7 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 			fputs(",\"cut\":true", stdout);
 		if (nt.anchors) {
 			struct notes nj = {1, VB_HEAD, 0, 0};
-			vb_commit_ext(c, note_ext, &nj);
+			vb_commit_notes(c, note_ext, &nj);
 			putchar(']');
 		}
 		fputs(",\"message\":", stdout);
@@ -311,7 +304,7 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 
 static int list(const char *store, uint64_t max)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	struct vb_commit c, parent;
 	enum vb_err rc;
@@ -322,7 +315,10 @@ static int list(const char *store, uint64_t max)
 	o.lenient_base = 1; /* the history does not need the base */
 	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
-	c = *vb_store_head(vb_vbuf_store(b));
+	if ((rc = vb_vbuf_info(b, vb_vbuf_head(b), &c))) {
+		vb_vbuf_close(b);
+		return cli_fail(store, rc);
+	}
 	if (!opt_json && !opt_no_header)
 		printf("%7s  %-19s  %-10s %10s %10s %12s  %s\n", "VERSION", "TIME", "OP", "OFFSET",
 		       "LENGTH", "SIZE", "MESSAGE");
@@ -331,7 +327,7 @@ static int list(const char *store, uint64_t max)
 			break;
 		if (++shown >= max || !c.version || (c.flags & VB_COMMIT_CUT))
 			break;
-		if ((rc = vb_store_commit_parent(vb_vbuf_store(b), &c, &parent)))
+		if ((rc = vb_vbuf_parent(b, &c, &parent)))
 			break;
 		c = parent;
 	}
@@ -343,7 +339,7 @@ static int list(const char *store, uint64_t max)
 
 static int revert(const char *store, uint64_t target, const char *message)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	int status;
 
@@ -371,7 +367,7 @@ static enum vb_err print_anchor(void *arg, const char *name, uint64_t offset, ui
 
 static int list_anchors(const char *store, uint64_t version)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	enum vb_err rc;
 	int status;
@@ -390,7 +386,7 @@ static int list_anchors(const char *store, uint64_t version)
 static int change_anchor(const char *store, const char *name, const char *offset,
 			 const char *message)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	enum vb_err rc = VB_OK;
 	int status;
@@ -456,7 +452,7 @@ failed:
 /* Versions va and vb (has_b 0: the newest) of `store`. */
 static int diff(const char *store, uint64_t va, int has_b, uint64_t vb)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	struct diff_out d = {!opt_json && !opt_no_header, 0};
 	enum vb_err rc;
@@ -490,7 +486,7 @@ static enum vb_err write_sink(void *arg, const void *buf, size_t n)
 
 static int export_edits(const char *store, uint64_t since)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	struct vb_sink sink;
 	int status;
@@ -528,7 +524,7 @@ static enum vb_err read_fd(void *arg, void *buf, size_t n, size_t *got)
 
 static int apply_edits(const char *file, const char *store)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	struct vb_apply_stats st;
 	struct stat sb;
@@ -605,7 +601,7 @@ static void on_note(void *arg, const char *what)
 
 static int verify(const char *store)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	struct vb_verify_stats st;
 	enum vb_err rc;

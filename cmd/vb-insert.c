@@ -218,7 +218,7 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 		      size_t nbytes, const struct source *src, int nsrc, uint64_t rlen,
 		      const char *base, const char *message)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	enum vb_err rc;
 	uint64_t at, inserted = 0;

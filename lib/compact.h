@@ -31,13 +31,8 @@
 
 #include "ptree.h"
 #include "store.h"
+#include "vbuf.h" /* struct vb_compact_stats */
 
-struct vb_compact_stats {
-	uint64_t version;          /* the new head */
-	uint64_t oldest;           /* the oldest version kept */
-	uint64_t versions_dropped;
-	uint64_t bytes_before, bytes_after;
-};
 
 /* A kept version whose anchor entries are replaced (the cut, and the
  * versions that revert to before it: their anchors, restated). */

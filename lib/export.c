@@ -347,7 +347,6 @@ static enum vb_err corrections(struct alist *have, struct alist *want, unsigned 
 
 struct exp {
 	struct vb_vbuf *b;
-	struct vb_store *s;
 	const struct vb_export_opts *o;
 	z_stream z;
 	int z_ready;
@@ -528,7 +527,7 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 	if (c->sum_kind == VB_OP_REVERT) {
 		k.revert = k.changes = 1;
 	} else if (c->sum_kind == VB_OP_MIXED) {
-		if ((rc = vb_store_ops(e->s, c, note_kind, &k)))
+		if ((rc = vb_vbuf_commit_ops(e->b, c, note_kind, &k)))
 			return rc;
 	} else if (c->nops) {
 		struct vb_op op = {c->sum_kind, 0, 0, 0};
@@ -548,8 +547,6 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 	e->edits = 0;
 	e->crc = 0;
 	if (k.changes) {
-		if ((rc = vb_store_need_base(e->s, pc)) || (rc = vb_store_need_base(e->s, c)))
-			return rc;
 		e->va = pc->version;
 		e->vb = c->version;
 		rc = vb_vbuf_diff(e->b, pc->version, c->version, on_hunk, e);
@@ -636,7 +633,9 @@ enum vb_err vb_export_stream(struct vb_vbuf *b, uint64_t since, const struct vb_
 		memset(st, 0, sizeof *st);
 	e.b = b;
 	e.o = o;
-	if (!(e.s = vb_vbuf_store(b)))
+	struct vb_vbuf_state vs;
+	vb_vbuf_state(b, &vs);
+	if (!vs.id)
 		return vb_err_set(VB_EINVAL, "only a store can be exported");
 	uint64_t head = vb_vbuf_head(b);
 	if (since > head)
@@ -658,7 +657,7 @@ enum vb_err vb_export_stream(struct vb_vbuf *b, uint64_t since, const struct vb_
 		rc = vb_err_set(VB_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = vb_store_commit_at(e.s, since, &c[0])))
+	if ((rc = vb_vbuf_info(b, since, &c[0])))
 		goto out;
 	if ((rc = vb_vbuf_anchors(b, since, collect_anchor, &have)))
 		goto out;
@@ -669,7 +668,7 @@ enum vb_err vb_export_stream(struct vb_vbuf *b, uint64_t since, const struct vb_
 	e.st.bytes = MAGIC_LEN;
 	e.pay[0] = T_HEADER;
 	vb_le_put32(e.pay + 1, FORMAT);
-	vb_le_put64(e.pay + 5, vb_store_id(e.s));
+	vb_le_put64(e.pay + 5, vs.id);
 	vb_le_put64(e.pay + 13, since);
 	vb_le_put32(e.pay + 21, vb_export_identity(&c[0]));
 	vb_le_put64(e.pay + 25, c[0].length);
@@ -678,7 +677,7 @@ enum vb_err vb_export_stream(struct vb_vbuf *b, uint64_t since, const struct vb_
 	if ((rc = emit(&e, HEADER_LEN)))
 		goto out;
 	for (uint64_t v = since + 1; v <= head; v++) {
-		if ((rc = vb_store_commit_at(e.s, v, &c[1])))
+		if ((rc = vb_vbuf_info(b, v, &c[1])))
 			goto out;
 		if ((rc = export_version(&e, &c[0], &c[1], &have)))
 			goto out;
@@ -707,7 +706,7 @@ out:
 
 struct ap {
 	struct vb_vbuf *b;
-	struct vb_store *s;
+	uint64_t id;               /* the store's id */
 	const struct vb_apply_opts *o;
 	struct vb_apply_stats *st;
 	const char *name;          /* the store, in messages */
@@ -850,7 +849,7 @@ static enum vb_err store_version(struct ap *a, uint64_t v, uint32_t *identity, u
 
 	if (!c)
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	if (!(rc = vb_store_commit_at(a->s, v, c))) {
+	if (!(rc = vb_vbuf_info(a->b, v, c))) {
 		*identity = vb_export_identity(c);
 		*len = c->length;
 	}
@@ -883,10 +882,9 @@ static enum vb_err on_header(struct ap *a)
 	st->newest = vb_le_get64(p + 41);
 	if (st->newest < st->since || vb_le_get64(p + 33) != st->newest - st->since)
 		return bad(a, VB_ECORRUPT, "is a header with inconsistent version counts");
-	if (st->store_id != vb_store_id(a->s))
+	if (st->store_id != a->id)
 		return mismatch(a, "an export of store %016llx, not of %s (store %016llx)",
-				(unsigned long long)st->store_id, a->name,
-				(unsigned long long)vb_store_id(a->s));
+				(unsigned long long)st->store_id, a->name, (unsigned long long)a->id);
 	if (a->head < st->since)
 		return mismatch(a, "the export starts at version %llu; %s is at version %llu",
 				(unsigned long long)st->since, a->name, (unsigned long long)a->head);
@@ -1247,12 +1245,14 @@ enum vb_err vb_apply_stream(struct vb_vbuf *b, const struct vb_apply_opts *o,
 	if (!st)
 		st = &local;
 	memset(st, 0, sizeof *st);
-	if (!vb_vbuf_store(b))
+	struct vb_vbuf_state vs;
+	vb_vbuf_state(b, &vs);
+	if (!vs.id)
 		return vb_err_set(VB_EINVAL, "an export applies only to a store");
 	if (!(a = calloc(1, sizeof *a)))
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	a->b = b;
-	a->s = vb_vbuf_store(b);
+	a->id = vs.id;
 	a->o = o;
 	a->st = st;
 	a->name = o->store_name ? o->store_name : "this store";

@@ -310,13 +310,7 @@ void vb_store_opts_init(struct vb_store_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->wait = 60;
-	vb_store_opts_cache(o, VB_CACHE_DEFAULT);
-}
-
-void vb_store_opts_cache(struct vb_store_opts *o, size_t bytes)
-{
-	o->node_cache = bytes / 2;
-	o->block_cache = bytes - bytes / 2;
+	o->block_cache = VB_STORE_BLOCK_CACHE;
 }
 
 const char *vb_op_name(unsigned kind)

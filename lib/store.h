@@ -23,97 +23,8 @@
 
 #include "err.h"
 #include "io.h"
+#include "commit.h"
 #include "piece.h"
-
-/* Operation kinds, as stored in OPS records. */
-enum vb_op_kind {
-	VB_OP_NONE = 0,     /* summary only: the commit holds no operation */
-	VB_OP_INSERT = 1,   /* off, len inserted */
-	VB_OP_DELETE = 2,   /* off, len deleted */
-	VB_OP_REPLACE = 3,  /* off, len deleted, len2 inserted */
-	VB_OP_REVERT = 4,   /* len2 = target version; len = resulting length */
-	VB_OP_CREATE = 5,   /* version 0: len = base length */
-	VB_OP_FLATTEN = 6,  /* content unchanged: len = its length, len2 =
-			     * bytes rewritten into a new data record */
-	VB_OP_EMBED = 7,    /* content unchanged: len = base bytes copied in */
-	VB_OP_COMPACT = 8,  /* content unchanged: the file was rewritten;
-			     * len2 = the oldest version kept */
-	VB_OP_MIXED = 255,  /* summary only: the commit holds several kinds */
-};
-
-struct vb_op {
-	uint8_t kind;
-	uint64_t off, len, len2;
-};
-
-const char *vb_op_name(unsigned kind);
-
-#define VB_MESSAGE_MAX 4096
-/* Bytes of extensions a commit may carry (see store.c, COMMIT). */
-#define VB_EXT_MAX 2048
-
-/* Extension entry types. */
-enum vb_ext_type {
-	VB_EXT_AT_VERSION = 1,   /* u64: the version the offsets were given in */
-	VB_EXT_ANCHOR = 2,       /* u64 offset in the commit's content, then the name */
-	VB_EXT_UNANCHOR = 3,     /* the name of an anchor removed */
-	VB_EXT_STATE = 4,        /* written by the store itself (see store.c) */
-	VB_EXT_ORIGIN = 5,       /* u32 identity of the version this one was applied
-				  * from, optionally i64 its original time (export.h) */
-};
-
-/* Extension bytes kept free for the store's own entries. */
-#define VB_EXT_RESERVED 64
-
-/* Commit flags (struct vb_commit.flags). */
-#define VB_COMMIT_REGION 1u   /* a region checksum replaces the first sync */
-#define VB_COMMIT_NO_BASE 2u  /* the content has no piece of the base file */
-#define VB_COMMIT_CUT 4u      /* the versions before this one were compacted away */
-
-struct vb_commit {
-	uint64_t off;          /* file offset of the commit record */
-	uint32_t rec_len;      /* its payload length */
-	uint32_t crc;          /* its checksum (children name their parent by it) */
-	uint64_t version;
-	uint64_t parent_off;   /* 0 for version 0 */
-	uint32_t parent_crc;
-	uint32_t flags;
-	uint64_t skip_off;     /* commit of version (version & (version-1)) */
-	uint64_t root_off;     /* 0: empty content */
-	uint64_t length;
-	uint64_t pieces;
-	int64_t time_ns;
-	uint64_t ops_off;      /* first block of the OPS record, 0 if none */
-	uint64_t nops;
-	uint64_t ops_bytes;
-	uint8_t sum_kind;      /* all ops' kind, or VB_OP_MIXED */
-	uint64_t sum_off;      /* first op's offset */
-	uint64_t sum_len;      /* total of the ops' lengths (see vb.5) */
-	uint64_t sum_target;   /* VB_OP_REVERT: the version reverted to */
-	uint64_t region_start; /* flags bit 0: the bytes [region_start, off) ... */
-	uint32_t region_crc;   /* ... have this CRC-32 */
-	size_t msg_len;
-	char message[VB_MESSAGE_MAX + 1];
-	size_t ext_len;        /* extension entries after the message */
-	unsigned char ext[VB_EXT_MAX];
-};
-
-/* Fill the summary fields of `c` (nops, sum_*) from its operations: the
- * kind of all of them (or VB_OP_MIXED), the first one's offset, the total
- * of the lengths inserted or deleted (REPLACE: its len2; revert, flatten,
- * embed and compact count 0). */
-void vb_commit_sums(struct vb_commit *c, const struct vb_op *ops, size_t nops);
-
-/* Walk a commit's extension entries: fn(type, data, len) for each, in
- * order; a malformed list stops the walk with VB_ECORRUPT. */
-enum vb_err vb_commit_ext(const struct vb_commit *c,
-			  enum vb_err (*fn)(void *arg, unsigned type, const unsigned char *data,
-					    size_t len),
-			  void *arg);
-/* Append an entry to an extension buffer of *len bytes (VB_EXT_MAX less
- * VB_EXT_RESERVED at most); VB_ELIMIT if it does not fit. */
-enum vb_err vb_ext_add(unsigned char *ext, size_t *len, unsigned type, const void *data,
-		       size_t n);
 
 struct vb_store_opts {
 	int write;             /* take the write lock */
@@ -125,19 +36,13 @@ struct vb_store_opts {
 				  asks vb_store_need_base about the version it
 				  reads (a reader of an old version) */
 	double wait;           /* seconds to wait for the lock; < 0: forever */
-	size_t node_cache;     /* bytes of decoded nodes to keep */
-	size_t block_cache;    /* bytes of verified data blocks to keep */
+	size_t block_cache;    /* bytes of verified data blocks to keep (the
+				  BLOCK CACHE notes in store.c) */
 };
 
-/* Defaults: a VB_CACHE_DEFAULT cache, 60 s lock wait. */
+/* Defaults: a VB_STORE_BLOCK_CACHE block cache, 60 s lock wait. */
 void vb_store_opts_init(struct vb_store_opts *o);
-
-#define VB_CACHE_DEFAULT ((size_t)16 << 20)
-#define VB_CACHE_MIN ((size_t)256 << 10)
-#define VB_CACHE_MAX ((uint64_t)1 << 40)
-/* Give `bytes` of cache to the store: half to decoded tree nodes, half to
- * verified data blocks (see the CACHE notes in ptree.c and store.c). */
-void vb_store_opts_cache(struct vb_store_opts *o, size_t bytes);
+#define VB_STORE_BLOCK_CACHE ((size_t)8 << 20)
 
 struct vb_store;
 
@@ -250,12 +155,6 @@ enum vb_err vb_store_rollback(struct vb_store *s);
 enum vb_err vb_store_ops(struct vb_store *s, const struct vb_commit *c,
 			 enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
 
-struct vb_verify_stats {
-	uint64_t records;       /* records read and checked */
-	uint64_t bytes;         /* bytes of the file covered */
-	uint64_t versions;      /* versions whose structure was checked */
-	uint64_t nodes;         /* distinct tree nodes checked */
-};
 
 /* The tree half of verify, given by the owner of the trees: walk the tree
  * of commit `c`, calling piece(parg, p) for every piece reached (subtrees

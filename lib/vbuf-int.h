@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "compact.h"
 #include "vbuf.h"
 
 struct vb_backend_ops {
@@ -25,7 +26,19 @@ struct vb_backend_ops {
 	enum vb_err (*info)(void *be, uint64_t version, struct vb_commit *out);
 	enum vb_err (*ops)(void *be, uint64_t version,
 			   enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
-	struct vb_store *(*store)(void *be);
+	/* The commit before `c` (its parent link: one read for a store);
+	 * the operations of a commit in hand; the commit whose `off` a
+	 * parent walk gave (NULL for the model: vbuf.c asks `info` then). */
+	enum vb_err (*parent)(void *be, const struct vb_commit *c, struct vb_commit *out);
+	enum vb_err (*commit_ops)(void *be, const struct vb_commit *c,
+				  enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
+	enum vb_err (*commit_read)(void *be, uint64_t off, struct vb_commit *out);
+	/* The store's state (zeros and the model's version count for the
+	 * model) and the warnings from opening (NULL past the end). */
+	void (*state)(void *be, struct vb_vbuf_state *out);
+	const char *(*warning)(void *be, size_t i);
+	/* Cache and file counters (zeros for the model). */
+	void (*stats)(void *be, struct vb_vbuf_stats *out);
 	/* Bytes [off, off+n) of `version` (n > 0 inside its content), verified;
 	 * VB_EINVAL where only the version shown can be read. */
 	enum vb_err (*read_at)(void *be, uint64_t version, uint64_t off, void *buf, size_t n);
@@ -89,7 +102,7 @@ enum vb_err vb_iter_note_edit(struct vb_vbuf *b, const struct vb_op *op);
 /* iter.c: detach every iterator (the handle is closing). */
 void vb_iter_detach_all(struct vb_vbuf *b);
 
-enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *o,
+enum vb_err vb_backend_store_open(const char *path, const struct vb_vbuf_opts *o,
 				  uint64_t version, const struct vb_backend_ops **ops,
 				  void **be);
 /* White-box access for tests and benchmarks only (never the library's

@@ -48,12 +48,6 @@ static uint64_t m_head(void *be)
 	return ((struct mbe *)be)->nv - 1;
 }
 
-static struct vb_store *m_store(void *be)
-{
-	(void)be;
-	return NULL;
-}
-
 static enum vb_err m_read(void *be, uint64_t off, void *buf, size_t n)
 {
 	memcpy(buf, ((struct mbe *)be)->cur + off, n);
@@ -230,6 +224,31 @@ static enum vb_err m_embed(void *be, const struct vb_flatten_opts *o, uint64_t *
 	return vb_err_set(VB_EINVAL, "the store has no base file to embed");
 }
 
+static enum vb_err m_parent(void *be, const struct vb_commit *c, struct vb_commit *out)
+{
+	if (!c->version)
+		return vb_err_set(VB_ENOENT, "version 0 has no parent");
+	return m_info(be, c->version - 1, out);
+}
+
+static enum vb_err m_commit_ops(void *be, const struct vb_commit *c,
+				enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg)
+{
+	return m_ops(be, c->version, fn, arg);
+}
+
+static void m_state(void *be, struct vb_vbuf_state *out)
+{
+	(void)be;
+	memset(out, 0, sizeof *out);
+}
+
+static void m_stats(void *be, struct vb_vbuf_stats *out)
+{
+	(void)be;
+	memset(out, 0, sizeof *out);
+}
+
 /* The model keeps no old contents: only the version shown reads. */
 static enum vb_err m_read_at(void *be, uint64_t version, uint64_t off, void *buf, size_t n)
 {
@@ -242,7 +261,8 @@ static const struct vb_backend_ops mem_ops = {
 	.len = m_len, .pieces = m_pieces, .version = m_version, .head = m_head,
 	.read = m_read, .send = m_send, .insert = m_insert, .remove = m_remove,
 	.revert = m_revert, .commit = m_commit, .info = m_info, .ops = m_ops,
-	.store = m_store, .read_at = m_read_at, .close = m_close, .flatten = m_flatten,
+	.parent = m_parent, .commit_ops = m_commit_ops, .state = m_state,
+	.stats = m_stats, .read_at = m_read_at, .close = m_close, .flatten = m_flatten,
 	.embed = m_embed,
 };
 

@@ -63,10 +63,6 @@ static uint64_t s_head(void *be)
 	return vb_store_head(((struct sbe *)be)->s)->version;
 }
 
-static struct vb_store *s_store(void *be)
-{
-	return ((struct sbe *)be)->s;
-}
 
 /* The pieces covering [off, off+n) of the content shown, each part to `fn`. */
 struct walk_arg {
@@ -512,15 +508,66 @@ static enum vb_err s_compact(void *be, uint64_t oldest, const struct vb_restate 
 	return vb_compact(e->s, e->t, oldest, rs, nrs, message, progress, arg, st);
 }
 
+static enum vb_err s_parent(void *be, const struct vb_commit *c, struct vb_commit *out)
+{
+	return vb_store_commit_parent(((struct sbe *)be)->s, c, out);
+}
+
+static enum vb_err s_commit_ops(void *be, const struct vb_commit *c,
+				enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg)
+{
+	return vb_store_ops(((struct sbe *)be)->s, c, fn, arg);
+}
+
+static enum vb_err s_commit_read(void *be, uint64_t off, struct vb_commit *out)
+{
+	return vb_store_commit_read(((struct sbe *)be)->s, off, out);
+}
+
+static void s_state(void *be, struct vb_vbuf_state *out)
+{
+	struct vb_store *s = ((struct sbe *)be)->s;
+	struct vb_store_state st;
+
+	vb_store_state(s, &st);
+	out->id = vb_store_id(s);
+	out->oldest = st.oldest;
+	out->since_flatten = st.since_flatten;
+	out->has_base = vb_store_has_base(s);
+	out->base_size = vb_store_base_size(s);
+	out->embedded = vb_store_embedded(s);
+}
+
+static const char *s_warning(void *be, size_t i)
+{
+	struct vb_store *s = ((struct sbe *)be)->s;
+	return i < vb_store_nwarnings(s) ? vb_store_warning(s, i) : NULL;
+}
+
+static void s_stats(void *be, struct vb_vbuf_stats *out)
+{
+	struct sbe *e = be;
+	struct vb_store_stats ss;
+	struct vb_ptree_stats ts;
+
+	vb_store_stats(e->s, &ss);
+	vb_ptree_stats(e->t, &ts);
+	*out = (struct vb_vbuf_stats){ss.file_size, ss.appended, ss.block_reads, ss.block_hits,
+				      ss.block_cache_bytes, ss.block_cache_cap,
+				      ss.block_pages_bytes, ts.cache_bytes, ts.pages_bytes,
+				      ts.cache_hits, ts.cache_misses};
+}
+
 static const struct vb_backend_ops store_ops = {
 	.len = s_len, .pieces = s_pieces, .version = s_version, .head = s_head,
 	.read = s_read, .send = s_send, .insert = s_insert, .remove = s_remove,
 	.revert = s_revert, .commit = s_commit, .info = s_info, .ops = s_ops,
-	.store = s_store, .read_at = s_read_at, .diff = s_diff, .verify = s_verify,
+	.parent = s_parent, .commit_ops = s_commit_ops, .commit_read = s_commit_read,
+	.state = s_state, .warning = s_warning, .stats = s_stats, .read_at = s_read_at, .diff = s_diff, .verify = s_verify,
 	.compact = s_compact, .close = s_close, .flatten = s_flatten, .embed = s_embed,
 };
 
-enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *o,
+enum vb_err vb_backend_store_open(const char *path, const struct vb_vbuf_opts *o,
 				  uint64_t version, const struct vb_backend_ops **ops,
 				  void **be)
 {
@@ -532,7 +579,8 @@ enum vb_err vb_backend_store_open(const char *path, const struct vb_store_opts *
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	/* an old version that needs no base reads even when the head's
 	 * base is missing or changed: the check is made for the version */
-	struct vb_store_opts oo = *o;
+	struct vb_store_opts oo = {o->write, o->create, o->base, o->no_sync, o->lenient_base,
+				   o->defer_base, o->wait, o->block_cache};
 	if (version != VB_HEAD && !o->write)
 		oo.defer_base = 1;
 	if ((rc = vb_store_open(path, &oo, &e->s))) {

@@ -43,7 +43,20 @@ static enum vb_err wrap(const struct vb_backend_ops *ops, void *be, int read_onl
 	return VB_OK;
 }
 
-enum vb_err vb_vbuf_open(const char *path, const struct vb_store_opts *o, uint64_t version,
+void vb_vbuf_opts_init(struct vb_vbuf_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->wait = 60;
+	vb_vbuf_opts_cache(o, VB_CACHE_DEFAULT);
+}
+
+void vb_vbuf_opts_cache(struct vb_vbuf_opts *o, size_t bytes)
+{
+	o->node_cache = bytes / 2;
+	o->block_cache = bytes - bytes / 2;
+}
+
+enum vb_err vb_vbuf_open(const char *path, const struct vb_vbuf_opts *o, uint64_t version,
 			 struct vb_vbuf **out)
 {
 	const struct vb_backend_ops *ops;
@@ -108,21 +121,37 @@ uint64_t vb_vbuf_pieces(struct vb_vbuf *b)
 	return locked_u64(b, b->ops->pieces);
 }
 
-struct vb_store *vb_vbuf_store(struct vb_vbuf *b)
-{
-	return b->ops->store(b->be);
-}
-
 size_t vb_vbuf_nwarnings(struct vb_vbuf *b)
 {
-	struct vb_store *s = b->ops->store(b->be);
-	return s ? vb_store_nwarnings(s) : 0;
+	size_t n = 0;
+
+	vb_vbuf_lock(b);
+	while (b->ops->warning && b->ops->warning(b->be, n))
+		n++;
+	vb_vbuf_unlock(b);
+	return n;
 }
 
 const char *vb_vbuf_warning(struct vb_vbuf *b, size_t i)
 {
-	struct vb_store *s = b->ops->store(b->be);
-	return s ? vb_store_warning(s, i) : "";
+	vb_vbuf_lock(b);
+	const char *w = b->ops->warning ? b->ops->warning(b->be, i) : NULL;
+	vb_vbuf_unlock(b);
+	return w ? w : "";
+}
+
+void vb_vbuf_state(struct vb_vbuf *b, struct vb_vbuf_state *out)
+{
+	vb_vbuf_lock(b);
+	b->ops->state(b->be, out);
+	vb_vbuf_unlock(b);
+}
+
+void vb_vbuf_stats(struct vb_vbuf *b, struct vb_vbuf_stats *out)
+{
+	vb_vbuf_lock(b);
+	b->ops->stats(b->be, out);
+	vb_vbuf_unlock(b);
 }
 
 void vb_vbuf_lock(struct vb_vbuf *b)
@@ -358,16 +387,18 @@ void vb_auto_flatten_init(struct vb_auto_flatten *a)
 /* Before a commit with edits: a partial flatten if the thresholds hold. */
 static enum vb_err maybe_flatten(struct vb_vbuf *b)
 {
-	struct vb_store *s = b->ops->store(b->be);
 	uint64_t pieces = b->ops->pieces(b->be), len = b->ops->len(b->be);
+	struct vb_vbuf_state st;
 
-	if (!b->auto_flatten || !s || !b->nlog || !pieces)
+	if (!b->auto_flatten || !b->ops->compact || !b->nlog || !pieces)
 		return VB_OK;
 	for (size_t i = 0; i < b->nlog; i++)
 		if (b->log[i].kind == VB_OP_FLATTEN)
 			return VB_OK;
-	if (pieces < b->af.pieces || len / pieces >= b->af.average ||
-	    vb_store_since_flatten(s) + 1 < b->af.commits)
+	if (pieces < b->af.pieces || len / pieces >= b->af.average)
+		return VB_OK;
+	b->ops->state(b->be, &st);
+	if (st.since_flatten + 1 < b->af.commits)
 		return VB_OK;
 	struct vb_flatten_opts o = {1, b->af.small, NULL, NULL};
 	return do_flatten(b, &o, NULL);
@@ -476,8 +507,10 @@ static int cmp_u64(const void *a, const void *b)
 /* The oldest version the history still has (compaction cuts it). */
 static uint64_t oldest(struct vb_vbuf *b)
 {
-	struct vb_store *s = b->ops->store(b->be);
-	return s ? vb_store_oldest(s) : 0;
+	struct vb_vbuf_state st;
+
+	b->ops->state(b->be, &st);
+	return st.oldest;
 }
 
 /* Where the commits of versions (from, to] are, oldest first: found by
@@ -486,21 +519,20 @@ static uint64_t oldest(struct vb_vbuf *b)
 static enum vb_err commits_between(struct vb_vbuf *b, uint64_t from, uint64_t to,
 				   uint64_t **offs)
 {
-	struct vb_store *s = b->ops->store(b->be);
 	struct vb_commit c, parent;
 	enum vb_err rc;
 	uint64_t n = to - from;
 
 	*offs = NULL;
-	if (!s || !n)
+	if (!b->ops->commit_read || !n)
 		return VB_OK;
 	if (n > SIZE_MAX / sizeof **offs || !(*offs = malloc(n * sizeof **offs)))
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	if ((rc = vb_store_commit_at(s, to, &c)))
+	if ((rc = b->ops->info(b->be, to, &c)))
 		return rc;
 	for (uint64_t i = n; i-- > 0;) {
 		(*offs)[i] = c.off;
-		if (i && (rc = vb_store_commit_parent(s, &c, &parent)))
+		if (i && (rc = b->ops->parent(b->be, &c, &parent)))
 			return rc;
 		c = parent;
 	}
@@ -512,14 +544,13 @@ static enum vb_err commit_of(struct vb_vbuf *b, const uint64_t *offs, uint64_t f
 			     struct vb_commit *c,
 			     enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg)
 {
-	struct vb_store *s = b->ops->store(b->be);
 	enum vb_err rc;
 
 	if (!offs)
 		return (rc = vb_vbuf_info(b, v, c)) || !fn ? rc : vb_vbuf_ops(b, v, fn, arg);
-	if ((rc = vb_store_commit_read(s, offs[v - from - 1], c)))
+	if ((rc = b->ops->commit_read(b->be, offs[v - from - 1], c)))
 		return rc;
-	return fn ? vb_store_ops(s, c, fn, arg) : VB_OK;
+	return fn ? b->ops->commit_ops(b->be, c, fn, arg) : VB_OK;
 }
 
 static enum vb_err do_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n,
@@ -765,12 +796,11 @@ static enum vb_err anchor_walk(struct vb_vbuf *b, uint64_t version, const char *
 	/* the oldest kept version restates every anchor it had; commits are
 	 * walked back by their parent links (one read each) */
 	struct vb_commit c;
-	struct vb_store *s = b->ops->store(b->be);
 	rc = vb_vbuf_info(b, version, &c);
 	for (uint64_t v = version + 1, low = oldest(b); v-- > low && !rc;) {
 		if (v != version) {
 			struct vb_commit parent;
-			rc = s ? vb_store_commit_parent(s, &c, &parent) : vb_vbuf_info(b, v, &parent);
+			rc = b->ops->parent(b->be, &c, &parent);
 			if (rc)
 				break;
 			c = parent;
@@ -1083,6 +1113,25 @@ enum vb_err vb_vbuf_ops(struct vb_vbuf *b, uint64_t version,
 			enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg)
 {
 	LOCKED(b, do_ops(b, version, fn, arg));
+}
+
+static enum vb_err do_parent(struct vb_vbuf *b, const struct vb_commit *c, struct vb_commit *out)
+{
+	if (!c->version || (c->flags & VB_COMMIT_CUT) || c->version <= oldest(b))
+		return vb_err_set(VB_ENOENT, "version %llu is the oldest kept: it has no parent",
+				  (unsigned long long)c->version);
+	return b->ops->parent(b->be, c, out);
+}
+
+enum vb_err vb_vbuf_parent(struct vb_vbuf *b, const struct vb_commit *c, struct vb_commit *out)
+{
+	LOCKED(b, do_parent(b, c, out));
+}
+
+enum vb_err vb_vbuf_commit_ops(struct vb_vbuf *b, const struct vb_commit *c,
+			       enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg)
+{
+	LOCKED(b, b->ops->commit_ops(b->be, c, fn, arg));
 }
 
 enum vb_err vb_vbuf_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos, size_t n)

@@ -9,7 +9,7 @@
  * flat in-memory model used by the tests as the reference.
  *
  * Reads go through bounded caches (decoded tree nodes and verified data
- * blocks, sized by vb_store_opts), so memory does not grow with the
+ * blocks, sized by struct vb_vbuf_opts), so memory does not grow with the
  * content.  A vbuf opened at an older version (at_version) is read-only.
  *
  * Threads: one handle may be shared by any number of threads.  Every call
@@ -17,8 +17,7 @@
  * leaves one consistent content (vb_vbuf_insert_fds holds it while it
  * reads its descriptors).  A sequence of calls is not atomic: a length
  * asked for may be stale by the next read, which vb_vbuf_read_upto takes
- * care of.  Iterators (below) belong to one thread each.  The store
- * behind vb_vbuf_store() is not guarded: use it from one thread only.
+ * care of.  Iterators (below) belong to one thread each.
  */
 #ifndef VB_VBUF_H
 #define VB_VBUF_H
@@ -28,15 +27,38 @@
 
 #include "err.h"
 #include "io.h"
-#include "compact.h"
-#include "store.h"
+#include "commit.h"
 
 #define VB_HEAD UINT64_MAX
 
 struct vb_vbuf;
 
+/* How to open a store. */
+struct vb_vbuf_opts {
+	int write;             /* take the write lock */
+	int create;            /* with write: create the store if it is missing */
+	const char *base;      /* with create: version 0 references this file */
+	int no_sync;           /* skip fdatasync (faster, not crash-safe) */
+	int lenient_base;      /* a missing/changed base is a warning, not an error */
+	int defer_base;        /* a missing/changed base is neither: only a version
+				  that reads the base refuses to open */
+	double wait;           /* seconds to wait for the write lock; < 0: forever */
+	size_t node_cache;     /* bytes of decoded tree nodes to keep */
+	size_t block_cache;    /* bytes of verified data blocks to keep */
+};
+
+/* Defaults: a VB_CACHE_DEFAULT cache, 60 s lock wait. */
+void vb_vbuf_opts_init(struct vb_vbuf_opts *o);
+
+#define VB_CACHE_DEFAULT ((size_t)16 << 20)
+#define VB_CACHE_MIN ((size_t)256 << 10)
+#define VB_CACHE_MAX ((uint64_t)1 << 40)
+/* Give `bytes` of cache to the store: half to decoded tree nodes, half to
+ * verified data blocks. */
+void vb_vbuf_opts_cache(struct vb_vbuf_opts *o, size_t bytes);
+
 /* Open the store at `path` showing `version` (VB_HEAD for the newest). */
-enum vb_err vb_vbuf_open(const char *path, const struct vb_store_opts *o, uint64_t version,
+enum vb_err vb_vbuf_open(const char *path, const struct vb_vbuf_opts *o, uint64_t version,
 			 struct vb_vbuf **out);
 /* An in-memory buffer whose version 0 is a copy of `data` (the model). */
 enum vb_err vb_vbuf_open_mem(const void *data, size_t n, struct vb_vbuf **out);
@@ -113,6 +135,14 @@ enum vb_err vb_vbuf_flatten(struct vb_vbuf *b, const struct vb_flatten_opts *o,
  * file is no longer needed.  *bytes: bytes copied (0 if it already was).
  * VB_EINVAL for a store without a base (or the model). */
 enum vb_err vb_vbuf_embed(struct vb_vbuf *b, const struct vb_flatten_opts *o, uint64_t *bytes);
+
+/* What a compaction did. */
+struct vb_compact_stats {
+	uint64_t version;          /* the new head */
+	uint64_t oldest;           /* the oldest version kept */
+	uint64_t versions_dropped;
+	uint64_t bytes_before, bytes_after;
+};
 
 /*
  * Compaction (lib/compact): rewrite the store file with only the
@@ -337,8 +367,40 @@ enum vb_err vb_iter_prev_chunk(struct vb_iter *it, const unsigned char **data, s
 /* Edits held for the iterators (for tests and diagnostics). */
 size_t vb_vbuf_edit_log_len(struct vb_vbuf *b);
 
-/* Store-backed only (NULL / VB_EINVAL for the model). */
-struct vb_store *vb_vbuf_store(struct vb_vbuf *b);
+/* The store as a whole (the model: zeros). */
+struct vb_vbuf_state {
+	uint64_t id;             /* the store's random id (a byte copy has the same) */
+	uint64_t oldest;         /* the oldest version kept (compaction cuts) */
+	uint64_t since_flatten;  /* commits since the last flatten */
+	int has_base;            /* version 0 references a base file */
+	uint64_t base_size;      /* its size then */
+	int embedded;            /* the base is embedded: the file is not read */
+};
+void vb_vbuf_state(struct vb_vbuf *b, struct vb_vbuf_state *out);
+
+/* The commit before `c` (version c->version - 1), by its parent link:
+ * one read, where vb_vbuf_info searches.  VB_ENOENT before version 0 or
+ * the oldest kept. */
+enum vb_err vb_vbuf_parent(struct vb_vbuf *b, const struct vb_commit *c, struct vb_commit *out);
+/* The operations of commit `c` (from vb_vbuf_info or vb_vbuf_parent), in
+ * the order applied. */
+enum vb_err vb_vbuf_commit_ops(struct vb_vbuf *b, const struct vb_commit *c,
+			       enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg);
+
+/* Counters for tests and benchmarks: the store file and its caches. */
+struct vb_vbuf_stats {
+	uint64_t file_size;         /* bytes of the store file as this handle sees it */
+	uint64_t appended;          /* bytes appended by this handle */
+	uint64_t block_reads;       /* data blocks read from disk */
+	uint64_t block_hits;        /* data blocks served from the cache */
+	uint64_t block_cache_bytes; /* pages holding cached blocks */
+	uint64_t block_cache_cap;   /* the block cache's size (0: none) */
+	uint64_t block_pages_bytes; /* memory its page store holds */
+	uint64_t node_cache_bytes;  /* decoded tree nodes kept by the cache */
+	uint64_t node_pages_bytes;  /* memory held for nodes (cached or in use) */
+	uint64_t node_hits, node_misses; /* node cache lookups */
+};
+void vb_vbuf_stats(struct vb_vbuf *b, struct vb_vbuf_stats *out);
 
 /* Warnings from opening (torn tail, moved base); "" past the end. */
 size_t vb_vbuf_nwarnings(struct vb_vbuf *b);

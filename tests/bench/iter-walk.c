@@ -15,7 +15,7 @@
 
 int main(int argc, char **argv)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	struct vb_iter *it;
 	uint64_t count = 0, sum = 0;
@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: iter-walk STORE chunks|rchunks|bytes|rbytes\n");
 		return 2;
 	}
-	vb_store_opts_init(&o);
+	vb_vbuf_opts_init(&o);
 	if ((rc = vb_vbuf_open(argv[1], &o, VB_HEAD, &b))) {
 		fprintf(stderr, "iter-walk: %s: %s\n", argv[1], vb_err_detail());
 		return 1;

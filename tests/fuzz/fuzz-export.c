@@ -111,11 +111,11 @@ static void make_base(const char *path)
 
 static void make_store(void)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	uint64_t v;
 
-	vb_store_opts_init(&o);
+	vb_vbuf_opts_init(&o);
 	o.write = 1;
 	o.create = 1;
 	o.base = base_path;
@@ -235,13 +235,13 @@ static unsigned char chunk_buf[65536];
 /* The store afterwards: opens cleanly, verifies, every version reads. */
 static void check_store(uint64_t want_head)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b, *old;
 	struct vb_verify_stats vs;
 	uint64_t problems = 0;
 
-	vb_store_opts_init(&o);
-	vb_store_opts_cache(&o, VB_CACHE_MIN);
+	vb_vbuf_opts_init(&o);
+	vb_vbuf_opts_cache(&o, VB_CACHE_MIN);
 	enum vb_err rc = vb_vbuf_open(store_path, &o, VB_HEAD, &b);
 	if (rc)
 		fprintf(stderr, "fuzz-export: reopening: %s: %s\n", vb_strerror(rc), vb_err_detail());
@@ -271,14 +271,14 @@ static void check_store(uint64_t want_head)
 
 static struct vb_vbuf *open_writer(void)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 
-	vb_store_opts_init(&o);
+	vb_vbuf_opts_init(&o);
 	o.write = 1;
 	o.no_sync = 1;
 	o.wait = 0;
-	vb_store_opts_cache(&o, VB_CACHE_MIN);
+	vb_vbuf_opts_cache(&o, VB_CACHE_MIN);
 	enum vb_err rc = vb_vbuf_open(store_path, &o, VB_HEAD, &b);
 	if (rc)
 		fprintf(stderr, "fuzz-export: opening the writer: %s: %s\n", vb_strerror(rc),

@@ -109,13 +109,13 @@ static void make_base(void)
 static void make_prefix(void)
 {
 	char path[320];
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	uint64_t v;
 	struct stat st;
 
 	snprintf(path, sizeof path, "%s/prefix.vb", dir);
-	vb_store_opts_init(&o);
+	vb_vbuf_opts_init(&o);
 	o.write = 1;
 	o.create = 1;
 	o.base = base_path;
@@ -324,9 +324,9 @@ static void check_dir(void)
 
 /* Edit the store as a writer would; if the commit succeeds, the next
  * version must hold the bytes. */
-static void write_version(const struct vb_store_opts *ro, uint64_t head)
+static void write_version(const struct vb_vbuf_opts *ro, uint64_t head)
 {
-	struct vb_store_opts o = *ro;
+	struct vb_vbuf_opts o = *ro;
 	struct vb_vbuf *b;
 	uint64_t v, at;
 	unsigned char back[3];
@@ -361,7 +361,7 @@ static void write_version(const struct vb_store_opts *ro, uint64_t head)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b = NULL, *old;
 	unsigned mode;
 	uint64_t count = 0, head;
@@ -378,9 +378,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		fuzz_write_file(store_path, data + 1, size - 1);
 	}
-	vb_store_opts_init(&o);
+	vb_vbuf_opts_init(&o);
 	o.lenient_base = (mode >> 1) & 1;
-	vb_store_opts_cache(&o, mode & 4 ? VB_CACHE_MIN : (size_t)2 << 20);
+	vb_vbuf_opts_cache(&o, mode & 4 ? VB_CACHE_MIN : (size_t)2 << 20);
 	size_t chunk = 1 + 61 * (mode >> 3);
 
 	enum vb_err rc = vb_vbuf_open(store_path, &o, VB_HEAD, &b);

@@ -49,11 +49,11 @@ static inline void copy_file(const char *from, const char *to)
 
 /* Options to open a store for writing (1) or reading (0), without fsync:
  * a test's files need not survive a power loss. */
-static inline struct vb_store_opts store_opts(int write)
+static inline struct vb_vbuf_opts store_opts(int write)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 
-	vb_store_opts_init(&o);
+	vb_vbuf_opts_init(&o);
 	o.write = write;
 	o.no_sync = 1;
 	return o;

@@ -20,8 +20,6 @@
 
 #include "check.h"
 #include "files.h"
-#include "ptree.h"
-#include "vbuf-int.h"
 #include "vbuf.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -56,7 +54,7 @@ static uint32_t build(const char *base, const char *store)
 {
 	uint64_t seed = test_seed();
 	unsigned char *buf = malloc(1 << 20);
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	uint64_t v;
 
@@ -64,7 +62,7 @@ static uint32_t build(const char *base, const char *store)
 	for (size_t i = 0; i < (1 << 20); i++)
 		buf[i] = (unsigned char)test_rand(&seed);
 	write_file(base, buf, 1 << 20);
-	vb_store_opts_init(&o);
+	vb_vbuf_opts_init(&o);
 	o.write = o.create = o.no_sync = 1;
 	o.base = base;
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
@@ -91,23 +89,21 @@ static uint32_t build(const char *base, const char *store)
 
 static void bounded(struct vb_vbuf *b, uint64_t rss0, const char *pass)
 {
-	struct vb_store_stats st;
+	struct vb_vbuf_stats st;
 	uint64_t rss = rss_kib();
 
-	struct vb_ptree_stats ts;
-	vb_store_stats(vb_vbuf_store(b), &st);
-	vb_ptree_stats(vb_vbuf_tree(b), &ts);
+	vb_vbuf_stats(b, &st);
 	printf("%-10s block cache %llu KiB (pages %llu KiB of %llu), nodes %llu KiB (pages %llu KiB), RSS +%lld KiB\n",
 	       pass, (unsigned long long)st.block_cache_bytes >> 10,
 	       (unsigned long long)st.block_pages_bytes >> 10,
 	       (unsigned long long)st.block_cache_cap >> 10,
-	       (unsigned long long)ts.cache_bytes >> 10,
-	       (unsigned long long)ts.pages_bytes >> 10, (long long)(rss - rss0));
+	       (unsigned long long)st.node_cache_bytes >> 10,
+	       (unsigned long long)st.node_pages_bytes >> 10, (long long)(rss - rss0));
 	CHECK(st.block_cache_cap > 0 && st.block_cache_cap <= CACHE / 2);
 	CHECK(st.block_cache_bytes <= st.block_cache_cap);
 	CHECK(st.block_pages_bytes <= st.block_cache_cap);
-	CHECK(ts.cache_bytes <= CACHE / 2);
-	CHECK(ts.pages_bytes <= CACHE / 2 + SLACK_PAGES);
+	CHECK(st.node_cache_bytes <= CACHE / 2);
+	CHECK(st.node_pages_bytes <= CACHE / 2 + SLACK_PAGES);
 	if (RSS_CHECKS)
 		CHECK(rss <= rss0 + (CACHE + (3u << 20)) / 1024);
 }
@@ -135,16 +131,16 @@ int main(void)
 	close(fds[0]);
 	REQUIRE(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status));
 
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	unsigned char *buf = malloc(64 * 1024);
 	REQUIRE(buf);
-	vb_store_opts_init(&o);
-	vb_store_opts_cache(&o, CACHE);
+	vb_vbuf_opts_init(&o);
+	vb_vbuf_opts_cache(&o, CACHE);
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 	uint64_t len = vb_vbuf_len(b), rss0 = rss_kib();
-	struct vb_store_stats st;
-	vb_store_stats(vb_vbuf_store(b), &st);
+	struct vb_vbuf_stats st;
+	vb_vbuf_stats(b, &st);
 	CHECK(st.file_size >= 10 * CACHE);
 
 	/* sequential, twice: the CRC is the content's */
@@ -178,7 +174,7 @@ int main(void)
 	CHECK_EQ_U64(seen, len);
 	vb_iter_free(it);
 	bounded(b, rss0, "backward");
-	vb_store_stats(vb_vbuf_store(b), &st);
+	vb_vbuf_stats(b, &st);
 	CHECK(st.block_reads > 2 * st.block_cache_cap / 65536); /* it did evict */
 
 	vb_vbuf_close(b);

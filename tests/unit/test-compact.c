@@ -27,6 +27,7 @@
 #include "files.h"
 #include "io.h"
 #include "rnd.h"
+#include "store.h" /* vb_store_crash_hook */
 #include "vbuf.h"
 
 #define MAXV 400
@@ -39,7 +40,7 @@ static int crash_at, crash_count;
 /* Build the store; record every version. */
 static void build(const char *store, const char *base, int embed)
 {
-	struct vb_store_opts o = store_opts(1);
+	struct vb_vbuf_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	unsigned char buf[3000];
 	uint64_t v;
@@ -131,7 +132,7 @@ static enum vb_err take_anchor(void *arg, const char *name, uint64_t offset, uin
 
 static void anchors_at(const char *store, uint64_t version, struct anchor_list *l)
 {
-	struct vb_store_opts o = store_opts(0);
+	struct vb_vbuf_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	l->n = 0;
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
@@ -171,7 +172,7 @@ static int compact_child(const char *store, uint64_t keep, int at)
 	pid_t pid = fork();
 	REQUIRE(pid >= 0);
 	if (!pid) {
-		struct vb_store_opts o = store_opts(1);
+		struct vb_vbuf_opts o = store_opts(1);
 		struct vb_vbuf *b;
 		struct vb_compact_stats st;
 		crash_at = at;
@@ -197,7 +198,7 @@ static int compact_child(const char *store, uint64_t keep, int at)
 static void check_store(const char *store, const char *orig, uint64_t keep,
 			const struct anchor_list *head_anchors, int *was_new)
 {
-	struct vb_store_opts o = store_opts(0);
+	struct vb_vbuf_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	uint64_t cut = head + 1 > keep ? head + 1 - keep : 0;
 
@@ -241,7 +242,7 @@ static void check_store(const char *store, const char *orig, uint64_t keep,
 	}
 	/* the next writers succeed (enough of them that their skip links
 	 * would reach before a cut), and every version still opens */
-	struct vb_store_opts w = store_opts(1);
+	struct vb_vbuf_opts w = store_opts(1);
 	uint64_t v = h;
 	for (int i = 0; i < 20; i++) {
 		REQUIRE_OK(vb_vbuf_open(store, &w, VB_HEAD, &b));
@@ -304,7 +305,7 @@ static void run(const char *orig, uint64_t keep, unsigned *points, unsigned *new
 static void extras(const char *orig)
 {
 	char work[300];
-	struct vb_store_opts ro = store_opts(0), w = store_opts(1);
+	struct vb_vbuf_opts ro = store_opts(0), w = store_opts(1);
 	struct vb_vbuf *r, *b;
 	struct vb_compact_stats st;
 

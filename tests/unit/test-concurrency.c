@@ -28,10 +28,10 @@
 
 static char store[300];
 
-static struct vb_store_opts opts(int write)
+static struct vb_vbuf_opts opts(int write)
 {
-	struct vb_store_opts o;
-	vb_store_opts_init(&o);
+	struct vb_vbuf_opts o;
+	vb_vbuf_opts_init(&o);
 	o.write = write;
 	o.no_sync = 1;
 	o.wait = 60;
@@ -40,7 +40,7 @@ static struct vb_store_opts opts(int write)
 
 static int writer(int w, int edits)
 {
-	struct vb_store_opts o = opts(1);
+	struct vb_vbuf_opts o = opts(1);
 	char tag[32];
 
 	for (int e = 0; e < edits; e++) {
@@ -90,7 +90,7 @@ static long check_content(const unsigned char *d, size_t n, unsigned char *seen,
 
 static int reader(int edits, unsigned *reads)
 {
-	struct vb_store_opts o = opts(0);
+	struct vb_vbuf_opts o = opts(0);
 	size_t cap = (size_t)WRITERS * (size_t)edits * TAG_LEN;
 	unsigned char *d = malloc(cap + 1), *seen = malloc((size_t)WRITERS * (size_t)edits);
 	uint64_t last = 0;
@@ -149,7 +149,7 @@ int main(void)
 	tmp_dir_make("vb-test-conc");
 	snprintf(store, sizeof store, "%s/s.vb", tmp_dir);
 	{
-		struct vb_store_opts o = opts(1);
+		struct vb_vbuf_opts o = opts(1);
 		struct vb_vbuf *b;
 		uint64_t v;
 		o.create = 1;
@@ -191,19 +191,19 @@ int main(void)
 	}
 
 	/* every edit once, versions contiguous, each one tag's insert */
-	struct vb_store_opts o = opts(0);
+	struct vb_vbuf_opts o = opts(0);
 	struct vb_vbuf *b;
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 	uint64_t head = vb_vbuf_version(b);
 	CHECK_EQ_U64(head, 1 + (uint64_t)WRITERS * (uint64_t)edits);
-	struct vb_store *s = vb_vbuf_store(b);
-	struct vb_commit c = *vb_store_head(s), parent;
+	static struct vb_commit c, parent;
+	REQUIRE_OK(vb_vbuf_info(b, head, &c));
 	uint64_t walked = 0;
 	while (c.version > 1) {
 		int ok = 0;
-		CHECK_OK(vb_store_ops(s, &c, count_op, &ok));
+		CHECK_OK(vb_vbuf_commit_ops(b, &c, count_op, &ok));
 		CHECK(ok && c.nops == 1);
-		REQUIRE_OK(vb_store_commit_parent(s, &c, &parent));
+		REQUIRE_OK(vb_vbuf_parent(b, &c, &parent));
 		CHECK_EQ_U64(parent.version, c.version - 1);
 		c = parent;
 		walked++;

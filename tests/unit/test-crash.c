@@ -27,6 +27,7 @@
 #include "content.h"
 #include "files.h"
 #include "rnd.h"
+#include "store.h" /* vb_store_crash_hook */
 #include "vbuf.h"
 
 static int crash_at, crash_count;
@@ -45,13 +46,13 @@ static const char *const kind_name[K_COUNT] = {
  * from `s` so that the reference run and every crashing run agree. */
 static enum vb_err edit(const char *store, enum kind kind, uint64_t s, int no_sync)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	enum vb_err rc;
 	uint64_t v, st = s;
 	static unsigned char buf[200000];
 
-	vb_store_opts_init(&o);
+	vb_vbuf_opts_init(&o);
 	o.write = 1;
 	o.no_sync = no_sync;
 	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b)))
@@ -123,10 +124,10 @@ static void hook(const char *where, int fd, uint64_t off, uint64_t len)
 /* The store's head version and content checksum. */
 static void head_of(const char *store, uint64_t *version, uint32_t *crc, uint64_t *len)
 {
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 
-	vb_store_opts_init(&o);
+	vb_vbuf_opts_init(&o);
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 	*version = vb_vbuf_version(b);
 	*crc = content_crc(b);
@@ -176,10 +177,10 @@ static unsigned crash_points(const char *orig, enum kind kind, int no_sync)
 		if (WEXITSTATUS(status) == 0)
 			CHECK_EQ_U64(v, v1);
 		/* the next writer cuts any torn tail and succeeds */
-		struct vb_store_opts o;
+		struct vb_vbuf_opts o;
 		struct vb_vbuf *b;
 		uint64_t nv;
-		vb_store_opts_init(&o);
+		vb_vbuf_opts_init(&o);
 		o.write = 1;
 		REQUIRE_OK(vb_vbuf_open(work, &o, VB_HEAD, &b));
 		REQUIRE_OK(vb_vbuf_insert(b, 0, "next", 4));
@@ -207,10 +208,10 @@ static unsigned crash_points(const char *orig, enum kind kind, int no_sync)
 static void build(const char *store, const char *base, size_t base_len, int edits)
 {
 	rnd_file(base, base_len);
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	uint64_t v;
-	vb_store_opts_init(&o);
+	vb_vbuf_opts_init(&o);
 	o.write = 1;
 	o.create = 1;
 	o.base = base;

@@ -595,7 +595,7 @@ static uint64_t vbuf_diff(struct vb_vbuf *b, uint64_t va, uint64_t vb)
 static void test_store(const char *dir)
 {
 	char store[300], base[300];
-	struct vb_store_opts wo, ro;
+	struct vb_vbuf_opts wo, ro;
 	struct vb_vbuf *b = NULL;
 	unsigned char *buf = malloc(8192);
 	uint64_t pairs = 0, reverts = 0, nv;
@@ -604,13 +604,13 @@ static void test_store(const char *dir)
 	snprintf(store, sizeof store, "%s/s.vb", dir);
 	snprintf(base, sizeof base, "%s/base", dir);
 	rnd_file(base, STORE_BASE);
-	vb_store_opts_init(&wo);
+	vb_vbuf_opts_init(&wo);
 	wo.write = 1;
 	wo.create = 1;
 	wo.base = base;
 	wo.no_sync = 1;
 	wo.node_cache = 32 * 1024;
-	vb_store_opts_init(&ro);
+	vb_vbuf_opts_init(&ro);
 
 	for (nv = 1; nv <= MAXV; nv++) {
 		if (!b) {
@@ -730,18 +730,22 @@ struct cost {
 
 static struct cost cost_of(const char *store, uint64_t va, uint64_t vb, int *depth)
 {
-	struct vb_store_opts ro;
+	struct vb_vbuf_opts ro;
 	struct vb_vbuf *b, *ra, *rb;
 	struct vb_ptree_stats s0, s1;
 	struct hunks hs = {NULL, 0, 0, 0};
 	struct cost c;
 	uint64_t la, lb;
 
-	vb_store_opts_init(&ro);
+	vb_vbuf_opts_init(&ro);
 	REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &b));
 	struct vb_ptree *t = vb_vbuf_tree(b);
 	struct vb_ptree_cur cur;
-	struct vb_root root = vb_stree_root(vb_store_head(vb_vbuf_store(b)));
+	struct vb_commit *head = malloc(sizeof *head);
+	REQUIRE(head);
+	REQUIRE_OK(vb_vbuf_info(b, vb_vbuf_head(b), head));
+	struct vb_root root = vb_stree_root(head);
+	free(head);
 	vb_ptree_stats(t, &s0);
 	REQUIRE_OK(vb_vbuf_diff(b, va, vb, collect, &hs));
 	vb_ptree_stats(t, &s1);
@@ -767,7 +771,7 @@ static struct cost cost_of(const char *store, uint64_t va, uint64_t vb, int *dep
 static void test_cost(const char *dir)
 {
 	char store[300], base[300];
-	struct vb_store_opts wo;
+	struct vb_vbuf_opts wo;
 	struct vb_vbuf *b;
 	const size_t base_len = 2u << 20;
 	uint64_t va, vb, edit_bytes = 0, v;
@@ -776,7 +780,7 @@ static void test_cost(const char *dir)
 	snprintf(store, sizeof store, "%s/c.vb", dir);
 	snprintf(base, sizeof base, "%s/cbase", dir);
 	rnd_file(base, base_len);
-	vb_store_opts_init(&wo);
+	vb_vbuf_opts_init(&wo);
 	wo.write = 1;
 	wo.create = 1;
 	wo.base = base;
@@ -835,10 +839,10 @@ static void test_cost(const char *dir)
 	 * base's one piece is held and the cut version streamed past it, so
 	 * every deleted byte is still a hunk of its own. */
 	{
-		struct vb_store_opts ro;
+		struct vb_vbuf_opts ro;
 		struct vb_vbuf *r;
 		struct hunks hs = {NULL, 0, 0, 0};
-		vb_store_opts_init(&ro);
+		vb_vbuf_opts_init(&ro);
 		REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &r));
 		vb_ptree_diff_limit(vb_vbuf_tree(r), 1000);
 		CHECK_OK(vb_vbuf_diff(r, 0, va, collect, &hs));
@@ -854,7 +858,7 @@ static void test_cost(const char *dir)
 	}
 
 	/* the same ten edits undone by a revert: no difference at all */
-	struct vb_store_opts wo2 = wo;
+	struct vb_vbuf_opts wo2 = wo;
 	wo2.create = 0;
 	wo2.base = NULL;
 	REQUIRE_OK(vb_vbuf_open(store, &wo2, VB_HEAD, &b));

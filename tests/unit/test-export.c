@@ -120,7 +120,7 @@ static enum vb_err mem_read(void *arg, void *buf, size_t n, size_t *got)
 
 static uint64_t head_of(const char *store)
 {
-	struct vb_store_opts o = store_opts(0);
+	struct vb_vbuf_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	o.lenient_base = 1;
 	REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
@@ -131,18 +131,20 @@ static uint64_t head_of(const char *store)
 
 static uint64_t oldest_of(const char *store)
 {
-	struct vb_store_opts o = store_opts(0);
+	struct vb_vbuf_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	o.lenient_base = 1;
 	REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
-	uint64_t v = vb_store_oldest(vb_vbuf_store(b));
+	struct vb_vbuf_state vs;
+	vb_vbuf_state(b, &vs);
+	uint64_t v = vs.oldest;
 	vb_vbuf_close(b);
 	return v;
 }
 
 static void export_of(const char *store, uint64_t since, struct mem *m)
 {
-	struct vb_store_opts o = store_opts(0);
+	struct vb_vbuf_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	struct vb_export_stats st;
 	struct vb_export_opts eo = {mem_write, m, (int)rnd(10)};
@@ -151,7 +153,7 @@ static void export_of(const char *store, uint64_t since, struct mem *m)
 	/* the smallest caches: the export reads content inside the diff's
 	 * walk, with nodes evicted under it */
 	if (rnd(2))
-		vb_store_opts_cache(&o, VB_CACHE_MIN);
+		vb_vbuf_opts_cache(&o, VB_CACHE_MIN);
 	REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
 	REQUIRE_OK(vb_export_stream(b, since, &eo, &st));
 	CHECK_EQ_U64(st.bytes, m->n);
@@ -164,7 +166,7 @@ static void export_of(const char *store, uint64_t since, struct mem *m)
  * *st gets the stats. */
 static enum vb_err apply_to(const char *store, struct mem *m, int mode, struct vb_apply_stats *st)
 {
-	struct vb_store_opts o = store_opts(1);
+	struct vb_vbuf_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	struct vb_apply_opts ao = {mem_read, m, 0, mode == 2, store};
 	enum vb_err rc = VB_OK;
@@ -232,7 +234,7 @@ static void note(void *arg, uint64_t off, const char *what)
 
 static void verify(const char *store)
 {
-	struct vb_store_opts o = store_opts(0);
+	struct vb_vbuf_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	REQUIRE_OK(vb_vbuf_open(tmp_path(store), &o, VB_HEAD, &b));
 	CHECK_OK(vb_vbuf_verify(b, note, NULL, NULL, NULL));
@@ -243,7 +245,7 @@ static void verify(const char *store)
  * `content_from` on), same anchors; both verify. */
 static void compare(const char *a, const char *b, uint64_t from, uint64_t content_from)
 {
-	struct vb_store_opts o = store_opts(0);
+	struct vb_vbuf_opts o = store_opts(0);
 	struct vb_vbuf *ha, *hb;
 	struct anchors la, lb;
 
@@ -302,7 +304,9 @@ static enum vb_err first_anchor(void *arg, const char *name, uint64_t off, uint6
 static void random_op(struct vb_vbuf *b)
 {
 	uint64_t len = vb_vbuf_len(b), off = rnd(len + 1), head = vb_vbuf_head(b);
-	uint64_t oldest = vb_store_oldest(vb_vbuf_store(b));
+	struct vb_vbuf_state vs;
+	vb_vbuf_state(b, &vs);
+	uint64_t oldest = vs.oldest;
 	int k = (int)rnd(100);
 
 	if (k < 25) {
@@ -339,7 +343,7 @@ static int embedded_a, embedded_b;
  * version `keep_from`. */
 static void edit(const char *store, int n, int *embedded, uint64_t keep_from)
 {
-	struct vb_store_opts o = store_opts(1);
+	struct vb_vbuf_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	char msg[64];
 	uint64_t v;
@@ -388,7 +392,7 @@ static void exchange(void)
 {
 	struct mem m = {NULL, 0, 0, 0, 0};
 	struct vb_apply_stats st;
-	struct vb_store_opts o = store_opts(1);
+	struct vb_vbuf_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	uint64_t v;
 
@@ -450,7 +454,7 @@ static void exchange(void)
 /* What one version of `store` exports as (the newest). */
 static struct vb_export_stats newest_export(const char *store)
 {
-	struct vb_store_opts o = store_opts(0);
+	struct vb_vbuf_opts o = store_opts(0);
 	struct vb_vbuf *b;
 	struct vb_export_stats st;
 	struct mem m = {NULL, 0, 0, 0, 0};
@@ -469,7 +473,7 @@ static struct vb_export_stats newest_export(const char *store)
  * 3 MiB insert exports its bytes once. */
 static void sizes(void)
 {
-	struct vb_store_opts o = store_opts(1);
+	struct vb_vbuf_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	struct vb_export_stats st;
 	uint64_t v;
@@ -643,7 +647,7 @@ static void damage(void)
 {
 	struct mem m = {NULL, 0, 0, 0, 0}, x = {NULL, 0, 0, 0, 0};
 	struct rec r[64];
-	struct vb_store_opts o = store_opts(1);
+	struct vb_vbuf_opts o = store_opts(1);
 	struct vb_vbuf *b;
 	uint64_t v;
 

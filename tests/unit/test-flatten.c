@@ -32,15 +32,22 @@
 #define BASE_LEN (4u << 20)
 
 
-static struct vb_store_opts wopts(const char *base)
+static struct vb_vbuf_opts wopts(const char *base)
 {
-	struct vb_store_opts o;
-	vb_store_opts_init(&o);
+	struct vb_vbuf_opts o;
+	vb_vbuf_opts_init(&o);
 	o.write = 1;
 	o.create = base != NULL;
 	o.base = base ? tmp_path(base) : NULL;
 	o.no_sync = 1;
 	return o;
+}
+
+static uint64_t since_flatten(struct vb_vbuf *b)
+{
+	struct vb_vbuf_state vs;
+	vb_vbuf_state(b, &vs);
+	return vs.since_flatten;
 }
 
 /* Piece statistics of the content a handle shows. */
@@ -89,7 +96,7 @@ static struct shape shape_of(struct vb_vbuf *b, uint64_t small)
  * every version's checksum. */
 static void fragment(const char *store, unsigned n, uint32_t *crcs, size_t ncrcs)
 {
-	struct vb_store_opts o = wopts(NULL);
+	struct vb_vbuf_opts o = wopts(NULL);
 	unsigned char buf[64];
 
 	for (unsigned i = 0; i < n; i++) {
@@ -114,8 +121,8 @@ static void fragment(const char *store, unsigned n, uint32_t *crcs, size_t ncrcs
 static void check_versions(const char *store, const uint32_t *crcs, uint64_t upto,
 			   uint64_t skip_below)
 {
-	struct vb_store_opts ro;
-	vb_store_opts_init(&ro);
+	struct vb_vbuf_opts ro;
+	vb_vbuf_opts_init(&ro);
 	for (uint64_t v = skip_below; v <= upto; v++) {
 		struct vb_vbuf *b;
 		REQUIRE_OK(vb_vbuf_open(store, &ro, v, &b));
@@ -129,7 +136,7 @@ static void test_partial_then_full(void)
 	static uint32_t crcs[1024];
 	static char store[400];
 	snprintf(store, sizeof store, "%s", tmp_path("frag.vb"));
-	struct vb_store_opts o = wopts("base");
+	struct vb_vbuf_opts o = wopts("base");
 	struct vb_vbuf *b;
 	uint64_t v;
 
@@ -157,8 +164,8 @@ static void test_partial_then_full(void)
 	crcs[v] = crcs[head];
 	vb_vbuf_close(b);
 
-	struct vb_store_opts ro;
-	vb_store_opts_init(&ro);
+	struct vb_vbuf_opts ro;
+	vb_vbuf_opts_init(&ro);
 	REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &b));
 	struct shape after = shape_of(b, small);
 	CHECK(after.max_small_run <= 1);
@@ -168,7 +175,7 @@ static void test_partial_then_full(void)
 	REQUIRE_OK(vb_vbuf_info(b, v, &c));
 	CHECK(c.sum_kind == VB_OP_FLATTEN && c.nops == 1 && c.length == vb_vbuf_len(b));
 	CHECK(!(c.flags & VB_COMMIT_NO_BASE));
-	CHECK_EQ_U64(vb_store_since_flatten(vb_vbuf_store(b)), 0);
+	CHECK_EQ_U64(since_flatten(b), 0);
 	vb_vbuf_close(b);
 	check_versions(store, crcs, v, 0);
 
@@ -231,7 +238,7 @@ static void test_embed(void)
 	static uint32_t crcs[256];
 	static char store[400];
 	snprintf(store, sizeof store, "%s", tmp_path("emb.vb"));
-	struct vb_store_opts o = wopts("base2");
+	struct vb_vbuf_opts o = wopts("base2");
 	struct vb_vbuf *b;
 	uint64_t v, bytes;
 
@@ -253,11 +260,13 @@ static void test_embed(void)
 
 	REQUIRE(unlink(tmp_path("base2")) == 0);
 	check_versions(store, crcs, v, 0);
-	struct vb_store_opts ro;
-	vb_store_opts_init(&ro);
+	struct vb_vbuf_opts ro;
+	vb_vbuf_opts_init(&ro);
 	REQUIRE_OK(vb_vbuf_open(store, &ro, VB_HEAD, &b));
 	CHECK(vb_vbuf_nwarnings(b) == 0);
-	CHECK(vb_store_embedded(vb_vbuf_store(b)));
+	struct vb_vbuf_state vs;
+	vb_vbuf_state(b, &vs);
+	CHECK(vs.embedded);
 	CHECK_OK(vb_vbuf_verify(b, NULL, NULL, NULL, NULL));
 	vb_vbuf_close(b);
 
@@ -281,11 +290,11 @@ static void test_embed(void)
 		char b5[400];
 		snprintf(b5, sizeof b5, "%s", tmp_path("base5"));
 		rnd_file(tmp_path("base5"), 3u << 20);
-		struct vb_store_opts co = wopts("base5");
+		struct vb_vbuf_opts co = wopts("base5");
 		REQUIRE_OK(vb_vbuf_open(tmp_path("cut.vb"), &co, VB_HEAD, &b));
 		REQUIRE_OK(vb_vbuf_commit(b, "create", &v));
 		vb_vbuf_close(b);
-		struct vb_store_opts wo = wopts(NULL);
+		struct vb_vbuf_opts wo = wopts(NULL);
 		REQUIRE_OK(vb_vbuf_open(tmp_path("cut.vb"), &wo, VB_HEAD, &b));
 		REQUIRE(truncate(b5, 1u << 20) == 0);
 		CHECK(vb_vbuf_flatten(b, &fo, NULL) == VB_EBASE);
@@ -297,7 +306,7 @@ static void test_embed(void)
 	}
 
 	/* a store without a base has nothing to embed */
-	struct vb_store_opts no = wopts(NULL);
+	struct vb_vbuf_opts no = wopts(NULL);
 	no.create = 1;
 	REQUIRE_OK(vb_vbuf_open(tmp_path("nobase.vb"), &no, VB_HEAD, &b));
 	CHECK(vb_vbuf_embed(b, &fo, &bytes) == VB_EINVAL);
@@ -312,7 +321,7 @@ static void test_auto(void)
 {
 	static char store[400];
 	snprintf(store, sizeof store, "%s", tmp_path("auto.vb"));
-	struct vb_store_opts o = wopts("base3");
+	struct vb_vbuf_opts o = wopts("base3");
 	struct vb_vbuf *b;
 	uint64_t v;
 	struct vb_auto_flatten af;
@@ -333,7 +342,7 @@ static void test_auto(void)
 	for (unsigned i = 1; i <= 60; i++) {
 		REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
 		vb_vbuf_auto_flatten(b, &af);
-		uint64_t since = vb_store_since_flatten(vb_vbuf_store(b));
+		uint64_t since = since_flatten(b);
 		REQUIRE_OK(vb_vbuf_insert(b, rnd(vb_vbuf_len(b)), "12345", 5));
 		uint64_t pieces = vb_vbuf_pieces(b), len = vb_vbuf_len(b);
 		int due = pieces >= af.pieces && len / pieces < af.average && since + 1 >= af.commits;
@@ -346,10 +355,10 @@ static void test_auto(void)
 			flattened++;
 			if (!first)
 				first = i;
-			CHECK_EQ_U64(vb_store_since_flatten(vb_vbuf_store(b)), 0);
+			CHECK_EQ_U64(since_flatten(b), 0);
 			CHECK(vb_vbuf_pieces(b) < pieces);
 		} else {
-			CHECK_EQ_U64(vb_store_since_flatten(vb_vbuf_store(b)), since + 1);
+			CHECK_EQ_U64(since_flatten(b), since + 1);
 		}
 		vb_vbuf_close(b);
 	}
@@ -378,7 +387,7 @@ static uint64_t partial_cost(unsigned edits)
 {
 	static char store[400];
 	snprintf(store, sizeof store, "%s", tmp_path("cost.vb"));
-	struct vb_store_opts o = wopts("base4");
+	struct vb_vbuf_opts o = wopts("base4");
 	struct vb_vbuf *b;
 	uint64_t v;
 

@@ -92,7 +92,7 @@ struct model_it {
 static uint64_t checks, moves;
 
 /* One random sequence on buffer b (whose version 1 is `init`). */
-static void run(struct vb_vbuf *b, const char *store, const struct vb_store_opts *o, int rounds)
+static void run(struct vb_vbuf *b, const char *store, const struct vb_vbuf_opts *o, int rounds)
 {
 	struct model_it mi[NIT];
 	uint64_t seq = 0, version = 1;
@@ -373,7 +373,7 @@ static void big_content(void)
 static void create_at(const char *dir)
 {
 	char base[300], store[300];
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	struct vb_iter *it;
 	uint64_t v;
@@ -381,7 +381,7 @@ static void create_at(const char *dir)
 	snprintf(base, sizeof base, "%s/at-base", dir);
 	snprintf(store, sizeof store, "%s/at.vb", dir);
 	write_file(base, "0123456789", 10);
-	vb_store_opts_init(&o);
+	vb_vbuf_opts_init(&o);
 	o.write = o.create = o.no_sync = 1;
 	o.base = base;
 	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
@@ -417,7 +417,7 @@ static void create_at(const char *dir)
 int main(void)
 {
 	char store[300], base[300];
-	struct vb_store_opts o;
+	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	unsigned char init[400];
 	uint64_t v;
@@ -443,7 +443,7 @@ int main(void)
 		snprintf(base, sizeof base, "%s/base", tmp_dir);
 		snprintf(store, sizeof store, "%s/s.vb", tmp_dir);
 		write_file(base, init, sizeof init);
-		vb_store_opts_init(&o);
+		vb_vbuf_opts_init(&o);
 		o.write = o.create = o.no_sync = 1;
 		o.base = base;
 		REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));

@@ -123,8 +123,8 @@ int main(void)
 	copy_list(&versions[0], &cur);
 
 	struct vb_vbuf *mem, *st;
-	struct vb_store_opts o;
-	vb_store_opts_init(&o);
+	struct vb_vbuf_opts o;
+	vb_vbuf_opts_init(&o);
 	o.write = 1;
 	o.create = 1;
 	o.no_sync = 1;

@@ -52,19 +52,19 @@ static unsigned char *read_file(const char *p, size_t *n)
 	return b;
 }
 
-static struct vb_store_opts wopts(void)
+static struct vb_vbuf_opts wopts(void)
 {
-	struct vb_store_opts o;
-	vb_store_opts_init(&o);
+	struct vb_vbuf_opts o;
+	vb_vbuf_opts_init(&o);
 	o.write = 1;
 	o.no_sync = 1;
 	return o;
 }
 
-static struct vb_store_opts ropts(void)
+static struct vb_vbuf_opts ropts(void)
 {
-	struct vb_store_opts o;
-	vb_store_opts_init(&o);
+	struct vb_vbuf_opts o;
+	vb_vbuf_opts_init(&o);
 	return o;
 }
 
@@ -85,7 +85,7 @@ static uint32_t content_crc(struct vb_vbuf *b, uint64_t *len)
 
 static uint32_t store_crc(const char *p, uint64_t version, uint64_t *len)
 {
-	struct vb_store_opts o = ropts();
+	struct vb_vbuf_opts o = ropts();
 	struct vb_vbuf *b;
 	REQUIRE_OK(vb_vbuf_open(p, &o, version, &b));
 	uint32_t c = content_crc(b, len);
@@ -100,7 +100,7 @@ static void test_basic(void)
 		base[i] = (unsigned char)('a' + i % 26);
 	write_file(path("base.txt"), base, sizeof base);
 
-	struct vb_store_opts o = wopts();
+	struct vb_vbuf_opts o = wopts();
 	struct vb_vbuf *b;
 	uint64_t v;
 	o.create = 1;
@@ -177,7 +177,7 @@ static void test_basic(void)
 
 static void test_bad_files(void)
 {
-	struct vb_store_opts o = ropts();
+	struct vb_vbuf_opts o = ropts();
 	struct vb_vbuf *b;
 
 	write_file(path("empty"), "", 0);
@@ -188,7 +188,7 @@ static void test_bad_files(void)
 	CHECK(vb_vbuf_open(dir, &o, VB_HEAD, &b) == VB_ENOTSTORE);
 
 	/* a real store, then damaged copies */
-	struct vb_store_opts w = wopts();
+	struct vb_vbuf_opts w = wopts();
 	uint64_t v;
 	w.create = 1;
 	REQUIRE_OK(vb_vbuf_open(path("good.vb"), &w, VB_HEAD, &b));
@@ -224,7 +224,7 @@ static void test_bad_files(void)
 /* Truncate at every byte offset of the last commit's records. */
 static void test_torn_tail(void)
 {
-	struct vb_store_opts w = wopts();
+	struct vb_vbuf_opts w = wopts();
 	struct vb_vbuf *b;
 	uint64_t v, len;
 	unsigned char buf[70000];
@@ -260,7 +260,7 @@ static void test_torn_tail(void)
 	unsigned char *full = read_file(path("torn.vb"), &full_n);
 	CHECK(memcmp(full, before, before_n) == 0); /* append-only */
 
-	struct vb_store_opts o = ropts();
+	struct vb_vbuf_opts o = ropts();
 	size_t tried = 0, bad = 0;
 	/* write once, then shrink: each cut is one ftruncate */
 	write_file(path("cut.vb"), full, full_n);
@@ -295,7 +295,11 @@ static void test_torn_tail(void)
 	 * checksum; version 2 (a few deletes) was small: one flush and a
 	 * checksum over its records */
 	REQUIRE_OK(vb_vbuf_open(path("torn.vb"), &o, VB_HEAD, &b));
-	CHECK(!(vb_store_head(vb_vbuf_store(b))->flags & VB_COMMIT_REGION));
+	struct vb_commit *hc = malloc(sizeof *hc);
+	REQUIRE(hc);
+	REQUIRE_OK(vb_vbuf_info(b, vb_vbuf_head(b), hc));
+	CHECK(!(hc->flags & VB_COMMIT_REGION));
+	free(hc);
 	struct vb_commit c2;
 	REQUIRE_OK(vb_vbuf_info(b, 2, &c2));
 	CHECK((c2.flags & VB_COMMIT_REGION) && c2.off - c2.region_start < 65536);
@@ -335,7 +339,7 @@ static void test_torn_tail(void)
 /* A commit that cannot be written leaves the file as it was. */
 static void test_failed_commit(void)
 {
-	struct vb_store_opts w = wopts();
+	struct vb_vbuf_opts w = wopts();
 	struct vb_vbuf *b;
 	uint64_t v;
 	size_t n1, n2;

@@ -303,8 +303,8 @@ int main(void)
 	snprintf(base, sizeof base, "%s/base", tmp_dir);
 	snprintf(store, sizeof store, "%s/t.vb", tmp_dir);
 	write_file(base, init, (size_t)START_RECS * REC);
-	struct vb_store_opts o;
-	vb_store_opts_init(&o);
+	struct vb_vbuf_opts o;
+	vb_vbuf_opts_init(&o);
 	o.write = o.create = o.no_sync = 1;
 	o.base = base;
 	o.node_cache = 64 * 1024;

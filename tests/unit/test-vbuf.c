@@ -60,8 +60,8 @@ int main(void)
 	struct vb_vbuf *model, *sb = NULL;
 	REQUIRE_OK(vb_vbuf_open_mem(bdata, BASE_LEN, &model));
 
-	struct vb_store_opts wo;
-	vb_store_opts_init(&wo);
+	struct vb_vbuf_opts wo;
+	vb_vbuf_opts_init(&wo);
 	wo.write = 1;
 	wo.create = 1;
 	wo.base = base;
@@ -182,10 +182,10 @@ int main(void)
 			/* an old version, read-only, from a fresh handle */
 			unsigned k = (unsigned)rnd(nknown);
 			uint64_t v = known[k].version;
-			struct vb_store_opts ro;
+			struct vb_vbuf_opts ro;
 			struct vb_vbuf *old;
 			struct vb_commit info, sinfo;
-			vb_store_opts_init(&ro);
+			vb_vbuf_opts_init(&ro);
 			if (v < oldest) {
 				CHECK(vb_vbuf_open(store, &ro, v, &old) == VB_ENOENT);
 				CHECK(strstr(vb_err_detail(), "compacted away") != NULL);
@@ -214,8 +214,8 @@ int main(void)
 		vb_vbuf_close(sb);
 
 	/* Every version, re-read from disk, equals the model's. */
-	struct vb_store_opts ro;
-	vb_store_opts_init(&ro);
+	struct vb_vbuf_opts ro;
+	vb_vbuf_opts_init(&ro);
 	uint64_t head = vb_vbuf_head(model), checked = 0;
 	for (uint64_t v = oldest; v <= head; v += 1 + rnd(head / 200 + 1)) {
 		struct vb_vbuf *old;
