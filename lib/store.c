@@ -1446,6 +1446,11 @@ static enum vb_err create_temp(struct vb_store *s, const char *base)
 
 	if ((rc = create_temp_file(s)))
 		return rc;
+	/* the creator is a writer like any other: it holds the write lock
+	 * on its new file, which no one else can have open yet, so once the
+	 * second commit puts the file in place another writer waits */
+	if ((rc = lock_write(s, 0)))
+		return rc;
 	s->is_new = 1;
 	if ((rc = random_id(&s->id)))
 		return rc;

@@ -501,7 +501,12 @@ static void test_create(void)
 	uint64_t end = vb_store_tell(s);
 	CHECK_EQ_U64(file_size(p), end);
 	CHECK_EQ_U64(end, vb_store_head(s)->off + vb_store_head(s)->rec_len + OVERHEAD);
-	/* readers are welcome */
+	/* the writer that made it still holds the write lock: no second
+	 * writer while it may commit again; readers are welcome */
+	o2.create = 0;
+	CHECK(vb_store_open(p, &o2, &s2) == VB_ELOCKED);
+	vb_store_close(s2);
+	s2 = NULL;
 	REQUIRE_OK(vb_store_open(p, &ro, &r));
 	CHECK_EQ_U64(vb_store_head(r)->version, 1);
 	vb_store_close(r);
