@@ -2552,6 +2552,14 @@ enum vb_err vb_store_commit(struct vb_store *s,
 		rc = vb_err_set(VB_EINVAL, "internal error: a root outside the records");
 		goto fail;
 	}
+	/* what decode_commit requires of every commit: one it would refuse
+	 * must not be written, or the version would vanish at the next open */
+	if ((!root.off) != (root.bytes == 0) || root.pieces > root.bytes ||
+	    (root.bytes && !root.pieces)) {
+		rc = vb_err_set(VB_EINVAL, "internal error: a root of %llu bytes in %llu pieces",
+				(unsigned long long)root.bytes, (unsigned long long)root.pieces);
+		goto fail;
+	}
 	/* a small region is covered by a checksum in the commit instead of
 	 * a flush of its own (see ORDER AND DURABILITY) */
 	if (s->end - s->committed_end <= REGION_MAX) {

@@ -186,6 +186,8 @@ struct tree {
 	size_t nextra;
 	uint64_t extra_off[16];
 	int fail;               /* write the nodes, then fail */
+	int forced;             /* name the root with `force` instead (off 1: the root) */
+	struct vb_store_root force;
 	uint64_t root_off;      /* where the root node went */
 	uint64_t nodes;         /* nodes appended */
 	uint64_t calls;
@@ -245,6 +247,12 @@ static enum vb_err write_tree(void *arg, struct vb_store_root *root)
 	t->nodes++;
 	if (t->fail)
 		return vb_err_set(VB_EIO, "the tree fails on purpose");
+	if (t->forced) {
+		*root = t->force;
+		if (root->off == 1)
+			root->off = t->root_off;
+		return VB_OK;
+	}
 	/* empty content has no root */
 	*root = bytes ? (struct vb_store_root){t->root_off, bytes, t->n}
 		      : (struct vb_store_root){0, 0, 0};
@@ -1286,6 +1294,18 @@ static void test_errors(void)
 	CHECK(vb_store_commit(s, bad_root_tree, &t, 0, NULL, 0, "", NULL, 0, &v) == VB_EINVAL);
 	vb_store_close(s);
 	CHECK(same_file(p, before, n0));
+	/* so is a root an opener would refuse: a node of no bytes, more
+	 * pieces than bytes, bytes in no piece, bytes without a node */
+	static const struct vb_store_root bad_roots[] = {{1, 0, 0}, {1, 5, 6}, {1, 5, 0}, {0, 5, 1}};
+	for (size_t i = 0; i < sizeof bad_roots / sizeof bad_roots[0]; i++) {
+		s = open_store(p, 1);
+		tree_init(&t, s, &pc, 1);
+		t.forced = 1;
+		t.force = bad_roots[i];
+		CHECK(vb_store_commit(s, write_tree, &t, 0, NULL, 0, "", NULL, 0, &v) == VB_EINVAL);
+		vb_store_close(s);
+		CHECK(same_file(p, before, n0));
+	}
 
 	/* rollback cuts off what was appended, and the next append starts
 	 * over at the same place */
