@@ -1252,7 +1252,7 @@ static void test_errors(void)
 	CHECK_OK(vb_store_rollback(r));
 	struct vb_store *n;
 	CHECK(vb_store_rewrite_open(r, &n) == VB_EINVAL);
-	/* nodes only inside a commit, and not too large */
+	/* a writer's nodes are at most VB_STORE_NODE_MAX bytes */
 	static unsigned char big[VB_STORE_NODE_MAX + 1];
 	CHECK(vb_store_node_write(s, big, VB_STORE_NODE_MAX + 1) == VB_EINVAL);
 	vb_store_close(r);
