@@ -1440,6 +1440,11 @@ static enum vb_err create_temp(struct vb_store *s, const char *base)
 
 	if ((rc = create_temp_file(s)))
 		return rc;
+	/* the creator is a writer like any other: it holds the write lock
+	 * on its new file, which no one else can have open yet, so once the
+	 * second commit puts the file in place another writer waits */
+	if ((rc = lock_write(s, 0)))
+		return rc;
 	s->is_new = 1;
 	if ((rc = random_id(&s->id)))
 		return rc;
@@ -2539,6 +2544,14 @@ enum vb_err vb_store_commit(struct vb_store *s,
 		goto fail;
 	if (root.off && (root.off < s->hdr_len || root.off >= s->end)) {
 		rc = vb_err_set(VB_EINVAL, "internal error: a root outside the records");
+		goto fail;
+	}
+	/* what decode_commit requires of every commit: one it would refuse
+	 * must not be written, or the version would vanish at the next open */
+	if ((!root.off) != (root.bytes == 0) || root.pieces > root.bytes ||
+	    (root.bytes && !root.pieces)) {
+		rc = vb_err_set(VB_EINVAL, "internal error: a root of %llu bytes in %llu pieces",
+				(unsigned long long)root.bytes, (unsigned long long)root.pieces);
 		goto fail;
 	}
 	/* a small region is covered by a checksum in the commit instead of
