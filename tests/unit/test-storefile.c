@@ -958,9 +958,7 @@ static void test_sums(void)
 	struct vb_store_opts o;
 	vb_store_opts_init(&o);
 	CHECK(!o.write && !o.create && !o.base && !o.no_sync && o.wait == 60);
-	CHECK_EQ_U64(o.node_cache + o.block_cache, VB_CACHE_DEFAULT);
-	vb_store_opts_cache(&o, 1001);
-	CHECK(o.node_cache == 500 && o.block_cache == 501);
+	CHECK_EQ_U64(o.block_cache, VB_STORE_BLOCK_CACHE);
 }
 
 static void test_history(void)
