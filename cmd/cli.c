@@ -131,8 +131,9 @@ void cli_init(const char *prog)
 	atexit(close_stdout_at_exit);
 	signal(SIGPIPE, SIG_IGN);
 	/* Past RLIMIT_FSIZE a write must fail with EFBIG, so that a writer
-	 * reports it and cuts back what it appended (DESIGN 2a.10), instead
-	 * of being killed and leaving a torn tail or a temporary file. */
+	 * reports it and cuts back what it appended (lib/README.md,
+	 * Decisions 10), instead of being killed and leaving a torn tail or
+	 * a temporary file. */
 	signal(SIGXFSZ, SIG_IGN);
 }
 

@@ -2,7 +2,7 @@
  * cli: what every vb command shares: one popt option table and init, the
  * workaround for popt's "!#:+" expansion, messages in the form
  * "PROG: FILE: cause", the mapping of library errors to exit statuses
- * (DESIGN 4), closing stdout with a check, and the --unit scaling of
+ * (README.md, "Exit status"), closing stdout with a check, and the --unit scaling of
  * offsets and lengths.
  *
  * Design.  cli is the layer between popt and the library: it owns the

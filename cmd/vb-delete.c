@@ -7,8 +7,8 @@
  * --ranges reads "OFFSET LENGTH" lines, all in the coordinates of the
  * version before the command; overlapping and unsorted ranges are merged
  * and applied from the highest offset down as one new version, so each
- * recorded operation is valid in the parent's coordinates too (DESIGN 2a.2;
- * the merging and the order are lib/ranges').
+ * recorded operation is valid in the parent's coordinates too
+ * (lib/README.md, Decisions 2; the merging and the order are lib/ranges').
  * With --unit N every OFFSET and LENGTH counts elements of N bytes (cli.h):
  * ranges are parsed and kept in elements, and become bytes when they are
  * resolved against the content.

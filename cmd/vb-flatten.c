@@ -8,8 +8,9 @@
  *   vb-flatten --compact [--keep N] STORE
  *
  * Flattening and embedding add one version whose content equals the head's
- * (DESIGN 2a.3); compaction rewrites the file (lib/compact.c).  Long work
- * shows progress (progress.h).
+ * (lib/README.md, Decisions 3); compaction rewrites the file
+ * (lib/compact.c, through vb_vbuf_compact).  Long work shows progress
+ * (progress.h).
  */
 #include <stdio.h>
 #include <string.h>

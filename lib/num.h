@@ -1,6 +1,6 @@
 /*
  * num: the one offset grammar shared by every command and by --ranges
- * (DESIGN 2a.7).
+ * (lib/README.md, Decisions 7).
  *
  *   POSITION := N[S] | -N[S] | end | end-N[S] | @NAME | @NAME+N[S] | @NAME-N[S]
  *   LENGTH   := N[S]

@@ -1,19 +1,37 @@
 /*
- * store: the on-disk file of a vb store (format and recovery in store.c).
+ * store: the on-disk file of a vb store, and nothing above it (format and
+ * recovery in store.c; the history vocabulary in commit.h).
  *
  * A store handle is either a reader (no lock; sees the head that existed
  * when it opened, or an older version) or a writer (holds the write lock
  * from open to close; sees the head as it was once the lock was taken).
  * A writer appends data blocks as it goes (vb_store_append), then
- * vb_store_commit() writes the tree's new nodes, the operations and the
- * commit record, with fdatasync before and after the commit record.  Any
- * append not followed by a successful commit is cut off again by
- * vb_store_rollback() or vb_store_close(), so a failed writer leaves the
- * file as it found it (less a torn tail left by an earlier crash).
+ * vb_store_commit() writes the operations, has its caller write the new
+ * tree nodes (NODE records: the store frames them, lib/ptree encodes them)
+ * and writes the commit record, with fdatasync before and after the
+ * commit record.  Any append not followed by a successful commit is cut
+ * off again by vb_store_rollback() or vb_store_close(), so a failed writer
+ * leaves the file as it found it (less a torn tail left by an earlier
+ * crash).
  *
- * A store created by a writer lives in a temporary file beside its final
- * name until its first commit, which renames it into place (never over an
- * existing file), so a store is never visible without its first edit.
+ * A store created by a writer has no version until its creator commits
+ * version 0, and lives in a temporary file beside its final name until the
+ * second commit, which renames it into place (never over an existing
+ * file), so a store is never visible without its first edit.
+ *
+ * Threads: a handle is used by one thread at a time (the vbuf above it
+ * holds a lock around every call); separate handles, in one process or
+ * many, may read and write the same file: readers need no lock, writers
+ * take the file's write lock.
+ *
+ * Errors: every fallible function returns an enum vb_err with the detail
+ * set (lib/err.h) and prints nothing: VB_ENOENT (no such store or version),
+ * VB_ENOTSTORE, VB_EFORMAT (a format this build does not read),
+ * VB_ECORRUPT (damage, with the record's offset), VB_EBASE (the base file
+ * is missing or changed), VB_ELOCKED (the write lock was not had in
+ * time), VB_EEXIST (created meanwhile by another process), VB_ELIMIT,
+ * VB_EINVAL (a misuse: not a writer, a bad argument), VB_ENOMEM, VB_EIO.
+ * After a failed commit the handle must be closed.
  */
 #ifndef VB_STORE_H
 #define VB_STORE_H

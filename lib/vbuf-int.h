@@ -1,6 +1,26 @@
 /*
- * vbuf-int: the persistence interface behind a vbuf.  Offsets reaching a
- * backend have been checked by vbuf.c against the current length.
+ * vbuf-int: the persistence interface behind a vbuf, and the handle.
+ *
+ * A backend is a table of operations (struct vb_backend_ops) over an
+ * opaque `be`: vbuf-store.c (a store file and the piece tree it owns) and
+ * vbuf-mem.c (the flat in-memory model the tests compare against).  The
+ * contract every backend keeps:
+ *   - Calls come from vbuf.c with the handle's lock held, one at a time;
+ *     a backend needs no locking of its own.
+ *   - Offsets and lengths have been checked by vbuf.c against the current
+ *     length; versions against the head (a backend still refuses a version
+ *     it cannot show, e.g. one compacted away: VB_ENOENT).
+ *   - Edits (insert, remove, revert, flatten, embed) change the content
+ *     shown and are pending until `commit`, which makes them one version
+ *     with the operations vbuf.c logged; a failed commit leaves the
+ *     backend unusable for writing (vbuf.c marks the handle broken).
+ *   - Errors are enum vb_err with the detail set (lib/err.h); a backend
+ *     never prints.
+ *   - An operation a backend cannot do is NULL (diff, verify, compact,
+ *     commit_read for the model) or refuses with VB_EINVAL and a detail
+ *     saying why (read_at of an old version in the model); vbuf.c turns a
+ *     NULL into a clear error.
+ *   - `close` releases everything, pending edits included; NULL-safe.
  */
 #ifndef VB_VBUF_INT_H
 #define VB_VBUF_INT_H
@@ -97,9 +117,9 @@ struct vb_vbuf {
 void vb_vbuf_lock(struct vb_vbuf *b);
 void vb_vbuf_unlock(struct vb_vbuf *b);
 
-/* iter.c: record an edit for the live iterators (none: nothing kept). */
+/* vbuf-iter.c: record an edit for the live iterators (none: nothing kept). */
 enum vb_err vb_iter_note_edit(struct vb_vbuf *b, const struct vb_op *op);
-/* iter.c: detach every iterator (the handle is closing). */
+/* vbuf-iter.c: detach every iterator (the handle is closing). */
 void vb_iter_detach_all(struct vb_vbuf *b);
 
 enum vb_err vb_backend_store_open(const char *path, const struct vb_vbuf_opts *o,

@@ -3,8 +3,8 @@
  * streaming inserts, over either backend (vbuf-int.h).
  *
  * The log holds one entry per edit call, in order, each in the coordinates
- * of the content as the previous edits left it (DESIGN 2a.2).  It is handed
- * to the backend at commit and emptied.
+ * of the content as the previous edits left it (lib/README.md, Decisions
+ * 2).  It is handed to the backend at commit and emptied.
  */
 #include "vbuf-int.h"
 #include "grow.h"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The corruption sweep (DESIGN 6.1: no data is lost or silently wrong).
+# The corruption sweep (lib/README.md, Promises 1: no data is lost or silently wrong).
 #
 # Stores with a varied history (corruption-lib.bash) are damaged at
 # seeded random places: a flipped bit, a byte set to a random value, a

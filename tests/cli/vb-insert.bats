@@ -967,7 +967,7 @@ H
 	assert_output hello
 	run -0 --separate-stderr vb-history --verify s.vb
 	assert_output --partial 's.vb: OK: 2 versions,'
-	# a failed writer cuts back what it appended (DESIGN 2a.10)
+	# a failed writer cuts back what it appended (lib/README.md, Decisions 10)
 	assert_same_sum s.vb "$before"
 }
 

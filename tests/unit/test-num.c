@@ -1,5 +1,5 @@
 /*
- * test-num: the offset grammar (DESIGN 2a.7).
+ * test-num: the offset grammar (lib/README.md, Decisions 7).
  */
 #include <string.h>
 
