@@ -114,18 +114,6 @@ static uint32_t crc(uint32_t c, const void *p, size_t n)
 	return (uint32_t)crc32(c, p, (uInt)n);
 }
 
-static size_t put_varint(unsigned char *p, uint64_t v)
-{
-	size_t i = 0;
-
-	while (v >= 0x80) {
-		p[i++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[i++] = (unsigned char)v;
-	return i;
-}
-
 /* -------------------------------------------------------------- handle */
 
 struct block {
@@ -2204,9 +2192,9 @@ static enum vb_err write_ops(struct vb_store *s, const struct vb_op *ops, size_t
 	for (size_t i = 0; i < nops; i++) {
 		size_t n = 0;
 		e[n++] = ops[i].kind;
-		n += put_varint(e + n, ops[i].off);
-		n += put_varint(e + n, ops[i].len);
-		n += put_varint(e + n, ops[i].len2);
+		n += vb_varint_put(e + n, ops[i].off);
+		n += vb_varint_put(e + n, ops[i].len);
+		n += vb_varint_put(e + n, ops[i].len2);
 		for (size_t j = 0; j < n; j++) {
 			s->blk[VB_FMT_R_PAYLOAD + s->blk_len++] = e[j];
 			if (s->blk_len == VB_FMT_BLOCK && (rc = flush_block(s, VB_FMT_REC_OPS)))
@@ -2241,18 +2229,17 @@ enum vb_err vb_store_ops(struct vb_store *s, const struct vb_commit *c,
 					ends++;
 			if (ends == 3) {
 				struct vb_op op;
-				const unsigned char *q = e + 1;
+				size_t q = 1;
 				uint64_t *f[3] = {&op.off, &op.len, &op.len2};
 				op.kind = e[0];
+				/* the lax decoder: any length up to the 31 bytes,
+				 * the value modulo 2^64 (lib/le.h); each of the
+				 * three ends inside e[1, el), counted above */
 				for (int k = 0; k < 3; k++) {
-					uint64_t v = 0;
-					unsigned sh = 0;
-					while (*q & 0x80) {
-						v |= (uint64_t)(*q++ & 0x7f) << sh;
-						sh += 7;
-					}
-					v |= (uint64_t)*q++ << sh;
-					*f[k] = v;
+					size_t n = vb_varint_get_wrap(e + q, el - q, f[k]);
+					if (!n)
+						return corrupt(boff, "malformed operation");
+					q += n;
 				}
 				el = 0;
 				seen++;
