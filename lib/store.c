@@ -458,6 +458,20 @@ static int ends_with_record(int fd, uint64_t size)
 	       vb_le_get64(f + VB_FMT_F_OFF) + VB_FMT_REC_OVERHEAD + len == size;
 }
 
+int vb_store_probe(int fd)
+{
+	unsigned char m[VB_FMT_MAGIC_LEN];
+	struct stat st;
+	size_t got;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (!vb_io_pread_full(fd, m, sizeof m, VB_FMT_H_MAGIC, &got) && got == sizeof m &&
+	    !memcmp(m, VB_FMT_MAGIC, VB_FMT_MAGIC_LEN))
+		return 1;
+	return ends_with_record(fd, (uint64_t)st.st_size);
+}
+
 static enum vb_err read_header(struct vb_store *s, struct header *h)
 {
 	unsigned char fixed[VB_FMT_HDR_FIXED], *buf;
