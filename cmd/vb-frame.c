@@ -56,7 +56,6 @@
 
 #include "cli.h"
 #include "frame.h"
-#include "le.h" /* is_store() only: replaced by a library probe */
 #include "sbuf.h"
 #include "vbuf.h"
 
@@ -402,35 +401,6 @@ static enum vb_err seek_input(struct input *in, uint64_t off)
 	if (lseek(in->fd, (off_t)(in->file_start + off), SEEK_SET) < 0)
 		return vb_err_sys("seek");
 	return VB_OK;
-}
-
-static int is_store(int fd)
-{
-	unsigned char m[8];
-	struct stat st;
-	ssize_t r;
-
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return 0;
-	do
-		r = pread(fd, m, sizeof m, 0);
-	while (r < 0 && errno == EINTR);
-	if (r == 8 && !memcmp(m, "\x89VBSTOR\n", 8))
-		return 1;
-	/* a store whose magic was damaged still ends with a record footer
-	 * (vb(5): "VBrf", type, flags, 0, length, CRC, own offset, id):
-	 * open it as a store so that the damage is reported, rather than
-	 * framing its raw bytes */
-	unsigned char f[32];
-	if ((uint64_t)st.st_size < 104 + 36)
-		return 0;
-	do
-		r = pread(fd, f, sizeof f, st.st_size - 32);
-	while (r < 0 && errno == EINTR);
-	if (r != 32 || memcmp(f, "VBrf", 4) || f[4] < 1 || f[4] > 4)
-		return 0;
-	uint64_t len = vb_le_get32(f + 8), off = vb_le_get64(f + 16);
-	return len <= 65536 && off + 36 + len == (uint64_t)st.st_size;
 }
 
 static enum vb_err fill(struct input *in, struct vb_sbuf *b, size_t *got)
@@ -1292,7 +1262,10 @@ static int open_input(const struct frame_run *r, struct input *in, int *status)
 			return 0;
 		}
 	}
-	if (is_store(in->fd)) {
+	/* a store, or one whose magic was damaged (it still ends with a
+	 * record footer): opened as a store, so that the damage is reported
+	 * rather than its raw bytes framed */
+	if (vb_vbuf_probe(in->fd)) {
 		struct vb_vbuf_opts o;
 		char path[64];
 		cli_store_opts(&o, 0);

@@ -42,7 +42,7 @@ struct vb_op {
 const char *vb_op_name(unsigned kind);
 
 #define VB_MESSAGE_MAX 4096
-/* Bytes of extensions a commit may carry (see store.c, COMMIT). */
+/* Bytes of extensions a commit may carry (see store-format.h, COMMIT). */
 #define VB_EXT_MAX 2048
 
 /* Extension entry types. */
@@ -50,7 +50,7 @@ enum vb_ext_type {
 	VB_EXT_AT_VERSION = 1,   /* u64: the version the offsets were given in */
 	VB_EXT_ANCHOR = 2,       /* u64 offset in the commit's content, then the name */
 	VB_EXT_UNANCHOR = 3,     /* the name of an anchor removed */
-	VB_EXT_STATE = 4,        /* written by the store itself (see store.c) */
+	VB_EXT_STATE = 4,        /* written by the store itself (store-format.h) */
 	VB_EXT_ORIGIN = 5,       /* u32 identity of the version this one was applied
 				  * from, optionally i64 its original time (export.h) */
 };

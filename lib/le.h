@@ -35,10 +35,11 @@
  *                    (any number of continuation bytes; store.c bounds an
  *                    operation to 31 bytes itself), and groups at bit 64
  *                    and above are dropped, so the value is the encoded
- *                    number modulo 2^64 (store.c's loop shifts those by 64
- *                    or more, which C leaves undefined; dropping them is
- *                    the defined reading).  Only a buffer ending before
- *                    the last byte fails (VB_VARINT_SHORT).
+ *                    number modulo 2^64 (the loop store.c had before
+ *                    shifted those by 64 or more, which C leaves
+ *                    undefined; dropping them is the defined reading).
+ *                    Only a buffer ending before the last byte fails
+ *                    (VB_VARINT_SHORT).
  *
  *   Both read only the `n` bytes at p, return the length of the varint
  *   (1..) on success with the value in *v, and leave *v alone on failure.

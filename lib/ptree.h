@@ -52,10 +52,14 @@ struct vb_ptree_io {
 struct vb_ptree;
 
 /* Pieces per leaf and children per inner node (a measured choice: see
- * ptree.c).  Nodes hold at least VB_PTREE_MIN entries, except the root. */
-#ifndef VB_PTREE_MAX
+ * ptree.c).  Nodes hold at least VB_PTREE_MIN entries, except the root.
+ * All three are part of the store format (vb(5), and NODE in
+ * lib/store-format.h): nodes on disk hold at most VB_PTREE_MAX entries at
+ * a level below VB_PTREE_MAX_DEPTH, a reader rejects a node with more
+ * entries or a higher level, and verify one other than the root with
+ * fewer than VB_PTREE_MIN.  So they are fixed, not build options, and
+ * cannot change without a new format version. */
 #define VB_PTREE_MAX 32
-#endif
 #define VB_PTREE_MIN (VB_PTREE_MAX / 4)
 #define VB_PTREE_MAX_DEPTH 24
 /* Upper bound of an encoded node payload. */

@@ -3,109 +3,10 @@
  * committed, recovered and verified.
  *
  * A store is one file: a header written once, then records appended one
- * after another and never changed.  All integers are little-endian.
- *
- * HEADER (offset 0, H bytes, written once when the store is created)
- *   OFFSET  SIZE  DESCRIPTION
- *   0       8     magic "\x89VBSTOR\n"
- *   8       4     format version (1); any other value is refused
- *   12      4     H, the header length, 108..16384, including the CRC
- *   16      8     store id: random; every record footer repeats it
- *   24      8     incompatible feature bits: must all be known (none yet)
- *   32      8     compatible feature bits: ignored when unknown
- *   40      8     creation time, nanoseconds since the epoch
- *   48      4     data block size B (65536)
- *   52      4     flags: bit 0 = the store has a base file
- *   56      8     base size in bytes
- *   64      8     base mtime, seconds
- *   72      4     base mtime, nanoseconds
- *   76      4     S, the number of sampled base blocks (0..16)
- *   80      8     base device number (a mismatch is only a warning)
- *   88      8     base inode number (a mismatch is only a warning)
- *   96      4     sample length (4096)
- *   100     2     R, length of the base path relative to the store's directory
- *   102     2     A, length of the base's absolute path
- *   104     R     relative path (no NUL)
- *   104+R   A     absolute path (no NUL)
- *   ...     12*S  samples: 8-byte offset, 4-byte CRC-32 of that many bytes
- *   H-4     4     CRC-32 of bytes 0..H-4
- *
- * RECORD (anywhere from H on; L <= 65536)
- *   OFFSET  SIZE  DESCRIPTION
- *   0       4     L, the payload length
- *   4       L     payload
- *   4+L     32    footer:
- *     +0    4       magic "VBrf"
- *     +4    1       type: 1 data block, 2 node, 3 commit, 4 ops block
- *     +5    1       flags: bit 0 = may be skipped by a reader that does
- *                   not know the type; other bits must be 0
- *     +6    2       0
- *     +8    4       L again
- *     +12   4       CRC-32 of the record except these 4 bytes
- *     +16   8       offset of the record in the file
- *     +24   8       store id
- *
- *   The footer lets an opener walk backward from the end of the file one
- *   record per read (DESIGN 2a.1): bytes a user inserted cannot pass for a
- *   footer, because the offset and the random id would both have to match.
- *
- * DATA RECORD: the bytes one writer session inserted, cut into data blocks
- *   of B bytes (the last one shorter), written back to back, so byte k of
- *   the record lies in block k / B at file offset rec + (k / B) * (B + 36).
- *   Pieces name (rec, k, length); each block is verified when read.
- * OPS RECORD: the commit's operations, encoded as (kind byte, varint offset,
- *   varint length, varint length2) each, cut into blocks like a data record.
- * NODE: one piece-tree node (encoding in ptree.c).
- * COMMIT (payload):
- *   OFFSET  SIZE  DESCRIPTION
- *   0       8     version (0 for the first)
- *   8       8     offset of the parent commit (0 for version 0)
- *   16      4     the parent commit's CRC
- *   20      4     flags: bit 0 = bytes 116..127 hold a region checksum;
- *                 bit 1 = the content has no piece of the base file (a
- *                 flatten made it, or an edit or revert of such a
- *                 version), so it opens without the base;
- *                 bit 2 = the versions before this one were compacted
- *                 away: parent and skip offsets are 0;
- *                 other bits must be 0
- *   24      8     offset of the commit of version (v & (v-1)): a skip list
- *                 that finds any version in O(log^2 v) reads
- *   32      8     root node offset (0 = empty content)
- *   40      8     content length
- *   48      8     piece count
- *   56      8     time, nanoseconds since the epoch
- *   64      8     offset of the OPS record (0 = none)
- *   72      8     number of operations
- *   80      8     encoded length of the operations
- *   88      1     summary: the kind of all operations, 255 (mixed) or 0 (none)
- *   89      1     0
- *   90      2     M, message length (<= 4096)
- *   92      8     summary: offset of the first operation
- *   100     8     summary: total length of the operations
- *   108     8     summary: version reverted to (revert only)
- *   116     4     region checksum: CRC-32 of the file from the region start
- *                 up to this record (flag bit 0 only)
- *   120     8     region start: the end of the previous commit (flag bit 0)
- *   128     M     message (UTF-8, no NUL)
- *   128+M   ...   extensions: entries of (1 byte type, 2 bytes length L,
- *                 L bytes), at most 2048 bytes in all; a reader skips
- *                 types it does not know:
- *                   1  the version the operations' offsets were given in
- *                      (8 bytes; --at-version)
- *                   2  an anchor set: 8 bytes offset in this version's
- *                      content, then the name
- *                   3  an anchor removed: the name
- *                   4  store state, written by every commit and read
- *                      from the head only (24 bytes): the oldest
- *                      version kept (compaction), the offset of the data
- *                      record holding an embedded copy of the base (0:
- *                      none), commits since the last flatten
- *                   5  origin: the identity (4 bytes) of the version this
- *                      one was applied from (an export, lib/export.c),
- *                      optionally followed by that version's time (8
- *                      bytes); a compaction adds one holding the old
- *                      commit CRC to every kept commit without one, so a
- *                      version's identity survives the rewrite
+ * after another and never changed.  Its layout (header, records and their
+ * footers, data blocks, operations, nodes, commits and their extensions)
+ * is in lib/store-format.h, the one place its offsets and constants are
+ * defined; what follows is how the records are written, found and read.
  *
  * ORDER AND DURABILITY
  *   A writer appends data blocks while it reads its input, then the OPS
@@ -167,6 +68,7 @@
  *   cache already holds them.
  */
 #include "store.h"
+#include "store-format.h"
 #include "grow.h"
 #include "le.h"
 #include "pages.h"
@@ -187,45 +89,29 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAGIC "\x89VBSTOR\n"
-#define FORMAT_VERSION 1u
-#define HDR_FIXED 104u
-#define HDR_MAX 16384u
-#define BLOCK 65536u
-#define FOOTER 32u
-#define REC_OVERHEAD (4u + FOOTER)
-#define BLOCK_STRIDE ((uint64_t)BLOCK + REC_OVERHEAD)
-#define REC_MAX BLOCK
-#define FOOTER_MAGIC 0x66724256u /* "VBrf" */
-#define SAMPLE_LEN 4096u
-#define SAMPLES_MAX 16u
-#define COMMIT_FIXED 128u
-#define REGION_MAX (64u * 1024u)
-#define COMMIT_REGION_CRC VB_COMMIT_REGION
-#define COMMIT_FLAGS (VB_COMMIT_REGION | VB_COMMIT_NO_BASE | VB_COMMIT_CUT)
-#define STATE_LEN 24u
 #define WARN_MAX 8
 
-enum { REC_DATA = 1, REC_NODE = 2, REC_COMMIT = 3, REC_OPS = 4 };
-enum { FLAG_MAY_SKIP = 1 };
+/* store.h names some format constants for its callers: they must agree. */
+_Static_assert(VB_STORE_BLOCK == VB_FMT_BLOCK, "VB_STORE_BLOCK is the format's block size");
+_Static_assert(VB_COMMIT_REGION == VB_FMT_COMMIT_REGION &&
+		       VB_COMMIT_NO_BASE == VB_FMT_COMMIT_NO_BASE && VB_COMMIT_CUT == VB_FMT_COMMIT_CUT,
+	       "commit flags are the format's");
+_Static_assert(VB_EXT_AT_VERSION == VB_FMT_EXT_AT_VERSION && VB_EXT_ANCHOR == VB_FMT_EXT_ANCHOR &&
+		       VB_EXT_UNANCHOR == VB_FMT_EXT_UNANCHOR && VB_EXT_STATE == VB_FMT_EXT_STATE &&
+		       VB_EXT_ORIGIN == VB_FMT_EXT_ORIGIN,
+	       "extension types are the format's");
+_Static_assert(VB_MESSAGE_MAX == VB_FMT_MESSAGE_MAX && VB_EXT_MAX == VB_FMT_EXT_MAX,
+	       "message and extension limits are the format's");
+_Static_assert(VB_STORE_NODE_MAX == VB_FMT_REC_MAX, "a node is one record");
 
 /* ------------------------------------------------------------ encoding */
+
+_Static_assert(sizeof VB_FMT_MAGIC - 1 == VB_FMT_MAGIC_LEN, "the magic is 8 bytes");
+_Static_assert(VB_FMT_OP_MAX == 1 + 3 * VB_VARINT_MAX, "an operation: a kind and three varints");
 
 static uint32_t crc(uint32_t c, const void *p, size_t n)
 {
 	return (uint32_t)crc32(c, p, (uInt)n);
-}
-
-static size_t put_varint(unsigned char *p, uint64_t v)
-{
-	size_t i = 0;
-
-	while (v >= 0x80) {
-		p[i++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[i++] = (unsigned char)v;
-	return i;
 }
 
 /* -------------------------------------------------------------- handle */
@@ -245,8 +131,8 @@ struct base_id {
 	uint32_t mtime_nsec;
 	uint64_t dev, ino;
 	uint32_t nsamples;
-	uint64_t sample_off[SAMPLES_MAX];
-	uint32_t sample_crc[SAMPLES_MAX];
+	uint64_t sample_off[VB_FMT_SAMPLES_MAX];
+	uint32_t sample_crc[VB_FMT_SAMPLES_MAX];
 	char *rel;
 	char *abs;
 };
@@ -396,34 +282,35 @@ static enum vb_err corrupt(uint64_t off, const char *fmt, ...)
 
 static uint32_t record_crc(const unsigned char *rec, uint32_t len)
 {
-	const unsigned char *f = rec + 4 + len;
-	uint32_t c = crc(0, rec, 4 + len + 12);
-	return crc(c, f + 16, FOOTER - 16);
+	const unsigned char *f = rec + VB_FMT_R_PAYLOAD + len;
+	uint32_t c = crc(0, rec, VB_FMT_R_PAYLOAD + len + VB_FMT_F_CRC);
+	return crc(c, f + VB_FMT_F_OFF, VB_FMT_FOOTER - VB_FMT_F_OFF);
 }
 
 static void seal(unsigned char *rec, uint32_t len, unsigned type, uint64_t off, uint64_t id)
 {
-	unsigned char *f = rec + 4 + len;
+	unsigned char *f = rec + VB_FMT_R_PAYLOAD + len;
 
-	vb_le_put32(rec, len);
-	vb_le_put32(f, FOOTER_MAGIC);
-	f[4] = (unsigned char)type;
-	f[5] = 0;
-	vb_le_put16(f + 6, 0);
-	vb_le_put32(f + 8, len);
-	vb_le_put64(f + 16, off);
-	vb_le_put64(f + 24, id);
-	vb_le_put32(f + 12, record_crc(rec, len));
+	vb_le_put32(rec + VB_FMT_R_LEN, len);
+	vb_le_put32(f + VB_FMT_F_MAGIC, VB_FMT_FOOTER_MAGIC);
+	f[VB_FMT_F_TYPE] = (unsigned char)type;
+	f[VB_FMT_F_FLAGS] = 0;
+	vb_le_put16(f + VB_FMT_F_ZERO, 0);
+	vb_le_put32(f + VB_FMT_F_LEN, len);
+	vb_le_put64(f + VB_FMT_F_OFF, off);
+	vb_le_put64(f + VB_FMT_F_ID, id);
+	vb_le_put32(f + VB_FMT_F_CRC, record_crc(rec, len));
 }
 
 /* Does the footer at f describe a record ending exactly at `end`? */
 static int footer_plausible(const struct vb_store *s, const unsigned char *f, uint64_t end)
 {
-	uint32_t len = vb_le_get32(f + 8);
-	uint64_t off = vb_le_get64(f + 16);
+	uint32_t len = vb_le_get32(f + VB_FMT_F_LEN);
+	uint64_t off = vb_le_get64(f + VB_FMT_F_OFF);
 
-	return vb_le_get32(f) == FOOTER_MAGIC && vb_le_get64(f + 24) == s->id && len <= REC_MAX &&
-	       off >= s->hdr_len && off + REC_OVERHEAD + len == end;
+	return vb_le_get32(f + VB_FMT_F_MAGIC) == VB_FMT_FOOTER_MAGIC &&
+	       vb_le_get64(f + VB_FMT_F_ID) == s->id && len <= VB_FMT_REC_MAX &&
+	       off >= s->hdr_len && off + VB_FMT_REC_OVERHEAD + len == end;
 }
 
 /* Test-only: called after every append and sync of a writer, and at every
@@ -456,9 +343,9 @@ static enum vb_err append_raw(struct vb_store *s, const void *buf, size_t n)
 			vb_err_set(VB_EIO, "cannot append: %s", strerror(vb_err_errno()));
 		return rc;
 	}
-	/* only a region of at most REGION_MAX gets a checksum: past that,
+	/* only a region of at most VB_FMT_REGION_MAX gets a checksum: past that,
 	 * do not spend a second pass over every byte */
-	if (s->end + n - s->committed_end <= REGION_MAX)
+	if (s->end + n - s->committed_end <= VB_FMT_REGION_MAX)
 		s->region_crc = crc(s->region_crc, buf, n);
 	s->end += n;
 	s->appended += n;
@@ -471,7 +358,7 @@ static enum vb_err append_record(struct vb_store *s, unsigned char *rec, uint32_
 				 unsigned type)
 {
 	seal(rec, len, type, s->end, s->id);
-	return append_raw(s, rec, (size_t)len + REC_OVERHEAD);
+	return append_raw(s, rec, (size_t)len + VB_FMT_REC_OVERHEAD);
 }
 
 /* Read the record at `off` of expected `type` into s->rbuf; return its
@@ -482,11 +369,11 @@ static enum vb_err read_record_hint(struct vb_store *s, uint64_t off, unsigned t
 {
 	size_t got;
 	enum vb_err rc;
-	uint64_t want = REC_OVERHEAD + (uint64_t)REC_MAX;
+	uint64_t want = VB_FMT_REC_OVERHEAD + (uint64_t)VB_FMT_REC_MAX;
 	uint32_t l;
 	unsigned char *f;
 
-	if (off < s->hdr_len || off + REC_OVERHEAD > limit)
+	if (off < s->hdr_len || off + VB_FMT_REC_OVERHEAD > limit)
 		return corrupt(off, "offset outside the store");
 	/* one read of what the caller expects (at least 4 KiB); a second one
 	 * if the record turns out longer */
@@ -498,30 +385,32 @@ static enum vb_err read_record_hint(struct vb_store *s, uint64_t off, unsigned t
 		want = limit - off;
 	if ((rc = vb_io_pread_full(s->fd, s->rbuf, (size_t)want, off, &got)))
 		return rc;
-	if (got < REC_OVERHEAD)
+	if (got < VB_FMT_REC_OVERHEAD)
 		return corrupt(off, "truncated");
-	l = vb_le_get32(s->rbuf);
-	if (l <= REC_MAX && (uint64_t)l + REC_OVERHEAD > got && got == want &&
-	    (uint64_t)l + REC_OVERHEAD <= limit - off) {
+	l = vb_le_get32(s->rbuf + VB_FMT_R_LEN);
+	if (l <= VB_FMT_REC_MAX && (uint64_t)l + VB_FMT_REC_OVERHEAD > got && got == want &&
+	    (uint64_t)l + VB_FMT_REC_OVERHEAD <= limit - off) {
 		size_t more;
-		if ((rc = vb_io_pread_full(s->fd, s->rbuf + got, l + REC_OVERHEAD - got,
+		if ((rc = vb_io_pread_full(s->fd, s->rbuf + got, l + VB_FMT_REC_OVERHEAD - got,
 					   off + got, &more)))
 			return rc;
 		got += more;
 	}
-	if (l > REC_MAX || (uint64_t)l + REC_OVERHEAD > got)
+	if (l > VB_FMT_REC_MAX || (uint64_t)l + VB_FMT_REC_OVERHEAD > got)
 		return corrupt(off, "length %u does not fit in the file", l);
-	f = s->rbuf + 4 + l;
-	if (vb_le_get32(f) != FOOTER_MAGIC || vb_le_get32(f + 8) != l || vb_le_get64(f + 16) != off ||
-	    vb_le_get64(f + 24) != s->id)
+	f = s->rbuf + VB_FMT_R_PAYLOAD + l;
+	if (vb_le_get32(f + VB_FMT_F_MAGIC) != VB_FMT_FOOTER_MAGIC ||
+	    vb_le_get32(f + VB_FMT_F_LEN) != l || vb_le_get64(f + VB_FMT_F_OFF) != off ||
+	    vb_le_get64(f + VB_FMT_F_ID) != s->id)
 		return corrupt(off, "bad footer");
-	if (vb_le_get32(f + 12) != record_crc(s->rbuf, l))
+	if (vb_le_get32(f + VB_FMT_F_CRC) != record_crc(s->rbuf, l))
 		return corrupt(off, "checksum mismatch");
-	if (f[4] != type)
+	if (f[VB_FMT_F_TYPE] != type)
 		return corrupt(off, "expected a %s record, found type %u",
-			       type == REC_NODE ? "node" : type == REC_COMMIT ? "commit" : "data",
-			       f[4]);
-	*payload = s->rbuf + 4;
+			       type == VB_FMT_REC_NODE ? "node" :
+			       type == VB_FMT_REC_COMMIT ? "commit" : "data",
+			       f[VB_FMT_F_TYPE]);
+	*payload = s->rbuf + VB_FMT_R_PAYLOAD;
 	*len = l;
 	return VB_OK;
 }
@@ -529,7 +418,8 @@ static enum vb_err read_record_hint(struct vb_store *s, uint64_t off, unsigned t
 static enum vb_err read_record(struct vb_store *s, uint64_t off, unsigned type, uint64_t limit,
 			       const unsigned char **payload, uint32_t *len)
 {
-	size_t hint = type == REC_NODE || type == REC_COMMIT ? 4096 : REC_OVERHEAD + REC_MAX;
+	size_t hint = type == VB_FMT_REC_NODE || type == VB_FMT_REC_COMMIT ?
+			      4096 : VB_FMT_REC_OVERHEAD + VB_FMT_REC_MAX;
 	return read_record_hint(s, off, type, limit, hint, payload, len);
 }
 
@@ -548,20 +438,37 @@ struct header {
  * a store whose header was damaged, not some other file. */
 static int ends_with_record(int fd, uint64_t size)
 {
-	unsigned char f[FOOTER];
+	unsigned char f[VB_FMT_FOOTER];
 	size_t got;
 
-	if (size < HDR_FIXED + REC_OVERHEAD ||
-	    vb_io_pread_full(fd, f, FOOTER, size - FOOTER, &got) || got != FOOTER)
+	if (size < VB_FMT_HDR_FIXED + VB_FMT_REC_OVERHEAD ||
+	    vb_io_pread_full(fd, f, VB_FMT_FOOTER, size - VB_FMT_FOOTER, &got) ||
+	    got != VB_FMT_FOOTER)
 		return 0;
-	uint32_t len = vb_le_get32(f + 8);
-	return vb_le_get32(f) == FOOTER_MAGIC && f[4] >= REC_DATA && f[4] <= REC_OPS &&
-	       len <= REC_MAX && vb_le_get64(f + 16) + REC_OVERHEAD + len == size;
+	uint32_t len = vb_le_get32(f + VB_FMT_F_LEN);
+	return vb_le_get32(f + VB_FMT_F_MAGIC) == VB_FMT_FOOTER_MAGIC &&
+	       f[VB_FMT_F_TYPE] >= VB_FMT_REC_DATA && f[VB_FMT_F_TYPE] <= VB_FMT_REC_OPS &&
+	       len <= VB_FMT_REC_MAX &&
+	       vb_le_get64(f + VB_FMT_F_OFF) + VB_FMT_REC_OVERHEAD + len == size;
+}
+
+int vb_store_probe(int fd)
+{
+	unsigned char m[VB_FMT_MAGIC_LEN];
+	struct stat st;
+	size_t got;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (!vb_io_pread_full(fd, m, sizeof m, VB_FMT_H_MAGIC, &got) && got == sizeof m &&
+	    !memcmp(m, VB_FMT_MAGIC, VB_FMT_MAGIC_LEN))
+		return 1;
+	return ends_with_record(fd, (uint64_t)st.st_size);
 }
 
 static enum vb_err read_header(struct vb_store *s, struct header *h)
 {
-	unsigned char fixed[HDR_FIXED], *buf;
+	unsigned char fixed[VB_FMT_HDR_FIXED], *buf;
 	size_t got;
 	enum vb_err rc;
 	struct stat st;
@@ -575,30 +482,30 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 		return vb_err_set(VB_ENOTSTORE, "not a regular file");
 	if ((rc = vb_io_pread_full(s->fd, fixed, sizeof fixed, 0, &got)))
 		return rc;
-	if (got < sizeof MAGIC - 1 || memcmp(fixed, MAGIC, sizeof MAGIC - 1)) {
+	if (got < VB_FMT_MAGIC_LEN || memcmp(fixed + VB_FMT_H_MAGIC, VB_FMT_MAGIC, VB_FMT_MAGIC_LEN)) {
 		if (got == 0)
 			return vb_err_set(VB_ENOTSTORE, "not a vb store (empty file)");
-		if (got < sizeof MAGIC - 1 && !memcmp(fixed, MAGIC, got))
+		if (got < VB_FMT_MAGIC_LEN && !memcmp(fixed + VB_FMT_H_MAGIC, VB_FMT_MAGIC, got))
 			return vb_err_set(VB_ECORRUPT, "truncated header (%zu bytes)", got);
 		if (ends_with_record(s->fd, (uint64_t)st.st_size))
 			return vb_err_set(VB_ECORRUPT, "damaged header: no store magic at byte 0, "
 					  "but the file ends with a vb store record");
 		return vb_err_set(VB_ENOTSTORE, "not a vb store");
 	}
-	if (got < 16)
+	if (got < VB_FMT_H_LEN + 4)
 		return vb_err_set(VB_ECORRUPT, "truncated header (%zu bytes)", got);
 	/* (a damaged version field reads as a newer format: the header of
 	 * another version need not be laid out as ours, so its checksum
 	 * cannot tell the two apart) */
-	if (vb_le_get32(fixed + 8) != FORMAT_VERSION)
+	if (vb_le_get32(fixed + VB_FMT_H_VERSION) != VB_FMT_VERSION)
 		return vb_err_set(VB_EFORMAT, "unsupported store format version %u (this vb reads version %u)",
-				  vb_le_get32(fixed + 8), FORMAT_VERSION);
-	h->len = vb_le_get32(fixed + 12);
-	if (h->len < HDR_FIXED + 4 || h->len > HDR_MAX)
+				  vb_le_get32(fixed + VB_FMT_H_VERSION), VB_FMT_VERSION);
+	h->len = vb_le_get32(fixed + VB_FMT_H_LEN);
+	if (h->len < VB_FMT_HDR_MIN || h->len > VB_FMT_HDR_MAX)
 		return vb_err_set(VB_ECORRUPT, "header length %u out of range", h->len);
-	if (got < HDR_FIXED || (uint64_t)st.st_size < h->len)
+	if (got < VB_FMT_HDR_FIXED || (uint64_t)st.st_size < h->len)
 		return vb_err_set(VB_ECORRUPT, "truncated header (%llu of %u bytes)",
-				  (unsigned long long)(got < HDR_FIXED ? got : (size_t)st.st_size),
+				  (unsigned long long)(got < VB_FMT_HDR_FIXED ? got : (size_t)st.st_size),
 				  h->len);
 	buf = malloc(h->len);
 	if (!buf)
@@ -609,40 +516,42 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 	if (got < h->len)
 		goto out;
 	rc = vb_err_set(VB_ECORRUPT, "header checksum mismatch");
-	if (crc(0, buf, h->len - 4) != vb_le_get32(buf + h->len - 4))
+	if (crc(0, buf, h->len - VB_FMT_HDR_CRC_LEN) !=
+	    vb_le_get32(buf + h->len - VB_FMT_HDR_CRC_LEN))
 		goto out;
-	h->id = vb_le_get64(buf + 16);
-	h->incompat = vb_le_get64(buf + 24);
-	h->compat = vb_le_get64(buf + 32);
-	h->created = (int64_t)vb_le_get64(buf + 40);
+	h->id = vb_le_get64(buf + VB_FMT_H_ID);
+	h->incompat = vb_le_get64(buf + VB_FMT_H_INCOMPAT);
+	h->compat = vb_le_get64(buf + VB_FMT_H_COMPAT);
+	h->created = (int64_t)vb_le_get64(buf + VB_FMT_H_CREATED);
 	rc = vb_err_set(VB_EFORMAT, "store uses features this vb does not know (0x%llx)",
 			(unsigned long long)h->incompat);
 	if (h->incompat)
 		goto out;
-	rc = vb_err_set(VB_ECORRUPT, "unexpected block size %u", vb_le_get32(buf + 48));
-	if (vb_le_get32(buf + 48) != BLOCK)
+	rc = vb_err_set(VB_ECORRUPT, "unexpected block size %u", vb_le_get32(buf + VB_FMT_H_BLOCK));
+	if (vb_le_get32(buf + VB_FMT_H_BLOCK) != VB_FMT_BLOCK)
 		goto out;
 	struct base_id *b = &h->base;
-	b->present = vb_le_get32(buf + 52) & 1;
-	b->size = vb_le_get64(buf + 56);
-	b->mtime_sec = (int64_t)vb_le_get64(buf + 64);
-	b->mtime_nsec = vb_le_get32(buf + 72);
-	b->nsamples = vb_le_get32(buf + 76);
-	b->dev = vb_le_get64(buf + 80);
-	b->ino = vb_le_get64(buf + 88);
-	uint32_t slen = vb_le_get32(buf + 96);
-	uint16_t rl = vb_le_get16(buf + 100), al = vb_le_get16(buf + 102);
+	b->present = vb_le_get32(buf + VB_FMT_H_FLAGS) & VB_FMT_H_HAS_BASE;
+	b->size = vb_le_get64(buf + VB_FMT_H_BASE_SIZE);
+	b->mtime_sec = (int64_t)vb_le_get64(buf + VB_FMT_H_BASE_MTIME_SEC);
+	b->mtime_nsec = vb_le_get32(buf + VB_FMT_H_BASE_MTIME_NSEC);
+	b->nsamples = vb_le_get32(buf + VB_FMT_H_NSAMPLES);
+	b->dev = vb_le_get64(buf + VB_FMT_H_BASE_DEV);
+	b->ino = vb_le_get64(buf + VB_FMT_H_BASE_INO);
+	uint32_t slen = vb_le_get32(buf + VB_FMT_H_SAMPLE_LEN);
+	uint16_t rl = vb_le_get16(buf + VB_FMT_H_REL_LEN), al = vb_le_get16(buf + VB_FMT_H_ABS_LEN);
 	rc = vb_err_set(VB_ECORRUPT, "malformed header");
-	if (b->nsamples > SAMPLES_MAX || slen != SAMPLE_LEN ||
-	    (uint64_t)HDR_FIXED + rl + al + 12ull * b->nsamples + 4 != h->len)
+	if (b->nsamples > VB_FMT_SAMPLES_MAX || slen != VB_FMT_SAMPLE_LEN ||
+	    (uint64_t)VB_FMT_H_PATHS + rl + al + (uint64_t)VB_FMT_SAMPLE_SIZE * b->nsamples +
+			    VB_FMT_HDR_CRC_LEN != h->len)
 		goto out;
 	if (b->present && (!rl && !al))
 		goto out;
 	/* checked before the copies are made: a failure leaves nothing to free */
-	if (memchr(buf + HDR_FIXED, 0, (size_t)rl + al))
+	if (memchr(buf + VB_FMT_H_PATHS, 0, (size_t)rl + al))
 		goto out;
-	b->rel = strndup((char *)buf + HDR_FIXED, rl);
-	b->abs = strndup((char *)buf + HDR_FIXED + rl, al);
+	b->rel = strndup((char *)buf + VB_FMT_H_PATHS, rl);
+	b->abs = strndup((char *)buf + VB_FMT_H_PATHS + rl, al);
 	if (!b->rel || !b->abs) {
 		free(b->rel);
 		free(b->abs);
@@ -650,10 +559,10 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 		rc = vb_err_set(VB_ENOMEM, "out of memory");
 		goto out;
 	}
-	const unsigned char *sp = buf + HDR_FIXED + rl + al;
-	for (uint32_t i = 0; i < b->nsamples; i++) {
-		b->sample_off[i] = vb_le_get64(sp + 12 * i);
-		b->sample_crc[i] = vb_le_get32(sp + 12 * i + 8);
+	const unsigned char *sp = buf + VB_FMT_H_PATHS + rl + al;
+	for (uint32_t i = 0; i < b->nsamples; i++, sp += VB_FMT_SAMPLE_SIZE) {
+		b->sample_off[i] = vb_le_get64(sp + VB_FMT_SAMPLE_OFF);
+		b->sample_crc[i] = vb_le_get32(sp + VB_FMT_SAMPLE_CRC);
 	}
 	rc = VB_OK;
 out:
@@ -663,25 +572,25 @@ out:
 
 static void sample_offsets(uint64_t size, struct base_id *b)
 {
-	uint64_t n = (size + SAMPLE_LEN - 1) / SAMPLE_LEN;
+	uint64_t n = (size + VB_FMT_SAMPLE_LEN - 1) / VB_FMT_SAMPLE_LEN;
 
-	if (n > SAMPLES_MAX)
-		n = SAMPLES_MAX;
+	if (n > VB_FMT_SAMPLES_MAX)
+		n = VB_FMT_SAMPLES_MAX;
 	b->nsamples = (uint32_t)n;
 	for (uint64_t i = 0; i < n; i++) {
 		if (n == 1)
 			b->sample_off[i] = 0;
-		else if (size <= SAMPLE_LEN * SAMPLES_MAX)
-			b->sample_off[i] = i * SAMPLE_LEN;
+		else if (size <= VB_FMT_SAMPLE_LEN * VB_FMT_SAMPLES_MAX)
+			b->sample_off[i] = i * VB_FMT_SAMPLE_LEN;
 		else
-			b->sample_off[i] = (size - SAMPLE_LEN) / (n - 1) * i;
+			b->sample_off[i] = (size - VB_FMT_SAMPLE_LEN) / (n - 1) * i;
 	}
 }
 
 static enum vb_err sample_crc(int fd, uint64_t size, uint64_t off, uint32_t *out)
 {
-	unsigned char buf[SAMPLE_LEN];
-	size_t want = size - off < SAMPLE_LEN ? (size_t)(size - off) : SAMPLE_LEN, got;
+	unsigned char buf[VB_FMT_SAMPLE_LEN];
+	size_t got, want = size - off < VB_FMT_SAMPLE_LEN ? (size_t)(size - off) : VB_FMT_SAMPLE_LEN;
 	enum vb_err rc = vb_io_pread_full(fd, buf, want, off, &got);
 
 	if (rc)
@@ -905,7 +814,8 @@ static enum vb_err write_header(struct vb_store *s)
 {
 	const struct base_id *b = &s->base;
 	size_t rl = b->present ? strlen(b->rel) : 0, al = b->present ? strlen(b->abs) : 0;
-	uint32_t len = (uint32_t)(HDR_FIXED + rl + al + 12u * b->nsamples + 4u);
+	uint32_t len = (uint32_t)(VB_FMT_H_PATHS + rl + al + VB_FMT_SAMPLE_SIZE * b->nsamples +
+				  VB_FMT_HDR_CRC_LEN);
 	unsigned char *h = calloc(1, len);
 	struct timespec ts;
 	enum vb_err rc;
@@ -913,31 +823,32 @@ static enum vb_err write_header(struct vb_store *s)
 	if (!h)
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	clock_gettime(CLOCK_REALTIME, &ts);
-	memcpy(h, MAGIC, 8);
-	vb_le_put32(h + 8, FORMAT_VERSION);
-	vb_le_put32(h + 12, len);
-	vb_le_put64(h + 16, s->id);
-	vb_le_put64(h + 40, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-	vb_le_put32(h + 48, BLOCK);
-	vb_le_put32(h + 52, b->present ? 1 : 0);
+	memcpy(h + VB_FMT_H_MAGIC, VB_FMT_MAGIC, VB_FMT_MAGIC_LEN);
+	vb_le_put32(h + VB_FMT_H_VERSION, VB_FMT_VERSION);
+	vb_le_put32(h + VB_FMT_H_LEN, len);
+	vb_le_put64(h + VB_FMT_H_ID, s->id);
+	vb_le_put64(h + VB_FMT_H_CREATED, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+	vb_le_put32(h + VB_FMT_H_BLOCK, VB_FMT_BLOCK);
+	vb_le_put32(h + VB_FMT_H_FLAGS, b->present ? VB_FMT_H_HAS_BASE : 0);
 	if (b->present) {
-		vb_le_put64(h + 56, b->size);
-		vb_le_put64(h + 64, (uint64_t)b->mtime_sec);
-		vb_le_put32(h + 72, b->mtime_nsec);
-		vb_le_put32(h + 76, b->nsamples);
-		vb_le_put64(h + 80, b->dev);
-		vb_le_put64(h + 88, b->ino);
-		vb_le_put16(h + 100, (uint16_t)rl);
-		vb_le_put16(h + 102, (uint16_t)al);
-		memcpy(h + HDR_FIXED, b->rel, rl);
-		memcpy(h + HDR_FIXED + rl, b->abs, al);
-		for (uint32_t i = 0; i < b->nsamples; i++) {
-			vb_le_put64(h + HDR_FIXED + rl + al + 12 * i, b->sample_off[i]);
-			vb_le_put32(h + HDR_FIXED + rl + al + 12 * i + 8, b->sample_crc[i]);
+		vb_le_put64(h + VB_FMT_H_BASE_SIZE, b->size);
+		vb_le_put64(h + VB_FMT_H_BASE_MTIME_SEC, (uint64_t)b->mtime_sec);
+		vb_le_put32(h + VB_FMT_H_BASE_MTIME_NSEC, b->mtime_nsec);
+		vb_le_put32(h + VB_FMT_H_NSAMPLES, b->nsamples);
+		vb_le_put64(h + VB_FMT_H_BASE_DEV, b->dev);
+		vb_le_put64(h + VB_FMT_H_BASE_INO, b->ino);
+		vb_le_put16(h + VB_FMT_H_REL_LEN, (uint16_t)rl);
+		vb_le_put16(h + VB_FMT_H_ABS_LEN, (uint16_t)al);
+		memcpy(h + VB_FMT_H_PATHS, b->rel, rl);
+		memcpy(h + VB_FMT_H_PATHS + rl, b->abs, al);
+		unsigned char *sp = h + VB_FMT_H_PATHS + rl + al;
+		for (uint32_t i = 0; i < b->nsamples; i++, sp += VB_FMT_SAMPLE_SIZE) {
+			vb_le_put64(sp + VB_FMT_SAMPLE_OFF, b->sample_off[i]);
+			vb_le_put32(sp + VB_FMT_SAMPLE_CRC, b->sample_crc[i]);
 		}
 	}
-	vb_le_put32(h + 96, SAMPLE_LEN);
-	vb_le_put32(h + len - 4, crc(0, h, len - 4));
+	vb_le_put32(h + VB_FMT_H_SAMPLE_LEN, VB_FMT_SAMPLE_LEN);
+	vb_le_put32(h + len - VB_FMT_HDR_CRC_LEN, crc(0, h, len - VB_FMT_HDR_CRC_LEN));
 	rc = vb_io_pwrite_full(s->fd, h, len, 0);
 	free(h);
 	if (rc)
@@ -954,40 +865,40 @@ static enum vb_err write_header(struct vb_store *s)
 static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigned char *p,
 				 uint32_t len, struct vb_commit *c)
 {
-	if (len < COMMIT_FIXED)
+	if (len < VB_FMT_COMMIT_FIXED)
 		return corrupt(off, "commit too short");
 	memset(c, 0, offsetof(struct vb_commit, message));
 	c->off = off;
 	c->rec_len = len;
-	c->version = vb_le_get64(p);
-	c->parent_off = vb_le_get64(p + 8);
-	c->parent_crc = vb_le_get32(p + 16);
-	c->flags = vb_le_get32(p + 20);
-	c->skip_off = vb_le_get64(p + 24);
-	c->root_off = vb_le_get64(p + 32);
-	c->length = vb_le_get64(p + 40);
-	c->pieces = vb_le_get64(p + 48);
-	c->time_ns = (int64_t)vb_le_get64(p + 56);
-	c->ops_off = vb_le_get64(p + 64);
-	c->nops = vb_le_get64(p + 72);
-	c->ops_bytes = vb_le_get64(p + 80);
-	c->sum_kind = p[88];
-	c->msg_len = vb_le_get16(p + 90);
-	c->sum_off = vb_le_get64(p + 92);
-	c->sum_len = vb_le_get64(p + 100);
-	c->sum_target = vb_le_get64(p + 108);
-	c->region_crc = vb_le_get32(p + 116);
-	c->region_start = vb_le_get64(p + 120);
+	c->version = vb_le_get64(p + VB_FMT_C_VERSION);
+	c->parent_off = vb_le_get64(p + VB_FMT_C_PARENT_OFF);
+	c->parent_crc = vb_le_get32(p + VB_FMT_C_PARENT_CRC);
+	c->flags = vb_le_get32(p + VB_FMT_C_FLAGS);
+	c->skip_off = vb_le_get64(p + VB_FMT_C_SKIP_OFF);
+	c->root_off = vb_le_get64(p + VB_FMT_C_ROOT_OFF);
+	c->length = vb_le_get64(p + VB_FMT_C_LENGTH);
+	c->pieces = vb_le_get64(p + VB_FMT_C_PIECES);
+	c->time_ns = (int64_t)vb_le_get64(p + VB_FMT_C_TIME);
+	c->ops_off = vb_le_get64(p + VB_FMT_C_OPS_OFF);
+	c->nops = vb_le_get64(p + VB_FMT_C_NOPS);
+	c->ops_bytes = vb_le_get64(p + VB_FMT_C_OPS_BYTES);
+	c->sum_kind = p[VB_FMT_C_SUM_KIND];
+	c->msg_len = vb_le_get16(p + VB_FMT_C_MSG_LEN);
+	c->sum_off = vb_le_get64(p + VB_FMT_C_SUM_OFF);
+	c->sum_len = vb_le_get64(p + VB_FMT_C_SUM_LEN);
+	c->sum_target = vb_le_get64(p + VB_FMT_C_SUM_TARGET);
+	c->region_crc = vb_le_get32(p + VB_FMT_C_REGION_CRC);
+	c->region_start = vb_le_get64(p + VB_FMT_C_REGION_START);
 	/* bytes after the message are extensions a later vb may add: a
 	 * reader that does not know them ignores them */
-	if (c->msg_len > VB_MESSAGE_MAX || COMMIT_FIXED + c->msg_len > len)
+	if (c->msg_len > VB_MESSAGE_MAX || VB_FMT_C_MESSAGE + c->msg_len > len)
 		return corrupt(off, "commit message length out of range");
-	memcpy(c->message, p + COMMIT_FIXED, c->msg_len);
+	memcpy(c->message, p + VB_FMT_C_MESSAGE, c->msg_len);
 	c->message[c->msg_len] = 0;
-	c->ext_len = len - COMMIT_FIXED - c->msg_len;
+	c->ext_len = len - VB_FMT_C_MESSAGE - c->msg_len;
 	if (c->ext_len > VB_EXT_MAX)
 		return corrupt(off, "commit extensions longer than %u bytes", VB_EXT_MAX);
-	memcpy(c->ext, p + COMMIT_FIXED + c->msg_len, c->ext_len);
+	memcpy(c->ext, p + VB_FMT_C_MESSAGE + c->msg_len, c->ext_len);
 	/* references point backward; a cut has none */
 	int cut = (c->flags & VB_COMMIT_CUT) != 0;
 	if ((c->version && !cut && (c->parent_off < s->hdr_len || c->parent_off >= off)) ||
@@ -996,19 +907,19 @@ static enum vb_err decode_commit(struct vb_store *s, uint64_t off, const unsigne
 	    (c->ops_off && (c->ops_off < s->hdr_len || c->ops_off >= off)) ||
 	    (c->version > 1 && !cut && (c->skip_off < s->hdr_len || c->skip_off >= off)))
 		return corrupt(off, "commit refers forward or outside the store");
-	if (c->flags & ~COMMIT_FLAGS)
+	if (c->flags & ~VB_FMT_COMMIT_FLAGS)
 		return corrupt(off, "commit has unknown flags 0x%x", c->flags);
-	if ((c->flags & COMMIT_REGION_CRC) &&
+	if ((c->flags & VB_FMT_COMMIT_REGION) &&
 	    (c->region_start < s->hdr_len || c->region_start > off ||
-	     off - c->region_start > REGION_MAX))
+	     off - c->region_start > VB_FMT_REGION_MAX))
 		return corrupt(off, "commit region out of range");
 	if ((!c->root_off) != (c->length == 0) || c->pieces > c->length ||
 	    (c->length && !c->pieces))
 		return corrupt(off, "commit sums out of range");
-	if (c->nops > c->ops_bytes / 4 || c->ops_bytes / 31 > c->nops ||
+	if (c->nops > c->ops_bytes / VB_FMT_OP_MIN || c->ops_bytes / VB_FMT_OP_MAX > c->nops ||
 	    (c->nops && !c->ops_off))
 		return corrupt(off, "commit operation count out of range");
-	c->crc = vb_le_get32(s->rbuf + 4 + len + 12);
+	c->crc = vb_le_get32(s->rbuf + VB_FMT_R_PAYLOAD + len + VB_FMT_F_CRC);
 	return VB_OK;
 }
 
@@ -1016,7 +927,7 @@ enum vb_err vb_store_commit_read(struct vb_store *s, uint64_t off, struct vb_com
 {
 	const unsigned char *p = NULL;
 	uint32_t len = 0;
-	enum vb_err rc = read_record(s, off, REC_COMMIT, s->end, &p, &len);
+	enum vb_err rc = read_record(s, off, VB_FMT_REC_COMMIT, s->end, &p, &len);
 
 	if (rc)
 		return rc;
@@ -1087,7 +998,7 @@ static enum vb_err check_region(struct vb_store *s, const struct vb_commit *c)
 	size_t n, got;
 	enum vb_err rc;
 
-	if (!(c->flags & COMMIT_REGION_CRC))
+	if (!(c->flags & VB_FMT_COMMIT_REGION))
 		return VB_OK;
 	n = (size_t)(c->off - c->region_start);
 	buf = malloc(n ? n : 1);
@@ -1107,7 +1018,7 @@ static enum vb_err check_region(struct vb_store *s, const struct vb_commit *c)
 static enum vb_err scan_back(struct vb_store *s, uint64_t lo, uint64_t end, uint64_t *found)
 {
 	const size_t win = 1u << 20;
-	unsigned char *buf = malloc(win + FOOTER);
+	unsigned char *buf = malloc(win + VB_FMT_FOOTER);
 	enum vb_err rc = VB_OK;
 	unsigned char idb[8];
 
@@ -1115,7 +1026,7 @@ static enum vb_err scan_back(struct vb_store *s, uint64_t lo, uint64_t end, uint
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	vb_le_put64(idb, s->id);
 	*found = 0;
-	while (end > lo + FOOTER) {
+	while (end > lo + VB_FMT_FOOTER) {
 		uint64_t from = end - lo > win ? end - win : lo;
 		size_t n = (size_t)(end - from), got;
 		if ((rc = vb_io_pread_full(s->fd, buf, n, from, &got)))
@@ -1123,9 +1034,9 @@ static enum vb_err scan_back(struct vb_store *s, uint64_t lo, uint64_t end, uint
 		n = got;
 		/* footer ends with the id: look for it at every position,
 		 * last first */
-		for (size_t i = n; i >= FOOTER; i--) {
-			unsigned char *f = buf + i - FOOTER;
-			if (f[24] != idb[0] || memcmp(f + 24, idb, 8))
+		for (size_t i = n; i >= VB_FMT_FOOTER; i--) {
+			unsigned char *f = buf + i - VB_FMT_FOOTER;
+			if (f[VB_FMT_F_ID] != idb[0] || memcmp(f + VB_FMT_F_ID, idb, 8))
 				continue;
 			if (footer_plausible(s, f, from + i)) {
 				*found = from + i;
@@ -1136,7 +1047,7 @@ static enum vb_err scan_back(struct vb_store *s, uint64_t lo, uint64_t end, uint
 		if (from == lo)
 			break;
 		/* keep an overlap so a footer across the window edge is seen */
-		end = from + FOOTER - 1;
+		end = from + VB_FMT_FOOTER - 1;
 	}
 	free(buf);
 	return rc;
@@ -1149,17 +1060,20 @@ static enum vb_err scan_back(struct vb_store *s, uint64_t lo, uint64_t end, uint
  * footer, not a footer with one field changed. */
 static int damaged_footer(struct vb_store *s, uint64_t rec, uint64_t end)
 {
-	unsigned char lb[4], f[FOOTER];
+	unsigned char lb[VB_FMT_R_PAYLOAD], f[VB_FMT_FOOTER];
 	size_t got;
 
-	if (end - rec < REC_OVERHEAD || vb_io_pread_full(s->fd, lb, 4, rec, &got) || got != 4)
+	if (end - rec < VB_FMT_REC_OVERHEAD ||
+	    vb_io_pread_full(s->fd, lb, sizeof lb, rec + VB_FMT_R_LEN, &got) || got != sizeof lb)
 		return 0;
 	uint32_t len = vb_le_get32(lb);
-	if (len > REC_MAX || rec + REC_OVERHEAD + len != end ||
-	    vb_io_pread_full(s->fd, f, FOOTER, end - FOOTER, &got) || got != FOOTER)
+	if (len > VB_FMT_REC_MAX || rec + VB_FMT_REC_OVERHEAD + len != end ||
+	    vb_io_pread_full(s->fd, f, VB_FMT_FOOTER, end - VB_FMT_FOOTER, &got) ||
+	    got != VB_FMT_FOOTER)
 		return 0;
-	int right = (vb_le_get32(f) == FOOTER_MAGIC) + (vb_le_get32(f + 8) == len) +
-		    (vb_le_get64(f + 16) == rec) + (vb_le_get64(f + 24) == s->id);
+	int right = (vb_le_get32(f + VB_FMT_F_MAGIC) == VB_FMT_FOOTER_MAGIC) +
+		    (vb_le_get32(f + VB_FMT_F_LEN) == len) + (vb_le_get64(f + VB_FMT_F_OFF) == rec) +
+		    (vb_le_get64(f + VB_FMT_F_ID) == s->id);
 	return right >= 3;
 }
 
@@ -1172,17 +1086,18 @@ static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit 
 			     int *skipped_bad, uint64_t *bad_commit)
 {
 	uint64_t p = end;
-	unsigned char f[FOOTER];
+	unsigned char f[VB_FMT_FOOTER];
 	enum vb_err rc;
 	size_t got;
 
 	*skipped_bad = 0;
 	while (p > s->hdr_len) {
 		int ok = 0;
-		if (p - s->hdr_len >= REC_OVERHEAD) {
-			if ((rc = vb_io_pread_full(s->fd, f, FOOTER, p - FOOTER, &got)))
+		if (p - s->hdr_len >= VB_FMT_REC_OVERHEAD) {
+			if ((rc = vb_io_pread_full(s->fd, f, VB_FMT_FOOTER, p - VB_FMT_FOOTER,
+						   &got)))
 				return rc;
-			ok = got == FOOTER && footer_plausible(s, f, p);
+			ok = got == VB_FMT_FOOTER && footer_plausible(s, f, p);
 		}
 		if (!ok) {
 			uint64_t q;
@@ -1197,11 +1112,11 @@ static enum vb_err find_head(struct vb_store *s, uint64_t end, struct vb_commit 
 			p = q;
 			continue;
 		}
-		uint64_t roff = vb_le_get64(f + 16);
-		if (f[4] == REC_COMMIT) {
+		uint64_t roff = vb_le_get64(f + VB_FMT_F_OFF);
+		if (f[VB_FMT_F_TYPE] == VB_FMT_REC_COMMIT) {
 			const unsigned char *pl;
 			uint32_t len;
-			rc = read_record(s, roff, REC_COMMIT, p, &pl, &len);
+			rc = read_record(s, roff, VB_FMT_REC_COMMIT, p, &pl, &len);
 			if (!rc)
 				rc = decode_commit(s, roff, pl, len, head);
 			if (!rc) {
@@ -1236,7 +1151,7 @@ enum vb_err vb_store_node_read(struct vb_store *s, uint64_t off, unsigned char *
 {
 	const unsigned char *p = NULL;
 	uint32_t l = 0;
-	enum vb_err rc = read_record(s, off, REC_NODE, s->end, &p, &l);
+	enum vb_err rc = read_record(s, off, VB_FMT_REC_NODE, s->end, &p, &l);
 
 	if (rc)
 		return rc;
@@ -1261,10 +1176,10 @@ enum vb_err vb_store_node_write(struct vb_store *s, const unsigned char *buf, si
 {
 	if (!s->writer || s->broken)
 		return vb_err_set(VB_EINVAL, "store is not open for writing");
-	if (len > REC_MAX)
+	if (len > VB_FMT_REC_MAX)
 		return vb_err_set(VB_EINVAL, "internal error: a node of %zu bytes", len);
-	memcpy(s->rbuf + 4, buf, len);
-	return append_record(s, s->rbuf, (uint32_t)len, REC_NODE);
+	memcpy(s->rbuf + VB_FMT_R_PAYLOAD, buf, len);
+	return append_record(s, s->rbuf, (uint32_t)len, VB_FMT_REC_NODE);
 }
 
 /* ---------------------------------------------------------------- lock */
@@ -1512,11 +1427,11 @@ static enum vb_err take_state(void *arg, unsigned type, const unsigned char *d, 
 
 	if (type != VB_EXT_STATE)
 		return VB_OK;
-	if (len != STATE_LEN)
+	if (len != VB_FMT_STATE_LEN)
 		return corrupt(s->head.off, "store state of unexpected length");
-	s->oldest = vb_le_get64(d);
-	s->embed_rec = vb_le_get64(d + 8);
-	s->since_flatten = vb_le_get64(d + 16);
+	s->oldest = vb_le_get64(d + VB_FMT_STATE_OLDEST);
+	s->embed_rec = vb_le_get64(d + VB_FMT_STATE_EMBED);
+	s->since_flatten = vb_le_get64(d + VB_FMT_STATE_SINCE_FLATTEN);
 	return VB_OK;
 }
 
@@ -1589,7 +1504,7 @@ again:
 		"the newest commit's records do not match its checksum: damaged, or cut short by a crash",
 		"the last record there has a damaged footer",
 	};
-	uint64_t head_end = s->head.off + REC_OVERHEAD + s->head.rec_len;
+	uint64_t head_end = s->head.off + VB_FMT_REC_OVERHEAD + s->head.rec_len;
 	if (head_end < s->end) {
 		if (!o->write && writer_active(s))
 			; /* a writer is appending: its bytes are not a torn tail */
@@ -1629,7 +1544,7 @@ static enum vb_err block_cache_init(struct vb_store *s, size_t bytes)
 
 	s->bpage = sys > 0 ? (size_t)sys : 4096;
 	bytes = bytes / s->bpage * s->bpage;
-	if (bytes < 2 * ((BLOCK + s->bpage - 1) / s->bpage * s->bpage))
+	if (bytes < 2 * ((VB_FMT_BLOCK + s->bpage - 1) / s->bpage * s->bpage))
 		return VB_OK;
 	vb_pages_opts_init(&po);
 	po.backend = VB_PAGES_VIRTUAL;
@@ -1658,8 +1573,8 @@ enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o, struc
 		vb_store_close(s);
 		return rc;
 	}
-	s->rbuf = malloc(REC_OVERHEAD + REC_MAX);
-	s->blk = o->write ? malloc(BLOCK + REC_OVERHEAD) : NULL;
+	s->rbuf = malloc(VB_FMT_REC_OVERHEAD + VB_FMT_REC_MAX);
+	s->blk = o->write ? malloc(VB_FMT_BLOCK + VB_FMT_REC_OVERHEAD) : NULL;
 	if (!s->path || !s->rbuf || (o->write && !s->blk)) {
 		vb_store_close(s);
 		return vb_err_set(VB_ENOMEM, "out of memory");
@@ -1778,7 +1693,7 @@ static enum vb_err block_filled(struct vb_store *s, size_t n)
 {
 	s->blk_len += (uint32_t)n;
 	s->data_len += n;
-	return s->blk_len == BLOCK ? flush_block(s, REC_DATA) : VB_OK;
+	return s->blk_len == VB_FMT_BLOCK ? flush_block(s, VB_FMT_REC_DATA) : VB_OK;
 }
 
 static enum vb_err data_add(struct vb_store *s, const void *buf, size_t n)
@@ -1787,8 +1702,8 @@ static enum vb_err data_add(struct vb_store *s, const void *buf, size_t n)
 	enum vb_err rc;
 
 	while (n) {
-		size_t take = BLOCK - s->blk_len < n ? BLOCK - s->blk_len : n;
-		memcpy(s->blk + 4 + s->blk_len, src, take);
+		size_t take = VB_FMT_BLOCK - s->blk_len < n ? VB_FMT_BLOCK - s->blk_len : n;
+		memcpy(s->blk + VB_FMT_R_PAYLOAD + s->blk_len, src, take);
 		src += take;
 		n -= take;
 		if ((rc = block_filled(s, take)))
@@ -1858,7 +1773,7 @@ static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need, in
 	uint32_t l;
 
 	if (s->blk && s->data_rec && off == s->blk_off && s->blk_len) {
-		*data = s->blk + 4;
+		*data = s->blk + VB_FMT_R_PAYLOAD;
 		*len = s->blk_len;
 		return VB_OK;
 	}
@@ -1872,7 +1787,8 @@ static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need, in
 				*len = b->len;
 				return VB_OK;
 			}
-	if ((rc = read_record_hint(s, off, REC_DATA, s->end, (size_t)need + REC_OVERHEAD, &p, &l)))
+	if ((rc = read_record_hint(s, off, VB_FMT_REC_DATA, s->end,
+				   (size_t)need + VB_FMT_REC_OVERHEAD, &p, &l)))
 		return rc;
 	s->block_reads++;
 	*data = p;
@@ -1881,7 +1797,7 @@ static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need, in
 		return VB_OK;
 	if (!s->nbuckets) {
 		size_t nb = 16;
-		while (nb * BLOCK < s->cache_cap)
+		while (nb * VB_FMT_BLOCK < s->cache_cap)
 			nb *= 2;
 		s->buckets = calloc(nb, sizeof *s->buckets);
 		if (!s->buckets)
@@ -1925,19 +1841,19 @@ static enum vb_err data_walk(struct vb_store *s, const struct vb_piece *p, uint6
 	if (skip > p->len || n > p->len - skip)
 		return vb_err_set(VB_ERANGE, "read beyond piece");
 	while (n) {
-		uint64_t bi = k / BLOCK, within = k % BLOCK, boff;
+		uint64_t bi = k / VB_FMT_BLOCK, within = k % VB_FMT_BLOCK, boff;
 		const unsigned char *d;
 		uint32_t l;
-		if (bi > (UINT64_MAX - p->rec) / BLOCK_STRIDE)
+		if (bi > (UINT64_MAX - p->rec) / VB_FMT_BLOCK_STRIDE)
 			return corrupt(p->rec, "data offset out of range");
-		boff = p->rec + bi * BLOCK_STRIDE;
-		uint64_t need = within + (n < BLOCK - within ? n : BLOCK - within);
+		boff = p->rec + bi * VB_FMT_BLOCK_STRIDE;
+		uint64_t need = within + (n < VB_FMT_BLOCK - within ? n : VB_FMT_BLOCK - within);
 		if ((rc = get_block(s, boff, need, keep, &d, &l)))
 			return rc;
 		if (within >= l)
 			return corrupt(boff, "data block shorter than a piece needs");
 		uint64_t take = l - within < n ? l - within : n;
-		if (take < n && l != BLOCK)
+		if (take < n && l != VB_FMT_BLOCK)
 			return corrupt(boff, "data block shorter than a piece needs");
 		if ((rc = fn(arg, d + within, (size_t)take)))
 			return rc;
@@ -2070,15 +1986,17 @@ static void *bulk_reader(void *arg)
 							     : BULK_SLOTS;
 		enum vb_err rc = VB_OK;
 		for (uint32_t i = 0; i < cnt && !rc; i++) {
-			unsigned char *rec = k->buf[b] + (size_t)i * BLOCK_STRIDE;
+			unsigned char *rec = k->buf[b] + (size_t)i * VB_FMT_BLOCK_STRIDE;
 			uint64_t blk = done + i;
 			size_t got;
-			rc = vb_io_pread_full(k->s->base_fd, rec + 4, BLOCK, k->src + blk * BLOCK, &got);
-			if (!rc && got != BLOCK)
+			rc = vb_io_pread_full(k->s->base_fd, rec + VB_FMT_R_PAYLOAD, VB_FMT_BLOCK,
+					      k->src + blk * VB_FMT_BLOCK, &got);
+			if (!rc && got != VB_FMT_BLOCK)
 				rc = vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded",
 						k->s->base.rel);
 			if (!rc)
-				seal(rec, BLOCK, REC_DATA, k->file_off + blk * BLOCK_STRIDE, k->s->id);
+				seal(rec, VB_FMT_BLOCK, VB_FMT_REC_DATA,
+				     k->file_off + blk * VB_FMT_BLOCK_STRIDE, k->s->id);
 		}
 		pthread_mutex_lock(&k->mu);
 		if (rc) {
@@ -2112,7 +2030,7 @@ static enum vb_err bulk_base(struct vb_store *s, uint64_t src, uint64_t nblocks)
 	k.nblocks = nblocks;
 	k.file_off = s->end;
 	for (unsigned i = 0; i < BULK_BUFS; i++)
-		if (!(k.buf[i] = malloc(BULK_SLOTS * BLOCK_STRIDE)))
+		if (!(k.buf[i] = malloc(BULK_SLOTS * VB_FMT_BLOCK_STRIDE)))
 			rc = vb_err_set(VB_ENOMEM, "out of memory");
 	if (!rc && (pthread_mutex_init(&k.mu, NULL) || pthread_cond_init(&k.cv, NULL)))
 		rc = vb_err_set(VB_ENOMEM, "cannot set up the copy");
@@ -2132,10 +2050,10 @@ static enum vb_err bulk_base(struct vb_store *s, uint64_t src, uint64_t nblocks)
 		pthread_mutex_unlock(&k.mu);
 		if (!cnt)
 			break;
-		if (s->end != k.file_off + done * BLOCK_STRIDE)
+		if (s->end != k.file_off + done * VB_FMT_BLOCK_STRIDE)
 			rc = vb_err_set(VB_EIO, "internal error: data record interrupted");
 		if (!rc)
-			rc = append_raw(s, k.buf[b], (size_t)cnt * BLOCK_STRIDE);
+			rc = append_raw(s, k.buf[b], (size_t)cnt * VB_FMT_BLOCK_STRIDE);
 		done += cnt;
 		pthread_mutex_lock(&k.mu);
 		k.ready[b] = 0;
@@ -2154,7 +2072,7 @@ static enum vb_err bulk_base(struct vb_store *s, uint64_t src, uint64_t nblocks)
 	for (unsigned i = 0; i < BULK_BUFS; i++)
 		free(k.buf[i]);
 	if (!rc) {
-		s->data_len += nblocks * BLOCK;
+		s->data_len += nblocks * VB_FMT_BLOCK;
 		s->blk_off = s->end;
 	}
 	return rc;
@@ -2181,11 +2099,11 @@ enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src
 	if (src->src != VB_SRC_BASE && src->rec == s->data_rec) {
 		/* bytes of this session's own record may sit in the pending
 		 * block that the copy fills and flushes: bounce them */
-		unsigned char *tmp = malloc(BLOCK);
+		unsigned char *tmp = malloc(VB_FMT_BLOCK);
 		if (!tmp)
 			return vb_err_set(VB_ENOMEM, "out of memory");
 		for (uint64_t k = 0; k < n && !rc; ) {
-			size_t take = n - k < BLOCK ? (size_t)(n - k) : BLOCK;
+			size_t take = n - k < VB_FMT_BLOCK ? (size_t)(n - k) : VB_FMT_BLOCK;
 			struct memcpy_arg a = {tmp};
 			if (!(rc = data_walk(s, src, skip + k, 0, take, to_mem, &a)))
 				rc = data_add(s, tmp, take);
@@ -2200,16 +2118,17 @@ enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src
 		return rc;
 	/* straight into the pending block: one copy from the page cache */
 	for (uint64_t off = src->start + skip; n;) {
-		if (!s->blk_len && n >= 4 * (uint64_t)BLOCK) {
-			uint64_t nb = n / BLOCK;
+		if (!s->blk_len && n >= 4 * (uint64_t)VB_FMT_BLOCK) {
+			uint64_t nb = n / VB_FMT_BLOCK;
 			if ((rc = bulk_base(s, off, nb)))
 				return rc;
-			off += nb * BLOCK;
-			n -= nb * BLOCK;
+			off += nb * VB_FMT_BLOCK;
+			n -= nb * VB_FMT_BLOCK;
 			continue;
 		}
-		size_t take = BLOCK - s->blk_len < n ? BLOCK - s->blk_len : (size_t)n, got;
-		if ((rc = vb_io_pread_full(s->base_fd, s->blk + 4 + s->blk_len, take, off, &got)))
+		size_t got, take = VB_FMT_BLOCK - s->blk_len < n ? VB_FMT_BLOCK - s->blk_len : (size_t)n;
+		if ((rc = vb_io_pread_full(s->base_fd, s->blk + VB_FMT_R_PAYLOAD + s->blk_len, take,
+					   off, &got)))
 			return rc;
 		if (got != take)
 			return vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded",
@@ -2273,7 +2192,7 @@ enum vb_err vb_store_need_base(const struct vb_store *s, const struct vb_commit 
 static enum vb_err write_ops(struct vb_store *s, const struct vb_op *ops, size_t nops,
 			     uint64_t *off, uint64_t *bytes)
 {
-	unsigned char e[1 + 30];
+	unsigned char e[VB_FMT_OP_MAX];
 	enum vb_err rc;
 
 	*off = 0;
@@ -2286,33 +2205,33 @@ static enum vb_err write_ops(struct vb_store *s, const struct vb_op *ops, size_t
 	for (size_t i = 0; i < nops; i++) {
 		size_t n = 0;
 		e[n++] = ops[i].kind;
-		n += put_varint(e + n, ops[i].off);
-		n += put_varint(e + n, ops[i].len);
-		n += put_varint(e + n, ops[i].len2);
+		n += vb_varint_put(e + n, ops[i].off);
+		n += vb_varint_put(e + n, ops[i].len);
+		n += vb_varint_put(e + n, ops[i].len2);
 		for (size_t j = 0; j < n; j++) {
-			s->blk[4 + s->blk_len++] = e[j];
-			if (s->blk_len == BLOCK && (rc = flush_block(s, REC_OPS)))
+			s->blk[VB_FMT_R_PAYLOAD + s->blk_len++] = e[j];
+			if (s->blk_len == VB_FMT_BLOCK && (rc = flush_block(s, VB_FMT_REC_OPS)))
 				return rc;
 		}
 		*bytes += n;
 	}
-	return flush_block(s, REC_OPS);
+	return flush_block(s, VB_FMT_REC_OPS);
 }
 
 enum vb_err vb_store_ops(struct vb_store *s, const struct vb_commit *c,
 			 enum vb_err (*fn)(void *arg, const struct vb_op *op), void *arg)
 {
 	uint64_t left = c->ops_bytes, seen = 0, boff = c->ops_off;
-	unsigned char e[31];
+	unsigned char e[VB_FMT_OP_MAX];
 	size_t el = 0;
 	enum vb_err rc;
 
 	while (left) {
 		const unsigned char *p;
 		uint32_t l;
-		if ((rc = read_record(s, boff, REC_OPS, c->off, &p, &l)))
+		if ((rc = read_record(s, boff, VB_FMT_REC_OPS, c->off, &p, &l)))
 			return rc;
-		if (l > left || (l < BLOCK && l != left))
+		if (l > left || (l < VB_FMT_BLOCK && l != left))
 			return corrupt(boff, "operations block of unexpected length");
 		for (uint32_t i = 0; i < l; i++) {
 			e[el++] = p[i];
@@ -2323,18 +2242,17 @@ enum vb_err vb_store_ops(struct vb_store *s, const struct vb_commit *c,
 					ends++;
 			if (ends == 3) {
 				struct vb_op op;
-				const unsigned char *q = e + 1;
+				size_t q = 1;
 				uint64_t *f[3] = {&op.off, &op.len, &op.len2};
 				op.kind = e[0];
+				/* the lax decoder: any length up to the 31 bytes,
+				 * the value modulo 2^64 (lib/le.h); each of the
+				 * three ends inside e[1, el), counted above */
 				for (int k = 0; k < 3; k++) {
-					uint64_t v = 0;
-					unsigned sh = 0;
-					while (*q & 0x80) {
-						v |= (uint64_t)(*q++ & 0x7f) << sh;
-						sh += 7;
-					}
-					v |= (uint64_t)*q++ << sh;
-					*f[k] = v;
+					size_t n = vb_varint_get_wrap(e + q, el - q, f[k]);
+					if (!n)
+						return corrupt(boff, "malformed operation");
+					q += n;
 				}
 				el = 0;
 				seen++;
@@ -2345,7 +2263,7 @@ enum vb_err vb_store_ops(struct vb_store *s, const struct vb_commit *c,
 			}
 		}
 		left -= l;
-		boff += BLOCK_STRIDE;
+		boff += VB_FMT_BLOCK_STRIDE;
 	}
 	if (el || seen != c->nops)
 		return corrupt(c->off, "operation count does not match");
@@ -2390,15 +2308,15 @@ enum vb_err vb_commit_ext(const struct vb_commit *c,
 	enum vb_err rc;
 
 	for (size_t i = 0; i < c->ext_len;) {
-		if (c->ext_len - i < 3)
+		if (c->ext_len - i < VB_FMT_X_HEAD)
 			return corrupt(c->off, "truncated commit extension");
-		unsigned type = c->ext[i];
-		size_t len = vb_le_get16(c->ext + i + 1);
-		if (len > c->ext_len - i - 3)
+		unsigned type = c->ext[i + VB_FMT_X_TYPE];
+		size_t len = vb_le_get16(c->ext + i + VB_FMT_X_LEN);
+		if (len > c->ext_len - i - VB_FMT_X_HEAD)
 			return corrupt(c->off, "commit extension runs past the record");
-		if ((rc = fn(arg, type, c->ext + i + 3, len)))
+		if ((rc = fn(arg, type, c->ext + i + VB_FMT_X_DATA, len)))
 			return rc;
-		i += 3 + len;
+		i += VB_FMT_X_HEAD + len;
 	}
 	return VB_OK;
 }
@@ -2406,13 +2324,13 @@ enum vb_err vb_commit_ext(const struct vb_commit *c,
 enum vb_err vb_ext_add(unsigned char *ext, size_t *len, unsigned type, const void *data,
 		       size_t n)
 {
-	if (n > 0xffff || *len + 3 + n > VB_EXT_MAX - VB_EXT_RESERVED)
+	if (n > 0xffff || *len + VB_FMT_X_HEAD + n > VB_EXT_MAX - VB_EXT_RESERVED)
 		return vb_err_set(VB_ELIMIT, "a version can record at most %u bytes of anchors and notes",
 				  VB_EXT_MAX - VB_EXT_RESERVED);
-	ext[*len] = (unsigned char)type;
-	vb_le_put16(ext + *len + 1, (uint16_t)n);
-	memcpy(ext + *len + 3, data, n);
-	*len += 3 + n;
+	ext[*len + VB_FMT_X_TYPE] = (unsigned char)type;
+	vb_le_put16(ext + *len + VB_FMT_X_LEN, (uint16_t)n);
+	memcpy(ext + *len + VB_FMT_X_DATA, data, n);
+	*len += VB_FMT_X_HEAD + n;
 	return VB_OK;
 }
 
@@ -2443,53 +2361,54 @@ static enum vb_err put_commit(struct vb_store *s, struct vb_commit *c, const cha
 			      uint64_t embed, uint64_t since)
 {
 	size_t ml = message ? strlen(message) : 0;
-	unsigned char *p = s->rbuf + 4;
+	unsigned char *p = s->rbuf + VB_FMT_R_PAYLOAD;
 	enum vb_err rc;
 
 	/* the caller's budget (VB_EXT_MAX - VB_EXT_RESERVED) is checked by
 	 * vb_store_commit; a compaction may add its own origin entry */
-	if (ml > VB_MESSAGE_MAX || ext_len > VB_EXT_MAX - 3 - STATE_LEN)
+	if (ml > VB_MESSAGE_MAX || ext_len > VB_EXT_MAX - VB_FMT_X_HEAD - VB_FMT_STATE_LEN)
 		return vb_err_set(VB_ELIMIT, "commit message or extensions too long");
-	memset(p, 0, COMMIT_FIXED);
-	vb_le_put64(p, c->version);
-	vb_le_put64(p + 8, c->parent_off);
-	vb_le_put32(p + 16, c->parent_crc);
-	vb_le_put32(p + 20, c->flags);
-	vb_le_put64(p + 24, c->skip_off);
-	vb_le_put64(p + 32, c->root_off);
-	vb_le_put64(p + 40, c->length);
-	vb_le_put64(p + 48, c->pieces);
-	vb_le_put64(p + 56, (uint64_t)c->time_ns);
-	vb_le_put64(p + 64, c->ops_off);
-	vb_le_put64(p + 72, c->nops);
-	vb_le_put64(p + 80, c->ops_bytes);
-	p[88] = c->sum_kind;
-	vb_le_put16(p + 90, (uint16_t)ml);
-	vb_le_put64(p + 92, c->sum_off);
-	vb_le_put64(p + 100, c->sum_len);
-	vb_le_put64(p + 108, c->sum_target);
-	vb_le_put32(p + 116, c->region_crc);
-	vb_le_put64(p + 120, c->region_start);
-	memcpy(p + COMMIT_FIXED, message, ml);
+	memset(p, 0, VB_FMT_COMMIT_FIXED);
+	vb_le_put64(p + VB_FMT_C_VERSION, c->version);
+	vb_le_put64(p + VB_FMT_C_PARENT_OFF, c->parent_off);
+	vb_le_put32(p + VB_FMT_C_PARENT_CRC, c->parent_crc);
+	vb_le_put32(p + VB_FMT_C_FLAGS, c->flags);
+	vb_le_put64(p + VB_FMT_C_SKIP_OFF, c->skip_off);
+	vb_le_put64(p + VB_FMT_C_ROOT_OFF, c->root_off);
+	vb_le_put64(p + VB_FMT_C_LENGTH, c->length);
+	vb_le_put64(p + VB_FMT_C_PIECES, c->pieces);
+	vb_le_put64(p + VB_FMT_C_TIME, (uint64_t)c->time_ns);
+	vb_le_put64(p + VB_FMT_C_OPS_OFF, c->ops_off);
+	vb_le_put64(p + VB_FMT_C_NOPS, c->nops);
+	vb_le_put64(p + VB_FMT_C_OPS_BYTES, c->ops_bytes);
+	p[VB_FMT_C_SUM_KIND] = c->sum_kind;
+	vb_le_put16(p + VB_FMT_C_MSG_LEN, (uint16_t)ml);
+	vb_le_put64(p + VB_FMT_C_SUM_OFF, c->sum_off);
+	vb_le_put64(p + VB_FMT_C_SUM_LEN, c->sum_len);
+	vb_le_put64(p + VB_FMT_C_SUM_TARGET, c->sum_target);
+	vb_le_put32(p + VB_FMT_C_REGION_CRC, c->region_crc);
+	vb_le_put64(p + VB_FMT_C_REGION_START, c->region_start);
+	memcpy(p + VB_FMT_C_MESSAGE, message, ml);
 	if (ext_len)
-		memcpy(p + COMMIT_FIXED + ml, ext, ext_len);
-	unsigned char *x = p + COMMIT_FIXED + ml + ext_len;
-	x[0] = VB_EXT_STATE;
-	vb_le_put16(x + 1, STATE_LEN);
-	vb_le_put64(x + 3, oldest);
-	vb_le_put64(x + 11, embed);
-	vb_le_put64(x + 19, since);
-	ext_len += 3 + STATE_LEN;
+		memcpy(p + VB_FMT_C_MESSAGE + ml, ext, ext_len);
+	unsigned char *x = p + VB_FMT_C_MESSAGE + ml + ext_len;
+	x[VB_FMT_X_TYPE] = VB_FMT_EXT_STATE;
+	vb_le_put16(x + VB_FMT_X_LEN, VB_FMT_STATE_LEN);
+	vb_le_put64(x + VB_FMT_X_DATA + VB_FMT_STATE_OLDEST, oldest);
+	vb_le_put64(x + VB_FMT_X_DATA + VB_FMT_STATE_EMBED, embed);
+	vb_le_put64(x + VB_FMT_X_DATA + VB_FMT_STATE_SINCE_FLATTEN, since);
+	ext_len += VB_FMT_X_HEAD + VB_FMT_STATE_LEN;
+	uint32_t len = (uint32_t)(VB_FMT_C_MESSAGE + ml + ext_len);
 	c->off = s->end;
-	if ((rc = append_record(s, s->rbuf, (uint32_t)(COMMIT_FIXED + ml + ext_len), REC_COMMIT)))
+	if ((rc = append_record(s, s->rbuf, len, VB_FMT_REC_COMMIT)))
 		return rc;
-	c->crc = vb_le_get32(s->rbuf + 4 + COMMIT_FIXED + ml + ext_len + 12);
-	c->rec_len = (uint32_t)(COMMIT_FIXED + ml + ext_len);
+	c->crc = vb_le_get32(s->rbuf + VB_FMT_R_PAYLOAD + len + VB_FMT_F_CRC);
+	c->rec_len = len;
 	c->msg_len = ml;
 	memcpy(c->message, message, ml);
 	c->message[ml] = 0;
 	c->ext_len = ext_len;
-	memcpy(c->ext, p + COMMIT_FIXED + ml, ext_len);
+	memcpy(c->ext, p + VB_FMT_C_MESSAGE + ml, ext_len);
 	return VB_OK;
 }
 
@@ -2525,7 +2444,7 @@ enum vb_err vb_store_commit(struct vb_store *s,
 		rc = vb_err_sys("truncate");
 		goto fail;
 	}
-	if ((rc = flush_block(s, REC_DATA)))
+	if ((rc = flush_block(s, VB_FMT_REC_DATA)))
 		goto fail;
 	s->data_rec = 0;
 
@@ -2556,8 +2475,8 @@ enum vb_err vb_store_commit(struct vb_store *s,
 	}
 	/* a small region is covered by a checksum in the commit instead of
 	 * a flush of its own (see ORDER AND DURABILITY) */
-	if (s->end - s->committed_end <= REGION_MAX) {
-		c.flags |= COMMIT_REGION_CRC;
+	if (s->end - s->committed_end <= VB_FMT_REGION_MAX) {
+		c.flags |= VB_FMT_COMMIT_REGION;
 		c.region_start = s->committed_end;
 		c.region_crc = s->region_crc;
 	} else if ((rc = sync_file(s))) {
@@ -2643,16 +2562,16 @@ static uint32_t moved_crc(struct vb_store *k, uint32_t old_crc, uint32_t len, ui
 {
 	/* the checksummed bytes: 4 + len + 12 before the offset field, the
 	 * 8 offset bytes, then the 8-byte store id */
-	uint64_t before = 4 + (uint64_t)len + 12;
-	unsigned char d[16] = {0};
+	uint64_t before = VB_FMT_R_PAYLOAD + (uint64_t)len + VB_FMT_F_CRC;
+	unsigned char d[VB_FMT_FOOTER - VB_FMT_F_OFF] = {0};
 
 	if (k->zcrc_len != len || !k->zcrc_a) {
 		k->zcrc_len = len;
 		k->zcrc_a = crc_zeros(before);
-		k->zcrc_b = crc_zeros(before + 16);
+		k->zcrc_b = crc_zeros(before + sizeof d);
 	}
 	vb_le_put64(d, from ^ to);
-	uint32_t cd = (uint32_t)crc32_combine(k->zcrc_a, crc(0, d, 16), 16);
+	uint32_t cd = (uint32_t)crc32_combine(k->zcrc_a, crc(0, d, sizeof d), sizeof d);
 	return old_crc ^ cd ^ k->zcrc_b;
 }
 
@@ -2710,8 +2629,8 @@ static enum vb_err copy_bytes(struct vb_store *s, struct vb_store *o, uint64_t f
 enum vb_err vb_store_copy_blocks(struct vb_store *s, struct vb_store *o, uint64_t rec,
 				 uint64_t b0, uint64_t b1, uint64_t *at)
 {
-	unsigned char f[FOOTER], lb[4];
-	uint64_t last = rec + b1 * BLOCK_STRIDE;
+	unsigned char f[VB_FMT_FOOTER], lb[VB_FMT_R_PAYLOAD];
+	uint64_t last = rec + b1 * VB_FMT_BLOCK_STRIDE;
 	enum vb_err rc;
 	size_t got;
 
@@ -2720,27 +2639,31 @@ enum vb_err vb_store_copy_blocks(struct vb_store *s, struct vb_store *o, uint64_
 	if (b0 > b1 || rec < o->hdr_len || last >= o->end)
 		return corrupt(rec, "data blocks %llu..%llu lie outside the file",
 			       (unsigned long long)b0, (unsigned long long)b1);
-	if ((rc = vb_io_pread_full(o->fd, lb, 4, last, &got)))
+	if ((rc = vb_io_pread_full(o->fd, lb, sizeof lb, last + VB_FMT_R_LEN, &got)))
 		return rc;
 	uint32_t last_len = vb_le_get32(lb);
-	if (got != 4 || !last_len || last_len > BLOCK)
+	if (got != sizeof lb || !last_len || last_len > VB_FMT_BLOCK)
 		return corrupt(last, "data block of unexpected length");
 	*at = s->end;
-	if ((rc = copy_bytes(s, o, rec + b0 * BLOCK_STRIDE,
-			     (b1 - b0) * BLOCK_STRIDE + REC_OVERHEAD + last_len)))
+	if ((rc = copy_bytes(s, o, rec + b0 * VB_FMT_BLOCK_STRIDE,
+			     (b1 - b0) * VB_FMT_BLOCK_STRIDE + VB_FMT_REC_OVERHEAD + last_len)))
 		return rc;
 	for (uint64_t b = b0; b <= b1; b++) {
-		uint64_t from = rec + b * BLOCK_STRIDE;
-		uint64_t to = *at + (b - b0) * BLOCK_STRIDE;
-		uint32_t len = b == b1 ? last_len : BLOCK;
-		if ((rc = vb_io_pread_full(o->fd, f, FOOTER, from + 4 + len, &got)))
+		uint64_t from = rec + b * VB_FMT_BLOCK_STRIDE;
+		uint64_t to = *at + (b - b0) * VB_FMT_BLOCK_STRIDE;
+		uint32_t len = b == b1 ? last_len : VB_FMT_BLOCK;
+		if ((rc = vb_io_pread_full(o->fd, f, VB_FMT_FOOTER, from + VB_FMT_R_PAYLOAD + len,
+					   &got)))
 			return rc;
-		if (got != FOOTER || vb_le_get32(f) != FOOTER_MAGIC || f[4] != REC_DATA ||
-		    vb_le_get32(f + 8) != len || vb_le_get64(f + 16) != from || vb_le_get64(f + 24) != o->id)
+		if (got != VB_FMT_FOOTER || vb_le_get32(f + VB_FMT_F_MAGIC) != VB_FMT_FOOTER_MAGIC ||
+		    f[VB_FMT_F_TYPE] != VB_FMT_REC_DATA || vb_le_get32(f + VB_FMT_F_LEN) != len ||
+		    vb_le_get64(f + VB_FMT_F_OFF) != from || vb_le_get64(f + VB_FMT_F_ID) != o->id)
 			return corrupt(from, "not a whole data block");
-		vb_le_put32(f + 12, moved_crc(s, vb_le_get32(f + 12), len, from, to));
-		vb_le_put64(f + 16, to);
-		if ((rc = vb_io_pwrite_full(s->fd, f + 12, 12, to + 4 + len + 12)))
+		vb_le_put32(f + VB_FMT_F_CRC,
+			    moved_crc(s, vb_le_get32(f + VB_FMT_F_CRC), len, from, to));
+		vb_le_put64(f + VB_FMT_F_OFF, to);
+		if ((rc = vb_io_pwrite_full(s->fd, f + VB_FMT_F_CRC, VB_FMT_F_ID - VB_FMT_F_CRC,
+					     to + VB_FMT_R_PAYLOAD + len + VB_FMT_F_CRC)))
 			return rc;
 		crash_point("footer");
 	}
@@ -2776,7 +2699,7 @@ static void sweep_temps(const struct vb_store *s)
 	}
 	while ((e = readdir(d))) {
 		const char *n = e->d_name;
-		unsigned char h[24];
+		unsigned char h[VB_FMT_H_ID + 8];
 		struct stat st;
 		int fd, ok = 1;
 		if (strlen(n) != nl + 12 || n[0] != '.' || memcmp(n + 1, name, nl) ||
@@ -2789,8 +2712,10 @@ static void sweep_temps(const struct vb_store *s)
 		fd = openat(dirfd(d), n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, h, 24, 0) == 24 &&
-		     !memcmp(h, MAGIC, 8) && vb_le_get64(h + 16) == s->id;
+		ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		     pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h &&
+		     !memcmp(h + VB_FMT_H_MAGIC, VB_FMT_MAGIC, VB_FMT_MAGIC_LEN) &&
+		     vb_le_get64(h + VB_FMT_H_ID) == s->id;
 		close(fd);
 		if (ok)
 			unlinkat(dirfd(d), n, 0);
@@ -2818,8 +2743,8 @@ enum vb_err vb_store_rewrite_open(struct vb_store *old, struct vb_store **out)
 	s->writer = 1;
 	s->no_sync = old->no_sync;
 	s->path = strdup(old->path);
-	s->rbuf = malloc(REC_OVERHEAD + REC_MAX);
-	s->blk = malloc(BLOCK + REC_OVERHEAD);
+	s->rbuf = malloc(VB_FMT_REC_OVERHEAD + VB_FMT_REC_MAX);
+	s->blk = malloc(VB_FMT_BLOCK + VB_FMT_REC_OVERHEAD);
 	h = malloc(old->hdr_len);
 	if (!s->path || !s->rbuf || !s->blk || !h) {
 		rc = vb_err_set(VB_ENOMEM, "out of memory");
@@ -2931,10 +2856,10 @@ static enum vb_err take_state_of(void *arg, unsigned type, const unsigned char *
 {
 	struct vb_store_state *st = arg;
 
-	if (type == VB_EXT_STATE && len == STATE_LEN) {
-		st->oldest = vb_le_get64(d);
-		st->embed_rec = vb_le_get64(d + 8);
-		st->since_flatten = vb_le_get64(d + 16);
+	if (type == VB_EXT_STATE && len == VB_FMT_STATE_LEN) {
+		st->oldest = vb_le_get64(d + VB_FMT_STATE_OLDEST);
+		st->embed_rec = vb_le_get64(d + VB_FMT_STATE_EMBED);
+		st->since_flatten = vb_le_get64(d + VB_FMT_STATE_SINCE_FLATTEN);
 	}
 	return VB_OK;
 }
@@ -3005,7 +2930,7 @@ enum vb_err vb_store_verify(struct vb_store *s, const struct vb_verify_tree *tre
 {
 	struct verify v = {s, report, arg, 0};
 	uint64_t versions = 0;
-	unsigned char f[FOOTER];
+	unsigned char f[VB_FMT_FOOTER];
 	char msg[512];
 	uint64_t p = s->file_size_at_open > s->end ? s->file_size_at_open : s->end;
 	uint64_t records = 0;
@@ -3037,9 +2962,9 @@ enum vb_err vb_store_verify(struct vb_store *s, const struct vb_verify_tree *tre
 	/* 1. every record, from the head back to the header */
 	p = s->end;
 	while (p > s->hdr_len) {
-		if (p - s->hdr_len < REC_OVERHEAD ||
-		    (rc = vb_io_pread_full(s->fd, f, FOOTER, p - FOOTER, &got)) || got != FOOTER ||
-		    !footer_plausible(s, f, p)) {
+		if (p - s->hdr_len < VB_FMT_REC_OVERHEAD ||
+		    (rc = vb_io_pread_full(s->fd, f, VB_FMT_FOOTER, p - VB_FMT_FOOTER, &got)) ||
+		    got != VB_FMT_FOOTER || !footer_plausible(s, f, p)) {
 			uint64_t q = 0;
 			scan_back(s, s->hdr_len, p, &q);
 			snprintf(msg, sizeof msg, "damaged record: no valid footer ends at offset %llu",
@@ -3050,13 +2975,13 @@ enum vb_err vb_store_verify(struct vb_store *s, const struct vb_verify_tree *tre
 			p = q;
 			continue;
 		}
-		uint64_t roff = vb_le_get64(f + 16);
+		uint64_t roff = vb_le_get64(f + VB_FMT_F_OFF);
 		const unsigned char *pl;
 		uint32_t len;
-		unsigned type = f[4];
+		unsigned type = f[VB_FMT_F_TYPE];
 		records++;
-		if (type < REC_DATA || type > REC_OPS) {
-			if (!(f[5] & FLAG_MAY_SKIP)) {
+		if (type < VB_FMT_REC_DATA || type > VB_FMT_REC_OPS) {
+			if (!(f[VB_FMT_F_FLAGS] & VB_FMT_FLAG_MAY_SKIP)) {
 				snprintf(msg, sizeof msg, "unknown record type %u", type);
 				problem(&v, roff, msg);
 			}

@@ -1,6 +1,7 @@
 /*
- * store: the on-disk file of a vb store, and nothing above it (format and
- * recovery in store.c; the history vocabulary in commit.h).
+ * store: the on-disk file of a vb store, and nothing above it (layout in
+ * store-format.h, recovery in store.c; the history vocabulary in
+ * commit.h).
  *
  * A store handle is either a reader (no lock; sees the head that existed
  * when it opened, or an older version) or a writer (holds the write lock
@@ -69,6 +70,13 @@ struct vb_store;
  * VB_EBASE, VB_ELOCKED, VB_EIO. */
 enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o,
 			  struct vb_store **out);
+
+/* Whether the open file `fd` looks like a store: a regular file with the
+ * store magic at offset 0, or, a store whose header was damaged, one that
+ * ends with a plausible record footer (magic, type, length and own offset
+ * agreeing with the file size).  1 or 0, never an error (a file that
+ * cannot be read is 0); reads with pread, so the file offset stays. */
+int vb_store_probe(int fd);
 
 /* Roll back anything uncommitted, release the lock, close.  NULL-safe. */
 void vb_store_close(struct vb_store *s);

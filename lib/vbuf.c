@@ -1183,3 +1183,8 @@ enum vb_err vb_vbuf_map_ends(struct vb_vbuf *b, uint64_t from, uint64_t to, uint
 {
 	LOCKED(b, do_map(b, from, to, pos, n, 1));
 }
+
+int vb_vbuf_probe(int fd)
+{
+	return vb_store_probe(fd);
+}

@@ -406,4 +406,10 @@ void vb_vbuf_stats(struct vb_vbuf *b, struct vb_vbuf_stats *out);
 size_t vb_vbuf_nwarnings(struct vb_vbuf *b);
 const char *vb_vbuf_warning(struct vb_vbuf *b, size_t i);
 
+/* Whether the open file `fd` looks like a store (vb_store_probe: the store
+ * magic, or a damaged store's last record footer): 1 or 0, never an error;
+ * the file offset does not move.  A command that takes stores and plain
+ * files alike asks this before vb_vbuf_open. */
+int vb_vbuf_probe(int fd);
+
 #endif

@@ -73,6 +73,7 @@
 #define FUZZ_RANDOM_STEP 7
 #include "fuzz-env.h"
 #include "le.h"
+#include "store-format.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -438,16 +439,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /* ------------------------------------------------------------- mutator */
 
-/* The layout constants of lib/store.c (its opening comment). */
-#define S_HDR_MIN 108u
-#define S_HDR_MAX 16384u
-#define S_FOOTER 32u
-#define S_OVERHEAD (4u + S_FOOTER)
-#define S_REC_MAX 65536u
-#define S_FOOTER_MAGIC 0x66724256u
-#define S_COMMIT 3u
-#define S_COMMIT_FIXED 128u
-#define S_REGION_MAX 65536u
+/* The layout is lib/store-format.h's. */
 #define FILE_MAX (1u << 20)
 #define COMMITS_MAX 4096
 
@@ -467,12 +459,13 @@ static struct {
  * says the same.  Its offset, or `end` if none. */
 static uint64_t resync(const unsigned char *f, uint64_t from, uint64_t end)
 {
-	for (uint64_t q = from + 4; q + S_FOOTER <= end; q++) {
-		if (vb_le_get32(f + q) != S_FOOTER_MAGIC)
+	for (uint64_t q = from + VB_FMT_R_PAYLOAD; q + VB_FMT_FOOTER <= end; q++) {
+		if (vb_le_get32(f + q + VB_FMT_F_MAGIC) != VB_FMT_FOOTER_MAGIC)
 			continue;
-		uint32_t l = vb_le_get32(f + q + 8);
-		if (l <= S_REC_MAX && q >= from + 4 + l && vb_le_get32(f + q - 4 - l) == l)
-			return q - 4 - l;
+		uint32_t l = vb_le_get32(f + q + VB_FMT_F_LEN);
+		if (l <= VB_FMT_REC_MAX && q >= from + VB_FMT_R_PAYLOAD + l &&
+		    vb_le_get32(f + q - VB_FMT_R_PAYLOAD - l + VB_FMT_R_LEN) == l)
+			return q - VB_FMT_R_PAYLOAD - l;
 	}
 	return end;
 }
@@ -484,51 +477,56 @@ static void fix_store(unsigned char *f, uint64_t n, uint64_t w0)
 	uint64_t h, id, off;
 	size_t nc = 0;
 
-	if (n < S_HDR_MIN)
+	if (n < VB_FMT_HDR_MIN)
 		return;
-	h = vb_le_get32(f + 12);
-	if (h < S_HDR_MIN || h > S_HDR_MAX || h > n)
+	h = vb_le_get32(f + VB_FMT_H_LEN);
+	if (h < VB_FMT_HDR_MIN || h > VB_FMT_HDR_MAX || h > n)
 		return;
 	if (w0 < h)
-		vb_le_put32(f + h - 4, crc(0, f, h - 4));
-	id = vb_le_get64(f + 16);
-	for (off = h; off + S_OVERHEAD <= n;) {
-		uint32_t l = vb_le_get32(f + off);
-		if (l > S_REC_MAX || l + S_OVERHEAD > n - off) {
+		vb_le_put32(f + h - VB_FMT_HDR_CRC_LEN, crc(0, f, h - VB_FMT_HDR_CRC_LEN));
+	id = vb_le_get64(f + VB_FMT_H_ID);
+	for (off = h; off + VB_FMT_REC_OVERHEAD <= n;) {
+		uint32_t l = vb_le_get32(f + off + VB_FMT_R_LEN);
+		if (l > VB_FMT_REC_MAX || l + VB_FMT_REC_OVERHEAD > n - off) {
 			off = resync(f, off + 1, n);
 			continue;
 		}
-		unsigned char *ft = f + off + 4 + l;
+		unsigned char *ft = f + off + VB_FMT_R_PAYLOAD + l;
 		if (off >= w0) {
 			/* most of the time the footer's framing fields too */
 			if (rnd() % 8) {
-				vb_le_put32(ft, S_FOOTER_MAGIC);
-				vb_le_put32(ft + 8, l);
-				vb_le_put64(ft + 16, off);
-				vb_le_put64(ft + 24, id);
-				if (ft[4] < 1 || ft[4] > 4)
-					ft[4] = (unsigned char)(1 + rnd() % 4);
-				ft[5] &= 1;
-				ft[6] = ft[7] = 0;
+				vb_le_put32(ft + VB_FMT_F_MAGIC, VB_FMT_FOOTER_MAGIC);
+				vb_le_put32(ft + VB_FMT_F_LEN, l);
+				vb_le_put64(ft + VB_FMT_F_OFF, off);
+				vb_le_put64(ft + VB_FMT_F_ID, id);
+				if (ft[VB_FMT_F_TYPE] < VB_FMT_REC_DATA || ft[VB_FMT_F_TYPE] > VB_FMT_REC_OPS)
+					ft[VB_FMT_F_TYPE] = (unsigned char)(VB_FMT_REC_DATA +
+									 rnd() % VB_FMT_REC_OPS);
+				ft[VB_FMT_F_FLAGS] &= VB_FMT_FLAG_MAY_SKIP;
+				vb_le_put16(ft + VB_FMT_F_ZERO, 0);
 			}
-			if (ft[4] == S_COMMIT && l >= S_COMMIT_FIXED) {
-				unsigned char *p = f + off + 4;
-				uint64_t parent = vb_le_get64(p + 8), start = vb_le_get64(p + 120);
+			if (ft[VB_FMT_F_TYPE] == VB_FMT_REC_COMMIT && l >= VB_FMT_COMMIT_FIXED) {
+				unsigned char *p = f + off + VB_FMT_R_PAYLOAD;
+				uint64_t parent = vb_le_get64(p + VB_FMT_C_PARENT_OFF);
+				uint64_t start = vb_le_get64(p + VB_FMT_C_REGION_START);
 				for (size_t i = 0; i < nc; i++)
 					if (commits[i].off == parent)
-						vb_le_put32(p + 16, commits[i].crc);
-				if ((vb_le_get32(p + 20) & 1) && start >= h && start <= off &&
-				    off - start <= S_REGION_MAX)
-					vb_le_put32(p + 116, crc(0, f + start, off - start));
+						vb_le_put32(p + VB_FMT_C_PARENT_CRC, commits[i].crc);
+				if ((vb_le_get32(p + VB_FMT_C_FLAGS) & VB_FMT_COMMIT_REGION) &&
+				    start >= h && start <= off && off - start <= VB_FMT_REGION_MAX)
+					vb_le_put32(p + VB_FMT_C_REGION_CRC, crc(0, f + start, off - start));
 			}
-			vb_le_put32(ft + 12, crc(crc(0, f + off, 4 + l + 12), ft + 16, S_FOOTER - 16));
+			/* the record's CRC: all of it but the CRC field */
+			uint32_t c = crc(0, f + off, VB_FMT_R_PAYLOAD + l + VB_FMT_F_CRC);
+			vb_le_put32(ft + VB_FMT_F_CRC,
+				    crc(c, ft + VB_FMT_F_OFF, VB_FMT_FOOTER - VB_FMT_F_OFF));
 		}
-		if (ft[4] == S_COMMIT && nc < COMMITS_MAX) {
+		if (ft[VB_FMT_F_TYPE] == VB_FMT_REC_COMMIT && nc < COMMITS_MAX) {
 			commits[nc].off = off;
-			commits[nc].crc = vb_le_get32(ft + 12);
+			commits[nc].crc = vb_le_get32(ft + VB_FMT_F_CRC);
 			nc++;
 		}
-		off += S_OVERHEAD + l;
+		off += VB_FMT_REC_OVERHEAD + l;
 	}
 }
 

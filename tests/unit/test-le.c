@@ -12,7 +12,7 @@
  *     to 2 bytes and for random inputs of up to 12;
  *   - the wrapping decoder: the same values on valid input, any length,
  *     the value modulo 2^64, and against the loop store.c's operations
- *     reader uses (where that loop is defined: shifts below 64).
+ *     reader used before it (where that loop is defined: shifts below 64).
  */
 #include <string.h>
 
@@ -80,8 +80,9 @@ static size_t old_frame_put(unsigned char *out, uint64_t len)
 	return k;
 }
 
-/* store.c's operations reader decodes a varint whose end it has seen with
- * this loop; only shifts below 64 are defined, so callers keep to those. */
+/* store.c's operations reader decoded a varint whose end it had seen with
+ * this loop before vb_varint_get_wrap; only shifts below 64 are defined,
+ * so callers keep to those. */
 static uint64_t old_store_get(const unsigned char *q, size_t *used)
 {
 	const unsigned char *s = q;
