@@ -1888,7 +1888,10 @@ static enum vb_err base_ready(struct vb_store *s, const struct vb_piece *p, uint
 			return vb_err_set(s->base_err, "%s", s->base_err_msg ? s->base_err_msg : "base file unavailable");
 		return vb_err_set(VB_ECORRUPT, "piece refers to a base file the store does not have");
 	}
-	if (p->start + skip + n > s->base.size)
+	if (skip > p->len || n > p->len - skip)
+		return vb_err_set(VB_ERANGE, "read beyond piece");
+	if (p->start > s->base.size || p->start + skip > s->base.size ||
+	    n > s->base.size - p->start - skip)
 		return vb_err_set(VB_ECORRUPT, "piece lies outside the base file");
 	return VB_OK;
 }
@@ -2788,6 +2791,21 @@ enum vb_err vb_store_append_commit(struct vb_store *s, struct vb_commit *c, cons
 	if ((rc = put_commit(s, c, message, ext, ext_len, st->oldest, st->embed_rec,
 			     st->since_flatten)))
 		return rc;
+	/* the fields are the caller's: check that an opener would take
+	 * them (the record is still in rbuf), or the rewrite publishes a
+	 * store that does not open */
+	struct vb_commit *back = malloc(sizeof *back);
+	if (!back)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	rc = decode_commit(s, c->off, s->rbuf + VB_FMT_R_PAYLOAD, c->rec_len, back);
+	free(back);
+	if (rc) {
+		char why[256];
+		snprintf(why, sizeof why, "%s", vb_err_detail());
+		s->broken = 1;
+		return vb_err_set(VB_EINVAL, "internal error: the rewritten commit of version %llu would not open: %s",
+				  (unsigned long long)c->version, why);
+	}
 	s->head = *c;
 	s->oldest = st->oldest;
 	s->embed_rec = st->embed_rec;

@@ -619,6 +619,12 @@ static void test_create_base(void)
 	/* a base piece beyond the base file is damage */
 	struct vb_piece outside = {VB_SRC_BASE, 0, bn - 5, 10};
 	CHECK(vb_store_read(s, &outside, 0, buf, 10) == VB_ECORRUPT);
+	/* a read beyond the piece (inside the base file) is refused, as for
+	 * data pieces, and so is a skip so large it would wrap */
+	struct vb_piece small = {VB_SRC_BASE, 0, 0, 10};
+	CHECK(vb_store_read(s, &small, 5, buf, 6) == VB_ERANGE);
+	CHECK(vb_store_read(s, &small, UINT64_MAX - 2, buf, 4) == VB_ERANGE);
+	CHECK_OK(vb_store_read(s, &small, 5, buf, 5));
 
 	/* version 1: ten bytes inserted at 1000 */
 	struct vb_piece pcs[3] = {{VB_SRC_BASE, 0, 0, 1000}, {0, 0, 0, 0},
@@ -1690,6 +1696,24 @@ static void rewrite(const char *p, uint64_t drec, uint64_t dn, uint64_t trec,
 	struct vb_piece x;
 	CHECK(vb_store_append(s, "x", 1, &x) == VB_EINVAL);
 	vb_store_close(n);
+	vb_store_close(s);
+
+	/* a commit an opener would refuse (its root after itself) is refused
+	 * when written, and the rewrite can then not be published */
+	s = open_store(p, 1);
+	REQUIRE_OK(vb_store_rewrite_open(s, &n));
+	c3 = *vb_store_head(s);
+	c3.version = 4;
+	c3.parent_off = c3.skip_off = 0;
+	c3.flags = VB_COMMIT_CUT;
+	c3.ops_off = c3.ops_bytes = c3.nops = 0;
+	c3.root_off = vb_store_tell(n) + 4096;
+	st.oldest = 4;
+	CHECK(vb_store_append_commit(n, &c3, "bad", NULL, 0, &st) == VB_EINVAL);
+	CHECK(strstr(vb_err_detail(), "would not open") != NULL);
+	CHECK(vb_store_rewrite_publish(n, s) == VB_EINVAL);
+	vb_store_rewrite_abandon(n);
+	CHECK_EQ_U64(vb_store_head(s)->version, 3);
 	vb_store_close(s);
 }
 
