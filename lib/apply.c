@@ -605,14 +605,98 @@ static enum vb_err on_end(struct ap *a)
 	return VB_OK;
 }
 
+/* The reader's buffers and zlib state; a writer must be at the newest
+ * version. */
+static enum vb_err ap_start(struct ap *a)
+{
+	a->packed = malloc(vb_export_packed_max());
+	a->pay = malloc(VB_EXPORT_PAYLOAD_MAX);
+	a->ebuf = malloc(VB_EXPORT_DATA_MAX);
+	if (!a->packed || !a->pay || !a->ebuf)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	if (inflateInit(&a->z) != Z_OK)
+		return vb_err_set(VB_ENOMEM, "zlib: cannot start decompressing");
+	a->z_ready = 1;
+	if (!a->o->check_only && vb_vbuf_version(a->b) != a->head)
+		return vb_err_set(VB_EINVAL, "an export applies to the newest version only");
+	return VB_OK;
+}
+
+static void ap_free(struct ap *a)
+{
+	if (a->z_ready)
+		inflateEnd(&a->z);
+	free(a->packed);
+	free(a->pay);
+	free(a->ebuf);
+	free(a);
+}
+
+/* The magic and the HEADER record. */
+static enum vb_err read_start(struct ap *a)
+{
+	unsigned char magic[MAGIC_LEN];
+	size_t got;
+	int eof;
+	enum vb_err rc;
+
+	if ((rc = read_in(a, magic, MAGIC_LEN, &got)))
+		return rc;
+	if (got < MAGIC_LEN || memcmp(magic, MAGIC, MAGIC_LEN)) {
+		a->st->input_error = 1;
+		return vb_err_set(VB_EFORMAT, "not an export of vb edits (no \\x89VBEDIT magic)");
+	}
+	if ((rc = next_record(a, &eof)))
+		return rc;
+	if (eof)
+		return bad(a, VB_ECORRUPT, "is where the export ends, before its header");
+	return on_header(a);
+}
+
+static enum vb_err on_record(struct ap *a)
+{
+	switch (a->pay[0]) {
+	case T_VERSION:
+		return on_version(a);
+	case T_EDIT:
+		return on_edit(a);
+	case T_DATA:
+		return on_data(a);
+	case T_COMMIT:
+		return on_commit(a);
+	case T_END:
+		return on_end(a);
+	case T_HEADER:
+		return bad(a, VB_ECORRUPT, "is a second header");
+	default:
+		return bad(a, VB_ECORRUPT, "has an unknown type (%u)", a->pay[0]);
+	}
+}
+
+/* The records after the header, up to and with the END. */
+static enum vb_err read_versions(struct ap *a)
+{
+	int eof;
+	enum vb_err rc;
+
+	for (;;) {
+		if ((rc = next_record(a, &eof)))
+			return rc;
+		if (eof)
+			return bad(a, VB_ECORRUPT, "is where the export ends, without its END record: "
+				   "it is truncated");
+		/* taken before the handler, which may read on (an edit's data) */
+		int end = a->pay[0] == T_END;
+		if ((rc = on_record(a)) || end)
+			return rc;
+	}
+}
+
 enum vb_err vb_apply_stream(struct vb_vbuf *b, const struct vb_apply_opts *o,
 			    struct vb_apply_stats *st)
 {
 	struct vb_apply_stats local;
 	struct ap *a;
-	unsigned char magic[MAGIC_LEN];
-	size_t got;
-	int eof;
 	enum vb_err rc;
 
 	if (!st)
@@ -630,82 +714,12 @@ enum vb_err vb_apply_stream(struct vb_vbuf *b, const struct vb_apply_opts *o,
 	a->st = st;
 	a->name = o->store_name ? o->store_name : "this store";
 	a->head = vb_vbuf_head(b);
-	a->packed = malloc(vb_export_packed_max());
-	a->pay = malloc(VB_EXPORT_PAYLOAD_MAX);
-	a->ebuf = malloc(VB_EXPORT_DATA_MAX);
-	if (!a->packed || !a->pay || !a->ebuf) {
-		rc = vb_err_set(VB_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (inflateInit(&a->z) != Z_OK) {
-		rc = vb_err_set(VB_ENOMEM, "zlib: cannot start decompressing");
-		goto out;
-	}
-	a->z_ready = 1;
-	if (!o->check_only && vb_vbuf_version(b) != a->head) {
-		rc = vb_err_set(VB_EINVAL, "an export applies to the newest version only");
-		goto out;
-	}
-
-	if ((rc = read_in(a, magic, MAGIC_LEN, &got)))
-		goto out;
-	if (got < MAGIC_LEN || memcmp(magic, MAGIC, MAGIC_LEN)) {
-		st->input_error = 1;
-		rc = vb_err_set(VB_EFORMAT, "not an export of vb edits (no \\x89VBEDIT magic)");
-		goto out;
-	}
-	if ((rc = next_record(a, &eof)))
-		goto out;
-	if (eof) {
-		rc = bad(a, VB_ECORRUPT, "is where the export ends, before its header");
-		goto out;
-	}
-	if ((rc = on_header(a)))
-		goto out;
-	for (;;) {
-		if ((rc = next_record(a, &eof)))
-			break;
-		if (eof) {
-			rc = bad(a, VB_ECORRUPT, "is where the export ends, without its END record: "
-				 "it is truncated");
-			break;
-		}
-		switch (a->pay[0]) {
-		case T_VERSION:
-			rc = on_version(a);
-			break;
-		case T_EDIT:
-			rc = on_edit(a);
-			break;
-		case T_DATA:
-			rc = on_data(a);
-			break;
-		case T_COMMIT:
-			rc = on_commit(a);
-			break;
-		case T_END:
-			rc = on_end(a);
-			goto out;
-		case T_HEADER:
-			rc = bad(a, VB_ECORRUPT, "is a second header");
-			break;
-		default:
-			rc = bad(a, VB_ECORRUPT, "has an unknown type (%u)", a->pay[0]);
-			break;
-		}
-		if (rc)
-			break;
-	}
-out:
+	if (!(rc = ap_start(a)) && !(rc = read_start(a)))
+		rc = read_versions(a);
 	if (rc && st->pending) {
 		st->pending = 0;
 		st->applied--;
 	}
-	if (a->z_ready)
-		inflateEnd(&a->z);
-	free(a->packed);
-	free(a->pay);
-	free(a->ebuf);
-	free(a);
+	ap_free(a);
 	return rc;
 }

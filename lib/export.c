@@ -431,14 +431,10 @@ static enum vb_err note_kind(void *arg, const struct vb_op *op)
 	return VB_OK;
 }
 
-/* One version: VERSION, EDITs and DATA, COMMIT.  `have` holds the
- * anchors of v-1 (by pos) and gets those of v. */
-static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
-				  const struct vb_commit *c, struct alist *have)
+/* The VERSION record of `c`. */
+static enum vb_err put_version(struct exp *e, const struct vb_commit *c)
 {
-	enum vb_err rc;
 	struct origin og = origin_of(c);
-	struct kinds k = {0, 0};
 
 	e->pay[0] = T_VERSION;
 	vb_le_put64(e->pay + VERSION_NUMBER, c->version);
@@ -446,20 +442,35 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 	vb_le_put64(e->pay + VERSION_TIME, (uint64_t)(og.has_time ? og.time_ns : c->time_ns));
 	vb_le_put16(e->pay + VERSION_MSG_LEN, (uint16_t)c->msg_len);
 	memcpy(e->pay + VERSION_FIXED, c->message, c->msg_len);
-	if ((rc = emit(e, VERSION_FIXED + c->msg_len)))
-		return rc;
+	return emit(e, VERSION_FIXED + c->msg_len);
+}
+
+/* What the operations of `c` (the version after `pc`) can do. */
+static enum vb_err version_kinds(struct exp *e, const struct vb_commit *pc,
+				 const struct vb_commit *c, struct kinds *k)
+{
+	enum vb_err rc;
 
 	if (c->sum_kind == VB_OP_REVERT) {
-		k.revert = k.changes = 1;
+		k->revert = k->changes = 1;
 	} else if (c->sum_kind == VB_OP_MIXED) {
-		if ((rc = vb_vbuf_commit_ops(e->b, c, note_kind, &k)))
+		if ((rc = vb_vbuf_commit_ops(e->b, c, note_kind, k)))
 			return rc;
 	} else if (c->nops) {
 		struct vb_op op = {c->sum_kind, 0, 0, 0};
-		note_kind(&k, &op);
+		note_kind(k, &op);
 	}
 	if (c->length != pc->length)
-		k.changes = 1;
+		k->changes = 1;
+	return VB_OK;
+}
+
+/* The EDIT and DATA records of `c` (none unless `changes`), and e->sim:
+ * the receiver's anchors, v-1's (`have`, by pos) moved through them. */
+static enum vb_err put_edits(struct exp *e, const struct vb_commit *pc, const struct vb_commit *c,
+			     const struct alist *have, int changes)
+{
+	enum vb_err rc;
 
 	/* the receiver's anchors: v-1's, moved through the edits */
 	e->sim.n = 0;
@@ -471,7 +482,7 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 	e->a_end = e->b_end = 0;
 	e->edits = 0;
 	e->crc = 0;
-	if (k.changes) {
+	if (changes) {
 		e->va = pc->version;
 		e->vb = c->version;
 		rc = vb_vbuf_diff(e->b, pc->version, c->version, on_hunk, e);
@@ -480,11 +491,19 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 	}
 	for (; e->simi < e->sim.n; e->simi++)
 		e->sim.a[e->simi].out = e->sim.a[e->simi].pos - e->a_end + e->b_end;
+	return VB_OK;
+}
 
-	/* the exporter's anchors at v: after a revert, asked for; else v-1's
-	 * moved through the version's operations, then its own entries */
+/* The exporter's anchors at v, into `have` (v-1's, by pos): after a
+ * revert, asked for; else v-1's moved through the version's operations,
+ * then its own entries. */
+static enum vb_err anchors_at(struct exp *e, const struct vb_commit *pc,
+			      const struct vb_commit *c, struct alist *have, int revert)
+{
 	struct entries own = {have, NULL, 0};
-	if (k.revert) {
+	enum vb_err rc = VB_OK;
+
+	if (revert) {
 		have->n = 0;
 		rc = vb_vbuf_anchors(e->b, c->version, collect_anchor, have);
 	} else if (have->n) {
@@ -498,18 +517,22 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 			have->a[i].out = pos[i];
 		free(pos);
 	}
-	if (!rc && !k.revert) {
+	if (!rc && !revert) {
 		rc = vb_commit_ext(c, apply_entry, &own);
 		alist_settle(have);
 	}
-	if (rc)
-		return rc;
+	return rc;
+}
 
-	/* the entries: the version's own (they apply on both sides), then
-	 * one per anchor the receiver would still have elsewhere; if that
-	 * is too much for one commit, only the corrections */
-	unsigned char *ent = e->ca; /* free again: the diff is done */
-	size_t elen = 0;
+/* The COMMIT's anchor entries, into ent (*elen bytes): the version's own
+ * (they apply on both sides), then one per anchor the receiver (e->sim)
+ * would still have elsewhere than the exporter (`have`); if that is too
+ * much for one commit, only the corrections. */
+static enum vb_err commit_entries(struct exp *e, const struct vb_commit *c, struct alist *have,
+				  unsigned char *ent, size_t *elen)
+{
+	enum vb_err rc = VB_OK;
+
 	for (int own_too = 1; own_too >= 0; own_too--) {
 		rc = VB_OK;
 		e->trial.n = 0;
@@ -519,19 +542,22 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 		struct entries en = {&e->trial, ent, 0};
 		if (!rc && own_too)
 			rc = vb_commit_ext(c, apply_entry, &en);
-		elen = en.len;
+		*elen = en.len;
 		if (!rc)
-			rc = corrections(&e->trial, have, ent, &elen);
+			rc = corrections(&e->trial, have, ent, elen);
 		if (rc != VB_ELIMIT)
 			break;
 		rc = vb_err_set(VB_ELIMIT, "version %llu changes too many anchors to be exported "
 				"(their entries would take more than %u bytes)",
 				(unsigned long long)c->version, ENTRIES_MAX);
 	}
-	if (rc)
-		return rc;
-	alist_sort(have, by_pos);
+	return rc;
+}
 
+/* The COMMIT record of `c`, with elen bytes of anchor entries. */
+static enum vb_err put_commit(struct exp *e, const struct vb_commit *c, const unsigned char *ent,
+			      size_t elen)
+{
 	e->pay[0] = T_COMMIT;
 	vb_le_put64(e->pay + COMMIT_NUMBER, c->version);
 	vb_le_put64(e->pay + COMMIT_EDITS, e->edits);
@@ -539,7 +565,26 @@ static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
 	vb_le_put32(e->pay + COMMIT_CRC, e->crc);
 	vb_le_put16(e->pay + COMMIT_ENTRIES_LEN, (uint16_t)elen);
 	memcpy(e->pay + COMMIT_FIXED_LEN, ent, elen);
-	if ((rc = emit(e, COMMIT_FIXED_LEN + elen)))
+	return emit(e, COMMIT_FIXED_LEN + elen);
+}
+
+/* One version: VERSION, EDITs and DATA, COMMIT.  `have` holds the
+ * anchors of v-1 (by pos) and gets those of v. */
+static enum vb_err export_version(struct exp *e, const struct vb_commit *pc,
+				  const struct vb_commit *c, struct alist *have)
+{
+	struct kinds k = {0, 0};
+	unsigned char *ent = e->ca; /* the comparison buffer, free again after the edits */
+	size_t elen = 0;
+	enum vb_err rc;
+
+	if ((rc = put_version(e, c)) || (rc = version_kinds(e, pc, c, &k)) ||
+	    (rc = put_edits(e, pc, c, have, k.changes)) ||
+	    (rc = anchors_at(e, pc, c, have, k.revert)) ||
+	    (rc = commit_entries(e, c, have, ent, &elen)))
+		return rc;
+	alist_sort(have, by_pos);
+	if ((rc = put_commit(e, c, ent, elen)))
 		return rc;
 	e->st.versions++;
 	return VB_OK;
