@@ -11,7 +11,7 @@
  * default the newest) differ, one "A_OFFSET A_LENGTH B_OFFSET B_LENGTH"
  * line each (vb_vbuf_diff: the cost follows the changes, not the size).
  * --export SINCE writes the versions after SINCE to stdout as a stream of
- * checksummed, compressed records (lib/export.c); --apply FILE replays
+ * checksummed, compressed records (lib/export-int.h); --apply FILE replays
  * such a stream onto another copy of the store, version by version.  A
  * FILE that is a regular file is read twice: first checked whole against
  * the store, then applied, so a damaged or truncated file changes

@@ -1,7 +1,13 @@
 /*
  * export: portable edits.  The versions of a store after a version SINCE,
- * written as a self-contained stream (the format is in export.c), and
- * replayed onto another copy of the same store that is at SINCE.
+ * written as a self-contained stream, and replayed onto another copy of
+ * the same store that is at SINCE.
+ *
+ * The one header of both halves, for commands and tests alike: export.c
+ * writes a stream (vb_export_stream) and names versions
+ * (vb_export_identity); apply.c reads a stream and applies it
+ * (vb_apply_stream).  The stream's format, which the two share, is
+ * described in export-int.h, their private header.
  *
  * Versions are named across copies by their identity: the CRC of the
  * version's commit record, or, for a version that was itself replayed

@@ -200,7 +200,7 @@ enum { VB_FMT_FLAG_MAY_SKIP = 1 };
  *                      record holding an embedded copy of the base (0:
  *                      none), commits since the last flatten
  *                   5  origin: the identity (4 bytes) of the version this
- *                      one was applied from (an export, lib/export.c),
+ *                      one was applied from (an export, lib/apply.c),
  *                      optionally followed by that version's time (8
  *                      bytes); a compaction adds one holding the old
  *                      commit CRC to every kept commit without one, so a

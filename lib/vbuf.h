@@ -279,7 +279,7 @@ enum vb_err vb_vbuf_note_at_version(struct vb_vbuf *b, uint64_t version);
  * of the store (vb_apply_stream): that version's identity, and its time
  * (time_ns < 0: left out).  The commit's identity is then `identity`
  * instead of its own CRC, so the copies keep recognising each other's
- * versions (VB_EXT_ORIGIN, lib/export.c). */
+ * versions (VB_EXT_ORIGIN, lib/apply.c). */
 enum vb_err vb_vbuf_note_origin(struct vb_vbuf *b, uint32_t identity, int64_t time_ns);
 /* Where anchor `name` is in `version`'s content.  VB_ENOENT: not set (or
  * removed) at that version. */

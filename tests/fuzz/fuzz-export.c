@@ -1,5 +1,5 @@
 /*
- * fuzz-export: applying a portable edit stream (lib/export.c) that came
+ * fuzz-export: applying a portable edit stream (lib/apply.c) that came
  * from elsewhere, the way `vb-history --apply FILE STORE` does.
  *
  * The first input byte is a mode; the rest is the stream:
@@ -23,7 +23,7 @@
  *
  * Checked beyond "no crash, no leak, no hang":
  *   - a regular file whose check fails leaves the store byte for byte as
- *     it was (the failure rule of export.c and vb-history); one whose
+ *     it was (the failure rule of apply.c and vb-history); one whose
  *     check passes is then applied without an error;
  *   - afterwards the store opens without a warning, vb_store_verify
  *     finds no problem, and every version opens, has its commit's length

@@ -1,6 +1,6 @@
 /*
- * test-export: portable edits (lib/export.c) against the stores they come
- * from.
+ * test-export: portable edits (written by lib/export.c, applied by
+ * lib/apply.c) against the stores they come from.
  *
  * - Exchange: a store A over a base file gets random versions (inserts,
  *   some over 1 MiB; deletes; replaces, some with mostly the same bytes;
