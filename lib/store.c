@@ -2415,6 +2415,42 @@ static enum vb_err put_commit(struct vb_store *s, struct vb_commit *c, const cha
 	return VB_OK;
 }
 
+/* What decode_commit requires of a commit's root: one it would refuse must
+ * not be written, or the version would vanish at the next open. */
+static enum vb_err check_root(const struct vb_store *s, const struct vb_store_root *root)
+{
+	if (root->off && (root->off < s->hdr_len || root->off >= s->end))
+		return vb_err_set(VB_EINVAL, "internal error: a root outside the records");
+	if ((!root->off) != (root->bytes == 0) || root->pieces > root->bytes ||
+	    (root->bytes && !root->pieces))
+		return vb_err_set(VB_EINVAL, "internal error: a root of %llu bytes in %llu pieces",
+				  (unsigned long long)root->bytes, (unsigned long long)root->pieces);
+	return VB_OK;
+}
+
+/* The parent and skip links of new commit c (version > 0) from the head. */
+static enum vb_err link_commit(struct vb_store *s, struct vb_commit *c)
+{
+	uint64_t sv = c->version & (c->version - 1);
+	struct vb_commit *sc;
+	enum vb_err rc;
+
+	c->parent_off = s->head.off;
+	c->parent_crc = s->head.crc;
+	if (sv == s->head.version) {
+		c->skip_off = s->head.off;
+		return VB_OK;
+	}
+	/* a skip below the cut is never followed: it points at the oldest
+	 * kept version instead */
+	if (!(sc = malloc(sizeof *sc)))
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	if (!(rc = vb_store_commit_at(s, sv < s->oldest ? s->oldest : sv, sc)))
+		c->skip_off = sc->off;
+	free(sc);
+	return rc;
+}
+
 enum vb_err vb_store_commit(struct vb_store *s,
 			    enum vb_err (*write_tree)(void *arg, struct vb_store_root *root),
 			    void *arg, uint32_t flags, const struct vb_op *ops, size_t nops,
@@ -2462,20 +2498,8 @@ enum vb_err vb_store_commit(struct vb_store *s,
 		s->no_sync = 1;
 	if ((rc = write_ops(s, ops, nops, &c.ops_off, &c.ops_bytes)))
 		goto fail;
-	if ((rc = write_tree(arg, &root)))
+	if ((rc = write_tree(arg, &root)) || (rc = check_root(s, &root)))
 		goto fail;
-	if (root.off && (root.off < s->hdr_len || root.off >= s->end)) {
-		rc = vb_err_set(VB_EINVAL, "internal error: a root outside the records");
-		goto fail;
-	}
-	/* what decode_commit requires of every commit: one it would refuse
-	 * must not be written, or the version would vanish at the next open */
-	if ((!root.off) != (root.bytes == 0) || root.pieces > root.bytes ||
-	    (root.bytes && !root.pieces)) {
-		rc = vb_err_set(VB_EINVAL, "internal error: a root of %llu bytes in %llu pieces",
-				(unsigned long long)root.bytes, (unsigned long long)root.pieces);
-		goto fail;
-	}
 	/* a small region is covered by a checksum in the commit instead of
 	 * a flush of its own (see ORDER AND DURABILITY) */
 	if (s->end - s->committed_end <= VB_FMT_REGION_MAX) {
@@ -2486,21 +2510,8 @@ enum vb_err vb_store_commit(struct vb_store *s,
 		goto fail;
 	}
 
-	if (c.version) {
-		c.parent_off = s->head.off;
-		c.parent_crc = s->head.crc;
-		uint64_t sv = c.version & (c.version - 1);
-		if (sv == s->head.version) {
-			c.skip_off = s->head.off;
-		} else {
-			/* a skip below the cut is never followed: it points at
-			 * the oldest kept version instead */
-			struct vb_commit sc;
-			if ((rc = vb_store_commit_at(s, sv < s->oldest ? s->oldest : sv, &sc)))
-				goto fail;
-			c.skip_off = sc.off;
-		}
-	}
+	if (c.version && (rc = link_commit(s, &c)))
+		goto fail;
 	c.root_off = root.off;
 	c.length = root.bytes;
 	c.pieces = root.pieces;
@@ -2941,32 +2952,25 @@ static enum vb_err count_op(void *arg, const struct vb_op *op)
 	return VB_OK;
 }
 
-enum vb_err vb_store_verify(struct vb_store *s, const struct vb_verify_tree *tree,
-			    void (*report)(void *arg, uint64_t off, const char *what),
-			    void (*note)(void *arg, const char *what), void *arg,
-			    struct vb_verify_stats *st)
+/* Verify, part 0: what lies after the head (a problem or a note). */
+static void verify_tail(struct verify *v, void (*note)(void *arg, const char *what), void *arg)
 {
-	struct verify v = {s, report, arg, 0};
-	uint64_t versions = 0;
-	unsigned char f[VB_FMT_FOOTER];
-	char msg[512];
+	struct vb_store *s = v->s;
 	uint64_t p = s->file_size_at_open > s->end ? s->file_size_at_open : s->end;
-	uint64_t records = 0;
-	enum vb_err rc;
-	size_t got;
+	char msg[512];
 
 	if (p > s->end && s->tail_bad == 1) {
 		snprintf(msg, sizeof msg, "a whole record after the last good commit (offset %llu) has a bad checksum: the newest version may be damaged; the next writer will remove it",
 			 (unsigned long long)s->end);
-		problem(&v, s->end, msg);
+		problem(v, s->end, msg);
 	} else if (p > s->end && s->tail_bad == 2) {
 		snprintf(msg, sizeof msg, "the commit at offset %llu does not match the checksum of the records it covers: the newest version was damaged or not fully written; the next writer will remove it",
 			 (unsigned long long)s->tail_commit);
-		problem(&v, s->tail_commit, msg);
+		problem(v, s->tail_commit, msg);
 	} else if (p > s->end && s->tail_bad == 3) {
 		snprintf(msg, sizeof msg, "the record at offset %llu, the last in the file, has a damaged footer: the newest version may be damaged; the next writer will remove it",
 			 (unsigned long long)s->tail_commit);
-		problem(&v, s->tail_commit, msg);
+		problem(v, s->tail_commit, msg);
 	} else if (p > s->end && note) {
 		int active = writer_active(s);
 		if (active)
@@ -2977,7 +2981,19 @@ enum vb_err vb_store_verify(struct vb_store *s, const struct vb_verify_tree *tre
 				 (unsigned long long)(p - s->end), (unsigned long long)s->end);
 		note(arg, msg);
 	}
-	/* 1. every record, from the head back to the header */
+}
+
+/* Verify, part 1: every record, from the head back to the header; the
+ * number of records read. */
+static uint64_t verify_records(struct verify *v)
+{
+	struct vb_store *s = v->s;
+	unsigned char f[VB_FMT_FOOTER];
+	uint64_t p, records = 0;
+	char msg[512];
+	enum vb_err rc;
+	size_t got;
+
 	p = s->end;
 	while (p > s->hdr_len) {
 		if (p - s->hdr_len < VB_FMT_REC_OVERHEAD ||
@@ -2987,7 +3003,7 @@ enum vb_err vb_store_verify(struct vb_store *s, const struct vb_verify_tree *tre
 			scan_back(s, s->hdr_len, p, &q);
 			snprintf(msg, sizeof msg, "damaged record: no valid footer ends at offset %llu",
 				 (unsigned long long)p);
-			problem(&v, q, msg);
+			problem(v, q, msg);
 			if (!q)
 				break;
 			p = q;
@@ -3001,46 +3017,71 @@ enum vb_err vb_store_verify(struct vb_store *s, const struct vb_verify_tree *tre
 		if (type < VB_FMT_REC_DATA || type > VB_FMT_REC_OPS) {
 			if (!(f[VB_FMT_F_FLAGS] & VB_FMT_FLAG_MAY_SKIP)) {
 				snprintf(msg, sizeof msg, "unknown record type %u", type);
-				problem(&v, roff, msg);
+				problem(v, roff, msg);
 			}
 		} else if ((rc = read_record(s, roff, type, p, &pl, &len))) {
-			problem(&v, roff, vb_err_detail());
+			problem(v, roff, vb_err_detail());
 		}
 		p = roff;
 	}
-	/* 2. every version: commit links, tree structure, data reachability */
+	return records;
+}
+
+/* Verify, part 2: every version's commit links, tree (through `tree`),
+ * data reachability and operations; the number of versions checked. */
+static uint64_t verify_versions(struct verify *v, const struct vb_verify_tree *tree)
+{
+	struct vb_store *s = v->s;
+	uint64_t versions = 0;
+	char msg[512];
+	enum vb_err rc;
+
 	struct vb_commit c = s->head, next;
 	for (;;) {
-		rc = tree ? tree->walk(tree->ctx, &c, verify_piece, &v) : VB_OK;
+		rc = tree ? tree->walk(tree->ctx, &c, verify_piece, v) : VB_OK;
 		if (rc) {
 			snprintf(msg, sizeof msg, "version %llu: %s", (unsigned long long)c.version,
 				 vb_err_detail());
-			problem(&v, c.off, msg);
+			problem(v, c.off, msg);
 		}
 		if ((rc = check_region(s, &c))) {
 			snprintf(msg, sizeof msg, "version %llu: %s", (unsigned long long)c.version,
 				 vb_err_detail());
-			problem(&v, c.off, msg);
+			problem(v, c.off, msg);
 		}
 		if (c.nops && (rc = vb_store_ops(s, &c, count_op, NULL))) {
 			snprintf(msg, sizeof msg, "version %llu: %s", (unsigned long long)c.version,
 				 vb_err_detail());
-			problem(&v, c.off, msg);
+			problem(v, c.off, msg);
 		}
 		versions++;
 		if (!c.version || (c.flags & VB_COMMIT_CUT))
 			break;
 		if ((rc = follow(s, &c, 0, &next))) {
-			problem(&v, c.off, vb_err_detail());
+			problem(v, c.off, vb_err_detail());
 			break;
 		}
 		if (c.version > 1 && (c.version & (c.version - 1)) >= s->oldest) {
 			struct vb_commit sk;
 			if ((rc = follow(s, &c, 1, &sk)))
-				problem(&v, c.off, vb_err_detail());
+				problem(v, c.off, vb_err_detail());
 		}
 		c = next;
 	}
+	return versions;
+}
+
+enum vb_err vb_store_verify(struct vb_store *s, const struct vb_verify_tree *tree,
+			    void (*report)(void *arg, uint64_t off, const char *what),
+			    void (*note)(void *arg, const char *what), void *arg,
+			    struct vb_verify_stats *st)
+{
+	struct verify v = {s, report, arg, 0};
+	char msg[512];
+
+	verify_tail(&v, note, arg);
+	uint64_t records = verify_records(&v);
+	uint64_t versions = verify_versions(&v, tree);
 	if (s->base.present && s->base_err) {
 		/* only a problem if some version still reads the base */
 		snprintf(msg, sizeof msg, "%s%s", s->base_err_msg ? s->base_err_msg : "base file problem",
