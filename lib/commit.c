@@ -1,5 +1,5 @@
 /* commit: decoding a commit's notes (see commit.h; the entry layout is in
- * the COMMIT table of lib/store.c). */
+ * the COMMIT table of lib/store-format.h). */
 #include "commit.h"
 #include "le.h"
 
