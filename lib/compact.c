@@ -279,6 +279,10 @@ static enum vb_err strip_entry(void *arg, unsigned type, const unsigned char *d,
 	if (type == VB_EXT_STATE ||
 	    (x->no_anchors && (type == VB_EXT_ANCHOR || type == VB_EXT_UNANCHOR)))
 		return VB_OK;
+	/* the entries came from one commit (at most VB_EXT_MAX bytes in
+	 * all), less its state entry: they fit, unless the commit is damaged */
+	if (len > VB_EXT_MAX || x->len + 3 + len > VB_EXT_MAX)
+		return vb_err_set(VB_ECORRUPT, "commit extensions longer than %u bytes", VB_EXT_MAX);
 	x->out[x->len] = (unsigned char)type;
 	vb_le_put16(x->out + x->len + 1, (uint16_t)len);
 	memcpy(x->out + x->len + 3, d, len);
@@ -305,6 +309,10 @@ static enum vb_err rebuild_ext(const struct vb_commit *c, const struct vb_restat
 		memcpy(ext + x.len, re->ext, re->ext_len);
 		x.len += re->ext_len;
 	}
+	/* (the buffer's bound; put_commit refuses what the record cannot take) */
+	if (!x.origin && x.len + 7 > VB_EXT_MAX)
+		return vb_err_set(VB_ELIMIT, "version %llu has too many extension entries to keep its identity through a compaction",
+				  (unsigned long long)c->version);
 	if (!x.origin) {
 		ext[x.len] = VB_EXT_ORIGIN;
 		vb_le_put16(ext + x.len + 1, 4);

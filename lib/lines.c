@@ -36,8 +36,9 @@ struct vb_lines vb_lines_scan(const void *buf, size_t n)
 	l.head_lf = p[0] == '\n';
 	l.tail_cr = p[n - 1] == '\r';
 #ifdef __SSE2__
-	/* lanes count up to 255: at most 63 rounds of 4 per flush; the pair
-	 * test reads one byte ahead, so it stops 16 + 1 bytes before the end */
+	/* each round adds at most 1 to each 8-bit lane: at most 255 rounds
+	 * per flush; the pair test reads one byte ahead, so the wide loop
+	 * stops when 16 or fewer bytes are left */
 	const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
 	while (n - i > 16) {
 		__m128i al = _mm_setzero_si128(), ac = al, ap = al;
@@ -70,7 +71,7 @@ struct vb_lines vb_lines_cat(const struct vb_lines *a, const struct vb_lines *b)
 	uint64_t join = a->tail_cr && b->head_lf;
 
 	if (!a->known || !b->known || a->lf > UINT64_MAX - b->lf || a->cr > UINT64_MAX - b->cr ||
-	    a->crlf > UINT64_MAX - b->crlf - join)
+	    b->crlf > UINT64_MAX - join || a->crlf > UINT64_MAX - join - b->crlf)
 		return l;
 	l.known = 1;
 	l.lf = a->lf + b->lf;

@@ -147,6 +147,7 @@ struct vb_store {
 	int writer;
 	int no_sync;
 	int is_new;
+	int rewrite;             /* made by vb_store_rewrite_open */
 	int broken;              /* a failed commit: refuse further writes */
 	int touched;             /* bytes may have been written since the last commit */
 	int tail_bad;            /* after the head: 1 a whole record with a bad CRC,
@@ -2544,9 +2545,12 @@ enum vb_err vb_store_commit(struct vb_store *s,
 	return VB_OK;
 fail:
 	s->no_sync = saved_sync;
+	/* a failing rollback must not replace the cause with its own */
+	char why[512];
+	snprintf(why, sizeof why, "%s", vb_err_detail());
 	vb_store_rollback(s);
 	s->broken = 1;
-	return rc;
+	return vb_err_set(rc, "%s", why);
 }
 
 /* ------------------------------------------------------------ rewriting */
@@ -2644,13 +2648,16 @@ enum vb_err vb_store_copy_blocks(struct vb_store *s, struct vb_store *o, uint64_
 				 uint64_t b0, uint64_t b1, uint64_t *at)
 {
 	unsigned char f[VB_FMT_FOOTER], lb[VB_FMT_R_PAYLOAD];
-	uint64_t last = rec + b1 * VB_FMT_BLOCK_STRIDE;
+	uint64_t last;
 	enum vb_err rc;
 	size_t got;
 
-	if (!s->writer || s->broken || !s->tmp_path || s->id != o->id)
+	if (!s->writer || s->broken || !s->rewrite || s->id != o->id)
 		return vb_err_set(VB_EINVAL, "internal error: not a rewrite of this store");
-	if (b0 > b1 || rec < o->hdr_len || last >= o->end)
+	/* b1 from a damaged piece may be huge: the block's offset must not
+	 * wrap (data_walk refuses the same piece when it is read) */
+	if (b0 > b1 || rec < o->hdr_len || b1 > (UINT64_MAX - rec) / VB_FMT_BLOCK_STRIDE ||
+	    (last = rec + b1 * VB_FMT_BLOCK_STRIDE) >= o->end)
 		return corrupt(rec, "data blocks %llu..%llu lie outside the file",
 			       (unsigned long long)b0, (unsigned long long)b1);
 	if ((rc = vb_io_pread_full(o->fd, lb, sizeof lb, last + VB_FMT_R_LEN, &got)))
@@ -2755,6 +2762,7 @@ enum vb_err vb_store_rewrite_open(struct vb_store *old, struct vb_store **out)
 	sweep_temps(old);
 	s->fd = s->base_fd = s->dir_fd = -1;
 	s->writer = 1;
+	s->rewrite = 1;
 	s->no_sync = old->no_sync;
 	s->path = strdup(old->path);
 	s->rbuf = malloc(VB_FMT_REC_OVERHEAD + VB_FMT_REC_MAX);
@@ -2797,7 +2805,7 @@ enum vb_err vb_store_append_commit(struct vb_store *s, struct vb_commit *c, cons
 {
 	enum vb_err rc;
 
-	if (!s->writer || s->broken || !s->tmp_path)
+	if (!s->writer || s->broken || !s->rewrite)
 		return vb_err_set(VB_EINVAL, "internal error: not a rewrite");
 	if ((rc = put_commit(s, c, message, ext, ext_len, st->oldest, st->embed_rec,
 			     st->since_flatten)))
@@ -2828,7 +2836,7 @@ enum vb_err vb_store_append_commit(struct vb_store *s, struct vb_commit *c, cons
 enum vb_err vb_store_write_ops(struct vb_store *s, const struct vb_op *ops, size_t nops,
 			       uint64_t *off, uint64_t *bytes)
 {
-	if (!s->writer || s->broken || !s->tmp_path)
+	if (!s->writer || s->broken || !s->rewrite)
 		return vb_err_set(VB_EINVAL, "internal error: not a rewrite");
 	return write_ops(s, ops, nops, off, bytes);
 }
@@ -2837,7 +2845,7 @@ enum vb_err vb_store_rewrite_publish(struct vb_store *n, struct vb_store *s)
 {
 	enum vb_err rc = VB_OK;
 
-	if (!n->writer || n->broken || !n->tmp_path || n->id != s->id)
+	if (!n->writer || n->broken || !n->rewrite || n->id != s->id)
 		return vb_err_set(VB_EINVAL, "internal error: not a rewrite of this store");
 	if (!s->no_sync && fsync(n->fd) < 0)
 		return vb_err_sys("sync");

@@ -1639,6 +1639,26 @@ static void rewrite(const char *p, uint64_t drec, uint64_t dn, uint64_t trec,
 	CHECK(vb_store_copy_blocks(s, s, drec, 0, 0, &at) == VB_EINVAL);
 	CHECK(vb_store_copy_blocks(n, s, drec, 0, 99, &at) == VB_ECORRUPT);
 	CHECK(vb_store_copy_blocks(n, s, drec, 2, 1, &at) == VB_ECORRUPT);
+	/* a block number so large that its offset would wrap (a damaged
+	 * piece) is damage, not a block somewhere else */
+	CHECK(vb_store_copy_blocks(n, s, drec, 0, UINT64_MAX / 3, &at) == VB_ECORRUPT);
+	CHECK(vb_store_copy_blocks(n, s, drec, 0, UINT64_MAX / STRIDE + 1, &at) == VB_ECORRUPT);
+	{
+		/* a new store not yet in place is a writer with a temporary
+		 * file, but no rewrite: it takes no copies and no commits */
+		char *np2 = keep(tmp_path("not-a-rewrite.vb"));
+		struct vb_store *fresh = create_v0(np2);
+		struct vb_commit fc = *vb_store_head(fresh);
+		struct vb_store_state fst = {0, 0, 0};
+		uint64_t fo, fb;
+		struct vb_op fop = {VB_OP_INSERT, 0, 1, 0};
+		CHECK(vb_store_copy_blocks(fresh, s, drec, 0, 0, &at) == VB_EINVAL);
+		CHECK(vb_store_write_ops(fresh, &fop, 1, &fo, &fb) == VB_EINVAL);
+		CHECK(vb_store_append_commit(fresh, &fc, "", NULL, 0, &fst) == VB_EINVAL);
+		CHECK(vb_store_rewrite_publish(fresh, s) == VB_EINVAL);
+		vb_store_close(fresh);
+		free(np2);
+	}
 	CHECK_EQ_U64(vb_store_tell(n), vb_store_records_start(s));
 	REQUIRE_OK(vb_store_copy_blocks(n, s, drec, 1, nb - 1, &at));
 	CHECK_EQ_U64(at, vb_store_records_start(s));
