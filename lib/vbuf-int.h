@@ -76,6 +76,14 @@ struct vb_backend_ops {
 			       const char *message,
 			       void (*progress)(void *arg, uint64_t done, uint64_t total),
 			       void *arg, struct vb_compact_stats *st);
+	/* Line ends (lib/lines.h) of committed `version`: *ends = those
+	 * whose first byte lies before `off` (line_ends), *pos = the offset
+	 * of the first byte of the k-th (k >= 1; VB_ERANGE when there are
+	 * fewer).  NULL: vbuf-lines.c reads and counts the bytes. */
+	enum vb_err (*line_ends)(void *be, uint64_t version, enum vb_line_mode m, uint64_t off,
+				 uint64_t *ends);
+	enum vb_err (*line_find)(void *be, uint64_t version, enum vb_line_mode m, uint64_t k,
+				 uint64_t *pos);
 	void (*close)(void *be);
 	enum vb_err (*flatten)(void *be, const struct vb_flatten_opts *o,
 			       struct vb_flatten_stats *st);

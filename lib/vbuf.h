@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "lines.h"
 #include "io.h"
 #include "commit.h"
 
@@ -401,6 +402,35 @@ struct vb_vbuf_stats {
 	uint64_t node_hits, node_misses; /* node cache lookups */
 };
 void vb_vbuf_stats(struct vb_vbuf *b, struct vb_vbuf_stats *out);
+
+/*
+ * Lines of a committed version (lib/lines.h: VB_LINES_LF counts '\n',
+ * VB_LINES_ANY counts "\r\n", a lone '\r' and a lone '\n', each as one
+ * line end, as vb-frame -l frames them).  Line 1 starts at offset 0, line
+ * N > 1 just after the (N-1)th line end.  The content has as many lines
+ * as line ends, plus one when it is not empty and does not end with a
+ * line end (the last line then has none), as `sed -n '$='` counts them.
+ * Like vb_vbuf_read_at: any kept committed version, uncommitted edits are
+ * not seen; VB_ENOENT for a version that does not exist or was compacted
+ * away, the read error (VB_EIO, VB_ECORRUPT, the base's) when bytes are
+ * read.  Where the store's tree knows the counts the work is O(log n);
+ * elsewhere the bytes are read and counted.
+ *
+ * vb_vbuf_line_count: the number of lines.
+ * vb_vbuf_line_start: the offset of the first byte of line `n`, for
+ *   1 <= n <= lines + 1 (n = lines + 1: the content length, where a line
+ *   appended at the end would start); VB_ERANGE "line N is beyond the end
+ *   (the content has L lines)" above, VB_EINVAL for n = 0.
+ * vb_vbuf_line_of: the line holding byte `off` (0 <= off <= length): 1 +
+ *   the line ends lying wholly before `off` (a "\r\n" whose '\n' is at
+ *   `off` is not); VB_ERANGE beyond the length.
+ */
+enum vb_err vb_vbuf_line_count(struct vb_vbuf *b, uint64_t version, enum vb_line_mode m,
+			       uint64_t *lines);
+enum vb_err vb_vbuf_line_start(struct vb_vbuf *b, uint64_t version, enum vb_line_mode m,
+			       uint64_t n, uint64_t *off);
+enum vb_err vb_vbuf_line_of(struct vb_vbuf *b, uint64_t version, enum vb_line_mode m,
+			    uint64_t off, uint64_t *line);
 
 /* Warnings from opening (torn tail, moved base); "" past the end. */
 size_t vb_vbuf_nwarnings(struct vb_vbuf *b);
