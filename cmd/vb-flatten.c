@@ -2,7 +2,7 @@
  * vb-flatten: consolidate a store's fragmentation, embed its base file,
  * or compact away its history.
  *
- *   vb-flatten [OPTION...] STORE              the head as one piece
+ *   vb-flatten [OPTION...] STORE              the head as one run (1 MiB pieces)
  *   vb-flatten --partial [--piece-size SIZE] STORE
  *   vb-flatten --embed STORE
  *   vb-flatten --compact [--keep N] STORE

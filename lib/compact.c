@@ -198,6 +198,32 @@ static enum vb_err keep_hunk(void *arg, uint64_t a_off, uint64_t a_len, uint64_t
 
 #define FLUSH_EVERY 8192
 
+/* Insert bytes [skip, skip+take) of old piece p, translated, at `at` of
+ * the tree being rebuilt.  The rewrite's trees count lines (store.c sets
+ * the feature on every rewrite): data pieces go in cut to at most
+ * VB_PTREE_COUNT_PIECE bytes, with counts (the old tree's, or counted
+ * from the old bytes, which an old store's trees never had); base
+ * pieces keep what the old tree knew. */
+static enum vb_err copy_piece(struct compaction *k, const struct vb_piece *p, uint64_t skip,
+			      uint64_t take, uint64_t at)
+{
+	int counts = vb_store_counts_lines(k->n);
+	enum vb_err rc = VB_OK;
+
+	for (uint64_t o = 0; o < take && !rc;) {
+		uint64_t step = take - o;
+		if (counts && p->src == VB_SRC_DATA && step > VB_PTREE_COUNT_PIECE)
+			step = VB_PTREE_COUNT_PIECE;
+		struct vb_piece part = vb_ptree_piece_part(k->ot, p, skip + o, step), np;
+		if (counts && !part.lines.known && part.src == VB_SRC_DATA)
+			rc = vb_ptree_piece_count(k->ot, &part, &part.lines);
+		if (!rc && !(rc = translate(k, &part, &np)))
+			rc = vb_ptree_insert(k->nt, &k->r, at + o, &np);
+		o += step;
+	}
+	return rc;
+}
+
 /* Insert the pieces of old content `src` in [pos, pos+n), translated, at
  * `at` of the tree being rebuilt. */
 static enum vb_err copy_pieces(struct compaction *k, const struct vb_root *src, uint64_t pos,
@@ -212,17 +238,15 @@ static enum vb_err copy_pieces(struct compaction *k, const struct vb_root *src, 
 			rc = vb_err_set(VB_ECORRUPT, "content ends before its recorded length");
 			break;
 		}
-		struct vb_piece p = *vb_ptree_cur_piece(&cur), np;
-		uint64_t skip = pos - cur.piece_pos;
-		p.start += skip;
-		p.len -= skip;
-		if (p.len > n)
-			p.len = n;
-		if ((rc = translate(k, &p, &np)) || (rc = vb_ptree_insert(k->nt, &k->r, at, &np)))
+		const struct vb_piece *p = vb_ptree_cur_piece(&cur);
+		uint64_t skip = pos - cur.piece_pos, take = p->len - skip;
+		if (take > n)
+			take = n;
+		if ((rc = copy_piece(k, p, skip, take, at)))
 			break;
-		at += p.len;
-		pos += p.len;
-		n -= p.len;
+		at += take;
+		pos += take;
+		n -= take;
 		/* write finished nodes now and then: memory stays bounded */
 		if (++count % FLUSH_EVERY == 0 && (rc = vb_ptree_flush(k->nt, &k->r)))
 			break;

@@ -34,6 +34,7 @@ struct vb_node {
 	uint64_t off;                 /* 0 until written */
 	uint64_t sum_bytes;           /* as decoded (persisted nodes only) */
 	uint64_t sum_pieces;
+	struct vb_lines sum_lines;
 	struct vb_node *lru_prev, *lru_next, *hnext;
 	int cached;
 	union {

@@ -39,8 +39,11 @@
  * ENCODING (payload of a NODE record; all numbers unsigned LEB128 varints)
  *   level                    0 = leaf
  *   count                    entries, 1..VB_PTREE_MAX
- *   leaf entry:   src, [DATA: self - rec], start, len
- *   inner entry:  self - child, bytes, pieces
+ *   leaf entry:   src, [DATA: self - rec], start, len, [counts]
+ *   inner entry:  self - child, bytes, pieces, [counts]
+ *   [counts] is encoding 2 only (a counting tree, io.counts): a tag byte
+ *   (bit 0 known, 1 head_lf, 2 tail_cr, 3/4/5 a varint of lf/cr/crlf
+ *   follows, each only when not 0; tag 0 = unknown), see LINES.
  *   `self` is the node's own file offset: children and data records always
  *   lie before a node, so the deltas are positive and small for recent
  *   records.  A decoder checks every field against the file (offsets below
@@ -74,6 +77,27 @@
  *   live nodes (the cache plus those in use), and pages left empty go back
  *   to the system after the page store's decay time.
  *
+ * LINES
+ *   In a counting tree every entry also carries the line-end counts of
+ *   its bytes (struct vb_lines, lib/lines.h: '\n' and '\r' bytes, "\r\n"
+ *   pairs inside, and whether it starts with '\n' / ends with '\r'), so
+ *   an inner entry's counts are its child's entries joined
+ *   (vb_lines_cat) and summing counts along a path is exact for both
+ *   '\n' lines and '\n' | "\r\n" | '\r' lines, even where a pair is
+ *   split between pieces.  Counts may be unknown (a piece never counted:
+ *   a large base); unknown is contagious upward, and a query walks into
+ *   an unknown subtree and reads its unknown pieces (io.lines), so the
+ *   answer is always exact and O(log n) where everything is counted.
+ *   An edit that cuts a piece needs the counts of both parts: it reads
+ *   the shorter side (or what lies around a middle part) and derives the
+ *   other from the whole (vb_lines_drop_head/_tail), never more than
+ *   VB_PTREE_COUNT_PIECE bytes; past that the parts become unknown.
+ *   Data pieces are kept at most VB_PTREE_COUNT_PIECE long (mergeable()
+ *   stops there), so a part of one is always counted.  Nodes are
+ *   immutable, so counts found by reading are not written back: a tree
+ *   gains counts as edits rewrite its paths, at a flatten (which copies
+ *   with counts) and at a compaction (which counts data pieces).
+ *
  * DIFF
  *   vb_ptree_diff, which compares two trees by node identity and reads only
  *   the paths that changed, is in ptree-diff.c (its design notes there);
@@ -90,6 +114,113 @@
 int vb_piece_contiguous(const struct vb_piece *a, const struct vb_piece *b)
 {
 	return a->src == b->src && a->rec == b->rec && a->start + a->len == b->start;
+}
+
+/* Whether the tree keeps a and b (a just before b) as one piece: they are
+ * contiguous and, in a counting tree, not data pieces longer together
+ * than VB_PTREE_COUNT_PIECE. */
+static int mergeable(const struct vb_ptree *t, const struct vb_piece *a, const struct vb_piece *b)
+{
+	if (!vb_piece_contiguous(a, b))
+		return 0;
+	return !t->io.counts || a->src != VB_SRC_DATA || a->len + b->len <= VB_PTREE_COUNT_PIECE;
+}
+
+/* a followed by b as one piece (they are mergeable). */
+static void merge_into(struct vb_piece *a, const struct vb_piece *b)
+{
+	a->lines = vb_lines_cat(&a->lines, &b->lines);
+	a->len += b->len;
+}
+
+static int same_lines(const struct vb_lines *a, const struct vb_lines *b)
+{
+	return a->known == b->known && a->lf == b->lf && a->cr == b->cr && a->crlf == b->crlf &&
+	       a->head_lf == b->head_lf && a->tail_cr == b->tail_cr;
+}
+
+/* Counts of [skip, skip+take) of q read through io.lines, at most `limit`
+ * bytes; unknown on any failure (an edit never fails for a count). */
+static struct vb_lines read_lines(struct vb_ptree *t, const struct vb_piece *q, uint64_t skip,
+				  uint64_t take, uint64_t limit, int *cr_before, int *lf_after)
+{
+	struct vb_lines l;
+
+	*cr_before = *lf_after = 0;
+	if (take > limit || t->io.lines(t->io.ctx, q, skip, take, limit, &l, cr_before, lf_after))
+		return vb_lines_unknown();
+	return l;
+}
+
+/*
+ * The counts of bytes [skip, skip+take) of q from q's own counts and the
+ * fewest bytes read: the part itself, or what lies around it (the
+ * prefix and suffix dropped from q's counts), whichever is shorter, at
+ * most VB_PTREE_COUNT_PIECE bytes.  Unknown when q's counts are, the
+ * tree does not count, or the bytes cannot be read.
+ */
+static struct vb_lines part_lines(struct vb_ptree *t, const struct vb_piece *q, uint64_t skip,
+				  uint64_t take)
+{
+	uint64_t end = skip + take, around = q->len - take;
+	struct vb_lines r = q->lines, x;
+	int crb, lfa;
+
+	if (!t->io.counts || !q->lines.known || take == q->len)
+		return take == q->len ? q->lines : vb_lines_unknown();
+	if (take <= around)
+		return read_lines(t, q, skip, take, VB_PTREE_COUNT_PIECE, &crb, &lfa);
+	if (around > VB_PTREE_COUNT_PIECE)
+		return vb_lines_unknown();
+	if (skip) {
+		x = read_lines(t, q, 0, skip, VB_PTREE_COUNT_PIECE, &crb, &lfa);
+		if (!x.known)
+			return x;
+		r = vb_lines_drop_head(&r, &x, lfa);
+	}
+	if (end < q->len) {
+		x = read_lines(t, q, end, q->len - end, VB_PTREE_COUNT_PIECE, &crb, &lfa);
+		if (!x.known)
+			return x;
+		r = vb_lines_drop_tail(&r, &x, crb);
+	}
+	return r;
+}
+
+struct vb_piece vb_ptree_piece_part(struct vb_ptree *t, const struct vb_piece *p, uint64_t skip,
+				    uint64_t take)
+{
+	struct vb_piece q = *p;
+
+	q.lines = part_lines(t, p, skip, take);
+	q.start += skip;
+	q.len = take;
+	return q;
+}
+
+/* q cut at o (0 < o < len) into *l and *r with their counts, reading
+ * only the shorter side. */
+static void split_piece(struct vb_ptree *t, const struct vb_piece *q, uint64_t o,
+			struct vb_piece *l, struct vb_piece *r)
+{
+	int crb, lfa;
+
+	*l = *q;
+	*r = *q;
+	l->len = o;
+	r->start += o;
+	r->len -= o;
+	if (!t->io.counts || !q->lines.known) {
+		l->lines = r->lines = vb_lines_unknown();
+	} else if (o <= q->len - o) {
+		l->lines = read_lines(t, q, 0, o, VB_PTREE_COUNT_PIECE, &crb, &lfa);
+		r->lines = l->lines.known ? vb_lines_drop_head(&q->lines, &l->lines, lfa)
+					  : vb_lines_unknown();
+	} else {
+		r->lines = read_lines(t, q, o, q->len - o, VB_PTREE_COUNT_PIECE, &crb, &lfa);
+		l->lines = r->lines.known ? vb_lines_drop_tail(&q->lines, &r->lines, crb)
+					  : vb_lines_unknown();
+	}
 }
 
 /* ----------------------------------------------------------------- nodes */
@@ -241,7 +372,64 @@ static int get_varint(const unsigned char **p, const unsigned char *end, uint64_
 	return 0;
 }
 
-static size_t encode(const struct vb_node *n, uint64_t self, unsigned char *buf)
+/* Counts in encoding 2: a tag byte (LT_*), then the nonzero ones of lf,
+ * cr, crlf as varints; tag 0 is unknown. */
+enum {
+	LT_KNOWN = 1, LT_HEAD_LF = 2, LT_TAIL_CR = 4, LT_LF = 8, LT_CR = 16, LT_CRLF = 32,
+	LT_ALL = 63
+};
+
+static size_t encode_lines(const struct vb_lines *l, unsigned char *buf)
+{
+	size_t o = 1;
+
+	if (!l->known) {
+		buf[0] = 0;
+		return 1;
+	}
+	buf[0] = (unsigned char)(LT_KNOWN | (l->head_lf ? LT_HEAD_LF : 0) |
+				 (l->tail_cr ? LT_TAIL_CR : 0) | (l->lf ? LT_LF : 0) |
+				 (l->cr ? LT_CR : 0) | (l->crlf ? LT_CRLF : 0));
+	if (l->lf)
+		o += vb_varint_put(buf + o, l->lf);
+	if (l->cr)
+		o += vb_varint_put(buf + o, l->cr);
+	if (l->crlf)
+		o += vb_varint_put(buf + o, l->crlf);
+	return o;
+}
+
+/* Decode counts for an entry of `bytes` bytes; -1 for malformed or
+ * impossible ones (more ends than bytes, edges without their byte). */
+static int decode_lines(const unsigned char **p, const unsigned char *end, uint64_t bytes,
+			struct vb_lines *l)
+{
+	unsigned tag;
+
+	*l = vb_lines_unknown();
+	if (*p >= end)
+		return -1;
+	tag = *(*p)++;
+	if (!tag)
+		return 0;
+	if (!(tag & LT_KNOWN) || (tag & ~(unsigned)LT_ALL))
+		return -1;
+	l->known = 1;
+	l->head_lf = (tag & LT_HEAD_LF) != 0;
+	l->tail_cr = (tag & LT_TAIL_CR) != 0;
+	if (((tag & LT_LF) && (get_varint(p, end, &l->lf) || !l->lf)) ||
+	    ((tag & LT_CR) && (get_varint(p, end, &l->cr) || !l->cr)) ||
+	    ((tag & LT_CRLF) && (get_varint(p, end, &l->crlf) || !l->crlf)))
+		return -1;
+	if (l->lf > bytes || l->cr > bytes - l->lf || l->crlf > l->lf || l->crlf > l->cr ||
+	    (l->head_lf && !l->lf) || (l->tail_cr && !l->cr) ||
+	    (bytes == 1 && l->head_lf && l->tail_cr))
+		return -1;
+	return 0;
+}
+
+static size_t encode(const struct vb_ptree *t, const struct vb_node *n, uint64_t self,
+		     unsigned char *buf)
 {
 	size_t o = 0;
 
@@ -255,14 +443,30 @@ static size_t encode(const struct vb_node *n, uint64_t self, unsigned char *buf)
 				o += vb_varint_put(buf + o, self - p->rec);
 			o += vb_varint_put(buf + o, p->start);
 			o += vb_varint_put(buf + o, p->len);
+			if (t->io.counts)
+				o += encode_lines(&p->lines, buf + o);
 		} else {
 			const struct vb_root *k = &n->u.k[i];
 			o += vb_varint_put(buf + o, self - k->off);
 			o += vb_varint_put(buf + o, k->bytes);
 			o += vb_varint_put(buf + o, k->pieces);
+			if (t->io.counts)
+				o += encode_lines(&k->lines, buf + o);
 		}
 	}
 	return o;
+}
+
+/* The counts of a node's entries together (unknown for no entries). */
+static struct vb_lines sum_lines(const struct vb_node *n)
+{
+	struct vb_lines l = vb_lines_unknown();
+
+	for (unsigned i = 0; i < n->n; i++) {
+		const struct vb_lines *e = n->level ? &n->u.k[i].lines : &n->u.p[i].lines;
+		l = i ? vb_lines_cat(&l, e) : *e;
+	}
+	return l;
 }
 
 static enum vb_err bad_node(uint64_t off, const char *why)
@@ -297,6 +501,9 @@ static enum vb_err decode(struct vb_ptree *t, uint64_t self, const unsigned char
 				return bad_node(self, "truncated");
 			if (q->len == 0)
 				return bad_node(self, "empty piece");
+			if (t->io.counts ? decode_lines(&p, end, q->len, &q->lines)
+					 : (q->lines = vb_lines_unknown(), 0))
+				return bad_node(self, "bad line counts");
 			if (q->start + q->len < q->start)
 				return bad_node(self, "piece length overflows");
 			if (q->src == VB_SRC_BASE) {
@@ -323,6 +530,10 @@ static enum vb_err decode(struct vb_ptree *t, uint64_t self, const unsigned char
 				return bad_node(self, "child offset out of range");
 			if (!k->bytes || !k->pieces || k->pieces > k->bytes)
 				return bad_node(self, "child sums out of range");
+			if (t->io.counts ? decode_lines(&p, end, k->bytes, &k->lines)
+					 : (k->lines = vb_lines_unknown(), 0))
+				return bad_node(self, "bad line counts");
+			k->lines_claimed = 1;
 			k->off = self - d;
 			k->mem = NULL;
 			if (__builtin_add_overflow(sb, k->bytes, &sb) ||
@@ -334,6 +545,7 @@ static enum vb_err decode(struct vb_ptree *t, uint64_t self, const unsigned char
 		return bad_node(self, "trailing bytes");
 	n->sum_bytes = sb;
 	n->sum_pieces = sp;
+	n->sum_lines = sum_lines(n);
 	n->off = self;
 	return VB_OK;
 }
@@ -372,7 +584,8 @@ static enum vb_err load(struct vb_ptree *t, const struct vb_root *k, int level,
 		t->hits++;
 	}
 	if ((level >= 0 && n->level != level) || n->sum_bytes != k->bytes ||
-	    n->sum_pieces != k->pieces) {
+	    n->sum_pieces != k->pieces ||
+	    (k->lines_claimed && !same_lines(&n->sum_lines, &k->lines))) {
 		rc = bad_node(k->off, "does not match its parent's sums or level");
 		node_unref(t, n);
 		return rc;
@@ -409,6 +622,8 @@ static void recompute(const struct vb_node *n, struct vb_root *k)
 	}
 	k->bytes = b;
 	k->pieces = p;
+	k->lines = sum_lines(n);
+	k->lines_claimed = 1;
 }
 
 /* Make the node behind `k` modifiable by the caller, copying it unless it is
@@ -448,13 +663,13 @@ static enum vb_err writable(struct vb_ptree *t, struct vb_root *k, int level,
 
 struct vb_root vb_root_empty(void)
 {
-	struct vb_root r = {0, 0, 0, NULL};
+	struct vb_root r = {0, 0, 0, NULL, {0, 0, 0, 0, 0, 0}, 0};
 	return r;
 }
 
 struct vb_root vb_root_disk(uint64_t off, uint64_t bytes, uint64_t pieces)
 {
-	struct vb_root r = {bytes, pieces, off, NULL};
+	struct vb_root r = {bytes, pieces, off, NULL, {0, 0, 0, 0, 0, 0}, 0};
 	if (!off)
 		r.bytes = r.pieces = 0;
 	return r;
@@ -476,13 +691,13 @@ void vb_root_release(struct vb_ptree *t, struct vb_root *r)
 
 /* ------------------------------------------------------------ leaf edits */
 
-static void leaf_coalesce(struct vb_node *n)
+static void leaf_coalesce(const struct vb_ptree *t, struct vb_node *n)
 {
 	unsigned w = 0;
 
 	for (unsigned i = 0; i < n->n; i++) {
-		if (w && vb_piece_contiguous(&n->u.p[w - 1], &n->u.p[i]))
-			n->u.p[w - 1].len += n->u.p[i].len;
+		if (w && mergeable(t, &n->u.p[w - 1], &n->u.p[i]))
+			merge_into(&n->u.p[w - 1], &n->u.p[i]);
 		else
 			n->u.p[w++] = n->u.p[i];
 	}
@@ -496,14 +711,15 @@ static void leaf_put(struct vb_node *n, unsigned at, const struct vb_piece *p)
 	n->n++;
 }
 
-static void leaf_insert(struct vb_node *n, uint64_t pos, const struct vb_piece *p)
+static void leaf_insert(struct vb_ptree *t, struct vb_node *n, uint64_t pos,
+			const struct vb_piece *p)
 {
 	uint64_t acc = 0;
 	unsigned i;
 
 	if (pos == 0 || !n->n) {
 		leaf_put(n, 0, p);
-		leaf_coalesce(n);
+		leaf_coalesce(t, n);
 		return;
 	}
 	for (i = 0; i < n->n; i++) {
@@ -516,17 +732,16 @@ static void leaf_insert(struct vb_node *n, uint64_t pos, const struct vb_piece *
 	if (o == n->u.p[i].len) {
 		leaf_put(n, i + 1, p);
 	} else {
-		struct vb_piece right = n->u.p[i];
-		right.start += o;
-		right.len -= o;
-		n->u.p[i].len = o;
+		struct vb_piece left, right;
+		split_piece(t, &n->u.p[i], o, &left, &right);
+		n->u.p[i] = left;
 		leaf_put(n, i + 1, p);
 		leaf_put(n, i + 2, &right);
 	}
-	leaf_coalesce(n);
+	leaf_coalesce(t, n);
 }
 
-static void leaf_delete(struct vb_node *n, uint64_t pos, uint64_t len)
+static void leaf_delete(struct vb_ptree *t, struct vb_node *n, uint64_t pos, uint64_t len)
 {
 	struct vb_piece out[VB_PTREE_CAP];
 	unsigned w = 0;
@@ -540,21 +755,14 @@ static void leaf_delete(struct vb_node *n, uint64_t pos, uint64_t len)
 			out[w++] = q;
 			continue;
 		}
-		if (a < pos) {
-			struct vb_piece l = q;
-			l.len = pos - a;
-			out[w++] = l;
-		}
-		if (b > end) {
-			struct vb_piece r = q;
-			r.start += end - a;
-			r.len = b - end;
-			out[w++] = r;
-		}
+		if (a < pos)
+			out[w++] = vb_ptree_piece_part(t, &q, 0, pos - a);
+		if (b > end)
+			out[w++] = vb_ptree_piece_part(t, &q, end - a, b - end);
 	}
 	memcpy(n->u.p, out, w * sizeof out[0]);
 	n->n = (uint16_t)w;
-	leaf_coalesce(n);
+	leaf_coalesce(t, n);
 }
 
 /* ---------------------------------------------------------- rebalancing */
@@ -644,7 +852,7 @@ static enum vb_err fix_child(struct vb_ptree *t, struct vb_node *n, unsigned i, 
 	if (a->n + b->n <= VB_PTREE_MAX) {
 		shift_left(a, b, b->n);
 		if (!a->level)
-			leaf_coalesce(a);
+			leaf_coalesce(t, a);
 		else if ((rc = fix_children(t, a)))
 			return rc;
 		recompute(a, &n->u.k[lo]);
@@ -705,6 +913,19 @@ static enum vb_err fix_root(struct vb_ptree *t, struct vb_root *r)
 			}
 			top->u.k[0] = *r;
 			top->n = 1;
+			if (!r->lines_claimed) {
+				/* an unedited root read from a commit: an entry
+				 * must claim its child's counts */
+				struct vb_node *c;
+				if ((rc = load(t, r, -1, &c))) {
+					top->n = 0;
+					node_unref(t, top);
+					return rc;
+				}
+				top->u.k[0].lines = sum_lines(c);
+				top->u.k[0].lines_claimed = 1;
+				node_unref(t, c);
+			}
 			int again = 0;
 			if ((rc = fix_child(t, top, 0, &again))) {
 				top->n = 0;
@@ -742,7 +963,7 @@ static enum vb_err ins_rec(struct vb_ptree *t, struct vb_root *k, int level, uin
 	if ((rc = writable(t, k, level, &n)))
 		return rc;
 	if (!n->level) {
-		leaf_insert(n, pos, p);
+		leaf_insert(t, n, pos, p);
 	} else {
 		uint64_t acc = 0;
 		unsigned i = 0;
@@ -775,7 +996,7 @@ static enum vb_err del_rec(struct vb_ptree *t, struct vb_root *k, int level, uin
 	if ((rc = writable(t, k, level, &n)))
 		return rc;
 	if (!n->level) {
-		leaf_delete(n, pos, len);
+		leaf_delete(t, n, pos, len);
 		recompute(n, k);
 		return VB_OK;
 	}
@@ -829,12 +1050,12 @@ static enum vb_err coalesce_at(struct vb_ptree *t, struct vb_root *r, uint64_t p
 	}
 	a = *vb_ptree_cur_piece(&c);
 	vb_ptree_cur_close(&c);
-	if (!vb_piece_contiguous(&a, &b))
+	if (!mergeable(t, &a, &b))
 		return VB_OK;
 	/* Delete both and insert the union: no leaf gains an entry that
 	 * could merge again, so this does not recurse. */
 	uint64_t from = pos - a.len;
-	a.len += b.len;
+	merge_into(&a, &b);
 	if ((rc = del_rec(t, r, -1, from, a.len)) || (rc = fix_root(t, r)))
 		return rc;
 	if (vb_ptree_root_is_empty(r)) {
@@ -922,12 +1143,13 @@ static enum vb_err flush_rec(struct vb_ptree *t, struct vb_root *k)
 				if ((rc = flush_rec(t, &n->u.k[i])))
 					return rc;
 		self = t->io.tell(t->io.ctx);
-		len = encode(n, self, t->enc);
+		len = encode(t, n, self, t->enc);
 		if ((rc = t->io.write_node(t->io.ctx, t->enc, len)))
 			return rc;
 		n->off = self;
 		n->sum_bytes = k->bytes;
 		n->sum_pieces = k->pieces;
+		n->sum_lines = sum_lines(n);
 		cache_put(t, n);
 	}
 	k->off = n->off;
@@ -1130,6 +1352,205 @@ enum vb_err vb_ptree_prev(struct vb_ptree_cur *c)
 	return VB_OK;
 }
 
+/* ----------------------------------------------------------------- lines */
+
+void vb_ptree_lines(struct vb_ptree *t, const struct vb_root *r, struct vb_lines *out)
+{
+	struct vb_node *n;
+
+	if (vb_ptree_root_is_empty(r)) {
+		*out = vb_lines_unknown();
+		out->known = 1;
+		return;
+	}
+	if (r->lines_claimed) {
+		*out = r->lines;
+		return;
+	}
+	if (load(t, r, -1, &n)) {
+		*out = vb_lines_unknown();
+		return;
+	}
+	*out = n->sum_lines;
+	node_unref(t, n);
+}
+
+/* The counts of bytes [0, take) of piece p: its own, or read. */
+static enum vb_err piece_lines(struct vb_ptree *t, const struct vb_piece *p, uint64_t take,
+			       struct vb_lines *out)
+{
+	int crb, lfa;
+	enum vb_err rc;
+
+	if (take == p->len && p->lines.known) {
+		*out = p->lines;
+		return VB_OK;
+	}
+	if (!t->io.lines)
+		return vb_err_set(VB_EINVAL, "this tree cannot count lines");
+	if ((rc = t->io.lines(t->io.ctx, p, 0, take, UINT64_MAX, out, &crb, &lfa)))
+		return rc;
+	if (!out->known)
+		return vb_err_set(VB_EIO, "internal error: bytes not counted");
+	return VB_OK;
+}
+
+enum vb_err vb_ptree_piece_count(struct vb_ptree *t, const struct vb_piece *p,
+				 struct vb_lines *out)
+{
+	return piece_lines(t, p, p->len, out);
+}
+
+/* The counts of the subtree behind entry k: its claim when known, else
+ * its pieces', read where unknown. */
+static enum vb_err entry_lines(struct vb_ptree *t, const struct vb_root *k, int level,
+			       struct vb_lines *out)
+{
+	struct vb_node *n;
+	struct vb_lines e;
+	enum vb_err rc;
+
+	if (k->lines_claimed && k->lines.known) {
+		*out = k->lines;
+		return VB_OK;
+	}
+	if ((rc = load(t, k, level, &n)))
+		return rc;
+	if (n->sum_lines.known) {
+		*out = n->sum_lines;
+		node_unref(t, n);
+		return VB_OK;
+	}
+	for (unsigned i = 0; i < n->n && !rc; i++) {
+		rc = n->level ? entry_lines(t, &n->u.k[i], n->level - 1, &e)
+			      : piece_lines(t, &n->u.p[i], n->u.p[i].len, &e);
+		if (!rc)
+			*out = i ? vb_lines_cat(out, &e) : e;
+	}
+	node_unref(t, n);
+	return rc;
+}
+
+/* Add to *ends the line ends starting in the first `pos` bytes (0 < pos
+ * <= k->bytes) of the subtree behind k; *prev_cr says whether the byte
+ * before them is '\r', and then whether byte pos-1 is. */
+static enum vb_err ends_rec(struct vb_ptree *t, const struct vb_root *k, int level,
+			    enum vb_line_mode m, uint64_t pos, int *prev_cr, uint64_t *ends)
+{
+	struct vb_node *n;
+	struct vb_lines l;
+	enum vb_err rc = VB_OK;
+
+	if (pos == k->bytes) {
+		if ((rc = entry_lines(t, k, level, &l)))
+			return rc;
+		*ends += vb_lines_ends(&l, m, *prev_cr);
+		*prev_cr = l.tail_cr;
+		return VB_OK;
+	}
+	if ((rc = load(t, k, level, &n)))
+		return rc;
+	for (unsigned i = 0; i < n->n && pos && !rc; i++) {
+		uint64_t size = n->level ? n->u.k[i].bytes : n->u.p[i].len;
+		uint64_t take = pos < size ? pos : size;
+		if (n->level) {
+			rc = ends_rec(t, &n->u.k[i], n->level - 1, m, take, prev_cr, ends);
+		} else if (!(rc = piece_lines(t, &n->u.p[i], take, &l))) {
+			*ends += vb_lines_ends(&l, m, *prev_cr);
+			*prev_cr = l.tail_cr;
+		}
+		pos -= take;
+	}
+	if (!rc && pos)
+		rc = vb_err_set(VB_ECORRUPT, "content ends before its recorded length");
+	node_unref(t, n);
+	return rc;
+}
+
+enum vb_err vb_ptree_line_ends(struct vb_ptree *t, const struct vb_root *r, enum vb_line_mode m,
+			       uint64_t pos, uint64_t *ends)
+{
+	int prev_cr = 0;
+
+	*ends = 0;
+	if (pos > r->bytes)
+		return vb_err_set(VB_ERANGE, "position %llu beyond the end (length %llu)",
+				  (unsigned long long)pos, (unsigned long long)r->bytes);
+	if (!pos)
+		return VB_OK;
+	return ends_rec(t, r, -1, m, pos, &prev_cr, ends);
+}
+
+/* The search of vb_ptree_line_find: `k` ends still to pass, the state
+ * after what was passed, and the answer once found. */
+struct line_search {
+	enum vb_line_mode m;
+	uint64_t k, pos, before;
+	int prev_cr, found;
+	struct vb_ptree_line *out;
+};
+
+/* Pass the subtree behind `e` or find the k-th end in it. */
+static enum vb_err find_rec(struct vb_ptree *t, const struct vb_root *e, int level,
+			    struct line_search *s)
+{
+	struct vb_node *n;
+	enum vb_err rc = VB_OK;
+
+	if (e->lines_claimed && e->lines.known) {
+		uint64_t x = vb_lines_ends(&e->lines, s->m, s->prev_cr);
+		if (x < s->k) {
+			s->k -= x;
+			s->before += x;
+			s->pos += e->bytes;
+			s->prev_cr = e->lines.tail_cr;
+			return VB_OK;
+		}
+	}
+	if ((rc = load(t, e, level, &n)))
+		return rc;
+	for (unsigned i = 0; i < n->n && !rc && !s->found; i++) {
+		if (n->level) {
+			rc = find_rec(t, &n->u.k[i], n->level - 1, s);
+			continue;
+		}
+		const struct vb_piece *p = &n->u.p[i];
+		struct vb_lines l;
+		if ((rc = piece_lines(t, p, p->len, &l)))
+			break;
+		uint64_t x = vb_lines_ends(&l, s->m, s->prev_cr);
+		if (x >= s->k) {
+			s->found = 1;
+			s->out->piece_pos = s->pos;
+			s->out->piece = *p;
+			s->out->ends_before = s->before;
+			s->out->prev_cr = s->prev_cr;
+			break;
+		}
+		s->k -= x;
+		s->before += x;
+		s->pos += p->len;
+		s->prev_cr = l.tail_cr;
+	}
+	node_unref(t, n);
+	return rc;
+}
+
+enum vb_err vb_ptree_line_find(struct vb_ptree *t, const struct vb_root *r, enum vb_line_mode m,
+			       uint64_t k, struct vb_ptree_line *out)
+{
+	struct line_search s = {m, k, 0, 0, 0, 0, out};
+	enum vb_err rc;
+
+	if (!k)
+		return vb_err_set(VB_EINVAL, "line ends count from 1");
+	if (vb_ptree_root_is_empty(r))
+		return VB_ERANGE;
+	if ((rc = find_rec(t, r, -1, &s)))
+		return rc;
+	return s.found ? VB_OK : VB_ERANGE;
+}
+
 /* ----------------------------------------------------------------- check */
 
 static enum vb_err check_rec(struct vb_ptree *t, const struct vb_root *k, int level,
@@ -1142,7 +1563,8 @@ static enum vb_err check_rec(struct vb_ptree *t, const struct vb_root *k, int le
 	if ((rc = load(t, k, level, &n)))
 		return rc;
 	recompute(n, &sums);
-	if (sums.bytes != k->bytes || sums.pieces != k->pieces)
+	if (sums.bytes != k->bytes || sums.pieces != k->pieces ||
+	    (k->lines_claimed && !same_lines(&sums.lines, &k->lines)))
 		rc = vb_err_set(VB_ECORRUPT, "node sums differ from parent");
 	else if (n->n > VB_PTREE_MAX || n->n == 0 || (!is_root && n->n < VB_PTREE_MIN))
 		rc = vb_err_set(VB_ECORRUPT, "node fill %u out of bounds", n->n);
@@ -1150,8 +1572,13 @@ static enum vb_err check_rec(struct vb_ptree *t, const struct vb_root *k, int le
 		if (*leaf_level < 0)
 			*leaf_level = 0;
 		for (unsigned i = 0; i + 1u < n->n; i++)
-			if (vb_piece_contiguous(&n->u.p[i], &n->u.p[i + 1]))
+			if (mergeable(t, &n->u.p[i], &n->u.p[i + 1]))
 				rc = vb_err_set(VB_ECORRUPT, "mergeable pieces in a leaf");
+		for (unsigned i = 0; i < n->n; i++)
+			if (t->io.counts && n->u.p[i].src == VB_SRC_DATA &&
+			    n->u.p[i].len > VB_PTREE_COUNT_PIECE)
+				rc = vb_err_set(VB_ECORRUPT, "data piece longer than %llu bytes",
+						(unsigned long long)VB_PTREE_COUNT_PIECE);
 		for (unsigned i = 0; i < n->n; i++)
 			if (!n->u.p[i].len)
 				rc = vb_err_set(VB_ECORRUPT, "empty piece");

@@ -32,6 +32,9 @@ struct vb_root {
 	uint64_t pieces;
 	uint64_t off;          /* persisted node, or 0 */
 	struct vb_node *mem;   /* in-memory node (owned reference), or NULL */
+	struct vb_lines lines; /* line-end counts of the subtree, or unknown */
+	int lines_claimed;     /* 0: `lines` not known yet (a root read from a
+	                        * commit); vb_ptree_lines() gives them */
 };
 
 /* How the tree reaches its nodes on disk; implemented by the store. */
@@ -47,6 +50,19 @@ struct vb_ptree_io {
 	enum vb_err (*write_node)(void *ctx, const unsigned char *buf, size_t len);
 	uint64_t min_off;      /* lowest offset a record may have */
 	uint64_t base_size;    /* base pieces must lie inside [0, base_size) */
+	/* 1: a counting tree (node encoding 2, the store's "lines" feature):
+	 * entries carry line-end counts, kept through every edit.  0: no
+	 * counts are stored (encoding 1) and every count is unknown. */
+	int counts;
+	/* Counting trees: the counts of bytes [skip, skip+take) of piece `p`
+	 * (take > 0), and whether the byte before them in the piece is '\r'
+	 * (*cr_before; 0 when skip is 0) and the byte after them is '\n'
+	 * (*lf_after; 0 at the piece's end).  When `take` is more than
+	 * `limit` the callee may answer unknown counts without reading.  An
+	 * error is the read's (the tree then treats the counts as unknown
+	 * where an edit asked, and fails a query). */
+	enum vb_err (*lines)(void *ctx, const struct vb_piece *p, uint64_t skip, uint64_t take,
+			     uint64_t limit, struct vb_lines *out, int *cr_before, int *lf_after);
 };
 
 struct vb_ptree;
@@ -62,8 +78,14 @@ struct vb_ptree;
 #define VB_PTREE_MAX 32
 #define VB_PTREE_MIN (VB_PTREE_MAX / 4)
 #define VB_PTREE_MAX_DEPTH 24
-/* Upper bound of an encoded node payload. */
-#define VB_PTREE_NODE_BYTES 2048
+/* Upper bound of an encoded node payload (encoding 2, with counts; an
+ * encoding-1 node is at most 2048 bytes). */
+#define VB_PTREE_NODE_BYTES 4096
+/* Counting trees keep data pieces at most this long (contiguous ones are
+ * not merged past it), so the counts of a part of one cost at most this
+ * many bytes read; and a part of any piece is counted by reading only
+ * when that takes at most this many bytes (else it is unknown). */
+#define VB_PTREE_COUNT_PIECE ((uint64_t)1 << 20)
 
 /* Create a tree context over `io` (copied) with a node cache of at most
  * `cache_bytes` (nodes pinned by roots or cursors come on top). */
@@ -81,7 +103,11 @@ struct vb_root vb_root_share(const struct vb_root *r);
 void vb_root_release(struct vb_ptree *t, struct vb_root *r);
 
 /* Insert piece `p` so that its first byte lands at `pos` (0 <= pos <= bytes).
- * Adjacent pieces contiguous in one source are merged. */
+ * Adjacent pieces contiguous in one source are merged (in a counting
+ * tree, data pieces only up to VB_PTREE_COUNT_PIECE bytes).  `p`'s counts
+ * are taken as given (unknown if it has none); a piece split by the edit
+ * gets the counts of its parts (io.lines), unknown where they would cost
+ * more than VB_PTREE_COUNT_PIECE bytes read. */
 enum vb_err vb_ptree_insert(struct vb_ptree *t, struct vb_root *r, uint64_t pos,
 			    const struct vb_piece *p);
 /* Delete bytes [pos, pos+len) (must lie inside the content). */
@@ -126,8 +152,46 @@ enum vb_err vb_ptree_range(struct vb_ptree *t, const struct vb_root *r, uint64_t
 					     uint64_t take),
 			   void *arg);
 
-/* Check every invariant of an in-memory or persisted tree (sums, fill,
- * levels, no mergeable neighbours inside a leaf).  For tests and --verify. */
+/* Bytes [skip, skip+take) of piece `p` (0 < take, skip + take <= len) as a
+ * piece, with their counts (from p's and io.lines, as an edit finds
+ * them; unknown where that would read more than VB_PTREE_COUNT_PIECE). */
+struct vb_piece vb_ptree_piece_part(struct vb_ptree *t, const struct vb_piece *p, uint64_t skip,
+				    uint64_t take);
+
+/* The counts of the whole piece `p`: its own when known, else read
+ * through io.lines (a read error fails). */
+enum vb_err vb_ptree_piece_count(struct vb_ptree *t, const struct vb_piece *p,
+				 struct vb_lines *out);
+
+/*
+ * Lines (lib/lines.h).  The tree answers from its counts and reads bytes
+ * (io.lines) only for pieces whose counts are unknown (all of them in a
+ * tree that does not count), so the work is O(log n) on a counted tree.
+ * Errors: a read's error; VB_ECORRUPT for a tree shorter than its sums.
+ *
+ * vb_ptree_lines: the counts of the whole content (unknown for a tree
+ *   that has unknown parts: nothing is read).
+ * vb_ptree_line_ends: the line ends of mode `m` whose first byte lies
+ *   before `pos` (0 <= pos <= bytes).
+ * vb_ptree_line_find: the piece holding the first byte of the k-th line
+ *   end (k >= 1): its offset in the content, the piece, the ends before
+ *   it and whether the byte before it is '\r'; the caller finds the byte
+ *   in the piece.  VB_ERANGE (no detail) when there are fewer ends.
+ */
+void vb_ptree_lines(struct vb_ptree *t, const struct vb_root *r, struct vb_lines *out);
+enum vb_err vb_ptree_line_ends(struct vb_ptree *t, const struct vb_root *r, enum vb_line_mode m,
+			       uint64_t pos, uint64_t *ends);
+struct vb_ptree_line {
+	uint64_t piece_pos;      /* offset of the piece in the content */
+	struct vb_piece piece;
+	uint64_t ends_before;    /* line ends starting before the piece */
+	int prev_cr;             /* the byte before the piece is '\r' */
+};
+enum vb_err vb_ptree_line_find(struct vb_ptree *t, const struct vb_root *r, enum vb_line_mode m,
+			       uint64_t k, struct vb_ptree_line *out);
+
+/* Check every invariant of an in-memory or persisted tree (sums, counts,
+ * fill, levels, no mergeable neighbours inside a leaf).  For tests and --verify. */
 enum vb_err vb_ptree_check(struct vb_ptree *t, const struct vb_root *r);
 
 /* Visit every persisted node offset reachable from `r` once per call

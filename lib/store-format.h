@@ -16,7 +16,9 @@
  *   8       4     format version (1); any other value is refused
  *   12      4     H, the header length, 108..16384, including the CRC
  *   16      8     store id: random; every record footer repeats it
- *   24      8     incompatible feature bits: must all be known (none yet)
+ *   24      8     incompatible feature bits: must all be known; bit 0
+ *                 (VB_FMT_FEAT_LINES) = tree nodes carry line counts
+ *                 (NODE encoding 2)
  *   32      8     compatible feature bits: ignored when unknown
  *   40      8     creation time, nanoseconds since the epoch
  *   48      4     data block size B (65536)
@@ -69,6 +71,10 @@
 #define VB_FMT_HDR_MAX 16384u
 
 #define VB_FMT_H_HAS_BASE 1u         /* header flags: the store has a base file */
+
+/* Incompatible feature bits (header +24) this vb knows. */
+#define VB_FMT_FEAT_LINES 1u         /* NODE encoding 2: entries carry line counts */
+#define VB_FMT_FEAT_KNOWN VB_FMT_FEAT_LINES
 
 /* A sample, after the paths: the offset in the base, the CRC-32 of the
  * VB_FMT_SAMPLE_LEN bytes there (fewer at the end of the base). */
@@ -150,7 +156,11 @@ enum { VB_FMT_FLAG_MAY_SKIP = 1 };
  *   the root at least 8 (VB_PTREE_MIN).  A reader rejects a node with more
  *   than 32 entries or a level of 24 or more (VB_PTREE_MAX_DEPTH), verify
  *   one other than the root with fewer than 8: the fanout is part of the
- *   format, not a tuning knob.  The payload is at most 2048 bytes
+ *   format, not a tuning knob.  Encoding 1 (stores without
+ *   VB_FMT_FEAT_LINES): the payload is at most 2048 bytes.  Encoding 2
+ *   (with it): every entry ends with its line counts (a tag byte, then
+ *   the nonzero counts as varints; lib/ptree.c), data pieces are at most
+ *   1 MiB (VB_PTREE_COUNT_PIECE), and the payload is at most 4096 bytes
  *   (VB_PTREE_NODE_BYTES); a reader rejects a longer one.
  */
 

@@ -156,6 +156,7 @@ struct vb_store {
 	uint64_t tail_commit;    /* kinds 2 and 3: that record's offset */
 	uint32_t region_crc;     /* CRC of the bytes appended since the last commit */
 	uint64_t id;
+	uint64_t incompat;       /* the header's incompatible feature bits */
 	uint32_t hdr_len;
 	uint64_t end;            /* end of the content this handle uses */
 	uint64_t committed_end;  /* end after the last commit (rollback point) */
@@ -526,7 +527,7 @@ static enum vb_err read_header(struct vb_store *s, struct header *h)
 	h->created = (int64_t)vb_le_get64(buf + VB_FMT_H_CREATED);
 	rc = vb_err_set(VB_EFORMAT, "store uses features this vb does not know (0x%llx)",
 			(unsigned long long)h->incompat);
-	if (h->incompat)
+	if (h->incompat & ~(uint64_t)VB_FMT_FEAT_KNOWN)
 		goto out;
 	rc = vb_err_set(VB_ECORRUPT, "unexpected block size %u", vb_le_get32(buf + VB_FMT_H_BLOCK));
 	if (vb_le_get32(buf + VB_FMT_H_BLOCK) != VB_FMT_BLOCK)
@@ -828,6 +829,8 @@ static enum vb_err write_header(struct vb_store *s)
 	vb_le_put32(h + VB_FMT_H_VERSION, VB_FMT_VERSION);
 	vb_le_put32(h + VB_FMT_H_LEN, len);
 	vb_le_put64(h + VB_FMT_H_ID, s->id);
+	s->incompat = VB_FMT_FEAT_LINES;
+	vb_le_put64(h + VB_FMT_H_INCOMPAT, s->incompat);
 	vb_le_put64(h + VB_FMT_H_CREATED, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
 	vb_le_put32(h + VB_FMT_H_BLOCK, VB_FMT_BLOCK);
 	vb_le_put32(h + VB_FMT_H_FLAGS, b->present ? VB_FMT_H_HAS_BASE : 0);
@@ -1486,6 +1489,7 @@ again:
 	if ((rc = read_header(s, &h)))
 		return rc;
 	s->id = h.id;
+	s->incompat = h.incompat;
 	s->hdr_len = h.len;
 	s->base = h.base;
 	if (fstat(s->fd, &st) < 0)
@@ -1900,7 +1904,7 @@ static enum vb_err base_ready(struct vb_store *s, const struct vb_piece *p, uint
 /* A base piece read from the embedded copy. */
 static struct vb_piece embedded(const struct vb_store *s, const struct vb_piece *p)
 {
-	struct vb_piece e = {VB_SRC_DATA, s->embed_rec, p->start, p->len};
+	struct vb_piece e = {VB_SRC_DATA, s->embed_rec, p->start, p->len, p->lines};
 	return e;
 }
 
@@ -2156,6 +2160,11 @@ enum vb_err vb_store_embed(struct vb_store *s, const struct vb_piece *copy)
 		return vb_err_set(VB_EINVAL, "internal error: not a copy of the base");
 	s->embed_next = copy->rec;
 	return VB_OK;
+}
+
+int vb_store_counts_lines(const struct vb_store *s)
+{
+	return (s->incompat & VB_FMT_FEAT_LINES) != 0;
 }
 
 int vb_store_has_base(const struct vb_store *s)
@@ -2784,6 +2793,12 @@ enum vb_err vb_store_rewrite_open(struct vb_store *old, struct vb_store **out)
 		rc = corrupt(0, "header cut short");
 		goto fail;
 	}
+	/* the rewrite's trees count lines (a store without the feature gains
+	 * it here: lib/compact.c counts what its trees did not) */
+	s->incompat = old->incompat | VB_FMT_FEAT_LINES;
+	vb_le_put64(h + VB_FMT_H_INCOMPAT, s->incompat);
+	vb_le_put32(h + old->hdr_len - VB_FMT_HDR_CRC_LEN,
+		    crc(0, h, old->hdr_len - VB_FMT_HDR_CRC_LEN));
 	if ((rc = vb_io_pwrite_full(s->fd, h, old->hdr_len, 0)))
 		goto fail;
 	crash_point("header");

@@ -163,6 +163,11 @@ enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src
  * base pieces from it and the base file is no longer opened. */
 enum vb_err vb_store_embed(struct vb_store *s, const struct vb_piece *copy);
 
+/* Whether the store's trees count lines (the header's feature bit
+ * VB_FMT_FEAT_LINES: node encoding 2, lib/ptree.c); every store created
+ * or rewritten by this vb does, older ones do not. */
+int vb_store_counts_lines(const struct vb_store *s);
+
 /* The store's base file and state (from the head). */
 int vb_store_has_base(const struct vb_store *s);
 uint64_t vb_store_base_size(const struct vb_store *s);

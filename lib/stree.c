@@ -1,6 +1,8 @@
 /* stree: the piece tree over a store (see stree.h). */
 #include "stree.h"
 
+#include <stdlib.h>
+
 static enum vb_err read_node(void *ctx, uint64_t off, unsigned char *buf, size_t cap,
 			     size_t *len)
 {
@@ -17,10 +19,66 @@ static enum vb_err write_node(void *ctx, const unsigned char *buf, size_t len)
 	return vb_store_node_write(ctx, buf, len);
 }
 
+/* The tree's io.lines: read the piece's bytes (verified) in steps of
+ * STEP, one more byte on each side for the edges, and count them. */
+#define STEP ((size_t)256 << 10)
+
+static enum vb_err count_lines(void *ctx, const struct vb_piece *p, uint64_t skip, uint64_t take,
+			       uint64_t limit, struct vb_lines *out, int *cr_before, int *lf_after)
+{
+	unsigned char *buf;
+	enum vb_err rc = VB_OK;
+	int first = 1;
+
+	*cr_before = *lf_after = 0;
+	*out = vb_lines_unknown();
+	if (take > limit)
+		return VB_OK;
+	if (skip > p->len || take > p->len - skip || !take)
+		return vb_err_set(VB_ERANGE, "count beyond the piece");
+	buf = malloc(take < STEP ? (size_t)take : STEP);
+	if (!buf)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	if (skip) {
+		unsigned char c;
+		if ((rc = vb_store_read(ctx, p, skip - 1, &c, 1)))
+			goto out;
+		*cr_before = c == '\r';
+	}
+	for (uint64_t k = 0; k < take;) {
+		size_t n = take - k < STEP ? (size_t)(take - k) : STEP;
+		if ((rc = vb_store_read(ctx, p, skip + k, buf, n)))
+			goto out;
+		struct vb_lines l = vb_lines_scan(buf, n);
+		*out = first ? l : vb_lines_cat(out, &l);
+		first = 0;
+		k += n;
+	}
+	if (skip + take < p->len) {
+		unsigned char c;
+		if ((rc = vb_store_read(ctx, p, skip + take, &c, 1)))
+			goto out;
+		*lf_after = c == '\n';
+	}
+out:
+	if (rc)
+		*out = vb_lines_unknown();
+	free(buf);
+	return rc;
+}
+
 enum vb_err vb_stree_create(struct vb_store *s, size_t cache_bytes, struct vb_ptree **out)
 {
-	struct vb_ptree_io io = {s, read_node, tell, write_node, vb_store_records_start(s),
-				 vb_store_base_size(s)};
+	struct vb_ptree_io io = {
+		.ctx = s,
+		.read_node = read_node,
+		.tell = tell,
+		.write_node = write_node,
+		.min_off = vb_store_records_start(s),
+		.base_size = vb_store_base_size(s),
+		.counts = vb_store_counts_lines(s),
+		.lines = count_lines,
+	};
 
 	return vb_ptree_create(&io, cache_bytes, out);
 }

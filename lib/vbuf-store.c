@@ -114,15 +114,24 @@ static enum vb_err s_send(void *be, uint64_t off, uint64_t n, struct vb_sink *si
 	return walk(be, off, n, send_part, sink);
 }
 
+/* Inserted bytes are counted here, while in hand, and go in as pieces of
+ * at most VB_PTREE_COUNT_PIECE bytes (what a counting tree keeps). */
 static enum vb_err s_insert(void *be, uint64_t off, const void *buf, size_t n)
 {
 	struct sbe *e = be;
-	struct vb_piece p;
-	enum vb_err rc = vb_store_append(e->s, buf, n, &p);
+	const unsigned char *b = buf;
+	enum vb_err rc = VB_OK;
 
-	if (rc)
-		return rc;
-	return vb_ptree_insert(e->t, &e->root, off, &p);
+	for (size_t k = 0; k < n && !rc;) {
+		size_t step = n - k < VB_PTREE_COUNT_PIECE ? n - k : (size_t)VB_PTREE_COUNT_PIECE;
+		struct vb_piece p;
+		if ((rc = vb_store_append(e->s, b + k, step, &p)))
+			break;
+		p.lines = vb_lines_scan(b + k, step);
+		rc = vb_ptree_insert(e->t, &e->root, off + k, &p);
+		k += step;
+	}
+	return rc;
 }
 
 static enum vb_err s_remove(void *be, uint64_t off, uint64_t n)
@@ -137,12 +146,16 @@ static enum vb_err create_v0(struct sbe *e)
 {
 	uint64_t size = vb_store_base_size(e->s), v;
 	struct vb_op op = {VB_OP_CREATE, 0, size, 0};
-	struct vb_piece p = {VB_SRC_BASE, 0, 0, size};
+	struct vb_piece p = {VB_SRC_BASE, 0, 0, size, {0, 0, 0, 0, 0, 0}};
 	struct vb_stree_flush f = {e->t, &e->root};
 	enum vb_err rc = VB_OK;
 
 	e->root = vb_root_empty();
-	if (size)
+	/* a small base is counted now; a larger one stays unknown (creating
+	 * a store reads no more than this) */
+	if (size && size <= VB_PTREE_COUNT_PIECE && vb_store_counts_lines(e->s))
+		rc = vb_ptree_piece_count(e->t, &p, &p.lines);
+	if (size && !rc)
 		rc = vb_ptree_insert(e->t, &e->root, 0, &p);
 	if (!rc)
 		rc = vb_store_commit(e->s, vb_stree_flush, &f,
@@ -197,34 +210,58 @@ static enum vb_err s_ops(void *be, uint64_t version,
 	return vb_store_ops(e->s, &c, fn, arg);
 }
 
-/* Copy bytes [pos, pos+n) of the content `src` to the data record; *out
- * is the piece of the copy.  `done` counts bytes for the progress report. */
-#define COPY_STEP ((uint64_t)8 << 20)
-
+/* Copy bytes [pos, pos+n) of the content `src` to the data record and
+ * insert the copy into `dst` at `at`, as pieces of VB_PTREE_COUNT_PIECE
+ * bytes (the last one shorter) whatever the source's pieces, each with
+ * the counts of the bytes it copies (the source pieces' when known, else
+ * counted by reading them in a counting store), so a flatten gives a
+ * counting store a counted tree.  `done` counts bytes for the progress
+ * report. */
 struct copy_arg {
 	struct sbe *e;
-	struct vb_piece *out;
-	int first;
+	struct vb_root *dst;
+	uint64_t at;
+	struct vb_piece cur;    /* the copy not yet inserted (len 0: none) */
 	const struct vb_flatten_opts *o;
 	uint64_t *done, total;
 };
 
+static enum vb_err copy_flush(struct copy_arg *a)
+{
+	enum vb_err rc = VB_OK;
+
+	if (a->cur.len) {
+		rc = vb_ptree_insert(a->e->t, a->dst, a->at, &a->cur);
+		a->at += a->cur.len;
+		a->cur.len = 0;
+	}
+	return rc;
+}
+
 static enum vb_err copy_part(void *arg, const struct vb_piece *p, uint64_t skip, uint64_t take)
 {
 	struct copy_arg *a = arg;
+	int counts = vb_store_counts_lines(a->e->s);
 	enum vb_err rc = VB_OK;
 
 	for (uint64_t k = 0; k < take && !rc;) {
-		uint64_t step = take - k < COPY_STEP ? take - k : COPY_STEP;
-		struct vb_piece part;
-		if ((rc = vb_store_append_piece(a->e->s, p, skip + k, step, &part)))
+		uint64_t room = VB_PTREE_COUNT_PIECE - a->cur.len;
+		uint64_t step = take - k < room ? take - k : room;
+		struct vb_piece part = vb_ptree_piece_part(a->e->t, p, skip + k, step), copy;
+		if (counts && !part.lines.known &&
+		    (rc = vb_ptree_piece_count(a->e->t, &part, &part.lines)))
 			break;
-		if (a->first) {
-			*a->out = part;
-			a->first = 0;
+		if ((rc = vb_store_append_piece(a->e->s, p, skip + k, step, &copy)))
+			break;
+		if (a->cur.len) {
+			a->cur.lines = vb_lines_cat(&a->cur.lines, &part.lines);
+			a->cur.len += step;
 		} else {
-			a->out->len += part.len;
+			a->cur = copy;
+			a->cur.lines = part.lines;
 		}
+		if (a->cur.len == VB_PTREE_COUNT_PIECE)
+			rc = copy_flush(a);
 		k += step;
 		*a->done += step;
 		if (a->o->progress)
@@ -234,25 +271,24 @@ static enum vb_err copy_part(void *arg, const struct vb_piece *p, uint64_t skip,
 }
 
 static enum vb_err copy_range(struct sbe *e, const struct vb_root *src, uint64_t pos,
-			      uint64_t n, struct vb_piece *out, const struct vb_flatten_opts *o,
-			      uint64_t *done, uint64_t total)
+			      uint64_t n, struct vb_root *dst, uint64_t at,
+			      const struct vb_flatten_opts *o, uint64_t *done, uint64_t total)
 {
-	struct copy_arg a = {e, out, 1, o, done, total};
-	return vb_ptree_range(e->t, src, pos, n, copy_part, &a);
+	struct copy_arg a = {e, dst, at, {0, 0, 0, 0, {0, 0, 0, 0, 0, 0}}, o, done, total};
+	enum vb_err rc = vb_ptree_range(e->t, src, pos, n, copy_part, &a);
+
+	return rc ? rc : copy_flush(&a);
 }
 
 static enum vb_err flatten_all(struct sbe *e, const struct vb_flatten_opts *o,
 			       struct vb_flatten_stats *st)
 {
 	struct vb_root src = vb_root_share(&e->root), nr = vb_root_empty();
-	struct vb_piece copy;
 	uint64_t done = 0;
 	enum vb_err rc = VB_OK;
 
-	if (src.bytes) {
-		if (!(rc = copy_range(e, &src, 0, src.bytes, &copy, o, &done, src.bytes)))
-			rc = vb_ptree_insert(e->t, &nr, 0, &copy);
-	}
+	if (src.bytes)
+		rc = copy_range(e, &src, 0, src.bytes, &nr, 0, o, &done, src.bytes);
 	vb_root_release(e->t, &src);
 	if (rc) {
 		vb_root_release(e->t, &nr);
@@ -266,17 +302,15 @@ static enum vb_err flatten_all(struct sbe *e, const struct vb_flatten_opts *o,
 	return VB_OK;
 }
 
-/* Replace [pos, pos+n) of the live tree by a copy of its bytes. */
+/* Replace [pos, pos+n) of the live tree by a copy of its bytes (`src`
+ * is a second owner of the tree as it was, so the copy reads it). */
 static enum vb_err consolidate(struct sbe *e, const struct vb_root *src, uint64_t pos,
 			       uint64_t n, const struct vb_flatten_opts *o, uint64_t *done)
 {
-	struct vb_piece copy;
-	enum vb_err rc = copy_range(e, src, pos, n, &copy, o, done, 0);
+	enum vb_err rc = vb_ptree_delete(e->t, &e->root, pos, n);
 
 	if (!rc)
-		rc = vb_ptree_delete(e->t, &e->root, pos, n);
-	if (!rc)
-		rc = vb_ptree_insert(e->t, &e->root, pos, &copy);
+		rc = copy_range(e, src, pos, n, &e->root, pos, o, done, 0);
 	return rc;
 }
 
@@ -334,12 +368,21 @@ static enum vb_err s_flatten(void *be, const struct vb_flatten_opts *o,
 	st->pieces_before = e->root.pieces;
 	if (o->partial) {
 		rc = flatten_partial(e, o, st);
-	} else if (e->root.pieces == 1) {
-		/* one piece of the store's own data already: nothing to copy */
-		if ((rc = vb_ptree_seek(e->t, &e->root, 0, &c)))
-			return rc;
-		int flat = vb_ptree_cur_piece(&c)->src == VB_SRC_DATA;
+	} else if (e->root.pieces <= e->root.bytes / VB_PTREE_COUNT_PIECE + 1) {
+		/* one run of the store's own data already (cut only where a
+		 * counting tree cuts data pieces): nothing to copy */
+		int flat = 1;
+		struct vb_piece prev;
+		rc = vb_ptree_seek(e->t, &e->root, 0, &c);
+		for (int first = 1; !rc && !c.at_end && flat; first = 0) {
+			const struct vb_piece *p = vb_ptree_cur_piece(&c);
+			flat = p->src == VB_SRC_DATA && (first || vb_piece_contiguous(&prev, p));
+			prev = *p;
+			rc = vb_ptree_next(&c);
+		}
 		vb_ptree_cur_close(&c);
+		if (rc)
+			return rc;
 		rc = flat ? VB_OK : flatten_all(e, o, st);
 		e->no_base = 1;
 	} else {
@@ -349,11 +392,14 @@ static enum vb_err s_flatten(void *be, const struct vb_flatten_opts *o,
 	return rc;
 }
 
+#define COPY_STEP ((uint64_t)8 << 20)
+
 static enum vb_err s_embed(void *be, const struct vb_flatten_opts *o, uint64_t *bytes)
 {
 	struct sbe *e = be;
 	uint64_t size = vb_store_base_size(e->s), done = 0;
-	struct vb_piece base = {VB_SRC_BASE, 0, 0, size}, copy = {0, 0, 0, 0};
+	struct vb_piece base = {VB_SRC_BASE, 0, 0, size, {0, 0, 0, 0, 0, 0}};
+	struct vb_piece copy = {0, 0, 0, 0, {0, 0, 0, 0, 0, 0}};
 	enum vb_err rc = VB_OK;
 
 	*bytes = 0;
@@ -438,6 +484,49 @@ static enum vb_err s_read_at(void *be, uint64_t version, uint64_t off, void *buf
 	return vb_ptree_range(e->t, &r, off, n, walk_part, &w);
 }
 
+/* Line addressing (vbuf-lines.c asks): from the version's tree. */
+static enum vb_err s_line_ends(void *be, uint64_t version, enum vb_line_mode m, uint64_t off,
+			       uint64_t *ends)
+{
+	struct sbe *e = be;
+	struct vb_root r;
+	enum vb_err rc = root_at(e, version, &r);
+
+	return rc ? rc : vb_ptree_line_ends(e->t, &r, m, off, ends);
+}
+
+static enum vb_err s_line_find(void *be, uint64_t version, enum vb_line_mode m, uint64_t k,
+			       uint64_t *pos)
+{
+	struct sbe *e = be;
+	struct vb_ptree_line at;
+	struct vb_root r;
+	unsigned char buf[4096];
+	enum vb_err rc = root_at(e, version, &r);
+
+	if (rc || (rc = vb_ptree_line_find(e->t, &r, m, k, &at)))
+		return rc;
+	/* the (k - ends_before)-th end starts in this piece: find its byte */
+	uint64_t left = k - at.ends_before;
+	int prev_cr = at.prev_cr;
+	for (uint64_t o = 0; o < at.piece.len;) {
+		size_t n = at.piece.len - o < sizeof buf ? (size_t)(at.piece.len - o) : sizeof buf;
+		if ((rc = vb_store_read(e->s, &at.piece, o, buf, n)))
+			return rc;
+		for (size_t i = 0; i < n; i++) {
+			int end = buf[i] == '\r' ? m == VB_LINES_ANY
+						  : buf[i] == '\n' && !(m == VB_LINES_ANY && prev_cr);
+			prev_cr = buf[i] == '\r';
+			if (end && !--left) {
+				*pos = at.piece_pos + o + i;
+				return VB_OK;
+			}
+		}
+		o += n;
+	}
+	return vb_err_set(VB_ECORRUPT, "line counts of a piece do not match its bytes");
+}
+
 static enum vb_err s_diff(void *be, uint64_t va, uint64_t vb,
 			  enum vb_err (*hunk)(void *arg, uint64_t a_off, uint64_t a_len,
 					      uint64_t b_off, uint64_t b_len),
@@ -465,10 +554,25 @@ static int v_seen(void *arg, uint64_t off)
 	return vb_oset_add(&((struct vwalk *)arg)->seen, off);
 }
 
+/* The store checks where a piece points; the line counts a piece
+ * carries are checked here against its bytes (a count that passed its
+ * record's checksum but is wrong would give wrong lines). */
 static enum vb_err v_piece(void *arg, const struct vb_piece *p)
 {
 	struct vwalk *w = arg;
-	return w->piece(w->parg, p);
+	enum vb_err rc = w->piece(w->parg, p);
+
+	if (!rc && p->lines.known) {
+		struct vb_piece q = *p;
+		struct vb_lines l;
+		q.lines = vb_lines_unknown();
+		if ((rc = vb_ptree_piece_count(w->e->t, &q, &l)))
+			return rc;
+		if (l.lf != p->lines.lf || l.cr != p->lines.cr || l.crlf != p->lines.crlf ||
+		    l.head_lf != p->lines.head_lf || l.tail_cr != p->lines.tail_cr)
+			return vb_err_set(VB_ECORRUPT, "the line counts of a piece do not match its bytes");
+	}
+	return rc;
 }
 
 static enum vb_err v_walk(void *ctx, const struct vb_commit *c,
@@ -563,7 +667,7 @@ static const struct vb_backend_ops store_ops = {
 	.read = s_read, .send = s_send, .insert = s_insert, .remove = s_remove,
 	.revert = s_revert, .commit = s_commit, .info = s_info, .ops = s_ops,
 	.parent = s_parent, .commit_ops = s_commit_ops, .commit_read = s_commit_read,
-	.state = s_state, .warning = s_warning, .stats = s_stats, .read_at = s_read_at, .diff = s_diff, .verify = s_verify,
+	.state = s_state, .warning = s_warning, .stats = s_stats, .read_at = s_read_at, .line_ends = s_line_ends, .line_find = s_line_find, .diff = s_diff, .verify = s_verify,
 	.compact = s_compact, .close = s_close, .flatten = s_flatten, .embed = s_embed,
 };
 

@@ -107,8 +107,9 @@ enum vb_err vb_vbuf_commit(struct vb_vbuf *b, const char *message, uint64_t *ver
 
 /*
  * Flattening: content unchanged, pieces consolidated.  A full flatten
- * copies the content into the store (one piece; the version no longer
- * needs the base file); a partial one copies only each run of two or more
+ * copies the content into the store (one run of the store's own data, in
+ * pieces of at most 1 MiB in a store that counts lines; the version no
+ * longer needs the base file); a partial one copies only each run of two or more
  * neighbouring pieces shorter than `small`, so its cost follows the
  * fragmented bytes, not the size.  Either is one FLATTEN operation in the
  * next commit; positions (iterators, anchors) do not move.  The progress

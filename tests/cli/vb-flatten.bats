@@ -57,7 +57,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 
 # ------------------------------------------------------------ full flatten
 
-@test "full flatten: the same bytes, one piece, a new version whose op is flatten" {
+@test "full flatten: the same bytes, one run of 1 MiB pieces, a new version whose op is flatten" {
 	make_fragmented
 	before=$(content_sum s.vb)
 	size=$(stat -c %s s.vb)
@@ -70,7 +70,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_regex "${lines[0]}" '^ +35  .*  flatten +0 +0 +4193414$'
 	assert_regex "${lines[1]}" '^ +34  .*  delete +4192419 +5 +4193414$'
 	assert_equal "$(json_of s.vb op)" '"flatten"'
-	assert_equal "$(json_of s.vb pieces)" 1
+	assert_equal "$(json_of s.vb pieces)" 4   # 1 MiB each (a store that counts lines)
 	# the content was copied into the store
 	[ "$(stat -c %s s.vb)" -gt $((size + 4193414)) ]
 	run -0 vb-history --verify s.vb
@@ -135,10 +135,10 @@ SECS='[0-9]+\.[0-9]{2} s'
 	make_fragmented
 	before=$(content_sum s.vb)
 	run -0 vb-flatten -v s.vb
-	assert_output 'version 35: 4193414 bytes copied, 164 pieces -> 1'
+	assert_output 'version 35: 4193414 bytes copied, 164 pieces -> 4'
 	size=$(stat -c %s s.vb)
 	run -0 vb-flatten -v s.vb
-	assert_output 'version 36: 0 bytes copied, 1 pieces -> 1'
+	assert_output 'version 36: 0 bytes copied, 4 pieces -> 4'
 	# one commit record, no data
 	[ "$(stat -c %s s.vb)" -lt $((size + 4096)) ]
 	run -0 vb-history --no-header -n 1 s.vb
@@ -248,7 +248,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_output 'version 35: 34618 bytes copied, 164 pieces -> 7'
 	assert_equal "$(content_sum s.vb)" "$before"
 	VB_CACHE=256K run -0 vb-flatten -v s.vb
-	assert_output 'version 36: 4193414 bytes copied, 7 pieces -> 1'
+	assert_output 'version 36: 4193414 bytes copied, 7 pieces -> 4'
 	run -0 vb-flatten --cache 256K -v --embed s.vb
 	assert_output 'version 37: 4194304 bytes of the base embedded'
 	mv base away
@@ -282,7 +282,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	run -0 vb-flatten -v --partial s.vb
 	assert_output 'version 36: 34618 bytes copied, 164 pieces -> 7'
 	VB_AUTO_FLATTEN=off run -0 vb-flatten -v s.vb
-	assert_output 'version 37: 4193414 bytes copied, 7 pieces -> 1'
+	assert_output 'version 37: 4193414 bytes copied, 7 pieces -> 4'
 }
 
 # ------------------------------------------------------------ --partial
@@ -318,16 +318,18 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_output 'version 35: 0 bytes copied, 164 pieces -> 164'
 	# every piece is shorter than 8M: all of them are one run
 	run -0 vb-flatten -v --partial --piece-size 8M s.vb
-	assert_output 'version 36: 4193414 bytes copied, 164 pieces -> 1'
+	assert_output 'version 36: 4193414 bytes copied, 164 pieces -> 4'
 	assert_equal "$(content_sum s.vb)" "$before"
 	run -0 vb-history --verify s.vb
 	# between the two: the base piece before the inserts (1048676 bytes)
 	# is shorter than 1100000, so the first run reaches from 0 to the
 	# last insert (1054584 bytes); the base pieces after it (about 1.5M
 	# each) are not, so the deletions' 99 pieces stay one run of their
-	# own (28710 bytes), and the 995 bytes at the end stay alone
+	# own (28710 bytes), and the 995 bytes at the end stay alone; the
+	# first run's copy, longer than 1 MiB, is two pieces (a store that
+	# counts lines keeps its data pieces at most 1 MiB)
 	run -0 vb-flatten -v --partial --piece-size 1100000 u.vb
-	assert_output 'version 35: 1083294 bytes copied, 164 pieces -> 5'
+	assert_output 'version 35: 1083294 bytes copied, 164 pieces -> 6'
 	assert_equal "$(content_sum u.vb)" "$before"
 }
 
@@ -335,7 +337,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	make_fragmented
 	before=$(content_sum s.vb)
 	run -0 vb-flatten -v --partial --piece-size 8M s.vb
-	assert_output 'version 35: 4193414 bytes copied, 164 pieces -> 1'
+	assert_output 'version 35: 4193414 bytes copied, 164 pieces -> 4'
 	mv base away
 	# one piece of the store's own data, as after a full flatten
 	assert_equal "$(content_sum s.vb)" "$before"
@@ -429,10 +431,11 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_equal "$(content_sum s.vb)" "$before"
 	# and flattens after the embedding, with no base file at all
 	run -0 vb-insert s.vb 0 --text x
+	# "x" and the flattened content's four 1 MiB pieces
 	run -0 vb-flatten -v --partial s.vb
-	assert_output 'version 38: 0 bytes copied, 2 pieces -> 2'
+	assert_output 'version 38: 0 bytes copied, 5 pieces -> 5'
 	run -0 vb-flatten -v s.vb
-	assert_output 'version 39: 4193415 bytes copied, 2 pieces -> 1'
+	assert_output 'version 39: 4193415 bytes copied, 5 pieces -> 4'
 	run -0 vb-history --verify s.vb
 }
 
@@ -614,7 +617,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_same_sum s.vb "$before"
 	release_lock '!'
 	run -0 vb-flatten -v --wait 0 s.vb
-	assert_output 'version 36: 4193415 bytes copied, 165 pieces -> 1'
+	assert_output 'version 36: 4193415 bytes copied, 165 pieces -> 4'
 	run -0 vb-cat -n 1 s.vb
 	assert_output '!'
 }

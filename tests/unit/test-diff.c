@@ -245,7 +245,7 @@ struct snap {
 
 static void test_trees(void)
 {
-	struct vb_ptree_io io = {NULL, fake_read, fake_tell, fake_write, MIN_OFF, BASE_SIZE};
+	struct vb_ptree_io io = {NULL, fake_read, fake_tell, fake_write, MIN_OFF, BASE_SIZE, 0, NULL};
 	struct vb_ptree *t;
 	struct snap snaps[NSNAP];
 	int nsnap = 0;
@@ -255,7 +255,7 @@ static void test_trees(void)
 
 	REQUIRE(model && buf);
 	REQUIRE_OK(vb_ptree_create(&io, 64 * 1024, &t));
-	struct vb_piece whole = {VB_SRC_BASE, 0, 0, 64 * 1024};
+	struct vb_piece whole = {VB_SRC_BASE, 0, 0, 64 * 1024, {0, 0, 0, 0, 0, 0}};
 	REQUIRE_OK(vb_ptree_insert(t, &r, 0, &whole));
 	len = whole.len;
 	for (uint64_t i = 0; i < len; i++)
@@ -389,7 +389,7 @@ static uint64_t write_inner(unsigned level, const struct vb_root *k, unsigned n)
 
 static void test_hostile(void)
 {
-	struct vb_ptree_io io = {NULL, fake_read, fake_tell, fake_write, MIN_OFF, BASE_SIZE};
+	struct vb_ptree_io io = {NULL, fake_read, fake_tell, fake_write, MIN_OFF, BASE_SIZE, 0, NULL};
 	struct vb_ptree *t;
 	struct vb_root pool[POOL];
 	unsigned level_of[POOL];
@@ -410,7 +410,7 @@ static void test_hostile(void)
 	for (int i = 0; i < 30; i++) {
 		struct vb_piece p[6];
 		unsigned np = 1 + (unsigned)rnd(6);
-		struct vb_root k = {0, np, 0, NULL};
+		struct vb_root k = {0, np, 0, NULL, {0, 0, 0, 0, 0, 0}, 0};
 		for (unsigned j = 0; j < np; j++) {
 			if (rnd(4) == 0) {
 				p[j].src = VB_SRC_DATA;
@@ -434,7 +434,7 @@ static void test_hostile(void)
 		while (lo < n && level_of[lo] != level - 1)
 			lo++;
 		for (int i = 0; i < 16; i++) {
-			struct vb_root kids[6], k = {0, 0, 0, NULL};
+			struct vb_root kids[6], k = {0, 0, 0, NULL, {0, 0, 0, 0, 0, 0}, 0};
 			unsigned nk = 1 + (unsigned)rnd(6);
 			for (unsigned j = 0; j < nk; j++) {
 				kids[j] = pool[lo + (int)rnd((uint64_t)(hi - lo))];
@@ -469,14 +469,14 @@ static void test_hostile(void)
 	 * read (a stretch replaced whole need not be read at all). */
 	struct vb_root bad[5], other[5];
 	int nbad = 0;
-	struct vb_piece q = {VB_SRC_BASE, 0, 54321, 17};
-	struct vb_root sound = {17, 1, write_leaf(&q, 1), NULL};
+	struct vb_piece q = {VB_SRC_BASE, 0, 54321, 17, {0, 0, 0, 0, 0, 0}};
+	struct vb_root sound = {17, 1, write_leaf(&q, 1), NULL, {0, 0, 0, 0, 0, 0}, 0};
 	{
 		/* a child claimed with the wrong sums */
 		struct vb_root kids[2] = {pool[0], pool[1]};
 		kids[1].bytes += 1;
 		struct vb_root k = {kids[0].bytes + kids[1].bytes, kids[0].pieces + kids[1].pieces,
-				    0, NULL};
+				    0, NULL, {0, 0, 0, 0, 0, 0}, 0};
 		k.off = write_inner(1, kids, 2);
 		bad[nbad] = k;
 		kids[1] = sound;
@@ -489,26 +489,26 @@ static void test_hostile(void)
 		/* a level-2 node whose child is a leaf (one of its own: a leaf
 		 * shared with the other side would be skipped, rightly, as the
 		 * same content whatever level it is claimed at) */
-		struct vb_piece p = {VB_SRC_BASE, 0, 12345, 17};
-		struct vb_root leaf = {17, 1, write_leaf(&p, 1), NULL};
-		struct vb_root k = {17, 1, write_inner(2, &leaf, 1), NULL};
+		struct vb_piece p = {VB_SRC_BASE, 0, 12345, 17, {0, 0, 0, 0, 0, 0}};
+		struct vb_root leaf = {17, 1, write_leaf(&p, 1), NULL, {0, 0, 0, 0, 0, 0}, 0};
+		struct vb_root k = {17, 1, write_inner(2, &leaf, 1), NULL, {0, 0, 0, 0, 0, 0}, 0};
 		struct vb_root top[2] = {pool[50], k};   /* pool[50]: a level-2 node */
-		struct vb_root k2 = {top[0].bytes + 17, top[0].pieces + 1, 0, NULL};
+		struct vb_root k2 = {top[0].bytes + 17, top[0].pieces + 1, 0, NULL, {0, 0, 0, 0, 0, 0}, 0};
 		REQUIRE(level_of[50] == 2);
 		k2.off = write_inner(3, top, 2);
 		bad[nbad] = k2;
-		struct vb_root mid = {17, 1, write_inner(1, &sound, 1), NULL};
-		top[1] = (struct vb_root){17, 1, write_inner(2, &mid, 1), NULL};
+		struct vb_root mid = {17, 1, write_inner(1, &sound, 1), NULL, {0, 0, 0, 0, 0, 0}, 0};
+		top[1] = (struct vb_root){17, 1, write_inner(2, &mid, 1), NULL, {0, 0, 0, 0, 0, 0}, 0};
 		k2.off = write_inner(3, top, 2);
 		other[nbad++] = k2;
 	}
 	{
 		/* garbage where a node should be */
 		unsigned char junk[7] = {0, 200, 255, 255, 255, 255, 255};
-		struct vb_root k = {17, 1, file_len, NULL};
+		struct vb_root k = {17, 1, file_len, NULL, {0, 0, 0, 0, 0, 0}, 0};
 		fake_write(NULL, junk, sizeof junk);
 		struct vb_root kids[2] = {pool[3], k};
-		struct vb_root p = {kids[0].bytes + 17, kids[0].pieces + 1, 0, NULL};
+		struct vb_root p = {kids[0].bytes + 17, kids[0].pieces + 1, 0, NULL, {0, 0, 0, 0, 0, 0}, 0};
 		p.off = write_inner(1, kids, 2);
 		bad[nbad] = p;
 		kids[1] = sound;
@@ -524,8 +524,8 @@ static void test_hostile(void)
 	}
 	{
 		/* a child offset that names no record */
-		struct vb_root kids[2] = {pool[4], {17, 1, file_len - 1, NULL}};
-		struct vb_root p = {kids[0].bytes + 17, kids[0].pieces + 1, 0, NULL};
+		struct vb_root kids[2] = {pool[4], {17, 1, file_len - 1, NULL, {0, 0, 0, 0, 0, 0}, 0}};
+		struct vb_root p = {kids[0].bytes + 17, kids[0].pieces + 1, 0, NULL, {0, 0, 0, 0, 0, 0}, 0};
 		p.off = write_inner(1, kids, 2);
 		bad[nbad] = p;
 		kids[1] = sound;

@@ -95,7 +95,7 @@ static void read_all(struct vb_ptree *t, const struct vb_root *r, unsigned char 
 {
 	struct vb_ptree_cur c;
 	uint64_t pos = 0, n = 0;
-	struct vb_piece prev = {0, 0, 0, 0};
+	struct vb_piece prev = {0, 0, 0, 0, {0, 0, 0, 0, 0, 0}};
 
 	*mergeable = 0;
 	REQUIRE_OK(vb_ptree_seek(t, r, 0, &c));
@@ -145,7 +145,7 @@ struct saved {
 static void test_paper_example(struct vb_ptree *t)
 {
 	struct vb_root r = vb_root_empty();
-	struct vb_piece base = {VB_SRC_BASE, 0, 0, 11};
+	struct vb_piece base = {VB_SRC_BASE, 0, 0, 11, {0, 0, 0, 0, 0, 0}};
 	REQUIRE_OK(vb_ptree_insert(t, &r, 0, &base));
 	struct vb_piece a = append_data((const unsigned char *)"big ", 4);
 	REQUIRE_OK(vb_ptree_insert(t, &r, 6, &a));
@@ -163,7 +163,7 @@ static void test_paper_example(struct vb_ptree *t)
 
 int main(void)
 {
-	struct vb_ptree_io io = {NULL, fake_read, fake_tell, fake_write, MIN_OFF, BASE_SIZE};
+	struct vb_ptree_io io = {NULL, fake_read, fake_tell, fake_write, MIN_OFF, BASE_SIZE, 0, NULL};
 	struct vb_ptree *t;
 	uint64_t seed = test_seed();
 	unsigned char zero[MIN_OFF] = {0};
@@ -177,7 +177,7 @@ int main(void)
 	unsigned char *model = malloc(cap), *got = malloc(cap), *tmp = malloc(cap);
 	REQUIRE(model && got && tmp);
 	struct vb_root r = vb_root_empty();
-	struct vb_piece whole = {VB_SRC_BASE, 0, 0, BASE_SIZE / 4};
+	struct vb_piece whole = {VB_SRC_BASE, 0, 0, BASE_SIZE / 4, {0, 0, 0, 0, 0, 0}};
 	REQUIRE_OK(vb_ptree_insert(t, &r, 0, &whole));
 	uint64_t len = whole.len;
 	for (uint64_t i = 0; i < len; i++)
@@ -200,7 +200,7 @@ int main(void)
 			struct vb_piece p;
 			if (test_rand(&seed) % 4 == 0) {
 				uint64_t s = test_rand(&seed) % (BASE_SIZE - n);
-				p = (struct vb_piece){VB_SRC_BASE, 0, s, n};
+				p = (struct vb_piece){VB_SRC_BASE, 0, s, n, {0, 0, 0, 0, 0, 0}};
 				for (uint64_t i = 0; i < n; i++)
 					tmp[i] = base_byte(s + i);
 			} else {

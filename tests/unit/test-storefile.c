@@ -303,7 +303,7 @@ static size_t decode_root(struct vb_store *s, const struct vb_commit *c, struct 
 	for (size_t i = 0; i < n; i++) {
 		const unsigned char *q = buf + 8 + 32 * i;
 		p[i] = (struct vb_piece){vb_le_get64(q), vb_le_get64(q + 8), vb_le_get64(q + 16),
-					 vb_le_get64(q + 24)};
+					 vb_le_get64(q + 24), {0, 0, 0, 0, 0, 0}};
 	}
 	return (size_t)n;
 }
@@ -601,7 +601,7 @@ static void test_create_base(void)
 	CHECK_EQ_U64(vb_store_tell(s), vb_store_records_start(s));
 
 	/* version 0: the base as it is, one piece */
-	struct vb_piece bpc = {VB_SRC_BASE, 0, 0, bn};
+	struct vb_piece bpc = {VB_SRC_BASE, 0, 0, bn, {0, 0, 0, 0, 0, 0}};
 	struct vb_op op = {VB_OP_CREATE, 0, bn, 0};
 	tree_init(&t, s, &bpc, 1);
 	CHECK_EQ_U64(commit_tree(s, &t, &op, 1, ""), 0);
@@ -617,18 +617,18 @@ static void test_create_base(void)
 		CHECK(!memcmp(buf, base + skip, (size_t)n));
 	}
 	/* a base piece beyond the base file is damage */
-	struct vb_piece outside = {VB_SRC_BASE, 0, bn - 5, 10};
+	struct vb_piece outside = {VB_SRC_BASE, 0, bn - 5, 10, {0, 0, 0, 0, 0, 0}};
 	CHECK(vb_store_read(s, &outside, 0, buf, 10) == VB_ECORRUPT);
 	/* a read beyond the piece (inside the base file) is refused, as for
 	 * data pieces, and so is a skip so large it would wrap */
-	struct vb_piece small = {VB_SRC_BASE, 0, 0, 10};
+	struct vb_piece small = {VB_SRC_BASE, 0, 0, 10, {0, 0, 0, 0, 0, 0}};
 	CHECK(vb_store_read(s, &small, 5, buf, 6) == VB_ERANGE);
 	CHECK(vb_store_read(s, &small, UINT64_MAX - 2, buf, 4) == VB_ERANGE);
 	CHECK_OK(vb_store_read(s, &small, 5, buf, 5));
 
 	/* version 1: ten bytes inserted at 1000 */
-	struct vb_piece pcs[3] = {{VB_SRC_BASE, 0, 0, 1000}, {0, 0, 0, 0},
-				  {VB_SRC_BASE, 0, 1000, bn - 1000}};
+	struct vb_piece pcs[3] = {{VB_SRC_BASE, 0, 0, 1000, {0, 0, 0, 0, 0, 0}}, {0, 0, 0, 0, {0, 0, 0, 0, 0, 0}},
+				  {VB_SRC_BASE, 0, 1000, bn - 1000, {0, 0, 0, 0, 0, 0}}};
 	REQUIRE_OK(vb_store_append(s, "0123456789", 10, &pcs[1]));
 	CHECK_EQ_U64(commit_pieces(s, pcs, 3), 1);
 	CHECK(exists(p));
@@ -709,7 +709,7 @@ static void test_data(void)
 	o.create = 1;
 	o.base = bp;
 	REQUIRE_OK(vb_store_open(p, &o, &s));
-	struct vb_piece bpc = {VB_SRC_BASE, 0, 0, bn};
+	struct vb_piece bpc = {VB_SRC_BASE, 0, 0, bn, {0, 0, 0, 0, 0, 0}};
 	struct vb_op op = {VB_OP_CREATE, 0, bn, 0};
 	tree_init(&t, s, &bpc, 1);
 	CHECK_EQ_U64(commit_tree(s, &t, &op, 1, ""), 0);
@@ -727,7 +727,7 @@ static void test_data(void)
 		/* whole blocks are on disk, the rest waits for the next */
 		CHECK_EQ_U64(vb_store_tell(s), rec + at / B * STRIDE);
 	}
-	struct vb_piece all = {VB_SRC_DATA, rec, 0, total};
+	struct vb_piece all = {VB_SRC_DATA, rec, 0, total, {0, 0, 0, 0, 0, 0}};
 	/* readable before the commit, the pending block included */
 	for (int i = 0; i < 40; i++) {
 		uint64_t skip = rnd(total), n = rnd(total - skip + 1);
@@ -754,7 +754,7 @@ static void test_data(void)
 		CHECK_OK(vb_store_read(s, &all, skip, buf, (size_t)n));
 		CHECK(!memcmp(buf, d + skip, (size_t)n));
 		/* the same range as a piece of its own */
-		struct vb_piece sub = {VB_SRC_DATA, rec, skip, n};
+		struct vb_piece sub = {VB_SRC_DATA, rec, skip, n, {0, 0, 0, 0, 0, 0}};
 		if (n) {
 			CHECK_OK(vb_store_read(s, &sub, 0, buf, (size_t)n));
 			CHECK(!memcmp(buf, d + skip, (size_t)n));
@@ -774,9 +774,9 @@ static void test_data(void)
 	CHECK(vb_store_read(s, &all, 1, buf, (size_t)total) == VB_ERANGE);
 	CHECK(vb_store_read(s, &all, total + 1, buf, 0) == VB_ERANGE);
 	/* a piece beyond its record is damage */
-	struct vb_piece past = {VB_SRC_DATA, rec, total, 10};
+	struct vb_piece past = {VB_SRC_DATA, rec, total, 10, {0, 0, 0, 0, 0, 0}};
 	CHECK(vb_store_read(s, &past, 0, buf, 10) == VB_ECORRUPT);
-	struct vb_piece nowhere = {VB_SRC_DATA, rec + 1, 0, 10};
+	struct vb_piece nowhere = {VB_SRC_DATA, rec + 1, 0, 10, {0, 0, 0, 0, 0, 0}};
 	CHECK(vb_store_read(s, &nowhere, 0, buf, 10) == VB_ECORRUPT);
 	/* repeated small reads come from the block cache */
 	vb_store_stats(s, &st);
@@ -1168,7 +1168,7 @@ static void test_history(void)
 		CHECK(vb_store_commit_read(s, e[5].off + 1, &c2) == VB_ECORRUPT);
 		/* verify: every record, every version */
 		struct report r;
-		struct walker wk = {NULL, 0, UINT64_MAX, {0, 0, 0, 0}};
+		struct walker wk = {NULL, 0, UINT64_MAX, {0, 0, 0, 0, {0, 0, 0, 0, 0, 0}}};
 		struct vb_verify_stats st;
 		CHECK_OK(verify(s, &wk, &r, &st));
 		CHECK(r.problems == 0 && r.notes == 0);
@@ -1356,7 +1356,7 @@ static void test_verify(void)
 	struct vb_commit c1, c2;
 	struct report r;
 	struct vb_verify_stats st;
-	struct walker w = {NULL, 0, UINT64_MAX, {0, 0, 0, 0}};
+	struct walker w = {NULL, 0, UINT64_MAX, {0, 0, 0, 0, {0, 0, 0, 0, 0, 0}}};
 
 	REQUIRE(d && buf);
 	rnd_bytes(d, dn);
@@ -1392,10 +1392,10 @@ static void test_verify(void)
 	CHECK(vb_store_verify(s, NULL, NULL, NULL, NULL, NULL) == VB_OK);
 	w.bad_version = UINT64_MAX;
 	/* so is a piece that reaches beyond its data record */
-	w.extra = (struct vb_piece){VB_SRC_DATA, rec, dn - 5, 10};
+	w.extra = (struct vb_piece){VB_SRC_DATA, rec, dn - 5, 10, {0, 0, 0, 0, 0, 0}};
 	CHECK(verify(s, &w, &r, &st) == VB_ECORRUPT);
 	CHECK(r.problems == 3 && reported_at(&r, c1.off) && reported_at(&r, c2.off));
-	w.extra = (struct vb_piece){VB_SRC_DATA, rec, dn - 5, 5};
+	w.extra = (struct vb_piece){VB_SRC_DATA, rec, dn - 5, 5, {0, 0, 0, 0, 0, 0}};
 	CHECK_OK(verify(s, &w, &r, &st));
 	w.extra.len = 0;
 	vb_store_close(s);
@@ -1486,7 +1486,7 @@ static void test_embed(void)
 	struct vb_commit c;
 	struct vb_store_state st;
 	struct report r;
-	struct walker w = {NULL, 0, UINT64_MAX, {0, 0, 0, 0}};
+	struct walker w = {NULL, 0, UINT64_MAX, {0, 0, 0, 0, {0, 0, 0, 0, 0, 0}}};
 	struct tree t;
 
 	REQUIRE(base && buf);
@@ -1495,7 +1495,7 @@ static void test_embed(void)
 	o.create = 1;
 	o.base = bp;
 	REQUIRE_OK(vb_store_open(p, &o, &s));
-	struct vb_piece whole = {VB_SRC_BASE, 0, 0, bn}, copy, part;
+	struct vb_piece whole = {VB_SRC_BASE, 0, 0, bn, {0, 0, 0, 0, 0, 0}}, copy, part;
 	struct vb_op op0 = {VB_OP_CREATE, 0, bn, 0};
 	tree_init(&t, s, &whole, 1);
 	CHECK_EQ_U64(commit_tree(s, &t, &op0, 1, ""), 0);
@@ -1541,8 +1541,8 @@ static void test_embed(void)
 	vb_store_close(s);
 	/* later commits carry the embedded record on */
 	s = open_store(p, 1);
-	struct vb_piece ins, three[3] = {{VB_SRC_BASE, 0, 0, 10}, {0, 0, 0, 0},
-					 {VB_SRC_BASE, 0, 10, bn - 10}};
+	struct vb_piece ins, three[3] = {{VB_SRC_BASE, 0, 0, 10, {0, 0, 0, 0, 0, 0}}, {0, 0, 0, 0, {0, 0, 0, 0, 0, 0}},
+					 {VB_SRC_BASE, 0, 10, bn - 10, {0, 0, 0, 0, 0, 0}}};
 	REQUIRE_OK(vb_store_append(s, "X", 1, &ins));
 	three[1] = ins;
 	CHECK_EQ_U64(commit_pieces(s, three, 3), 2);
@@ -1666,8 +1666,8 @@ static void rewrite(const char *p, uint64_t drec, uint64_t dn, uint64_t trec,
 	REQUIRE_OK(vb_store_copy_blocks(n, s, trec, 0, 0, &at2));
 	CHECK_EQ_U64(at2, vb_store_tell(n) - OVERHEAD - 4);
 	/* version 2 as the oldest: its tree over the copies */
-	np[0] = (struct vb_piece){VB_SRC_DATA, at, 0, dn - B};
-	np[1] = (struct vb_piece){VB_SRC_DATA, at2, 0, 4};
+	np[0] = (struct vb_piece){VB_SRC_DATA, at, 0, dn - B, {0, 0, 0, 0, 0, 0}};
+	np[1] = (struct vb_piece){VB_SRC_DATA, at2, 0, 4, {0, 0, 0, 0, 0, 0}};
 	uint64_t root = vb_store_tell(n);
 	REQUIRE_OK(vb_store_node_write(n, nodebuf, encode(np, 2, nodebuf)));
 	struct vb_op op2 = {VB_OP_INSERT, dn - B, 4, 0};
@@ -1747,7 +1747,7 @@ static void test_rewrite(void)
 	struct vb_commit c, c2;
 	struct report rep;
 	struct vb_verify_stats st;
-	struct walker w = {NULL, 0, UINT64_MAX, {0, 0, 0, 0}};
+	struct walker w = {NULL, 0, UINT64_MAX, {0, 0, 0, 0, {0, 0, 0, 0, 0, 0}}};
 
 	REQUIRE(d && buf);
 	rnd_bytes(d, dn);
@@ -1856,7 +1856,7 @@ static void test_rewrite(void)
 
 	/* the rewritten store takes new versions */
 	s = open_store(p, 1);
-	struct vb_piece three[3] = {np[0], np[1], {0, 0, 0, 0}};
+	struct vb_piece three[3] = {np[0], np[1], {0, 0, 0, 0, {0, 0, 0, 0, 0, 0}}};
 	REQUIRE_OK(vb_store_append(s, "more", 4, &three[2]));
 	CHECK_EQ_U64(commit_pieces(s, three, 3), 4);
 	CHECK_EQ_U64(vb_store_head(s)->skip_off, c2.off); /* 4 & 3 = 0, below the cut */

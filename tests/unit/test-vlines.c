@@ -22,8 +22,13 @@
 #include "rnd.h"
 #include "vbuf.h"
 
-#define BASE_LEN (200 * 1024)
+/* VB_PTREE_COUNT_PIECE (lib/ptree.h, not a front-door header) */
+#define VB_PTREE_COUNT_PIECE_TEST ((size_t)1 << 20)
+
 #define MAX_VERSIONS 400
+#define GROW 3   /* content stays under GROW times the base */
+
+static size_t BASE_LEN;
 
 static unsigned char *content[MAX_VERSIONS];
 static size_t clen[MAX_VERSIONS];
@@ -85,10 +90,10 @@ static uint64_t ref_line_of(const uint64_t *starts, size_t ends, uint64_t off)
 
 static uint64_t checks;
 
+static uint64_t *starts;
+
 static void check_version(struct vb_vbuf *b, uint64_t v, const unsigned char *p, size_t n)
 {
-	static uint64_t starts[BASE_LEN * 4];
-
 	for (int mi = 0; mi < 2; mi++) {
 		enum vb_line_mode m = mi ? VB_LINES_ANY : VB_LINES_LF;
 		size_t lines = ref_starts(p, n, m, starts);
@@ -126,19 +131,19 @@ static void check_version(struct vb_vbuf *b, uint64_t v, const unsigned char *p,
 	}
 }
 
-int main(void)
+/* One store over a base of `base_len` bytes, `commits` commits. */
+static void run(size_t base_len, uint64_t commits)
 {
-	const char *ops_env = getenv("VB_TEST_OPS");
-	uint64_t commits = ops_env ? strtoull(ops_env, NULL, 0) / 200 : 150;
-	unsigned char *buf = malloc(BASE_LEN * 3);
-	REQUIRE(buf);
+	BASE_LEN = base_len;
+	unsigned char *buf = malloc(BASE_LEN * GROW);
+	starts = malloc((BASE_LEN * GROW + 2) * sizeof *starts);
+	REQUIRE(buf && starts);
 	if (commits > MAX_VERSIONS - 2)
 		commits = MAX_VERSIONS - 2;
 	if (commits < 20)
 		commits = 20;
+	memset(content, 0, sizeof content);
 
-	rnd_init(test_seed());
-	tmp_dir_make("vb-test-vlines");
 	char store[400], base[400];
 	snprintf(store, sizeof store, "%s", tmp_path("s.vb"));
 	snprintf(base, sizeof base, "%s", tmp_path("base"));
@@ -170,7 +175,7 @@ int main(void)
 
 	uint64_t oldest = 0, v = 0;
 	for (uint64_t c = 1; c <= commits; c++) {
-		unsigned char *cur = malloc(BASE_LEN * 3);
+		unsigned char *cur = malloc(BASE_LEN * GROW);
 		size_t n = clen[c - 1];
 		REQUIRE(cur);
 		memcpy(cur, content[c - 1], n);
@@ -191,7 +196,7 @@ int main(void)
 				uint64_t off = rnd(n + 1);
 				if (rnd(2) || n == 0) {
 					size_t k = rnd(4) ? 1 + rnd(3) : 1 + rnd(70000);
-					if (n + k > BASE_LEN * 3)
+					if (n + k > BASE_LEN * GROW)
 						continue;
 					fill(buf, k);
 					REQUIRE_OK(vb_vbuf_insert(b, off, buf, k));
@@ -246,13 +251,28 @@ int main(void)
 	uint64_t ln;
 	CHECK(vb_vbuf_line_count(b, vb_vbuf_head(b) + 1, VB_LINES_LF, &ln) == VB_ENOENT);
 	vb_vbuf_close(b);
-	printf("test-vlines: %llu versions, %llu line checks\n", (unsigned long long)v,
-	       (unsigned long long)checks);
+	printf("test-vlines: base of %zu bytes: %llu versions, %llu line checks\n", base_len,
+	       (unsigned long long)v, (unsigned long long)checks);
 	for (size_t i = 0; i < MAX_VERSIONS; i++)
 		free(content[i]);
 	free(buf);
+	free(starts);
 	unlink(store);
 	unlink(base);
+}
+
+int main(void)
+{
+	const char *ops_env = getenv("VB_TEST_OPS");
+	uint64_t commits = ops_env ? strtoull(ops_env, NULL, 0) / 200 : 150;
+
+	rnd_init(test_seed());
+	tmp_dir_make("vb-test-vlines");
+	/* a base the store counts when it is created */
+	run(200 * 1024, commits);
+	/* one too long to count then: its pieces' counts stay unknown and are
+	 * read when asked, next to counted inserts */
+	run(VB_PTREE_COUNT_PIECE_TEST + 300 * 1024, commits / 3);
 	rmdir(tmp_dir);
 	return test_status("vlines");
 }
