@@ -242,6 +242,8 @@ static void run(size_t base_len, uint64_t commits)
 			uint64_t old = oldest + rnd(head - oldest + 1);
 			check_version(b, old, content[old], clen[old]);
 		}
+		if (rnd(10) == 0) /* every piece's counts against its bytes */
+			CHECK(!vb_vbuf_verify(b, NULL, NULL, NULL, NULL));
 		if (rnd(3)) {
 			vb_vbuf_close(b);
 			REQUIRE_OK(vb_vbuf_open(store, &wo, VB_HEAD, &b));
