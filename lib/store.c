@@ -3002,7 +3002,8 @@ static void verify_tail(struct verify *v, void (*note)(void *arg, const char *wh
 		else
 			snprintf(msg, sizeof msg, "%llu bytes after the last commit (offset %llu) belong to no version (an interrupted write); the next writer removes them",
 				 (unsigned long long)(p - s->end), (unsigned long long)s->end);
-		note(arg, msg);
+		if (note)
+			note(arg, msg);
 	}
 }
 
