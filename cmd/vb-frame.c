@@ -101,7 +101,8 @@ static struct poptOption framing_options[] = {
 	{"length-offset", 0, POPT_ARG_STRING, &cmdline.length_offset, 0,
 	 "bytes before the length field (default 0)", "N"},
 	{"length-adjust", 0, POPT_ARG_STRING, &cmdline.length_adjust, 0,
-	 "add N (may be negative: --length-adjust=-4) to the field to get the bytes after it", "N"},
+	 "add N (-2^63 to 2^63-1; negative as --length-adjust=-4) to the field to get the bytes after it",
+	 "N"},
 	{"strip", 0, POPT_ARG_STRING, &cmdline.strip, 0,
 	 "drop N bytes from the start of each frame (default: up to the end of the length field)",
 	 "N"},
@@ -1041,9 +1042,11 @@ static void setup_length(struct frame_run *r, const struct frame_opts *o)
 		if (vb_parse_size(neg || a[0] == '+' ? a + 1 : a, "length adjustment", &v))
 			cli_usage("invalid --length-adjust '%s' (a whole number, negative as --length-adjust=-N)",
 				  a);
-		if (v > (uint64_t)INT64_MAX)
-			cli_usage("--length-adjust '%s' is too large", a);
-		sp.adjust = neg ? -(int64_t)v : (int64_t)v;
+		/* the whole range of int64_t: -2^63 has no positive twin */
+		if (v > (uint64_t)INT64_MAX + neg)
+			cli_usage("--length-adjust '%s' is out of range (%lld to %lld)", a,
+				  (long long)INT64_MIN, (long long)INT64_MAX);
+		sp.adjust = !neg ? (int64_t)v : v > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)v;
 	}
 	if (o->strip) {
 		sp.strip = size_opt(o->strip, "strip");

@@ -593,13 +593,15 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 		value = sp->big_endian ? be(h, sp->size) : le(h, sp->size);
 	}
 	uint64_t hdr = sp->offset + used, frame;
-	if (sp->adjust < 0 && value < (uint64_t)-sp->adjust)
+	/* |adjust| in unsigned arithmetic: -INT64_MIN does not fit int64_t */
+	uint64_t mag = sp->adjust < 0 ? 0 - (uint64_t)sp->adjust : (uint64_t)sp->adjust;
+	if (sp->adjust < 0 && value < mag)
 		return bad_frame("length %llu adjusted by -%llu is negative",
-				 (unsigned long long)value, (unsigned long long)-sp->adjust);
-	uint64_t adj = sp->adjust < 0 ? value - (uint64_t)-sp->adjust : value + (uint64_t)sp->adjust;
+				 (unsigned long long)value, (unsigned long long)mag);
+	uint64_t adj = sp->adjust < 0 ? value - mag : value + mag;
 	if (sp->adjust > 0 && adj < value)
 		return bad_frame("length %llu adjusted by %llu overflows 64 bits",
-				 (unsigned long long)value, (unsigned long long)sp->adjust);
+				 (unsigned long long)value, (unsigned long long)mag);
 	if (__builtin_add_overflow(adj, hdr, &frame))
 		return bad_frame("length %llu plus its %llu header bytes overflows 64 bits",
 				 (unsigned long long)adj, (unsigned long long)hdr);

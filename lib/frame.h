@@ -69,7 +69,7 @@ struct vb_lenspec {
 	unsigned size;
 	int big_endian;
 	uint64_t offset;     /* bytes before the length field */
-	int64_t adjust;      /* added to the field's value */
+	int64_t adjust;      /* added to the field's value: any int64_t, INT64_MIN too */
 	uint64_t strip;      /* bytes at the frame's start not in the record */
 	int strip_set;       /* 0: strip defaults to offset + field size */
 };

@@ -216,6 +216,32 @@ for b in open(sys.argv[1], "rb").read():
 	vb-frame -L u8 --length-adjust 2 -k in2 | cmp - in2
 }
 
+@test "--length-adjust: its whole range, -9223372036854775808 to 9223372036854775807" {
+	# a u64be field of 2^63 + 3: the lowest adjustment leaves 3 bytes
+	printf '\200\0\0\0\0\0\0\003abc' > lo
+	run -0 vb-frame -L u64be --length-adjust=-9223372036854775808 lo
+	assert_output abc
+	run -0 vb-frame -L u64be --length-adjust=-0x8000000000000000 -i -k lo
+	assert_output $'0\t11'
+	# a smaller field goes negative: a malformed frame, not a usage error
+	printf '\0\0\0\0\0\0\0\003abc' > small
+	run -1 --separate-stderr vb-frame -L u64be --length-adjust=-9223372036854775808 small
+	assert_equal "$stderr" 'vb-frame: small: record 1 at offset 0: length 3 adjusted by -9223372036854775808 is negative'
+	# the highest: a field of 0 makes a frame of 8 + 2^63 - 1 bytes
+	printf '\0\0\0\0\0\0\0\0abc' > hi
+	run -1 --separate-stderr vb-frame -L u64be --length-adjust=9223372036854775807 hi
+	assert_equal "$stderr" 'vb-frame: hi: record 1 at offset 0 is larger than --max-size (67108864 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	run -1 --separate-stderr vb-frame -L u64be --length-adjust=+9223372036854775807 hi
+	assert_equal "$stderr" 'vb-frame: hi: record 1 at offset 0 is larger than --max-size (67108864 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	# one past either end is a usage error that names the range
+	for a in 9223372036854775808 +9223372036854775808 -9223372036854775809 -18446744073709551615; do
+		run vb-frame -L u64be --length-adjust="$a" hi
+		assert_usage_error vb-frame "--length-adjust '$a' is out of range (-9223372036854775808 to 9223372036854775807)"
+	done
+	# and the man page gives it
+	grep -q -- '9223372036854775808' "$VB_SOURCE_DIR/man/vb-frame.1"
+}
+
 # ------------------------------------------------------------ fixed size
 
 @test "-F/--fixed N, with a short last record" {
@@ -1100,7 +1126,7 @@ vb-frame: d: is a directory'
 	run vb-frame -L u8 --length-adjust '' f
 	assert_usage_error vb-frame "invalid --length-adjust '' (a whole number, negative as --length-adjust=-N)"
 	run vb-frame -L u8 --length-adjust=9223372036854775808 f
-	assert_usage_error vb-frame "--length-adjust '9223372036854775808' is too large"
+	assert_usage_error vb-frame "--length-adjust '9223372036854775808' is out of range (-9223372036854775808 to 9223372036854775807)"
 	run vb-frame -L u8 --strip=-1 f
 	assert_usage_error vb-frame "invalid strip '-1' (a strip cannot be negative)"
 	run vb-frame --bogus f

@@ -403,6 +403,33 @@ static void length_prefix(void)
 	CHECK(last == VB_EINVAL && strstr(vb_err_detail(), "strip"));
 	vb_framer_free(f);
 
+	/* the whole range of the adjustment: INT64_MIN against a field of
+	 * 2^63 + 3 leaves 3 bytes; against 3 it is negative; INT64_MAX
+	 * against 2^64 - 1 overflows */
+	REQUIRE_OK(vb_lenspec_parse("u64be", &sp));
+	sp.adjust = INT64_MIN;
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	const unsigned char lo[] = {0x80, 0, 0, 0, 0, 0, 0, 3, 'a', 'b', 'c'};
+	lp_stream(f, lo, sizeof lo, 5, fr, &nf, &last);
+	CHECK(last == VB_OK && nf == 1 && fr[0].skip == 8 && fr[0].len == 3 && fr[0].total == 11);
+	const unsigned char lo3[] = {0, 0, 0, 0, 0, 0, 0, 3, 'a', 'b', 'c'};
+	lp_stream(f, lo3, sizeof lo3, 11, fr, &nf, &last);
+	CHECK(last == VB_EINVAL && strstr(vb_err_detail(), "adjusted by -9223372036854775808 is negative"));
+	vb_framer_free(f);
+	sp.adjust = INT64_MAX;
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	const unsigned char hi[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	lp_stream(f, hi, sizeof hi, 8, fr, &nf, &last);
+	CHECK(last == VB_EINVAL && strstr(vb_err_detail(), "overflows"));
+	/* INT64_MAX against 0: a frame of 8 + 2^63 - 1 bytes, over the
+	 * maximum (the header is followed by more input, not its end) */
+	const unsigned char zero[] = {0, 0, 0, 0, 0, 0, 0, 0, 'x'};
+	uint64_t huge = 8 + (uint64_t)INT64_MAX;
+	vb_framer_set_max(f, 100);
+	lp_stream(f, zero, sizeof zero, 8, fr, &nf, &last);
+	CHECK(last == VB_EFRAME && fr[nf - 1].total == (huge > SIZE_MAX ? SIZE_MAX : (size_t)huge));
+	vb_framer_free(f);
+
 	/* a truncated last frame, a truncated header */
 	REQUIRE_OK(vb_lenspec_parse("u16be", &sp));
 	REQUIRE_OK(vb_framer_length(&sp, &f));
