@@ -1459,7 +1459,9 @@ out('exp.L', body)
 open('exp.c', 'w').write('%d\n' % len(split(rb'\r\n|\r|\n')))
 PY
 	[ "$(stat -c %s mix)" -gt 3000000 ]
-	local conf how
+	local conf how page
+	# the smallest page size the system allows (4K on most)
+	page=$(getconf PAGESIZE)
 	# run_conf ARGS... FILE: vb-frame ARGS on FILE, read as a file or a pipe
 	run_conf() {
 		if [ "$how" = pipe ]; then
@@ -1468,9 +1470,9 @@ PY
 			env $conf vb-frame "$@"
 		fi
 	}
-	for conf in '' VB_BUFFER=linear VB_BUFFER=segmented 'VB_BUFFER=segmented VB_PAGE_SIZE=4K' \
+	for conf in '' VB_BUFFER=linear VB_BUFFER=segmented "VB_BUFFER=segmented VB_PAGE_SIZE=$page" \
 		'VB_BUFFER=segmented VB_PAGE_BACKEND=virtual' \
-		'VB_BUFFER=segmented VB_PAGE_BACKEND=virtual VB_PAGE_SIZE=4K'; do
+		"VB_BUFFER=segmented VB_PAGE_BACKEND=virtual VB_PAGE_SIZE=$page"; do
 		for how in file pipe; do
 			echo "configuration: '$conf', $how"
 			[ "$(run_conf -l mix | md5sum)" = "$(md5sum < exp.l)" ]
@@ -1576,9 +1578,9 @@ vb-frame: in2: the last record (2 at offset 2) has no delimiter"
 		assert_usage_error vb-frame "VB_PAGE_THRESHOLD must be a percentage from 1 to 100, not '$t'"
 	done
 	run env VB_PAGE_SIZE=1T vb-frame -c in
-	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of 4096 up to 1G, not '1T'"
+	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of $(getconf PAGESIZE) up to 1G, not '1T'"
 	run env VB_PAGE_SIZE=99999999999999999999 vb-frame -c in
-	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of 4096 up to 1G, not '99999999999999999999'"
+	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of $(getconf PAGESIZE) up to 1G, not '99999999999999999999'"
 }
 
 @test "--cache and VB_CACHE: for stores; checked whatever the input" {

@@ -18,6 +18,7 @@
  *     --oversize and --final (vb_frame_policy_fate) as a table.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "frame.h"
@@ -672,7 +673,7 @@ int main(void)
 	maximum(b);
 	vb_sbuf_free(b);
 	vb_pages_opts_init(&o);
-	o.page_size = 4096;
+	o.page_size = (size_t)sysconf(_SC_PAGESIZE); /* the smallest the system allows */
 	REQUIRE_OK(vb_pages_create(&o, &pages));
 	REQUIRE_OK(vb_sbuf_create_segmented(pages, 13, 0, &b));
 	delimiter_invariance(b, "segmented");
