@@ -30,10 +30,14 @@
  * Memory bound.  The sbuf is capped at --max-size plus the room of a length
  * prefix's header (or the longest delimiter) plus two reads: a record at
  * the limit always fits, and a larger one is refused, skipped by its size
- * or by searching for its end, or truncated, as --oversize says, without
+ * or by searching for its end, or truncated, as --oversize (or for the
+ * incomplete last record --final: vb_frame_policy_fate) says, without
  * growing the buffer.  Besides it: the output buffer, a batch of frame
- * descriptions, the -n spans, and for --last one READ_CHUNK to scan
- * backward and one number per record skipped as oversized.
+ * descriptions, the -n spans, for --last one READ_CHUNK to scan backward
+ * and one number per record skipped as oversized, and while a record too
+ * large is read through to learn whether it is complete, with
+ * --oversize=truncate, its first --max-size bytes (a view split off the
+ * buffer: a copy for a linear one).
  *
  * What is held where.  `struct frame_opts` is the command line as popt
  * stored it: the one file-scope variable (popt's tables, constant besides,
@@ -101,7 +105,8 @@ static struct poptOption framing_options[] = {
 	{"length-offset", 0, POPT_ARG_STRING, &cmdline.length_offset, 0,
 	 "bytes before the length field (default 0)", "N"},
 	{"length-adjust", 0, POPT_ARG_STRING, &cmdline.length_adjust, 0,
-	 "add N (may be negative: --length-adjust=-4) to the field to get the bytes after it", "N"},
+	 "add N (-2^63 to 2^63-1; negative as --length-adjust=-4) to the field to get the bytes after it",
+	 "N"},
 	{"strip", 0, POPT_ARG_STRING, &cmdline.strip, 0,
 	 "drop N bytes from the start of each frame (default: up to the end of the length field)",
 	 "N"},
@@ -125,7 +130,7 @@ static struct poptOption select_options[] = {
 	 "largest record held in memory (default 64M; with -L the whole frame, header included)",
 	 "SIZE"},
 	{"oversize", 0, POPT_ARG_STRING, &cmdline.oversize, 0,
-	 "a larger record: error (default, exit 1), skip it, or truncate it to --max-size",
+	 "a complete record larger than --max-size: error (default, exit 1), skip it, or truncate it to --max-size",
 	 "error|skip|truncate"},
 	POPT_TABLEEND
 };
@@ -139,7 +144,7 @@ static struct poptOption output_options[] = {
 	{"to-length-prefix", 0, POPT_ARG_STRING, &cmdline.to_length, 0,
 	 "write each record after a length field of SPEC instead of a delimiter", "SPEC"},
 	{"final", 0, POPT_ARG_STRING, &cmdline.final, 0,
-	 "a last record without its delimiter (or a truncated frame): emit, drop or error (default emit; error for --length-prefix)",
+	 "a last record without its delimiter, short, or a truncated frame, whatever its size: emit (then --oversize applies to it), drop or error (default emit; error for --length-prefix)",
 	 "emit|drop|error"},
 	{"unbuffered", 'u', POPT_ARG_NONE, &cmdline.unbuffered, 0,
 	 "write each record at once (the default when stdout is a terminal)", NULL},
@@ -178,9 +183,6 @@ struct output {
 	unsigned char buf[OUT_BUF];
 };
 
-enum { OVER_ERROR, OVER_SKIP, OVER_TRUNCATE };
-enum { FINAL_EMIT, FINAL_DROP, FINAL_ERROR };
-
 /* A record larger than --max-size that --last's counting pass met.  With
  * --oversize=skip it is not counted: `counted` is the number of records
  * counted before it.  With --oversize=error it is counted, as number
@@ -200,7 +202,7 @@ struct frame_run {
 
 	/* what is done with them (setup_options) */
 	int count, index, keep;         /* --count, --index, --keep */
-	int oversize, final_mode;       /* OVER_*, FINAL_* */
+	struct vb_frame_policy policy;  /* --oversize, --final */
 	const unsigned char *out_delim; /* -z, --output-delimiter (default "\n") */
 	size_t out_delim_len;
 	unsigned char *out_delim_buf;   /* out_delim when decoded (malloc'ed) */
@@ -361,11 +363,29 @@ static enum vb_err out_write(struct output *o, const void *p, size_t n)
 	return out_put(o, p, n, 0);
 }
 
-/* Write bytes [off, off+n) of the buffer. */
-static enum vb_err out_sbuf(struct output *o, const struct vb_sbuf *b, size_t off, size_t n)
+/* Write bytes [off, off+n) of the buffer b, or of the view v when there is
+ * one (a record's first bytes held aside while the rest is read). */
+static enum vb_err out_sbuf(struct output *o, const struct vb_sbuf *b, const struct vb_view *v,
+			    size_t off, size_t n)
 {
 	enum vb_err rc;
 
+	if (v) {
+		int cnt;
+		const struct iovec *iov = vb_view_iov(v, &cnt);
+		for (int i = 0; i < cnt && n; i++) {
+			if (off >= iov[i].iov_len) {
+				off -= iov[i].iov_len;
+				continue;
+			}
+			size_t run = iov[i].iov_len - off < n ? iov[i].iov_len - off : n;
+			if ((rc = out_write(o, (const unsigned char *)iov[i].iov_base + off, run)))
+				return rc;
+			off = 0;
+			n -= run;
+		}
+		return VB_OK;
+	}
 	while (n) {
 		size_t run;
 		const unsigned char *p = vb_sbuf_contig(b, off, &run);
@@ -467,10 +487,12 @@ static const char *rec_at(struct frame_run *r, uint64_t n, uint64_t off)
 	return buf;
 }
 
-/* Emit a record: its bytes are [at + fr->skip, + len) of the buffer, the
- * raw frame [at, at + fr->total), at content offset `base`. */
+/* Emit a record: its bytes are [at + fr->skip, + len) of the buffer (or of
+ * the view v, when it was held aside), the raw frame [at, at + fr->total),
+ * at content offset `base`. */
 static enum vb_err emit(struct frame_run *r, const struct input *in, const struct vb_sbuf *b,
-			size_t at, uint64_t base, const struct vb_frame *fr, size_t len)
+			const struct vb_view *v, size_t at, uint64_t base, const struct vb_frame *fr,
+			size_t len)
 {
 	struct output *o = &r->out;
 	enum vb_err rc;
@@ -485,7 +507,7 @@ static enum vb_err emit(struct frame_run *r, const struct input *in, const struc
 				 (unsigned long long)off, (unsigned long long)l);
 		rc = out_write(o, line, (size_t)k);
 	} else if (r->keep) {
-		rc = out_sbuf(o, b, at, fr->total);
+		rc = out_sbuf(o, b, v, at, fr->total);
 	} else if (r->to_length) {
 		unsigned char h[10];
 		size_t hn;
@@ -494,9 +516,9 @@ static enum vb_err emit(struct frame_run *r, const struct input *in, const struc
 			return rc;
 		}
 		if (!(rc = out_write(o, h, hn)))
-			rc = out_sbuf(o, b, at + fr->skip, len);
+			rc = out_sbuf(o, b, v, at + fr->skip, len);
 	} else {
-		if (!(rc = out_sbuf(o, b, at + fr->skip, len)))
+		if (!(rc = out_sbuf(o, b, v, at + fr->skip, len)))
 			rc = out_write(o, r->out_delim, r->out_delim_len);
 	}
 	if (!rc && o->flush_each)
@@ -504,21 +526,25 @@ static enum vb_err emit(struct frame_run *r, const struct input *in, const struc
 	return rc;
 }
 
-/* Drop the rest of an oversized record that starts at the head of the
- * buffer (delimiter framing: up to its delimiter; otherwise fr->total
- * bytes), moving *base past it. */
+/* Read through the rest of an oversized record that starts at the head of
+ * the buffer, without holding it (length and fixed framing: fr->total bytes
+ * in all, of which `done` were taken from the buffer already; delimiter
+ * framing: up to its delimiter), moving *base past it.  *complete says
+ * whether its end was in the input (0: the input ended inside it, it is
+ * the incomplete last record). */
 static enum vb_err skip_record(struct frame_run *r, struct input *in, struct vb_sbuf *b,
-			       const struct vb_frame *fr, uint64_t *base)
+			       const struct vb_frame *fr, size_t done, uint64_t *base, int *complete)
 {
 	enum vb_err rc;
 	size_t got;
 
+	*complete = !fr->unterminated;
 	/* length and fixed framing always know the size of what they skip;
 	 * only delimiter framing searches for the end */
 	if (r->is_length || r->is_fixed) {
-		uint64_t left = fr->total;
-		if (!left)
+		if (!fr->total || done > fr->total)
 			return vb_err_set(VB_EIO, "internal error: a frame to skip without its size");
+		uint64_t left = fr->total - done;
 		while (left) {
 			size_t have = vb_sbuf_len(b), take = have < left ? have : (size_t)left;
 			vb_sbuf_advance(b, take);
@@ -528,9 +554,10 @@ static enum vb_err skip_record(struct frame_run *r, struct input *in, struct vb_
 				break;
 			if ((rc = fill(in, b, &got)))
 				return rc;
-			if (!got) /* the input ended inside the frame: a short fixed
-				   * record ends there; a length frame is cut */
-				return r->is_length ? VB_EFRAME : VB_OK;
+			if (!got) { /* the input ended inside the frame */
+				*complete = 0;
+				return VB_OK;
+			}
 		}
 		return VB_OK;
 	}
@@ -542,6 +569,7 @@ static enum vb_err skip_record(struct frame_run *r, struct input *in, struct vb_
 			vb_sbuf_advance(b, pos + dlen);
 			vb_framer_discard(r->framer, pos + dlen);
 			*base += pos + dlen;
+			*complete = dlen > 0; /* 0: the end of input ended it */
 			return VB_OK;
 		}
 		if (rc != VB_ENEEDMORE)
@@ -646,6 +674,16 @@ static int lone_run(struct frame_run *r, struct pass *p, enum vb_err *rc)
 	return 1;
 }
 
+/* Record n at offset off is the incomplete last record, and --final=error
+ * fails it. */
+static enum vb_err incomplete_last(struct frame_run *r, uint64_t n, uint64_t off)
+{
+	return vb_err_set(VB_EINVAL, r->is_length ? "the last frame (record %s) is truncated"
+				     : r->is_fixed ? "the last record (%s) is shorter than --fixed"
+						   : "the last record (%s) has no delimiter",
+			  rec_at(r, n, off) + 7);
+}
+
 /* The `cnt` records the codec described at the head of the buffer (in
  * batch): count the wanted ones or write them, then consume them all.
  * Plain output of a contiguous buffer: runs of records whose delimiter is
@@ -663,16 +701,14 @@ static enum vb_err take_batch(struct frame_run *r, struct pass *p, size_t cnt)
 	for (size_t i = 0; i < cnt && !rc; i++) {
 		struct vb_frame *f = &r->batch[i];
 		p->n++;
-		if (f->unterminated && r->final_mode == FINAL_ERROR) {
-			rc = vb_err_set(VB_EINVAL, r->is_length
-				? "the last frame (record %s) is truncated"
-				: r->is_fixed
-				? "the last record (%s) is shorter than --fixed"
-				: "the last record (%s) has no delimiter",
-				rec_at(r, p->n, p->base) + 7);
+		/* within the maximum: the incomplete last record is --final's */
+		enum vb_fate fate = f->unterminated ? vb_frame_policy_fate(&r->policy, 0, 0)
+						    : VB_FATE_EMIT;
+		if (fate == VB_FATE_FAIL_FINAL) {
+			rc = incomplete_last(r, p->n, p->base);
 			break;
 		}
-		if (!(f->unterminated && r->final_mode == FINAL_DROP) && wanted(p->sel, p->n)) {
+		if (fate == VB_FATE_EMIT && wanted(p->sel, p->n)) {
 			r->cur_record = p->n;
 			if (p->counting)
 				p->count++;
@@ -696,7 +732,7 @@ static enum vb_err take_batch(struct frame_run *r, struct pass *p, size_t cnt)
 				if (run_len && (rc = out_write(&r->out, run_p + run_start, run_len)))
 					break;
 				run_len = 0;
-				rc = emit(r, p->in, p->b, at, p->base, f, f->len);
+				rc = emit(r, p->in, p->b, NULL, at, p->base, f, f->len);
 			}
 		}
 		at += f->total;
@@ -716,62 +752,132 @@ static enum vb_err too_large(struct frame_run *r, uint64_t n, uint64_t off)
 			  rec_at(r, n, off), (unsigned long long)r->max_size);
 }
 
-/* Record p->n, at the head of the buffer (fr: what the codec knows of it),
- * is larger than --max-size: fail, truncate or skip it, as --oversize says.
- * A record that is not wanted is passed over whatever --oversize says: it
- * does not have to fit.  VB_OK: go on after it. */
-static enum vb_err oversized(struct frame_run *r, struct pass *p, const struct vb_frame *fr)
+/* The part of an oversized record that --oversize=truncate writes: its
+ * first --max-size record bytes (after a stripped header), read in as far
+ * as the input has them and the record goes; *t describes them as a frame
+ * at the head of the buffer. */
+static enum vb_err truncation(struct frame_run *r, struct pass *p, const struct vb_frame *fr,
+			      struct vb_frame *t)
 {
-	struct input *in = p->in;
 	struct vb_sbuf *b = p->b;
-	uint64_t n = p->n;
+	uint64_t cap = r->max_size;
 	enum vb_err rc;
 
-	if (r->oversize == OVER_ERROR && p->tally) {
+	/* a length-prefixed, fixed or cut-off record's length is known, and
+	 * may be below --max-size (a large --strip): the cut stays in it */
+	if ((r->is_length || r->is_fixed || fr->unterminated) && fr->len < cap)
+		cap = fr->len;
+	uint64_t need = cap > UINT64_MAX - fr->skip ? UINT64_MAX : fr->skip + cap;
+	while (vb_sbuf_len(b) < need && !p->in->eof)
+		if ((rc = read_more(p->in, b)))
+			return rc;
+	size_t len = vb_sbuf_len(b), head = fr->skip < len ? fr->skip : len;
+	*t = *fr;
+	t->len = (size_t)(cap < len - head ? cap : len - head);
+	t->total = head + t->len;
+	t->delim = 0;
+	return VB_OK;
+}
+
+/* Do what `fate` says with oversized record n, at content offset start:
+ * before it is read through (t NULL: its bytes are at the head of the
+ * buffer, fr describes them) or after (*t: its truncation, whose bytes are
+ * in `held` when they are to be written). */
+static enum vb_err take_oversized(struct frame_run *r, struct pass *p, const struct vb_frame *fr,
+				  enum vb_fate fate, uint64_t n, uint64_t start,
+				  const struct vb_view *held, const struct vb_frame *t)
+{
+	struct vb_frame tt;
+	enum vb_err rc;
+
+	switch (fate) {
+	case VB_FATE_EMIT:    /* not wanted: passed over */
+	case VB_FATE_DROP:    /* the incomplete last record, --final=drop */
+	case VB_FATE_READ_ON: /* (decided by the caller) */
+		break;
+	case VB_FATE_FAIL_FINAL:
+		return incomplete_last(r, n, start);
+	case VB_FATE_FAIL_SIZE:
+		if (!p->tally)
+			return too_large(r, n, start);
 		/* only counting (--last): whether it is one of the last N is
 		 * known at the end; it counts, and frame_last fails on it if
 		 * it is */
-		if ((rc = note_over(r, ++p->count, n, p->base)))
-			return rc;
-	} else if (r->oversize == OVER_ERROR && wanted(p->sel, n)) {
-		return too_large(r, n, p->base);
-	} else if (r->oversize == OVER_TRUNCATE && wanted(p->sel, n)) {
-		/* the first --max-size bytes of the record stand for it */
-		while (vb_sbuf_len(b) < fr->skip + r->max_size && !in->eof)
-			if ((rc = read_more(in, b)))
-				return rc;
-		size_t have = vb_sbuf_len(b) > fr->skip ? vb_sbuf_len(b) - fr->skip : 0;
-		struct vb_frame t = *fr;
-		t.len = (size_t)(r->max_size < have ? r->max_size : have);
-		t.total = fr->skip + t.len;
-		t.delim = 0;
-		if (p->counting) {
-			p->count++;
-		} else {
-			r->cur_record = n;
-			if ((rc = emit(r, in, b, 0, p->base, &t, t.len)))
-				return rc;
-		}
-	} else if (p->tally) {
+		return note_over(r, ++p->count, n, start);
+	case VB_FATE_SKIP:
 		/* only counting (--last): remember where it was, the writing
 		 * pass reports it if it is wanted */
-		if ((rc = note_over(r, p->count, n, p->base)))
-			return rc;
-	} else if (wanted(p->sel, n)) {
+		if (p->tally)
+			return note_over(r, p->count, n, start);
 		/* records before it go out first, also when stderr and stdout
 		 * are the same file */
 		if ((rc = out_flush(&r->out)))
 			return rc;
-		cli_error(in->name, "warning: %s skipped: larger than --max-size (%llu bytes)",
-			  rec_at(r, n, p->base), (unsigned long long)r->max_size);
-	}
-	uint64_t rec_start = p->base; /* skip_record moves base */
-	if ((rc = skip_record(r, in, b, fr, &p->base))) {
-		if (rc == VB_EFRAME)
-			rc = vb_err_set(VB_EFRAME, "the input ends inside %s", rec_at(r, n, rec_start));
-		return rc;
+		cli_error(p->in->name, "warning: %s skipped: larger than --max-size (%llu bytes)",
+			  rec_at(r, n, start), (unsigned long long)r->max_size);
+		break;
+	case VB_FATE_TRUNCATE:
+		/* the first --max-size bytes of the record stand for it */
+		if (p->counting) {
+			p->count++;
+			break;
+		}
+		if (!t) {
+			if ((rc = truncation(r, p, fr, &tt)))
+				return rc;
+			t = &tt;
+		}
+		r->cur_record = n;
+		return emit(r, p->in, p->b, held, 0, start, t, t->len);
 	}
 	return VB_OK;
+}
+
+/* Record p->n, at the head of the buffer (fr: what the codec knows of it),
+ * is larger than --max-size.  Its fate is the one rule's
+ * (vb_frame_policy_fate: --oversize decides a complete record, --final the
+ * incomplete last one), decided at once where the answer does not depend
+ * on whether the record is complete, otherwise once it has been read
+ * through (its first --max-size bytes held aside if it may be written
+ * truncated).  A record that is not wanted is passed over, whatever its
+ * size: it does not have to fit (but --final=error fails an incomplete
+ * one).  VB_OK: go on after it. */
+static enum vb_err oversized(struct frame_run *r, struct pass *p, const struct vb_frame *fr)
+{
+	struct input *in = p->in;
+	struct vb_sbuf *b = p->b;
+	uint64_t n = p->n, start = p->base;
+	int want = p->tally || wanted(p->sel, n), complete = fr->unterminated ? 0 : -1;
+	enum vb_fate fate = vb_frame_policy_fate(&r->policy, want, complete);
+	struct vb_view *held = NULL;
+	struct vb_frame t = {0, 0, 0, 0, 0};
+	size_t done = 0;
+	enum vb_err rc = VB_OK;
+
+	if (fate == VB_FATE_READ_ON) {
+		/* --oversize=truncate writes its first bytes if it is complete:
+		 * they are held aside while the rest is read */
+		if (want && r->policy.oversize == VB_OVERSIZE_TRUNCATE && !p->counting) {
+			if ((rc = truncation(r, p, fr, &t)))
+				return rc;
+			if (!r->index && t.total) {
+				if ((rc = vb_sbuf_split_to(b, t.total, &held)))
+					return rc;
+				vb_framer_discard(r->framer, t.total);
+				done = t.total;
+				p->base += t.total;
+			}
+		}
+		if (!(rc = skip_record(r, in, b, fr, done, &p->base, &complete)))
+			fate = vb_frame_policy_fate(&r->policy, want, complete);
+		if (!rc)
+			rc = take_oversized(r, p, fr, fate, n, start, held, &t);
+		vb_view_free(held);
+		return rc;
+	}
+	if ((rc = take_oversized(r, p, fr, fate, n, start, NULL, NULL)))
+		return rc;
+	return skip_record(r, in, b, fr, 0, &p->base, &complete);
 }
 
 /* Report the failure `rc` of a pass over input `name`, after the records
@@ -852,7 +958,7 @@ static int frame_input(struct frame_run *r, struct input *in, struct vb_sbuf *b,
 		size_t cnt = 0;
 		if (past_selection(sel, p.n))
 			break; /* nothing after this is wanted */
-		if (p.counting && !sel->nspans && r->final_mode == FINAL_EMIT && !r->is_length &&
+		if (p.counting && !sel->nspans && r->policy.final == VB_FINAL_EMIT && !r->is_length &&
 		    !r->is_fixed) {
 			if ((rc = count_records(r, &p)) == VB_OK)
 				continue;
@@ -996,7 +1102,7 @@ static int frame_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, 
 	uint64_t c = total > r->last_n ? total - r->last_n + 1 : 1, first = c;
 	for (size_t i = 0; i < r->nover && !rc; i++) {
 		const struct over_rec *o = &r->over[i];
-		if (r->oversize != OVER_ERROR)
+		if (r->policy.oversize != VB_OVERSIZE_ERROR)
 			first += o->counted < c;
 		else if (o->counted >= c) /* one of the last N */
 			rc = too_large(r, o->n, o->off);
@@ -1041,9 +1147,11 @@ static void setup_length(struct frame_run *r, const struct frame_opts *o)
 		if (vb_parse_size(neg || a[0] == '+' ? a + 1 : a, "length adjustment", &v))
 			cli_usage("invalid --length-adjust '%s' (a whole number, negative as --length-adjust=-N)",
 				  a);
-		if (v > (uint64_t)INT64_MAX)
-			cli_usage("--length-adjust '%s' is too large", a);
-		sp.adjust = neg ? -(int64_t)v : (int64_t)v;
+		/* the whole range of int64_t: -2^63 has no positive twin */
+		if (v > (uint64_t)INT64_MAX + neg)
+			cli_usage("--length-adjust '%s' is out of range (%lld to %lld)", a,
+				  (long long)INT64_MIN, (long long)INT64_MAX);
+		sp.adjust = !neg ? (int64_t)v : v > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)v;
 	}
 	if (o->strip) {
 		sp.strip = size_opt(o->strip, "strip");
@@ -1058,7 +1166,7 @@ static void setup_length(struct frame_run *r, const struct frame_opts *o)
 		cli_usage("--last needs delimiter framing");
 	r->is_length = 1;
 	if (!o->final) /* a truncated frame is an error unless --final says otherwise */
-		r->final_mode = FINAL_ERROR;
+		r->policy.final = VB_FINAL_ERROR;
 }
 
 /* -d, -l, -0 (and -l when no framing is given). */
@@ -1151,24 +1259,24 @@ static void setup_options(struct frame_run *r, const struct frame_opts *o)
 	if (o->oversize) {
 		const char *s = cli_arg(o->oversize);
 		if (!strcmp(s, "error"))
-			r->oversize = OVER_ERROR;
+			r->policy.oversize = VB_OVERSIZE_ERROR;
 		else if (!strcmp(s, "skip"))
-			r->oversize = OVER_SKIP;
+			r->policy.oversize = VB_OVERSIZE_SKIP;
 		else if (!strcmp(s, "truncate"))
-			r->oversize = OVER_TRUNCATE;
+			r->policy.oversize = VB_OVERSIZE_TRUNCATE;
 		else
 			cli_usage("invalid --oversize '%s' (error, skip or truncate)", s);
-		if (r->oversize == OVER_TRUNCATE && o->keep)
+		if (r->policy.oversize == VB_OVERSIZE_TRUNCATE && o->keep)
 			cli_usage("--oversize=truncate cannot be used with --keep: a truncated record is not the record as it was");
 	}
 	if (o->final) {
 		const char *f = cli_arg(o->final);
 		if (!strcmp(f, "emit"))
-			r->final_mode = FINAL_EMIT;
+			r->policy.final = VB_FINAL_EMIT;
 		else if (!strcmp(f, "drop"))
-			r->final_mode = FINAL_DROP;
+			r->policy.final = VB_FINAL_DROP;
 		else if (!strcmp(f, "error"))
-			r->final_mode = FINAL_ERROR;
+			r->policy.final = VB_FINAL_ERROR;
 		else
 			cli_usage("invalid --final '%s' (emit, drop or error)", f);
 	}
@@ -1309,8 +1417,8 @@ int main(int argc, char **argv)
 	if (!(r = calloc(1, sizeof *r)))
 		return cli_fail(NULL, vb_err_set(VB_ENOMEM, "out of memory"));
 	r->max_size = 64u << 20;
-	r->oversize = OVER_ERROR;
-	r->final_mode = FINAL_EMIT;
+	r->policy.oversize = VB_OVERSIZE_ERROR;
+	r->policy.final = VB_FINAL_EMIT;
 	r->out_delim = (const unsigned char *)"\n";
 	r->out_delim_len = 1;
 	r->at_version = VB_HEAD;

@@ -525,6 +525,23 @@ enum vb_err vb_framer_find_end(struct vb_framer *f, const struct vb_sbuf *b, int
 	return rc;
 }
 
+/* The record at the head is larger than the maximum (the scan passed it):
+ * VB_EFRAME, with its end unknown (fr->total 0), unless the input has
+ * ended: then, if no delimiter follows, it is the incomplete last record,
+ * all the rest.  (The scan state stays valid for vb_framer_find_end.) */
+static enum vb_err delim_over(struct vb_framer *f, const struct vb_sbuf *b, int eof,
+			      struct vb_frame *fr)
+{
+	size_t pos, dlen;
+
+	memset(fr, 0, sizeof *fr);
+	if (eof && scan(f, b, eof, NONE, &pos, &dlen) == VB_ENEEDMORE) {
+		fr->len = fr->total = vb_sbuf_len(b);
+		fr->unterminated = 1;
+	}
+	return VB_EFRAME;
+}
+
 static enum vb_err next_delim(struct vb_framer *f, const struct vb_sbuf *b, int eof,
 			      struct vb_frame *fr)
 {
@@ -537,12 +554,14 @@ static enum vb_err next_delim(struct vb_framer *f, const struct vb_sbuf *b, int 
 		fr->delim = dlen;
 		fr->total = pos + dlen;
 	} else if (rc == VB_ENEEDMORE && eof && len) {
+		/* the rest is the unterminated last record, within the
+		 * maximum (the scan's limit refuses a longer one) */
 		fr->len = len;
 		fr->total = len;
 		fr->unterminated = 1;
-		rc = len > f->max ? VB_EFRAME : VB_OK;
-		if (rc)
-			fr->total = 0;
+		rc = VB_OK;
+	} else if (rc == VB_EFRAME) {
+		return delim_over(f, b, eof, fr);
 	} else {
 		return rc;
 	}
@@ -551,6 +570,30 @@ static enum vb_err next_delim(struct vb_framer *f, const struct vb_sbuf *b, int 
 		f->scan = f->base;
 	}
 	return rc;
+}
+
+/* ------------------------------------------------------------ policy */
+
+enum vb_fate vb_frame_policy_fate(const struct vb_frame_policy *p, int too_large, int complete)
+{
+	static const enum vb_fate over[] = {
+		[VB_OVERSIZE_ERROR] = VB_FATE_FAIL_SIZE,
+		[VB_OVERSIZE_SKIP] = VB_FATE_SKIP,
+		[VB_OVERSIZE_TRUNCATE] = VB_FATE_TRUNCATE,
+	};
+
+	if (complete < 0) {
+		/* not known yet: what both answers agree on */
+		enum vb_fate c = vb_frame_policy_fate(p, too_large, 1);
+		return c == vb_frame_policy_fate(p, too_large, 0) ? c : VB_FATE_READ_ON;
+	}
+	if (!complete && p->final == VB_FINAL_DROP)
+		return VB_FATE_DROP;
+	if (!complete && p->final == VB_FINAL_ERROR)
+		return too_large && p->oversize == VB_OVERSIZE_ERROR ? VB_FATE_FAIL_SIZE
+								     : VB_FATE_FAIL_FINAL;
+	/* complete, or incomplete and emitted like a complete record */
+	return too_large ? over[p->oversize] : VB_FATE_EMIT;
 }
 
 /* ------------------------------------------------------------ length */
@@ -593,13 +636,15 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 		value = sp->big_endian ? be(h, sp->size) : le(h, sp->size);
 	}
 	uint64_t hdr = sp->offset + used, frame;
-	if (sp->adjust < 0 && value < (uint64_t)-sp->adjust)
+	/* |adjust| in unsigned arithmetic: -INT64_MIN does not fit int64_t */
+	uint64_t mag = sp->adjust < 0 ? 0 - (uint64_t)sp->adjust : (uint64_t)sp->adjust;
+	if (sp->adjust < 0 && value < mag)
 		return bad_frame("length %llu adjusted by -%llu is negative",
-				 (unsigned long long)value, (unsigned long long)-sp->adjust);
-	uint64_t adj = sp->adjust < 0 ? value - (uint64_t)-sp->adjust : value + (uint64_t)sp->adjust;
+				 (unsigned long long)value, (unsigned long long)mag);
+	uint64_t adj = sp->adjust < 0 ? value - mag : value + mag;
 	if (sp->adjust > 0 && adj < value)
 		return bad_frame("length %llu adjusted by %llu overflows 64 bits",
-				 (unsigned long long)value, (unsigned long long)sp->adjust);
+				 (unsigned long long)value, (unsigned long long)mag);
 	if (__builtin_add_overflow(adj, hdr, &frame))
 		return bad_frame("length %llu plus its %llu header bytes overflows 64 bits",
 				 (unsigned long long)adj, (unsigned long long)hdr);
@@ -609,22 +654,25 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 				 (unsigned long long)strip, (unsigned long long)frame);
 	fr->skip = (size_t)strip;
 	fr->len = (size_t)(frame - strip);
-	if (frame > f->max) {
-		fr->total = frame > SIZE_MAX ? SIZE_MAX : (size_t)frame;
-		return vb_err_set(VB_EFRAME, "frame of %llu bytes is larger than the maximum (%llu)",
-				  (unsigned long long)frame, (unsigned long long)f->max);
-	}
-	if (len < frame) {
-		if (!eof)
-			return VB_ENEEDMORE;
+	if (len < frame && eof) {
 		/* end of input inside a frame whose header is complete: the
-		 * rest, past what would be stripped, is a truncated record */
+		 * rest, past what would be stripped, is a truncated record (too
+		 * large if the frame its header gives is) */
 		fr->skip = strip < len ? (size_t)strip : len;
 		fr->len = len - fr->skip;
 		fr->total = len;
 		fr->unterminated = 1;
-		return VB_OK;
 	}
+	if (frame > f->max) {
+		if (!fr->unterminated)
+			fr->total = frame > SIZE_MAX ? SIZE_MAX : (size_t)frame;
+		return vb_err_set(VB_EFRAME, "frame of %llu bytes is larger than the maximum (%llu)",
+				  (unsigned long long)frame, (unsigned long long)f->max);
+	}
+	if (fr->unterminated)
+		return VB_OK;
+	if (len < frame)
+		return VB_ENEEDMORE;
 	fr->total = (size_t)frame;
 	return VB_OK;
 
@@ -740,9 +788,12 @@ enum vb_err vb_framer_next_many(struct vb_framer *f, const struct vb_sbuf *b, in
 		k++;
 	}
 	*n = k;
-	if (!k)
-		memset(fr, 0, sizeof *fr);
-	return k ? VB_OK : rc;
+	if (k)
+		return VB_OK;
+	if (rc == VB_EFRAME)
+		return delim_over(f, b, eof, fr);
+	memset(fr, 0, sizeof *fr);
+	return rc;
 }
 
 /* How many bytes of p[0, n) equal c.  Matches are summed per byte lane

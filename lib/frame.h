@@ -20,6 +20,12 @@
  *
  * The result does not depend on how the input was cut into reads.
  *
+ * A record is complete when its end is in the input (its delimiter, its
+ * N bytes, its whole frame); the one the end of input cuts off is the
+ * incomplete last record (fr->unterminated).  What becomes of a record
+ * that is incomplete or larger than the maximum is decided by
+ * vb_frame_policy_fate, the one rule for every framing.
+ *
  * Contract: after VB_OK the caller consumes exactly fr->total bytes from
  * the buffer (vb_sbuf_advance) before calling again; after VB_ENEEDMORE it
  * only appends.  If it advances the buffer any other way it must tell the
@@ -69,7 +75,7 @@ struct vb_lenspec {
 	unsigned size;
 	int big_endian;
 	uint64_t offset;     /* bytes before the length field */
-	int64_t adjust;      /* added to the field's value */
+	int64_t adjust;      /* added to the field's value: any int64_t, INT64_MIN too */
 	uint64_t strip;      /* bytes at the frame's start not in the record */
 	int strip_set;       /* 0: strip defaults to offset + field size */
 };
@@ -126,7 +132,12 @@ void vb_framer_discard(struct vb_framer *f, size_t n);
  *                 fr->total are known for length and fixed framing (the
  *                 frame can be skipped without reading it into memory);
  *                 for delimiter framing fr->total is 0 (the end is unknown:
- *                 use vb_framer_find_end to skip);
+ *                 use vb_framer_find_end to skip).  Before the end of
+ *                 input whether it is complete is not known (the input may
+ *                 end inside it); with eof it is: fr->unterminated says it
+ *                 is the incomplete last record, and then fr->total is the
+ *                 buffered rest of the input, all of it (for delimiter
+ *                 framing too) and fr->len what of it is record;
  *   VB_EINVAL     a malformed length field (negative length, strip larger
  *                 than the frame, varint too long); the detail says which.
  */
@@ -165,9 +176,63 @@ enum vb_err vb_framer_count(struct vb_framer *f, const struct vb_sbuf *b, int eo
 
 /* Delimiter framing: the end of the record that started before the head
  * of `b` (used to skip an oversized one).  VB_OK: the record ends at *pos
- * and its delimiter is *dlen bytes; VB_ENEEDMORE: not in the buffered
- * bytes (the caller may drop all but the last max_delim-1 of them). */
+ * and its delimiter is *dlen bytes (with eof, *dlen 0: the record is the
+ * incomplete last one and ends with the input); VB_ENEEDMORE: not in the
+ * buffered bytes (the caller may drop all but the last max_delim-1 of
+ * them). */
 enum vb_err vb_framer_find_end(struct vb_framer *f, const struct vb_sbuf *b, int eof,
 			       size_t *pos, size_t *dlen);
+
+/* -------------------------------------------------------------- policy */
+
+/*
+ * The fate of a record: one rule for every framing (lib/README.md,
+ * Decisions 12).  Two facts decide it: whether the record is larger than
+ * the maximum (by the framer's measure, vb_framer_set_max), and whether it
+ * is complete or the incomplete last record.
+ *
+ *   complete, within the maximum  emitted;
+ *   complete, too large           as `oversize` says: fail, skip (with a
+ *                                 warning) or truncate to the maximum;
+ *   incomplete                    as `final` says: drop it, fail, or emit
+ *                                 it; emitted, it is treated as a complete
+ *                                 record, so when it is too large `oversize`
+ *                                 applies to it.  When it is too large and
+ *                                 both options fail, the failure reported
+ *                                 is its size (known first).
+ *
+ * A too-large record's completeness is known only at its end, which may be
+ * far (a delimiter not yet read, a frame of 4 GiB).  The fate is often the
+ * same either way and the record need not be read through; when it is
+ * not, the caller reads to the record's end in bounded memory (skipping
+ * its bytes; with `oversize` truncate keeping its first `max` aside) and
+ * asks again.
+ */
+enum vb_oversize { VB_OVERSIZE_ERROR, VB_OVERSIZE_SKIP, VB_OVERSIZE_TRUNCATE };
+enum vb_final { VB_FINAL_EMIT, VB_FINAL_DROP, VB_FINAL_ERROR };
+
+struct vb_frame_policy {
+	enum vb_oversize oversize;   /* a record larger than the maximum */
+	enum vb_final final;         /* the incomplete last record */
+};
+
+enum vb_fate {
+	VB_FATE_EMIT,       /* written */
+	VB_FATE_TRUNCATE,   /* its first `max` record bytes are written */
+	VB_FATE_SKIP,       /* left out, with a warning: too large */
+	VB_FATE_DROP,       /* left out silently: the incomplete last record */
+	VB_FATE_FAIL_SIZE,  /* the input fails: the record is too large */
+	VB_FATE_FAIL_FINAL, /* the input fails: the last record is incomplete */
+	VB_FATE_READ_ON,    /* it depends on whether the record is complete:
+			     * read to its end, then ask again */
+};
+
+/* The fate of a record that is too large (0 or 1) and complete (1), the
+ * incomplete last record (0), or not known to be either yet (-1: then the
+ * fate both would have, or VB_FATE_READ_ON).  A record the caller does not
+ * want (not selected) is asked about with too_large 0: its size does not
+ * matter, it is passed over, but an incomplete one still fails under
+ * VB_FINAL_ERROR. */
+enum vb_fate vb_frame_policy_fate(const struct vb_frame_policy *p, int too_large, int complete);
 
 #endif

@@ -216,6 +216,32 @@ for b in open(sys.argv[1], "rb").read():
 	vb-frame -L u8 --length-adjust 2 -k in2 | cmp - in2
 }
 
+@test "--length-adjust: its whole range, -9223372036854775808 to 9223372036854775807" {
+	# a u64be field of 2^63 + 3: the lowest adjustment leaves 3 bytes
+	printf '\200\0\0\0\0\0\0\003abc' > lo
+	run -0 vb-frame -L u64be --length-adjust=-9223372036854775808 lo
+	assert_output abc
+	run -0 vb-frame -L u64be --length-adjust=-0x8000000000000000 -i -k lo
+	assert_output $'0\t11'
+	# a smaller field goes negative: a malformed frame, not a usage error
+	printf '\0\0\0\0\0\0\0\003abc' > small
+	run -1 --separate-stderr vb-frame -L u64be --length-adjust=-9223372036854775808 small
+	assert_equal "$stderr" 'vb-frame: small: record 1 at offset 0: length 3 adjusted by -9223372036854775808 is negative'
+	# the highest: a field of 0 makes a frame of 8 + 2^63 - 1 bytes
+	printf '\0\0\0\0\0\0\0\0abc' > hi
+	run -1 --separate-stderr vb-frame -L u64be --length-adjust=9223372036854775807 hi
+	assert_equal "$stderr" 'vb-frame: hi: record 1 at offset 0 is larger than --max-size (67108864 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	run -1 --separate-stderr vb-frame -L u64be --length-adjust=+9223372036854775807 hi
+	assert_equal "$stderr" 'vb-frame: hi: record 1 at offset 0 is larger than --max-size (67108864 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	# one past either end is a usage error that names the range
+	for a in 9223372036854775808 +9223372036854775808 -9223372036854775809 -18446744073709551615; do
+		run vb-frame -L u64be --length-adjust="$a" hi
+		assert_usage_error vb-frame "--length-adjust '$a' is out of range (-9223372036854775808 to 9223372036854775807)"
+	done
+	# and the man page gives it
+	grep -q -- '9223372036854775808' "$VB_SOURCE_DIR/man/vb-frame.1"
+}
+
 # ------------------------------------------------------------ fixed size
 
 @test "-F/--fixed N, with a short last record" {
@@ -652,11 +678,12 @@ vb-frame: in: warning: record 4 at offset 15 skipped: larger than --max-size (4 
 		big | "$gnu_time" -f %M -o rss vb-frame -L u32le --max-size 1M --oversize=skip > /dev/null 2>&1
 		[ "$(cat rss)" -lt 32768 ]
 	fi
-	# the input ending inside a skipped frame is an error naming it
+	# the input ending inside an oversized frame: the frame is the
+	# incomplete last record, --final's (error by default with -L), not
+	# skipped
 	run -1 --separate-stderr bash -c "printf '\002ab\377abc' | vb-frame -L u8 --max-size 4 --oversize=skip"
 	assert_output ab
-	assert_equal "$stderr" 'vb-frame: -: warning: record 2 at offset 3 skipped: larger than --max-size (4 bytes)
-vb-frame: -: the input ends inside record 2 at offset 3'
+	assert_equal "$stderr" 'vb-frame: -: the last frame (record 2 at offset 3) is truncated'
 }
 
 @test "--fixed larger than --max-size: no phantom record at the end of input" {
@@ -675,6 +702,249 @@ vb-frame: -: warning: record 2 at offset 5 skipped: larger than --max-size (4 by
 	assert_equal "$stderr" ''
 	run -0 --separate-stderr timeout 20 bash -c 'printf abcdefg | vb-frame -F 5 --max-size 4 --oversize=skip -c'
 	assert_output 1
+}
+
+@test "--final decides a frame cut off by the end of input, even one larger than --max-size (-L)" {
+	# the header says 9 bytes follow; 4 do: a frame of 13 bytes, cut at 8
+	printf '\0\0\0\x09abcd' > cut
+	run -0 --separate-stderr vb-frame -L u32be --max-size=5 --oversize=skip --final=drop cut
+	assert_output ''
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr vb-frame -L u32be --max-size=5 --oversize=truncate --final=drop cut
+	assert_output ''
+	assert_equal "$stderr" ''
+	run -1 --separate-stderr vb-frame -L u32be --max-size=5 --oversize=skip --final=error cut
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: cut: the last frame (record 1 at offset 0) is truncated'
+	run -1 --separate-stderr vb-frame -L u32be --max-size=5 --oversize=truncate cut
+	assert_equal "$stderr" 'vb-frame: cut: the last frame (record 1 at offset 0) is truncated'
+	# emitted, it is a record like any other: --oversize applies to it
+	run -0 --separate-stderr vb-frame -L u32be --max-size=5 --oversize=skip --final=emit cut
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: cut: warning: record 1 at offset 0 skipped: larger than --max-size (5 bytes)'
+	run -0 --separate-stderr vb-frame -L u32be --max-size=5 --oversize=truncate --final=emit cut
+	assert_output abcd
+	assert_equal "$stderr" ''
+	# the same through a pipe
+	run -0 --separate-stderr bash -c "printf '\0\0\0\x09abcd' | vb-frame -L u32be --max-size=5 --oversize=skip --final=drop"
+	assert_output ''
+	assert_equal "$stderr" ''
+}
+
+@test "--final decides an incomplete last record with delimiters and -F, whatever --oversize says" {
+	printf 'ab\nabcdefgh' > in
+	# truncate wrote part of a record that --final=drop drops
+	run -0 --separate-stderr vb-frame -d '\n' --max-size=5 --oversize=truncate --final=drop in
+	assert_output ab
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr bash -c "printf 'ab\nabcdefgh' | vb-frame -d '\n' --max-size=5 --oversize=truncate --final=drop"
+	assert_output ab
+	# skip passed over a record that --final=error fails on
+	run -1 --separate-stderr vb-frame -d '\n' --max-size=5 --oversize=skip --final=error in
+	assert_output ab
+	assert_equal "$stderr" 'vb-frame: in: the last record (2 at offset 3) has no delimiter'
+	printf abcdefgh > f8
+	run -1 --separate-stderr vb-frame -F 10 --final=error f8
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: f8: the last record (1 at offset 0) is shorter than --fixed'
+	run -1 --separate-stderr vb-frame -F 10 --max-size=5 --oversize=skip --final=error f8
+	assert_equal "$stderr" 'vb-frame: f8: the last record (1 at offset 0) is shorter than --fixed'
+	run -1 --separate-stderr bash -c 'printf abcdefgh | vb-frame -F 10 --max-size=5 --oversize=skip --final=error'
+	assert_equal "$stderr" 'vb-frame: -: the last record (1 at offset 0) is shorter than --fixed'
+	run -0 --separate-stderr vb-frame -F 10 --max-size=5 --oversize=truncate --final=drop f8
+	assert_output ''
+	assert_equal "$stderr" ''
+	# a complete record that is too large stays --oversize's: its first
+	# bytes are held until its end shows it complete, then written
+	printf 'ab\nabcdefgh\nxy' > in2
+	run -0 --separate-stderr vb-frame --max-size=5 --oversize=truncate --final=drop in2
+	assert_output $'ab\nabcde'
+	vb-frame --max-size=5 --oversize=truncate --final=error --to-length-prefix u8 in2 > out || :
+	assert_bytes out '\002ab\005abcde'
+	run -0 vb-frame --max-size=5 --oversize=truncate --final=drop -i in2
+	assert_output $'0\t2\n3\t5'
+	run -0 vb-frame --max-size=5 --oversize=truncate --final=drop -c in2
+	assert_output 2
+	# and under --oversize=error, with --final=drop, it is read to its
+	# end: too large if complete, dropped if not
+	run -1 --separate-stderr vb-frame --max-size=5 --final=drop in2
+	assert_output ab
+	assert_equal "$stderr" 'vb-frame: in2: record 2 at offset 3 is larger than --max-size (5 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	run -0 --separate-stderr vb-frame --max-size=5 --final=drop in
+	assert_output ab
+	assert_equal "$stderr" ''
+	# truncation stays inside its frame: with --strip=8 a 10-byte frame
+	# holds a record of 2 bytes
+	printf '\011abcdefghi\001z' > st
+	vb-frame -L u8 --strip=8 --max-size=5 --oversize=truncate -n 1 st > out
+	assert_bytes out 'hi\n'
+	vb-frame -L u8 --strip=8 --max-size=5 --oversize=truncate --final=drop -n 1 st > out
+	assert_bytes out 'hi\n'
+}
+
+@test "a 50 MiB record, --oversize=truncate and --final=drop: held to --max-size while read through" {
+	big() { echo first; head -c 50M /dev/zero; printf '\nlast\n'; }
+	big | vb-frame --max-size 1M --oversize=truncate --final=drop | cmp - <(echo first; head -c 1M /dev/zero; printf '\nlast\n')
+	big | VB_BUFFER=segmented vb-frame --max-size 1M --oversize=truncate --final=error | cmp - <(echo first; head -c 1M /dev/zero; printf '\nlast\n')
+	# cut off: dropped, or an error
+	run -0 bash -c 'big() { echo first; head -c 50M /dev/zero; }; big | vb-frame --max-size 1M --oversize=truncate --final=drop | wc -c'
+	assert_output 6
+	frames u32le lp "b'one'"
+	{ cat lp; printf '\0\0\040\003'; head -c 10M /dev/zero; } > lpcut
+	run -1 --separate-stderr vb-frame -L u32le --max-size 1M --oversize=truncate lpcut
+	assert_output one
+	assert_equal "$stderr" 'vb-frame: lpcut: the last frame (record 2 at offset 7) is truncated'
+	# what is held is the first --max-size bytes, not the record (peak
+	# memory from GNU time, if installed)
+	local gnu_time
+	if gnu_time=$(type -P time); then
+		big | "$gnu_time" -f %M -o rss vb-frame --max-size 1M --oversize=truncate --final=drop > /dev/null 2>&1
+		[ "$(cat rss)" -lt 32768 ]
+	fi
+}
+
+# The one rule of --oversize and --final (vb_frame_policy_fate in
+# lib/frame.h, and the man page) for every framing.  The fate of the last
+# record, by its kind:
+#   small  the incomplete last record, within --max-size;
+#   big    the incomplete last record, larger than --max-size;
+#   whole  a complete last record, larger than --max-size;
+# for --oversize error, skip, truncate (groups) and --final emit, drop,
+# error (in each group):
+#   E written, T its first --max-size bytes written, S skipped with a
+#   warning, D dropped, FS fails as too large, FF fails as incomplete.
+FATES_small='E D FF  E D FF  E D FF'
+FATES_big='FS D FS  S D FF  T D FF'
+FATES_whole='FS FS FS  S S S  T T T'
+
+# matrix_case KIND ARGS INPUT BEFORE N OFF RECORD FINALMSG: with
+# vb-frame ARGS --max-size=5 on the bytes `printf INPUT`, the records
+# before the last are written as `printf BEFORE`; the last is record N at
+# offset OFF, written as `printf RECORD` (for T: its first 5 bytes), and
+# FINALMSG is what --final=error says.  Checked from a file and from a
+# pipe that delivers one byte at a time, and with --count.  (Few forks
+# per case: the machine may be busy.)
+matrix_case() {
+	local kind=$1 args=$2 input=$3 before=$4 n=$5 off=$6 record=$7 finalmsg=$8
+	local fates=FATES_$kind i=0 o f fate status count nbefore src name st ctx want_err
+	local too="record $n at offset $off is larger than --max-size (5 bytes); raise --max-size or use --oversize=skip or --oversize=truncate"
+	local skipped="warning: record $n at offset $off skipped: larger than --max-size (5 bytes)"
+	local -a lines
+	fates=(${!fates})
+	printf "$input" > m.in
+	[ -p idle ] || mkfifo idle
+	exec 9<> idle
+	trickle "$input" | cmp - m.in
+	# the expected outputs: the records before, and the last written whole
+	# or truncated
+	printf "$before" > exp.S
+	cp exp.S exp.D
+	cp exp.S exp.FS
+	cp exp.S exp.FF
+	printf "$before$record\n" > exp.E
+	{ printf "$before"; printf "$record" | head -c 5; echo; } > exp.T
+	mapfile -t lines < exp.S
+	nbefore=${#lines[@]}
+	for o in error skip truncate; do
+		for f in emit drop error; do
+			fate=${fates[i++]}
+			status=0 count=$nbefore want_err=
+			case $fate in
+			E|T) count=$((nbefore + 1)) ;;
+			S) want_err=$skipped ;;
+			FS) want_err=$too status=1 ;;
+			FF) want_err=$finalmsg status=1 ;;
+			esac
+			for src in file pipe; do
+				name=m.in
+				if [ $src = file ]; then
+					vb-frame $args --max-size=5 --oversize=$o --final=$f m.in > out 2> err && st=0 || st=$?
+				else
+					name=-
+					trickle "$input" 2> /dev/null | vb-frame $args --max-size=5 --oversize=$o --final=$f > out 2> err && st=0 || st=$?
+				fi
+				ctx="[$args] $kind --oversize=$o --final=$f ($src): fate $fate"
+				[ "$st" = "$status" ] || { echo "$ctx: status $st, expected $status" >&2; return 1; }
+				cmp -s out exp.$fate || { echo "$ctx: output differs" >&2; assert_bytes out "$(<exp.$fate)"; return 1; }
+				mapfile -t lines < err
+				if [ -z "$want_err" ]; then
+					[ ${#lines[@]} = 0 ] || { echo "$ctx: stderr '${lines[*]}', expected none" >&2; return 1; }
+				else
+					[ ${#lines[@]} = 1 ] && [ "${lines[0]}" = "vb-frame: $name: $want_err" ] ||
+						{ echo "$ctx: stderr '${lines[*]}', expected 'vb-frame: $name: $want_err'" >&2; return 1; }
+				fi
+			done
+			# counting takes other paths; a failed input prints no count
+			vb-frame $args --max-size=5 --oversize=$o --final=$f -c m.in > out 2> err && st=0 || st=$?
+			mapfile -t lines < out
+			[ "$st" = "$status" ] || { echo "[$args] $kind $o $f -c: status $st" >&2; return 1; }
+			[ "$status" = 1 ] || [ "${lines[*]}" = "$count" ] ||
+				{ echo "[$args] $kind $o $f -c: '${lines[*]}', expected $count" >&2; return 1; }
+		done
+	done
+}
+
+# trickle FORMAT: write the bytes of `printf FORMAT` one at a time, with a
+# pause after each (so that each comes in a read of its own, as far as
+# the pipe lets us), without a process per byte: the pause is a read that
+# times out on fd 9, a FIFO no one writes to (made by matrix_case).
+trickle() {
+	local fmt=$1 unit
+	while [ -n "$fmt" ]; do
+		[[ $fmt =~ ^(\\x[0-9a-fA-F]{1,2}|\\[0-7]{1,3}|\\.|.) ]]
+		unit=${BASH_REMATCH[1]}
+		fmt=${fmt:${#unit}}
+		printf "$unit"
+		read -r -t 0.002 -u 9 || :
+	done
+}
+
+@test "--oversize and --final, one rule for every framing: delimiters" {
+	local nodelim='the last record (2 at offset 3) has no delimiter'
+	matrix_case small "-d \\n" 'ok\nabc' 'ok\n' 2 3 abc "$nodelim"
+	matrix_case big "-d \\n" 'ok\nabcdefgh' 'ok\n' 2 3 abcdefgh "$nodelim"
+	matrix_case whole "-d \\n" 'ok\nabcdefgh\n' 'ok\n' 2 3 abcdefgh "$nodelim"
+	matrix_case big "-d \\n" 'ok\nabcdef' 'ok\n' 2 3 abcdef "$nodelim"
+	local crlf='the last record (2 at offset 4) has no delimiter'
+	matrix_case small -l 'ok\r\nabc' 'ok\n' 2 4 abc "$crlf"
+	matrix_case big -l 'ok\r\nabcdefgh' 'ok\n' 2 4 abcdefgh "$crlf"
+	matrix_case whole -l 'ok\r\nabcdefgh\r\n' 'ok\n' 2 4 abcdefgh "$crlf"
+	matrix_case whole -l 'ok\r\nabcdefgh\r' 'ok\n' 2 4 abcdefgh "$crlf"
+	matrix_case small -0 'ok\0abc' 'ok\n' 2 3 abc "$nodelim"
+	matrix_case big -0 'ok\0abcdefgh' 'ok\n' 2 3 abcdefgh "$nodelim"
+	matrix_case whole -0 'ok\0abcdefgh\0' 'ok\n' 2 3 abcdefgh "$nodelim"
+	# a delimiter of several bytes, begun but not finished at the end
+	local long='the last record (2 at offset 5) has no delimiter'
+	matrix_case small "-d <=>" 'ok<=>ab<=' 'ok\n' 2 5 'ab<=' "$long"
+	matrix_case big "-d <=>" 'ok<=>abcdefg<=' 'ok\n' 2 5 'abcdefg<=' "$long"
+	matrix_case whole "-d <=>" 'ok<=>abcdefgh<=>' 'ok\n' 2 5 abcdefgh "$long"
+}
+
+@test "--oversize and --final, one rule for every framing: -F" {
+	# -F 8 over --max-size 5: every complete record is too large; a
+	# short last one is as large as its bytes
+	local short='the last record (1 at offset 0) is shorter than --fixed'
+	matrix_case small "-F 8" 'abc' '' 1 0 abc "$short"
+	matrix_case big "-F 8" 'abcdefg' '' 1 0 abcdefg "$short"
+	matrix_case whole "-F 8" 'abcdefgh' '' 1 0 abcdefgh "$short"
+	matrix_case small "-F 4" 'abcdxy' 'abcd\n' 2 4 xy 'the last record (2 at offset 4) is shorter than --fixed'
+}
+
+@test "--oversize and --final, one rule for every framing: -L" {
+	# a frame's size is what its header says, header included
+	local cut='the last frame (record 2 at offset 3) is truncated'
+	matrix_case small "-L u8" '\002ok\003ab' 'ok\n' 2 3 ab "$cut"
+	matrix_case big "-L u8" '\002ok\011abcdefg' 'ok\n' 2 3 abcdefg "$cut"
+	matrix_case big "-L u8" '\002ok\011ab' 'ok\n' 2 3 ab "$cut"
+	matrix_case whole "-L u8" '\002ok\011abcdefghi' 'ok\n' 2 3 abcdefghi "$cut"
+	matrix_case big "-L u32be" '\0\0\0\011abcd' '' 1 0 abcd 'the last frame (record 1 at offset 0) is truncated'
+	matrix_case whole "-L varint" '\002ok\012abcdefghij' 'ok\n' 2 3 abcdefghij "$cut"
+	# (a varint cut short is a header cut short: the record is its bytes)
+	matrix_case small "-L varint" '\002ok\200' 'ok\n' 2 3 '\200' "$cut"
+	# the input ends inside the header: the bytes there are the record
+	local head='the last frame (record 1 at offset 0) is truncated'
+	matrix_case small "-L u16be --length-offset 6" 'HHH' '' 1 0 HHH "$head"
+	matrix_case big "-L u16be --length-offset 6" 'HHHHHHH' '' 1 0 HHHHHHH "$head"
 }
 
 # ------------------------------------------------------------ output
@@ -1100,7 +1370,7 @@ vb-frame: d: is a directory'
 	run vb-frame -L u8 --length-adjust '' f
 	assert_usage_error vb-frame "invalid --length-adjust '' (a whole number, negative as --length-adjust=-N)"
 	run vb-frame -L u8 --length-adjust=9223372036854775808 f
-	assert_usage_error vb-frame "--length-adjust '9223372036854775808' is too large"
+	assert_usage_error vb-frame "--length-adjust '9223372036854775808' is out of range (-9223372036854775808 to 9223372036854775807)"
 	run vb-frame -L u8 --strip=-1 f
 	assert_usage_error vb-frame "invalid strip '-1' (a strip cannot be negative)"
 	run vb-frame --bogus f
@@ -1189,7 +1459,9 @@ out('exp.L', body)
 open('exp.c', 'w').write('%d\n' % len(split(rb'\r\n|\r|\n')))
 PY
 	[ "$(stat -c %s mix)" -gt 3000000 ]
-	local conf how
+	local conf how page
+	# the smallest page size the system allows (4K on most)
+	page=$(getconf PAGESIZE)
 	# run_conf ARGS... FILE: vb-frame ARGS on FILE, read as a file or a pipe
 	run_conf() {
 		if [ "$how" = pipe ]; then
@@ -1198,9 +1470,9 @@ PY
 			env $conf vb-frame "$@"
 		fi
 	}
-	for conf in '' VB_BUFFER=linear VB_BUFFER=segmented 'VB_BUFFER=segmented VB_PAGE_SIZE=4K' \
+	for conf in '' VB_BUFFER=linear VB_BUFFER=segmented "VB_BUFFER=segmented VB_PAGE_SIZE=$page" \
 		'VB_BUFFER=segmented VB_PAGE_BACKEND=virtual' \
-		'VB_BUFFER=segmented VB_PAGE_BACKEND=virtual VB_PAGE_SIZE=4K'; do
+		"VB_BUFFER=segmented VB_PAGE_BACKEND=virtual VB_PAGE_SIZE=$page"; do
 		for how in file pipe; do
 			echo "configuration: '$conf', $how"
 			[ "$(run_conf -l mix | md5sum)" = "$(md5sum < exp.l)" ]
@@ -1306,9 +1578,9 @@ vb-frame: in2: the last record (2 at offset 2) has no delimiter"
 		assert_usage_error vb-frame "VB_PAGE_THRESHOLD must be a percentage from 1 to 100, not '$t'"
 	done
 	run env VB_PAGE_SIZE=1T vb-frame -c in
-	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of 4096 up to 1G, not '1T'"
+	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of $(getconf PAGESIZE) up to 1G, not '1T'"
 	run env VB_PAGE_SIZE=99999999999999999999 vb-frame -c in
-	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of 4096 up to 1G, not '99999999999999999999'"
+	assert_usage_error vb-frame "VB_PAGE_SIZE must be a multiple of $(getconf PAGESIZE) up to 1G, not '99999999999999999999'"
 }
 
 @test "--cache and VB_CACHE: for stores; checked whatever the input" {

@@ -138,9 +138,12 @@ static int skip_record(struct vb_framer *f, struct vb_sbuf *b, struct feed *fd,
 			feed_more(fd, b);
 		}
 		/* ended by the input: cut short (a last fixed record known to be
-		 * short when the input ended before it was reported is the same) */
-		add(r, (struct event){EV_SKIP, start, *pos, fr->skip, 0, 0,
-				      left != 0 || fr->unterminated, 0});
+		 * short when the input ended before it was reported is the same;
+		 * so is a frame known to be cut off, whose header was stripped
+		 * only as far as the input went) */
+		uint64_t head = fr->skip < *pos - start ? fr->skip : *pos - start;
+		add(r, (struct event){EV_SKIP, start, *pos, left != 0 || fr->unterminated ? head : fr->skip,
+				      0, 0, left != 0 || fr->unterminated, 0});
 		return left != 0;
 	}
 	/* only a delimited record's end is unknown (frame.h) */

@@ -12,9 +12,13 @@
  *     offsets, adjustments, stripping, zero-length frames, headers split
  *     across reads, a length over the maximum (refused before the frame
  *     arrives), a negative adjusted length, a strip larger than the frame,
- *     a truncated last frame; fixed framing; the binary helpers; escapes.
+ *     a truncated last frame; fixed framing; the binary helpers; escapes;
+ *   - a record larger than the maximum at the end of input: complete or
+ *     the incomplete last record, for every framing; and the rule of
+ *     --oversize and --final (vb_frame_policy_fate) as a table.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "frame.h"
@@ -348,11 +352,17 @@ static void length_prefix(void)
 		CHECK(fr[1].len == 0 && fr[1].total == 4);
 		CHECK(fr[2].len == 1 && !fr[2].unterminated);
 	}
-	/* the maximum is checked from the header alone */
+	/* the maximum is checked from the header alone, before the frame
+	 * arrives (more input follows the header, not its end) */
 	vb_framer_set_max(f, 5);
-	const unsigned char big[] = {0, 0, 0x10, 0};
+	const unsigned char big[] = {0, 0, 0x10, 0, 'x'};
 	lp_stream(f, big, sizeof big, 4, fr, &nf, &last);
-	CHECK(last == VB_EFRAME && fr[nf - 1].total == 0x1004 && fr[nf - 1].skip == 4);
+	CHECK(last == VB_EFRAME && fr[nf - 1].total == 0x1004 && fr[nf - 1].skip == 4 &&
+	      !fr[nf - 1].unterminated);
+	/* at the end of input the frame is known to be cut off: all the rest */
+	lp_stream(f, big, 4, 4, fr, &nf, &last);
+	CHECK(last == VB_EFRAME && fr[nf - 1].total == 4 && fr[nf - 1].skip == 4 &&
+	      fr[nf - 1].len == 0 && fr[nf - 1].unterminated);
 	vb_framer_free(f);
 
 	/* every field size and byte order, with offset, adjust and strip */
@@ -401,6 +411,33 @@ static void length_prefix(void)
 	REQUIRE_OK(vb_framer_length(&sp, &f));
 	lp_stream(f, neg, sizeof neg, 4, fr, &nf, &last);
 	CHECK(last == VB_EINVAL && strstr(vb_err_detail(), "strip"));
+	vb_framer_free(f);
+
+	/* the whole range of the adjustment: INT64_MIN against a field of
+	 * 2^63 + 3 leaves 3 bytes; against 3 it is negative; INT64_MAX
+	 * against 2^64 - 1 overflows */
+	REQUIRE_OK(vb_lenspec_parse("u64be", &sp));
+	sp.adjust = INT64_MIN;
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	const unsigned char lo[] = {0x80, 0, 0, 0, 0, 0, 0, 3, 'a', 'b', 'c'};
+	lp_stream(f, lo, sizeof lo, 5, fr, &nf, &last);
+	CHECK(last == VB_OK && nf == 1 && fr[0].skip == 8 && fr[0].len == 3 && fr[0].total == 11);
+	const unsigned char lo3[] = {0, 0, 0, 0, 0, 0, 0, 3, 'a', 'b', 'c'};
+	lp_stream(f, lo3, sizeof lo3, 11, fr, &nf, &last);
+	CHECK(last == VB_EINVAL && strstr(vb_err_detail(), "adjusted by -9223372036854775808 is negative"));
+	vb_framer_free(f);
+	sp.adjust = INT64_MAX;
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	const unsigned char hi[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	lp_stream(f, hi, sizeof hi, 8, fr, &nf, &last);
+	CHECK(last == VB_EINVAL && strstr(vb_err_detail(), "overflows"));
+	/* INT64_MAX against 0: a frame of 8 + 2^63 - 1 bytes, over the
+	 * maximum (the header is followed by more input, not its end) */
+	const unsigned char zero[] = {0, 0, 0, 0, 0, 0, 0, 0, 'x'};
+	uint64_t huge = 8 + (uint64_t)INT64_MAX;
+	vb_framer_set_max(f, 100);
+	lp_stream(f, zero, sizeof zero, 8, fr, &nf, &last);
+	CHECK(last == VB_EFRAME && fr[nf - 1].total == (huge > SIZE_MAX ? SIZE_MAX : (size_t)huge));
 	vb_framer_free(f);
 
 	/* a truncated last frame, a truncated header */
@@ -458,6 +495,131 @@ static void fixed(void)
 	CHECK(vb_framer_fixed(0, &f) == VB_EINVAL);
 }
 
+/* The rule of --oversize and --final (vb_frame_policy_fate) as a table:
+ * for each pair of options, the fate of a record by its size and whether
+ * it is complete (1), the incomplete last record (0) or not known yet
+ * (-1). */
+static void policy(void)
+{
+	enum { E = VB_FATE_EMIT, T = VB_FATE_TRUNCATE, S = VB_FATE_SKIP, D = VB_FATE_DROP,
+	       FS = VB_FATE_FAIL_SIZE, FF = VB_FATE_FAIL_FINAL, R = VB_FATE_READ_ON };
+	static const struct {
+		int too_large, complete;
+		/* [--oversize error, skip, truncate][--final emit, drop, error] */
+		int fate[3][3];
+	} t[] = {
+		/* --oversize does not apply to a record within the maximum */
+		{0, 1, {{E, E, E}, {E, E, E}, {E, E, E}}},
+		{0, 0, {{E, D, FF}, {E, D, FF}, {E, D, FF}}},
+		{0, -1, {{E, R, R}, {E, R, R}, {E, R, R}}},
+		/* --final does not apply to a complete record */
+		{1, 1, {{FS, FS, FS}, {S, S, S}, {T, T, T}}},
+		/* --final decides an incomplete one; emitted, it is too large
+		 * like a complete one; failing both ways, its size is told */
+		{1, 0, {{FS, D, FS}, {S, D, FF}, {T, D, FF}}},
+		/* not known: decided at once only when both agree */
+		{1, -1, {{FS, R, FS}, {S, R, R}, {T, R, R}}},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		for (int o = 0; o < 3; o++)
+			for (int fin = 0; fin < 3; fin++) {
+				struct vb_frame_policy p = {(enum vb_oversize)o, (enum vb_final)fin};
+				enum vb_fate got = vb_frame_policy_fate(&p, t[i].too_large, t[i].complete);
+				if ((int)got != t[i].fate[o][fin])
+					fprintf(stderr, "policy: too_large %d complete %d oversize %d final %d: fate %d, expected %d\n",
+						t[i].too_large, t[i].complete, o, fin, (int)got,
+						t[i].fate[o][fin]);
+				CHECK((int)got == t[i].fate[o][fin]);
+			}
+}
+
+/* A record larger than the maximum: before the end of input whether it is
+ * complete is unknown; at the end the framer says, for every framing, and
+ * the incomplete last record is all the rest. */
+static void over_at_end(void)
+{
+	const unsigned char *nl = (const unsigned char *)"\n";
+	size_t one = 1, pos, dl, n;
+	struct vb_framer *f;
+	struct vb_frame fr[4];
+	struct vb_sbuf *b;
+	struct vb_lenspec sp;
+	uint64_t recs;
+	size_t used;
+
+	REQUIRE_OK(vb_sbuf_create_linear(0, &b));
+	/* delimiters: the last record without its delimiter, and a complete
+	 * one (a delimiter follows it), through next, next_many and count */
+	REQUIRE_OK(vb_framer_delim(&nl, &one, 1, &f));
+	vb_framer_set_max(f, 5);
+	for (int how = 0; how < 3; how++) {
+		vb_framer_reset(f);
+		REQUIRE_OK(vb_sbuf_append(b, "ab\nabcdefgh", 11));
+		CHECK(vb_framer_next(f, b, 0, fr) == VB_OK && fr[0].len == 2);
+		vb_sbuf_advance(b, fr[0].total);
+		CHECK(vb_framer_next(f, b, 0, fr) == VB_EFRAME && !fr[0].unterminated &&
+		      !fr[0].total);
+		enum vb_err rc = how == 0   ? vb_framer_next(f, b, 1, fr)
+				 : how == 1 ? vb_framer_next_many(f, b, 1, fr, 4, &n)
+					    : vb_framer_count(f, b, 1, &recs, &used);
+		CHECK(rc == VB_EFRAME);
+		if (how < 2)
+			CHECK(fr[0].unterminated && fr[0].len == 8 && fr[0].total == 8);
+		CHECK(vb_framer_find_end(f, b, 1, &pos, &dl) == VB_OK && pos == 8 && dl == 0);
+		vb_sbuf_advance(b, pos);
+		vb_framer_discard(f, pos);
+
+		vb_framer_reset(f);
+		REQUIRE_OK(vb_sbuf_append(b, "abcdefgh\nxy", 11));
+		rc = how == 0 ? vb_framer_next(f, b, 1, fr) : vb_framer_next_many(f, b, 1, fr, 4, &n);
+		CHECK(rc == VB_EFRAME && !fr[0].unterminated && !fr[0].total);
+		CHECK(vb_framer_find_end(f, b, 1, &pos, &dl) == VB_OK && pos == 8 && dl == 1);
+		vb_sbuf_advance(b, pos + dl);
+		vb_framer_discard(f, pos + dl);
+		CHECK(vb_framer_next(f, b, 1, fr) == VB_OK && fr[0].len == 2 && fr[0].unterminated);
+		vb_sbuf_advance(b, fr[0].total);
+	}
+	vb_framer_free(f);
+
+	/* a length prefix: the header says 10 bytes, 8 are there */
+	REQUIRE_OK(vb_lenspec_parse("u8", &sp));
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	vb_framer_set_max(f, 5);
+	REQUIRE_OK(vb_sbuf_append(b, "\011abcdefg", 8));
+	CHECK(vb_framer_next(f, b, 0, fr) == VB_EFRAME && !fr[0].unterminated &&
+	      fr[0].total == 10 && fr[0].skip == 1);
+	CHECK(vb_framer_next(f, b, 1, fr) == VB_EFRAME && fr[0].unterminated && fr[0].total == 8 &&
+	      fr[0].skip == 1 && fr[0].len == 7);
+	/* within the maximum it is an ordinary truncated record */
+	vb_framer_set_max(f, 10);
+	CHECK(vb_framer_next(f, b, 1, fr) == VB_OK && fr[0].unterminated && fr[0].total == 8);
+	vb_sbuf_advance(b, 8);
+	/* the header cut: its bytes are what is there */
+	vb_framer_free(f);
+	REQUIRE_OK(vb_lenspec_parse("u16be", &sp));
+	sp.offset = 6;
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	vb_framer_set_max(f, 5);
+	REQUIRE_OK(vb_sbuf_append(b, "abcdefg", 7));
+	CHECK(vb_framer_next(f, b, 0, fr) == VB_ENEEDMORE);
+	CHECK(vb_framer_next(f, b, 1, fr) == VB_EFRAME && fr[0].unterminated && fr[0].total == 7);
+	vb_sbuf_advance(b, 7);
+	vb_framer_free(f);
+
+	/* fixed: records of 8, at most 5 */
+	REQUIRE_OK(vb_framer_fixed(8, &f));
+	vb_framer_set_max(f, 5);
+	REQUIRE_OK(vb_sbuf_append(b, "abcdefg", 7));
+	CHECK(vb_framer_next(f, b, 0, fr) == VB_EFRAME && !fr[0].unterminated && fr[0].total == 8);
+	CHECK(vb_framer_next(f, b, 1, fr) == VB_EFRAME && fr[0].unterminated && fr[0].total == 7);
+	vb_sbuf_advance(b, 7);
+	REQUIRE_OK(vb_sbuf_append(b, "abc", 3));
+	CHECK(vb_framer_next(f, b, 1, fr) == VB_OK && fr[0].unterminated && fr[0].total == 3);
+	vb_sbuf_advance(b, 3);
+	vb_framer_free(f);
+	vb_sbuf_free(b);
+}
+
 static void helpers(void)
 {
 	const unsigned char b[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
@@ -511,7 +673,7 @@ int main(void)
 	maximum(b);
 	vb_sbuf_free(b);
 	vb_pages_opts_init(&o);
-	o.page_size = 4096;
+	o.page_size = (size_t)sysconf(_SC_PAGESIZE); /* the smallest the system allows */
 	REQUIRE_OK(vb_pages_create(&o, &pages));
 	REQUIRE_OK(vb_sbuf_create_segmented(pages, 13, 0, &b));
 	delimiter_invariance(b, "segmented");
@@ -520,5 +682,7 @@ int main(void)
 	vb_pages_free(pages);
 	length_prefix();
 	fixed();
+	policy();
+	over_at_end();
 	return test_status("frame");
 }
