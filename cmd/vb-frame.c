@@ -196,6 +196,9 @@ struct frame_run {
 	/* how records are framed (setup_framer) */
 	struct vb_framer *framer;
 	int is_length, is_fixed;        /* else delimiter framing */
+	int line_mode;                  /* lines (-l; -d '\n' alone): 1 + enum
+					 * vb_line_mode, else 0 */
+	uint64_t n_start;               /* records before the pass's start */
 	uint64_t max_size;              /* --max-size */
 	/* bytes a frame may hold besides its record: a length prefix's header */
 	uint64_t header_room;
@@ -902,6 +905,25 @@ static int fail_input(struct frame_run *r, const char *name, enum vb_err rc, int
 	return cli_fail(o->failed ? NULL : name, rc);
 }
 
+/* --count's line for one input. */
+static void put_count(struct frame_run *r, const char *name, uint64_t count)
+{
+	struct output *o = &r->out;
+	char line[64];
+	int k;
+
+	if (r->several) {
+		k = snprintf(line, sizeof line, "%llu\t", (unsigned long long)count);
+		out_write(o, line, (size_t)k);
+		out_write(o, name, strlen(name));
+		out_write(o, "\n", 1);
+	} else {
+		k = snprintf(line, sizeof line, "%llu\n", (unsigned long long)count);
+		out_write(o, line, (size_t)k);
+	}
+	r->grand_total += count;
+}
+
 /* The end of a pass that stopped with `rc`: report a failure (after the
  * records before it), and with --count print the input's count.  Returns
  * the exit status (0 or 1); *stop is set when the output is gone. */
@@ -918,20 +940,8 @@ static int finish_input(struct frame_run *r, struct pass *p, enum vb_err rc, int
 		*p->tally = p->count;
 		return status;
 	}
-	if (r->count && status == EXIT_OK) {
-		char line[64];
-		int k;
-		if (r->several) {
-			k = snprintf(line, sizeof line, "%llu\t", (unsigned long long)p->count);
-			out_write(o, line, (size_t)k);
-			out_write(o, p->in->name, strlen(p->in->name));
-			out_write(o, "\n", 1);
-		} else {
-			k = snprintf(line, sizeof line, "%llu\n", (unsigned long long)p->count);
-			out_write(o, line, (size_t)k);
-		}
-		r->grand_total += p->count;
-	}
+	if (r->count && status == EXIT_OK)
+		put_count(r, p->in->name, p->count);
 	return status;
 }
 
@@ -948,7 +958,7 @@ static int finish_input(struct frame_run *r, struct pass *p, enum vb_err rc, int
 static int frame_input(struct frame_run *r, struct input *in, struct vb_sbuf *b,
 		       struct selection *sel, int *stop, uint64_t start, uint64_t *tally)
 {
-	struct pass p = {in, b, sel, tally, r->count || tally, 0, 0, start};
+	struct pass p = {in, b, sel, tally, r->count || tally, r->n_start, 0, start};
 	enum vb_err rc = VB_OK;
 
 	vb_framer_reset(r->framer);
@@ -1124,6 +1134,95 @@ static int frame_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, 
 	return status;
 }
 
+/* -------------------------------------------------------- store lines */
+
+/* Frame records lo..hi (hi: UINT64_MAX for all after lo) of a store framed
+ * by lines, starting at line lo, which the store's line counts place;
+ * counted into *tally when it is not NULL.  Returns -2 when line lo lies
+ * past the end (nothing to frame), else the exit status. */
+static int store_span(struct frame_run *r, struct input *in, struct vb_sbuf *b, uint64_t lo,
+		      uint64_t hi, int *stop, uint64_t *tally)
+{
+	enum vb_line_mode m = (enum vb_line_mode)(r->line_mode - 1);
+	struct span one = {lo, hi};
+	struct selection sel = {&one, 1, hi, 0};
+	uint64_t off;
+	enum vb_err rc = vb_vbuf_line_start(in->store, vb_vbuf_version(in->store), m, lo, &off);
+
+	if (rc == VB_ERANGE)
+		return -2;
+	if (rc || (rc = seek_input(in, off)))
+		return cli_fail(in->name, rc);
+	vb_sbuf_advance(b, vb_sbuf_len(b));
+	r->n_start = lo - 1;
+	int status = frame_input(r, in, b, &sel, stop, off, tally);
+	r->n_start = 0;
+	return status;
+}
+
+/* A store framed by lines (-l: \n, \r\n and \r; or -d '\n' alone): -n,
+ * --last and --count go to their lines by the store's line counts
+ * (vb_vbuf_line_start, _line_count: O(log n) where the store counts
+ * lines, lib/ptree.c) instead of framing from the start.  Only the records
+ * asked for are read, so a record too large for --max-size fails the
+ * command only if it is one of them, and --count never (as wc -l counts).
+ * Returns -1 when the case does not apply (the input is then framed from
+ * its start), else the exit status. */
+static int frame_store_lines(struct frame_run *r, struct input *in, struct vb_sbuf *b,
+			     int *stop)
+{
+	enum vb_line_mode m = (enum vb_line_mode)(r->line_mode - 1);
+	uint64_t v, lines, total = 0, done = 0, *tally = r->count ? &total : NULL;
+	struct vb_vbuf *s = in->store;
+	int status = EXIT_OK, st;
+	enum vb_err rc;
+
+	if (!s || !r->line_mode || r->keep ||
+	    (!r->sel.nspans && !r->last_n && !r->count) ||
+	    !vb_vbuf_line_counted(s, vb_vbuf_version(s)))
+		return -1; /* (without counts, reading from the start or back from
+			    * the end is what it would cost anyway) */
+	if ((r->last_n || (r->count && !r->sel.nspans)) &&
+	    (r->policy.oversize != VB_OVERSIZE_ERROR || r->policy.final == VB_FINAL_ERROR))
+		return -1; /* the records skipped or failed depend on their sizes */
+	v = vb_vbuf_version(s);
+	uint64_t len = vb_vbuf_len(s);
+	unsigned char c = '\n';
+	if ((rc = vb_vbuf_line_count(s, v, m, &lines)) ||
+	    (len && (rc = vb_vbuf_read(s, len - 1, &c, 1))))
+		return cli_fail(in->name, rc);
+	/* the records: the lines, but with --final=drop not a last line
+	 * without its end */
+	int open_end = len && !(c == '\n' || (m == VB_LINES_ANY && c == '\r'));
+	uint64_t records = lines - (open_end && r->policy.final == VB_FINAL_DROP);
+	if (r->count && !r->sel.nspans && !r->last_n) {
+		put_count(r, in->name, records);
+		return EXIT_OK;
+	}
+	if (r->last_n) {
+		uint64_t first = records > r->last_n ? records - r->last_n + 1 : 1;
+		st = store_span(r, in, b, first, UINT64_MAX, stop, tally);
+		status = st == -2 ? EXIT_OK : st;
+	} else {
+		for (size_t i = 0; i < r->sel.nspans && !*stop && !status; i++) {
+			uint64_t lo = r->sel.spans[i].lo, hi = r->sel.spans[i].hi, part = 0;
+			if (hi <= done)
+				continue;
+			if (lo <= done)
+				lo = done + 1;
+			st = store_span(r, in, b, lo, hi, stop, tally ? &part : NULL);
+			if (st == -2)
+				break;
+			status = st;
+			total += part;
+			done = hi;
+		}
+	}
+	if (tally && status == EXIT_OK && !*stop)
+		put_count(r, in->name, total);
+	return status;
+}
+
 /* ---------------------------------------------------------------- setup */
 
 static uint64_t size_opt(const char *s, const char *what)
@@ -1196,6 +1295,10 @@ static void setup_delims(struct frame_run *r, const struct frame_opts *o)
 		d[nd] = (unsigned char *)strdup("\r");
 		dl[nd++] = 1;
 	}
+	if (!o->ndelim && !o->null)
+		r->line_mode = 1 + VB_LINES_ANY;
+	else if (o->ndelim == 1 && !o->lines && !o->null && dl[0] == 1 && d[0][0] == '\n')
+		r->line_mode = 1 + VB_LINES_LF;
 	rc = vb_framer_delim((const unsigned char *const *)d, dl, nd, &r->framer);
 	for (size_t i = 0; i < nd; i++)
 		free(d[i]);
@@ -1442,8 +1545,10 @@ int main(int argc, char **argv)
 		if (!open_input(r, &in, &status))
 			continue;
 		vb_sbuf_advance(b, vb_sbuf_len(b));
-		int st = r->last_n ? frame_last(r, &in, b, &stop)
-				   : frame_input(r, &in, b, &r->sel, &stop, 0, NULL);
+		int st = frame_store_lines(r, &in, b, &stop);
+		if (st < 0)
+			st = r->last_n ? frame_last(r, &in, b, &stop)
+				       : frame_input(r, &in, b, &r->sel, &stop, 0, NULL);
 		if (st > status)
 			status = st;
 		vb_vbuf_close(in.store);

@@ -84,6 +84,8 @@ struct vb_backend_ops {
 				 uint64_t *ends);
 	enum vb_err (*line_find)(void *be, uint64_t version, enum vb_line_mode m, uint64_t k,
 				 uint64_t *pos);
+	/* 1: line_ends and line_find answer for `version` from counts alone */
+	int (*line_counted)(void *be, uint64_t version);
 	void (*close)(void *be);
 	enum vb_err (*flatten)(void *be, const struct vb_flatten_opts *o,
 			       struct vb_flatten_stats *st);

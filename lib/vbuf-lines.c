@@ -212,6 +212,21 @@ static enum vb_err do_line_of(struct vb_vbuf *b, uint64_t version, enum vb_line_
 	return VB_OK;
 }
 
+static int do_line_counted(struct vb_vbuf *b, uint64_t version)
+{
+	if (version > b->ops->head(b->be) || !b->ops->line_counted)
+		return 0;
+	return b->ops->line_counted(b->be, version);
+}
+
+int vb_vbuf_line_counted(struct vb_vbuf *b, uint64_t version)
+{
+	vb_vbuf_lock(b);
+	int r = do_line_counted(b, version);
+	vb_vbuf_unlock(b);
+	return r;
+}
+
 #define LOCKED(b, call)                          \
 	do {                                     \
 		vb_vbuf_lock(b);                 \

@@ -495,6 +495,18 @@ static enum vb_err s_line_ends(void *be, uint64_t version, enum vb_line_mode m, 
 	return rc ? rc : vb_ptree_line_ends(e->t, &r, m, off, ends);
 }
 
+static int s_line_counted(void *be, uint64_t version)
+{
+	struct sbe *e = be;
+	struct vb_lines l;
+	struct vb_root r;
+
+	if (root_at(e, version, &r))
+		return 0;
+	vb_ptree_lines(e->t, &r, &l);
+	return l.known;
+}
+
 static enum vb_err s_line_find(void *be, uint64_t version, enum vb_line_mode m, uint64_t k,
 			       uint64_t *pos)
 {
@@ -669,7 +681,8 @@ static const struct vb_backend_ops store_ops = {
 	.read = s_read, .send = s_send, .insert = s_insert, .remove = s_remove,
 	.revert = s_revert, .commit = s_commit, .info = s_info, .ops = s_ops,
 	.parent = s_parent, .commit_ops = s_commit_ops, .commit_read = s_commit_read,
-	.state = s_state, .warning = s_warning, .stats = s_stats, .read_at = s_read_at, .line_ends = s_line_ends, .line_find = s_line_find, .diff = s_diff, .verify = s_verify,
+	.state = s_state, .warning = s_warning, .stats = s_stats, .read_at = s_read_at, .line_ends = s_line_ends, .line_find = s_line_find,
+	.line_counted = s_line_counted, .diff = s_diff, .verify = s_verify,
 	.compact = s_compact, .close = s_close, .flatten = s_flatten, .embed = s_embed,
 };
 

@@ -428,6 +428,13 @@ void vb_vbuf_stats(struct vb_vbuf *b, struct vb_vbuf_stats *out);
  */
 enum vb_err vb_vbuf_line_count(struct vb_vbuf *b, uint64_t version, enum vb_line_mode m,
 			       uint64_t *lines);
+/* 1 when the line functions answer for committed `version` from counts
+ * alone (O(log n), nothing read but a byte or two), 0 when they would
+ * read bytes (the store does not count lines, or some of the version's
+ * pieces were never counted: a base larger than 1 MiB), or on any error.
+ * A caller with a cheaper way for its case (reading backward from the
+ * end) asks this first. */
+int vb_vbuf_line_counted(struct vb_vbuf *b, uint64_t version);
 enum vb_err vb_vbuf_line_start(struct vb_vbuf *b, uint64_t version, enum vb_line_mode m,
 			       uint64_t n, uint64_t *off);
 enum vb_err vb_vbuf_line_of(struct vb_vbuf *b, uint64_t version, enum vb_line_mode m,

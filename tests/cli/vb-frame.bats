@@ -1196,6 +1196,64 @@ vb-frame: l2: the last frame (record 1 at offset 0) is truncated'
 	assert_output 9
 }
 
+# same_as_flat STORE VERSION ARGS...: vb-frame ARGS on version VERSION of
+# STORE (from its line counts) and on that version's bytes as a file give
+# the same output and exit status.
+same_as_flat() {
+	local s=$1 v=$2
+	shift 2
+	vb-cat -V "$v" "$s" > flat.$v
+	local a b sa=0 sb=0
+	a=$(vb-frame -V "$v" "$@" "$s" 2>/dev/null | od -An -c) || sa=$?
+	b=$(vb-frame "$@" flat.$v 2>/dev/null | od -An -c) || sb=$?
+	[ "$a" = "$b" ] && [ "$sa" = "$sb" ] ||
+		fail "vb-frame -V $v $* differs on the store ($sa) and its bytes ($sb)"
+}
+
+@test "-n, --last and --count on a store find their lines from its line counts: as on its bytes" {
+	# lines ended by \n, \r\n and lone \r, split across edits and pieces
+	seq 1 3000 | sed 's/5$/5\r/; s/7$/7\r/' > base
+	vb-insert --base base s.vb 0 --text $'head\r'
+	RANDOM=13
+	for i in $(seq 1 40); do
+		len=$(vb-cat s.vb | wc -c)
+		off=$(( (RANDOM * 32768 + RANDOM) % len ))
+		case $(( RANDOM % 4 )) in
+		0) vb-insert s.vb "$off" --text $'\r' ;;
+		1) vb-insert s.vb "$off" --text $'\nins\r\n' ;;
+		2) vb-delete s.vb "$off" $(( RANDOM % 7 )) ;;
+		3) vb-insert s.vb "$off" --text "$(seq 1 $((RANDOM % 300)) | tr '\n' '\r')" ;;
+		esac
+	done
+	for v in 0 17 41; do
+		for args in "-l -n 1" "-l -n 1500" "-l -n 2-9,400,2990-" "-l -n 100000" \
+			    "-l --last 1" "-l --last 25" "-l --last 99999" "-l --count" \
+			    "-l --count --final=drop" "-l --last 3 --final=drop" "-l -n 5-8 -i" \
+			    "-l -n 20-30 --count" "-l -n 3,3,4-6,5" "-l -n 2-4 -z"; do
+			# shellcheck disable=SC2086
+			same_as_flat s.vb "$v" $args
+		done
+		same_as_flat s.vb "$v" -d '\n' -n 700-710
+		same_as_flat s.vb "$v" -d '\n' --last 4
+		same_as_flat s.vb "$v" -d '\n' --count
+	done
+}
+
+@test "on a store, records before those asked for are not read: one too large for --max-size does not stop -n" {
+	{ head -c 2000 /dev/zero | tr '\0' x; printf '\nsmall\nlast\n'; } > base
+	vb-insert --base base s.vb 0 --text $'a\n'
+	run -0 vb-frame -l --max-size 100 -n 3 s.vb
+	assert_output small
+	run -0 vb-frame -l --max-size 100 --last 2 s.vb
+	assert_output $'small\nlast'
+	# --count never needs a record's bytes (as wc -l)
+	run -0 vb-frame -l --max-size 100 --count s.vb
+	assert_output 4
+	# one of those asked for is still too large
+	run -1 vb-frame -l --max-size 100 -n 2 s.vb
+	assert_output --partial 'larger than'
+}
+
 @test "-V N: an input that is not a store, or without version N, is an error; the others are framed" {
 	make_store s.vb $'a\nb\n'
 	vb-insert s.vb end --text $'c\n'
