@@ -9,7 +9,9 @@
  * --verify reads every record and checks every version's structure.
  * --diff A STORE [B] lists the byte ranges in which versions A and B (by
  * default the newest) differ, one "A_OFFSET A_LENGTH B_OFFSET B_LENGTH"
- * line each (vb_vbuf_diff: the cost follows the changes, not the size).
+ * line each (vb_vbuf_diff: the cost follows the changes, not the size);
+ * with --unified[=N] the same comparison as a diff -u patch (lib/udiff.h),
+ * or one line saying it is binary or too large to show.
  * --export SINCE writes the versions after SINCE to stdout as a stream of
  * checksummed, compressed records (lib/export-int.h); --apply FILE replays
  * such a stream onto another copy of the store, version by version.  A
@@ -604,14 +606,21 @@ static void on_option(int val, const char *arg)
 	unified_words[n_unified++] = (struct unified_word){arg, word && word[0] == '-', before};
 }
 
+static const char **all_operands;
+
+static void free_operands(void)
+{
+	free(all_operands);
+}
+
 /* The operands with the values --unified took from the next word put back. */
 static const char **operands(int *nargs)
 {
-	static const char **all;
+	const char **all;
 	int n, k = 0, j = 0;
 	const char **ops = cli_operands(history_ctx, &n);
 
-	if (!(all = calloc((size_t)n + (size_t)n_unified + 1, sizeof *all))) {
+	if (!(all = all_operands = calloc((size_t)n + (size_t)n_unified + 1, sizeof *all))) {
 		fprintf(stderr, "%s: out of memory\n", cli_opts()->prog);
 		exit(EXIT_FAIL);
 	}
@@ -625,6 +634,7 @@ static const char **operands(int *nargs)
 	}
 	while (j < n)
 		all[k++] = ops[j++];
+	atexit(free_operands);
 	*nargs = k;
 	return all;
 }
