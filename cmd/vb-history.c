@@ -9,7 +9,9 @@
  * --verify reads every record and checks every version's structure.
  * --diff A STORE [B] lists the byte ranges in which versions A and B (by
  * default the newest) differ, one "A_OFFSET A_LENGTH B_OFFSET B_LENGTH"
- * line each (vb_vbuf_diff: the cost follows the changes, not the size).
+ * line each (vb_vbuf_diff: the cost follows the changes, not the size);
+ * with --unified[=N] the same comparison as a diff -u patch (lib/udiff.h),
+ * or one line saying it is binary or too large to show.
  * --export SINCE writes the versions after SINCE to stdout as a stream of
  * checksummed, compressed records (lib/export-int.h); --apply FILE replays
  * such a stream onto another copy of the store, version by version.  A
@@ -32,11 +34,14 @@
 
 #include "cli.h"
 #include "export.h"
+#include "udiff.h"
 #include "vbuf.h"
 
 static int opt_json, opt_ops, opt_verify, opt_no_header, opt_anchors;
 static char *opt_revert, *opt_message, *opt_count, *opt_set_anchor, *opt_remove_anchor;
-static char *opt_at_version, *opt_diff, *opt_export, *opt_apply;
+static char *opt_at_version, *opt_diff, *opt_export, *opt_apply, *opt_max_diff_bytes;
+
+#define OPT_UNIFIED 'u' /* --unified: its value is looked at by on_option */
 
 static struct poptOption options[] = {
 	{"json", 'j', POPT_ARG_NONE, &opt_json, 0, "one JSON object per version and line", NULL},
@@ -58,6 +63,12 @@ static struct poptOption options[] = {
 	{"diff", 0, POPT_ARG_STRING, &opt_diff, 0,
 	 "list the byte ranges in which version A and version B differ (B given after STORE; "
 	 "default: the newest)", "A"},
+	{"unified", 'u', POPT_ARG_STRING | POPT_ARGFLAG_OPTIONAL, NULL, OPT_UNIFIED,
+	 "with --diff: print a unified diff (diff -u) with N lines of context (default 3; "
+	 "only --unified=N or -uN give N)", "N"},
+	{"max-diff-bytes", 0, POPT_ARG_STRING, &opt_max_diff_bytes, 0,
+	 "with --unified: a patch longer than SIZE is not printed, a one-line summary is "
+	 "(default 1M, at most 1G)", "SIZE"},
 	{"export", 0, POPT_ARG_STRING, &opt_export, 0,
 	 "write the edits made after version SINCE to standard output (for --apply)", "SINCE"},
 	{"apply", 0, POPT_ARG_STRING, &opt_apply, 0,
@@ -477,6 +488,157 @@ static int diff(const char *store, uint64_t va, int has_b, uint64_t vb)
 	return rc ? cli_fail(store, rc) : EXIT_OK;
 }
 
+/* ------------------------------------------------------------- unified */
+
+/* The "---" or "+++" line naming version v of `store` as diff names a
+ * file: STORE@V, a tab, the version's time (local, in nanoseconds, with
+ * the zone).  Returns a string to free, or NULL with the error in *rc. */
+static char *label(struct vb_vbuf *b, const char *store, uint64_t v, const char *mark,
+		   enum vb_err *rc)
+{
+	struct vb_commit *c = malloc(sizeof *c);
+	char when[64], zone[16];
+	struct tm tm;
+	char *out = NULL;
+
+	if (!c) {
+		*rc = vb_err_set(VB_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (!(*rc = vb_vbuf_info(b, v, c))) {
+		time_t t = (time_t)(c->time_ns / 1000000000);
+		long ns = (long)(c->time_ns % 1000000000);
+		size_t n = strlen(store) + 128;
+		localtime_r(&t, &tm);
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+		strftime(zone, sizeof zone, "%z", &tm);
+		if ((out = malloc(n)))
+			snprintf(out, n, "%s %s@%llu\t%s.%09ld %s\n", mark, store, (unsigned long long)v,
+				 when, ns, zone);
+		else
+			*rc = vb_err_set(VB_ENOMEM, "out of memory");
+	}
+	free(c);
+	return out;
+}
+
+/* --diff --unified: versions va and vb (has_b 0: the newest) of `store`
+ * as a patch (lib/udiff.h), or the line saying why not. */
+static int unified_diff(const char *store, uint64_t va, int has_b, uint64_t vb,
+			const struct vb_udiff_opts *uo)
+{
+	struct vb_vbuf_opts o;
+	struct vb_vbuf *b;
+	struct vb_sink sink;
+	struct vb_udiff_stats st;
+	struct vb_udiff_opts opts = *uo;
+	char *from = NULL, *to = NULL, *header = NULL;
+	enum vb_err rc = VB_OK;
+	int status;
+
+	cli_store_opts(&o, 0);
+	o.defer_base = 1; /* only versions that read the base need it */
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
+		return status;
+	uint64_t head = vb_vbuf_head(b);
+	if (!has_b)
+		vb = head;
+	if (va > head || vb > head)
+		rc = vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
+				(unsigned long long)(va > head ? va : vb), (unsigned long long)head);
+	if (!rc && (from = label(b, store, va, "---", &rc)) && (to = label(b, store, vb, "+++", &rc))) {
+		size_t n = strlen(from) + strlen(to) + 1;
+		if ((header = malloc(n)))
+			snprintf(header, n, "%s%s", from, to);
+		else
+			rc = vb_err_set(VB_ENOMEM, "out of memory");
+	}
+	free(from);
+	free(to);
+	opts.header = header;
+	vb_sink_init(&sink, STDOUT_FILENO);
+	if (!rc)
+		rc = vb_udiff(b, va, vb, &opts, &sink, &st);
+	vb_vbuf_close(b);
+	free(header);
+	if (rc) {
+		status = cli_fail_output(store, rc, &sink);
+	} else if (st.outcome == VB_UDIFF_BINARY) {
+		printf("Binary files %s@%llu and %s@%llu differ\n", store, (unsigned long long)va,
+		       store, (unsigned long long)vb);
+	} else if (st.outcome == VB_UDIFF_LARGE) {
+		printf("Files %s@%llu and %s@%llu differ (too large to show: more than %llu bytes; "
+		       "see --max-diff-bytes)\n", store, (unsigned long long)va, store,
+		       (unsigned long long)vb, (unsigned long long)opts.max_bytes);
+	}
+	vb_sink_done(&sink);
+	return status;
+}
+
+/*
+ * --unified[=N]: popt gives an optional value the next word when that
+ * does not start with '-', which would make "--unified STORE" take STORE
+ * as N.  Only a value in the option's own word (--unified=N, -uN) is N:
+ * on_option sees which word popt read last (poptBadOption) and a value
+ * taken from the next word is handed back as an operand, in its place
+ * among the others (the operands popt had collected before it).
+ */
+struct unified_word {
+	const char *value;   /* NULL: none */
+	int attached;        /* in the option's word */
+	int before;          /* operands before it */
+};
+
+static poptContext history_ctx;
+static struct unified_word *unified_words; /* room for argc */
+static int n_unified;
+
+static void on_option(int val, const char *arg)
+{
+	const char *word = poptBadOption(history_ctx, 0);
+	const char **ops = poptGetArgs(history_ctx);
+	int before = 0;
+
+	if (val != OPT_UNIFIED)
+		return;
+	while (ops && ops[before])
+		before++;
+	unified_words[n_unified++] = (struct unified_word){arg, word && word[0] == '-', before};
+}
+
+static const char **all_operands;
+
+static void free_operands(void)
+{
+	free(all_operands);
+}
+
+/* The operands with the values --unified took from the next word put back. */
+static const char **operands(int *nargs)
+{
+	const char **all;
+	int n, k = 0, j = 0;
+	const char **ops = cli_operands(history_ctx, &n);
+
+	if (!(all = all_operands = calloc((size_t)n + (size_t)n_unified + 1, sizeof *all))) {
+		fprintf(stderr, "%s: out of memory\n", cli_opts()->prog);
+		exit(EXIT_FAIL);
+	}
+	for (int i = 0; i < n_unified; i++) {
+		const struct unified_word *w = &unified_words[i];
+		if (!w->value || w->attached)
+			continue;
+		while (j < w->before && j < n)
+			all[k++] = ops[j++];
+		all[k++] = w->value;
+	}
+	while (j < n)
+		all[k++] = ops[j++];
+	atexit(free_operands);
+	*nargs = k;
+	return all;
+}
+
 /* -------------------------------------------------------------- export */
 
 static enum vb_err write_sink(void *arg, const void *buf, size_t n)
@@ -632,12 +794,18 @@ int main(int argc, char **argv)
 	int nargs;
 	uint64_t max = UINT64_MAX;
 
-	args = cli_start(argc, argv, options,
-			 "[OPTION...] STORE\n   or: vb-history [OPTION...] --set-anchor NAME STORE OFFSET"
-			 "\n   or: vb-history [OPTION...] --diff A STORE [B]"
-			 "\n   or: vb-history [OPTION...] --export SINCE STORE > FILE"
-			 "\n   or: vb-history [OPTION...] --apply FILE STORE",
-			 &nargs);
+	cli_init(argv[0]);
+	if (!(unified_words = calloc((size_t)argc, sizeof *unified_words))) {
+		fprintf(stderr, "%s: out of memory\n", cli_opts()->prog);
+		return EXIT_FAIL;
+	}
+	history_ctx = cli_context(argc, argv, options,
+				  "[OPTION...] STORE\n   or: vb-history [OPTION...] --set-anchor NAME STORE OFFSET"
+				  "\n   or: vb-history [OPTION...] --diff A STORE [B]"
+				  "\n   or: vb-history [OPTION...] --export SINCE STORE > FILE"
+				  "\n   or: vb-history [OPTION...] --apply FILE STORE");
+	cli_parse(history_ctx, on_option);
+	args = operands(&nargs);
 	const char *set_anchor = cli_arg(opt_set_anchor), *remove_anchor = cli_arg(opt_remove_anchor);
 	const char *diff_a = cli_arg(opt_diff), *export = cli_arg(opt_export);
 	const char *apply = cli_arg(opt_apply);
@@ -671,6 +839,24 @@ int main(int argc, char **argv)
 			  : cli_opts()->if_version ? "if-version" : "no-auto-flatten");
 	if (opt_at_version && !opt_anchors && !set_anchor)
 		cli_usage("--at-version only applies to --anchors and --set-anchor");
+	if (n_unified && !diff_a)
+		cli_usage("--unified only applies to --diff");
+	if (opt_max_diff_bytes && !n_unified)
+		cli_usage("--max-diff-bytes only applies to --unified");
+	if (n_unified && (opt_json || opt_no_header))
+		cli_usage("--%s does not apply to --unified", opt_json ? "json" : "no-header");
+	struct vb_udiff_opts uo = {VB_UDIFF_CONTEXT, VB_UDIFF_MAX_BYTES, NULL};
+	if (n_unified && unified_words[n_unified - 1].attached && unified_words[n_unified - 1].value)
+		uo.context = cli_size(unified_words[n_unified - 1].value, "number of context lines");
+	if (opt_max_diff_bytes) {
+		const char *m = cli_arg(opt_max_diff_bytes);
+		uo.max_bytes = cli_size(m, "--max-diff-bytes");
+		if (!uo.max_bytes)
+			cli_usage("--max-diff-bytes must be at least 1");
+		if (uo.max_bytes > VB_UDIFF_MAX_BYTES_MAX)
+			cli_usage("--max-diff-bytes '%s' is too large (at most %lluG)", m,
+				  (unsigned long long)(VB_UDIFF_MAX_BYTES_MAX >> 30));
+	}
 	if (set_anchor && !vb_anchor_name_ok(set_anchor))
 		cli_usage("invalid anchor name '%s' (1 to 63 of A-Z a-z 0-9 _ .)", set_anchor);
 	if (remove_anchor && !vb_anchor_name_ok(remove_anchor))
@@ -702,6 +888,9 @@ int main(int argc, char **argv)
 		return cli_close_stdout(export_edits(store, cli_version(export)));
 	if (apply)
 		return cli_close_stdout(apply_edits(apply, store));
+	if (diff_a && n_unified)
+		return cli_close_stdout(unified_diff(store, cli_version(diff_a), nargs > 1,
+						     nargs > 1 ? cli_version(args[1]) : 0, &uo));
 	if (diff_a)
 		return cli_close_stdout(diff(store, cli_version(diff_a), nargs > 1,
 					     nargs > 1 ? cli_version(args[1]) : 0));

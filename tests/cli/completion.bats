@@ -109,7 +109,8 @@ help_options() {
 		[[ $line =~ ^\ {1,8}(-[^\ ].*) ]] || continue
 		line=${BASH_REMATCH[1]%%  *}
 		IFS=', ' read -ra parts <<<"$line"
-		printf '%s\n' "${parts[@]%%=*}"
+		parts=("${parts[@]%%=*}")
+		printf '%s\n' "${parts[@]%%\[*}"	# "--unified[=N]": an optional value
 	done | LC_ALL=C sort | paste -sd ' '
 }
 
@@ -206,6 +207,22 @@ make_files() {
 		expect_completion 'vb-history --apply=no' 'notes.txt'
 		expect_completion 'vb-history --apply notes.txt ' 'a.vb b.vb dir'
 		expect_completion 'vb-history --no-sync --apply - ' 'a.vb b.vb dir'
+	done
+}
+
+@test "vb-history --diff --unified: the word after a bare --unified is STORE; nothing for N or --max-diff-bytes" {
+	make_files
+	local mode
+	for mode in '' plain; do
+		use_completion vb-history $mode
+		expect_completion 'vb-history --diff 1 --unif' '--unified'
+		expect_completion 'vb-history --diff 1 --max' '--max-count --max-diff-bytes'
+		expect_completion 'vb-history --diff 1 --unified ' 'a.vb b.vb dir'
+		expect_completion 'vb-history --diff 1 -u ' 'a.vb b.vb dir'
+		expect_completion 'vb-history --diff 1 --unified=' ''
+		expect_completion 'vb-history --diff 1 -u --max-diff-bytes ' ''
+		expect_completion 'vb-history --diff 1 -u --max-diff-bytes 1M ' 'a.vb b.vb dir'
+		expect_completion 'vb-history --diff 1 -u a.vb ' ''
 	done
 }
 
@@ -533,7 +550,8 @@ make_anchored_store() {
 	expect_completion 'vb-insert --unit 4 a.vb 0 ' 'a.vb b.vb dir notes.txt'
 	use_completion vb-delete
 	expect_completion 'vb-delete --unit 4 --ranges ' 'a.vb b.vb dir notes.txt'
-	# the commands that have no --unit do not offer it
+	# the commands that have no --unit do not offer it (vb-history's
+	# --unified starts the same way)
 	use_completion vb-history
-	expect_completion 'vb-history --un' ''
+	expect_completion 'vb-history --uni' '--unified'
 }

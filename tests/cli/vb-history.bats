@@ -851,6 +851,315 @@ apply_diff() {
 	assert_output 'vb-history: write error: No space left on device'
 }
 
+# ------------------------------------------------------------ --diff --unified
+
+# same_as_diff A B [N]: vb-history --diff A s.vb B --unified=N (default:
+# --unified) prints what diff -u (-U N) of the two flat versions prints,
+# headers aside, and its header lines name s.vb@A and s.vb@B with the
+# versions' times.
+same_as_diff() {
+	local a=$1 b=$2 n=${3:-}
+	vb-cat -V "$a" s.vb > "flat$a"
+	vb-cat -V "$b" s.vb > "flat$b"
+	if [ -n "$n" ]; then
+		vb-history --diff "$a" s.vb "$b" --unified="$n" > ours
+		diff -U "$n" "flat$a" "flat$b" > theirs || :
+	else
+		vb-history --diff "$a" s.vb "$b" --unified > ours
+		diff -u "flat$a" "flat$b" > theirs || :
+	fi
+	if [ -s theirs ]; then
+		head -2 ours > ours.head
+		grep -Eq "^--- s\.vb@$a	[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9} [+-][0-9]{4}\$" ours.head
+		grep -Eq "^\+\+\+ s\.vb@$b	[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9} [+-][0-9]{4}\$" ours.head
+	fi
+	diff <(tail -n +3 theirs) <(tail -n +3 ours)
+}
+
+# round_trip A B N: the patch from version A to B, applied to A's content
+# by patch(1), gives B's content.
+round_trip() {
+	local a=$1 b=$2 n=$3
+	vb-history --diff "$a" s.vb "$b" --unified="$n" > p
+	cp "v$a" work
+	if [ -s p ]; then
+		patch -s --binary -o out work < p > perr 2>&1 || {
+			echo "patch failed: $a -> $b, N=$n"; cat perr p; return 1; }
+	else
+		cp work out
+	fi
+	cmp out "v$b" || { echo "wrong result: $a -> $b, N=$n"; cat p; return 1; }
+	rm -f out
+}
+
+@test "--diff --unified prints what diff -u prints: inserted, deleted and changed lines, context, merged hunks" {
+	make_base base.txt 40
+	vb-insert --base base.txt s.vb 0 --text 'first
+'                                                       # 1: a line at the start
+	vb-delete s.vb 12 3                             # 2: line 5 ("5\n" is at 10)
+	vb-insert s.vb 30 --text 'X'                    # 3: inside a line
+	vb-insert s.vb end --text 'last
+'                                                       # 4: a line at the end
+	vb-insert s.vb end --text 'no newline'          # 5
+	vb-delete s.vb 0 6                              # 6: the first line again
+	vb-insert s.vb 50 --replace 4 --text 'a
+b
+'                                                       # 7
+	vb-history --revert 3 s.vb                      # 8
+	before=$(sum_of s.vb)
+	for v in 1 2 3 4 5 6 7 8; do
+		same_as_diff $((v - 1)) "$v"
+	done
+	for pair in '7 0' '5 6' '0 5' '4 8'; do
+		same_as_diff $pair
+	done
+	for pair in '0 7' '6 5'; do
+		same_as_diff $pair 0
+		same_as_diff $pair 1
+		same_as_diff $pair 6
+	done
+	assert_same_sum s.vb "$before"
+}
+
+@test "--diff --unified: the header lines, a hunk's counts, no newline at the end, empty versions" {
+	vb-insert --create s.vb 0 --text 'one
+two
+three'                                                  # 1
+	vb-history --revert 0 s.vb                      # 2: empty again
+	run -0 --separate-stderr vb-history --diff 0 s.vb 1 --unified
+	assert_equal "$stderr" ''
+	assert_line --index 0 --regexp '^--- s\.vb@0	[0-9-]{10} [0-9:]{8}\.[0-9]{9} \+0000$'
+	assert_line --index 1 --regexp '^\+\+\+ s\.vb@1	[0-9-]{10} [0-9:]{8}\.[0-9]{9} \+0000$'
+	assert_equal "$(tail -n +3 <<< "$output")" '@@ -0,0 +1,3 @@
++one
++two
++three
+\ No newline at end of file'
+	run -0 vb-history --diff 1 s.vb --unified
+	assert_equal "$(tail -n +3 <<< "$output")" '@@ -1,3 +0,0 @@
+-one
+-two
+-three
+\ No newline at end of file'
+	# the version's time, in local time as diff writes it
+	TZ=XYZ-9 run -0 vb-history --diff 1 s.vb --unified
+	assert_line --index 0 --regexp '^--- s\.vb@1	.* \+0900$'
+	vb-insert s.vb 0 --text 'x'                    # 3
+	run -0 vb-history --diff 2 s.vb -u
+	assert_equal "$(tail -n +3 <<< "$output")" '@@ -0,0 +1 @@
++x
+\ No newline at end of file'
+}
+
+@test "--diff --unified: patch(1) turns version A into version B, random edits (CR LF split, no final newline, empty, whole deletions)" {
+	local seed v len off n t k
+	for seed in 7 1234; do
+		RANDOM=$seed
+		rm -f s.vb v[0-9]*
+		printf 'alpha\r\nbeta\ngamma\r\n\r\ndelta' > base.txt
+		vb-insert --base base.txt s.vb 0 --text ''
+		len=$(stat -c %s base.txt)
+		for ((v = 2; v <= 16; v++)); do
+			case $((RANDOM % 9)) in
+			0|1|2)
+				t=
+				for ((k = RANDOM % 6; k >= 0; k--)); do
+					case $((RANDOM % 6)) in
+					0) t+=$'\n' ;; 1) t+=$'\r' ;; 2) t+=$'\r\n' ;; 3) t+=ab ;; 4) t+=$'line\n' ;; 5) t+=x ;;
+					esac
+				done
+				vb-insert s.vb $((RANDOM % (len + 1))) --text "$t" ;;
+			3|4)
+				if ((len)); then
+					off=$((RANDOM % len)) n=$((RANDOM % 6 + 1))
+					((n > len - off)) && n=$((len - off))
+					vb-delete s.vb "$off" "$n"
+				else
+					vb-insert s.vb 0 --text $'new\n'
+				fi ;;
+			5) vb-insert s.vb 0 --text $'top\r\n' ;;
+			6) vb-insert s.vb end --text 'tail' ;;
+			7) vb-history --revert $((RANDOM % v)) s.vb ;;
+			8) if ((len)); then vb-delete s.vb 0 "$len"; else vb-insert s.vb 0 --text $'\n'; fi ;;
+			esac
+			len=$(vb-history --json -n 1 s.vb | sed 's/.*"size":\([0-9]*\).*/\1/')
+		done
+		before=$(sum_of s.vb)
+		for ((v = 0; v <= 16; v++)); do
+			vb-cat -V "$v" s.vb > "v$v"
+		done
+		for ((k = 0; k < 16; k++)); do
+			round_trip $((RANDOM % 17)) $((RANDOM % 17)) $((RANDOM % 4))
+		done
+		for ((v = 1; v <= 16; v++)); do
+			round_trip $((v - 1)) "$v" 3
+		done
+		assert_same_sum s.vb "$before"
+	done
+}
+
+@test "--diff --unified: equal versions print nothing (a revert, a flatten), status 0" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 10 --text 'x'    # 1
+	vb-history --revert 0 s.vb                      # 2
+	vb-flatten s.vb                                 # 3: every byte copied
+	run -0 --separate-stderr vb-history --diff 0 s.vb 2 --unified
+	assert_output ''
+	assert_equal "$stderr" ''
+	run -0 vb-history --diff 0 s.vb --unified
+	assert_output ''
+	run -0 vb-history --diff 3 s.vb 3 --unified
+	assert_output ''
+	# the range list still says where the bytes came from
+	run -0 vb-history -H --diff 0 s.vb
+	assert_output '0 292 0 292'
+}
+
+@test "--diff --unified: a NUL byte in a line to show says 'Binary files ... differ', status 0" {
+	make_base base.txt 20
+	vb-insert --base base.txt s.vb 0 --text ''      # 1
+	printf 'a\0b\n' | vb-insert s.vb 4              # 2: a line after line 2
+	vb-insert s.vb 20 --text 'Z'                    # 3: line 10 ("9") changed
+	before=$(sum_of s.vb)
+	run -0 --separate-stderr vb-history --diff 1 s.vb 2 --unified
+	assert_output 'Binary files s.vb@1 and s.vb@2 differ'
+	assert_equal "$stderr" ''
+	run -0 vb-history --diff 2 s.vb 1 -u
+	assert_output 'Binary files s.vb@2 and s.vb@1 differ'
+	# a NUL in the context (line 3, the change on line 10): binary with 7
+	# lines of context, text with 6
+	run -0 vb-history --diff 2 s.vb 3 --unified=7
+	assert_output 'Binary files s.vb@2 and s.vb@3 differ'
+	run -0 vb-history --diff 2 s.vb 3 --unified=6
+	assert_line --index 2 '@@ -4,13 +4,13 @@'
+	assert_line --index 9 '-9'
+	assert_line --index 10 '+Z9'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--diff --unified: a patch longer than --max-diff-bytes (1M by default) is one summary line, status 0" {
+	make_store s.vb 'a
+b
+c
+'
+	head -c 1100000 /dev/zero | tr '\0' 'y' | vb-insert s.vb 2
+	run -0 --separate-stderr vb-history --diff 1 s.vb --unified
+	assert_output 'Files s.vb@1 and s.vb@2 differ (too large to show: more than 1048576 bytes; see --max-diff-bytes)'
+	assert_equal "$stderr" ''
+	run -0 vb-history --diff 1 s.vb --unified --max-diff-bytes 2M
+	assert_equal "${#lines[@]}" 7
+	assert_line --index 2 '@@ -1,3 +1,3 @@'
+	# the limit counts the whole patch, headers included
+	vb-insert s.vb 0 --text 'new
+'                                                       # 3
+	before=$(sum_of s.vb)
+	vb-history --diff 2 s.vb 3 -u0 --max-diff-bytes=1G > p
+	size=$(stat -c %s p)
+	run -0 vb-history --diff 2 s.vb 3 -u0 --max-diff-bytes "$size"
+	assert_output "$(cat p)"
+	run -0 vb-history --diff 2 s.vb 3 -u0 --max-diff-bytes $((size - 1))
+	assert_output "Files s.vb@2 and s.vb@3 differ (too large to show: more than $((size - 1)) bytes; see --max-diff-bytes)"
+	assert_same_sum s.vb "$before"
+}
+
+@test "--diff --unified[=N] and -u[N]: N only in the same word; a word after a bare --unified is an operand" {
+	make_base base.txt 30
+	vb-insert --base base.txt s.vb 20 --text 'x'    # 1: line 11
+	vb-cat -V 0 s.vb > v0
+	vb-cat s.vb > v1
+	run -0 vb-history --diff 0 --unified s.vb 1
+	assert_equal "$(tail -n +3 <<< "$output")" "$(diff -u v0 v1 | tail -n +3)"
+	run -0 vb-history --unified --diff 0 s.vb
+	assert_equal "$(tail -n +3 <<< "$output")" "$(diff -u v0 v1 | tail -n +3)"
+	run -0 vb-history -u --diff 0 s.vb -- 1
+	assert_equal "$(tail -n +3 <<< "$output")" "$(diff -u v0 v1 | tail -n +3)"
+	run -0 vb-history --diff 0 s.vb -u1
+	assert_equal "$(tail -n +3 <<< "$output")" "$(diff -U 1 v0 v1 | tail -n +3)"
+	run -0 vb-history --diff 0 s.vb --unified=0
+	assert_equal "$(tail -n +3 <<< "$output")" "$(diff -U 0 v0 v1 | tail -n +3)"
+	run -0 vb-history --diff 0 s.vb --unified 1
+	assert_equal "$(tail -n +3 <<< "$output")" "$(diff -u v0 v1 | tail -n +3)"
+	# the last one counts
+	run -0 vb-history --diff 0 s.vb -u1 --unified=2
+	assert_equal "$(tail -n +3 <<< "$output")" "$(diff -U 2 v0 v1 | tail -n +3)"
+	# "--unified 5": 5 is the STORE
+	run -1 vb-history --diff 0 --unified 5
+	assert_output "vb-history: 5: no such store"
+	run vb-history --diff 0 --unified 5 s.vb
+	assert_usage_error vb-history "invalid version 's.vb'"
+	run -0 vb-history --diff 0 s.vb --unified=99999999999
+	assert_equal "$(tail -n +3 <<< "$output")" "$(diff -U 999999 v0 v1 | tail -n +3)"
+}
+
+@test "--diff --unified: errors (a version that does not exist, a missing base) exit 1 and change nothing" {
+	make_base base.txt 10
+	vb-insert --base base.txt s.vb 0 --text 'x'
+	before=$(sum_of s.vb)
+	run -1 --separate-stderr vb-history --diff 0 s.vb 5 --unified
+	assert_output ''
+	assert_equal "$stderr" 'vb-history: s.vb: version 5 does not exist (the newest is 1)'
+	run -1 --separate-stderr vb-history --diff 7 s.vb --unified
+	assert_equal "$stderr" 'vb-history: s.vb: version 7 does not exist (the newest is 1)'
+	run -1 vb-history --diff 0 nosuch.vb -u
+	assert_output 'vb-history: nosuch.vb: no such store'
+	mv base.txt gone.txt
+	run -1 --separate-stderr vb-history --diff 0 s.vb -u
+	assert_output ''
+	assert_regex "$stderr" "^vb-history: s\\.vb: .*base file 'base\\.txt'.*"
+	assert_same_sum s.vb "$before"
+	# a version that reads none of the base needs no base file
+	vb-insert --create t.vb 0 --text 'a'
+	vb-insert t.vb end --text 'b'
+	run -0 vb-history --diff 1 t.vb -u
+	assert_line --index 2 '@@ -1 +1 @@'
+}
+
+@test "--diff --unified usage errors: a bad N or SIZE, options that do not apply" {
+	make_history
+	before=$(sum_of s.vb)
+	run vb-history --diff 1 s.vb --unified=x
+	assert_usage_error vb-history "invalid number of context lines 'x'"
+	run vb-history --diff 1 s.vb --unified=
+	assert_usage_error vb-history 'empty number of context lines'
+	run vb-history --diff 1 s.vb --unified=-1
+	assert_usage_error vb-history "invalid number of context lines '-1' (a number of context lines cannot be negative)"
+	run vb-history --diff 1 s.vb -ux
+	assert_usage_error vb-history "invalid number of context lines 'x'"
+	run vb-history --diff 1 s.vb -u --max-diff-bytes 0
+	assert_usage_error vb-history '--max-diff-bytes must be at least 1'
+	run vb-history --diff 1 s.vb -u --max-diff-bytes 2G
+	assert_usage_error vb-history "--max-diff-bytes '2G' is too large (at most 1G)"
+	run vb-history --diff 1 s.vb -u --max-diff-bytes lots
+	assert_usage_error vb-history "invalid --max-diff-bytes 'lots'"
+	run vb-history --diff 1 s.vb --max-diff-bytes 1M
+	assert_usage_error vb-history '--max-diff-bytes only applies to --unified'
+	run vb-history --unified s.vb
+	assert_usage_error vb-history '--unified only applies to --diff'
+	run vb-history --revert 1 -u s.vb
+	assert_usage_error vb-history '--unified only applies to --diff'
+	run vb-history --diff 1 s.vb -u --json
+	assert_usage_error vb-history '--json does not apply to --unified'
+	run vb-history --diff 1 s.vb -u -H
+	assert_usage_error vb-history '--no-header does not apply to --unified'
+	run vb-history --diff 1 s.vb 2 3 -u
+	assert_usage_error vb-history "extra operand '3'"
+	run vb-history --diff 1 -u
+	assert_usage_error vb-history 'missing STORE'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--diff --unified: a closed output pipe is quiet, a write error is reported" {
+	make_base base.txt 2000
+	vb-insert --base base.txt s.vb 0 --text ''
+	seq 0 50 8000 | awk '{ print $1, 1 }' > r
+	vb-delete --ranges r s.vb
+	run -0 --separate-stderr bash -c 'set -o pipefail; vb-history --diff 1 s.vb -u --max-diff-bytes 1G | head -c 10 | wc -c'
+	assert_output 10
+	assert_equal "$stderr" ''
+	run -1 bash -c 'vb-history --diff 1 s.vb -u > /dev/full'
+	assert_output 'vb-history: write error: No space left on device'
+}
+
 # ------------------------------------------------------------ errors
 
 @test "usage errors" {
