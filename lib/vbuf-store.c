@@ -513,30 +513,36 @@ static enum vb_err s_line_find(void *be, uint64_t version, enum vb_line_mode m, 
 	struct sbe *e = be;
 	struct vb_ptree_line at;
 	struct vb_root r;
-	unsigned char buf[4096];
+	unsigned char *buf;
 	enum vb_err rc = root_at(e, version, &r);
 
 	if (rc || (rc = vb_ptree_line_find(e->t, &r, m, k, &at)))
 		return rc;
+	/* a data block at a time: each read verifies the block it reads */
+	if (!(buf = malloc(VB_STORE_BLOCK)))
+		return vb_err_set(VB_ENOMEM, "out of memory");
 	/* the (k - ends_before)-th end starts in this piece: find its byte */
 	uint64_t left = k - at.ends_before;
 	int prev_cr = at.prev_cr;
 	for (uint64_t o = 0; o < at.piece.len;) {
-		size_t n = at.piece.len - o < sizeof buf ? (size_t)(at.piece.len - o) : sizeof buf;
+		size_t n = at.piece.len - o < VB_STORE_BLOCK ? (size_t)(at.piece.len - o)
+							     : VB_STORE_BLOCK;
 		if ((rc = vb_store_read(e->s, &at.piece, o, buf, n)))
-			return rc;
+			break;
 		for (size_t i = 0; i < n; i++) {
 			int end = buf[i] == '\r' ? m == VB_LINES_ANY
 						  : buf[i] == '\n' && !(m == VB_LINES_ANY && prev_cr);
 			prev_cr = buf[i] == '\r';
 			if (end && !--left) {
 				*pos = at.piece_pos + o + i;
+				free(buf);
 				return VB_OK;
 			}
 		}
 		o += n;
 	}
-	return vb_err_set(VB_ECORRUPT, "line counts of a piece do not match its bytes");
+	free(buf);
+	return rc ? rc : vb_err_set(VB_ECORRUPT, "line counts of a piece do not match its bytes");
 }
 
 static enum vb_err s_diff(void *be, uint64_t va, uint64_t vb,
