@@ -6,6 +6,7 @@
  *   vb-flatten --partial [--piece-size SIZE] STORE
  *   vb-flatten --embed STORE
  *   vb-flatten --compact [--keep N] STORE
+ *   vb-flatten --lines STORE                  count lines: the base's line index
  *
  * Flattening and embedding add one version whose content equals the head's
  * (lib/README.md, Decisions 3); compaction rewrites the file
@@ -19,7 +20,7 @@
 #include "progress.h"
 #include "vbuf.h"
 
-static int opt_partial, opt_embed, opt_compact, opt_verbose;
+static int opt_partial, opt_embed, opt_compact, opt_lines, opt_verbose;
 static char *opt_piece_size, *opt_keep, *opt_message;
 
 static struct poptOption options[] = {
@@ -31,6 +32,9 @@ static struct poptOption options[] = {
 	 "copy the base file into the store, so that no version needs it", NULL},
 	{"compact", 'c', POPT_ARG_NONE, &opt_compact, 0,
 	 "rewrite the store with only what the kept versions need", NULL},
+	{"lines", 'l', POPT_ARG_NONE, &opt_lines, 0,
+	 "count lines: index the base's lines (one pass over it) and count every piece, so that line numbers are found in O(log n); content unchanged",
+	 NULL},
 	{"keep", 'k', POPT_ARG_STRING, &opt_keep, 0,
 	 "with --compact: keep the N newest versions (default 1)", "N"},
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
@@ -85,6 +89,56 @@ static int flatten(const char *store, const char *message, uint64_t small)
 	return EXIT_OK;
 }
 
+static int compact(const char *store, const char *message, uint64_t keep);
+
+/* --lines: a version with every line count known (none when they all
+ * were); a store from before line counts is first rewritten with them,
+ * every version kept. */
+static int count_lines(const char *store, const char *message, int again)
+{
+	struct vb_vbuf_opts o;
+	struct vb_vbuf *b;
+	struct vb_count_stats st;
+	struct vb_vbuf_state vs;
+	struct cli_progress *pr;
+	uint64_t version = 0;
+	enum vb_err rc;
+	int status;
+
+	cli_store_opts(&o, 1);
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
+		return status;
+	vb_vbuf_state(b, &vs);
+	pr = cli_progress_start("indexed", vs.has_base ? vs.base_size : 0);
+	struct vb_flatten_opts fo = {0, 0, cli_progress_cb, pr};
+	rc = vb_vbuf_count_lines(b, &fo, &st);
+	if (rc == VB_EFORMAT && !again) {
+		uint64_t keep = vb_vbuf_head(b) - vs.oldest + 1;
+		cli_progress_done(pr, 0, 0);
+		vb_vbuf_close(b);
+		if ((status = compact(store, "rewritten with line counts", keep)))
+			return status;
+		return count_lines(store, message, 1);
+	}
+	if (!rc && (st.indexed || st.pieces))
+		rc = vb_vbuf_commit(b, message ? message : "count lines", &version);
+	cli_progress_done(pr, rc ? 0 : st.indexed, !rc);
+	if (rc) {
+		status = cli_fail(store, rc);
+		vb_vbuf_close(b);
+		return status;
+	}
+	if (opt_verbose && (st.indexed || st.pieces))
+		printf("version %llu: %llu bytes of the base indexed, %llu pieces counted\n",
+		       (unsigned long long)version, (unsigned long long)st.indexed,
+		       (unsigned long long)st.pieces);
+	else if (opt_verbose)
+		printf("version %llu: its lines are counted already\n",
+		       (unsigned long long)vb_vbuf_head(b));
+	vb_vbuf_close(b);
+	return EXIT_OK;
+}
+
 static int compact(const char *store, const char *message, uint64_t keep)
 {
 	struct vb_vbuf_opts o;
@@ -123,8 +177,8 @@ int main(int argc, char **argv)
 		cli_usage("missing STORE");
 	if (nargs > 1)
 		cli_usage("extra operand '%s'", args[1]);
-	if (opt_partial + opt_embed + opt_compact > 1)
-		cli_usage("choose one of --partial, --embed and --compact");
+	if (opt_partial + opt_embed + opt_compact + opt_lines > 1)
+		cli_usage("choose one of --partial, --embed, --compact and --lines");
 	if (opt_keep && !opt_compact)
 		cli_usage("--keep only applies to --compact");
 	if (opt_piece_size && !opt_partial)
@@ -139,5 +193,7 @@ int main(int argc, char **argv)
 		cli_usage("STORE must be a file ('-' is not a store)");
 	if (opt_compact)
 		return cli_close_stdout(compact(args[0], message, keep));
+	if (opt_lines)
+		return cli_close_stdout(count_lines(args[0], message, 0));
 	return cli_close_stdout(flatten(args[0], message, small));
 }

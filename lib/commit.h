@@ -53,6 +53,8 @@ enum vb_ext_type {
 	VB_EXT_STATE = 4,        /* written by the store itself (store-format.h) */
 	VB_EXT_ORIGIN = 5,       /* u32 identity of the version this one was applied
 				  * from, optionally i64 its original time (export.h) */
+	VB_EXT_LINE_INDEX = 6,   /* written by the store itself: u64 offset of the
+				  * base's line index directory (lib/lindex.h) */
 };
 
 /* Extension bytes kept free for the store's own entries. */

@@ -45,6 +45,8 @@ struct compaction {
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *arg;
 	uint64_t done;
+	struct vb_lindex *lx;          /* the base's line index, or NULL */
+	struct vb_stree_ctx ncx;       /* the rewrite's tree reads through it */
 };
 
 #define BLOCK ((uint64_t)VB_STORE_BLOCK)
@@ -441,8 +443,14 @@ static enum vb_err run(struct compaction *k, const struct vb_restate *rs, size_t
 {
 	enum vb_err rc;
 
-	if ((rc = collect(k)) || (rc = vb_store_rewrite_open(k->old, &k->n)) ||
-	    (rc = vb_stree_create(k->n, (size_t)1 << 20, &k->nt)) || (rc = copy(k)))
+	if ((rc = collect(k)) || (rc = vb_store_rewrite_open(k->old, &k->n)))
+		return rc;
+	/* the base's line index goes along (base pieces cut by the rebuild
+	 * are counted through it) */
+	k->ncx.s = k->n;
+	k->ncx.lx = k->lx;
+	if ((rc = vb_stree_create(&k->ncx, (size_t)1 << 20, &k->nt)) || (rc = copy(k)) ||
+	    (k->lx && (rc = vb_lindex_copy(k->lx, k->n))))
 		return rc;
 	for (uint64_t i = 0; i < k->ncs && !rc; i++) {
 		const struct vb_restate *re = NULL;
@@ -484,7 +492,9 @@ enum vb_err vb_compact(struct vb_store *s, struct vb_ptree *t, uint64_t oldest,
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	}
 	uint64_t before = vb_store_tell(s);
-	rc = run(&k, rs, nrs, message);
+	rc = vb_lindex_open(s, &k.lx);
+	if (!rc)
+		rc = run(&k, rs, nrs, message);
 	if (!rc) {
 		st->version = head + 1;
 		st->oldest = oldest;
@@ -495,6 +505,7 @@ enum vb_err vb_compact(struct vb_store *s, struct vb_ptree *t, uint64_t oldest,
 	if (k.nt)
 		vb_root_release(k.nt, &k.r);
 	vb_ptree_free(k.nt);
+	vb_lindex_free(k.lx);
 	if (rc)
 		vb_store_rewrite_abandon(k.n);
 	else

@@ -139,15 +139,16 @@ static int same_lines(const struct vb_lines *a, const struct vb_lines *b)
 	       a->head_lf == b->head_lf && a->tail_cr == b->tail_cr;
 }
 
-/* Counts of [skip, skip+take) of q read through io.lines, at most `limit`
- * bytes; unknown on any failure (an edit never fails for a count). */
+/* Counts of [skip, skip+take) of q through io.lines, which reads at most
+ * `limit` bytes (more only when it has a cheaper way: the base's line
+ * index); unknown on any failure (an edit never fails for a count). */
 static struct vb_lines read_lines(struct vb_ptree *t, const struct vb_piece *q, uint64_t skip,
 				  uint64_t take, uint64_t limit, int *cr_before, int *lf_after)
 {
 	struct vb_lines l;
 
 	*cr_before = *lf_after = 0;
-	if (take > limit || t->io.lines(t->io.ctx, q, skip, take, limit, &l, cr_before, lf_after))
+	if (t->io.lines(t->io.ctx, q, skip, take, limit, &l, cr_before, lf_after))
 		return vb_lines_unknown();
 	return l;
 }
@@ -166,12 +167,12 @@ static struct vb_lines part_lines(struct vb_ptree *t, const struct vb_piece *q, 
 	struct vb_lines r = q->lines, x;
 	int crb, lfa;
 
-	if (!t->io.counts || !q->lines.known || take == q->len)
-		return take == q->len ? q->lines : vb_lines_unknown();
-	if (take <= around)
-		return read_lines(t, q, skip, take, VB_PTREE_COUNT_PIECE, &crb, &lfa);
-	if (around > VB_PTREE_COUNT_PIECE)
+	if (!t->io.counts)
 		return vb_lines_unknown();
+	if (take == q->len)
+		return q->lines;
+	if (!q->lines.known || take <= around || around > VB_PTREE_COUNT_PIECE)
+		return read_lines(t, q, skip, take, VB_PTREE_COUNT_PIECE, &crb, &lfa);
 	if (skip) {
 		x = read_lines(t, q, 0, skip, VB_PTREE_COUNT_PIECE, &crb, &lfa);
 		if (!x.known)
@@ -210,8 +211,13 @@ static void split_piece(struct vb_ptree *t, const struct vb_piece *q, uint64_t o
 	l->len = o;
 	r->start += o;
 	r->len -= o;
-	if (!t->io.counts || !q->lines.known) {
+	if (!t->io.counts) {
 		l->lines = r->lines = vb_lines_unknown();
+	} else if (!q->lines.known) {
+		/* both sides asked for: counted where cheap (a base with a line
+		 * index, or a short side), else unknown */
+		l->lines = read_lines(t, q, 0, o, VB_PTREE_COUNT_PIECE, &crb, &lfa);
+		r->lines = read_lines(t, q, o, q->len - o, VB_PTREE_COUNT_PIECE, &crb, &lfa);
 	} else if (o <= q->len - o) {
 		l->lines = read_lines(t, q, 0, o, VB_PTREE_COUNT_PIECE, &crb, &lfa);
 		r->lines = l->lines.known ? vb_lines_drop_head(&q->lines, &l->lines, lfa)

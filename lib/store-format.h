@@ -91,7 +91,8 @@
  *   4       L     payload
  *   4+L     32    footer:
  *     +0    4       magic "VBrf"
- *     +4    1       type: 1 data block, 2 node, 3 commit, 4 ops block
+ *     +4    1       type: 1 data block, 2 node, 3 commit, 4 ops block,
+ *                   5 line index block, 6 line index directory
  *     +5    1       flags: bit 0 = may be skipped by a reader that does
  *                   not know the type; other bits must be 0
  *     +6    2       0
@@ -129,6 +130,8 @@ enum {
 	VB_FMT_REC_NODE = 2,
 	VB_FMT_REC_COMMIT = 3,
 	VB_FMT_REC_OPS = 4,
+	VB_FMT_REC_LINES = 5,
+	VB_FMT_REC_LINEDIR = 6,
 };
 enum { VB_FMT_FLAG_MAY_SKIP = 1 };
 
@@ -163,6 +166,75 @@ enum { VB_FMT_FLAG_MAY_SKIP = 1 };
  *   1 MiB (VB_PTREE_COUNT_PIECE), and the payload is at most 4096 bytes
  *   (VB_PTREE_NODE_BYTES); a reader rejects a longer one.
  */
+
+/*
+ * LINE INDEX: the line-end counts of the base file (lib/lindex.c), built
+ *   in one pass over the base when asked for (vb-flatten --lines), so that
+ *   the counts of any byte range of the base cost two partial blocks read
+ *   and two lookups.  The base is cut into blocks of B bytes (B = the
+ *   store's data block size); for the prefix of the base that ends at a
+ *   block boundary x, P(x) is its '\n' bytes, its '\r' bytes and the "\r\n"
+ *   pairs wholly inside it.  Both record types carry footer flag bit 0
+ *   (may be skipped): a vb that does not know them still opens the store.
+ *
+ * LINES RECORD (type 5): G consecutive blocks (G = 4096, fewer in the last)
+ *   OFFSET  SIZE  DESCRIPTION
+ *   0       8     number of the first block, j0 (a multiple of G)
+ *   8       4     n, blocks in this record (1..G)
+ *   12      4     0
+ *   16      8     P(j0*B): '\n' bytes
+ *   24      8     P(j0*B): '\r' bytes
+ *   32      8     P(j0*B): "\r\n" pairs
+ *   40      13*n  for block j0+k, k = 0..n-1, with e = min((j0+k+1)*B, base size):
+ *                 P(e) - P(j0*B) as three 4-byte counts ('\n', '\r',
+ *                 "\r\n"), then a flags byte: bit 0 the block starts
+ *                 with '\n', bit 1 it ends with '\r'; other bits 0
+ *
+ * LINE INDEX DIRECTORY (type 6), written after its LINES records:
+ *   OFFSET  SIZE  DESCRIPTION
+ *   0       8     base size the index describes
+ *   8       4     B, block size (the header's data block size)
+ *   12      4     G, blocks per LINES record (4096)
+ *   16      4     CRC-32 of the whole base content
+ *   20      4     CRC-32 of the header's sample table (12*S bytes): the
+ *                 base identity the index was built for
+ *   24      8     P(base size): '\n' bytes
+ *   32      8     P(base size): '\r' bytes
+ *   40      8     P(base size): "\r\n" pairs
+ *   48      8     R, number of LINES records (ceil(blocks / G), at most
+ *                 (65536 - 56) / 8: a base of up to 2 TiB)
+ *   56      8*R   offsets of the LINES records, in block order
+ *
+ *   A commit refers to the directory by extension 6; the index is used
+ *   only when its base size and sample CRC match the header's.
+ */
+#define VB_FMT_LX_FIRST 0u
+#define VB_FMT_LX_N 8u
+#define VB_FMT_LX_ZERO 12u
+#define VB_FMT_LX_LF 16u
+#define VB_FMT_LX_CR 24u
+#define VB_FMT_LX_CRLF 32u
+#define VB_FMT_LX_ENTRIES 40u
+#define VB_FMT_LX_ENTRY 13u
+#define VB_FMT_LX_E_LF 0u
+#define VB_FMT_LX_E_CR 4u
+#define VB_FMT_LX_E_CRLF 8u
+#define VB_FMT_LX_E_FLAGS 12u
+#define VB_FMT_LX_HEAD_LF 1u
+#define VB_FMT_LX_TAIL_CR 2u
+#define VB_FMT_LX_G 4096u
+
+#define VB_FMT_LD_SIZE 0u
+#define VB_FMT_LD_BLOCK 8u
+#define VB_FMT_LD_G 12u
+#define VB_FMT_LD_CRC 16u
+#define VB_FMT_LD_SAMPLES_CRC 20u
+#define VB_FMT_LD_LF 24u
+#define VB_FMT_LD_CR 32u
+#define VB_FMT_LD_CRLF 40u
+#define VB_FMT_LD_R 48u
+#define VB_FMT_LD_RECS 56u
+#define VB_FMT_LD_R_MAX ((VB_FMT_REC_MAX - VB_FMT_LD_RECS) / 8u)
 
 /*
  * COMMIT (payload):
@@ -215,6 +287,9 @@ enum { VB_FMT_FLAG_MAY_SKIP = 1 };
  *                      bytes); a compaction adds one holding the old
  *                      commit CRC to every kept commit without one, so a
  *                      version's identity survives the rewrite
+ *                   6  line index: the offset of the LINE INDEX DIRECTORY
+ *                      (8 bytes), written by every commit while the
+ *                      store has one and read from the head only
  */
 #define VB_FMT_C_VERSION 0u
 #define VB_FMT_C_PARENT_OFF 8u
@@ -264,6 +339,8 @@ enum { VB_FMT_FLAG_MAY_SKIP = 1 };
 #define VB_FMT_EXT_UNANCHOR 3
 #define VB_FMT_EXT_STATE 4
 #define VB_FMT_EXT_ORIGIN 5
+#define VB_FMT_EXT_LINE_INDEX 6
+#define VB_FMT_LINE_INDEX_LEN 8u
 
 /* The store state entry (type 4). */
 #define VB_FMT_STATE_OLDEST 0u

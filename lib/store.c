@@ -98,11 +98,15 @@ _Static_assert(VB_COMMIT_REGION == VB_FMT_COMMIT_REGION &&
 	       "commit flags are the format's");
 _Static_assert(VB_EXT_AT_VERSION == VB_FMT_EXT_AT_VERSION && VB_EXT_ANCHOR == VB_FMT_EXT_ANCHOR &&
 		       VB_EXT_UNANCHOR == VB_FMT_EXT_UNANCHOR && VB_EXT_STATE == VB_FMT_EXT_STATE &&
-		       VB_EXT_ORIGIN == VB_FMT_EXT_ORIGIN,
+		       VB_EXT_ORIGIN == VB_FMT_EXT_ORIGIN &&
+		       VB_EXT_LINE_INDEX == VB_FMT_EXT_LINE_INDEX,
 	       "extension types are the format's");
 _Static_assert(VB_MESSAGE_MAX == VB_FMT_MESSAGE_MAX && VB_EXT_MAX == VB_FMT_EXT_MAX,
 	       "message and extension limits are the format's");
 _Static_assert(VB_STORE_NODE_MAX == VB_FMT_REC_MAX, "a node is one record");
+_Static_assert((int)VB_STORE_REC_LINES == (int)VB_FMT_REC_LINES &&
+		       (int)VB_STORE_REC_LINEDIR == (int)VB_FMT_REC_LINEDIR,
+	       "auxiliary record types are the format's");
 
 /* ------------------------------------------------------------ encoding */
 
@@ -169,6 +173,11 @@ struct vb_store {
 	int base_fd;
 	int lenient;             /* base problems are the reader's business */
 	uint64_t embed_next;     /* set by vb_store_embed: for the next commit */
+	uint64_t lindex;         /* the head's line index directory (0: none) */
+	uint64_t lindex_next;    /* vb_store_set_line_index: for the next commit */
+	int lindex_set;          /* ... was called since the last commit */
+	int aux;                 /* aux records appended since the last commit */
+	uint64_t lindex_cur;     /* put_commit: the line index entry to write */
 	enum vb_err base_err;
 	char *base_err_msg;
 	char *warnings[WARN_MAX];
@@ -296,7 +305,8 @@ static void seal(unsigned char *rec, uint32_t len, unsigned type, uint64_t off, 
 	vb_le_put32(rec + VB_FMT_R_LEN, len);
 	vb_le_put32(f + VB_FMT_F_MAGIC, VB_FMT_FOOTER_MAGIC);
 	f[VB_FMT_F_TYPE] = (unsigned char)type;
-	f[VB_FMT_F_FLAGS] = 0;
+	/* the line index's records are optional to a reader */
+	f[VB_FMT_F_FLAGS] = type >= VB_FMT_REC_LINES ? VB_FMT_FLAG_MAY_SKIP : 0;
 	vb_le_put16(f + VB_FMT_F_ZERO, 0);
 	vb_le_put32(f + VB_FMT_F_LEN, len);
 	vb_le_put64(f + VB_FMT_F_OFF, off);
@@ -410,7 +420,9 @@ static enum vb_err read_record_hint(struct vb_store *s, uint64_t off, unsigned t
 	if (f[VB_FMT_F_TYPE] != type)
 		return corrupt(off, "expected a %s record, found type %u",
 			       type == VB_FMT_REC_NODE ? "node" :
-			       type == VB_FMT_REC_COMMIT ? "commit" : "data",
+			       type == VB_FMT_REC_COMMIT ? "commit" :
+			       type == VB_FMT_REC_LINES ? "line index" :
+			       type == VB_FMT_REC_LINEDIR ? "line index directory" : "data",
 			       f[VB_FMT_F_TYPE]);
 	*payload = s->rbuf + VB_FMT_R_PAYLOAD;
 	*len = l;
@@ -449,7 +461,7 @@ static int ends_with_record(int fd, uint64_t size)
 		return 0;
 	uint32_t len = vb_le_get32(f + VB_FMT_F_LEN);
 	return vb_le_get32(f + VB_FMT_F_MAGIC) == VB_FMT_FOOTER_MAGIC &&
-	       f[VB_FMT_F_TYPE] >= VB_FMT_REC_DATA && f[VB_FMT_F_TYPE] <= VB_FMT_REC_OPS &&
+	       f[VB_FMT_F_TYPE] >= VB_FMT_REC_DATA && f[VB_FMT_F_TYPE] <= VB_FMT_REC_LINEDIR &&
 	       len <= VB_FMT_REC_MAX &&
 	       vb_le_get64(f + VB_FMT_F_OFF) + VB_FMT_REC_OVERHEAD + len == size;
 }
@@ -1429,6 +1441,14 @@ static enum vb_err take_state(void *arg, unsigned type, const unsigned char *d, 
 {
 	struct vb_store *s = arg;
 
+	if (type == VB_EXT_LINE_INDEX) {
+		if (len != VB_FMT_LINE_INDEX_LEN)
+			return corrupt(s->head.off, "line index entry of unexpected length");
+		s->lindex = vb_le_get64(d);
+		if (s->lindex < s->hdr_len || s->lindex >= s->head.off)
+			return corrupt(s->head.off, "line index out of range");
+		return VB_OK;
+	}
 	if (type != VB_EXT_STATE)
 		return VB_OK;
 	if (len != VB_FMT_STATE_LEN)
@@ -1444,7 +1464,7 @@ static enum vb_err read_state(struct vb_store *s)
 {
 	enum vb_err rc;
 
-	s->oldest = s->embed_rec = s->since_flatten = 0;
+	s->oldest = s->embed_rec = s->since_flatten = s->lindex = 0;
 	if ((rc = vb_commit_ext(&s->head, take_state, s)))
 		return rc;
 	if (s->oldest > s->head.version)
@@ -1673,7 +1693,7 @@ static enum vb_err data_begin(struct vb_store *s, uint64_t n, struct vb_piece *p
 	if (!s->writer || s->broken)
 		return vb_err_set(VB_EINVAL, "store is not open for writing");
 	if (!s->data_rec) {
-		if (s->end != s->committed_end)
+		if (s->end != s->committed_end && !s->aux)
 			return vb_err_set(VB_EIO, "internal error: data after other records");
 		/* cut a torn tail before the first append */
 		if (ftruncate(s->fd, (off_t)s->end) < 0)
@@ -2162,6 +2182,69 @@ enum vb_err vb_store_embed(struct vb_store *s, const struct vb_piece *copy)
 	return VB_OK;
 }
 
+enum vb_err vb_store_aux_append(struct vb_store *s, unsigned type, const void *buf, size_t n,
+				uint64_t *off)
+{
+	enum vb_err rc;
+
+	if (!s->writer || s->broken)
+		return vb_err_set(VB_EINVAL, "store is not open for writing");
+	if ((type != VB_STORE_REC_LINES && type != VB_STORE_REC_LINEDIR) || n > VB_FMT_REC_MAX ||
+	    s->data_rec)
+		return vb_err_set(VB_EINVAL, "internal error: an auxiliary record of type %u", type);
+	/* cut a torn tail before the first append */
+	if (!s->aux && s->end == s->committed_end && ftruncate(s->fd, (off_t)s->end) < 0)
+		return vb_err_sys("truncate");
+	memcpy(s->rbuf + VB_FMT_R_PAYLOAD, buf, n);
+	*off = s->end;
+	if ((rc = append_record(s, s->rbuf, (uint32_t)n, type)))
+		return rc;
+	s->aux = 1;
+	return VB_OK;
+}
+
+enum vb_err vb_store_aux_read(struct vb_store *s, uint64_t off, unsigned type, void *buf,
+			      size_t cap, size_t *len)
+{
+	const unsigned char *p = NULL;
+	uint32_t l = 0;
+	enum vb_err rc;
+
+	if (type != VB_STORE_REC_LINES && type != VB_STORE_REC_LINEDIR)
+		return vb_err_set(VB_EINVAL, "internal error: an auxiliary record of type %u", type);
+	if ((rc = read_record(s, off, type, s->end, &p, &l)))
+		return rc;
+	if (l > cap)
+		return corrupt(off, "record too large");
+	memcpy(buf, p, l);
+	*len = l;
+	return VB_OK;
+}
+
+uint64_t vb_store_line_index(const struct vb_store *s)
+{
+	return s->lindex_set ? s->lindex_next : s->lindex;
+}
+
+void vb_store_set_line_index(struct vb_store *s, uint64_t off)
+{
+	s->lindex_next = off;
+	s->lindex_set = 1;
+}
+
+uint32_t vb_store_base_samples_crc(const struct vb_store *s)
+{
+	unsigned char b[VB_FMT_SAMPLE_SIZE];
+	uint32_t c = crc(0, NULL, 0);
+
+	for (uint32_t i = 0; i < s->base.nsamples; i++) {
+		vb_le_put64(b + VB_FMT_SAMPLE_OFF, s->base.sample_off[i]);
+		vb_le_put32(b + VB_FMT_SAMPLE_CRC, s->base.sample_crc[i]);
+		c = crc(c, b, sizeof b);
+	}
+	return c;
+}
+
 int vb_store_counts_lines(const struct vb_store *s)
 {
 	return (s->incompat & VB_FMT_FEAT_LINES) != 0;
@@ -2292,6 +2375,8 @@ enum vb_err vb_store_rollback(struct vb_store *s)
 	s->data_rec = 0;
 	s->blk_len = 0;
 	s->embed_next = 0;
+	s->lindex_set = 0;
+	s->aux = 0;
 	/* a write that failed part-way moved no offset but left bytes */
 	if (s->end == s->committed_end && !s->touched)
 		return VB_OK;
@@ -2379,7 +2464,8 @@ static enum vb_err put_commit(struct vb_store *s, struct vb_commit *c, const cha
 
 	/* the caller's budget (VB_EXT_MAX - VB_EXT_RESERVED) is checked by
 	 * vb_store_commit; a compaction may add its own origin entry */
-	if (ml > VB_MESSAGE_MAX || ext_len > VB_EXT_MAX - VB_FMT_X_HEAD - VB_FMT_STATE_LEN)
+	if (ml > VB_MESSAGE_MAX || ext_len > VB_EXT_MAX - 2 * VB_FMT_X_HEAD - VB_FMT_STATE_LEN -
+						 VB_FMT_LINE_INDEX_LEN)
 		return vb_err_set(VB_ELIMIT, "commit message or extensions too long");
 	memset(p, 0, VB_FMT_COMMIT_FIXED);
 	vb_le_put64(p + VB_FMT_C_VERSION, c->version);
@@ -2411,6 +2497,13 @@ static enum vb_err put_commit(struct vb_store *s, struct vb_commit *c, const cha
 	vb_le_put64(x + VB_FMT_X_DATA + VB_FMT_STATE_EMBED, embed);
 	vb_le_put64(x + VB_FMT_X_DATA + VB_FMT_STATE_SINCE_FLATTEN, since);
 	ext_len += VB_FMT_X_HEAD + VB_FMT_STATE_LEN;
+	if (s->lindex_cur) {
+		x += VB_FMT_X_HEAD + VB_FMT_STATE_LEN;
+		x[VB_FMT_X_TYPE] = VB_FMT_EXT_LINE_INDEX;
+		vb_le_put16(x + VB_FMT_X_LEN, VB_FMT_LINE_INDEX_LEN);
+		vb_le_put64(x + VB_FMT_X_DATA, s->lindex_cur);
+		ext_len += VB_FMT_X_HEAD + VB_FMT_LINE_INDEX_LEN;
+	}
 	uint32_t len = (uint32_t)(VB_FMT_C_MESSAGE + ml + ext_len);
 	c->off = s->end;
 	if ((rc = append_record(s, s->rbuf, len, VB_FMT_REC_COMMIT)))
@@ -2485,7 +2578,7 @@ enum vb_err vb_store_commit(struct vb_store *s,
 				  VB_EXT_MAX - VB_EXT_RESERVED);
 	if (flags & ~VB_COMMIT_NO_BASE)
 		return vb_err_set(VB_EINVAL, "internal error: commit flags 0x%x", flags);
-	if (!s->data_rec && (s->end != s->committed_end)) {
+	if (!s->data_rec && !s->aux && (s->end != s->committed_end)) {
 		rc = vb_err_set(VB_EIO, "internal error: unexpected appended bytes");
 		goto fail;
 	}
@@ -2536,6 +2629,8 @@ enum vb_err vb_store_commit(struct vb_store *s,
 	if (!c.version)
 		since = 0;
 	uint64_t embed = s->embed_next ? s->embed_next : s->embed_rec;
+	uint64_t lindex = s->lindex_set ? s->lindex_next : s->lindex;
+	s->lindex_cur = lindex;
 	if ((rc = put_commit(s, &c, message, ext, ext_len, s->oldest, embed, since)))
 		goto fail;
 	if ((rc = sync_file(s)))
@@ -2545,6 +2640,9 @@ enum vb_err vb_store_commit(struct vb_store *s,
 	s->head = c;
 	s->embed_rec = embed;
 	s->embed_next = 0;
+	s->lindex = lindex;
+	s->lindex_set = 0;
+	s->aux = 0;
 	s->since_flatten = since;
 	s->committed_end = s->end;
 	s->touched = 0;
@@ -2822,6 +2920,7 @@ enum vb_err vb_store_append_commit(struct vb_store *s, struct vb_commit *c, cons
 
 	if (!s->writer || s->broken || !s->rewrite)
 		return vb_err_set(VB_EINVAL, "internal error: not a rewrite");
+	s->lindex_cur = vb_store_line_index(s);
 	if ((rc = put_commit(s, c, message, ext, ext_len, st->oldest, st->embed_rec,
 			     st->since_flatten)))
 		return rc;
@@ -2844,6 +2943,9 @@ enum vb_err vb_store_append_commit(struct vb_store *s, struct vb_commit *c, cons
 	s->oldest = st->oldest;
 	s->embed_rec = st->embed_rec;
 	s->since_flatten = st->since_flatten;
+	s->lindex = s->lindex_cur;
+	s->lindex_set = 0;
+	s->aux = 0;
 	s->committed_end = s->end;
 	return VB_OK;
 }
@@ -3038,7 +3140,7 @@ static uint64_t verify_records(struct verify *v)
 		uint32_t len;
 		unsigned type = f[VB_FMT_F_TYPE];
 		records++;
-		if (type < VB_FMT_REC_DATA || type > VB_FMT_REC_OPS) {
+		if (type < VB_FMT_REC_DATA || type > VB_FMT_REC_LINEDIR) {
 			if (!(f[VB_FMT_F_FLAGS] & VB_FMT_FLAG_MAY_SKIP)) {
 				snprintf(msg, sizeof msg, "unknown record type %u", type);
 				problem(v, roff, msg);

@@ -163,6 +163,31 @@ enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src
  * base pieces from it and the base file is no longer opened. */
 enum vb_err vb_store_embed(struct vb_store *s, const struct vb_piece *copy);
 
+/*
+ * Auxiliary records: the base's line index (lib/lindex.c; store-format.h,
+ * LINE INDEX), records a reader may skip.  vb_store_aux_append appends
+ * one of `type` (a writer, before any data of its session: VB_EINVAL
+ * after; n <= VB_STORE_NODE_MAX) and gives its offset; like every
+ * record it is part of the store only once a commit follows (a rollback
+ * drops it).  vb_store_aux_read reads one back, verified (VB_ECORRUPT if
+ * it is not a sound record of that type), into buf of cap bytes.
+ *
+ * vb_store_line_index: the offset of the line index directory the head
+ * refers to (or the one set for the next commit); 0: none.
+ * vb_store_set_line_index: the next commit (and every one after it)
+ * refers to `off` (0: to none).
+ * vb_store_base_samples_crc: the CRC-32 of the header's sample table, the
+ * base's identity as the header records it (the index is bound to it).
+ */
+enum { VB_STORE_REC_LINES = 5, VB_STORE_REC_LINEDIR = 6 };
+enum vb_err vb_store_aux_append(struct vb_store *s, unsigned type, const void *buf, size_t n,
+				uint64_t *off);
+enum vb_err vb_store_aux_read(struct vb_store *s, uint64_t off, unsigned type, void *buf,
+			      size_t cap, size_t *len);
+uint64_t vb_store_line_index(const struct vb_store *s);
+void vb_store_set_line_index(struct vb_store *s, uint64_t off);
+uint32_t vb_store_base_samples_crc(const struct vb_store *s);
+
 /* Whether the store's trees count lines (the header's feature bit
  * VB_FMT_FEAT_LINES: node encoding 2, lib/ptree.c); every store created
  * or rewritten by this vb does, older ones do not. */

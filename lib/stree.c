@@ -1,41 +1,64 @@
 /* stree: the piece tree over a store (see stree.h). */
 #include "stree.h"
+#include "store-format.h"
 
 #include <stdlib.h>
 
 static enum vb_err read_node(void *ctx, uint64_t off, unsigned char *buf, size_t cap,
 			     size_t *len)
 {
-	return vb_store_node_read(ctx, off, buf, cap, len);
+	return vb_store_node_read(((struct vb_stree_ctx *)ctx)->s, off, buf, cap, len);
 }
 
 static uint64_t tell(void *ctx)
 {
-	return vb_store_tell(ctx);
+	return vb_store_tell(((struct vb_stree_ctx *)ctx)->s);
 }
 
 static enum vb_err write_node(void *ctx, const unsigned char *buf, size_t len)
 {
-	return vb_store_node_write(ctx, buf, len);
+	return vb_store_node_write(((struct vb_stree_ctx *)ctx)->s, buf, len);
+}
+
+/* A part of a base piece, through the base's line index: two lookups and
+ * at most two partial blocks and the two edge bytes read. */
+static enum vb_err count_indexed(struct vb_stree_ctx *cx, const struct vb_piece *p, uint64_t skip,
+				 uint64_t take, struct vb_lines *out, int *cr_before,
+				 int *lf_after)
+{
+	unsigned char c;
+	enum vb_err rc = vb_lindex_count(cx->lx, p->start + skip, take, out);
+
+	if (!rc && skip && !(rc = vb_store_read(cx->s, p, skip - 1, &c, 1)))
+		*cr_before = c == '\r';
+	if (!rc && skip + take < p->len && !(rc = vb_store_read(cx->s, p, skip + take, &c, 1)))
+		*lf_after = c == '\n';
+	if (rc)
+		*out = vb_lines_unknown();
+	return rc;
 }
 
 /* The tree's io.lines: read the piece's bytes (verified) in steps of
  * STEP, one more byte on each side for the edges, and count them. */
 #define STEP ((size_t)256 << 10)
 
-static enum vb_err count_lines(void *ctx, const struct vb_piece *p, uint64_t skip, uint64_t take,
+static enum vb_err count_lines(void *arg, const struct vb_piece *p, uint64_t skip, uint64_t take,
 			       uint64_t limit, struct vb_lines *out, int *cr_before, int *lf_after)
 {
+	struct vb_stree_ctx *cx = arg;
+	struct vb_store *ctx = cx->s;
 	unsigned char *buf;
 	enum vb_err rc = VB_OK;
 	int first = 1;
 
 	*cr_before = *lf_after = 0;
 	*out = vb_lines_unknown();
-	if (take > limit)
-		return VB_OK;
 	if (skip > p->len || take > p->len - skip || !take)
 		return vb_err_set(VB_ERANGE, "count beyond the piece");
+	if (p->src == VB_SRC_BASE && cx->lx && take > VB_FMT_BLOCK)
+		return count_indexed(cx, p, skip, take, out, cr_before, lf_after);
+	if (take > limit)
+		return VB_OK;
 	buf = malloc(take < STEP ? (size_t)take : STEP);
 	if (!buf)
 		return vb_err_set(VB_ENOMEM, "out of memory");
@@ -67,10 +90,11 @@ out:
 	return rc;
 }
 
-enum vb_err vb_stree_create(struct vb_store *s, size_t cache_bytes, struct vb_ptree **out)
+enum vb_err vb_stree_create(struct vb_stree_ctx *cx, size_t cache_bytes, struct vb_ptree **out)
 {
+	struct vb_store *s = cx->s;
 	struct vb_ptree_io io = {
-		.ctx = s,
+		.ctx = cx,
 		.read_node = read_node,
 		.tell = tell,
 		.write_node = write_node,

@@ -7,12 +7,21 @@
 #ifndef VB_STREE_H
 #define VB_STREE_H
 
+#include "lindex.h"
 #include "ptree.h"
 #include "store.h"
 
-/* A tree context whose nodes are the NODE records of `s` (which must
- * outlive it), with a node cache of `cache_bytes`. */
-enum vb_err vb_stree_create(struct vb_store *s, size_t cache_bytes, struct vb_ptree **out);
+/* What a tree over a store reads through: the store, and the base's line
+ * index when there is one (lx may be NULL, and may be set later: base
+ * pieces are then counted through it, whatever their length). */
+struct vb_stree_ctx {
+	struct vb_store *s;
+	struct vb_lindex *lx;
+};
+
+/* A tree context whose nodes are the NODE records of cx->s, with a node
+ * cache of `cache_bytes`; *cx (and the store) must outlive it. */
+enum vb_err vb_stree_create(struct vb_stree_ctx *cx, size_t cache_bytes, struct vb_ptree **out);
 /* The tree commit `c` names (persisted; nothing to release, but
  * vb_root_release is harmless). */
 struct vb_root vb_stree_root(const struct vb_commit *c);

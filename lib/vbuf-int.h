@@ -90,6 +90,9 @@ struct vb_backend_ops {
 	enum vb_err (*flatten)(void *be, const struct vb_flatten_opts *o,
 			       struct vb_flatten_stats *st);
 	enum vb_err (*embed)(void *be, const struct vb_flatten_opts *o, uint64_t *bytes);
+	/* vb_vbuf_count_lines; NULL: the backend has nothing to count */
+	enum vb_err (*count_lines)(void *be, const struct vb_flatten_opts *o,
+				   struct vb_count_stats *st);
 };
 
 /* One edit, as the iterators see it: `seq` is the edit count after it. */

@@ -35,6 +35,7 @@ struct old_root {
 
 struct sbe {
 	struct vb_store *s;
+	struct vb_stree_ctx cx;  /* the tree reads through: the store, the base's line index */
 	struct vb_ptree *t;
 	struct vb_root root;
 	struct old_root old[2];  /* the last two versions read_at or diff used */
@@ -394,6 +395,57 @@ static enum vb_err s_flatten(void *be, const struct vb_flatten_opts *o,
 
 #define COPY_STEP ((uint64_t)8 << 20)
 
+/* Count lines: the base's line index if missing, then every piece of the
+ * content without counts counted (through the index for the base) and
+ * the tree rebuilt with them, content unchanged. */
+static enum vb_err s_count_lines(void *be, const struct vb_flatten_opts *o,
+				 struct vb_count_stats *st)
+{
+	struct sbe *e = be;
+	struct vb_ptree_cur c;
+	struct vb_root nr = vb_root_empty();
+	enum vb_err rc;
+
+	if (!vb_store_counts_lines(e->s))
+		return vb_err_set(VB_EFORMAT, "the store was made before vb counted lines (vb-flatten --compact rewrites it with counts)");
+	if (vb_store_has_base(e->s) && !e->cx.lx) {
+		if ((rc = vb_lindex_build(e->s, o->progress, o->arg)) ||
+		    (rc = vb_lindex_open(e->s, &e->cx.lx)))
+			return rc;
+		if (!e->cx.lx)
+			return vb_err_set(VB_EIO, "internal error: the line index just built is not found");
+		st->indexed = vb_store_base_size(e->s);
+	}
+	if (!e->root.bytes)
+		return VB_OK;
+	struct vb_lines all;
+	vb_ptree_lines(e->t, &e->root, &all);
+	if (all.known)
+		return VB_OK;
+	rc = vb_ptree_seek(e->t, &e->root, 0, &c);
+	for (uint64_t pos = 0; !rc && !c.at_end; rc = vb_ptree_next(&c)) {
+		struct vb_piece p = *vb_ptree_cur_piece(&c);
+		if (!p.lines.known) {
+			if ((rc = vb_ptree_piece_count(e->t, &p, &p.lines)))
+				break;
+			st->pieces++;
+		}
+		if ((rc = vb_ptree_insert(e->t, &nr, pos, &p)))
+			break;
+		pos += p.len;
+	}
+	vb_ptree_cur_close(&c);
+	if (!rc && (nr.bytes != e->root.bytes))
+		rc = vb_err_set(VB_EIO, "internal error: the recounted tree has another length");
+	if (rc) {
+		vb_root_release(e->t, &nr);
+		return rc;
+	}
+	vb_root_release(e->t, &e->root);
+	e->root = nr;
+	return VB_OK;
+}
+
 static enum vb_err s_embed(void *be, const struct vb_flatten_opts *o, uint64_t *bytes)
 {
 	struct sbe *e = be;
@@ -439,6 +491,7 @@ static void s_close(void *be)
 	if (e->t)
 		vb_root_release(e->t, &e->root);
 	vb_ptree_free(e->t);
+	vb_lindex_free(e->cx.lx);
 	vb_store_close(e->s);
 	free(e);
 }
@@ -620,6 +673,23 @@ static enum vb_err s_verify(void *be, void (*report)(void *arg, uint64_t off, co
 	rc = vb_store_verify(((struct sbe *)be)->s, &t, report, note, arg, st);
 	st->nodes = w.seen.n;
 	vb_oset_free(&w.seen);
+	/* the base's line index against the base, read whole (a missing or
+	 * changed base is reported above) */
+	struct sbe *e = be;
+	uint64_t lx = vb_store_line_index(e->s);
+	if (lx) {
+		struct vb_lindex *x = NULL;
+		enum vb_err r2 = vb_lindex_open(e->s, &x);
+		if (!r2 && x)
+			r2 = vb_lindex_check(x, NULL, NULL);
+		vb_lindex_free(x);
+		if (r2 && r2 != VB_EBASE) {
+			if (report)
+				report(arg, lx, vb_err_detail());
+			if (!rc)
+				rc = vb_err_set(VB_ECORRUPT, "1 problem found");
+		}
+	}
 	return rc;
 }
 
@@ -690,6 +760,7 @@ static const struct vb_backend_ops store_ops = {
 	.state = s_state, .warning = s_warning, .stats = s_stats, .read_at = s_read_at, .line_ends = s_line_ends, .line_find = s_line_find,
 	.line_counted = s_line_counted, .diff = s_diff, .verify = s_verify,
 	.compact = s_compact, .close = s_close, .flatten = s_flatten, .embed = s_embed,
+	.count_lines = s_count_lines,
 };
 
 enum vb_err vb_backend_store_open(const char *path, const struct vb_vbuf_opts *o,
@@ -712,7 +783,12 @@ enum vb_err vb_backend_store_open(const char *path, const struct vb_vbuf_opts *o
 		free(e);
 		return rc;
 	}
-	if ((rc = vb_stree_create(e->s, o->node_cache, &e->t)) ||
+	/* a damaged line index is not used (counts are then read from the
+	 * bytes); verify reports it */
+	e->cx.s = e->s;
+	if (vb_lindex_open(e->s, &e->cx.lx) == VB_ECORRUPT)
+		e->cx.lx = NULL;
+	if ((rc = vb_stree_create(&e->cx, o->node_cache, &e->t)) ||
 	    (vb_store_is_new(e->s) && (rc = create_v0(e)))) {
 		s_close(e);
 		return rc;

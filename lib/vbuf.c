@@ -376,6 +376,23 @@ static enum vb_err do_embed(struct vb_vbuf *b, const struct vb_flatten_opts *o, 
 	return log_op(b, VB_OP_EMBED, 0, *bytes, 0);
 }
 
+static enum vb_err do_count_lines(struct vb_vbuf *b, const struct vb_flatten_opts *o,
+				  struct vb_count_stats *st)
+{
+	enum vb_err rc;
+
+	memset(st, 0, sizeof *st);
+	if ((rc = writable(b)))
+		return rc;
+	if (!b->ops->count_lines)
+		return vb_err_set(VB_EINVAL, "not a store");
+	if ((rc = b->ops->count_lines(b->be, o, st)))
+		return edit_failed(b, rc);
+	if (!st->indexed && !st->pieces)
+		return VB_OK;
+	return log_op(b, VB_OP_FLATTEN, 0, vb_vbuf_len(b), 0);
+}
+
 void vb_auto_flatten_init(struct vb_auto_flatten *a)
 {
 	a->pieces = VB_AUTO_FLATTEN_PIECES;
@@ -1031,6 +1048,12 @@ enum vb_err vb_vbuf_flatten(struct vb_vbuf *b, const struct vb_flatten_opts *o,
 			    struct vb_flatten_stats *st)
 {
 	LOCKED(b, do_flatten(b, o, st));
+}
+
+enum vb_err vb_vbuf_count_lines(struct vb_vbuf *b, const struct vb_flatten_opts *o,
+				struct vb_count_stats *st)
+{
+	LOCKED(b, do_count_lines(b, o, st));
 }
 
 enum vb_err vb_vbuf_embed(struct vb_vbuf *b, const struct vb_flatten_opts *o, uint64_t *bytes)

@@ -138,6 +138,25 @@ enum vb_err vb_vbuf_flatten(struct vb_vbuf *b, const struct vb_flatten_opts *o,
  * VB_EINVAL for a store without a base (or the model). */
 enum vb_err vb_vbuf_embed(struct vb_vbuf *b, const struct vb_flatten_opts *o, uint64_t *bytes);
 
+/*
+ * Count lines: make every line question about the content O(log n)
+ * (vb-flatten --lines).  A store with a base and no line index of it gets
+ * one (lib/lindex: one pass over the base, progress through o->progress
+ * with the base size as total); then every piece of the content whose
+ * line counts are unknown is counted (base pieces through the index) and
+ * the tree rebuilt with the counts: content unchanged, nothing copied.
+ * One FLATTEN operation (0 bytes copied) in the next commit, or none when
+ * there was nothing to do (*st all zero).  VB_EFORMAT: the store's trees
+ * carry no counts (made before vb counted lines: a compaction rewrites it
+ * with them); VB_EINVAL for the in-memory model.
+ */
+struct vb_count_stats {
+	uint64_t indexed;          /* base bytes read to build the index (0: it had one) */
+	uint64_t pieces;           /* pieces counted */
+};
+enum vb_err vb_vbuf_count_lines(struct vb_vbuf *b, const struct vb_flatten_opts *o,
+				struct vb_count_stats *st);
+
 /* What a compaction did. */
 struct vb_compact_stats {
 	uint64_t version;          /* the new head */

@@ -6,7 +6,7 @@
  *
  * For each kind of edit the commands make (a small and a large insert, a
  * delete, a batch of deletes, a replace, a revert, an anchor, a partial
- * and a full flatten, an embedding), the edit is first made once to learn
+ * and a full flatten, an embedding, a count of lines), the edit is first made once to learn
  * the content it gives; then, on a fresh copy of the store each time, a
  * child process makes it and ends itself (_exit, as a crash would end it)
  * at its 1st, 2nd, ... append or sync (vb_store_crash_hook), every other
@@ -34,12 +34,12 @@ static int crash_at, crash_count;
 
 enum kind {
 	K_INSERT, K_BIG_INSERT, K_DELETE, K_RANGES, K_REPLACE, K_REVERT, K_ANCHOR,
-	K_PARTIAL, K_FLATTEN, K_EMBED, K_COUNT
+	K_PARTIAL, K_FLATTEN, K_EMBED, K_LINES, K_COUNT
 };
 
 static const char *const kind_name[K_COUNT] = {
 	"insert", "big insert", "delete", "ranges", "replace", "revert", "anchor",
-	"partial flatten", "flatten", "embed",
+	"partial flatten", "flatten", "embed", "count lines",
 };
 
 /* Make one edit of `kind` on the store and commit it; the choices come
@@ -97,6 +97,13 @@ static enum vb_err edit(const char *store, enum kind kind, uint64_t s, int no_sy
 		struct vb_flatten_opts fo = {0, 0, NULL, NULL};
 		uint64_t bytes;
 		rc = vb_vbuf_embed(b, &fo, &bytes);
+		break;
+	}
+	case K_LINES: {
+		/* the base's line index: its records, then the version */
+		struct vb_flatten_opts fo = {0, 0, NULL, NULL};
+		struct vb_count_stats cs;
+		rc = vb_vbuf_count_lines(b, &fo, &cs);
 		break;
 	}
 	default:

@@ -5,8 +5,9 @@
  *
  * A store over a base of random bytes from {a, \r, \n} (so "\r\n" pairs
  * are common and get split by edits and piece boundaries) takes random
- * inserts, deletes and reverts, now and then a partial or full flatten and
- * a compaction; every version's content is kept (a compacted-away version
+ * inserts, deletes and reverts, now and then a partial or full flatten,
+ * a count of lines (the base's line index, vb_vbuf_count_lines) and a
+ * compaction (which keeps the index); every version's content is kept (a compacted-away version
  * must say so).  After each commit, the new version and a few random older
  * ones are checked: the line count, the start of random lines (1, the
  * last, last + 1, beyond) and the line of random offsets (0, the length,
@@ -185,6 +186,14 @@ static void run(size_t base_len, uint64_t commits)
 			REQUIRE_OK(vb_vbuf_revert(b, to));
 			memcpy(cur, content[to], clen[to]);
 			n = clen[to];
+		} else if (kind == 2) {
+			/* count lines: the base's line index, every piece counted */
+			struct vb_flatten_opts fo;
+			struct vb_count_stats cst;
+			memset(&fo, 0, sizeof fo);
+			REQUIRE_OK(vb_vbuf_count_lines(b, &fo, &cst));
+			uint64_t ln;
+			REQUIRE_OK(vb_vbuf_line_count(b, vb_vbuf_head(b), VB_LINES_LF, &ln));
 		} else if (kind == 1) {
 			struct vb_flatten_opts fo;
 			struct vb_flatten_stats fs;
@@ -275,6 +284,8 @@ int main(void)
 	/* one too long to count then: its pieces' counts stay unknown and are
 	 * read when asked, next to counted inserts */
 	run(VB_PTREE_COUNT_PIECE_TEST + 300 * 1024, commits / 3);
+	/* a base of many index blocks (a part not of whole 64 KiB at the end) */
+	run(3 * VB_PTREE_COUNT_PIECE_TEST + 65536 * 3 + 777, commits / 3);
 	rmdir(tmp_dir);
 	return test_status("vlines");
 }
