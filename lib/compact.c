@@ -281,6 +281,19 @@ static enum vb_err rebuild_tree(struct compaction *k, uint64_t i)
 				rc = copy_pieces(k, &vr, h->b_off, h->b_len, h->b_off);
 		}
 	}
+	/* the tree diff sees pieces, not counts: a version that only counted
+	 * lines (vb-flatten --lines) differs from its parent in nothing
+	 * else, so it is rebuilt from its own pieces */
+	if (!rc && i) {
+		struct vb_lines want, got;
+		vb_ptree_lines(k->ot, &vr, &want);
+		vb_ptree_lines(k->nt, &k->r, &got);
+		if (want.known && !got.known) {
+			vb_root_release(k->nt, &k->r);
+			k->r = vb_root_empty();
+			rc = copy_pieces(k, &vr, 0, vr.bytes, 0);
+		}
+	}
 	if (!rc && (k->r.bytes != k->cs[i].length || k->r.pieces > k->cs[i].pieces))
 		rc = vb_err_set(VB_EIO, "internal error: version %llu rebuilt wrongly",
 				(unsigned long long)k->cs[i].version);

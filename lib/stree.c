@@ -26,13 +26,16 @@ static enum vb_err count_indexed(struct vb_stree_ctx *cx, const struct vb_piece 
 				 uint64_t take, struct vb_lines *out, int *cr_before,
 				 int *lf_after)
 {
-	unsigned char c;
+	struct vb_lines c;
 	enum vb_err rc = vb_lindex_count(cx->lx, p->start + skip, take, out);
 
-	if (!rc && skip && !(rc = vb_store_read(cx->s, p, skip - 1, &c, 1)))
-		*cr_before = c == '\r';
-	if (!rc && skip + take < p->len && !(rc = vb_store_read(cx->s, p, skip + take, &c, 1)))
-		*lf_after = c == '\n';
+	/* the edge bytes through the index's own store: a compaction's tree
+	 * belongs to a rewrite that does not read the base */
+	if (!rc && skip && !(rc = vb_lindex_count(cx->lx, p->start + skip - 1, 1, &c)))
+		*cr_before = c.cr != 0;
+	if (!rc && skip + take < p->len &&
+	    !(rc = vb_lindex_count(cx->lx, p->start + skip + take, 1, &c)))
+		*lf_after = c.lf != 0;
 	if (rc)
 		*out = vb_lines_unknown();
 	return rc;

@@ -46,7 +46,7 @@ json_of() {
 # of modes grows with --compact).
 assert_modes_error() {
 	assert_failure 2
-	assert_line --index 0 --regexp '^vb-flatten: choose one of --partial(, --embed and --compact| and --embed)$'
+	assert_line --index 0 --regexp '^vb-flatten: choose one of --partial(, --embed, --compact and --lines|, --embed and --compact| and --embed)$'
 	assert_line --index 1 "Try 'vb-flatten --help' for more information."
 	[ "${#lines[@]}" -eq 2 ]
 }
@@ -924,6 +924,158 @@ history_versions() {
 	run -0 --separate-stderr vb-flatten --compact --progress s.vb
 	assert_output ''
 	assert_regex "$stderr" "^[0-9]+ bytes \([^)]*\) copied, $SECS, $RATE$"
+}
+
+# ------------------------------------------------------------ --lines
+
+# make_lines: base.txt, 3 MiB of lines with '\n', "\r\n" and lone '\r'
+# ends (a "\r\n" split at a 64 KiB boundary), and s.vb over it cut by
+# a few edits (the large base pieces have no line counts yet).
+make_lines() {
+	awk 'BEGIN { for (i = 0; i < 300000; i++) printf "line %d%s", i, (i % 7 == 0 ? "\r\n" : i % 11 == 0 ? "\r" : "\n") }' > base.txt
+	printf 'x\r' | dd of=base.txt bs=1 seek=65535 conv=notrunc status=none
+	printf '\n' | dd of=base.txt bs=1 seek=65536 conv=notrunc status=none
+	vb-insert --base base.txt s.vb 0 --text $'head\r'
+	vb-insert --no-sync s.vb 2000000 --text $'\nmid\r\n'
+	vb-delete --no-sync s.vb 1500000 100
+}
+
+# check_lines STORE: line counts and records of STORE from its counts
+# equal those of its bytes.
+check_lines() {
+	vb-cat "$1" > flat
+	assert_equal "$(vb-frame -l --count "$1")" "$(vb-frame -l --count flat)"
+	assert_equal "$(vb-frame -d '\n' --count "$1")" "$(vb-frame -d '\n' --count flat)"
+	for n in 1 2 1000 65536 100000 150000; do
+		assert_equal "$(vb-frame -l -n "$n" "$1" | cksum)" "$(vb-frame -l -n "$n" flat | cksum)"
+	done
+}
+
+@test "--lines: indexes the base, counts every piece, one version 'count lines' with the same content" {
+	make_lines
+	sum=$(content_sum s.vb)
+	run -0 vb-flatten -v --lines s.vb
+	assert_output --regexp '^version 4: 3[0-9]{6} bytes of the base indexed, [0-9]+ pieces counted$'
+	assert_equal "$(content_sum s.vb)" "$sum"
+	run -0 vb-history -n 1 s.vb
+	assert_line --index 1 --regexp '^ +4  .*  flatten +0 +0 +[0-9]+  count lines$'
+	run -0 vb-history --verify s.vb
+	check_lines s.vb
+	# a second time: nothing to do, no version
+	before=$(sum_of s.vb)
+	run -0 vb-flatten -v --lines s.vb
+	assert_output 'version 4: its lines are counted already'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--lines: later edits split base pieces with their counts; a new process reads them; -m names the version" {
+	make_lines
+	run -0 vb-flatten --lines -m 'index it' s.vb
+	assert_equal "$(vb-history -n 1 --json s.vb | grep -c '"message":"index it"')" 1
+	for off in 100 70000 1000000 2500000 3000000; do
+		vb-insert --no-sync s.vb "$off" --text $'\r'
+		vb-insert --no-sync s.vb "$((off + 1))" --text $'\nz'
+	done
+	vb-delete --no-sync s.vb 65530 20
+	check_lines s.vb
+	# the edits kept every count: nothing left to count
+	run -0 vb-flatten -v --lines s.vb
+	assert_output --regexp 'its lines are counted already$'
+}
+
+@test "--lines: a compaction keeps the index; verify checks it against the base" {
+	make_lines
+	vb-flatten --lines s.vb
+	vb-flatten --compact --keep 2 s.vb
+	vb-insert --no-sync s.vb 1234567 --text $'a\r\nb'
+	run -0 vb-flatten -v --lines s.vb
+	assert_output --regexp 'its lines are counted already$'
+	check_lines s.vb
+	run -0 vb-history --verify s.vb
+}
+
+@test "--lines on a store without a base, and on an empty one: counted already, no version" {
+	printf 'a\nb\r\nc' > in
+	vb-insert --create s.vb 0 < in
+	before=$(sum_of s.vb)
+	run -0 vb-flatten -v --lines s.vb
+	assert_output 'version 1: its lines are counted already'
+	assert_same_sum s.vb "$before"
+	vb-insert --create e.vb 0 --text ''
+	run -0 vb-flatten --lines e.vb
+}
+
+@test "--lines on a store made before line counts: compacted with every version, then counted" {
+	cp "$VB_SOURCE_DIR/tests/cli/fixtures/encoding1.vb" s.vb
+	chmod u+w s.vb
+	sum=$(content_sum s.vb)
+	run -0 vb-flatten -v --lines s.vb
+	run -0 vb-history s.vb
+	assert_line --index 1 --regexp ' compact '
+	[ "$(od -A n -t u8 -j 24 -N 8 s.vb | tr -d ' ')" = 1 ]
+	assert_equal "$(content_sum s.vb)" "$sum"
+	check_lines s.vb
+}
+
+@test "--lines shows progress (indexed) and ends with a final line" {
+	make_lines
+	run -0 --separate-stderr vb-flatten --lines --progress s.vb
+	assert_output ''
+	assert_regex "$stderr" "^[0-9]+ of [0-9]+ bytes \(100%\) indexed, $SECS, $RATE$"
+}
+
+@test "--lines errors: with another mode, lock held, --if-version, the base changed, a read-only store: exit status, message, unchanged" {
+	make_lines
+	before=$(sum_of s.vb)
+	run vb-flatten --lines --compact s.vb
+	assert_modes_error
+	run vb-flatten --lines --partial s.vb
+	assert_modes_error
+	run -2 vb-flatten --lines --keep 2 s.vb
+	assert_output --partial '--keep only applies to --compact'
+	hold_lock s.vb
+	run -4 vb-flatten --lines --wait 0.2 s.vb
+	assert_output 'vb-flatten: s.vb: another process holds the write lock (waited 0.2 s; see --wait)'
+	release_lock ''
+	before=$(sum_of s.vb)
+	run -3 vb-flatten --lines --if-version 1 s.vb
+	assert_output 'vb-flatten: s.vb: the newest version is 4, not 1 (--if-version)'
+	assert_same_sum s.vb "$before"
+	open_to_nobody
+	chmod 444 s.vb
+	run -1 as_nobody vb-flatten --lines s.vb
+	assert_output --regexp '^vb-flatten: s\.vb: .*Permission denied'
+	chmod 644 s.vb
+	assert_same_sum s.vb "$before"
+	cp base.txt base.orig
+	printf 'Z' | dd of=base.txt bs=1 seek=10 conv=notrunc status=none
+	touch -d '2001-01-01' base.txt
+	run -1 vb-flatten --lines s.vb
+	assert_output --regexp '^vb-flatten: s\.vb: .*base'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--lines: a damaged index record is reported by verify and never used" {
+	make_lines
+	vb-flatten --lines s.vb
+	vb-insert --no-sync s.vb 0 --text 'later '
+	before=$(sum_of s.vb)
+	# the first line index record (type 5): its footer sits 32 bytes before
+	# the next record; find its payload by the footer's offset field
+	off=$(python3 - s.vb <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+i = d.find(b'VBrf\x05')
+assert i > 0
+print(struct.unpack('<Q', d[i + 16:i + 24])[0])
+PY
+)
+	printf '\377' | dd of=s.vb bs=1 seek=$((off + 4 + 40 + 2)) conv=notrunc status=none
+	run -1 vb-history --verify s.vb
+	assert_output --partial "record at offset $off: checksum mismatch"
+	# counts come from the tree and, where they must, the bytes: still right
+	vb-insert --no-sync s.vb 80000 --text $'\r\n'
+	check_lines s.vb
 }
 
 # ------------------------------------------------------------ limits (memory, descriptors, closed streams, read-only)
