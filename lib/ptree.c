@@ -171,7 +171,9 @@ static struct vb_lines part_lines(struct vb_ptree *t, const struct vb_piece *q, 
 		return vb_lines_unknown();
 	if (take == q->len)
 		return q->lines;
-	if (!q->lines.known || take <= around || around > VB_PTREE_COUNT_PIECE)
+	if (!q->lines.known)
+		return read_lines(t, q, skip, take, 0, &crb, &lfa);
+	if (take <= around || around > VB_PTREE_COUNT_PIECE)
 		return read_lines(t, q, skip, take, VB_PTREE_COUNT_PIECE, &crb, &lfa);
 	if (skip) {
 		x = read_lines(t, q, 0, skip, VB_PTREE_COUNT_PIECE, &crb, &lfa);
@@ -214,10 +216,10 @@ static void split_piece(struct vb_ptree *t, const struct vb_piece *q, uint64_t o
 	if (!t->io.counts) {
 		l->lines = r->lines = vb_lines_unknown();
 	} else if (!q->lines.known) {
-		/* both sides asked for: counted where cheap (a base with a line
-		 * index, or a short side), else unknown */
-		l->lines = read_lines(t, q, 0, o, VB_PTREE_COUNT_PIECE, &crb, &lfa);
-		r->lines = read_lines(t, q, o, q->len - o, VB_PTREE_COUNT_PIECE, &crb, &lfa);
+		/* counted only where the source has a cheaper way than reading
+		 * (limit 0: a base with a line index), else unknown as before */
+		l->lines = read_lines(t, q, 0, o, 0, &crb, &lfa);
+		r->lines = read_lines(t, q, o, q->len - o, 0, &crb, &lfa);
 	} else if (o <= q->len - o) {
 		l->lines = read_lines(t, q, 0, o, VB_PTREE_COUNT_PIECE, &crb, &lfa);
 		r->lines = l->lines.known ? vb_lines_drop_head(&q->lines, &l->lines, lfa)

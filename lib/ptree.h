@@ -58,7 +58,10 @@ struct vb_ptree_io {
 	 * (take > 0), and whether the byte before them in the piece is '\r'
 	 * (*cr_before; 0 when skip is 0) and the byte after them is '\n'
 	 * (*lf_after; 0 at the piece's end).  When `take` is more than
-	 * `limit` the callee may answer unknown counts without reading.  An
+	 * `limit` the callee may answer unknown counts without reading (it
+	 * answers anyway where it has a cheaper way: the base's line index,
+	 * lib/stree.c; the tree asks with limit 0 for parts of a piece
+	 * whose counts are unknown, so only that way counts them).  An
 	 * error is the read's (the tree then treats the counts as unknown
 	 * where an edit asked, and fails a query). */
 	enum vb_err (*lines)(void *ctx, const struct vb_piece *p, uint64_t skip, uint64_t take,

@@ -58,7 +58,7 @@ static enum vb_err count_lines(void *arg, const struct vb_piece *p, uint64_t ski
 	*out = vb_lines_unknown();
 	if (skip > p->len || take > p->len - skip || !take)
 		return vb_err_set(VB_ERANGE, "count beyond the piece");
-	if (p->src == VB_SRC_BASE && cx->lx && take > VB_FMT_BLOCK)
+	if (p->src == VB_SRC_BASE && cx->lx)
 		return count_indexed(cx, p, skip, take, out, cr_before, lf_after);
 	if (take > limit)
 		return VB_OK;
