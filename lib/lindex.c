@@ -283,25 +283,51 @@ enum vb_err vb_lindex_count(struct vb_lindex *x, uint64_t off, uint64_t n, struc
 /* ---------------------------------------------------------------- pass */
 
 /* One pass over the base: for every block j, `fn` gets P at its end and
- * its edge flags; *crc the CRC-32 of the whole. */
+ * its edge flags; the marks get theirs; *crc the CRC-32 of the whole. */
 struct pass {
 	enum vb_err (*fn)(void *arg, uint64_t j, const struct pfx *end, unsigned flags);
 	void *arg;
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *parg;
 	uint32_t crc;
+	struct vb_lindex_mark *marks;
+	size_t nmarks;
 };
+
+/* Add the counts of a span to the running prefix. */
+static void add(struct pfx *p, int *prev_cr, const unsigned char *q, size_t n)
+{
+	struct vb_lines l = vb_lines_scan(q, n);
+
+	p->lf += l.lf;
+	p->cr += l.cr;
+	p->crlf += l.crlf + (*prev_cr && l.head_lf);
+	*prev_cr = l.tail_cr;
+}
+
+static void mark(struct vb_lindex_mark *m, const struct pfx *p, int prev_cr, int lf_at)
+{
+	m->lf = p->lf;
+	m->cr = p->cr;
+	m->crlf = p->crlf;
+	m->cr_before = (unsigned char)prev_cr;
+	m->lf_at = (unsigned char)lf_at;
+}
 
 static enum vb_err pass(struct vb_store *s, uint64_t size, struct pass *ps)
 {
 	struct vb_piece bp = {VB_SRC_BASE, 0, 0, size, {0, 0, 0, 0, 0, 0}};
-	unsigned char *buf = malloc(CHUNK);
+	unsigned char *buf;
 	struct pfx p = {0, 0, 0};
 	int prev_cr = 0;
 	enum vb_err rc = VB_OK;
 	uint64_t j = 0;
+	size_t mi = 0;
 
-	if (!buf)
+	for (size_t i = 0; i < ps->nmarks; i++)
+		if (ps->marks[i].off > size || (i && ps->marks[i].off < ps->marks[i - 1].off))
+			return vb_err_set(VB_EINVAL, "internal error: line index marks out of order");
+	if (!(buf = malloc(CHUNK)))
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	ps->crc = crc(0, NULL, 0);
 	for (uint64_t at = 0; at < size && !rc;) {
@@ -310,22 +336,48 @@ static enum vb_err pass(struct vb_store *s, uint64_t size, struct pass *ps)
 			break;
 		ps->crc = crc(ps->crc, buf, n);
 		for (size_t k = 0; k < n && !rc; k += (size_t)B, j++) {
-			size_t m = n - k < B ? n - k : (size_t)B;
-			struct vb_lines l = vb_lines_scan(buf + k, m);
-			p.lf += l.lf;
-			p.cr += l.cr;
-			p.crlf += l.crlf + (prev_cr && l.head_lf);
-			prev_cr = l.tail_cr;
+			size_t m = n - k < B ? n - k : (size_t)B, pos = 0;
+			const unsigned char *q = buf + k;
+			uint64_t x = at + k;
+			/* the block in spans cut at the marks inside it */
+			for (; mi < ps->nmarks && ps->marks[mi].off < x + m; mi++) {
+				size_t e = (size_t)(ps->marks[mi].off - x);
+				if (e > pos) {
+					add(&p, &prev_cr, q + pos, e - pos);
+					pos = e;
+				}
+				mark(&ps->marks[mi], &p, prev_cr, q[e] == '\n');
+			}
+			if (pos < m)
+				add(&p, &prev_cr, q + pos, m - pos);
 			rc = ps->fn(ps->arg, j, &p,
-				    (l.head_lf ? VB_FMT_LX_HEAD_LF : 0u) |
-					    (l.tail_cr ? VB_FMT_LX_TAIL_CR : 0u));
+				    (q[0] == '\n' ? VB_FMT_LX_HEAD_LF : 0u) |
+					    (q[m - 1] == '\r' ? VB_FMT_LX_TAIL_CR : 0u));
 		}
 		at += n;
 		if (ps->progress)
 			ps->progress(ps->parg, at, size);
 	}
+	for (; !rc && mi < ps->nmarks; mi++) /* at the end of the base */
+		mark(&ps->marks[mi], &p, prev_cr, 0);
 	free(buf);
 	return rc;
+}
+
+struct vb_lines vb_lindex_between(const struct vb_lindex_mark *a, const struct vb_lindex_mark *b)
+{
+	struct vb_lines l = vb_lines_unknown();
+	uint64_t pair = a->cr_before && a->lf_at;
+
+	if (b->off <= a->off || b->lf < a->lf || b->cr < a->cr || b->crlf < a->crlf + pair)
+		return l;
+	l.known = 1;
+	l.lf = b->lf - a->lf;
+	l.cr = b->cr - a->cr;
+	l.crlf = b->crlf - a->crlf - pair;
+	l.head_lf = a->lf_at;
+	l.tail_cr = b->cr_before;
+	return l;
 }
 
 /* --------------------------------------------------------------- build */
@@ -370,12 +422,12 @@ static enum vb_err build_block(void *arg, uint64_t j, const struct pfx *end, uns
 	return VB_OK;
 }
 
-enum vb_err vb_lindex_build(struct vb_store *s,
+enum vb_err vb_lindex_build(struct vb_store *s, struct vb_lindex_mark *marks, size_t nmarks,
 			    void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
 {
 	uint64_t size = vb_store_base_size(s), blocks = blocks_of(size), off;
 	struct build b = {s, blocks, NULL, NULL, 0, {0, 0, 0}};
-	struct pass ps = {build_block, &b, progress, arg, 0};
+	struct pass ps = {build_block, &b, progress, arg, 0, marks, marks ? nmarks : 0};
 	enum vb_err rc;
 
 	if (!vb_store_has_base(s))
@@ -457,7 +509,7 @@ static enum vb_err check_block(void *arg, uint64_t j, const struct pfx *end, uns
 enum vb_err vb_lindex_check(struct vb_lindex *x,
 			    void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
 {
-	struct pass ps = {check_block, x, progress, arg, 0};
+	struct pass ps = {check_block, x, progress, arg, 0, NULL, 0};
 	enum vb_err rc = pass(x->s, x->size, &ps);
 
 	if (!rc && ps.crc != x->crc)

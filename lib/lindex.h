@@ -41,13 +41,29 @@ enum vb_err vb_lindex_count(struct vb_lindex *x, uint64_t off, uint64_t n, struc
 /* The CRC-32 of the base's whole content, as the build found it. */
 uint32_t vb_lindex_base_crc(const struct vb_lindex *x);
 
+/* A position in the base whose prefix counts a build fills in on its way
+ * (so that the pieces of a tree are counted in the same pass): P(off) as
+ * in store-format.h, whether byte off-1 is '\r' and byte off is '\n'. */
+struct vb_lindex_mark {
+	uint64_t off;
+	uint64_t lf, cr, crlf;
+	unsigned char cr_before, lf_at;
+};
+
 /* Build the index of the base of `s` (a writer): one pass over the base
- * in bounded memory (VB_LINDEX_MEM), appending its records, and make the
- * next commit refer to it (vb_store_set_line_index).  `progress`, if not
+ * in bounded memory (VB_LINDEX_MEM, plus the caller's marks), appending
+ * its records, and make the next commit refer to it
+ * (vb_store_set_line_index).  marks[0..nmarks) (sorted by off, each at
+ * most the base size; may be NULL) are filled in.  `progress`, if not
  * NULL, is called with bytes done and the base size as the pass goes.
- * VB_EINVAL without a base, VB_ELIMIT for a base over 2 TiB. */
-enum vb_err vb_lindex_build(struct vb_store *s,
+ * VB_EINVAL without a base or with marks out of order, VB_ELIMIT for a
+ * base over 2 TiB. */
+enum vb_err vb_lindex_build(struct vb_store *s, struct vb_lindex_mark *marks, size_t nmarks,
 			    void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg);
+
+/* The counts of base bytes [a->off, b->off) (a->off < b->off) from two
+ * marks a build filled in. */
+struct vb_lines vb_lindex_between(const struct vb_lindex_mark *a, const struct vb_lindex_mark *b);
 
 /* Copy the index into `to`, a rewrite of the same store (compaction): its
  * records appended to `to`, whose next commit refers to them. */

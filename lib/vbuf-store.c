@@ -25,6 +25,7 @@
 #include "stree.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* A version's tree (persisted: nothing to release). */
 struct old_root {
@@ -396,37 +397,119 @@ static enum vb_err s_flatten(void *be, const struct vb_flatten_opts *o,
 #define COPY_STEP ((uint64_t)8 << 20)
 
 /* Count lines: the base's line index if missing, then every piece of the
- * content without counts counted (through the index for the base) and
- * the tree rebuilt with them, content unchanged. */
+ * content without counts counted and the tree rebuilt with them, content
+ * unchanged.  Base pieces are counted in the index's own pass over the
+ * base (marks at their ends: MARKS_MAX at most, the memory it costs),
+ * any others through the index or by reading. */
+#define MARKS_MAX ((size_t)1 << 19)
+
+static int cmp_mark(const void *a, const void *b)
+{
+	uint64_t x = ((const struct vb_lindex_mark *)a)->off, y = ((const struct vb_lindex_mark *)b)->off;
+	return x < y ? -1 : x > y;
+}
+
+static const struct vb_lindex_mark *find_mark(const struct vb_lindex_mark *m, size_t n,
+					      uint64_t off)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && m[lo].off == off ? &m[lo] : NULL;
+}
+
+/* The marks at both ends of every base piece without counts (NULL and 0
+ * when there are more than MARKS_MAX). */
+static enum vb_err collect_marks(struct sbe *e, struct vb_lindex_mark **out, size_t *n)
+{
+	struct vb_ptree_cur c;
+	struct vb_lindex_mark *m = NULL;
+	size_t k = 0, cap = 0;
+	enum vb_err rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!e->root.bytes)
+		return VB_OK;
+	rc = vb_ptree_seek(e->t, &e->root, 0, &c);
+	for (; !rc && !c.at_end; rc = vb_ptree_next(&c)) {
+		const struct vb_piece *p = vb_ptree_cur_piece(&c);
+		if (p->src != VB_SRC_BASE || p->lines.known)
+			continue;
+		if (k + 2 > MARKS_MAX) {
+			k = 0;
+			break;
+		}
+		if (k + 2 > cap) {
+			size_t nc = cap ? 2 * cap : 64;
+			struct vb_lindex_mark *g = realloc(m, nc * sizeof *m);
+			if (!g) {
+				rc = vb_err_set(VB_ENOMEM, "out of memory");
+				break;
+			}
+			m = g;
+			cap = nc;
+		}
+		memset(&m[k], 0, 2 * sizeof *m);
+		m[k++].off = p->start;
+		m[k++].off = p->start + p->len;
+	}
+	vb_ptree_cur_close(&c);
+	if (rc || !k) {
+		free(m);
+		return rc;
+	}
+	qsort(m, k, sizeof *m, cmp_mark);
+	*out = m;
+	*n = k;
+	return VB_OK;
+}
+
 static enum vb_err s_count_lines(void *be, const struct vb_flatten_opts *o,
 				 struct vb_count_stats *st)
 {
 	struct sbe *e = be;
 	struct vb_ptree_cur c;
 	struct vb_root nr = vb_root_empty();
+	struct vb_lindex_mark *marks = NULL;
+	size_t nmarks = 0;
 	enum vb_err rc;
 
 	if (!vb_store_counts_lines(e->s))
 		return vb_err_set(VB_EFORMAT, "the store was made before vb counted lines (vb-flatten --compact rewrites it with counts)");
 	if (vb_store_has_base(e->s) && !e->cx.lx) {
-		if ((rc = vb_lindex_build(e->s, o->progress, o->arg)) ||
+		if ((rc = collect_marks(e, &marks, &nmarks)) ||
+		    (rc = vb_lindex_build(e->s, marks, nmarks, o->progress, o->arg)) ||
 		    (rc = vb_lindex_open(e->s, &e->cx.lx)))
-			return rc;
-		if (!e->cx.lx)
-			return vb_err_set(VB_EIO, "internal error: the line index just built is not found");
+			goto out;
+		if (!e->cx.lx) {
+			rc = vb_err_set(VB_EIO, "internal error: the line index just built is not found");
+			goto out;
+		}
 		st->indexed = vb_store_base_size(e->s);
 	}
-	if (!e->root.bytes)
-		return VB_OK;
 	struct vb_lines all;
-	vb_ptree_lines(e->t, &e->root, &all);
-	if (all.known)
-		return VB_OK;
+	rc = VB_OK;
+	if (!e->root.bytes || (vb_ptree_lines(e->t, &e->root, &all), all.known))
+		goto out;
 	rc = vb_ptree_seek(e->t, &e->root, 0, &c);
 	for (uint64_t pos = 0; !rc && !c.at_end; rc = vb_ptree_next(&c)) {
 		struct vb_piece p = *vb_ptree_cur_piece(&c);
 		if (!p.lines.known) {
-			if ((rc = vb_ptree_piece_count(e->t, &p, &p.lines)))
+			const struct vb_lindex_mark *a = NULL, *b = NULL;
+			if (p.src == VB_SRC_BASE && marks) {
+				a = find_mark(marks, nmarks, p.start);
+				b = find_mark(marks, nmarks, p.start + p.len);
+			}
+			if (a && b)
+				p.lines = vb_lindex_between(a, b);
+			if (!p.lines.known && (rc = vb_ptree_piece_count(e->t, &p, &p.lines)))
 				break;
 			st->pieces++;
 		}
@@ -439,11 +522,13 @@ static enum vb_err s_count_lines(void *be, const struct vb_flatten_opts *o,
 		rc = vb_err_set(VB_EIO, "internal error: the recounted tree has another length");
 	if (rc) {
 		vb_root_release(e->t, &nr);
-		return rc;
+		goto out;
 	}
 	vb_root_release(e->t, &e->root);
 	e->root = nr;
-	return VB_OK;
+out:
+	free(marks);
+	return rc;
 }
 
 static enum vb_err s_embed(void *be, const struct vb_flatten_opts *o, uint64_t *bytes)
