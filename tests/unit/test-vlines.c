@@ -7,7 +7,9 @@
  * are common and get split by edits and piece boundaries) takes random
  * inserts, deletes and reverts, now and then a partial or full flatten,
  * a count of lines (the base's line index, vb_vbuf_count_lines) and a
- * compaction (which keeps the index); every version's content is kept (a compacted-away version
+ * compaction (which keeps the index); halfway a byte copy of the store
+ * is taken, and at the end brought up to date by an export and apply,
+ * and its versions checked the same way; every version's content is kept (a compacted-away version
  * must say so).  After each commit, the new version and a few random older
  * ones are checked: the line count, the start of random lines (1, the
  * last, last + 1, beyond) and the line of random offsets (0, the length,
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "export.h"
 #include "files.h"
 #include "rnd.h"
 #include "vbuf.h"
@@ -132,6 +135,82 @@ static void check_version(struct vb_vbuf *b, uint64_t v, const unsigned char *p,
 	}
 }
 
+static unsigned copies_checked;
+
+/* An export held in memory (vb_export_stream's writer, vb_apply_stream's
+ * reader). */
+struct mem {
+	unsigned char *p;
+	size_t n, cap, pos;
+};
+
+static enum vb_err mem_write(void *arg, const void *buf, size_t n)
+{
+	struct mem *m = arg;
+
+	if (m->n + n > m->cap) {
+		size_t nc = (m->n + n) * 2;
+		unsigned char *g = realloc(m->p, nc);
+		REQUIRE(g);
+		m->p = g;
+		m->cap = nc;
+	}
+	memcpy(m->p + m->n, buf, n);
+	m->n += n;
+	return VB_OK;
+}
+
+static enum vb_err mem_read(void *arg, void *buf, size_t n, size_t *got)
+{
+	struct mem *m = arg;
+
+	*got = m->n - m->pos < n ? m->n - m->pos : n;
+	memcpy(buf, m->p + m->pos, *got);
+	m->pos += *got;
+	return VB_OK;
+}
+
+/* A byte copy of the store made at version `since` gets the versions
+ * after it through an export and apply; each of them must then answer
+ * line questions as the original's content says. */
+static void check_copy(const char *store, const char *copy, uint64_t since, uint64_t head)
+{
+	struct vb_vbuf_opts o;
+	struct vb_vbuf *b;
+	struct mem m = {NULL, 0, 0, 0};
+	struct vb_export_opts eo = {mem_write, &m, 1};
+	struct vb_apply_opts ao = {mem_read, &m, 0, 0, copy};
+	struct vb_apply_stats ast;
+
+	vb_vbuf_opts_init(&o);
+	o.no_sync = 1;
+	REQUIRE_OK(vb_vbuf_open(store, &o, VB_HEAD, &b));
+	REQUIRE_OK(vb_export_stream(b, since, &eo, NULL));
+	vb_vbuf_close(b);
+	o.write = 1;
+	REQUIRE_OK(vb_vbuf_open(copy, &o, VB_HEAD, &b));
+	CHECK_OK(vb_apply_stream(b, &ao, &ast));
+	CHECK(vb_vbuf_head(b) == head);
+	for (uint64_t v = since; v <= head; v++)
+		check_version(b, v, content[v], clen[v]);
+	copies_checked++;
+	vb_vbuf_close(b);
+	free(m.p);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	FILE *f = fopen(from, "rb"), *t = fopen(to, "wb");
+	char buf[65536];
+	size_t n;
+
+	REQUIRE(f && t);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		REQUIRE(fwrite(buf, 1, n, t) == n);
+	fclose(f);
+	REQUIRE(fclose(t) == 0);
+}
+
 /* One store over a base of `base_len` bytes, `commits` commits. */
 static void run(size_t base_len, uint64_t commits)
 {
@@ -145,8 +224,10 @@ static void run(size_t base_len, uint64_t commits)
 		commits = 20;
 	memset(content, 0, sizeof content);
 
-	char store[400], base[400];
+	char store[400], base[400], copy[400];
+	uint64_t copied = UINT64_MAX;
 	snprintf(store, sizeof store, "%s", tmp_path("s.vb"));
+	snprintf(copy, sizeof copy, "%s", tmp_path("c.vb"));
 	snprintf(base, sizeof base, "%s", tmp_path("base"));
 
 	content[0] = malloc(BASE_LEN);
@@ -251,6 +332,13 @@ static void run(size_t base_len, uint64_t commits)
 			uint64_t old = oldest + rnd(head - oldest + 1);
 			check_version(b, old, content[old], clen[old]);
 		}
+		if (copied == UINT64_MAX && c >= commits / 2) {
+			/* a copy to bring up to date by export and apply */
+			vb_vbuf_close(b);
+			copy_file(store, copy);
+			copied = head;
+			REQUIRE_OK(vb_vbuf_open(store, &wo, VB_HEAD, &b));
+		}
 		if (rnd(10) == 0) /* every piece's counts against its bytes */
 			CHECK(!vb_vbuf_verify(b, NULL, NULL, NULL, NULL));
 		if (rnd(3)) {
@@ -259,11 +347,15 @@ static void run(size_t base_len, uint64_t commits)
 		}
 		c = head;
 	}
-	uint64_t ln;
+	uint64_t ln, last = vb_vbuf_head(b);
 	CHECK(vb_vbuf_line_count(b, vb_vbuf_head(b) + 1, VB_LINES_LF, &ln) == VB_ENOENT);
 	vb_vbuf_close(b);
-	printf("test-vlines: base of %zu bytes: %llu versions, %llu line checks\n", base_len,
-	       (unsigned long long)v, (unsigned long long)checks);
+	/* (a compaction after the copy may have cut its version away) */
+	if (copied != UINT64_MAX && copied >= oldest)
+		check_copy(store, copy, copied, last);
+	unlink(copy);
+	printf("test-vlines: base of %zu bytes: %llu versions, %llu line checks, %u copies by export\n",
+	       base_len, (unsigned long long)v, (unsigned long long)checks, copies_checked);
 	for (size_t i = 0; i < MAX_VERSIONS; i++)
 		free(content[i]);
 	free(buf);
