@@ -305,11 +305,13 @@ static void add(struct pfx *p, int *prev_cr, const unsigned char *q, size_t n)
 	*prev_cr = l.tail_cr;
 }
 
-static void mark(struct vb_lindex_mark *m, const struct pfx *p, int prev_cr, int lf_at)
+/* p: P at the mark; p0: P at the start of its block */
+static void mark(struct vb_lindex_mark *m, const struct pfx *p, const struct pfx *p0, int prev_cr,
+		 int lf_at)
 {
-	m->lf = p->lf;
-	m->cr = p->cr;
-	m->crlf = p->crlf;
+	m->lf = (uint32_t)(p->lf - p0->lf);
+	m->cr = (uint32_t)(p->cr - p0->cr);
+	m->crlf = (uint32_t)(p->crlf - p0->crlf);
 	m->cr_before = (unsigned char)prev_cr;
 	m->lf_at = (unsigned char)lf_at;
 }
@@ -318,7 +320,7 @@ static enum vb_err pass(struct vb_store *s, uint64_t size, struct pass *ps)
 {
 	struct vb_piece bp = {VB_SRC_BASE, 0, 0, size, {0, 0, 0, 0, 0, 0}};
 	unsigned char *buf;
-	struct pfx p = {0, 0, 0};
+	struct pfx p = {0, 0, 0}, p0 = p;
 	int prev_cr = 0;
 	enum vb_err rc = VB_OK;
 	uint64_t j = 0;
@@ -339,6 +341,7 @@ static enum vb_err pass(struct vb_store *s, uint64_t size, struct pass *ps)
 			size_t m = n - k < B ? n - k : (size_t)B, pos = 0;
 			const unsigned char *q = buf + k;
 			uint64_t x = at + k;
+			p0 = p;
 			/* the block in spans cut at the marks inside it */
 			for (; mi < ps->nmarks && ps->marks[mi].off < x + m; mi++) {
 				size_t e = (size_t)(ps->marks[mi].off - x);
@@ -346,7 +349,7 @@ static enum vb_err pass(struct vb_store *s, uint64_t size, struct pass *ps)
 					add(&p, &prev_cr, q + pos, e - pos);
 					pos = e;
 				}
-				mark(&ps->marks[mi], &p, prev_cr, q[e] == '\n');
+				mark(&ps->marks[mi], &p, &p0, prev_cr, q[e] == '\n');
 			}
 			if (pos < m)
 				add(&p, &prev_cr, q + pos, m - pos);
@@ -358,26 +361,52 @@ static enum vb_err pass(struct vb_store *s, uint64_t size, struct pass *ps)
 		if (ps->progress)
 			ps->progress(ps->parg, at, size);
 	}
-	for (; !rc && mi < ps->nmarks; mi++) /* at the end of the base */
-		mark(&ps->marks[mi], &p, prev_cr, 0);
+	/* at the end of the base: in the block after the last (j) */
+	for (; !rc && mi < ps->nmarks; mi++)
+		mark(&ps->marks[mi], &p, &p, prev_cr, 0);
 	free(buf);
 	return rc;
 }
 
-struct vb_lines vb_lindex_between(const struct vb_lindex_mark *a, const struct vb_lindex_mark *b)
+/* P at a mark: P at the start of its block (the end of the block
+ * before, from the index) plus the mark's own part; a mark at the end of
+ * the base is P at the end of the last block. */
+static enum vb_err mark_pfx(struct vb_lindex *x, const struct vb_lindex_mark *m, struct pfx *p)
 {
-	struct vb_lines l = vb_lines_unknown();
-	uint64_t pair = a->cr_before && a->lf_at;
+	uint64_t j = m->off == x->size ? x->blocks : m->off / B;
+	unsigned f;
+	enum vb_err rc;
 
-	if (b->off <= a->off || b->lf < a->lf || b->cr < a->cr || b->crlf < a->crlf + pair)
-		return l;
-	l.known = 1;
-	l.lf = b->lf - a->lf;
-	l.cr = b->cr - a->cr;
-	l.crlf = b->crlf - a->crlf - pair;
-	l.head_lf = a->lf_at;
-	l.tail_cr = b->cr_before;
-	return l;
+	*p = (struct pfx){0, 0, 0};
+	if (j && (rc = entry(x, j - 1, p, &f)))
+		return rc;
+	p->lf += m->lf;
+	p->cr += m->cr;
+	p->crlf += m->crlf;
+	return VB_OK;
+}
+
+enum vb_err vb_lindex_between(struct vb_lindex *x, const struct vb_lindex_mark *a,
+			      const struct vb_lindex_mark *b, struct vb_lines *out)
+{
+	uint64_t pair = a->cr_before && a->lf_at;
+	struct pfx pa, pb;
+	enum vb_err rc;
+
+	*out = vb_lines_unknown();
+	if (b->off <= a->off || b->off > x->size)
+		return vb_err_set(VB_EINVAL, "internal error: marks out of order");
+	if ((rc = mark_pfx(x, a, &pa)) || (rc = mark_pfx(x, b, &pb)))
+		return rc;
+	if (pb.lf < pa.lf || pb.cr < pa.cr || pb.crlf < pa.crlf + pair)
+		return vb_err_set(VB_ECORRUPT, "the line index does not match its marks");
+	out->known = 1;
+	out->lf = pb.lf - pa.lf;
+	out->cr = pb.cr - pa.cr;
+	out->crlf = pb.crlf - pa.crlf - pair;
+	out->head_lf = a->lf_at;
+	out->tail_cr = b->cr_before;
+	return VB_OK;
 }
 
 /* --------------------------------------------------------------- build */

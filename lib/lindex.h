@@ -43,10 +43,11 @@ uint32_t vb_lindex_base_crc(const struct vb_lindex *x);
 
 /* A position in the base whose prefix counts a build fills in on its way
  * (so that the pieces of a tree are counted in the same pass): P(off) as
- * in store-format.h, whether byte off-1 is '\r' and byte off is '\n'. */
+ * in store-format.h less P at the start of off's block (24 bytes a mark),
+ * whether byte off-1 is '\r' and byte off is '\n'. */
 struct vb_lindex_mark {
 	uint64_t off;
-	uint64_t lf, cr, crlf;
+	uint32_t lf, cr, crlf;
 	unsigned char cr_before, lf_at;
 };
 
@@ -62,8 +63,9 @@ enum vb_err vb_lindex_build(struct vb_store *s, struct vb_lindex_mark *marks, si
 			    void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg);
 
 /* The counts of base bytes [a->off, b->off) (a->off < b->off) from two
- * marks a build filled in. */
-struct vb_lines vb_lindex_between(const struct vb_lindex_mark *a, const struct vb_lindex_mark *b);
+ * marks a build filled in and the index it built. */
+enum vb_err vb_lindex_between(struct vb_lindex *x, const struct vb_lindex_mark *a,
+			      const struct vb_lindex_mark *b, struct vb_lines *out);
 
 /* Copy the index into `to`, a rewrite of the same store (compaction): its
  * records appended to `to`, whose next commit refers to them. */

@@ -1195,6 +1195,10 @@ enum vb_err vb_store_node_write(struct vb_store *s, const unsigned char *buf, si
 	if (len > VB_FMT_REC_MAX)
 		return vb_err_set(VB_EINVAL, "internal error: a node of %zu bytes", len);
 	memcpy(s->rbuf + VB_FMT_R_PAYLOAD, buf, len);
+	/* nodes written before a commit (a tree flushed as it is built) are
+	 * its records like the ones it writes itself */
+	if (!s->data_rec)
+		s->aux = 1;
 	return append_record(s, s->rbuf, (uint32_t)len, VB_FMT_REC_NODE);
 }
 

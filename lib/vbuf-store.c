@@ -399,9 +399,11 @@ static enum vb_err s_flatten(void *be, const struct vb_flatten_opts *o,
 /* Count lines: the base's line index if missing, then every piece of the
  * content without counts counted and the tree rebuilt with them, content
  * unchanged.  Base pieces are counted in the index's own pass over the
- * base (marks at their ends: MARKS_MAX at most, the memory it costs),
- * any others through the index or by reading. */
+ * base (marks at their ends: MARKS_MAX at most, 24 bytes each), any
+ * others through the index or by reading.  The new tree's nodes are
+ * written every FLUSH_EVERY pieces, so its memory is bounded too. */
 #define MARKS_MAX ((size_t)1 << 19)
+#define FLUSH_EVERY 4096
 
 static int cmp_mark(const void *a, const void *b)
 {
@@ -499,7 +501,7 @@ static enum vb_err s_count_lines(void *be, const struct vb_flatten_opts *o,
 	if (!e->root.bytes || (vb_ptree_lines(e->t, &e->root, &all), all.known))
 		goto out;
 	rc = vb_ptree_seek(e->t, &e->root, 0, &c);
-	for (uint64_t pos = 0; !rc && !c.at_end; rc = vb_ptree_next(&c)) {
+	for (uint64_t pos = 0, n = 0; !rc && !c.at_end; rc = vb_ptree_next(&c)) {
 		struct vb_piece p = *vb_ptree_cur_piece(&c);
 		if (!p.lines.known) {
 			const struct vb_lindex_mark *a = NULL, *b = NULL;
@@ -507,8 +509,8 @@ static enum vb_err s_count_lines(void *be, const struct vb_flatten_opts *o,
 				a = find_mark(marks, nmarks, p.start);
 				b = find_mark(marks, nmarks, p.start + p.len);
 			}
-			if (a && b)
-				p.lines = vb_lindex_between(a, b);
+			if (a && b && (rc = vb_lindex_between(e->cx.lx, a, b, &p.lines)))
+				break;
 			if (!p.lines.known && (rc = vb_ptree_piece_count(e->t, &p, &p.lines)))
 				break;
 			st->pieces++;
@@ -516,6 +518,9 @@ static enum vb_err s_count_lines(void *be, const struct vb_flatten_opts *o,
 		if ((rc = vb_ptree_insert(e->t, &nr, pos, &p)))
 			break;
 		pos += p.len;
+		/* write finished nodes now and then: memory stays bounded */
+		if (++n % FLUSH_EVERY == 0 && (rc = vb_ptree_flush(e->t, &nr)))
+			break;
 	}
 	vb_ptree_cur_close(&c);
 	if (!rc && (nr.bytes != e->root.bytes))
