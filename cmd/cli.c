@@ -519,6 +519,24 @@ enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos
 	enum vb_err rc;
 	char v[48];
 
+	if (p->line) {
+		/* a line address: lines are found by their bytes ('\n' ends
+		 * one), in the version the offsets are given in; never in
+		 * elements (cli_parse_pos refuses it with --unit) */
+		char text[96];
+		vb_pos_format(p, text, sizeof text);
+		if (opts.unit != 1)
+			return vb_err_set(VB_EINVAL, "offset %s is a line address, which does not count elements (the unit is %llu bytes)",
+					  text, (unsigned long long)opts.unit);
+		if (!b)
+			return vb_pos_resolve(p, len, out);
+		if ((rc = vb_vbuf_line_start(b, version, VB_LINES_LF, p->line, &at))) {
+			if (rc == VB_ERANGE)
+				vb_err_prefix("offset %s", text);
+			return rc;
+		}
+		return vb_pos_resolve_line(p, at, len, out);
+	}
 	if (opts.unit == 1) {
 		if (!p->anchor[0] || !b)
 			return vb_pos_resolve(p, len, out);
@@ -658,6 +676,30 @@ static enum vb_err check_elements(const struct vb_sedit *e, uint64_t len)
 	return VB_OK;
 }
 
+/* A stream has no line counts: refuse a line address before anything is
+ * read (on a pipe the editor would find it only at the end). */
+static enum vb_err check_no_lines(const struct vb_sedit *e)
+{
+	static const char why[] = "offset %s is a line address, which a stream ('-') does not have (edit a store instead)";
+	char text[96];
+
+	for (size_t i = 0; i < e->ndels; i++) {
+		const struct vb_sedit_del *d = &e->dels[i];
+		if (!d->pos.line)
+			continue;
+		vb_pos_format(&d->pos, text, sizeof text);
+		vb_err_set(VB_EINVAL, why, text);
+		if (d->label)
+			vb_err_prefix("%s", d->label);
+		return VB_EINVAL;
+	}
+	if (e->insert && e->ins_pos.line) {
+		vb_pos_format(&e->ins_pos, text, sizeof text);
+		return vb_err_set(VB_EINVAL, why, text);
+	}
+	return VB_OK;
+}
+
 enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out)
 {
 	struct vb_sedit be = *e;
@@ -667,6 +709,8 @@ enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out)
 	uint64_t len;
 	enum vb_err rc = VB_OK;
 
+	if ((rc = check_no_lines(e)))
+		return rc;
 	if (opts.unit == 1)
 		return vb_sedit_run(0, out, e);
 	d = calloc(e->ndels ? e->ndels : 1, sizeof *d);

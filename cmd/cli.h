@@ -155,7 +155,11 @@ int cli_fail_output(const char *file, enum vb_err rc, const struct vb_sink *sink
 /* The absolute byte offset of `p` (in elements of --unit) in version
  * `version` of `b` (whose content is `len` bytes, checked with
  * cli_check_whole), looking anchors up at that version; an anchor must be
- * on an element boundary.  `b` may be NULL (a stream: no anchors). */
+ * on an element boundary.  A line address (L<LINE>) is looked up in that
+ * version too (vb_vbuf_line_start, '\n' lines; committed versions only):
+ * a line beyond L<last+1> is VB_ERANGE "offset L7: line 7 is beyond the
+ * end (the content has 5 lines)"; with --unit it is VB_EINVAL.  `b` may
+ * be NULL (a stream: no anchors, no lines). */
 enum vb_err cli_resolve(struct vb_vbuf *b, uint64_t version, const struct vb_pos *p,
 			uint64_t len, uint64_t *out);
 /* vb_vbuf_map (ends: vb_vbuf_map_ends, for the ends of ranges, so that
@@ -220,7 +224,8 @@ static inline uint64_t cli_elements(uint64_t bytes)
  * thread between stdin and the editor) and checked at its end, where the
  * output written so far stays written.  An out-of-range position is
  * reported in elements either way.  (The counting thread is lib/sedit's
- * vb_sedit_run_counted.) */
+ * vb_sedit_run_counted.)  A line address (L<LINE>) is refused with
+ * VB_EINVAL before anything is read: a stream has no lines. */
 enum vb_err cli_stream(const struct vb_sedit *e, struct vb_sink *out);
 
 /* Store options from the shared write options and the environment. */

@@ -6,7 +6,12 @@
  * Each STORE in turn (no STORE, or `-`: a store on stdin, which must be a
  * regular file).  --range START:END or --offset/--length select bytes;
  * -V reads an older version; with --unit N they count elements of N bytes
- * (cli.h) and each store's content must be whole elements.  Base-file
+ * (cli.h) and each store's content must be whole elements.  --lines A-B
+ * selects lines ('\n' ends one) as `sed -n 'A,Bp'` prints them: the bytes
+ * from the first byte of line A to the first of line max(A, B) + 1, or
+ * to the end when that line does not exist; nothing when line A does not
+ * (found by the store's line counts: O(log n) on a store that counts
+ * lines, then the bytes).  Base-file
  * bytes move with splice/sendfile/copy_file_range where the kernel allows;
  * bytes of the store's own records are verified against their checksums
  * first.  A store that fails is reported and the next one is still
@@ -23,7 +28,7 @@
 #include "progress.h"
 #include "vbuf.h"
 
-static char *opt_range, *opt_offset, *opt_length, *opt_version;
+static char *opt_range, *opt_offset, *opt_length, *opt_version, *opt_lines;
 
 static struct poptOption options[] = {
 	{"range", 'r', POPT_ARG_STRING, &opt_range, 0,
@@ -31,6 +36,9 @@ static struct poptOption options[] = {
 	{"offset", 'o', POPT_ARG_STRING, &opt_offset, 0, "start at OFFSET", "OFFSET"},
 	{"length", 'n', POPT_ARG_STRING, &opt_length, 0,
 	 "write LENGTH bytes (they must all exist: a range is never shortened)", "LENGTH"},
+	{"lines", 'l', POPT_ARG_STRING, &opt_lines, 0,
+	 "only lines A to B ('\\n' ends a line), as sed -n 'A,Bp' prints them: A-B, A- (to the last line), -B or A",
+	 "LINES"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0, "read version N instead of the newest",
 	 "N"},
 	CLI_UNIT_OPTION("--range, --offset and --length count elements of N bytes (default 1); the content must be whole elements"),
@@ -43,10 +51,39 @@ static struct poptOption options[] = {
 #define CAT_STEP ((uint64_t)64 << 20)
 
 struct sel {
-	int has_start, has_end, has_len;
+	int has_start, has_end, has_len, has_lines;
 	struct vb_pos start, end;   /* in elements of --unit */
 	uint64_t len;               /* in elements */
+	uint64_t first, last;       /* --lines (last UINT64_MAX: to the end) */
 };
+
+/* The bytes [*from, *to) of lines first..last of `version` of `b`
+ * (content `len` bytes) as sed -n 'first,lastp' prints them: none when
+ * line `first` does not exist, up to the end when line max(first, last)
+ * is the last one or beyond it. */
+static enum vb_err select_lines(struct vb_vbuf *b, uint64_t version, uint64_t len,
+				uint64_t first, uint64_t last, uint64_t *from, uint64_t *to)
+{
+	uint64_t stop = first > last ? first : last;
+	enum vb_err rc = vb_vbuf_line_start(b, version, VB_LINES_LF, first, from);
+
+	if (rc == VB_ERANGE) {
+		*from = *to = len;
+		return VB_OK;
+	}
+	if (rc)
+		return rc;
+	if (stop == UINT64_MAX) {
+		*to = len;
+		return VB_OK;
+	}
+	rc = vb_vbuf_line_start(b, version, VB_LINES_LF, stop + 1, to);
+	if (rc == VB_ERANGE) {
+		*to = len;
+		return VB_OK;
+	}
+	return rc;
+}
 
 static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 		   struct vb_sink *out)
@@ -92,6 +129,9 @@ static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 	len = vb_vbuf_len(b);
 	to = len;
 	if ((rc = cli_check_whole(b, vb_vbuf_version(b), len)))
+		goto fail;
+	if (sel->has_lines &&
+	    (rc = select_lines(b, vb_vbuf_version(b), len, sel->first, sel->last, &from, &to)))
 		goto fail;
 	if (sel->has_start && (rc = cli_resolve(b, vb_vbuf_version(b), &sel->start, len, &from)))
 		goto fail;
@@ -144,7 +184,15 @@ int main(int argc, char **argv)
 	memset(&sel, 0, sizeof sel);
 
 	const char *range = cli_arg(opt_range), *offset = cli_arg(opt_offset);
-	const char *length = cli_arg(opt_length);
+	const char *length = cli_arg(opt_length), *lines = cli_arg(opt_lines);
+	if (lines && (range || offset || length || cli_opts()->unit_arg))
+		cli_usage("--lines cannot be combined with --%s", range ? "range" : offset ? "offset"
+			  : length ? "length" : "unit");
+	if (lines) {
+		sel.has_lines = 1;
+		if (vb_parse_line_range(lines, &sel.first, &sel.last))
+			cli_usage("--lines: %s", vb_err_detail());
+	}
 	if (range && (offset || length))
 		cli_usage("--range cannot be combined with --offset or --length");
 	if (range) {

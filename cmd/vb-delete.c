@@ -3,6 +3,7 @@
  *
  *   vb-delete [OPTION...] STORE OFFSET LENGTH
  *   vb-delete [OPTION...] --ranges FILE STORE
+ *   vb-delete [OPTION...] --lines LINES STORE
  *
  * --ranges reads "OFFSET LENGTH" lines, all in the coordinates of the
  * version before the command; overlapping and unsorted ranges are merged
@@ -11,7 +12,12 @@
  * (lib/README.md, Decisions 2; the merging and the order are lib/ranges').
  * With --unit N every OFFSET and LENGTH counts elements of N bytes (cli.h):
  * ranges are parsed and kept in elements, and become bytes when they are
- * resolved against the content.
+ * resolved against the content.  --lines A-B[,C-D...] deletes whole lines
+ * ('\n' ends one) with their line ends: each range of lines becomes the
+ * byte range from the first byte of line A to the first byte of line
+ * B + 1 (the end of the content after the last line), found in the
+ * version the lines are given in, and from there on is one more range of
+ * the batch above.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,12 +33,15 @@
  * sizeof(struct vb_range) bytes each. */
 #define RANGES_MAX ((size_t)64 << 20)
 
-static char *opt_ranges, *opt_message, *opt_at_version;
+static char *opt_ranges, *opt_message, *opt_at_version, *opt_lines;
 
 static struct poptOption options[] = {
 	{"ranges", 'R', POPT_ARG_STRING, &opt_ranges, 0,
 	 "read 'OFFSET LENGTH' lines from FILE ('-' for stdin) and delete them all as one version",
 	 "FILE"},
+	{"lines", 'l', POPT_ARG_STRING, &opt_lines, 0,
+	 "delete lines A to B ('\\n' ends a line) with their line ends: A-B, A- (to the last line), -B or A; a comma list (1-3,10-20) is one version, in the coordinates of the version before",
+	 "LINES"},
 	CLI_UNIT_OPTION("OFFSET and LENGTH (and --ranges) count elements of N bytes (default 1); the content must be whole elements"),
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
@@ -198,6 +207,98 @@ static enum vb_err carry_ranges(struct vb_vbuf *b, struct vb_ranges *r, uint64_t
 	return rc;
 }
 
+/* A range of lines of --lines: first to last (UINT64_MAX: to the last
+ * line). */
+struct line_range {
+	uint64_t first, last;
+};
+
+/* Parse --lines: ranges of lines separated by commas (lib/num's
+ * vb_parse_line_range each); a malformed one, or one whose first line is
+ * after its last, is a usage error.  Returns the ranges (freed at exit)
+ * and their count in *n. */
+static struct line_range *parse_lines(const char *s, size_t *n)
+{
+	size_t k = 1;
+	struct line_range *l;
+
+	for (const char *p = s; *p; p++)
+		k += *p == ',';
+	l = calloc(k, sizeof *l);
+	if (!l)
+		cli_usage("out of memory");
+	for (size_t i = 0; i < k; i++) {
+		size_t w = strcspn(s, ",");
+		char *one = strndup(s, w);
+		if (!one)
+			cli_usage("out of memory");
+		char why[160] = "";
+		if (vb_parse_line_range(one, &l[i].first, &l[i].last))
+			snprintf(why, sizeof why, "%s", vb_err_detail());
+		else if (l[i].first > l[i].last)
+			snprintf(why, sizeof why, "line range '%s' starts after its end", one);
+		free(one);
+		if (why[0]) {
+			free(l);
+			cli_usage("--lines: %s", why);
+		}
+		s += w + (s[w] == ',');
+	}
+	*n = k;
+	return l;
+}
+
+/* The error for line `line` beyond the end of version `ver` of `b`. */
+static enum vb_err line_beyond(struct vb_vbuf *b, uint64_t ver, uint64_t line)
+{
+	uint64_t lines;
+	enum vb_err rc = vb_vbuf_line_count(b, ver, VB_LINES_LF, &lines);
+
+	if (rc)
+		return rc;
+	return vb_err_set(VB_ERANGE, "line %llu is beyond the end (the content has %llu line%s)",
+			  (unsigned long long)line, (unsigned long long)lines,
+			  lines == 1 ? "" : "s");
+}
+
+/* Add the byte range of each range of lines of `l` (lines of version
+ * `ver` of `b`, whose content is `len` bytes) to `r`, as plain byte
+ * positions in `ver`.  Strict: every line named must exist. */
+static enum vb_err add_lines(struct vb_vbuf *b, uint64_t ver, uint64_t len,
+			     const struct line_range *l, size_t n, struct vb_ranges *r)
+{
+	enum vb_err rc;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t start, end;
+		struct vb_pos p;
+		/* the range ends where line last + 1 starts: a line last
+		 * beyond the end fails there; first <= last then exists,
+		 * but for "A-", where first must still be checked: a line
+		 * exists when it starts before the end (none is empty) */
+		rc = vb_vbuf_line_start(b, ver, VB_LINES_LF, l[i].first, &start);
+		if (rc == VB_ERANGE || (!rc && start == len))
+			return line_beyond(b, ver, l[i].first);
+		if (rc)
+			return rc;
+		if (l[i].last == UINT64_MAX) {
+			end = len;
+		} else {
+			rc = vb_vbuf_line_start(b, ver, VB_LINES_LF, l[i].last + 1, &end);
+			if (rc == VB_ERANGE)
+				return line_beyond(b, ver, l[i].last);
+			if (rc)
+				return rc;
+		}
+		memset(&p, 0, sizeof p);
+		p.n = start;
+		if (vb_ranges_add(r, &p, end - start, 0))
+			return vb_err_set(VB_ELIMIT, "too many ranges (the limit is %zu)",
+					  vb_ranges_max(r));
+	}
+	return VB_OK;
+}
+
 static enum vb_err delete_one(void *b, uint64_t at, uint64_t bytes)
 {
 	return vb_vbuf_delete(b, at, bytes);
@@ -206,7 +307,7 @@ static enum vb_err delete_one(void *b, uint64_t at, uint64_t bytes)
 /* Resolve, merge and delete the ranges as one new version of STORE.  A
  * range's own failure is FILE:LINE: cause with --ranges FILE (`ranges`). */
 static int edit_store(const char *store, struct vb_ranges *r, const char *ranges,
-		      const char *message)
+		      const struct line_range *lines, size_t nlines, const char *message)
 {
 	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
@@ -226,6 +327,8 @@ static int edit_store(const char *store, struct vb_ranges *r, const char *ranges
 	 * are deleted from must both be whole elements */
 	if ((rc = cli_version_len(b, ver, &len)) || (rc = cli_check_whole(b, ver, len)) ||
 	    (rc = cli_check_whole(b, head, vb_vbuf_len(b))))
+		goto fail;
+	if (nlines && (rc = add_lines(b, ver, len, lines, nlines, r)))
 		goto fail;
 	/* from here on in bytes */
 	if ((rc = resolve_ranges(b, r, ver, len, &bad)) ||
@@ -257,16 +360,30 @@ int main(int argc, char **argv)
 	enum vb_err rc;
 
 	args = cli_start(argc, argv, options,
-			 "[OPTION...] STORE OFFSET LENGTH\n   or: vb-delete [OPTION...] --ranges FILE STORE",
+			 "[OPTION...] STORE OFFSET LENGTH\n   or: vb-delete [OPTION...] --ranges FILE STORE\n   or: vb-delete [OPTION...] --lines LINES STORE",
 			 &nargs);
 	const char *ranges = cli_arg(opt_ranges), *message = cli_arg(opt_message);
+	const char *lines_arg = cli_arg(opt_lines);
 	const struct cli_opts *co = cli_opts();
+	struct line_range *lines = NULL;
+	size_t nlines = 0;
 
 	if (nargs < 1)
 		cli_usage("missing STORE");
 	const char *store = args[0];
 	int stream = !strcmp(store, "-");
-	if (ranges) {
+	if (lines_arg) {
+		if (ranges)
+			cli_usage("--lines and --ranges cannot be used together");
+		if (co->unit_arg)
+			cli_usage("--lines counts lines, not elements: it cannot be used with --unit");
+		if (nargs > 1)
+			cli_usage("--lines names what to delete: give only STORE ('%s' is extra)",
+				  args[1]);
+		if (stream)
+			cli_usage("--lines needs a store: a stream ('-') has no lines");
+		lines = parse_lines(lines_arg, &nlines);
+	} else if (ranges) {
 		if (nargs > 1)
 			cli_usage("--ranges takes the ranges from FILE: give only STORE ('%s' is extra)",
 				  args[1]);
@@ -281,6 +398,9 @@ int main(int argc, char **argv)
 			cli_usage("extra operand '%s'", args[3]);
 		pos = cli_pos(args[1]);
 		length = cli_length(args[2]);
+		if (stream && pos.line)
+			cli_usage("offset '%s' is a line address, which a stream ('-') does not have (edit a store instead)",
+				  args[1]);
 	}
 	if (message && strlen(message) > VB_MESSAGE_MAX)
 		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
@@ -295,6 +415,8 @@ int main(int argc, char **argv)
 	/* OFFSET LENGTH: one range, tagged line 0 */
 	if (ranges)
 		status = read_ranges(ranges, r);
+	else if (lines)
+		status = EXIT_OK; /* resolved against the store (edit_store) */
 	else if ((rc = vb_ranges_add(r, &pos, length, 0)))
 		status = cli_fail(NULL, rc);
 	else
@@ -306,7 +428,8 @@ int main(int argc, char **argv)
 	if (stream)
 		status = stream_mode(r, ranges);
 	else
-		status = edit_store(store, r, ranges, message);
+		status = edit_store(store, r, ranges, lines, nlines, message);
 	vb_ranges_free(r);
+	free(lines);
 	return cli_close_stdout(status);
 }

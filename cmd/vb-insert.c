@@ -366,6 +366,9 @@ int main(int argc, char **argv)
 				  : co->no_sync ? "no-sync" : co->wait ? "wait"
 				  : co->if_version ? "if-version" : opt_at_version ? "at-version"
 				  : "anchor");
+		if (pos.line)
+			cli_usage("offset '%s' is a line address, which a stream ('-') does not have (edit a store instead)",
+				  offset);
 		if (!text && !hex && !nfiles)
 			cli_usage("editing a stream ('-') reads it from stdin: give the bytes to insert as FILE, --text or --hex");
 		for (int i = 0; i < nfiles; i++)

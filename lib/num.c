@@ -94,6 +94,63 @@ enum vb_err vb_parse_size(const char *s, const char *what, uint64_t *out)
 	return parse_number(s, s, what, out);
 }
 
+/* Parse the decimal LINE at `p` (at least 1), up to the first byte that
+ * is not a digit (*end).  `whole` and `what` are for messages. */
+static enum vb_err parse_line(const char *p, const char *whole, const char *what,
+			      uint64_t *out, const char **end)
+{
+	uint64_t v = 0;
+	const char *q = p;
+
+	for (; *q >= '0' && *q <= '9'; q++)
+		if (__builtin_mul_overflow(v, (uint64_t)10, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)(*q - '0'), &v))
+			return vb_err_set(VB_EINVAL, "%s '%s' is too large (a line number is at most 2^64-1)",
+					  what, whole);
+	if (q == p)
+		return vb_err_set(VB_EINVAL, "invalid %s '%s' (a line number is decimal digits)",
+				  what, whole);
+	if (!v)
+		return vb_err_set(VB_EINVAL, "invalid %s '%s' (lines count from 1)", what, whole);
+	*out = v;
+	*end = q;
+	return VB_OK;
+}
+
+enum vb_err vb_parse_line_range(const char *s, uint64_t *first, uint64_t *last)
+{
+	const char *p = s, *end;
+	enum vb_err rc;
+
+	if (!s || !*s)
+		return vb_err_set(VB_EINVAL, "empty line range");
+	if (!strcmp(s, "-"))
+		return vb_err_set(VB_EINVAL, "invalid line range '-' (expected A-B, A-, -B or A)");
+	*first = 1;
+	if (*p != '-') {
+		if ((rc = parse_line(p, s, "line range", first, &end)))
+			return rc;
+		p = end;
+		if (!*p) {
+			*last = *first;
+			return VB_OK;
+		}
+		if (*p != '-')
+			return vb_err_set(VB_EINVAL, "invalid line range '%s' (expected A-B, A-, -B or A)",
+					  s);
+	}
+	p++;
+	if (!*p) {
+		*last = UINT64_MAX;
+		return VB_OK;
+	}
+	if ((rc = parse_line(p, s, "line range", last, &end)))
+		return rc;
+	if (*end)
+		return vb_err_set(VB_EINVAL, "invalid line range '%s' (expected A-B, A-, -B or A)", s);
+	return VB_OK;
+}
+
 static int anchor_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -106,6 +163,22 @@ enum vb_err vb_parse_pos(const char *s, struct vb_pos *out)
 		return vb_err_set(VB_EINVAL, "empty offset");
 	out->anchor[0] = 0;
 	out->before = 0;
+	out->line = 0;
+	if (*s == 'L') {
+		const char *p;
+		enum vb_err rc = parse_line(s + 1, s, "offset", &out->line, &p);
+		out->from_end = 0;
+		out->n = 0;
+		if (rc)
+			return rc;
+		if (!*p)
+			return VB_OK;
+		if (*p != '+' && *p != '-')
+			return vb_err_set(VB_EINVAL, "invalid offset '%s' (a line address is L<LINE>, L<LINE>+N or L<LINE>-N)",
+					  s);
+		out->before = *p == '-';
+		return parse_number(p + 1, s, "offset", &out->n);
+	}
 	if (*s == '@') {
 		size_t n = 0;
 		const char *p = s + 1;
@@ -172,7 +245,12 @@ enum vb_err vb_parse_hex(const char *s, unsigned char **out, size_t *n)
 
 void vb_pos_format(const struct vb_pos *p, char *buf, unsigned size)
 {
-	if (p->anchor[0] && p->n)
+	if (p->line && p->n)
+		snprintf(buf, size, "L%llu%c%llu", (unsigned long long)p->line,
+			 p->before ? '-' : '+', (unsigned long long)p->n);
+	else if (p->line)
+		snprintf(buf, size, "L%llu", (unsigned long long)p->line);
+	else if (p->anchor[0] && p->n)
 		snprintf(buf, size, "@%s%c%llu", p->anchor, p->before ? '-' : '+',
 			 (unsigned long long)p->n);
 	else if (p->anchor[0])
@@ -205,10 +283,35 @@ enum vb_err vb_pos_resolve_anchor(const struct vb_pos *p, uint64_t anchor, uint6
 	return VB_OK;
 }
 
+enum vb_err vb_pos_resolve_line(const struct vb_pos *p, uint64_t start, uint64_t len,
+				uint64_t *out)
+{
+	char text[96];
+	uint64_t at;
+
+	vb_pos_format(p, text, sizeof text);
+	if (p->before) {
+		if (p->n > start)
+			return vb_err_set(VB_ERANGE, "offset %s is before the start (line %llu starts at %llu)",
+					  text, (unsigned long long)p->line,
+					  (unsigned long long)start);
+		at = start - p->n;
+	} else if (__builtin_add_overflow(start, p->n, &at) || at > len) {
+		return vb_err_set(VB_ERANGE, "offset %s is beyond the end (length %llu)", text,
+				  (unsigned long long)len);
+	}
+	*out = at;
+	return VB_OK;
+}
+
 enum vb_err vb_pos_resolve(const struct vb_pos *p, uint64_t len, uint64_t *out)
 {
 	char text[96];
 
+	if (p->line) {
+		vb_pos_format(p, text, sizeof text);
+		return vb_err_set(VB_EINVAL, "offset %s names a line, which only a store has", text);
+	}
 	if (p->anchor[0]) {
 		vb_pos_format(p, text, sizeof text);
 		return vb_err_set(VB_EINVAL, "offset %s names an anchor, which only a store has", text);
@@ -238,6 +341,9 @@ enum vb_err vb_parse_pos_unit(const char *s, uint64_t unit, struct vb_pos *out)
 
 	if (rc)
 		return rc;
+	if (out->line && unit != 1)
+		return vb_err_set(VB_EINVAL, "offset '%s' is a line address, which does not count elements (the unit is %llu bytes)",
+				  s, (unsigned long long)unit);
 	if (__builtin_mul_overflow(out->n, unit, &bytes))
 		return vb_err_set(VB_EINVAL, "offset '%s' is too large (at most %llu elements of %llu bytes)",
 				  s, (unsigned long long)(UINT64_MAX / unit),

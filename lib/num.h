@@ -3,8 +3,11 @@
  * (lib/README.md, Decisions 7).
  *
  *   POSITION := N[S] | -N[S] | end | end-N[S] | @NAME | @NAME+N[S] | @NAME-N[S]
+ *             | L<LINE> | L<LINE>+N[S] | L<LINE>-N[S]
  *   LENGTH   := N[S]
  *   N        := decimal digits | 0x hex digits
+ *   LINE     := decimal digits, at least 1 (no suffix, no 0x)
+ *   LINES    := LINE-LINE | LINE- | -LINE | LINE     (vb_parse_line_range)
  *   S        := K M G T (powers of 1024; k also accepted, and KiB MiB GiB TiB)
  *             | KB MB GB TB (powers of 1000)
  *
@@ -13,7 +16,12 @@
  * content length; vb_pos_resolve() turns a position into an absolute offset
  * once the length is known, failing (never clamping) outside [0, len].
  * @NAME is a store's anchor (lib/vbuf): the caller looks it up and calls
- * vb_pos_resolve_anchor with its offset.
+ * vb_pos_resolve_anchor with its offset.  L<LINE> is the first byte of
+ * line LINE of a store's content ('\n' ends a line; L<last+1> is the end
+ * of the content): the caller finds that offset (vb_vbuf_line_start) and
+ * calls vb_pos_resolve_line with it.  L0 is not in the grammar (lines
+ * count from 1), and a line address is never counted in elements
+ * (vb_parse_pos_unit with a unit above 1 refuses it).
  *
  * A --ranges line ("OFFSET LENGTH", vb_parse_range_line) is two of these
  * fields; with --unit both count elements (vb_parse_pos_unit,
@@ -37,7 +45,8 @@ struct vb_pos {
 	uint64_t n;          /* the number */
 	int from_end;        /* 1: the position is len - n */
 	char anchor[64];     /* non-empty: @anchor, n bytes after (or before) it */
-	int before;          /* with an anchor: 1 for @NAME-N */
+	int before;          /* with an anchor or a line: 1 for @NAME-N, L<LINE>-N */
+	uint64_t line;       /* nonzero: L<line>, n bytes after (or before) it */
 };
 
 /* Parse a LENGTH.  Error detail names `what` ("length", "size"). */
@@ -47,12 +56,22 @@ enum vb_err vb_parse_size(const char *s, const char *what, uint64_t *out);
 enum vb_err vb_parse_pos(const char *s, struct vb_pos *out);
 
 /*
+ * Parse LINES, a range of lines "A-B", "A-", "-B" or "A" (vb-cat and
+ * vb-delete --lines): *first gets A (1 for "-B"), *last gets B (A for
+ * "A", UINT64_MAX for "A-": up to the last line).  A and B are LINEs
+ * (at least 1); A > B is not judged here.  VB_EINVAL quoting `s` for
+ * anything else (an empty string, "-", line 0, a number past 2^64-1).
+ */
+enum vb_err vb_parse_line_range(const char *s, uint64_t *first, uint64_t *last);
+
+/*
  * Counted in elements of `unit` bytes (unit >= 1; 1 for plain bytes, the
  * --unit of vb-insert, vb-delete and vb-cat): vb_parse_pos and
  * vb_parse_size(..., "length", ...), and also VB_EINVAL when the number
  * counted in bytes would pass 2^64-1 ("offset '...' is too large (at most
  * N elements of U bytes)", "length '...' ...").  The result stays in
- * elements.
+ * elements.  With unit > 1 a line address (L<LINE>) is VB_EINVAL: lines
+ * are not elements.
  */
 enum vb_err vb_parse_pos_unit(const char *s, uint64_t unit, struct vb_pos *out);
 enum vb_err vb_parse_length_unit(const char *s, uint64_t unit, uint64_t *out);
@@ -74,11 +93,17 @@ int vb_parse_range_line(const char *line, size_t len, uint64_t unit, struct vb_p
 
 /* Absolute offset of `p` in content of length `len`: VB_ERANGE with
  * "offset X is beyond the end (length L)" or "... before the start ...";
- * VB_EINVAL for an anchor (use vb_pos_resolve_anchor). */
+ * VB_EINVAL for an anchor (use vb_pos_resolve_anchor) or a line address
+ * (vb_pos_resolve_line). */
 enum vb_err vb_pos_resolve(const struct vb_pos *p, uint64_t len, uint64_t *out);
 /* The same for an anchored position whose anchor is at `anchor`. */
 enum vb_err vb_pos_resolve_anchor(const struct vb_pos *p, uint64_t anchor, uint64_t len,
 				  uint64_t *out);
+/* The same for a line address whose line starts at `start` (<= len):
+ * "offset L3-9 is before the start (line 3 starts at 4)", "offset L3+9
+ * is beyond the end (length 10)". */
+enum vb_err vb_pos_resolve_line(const struct vb_pos *p, uint64_t start, uint64_t len,
+				uint64_t *out);
 
 /* The value of a hex digit, or -1. */
 int vb_hex_digit(int c);
@@ -88,7 +113,7 @@ int vb_hex_digit(int c);
  * length.  VB_EINVAL with the offending place on a malformed string. */
 enum vb_err vb_parse_hex(const char *s, unsigned char **out, size_t *n);
 
-/* Write the position as the user would ("120", "end-5") into buf. */
+/* Write the position as the user would ("120", "end-5", "L3+2") into buf. */
 void vb_pos_format(const struct vb_pos *p, char *buf, unsigned size);
 
 /* a + b, failing with VB_ERANGE on overflow of 64 bits. */

@@ -848,3 +848,199 @@ records() {
 	run -0 vb-cat s.vb
 	assert_output hello
 }
+
+# ------------------------------------------------------------ lines
+
+# sed_lines RANGE: the sed address of a --lines RANGE (A-B, A-, -B, A).
+sed_lines() {
+	case $1 in
+	-*) echo "1,${1#-}" ;;
+	*-) echo "${1%-},\$" ;;
+	*-*) echo "${1%-*},${1#*-}" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# lines_as_sed STORE FLAT [-V N]: --lines on STORE prints what sed -n
+# prints on FLAT (the same content) for ranges inside, across and past
+# the end, A > B among them.
+lines_as_sed() {
+	local store=$1 flat=$2 n r
+	shift 2
+	n=$(sed -n '$=' "$flat")
+	n=${n:-0}
+	for r in 1 2 3 "$n" "$((n + 1))" "$((n + 7))" 2-3 1-"$n" 2- "$n"- "$((n + 1))"- \
+		-1 -2 -"$n" -"$((n + 5))" "$((n - 1))"-"$((n + 3))" 3-2 "$n"-1 "$((n + 2))"-1 \
+		1-18446744073709551615 18446744073709551615; do
+		case $r in 0 | 0-* | -0 | *--*) continue ;; esac
+		vb-cat "$@" --lines "$r" "$store" > got
+		sed -n "$(sed_lines "$r")p" "$flat" > want
+		cmp got want || fail "--lines $r $*: not as sed -n '$(sed_lines "$r")p'"
+	done
+}
+
+@test "--lines A-B: what sed -n 'A,Bp' prints, last line with or without its end, CRLF lines" {
+	printf 'one\ntwo\nthree\nfour\nfive\n' > t
+	printf 'one\ntwo\n\nfour\nfive' > u
+	printf 'a\r\nb\r\n\r\nd\r' > c
+	printf '\n\n\n' > e
+	for f in t u c e; do
+		vb-insert --create "$f.vb" 0 "$f"
+		lines_as_sed "$f.vb" "$f"
+	done
+	# the empty content has no lines
+	vb-insert --create z.vb 0 --text ''
+	run -0 vb-cat --lines 1- z.vb
+	assert_output ''
+	run -0 vb-cat -l 1 z.vb
+	assert_output ''
+}
+
+@test "--lines: a store made with edits (counted) and a base larger than 1 MiB (read), as sed" {
+	seq 1 300000 > big
+	vb-insert --base big b.vb 0 --text ''
+	lines_as_sed b.vb big
+	vb-cat --lines 123456-123460 b.vb > got
+	sed -n '123456,123460p' big > want
+	cmp got want
+	# edits split lines across pieces: the counts come from the tree
+	vb-insert b.vb 700000 --text $'x\ny'
+	vb-delete b.vb 100 3
+	vb-insert --create s.vb 0 big
+	vb-insert s.vb 1000 --text $'\n\n'
+	vb-delete s.vb 20000 7
+	vb-insert s.vb end --text 'tail'
+	for s in b s; do
+		vb-cat "$s.vb" > flat
+		lines_as_sed "$s.vb" flat
+		vb-cat --lines 99990-100010 "$s.vb" > got
+		sed -n '99990,100010p' flat > want
+		cmp got want
+	done
+}
+
+@test "--lines -V N: the lines of version N" {
+	make_store s.vb $'a\nb\nc\n'
+	vb-insert s.vb 0 --text $'new\n'
+	vb-delete s.vb end-2 2
+	run -0 vb-cat --lines 2-3 -V 1 s.vb
+	assert_output $'b\nc'
+	run -0 vb-cat --lines 2-3 s.vb
+	assert_output $'a\nb'
+	vb-cat -V 2 s.vb > flat
+	lines_as_sed s.vb flat -V 2
+}
+
+@test "--lines errors: malformed, line 0, with --range, -o, -n or --unit: exit 2" {
+	make_store s.vb $'a\nb\n'
+	run vb-cat --lines 0 s.vb
+	assert_usage_error vb-cat "--lines: invalid line range '0' (lines count from 1)"
+	run vb-cat --lines 0-2 s.vb
+	assert_usage_error vb-cat "--lines: invalid line range '0-2' (lines count from 1)"
+	run vb-cat --lines '' s.vb
+	assert_usage_error vb-cat '--lines: empty line range'
+	for bad in - 1-2-3 1,3 x 1K 0x2 L2 ' 1' 1-+2; do
+		run vb-cat --lines "$bad" s.vb
+		assert_failure 2
+		assert_output --partial "vb-cat: --lines: invalid line range '$bad'"
+	done
+	run vb-cat --lines 99999999999999999999 s.vb
+	assert_usage_error vb-cat "--lines: line range '99999999999999999999' is too large (a line number is at most 2^64-1)"
+	run vb-cat --lines 1 --range 0:1 s.vb
+	assert_usage_error vb-cat '--lines cannot be combined with --range'
+	run vb-cat --lines 1 -o 1 s.vb
+	assert_usage_error vb-cat '--lines cannot be combined with --offset'
+	run vb-cat --lines 1 -n 1 s.vb
+	assert_usage_error vb-cat '--lines cannot be combined with --length'
+	run vb-cat --lines 1 --unit 1 s.vb
+	assert_usage_error vb-cat '--lines cannot be combined with --unit'
+}
+
+@test "L<N> in -o and --range: the first byte of line N, as tail -n +N and sed" {
+	printf 'one\ntwo\nthree\nfour\nfive' > u
+	printf 'a\r\nbb\r\n\r\nd\r\n' > c
+	seq 1 300000 > big
+	vb-insert --create u.vb 0 u
+	vb-insert --create c.vb 0 c
+	vb-insert --base big big.vb 0 --text ''
+	vb-insert --create e.vb 0 big
+	vb-insert e.vb 5000 --text $'\n'
+	vb-cat e.vb > e
+	for f in u c big e; do
+		n=$(sed -n '$=' "$f")
+		for k in 1 2 3 "$n" 1000 200001; do
+			[ "$k" -le "$n" ] || continue
+			vb-cat -o "L$k" "$f.vb" > got
+			tail -n +"$k" "$f" > want
+			cmp got want || fail "$f: -o L$k"
+			vb-cat --range "L1:L$k" "$f.vb" > got
+			head -n "$((k - 1))" "$f" > want
+			cmp got want || fail "$f: --range L1:L$k"
+			[ "$k" -lt "$n" ] || continue
+			vb-cat --range "L$k:L$((k + 2))" "$f.vb" > got
+			sed -n "$k,$((k + 1))p" "$f" > want
+			cmp got want || fail "$f: --range L$k:L$((k + 2))"
+		done
+		# L<last+1> is the end of the content
+		run -0 vb-cat -o "L$((n + 1))" "$f.vb"
+		assert_output ''
+		vb-cat --range ":L$((n + 1))" "$f.vb" > got
+		cmp got "$f"
+	done
+	# '\r' is an ordinary byte: L2 of a CRLF file starts after the '\n'
+	run -0 vb-cat -o L2 -n 2 c.vb
+	assert_output bb
+	# L<N>+K and L<N>-K: K bytes after and before (the size suffixes too)
+	run -0 vb-cat -o L2+1 u.vb --length 2
+	assert_output wo
+	run -0 vb-cat --range L3-2:L3+0x2 u.vb
+	assert_output $'o\nth'
+	vb-cat -o L2-1 big.vb > got
+	tail -c +2 big > want
+	cmp got want
+	vb-cat -o L1000+1K big.vb > got
+	tail -n +1000 big | tail -c +1025 > want
+	cmp got want
+	# with -V the line is counted in that version
+	vb-insert u.vb 0 --text $'zero\n'
+	run -0 vb-cat -o L2 -V 1 u.vb -n 3
+	assert_output two
+	run -0 vb-cat -o L2 u.vb -n 3
+	assert_output one
+}
+
+@test "L<N> errors: beyond L<last+1>, before the start, past the end: exit 1; L0 and --unit: exit 2" {
+	printf 'one\ntwo\n' > t
+	vb-insert --create s.vb 0 t
+	run -1 vb-cat -o L4 s.vb
+	assert_output 'vb-cat: s.vb: offset L4: line 4 is beyond the end (the content has 2 lines)'
+	run -1 vb-cat --range L1:L9 s.vb
+	assert_output 'vb-cat: s.vb: offset L9: line 9 is beyond the end (the content has 2 lines)'
+	run -1 vb-cat -o L2-5 s.vb
+	assert_output 'vb-cat: s.vb: offset L2-5 is before the start (line 2 starts at 4)'
+	run -1 vb-cat -o L2+5 s.vb
+	assert_output 'vb-cat: s.vb: offset L2+5 is beyond the end (length 8)'
+	run -1 vb-cat -o L3+1 s.vb
+	assert_output 'vb-cat: s.vb: offset L3+1 is beyond the end (length 8)'
+	run -1 vb-cat --range L2:L1 s.vb
+	assert_output 'vb-cat: s.vb: range start 4 is after its end 0'
+	run -1 vb-cat -V 0 -o L2 s.vb
+	assert_output 'vb-cat: s.vb: offset L2: line 2 is beyond the end (the content has 0 lines)'
+	# a base larger than 1 MiB: found by reading, the same answer
+	seq 1 300000 > big
+	vb-insert --base big b.vb 0 --text ''
+	run -1 vb-cat -o L300002 b.vb
+	assert_output 'vb-cat: b.vb: offset L300002: line 300002 is beyond the end (the content has 300000 lines)'
+	run vb-cat -o L0 s.vb
+	assert_usage_error vb-cat "invalid offset 'L0' (lines count from 1)"
+	run vb-cat -o L s.vb
+	assert_usage_error vb-cat "invalid offset 'L' (a line number is decimal digits)"
+	run vb-cat -o L2x s.vb
+	assert_usage_error vb-cat "invalid offset 'L2x' (a line address is L<LINE>, L<LINE>+N or L<LINE>-N)"
+	run vb-cat -o L18446744073709551616 s.vb
+	assert_usage_error vb-cat "offset 'L18446744073709551616' is too large (a line number is at most 2^64-1)"
+	run vb-cat --unit 2 -o L1 s.vb
+	assert_usage_error vb-cat "offset 'L1' is a line address, which does not count elements (the unit is 2 bytes)"
+	run vb-cat --unit 2 --range :L1 s.vb
+	assert_usage_error vb-cat "offset 'L1' is a line address, which does not count elements (the unit is 2 bytes)"
+}

@@ -1270,3 +1270,202 @@ without() {
 	run -0 vb-cat mnt/s.vb
 	assert_output hello
 }
+
+# ------------------------------------------------------------ lines
+
+# sed_lines RANGE: the sed address of a --lines RANGE (A-B, A-, -B, A).
+sed_lines() {
+	case $1 in
+	-*) echo "1,${1#-}" ;;
+	*-) echo "${1%-},\$" ;;
+	*-*) echo "${1%-*},${1#*-}" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# deletes_as_sed STORE RANGE...: on a copy of STORE each --lines RANGE
+# leaves what sed 'A,Bd' leaves of its content, as one new version.
+deletes_as_sed() {
+	local store=$1 r v
+	shift
+	vb-cat "$store" > flat
+	for r in "$@"; do
+		cp "$store" try.vb
+		v=$(vb-history -H -n 1 try.vb | awk '{print $1}')
+		vb-delete --lines "$r" try.vb
+		vb-cat try.vb > got
+		sed "$(sed_lines "$r")d" flat > want
+		cmp got want || fail "--lines $r: not as sed '$(sed_lines "$r")d'"
+		assert_equal "$(vb-history -H -n 1 try.vb | awk '{print $1}')" "$((v + 1))"
+	done
+}
+
+@test "--lines A-B deletes lines A to B with their ends, as sed 'A,Bd'" {
+	printf 'one\ntwo\nthree\nfour\nfive\n' > t
+	printf 'one\ntwo\n\nfour\nfive' > u
+	printf 'a\r\nb\r\n\r\nd\r' > c
+	for f in t u c; do
+		vb-insert --create "$f.vb" 0 "$f"
+		n=$(sed -n '$=' "$f")
+		deletes_as_sed "$f.vb" 1 2 "$n" 2-3 1-"$n" 2- "$n"- -1 -2 -"$n" "$((n - 1))"-"$n" 3-3
+	done
+	run -0 vb-history -H -n 1 -o u.vb
+}
+
+@test "--lines: a base larger than 1 MiB (read) and a store made with edits (counted), as sed" {
+	seq 1 300000 > big
+	vb-insert --base big b.vb 0 --text ''
+	deletes_as_sed b.vb 1 300000 123456-234567 299999- -7 150000
+	vb-insert b.vb 700000 --text $'x\ny'
+	vb-delete b.vb 100 3
+	vb-insert --create s.vb 0 big
+	vb-insert s.vb 1000 --text $'\n\n'
+	vb-delete s.vb 20000 7
+	vb-insert s.vb end --text 'tail'
+	for f in b s; do
+		n=$(vb-cat "$f.vb" | sed -n '$=')
+		deletes_as_sed "$f.vb" 1 "$n" 123456-234567 299999- "$((n - 1))"-"$n" -7 150000
+	done
+}
+
+@test "--lines A-B,C-D: one version, every range in the version before's lines" {
+	seq 1 20 > f
+	vb-insert --create s.vb 0 f
+	run -0 vb-delete --lines 1-3,10-12,19- -m 'three cuts' s.vb
+	run -0 vb-cat s.vb
+	assert_output "$(sed '1,3d; 10,12d; 19,$d' f)"
+	run -0 vb-history -H -n 1 s.vb
+	assert_output --regexp ' delete\*3 .* three cuts$'
+	# unsorted, overlapping and repeated ranges merge
+	vb-insert --create o.vb 0 f
+	run -0 vb-delete --lines 8-9,2-4,3-5,8,20 o.vb
+	run -0 vb-cat o.vb
+	assert_output "$(sed '2,5d; 8,9d; 20d' f)"
+	run -0 vb-history -n 1 -H o.vb
+	assert_output --regexp ' delete\*3 '
+}
+
+@test "--lines -V N: the lines of version N, carried through the edits since" {
+	printf 'a\nb\nc\nd\n' > f
+	vb-insert --create s.vb 0 f
+	vb-insert s.vb 0 --text $'new\n'
+	vb-insert s.vb L3 --text 'X'
+	vb-insert s.vb L4+1 --text 'Y'
+	run -0 vb-cat s.vb
+	assert_output $'new\na\nXb\ncY\nd'
+	# lines 2-3 of version 1 are "b\nc\n": the X inserted at their start
+	# since stays, the Y inserted inside them goes with them
+	run -0 vb-delete --lines 2-3 -V 1 s.vb
+	run -0 vb-cat s.vb
+	assert_output $'new\na\nXd'
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"at_version":1'
+	before=$(sum_of s.vb)
+	run -1 vb-delete --lines 5 -V 1 s.vb
+	assert_output 'vb-delete: s.vb: line 5 is beyond the end (the content has 4 lines)'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--lines errors: a line beyond the end is exit 1 naming it and the count; the rest exit 2; unchanged" {
+	printf 'one\ntwo\nthree' > f
+	vb-insert --create s.vb 0 f
+	before=$(sum_of s.vb)
+	run -1 vb-delete --lines 4 s.vb
+	assert_output 'vb-delete: s.vb: line 4 is beyond the end (the content has 3 lines)'
+	run -1 vb-delete --lines 2-4 s.vb
+	assert_output 'vb-delete: s.vb: line 4 is beyond the end (the content has 3 lines)'
+	run -1 vb-delete --lines 4- s.vb
+	assert_output 'vb-delete: s.vb: line 4 is beyond the end (the content has 3 lines)'
+	run -1 vb-delete --lines 1,7-9 s.vb
+	assert_output 'vb-delete: s.vb: line 7 is beyond the end (the content has 3 lines)'
+	run -1 vb-delete --lines -18446744073709551614 s.vb
+	assert_output 'vb-delete: s.vb: line 18446744073709551614 is beyond the end (the content has 3 lines)'
+	seq 1 300000 > big
+	vb-insert --base big b.vb 0 --text ''
+	bbefore=$(sum_of b.vb)
+	run -1 vb-delete --lines 299990-300001 b.vb
+	assert_output 'vb-delete: b.vb: line 300001 is beyond the end (the content has 300000 lines)'
+	assert_same_sum b.vb "$bbefore"
+	vb-insert --create z.vb 0 --text ''
+	run -1 vb-delete --lines 1- z.vb
+	assert_output 'vb-delete: z.vb: line 1 is beyond the end (the content has 0 lines)'
+	run vb-delete --lines 3-2 s.vb
+	assert_usage_error vb-delete "--lines: line range '3-2' starts after its end"
+	run vb-delete --lines 1,3-2 s.vb
+	assert_usage_error vb-delete "--lines: line range '3-2' starts after its end"
+	run vb-delete --lines 0 s.vb
+	assert_usage_error vb-delete "--lines: invalid line range '0' (lines count from 1)"
+	run vb-delete --lines 1, s.vb
+	assert_usage_error vb-delete '--lines: empty line range'
+	run vb-delete --lines '' s.vb
+	assert_usage_error vb-delete '--lines: empty line range'
+	run vb-delete --lines 1-2-3 s.vb
+	assert_usage_error vb-delete "--lines: invalid line range '1-2-3' (expected A-B, A-, -B or A)"
+	run vb-delete --lines 1 --ranges r s.vb
+	assert_usage_error vb-delete '--lines and --ranges cannot be used together'
+	run vb-delete --lines 1 --unit 1 s.vb
+	assert_usage_error vb-delete '--lines counts lines, not elements: it cannot be used with --unit'
+	run vb-delete --lines 1 s.vb 0 1
+	assert_usage_error vb-delete "--lines names what to delete: give only STORE ('0' is extra)"
+	run vb-delete --lines 1 -
+	assert_usage_error vb-delete "--lines needs a store: a stream ('-') has no lines"
+	run vb-delete --lines 1 -V 9 s.vb
+	assert_output 'vb-delete: s.vb: version 9 does not exist (the newest is 1)'
+	assert_failure 1
+	assert_same_sum s.vb "$before"
+}
+
+@test "L<N> as OFFSET and in --ranges lines, as sed; errors exit 1 (L0, --unit: 2) and change nothing" {
+	printf 'one\ntwo\nthree\nfour' > f
+	vb-insert --create s.vb 0 f
+	run -0 vb-delete s.vb L2 4
+	run -0 vb-cat s.vb
+	assert_output "$(sed 2d f)"
+	printf 'L1 2\n# the first byte of line 3 and the one before it\nL3-1 2\nL2+0K 0\n' > r
+	vb-insert --create t.vb 0 f
+	run -0 vb-delete --ranges r t.vb
+	run -0 vb-cat t.vb
+	assert_output $'e\ntwohree\nfour'
+	# the large base, read
+	seq 1 300000 > big
+	vb-insert --base big b.vb 0 --text ''
+	run -0 vb-delete b.vb L299999 "$(tail -n 2 big | wc -c)"
+	vb-cat b.vb > got
+	head -n 299998 big > want
+	cmp got want
+	before=$(sum_of s.vb)
+	run -1 vb-delete s.vb L5 1
+	assert_output 'vb-delete: s.vb: offset L5: line 5 is beyond the end (the content has 3 lines)'
+	run -1 vb-delete s.vb L3 6
+	assert_output 'vb-delete: s.vb: range 10+6 is beyond the end (length 14)'
+	run -1 vb-delete s.vb L2-5 1
+	assert_output 'vb-delete: s.vb: offset L2-5 is before the start (line 2 starts at 4)'
+	printf '0 1\nL9 1\n' > bad
+	run -1 vb-delete --ranges bad s.vb
+	assert_output 'vb-delete: bad:2: offset L9: line 9 is beyond the end (the content has 3 lines)'
+	printf 'L0 1\n' > bad
+	run -1 vb-delete --ranges bad s.vb
+	assert_output "vb-delete: bad:1: invalid offset 'L0' (lines count from 1)"
+	printf 'L2 1\n' > bad
+	run -1 vb-delete --unit 2 --ranges bad s.vb
+	assert_output "vb-delete: bad:1: offset 'L2' is a line address, which does not count elements (the unit is 2 bytes)"
+	run vb-delete s.vb L0 1
+	assert_usage_error vb-delete "invalid offset 'L0' (lines count from 1)"
+	run vb-delete --unit 2 s.vb L1 1
+	assert_usage_error vb-delete "offset 'L1' is a line address, which does not count elements (the unit is 2 bytes)"
+	assert_same_sum s.vb "$before"
+	# -V: the line in that version
+	vb-insert s.vb 0 --text $'new\n'
+	run -0 vb-delete -V 2 s.vb L2 6
+	run -0 vb-cat s.vb
+	assert_output $'new\none\nfour'
+}
+
+@test "L<N> on a stream ('-') is refused before anything is read" {
+	printf 'L2 1\n' > r
+	run vb-delete - L1 1 < /dev/null
+	assert_usage_error vb-delete "offset 'L1' is a line address, which a stream ('-') does not have (edit a store instead)"
+	run -1 --separate-stderr bash -c 'printf "a\nb\n" | vb-delete --ranges r -'
+	assert_output ''
+	assert_equal "$stderr" "vb-delete: r:1: offset L2 is a line address, which a stream ('-') does not have (edit a store instead)"
+}

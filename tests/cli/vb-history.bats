@@ -1791,3 +1791,33 @@ make_pair() {
 	assert_same_sum mnt/s.vb "$before"
 	run -0 vb-history --verify mnt/s.vb
 }
+
+@test "--set-anchor NAME STORE L<N>: the first byte of line N (of version N with -V); errors exit 1, unchanged" {
+	printf 'one\ntwo\nthree' > f
+	vb-insert --create s.vb 0 f
+	run -0 vb-history --set-anchor two s.vb L2
+	run -0 vb-history --set-anchor end s.vb L4
+	run -0 vb-history --set-anchor t2 s.vb L3+2
+	run -0 vb-history -A s.vb
+	assert_output $'t2\t10\t4\nend\t13\t3\ntwo\t4\t2'
+	vb-insert s.vb 0 --text $'zero\n'
+	run -0 vb-history --set-anchor w -V 1 s.vb L2+1
+	run -0 vb-cat -o @w s.vb -n 2
+	assert_output wo
+	before=$(sum_of s.vb)
+	run -1 vb-history --set-anchor x s.vb L6
+	assert_output 'vb-history: s.vb: offset L6: line 6 is beyond the end (the content has 4 lines)'
+	run -1 vb-history --set-anchor x -V 1 s.vb L5
+	assert_output 'vb-history: s.vb: offset L5: line 5 is beyond the end (the content has 3 lines)'
+	run -1 vb-history --set-anchor x s.vb L1-1
+	assert_output 'vb-history: s.vb: offset L1-1 is before the start (line 1 starts at 0)'
+	run vb-history --set-anchor x s.vb L0
+	assert_usage_error vb-history "invalid offset 'L0' (lines count from 1)"
+	assert_same_sum s.vb "$before"
+	# a base larger than 1 MiB (read)
+	seq 1 300000 > big
+	vb-insert --base big b.vb 0 --text ''
+	run -0 vb-history --set-anchor m b.vb L200000
+	run -0 vb-cat -o @m -n 7 b.vb
+	assert_output 200000
+}

@@ -1830,3 +1830,99 @@ make_bad_tail() {
 	run -0 vb-cat mnt/s.vb
 	assert_output hello
 }
+
+# ------------------------------------------------------------ lines
+
+@test "OFFSET L<N>: before line N, as sed 'Ni'; L<last+1> appends; L<N>+K and L<N>-K" {
+	printf 'one\ntwo\nthree\n' > t
+	printf 'one\ntwo\nthree' > u
+	printf 'a\r\nb\r\n\r\nd' > c
+	for f in t u c; do
+		n=$(sed -n '$=' "$f")
+		for k in 1 2 "$n"; do
+			vb-insert --create "$f$k.vb" 0 "$f"
+			vb-insert "$f$k.vb" "L$k" --text $'new\n'
+			vb-cat "$f$k.vb" > got
+			sed "${k}i new" "$f" > want
+			cmp got want || fail "$f: L$k not as sed '${k}i'"
+		done
+		# L<last+1>: where a line appended would start (the end)
+		vb-insert --create "$f-end.vb" 0 "$f"
+		vb-insert "$f-end.vb" "L$((n + 1))" --text 'end'
+		vb-cat "$f-end.vb" > got
+		{ cat "$f"; printf end; } > want
+		cmp got want
+	done
+	# '\r' is an ordinary byte
+	vb-insert --create c.vb 0 c
+	vb-insert c.vb L2-1 --text X
+	vb-insert c.vb L3+0x1 --text Y
+	run -0 vb-cat c.vb
+	assert_output $'a\rX\nb\r\n\rY\nd'
+	# --replace at a line: the line's bytes
+	vb-insert --create r.vb 0 t
+	vb-insert r.vb L2 --replace 3 --text TWO
+	run -0 vb-cat r.vb
+	assert_output $'one\nTWO\nthree'
+}
+
+@test "OFFSET L<N> on a base larger than 1 MiB (read) and on a store made with edits (counted), as sed" {
+	seq 1 300000 > big
+	vb-insert --base big b.vb 0 --text ''
+	vb-insert --create s.vb 0 big
+	vb-insert s.vb 1000 --text $'\n\n'
+	vb-delete s.vb 20000 7
+	for f in b s; do
+		for k in 1 2 1000 150001 299999; do
+			vb-cat "$f.vb" > flat
+			vb-insert "$f.vb" "L$k" --text $'ins\n'
+			vb-cat "$f.vb" > got
+			sed "${k}i ins" flat > want
+			cmp got want || fail "$f: L$k not as sed '${k}i'"
+		done
+	done
+}
+
+@test "L<N> with -V: the line of version N, carried to the head; --anchor on it" {
+	printf 'a\nb\nc\n' > f
+	vb-insert --create s.vb 0 f
+	vb-insert s.vb 0 --text $'x\ny\n'
+	vb-insert -V 1 s.vb L3 --text $'new\n' --anchor here
+	run -0 vb-cat s.vb
+	assert_output $'x\ny\na\nb\nnew\nc'
+	run -0 vb-cat -o @here -n 3 s.vb
+	assert_output new
+	before=$(sum_of s.vb)
+	run -1 vb-insert -V 1 s.vb L5 --text z
+	assert_output 'vb-insert: s.vb: offset L5: line 5 is beyond the end (the content has 3 lines)'
+	assert_same_sum s.vb "$before"
+}
+
+@test "L<N> errors: beyond the end, before the start: exit 1, unchanged; L0, --unit, a stream: exit 2" {
+	printf 'one\ntwo\n' > f
+	vb-insert --create s.vb 0 f
+	before=$(sum_of s.vb)
+	run -1 vb-insert s.vb L4 --text z
+	assert_output 'vb-insert: s.vb: offset L4: line 4 is beyond the end (the content has 2 lines)'
+	run -1 vb-insert s.vb L1-1 --text z
+	assert_output 'vb-insert: s.vb: offset L1-1 is before the start (line 1 starts at 0)'
+	run -1 vb-insert s.vb L2+5 --text z
+	assert_output 'vb-insert: s.vb: offset L2+5 is beyond the end (length 8)'
+	run -1 vb-insert s.vb L2 --replace 5 --text z
+	assert_output 'vb-insert: s.vb: cannot replace 5 bytes at offset 4: the content ends at 8'
+	seq 1 300000 > big
+	vb-insert --base big b.vb 0 --text ''
+	bbefore=$(sum_of b.vb)
+	run -1 vb-insert b.vb L300002 --text z
+	assert_output 'vb-insert: b.vb: offset L300002: line 300002 is beyond the end (the content has 300000 lines)'
+	assert_same_sum b.vb "$bbefore"
+	run vb-insert s.vb L0 --text z
+	assert_usage_error vb-insert "invalid offset 'L0' (lines count from 1)"
+	run vb-insert s.vb L1+ --text z
+	assert_usage_error vb-insert "invalid offset 'L1+'"
+	run vb-insert --unit 2 s.vb L1 --text zz
+	assert_usage_error vb-insert "offset 'L1' is a line address, which does not count elements (the unit is 2 bytes)"
+	assert_same_sum s.vb "$before"
+	run bash -c 'printf "a\nb\n" | vb-insert - L2 --text z'
+	assert_usage_error vb-insert "offset 'L2' is a line address, which a stream ('-') does not have (edit a store instead)"
+}

@@ -7,7 +7,10 @@
  *     so does its hex spelling;
  *   - a parsed position printed with vb_pos_format parses back to the same
  *     position;
- *   - vb_pos_resolve and vb_pos_resolve_anchor, against lengths taken from
+ *   - a line address has a line of at least 1 and no anchor;
+ *   - vb_parse_line_range gives 1 <= first and 1 <= last, and what it
+ *     accepts, printed back as "A-B", "A-", "-B" or "A", parses the same;
+ *   - vb_pos_resolve, vb_pos_resolve_anchor and vb_pos_resolve_line, against lengths taken from
  *     the input and around the position's number, never return an offset
  *     beyond the length without an error, and agree with the arithmetic;
  *   - vb_parse_hex yields half as many bytes as it read hex digits, each
@@ -33,9 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int same_pos(const struct vb_pos *a, const struct vb_pos *b)
 {
-	if (strcmp(a->anchor, b->anchor) || a->n != b->n)
+	if (strcmp(a->anchor, b->anchor) || a->n != b->n || a->line != b->line)
 		return 0;
-	if (a->anchor[0])
+	if (a->anchor[0] || a->line)
 		return a->n == 0 || a->before == b->before;
 	return a->from_end == b->from_end;
 }
@@ -45,6 +48,21 @@ static void check_resolve(const struct vb_pos *p, uint64_t len, uint64_t anchor)
 	uint64_t at = UINT64_MAX;
 	enum vb_err rc;
 
+	if (p->line) {
+		CHECK(!p->anchor[0] && !p->from_end);
+		CHECK(vb_pos_resolve(p, len, &at) == VB_EINVAL);
+		if (anchor > len)
+			return; /* a line always starts inside the content */
+		rc = vb_pos_resolve_line(p, anchor, len, &at);
+		if (rc == VB_OK) {
+			CHECK(at <= len);
+			CHECK(p->before ? at == anchor - p->n : at == anchor + p->n);
+		} else {
+			CHECK(rc == VB_ERANGE);
+			CHECK(p->before ? p->n > anchor : p->n > len - anchor);
+		}
+		return;
+	}
 	if (p->anchor[0]) {
 		CHECK(vb_pos_resolve(p, len, &at) == VB_EINVAL);
 		if (anchor > len)
@@ -102,6 +120,30 @@ static void fuzz_pos(const char *s, uint64_t len)
 			check_resolve(&p, lens[i], lens[j]);
 }
 
+static void fuzz_line_range(const char *s)
+{
+	uint64_t a, b, c, d;
+	char buf[64];
+
+	if (vb_parse_line_range(s, &a, &b))
+		return;
+	CHECK(a >= 1 && b >= 1);
+	if (s[0] == '-')
+		snprintf(buf, sizeof buf, "-%llu", (unsigned long long)b);
+	else if (b == UINT64_MAX && strchr(s, '-'))
+		snprintf(buf, sizeof buf, "%llu-", (unsigned long long)a);
+	else if (!strchr(s, '-'))
+		snprintf(buf, sizeof buf, "%llu", (unsigned long long)a);
+	else
+		snprintf(buf, sizeof buf, "%llu-%llu", (unsigned long long)a,
+			 (unsigned long long)b);
+	CHECK(vb_parse_line_range(buf, &c, &d) == VB_OK && c == a && d == b);
+	if (!strchr(s, '-'))
+		CHECK(a == b);
+	if (s[0] == '-')
+		CHECK(a == 1);
+}
+
 static void fuzz_hex(const char *s)
 {
 	unsigned char *out = NULL;
@@ -143,6 +185,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = 0;
 	fuzz_size(s);
 	fuzz_pos(s, len);
+	fuzz_line_range(s);
 	fuzz_hex(s);
 	free(s);
 	return 0;

@@ -75,7 +75,7 @@ static int reference(const char *line, size_t len, uint64_t unit, struct vb_pos 
 static int same_pos(const struct vb_pos *a, const struct vb_pos *b)
 {
 	return a->n == b->n && a->from_end == b->from_end && a->before == b->before &&
-	       !strcmp(a->anchor, b->anchor);
+	       a->line == b->line && !strcmp(a->anchor, b->anchor);
 }
 
 static void one_line(const char *line, size_t len, uint64_t unit)
@@ -114,7 +114,13 @@ static void one_line(const char *line, size_t len, uint64_t unit)
 	n += snprintf(text + n, sizeof text - (size_t)n, "\t%llu\r\n", (unsigned long long)length);
 	CHECK(vb_parse_range_line(text, (size_t)n, unit, &rpos, &rlength) == 1);
 	CHECK(rpos.n == pos.n && !strcmp(rpos.anchor, pos.anchor) && rlength == length);
-	if (!pos.anchor[0])
+	CHECK(rpos.line == pos.line);
+	/* a line address is never counted in elements */
+	CHECK(!pos.line || unit == 1);
+	if (pos.line) {
+		if (pos.n)
+			CHECK(rpos.before == pos.before);
+	} else if (!pos.anchor[0])
 		CHECK(rpos.from_end == pos.from_end);
 	else if (pos.n)
 		CHECK(rpos.before == pos.before);

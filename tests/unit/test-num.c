@@ -249,7 +249,116 @@ int main(void)
 	CHECK(vb_parse_pos("@0123456789012345678901234567890123456789012345678901234567890123", &p) ==
 	      VB_EINVAL);
 
+	/* line addresses: L<LINE>, L<LINE>+N, L<LINE>-N */
+	CHECK_OK(vb_parse_pos("L1", &p));
+	CHECK(p.line == 1 && p.n == 0 && !p.before && !p.from_end && !p.anchor[0]);
+	CHECK_OK(vb_parse_pos("L42+0x10", &p));
+	CHECK(p.line == 42 && p.n == 16 && !p.before);
+	CHECK_OK(vb_parse_pos("L7-2K", &p));
+	CHECK(p.line == 7 && p.n == 2048 && p.before);
+	CHECK(vb_pos_resolve(&p, 5000, &at) == VB_EINVAL);
+	CHECK(!strcmp(vb_err_detail(), "offset L7-2048 names a line, which only a store has"));
+	CHECK(vb_pos_resolve_line(&p, 3000, 5000, &at) == VB_OK && at == 952);
+	CHECK(vb_pos_resolve_line(&p, 2047, 5000, &at) == VB_ERANGE);
+	CHECK(!strcmp(vb_err_detail(), "offset L7-2048 is before the start (line 7 starts at 2047)"));
+	CHECK(vb_pos_resolve_line(&p, 2048, 5000, &at) == VB_OK && at == 0);
+	CHECK_OK(vb_parse_pos("L3+10", &p));
+	CHECK(vb_pos_resolve_line(&p, 90, 100, &at) == VB_OK && at == 100);
+	CHECK(vb_pos_resolve_line(&p, 91, 100, &at) == VB_ERANGE);
+	CHECK(!strcmp(vb_err_detail(), "offset L3+10 is beyond the end (length 100)"));
+	CHECK_OK(vb_parse_pos("L3+18446744073709551615", &p));
+	CHECK(vb_pos_resolve_line(&p, 1, UINT64_MAX, &at) == VB_ERANGE);
+	CHECK_OK(vb_parse_pos("L18446744073709551615", &p));
+	CHECK(p.line == UINT64_MAX);
+	CHECK(vb_parse_pos("L18446744073709551616", &p) == VB_EINVAL);
+	CHECK(strstr(vb_err_detail(), "too large") != NULL);
+	CHECK(vb_parse_pos("L0", &p) == VB_EINVAL);
+	CHECK(!strcmp(vb_err_detail(), "invalid offset 'L0' (lines count from 1)"));
+	CHECK(vb_parse_pos("L00+3", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("L", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("L+3", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("L0x10", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("L1K", &p) == VB_EINVAL);
+	CHECK(strstr(vb_err_detail(), "L<LINE>+N") != NULL);
+	CHECK(vb_parse_pos("L3+", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("L3-x", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("L3+1Q", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("L3+18446744073709551616", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("l3", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("L-3", &p) == VB_EINVAL);
+	CHECK(vb_parse_pos("end-L3", &p) == VB_EINVAL);
+	/* parsing again forgets an earlier line */
+	CHECK_OK(vb_parse_pos("L3", &p));
+	CHECK_OK(vb_parse_pos("5", &p));
+	CHECK(p.line == 0 && p.n == 5);
+	CHECK_OK(vb_parse_pos("L3", &p));
+	CHECK_OK(vb_parse_pos("@a", &p));
+	CHECK(p.line == 0);
+	/* lines are not elements */
+	CHECK_OK(vb_parse_pos_unit("L3+2", 1, &p));
+	CHECK(vb_parse_pos_unit("L3", 4, &p) == VB_EINVAL);
+	CHECK(!strcmp(vb_err_detail(), "offset 'L3' is a line address, which does not count elements (the unit is 4 bytes)"));
+	/* a --ranges line may start at a line */
+	{
+		uint64_t rlen;
+		CHECK(vb_parse_range_line("L2-1 0x10\n", 10, 1, &p, &rlen) == 1);
+		CHECK(p.line == 2 && p.before && p.n == 1 && rlen == 16);
+		CHECK(vb_parse_range_line("L0 1\n", 5, 1, &p, &rlen) == -1);
+		CHECK(vb_parse_range_line("L2 4\n", 5, 2, &p, &rlen) == -1);
+	}
+	{
+		char fb[64];
+		const char *round[] = {"L1", "L9+1", "L9-1", "L18446744073709551615+18446744073709551615"};
+		for (size_t i = 0; i < sizeof round / sizeof round[0]; i++) {
+			CHECK_OK(vb_parse_pos(round[i], &p));
+			vb_pos_format(&p, fb, sizeof fb);
+			CHECK(!strcmp(fb, round[i]));
+		}
+		CHECK_OK(vb_parse_pos("L9+0", &p));
+		vb_pos_format(&p, fb, sizeof fb);
+		CHECK(!strcmp(fb, "L9"));
+	}
+
+	/* line ranges: A-B, A-, -B, A */
+	{
+		uint64_t a, b;
+		CHECK_OK(vb_parse_line_range("3-7", &a, &b));
+		CHECK(a == 3 && b == 7);
+		CHECK_OK(vb_parse_line_range("7-3", &a, &b));
+		CHECK(a == 7 && b == 3);
+		CHECK_OK(vb_parse_line_range("5", &a, &b));
+		CHECK(a == 5 && b == 5);
+		CHECK_OK(vb_parse_line_range("5-", &a, &b));
+		CHECK(a == 5 && b == UINT64_MAX);
+		CHECK_OK(vb_parse_line_range("-9", &a, &b));
+		CHECK(a == 1 && b == 9);
+		CHECK_OK(vb_parse_line_range("18446744073709551615-18446744073709551615", &a, &b));
+		CHECK(a == UINT64_MAX && b == UINT64_MAX);
+		CHECK(vb_parse_line_range("18446744073709551616", &a, &b) == VB_EINVAL);
+		CHECK(strstr(vb_err_detail(), "too large") != NULL);
+		CHECK(vb_parse_line_range("1-18446744073709551616", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("", &a, &b) == VB_EINVAL);
+		CHECK(!strcmp(vb_err_detail(), "empty line range"));
+		CHECK(vb_parse_line_range("-", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("0", &a, &b) == VB_EINVAL);
+		CHECK(!strcmp(vb_err_detail(), "invalid line range '0' (lines count from 1)"));
+		CHECK(vb_parse_line_range("0-3", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("3-0", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("-0", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("1-2-3", &a, &b) == VB_EINVAL);
+		CHECK(!strcmp(vb_err_detail(), "invalid line range '1-2-3' (expected A-B, A-, -B or A)"));
+		CHECK(vb_parse_line_range("--3", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("1,3", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("1 -3", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("1K", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("0x3", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("L3", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("+3", &a, &b) == VB_EINVAL);
+		CHECK(vb_parse_line_range("3-+4", &a, &b) == VB_EINVAL);
+	}
+
 	char buf[32];
+	CHECK_OK(vb_parse_pos("0", &p));
 	p.from_end = 1;
 	p.n = 5;
 	vb_pos_format(&p, buf, sizeof buf);

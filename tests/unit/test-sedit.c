@@ -93,7 +93,7 @@ static void test_counted(void)
 	 * (1 MiB) and the input pipe hold, so that the pump cannot have
 	 * read it all when it is stopped */
 	enum { N = 200000, BIG = 4 << 20 };
-	struct vb_sedit_del d = {{10, 0, "", 0}, 10, NULL};
+	struct vb_sedit_del d = {{10, 0, "", 0, 0}, 10, NULL};
 	struct vb_sedit e;
 	unsigned char *out;
 	uint64_t len = 0;
@@ -251,7 +251,7 @@ int main(void)
 
 	/* end-relative beyond hold_max on a pipe is refused before output */
 	{
-		struct vb_sedit_del d = {{100, 1, "", 0}, 10, NULL};
+		struct vb_sedit_del d = {{100, 1, "", 0, 0}, 10, NULL};
 		struct vb_sedit e;
 		memset(&e, 0, sizeof e);
 		e.dels = &d;
