@@ -47,8 +47,11 @@ struct vb_lines {
 struct vb_lines vb_lines_unknown(void);
 
 /* The counts of p[0, n) (n > 0), exact; the work is a pass over the bytes
- * 64 at a time. */
+ * 16 or 32 at a time (SSE2, or AVX2 where the CPU has it). */
 struct vb_lines vb_lines_scan(const void *p, size_t n);
+/* For tests: the widest path vb_lines_scan may take from now on (0 a byte
+ * at a time, 1 SSE2, 2 AVX2: the default); not thread-safe. */
+void vb_lines_scan_cap(int level);
 
 /* The counts of span a followed by span b. */
 struct vb_lines vb_lines_cat(const struct vb_lines *a, const struct vb_lines *b);

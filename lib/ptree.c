@@ -1175,6 +1175,142 @@ enum vb_err vb_ptree_flush(struct vb_ptree *t, struct vb_root *r)
 	return flush_rec(t, r);
 }
 
+/* ----------------------------------------------------------------- build */
+
+struct vb_ptree_build {
+	struct vb_ptree *t;
+	uint64_t bytes;                       /* of the pieces added */
+	/* per level: the node being filled and the full one before it, kept
+	 * unwritten until a third is needed so the last two can be balanced */
+	struct vb_node *cur[VB_PTREE_MAX_DEPTH], *prev[VB_PTREE_MAX_DEPTH];
+	uint64_t done[VB_PTREE_MAX_DEPTH];    /* nodes passed up from the level */
+};
+
+enum vb_err vb_ptree_build_begin(struct vb_ptree *t, struct vb_ptree_build **out)
+{
+	if (!(*out = calloc(1, sizeof **out)))
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	(*out)->t = t;
+	return VB_OK;
+}
+
+void vb_ptree_build_free(struct vb_ptree_build *b)
+{
+	if (!b)
+		return;
+	for (int l = 0; l < VB_PTREE_MAX_DEPTH; l++) {
+		node_unref(b->t, b->cur[l]);
+		node_unref(b->t, b->prev[l]);
+	}
+	free(b);
+}
+
+static enum vb_err build_put(struct vb_ptree_build *b, int level, const struct vb_piece *p,
+			     const struct vb_root *k);
+
+/* Write node n of `level` (the builder's reference goes) and add its
+ * entry to the level above. */
+static enum vb_err build_emit(struct vb_ptree_build *b, int level, struct vb_node *n)
+{
+	struct vb_root k = vb_root_empty();
+	enum vb_err rc;
+
+	recompute(n, &k);
+	k.mem = n;
+	if ((rc = flush_rec(b->t, &k))) {
+		node_unref(b->t, n);
+		return rc;
+	}
+	b->done[level]++;
+	if (level + 1 >= VB_PTREE_MAX_DEPTH)
+		return vb_err_set(VB_ELIMIT, "the tree would be deeper than %d levels",
+				  VB_PTREE_MAX_DEPTH);
+	return build_put(b, level + 1, NULL, &k);
+}
+
+/* Add a piece (level 0) or a child entry (above) to `level`. */
+static enum vb_err build_put(struct vb_ptree_build *b, int level, const struct vb_piece *p,
+			     const struct vb_root *k)
+{
+	struct vb_node *n = b->cur[level];
+	enum vb_err rc;
+
+	if (n && !level && mergeable(b->t, &n->u.p[n->n - 1], p)) {
+		merge_into(&n->u.p[n->n - 1], p);
+		return VB_OK;
+	}
+	if (n && n->n == VB_PTREE_MAX) {
+		struct vb_node *full = b->prev[level];
+		b->prev[level] = n;
+		b->cur[level] = n = NULL;
+		if (full && (rc = build_emit(b, level, full)))
+			return rc;
+	}
+	if (!n) {
+		if (!(n = node_new(b->t, (unsigned)level)))
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		b->cur[level] = n;
+	}
+	if (level)
+		n->u.k[n->n++] = *k;
+	else
+		n->u.p[n->n++] = *p;
+	return VB_OK;
+}
+
+enum vb_err vb_ptree_build_add(struct vb_ptree_build *b, const struct vb_piece *p)
+{
+	uint64_t end;
+
+	if (!p->len)
+		return VB_OK;
+	if (__builtin_add_overflow(b->bytes, p->len, &end))
+		return vb_err_set(VB_ELIMIT, "content would exceed 2^64-1 bytes");
+	b->bytes = end;
+	return build_put(b, 0, p, NULL);
+}
+
+enum vb_err vb_ptree_build_end(struct vb_ptree_build *b, struct vb_root *root)
+{
+	enum vb_err rc = VB_OK;
+
+	*root = vb_root_empty();
+	for (int l = 0; l < VB_PTREE_MAX_DEPTH && !rc; l++) {
+		struct vb_node *p = b->prev[l], *c = b->cur[l];
+		if (!c)
+			break;
+		if (!p && !b->done[l]) {
+			/* the only node of the top level: the root */
+			recompute(c, root);
+			root->mem = c;
+			b->cur[l] = NULL;
+			break;
+		}
+		/* the last node takes entries from the full one before it
+		 * (VB_PTREE_MAX of them) until it has VB_PTREE_MIN */
+		if (p && c->n < VB_PTREE_MIN) {
+			unsigned m = VB_PTREE_MIN - c->n;
+			if (l) {
+				memmove(&c->u.k[m], &c->u.k[0], c->n * sizeof c->u.k[0]);
+				memcpy(&c->u.k[0], &p->u.k[p->n - m], m * sizeof c->u.k[0]);
+			} else {
+				memmove(&c->u.p[m], &c->u.p[0], c->n * sizeof c->u.p[0]);
+				memcpy(&c->u.p[0], &p->u.p[p->n - m], m * sizeof c->u.p[0]);
+			}
+			c->n = (uint16_t)(c->n + m);
+			p->n = (uint16_t)(p->n - m);
+		}
+		b->prev[l] = b->cur[l] = NULL;
+		if (p && (rc = build_emit(b, l, p))) {
+			node_unref(b->t, c);
+			break;
+		}
+		rc = build_emit(b, l, c);
+	}
+	vb_ptree_build_free(b);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- cursor */
 
 void vb_ptree_cur_close(struct vb_ptree_cur *c)

@@ -121,6 +121,26 @@ enum vb_err vb_ptree_delete(struct vb_ptree *t, struct vb_root *r, uint64_t pos,
  * On failure the root is unchanged and still usable. */
 enum vb_err vb_ptree_flush(struct vb_ptree *t, struct vb_root *r);
 
+/*
+ * Building a tree from its pieces in order, bottom-up: a leaf is filled
+ * to VB_PTREE_MAX pieces (contiguous pieces merged as by an insert),
+ * written through io->write_node and its entry passed to the level
+ * above, and so on up; so a build is O(pieces) with no path walked per
+ * piece and holds at most two nodes per level in memory.  The last two
+ * nodes of a level are balanced so that every node but the root holds
+ * at least VB_PTREE_MIN entries.  On success *root is the tree (its root
+ * node in memory, the rest written) and the builder is freed; on any
+ * failure, and from vb_ptree_build_free, what was built is dropped (the
+ * nodes already written stay in the file: the caller's rollback removes
+ * them).  Counts are taken as given, as by vb_ptree_insert.
+ */
+struct vb_ptree_build;
+enum vb_err vb_ptree_build_begin(struct vb_ptree *t, struct vb_ptree_build **out);
+enum vb_err vb_ptree_build_add(struct vb_ptree_build *b, const struct vb_piece *p);
+enum vb_err vb_ptree_build_end(struct vb_ptree_build *b, struct vb_root *root);
+/* NULL-safe. */
+void vb_ptree_build_free(struct vb_ptree_build *b);
+
 /* A cursor walks the pieces of one tree; it pins the nodes on its path, so
  * it stays valid while the root it came from is edited or released (it
  * keeps showing the tree as it was). */

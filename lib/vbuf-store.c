@@ -400,10 +400,10 @@ static enum vb_err s_flatten(void *be, const struct vb_flatten_opts *o,
  * content without counts counted and the tree rebuilt with them, content
  * unchanged.  Base pieces are counted in the index's own pass over the
  * base (marks at their ends: MARKS_MAX at most, 24 bytes each), any
- * others through the index or by reading.  The new tree's nodes are
- * written every FLUSH_EVERY pieces, so its memory is bounded too. */
+ * others through the index or by reading.  The new tree is built
+ * bottom-up (vb_ptree_build), its nodes written as they fill, so its
+ * memory is bounded too. */
 #define MARKS_MAX ((size_t)1 << 19)
-#define FLUSH_EVERY 4096
 
 static int cmp_mark(const void *a, const void *b)
 {
@@ -478,6 +478,7 @@ static enum vb_err s_count_lines(void *be, const struct vb_flatten_opts *o,
 {
 	struct sbe *e = be;
 	struct vb_ptree_cur c;
+	struct vb_ptree_build *bd = NULL;
 	struct vb_root nr = vb_root_empty();
 	struct vb_lindex_mark *marks = NULL;
 	size_t nmarks = 0;
@@ -500,8 +501,10 @@ static enum vb_err s_count_lines(void *be, const struct vb_flatten_opts *o,
 	rc = VB_OK;
 	if (!e->root.bytes || (vb_ptree_lines(e->t, &e->root, &all), all.known))
 		goto out;
+	if ((rc = vb_ptree_build_begin(e->t, &bd)))
+		goto out;
 	rc = vb_ptree_seek(e->t, &e->root, 0, &c);
-	for (uint64_t pos = 0, n = 0; !rc && !c.at_end; rc = vb_ptree_next(&c)) {
+	for (; !rc && !c.at_end; rc = vb_ptree_next(&c)) {
 		struct vb_piece p = *vb_ptree_cur_piece(&c);
 		if (!p.lines.known) {
 			const struct vb_lindex_mark *a = NULL, *b = NULL;
@@ -515,14 +518,14 @@ static enum vb_err s_count_lines(void *be, const struct vb_flatten_opts *o,
 				break;
 			st->pieces++;
 		}
-		if ((rc = vb_ptree_insert(e->t, &nr, pos, &p)))
-			break;
-		pos += p.len;
-		/* write finished nodes now and then: memory stays bounded */
-		if (++n % FLUSH_EVERY == 0 && (rc = vb_ptree_flush(e->t, &nr)))
+		if ((rc = vb_ptree_build_add(bd, &p)))
 			break;
 	}
 	vb_ptree_cur_close(&c);
+	if (!rc) {
+		rc = vb_ptree_build_end(bd, &nr);
+		bd = NULL;
+	}
 	if (!rc && (nr.bytes != e->root.bytes))
 		rc = vb_err_set(VB_EIO, "internal error: the recounted tree has another length");
 	if (rc) {
@@ -532,6 +535,7 @@ static enum vb_err s_count_lines(void *be, const struct vb_flatten_opts *o,
 	vb_root_release(e->t, &e->root);
 	e->root = nr;
 out:
+	vb_ptree_build_free(bd);
 	free(marks);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "lines.h"
 #include "ptree.h"
 
 #define BASE_SIZE (1u << 20)
@@ -161,6 +162,137 @@ static void test_paper_example(struct vb_ptree *t)
 	data_open = 0;
 }
 
+/* Byte i of piece p. */
+static unsigned char piece_byte(const struct vb_piece *p, uint64_t i)
+{
+	return p->src == VB_SRC_BASE ? base_byte(p->start + i) : file[p->rec + p->start + i];
+}
+
+/* io.lines of a counting tree: the bytes counted, any length. */
+static enum vb_err fake_lines(void *ctx, const struct vb_piece *p, uint64_t skip, uint64_t take,
+			      uint64_t limit, struct vb_lines *out, int *cr_before, int *lf_after)
+{
+	static unsigned char buf[BASE_SIZE];
+	(void)ctx;
+	(void)limit;
+	REQUIRE(take <= sizeof buf);
+	for (uint64_t i = 0; i < take; i++)
+		buf[i] = piece_byte(p, skip + i);
+	*out = vb_lines_scan(buf, take);
+	*cr_before = skip && piece_byte(p, skip - 1) == '\r';
+	*lf_after = skip + take < p->len && piece_byte(p, skip + take) == '\n';
+	return VB_OK;
+}
+
+/*
+ * vb_ptree_build against inserts at the end: for piece counts around
+ * every fill boundary (one leaf, two, a full level, a level more) and
+ * random ones, with contiguous neighbours to merge, in a counting and a
+ * plain tree: the same pieces, the same sums and counts, every node
+ * within its fill bounds, and the tree still takes edits.
+ */
+static void test_build(int counts, uint64_t *seed)
+{
+	struct vb_ptree_io io = {NULL, fake_read, fake_tell, fake_write, MIN_OFF, BASE_SIZE,
+				 counts, counts ? fake_lines : NULL};
+	static const uint64_t sizes[] = {0, 1, 2, 7, 8, 9, 31, 32, 33, 39, 40, 41, 63, 64, 65,
+					 1023, 1024, 1025, 1031, 1032, 1056, 32 * 32 * 32 + 3,
+					 32 * 32 * 32 * 2 + 5};
+	struct vb_ptree *t;
+	unsigned char *want = malloc(BASE_SIZE * 4), *got = malloc(BASE_SIZE * 4);
+
+	REQUIRE(want && got);
+	REQUIRE_OK(vb_ptree_create(&io, 256 * 1024, &t));
+	for (size_t si = 0; si < sizeof sizes / sizeof sizes[0] + 20; si++) {
+		uint64_t n = si < sizeof sizes / sizeof sizes[0] ? sizes[si] : test_rand(seed) % 5000;
+		struct vb_ptree_build *b;
+		struct vb_root ins = vb_root_empty(), blt;
+		uint64_t len = 0, bstart = 0;
+		REQUIRE_OK(vb_ptree_build_begin(t, &b));
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t k = 1 + test_rand(seed) % 40;
+			struct vb_piece p;
+			if (len + k > BASE_SIZE * 4)
+				break;
+			if (test_rand(seed) % 2) {
+				/* a base piece: now and then right after the last */
+				if (test_rand(seed) % 4 == 0 || bstart + k > BASE_SIZE)
+					bstart = test_rand(seed) % (BASE_SIZE - k);
+				p = (struct vb_piece){VB_SRC_BASE, 0, bstart, k, {0, 0, 0, 0, 0, 0}};
+				bstart += k + (test_rand(seed) % 3 != 0);
+			} else {
+				unsigned char d[40];
+				for (uint64_t j = 0; j < k; j++)
+					d[j] = "ab\r\nz"[test_rand(seed) % 5];
+				if (test_rand(seed) % 3 == 0)
+					data_open = 0;
+				p = append_data(d, k);
+			}
+			for (uint64_t j = 0; j < k; j++)
+				want[len + j] = piece_byte(&p, j);
+			if (counts)
+				p.lines = vb_lines_scan(want + len, k);
+			REQUIRE_OK(vb_ptree_insert(t, &ins, len, &p));
+			REQUIRE_OK(vb_ptree_build_add(b, &p));
+			len += k;
+		}
+		data_open = 0;
+		REQUIRE_OK(vb_ptree_build_end(b, &blt));
+		CHECK_EQ_U64(blt.bytes, len);
+		CHECK_EQ_U64(blt.pieces, ins.pieces);
+		CHECK(blt.off == 0 && (len ? blt.mem != NULL : blt.mem == NULL));
+		if (counts && len) {
+			struct vb_lines a, w = vb_lines_scan(want, len);
+			vb_ptree_lines(t, &blt, &a);
+			CHECK(a.known && a.lf == w.lf && a.cr == w.cr && a.crlf == w.crlf &&
+			      a.head_lf == w.head_lf && a.tail_cr == w.tail_cr);
+		}
+		for (int round = 0; round < 2; round++) {
+			uint64_t pieces;
+			int mergeable;
+			CHECK_OK(vb_ptree_check(t, &blt));
+			read_all(t, &blt, got, &pieces, &mergeable);
+			CHECK(memcmp(got, want, len) == 0);
+			CHECK_EQ_U64(pieces, blt.pieces);
+			CHECK(!mergeable);
+			check_backward(t, &blt);
+			/* then an edit in the middle and a flush */
+			if (!round && len > 2) {
+				uint64_t at = test_rand(seed) % len, m = 1 + test_rand(seed) % (len - at);
+				if (at + m > len)
+					m = len - at;
+				REQUIRE_OK(vb_ptree_delete(t, &blt, at, m));
+				memmove(want + at, want + at + m, len - at - m);
+				len -= m;
+				REQUIRE_OK(vb_ptree_flush(t, &blt));
+			}
+		}
+		vb_root_release(t, &ins);
+		vb_root_release(t, &blt);
+		if (check_failures) {
+			fprintf(stderr, "build: failed at %llu pieces (counts %d)\n",
+				(unsigned long long)n, counts);
+			exit(1);
+		}
+	}
+	/* an abandoned build frees what it holds */
+	struct vb_ptree_build *b;
+	REQUIRE_OK(vb_ptree_build_begin(t, &b));
+	for (int i = 0; i < 3000; i++) {
+		struct vb_piece p = {VB_SRC_BASE, 0, (uint64_t)i * 2, 1, {0, 0, 0, 0, 0, 0}};
+		REQUIRE_OK(vb_ptree_build_add(b, &p));
+	}
+	vb_ptree_build_free(b);
+	vb_ptree_build_free(NULL);
+	/* every node left is one the cache holds */
+	struct vb_ptree_stats st;
+	vb_ptree_stats(t, &st);
+	CHECK_EQ_U64(st.nodes_live, st.cache_nodes);
+	vb_ptree_free(t);
+	free(want);
+	free(got);
+}
+
 int main(void)
 {
 	struct vb_ptree_io io = {NULL, fake_read, fake_tell, fake_write, MIN_OFF, BASE_SIZE, 0, NULL};
@@ -169,6 +301,8 @@ int main(void)
 	unsigned char zero[MIN_OFF] = {0};
 
 	file_append(zero, MIN_OFF);
+	test_build(0, &seed);
+	test_build(1, &seed);
 	REQUIRE_OK(vb_ptree_create(&io, 256 * 1024, &t));
 	test_paper_example(t);
 
