@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -271,4 +272,162 @@ enum vb_err vb_sink_pump(struct vb_sink *s, int in, uint64_t max, uint64_t *copi
 	}
 	*copied = done;
 	return rc;
+}
+
+/* ------------------------------------------------------------ read ahead */
+
+#define AHEAD_MAX 8u
+
+struct vb_io_ahead {
+	int fd;
+	uint64_t off, len;
+	size_t chunk;
+	unsigned nbuf;
+	unsigned char *buf[AHEAD_MAX];
+	size_t fill[AHEAD_MAX];
+	int ready[AHEAD_MAX];          /* filled, not yet taken back */
+	unsigned next;                 /* the caller's next buffer */
+	int held;                      /* the caller holds the buffer before next */
+	uint64_t taken;                /* bytes handed to the caller */
+	pthread_t th;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;                      /* the caller is closing */
+	int failed;                    /* the thread stopped on an error */
+	int err_errno;                 /* of the read that failed; 0: end of file */
+	uint64_t err_off;              /* where */
+};
+
+static void *ahead_main(void *arg)
+{
+	struct vb_io_ahead *a = arg;
+	uint64_t pos = 0;
+
+	for (unsigned b = 0; pos < a->len; b = (b + 1) % a->nbuf) {
+		pthread_mutex_lock(&a->mu);
+		while (a->ready[b] && !a->stop)
+			pthread_cond_wait(&a->cv, &a->mu);
+		int stop = a->stop;
+		pthread_mutex_unlock(&a->mu);
+		if (stop)
+			break;
+		size_t want = a->len - pos < a->chunk ? (size_t)(a->len - pos) : a->chunk, got = 0;
+		enum vb_err rc = vb_io_pread_full(a->fd, a->buf[b], want, a->off + pos, &got);
+		pthread_mutex_lock(&a->mu);
+		if (rc || got < want) {
+			a->failed = 1;
+			a->err_errno = rc ? vb_err_errno() : 0;
+			a->err_off = a->off + pos + got;
+		} else {
+			a->fill[b] = want;
+			a->ready[b] = 1;
+		}
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		if (a->failed)
+			break;
+		pos += want;
+	}
+	return NULL;
+}
+
+enum vb_err vb_io_ahead_open(int fd, uint64_t off, uint64_t len, size_t chunk, unsigned nbuf,
+			     struct vb_io_ahead **out)
+{
+	struct vb_io_ahead *a;
+
+	*out = NULL;
+	if (nbuf < 2 || nbuf > AHEAD_MAX || !chunk)
+		return vb_err_set(VB_EINVAL, "internal error: read-ahead of %u buffers of %zu bytes",
+				  nbuf, chunk);
+	if (!(a = calloc(1, sizeof *a)))
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	a->fd = fd;
+	a->off = off;
+	a->len = len;
+	a->chunk = chunk;
+	a->nbuf = nbuf;
+	for (unsigned i = 0; i < nbuf; i++)
+		if (!(a->buf[i] = malloc(chunk))) {
+			vb_io_ahead_close(a);
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		}
+	if (pthread_mutex_init(&a->mu, NULL)) {
+		vb_io_ahead_close(a);
+		return vb_err_set(VB_ENOMEM, "cannot set up reading ahead");
+	}
+	if (pthread_cond_init(&a->cv, NULL)) {
+		pthread_mutex_destroy(&a->mu);
+		vb_io_ahead_close(a);
+		return vb_err_set(VB_ENOMEM, "cannot set up reading ahead");
+	}
+	a->started = 1; /* the mutex and condition exist from here on */
+	if ((errno = pthread_create(&a->th, NULL, ahead_main, a))) {
+		a->started = 0;
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+		vb_io_ahead_close(a);
+		return vb_err_sys("cannot start reading ahead");
+	}
+	a->started = 2;
+	*out = a;
+	return VB_OK;
+}
+
+enum vb_err vb_io_ahead_next(struct vb_io_ahead *a, const unsigned char **p, size_t *n)
+{
+	unsigned b = a->next;
+
+	*p = NULL;
+	*n = 0;
+	pthread_mutex_lock(&a->mu);
+	if (a->held) {
+		/* the buffer before is the caller's no more */
+		a->ready[(b + a->nbuf - 1) % a->nbuf] = 0;
+		a->held = 0;
+		pthread_cond_broadcast(&a->cv);
+	}
+	if (a->taken == a->len) {
+		pthread_mutex_unlock(&a->mu);
+		return VB_OK;
+	}
+	while (!a->ready[b] && !a->failed)
+		pthread_cond_wait(&a->cv, &a->mu);
+	if (!a->ready[b]) {
+		int e = a->err_errno;
+		unsigned long long off = a->err_off;
+		pthread_mutex_unlock(&a->mu);
+		if (!e)
+			return vb_err_set(VB_EIO, "unexpected end of file at offset %llu", off);
+		errno = e;
+		return vb_err_sys("read at offset %llu", off);
+	}
+	*p = a->buf[b];
+	*n = a->fill[b];
+	a->held = 1;
+	a->taken += a->fill[b];
+	a->next = (b + 1) % a->nbuf;
+	pthread_mutex_unlock(&a->mu);
+	return VB_OK;
+}
+
+void vb_io_ahead_close(struct vb_io_ahead *a)
+{
+	if (!a)
+		return;
+	if (a->started == 2) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = 1;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->th, NULL);
+	}
+	if (a->started) {
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+	}
+	for (unsigned i = 0; i < a->nbuf; i++)
+		free(a->buf[i]);
+	free(a);
 }

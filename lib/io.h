@@ -69,4 +69,23 @@ enum vb_err vb_sink_copy(struct vb_sink *s, int in, uint64_t off, uint64_t len);
  * *copied says how many moved. */
 enum vb_err vb_sink_pump(struct vb_sink *s, int in, uint64_t max, uint64_t *copied);
 
+/*
+ * Reading ahead: a thread reads [off, off+len) of `fd` in order, `chunk`
+ * bytes at a time into `nbuf` (2..8) buffers, while the caller works on
+ * the chunk before; so reading (the copy out of the page cache, or the
+ * wait for the disk) overlaps the caller's work on two cores.  The
+ * caller takes the chunks in order with vb_io_ahead_next: *p stays valid
+ * until the next call or the close; *n is 0 after the last chunk.  The
+ * file ending early is VB_EIO with errno 0 and detail "unexpected end of
+ * file at offset N"; a read error is VB_EIO as vb_io_pread_full's.  The
+ * thread touches nothing but `fd` and its own buffers.  Memory: nbuf *
+ * chunk bytes.
+ */
+struct vb_io_ahead;
+enum vb_err vb_io_ahead_open(int fd, uint64_t off, uint64_t len, size_t chunk, unsigned nbuf,
+			     struct vb_io_ahead **out);
+enum vb_err vb_io_ahead_next(struct vb_io_ahead *a, const unsigned char **p, size_t *n);
+/* Stop the thread and free everything; NULL-safe. */
+void vb_io_ahead_close(struct vb_io_ahead *a);
+
 #endif

@@ -16,6 +16,7 @@
  */
 #include "lindex.h"
 #include "err.h"
+#include "io.h"
 #include "le.h"
 #include "store-format.h"
 
@@ -27,12 +28,15 @@
 #define G ((uint64_t)VB_FMT_LX_G)
 #define REC_MAX (VB_FMT_LX_ENTRIES + VB_FMT_LX_ENTRY * VB_FMT_LX_G)
 #define CHUNK ((size_t)1 << 20)
+#define AHEAD 3u                /* buffers of CHUNK bytes reading ahead */
 #define SLOTS 4
 
 _Static_assert(REC_MAX <= VB_FMT_REC_MAX, "a LINES record fits in one record");
 _Static_assert(CHUNK % VB_FMT_BLOCK == 0, "the build reads whole blocks");
-_Static_assert(CHUNK + 2 * VB_FMT_BLOCK + SLOTS * REC_MAX + VB_FMT_REC_MAX <= VB_LINDEX_MEM,
-	       "the memory bound");
+_Static_assert(2 * VB_FMT_BLOCK + SLOTS * REC_MAX + VB_FMT_REC_MAX <= VB_LINDEX_MEM,
+	       "the memory bound of a handle");
+_Static_assert(AHEAD * CHUNK + 2 * REC_MAX + VB_FMT_REC_MAX <= VB_LINDEX_BUILD_MEM,
+	       "the memory bound of a build");
 
 struct pfx {
 	uint64_t lf, cr, crlf;
@@ -319,7 +323,9 @@ static void mark(struct vb_lindex_mark *m, const struct pfx *p, const struct pfx
 static enum vb_err pass(struct vb_store *s, uint64_t size, struct pass *ps)
 {
 	struct vb_piece bp = {VB_SRC_BASE, 0, 0, size, {0, 0, 0, 0, 0, 0}};
-	unsigned char *buf;
+	struct vb_io_ahead *ra = NULL;
+	unsigned char *own = NULL;
+	int fd;
 	struct pfx p = {0, 0, 0}, p0 = p;
 	int prev_cr = 0;
 	enum vb_err rc = VB_OK;
@@ -329,12 +335,25 @@ static enum vb_err pass(struct vb_store *s, uint64_t size, struct pass *ps)
 	for (size_t i = 0; i < ps->nmarks; i++)
 		if (ps->marks[i].off > size || (i && ps->marks[i].off < ps->marks[i - 1].off))
 			return vb_err_set(VB_EINVAL, "internal error: line index marks out of order");
-	if (!(buf = malloc(CHUNK)))
-		return vb_err_set(VB_ENOMEM, "out of memory");
+	/* a base file is read ahead on a thread; the embedded copy here */
+	if ((rc = vb_store_base_fd(s, 0, size, &fd)))
+		return rc;
+	if (fd >= 0 ? (rc = vb_io_ahead_open(fd, 0, size, CHUNK, AHEAD, &ra)) != VB_OK
+		    : !(own = malloc(CHUNK)))
+		return rc ? rc : vb_err_set(VB_ENOMEM, "out of memory");
 	ps->crc = crc(0, NULL, 0);
 	for (uint64_t at = 0; at < size && !rc;) {
 		size_t n = size - at < CHUNK ? (size_t)(size - at) : CHUNK;
-		if ((rc = vb_store_read(s, &bp, at, buf, n)))
+		const unsigned char *buf = own;
+		if (ra) {
+			if ((rc = vb_io_ahead_next(ra, &buf, &n)) == VB_EIO && !vb_err_errno())
+				rc = vb_store_base_short(s);
+			if (!rc && !n)
+				rc = vb_store_base_short(s);
+		} else {
+			rc = vb_store_read(s, &bp, at, own, n);
+		}
+		if (rc)
 			break;
 		ps->crc = crc(ps->crc, buf, n);
 		for (size_t k = 0; k < n && !rc; k += (size_t)B, j++) {
@@ -364,7 +383,8 @@ static enum vb_err pass(struct vb_store *s, uint64_t size, struct pass *ps)
 	/* at the end of the base: in the block after the last (j) */
 	for (; !rc && mi < ps->nmarks; mi++)
 		mark(&ps->marks[mi], &p, &p, prev_cr, 0);
-	free(buf);
+	vb_io_ahead_close(ra);
+	free(own);
 	return rc;
 }
 

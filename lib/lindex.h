@@ -22,8 +22,10 @@
 
 #include <stdint.h>
 
-/* Memory a handle or a build uses at most. */
+/* Memory a handle uses at most; a build (its read-ahead buffers, the
+ * records it fills). */
 #define VB_LINDEX_MEM ((size_t)2 << 20)
+#define VB_LINDEX_BUILD_MEM ((size_t)4 << 20)
 
 struct vb_lindex;
 
@@ -52,7 +54,8 @@ struct vb_lindex_mark {
 };
 
 /* Build the index of the base of `s` (a writer): one pass over the base
- * in bounded memory (VB_LINDEX_MEM, plus the caller's marks), appending
+ * in bounded memory (VB_LINDEX_BUILD_MEM, plus the caller's marks; a
+ * base file is read ahead on a second thread), appending
  * its records, and make the next commit refer to it
  * (vb_store_set_line_index).  marks[0..nmarks) (sorted by off, each at
  * most the base size; may be NULL) are filled in.  `progress`, if not

@@ -1932,6 +1932,25 @@ static struct vb_piece embedded(const struct vb_store *s, const struct vb_piece 
 	return e;
 }
 
+enum vb_err vb_store_base_fd(struct vb_store *s, uint64_t off, uint64_t n, int *fd)
+{
+	struct vb_piece p = {VB_SRC_BASE, 0, off, n, {0, 0, 0, 0, 0, 0}};
+	enum vb_err rc;
+
+	*fd = -1;
+	if (s->embed_rec)
+		return VB_OK;
+	if ((rc = base_ready(s, &p, 0, n)))
+		return rc;
+	*fd = s->base_fd;
+	return VB_OK;
+}
+
+enum vb_err vb_store_base_short(const struct vb_store *s)
+{
+	return vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded", s->base.rel);
+}
+
 enum vb_err vb_store_read(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
 			  void *buf, size_t n)
 {

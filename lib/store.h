@@ -128,6 +128,14 @@ uint64_t vb_store_records_start(const struct vb_store *s);
  * piece (contiguous with the previous append's piece). */
 enum vb_err vb_store_append(struct vb_store *s, const void *buf, size_t n,
 			    struct vb_piece *p);
+/* For reading base bytes [off, off+n) straight from the base file (a
+ * thread may pread it while the store is in use): its descriptor in
+ * *fd, or -1 where the base is the embedded copy (read it with
+ * vb_store_read).  Errors as vb_store_read's: no base file, a range
+ * outside it.  A base file found shorter than recorded is the error
+ * vb_store_base_short gives (VB_EBASE). */
+enum vb_err vb_store_base_fd(struct vb_store *s, uint64_t off, uint64_t n, int *fd);
+enum vb_err vb_store_base_short(const struct vb_store *s);
 /* Read `n` bytes of piece `p` starting `skip` bytes into it; verified. */
 enum vb_err vb_store_read(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
 			  void *buf, size_t n);

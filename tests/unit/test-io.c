@@ -2,8 +2,12 @@
  * test-io: the sink delivers the same bytes by every path: splice into a
  * pipe, copy_file_range into a file, sendfile into a socket, and the
  * read/write fallback into an O_APPEND file (which the kernel refuses for
- * copy_file_range); a short source is an error, not silence.
+ * copy_file_range); a short source is an error, not silence.  Reading
+ * ahead (vb_io_ahead) hands over every byte in order for any chunk and
+ * buffer count, says where a short file ends, reports a failed read
+ * with its errno, and closes cleanly at any point.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -102,6 +106,60 @@ static void copy_into_file(int in, int append)
 	close(fd);
 }
 
+static void ahead(int in, uint64_t *seed)
+{
+	static const size_t chunks[] = {1, 4096, 65536, 1u << 20, N, N + 5};
+	unsigned char *got = malloc(N);
+	REQUIRE(got);
+	for (size_t ci = 0; ci < sizeof chunks / sizeof chunks[0]; ci++) {
+		for (unsigned nbuf = 2; nbuf <= 8; nbuf += 3) {
+			uint64_t off = test_rand(seed) % 1000, len = N - off - test_rand(seed) % 1000;
+			size_t chunk = chunks[ci] == 1 ? 1 + test_rand(seed) % 3000 : chunks[ci];
+			struct vb_io_ahead *a;
+			const unsigned char *p;
+			size_t n, at = 0;
+			REQUIRE_OK(vb_io_ahead_open(in, off, len, chunk, nbuf, &a));
+			while (!vb_io_ahead_next(a, &p, &n) && n) {
+				CHECK(n <= chunk && at + n <= len);
+				if (at + n > len)
+					break;
+				memcpy(got + at, p, n);
+				at += n;
+			}
+			CHECK_EQ_U64(at, len);
+			CHECK(memcmp(got, src + off, len) == 0);
+			/* after the end: the end again */
+			CHECK_OK(vb_io_ahead_next(a, &p, &n));
+			CHECK(n == 0 && p == NULL);
+			vb_io_ahead_close(a);
+		}
+	}
+	/* the file ends before len: every byte there is, then the error */
+	struct vb_io_ahead *a;
+	const unsigned char *p;
+	size_t n, at = 0;
+	enum vb_err rc;
+	REQUIRE_OK(vb_io_ahead_open(in, N - 100000, 300000, 65536, 3, &a));
+	while (!(rc = vb_io_ahead_next(a, &p, &n)) && n)
+		at += n;
+	CHECK(rc == VB_EIO && vb_err_errno() == 0);
+	CHECK(at == 65536);
+	CHECK(strstr(vb_err_detail(), "unexpected end of file at offset 3145728") != NULL);
+	vb_io_ahead_close(a);
+	/* a failed read: its errno */
+	REQUIRE_OK(vb_io_ahead_open(-1, 0, 10, 4, 2, &a));
+	CHECK(vb_io_ahead_next(a, &p, &n) == VB_EIO && vb_err_errno() == EBADF);
+	vb_io_ahead_close(a);
+	/* closed part-way, with the thread waiting for a free buffer */
+	REQUIRE_OK(vb_io_ahead_open(in, 0, N, 4096, 2, &a));
+	CHECK_OK(vb_io_ahead_next(a, &p, &n));
+	CHECK(n == 4096 && !memcmp(p, src, 4096));
+	vb_io_ahead_close(a);
+	vb_io_ahead_close(NULL);
+	CHECK(vb_io_ahead_open(in, 0, N, 4096, 1, &a) == VB_EINVAL && a == NULL);
+	free(got);
+}
+
 int main(void)
 {
 	uint64_t seed = test_seed();
@@ -120,6 +178,7 @@ int main(void)
 	copy_into_stream(in, sp[1], sp[0], "socket (sendfile)");
 	copy_into_file(in, 0);
 	copy_into_file(in, 1);
+	ahead(in, &seed);
 
 	/* pump: from a pipe to a file, bounded by max */
 	REQUIRE(pipe(p) == 0);
