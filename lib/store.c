@@ -670,12 +670,21 @@ static char *relative_path(const char *from, const char *to)
 	return out;
 }
 
+/* " (a FIFO)" and so on, for a message about a file that is not a
+ * regular file. */
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m) ? " (a directory)" : S_ISFIFO(m) ? " (a FIFO)" : S_ISSOCK(m) ? " (a socket)"
+	       : S_ISCHR(m) ? " (a character device)" : S_ISBLK(m) ? " (a block device)" : "";
+}
+
 /* Fill the base identity of `path` for a new store at `store_path`. */
 static enum vb_err base_identify(const char *store_path, const char *path, struct base_id *b,
 				 int *fd_out)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* not blocking: a FIFO is refused, not waited on */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), fl;
 	enum vb_err rc;
 	char *abs = NULL, *sdir = NULL;
 
@@ -687,7 +696,12 @@ static enum vb_err base_identify(const char *store_path, const char *path, struc
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = vb_err_set(VB_EINVAL, "base file '%s' is not a regular file", path);
+		rc = vb_err_set(VB_EINVAL, "base file '%s' is not a regular file%s", path,
+				file_kind(st.st_mode));
+		goto fail;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		rc = vb_err_sys("base file '%s'", path);
 		goto fail;
 	}
 	abs = realpath(path, NULL);
@@ -779,7 +793,7 @@ static void base_attach(struct vb_store *s)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = vb_err_set(VB_EBASE, "base file '%s' has changed: it is no longer a regular file%s",
-				name, S_ISDIR(st.st_mode) ? " (a directory)" : "");
+				name, file_kind(st.st_mode));
 		goto fail;
 	}
 	int fl = fcntl(fd, F_GETFL);
@@ -1488,7 +1502,8 @@ static enum vb_err open_existing(struct vb_store *s, const struct vb_store_opts 
 	int tries = 0;
 
 again:
-	s->fd = open(s->path, (o->write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	/* not blocking (a FIFO is refused, not waited on), then blocking */
+	s->fd = open(s->path, (o->write ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (s->fd < 0) {
 		if (errno == ENOENT)
 			return vb_err_set(VB_ENOENT, "no such store");
@@ -1496,6 +1511,15 @@ again:
 			return vb_err_set(VB_ENOTSTORE, "is a directory");
 		return vb_err_sys("cannot open");
 	}
+	if (fstat(s->fd, &st) < 0)
+		return vb_err_sys("stat");
+	if (S_ISDIR(st.st_mode))
+		return vb_err_set(VB_ENOTSTORE, "is a directory");
+	if (!S_ISREG(st.st_mode))
+		return vb_err_set(VB_ENOTSTORE, "is not a regular file%s", file_kind(st.st_mode));
+	int fl = fcntl(s->fd, F_GETFL);
+	if (fl < 0 || fcntl(s->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return vb_err_sys("cannot open");
 	if (o->write) {
 		if ((rc = lock_write(s, o->wait)))
 			return rc;

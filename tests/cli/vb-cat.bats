@@ -496,7 +496,7 @@ EOF
 	mv base.txt saved
 	mkfifo base.txt
 	run -1 timeout 10 vb-cat s.vb
-	assert_output "vb-cat: s.vb: base file 'base.txt' has changed: it is no longer a regular file"
+	assert_output "vb-cat: s.vb: base file 'base.txt' has changed: it is no longer a regular file (a FIFO)"
 	rm base.txt
 	mkdir base.txt
 	run -1 timeout 10 vb-cat s.vb
@@ -1043,4 +1043,11 @@ lines_as_sed() {
 	assert_usage_error vb-cat "offset 'L1' is a line address, which does not count elements (the unit is 2 bytes)"
 	run vb-cat --unit 2 --range :L1 s.vb
 	assert_usage_error vb-cat "offset 'L1' is a line address, which does not count elements (the unit is 2 bytes)"
+}
+
+@test "a FIFO as the store: refused at once, exit 1" {
+	mkfifo f.vb
+	run timeout 10 vb-cat f.vb
+	assert_failure 1
+	assert_output 'vb-cat: f.vb: is not a regular file (a FIFO)'
 }

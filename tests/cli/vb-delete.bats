@@ -1469,3 +1469,10 @@ deletes_as_sed() {
 	assert_output ''
 	assert_equal "$stderr" "vb-delete: r:1: offset L2 is a line address, which a stream ('-') does not have (edit a store instead)"
 }
+
+@test "a FIFO as the store: refused at once, exit 1" {
+	mkfifo f.vb
+	run timeout 10 vb-delete f.vb 0 1
+	assert_failure 1
+	assert_output 'vb-delete: f.vb: is not a regular file (a FIFO)'
+}

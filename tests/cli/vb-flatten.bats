@@ -1147,3 +1147,10 @@ PY
 	[ "$(ls -A mnt)" = "base
 s.vb" ]
 }
+
+@test "a FIFO as the store: refused at once, exit 1" {
+	mkfifo f.vb
+	run timeout 10 vb-flatten f.vb
+	assert_failure 1
+	assert_output 'vb-flatten: f.vb: is not a regular file (a FIFO)'
+}

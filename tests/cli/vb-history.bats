@@ -1821,3 +1821,10 @@ make_pair() {
 	run -0 vb-cat -o @m -n 7 b.vb
 	assert_output 200000
 }
+
+@test "a FIFO as the store: refused at once, exit 1" {
+	mkfifo f.vb
+	run timeout 10 vb-history f.vb
+	assert_failure 1
+	assert_output 'vb-history: f.vb: is not a regular file (a FIFO)'
+}

@@ -89,7 +89,7 @@ hex_of() {
 	assert_output "vb-insert: n.vb: base file 'nosuch': No such file or directory"
 	mkdir dir
 	run -1 vb-insert --base dir n.vb 0 --text x
-	assert_output "vb-insert: n.vb: base file 'dir' is not a regular file"
+	assert_output "vb-insert: n.vb: base file 'dir' is not a regular file (a directory)"
 	assert_file_not_exists n.vb
 	[ "$(ls -A)" = dir ]
 }
@@ -1925,4 +1925,19 @@ make_bad_tail() {
 	assert_same_sum s.vb "$before"
 	run bash -c 'printf "a\nb\n" | vb-insert - L2 --text z'
 	assert_usage_error vb-insert "offset 'L2' is a line address, which a stream ('-') does not have (edit a store instead)"
+}
+
+@test "a FIFO as the store or as --base: refused at once, exit 1, nothing created or waited for" {
+	mkfifo f.vb fb
+	make_base base.txt 3
+	run timeout 10 vb-insert f.vb 0 --text x
+	assert_failure 1
+	assert_output 'vb-insert: f.vb: is not a regular file (a FIFO)'
+	run timeout 10 vb-insert --base fb n.vb 0 --text x
+	assert_failure 1
+	assert_output "vb-insert: n.vb: base file 'fb' is not a regular file (a FIFO)"
+	assert_file_not_exists n.vb
+	run timeout 10 vb-insert /dev/null 0 --text x
+	assert_failure 1
+	assert_output 'vb-insert: /dev/null: is not a regular file (a character device)'
 }
