@@ -2913,16 +2913,33 @@ enum vb_err vb_store_rewrite_open(struct vb_store *old, struct vb_store **out)
 	}
 	if (!s)
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	sweep_temps(old);
 	s->fd = s->base_fd = s->dir_fd = -1;
 	s->writer = 1;
 	s->rewrite = 1;
 	s->no_sync = old->no_sync;
-	s->path = strdup(old->path);
+	s->id = old->id;
+	/* a store reached through a symbolic link is rewritten where the
+	 * link leads and the link stays: the new file goes beside the
+	 * target and replaces it */
+	struct stat lst;
+	if (lstat(old->path, &lst) < 0) {
+		rc = vb_err_sys("cannot find the store");
+		goto fail;
+	}
+	if (S_ISLNK(lst.st_mode)) {
+		if (!(s->path = realpath(old->path, NULL))) {
+			rc = vb_err_sys("cannot follow the symbolic link");
+			goto fail;
+		}
+	} else if (!(s->path = strdup(old->path))) {
+		rc = vb_err_set(VB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	sweep_temps(s);
 	s->rbuf = malloc(VB_FMT_REC_OVERHEAD + VB_FMT_REC_MAX);
 	s->blk = malloc(VB_FMT_BLOCK + VB_FMT_REC_OVERHEAD);
 	h = malloc(old->hdr_len);
-	if (!s->path || !s->rbuf || !s->blk || !h) {
+	if (!s->rbuf || !s->blk || !h) {
 		rc = vb_err_set(VB_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -3025,8 +3042,9 @@ enum vb_err vb_store_rewrite_publish(struct vb_store *n, struct vb_store *s)
 		else
 			rc = temp_name(n, n->tmp_path);
 	}
-	/* the old file is untouched until this rename replaces it */
-	if (!rc && rename(n->tmp_path, s->path) < 0)
+	/* the old file is untouched until this rename replaces it (at the
+	 * end of a symbolic link, n->path: see vb_store_rewrite_open) */
+	if (!rc && rename(n->tmp_path, n->path) < 0)
 		rc = vb_err_sys("cannot replace the store");
 	if (rc)
 		return rc;
@@ -3034,7 +3052,7 @@ enum vb_err vb_store_rewrite_publish(struct vb_store *n, struct vb_store *s)
 	free(n->tmp_path);
 	n->tmp_path = NULL;
 	n->writer = 0; /* nothing to roll back: the file is the store now */
-	char *dir = dir_of(s->path);
+	char *dir = dir_of(n->path);
 	int dfd = dir && !s->no_sync ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (dfd >= 0) {
 		fsync(dfd);

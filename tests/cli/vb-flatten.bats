@@ -766,6 +766,32 @@ history_versions() {
 	assert_output --partial "base file 'base'"
 }
 
+@test "--compact through a symbolic link compacts the target in its directory and keeps the link" {
+	mkdir -p real other
+	make_base real/base 3000
+	vb-insert --base real/base real/s.vb 0 --text x
+	for k in 1 2 3 4 5; do vb-insert real/s.vb 100 --text "edit $k"; done
+	before=$(vb-cat real/s.vb | cksum)
+	ln -s ../real/s.vb other/l.vb
+	ln -s real/s.vb top.vb
+	run -0 vb-flatten --compact other/l.vb
+	assert_link_exists other/l.vb
+	assert_equal "$(readlink other/l.vb)" ../real/s.vb
+	assert_equal "$(history_versions real/s.vb)" '7 6 '
+	assert_equal "$(vb-cat other/l.vb | cksum)" "$before"
+	# no temporary file left beside the link or the target
+	assert_equal "$(ls -A other)" l.vb
+	assert_equal "$(ls -A real | sort | tr '\n' ' ')" 'base s.vb '
+	vb-insert top.vb 0 --text y
+	before=$(vb-cat real/s.vb | cksum)
+	run -0 vb-flatten --compact --keep 1 top.vb
+	assert_link_exists top.vb
+	assert_equal "$(readlink top.vb)" real/s.vb
+	assert_equal "$(vb-cat real/s.vb | cksum)" "$before"
+	assert_equal "$(history_versions real/s.vb)" '9 8 '
+	run -0 vb-history --verify real/s.vb
+}
+
 @test "--compact --keep N keeps the N newest versions, each as it was" {
 	make_fragmented
 	for v in 30 31 32 33 34; do eval "sum$v=\$(content_sum s.vb $v)"; done
