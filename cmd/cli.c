@@ -776,14 +776,36 @@ void cli_warnings(const char *file, struct vb_vbuf *b)
 		cli_error(file, "warning: %s", vb_vbuf_warning(b, i));
 }
 
+int cli_check_output(const char *file, struct vb_vbuf *b)
+{
+	const char *base;
+
+	switch (vb_vbuf_file_use(b, STDOUT_FILENO, &base)) {
+	case VB_USE_STORE:
+		cli_error(file, "the output is the store itself: nothing written");
+		return EXIT_FAIL;
+	case VB_USE_BASE:
+		cli_error(file, "the output is its base file '%s': nothing written", base);
+		return EXIT_FAIL;
+	default:
+		return EXIT_OK;
+	}
+}
+
 int cli_open(const char *file, const struct vb_vbuf_opts *o, uint64_t version,
 	     struct vb_vbuf **b)
 {
 	enum vb_err rc = vb_vbuf_open(file, o, version, b);
+	int st;
 
 	if (rc)
 		return cli_fail(file, rc);
 	cli_warnings(file, *b);
+	if (!o->write && (st = cli_check_output(file, *b))) {
+		vb_vbuf_close(*b);
+		*b = NULL;
+		return st;
+	}
 	if (o->write && (rc = cli_check_if_version(*b))) {
 		vb_vbuf_close(*b);
 		*b = NULL;

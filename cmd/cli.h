@@ -234,12 +234,20 @@ void cli_store_opts(struct vb_vbuf_opts *o, int write);
 /* Print the warnings a store gave when it opened. */
 void cli_warnings(const char *file, struct vb_vbuf *b);
 
+/* Refuse to write onto a file the store reads: when standard output is
+ * the store file or its base file (`vb-cat s.vb >> s.vb`, `... >> BASE`),
+ * report it ("the output is the store itself: nothing written") and
+ * return EXIT_FAIL; else 0.  Commands that write a store's content or
+ * history to standard output ask this before writing anything. */
+int cli_check_output(const char *file, struct vb_vbuf *b);
+
 /* With --if-version: VB_ECONFLICT unless the newest version is that one. */
 enum vb_err cli_check_if_version(struct vb_vbuf *b);
 
 /* Open `file` at `version`, print its warnings; on failure report it and
  * return the exit status (0 on success).  A writer is also checked against
- * --if-version (exit 3 with the store unchanged). */
+ * --if-version (exit 3 with the store unchanged); a reader with
+ * cli_check_output. */
 int cli_open(const char *file, const struct vb_vbuf_opts *o, uint64_t version,
 	     struct vb_vbuf **b);
 

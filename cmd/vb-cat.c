@@ -118,6 +118,11 @@ static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 	if ((rc = vb_vbuf_open(path, &o, version, &b)))
 		return cli_fail(name, rc);
 	cli_warnings(name, b);
+	int st_out = cli_check_output(name, b);
+	if (st_out) {
+		vb_vbuf_close(b);
+		return st_out;
+	}
 	if (opt_version && version == VB_HEAD) {
 		/* the library reads VB_HEAD (2^64-1) as "the newest"; asked for
 		 * by number, it is a version that does not exist */
@@ -225,6 +230,27 @@ int main(int argc, char **argv)
 	if (!nargs) {
 		args = stdin_only;
 		nargs = 1;
+	}
+
+	/* onto a regular file: no store's content is written unless none
+	 * of them reads that file (`vb-cat a.vb s.vb >> s.vb` must not
+	 * append a.vb to s.vb either) */
+	struct stat ost;
+	if (nargs > 1 && fstat(1, &ost) == 0 && S_ISREG(ost.st_mode)) {
+		for (int i = 0; i < nargs; i++) {
+			struct vb_vbuf_opts o;
+			struct vb_vbuf *b;
+			if (!strcmp(args[i], "-"))
+				continue;
+			cli_store_opts(&o, 0);
+			o.lenient_base = 1;
+			if (vb_vbuf_open(args[i], &o, VB_HEAD, &b))
+				continue; /* reported in its turn */
+			int st = cli_check_output(args[i], b);
+			vb_vbuf_close(b);
+			if (st)
+				return cli_close_stdout(st);
+		}
 	}
 
 	struct vb_sink out;

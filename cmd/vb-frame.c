@@ -1494,6 +1494,16 @@ static int open_input(const struct frame_run *r, struct input *in, int *status)
 			return 0;
 		}
 		cli_warnings(name, in->store);
+		int st = cli_check_output(name, in->store);
+		if (st) {
+			if (st > *status)
+				*status = st;
+			vb_vbuf_close(in->store);
+			in->store = NULL;
+			if (in->fd > 0)
+				close(in->fd);
+			return 0;
+		}
 	}
 	if (r->at_version != VB_HEAD && !in->store) {
 		cli_error(name, "-V applies to stores, and this is not one");

@@ -773,6 +773,11 @@ static int verify(const char *store)
 	o.lenient_base = 1; /* reported as a problem by verify itself */
 	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b)))
 		return cli_fail(store, rc);
+	int st_out = cli_check_output(store, b);
+	if (st_out) {
+		vb_vbuf_close(b);
+		return st_out;
+	}
 	verify_name = store;
 	rc = vb_vbuf_verify(b, on_problem, on_note, &first, &st);
 	vb_vbuf_close(b);

@@ -1970,6 +1970,41 @@ enum vb_err vb_store_base_fd(struct vb_store *s, uint64_t off, uint64_t n, int *
 	return VB_OK;
 }
 
+static int same_file(int fd, const char *path, uint64_t dev, uint64_t ino)
+{
+	struct stat st;
+
+	if (fd >= 0 ? fstat(fd, &st) < 0 : !path || !path[0] || stat(path, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
+}
+
+int vb_store_file_use(struct vb_store *s, uint64_t dev, uint64_t ino, const char **name)
+{
+	int hit = 0;
+
+	*name = "";
+	if (same_file(s->fd, NULL, dev, ino))
+		return 1;
+	if (!s->base.present || s->embed_rec)
+		return 0;
+	if (s->base_fd >= 0) {
+		hit = same_file(s->base_fd, NULL, dev, ino);
+	} else {
+		char *sdir = dir_of(s->path), *rel = NULL;
+		if (sdir && s->base.rel[0] && (rel = malloc(strlen(sdir) + strlen(s->base.rel) + 2))) {
+			sprintf(rel, "%s/%s", sdir, s->base.rel);
+			hit = same_file(-1, rel, dev, ino);
+		}
+		hit = hit || same_file(-1, s->base.abs, dev, ino);
+		free(rel);
+		free(sdir);
+	}
+	if (hit)
+		*name = s->base.rel[0] ? s->base.rel : s->base.abs;
+	return hit ? 2 : 0;
+}
+
 enum vb_err vb_store_base_short(const struct vb_store *s)
 {
 	return vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded", s->base.rel);

@@ -136,6 +136,10 @@ enum vb_err vb_store_append(struct vb_store *s, const void *buf, size_t n,
  * vb_store_base_short gives (VB_EBASE). */
 enum vb_err vb_store_base_fd(struct vb_store *s, uint64_t off, uint64_t n, int *fd);
 enum vb_err vb_store_base_short(const struct vb_store *s);
+/* Whether file (dev, ino) is the store file (1) or the base file it
+ * reads (2, *name its recorded path; not for an embedded base), else 0.
+ * A base not opened yet is looked for where the store would look. */
+int vb_store_file_use(struct vb_store *s, uint64_t dev, uint64_t ino, const char **name);
 /* Read `n` bytes of piece `p` starting `skip` bytes into it; verified. */
 enum vb_err vb_store_read(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
 			  void *buf, size_t n);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -138,6 +139,21 @@ const char *vb_vbuf_warning(struct vb_vbuf *b, size_t i)
 	const char *w = b->ops->warning ? b->ops->warning(b->be, i) : NULL;
 	vb_vbuf_unlock(b);
 	return w ? w : "";
+}
+
+enum vb_file_use vb_vbuf_file_use(struct vb_vbuf *b, int fd, const char **name)
+{
+	struct stat st;
+	enum vb_file_use u = VB_USE_NONE;
+
+	*name = "";
+	if (fstat(fd, &st) < 0)
+		return VB_USE_NONE;
+	vb_vbuf_lock(b);
+	if (b->ops->file_use)
+		u = b->ops->file_use(b->be, (uint64_t)st.st_dev, (uint64_t)st.st_ino, name);
+	vb_vbuf_unlock(b);
+	return u;
 }
 
 void vb_vbuf_state(struct vb_vbuf *b, struct vb_vbuf_state *out)

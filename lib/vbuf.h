@@ -463,6 +463,14 @@ enum vb_err vb_vbuf_line_of(struct vb_vbuf *b, uint64_t version, enum vb_line_mo
 size_t vb_vbuf_nwarnings(struct vb_vbuf *b);
 const char *vb_vbuf_warning(struct vb_vbuf *b, size_t i);
 
+/* Whether the file open as `fd` is one the buffer reads: the store file
+ * itself, or its base file (*name: the base's path as the store records
+ * it; an embedded base is not read).  So a command can refuse to write a
+ * store's content onto a file it reads (`vb-cat s.vb >> s.vb`).  A
+ * descriptor that cannot be examined is VB_USE_NONE. */
+enum vb_file_use { VB_USE_NONE, VB_USE_STORE, VB_USE_BASE };
+enum vb_file_use vb_vbuf_file_use(struct vb_vbuf *b, int fd, const char **name);
+
 /* Whether the open file `fd` looks like a store (vb_store_probe: the store
  * magic, or a damaged store's last record footer): 1 or 0, never an error;
  * the file offset does not move.  A command that takes stores and plain

@@ -1051,3 +1051,33 @@ lines_as_sed() {
 	assert_failure 1
 	assert_output 'vb-cat: f.vb: is not a regular file (a FIFO)'
 }
+
+@test "output onto the store or its base (>> s.vb, >> BASE): refused, exit 1, nothing written to either" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 50 --text x
+	make_store a.vb AAA
+	s0=$(sum_of s.vb) b0=$(sum_of base.txt) a0=$(sum_of a.vb)
+	run bash -c 'vb-cat s.vb >> s.vb'
+	assert_failure 1
+	assert_output 'vb-cat: s.vb: the output is the store itself: nothing written'
+	run bash -c 'vb-cat s.vb >> base.txt'
+	assert_failure 1
+	assert_output "vb-cat: s.vb: the output is its base file 'base.txt': nothing written"
+	# another store first: not written either (cat would append it)
+	run bash -c 'vb-cat a.vb s.vb >> s.vb'
+	assert_failure 1
+	assert_output 'vb-cat: s.vb: the output is the store itself: nothing written'
+	# through another name of the same file
+	ln s.vb hard.vb
+	run bash -c 'vb-cat -r 0:10 s.vb >> hard.vb'
+	assert_failure 1
+	assert_output 'vb-cat: s.vb: the output is the store itself: nothing written'
+	assert_equal "$(sum_of s.vb)" "$s0"
+	assert_equal "$(sum_of base.txt)" "$b0"
+	assert_equal "$(sum_of a.vb)" "$a0"
+	# an embedded base is not read: its old file may take the output
+	vb-flatten --embed s.vb
+	run bash -c 'vb-cat s.vb >> base.txt'
+	assert_success
+	run -0 vb-history --verify s.vb
+}

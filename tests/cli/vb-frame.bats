@@ -1753,3 +1753,17 @@ vb-frame: in2: the last record (2 at offset 2) has no delimiter"
 	assert_output ''
 	assert_equal "$stderr" 'vb-frame: h: record at offset 4 is larger than --max-size (10 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
 }
+
+@test "a store's records onto the store or its base: refused, exit 1, nothing written" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text $'x\n'
+	s0=$(sum_of s.vb) b0=$(sum_of base.txt)
+	run bash -c 'vb-frame -l -n 1-3 s.vb >> s.vb'
+	assert_failure 1
+	assert_output 'vb-frame: s.vb: the output is the store itself: nothing written'
+	run bash -c 'vb-frame -l --count s.vb >> base.txt'
+	assert_failure 1
+	assert_output "vb-frame: s.vb: the output is its base file 'base.txt': nothing written"
+	assert_equal "$(sum_of s.vb)" "$s0"
+	assert_equal "$(sum_of base.txt)" "$b0"
+}

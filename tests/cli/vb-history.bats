@@ -1828,3 +1828,20 @@ make_pair() {
 	assert_failure 1
 	assert_output 'vb-history: f.vb: is not a regular file (a FIFO)'
 }
+
+@test "history, exports, diffs and --verify onto the store or its base: refused, exit 1, nothing written" {
+	make_base base.txt 100
+	vb-insert --base base.txt s.vb 0 --text $'x\n'
+	vb-insert s.vb 5 --text $'y\n'
+	s0=$(sum_of s.vb) b0=$(sum_of base.txt)
+	for args in '' '--export 0' '--unified --diff 1' '--verify' '--anchors'; do
+		run bash -c "vb-history $args s.vb >> s.vb"
+		assert_failure 1
+		assert_output 'vb-history: s.vb: the output is the store itself: nothing written'
+		run bash -c "vb-history $args s.vb >> base.txt"
+		assert_failure 1
+		assert_output "vb-history: s.vb: the output is its base file 'base.txt': nothing written"
+	done
+	assert_equal "$(sum_of s.vb)" "$s0"
+	assert_equal "$(sum_of base.txt)" "$b0"
+}
