@@ -776,6 +776,96 @@ void cli_warnings(const char *file, struct vb_vbuf *b)
 		cli_error(file, "warning: %s", vb_vbuf_warning(b, i));
 }
 
+/* ---------------------------------------------------------- interrupts */
+
+/* The guarded writer; rb is written only with the signals blocked, so
+ * the handler never sees half of it. */
+static struct vb_vbuf *rb_b;
+static struct vb_rollback rb;
+static volatile sig_atomic_t rb_armed;
+static const int rb_sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void rb_handler(int sig)
+{
+	struct stat st;
+
+	/* only the file it was armed for (a descriptor number may have
+	 * been reused), only to cut what this writer appended */
+	if (rb_armed && fstat(rb.fd, &st) == 0 && (uint64_t)st.st_dev == rb.dev &&
+	    (uint64_t)st.st_ino == rb.ino && (uint64_t)st.st_size > rb.end)
+		(void)!ftruncate(rb.fd, (off_t)rb.end);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void rb_block(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof rb_sigs / sizeof rb_sigs[0]; i++)
+		sigaddset(&set, rb_sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+void cli_guard(struct vb_vbuf *b)
+{
+	static int installed;
+	struct vb_rollback r;
+	sigset_t old;
+
+	if (!vb_vbuf_rollback(b, &r))
+		return;
+	rb_block(&old);
+	if (!installed) {
+		installed = 1;
+		for (size_t i = 0; i < sizeof rb_sigs / sizeof rb_sigs[0]; i++) {
+			struct sigaction sa, prev;
+			if (sigaction(rb_sigs[i], NULL, &prev) == 0 && prev.sa_handler == SIG_IGN)
+				continue; /* ignored by whoever started us: stays so */
+			memset(&sa, 0, sizeof sa);
+			sa.sa_handler = rb_handler;
+			sigfillset(&sa.sa_mask);
+			sigaction(rb_sigs[i], &sa, NULL);
+		}
+	}
+	rb = r;
+	rb_b = b;
+	rb_armed = 1;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+enum vb_err cli_vcommit(struct vb_vbuf *b, const char *message, uint64_t *version)
+{
+	sigset_t old;
+	enum vb_err rc;
+
+	rb_block(&old);
+	rc = vb_vbuf_commit(b, message, version);
+	if (b == rb_b) {
+		struct vb_rollback r;
+		if (vb_vbuf_rollback(b, &r))
+			rb = r;
+		else
+			rb_armed = 0;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+void cli_vclose(struct vb_vbuf *b)
+{
+	sigset_t old;
+
+	rb_block(&old);
+	if (b && b == rb_b) {
+		rb_armed = 0;
+		rb_b = NULL;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	vb_vbuf_close(b);
+}
+
 int cli_check_output(const char *file, struct vb_vbuf *b)
 {
 	const char *base;
@@ -806,8 +896,10 @@ int cli_open(const char *file, const struct vb_vbuf_opts *o, uint64_t version,
 		*b = NULL;
 		return st;
 	}
+	if (o->write)
+		cli_guard(*b);
 	if (o->write && (rc = cli_check_if_version(*b))) {
-		vb_vbuf_close(*b);
+		cli_vclose(*b);
 		*b = NULL;
 		return cli_fail(file, rc);
 	}
@@ -835,10 +927,10 @@ int cli_commit(struct vb_vbuf *b, enum vb_err rc, const char *file, const char *
 	if (!rc && !opts.no_auto_flatten && !auto_flatten_off)
 		vb_vbuf_auto_flatten(b, &auto_flatten);
 	if (!rc)
-		rc = vb_vbuf_commit(b, message, &version);
+		rc = cli_vcommit(b, message, &version);
 	if (rc)
 		status = cli_fail(file, rc);
-	vb_vbuf_close(b);
+	cli_vclose(b);
 	return status;
 }
 

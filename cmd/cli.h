@@ -251,6 +251,20 @@ enum vb_err cli_check_if_version(struct vb_vbuf *b);
 int cli_open(const char *file, const struct vb_vbuf_opts *o, uint64_t version,
 	     struct vb_vbuf **b);
 
+/*
+ * An interrupted writer leaves nothing behind: while a writer `b` is
+ * guarded, SIGINT, SIGTERM and SIGHUP (unless ignored when the command
+ * started, as under nohup) cut the store file back to its length after
+ * the last commit (vb_vbuf_rollback) and end the process by the same
+ * signal, so the shell sees 128+N.  cli_open guards every writer it
+ * opens.  Commit a guarded writer with cli_vcommit (the signals wait
+ * while the commit is made, so a commit is never cut off) and close it
+ * with cli_vclose (any handle: unguarded ones are only closed).
+ */
+void cli_guard(struct vb_vbuf *b);
+enum vb_err cli_vcommit(struct vb_vbuf *b, const char *message, uint64_t *version);
+void cli_vclose(struct vb_vbuf *b);
+
 /* Finish a writing command: when `rc` is VB_OK commit the edits of `b`
  * with `message` (first flattening a fragmented store, unless
  * --no-auto-flatten or $VB_AUTO_FLATTEN say not to); close `b`; report a

@@ -336,7 +336,7 @@ static int edit_store(const char *store, struct vb_ranges *r, const char *ranges
 		if (ranges && bad != SIZE_MAX) {
 			cli_error(NULL, "%s:%llu: %s", ranges,
 				  (unsigned long long)vb_ranges_get(r, bad)->tag, vb_err_detail());
-			vb_vbuf_close(b);
+			cli_vclose(b);
 			return EXIT_FAIL;
 		}
 		goto fail;

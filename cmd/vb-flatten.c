@@ -70,11 +70,11 @@ static int flatten(const char *store, const char *message, uint64_t small)
 	else
 		rc = vb_vbuf_flatten(b, &fo, &st);
 	if (!rc)
-		rc = vb_vbuf_commit(b, message, &version);
+		rc = cli_vcommit(b, message, &version);
 	cli_progress_done(pr, opt_embed ? embedded : rc ? 0 : st.bytes, !rc);
 	if (rc) {
 		status = cli_fail(store, rc);
-		vb_vbuf_close(b);
+		cli_vclose(b);
 		return status;
 	}
 	if (opt_verbose && opt_embed)
@@ -85,7 +85,7 @@ static int flatten(const char *store, const char *message, uint64_t small)
 		printf("version %llu: %llu bytes copied, %llu pieces -> %llu\n",
 		       (unsigned long long)version, (unsigned long long)st.bytes,
 		       (unsigned long long)st.pieces_before, (unsigned long long)st.pieces_after);
-	vb_vbuf_close(b);
+	cli_vclose(b);
 	return EXIT_OK;
 }
 
@@ -115,17 +115,17 @@ static int count_lines(const char *store, const char *message, int again)
 	if (rc == VB_EFORMAT && !again) {
 		uint64_t keep = vb_vbuf_head(b) - vs.oldest + 1;
 		cli_progress_done(pr, 0, 0);
-		vb_vbuf_close(b);
+		cli_vclose(b);
 		if ((status = compact(store, "rewritten with line counts", keep)))
 			return status;
 		return count_lines(store, message, 1);
 	}
 	if (!rc && (st.indexed || st.pieces))
-		rc = vb_vbuf_commit(b, message ? message : "count lines", &version);
+		rc = cli_vcommit(b, message ? message : "count lines", &version);
 	cli_progress_done(pr, rc ? 0 : st.indexed, !rc);
 	if (rc) {
 		status = cli_fail(store, rc);
-		vb_vbuf_close(b);
+		cli_vclose(b);
 		return status;
 	}
 	if (opt_verbose && (st.indexed || st.pieces))
@@ -135,7 +135,7 @@ static int count_lines(const char *store, const char *message, int again)
 	else if (opt_verbose)
 		printf("version %llu: its lines are counted already\n",
 		       (unsigned long long)vb_vbuf_head(b));
-	vb_vbuf_close(b);
+	cli_vclose(b);
 	return EXIT_OK;
 }
 
@@ -154,7 +154,7 @@ static int compact(const char *store, const char *message, uint64_t keep)
 	pr = cli_progress_start("copied", 0);
 	rc = vb_vbuf_compact(b, keep, message, cli_progress_cb, pr, &st);
 	cli_progress_done(pr, rc ? 0 : st.bytes_after, !rc);
-	vb_vbuf_close(b);
+	cli_vclose(b);
 	if (rc)
 		return cli_fail(store, rc);
 	if (opt_verbose)

@@ -327,7 +327,7 @@ static int list(const char *store, uint64_t max)
 	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
 	if ((rc = vb_vbuf_info(b, vb_vbuf_head(b), &c))) {
-		vb_vbuf_close(b);
+		cli_vclose(b);
 		return cli_fail(store, rc);
 	}
 	if (!opt_json && !opt_no_header)
@@ -342,7 +342,7 @@ static int list(const char *store, uint64_t max)
 			break;
 		c = parent;
 	}
-	vb_vbuf_close(b);
+	cli_vclose(b);
 	if (rc)
 		return cli_fail(store, rc);
 	return EXIT_OK;
@@ -389,7 +389,7 @@ static int list_anchors(const char *store, uint64_t version)
 		return status;
 	rc = vb_vbuf_anchors(b, version == VB_HEAD ? vb_vbuf_head(b) : version, print_anchor,
 			     NULL);
-	vb_vbuf_close(b);
+	cli_vclose(b);
 	return rc ? cli_fail(store, rc) : EXIT_OK;
 }
 
@@ -474,7 +474,7 @@ static int diff(const char *store, uint64_t va, int has_b, uint64_t vb)
 	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
 	rc = vb_vbuf_diff(b, va, has_b ? vb : vb_vbuf_head(b), print_hunk, &d);
-	vb_vbuf_close(b);
+	cli_vclose(b);
 	if (rc == VB_EPIPE && d.write_errno) {
 		/* dealt with here: what is left in the buffer cannot be
 		 * written either, and is not reported twice at exit */
@@ -559,7 +559,7 @@ static int unified_diff(const char *store, uint64_t va, int has_b, uint64_t vb,
 	vb_sink_init(&sink, STDOUT_FILENO);
 	if (!rc)
 		rc = vb_udiff(b, va, vb, &opts, &sink, &st);
-	vb_vbuf_close(b);
+	cli_vclose(b);
 	free(header);
 	if (rc) {
 		status = cli_fail_output(store, rc, &sink);
@@ -665,7 +665,7 @@ static int export_edits(const char *store, uint64_t since)
 	vb_sink_init(&sink, STDOUT_FILENO);
 	struct vb_export_opts eo = {write_sink, &sink, 0};
 	enum vb_err rc = vb_export_stream(b, since, &eo, NULL);
-	vb_vbuf_close(b);
+	cli_vclose(b);
 	status = rc ? cli_fail_output(store, rc, &sink) : EXIT_OK;
 	vb_sink_done(&sink);
 	return status;
@@ -735,12 +735,12 @@ static int apply_edits(const char *file, const char *store)
 				  "applying the export again continues after them",
 				  (unsigned long long)st.first,
 				  (unsigned long long)(st.first + st.applied - 1));
-		vb_vbuf_close(b);
+		cli_vclose(b);
 		return st.input_error ? EXIT_FAIL : cli_status(rc);
 	}
 	if (st.pending)
 		return cli_commit(b, VB_OK, store, st.message);
-	vb_vbuf_close(b);
+	cli_vclose(b);
 	return EXIT_OK;
 }
 
@@ -775,12 +775,12 @@ static int verify(const char *store)
 		return cli_fail(store, rc);
 	int st_out = cli_check_output(store, b);
 	if (st_out) {
-		vb_vbuf_close(b);
+		cli_vclose(b);
 		return st_out;
 	}
 	verify_name = store;
 	rc = vb_vbuf_verify(b, on_problem, on_note, &first, &st);
-	vb_vbuf_close(b);
+	cli_vclose(b);
 	if (rc == VB_ECORRUPT && !first) {
 		cli_error(store, "verification failed: %s", vb_err_detail());
 		return EXIT_FAIL;

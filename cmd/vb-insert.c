@@ -235,6 +235,7 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 		return cli_fail(store, rc);
 	}
 	cli_warnings(store, b);
+	cli_guard(b);
 	if ((rc = cli_check_if_version(b)))
 		goto fail;
 	/* the offsets are in version `ver`'s content; carried to the head.

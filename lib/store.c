@@ -2005,6 +2005,21 @@ int vb_store_file_use(struct vb_store *s, uint64_t dev, uint64_t ino, const char
 	return hit ? 2 : 0;
 }
 
+int vb_store_rollback_point(struct vb_store *s, int *fd, uint64_t *dev, uint64_t *ino,
+			    uint64_t *end)
+{
+	struct stat st;
+
+	if (!s->writer || s->broken || s->tmp_path || s->rewrite || s->fd < 0 ||
+	    fstat(s->fd, &st) < 0)
+		return 0;
+	*fd = s->fd;
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	*end = s->committed_end;
+	return 1;
+}
+
 enum vb_err vb_store_base_short(const struct vb_store *s)
 {
 	return vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded", s->base.rel);

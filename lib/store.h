@@ -140,6 +140,11 @@ enum vb_err vb_store_base_short(const struct vb_store *s);
  * reads (2, *name its recorded path; not for an embedded base), else 0.
  * A base not opened yet is looked for where the store would look. */
 int vb_store_file_use(struct vb_store *s, uint64_t dev, uint64_t ino, const char **name);
+/* A writer's file and its length after the last commit (see
+ * vb_vbuf_rollback); 0 for a reader, a broken writer, or a new store
+ * whose file is not in place yet. */
+int vb_store_rollback_point(struct vb_store *s, int *fd, uint64_t *dev, uint64_t *ino,
+			    uint64_t *end);
 /* Read `n` bytes of piece `p` starting `skip` bytes into it; verified. */
 enum vb_err vb_store_read(struct vb_store *s, const struct vb_piece *p, uint64_t skip,
 			  void *buf, size_t n);

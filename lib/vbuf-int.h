@@ -93,6 +93,8 @@ struct vb_backend_ops {
 	/* vb_vbuf_count_lines; NULL: the backend has nothing to count */
 	enum vb_err (*count_lines)(void *be, const struct vb_flatten_opts *o,
 				   struct vb_count_stats *st);
+	/* vb_vbuf_rollback; NULL: nothing to roll back */
+	int (*rollback)(void *be, struct vb_rollback *out);
 	/* vb_vbuf_file_use; NULL: the backend reads no file */
 	enum vb_file_use (*file_use)(void *be, uint64_t dev, uint64_t ino, const char **name);
 };

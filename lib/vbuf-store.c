@@ -583,6 +583,13 @@ static enum vb_file_use s_file_use(void *be, uint64_t dev, uint64_t ino, const c
 	return (enum vb_file_use)vb_store_file_use(e->s, dev, ino, name);
 }
 
+static int s_rollback(void *be, struct vb_rollback *out)
+{
+	struct sbe *e = be;
+
+	return vb_store_rollback_point(e->s, &out->fd, &out->dev, &out->ino, &out->end);
+}
+
 static void s_close(void *be)
 {
 	struct sbe *e = be;
@@ -861,7 +868,7 @@ static const struct vb_backend_ops store_ops = {
 	.state = s_state, .warning = s_warning, .stats = s_stats, .read_at = s_read_at, .line_ends = s_line_ends, .line_find = s_line_find,
 	.line_counted = s_line_counted, .diff = s_diff, .verify = s_verify,
 	.compact = s_compact, .close = s_close, .flatten = s_flatten, .embed = s_embed,
-	.count_lines = s_count_lines, .file_use = s_file_use,
+	.count_lines = s_count_lines, .file_use = s_file_use, .rollback = s_rollback,
 };
 
 enum vb_err vb_backend_store_open(const char *path, const struct vb_vbuf_opts *o,

@@ -156,6 +156,18 @@ enum vb_file_use vb_vbuf_file_use(struct vb_vbuf *b, int fd, const char **name)
 	return u;
 }
 
+int vb_vbuf_rollback(struct vb_vbuf *b, struct vb_rollback *out)
+{
+	int ok;
+
+	memset(out, 0, sizeof *out);
+	out->fd = -1;
+	vb_vbuf_lock(b);
+	ok = b->ops->rollback ? b->ops->rollback(b->be, out) : 0;
+	vb_vbuf_unlock(b);
+	return ok;
+}
+
 void vb_vbuf_state(struct vb_vbuf *b, struct vb_vbuf_state *out)
 {
 	vb_vbuf_lock(b);

@@ -471,6 +471,21 @@ const char *vb_vbuf_warning(struct vb_vbuf *b, size_t i);
 enum vb_file_use { VB_USE_NONE, VB_USE_STORE, VB_USE_BASE };
 enum vb_file_use vb_vbuf_file_use(struct vb_vbuf *b, int fd, const char **name);
 
+/* For a writer interrupted by a signal: the store file (descriptor,
+ * device, inode) and the length it had after the last commit.  All that
+ * lies past it is uncommitted (appended by this writer, which holds the
+ * lock), so a signal handler may cut the file back to it with
+ * ftruncate(2), which is async-signal-safe, before the process ends; the
+ * store is then as the last commit left it.  Valid until the next
+ * commit or the close (ask again after a commit).  0: nothing to roll
+ * back this way (a reader, a memory buffer, a new store not yet in
+ * place: its file has no name until the first commit). */
+struct vb_rollback {
+	int fd;
+	uint64_t dev, ino, end;
+};
+int vb_vbuf_rollback(struct vb_vbuf *b, struct vb_rollback *out);
+
 /* Whether the open file `fd` looks like a store (vb_store_probe: the store
  * magic, or a damaged store's last record footer): 1 or 0, never an error;
  * the file offset does not move.  A command that takes stores and plain

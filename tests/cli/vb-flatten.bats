@@ -1180,3 +1180,26 @@ s.vb" ]
 	assert_failure 1
 	assert_output 'vb-flatten: f.vb: is not a regular file (a FIFO)'
 }
+
+@test "an interrupted flatten (SIGTERM, SIGINT) cuts off what it copied and exits 128+N" {
+	truncate -s 1G base
+	vb-insert --base base s.vb 0 --text x
+	s0=$(sum_of s.vb)
+	for sig in TERM INT; do
+		env --default-signal=INT vb-flatten --embed s.vb &
+		pid=$!
+		for ((k = 0; k < 2000; k++)); do
+			[ "$(stat -c %s s.vb)" -gt 30000000 ] && break
+			sleep 0.01
+		done
+		kill -s "$sig" "$pid"
+		status=0
+		wait "$pid" || status=$?
+		[ "$sig" = TERM ] && assert_equal "$status" 143
+		[ "$sig" = INT ] && assert_equal "$status" 130
+		assert_equal "$(sum_of s.vb)" "$s0"
+	done
+	run -0 --separate-stderr vb-cat -r 0:1 s.vb
+	assert_output x
+	assert_equal "$stderr" ''
+}

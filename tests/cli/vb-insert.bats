@@ -1941,3 +1941,70 @@ make_bad_tail() {
 	assert_failure 1
 	assert_output 'vb-insert: /dev/null: is not a regular file (a character device)'
 }
+
+# interrupt_writer SIG SIZE CMD...: run CMD (a writer, stdin from the FIFO
+# `in`), feed it zeros until the store s.vb has grown past SIZE bytes,
+# send it SIG; sets $status to the writer's exit status.  Signals reach it
+# as from a terminal (a background job would otherwise ignore SIGINT).
+interrupt_writer() {
+	local sig=$1 size=$2 pid k
+	shift 2
+	mkfifo in
+	env --default-signal=INT "$@" < in &
+	pid=$!
+	exec 8> in
+	for ((k = 0; k < 600; k++)); do
+		head -c 1M /dev/zero >&8
+		[ "$(stat -c %s s.vb)" -gt "$size" ] && break
+	done
+	kill -s "$sig" "$pid"
+	status=0
+	wait "$pid" || status=$?
+	exec 8>&-
+	rm -f in
+}
+
+@test "a writer interrupted by SIGINT, SIGTERM or SIGHUP cuts off what it appended and exits 128+N" {
+	make_store s.vb hello
+	s0=$(sum_of s.vb)
+	interrupt_writer INT 8000000 vb-insert s.vb 2
+	assert_equal "$status" 130
+	assert_equal "$(sum_of s.vb)" "$s0"
+	interrupt_writer TERM 8000000 vb-insert s.vb 2
+	assert_equal "$status" 143
+	assert_equal "$(sum_of s.vb)" "$s0"
+	interrupt_writer HUP 8000000 vb-insert s.vb 2
+	assert_equal "$status" 129
+	assert_equal "$(sum_of s.vb)" "$s0"
+	# no tail for readers to warn about; the store takes the next edit
+	run -0 --separate-stderr vb-cat s.vb
+	assert_output hello
+	assert_equal "$stderr" ''
+	run -0 vb-history --verify s.vb
+	assert_output --regexp '^s\.vb: OK: 2 versions'
+	vb-insert s.vb 5 --text '!'
+	assert_equal "$(vb-cat s.vb)" 'hello!'
+}
+
+@test "an interrupted writer after an earlier commit keeps that commit; SIGINT ignored (nohup-like) stays ignored" {
+	make_store s.vb hello
+	vb-insert s.vb 0 --text '>'
+	s0=$(sum_of s.vb)
+	interrupt_writer INT 8000000 vb-insert -m big s.vb 0
+	assert_equal "$status" 130
+	assert_equal "$(sum_of s.vb)" "$s0"
+	assert_equal "$(vb-cat s.vb)" '>hello'
+	# started with SIGINT ignored: the signal does nothing, the insert
+	# completes when its input ends
+	mkfifo in
+	bash -c 'trap "" INT; exec vb-insert s.vb 0 < in' &
+	pid=$!
+	exec 8> in
+	head -c 1M /dev/zero >&8
+	kill -s INT "$pid"
+	printf x >&8
+	exec 8>&-
+	wait "$pid"
+	rm in
+	assert_equal "$(vb-cat s.vb | wc -c)" $(( 1048576 + 1 + 6 ))
+}
