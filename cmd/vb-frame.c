@@ -27,19 +27,20 @@
  *           they were (--keep) or re-framed (an output delimiter or a
  *           length prefix) through one OUT_BUF buffer to stdout.
  *
- * Memory bound.  The sbuf is capped at --max-size plus the room of a length
- * prefix's header (or the longest delimiter) plus two reads: a record at
- * the limit always fits, and a larger one is refused, skipped by its size
- * or by searching for its end, or truncated, as --oversize (or for the
- * incomplete last record --final: vb_frame_policy_fate) says, or for
- * --count and --index measured (read through to its end and counted or
- * indexed with its true length: they never need a record's bytes),
- * without growing the buffer.  Besides it: the output buffer, a batch of frame
- * descriptions, the -n spans, for --last one READ_CHUNK to scan backward
- * and one number per record skipped as oversized, and while a record too
- * large is read through to learn whether it is complete, with
- * --oversize=truncate, its first --max-size bytes (a view split off the
- * buffer: a copy for a linear one).
+ * Memory bound.  The sbuf is capped at the framer's maximum (--max-size;
+ * for --count and --index with delimiters or a fixed size, at most
+ * HOLD_CAP) plus the room of a length prefix's header (or the longest
+ * delimiter) plus two reads: a record at the limit always fits, and a
+ * larger one is refused, skipped by its size or by searching for its end,
+ * or truncated, as --oversize (or for the incomplete last record --final:
+ * vb_frame_policy_fate) says, or for --count and --index measured (read
+ * through to its end, then counted or indexed with its true length: they
+ * never need a record's bytes), without growing the buffer.  Besides it:
+ * the output buffer, a batch of frame descriptions, the -n spans, for
+ * --last one READ_CHUNK to scan backward and one number per record
+ * skipped as oversized, and while a record too large is read through to
+ * learn whether it is complete, with --oversize=truncate, its first
+ * --max-size bytes (a view split off the buffer: a copy for a linear one).
  *
  * What is held where.  `struct frame_opts` is the command line as popt
  * stored it: the one file-scope variable (popt's tables, constant besides,
