@@ -27,17 +27,20 @@
  *           they were (--keep) or re-framed (an output delimiter or a
  *           length prefix) through one OUT_BUF buffer to stdout.
  *
- * Memory bound.  The sbuf is capped at --max-size plus the room of a length
- * prefix's header (or the longest delimiter) plus two reads: a record at
- * the limit always fits, and a larger one is refused, skipped by its size
- * or by searching for its end, or truncated, as --oversize (or for the
- * incomplete last record --final: vb_frame_policy_fate) says, without
- * growing the buffer.  Besides it: the output buffer, a batch of frame
- * descriptions, the -n spans, for --last one READ_CHUNK to scan backward
- * and one number per record skipped as oversized, and while a record too
- * large is read through to learn whether it is complete, with
- * --oversize=truncate, its first --max-size bytes (a view split off the
- * buffer: a copy for a linear one).
+ * Memory bound.  The sbuf is capped at the framer's maximum (--max-size;
+ * for --count and --index with delimiters or a fixed size, at most
+ * HOLD_CAP) plus the room of a length prefix's header (or the longest
+ * delimiter) plus two reads: a record at the limit always fits, and a
+ * larger one is refused, skipped by its size or by searching for its end,
+ * or truncated, as --oversize (or for the incomplete last record --final:
+ * vb_frame_policy_fate) says, or for --count and --index measured (read
+ * through to its end, then counted or indexed with its true length: they
+ * never need a record's bytes), without growing the buffer.  Besides it:
+ * the output buffer, a batch of frame descriptions, the -n spans, for
+ * --last one READ_CHUNK to scan backward and one number per record
+ * skipped as oversized, and while a record too large is read through to
+ * learn whether it is complete, with --oversize=truncate, its first
+ * --max-size bytes (a view split off the buffer: a copy for a linear one).
  *
  * What is held where.  `struct frame_opts` is the command line as popt
  * stored it: the one file-scope variable (popt's tables, constant besides,
@@ -67,6 +70,11 @@
 #define OUT_BUF (128u * 1024u)
 #define DELIMS_MAX 64
 #define BATCH 256
+/* --count and --index hold a delimited or fixed-size record of at most
+ * this many bytes (or --max-size, if smaller); a longer one is measured
+ * without being held.  Large enough for the fast counting paths, which
+ * need the buffer within the framer's maximum. */
+#define HOLD_CAP (4u << 20)
 
 /* ------------------------------------------------------------- options */
 
@@ -98,7 +106,8 @@ static struct poptOption framing_options[] = {
 	 "=STR"}, /* "=": popt would write "--delimiter STR" for an ARGV option */
 	{"lines", 'l', POPT_ARG_NONE, &cmdline.lines, 0,
 	 "lines ending in \\n, \\r\\n or \\r (the default framing)", NULL},
-	{"null", '0', POPT_ARG_NONE, &cmdline.null, 0, "records end with a NUL byte", NULL},
+	{"null", '0', POPT_ARG_NONE, &cmdline.null, 0,
+	 "records end with a NUL byte (in the input only; -z: in and out)", NULL},
 	{"length-prefix", 'L', POPT_ARG_STRING, &cmdline.length, 0,
 	 "records carry a length field: u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le or varint",
 	 "SPEC"},
@@ -110,7 +119,8 @@ static struct poptOption framing_options[] = {
 	{"strip", 0, POPT_ARG_STRING, &cmdline.strip, 0,
 	 "drop N bytes from the start of each frame (default: up to the end of the length field)",
 	 "N"},
-	{"fixed", 'F', POPT_ARG_STRING, &cmdline.fixed, 0, "records of N bytes each", "N"},
+	{"fixed", 'F', POPT_ARG_STRING, &cmdline.fixed, 0,
+	 "records of N bytes each, written as they are (no delimiter added)", "N"},
 	POPT_TABLEEND
 };
 
@@ -130,7 +140,7 @@ static struct poptOption select_options[] = {
 	 "largest record held in memory (default 64M; with -L the whole frame, header included)",
 	 "SIZE"},
 	{"oversize", 0, POPT_ARG_STRING, &cmdline.oversize, 0,
-	 "a complete record larger than --max-size: error (default, exit 1), skip it, or truncate it to --max-size",
+	 "a complete record larger than --max-size: error (default, exit 1), skip it, or truncate it to --max-size (--count and --index: counted with its true length unless skipped)",
 	 "error|skip|truncate"},
 	POPT_TABLEEND
 };
@@ -138,9 +148,12 @@ static struct poptOption select_options[] = {
 static struct poptOption output_options[] = {
 	{"keep", 'k', POPT_ARG_NONE, &cmdline.keep, 0,
 	 "write each record with its own delimiter (or length header), as it was", NULL},
-	{"zero", 'z', POPT_ARG_NONE, &cmdline.zero, 0, "end each record written with a NUL byte", NULL},
+	{"zero", 'z', POPT_ARG_NONE, &cmdline.zero, 0,
+	 "NUL for newline: records end with a NUL byte in the input (as with -0, unless a framing is given) and each record written ends with one",
+	 NULL},
 	{"output-delimiter", 0, POPT_ARG_STRING, &cmdline.out_delim, 0,
-	 "end each record written with STR (escapes as for --delimiter; default \\n)", "STR"},
+	 "end each record written with STR (escapes as for --delimiter; default \\n, none for --fixed)",
+	 "STR"},
 	{"to-length-prefix", 0, POPT_ARG_STRING, &cmdline.to_length, 0,
 	 "write each record after a length field of SPEC instead of a delimiter", "SPEC"},
 	{"final", 0, POPT_ARG_STRING, &cmdline.final, 0,
@@ -200,6 +213,8 @@ struct frame_run {
 					 * vb_line_mode, else 0 */
 	uint64_t n_start;               /* records before the pass's start */
 	uint64_t max_size;              /* --max-size */
+	uint64_t hold_max;              /* the framer's maximum: --max-size, or
+					 * less for --count and --index */
 	/* bytes a frame may hold besides its record: a length prefix's header */
 	uint64_t header_room;
 
@@ -490,6 +505,22 @@ static const char *rec_at(struct frame_run *r, uint64_t n, uint64_t off)
 	return buf;
 }
 
+/* --index's line for a record at content offset `off` of `len` bytes (what
+ * --keep would write, or the record alone). */
+static enum vb_err put_index(struct frame_run *r, const struct input *in, uint64_t off,
+			     uint64_t len)
+{
+	struct output *o = &r->out;
+	enum vb_err rc;
+	char line[64];
+
+	if (r->several && (rc = out_write(o, in->name, strlen(in->name))))
+		return rc;
+	int k = snprintf(line, sizeof line, "%s%llu\t%llu\n", r->several ? "\t" : "",
+			 (unsigned long long)off, (unsigned long long)len);
+	return out_write(o, line, (size_t)k);
+}
+
 /* Emit a record: its bytes are [at + fr->skip, + len) of the buffer (or of
  * the view v, when it was held aside), the raw frame [at, at + fr->total),
  * at content offset `base`. */
@@ -499,16 +530,9 @@ static enum vb_err emit(struct frame_run *r, const struct input *in, const struc
 {
 	struct output *o = &r->out;
 	enum vb_err rc;
-	char line[128];
 
 	if (r->index) {
-		uint64_t off = r->keep ? base : base + fr->skip;
-		uint64_t l = r->keep ? fr->total : len;
-		if (r->several && (rc = out_write(o, in->name, strlen(in->name))))
-			return rc;
-		int k = snprintf(line, sizeof line, "%s%llu\t%llu\n", r->several ? "\t" : "",
-				 (unsigned long long)off, (unsigned long long)l);
-		rc = out_write(o, line, (size_t)k);
+		rc = r->keep ? put_index(r, in, base, fr->total) : put_index(r, in, base + fr->skip, len);
 	} else if (r->keep) {
 		rc = out_sbuf(o, b, v, at, fr->total);
 	} else if (r->to_length) {
@@ -534,14 +558,17 @@ static enum vb_err emit(struct frame_run *r, const struct input *in, const struc
  * in all, of which `done` were taken from the buffer already; delimiter
  * framing: up to its delimiter), moving *base past it.  *complete says
  * whether its end was in the input (0: the input ended inside it, it is
- * the incomplete last record). */
+ * the incomplete last record); *dlen is the length of the delimiter that
+ * ended it (0 for other framings). */
 static enum vb_err skip_record(struct frame_run *r, struct input *in, struct vb_sbuf *b,
-			       const struct vb_frame *fr, size_t done, uint64_t *base, int *complete)
+			       const struct vb_frame *fr, size_t done, uint64_t *base, int *complete,
+			       size_t *dlen)
 {
 	enum vb_err rc;
 	size_t got;
 
 	*complete = !fr->unterminated;
+	*dlen = 0;
 	/* length and fixed framing always know the size of what they skip;
 	 * only delimiter framing searches for the end */
 	if (r->is_length || r->is_fixed) {
@@ -566,13 +593,13 @@ static enum vb_err skip_record(struct frame_run *r, struct input *in, struct vb_
 	}
 	size_t keep = vb_framer_max_delim(r->framer) - 1;
 	for (;;) {
-		size_t pos, dlen;
-		rc = vb_framer_find_end(r->framer, b, in->eof, &pos, &dlen);
+		size_t pos;
+		rc = vb_framer_find_end(r->framer, b, in->eof, &pos, dlen);
 		if (rc == VB_OK) {
-			vb_sbuf_advance(b, pos + dlen);
-			vb_framer_discard(r->framer, pos + dlen);
-			*base += pos + dlen;
-			*complete = dlen > 0; /* 0: the end of input ended it */
+			vb_sbuf_advance(b, pos + *dlen);
+			vb_framer_discard(r->framer, pos + *dlen);
+			*base += pos + *dlen;
+			*complete = *dlen > 0; /* 0: the end of input ended it */
 			return VB_OK;
 		}
 		if (rc != VB_ENEEDMORE)
@@ -837,6 +864,50 @@ static enum vb_err take_oversized(struct frame_run *r, struct pass *p, const str
 }
 
 /* Record p->n, at the head of the buffer (fr: what the codec knows of it),
+ * is larger than the framer's maximum, and --count or --index wants it:
+ * they need its size, not its bytes.  It is read through without being
+ * held (bounded memory, as for a record skipped), then decided by the one
+ * rule with all facts known: complete or not, and larger than --max-size
+ * or not (by the framer's measure: a delimited record without its
+ * delimiter, a fixed-size record's bytes; a frame reaches here only when
+ * its header makes it larger).  Only --oversize=skip applies to a large
+ * record, nothing of it being written: otherwise it is counted, or
+ * indexed with its true offset and length, as any other record. */
+static enum vb_err measured(struct frame_run *r, struct pass *p, const struct vb_frame *fr)
+{
+	uint64_t n = p->n, start = p->base;
+	int complete;
+	size_t dlen;
+	enum vb_err rc = skip_record(r, p->in, p->b, fr, 0, &p->base, &complete, &dlen);
+
+	if (rc)
+		return rc;
+	/* the frame's bytes, less a stripped header (as much of it as the
+	 * input held) and the delimiter */
+	uint64_t whole = p->base - start, skip = fr->skip < whole ? fr->skip : whole;
+	uint64_t len = whole - skip - dlen;
+	int too_large = r->is_length || len > r->max_size;
+	enum vb_fate fate = vb_frame_policy_fate(
+		&r->policy, too_large && r->policy.oversize == VB_OVERSIZE_SKIP, complete);
+
+	switch (fate) {
+	case VB_FATE_EMIT:
+		break;
+	case VB_FATE_SKIP:
+	case VB_FATE_FAIL_FINAL:
+		return take_oversized(r, p, fr, fate, n, start, NULL, NULL);
+	default: /* VB_FATE_DROP */
+		return VB_OK;
+	}
+	if (p->counting) {
+		p->count++;
+		return VB_OK;
+	}
+	r->cur_record = n;
+	return r->keep ? put_index(r, p->in, start, whole) : put_index(r, p->in, start + skip, len);
+}
+
+/* Record p->n, at the head of the buffer (fr: what the codec knows of it),
  * is larger than --max-size.  Its fate is the one rule's
  * (vb_frame_policy_fate: --oversize decides a complete record, --final the
  * incomplete last one), decided at once where the answer does not depend
@@ -844,19 +915,22 @@ static enum vb_err take_oversized(struct frame_run *r, struct pass *p, const str
  * through (its first --max-size bytes held aside if it may be written
  * truncated).  A record that is not wanted is passed over, whatever its
  * size: it does not have to fit (but --final=error fails an incomplete
- * one).  VB_OK: go on after it. */
+ * one).  One that --count or --index wants is measured (measured()).
+ * VB_OK: go on after it. */
 static enum vb_err oversized(struct frame_run *r, struct pass *p, const struct vb_frame *fr)
 {
 	struct input *in = p->in;
 	struct vb_sbuf *b = p->b;
 	uint64_t n = p->n, start = p->base;
 	int want = p->tally || wanted(p->sel, n), complete = fr->unterminated ? 0 : -1;
-	enum vb_fate fate = vb_frame_policy_fate(&r->policy, want, complete);
 	struct vb_view *held = NULL;
 	struct vb_frame t = {0, 0, 0, 0, 0};
-	size_t done = 0;
+	size_t done = 0, dlen;
 	enum vb_err rc = VB_OK;
 
+	if (want && (r->count || r->index))
+		return measured(r, p, fr);
+	enum vb_fate fate = vb_frame_policy_fate(&r->policy, want, complete);
 	if (fate == VB_FATE_READ_ON) {
 		/* --oversize=truncate writes its first bytes if it is complete:
 		 * they are held aside while the rest is read */
@@ -871,7 +945,7 @@ static enum vb_err oversized(struct frame_run *r, struct pass *p, const struct v
 				p->base += t.total;
 			}
 		}
-		if (!(rc = skip_record(r, in, b, fr, done, &p->base, &complete)))
+		if (!(rc = skip_record(r, in, b, fr, done, &p->base, &complete, &dlen)))
 			fate = vb_frame_policy_fate(&r->policy, want, complete);
 		if (!rc)
 			rc = take_oversized(r, p, fr, fate, n, start, held, &t);
@@ -880,7 +954,7 @@ static enum vb_err oversized(struct frame_run *r, struct pass *p, const struct v
 	}
 	if ((rc = take_oversized(r, p, fr, fate, n, start, NULL, NULL)))
 		return rc;
-	return skip_record(r, in, b, fr, 0, &p->base, &complete);
+	return skip_record(r, in, b, fr, 0, &p->base, &complete, &dlen);
 }
 
 /* Report the failure `rc` of a pass over input `name`, after the records
@@ -1318,6 +1392,8 @@ static void setup_framer(struct frame_run *r, struct frame_opts *o)
 
 	if (kinds > 1)
 		cli_usage("choose one framing: delimiters (-d, -l, -0), --length-prefix or --fixed");
+	if (!kinds && o->zero)
+		o->null = 1; /* -z: NUL ends records in the input too, as for -0 */
 	if (!o->length && (o->length_offset || o->length_adjust || o->strip))
 		cli_usage("--%s only applies with --length-prefix",
 			  o->length_offset ? "length-offset" : o->length_adjust ? "length-adjust" : "strip");
@@ -1344,7 +1420,10 @@ static void setup_options(struct frame_run *r, const struct frame_opts *o)
 	int outs = o->keep + o->zero + (o->out_delim != NULL) + (o->to_length != NULL);
 	if (outs > 1)
 		cli_usage("choose one of --keep, -z, --output-delimiter and --to-length-prefix");
-	if ((o->count || o->index) && (o->zero || o->out_delim || o->to_length))
+	/* -z frames the input by NUL when no framing is given: then it
+	 * applies to --count and --index too */
+	int framing = o->delim_argv || o->lines || o->null || o->length || o->fixed;
+	if ((o->count || o->index) && ((o->zero && framing) || o->out_delim || o->to_length))
 		cli_usage("--%s prints numbers: -z, --output-delimiter and --to-length-prefix do not apply",
 			  o->count ? "count" : "index");
 	if (o->count && o->keep)
@@ -1369,7 +1448,7 @@ static void setup_options(struct frame_run *r, const struct frame_opts *o)
 			r->policy.oversize = VB_OVERSIZE_TRUNCATE;
 		else
 			cli_usage("invalid --oversize '%s' (error, skip or truncate)", s);
-		if (r->policy.oversize == VB_OVERSIZE_TRUNCATE && o->keep)
+		if (r->policy.oversize == VB_OVERSIZE_TRUNCATE && o->keep && !o->index)
 			cli_usage("--oversize=truncate cannot be used with --keep: a truncated record is not the record as it was");
 	}
 	if (o->final) {
@@ -1386,6 +1465,8 @@ static void setup_options(struct frame_run *r, const struct frame_opts *o)
 	if (o->zero) {
 		r->out_delim = (const unsigned char *)"";
 		r->out_delim_len = 1;
+	} else if (o->fixed) {
+		r->out_delim_len = 0; /* fixed records go out as they are */
 	}
 	if (o->out_delim) {
 		const char *s = cli_arg(o->out_delim);
@@ -1443,10 +1524,10 @@ static enum vb_err make_buffer(const struct frame_run *r, struct vb_sbuf **b,
 	if (rc)
 		return rc;
 	uint64_t room = (uint64_t)vb_framer_max_delim(r->framer) + 2 * READ_CHUNK;
-	uint64_t cap = r->max_size > UINT64_MAX - room ||
-				       r->header_room > UINT64_MAX - room - r->max_size
+	uint64_t cap = r->hold_max > UINT64_MAX - room ||
+				       r->header_room > UINT64_MAX - room - r->hold_max
 			       ? UINT64_MAX
-			       : r->max_size + room + r->header_room;
+			       : r->hold_max + room + r->header_room;
 	vb_sbuf_set_max(*b, cap >= SIZE_MAX ? 0 : (size_t)cap);
 	return VB_OK;
 }
@@ -1543,7 +1624,13 @@ int main(int argc, char **argv)
 		nargs = 1;
 	}
 	r->several = nargs > 1;
-	vb_framer_set_max(r->framer, r->max_size);
+	/* --count and --index need no record's bytes: a long delimited or
+	 * fixed-size one is measured, not held (a frame's size is in its
+	 * header: one larger than --max-size is measured, one within it held) */
+	r->hold_max = r->max_size;
+	if ((r->count || r->index) && !r->is_length && r->hold_max > HOLD_CAP)
+		r->hold_max = HOLD_CAP;
+	vb_framer_set_max(r->framer, r->hold_max);
 
 	struct vb_sbuf *b = NULL;
 	struct vb_pages *pages = NULL;

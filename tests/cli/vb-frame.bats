@@ -148,6 +148,43 @@ for b in open(sys.argv[1], "rb").read():
 	assert_output $'0\t1\n2\t1\n5\t1'
 }
 
+@test "-z: NUL ends records in the input and in the output, as head -z and sort -z do (-0: the input only)" {
+	mkdir d
+	touch d/a d/b d/c d/'new
+line' d/e
+	find d -print0 | LC_ALL=C sort -z > names
+	find d -print0 | LC_ALL=C sort -z | head -z -n 3 > exp
+	run -0 bash -c 'vb-frame -z -n 1-3 < names | cmp - exp'
+	run -0 bash -c 'vb-frame --zero -n 1-3 < names | xargs -0 printf "<%s>"'
+	assert_output '<d><d/a><d/b>'
+	vb-frame -z names | cmp - names
+	run -0 vb-frame -z -c names
+	assert_output 6
+	run -0 vb-frame -z -i -n 5-6 names
+	assert_output $'14\t3\n18\t10'
+	run -0 bash -c 'vb-frame -z --last 2 names | xargs -0 printf "<%s>"'
+	assert_output '<d/e><d/new
+line>'
+	# -0 frames the input alone: records written one a line
+	run -0 vb-frame -0 -n 2 names
+	assert_output d/a
+	# with a framing given, -z is for the output: lines to a NUL list,
+	# length prefixes to a NUL list
+	printf 'a\nbb\n' > lines
+	vb-frame -l -z lines > out
+	assert_bytes out 'a\0bb\0'
+	vb-frame -l --to-length-prefix u8 lines | vb-frame -L u8 -z > out
+	assert_bytes out 'a\0bb\0'
+	# a store's content too
+	vb-insert --create s.vb 0 names
+	cksum s.vb > before
+	vb-frame -z -n 2-3 s.vb > out
+	assert_bytes out 'd/a\0d/b\0'
+	run -0 vb-frame -z -c s.vb
+	assert_output 6
+	cksum s.vb | cmp - before
+}
+
 # ------------------------------------------------------------ length prefix
 
 @test "-L: every length field SPEC" {
@@ -246,7 +283,7 @@ for b in open(sys.argv[1], "rb").read():
 
 @test "-F/--fixed N, with a short last record" {
 	printf abcdefg > in
-	run -0 vb-frame -F 3 in
+	run -0 vb-frame -F 3 --output-delimiter '\n' in
 	assert_output $'abc\ndef\ng'
 	run -0 vb-frame --fixed=3 --index in
 	assert_output $'0\t3\n3\t3\n6\t1'
@@ -254,9 +291,9 @@ for b in open(sys.argv[1], "rb").read():
 	assert_output $'0\t3\n3\t3\n6\t1'
 	vb-frame -F 3 -k in | cmp - in
 	run -0 vb-frame -F 3 --final=drop in
-	assert_output $'abc\ndef'
+	assert_output abcdef
 	run -1 --separate-stderr vb-frame -F 3 --final=error in
-	assert_output $'abc\ndef'
+	assert_output abcdef
 	assert_equal "$stderr" 'vb-frame: in: the last record (3 at offset 6) is shorter than --fixed'
 	run -0 vb-frame -F 7 in
 	assert_output abcdefg
@@ -269,6 +306,30 @@ for b in open(sys.argv[1], "rb").read():
 }
 
 # ------------------------------------------------------------ selecting
+
+@test "-F writes records unchanged by default: binary records are not given a newline" {
+	head -c 1000 /dev/urandom > bin
+	vb-frame -F 100 bin | cmp - bin
+	vb-frame --fixed=100 -n 3-4 bin | cmp - <(tail -c +201 bin | head -c 200)
+	run -0 bash -c 'cat bin | vb-frame -F 64 | cmp - bin'
+	# a short last record too; --final as ever
+	vb-frame -F 300 bin | cmp - bin
+	vb-frame -F 300 --final=drop bin | cmp - <(head -c 900 bin)
+	# an output delimiter, when one is asked for
+	printf abcdefgh > in
+	vb-frame -F 3 -z in > out
+	assert_bytes out 'abc\0def\0gh\0'
+	vb-frame -F 3 --output-delimiter '\n' in > out
+	assert_bytes out 'abc\ndef\ngh\n'
+	vb-frame -F 3 --to-length-prefix u8 in > out
+	assert_bytes out '\003abc\003def\002gh'
+	# -L and delimiters still end each record with a newline
+	vb-frame -F 3 --to-length-prefix u8 in | vb-frame -L u8 > out
+	assert_bytes out 'abc\ndef\ngh\n'
+	# a store's content
+	vb-insert --create s.vb 0 bin
+	vb-frame -F 100 s.vb | cmp - bin
+}
 
 @test "-n/--records: numbers, ranges, open ranges, lists in any order" {
 	seq 1 20 > in
@@ -387,7 +448,7 @@ for b in open(sys.argv[1], "rb").read():
 	assert_output $'14\t2\n16\t2\n18\t3'
 	vb-frame --last 2 -k f > out
 	assert_bytes out '9\n10\n'
-	vb-frame --last 2 -z f > out
+	vb-frame --last 2 -l -z f > out
 	assert_bytes out '9\00010\000'
 	vb-frame --last 2 --to-length-prefix u8 f > out
 	assert_bytes out '\0019\00210'
@@ -565,8 +626,9 @@ PY
 	run -0 --separate-stderr vb-frame --last 3 --max-size 50 --oversize=skip h
 	assert_output $'1\n2\n3'
 	assert_equal "$stderr" ''
+	# --index gives true lengths, truncated or not (issue 14, item 2)
 	run -0 vb-frame --last 4 --max-size 50 --oversize=truncate -i h
-	assert_output $'21\t50\n122\t1\n124\t1\n126\t1'
+	assert_output $'21\t100\n122\t1\n124\t1\n126\t1'
 	# several skipped records in a row
 	{ seq 1 10; for i in 1 2 3 4; do head -c 100 /dev/zero | tr '\0' y; echo; done; echo last; } > h2
 	run -0 --separate-stderr vb-frame --last 3 --max-size 50 --oversize=skip h2
@@ -698,10 +760,67 @@ vb-frame: -: warning: record 2 at offset 5 skipped: larger than --max-size (4 by
 	run -0 --separate-stderr bash -c 'printf abcdefg | vb-frame -F 5 --max-size 4 --oversize=skip'
 	assert_output fg
 	run -0 --separate-stderr bash -c 'printf abcdefg | vb-frame -F 5 --max-size 4 --oversize=truncate'
-	assert_output $'abcd\nfg'
+	assert_output abcdfg
 	assert_equal "$stderr" ''
 	run -0 --separate-stderr timeout 20 bash -c 'printf abcdefg | vb-frame -F 5 --max-size 4 --oversize=skip -c'
 	assert_output 1
+}
+
+@test "--count and --index need no record's bytes: a record over --max-size is counted and indexed with its true length" {
+	{ echo one; head -c 3000 /dev/zero | tr '\0' x; printf '\ntwo\nend'; } > big
+	run -0 --separate-stderr vb-frame -c --max-size=1000 big
+	assert_output 4
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr vb-frame -i --max-size=1000 big
+	assert_output $'0\t3\n4\t3000\n3005\t3\n3009\t3'
+	assert_equal "$stderr" ''
+	# issue 14's case: --oversize=truncate truncates what is written, not
+	# what --index reports (it reported 1000)
+	run -0 --separate-stderr vb-frame -i --max-size=1000 --oversize=truncate big
+	assert_output $'0\t3\n4\t3000\n3005\t3\n3009\t3'
+	run -0 --separate-stderr vb-frame -i -k --max-size=1000 --oversize=truncate big
+	assert_output $'0\t4\n4\t3001\n3005\t4\n3009\t3'
+	run -0 vb-frame -c --max-size=1000 --oversize=truncate big
+	assert_output 4
+	# the same through a pipe, with -n, --last and --final
+	run -0 bash -c 'cat big | vb-frame -i --max-size=1000 -n 2'
+	assert_output $'4\t3000'
+	run -0 vb-frame -i --max-size=1000 --last 3 big
+	assert_output $'4\t3000\n3005\t3\n3009\t3'
+	run -0 vb-frame -c --max-size=1000 --last 3 big
+	assert_output 3
+	head -c 3004 big > cut
+	run -0 vb-frame -i --max-size=1000 --final=drop cut
+	assert_output $'0\t3'
+	run -1 --separate-stderr vb-frame -c --max-size=1000 --final=error cut
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: cut: the last record (2 at offset 4) has no delimiter'
+	# --oversize=skip still leaves it out, with its warning
+	run -0 --separate-stderr vb-frame -i --max-size=1000 --oversize=skip big
+	assert_output $'0\t3\n3005\t3\n3009\t3'
+	assert_equal "$stderr" 'vb-frame: big: warning: record 2 at offset 4 skipped: larger than --max-size (1000 bytes)'
+	run -0 --separate-stderr vb-frame -c --max-size=1000 --oversize=skip big
+	assert_output 3
+	# a length prefix and a fixed size
+	frames u16be lp "b'ab'" "b'x' * 5000" "b'cd'"
+	run -0 vb-frame -L u16be -i --max-size 1K lp
+	assert_output $'2\t2\n6\t5000\n5008\t2'
+	run -0 vb-frame -L u16be -i -k --max-size 1K --oversize=truncate lp
+	assert_output $'0\t4\n4\t5002\n5006\t4'
+	run -0 vb-frame -L u16be -c --max-size 1K lp
+	assert_output 3
+	run -0 vb-frame -F 2000 -i --max-size 1K big
+	assert_output $'0\t2000\n2000\t1012'
+	# the ranges remove exactly the records from a store, and a store
+	# input is left as it was
+	vb-insert --base big s.vb 0 --text ''
+	cksum s.vb > before
+	run -0 vb-frame -i -k --max-size=1000 -n 2-3 s.vb
+	assert_output $'4\t3001\n3005\t4'
+	cksum s.vb | cmp - before
+	vb-frame -i -k --max-size=1000 -n 2-3 s.vb | vb-delete --ranges - s.vb
+	run -0 vb-cat s.vb
+	assert_output $'one\nend'
 }
 
 @test "--final decides a frame cut off by the end of input, even one larger than --max-size (-L)" {
@@ -762,7 +881,7 @@ vb-frame: -: warning: record 2 at offset 5 skipped: larger than --max-size (4 by
 	vb-frame --max-size=5 --oversize=truncate --final=error --to-length-prefix u8 in2 > out || :
 	assert_bytes out '\002ab\005abcde'
 	run -0 vb-frame --max-size=5 --oversize=truncate --final=drop -i in2
-	assert_output $'0\t2\n3\t5'
+	assert_output $'0\t2\n3\t8'
 	run -0 vb-frame --max-size=5 --oversize=truncate --final=drop -c in2
 	assert_output 2
 	# and under --oversize=error, with --final=drop, it is read to its
@@ -822,11 +941,14 @@ FATES_whole='FS FS FS  S S S  T T T'
 # before the last are written as `printf BEFORE`; the last is record N at
 # offset OFF, written as `printf RECORD` (for T: its first 5 bytes), and
 # FINALMSG is what --final=error says.  Checked from a file and from a
-# pipe that delivers one byte at a time, and with --count.  (Few forks
-# per case: the machine may be busy.)
+# pipe that delivers one byte at a time, and with --count and --index
+# (which hold no record: only skip of --oversize applies to them).  (Few
+# forks per case: the machine may be busy.)
 matrix_case() {
 	local kind=$1 args=$2 input=$3 before=$4 n=$5 off=$6 record=$7 finalmsg=$8
-	local fates=FATES_$kind i=0 o f fate status count nbefore src name st ctx want_err
+	local fates=FATES_$kind i=0 o f fate status count nbefore src name st ctx want_err k
+	# (an output delimiter, last in ARGS, is not for --count and --index)
+	local cargs=${args% --output-delimiter=*}
 	local too="record $n at offset $off is larger than --max-size (5 bytes); raise --max-size or use --oversize=skip or --oversize=truncate"
 	local skipped="warning: record $n at offset $off skipped: larger than --max-size (5 bytes)"
 	local -a lines
@@ -874,12 +996,38 @@ matrix_case() {
 						{ echo "$ctx: stderr '${lines[*]}', expected 'vb-frame: $name: $want_err'" >&2; return 1; }
 				fi
 			done
+			# --count and --index need no record's bytes: error and
+			# truncate do not apply to them (the record is counted,
+			# or indexed with its true length), skip still leaves a
+			# large record out, and --final decides as ever
+			if [ $o != skip ]; then
+				case $kind/$f in
+				whole/*|*/emit) fate=E ;;
+				*/drop) fate=D ;;
+				*) fate=FF ;;
+				esac
+			fi
+			status=0 count=$nbefore
+			case $fate in
+			E) count=$((nbefore + 1)) ;;
+			FF|FS) status=1 ;;
+			esac
 			# counting takes other paths; a failed input prints no count
-			vb-frame $args --max-size=5 --oversize=$o --final=$f -c m.in > out 2> err && st=0 || st=$?
+			vb-frame $cargs --max-size=5 --oversize=$o --final=$f -c m.in > out 2> err && st=0 || st=$?
 			mapfile -t lines < out
-			[ "$st" = "$status" ] || { echo "[$args] $kind $o $f -c: status $st" >&2; return 1; }
+			[ "$st" = "$status" ] || { echo "[$args] $kind $o $f -c: status $st, expected $status" >&2; return 1; }
 			[ "$status" = 1 ] || [ "${lines[*]}" = "$count" ] ||
 				{ echo "[$args] $kind $o $f -c: '${lines[*]}', expected $count" >&2; return 1; }
+			[ $o != skip ] || continue
+			# and --index (with --keep too) as if --max-size were large
+			for k in "" -k; do
+				vb-frame $cargs --max-size=5 --oversize=$o --final=$f -i $k m.in > out 2> err && st=0 || st=$?
+				vb-frame $cargs --final=$f -i $k m.in > exp.i 2> exp.err && status=0 || status=$?
+				ctx="[$args] $kind $o $f -i $k"
+				[ "$st" = "$status" ] || { echo "$ctx: status $st, expected $status" >&2; return 1; }
+				cmp -s out exp.i || { echo "$ctx: '$(<out)', expected '$(<exp.i)'" >&2; return 1; }
+				cmp -s err exp.err || { echo "$ctx: stderr '$(<err)', expected '$(<exp.err)'" >&2; return 1; }
+			done
 		done
 	done
 }
@@ -923,11 +1071,12 @@ trickle() {
 @test "--oversize and --final, one rule for every framing: -F" {
 	# -F 8 over --max-size 5: every complete record is too large; a
 	# short last one is as large as its bytes
-	local short='the last record (1 at offset 0) is shorter than --fixed'
-	matrix_case small "-F 8" 'abc' '' 1 0 abc "$short"
-	matrix_case big "-F 8" 'abcdefg' '' 1 0 abcdefg "$short"
-	matrix_case whole "-F 8" 'abcdefgh' '' 1 0 abcdefgh "$short"
-	matrix_case small "-F 4" 'abcdxy' 'abcd\n' 2 4 xy 'the last record (2 at offset 4) is shorter than --fixed'
+	# (written one a line: by default -F adds nothing)
+	local short='the last record (1 at offset 0) is shorter than --fixed' nl='--output-delimiter=\n'
+	matrix_case small "-F 8 $nl" 'abc' '' 1 0 abc "$short"
+	matrix_case big "-F 8 $nl" 'abcdefg' '' 1 0 abcdefg "$short"
+	matrix_case whole "-F 8 $nl" 'abcdefgh' '' 1 0 abcdefgh "$short"
+	matrix_case small "-F 4 $nl" 'abcdxy' 'abcd\n' 2 4 xy 'the last record (2 at offset 4) is shorter than --fixed'
 }
 
 @test "--oversize and --final, one rule for every framing: -L" {
@@ -972,9 +1121,10 @@ PY
 
 @test "-z, --output-delimiter with escapes, empty" {
 	printf 'a\nbb\r\nc' > in
-	vb-frame -z in > out
+	# (-z with a framing: NUL ends the records written)
+	vb-frame -l -z in > out
 	assert_bytes out 'a\0bb\0c\0'
-	vb-frame --zero in > out
+	vb-frame --lines --zero in > out
 	assert_bytes out 'a\0bb\0c\0'
 	vb-frame --output-delimiter '\r\n\t\x41\\' in > out
 	assert_bytes out 'a\r\n\tA\\bb\r\n\tA\\c\r\n\tA\\'
@@ -1064,7 +1214,7 @@ PY
 	run -1 --separate-stderr bash -c "printf 'ab' | vb-frame -L u8 --length-offset 4"
 	assert_equal "$stderr" 'vb-frame: -: the last frame (record 1 at offset 0) is truncated'
 	# the same for fixed records (emit is their default)
-	run -0 bash -c "printf abcd | vb-frame -F 3 --final=emit"
+	run -0 bash -c "printf abcd | vb-frame -F 3 --final=emit --output-delimiter '\n'"
 	assert_output $'abc\nd'
 }
 
@@ -1175,8 +1325,8 @@ vb-frame: l2: the last frame (record 1 at offset 0) is truncated'
 	assert_output two
 	run -0 vb-frame -V 0 -c s.vb
 	assert_output 0
-	run -0 vb-frame -V 1 -F 4 s.vb
-	assert_output $'one\n\ntwo\n\nthre\ne'
+	run -0 vb-frame -V 1 -F 4 --output-delimiter=, s.vb
+	assert_output $'one\n,two\n,thre,e\n,'
 	# on stdin, named '-', and several stores, each at version N
 	run -0 bash -c 'vb-frame -V 1 -n 3 < s.vb'
 	assert_output three
@@ -1353,14 +1503,22 @@ vb-frame: d: is a directory'
 	assert_usage_error vb-frame "$outs"
 	run vb-frame --output-delimiter x --to-length-prefix u8 f
 	assert_usage_error vb-frame "$outs"
-	run vb-frame -c -z f
+	# (-z alone frames the input by NUL, for --count and --index too)
+	run vb-frame -c -z -l f
 	assert_usage_error vb-frame '--count prints numbers: -z, --output-delimiter and --to-length-prefix do not apply'
+	run vb-frame -i -z -d x f
+	assert_usage_error vb-frame '--index prints numbers: -z, --output-delimiter and --to-length-prefix do not apply'
 	run vb-frame -i --to-length-prefix u8 f
 	assert_usage_error vb-frame '--index prints numbers: -z, --output-delimiter and --to-length-prefix do not apply'
 	run vb-frame -i --output-delimiter x f
 	assert_usage_error vb-frame '--index prints numbers: -z, --output-delimiter and --to-length-prefix do not apply'
 	run vb-frame -c -k f
 	assert_usage_error vb-frame '--count prints a number: --keep does not apply'
+	run vb-frame -k --oversize=truncate f
+	assert_usage_error vb-frame '--oversize=truncate cannot be used with --keep: a truncated record is not the record as it was'
+	# (--index gives true lengths whatever --oversize says: no conflict)
+	run -0 vb-frame -i -k --oversize=truncate --max-size=1 f
+	assert_output $'0\t2\n2\t2\n4\t2'
 }
 
 @test "usage errors: bad values" {
@@ -1670,13 +1828,30 @@ vb-frame: in2: the last record (2 at offset 2) has no delimiter"
 
 @test "ulimit -v: a record the memory limit cannot hold: exit 1, one line that says so" {
 	skip_under_sanitizer
-	run -1 --separate-stderr bash -c "head -c 100M /dev/zero | (ulimit -v $MEM_LIMIT_KB; vb-frame -c)"
+	run -1 --separate-stderr bash -c "head -c 100M /dev/zero | (ulimit -v $MEM_LIMIT_KB; vb-frame -n 1)"
 	assert_output ''
 	assert_equal "${#stderr_lines[@]}" 1
 	[[ $stderr == 'vb-frame: -: out of memory for a '*'-byte buffer' ]]
 	# within --max-size it is the usual error
-	run -1 --separate-stderr bash -c "head -c 100M /dev/zero | (ulimit -v $MEM_LIMIT_KB; vb-frame -c --max-size 1M)"
+	run -1 --separate-stderr bash -c "head -c 100M /dev/zero | (ulimit -v $MEM_LIMIT_KB; vb-frame --max-size 1M)"
 	[[ $stderr == 'vb-frame: -: record 1 at offset 0 is larger than --max-size'* ]]
+}
+
+@test "ulimit -v: --count and --index measure a record of 100 MiB without holding it, as wc -l counts" {
+	skip_under_sanitizer
+	big() { echo a; head -c 100M /dev/zero; printf '\nb\nc'; }
+	run -0 --separate-stderr bash -c "$(declare -f big); big | (ulimit -v $MEM_LIMIT_KB; vb-frame -c)"
+	assert_output 4
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr bash -c "$(declare -f big); big | (ulimit -v $MEM_LIMIT_KB; vb-frame -i)"
+	assert_output $'0\t1\n2\t104857600\n104857603\t1\n104857605\t1'
+	run -0 --separate-stderr bash -c "$(declare -f big); big | (ulimit -v $MEM_LIMIT_KB; vb-frame -i -k -n 2- --final=drop)"
+	assert_output $'2\t104857601\n104857603\t2'
+	# also with --max-size above the memory limit, and for -F
+	run -0 --separate-stderr bash -c "$(declare -f big); big | (ulimit -v $MEM_LIMIT_KB; vb-frame -c --max-size 1G)"
+	assert_output 4
+	run -0 --separate-stderr bash -c "head -c 200M /dev/zero | (ulimit -v $MEM_LIMIT_KB; vb-frame -F 150M -i --max-size 1G)"
+	assert_output $'0\t157286400\n157286400\t52428800'
 }
 
 @test "ulimit -v: the buffer grows to --max-size and a little, not to the next power of two" {
