@@ -22,6 +22,8 @@ static enum vb_err note(void *arg, unsigned type, const unsigned char *d, size_t
 	} else if (type == VB_EXT_UNANCHOR && len) {
 		n.name = (const char *)d;
 		n.name_len = len;
+	} else if (type == VB_EXT_SET_BASE && len == 1) {
+		n.value = d[0];
 	} else {
 		return VB_OK;
 	}

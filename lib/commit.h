@@ -55,6 +55,10 @@ enum vb_ext_type {
 				  * from, optionally i64 its original time (export.h) */
 	VB_EXT_LINE_INDEX = 6,   /* written by the store itself: u64 offset of the
 				  * base's line index directory (lib/lindex.h) */
+	VB_EXT_BASE_ID = 7,      /* written by the store itself: u64 offset of the
+				  * base identity record in effect */
+	VB_EXT_SET_BASE = 8,     /* the commit re-bound the base (vb_store_rebind_base):
+				  * u8 what was checked (VB_REBIND_*) */
 };
 
 /* Extension bytes kept free for the store's own entries. */
@@ -122,7 +126,8 @@ struct vb_verify_stats {
  * A commit's notes, its extension entries decoded (lib/commit.c): the
  * version its offsets were given in (VB_EXT_AT_VERSION: `value`), an
  * anchor set (VB_EXT_ANCHOR: `name`, and its offset in `value`) or removed
- * (VB_EXT_UNANCHOR: `name`).  The name is not NUL-terminated and points
+ * (VB_EXT_UNANCHOR: `name`), the base re-bound (VB_EXT_SET_BASE: what
+ * was checked in `value`).  The name is not NUL-terminated and points
  * into the commit.  Entries of other types, and malformed ones of these
  * types, are not notes and are skipped; a malformed entry list is
  * VB_ECORRUPT.  fn's failure stops the walk with its code.

@@ -132,6 +132,7 @@ enum {
 	VB_FMT_REC_OPS = 4,
 	VB_FMT_REC_LINES = 5,
 	VB_FMT_REC_LINEDIR = 6,
+	VB_FMT_REC_BASEID = 7,
 };
 enum { VB_FMT_FLAG_MAY_SKIP = 1 };
 
@@ -341,6 +342,43 @@ enum { VB_FMT_FLAG_MAY_SKIP = 1 };
 #define VB_FMT_EXT_ORIGIN 5
 #define VB_FMT_EXT_LINE_INDEX 6
 #define VB_FMT_LINE_INDEX_LEN 8u
+#define VB_FMT_EXT_BASE_ID 7
+#define VB_FMT_BASE_ID_LEN 8u
+#define VB_FMT_EXT_SET_BASE 8
+
+/*
+ * BASE IDENTITY RECORD (type 7, may skip): the base file a store was
+ * re-bound to (vb-history --set-base, a copy of the same content), in
+ * effect from the commit whose extension 7 (u64) names it and carried by
+ * every commit after; without one the header's identity holds.  Size and
+ * sample table are the header's (the content is the same): they are
+ * repeated so that a record cannot be applied to another base.
+ *
+ *   OFFSET  SIZE  DESCRIPTION
+ *   0       8     modification time, seconds (signed)
+ *   8       4     modification time, nanoseconds
+ *   12      8     device
+ *   20      8     inode
+ *   28      8     size (= the header's)
+ *   36      4     CRC-32 of the header's sample table (= vb_store_base_samples_crc)
+ *   40      2     R: length of the path relative to the store's directory
+ *   42      2     A: length of the absolute path
+ *   44      R     relative path, then A bytes: absolute path (no NULs)
+ *
+ * Extension 8 (written by the re-binding commit only, 1 byte): what was
+ * checked: bit 0 size, bit 1 the sampled blocks, bit 2 the CRC-32 of the
+ * whole content against the line index's (LINE INDEX).
+ */
+#define VB_FMT_BI_MTIME_SEC 0u
+#define VB_FMT_BI_MTIME_NSEC 8u
+#define VB_FMT_BI_DEV 12u
+#define VB_FMT_BI_INO 20u
+#define VB_FMT_BI_SIZE 28u
+#define VB_FMT_BI_SAMPLES_CRC 36u
+#define VB_FMT_BI_REL_LEN 40u
+#define VB_FMT_BI_ABS_LEN 42u
+#define VB_FMT_BI_PATHS 44u
+#define VB_FMT_SET_BASE_LEN 1u
 
 /* The store state entry (type 4). */
 #define VB_FMT_STATE_OLDEST 0u

@@ -99,7 +99,8 @@ _Static_assert(VB_COMMIT_REGION == VB_FMT_COMMIT_REGION &&
 _Static_assert(VB_EXT_AT_VERSION == VB_FMT_EXT_AT_VERSION && VB_EXT_ANCHOR == VB_FMT_EXT_ANCHOR &&
 		       VB_EXT_UNANCHOR == VB_FMT_EXT_UNANCHOR && VB_EXT_STATE == VB_FMT_EXT_STATE &&
 		       VB_EXT_ORIGIN == VB_FMT_EXT_ORIGIN &&
-		       VB_EXT_LINE_INDEX == VB_FMT_EXT_LINE_INDEX,
+		       VB_EXT_LINE_INDEX == VB_FMT_EXT_LINE_INDEX &&
+		       VB_EXT_BASE_ID == VB_FMT_EXT_BASE_ID && VB_EXT_SET_BASE == VB_FMT_EXT_SET_BASE,
 	       "extension types are the format's");
 _Static_assert(VB_MESSAGE_MAX == VB_FMT_MESSAGE_MAX && VB_EXT_MAX == VB_FMT_EXT_MAX,
 	       "message and extension limits are the format's");
@@ -112,6 +113,8 @@ _Static_assert((int)VB_STORE_REC_LINES == (int)VB_FMT_REC_LINES &&
 
 _Static_assert(sizeof VB_FMT_MAGIC - 1 == VB_FMT_MAGIC_LEN, "the magic is 8 bytes");
 _Static_assert(VB_FMT_OP_MAX == 1 + 3 * VB_VARINT_MAX, "an operation: a kind and three varints");
+
+static void drop_rebind(struct vb_store *s);
 
 static uint32_t crc(uint32_t c, const void *p, size_t n)
 {
@@ -176,6 +179,10 @@ struct vb_store {
 	uint64_t lindex;         /* the head's line index directory (0: none) */
 	uint64_t lindex_next;    /* vb_store_set_line_index: for the next commit */
 	int lindex_set;          /* ... was called since the last commit */
+	uint64_t baseid;         /* the base identity record in effect, or 0 */
+	uint64_t baseid_next;    /* vb_store_rebind_base: for the next commit */
+	struct base_id base_next;/* ... the identity it records */
+	int base_next_fd;        /* ... the file, open */
 	int aux;                 /* aux records appended since the last commit */
 	uint64_t lindex_cur;     /* put_commit: the line index entry to write */
 	enum vb_err base_err;
@@ -422,7 +429,8 @@ static enum vb_err read_record_hint(struct vb_store *s, uint64_t off, unsigned t
 			       type == VB_FMT_REC_NODE ? "node" :
 			       type == VB_FMT_REC_COMMIT ? "commit" :
 			       type == VB_FMT_REC_LINES ? "line index" :
-			       type == VB_FMT_REC_LINEDIR ? "line index directory" : "data",
+			       type == VB_FMT_REC_LINEDIR ? "line index directory" :
+			       type == VB_FMT_REC_BASEID ? "base identity" : "data",
 			       f[VB_FMT_F_TYPE]);
 	*payload = s->rbuf + VB_FMT_R_PAYLOAD;
 	*len = l;
@@ -461,7 +469,7 @@ static int ends_with_record(int fd, uint64_t size)
 		return 0;
 	uint32_t len = vb_le_get32(f + VB_FMT_F_LEN);
 	return vb_le_get32(f + VB_FMT_F_MAGIC) == VB_FMT_FOOTER_MAGIC &&
-	       f[VB_FMT_F_TYPE] >= VB_FMT_REC_DATA && f[VB_FMT_F_TYPE] <= VB_FMT_REC_LINEDIR &&
+	       f[VB_FMT_F_TYPE] >= VB_FMT_REC_DATA && f[VB_FMT_F_TYPE] <= VB_FMT_REC_BASEID &&
 	       len <= VB_FMT_REC_MAX &&
 	       vb_le_get64(f + VB_FMT_F_OFF) + VB_FMT_REC_OVERHEAD + len == size;
 }
@@ -836,6 +844,55 @@ fail:
 		close(fd);
 	s->base_err = rc == VB_EIO ? VB_EBASE : rc;
 	s->base_err_msg = strdup(vb_err_detail());
+}
+
+/* The identity a base identity record holds (VB_FMT_REC_BASEID), into
+ * *b (size and samples from `hdr`, which it must match); the paths are
+ * allocated. */
+static enum vb_err decode_base_id(uint64_t off, const unsigned char *p, size_t len,
+				  const struct base_id *hdr, uint32_t samples_crc,
+				  struct base_id *b)
+{
+	if (len < VB_FMT_BI_PATHS)
+		return corrupt(off, "base identity too short");
+	size_t rl = vb_le_get16(p + VB_FMT_BI_REL_LEN), al = vb_le_get16(p + VB_FMT_BI_ABS_LEN);
+	if (len != VB_FMT_BI_PATHS + rl + al || !al || memchr(p + VB_FMT_BI_PATHS, 0, rl + al))
+		return corrupt(off, "base identity paths malformed");
+	if (vb_le_get64(p + VB_FMT_BI_SIZE) != hdr->size ||
+	    vb_le_get32(p + VB_FMT_BI_SAMPLES_CRC) != samples_crc)
+		return corrupt(off, "base identity is not of this store's base");
+	*b = *hdr;
+	b->mtime_sec = (int64_t)vb_le_get64(p + VB_FMT_BI_MTIME_SEC);
+	b->mtime_nsec = vb_le_get32(p + VB_FMT_BI_MTIME_NSEC);
+	b->dev = vb_le_get64(p + VB_FMT_BI_DEV);
+	b->ino = vb_le_get64(p + VB_FMT_BI_INO);
+	b->rel = strndup((const char *)p + VB_FMT_BI_PATHS, rl);
+	b->abs = strndup((const char *)p + VB_FMT_BI_PATHS + rl, al);
+	if (!b->rel || !b->abs) {
+		free(b->rel);
+		free(b->abs);
+		b->rel = b->abs = NULL;
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	}
+	return VB_OK;
+}
+
+static enum vb_err load_base_id(struct vb_store *s)
+{
+	const unsigned char *p;
+	uint32_t len;
+	struct base_id b;
+	enum vb_err rc;
+
+	if (!s->base.present)
+		return corrupt(s->head.off, "base identity for a store without a base");
+	if ((rc = read_record(s, s->baseid, VB_FMT_REC_BASEID, s->end, &p, &len)) ||
+	    (rc = decode_base_id(s->baseid, p, len, &s->base, vb_store_base_samples_crc(s), &b)))
+		return rc;
+	free(s->base.rel);
+	free(s->base.abs);
+	s->base = b;
+	return VB_OK;
 }
 
 static enum vb_err write_header(struct vb_store *s)
@@ -1459,6 +1516,14 @@ static enum vb_err take_state(void *arg, unsigned type, const unsigned char *d, 
 {
 	struct vb_store *s = arg;
 
+	if (type == VB_EXT_BASE_ID) {
+		if (len != VB_FMT_BASE_ID_LEN)
+			return corrupt(s->head.off, "base identity entry of unexpected length");
+		s->baseid = vb_le_get64(d);
+		if (s->baseid < s->hdr_len || s->baseid >= s->head.off)
+			return corrupt(s->head.off, "base identity out of range");
+		return VB_OK;
+	}
 	if (type == VB_EXT_LINE_INDEX) {
 		if (len != VB_FMT_LINE_INDEX_LEN)
 			return corrupt(s->head.off, "line index entry of unexpected length");
@@ -1570,7 +1635,7 @@ again:
 	}
 	s->end = head_end;
 	s->committed_end = head_end;
-	if ((rc = read_state(s)))
+	if ((rc = read_state(s)) || (s->baseid && (rc = load_base_id(s))))
 		return rc;
 	/* with the base embedded the file is never needed */
 	if (!s->embed_rec)
@@ -1617,6 +1682,7 @@ enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o, struc
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	s->fd = -1;
 	s->base_fd = -1;
+	s->base_next_fd = -1;
 	s->dir_fd = -1;
 	s->writer = o->write;
 	s->no_sync = o->no_sync;
@@ -1687,6 +1753,7 @@ void vb_store_close(struct vb_store *s)
 	free(s->buckets);
 	free(s->base.rel);
 	free(s->base.abs);
+	drop_rebind(s);
 	free(s->base_err_msg);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
@@ -2020,6 +2087,109 @@ int vb_store_rollback_point(struct vb_store *s, int *fd, uint64_t *dev, uint64_t
 	return 1;
 }
 
+enum vb_err vb_store_rebind_base(struct vb_store *s, const char *path, int check_crc,
+				 uint32_t want_crc,
+				 void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+				 unsigned *checked)
+{
+	struct base_id b;
+	struct vb_io_ahead *ra = NULL;
+	unsigned char *rec = NULL;
+	uint64_t off;
+	enum vb_err rc;
+	int fd = -1;
+
+	*checked = 0;
+	if (!s->writer || s->broken)
+		return vb_err_set(VB_EINVAL, "store is not open for writing");
+	if (!s->base.present)
+		return vb_err_set(VB_EINVAL, "the store has no base file");
+	if (s->embed_rec)
+		return vb_err_set(VB_EINVAL, "the base is embedded in the store: it reads no base file");
+	if ((rc = base_identify(s->path, path, &b, &fd)))
+		return rc;
+	if (b.size != s->base.size) {
+		rc = vb_err_set(VB_EBASE, "'%s' is %llu bytes; the store's base is %llu bytes", path,
+				(unsigned long long)b.size, (unsigned long long)s->base.size);
+		goto out;
+	}
+	*checked |= VB_REBIND_SIZE;
+	/* the blocks the header sampled, where it sampled them */
+	for (uint32_t i = 0; i < s->base.nsamples; i++) {
+		uint32_t c;
+		if ((rc = sample_crc(fd, b.size, s->base.sample_off[i], &c)))
+			goto out;
+		if (c != s->base.sample_crc[i]) {
+			rc = vb_err_set(VB_EBASE, "'%s' differs from the store's base (at offset %llu)",
+					path, (unsigned long long)s->base.sample_off[i]);
+			goto out;
+		}
+	}
+	b.nsamples = s->base.nsamples;
+	memcpy(b.sample_off, s->base.sample_off, sizeof b.sample_off);
+	memcpy(b.sample_crc, s->base.sample_crc, sizeof b.sample_crc);
+	*checked |= VB_REBIND_SAMPLES;
+	if (check_crc) {
+		uint32_t c = crc(0, NULL, 0);
+		const unsigned char *q;
+		size_t n;
+		uint64_t done = 0;
+		if ((rc = vb_io_ahead_open(fd, 0, b.size, (size_t)1 << 20, 3, &ra)))
+			goto out;
+		while (!(rc = vb_io_ahead_next(ra, &q, &n)) && n) {
+			c = crc(c, q, n);
+			done += n;
+			if (progress)
+				progress(arg, done, b.size);
+		}
+		if (rc) {
+			vb_err_prefix("'%s'", path);
+			goto out;
+		}
+		if (c != want_crc) {
+			rc = vb_err_set(VB_EBASE, "'%s' differs from the store's base (the CRC-32 of its content is %08x, the base's %08x)",
+					path, c, want_crc);
+			goto out;
+		}
+		*checked |= VB_REBIND_CRC;
+	}
+	size_t rl = strlen(b.rel), al = strlen(b.abs), len = VB_FMT_BI_PATHS + rl + al;
+	if (rl > UINT16_MAX || al > UINT16_MAX || len > VB_FMT_REC_MAX) {
+		rc = vb_err_set(VB_EINVAL, "base file path is too long");
+		goto out;
+	}
+	if (!(rec = malloc(len))) {
+		rc = vb_err_set(VB_ENOMEM, "out of memory");
+		goto out;
+	}
+	vb_le_put64(rec + VB_FMT_BI_MTIME_SEC, (uint64_t)b.mtime_sec);
+	vb_le_put32(rec + VB_FMT_BI_MTIME_NSEC, b.mtime_nsec);
+	vb_le_put64(rec + VB_FMT_BI_DEV, b.dev);
+	vb_le_put64(rec + VB_FMT_BI_INO, b.ino);
+	vb_le_put64(rec + VB_FMT_BI_SIZE, b.size);
+	vb_le_put32(rec + VB_FMT_BI_SAMPLES_CRC, vb_store_base_samples_crc(s));
+	vb_le_put16(rec + VB_FMT_BI_REL_LEN, (uint16_t)rl);
+	vb_le_put16(rec + VB_FMT_BI_ABS_LEN, (uint16_t)al);
+	memcpy(rec + VB_FMT_BI_PATHS, b.rel, rl);
+	memcpy(rec + VB_FMT_BI_PATHS + rl, b.abs, al);
+	if ((rc = vb_store_aux_append(s, VB_FMT_REC_BASEID, rec, len, &off)))
+		goto out;
+	drop_rebind(s);
+	s->baseid_next = off;
+	s->base_next = b;
+	s->base_next_fd = fd;
+	b.rel = b.abs = NULL;
+	fd = -1;
+out:
+	vb_io_ahead_close(ra);
+	free(rec);
+	free(b.rel);
+	free(b.abs);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 enum vb_err vb_store_base_short(const struct vb_store *s)
 {
 	return vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded", s->base.rel);
@@ -2286,8 +2456,8 @@ enum vb_err vb_store_aux_append(struct vb_store *s, unsigned type, const void *b
 
 	if (!s->writer || s->broken)
 		return vb_err_set(VB_EINVAL, "store is not open for writing");
-	if ((type != VB_STORE_REC_LINES && type != VB_STORE_REC_LINEDIR) || n > VB_FMT_REC_MAX ||
-	    s->data_rec)
+	if ((type != VB_STORE_REC_LINES && type != VB_STORE_REC_LINEDIR &&
+	     type != VB_FMT_REC_BASEID) || n > VB_FMT_REC_MAX || s->data_rec)
 		return vb_err_set(VB_EINVAL, "internal error: an auxiliary record of type %u", type);
 	/* cut a torn tail before the first append */
 	if (!s->aux && s->end == s->committed_end && ftruncate(s->fd, (off_t)s->end) < 0)
@@ -2465,6 +2635,18 @@ enum vb_err vb_store_ops(struct vb_store *s, const struct vb_commit *c,
 
 /* --------------------------------------------------------------- commit */
 
+/* Forget a re-binding not committed. */
+static void drop_rebind(struct vb_store *s)
+{
+	free(s->base_next.rel);
+	free(s->base_next.abs);
+	memset(&s->base_next, 0, sizeof s->base_next);
+	if (s->base_next_fd >= 0)
+		close(s->base_next_fd);
+	s->base_next_fd = -1;
+	s->baseid_next = 0;
+}
+
 enum vb_err vb_store_rollback(struct vb_store *s)
 {
 	if (!s->writer || s->fd < 0)
@@ -2474,6 +2656,7 @@ enum vb_err vb_store_rollback(struct vb_store *s)
 	s->embed_next = 0;
 	s->lindex_set = 0;
 	s->aux = 0;
+	drop_rebind(s);
 	/* a write that failed part-way moved no offset but left bytes */
 	if (s->end == s->committed_end && !s->touched)
 		return VB_OK;
@@ -2594,12 +2777,20 @@ static enum vb_err put_commit(struct vb_store *s, struct vb_commit *c, const cha
 	vb_le_put64(x + VB_FMT_X_DATA + VB_FMT_STATE_EMBED, embed);
 	vb_le_put64(x + VB_FMT_X_DATA + VB_FMT_STATE_SINCE_FLATTEN, since);
 	ext_len += VB_FMT_X_HEAD + VB_FMT_STATE_LEN;
+	x += VB_FMT_X_HEAD + VB_FMT_STATE_LEN;
 	if (s->lindex_cur) {
-		x += VB_FMT_X_HEAD + VB_FMT_STATE_LEN;
 		x[VB_FMT_X_TYPE] = VB_FMT_EXT_LINE_INDEX;
 		vb_le_put16(x + VB_FMT_X_LEN, VB_FMT_LINE_INDEX_LEN);
 		vb_le_put64(x + VB_FMT_X_DATA, s->lindex_cur);
 		ext_len += VB_FMT_X_HEAD + VB_FMT_LINE_INDEX_LEN;
+		x += VB_FMT_X_HEAD + VB_FMT_LINE_INDEX_LEN;
+	}
+	uint64_t bid = s->baseid_next ? s->baseid_next : s->baseid;
+	if (bid) {
+		x[VB_FMT_X_TYPE] = VB_FMT_EXT_BASE_ID;
+		vb_le_put16(x + VB_FMT_X_LEN, VB_FMT_BASE_ID_LEN);
+		vb_le_put64(x + VB_FMT_X_DATA, bid);
+		ext_len += VB_FMT_X_HEAD + VB_FMT_BASE_ID_LEN;
 	}
 	uint32_t len = (uint32_t)(VB_FMT_C_MESSAGE + ml + ext_len);
 	c->off = s->end;
@@ -2738,6 +2929,22 @@ enum vb_err vb_store_commit(struct vb_store *s,
 	s->embed_rec = embed;
 	s->embed_next = 0;
 	s->lindex = lindex;
+	if (s->baseid_next) {
+		/* the re-bound base is the base from here on */
+		free(s->base.rel);
+		free(s->base.abs);
+		s->base = s->base_next;
+		memset(&s->base_next, 0, sizeof s->base_next);
+		if (s->base_fd >= 0)
+			close(s->base_fd);
+		s->base_fd = s->base_next_fd;
+		s->base_next_fd = -1;
+		s->baseid = s->baseid_next;
+		s->baseid_next = 0;
+		s->base_err = VB_OK;
+		free(s->base_err_msg);
+		s->base_err_msg = NULL;
+	}
 	s->lindex_set = 0;
 	s->aux = 0;
 	s->since_flatten = since;
@@ -2963,7 +3170,7 @@ enum vb_err vb_store_rewrite_open(struct vb_store *old, struct vb_store **out)
 	}
 	if (!s)
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	s->fd = s->base_fd = s->dir_fd = -1;
+	s->fd = s->base_fd = s->dir_fd = s->base_next_fd = -1;
 	s->writer = 1;
 	s->rewrite = 1;
 	s->no_sync = old->no_sync;
@@ -3017,6 +3224,14 @@ enum vb_err vb_store_rewrite_open(struct vb_store *old, struct vb_store **out)
 	s->end = s->committed_end = s->hdr_len;
 	s->head.version = (uint64_t)-1;
 	s->oldest = old->oldest;
+	/* a re-bound base stays re-bound: its identity record goes along */
+	if (old->baseid) {
+		const unsigned char *p;
+		uint32_t len;
+		if ((rc = read_record(old, old->baseid, VB_FMT_REC_BASEID, old->end, &p, &len)) ||
+		    (rc = vb_store_aux_append(s, VB_FMT_REC_BASEID, p, len, &s->baseid)))
+			goto fail;
+	}
 	free(h);
 	*out = s;
 	return VB_OK;
@@ -3255,7 +3470,7 @@ static uint64_t verify_records(struct verify *v)
 		uint32_t len;
 		unsigned type = f[VB_FMT_F_TYPE];
 		records++;
-		if (type < VB_FMT_REC_DATA || type > VB_FMT_REC_LINEDIR) {
+		if (type < VB_FMT_REC_DATA || type > VB_FMT_REC_BASEID) {
 			if (!(f[VB_FMT_F_FLAGS] & VB_FMT_FLAG_MAY_SKIP)) {
 				snprintf(msg, sizeof msg, "unknown record type %u", type);
 				problem(v, roff, msg);

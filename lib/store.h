@@ -136,6 +136,20 @@ enum vb_err vb_store_append(struct vb_store *s, const void *buf, size_t n,
  * vb_store_base_short gives (VB_EBASE). */
 enum vb_err vb_store_base_fd(struct vb_store *s, uint64_t off, uint64_t n, int *fd);
 enum vb_err vb_store_base_short(const struct vb_store *s);
+/* Re-bind the store to `path`, a copy of its base file (a writer; the
+ * next commit makes it the base, every version reading it; a rollback
+ * forgets it).  The file must have the base's size and, at the offsets
+ * the header sampled, the same bytes; with `check_crc`, its whole
+ * content must have CRC-32 `want_crc` (the line index's record of the
+ * base: read at disk speed, `progress` called as it goes).  VB_EBASE
+ * naming what differs; VB_EINVAL for a store without a base file or with
+ * its base embedded.  *checked: the VB_REBIND_* bits of what was
+ * checked (the commit records them, VB_EXT_SET_BASE). */
+enum { VB_REBIND_SIZE = 1, VB_REBIND_SAMPLES = 2, VB_REBIND_CRC = 4 };
+enum vb_err vb_store_rebind_base(struct vb_store *s, const char *path, int check_crc,
+				 uint32_t want_crc,
+				 void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+				 unsigned *checked);
 /* Whether file (dev, ino) is the store file (1) or the base file it
  * reads (2, *name its recorded path; not for an embedded base), else 0.
  * A base not opened yet is looked for where the store would look. */

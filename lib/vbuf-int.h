@@ -93,6 +93,10 @@ struct vb_backend_ops {
 	/* vb_vbuf_count_lines; NULL: the backend has nothing to count */
 	enum vb_err (*count_lines)(void *be, const struct vb_flatten_opts *o,
 				   struct vb_count_stats *st);
+	/* vb_vbuf_set_base; NULL: the backend has no base file */
+	enum vb_err (*set_base)(void *be, const char *path,
+				void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+				unsigned *checked);
 	/* vb_vbuf_rollback; NULL: nothing to roll back */
 	int (*rollback)(void *be, struct vb_rollback *out);
 	/* vb_vbuf_file_use; NULL: the backend reads no file */

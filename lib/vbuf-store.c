@@ -583,6 +583,24 @@ static enum vb_file_use s_file_use(void *be, uint64_t dev, uint64_t ino, const c
 	return (enum vb_file_use)vb_store_file_use(e->s, dev, ino, name);
 }
 
+_Static_assert((int)VB_SET_BASE_SIZE == (int)VB_REBIND_SIZE &&
+		       (int)VB_SET_BASE_SAMPLES == (int)VB_REBIND_SAMPLES &&
+		       (int)VB_SET_BASE_CRC == (int)VB_REBIND_CRC,
+	       "what a re-binding checked, in both words");
+
+/* The full-content CRC is the line index's, where the store has one for
+ * this base. */
+static enum vb_err s_set_base(void *be, const char *path,
+			      void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+			      unsigned *checked)
+{
+	struct sbe *e = be;
+	struct vb_lindex *lx = e->cx.lx;
+
+	return vb_store_rebind_base(e->s, path, lx != NULL, lx ? vb_lindex_base_crc(lx) : 0,
+				    progress, arg, checked);
+}
+
 static int s_rollback(void *be, struct vb_rollback *out)
 {
 	struct sbe *e = be;
@@ -869,6 +887,7 @@ static const struct vb_backend_ops store_ops = {
 	.line_counted = s_line_counted, .diff = s_diff, .verify = s_verify,
 	.compact = s_compact, .close = s_close, .flatten = s_flatten, .embed = s_embed,
 	.count_lines = s_count_lines, .file_use = s_file_use, .rollback = s_rollback,
+	.set_base = s_set_base,
 };
 
 enum vb_err vb_backend_store_open(const char *path, const struct vb_vbuf_opts *o,

@@ -156,6 +156,32 @@ enum vb_file_use vb_vbuf_file_use(struct vb_vbuf *b, int fd, const char **name)
 	return u;
 }
 
+static enum vb_err do_set_base(struct vb_vbuf *b, const char *path,
+			       void (*progress)(void *arg, uint64_t done, uint64_t total),
+			       void *arg, unsigned *checked)
+{
+	enum vb_err rc;
+	unsigned char c;
+
+	*checked = 0;
+	if (!b->ops->set_base)
+		return vb_err_set(VB_EINVAL, "the buffer has no base file");
+	if ((rc = b->ops->set_base(b->be, path, progress, arg, checked)))
+		return rc;
+	c = (unsigned char)*checked;
+	return vb_ext_add(b->ext, &b->ext_len, VB_EXT_SET_BASE, &c, 1);
+}
+
+enum vb_err vb_vbuf_set_base(struct vb_vbuf *b, const char *path,
+			     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+			     unsigned *checked)
+{
+	vb_vbuf_lock(b);
+	enum vb_err rc = do_set_base(b, path, progress, arg, checked);
+	vb_vbuf_unlock(b);
+	return rc;
+}
+
 int vb_vbuf_rollback(struct vb_vbuf *b, struct vb_rollback *out)
 {
 	int ok;

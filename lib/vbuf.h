@@ -471,6 +471,20 @@ const char *vb_vbuf_warning(struct vb_vbuf *b, size_t i);
 enum vb_file_use { VB_USE_NONE, VB_USE_STORE, VB_USE_BASE };
 enum vb_file_use vb_vbuf_file_use(struct vb_vbuf *b, int fd, const char **name);
 
+/* Re-bind a store to `path`, a copy of its base file (after `cp` without
+ * -p, say, every command refuses the copy: its time differs): the file
+ * must have the base's size and the bytes the header sampled, and, where
+ * the store keeps the CRC-32 of the base's whole content (its line
+ * index: vb_vbuf_count_lines), that CRC (the file is read whole; progress
+ * as it goes).  The next commit makes it the base of every version and
+ * records what was checked (*checked: VB_REBIND_SIZE, _SAMPLES, _CRC).
+ * VB_EBASE naming what differs; VB_EINVAL without a base file or with
+ * the base embedded. */
+enum { VB_SET_BASE_SIZE = 1, VB_SET_BASE_SAMPLES = 2, VB_SET_BASE_CRC = 4 };
+enum vb_err vb_vbuf_set_base(struct vb_vbuf *b, const char *path,
+			     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+			     unsigned *checked);
+
 /* For a writer interrupted by a signal: the store file (descriptor,
  * device, inode) and the length it had after the last commit.  All that
  * lies past it is uncommitted (appended by this writer, which holds the
