@@ -300,6 +300,45 @@ hex_of() {
 	assert_same_sum s.vb "$before"
 }
 
+@test "size suffixes: kB is 1000 as coreutils has it, KiB to TiB are powers of 1024" {
+	head -c 3000 /dev/zero | tr '\0' . > base
+	vb-insert --base base s.vb 1kB --text A
+	vb-insert s.vb 1KiB --text B
+	vb-insert --cache 1MiB s.vb end-2kB --text C
+	run -0 vb-cat s.vb
+	assert_equal "$(printf '%s' "$output" | grep -ob '[ABC]' | paste -sd ' ')" '1000:A 1002:C 1025:B'
+	# the progress line's own units read back as they were printed
+	run -0 vb-cat -o 0x1kB -n 1kB s.vb
+	assert_equal "${#output}" 1000
+	run -1 vb-cat -o 1GiB s.vb
+	assert_output 'vb-cat: s.vb: offset 1073741824 is beyond the end (length 3003)'
+	run -1 vb-cat -o 2TiB s.vb
+	assert_output 'vb-cat: s.vb: offset 2199023255552 is beyond the end (length 3003)'
+	run -1 vb-cat -o 3kB -n 1kB s.vb
+	assert_output 'vb-cat: s.vb: range 3000+1000 is beyond the end (length 3003)'
+}
+
+@test "ambiguous size suffixes are usage errors that list the accepted ones, and change nothing" {
+	make_store s.vb 'abcdef'
+	before=$(sum_of s.vb)
+	accepted='use K k KiB M MiB G GiB T TiB for powers of 1024, kB KB MB GB TB for powers of 1000'
+	for suffix in kb Kb KIB kiB mb m g t gb Tb mib b B; do
+		run vb-insert s.vb "1$suffix" --text x
+		assert_usage_error vb-insert "invalid offset '1$suffix' (ambiguous suffix '$suffix'; $accepted)"
+	done
+	run vb-insert s.vb 0 --replace 1kb --text x
+	assert_usage_error vb-insert "invalid length '1kb' (ambiguous suffix 'kb'; $accepted)"
+	run vb-insert --cache 16mb s.vb 0 --text x
+	assert_usage_error vb-insert "invalid --cache '16mb' (ambiguous suffix 'mb'; $accepted)"
+	run vb-insert --unit 1kb s.vb 0 --text x
+	assert_usage_error vb-insert "invalid --unit '1kb' (ambiguous suffix 'kb'; $accepted)"
+	assert_same_sum s.vb "$before"
+	# one that is no size unit at all stays "unknown"
+	run vb-insert s.vb 1E --text x
+	assert_usage_error vb-insert "invalid offset '1E' (unknown suffix 'E')"
+	assert_same_sum s.vb "$before"
+}
+
 # ------------------------------------------------------------ --replace
 
 @test "--replace LEN replaces in one operation" {
