@@ -439,9 +439,67 @@ int cli_fail_output(const char *file, enum vb_err rc, const struct vb_sink *sink
 	return cli_fail(file, rc);
 }
 
-uint64_t cli_version(const char *s)
+struct cli_version cli_version(const char *s)
 {
-	return cli_size(cli_arg(s), "version");
+	struct cli_version v = {0, 0};
+
+	s = cli_arg(s);
+	if (s && !strncmp(s, "head", 4)) {
+		v.head = 1;
+		if (!s[4])
+			return v;
+		if (s[4] != '~' || vb_parse_size(s + 5, "version", &v.n))
+			cli_usage("invalid version '%s' (expected N, head or head~N)", s);
+		return v;
+	}
+	v.n = cli_size(s, "version");
+	return v;
+}
+
+enum vb_err cli_version_number(const struct cli_version *v, uint64_t head, uint64_t *out)
+{
+	if (!v->head) {
+		*out = v->n;
+		return VB_OK;
+	}
+	if (v->n > head)
+		return vb_err_set(VB_ENOENT, "version head~%llu does not exist (the newest is %llu)",
+				  (unsigned long long)v->n, (unsigned long long)head);
+	*out = head - v->n;
+	return VB_OK;
+}
+
+enum vb_err cli_at_version(struct vb_vbuf *b, const char *s, uint64_t *out)
+{
+	struct cli_version v;
+
+	if (!s) {
+		*out = vb_vbuf_version(b);
+		return VB_OK;
+	}
+	v = cli_version(s);
+	return cli_version_number(&v, vb_vbuf_head(b), out);
+}
+
+enum vb_err cli_vbuf_open(const char *path, const struct vb_vbuf_opts *o,
+			  const struct cli_version *v, struct vb_vbuf **b)
+{
+	uint64_t n = 0;
+	enum vb_err rc;
+
+	*b = NULL;
+	if (!v->head && v->n != VB_HEAD)
+		return vb_vbuf_open(path, o, v->n, b);
+	if ((rc = vb_vbuf_open(path, o, VB_HEAD, b)) || (v->head && !v->n))
+		return rc;
+	if (!v->head)
+		rc = vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
+				(unsigned long long)v->n, (unsigned long long)vb_vbuf_head(*b));
+	else
+		rc = cli_version_number(v, vb_vbuf_head(*b), &n);
+	vb_vbuf_close(*b);
+	*b = NULL;
+	return rc ? rc : vb_vbuf_open(path, o, n, b);
 }
 
 enum vb_err cli_version_len(struct vb_vbuf *b, uint64_t version, uint64_t *len)
@@ -747,6 +805,17 @@ out:
 	return rc;
 }
 
+/* --if-version: a version number (head would always match). */
+static uint64_t if_version(void)
+{
+	struct cli_version v = cli_version(opts.if_version);
+
+	if (v.head)
+		cli_usage("invalid --if-version '%s' (a version number, not head or head~N)",
+			  cli_arg(opts.if_version));
+	return v.n;
+}
+
 void cli_store_opts(struct vb_vbuf_opts *o, int write)
 {
 	vb_vbuf_opts_init(o);
@@ -756,7 +825,7 @@ void cli_store_opts(struct vb_vbuf_opts *o, int write)
 	/* a malformed --if-version is a usage error before the store is
 	 * opened (or created) */
 	if (write && opts.if_version)
-		cli_version(opts.if_version);
+		if_version();
 	if (write)
 		check_auto_flatten();
 	if (opts.wait) {
@@ -798,7 +867,7 @@ enum vb_err cli_check_if_version(struct vb_vbuf *b)
 
 	if (!opts.if_version)
 		return VB_OK;
-	want = cli_version(opts.if_version);
+	want = if_version();
 	if (head != want)
 		return vb_err_set(VB_ECONFLICT, "the newest version is %llu, not %llu (--if-version)",
 				  (unsigned long long)head, (unsigned long long)want);

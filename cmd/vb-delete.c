@@ -45,7 +45,7 @@ static struct poptOption options[] = {
 	CLI_UNIT_OPTION("OFFSET and LENGTH (and --ranges) count elements of N bytes (default 1); the content must be whole elements"),
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
-	 "the offsets (and --ranges) are in version V's content; they are carried through the edits since",
+	 "the offsets (and --ranges) are in version V's content (a number, head or head~K); they are carried through the edits since",
 	 "V"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0, "Writing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
@@ -322,10 +322,11 @@ static int edit_store(const char *store, struct vb_ranges *r, const char *ranges
 	/* the ranges are in version `ver`'s content (the version before, or
 	 * --at-version's), carried to the head afterwards */
 	uint64_t head = vb_vbuf_version(b);
-	uint64_t ver = opt_at_version ? cli_version(opt_at_version) : head;
+	uint64_t ver;
 	/* with --unit, the content the ranges are in and the content they
 	 * are deleted from must both be whole elements */
-	if ((rc = cli_version_len(b, ver, &len)) || (rc = cli_check_whole(b, ver, len)) ||
+	if ((rc = cli_at_version(b, opt_at_version, &ver)) ||
+	    (rc = cli_version_len(b, ver, &len)) || (rc = cli_check_whole(b, ver, len)) ||
 	    (rc = cli_check_whole(b, head, vb_vbuf_len(b))))
 		goto fail;
 	if (nlines && (rc = add_lines(b, ver, len, lines, nlines, r)))

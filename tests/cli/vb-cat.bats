@@ -234,6 +234,39 @@ vb-cat: plain: not a vb store'
 	assert_usage_error vb-cat "version '18446744073709551616' is too large (the limit is 2^64-1)"
 }
 
+@test "-V head and head~N: the newest, and N versions before it" {
+	make_store s.vb "$ALPHA"
+	vb-delete s.vb 0 3
+	vb-insert s.vb end --text '!'
+	run -0 vb-cat -V head s.vb
+	assert_output 'defghijklmnopqrstuvwxyz!'
+	run -0 vb-cat -V head~0 s.vb
+	assert_output 'defghijklmnopqrstuvwxyz!'
+	run -0 vb-cat -V head~1 -r end-3: s.vb
+	assert_output xyz
+	run -0 vb-cat --at-version=head~2 s.vb
+	assert_output "$ALPHA"
+	run -0 vb-cat -V head~3 s.vb
+	assert_output ''
+	# every STORE counts from its own newest version
+	make_store t.vb one
+	run -0 vb-cat -V head~1 s.vb t.vb
+	assert_output 'defghijklmnopqrstuvwxyz'
+	# vb-frame reads versions the same way
+	run -0 vb-frame -V head~2 -F 5 -n 2 s.vb
+	assert_output fghij
+	run -1 vb-cat -V head~4 s.vb
+	assert_output 'vb-cat: s.vb: version head~4 does not exist (the newest is 3)'
+	run -1 vb-cat -V head~2 s.vb t.vb
+	assert_output "$ALPHA"'vb-cat: t.vb: version head~2 does not exist (the newest is 1)'
+	run -1 vb-frame -V head~4 -l s.vb
+	assert_output 'vb-frame: s.vb: version head~4 does not exist (the newest is 3)'
+	run vb-cat -V head~x s.vb
+	assert_usage_error vb-cat "invalid version 'head~x' (expected N, head or head~N)"
+	run vb-frame -V head1 s.vb
+	assert_usage_error vb-frame "invalid version 'head1' (expected N, head or head~N)"
+}
+
 @test "-V with a base file reads version 0 as the base" {
 	make_base base.txt 1000
 	vb-insert --base base.txt s.vb 0 --text HEADER

@@ -471,6 +471,24 @@ PY
 	assert_regex "${lines[1]}" '^ +3  .*  delete +1 +2 +4$'
 }
 
+@test "-V head~N: ranges in the content N versions before the newest" {
+	make_store s.vb abcdefgh
+	vb-insert s.vb 4 --text XY
+	before=$(sum_of s.vb)
+	run -1 vb-delete -V head~3 s.vb 0 1
+	assert_output 'vb-delete: s.vb: version head~3 does not exist (the newest is 2)'
+	run vb-delete -V head~1x s.vb 0 1
+	assert_usage_error vb-delete "invalid version 'head~1x' (expected N, head or head~N)"
+	assert_same_sum s.vb "$before"
+	# 'fg' of version 1, after the bytes inserted since
+	run -0 vb-delete -V head~1 s.vb 5 2
+	run -0 vb-cat s.vb
+	assert_output abcdXYeh
+	run -0 vb-delete --at-version head s.vb 0 1
+	run -0 vb-cat s.vb
+	assert_output bcdXYeh
+}
+
 @test "-V V: bytes inserted since V right after a range are not deleted with it" {
 	# 'bc' of version 1; another writer then put X between c and d
 	make_store s.vb abcdef

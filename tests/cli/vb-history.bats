@@ -200,6 +200,77 @@ for r in rows:
 	assert_same_sum s.vb "$before"
 }
 
+# ------------------------------------------------------ head and head~N
+
+@test "head and head~N name versions counted back from the newest: --revert, --diff, --export, -V" {
+	make_history
+	vb-history --set-anchor mid s.vb 2
+	# versions: 0 empty, 1 'hello world', 2 'world', 3 'WORLD', 4 the anchor
+	run -0 vb-history --diff head~3 s.vb head~1
+	assert_output "$(vb-history --diff 1 s.vb 3)"
+	run -0 vb-history --diff head~2 s.vb
+	assert_output "$(vb-history --diff 2 s.vb 4)"
+	run -0 vb-history --diff head s.vb head~0
+	assert_output ''
+	run -0 vb-history --diff head~3 s.vb -u
+	assert_output "$(vb-history --diff 1 s.vb -u)"
+	run -0 vb-history --anchors -V head s.vb
+	assert_output $'mid\t2\t4'
+	run -0 vb-history --anchors -V head~1 s.vb
+	assert_output ''
+	# an anchor set by an offset of an older version: as by its number
+	cp s.vb t.vb
+	run -0 vb-history --set-anchor w -V head~3 s.vb 6
+	run -0 vb-history --set-anchor w -V 1 t.vb 6
+	assert_equal "$(vb-history --anchors s.vb)" "$(vb-history --anchors t.vb)"
+	assert_equal "$(vb-history --json -n 1 s.vb | grep -o '"at_version":[0-9]*')" '"at_version":1'
+	# --export head~N: the last N versions
+	vb-history --export head~2 s.vb > e.vbx
+	vb-history --export 3 s.vb > e3.vbx
+	cmp e.vbx e3.vbx
+	# --revert head~N
+	run -0 vb-history --revert head~4 -m back s.vb
+	run -0 vb-cat s.vb
+	assert_output 'hello world'
+	run -0 vb-history -H -n 1 s.vb
+	assert_regex "$output" '  \[to version 1\] back$'
+	run -0 vb-history --revert head~1 s.vb
+	run -0 vb-cat s.vb
+	assert_output WORLD
+	run -0 vb-history --verify s.vb
+}
+
+@test "head~N before version 0 is an error, exit 1, unchanged; malformed ones are usage errors" {
+	make_history
+	before=$(sum_of s.vb)
+	for args in '--revert head~4 s.vb' '--diff head~4 s.vb' '--diff 1 s.vb head~9' \
+		'--diff head~4 s.vb -u' '--anchors -V head~4 s.vb' '--set-anchor a -V head~4 s.vb 0'; do
+		run -1 vb-history $args
+		assert_output --regexp '^vb-history: s\.vb: version head~[49] does not exist \(the newest is 3\)$'
+	done
+	run -1 bash -c 'vb-history --export head~4 s.vb > e.vbx'
+	assert_output 'vb-history: s.vb: version head~4 does not exist (the newest is 3)'
+	run -1 vb-history --revert head~18446744073709551615 s.vb
+	assert_output 'vb-history: s.vb: version head~18446744073709551615 does not exist (the newest is 3)'
+	for v in head~ head~x head~-1 'head~ 1' head-1 heads head~1~1 head~18446744073709551616; do
+		run vb-history --revert "$v" s.vb
+		assert_usage_error vb-history "invalid version '$v' (expected N, head or head~N)"
+		run vb-history --diff 0 s.vb "$v"
+		assert_usage_error vb-history "invalid version '$v' (expected N, head or head~N)"
+	done
+	run vb-history --revert HEAD s.vb
+	assert_usage_error vb-history "invalid version 'HEAD'"
+	# --if-version compares with a number: head would always match
+	for v in head head~1; do
+		run vb-history --if-version "$v" --revert 1 s.vb
+		assert_usage_error vb-history "invalid --if-version '$v' (a version number, not head or head~N)"
+	done
+	assert_same_sum s.vb "$before"
+	run -0 vb-history --revert head~3 s.vb
+	run -0 vb-cat s.vb
+	assert_output ''
+}
+
 @test "--revert with the write lock held: exit 4, unchanged" {
 	make_history
 	hold_lock s.vb

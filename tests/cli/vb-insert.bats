@@ -485,6 +485,32 @@ hex_of() {
 	run -0 vb-history --verify s.vb
 }
 
+@test "-V head~N: an offset in the content N versions before the newest" {
+	make_store s.vb abcdefgh
+	vb-insert s.vb 0 --text XY
+	vb-delete s.vb 5 2
+	before=$(sum_of s.vb)
+	run -1 vb-insert -V head~4 s.vb 0 --text x
+	assert_output 'vb-insert: s.vb: version head~4 does not exist (the newest is 3)'
+	run vb-insert -V head~ s.vb 0 --text x
+	assert_usage_error vb-insert "invalid version 'head~' (expected N, head or head~N)"
+	run vb-insert --if-version head s.vb 0 --text x
+	assert_usage_error vb-insert "invalid --if-version 'head' (a version number, not head or head~N)"
+	assert_same_sum s.vb "$before"
+	# before 'g' of version 1
+	run -0 vb-insert -V head~2 s.vb 6 --text '|'
+	run -0 vb-cat s.vb
+	assert_output 'XYabcf|gh'
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"at_version":1,'
+	# head is the newest: the same as no -V
+	run -0 vb-insert -V head s.vb end --text '!'
+	run -0 vb-cat s.vb
+	assert_output 'XYabcf|gh!'
+	run -0 vb-history --json -n 1 s.vb
+	refute_output --partial '"at_version"'
+}
+
 @test "-V V: bytes inserted at the same place after V stay before the new ones" {
 	make_store s.vb abc
 	vb-insert s.vb 1 --text X
