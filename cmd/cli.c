@@ -56,7 +56,9 @@ const struct cli_opts *cli_opts(void)
 /* --help and --usage are ours, not POPT_AUTOHELP's, so that the context is
  * freed once, at exit, and a write error on stdout is caught. */
 struct poptOption cli_common_options[] = {
-	{"help", '?', POPT_ARG_NONE, &show_help, 0, "show this help and exit", NULL},
+	{"help", 'h', POPT_ARG_NONE, &show_help, 0, "show this help and exit (also -?)", NULL},
+	/* popt's own spelling of --help, kept working but not listed twice */
+	{NULL, '?', POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, &show_help, 0, NULL, NULL},
 	{"usage", 0, POPT_ARG_NONE, &show_usage, 0, "show a short usage message and exit", NULL},
 	{"version", 0, POPT_ARG_NONE, &show_version, 0, "print the version and exit", NULL},
 	{"cache", 0, POPT_ARG_STRING, &opts.cache, 0,

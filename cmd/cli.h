@@ -72,7 +72,8 @@ struct cli_opts {
 /* The shared options (read-only; valid for the whole run). */
 const struct cli_opts *cli_opts(void);
 
-/* Options every command has: --help/-?, --usage, --version, --cache. */
+/* Options every command has: --help/-h (and popt's -?), --usage, --version,
+ * --cache.  No command may give -h another meaning. */
 extern struct poptOption cli_common_options[];
 /* Options of every command that writes a store: --no-sync, --wait,
  * --if-version. */

@@ -579,6 +579,27 @@ EOF
 	assert_equal "$stderr" ''
 }
 
+@test "-h is --help, and popt's -? still is; --help lists -h" {
+	make_store s.vb abc
+	run -0 --separate-stderr vb-cat --help
+	help=$output
+	assert_line '  -h, --help                show this help and exit (also -?)'
+	for h in -h '-?'; do
+		run -0 --separate-stderr vb-cat "$h"
+		assert_equal "$output" "$help"
+		assert_equal "$stderr" ''
+	done
+	# -h wins over the rest of the line, as --help does, and changes nothing
+	run -0 --separate-stderr vb-cat -V 1 -h s.vb
+	assert_equal "$output" "$help"
+	# vb-frame shares the options of cli.c
+	run -0 vb-frame --help
+	help=$output
+	run -0 vb-frame -h
+	assert_equal "$output" "$help"
+	assert_line '  -h, --help                             show this help and exit (also -?)'
+}
+
 @test "--cache: a store many times its cache reads back right; bad sizes are usage errors" {
 	# 4 MiB of inserted data in 300 pieces, read through a 256K cache
 	head -c 4000000 /dev/urandom > data

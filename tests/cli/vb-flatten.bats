@@ -711,7 +711,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_line --index 0 'Usage: vb-flatten [OPTION...] STORE'
 	for o in '-p, --partial' '-s, --piece-size=SIZE' '-e, --embed' '-m, --message=TEXT' \
 		'-v, --verbose' '--progress' '--no-progress' '--no-sync' '--wait=SECONDS' \
-		'--if-version=V' '--cache=SIZE' '-?, --help' '--usage' '--version'; do
+		'--if-version=V' '--cache=SIZE' '-h, --help' '--usage' '--version'; do
 		assert_output --partial "$o"
 	done
 	assert_output --partial '(default 64K)'
@@ -721,6 +721,23 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_equal "$stderr" ''
 	run -1 bash -c 'vb-flatten --help > /dev/full'
 	assert_output 'vb-flatten: write error: No space left on device'
+}
+
+@test "-h is --help, and popt's -? still is; --help lists -h" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run -0 --separate-stderr vb-flatten --help
+	help=$output
+	assert_line '  -h, --help                show this help and exit (also -?)'
+	for h in -h '-?'; do
+		run -0 --separate-stderr vb-flatten "$h"
+		assert_equal "$output" "$help"
+		assert_equal "$stderr" ''
+	done
+	# -h wins over the rest of the line, as --help does, and changes nothing
+	run -0 --separate-stderr vb-flatten --compact -h s.vb
+	assert_equal "$output" "$help"
+	assert_same_sum s.vb "$before"
 }
 
 @test "popt alias files are honoured" {

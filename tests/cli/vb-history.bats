@@ -1445,6 +1445,23 @@ c
 	assert_equal "$stderr" ''
 }
 
+@test "-h is --help, and popt's -? still is; --help lists -h" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run -0 --separate-stderr vb-history --help
+	help=$output
+	assert_line '  -h, --help                    show this help and exit (also -?)'
+	for h in -h '-?'; do
+		run -0 --separate-stderr vb-history "$h"
+		assert_equal "$output" "$help"
+		assert_equal "$stderr" ''
+	done
+	# -h wins over the rest of the line, as --help does, and changes nothing
+	run -0 --separate-stderr vb-history --revert 0 -Hh s.vb
+	assert_equal "$output" "$help"
+	assert_same_sum s.vb "$before"
+}
+
 @test "--cache and VB_CACHE: checked before anything changes" {
 	make_store s.vb 'abcdef'
 	before=$(sum_of s.vb)

@@ -825,6 +825,23 @@ hex_of() {
 	fi
 }
 
+@test "-h is --help, and popt's -? still is; --help lists -h" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run -0 --separate-stderr vb-insert --help
+	help=$output
+	assert_line '  -h, --help                show this help and exit (also -?)'
+	for h in -h '-?'; do
+		run -0 --separate-stderr vb-insert "$h"
+		assert_equal "$output" "$help"
+		assert_equal "$stderr" ''
+	done
+	# -h wins over the rest of the line, as --help does, and changes nothing
+	run -0 --separate-stderr vb-insert s.vb 0 --text x -h
+	assert_equal "$output" "$help"
+	assert_same_sum s.vb "$before"
+}
+
 # ------------------------------------------------------------ bad inputs
 
 @test "an unreadable input changes nothing" {
