@@ -250,13 +250,180 @@ poptContext cli_context(int argc, char **argv, const struct poptOption *table, c
 	return ctx;
 }
 
+/* ---------------------------------------------------- names in messages */
+
+/* The length of the character at s (n bytes left, n >= 1) when it shows
+ * as itself on a terminal: printable ASCII (space included), or valid
+ * UTF-8 that is not a C1 control, a line or paragraph separator, a
+ * direction mark or override, or a byte order mark; else 0. */
+static size_t shown_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 && s[0] < 0x7f;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || cp <= 0x9f ||
+	    cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
+		return 0;
+	return len;
+}
+
+/* An ASCII byte a name may hold and still be shown bare. */
+static int bare_byte(unsigned char c, int first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("%+,-./:=@_^", c)) || (!first && (c == '~' || c == '#'));
+}
+
+/* The quoted names, freed when their slot is reused and at exit. */
+static char *quoted[4];
+static unsigned next_quoted;
+static int quoted_registered;
+
+static void free_quoted(void)
+{
+	for (unsigned i = 0; i < sizeof quoted / sizeof quoted[0]; i++) {
+		free(quoted[i]);
+		quoted[i] = NULL;
+	}
+}
+
+static const char *quote_name(const char *name, int always)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t n = strlen(name), k = 0, l;
+	int bare = n > 0, in_sq = 0, in_esc = 0;
+	char *out;
+
+	for (size_t i = 0; i < n; i += l ? l : 1) {
+		l = shown_len(s + i, n - i);
+		if (!l || (l == 1 && !bare_byte(s[i], i == 0)))
+			bare = 0;
+	}
+	if (bare && !always)
+		return name;
+	/* at worst a byte becomes '$'\ooo'' (10 bytes) */
+	if (n > (SIZE_MAX - 3) / 10 || !(out = malloc(10 * n + 3)))
+		return "(a name too long to quote)";
+	if (!quoted_registered && !atexit(free_quoted))
+		quoted_registered = 1;
+	for (size_t i = 0; i < n; i += l ? l : 1) {
+		l = shown_len(s + i, n - i);
+		if (l && s[i] == '\'') {
+			if (in_sq || in_esc)
+				out[k++] = '\'';
+			in_sq = in_esc = 0;
+			out[k++] = '\\';
+			out[k++] = '\'';
+		} else if (l) {
+			if (in_esc)
+				out[k++] = '\'';
+			if (!in_sq)
+				out[k++] = '\'';
+			in_esc = 0;
+			in_sq = 1;
+			memcpy(out + k, s + i, l);
+			k += l;
+		} else {
+			if (in_sq)
+				out[k++] = '\'';
+			if (!in_esc) {
+				out[k++] = '$';
+				out[k++] = '\'';
+			}
+			in_sq = 0;
+			in_esc = 1;
+			if (s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+				out[k++] = '\\';
+				out[k++] = s[i] == '\n' ? 'n' : s[i] == '\t' ? 't' : 'r';
+			} else {
+				k += (size_t)sprintf(out + k, "\\%03o", s[i]);
+			}
+		}
+	}
+	if (in_sq || in_esc)
+		out[k++] = '\'';
+	if (!k) {
+		out[k++] = '\'';
+		out[k++] = '\'';
+	}
+	out[k] = 0;
+	free(quoted[next_quoted]);
+	quoted[next_quoted] = out;
+	next_quoted = (next_quoted + 1) % (sizeof quoted / sizeof quoted[0]);
+	return out;
+}
+
+const char *cli_name(const char *name)
+{
+	return quote_name(name, 0);
+}
+
+const char *cli_quoted(const char *name)
+{
+	return quote_name(name, 1);
+}
+
+/* Write a formatted message to stderr with every control character as a
+ * C escape (\n, \t, \r, \xNN), so that it stays one line whatever text
+ * it quotes (a detail from the library naming a base file, an option
+ * value). */
+static void put_message(const char *fmt, va_list ap)
+{
+	char *text;
+	va_list copy;
+
+	va_copy(copy, ap);
+	if (vasprintf(&text, fmt, copy) < 0) {
+		va_end(copy);
+		fputs("(a message too long to show)", stderr);
+		return;
+	}
+	va_end(copy);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p == '\n')
+			fputs("\\n", stderr);
+		else if (*p == '\t')
+			fputs("\\t", stderr);
+		else if (*p == '\r')
+			fputs("\\r", stderr);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
+	}
+	free(text);
+}
+
 void cli_usage(const char *fmt, ...)
 {
 	va_list ap;
 
 	fprintf(stderr, "%s: ", opts.prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_message(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", opts.prog);
 	exit(EXIT_USAGE);
@@ -400,11 +567,11 @@ void cli_error(const char *file, const char *fmt, ...)
 
 	fflush(stdout);
 	if (file)
-		fprintf(stderr, "%s: %s: ", opts.prog, file);
+		fprintf(stderr, "%s: %s: ", opts.prog, cli_name(file));
 	else
 		fprintf(stderr, "%s: ", opts.prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_message(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }

@@ -138,11 +138,29 @@ const char *cli_arg(const char *s);
 /* Remaining operands, decoded; *n gets their count. */
 const char **cli_operands(poptContext ctx, int *n);
 
-/* "PROG: MESSAGE" + "Try 'PROG --help'..." on stderr, exit 2. */
+/* "PROG: MESSAGE" + "Try 'PROG --help'..." on stderr, exit 2; MESSAGE
+ * escaped as cli_error's. */
 void cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* "PROG: FILE: MESSAGE" on stderr (FILE may be NULL). */
+/* "PROG: FILE: MESSAGE" on stderr (FILE may be NULL), FILE as cli_name
+ * shows it and every control character of MESSAGE as a C escape (\n,
+ * \t, \r, \xNN): one message is one line, whatever it quotes. */
 void cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A file name as a message shows it.  cli_name: as it is when it holds
+ * only ASCII letters and digits, % + , - . / : = @ _ ^ (and ~ # after the
+ * first byte) and printable non-ASCII UTF-8; otherwise quoted the way a
+ * POSIX shell reads it back (coreutils' "shell-escape" style): 'my
+ * file', 'it'\''s', and anything that would not show as itself (control
+ * characters, invalid UTF-8, C1 controls, line separators, direction
+ * overrides) as $'...' with C escapes: 'a'$'\n''b', $'\033'. So a name
+ * cannot split a message or pass for another one.  cli_quoted: the same,
+ * always quoted ('s.vb'), for a name inside a sentence ("extra operand
+ * 's.vb'").  The result lives until four more calls of either.
+ */
+const char *cli_name(const char *name);
+const char *cli_quoted(const char *name);
 
 /* Report a library failure on `file` with its detail; return the exit
  * status it maps to (a closed output pipe is quiet and returns 0). */

@@ -75,7 +75,7 @@ static int read_ranges(const char *name, struct vb_ranges *r)
 		lineno++;
 		got = vb_parse_range_line(line, (size_t)len, cli_opts()->unit, &pos, &length);
 		if (got < 0) {
-			cli_error(NULL, "%s:%lu: %s", name, lineno, vb_err_detail());
+			cli_error(NULL, "%s:%lu: %s", cli_name(name), lineno, vb_err_detail());
 			status = EXIT_FAIL;
 			break;
 		}
@@ -84,7 +84,7 @@ static int read_ranges(const char *name, struct vb_ranges *r)
 		/* the limit, or no memory for more: the message has always
 		 * been the limit's */
 		if (vb_ranges_add(r, &pos, length, lineno)) {
-			cli_error(NULL, "%s:%lu: too many ranges (the limit is %zu)", name, lineno,
+			cli_error(NULL, "%s:%lu: too many ranges (the limit is %zu)", cli_name(name), lineno,
 				  vb_ranges_max(r));
 			status = EXIT_FAIL;
 			break;
@@ -335,7 +335,7 @@ static int edit_store(const char *store, struct vb_ranges *r, const char *ranges
 	if ((rc = resolve_ranges(b, r, ver, len, &bad)) ||
 	    (ver != head && (rc = carry_ranges(b, r, ver, head, &bad)))) {
 		if (ranges && bad != SIZE_MAX) {
-			cli_error(NULL, "%s:%llu: %s", ranges,
+			cli_error(NULL, "%s:%llu: %s", cli_name(ranges),
 				  (unsigned long long)vb_ranges_get(r, bad)->tag, vb_err_detail());
 			vb_vbuf_close(b);
 			return EXIT_FAIL;
@@ -379,24 +379,24 @@ int main(int argc, char **argv)
 		if (co->unit_arg)
 			cli_usage("--lines counts lines, not elements: it cannot be used with --unit");
 		if (nargs > 1)
-			cli_usage("--lines names what to delete: give only STORE ('%s' is extra)",
-				  args[1]);
+			cli_usage("--lines names what to delete: give only STORE (%s is extra)",
+				  cli_quoted(args[1]));
 		if (stream)
 			cli_usage("--lines needs a store: a stream ('-') has no lines");
 		lines = parse_lines(lines_arg, &nlines);
 	} else if (ranges) {
 		if (nargs > 1)
-			cli_usage("--ranges takes the ranges from FILE: give only STORE ('%s' is extra)",
-				  args[1]);
+			cli_usage("--ranges takes the ranges from FILE: give only STORE (%s is extra)",
+				  cli_quoted(args[1]));
 		if (stream && !strcmp(ranges, "-"))
 			cli_usage("stdin is the stream being edited; --ranges needs a FILE");
 	} else {
 		if (nargs < 2)
-			cli_usage("missing OFFSET and LENGTH after '%s'", store);
+			cli_usage("missing OFFSET and LENGTH after %s", cli_quoted(store));
 		if (nargs < 3)
 			cli_usage("missing LENGTH after '%s'", args[1]);
 		if (nargs > 3)
-			cli_usage("extra operand '%s'", args[3]);
+			cli_usage("extra operand %s", cli_quoted(args[3]));
 		pos = cli_pos(args[1]);
 		length = cli_length(args[2]);
 		if (stream && pos.line)

@@ -176,7 +176,7 @@ int main(int argc, char **argv)
 	if (nargs < 1)
 		cli_usage("missing STORE");
 	if (nargs > 1)
-		cli_usage("extra operand '%s'", args[1]);
+		cli_usage("extra operand %s", cli_quoted(args[1]));
 	if (opt_partial + opt_embed + opt_compact + opt_lines > 1)
 		cli_usage("choose one of --partial, --embed, --compact and --lines");
 	if (opt_keep && !opt_compact)

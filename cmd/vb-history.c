@@ -574,11 +574,11 @@ static int unified_diff(const char *store, const struct cli_version *a,
 	if (rc) {
 		status = cli_fail_output(store, rc, &sink);
 	} else if (st.outcome == VB_UDIFF_BINARY) {
-		printf("Binary files %s@%llu and %s@%llu differ\n", store, (unsigned long long)va,
-		       store, (unsigned long long)vb);
+		printf("Binary files %s@%llu and %s@%llu differ\n", cli_name(store),
+		       (unsigned long long)va, cli_name(store), (unsigned long long)vb);
 	} else if (st.outcome == VB_UDIFF_LARGE) {
 		printf("Files %s@%llu and %s@%llu differ (too large to show: more than %llu bytes; "
-		       "see --max-diff-bytes)\n", store, (unsigned long long)va, store,
+		       "see --max-diff-bytes)\n", cli_name(store), (unsigned long long)va, cli_name(store),
 		       (unsigned long long)vb, (unsigned long long)opts.max_bytes);
 	}
 	vb_sink_done(&sink);
@@ -795,7 +795,7 @@ static int verify(const char *store)
 	}
 	if (rc)
 		return cli_fail(store, rc);
-	printf("%s: OK: %llu versions, %llu records, %llu tree nodes, %llu bytes\n", store,
+	printf("%s: OK: %llu versions, %llu records, %llu tree nodes, %llu bytes\n", cli_name(store),
 	       (unsigned long long)st.versions, (unsigned long long)st.records,
 	       (unsigned long long)st.nodes, (unsigned long long)st.bytes);
 	return EXIT_OK;
@@ -830,7 +830,7 @@ int main(int argc, char **argv)
 	if (set_anchor && nargs < 2)
 		cli_usage("--set-anchor needs an OFFSET after STORE");
 	if (nargs > (set_anchor || diff_a ? 2 : 1))
-		cli_usage("extra operand '%s'", args[set_anchor || diff_a ? 2 : 1]);
+		cli_usage("extra operand %s", cli_quoted(args[set_anchor || diff_a ? 2 : 1]));
 	const char *store = args[0], *message = cli_arg(opt_message);
 	if ((opt_revert != NULL) + opt_verify + opt_anchors + (diff_a != NULL) +
 	    (set_anchor != NULL) + (remove_anchor != NULL) + (export != NULL) +

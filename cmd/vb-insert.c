@@ -131,7 +131,8 @@ static int same_file(const char *store, const struct source *src, int n)
 		return 0;
 	for (int i = 0; i < n; i++)
 		if (fstat(src[i].fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-			cli_error(store, "cannot insert the store into itself (input '%s')", src[i].name);
+			cli_error(store, "cannot insert the store into itself (input %s)",
+				  cli_quoted(src[i].name));
 			return 1;
 		}
 	return 0;
@@ -323,7 +324,7 @@ int main(int argc, char **argv)
 	if (nargs < 1)
 		cli_usage("missing STORE and OFFSET");
 	if (nargs < 2)
-		cli_usage("missing OFFSET after '%s'", args[0]);
+		cli_usage("missing OFFSET after %s", cli_quoted(args[0]));
 
 	const char *store = args[0], *offset = args[1];
 	const char **files = args + 2;

@@ -62,6 +62,43 @@ vb-cat: plain: not a vb store'
 	assert_output 'vb-cat: dir.vb: is a directory'
 }
 
+@test "file names in messages: plain ones as they are, others quoted as the shell reads them; one message, one line" {
+	run -1 --separate-stderr vb-cat nosuch.vb 'dir/ünï-1.0+x,y=z@v:w%^.vb' 'file~' $'a\nb' 'my file' "it's" \
+		$'\e[31mred' $'x\xc2\x9by' $'\xff' '' '~x' $'nosuch.vb: x\nvb-cat: fake'
+	assert_output ''
+	assert_equal "$stderr" "vb-cat: nosuch.vb: no such store
+vb-cat: dir/ünï-1.0+x,y=z@v:w%^.vb: no such store
+vb-cat: file~: no such store
+vb-cat: 'a'\$'\\n''b': no such store
+vb-cat: 'my file': no such store
+vb-cat: 'it'\\''s': no such store
+vb-cat: \$'\\033''[31mred': no such store
+vb-cat: 'x'\$'\\302\\233''y': no such store
+vb-cat: \$'\\377': no such store
+vb-cat: '': no such store
+vb-cat: '~x': no such store
+vb-cat: 'nosuch.vb: x'\$'\\n''vb-cat: fake': no such store"
+	# the shell reads a quoted name back as the name
+	last=${stderr##*$'\n'}
+	quoted=${last#vb-cat: }
+	eval "name=${quoted%: no such store}"
+	assert_equal "$name" $'nosuch.vb: x\nvb-cat: fake'
+	# a name inside a detail from the library (the base file's) keeps its
+	# control characters as C escapes
+	printf 'base\n' > $'ba\nse'
+	vb-insert --base $'ba\nse' s.vb 0 --text A
+	mv $'ba\nse' gone
+	run -1 --separate-stderr vb-cat s.vb
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_regex "$stderr" "^vb-cat: s\\.vb: base file 'ba\\\\nse' \\(or '.*/ba\\\\nse'\\) cannot be opened: No such file or directory\$"
+	# vb-frame names its inputs the same way
+	run -1 --separate-stderr vb-frame -l $'in\tput'
+	assert_equal "$stderr" "vb-frame: 'in'\$'\\t''put': No such file or directory"
+	# and an option's value stays on its line too
+	run vb-cat -o $'1\n2' s.vb
+	assert_usage_error vb-cat "invalid offset '1\\n2' (unknown suffix '\\n2')"
+}
+
 @test "an unreadable store is reported (as another user)" {
 	make_store s.vb "$ALPHA"
 	open_to_nobody

@@ -170,6 +170,30 @@ ALPHA=abcdefghijklmnopqrstuvwxyz
 	assert_equal "$(stat -c %s t.vb)" 20
 }
 
+@test "file names in messages are quoted when they need it; the store unchanged" {
+	make_store s.vb abcdef
+	before=$(sum_of s.vb)
+	printf '0 1\n1 x\n' > $'r\tng'
+	run -1 vb-delete --ranges $'r\tng' s.vb
+	assert_output "vb-delete: 'r'\$'\\t''ng':2: invalid length 'x'"
+	printf '0 1\n9 1\n' > 'my ranges'
+	run -1 vb-delete --ranges 'my ranges' s.vb
+	assert_output "vb-delete: 'my ranges':2: offset 9 is beyond the end (length 6)"
+	run -1 vb-delete --ranges $'no\nsuch' s.vb
+	assert_output "vb-delete: 'no'\$'\\n''such': No such file or directory"
+	run vb-delete --ranges 'my ranges' s.vb $'0\n'
+	assert_usage_error vb-delete "--ranges takes the ranges from FILE: give only STORE ('0'\$'\\n' is extra)"
+	run vb-delete s.vb 0 1 $'x\ny'
+	assert_usage_error vb-delete "extra operand 'x'\$'\\n''y'"
+	run vb-delete $'s\n.vb'
+	assert_usage_error vb-delete "missing OFFSET and LENGTH after 's'\$'\\n''.vb'"
+	run vb-delete s.vb
+	assert_usage_error vb-delete "missing OFFSET and LENGTH after 's.vb'"
+	assert_same_sum s.vb "$before"
+	run -1 vb-delete $'s\n.vb' 0 1
+	assert_output "vb-delete: 's'\$'\\n''.vb': no such store"
+}
+
 @test "a missing or changed base file is an error naming it" {
 	make_base base.txt 100
 	vb-insert --base base.txt s.vb 0 --text x

@@ -590,6 +590,20 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_file_empty empty
 }
 
+@test "file names in messages are quoted when they need it" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run -1 vb-flatten $'no\nsuch.vb'
+	assert_output "vb-flatten: 'no'\$'\\n''such.vb': no such store"
+	run -1 vb-flatten --compact 'no such.vb'
+	assert_output "vb-flatten: 'no such.vb': no such store"
+	run vb-flatten s.vb $'x\ry'
+	assert_usage_error vb-flatten "extra operand 'x'\$'\\r''y'"
+	run vb-flatten s.vb extra
+	assert_usage_error vb-flatten "extra operand 'extra'"
+	assert_same_sum s.vb "$before"
+}
+
 @test "--if-version V: flattens only when the newest version is V; else exit 3, unchanged" {
 	make_fragmented
 	before=$(sum_of s.vb)

@@ -1378,6 +1378,26 @@ c
 	assert_output --regexp '^vb-history: t\.vb: truncated header \(20 of [0-9]+ bytes\)$'
 }
 
+@test "file names in messages and in --verify's line are quoted when they need it" {
+	make_history
+	cp s.vb $'a\nb.vb'
+	cp s.vb 'my store'
+	before=$(sum_of s.vb)
+	run -0 vb-history --verify $'a\nb.vb'
+	assert_output --regexp "^'a'\\\$'\\\\n''b\\.vb': OK: 4 versions, "
+	run -0 vb-history --verify 'my store'
+	assert_output --regexp "^'my store': OK: 4 versions, "
+	run -0 vb-history --verify s.vb
+	assert_output --regexp '^s\.vb: OK: 4 versions, '
+	run -1 vb-history $'no\nsuch.vb'
+	assert_output "vb-history: 'no'\$'\\n''such.vb': no such store"
+	run -1 vb-history --apply $'no\tfile' s.vb
+	assert_output "vb-history: 'no'\$'\\t''file': No such file or directory"
+	run vb-history s.vb $'x\ny'
+	assert_usage_error vb-history "extra operand 'x'\$'\\n''y'"
+	assert_same_sum s.vb "$before"
+}
+
 @test "the history does not need the base file (a warning), a revert does" {
 	make_base base.txt 100
 	vb-insert --base base.txt s.vb 0 --text x

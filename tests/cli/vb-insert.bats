@@ -300,6 +300,27 @@ hex_of() {
 	assert_same_sum s.vb "$before"
 }
 
+@test "file names in messages are quoted when they need it; the store unchanged" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run -1 vb-insert s.vb 0 $'no\nfile' 'plain-missing'
+	assert_output "vb-insert: 'no'\$'\\n''file': No such file or directory"
+	run -1 vb-insert s.vb 0 'plain-missing'
+	assert_output 'vb-insert: plain-missing: No such file or directory'
+	run -1 vb-insert s.vb 0 s.vb
+	assert_output "vb-insert: s.vb: cannot insert the store into itself (input 's.vb')"
+	run vb-insert $'s\n.vb'
+	assert_usage_error vb-insert "missing OFFSET after 's'\$'\\n''.vb'"
+	run vb-insert s.vb
+	assert_usage_error vb-insert "missing OFFSET after 's.vb'"
+	assert_same_sum s.vb "$before"
+	run -1 vb-insert $'new\n.vb' 0 --text x
+	assert_output "vb-insert: 'new'\$'\\n''.vb': no such store (use --create to make one)"
+	run -0 vb-insert -c $'new\n.vb' 0 --text x
+	run -0 vb-cat $'new\n.vb'
+	assert_output x
+}
+
 @test "size suffixes: kB is 1000 as coreutils has it, KiB to TiB are powers of 1024" {
 	head -c 3000 /dev/zero | tr '\0' . > base
 	vb-insert --base base s.vb 1kB --text A
