@@ -239,7 +239,55 @@ static enum vb_err print_op(void *arg, const struct vb_op *op)
 	return VB_OK;
 }
 
-static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
+/*
+ * The table's column widths: at least the titles' (7, 10, 10, 10 and 12),
+ * grown to the widest value of the versions listed, so that columns stay
+ * aligned for any offset, length or size (list() measures every row it
+ * will print before it prints the first).
+ */
+struct widths {
+	int version, op, offset, length, size;
+};
+
+static int digits(uint64_t v)
+{
+	int n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+static void grow(int *w, int n)
+{
+	if (n > *w)
+		*w = n;
+}
+
+/* Grow `w` to fit the row of `c`. */
+static enum vb_err measure(const struct vb_commit *c, struct widths *w)
+{
+	char opl[48];
+	struct notes nt = {0, VB_HEAD, 0, 0};
+	enum vb_err rc = vb_commit_notes(c, note_ext, &nt);
+
+	if (rc)
+		return rc;
+	op_label(c, &nt, opl, sizeof opl);
+	grow(&w->version, digits(c->version));
+	grow(&w->op, (int)strlen(opl));
+	if (c->sum_kind != VB_OP_REVERT) {
+		grow(&w->offset, digits(c->sum_off));
+		grow(&w->length, digits(c->sum_len));
+	}
+	grow(&w->size, digits(c->length));
+	return VB_OK;
+}
+
+static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c,
+				 const struct widths *w)
 {
 	char opl[48], when[64];
 	time_t t = (time_t)(c->time_ns / 1000000000);
@@ -289,15 +337,17 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 	localtime_r(&t, &tm);
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
 	if (revert) {
-		printf("%7llu  %s  %-10s %10s %10s %12llu  [to version %llu]",
-		       (unsigned long long)c->version, when, opl, "-", "-",
-		       (unsigned long long)c->length, (unsigned long long)c->sum_target);
+		printf("%*llu  %s  %-*s %*s %*s %*llu  [to version %llu]", w->version,
+		       (unsigned long long)c->version, when, w->op, opl, w->offset, "-", w->length,
+		       "-", w->size, (unsigned long long)c->length,
+		       (unsigned long long)c->sum_target);
 		if (c->msg_len)
 			putchar(' ');
 	} else {
-		printf("%7llu  %s  %-10s %10llu %10llu %12llu", (unsigned long long)c->version,
-		       when, opl, (unsigned long long)c->sum_off, (unsigned long long)c->sum_len,
-		       (unsigned long long)c->length);
+		printf("%*llu  %s  %-*s %*llu %*llu %*llu", w->version,
+		       (unsigned long long)c->version, when, w->op, opl, w->offset,
+		       (unsigned long long)c->sum_off, w->length, (unsigned long long)c->sum_len,
+		       w->size, (unsigned long long)c->length);
 		if (c->msg_len)
 			fputs("  ", stdout);
 	}
@@ -310,18 +360,38 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 			return rc;
 	}
 	if (c->flags & VB_COMMIT_CUT)
-		printf("%7s  (versions 0 to %llu were compacted away)\n", "-",
+		printf("%*s  (versions 0 to %llu were compacted away)\n", w->version, "-",
 		       (unsigned long long)c->version - 1);
 	return VB_OK;
+}
+
+/* Walk the `max` newest versions of `b`, newest first, from `head`:
+ * measure them into `w` when `print` is 0, else print them. */
+static enum vb_err walk(struct vb_vbuf *b, const struct vb_commit *head, uint64_t max,
+			int print, struct widths *w)
+{
+	struct vb_commit c = *head, parent;
+	uint64_t shown = 0;
+	enum vb_err rc;
+
+	for (;;) {
+		if ((rc = print ? print_version(b, &c, w) : measure(&c, w)))
+			return rc;
+		if (++shown >= max || !c.version || (c.flags & VB_COMMIT_CUT))
+			return VB_OK;
+		if ((rc = vb_vbuf_parent(b, &c, &parent)))
+			return rc;
+		c = parent;
+	}
 }
 
 static int list(const char *store, uint64_t max)
 {
 	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
-	struct vb_commit c, parent;
+	struct vb_commit c;
+	struct widths w = {7, 10, 10, 10, 12};
 	enum vb_err rc;
-	uint64_t shown = 0;
 	int status;
 
 	cli_store_opts(&o, 0);
@@ -332,18 +402,11 @@ static int list(const char *store, uint64_t max)
 		vb_vbuf_close(b);
 		return cli_fail(store, rc);
 	}
-	if (!opt_json && !opt_no_header)
-		printf("%7s  %-19s  %-10s %10s %10s %12s  %s\n", "VERSION", "TIME", "OP", "OFFSET",
-		       "LENGTH", "SIZE", "MESSAGE");
-	for (;;) {
-		if ((rc = print_version(b, &c)))
-			break;
-		if (++shown >= max || !c.version || (c.flags & VB_COMMIT_CUT))
-			break;
-		if ((rc = vb_vbuf_parent(b, &c, &parent)))
-			break;
-		c = parent;
-	}
+	if (!opt_json && !(rc = walk(b, &c, max, 0, &w)) && !opt_no_header)
+		printf("%*s  %-19s  %-*s %*s %*s %*s  %s\n", w.version, "VERSION", "TIME", w.op,
+		       "OP", w.offset, "OFFSET", w.length, "LENGTH", w.size, "SIZE", "MESSAGE");
+	if (!rc)
+		rc = walk(b, &c, max, 1, &w);
 	vb_vbuf_close(b);
 	if (rc)
 		return cli_fail(store, rc);

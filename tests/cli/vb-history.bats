@@ -29,6 +29,32 @@ make_history() {
 	assert_regex "${lines[4]}" "^      0  $TIME_RE  create              0          0            0\$"
 }
 
+@test "the table's columns grow to fit 11-digit offsets, lengths and sizes, and stay aligned" {
+	# a sparse 30 GiB base: offsets and lengths of 11 digits, nothing read
+	truncate -s 30G big
+	vb-insert --base big s.vb 12345678901 --text X
+	vb-delete s.vb 100 20000000000
+	vb-history --revert 1 s.vb
+	run -0 vb-history s.vb
+	assert_equal "${lines[0]}" 'VERSION  TIME                 OP              OFFSET      LENGTH         SIZE  MESSAGE'
+	assert_regex "${lines[1]}" "^      3  $TIME_RE  revert               -           -  32212254721  \\[to version 1\\]\$"
+	assert_regex "${lines[2]}" "^      2  $TIME_RE  delete             100 20000000000  12212254721\$"
+	assert_regex "${lines[3]}" "^      1  $TIME_RE  insert     12345678901           1  32212254721\$"
+	assert_regex "${lines[4]}" "^      0  $TIME_RE  create               0 32212254720  32212254720\$"
+	# every row ends its columns where the titles do
+	for i in 0 1 2 3 4; do
+		[[ ${lines[i]:51:2} == [^\ ]' ' && ${lines[i]:63:2} == [^\ ]' ' &&
+			${lines[i]:76:1} == [^\ ] && ( -z ${lines[i]:77} || ${lines[i]:77:2} == '  ' ) ]]
+	done
+	# only the rows listed count: -n 2 needs no room for the insert's offset
+	run -0 vb-history -n 2 s.vb
+	assert_equal "${lines[0]}" 'VERSION  TIME                 OP             OFFSET      LENGTH         SIZE  MESSAGE'
+	assert_regex "${lines[2]}" "^      2  $TIME_RE  delete            100 20000000000  12212254721\$"
+	# -H: the same widths without the titles
+	run -0 vb-history -H s.vb
+	assert_regex "${lines[2]}" "^      1  $TIME_RE  insert     12345678901           1  32212254721\$"
+}
+
 @test "the table's time is local time (TZ), the JSON's is UTC" {
 	make_store s.vb x
 	utc=$(vb-history --json -n 1 s.vb | sed 's/.*"time":"\([^".]*\)\..*/\1/; s/T/ /')
