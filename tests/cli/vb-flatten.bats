@@ -801,7 +801,7 @@ history_versions() {
 	make_fragmented
 	for v in 30 31 32 33 34; do eval "sum$v=\$(content_sum s.vb $v)"; done
 	run -0 vb-flatten -v --compact --keep 3 s.vb
-	assert_output --regexp '^version 35: versions 32 to 35 kept, [0-9]+ bytes -> [0-9]+$'
+	assert_output --regexp '^version 35: versions 32 to 34 kept, [0-9]+ bytes -> [0-9]+$'
 	assert_equal "$(history_versions s.vb)" '35 34 33 32 '
 	for v in 32 33 34; do
 		eval "want=\$sum$v"
@@ -821,7 +821,30 @@ history_versions() {
 	run -0 vb-delete -V 32 s.vb 0 1
 	# keeping more versions than there are keeps them all
 	run -0 vb-flatten -v --compact --keep 1000 s.vb
-	assert_output --regexp '^version 37: versions 32 to 37 kept, '
+	assert_output --regexp '^version 37: versions 32 to 36 kept, '
+}
+
+@test "--compact --keep N: N versions kept, then the compaction's own: N+1 listed, as -v, --help and the man page say" {
+	make_store s.vb a
+	for t in b c d e; do vb-insert s.vb end --text "$t"; done
+	# versions 0 to 5; the newest two are 4 and 5
+	run -0 vb-flatten -v --compact --keep 2 s.vb
+	assert_output --regexp '^version 6: versions 4 to 5 kept, [0-9]+ bytes -> [0-9]+$'
+	assert_equal "$(history_versions s.vb)" '6 5 4 '
+	run -0 vb-history -H -n 1 s.vb
+	assert_regex "$output" '^ +6  .*  compact +0 +0 +5$'
+	run -0 vb-cat -V 4 s.vb
+	assert_output abcd
+	run -1 vb-cat -V 3 s.vb
+	assert_output 'vb-cat: s.vb: version 3 was compacted away (the oldest kept is 4)'
+	# --keep 1 (the default): the newest, and the compaction's own
+	run -0 vb-flatten -v --compact s.vb
+	assert_output --regexp '^version 7: version 6 kept, [0-9]+ bytes -> [0-9]+$'
+	assert_equal "$(history_versions s.vb)" '7 6 '
+	run -0 vb-flatten --help
+	assert_equal "$(printf '%s\n' "$output" | grep -A1 -- '--keep=N' | tr '\n' ' ' | tr -s ' ')" \
+		' -k, --keep=N with --compact: keep the N newest versions (default 1); the compaction adds its own after them '
+	grep -q 'adds its own version after them' "$VB_SOURCE_DIR/man/vb-flatten.1"
 }
 
 @test "--compact: a store compacted twice, then edited, still verifies; its base can move" {
