@@ -56,7 +56,9 @@ const struct cli_opts *cli_opts(void)
 /* --help and --usage are ours, not POPT_AUTOHELP's, so that the context is
  * freed once, at exit, and a write error on stdout is caught. */
 struct poptOption cli_common_options[] = {
-	{"help", '?', POPT_ARG_NONE, &show_help, 0, "show this help and exit", NULL},
+	{"help", 'h', POPT_ARG_NONE, &show_help, 0, "show this help and exit (also -?)", NULL},
+	/* popt's own spelling of --help, kept working but not listed twice */
+	{NULL, '?', POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, &show_help, 0, NULL, NULL},
 	{"usage", 0, POPT_ARG_NONE, &show_usage, 0, "show a short usage message and exit", NULL},
 	{"version", 0, POPT_ARG_NONE, &show_version, 0, "print the version and exit", NULL},
 	{"cache", 0, POPT_ARG_STRING, &opts.cache, 0,
@@ -248,13 +250,180 @@ poptContext cli_context(int argc, char **argv, const struct poptOption *table, c
 	return ctx;
 }
 
+/* ---------------------------------------------------- names in messages */
+
+/* The length of the character at s (n bytes left, n >= 1) when it shows
+ * as itself on a terminal: printable ASCII (space included), or valid
+ * UTF-8 that is not a C1 control, a line or paragraph separator, a
+ * direction mark or override, or a byte order mark; else 0. */
+static size_t shown_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 && s[0] < 0x7f;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || cp <= 0x9f ||
+	    cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
+		return 0;
+	return len;
+}
+
+/* An ASCII byte a name may hold and still be shown bare. */
+static int bare_byte(unsigned char c, int first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("%+,-./:=@_^", c)) || (!first && (c == '~' || c == '#'));
+}
+
+/* The quoted names, freed when their slot is reused and at exit. */
+static char *quoted[4];
+static unsigned next_quoted;
+static int quoted_registered;
+
+static void free_quoted(void)
+{
+	for (unsigned i = 0; i < sizeof quoted / sizeof quoted[0]; i++) {
+		free(quoted[i]);
+		quoted[i] = NULL;
+	}
+}
+
+static const char *quote_name(const char *name, int always)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t n = strlen(name), k = 0, l;
+	int bare = n > 0, in_sq = 0, in_esc = 0;
+	char *out;
+
+	for (size_t i = 0; i < n; i += l ? l : 1) {
+		l = shown_len(s + i, n - i);
+		if (!l || (l == 1 && !bare_byte(s[i], i == 0)))
+			bare = 0;
+	}
+	if (bare && !always)
+		return name;
+	/* at worst a byte becomes '$'\ooo'' (10 bytes) */
+	if (n > (SIZE_MAX - 3) / 10 || !(out = malloc(10 * n + 3)))
+		return "(a name too long to quote)";
+	if (!quoted_registered && !atexit(free_quoted))
+		quoted_registered = 1;
+	for (size_t i = 0; i < n; i += l ? l : 1) {
+		l = shown_len(s + i, n - i);
+		if (l && s[i] == '\'') {
+			if (in_sq || in_esc)
+				out[k++] = '\'';
+			in_sq = in_esc = 0;
+			out[k++] = '\\';
+			out[k++] = '\'';
+		} else if (l) {
+			if (in_esc)
+				out[k++] = '\'';
+			if (!in_sq)
+				out[k++] = '\'';
+			in_esc = 0;
+			in_sq = 1;
+			memcpy(out + k, s + i, l);
+			k += l;
+		} else {
+			if (in_sq)
+				out[k++] = '\'';
+			if (!in_esc) {
+				out[k++] = '$';
+				out[k++] = '\'';
+			}
+			in_sq = 0;
+			in_esc = 1;
+			if (s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+				out[k++] = '\\';
+				out[k++] = s[i] == '\n' ? 'n' : s[i] == '\t' ? 't' : 'r';
+			} else {
+				k += (size_t)sprintf(out + k, "\\%03o", s[i]);
+			}
+		}
+	}
+	if (in_sq || in_esc)
+		out[k++] = '\'';
+	if (!k) {
+		out[k++] = '\'';
+		out[k++] = '\'';
+	}
+	out[k] = 0;
+	free(quoted[next_quoted]);
+	quoted[next_quoted] = out;
+	next_quoted = (next_quoted + 1) % (sizeof quoted / sizeof quoted[0]);
+	return out;
+}
+
+const char *cli_name(const char *name)
+{
+	return quote_name(name, 0);
+}
+
+const char *cli_quoted(const char *name)
+{
+	return quote_name(name, 1);
+}
+
+/* Write a formatted message to stderr with every control character as a
+ * C escape (\n, \t, \r, \xNN), so that it stays one line whatever text
+ * it quotes (a detail from the library naming a base file, an option
+ * value). */
+static void put_message(const char *fmt, va_list ap)
+{
+	char *text;
+	va_list copy;
+
+	va_copy(copy, ap);
+	if (vasprintf(&text, fmt, copy) < 0) {
+		va_end(copy);
+		fputs("(a message too long to show)", stderr);
+		return;
+	}
+	va_end(copy);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p == '\n')
+			fputs("\\n", stderr);
+		else if (*p == '\t')
+			fputs("\\t", stderr);
+		else if (*p == '\r')
+			fputs("\\r", stderr);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
+	}
+	free(text);
+}
+
 void cli_usage(const char *fmt, ...)
 {
 	va_list ap;
 
 	fprintf(stderr, "%s: ", opts.prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_message(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", opts.prog);
 	exit(EXIT_USAGE);
@@ -398,11 +567,11 @@ void cli_error(const char *file, const char *fmt, ...)
 
 	fflush(stdout);
 	if (file)
-		fprintf(stderr, "%s: %s: ", opts.prog, file);
+		fprintf(stderr, "%s: %s: ", opts.prog, cli_name(file));
 	else
 		fprintf(stderr, "%s: ", opts.prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_message(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -439,9 +608,67 @@ int cli_fail_output(const char *file, enum vb_err rc, const struct vb_sink *sink
 	return cli_fail(file, rc);
 }
 
-uint64_t cli_version(const char *s)
+struct cli_version cli_version(const char *s)
 {
-	return cli_size(cli_arg(s), "version");
+	struct cli_version v = {0, 0};
+
+	s = cli_arg(s);
+	if (s && !strncmp(s, "head", 4)) {
+		v.head = 1;
+		if (!s[4])
+			return v;
+		if (s[4] != '~' || vb_parse_size(s + 5, "version", &v.n))
+			cli_usage("invalid version '%s' (expected N, head or head~N)", s);
+		return v;
+	}
+	v.n = cli_size(s, "version");
+	return v;
+}
+
+enum vb_err cli_version_number(const struct cli_version *v, uint64_t head, uint64_t *out)
+{
+	if (!v->head) {
+		*out = v->n;
+		return VB_OK;
+	}
+	if (v->n > head)
+		return vb_err_set(VB_ENOENT, "version head~%llu does not exist (the newest is %llu)",
+				  (unsigned long long)v->n, (unsigned long long)head);
+	*out = head - v->n;
+	return VB_OK;
+}
+
+enum vb_err cli_at_version(struct vb_vbuf *b, const char *s, uint64_t *out)
+{
+	struct cli_version v;
+
+	if (!s) {
+		*out = vb_vbuf_version(b);
+		return VB_OK;
+	}
+	v = cli_version(s);
+	return cli_version_number(&v, vb_vbuf_head(b), out);
+}
+
+enum vb_err cli_vbuf_open(const char *path, const struct vb_vbuf_opts *o,
+			  const struct cli_version *v, struct vb_vbuf **b)
+{
+	uint64_t n = 0;
+	enum vb_err rc;
+
+	*b = NULL;
+	if (!v->head && v->n != VB_HEAD)
+		return vb_vbuf_open(path, o, v->n, b);
+	if ((rc = vb_vbuf_open(path, o, VB_HEAD, b)) || (v->head && !v->n))
+		return rc;
+	if (!v->head)
+		rc = vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
+				(unsigned long long)v->n, (unsigned long long)vb_vbuf_head(*b));
+	else
+		rc = cli_version_number(v, vb_vbuf_head(*b), &n);
+	vb_vbuf_close(*b);
+	*b = NULL;
+	return rc ? rc : vb_vbuf_open(path, o, n, b);
 }
 
 enum vb_err cli_version_len(struct vb_vbuf *b, uint64_t version, uint64_t *len)
@@ -747,6 +974,17 @@ out:
 	return rc;
 }
 
+/* --if-version: a version number (head would always match). */
+static uint64_t if_version(void)
+{
+	struct cli_version v = cli_version(opts.if_version);
+
+	if (v.head)
+		cli_usage("invalid --if-version '%s' (a version number, not head or head~N)",
+			  cli_arg(opts.if_version));
+	return v.n;
+}
+
 void cli_store_opts(struct vb_vbuf_opts *o, int write)
 {
 	vb_vbuf_opts_init(o);
@@ -756,7 +994,7 @@ void cli_store_opts(struct vb_vbuf_opts *o, int write)
 	/* a malformed --if-version is a usage error before the store is
 	 * opened (or created) */
 	if (write && opts.if_version)
-		cli_version(opts.if_version);
+		if_version();
 	if (write)
 		check_auto_flatten();
 	if (opts.wait) {
@@ -875,7 +1113,7 @@ int cli_check_output(const char *file, struct vb_vbuf *b)
 		cli_error(file, "the output is the store itself: nothing written");
 		return EXIT_FAIL;
 	case VB_USE_BASE:
-		cli_error(file, "the output is its base file '%s': nothing written", base);
+		cli_error(file, "the output is its base file %s: nothing written", cli_quoted(base));
 		return EXIT_FAIL;
 	default:
 		return EXIT_OK;
@@ -912,7 +1150,7 @@ enum vb_err cli_check_if_version(struct vb_vbuf *b)
 
 	if (!opts.if_version)
 		return VB_OK;
-	want = cli_version(opts.if_version);
+	want = if_version();
 	if (head != want)
 		return vb_err_set(VB_ECONFLICT, "the newest version is %llu, not %llu (--if-version)",
 				  (unsigned long long)head, (unsigned long long)want);

@@ -72,7 +72,8 @@ struct cli_opts {
 /* The shared options (read-only; valid for the whole run). */
 const struct cli_opts *cli_opts(void);
 
-/* Options every command has: --help/-?, --usage, --version, --cache. */
+/* Options every command has: --help/-h (and popt's -?), --usage, --version,
+ * --cache.  No command may give -h another meaning. */
 extern struct poptOption cli_common_options[];
 /* Options of every command that writes a store: --no-sync, --wait,
  * --if-version. */
@@ -137,11 +138,29 @@ const char *cli_arg(const char *s);
 /* Remaining operands, decoded; *n gets their count. */
 const char **cli_operands(poptContext ctx, int *n);
 
-/* "PROG: MESSAGE" + "Try 'PROG --help'..." on stderr, exit 2. */
+/* "PROG: MESSAGE" + "Try 'PROG --help'..." on stderr, exit 2; MESSAGE
+ * escaped as cli_error's. */
 void cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* "PROG: FILE: MESSAGE" on stderr (FILE may be NULL). */
+/* "PROG: FILE: MESSAGE" on stderr (FILE may be NULL), FILE as cli_name
+ * shows it and every control character of MESSAGE as a C escape (\n,
+ * \t, \r, \xNN): one message is one line, whatever it quotes. */
 void cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A file name as a message shows it.  cli_name: as it is when it holds
+ * only ASCII letters and digits, % + , - . / : = @ _ ^ (and ~ # after the
+ * first byte) and printable non-ASCII UTF-8; otherwise quoted the way a
+ * POSIX shell reads it back (coreutils' "shell-escape" style): 'my
+ * file', 'it'\''s', and anything that would not show as itself (control
+ * characters, invalid UTF-8, C1 controls, line separators, direction
+ * overrides) as $'...' with C escapes: 'a'$'\n''b', $'\033'. So a name
+ * cannot split a message or pass for another one.  cli_quoted: the same,
+ * always quoted ('s.vb'), for a name inside a sentence ("extra operand
+ * 's.vb'").  The result lives until four more calls of either.
+ */
+const char *cli_name(const char *name);
+const char *cli_quoted(const char *name);
 
 /* Report a library failure on `file` with its detail; return the exit
  * status it maps to (a closed output pipe is quiet and returns 0). */
@@ -172,8 +191,41 @@ enum vb_err cli_map(struct vb_vbuf *b, uint64_t from, uint64_t to, uint64_t *pos
 		    int ends);
 /* The length of version `version` of `b`. */
 enum vb_err cli_version_len(struct vb_vbuf *b, uint64_t version, uint64_t *len);
-/* Parse a version number option (a usage error if malformed). */
-uint64_t cli_version(const char *s);
+
+/*
+ * Versions.  Wherever a command takes a version (-V/--at-version,
+ * vb-history --revert, --diff A STORE B, --export SINCE) it is
+ *
+ *   VERSION := N | head | head~N
+ *
+ * N with the size grammar (decimal or 0x hex, a suffix allowed); `head`
+ * is the newest version when the command opened the store, `head~N` the
+ * one N versions before it (head's number minus N; head~0 is head).  A
+ * head~N below version 0 is VB_ENOENT, exit 1: "version head~5 does not
+ * exist (the newest is 3)", as for a number beyond the newest.
+ * --if-version takes a number only (head would always match).
+ */
+struct cli_version {
+	uint64_t n;   /* the version, or with `head` the count back from it */
+	int head;     /* 1: head~n */
+};
+/* The newest version, as "head" names it (what a command without -V reads). */
+#define CLI_NEWEST ((struct cli_version){0, 1})
+/* Parse a VERSION (cli_arg'ed here); a malformed one is a usage error. */
+struct cli_version cli_version(const char *s);
+/* The version number `v` names in a store whose newest version is
+ * `head`: VB_ENOENT when head~N is before version 0. */
+enum vb_err cli_version_number(const struct cli_version *v, uint64_t head, uint64_t *out);
+/* The version number VERSION text `s` names in `b` (opened at its
+ * newest; NULL `s`: the version `b` shows). */
+enum vb_err cli_at_version(struct vb_vbuf *b, const char *s, uint64_t *out);
+/* vb_vbuf_open at the version `v` names: `head` forms open the newest,
+ * then, for head~N with N > 0, that version (the newest read once, when
+ * opening).  A plain N of 2^64-1, which the library would read as the
+ * newest, is VB_ENOENT like every number beyond the newest.  Prints
+ * nothing: the caller reports a failure and prints the warnings. */
+enum vb_err cli_vbuf_open(const char *path, const struct vb_vbuf_opts *o,
+			  const struct cli_version *v, struct vb_vbuf **b);
 
 /* Exit status for a library error. */
 int cli_status(enum vb_err rc);

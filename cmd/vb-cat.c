@@ -39,7 +39,7 @@ static struct poptOption options[] = {
 	{"lines", 'l', POPT_ARG_STRING, &opt_lines, 0,
 	 "only lines A to B ('\\n' ends a line), as sed -n 'A,Bp' prints them: A-B, A- (to the last line), -B or A",
 	 "LINES"},
-	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0, "read version N instead of the newest",
+	{"at-version", 'V', POPT_ARG_STRING, &opt_version, 0, "read version N (a number, head or head~K) instead of the newest",
 	 "N"},
 	CLI_UNIT_OPTION("--range, --offset and --length count elements of N bytes (default 1); the content must be whole elements"),
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_progress_options, 0,
@@ -85,7 +85,7 @@ static enum vb_err select_lines(struct vb_vbuf *b, uint64_t version, uint64_t le
 	return rc;
 }
 
-static int cat_one(const char *name, const struct sel *sel, uint64_t version,
+static int cat_one(const char *name, const struct sel *sel, const struct cli_version *version,
 		   struct vb_sink *out)
 {
 	struct vb_vbuf_opts o;
@@ -115,21 +115,13 @@ static int cat_one(const char *name, const struct sel *sel, uint64_t version,
 		path = fdpath;
 	}
 	cli_store_opts(&o, 0);
-	if ((rc = vb_vbuf_open(path, &o, version, &b)))
+	if ((rc = cli_vbuf_open(path, &o, version, &b)))
 		return cli_fail(name, rc);
 	cli_warnings(name, b);
 	int st_out = cli_check_output(name, b);
 	if (st_out) {
 		vb_vbuf_close(b);
 		return st_out;
-	}
-	if (opt_version && version == VB_HEAD) {
-		/* the library reads VB_HEAD (2^64-1) as "the newest"; asked for
-		 * by number, it is a version that does not exist */
-		rc = vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
-				(unsigned long long)version,
-				(unsigned long long)vb_vbuf_head(b));
-		goto fail;
 	}
 	len = vb_vbuf_len(b);
 	to = len;
@@ -182,7 +174,7 @@ int main(int argc, char **argv)
 	const char **args;
 	int nargs, status = EXIT_OK;
 	struct sel sel;
-	uint64_t version = VB_HEAD;
+	struct cli_version version = CLI_NEWEST;
 	static const char *stdin_only[] = {"-", NULL};
 
 	args = cli_start(argc, argv, options, "[OPTION...] [STORE...]", &nargs);
@@ -226,7 +218,7 @@ int main(int argc, char **argv)
 		sel.len = cli_length(length);
 	}
 	if (opt_version)
-		version = cli_size(cli_arg(opt_version), "version");
+		version = cli_version(opt_version);
 	if (!nargs) {
 		args = stdin_only;
 		nargs = 1;
@@ -256,7 +248,7 @@ int main(int argc, char **argv)
 	struct vb_sink out;
 	vb_sink_init(&out, 1);
 	for (int i = 0; i < nargs; i++) {
-		int st = cat_one(args[i], &sel, version, &out);
+		int st = cat_one(args[i], &sel, &version, &out);
 		if (st < 0) {
 			status = EXIT_OK; /* the reader went away: stop quietly */
 			break;

@@ -45,7 +45,7 @@ static struct poptOption options[] = {
 	CLI_UNIT_OPTION("OFFSET and LENGTH (and --ranges) count elements of N bytes (default 1); the content must be whole elements"),
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
-	 "the offsets (and --ranges) are in version V's content; they are carried through the edits since",
+	 "the offsets (and --ranges) are in version V's content (a number, head or head~K); they are carried through the edits since",
 	 "V"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0, "Writing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
@@ -75,7 +75,7 @@ static int read_ranges(const char *name, struct vb_ranges *r)
 		lineno++;
 		got = vb_parse_range_line(line, (size_t)len, cli_opts()->unit, &pos, &length);
 		if (got < 0) {
-			cli_error(NULL, "%s:%lu: %s", name, lineno, vb_err_detail());
+			cli_error(NULL, "%s:%lu: %s", cli_name(name), lineno, vb_err_detail());
 			status = EXIT_FAIL;
 			break;
 		}
@@ -84,7 +84,7 @@ static int read_ranges(const char *name, struct vb_ranges *r)
 		/* the limit, or no memory for more: the message has always
 		 * been the limit's */
 		if (vb_ranges_add(r, &pos, length, lineno)) {
-			cli_error(NULL, "%s:%lu: too many ranges (the limit is %zu)", name, lineno,
+			cli_error(NULL, "%s:%lu: too many ranges (the limit is %zu)", cli_name(name), lineno,
 				  vb_ranges_max(r));
 			status = EXIT_FAIL;
 			break;
@@ -322,10 +322,11 @@ static int edit_store(const char *store, struct vb_ranges *r, const char *ranges
 	/* the ranges are in version `ver`'s content (the version before, or
 	 * --at-version's), carried to the head afterwards */
 	uint64_t head = vb_vbuf_version(b);
-	uint64_t ver = opt_at_version ? cli_version(opt_at_version) : head;
+	uint64_t ver;
 	/* with --unit, the content the ranges are in and the content they
 	 * are deleted from must both be whole elements */
-	if ((rc = cli_version_len(b, ver, &len)) || (rc = cli_check_whole(b, ver, len)) ||
+	if ((rc = cli_at_version(b, opt_at_version, &ver)) ||
+	    (rc = cli_version_len(b, ver, &len)) || (rc = cli_check_whole(b, ver, len)) ||
 	    (rc = cli_check_whole(b, head, vb_vbuf_len(b))))
 		goto fail;
 	if (nlines && (rc = add_lines(b, ver, len, lines, nlines, r)))
@@ -334,7 +335,7 @@ static int edit_store(const char *store, struct vb_ranges *r, const char *ranges
 	if ((rc = resolve_ranges(b, r, ver, len, &bad)) ||
 	    (ver != head && (rc = carry_ranges(b, r, ver, head, &bad)))) {
 		if (ranges && bad != SIZE_MAX) {
-			cli_error(NULL, "%s:%llu: %s", ranges,
+			cli_error(NULL, "%s:%llu: %s", cli_name(ranges),
 				  (unsigned long long)vb_ranges_get(r, bad)->tag, vb_err_detail());
 			cli_vclose(b);
 			return EXIT_FAIL;
@@ -378,24 +379,24 @@ int main(int argc, char **argv)
 		if (co->unit_arg)
 			cli_usage("--lines counts lines, not elements: it cannot be used with --unit");
 		if (nargs > 1)
-			cli_usage("--lines names what to delete: give only STORE ('%s' is extra)",
-				  args[1]);
+			cli_usage("--lines names what to delete: give only STORE (%s is extra)",
+				  cli_quoted(args[1]));
 		if (stream)
 			cli_usage("--lines needs a store: a stream ('-') has no lines");
 		lines = parse_lines(lines_arg, &nlines);
 	} else if (ranges) {
 		if (nargs > 1)
-			cli_usage("--ranges takes the ranges from FILE: give only STORE ('%s' is extra)",
-				  args[1]);
+			cli_usage("--ranges takes the ranges from FILE: give only STORE (%s is extra)",
+				  cli_quoted(args[1]));
 		if (stream && !strcmp(ranges, "-"))
 			cli_usage("stdin is the stream being edited; --ranges needs a FILE");
 	} else {
 		if (nargs < 2)
-			cli_usage("missing OFFSET and LENGTH after '%s'", store);
+			cli_usage("missing OFFSET and LENGTH after %s", cli_quoted(store));
 		if (nargs < 3)
 			cli_usage("missing LENGTH after '%s'", args[1]);
 		if (nargs > 3)
-			cli_usage("extra operand '%s'", args[3]);
+			cli_usage("extra operand %s", cli_quoted(args[3]));
 		pos = cli_pos(args[1]);
 		length = cli_length(args[2]);
 		if (stream && pos.line)

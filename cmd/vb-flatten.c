@@ -36,7 +36,8 @@ static struct poptOption options[] = {
 	 "count lines: index the base's lines (one pass over it) and count every piece, so that line numbers are found in O(log n); content unchanged",
 	 NULL},
 	{"keep", 'k', POPT_ARG_STRING, &opt_keep, 0,
-	 "with --compact: keep the N newest versions (default 1)", "N"},
+	 "with --compact: keep the N newest versions (default 1); the compaction adds its own after them",
+	 "N"},
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{"verbose", 'v', POPT_ARG_NONE, &opt_verbose, 0, "say what was done on stdout", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_progress_options, 0, "Progress:", NULL},
@@ -157,10 +158,15 @@ static int compact(const char *store, const char *message, uint64_t keep)
 	cli_vclose(b);
 	if (rc)
 		return cli_fail(store, rc);
-	if (opt_verbose)
+	/* the versions kept are the ones before the compaction's own */
+	if (opt_verbose && st.oldest + 1 == st.version)
+		printf("version %llu: version %llu kept, %llu bytes -> %llu\n",
+		       (unsigned long long)st.version, (unsigned long long)st.oldest,
+		       (unsigned long long)st.bytes_before, (unsigned long long)st.bytes_after);
+	else if (opt_verbose)
 		printf("version %llu: versions %llu to %llu kept, %llu bytes -> %llu\n",
 		       (unsigned long long)st.version, (unsigned long long)st.oldest,
-		       (unsigned long long)st.version, (unsigned long long)st.bytes_before,
+		       (unsigned long long)st.version - 1, (unsigned long long)st.bytes_before,
 		       (unsigned long long)st.bytes_after);
 	return EXIT_OK;
 }
@@ -176,7 +182,7 @@ int main(int argc, char **argv)
 	if (nargs < 1)
 		cli_usage("missing STORE");
 	if (nargs > 1)
-		cli_usage("extra operand '%s'", args[1]);
+		cli_usage("extra operand %s", cli_quoted(args[1]));
 	if (opt_partial + opt_embed + opt_compact + opt_lines > 1)
 		cli_usage("choose one of --partial, --embed, --compact and --lines");
 	if (opt_keep && !opt_compact)

@@ -228,7 +228,7 @@ struct frame_run {
 	struct vb_lenspec to_spec;
 	int plain;                      /* records + output delimiter, not flushed each */
 	uint64_t last_n;                /* --last: 0 means off */
-	uint64_t at_version;            /* -V, or VB_HEAD */
+	struct cli_version at_version;  /* -V, or CLI_NEWEST */
 	struct selection sel;           /* -n (empty: every record) */
 	int several;                    /* more than one INPUT: name each in output */
 
@@ -1564,8 +1564,8 @@ static int open_input(const struct frame_run *r, struct input *in, int *status)
 		snprintf(path, sizeof path, "/proc/self/fd/%d", in->fd);
 		/* messages name the input as given ("-"), not the path the
 		 * store was opened by */
-		enum vb_err orc = vb_vbuf_open(strcmp(name, "-") ? name : path, &o, r->at_version,
-					       &in->store);
+		enum vb_err orc = cli_vbuf_open(strcmp(name, "-") ? name : path, &o, &r->at_version,
+						&in->store);
 		if (orc) {
 			int st = cli_fail(name, orc);
 			if (st > *status)
@@ -1586,7 +1586,7 @@ static int open_input(const struct frame_run *r, struct input *in, int *status)
 			return 0;
 		}
 	}
-	if (r->at_version != VB_HEAD && !in->store) {
+	if (cmdline.version && !in->store) {
 		cli_error(name, "-V applies to stores, and this is not one");
 		*status = EXIT_FAIL;
 		if (in->fd > 0)
@@ -1615,7 +1615,7 @@ int main(int argc, char **argv)
 	r->policy.final = VB_FINAL_EMIT;
 	r->out_delim = (const unsigned char *)"\n";
 	r->out_delim_len = 1;
-	r->at_version = VB_HEAD;
+	r->at_version = CLI_NEWEST;
 	r->sel.last_wanted = UINT64_MAX;
 	setup_options(r, &cmdline);
 	setup_framer(r, &cmdline);

@@ -49,7 +49,7 @@ static struct poptOption options[] = {
 	{"ops", 'o', POPT_ARG_NONE, &opt_ops, 0, "also list every operation of each version", NULL},
 	{"no-header", 'H', POPT_ARG_NONE, &opt_no_header, 0, "omit the column titles", NULL},
 	{"revert", 0, POPT_ARG_STRING, &opt_revert, 0,
-	 "add a version whose content is version N's", "N"},
+	 "add a version whose content is version N's (a number, head or head~K)", "N"},
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0,
 	 "describe the version --revert, --set-anchor or --remove-anchor adds", "TEXT"},
 	{"verify", 0, POPT_ARG_NONE, &opt_verify, 0,
@@ -62,7 +62,7 @@ static struct poptOption options[] = {
 	 "add a version that removes anchor NAME", "NAME"},
 	{"diff", 0, POPT_ARG_STRING, &opt_diff, 0,
 	 "list the byte ranges in which version A and version B differ (B given after STORE; "
-	 "default: the newest)", "A"},
+	 "default: the newest; each a number, head or head~K)", "A"},
 	{"unified", 'u', POPT_ARG_STRING | POPT_ARGFLAG_OPTIONAL, NULL, OPT_UNIFIED,
 	 "with --diff: print a unified diff (diff -u) with N lines of context (default 3; "
 	 "only --unified=N or -uN give N)", "N"},
@@ -70,11 +70,13 @@ static struct poptOption options[] = {
 	 "with --unified: a patch longer than SIZE is not printed, a one-line summary is "
 	 "(default 1M, at most 1G)", "SIZE"},
 	{"export", 0, POPT_ARG_STRING, &opt_export, 0,
-	 "write the edits made after version SINCE to standard output (for --apply)", "SINCE"},
+	 "write the edits made after version SINCE (a number, head or head~K) to standard output "
+	 "(for --apply)", "SINCE"},
 	{"apply", 0, POPT_ARG_STRING, &opt_apply, 0,
 	 "replay the edits exported to FILE ('-': standard input) onto STORE", "FILE"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
-	 "--anchors: at version N; --set-anchor: OFFSET is in version N's content", "N"},
+	 "--anchors: at version N; --set-anchor: OFFSET is in version N's content (a number, head "
+	 "or head~K)", "N"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0,
 	 "Writing (--revert, --set-anchor, --remove-anchor, --apply):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
@@ -237,7 +239,55 @@ static enum vb_err print_op(void *arg, const struct vb_op *op)
 	return VB_OK;
 }
 
-static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
+/*
+ * The table's column widths: at least the titles' (7, 10, 10, 10 and 12),
+ * grown to the widest value of the versions listed, so that columns stay
+ * aligned for any offset, length or size (list() measures every row it
+ * will print before it prints the first).
+ */
+struct widths {
+	int version, op, offset, length, size;
+};
+
+static int digits(uint64_t v)
+{
+	int n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+static void grow(int *w, int n)
+{
+	if (n > *w)
+		*w = n;
+}
+
+/* Grow `w` to fit the row of `c`. */
+static enum vb_err measure(const struct vb_commit *c, struct widths *w)
+{
+	char opl[48];
+	struct notes nt = {0, VB_HEAD, 0, 0};
+	enum vb_err rc = vb_commit_notes(c, note_ext, &nt);
+
+	if (rc)
+		return rc;
+	op_label(c, &nt, opl, sizeof opl);
+	grow(&w->version, digits(c->version));
+	grow(&w->op, (int)strlen(opl));
+	if (c->sum_kind != VB_OP_REVERT) {
+		grow(&w->offset, digits(c->sum_off));
+		grow(&w->length, digits(c->sum_len));
+	}
+	grow(&w->size, digits(c->length));
+	return VB_OK;
+}
+
+static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c,
+				 const struct widths *w)
 {
 	char opl[48], when[64];
 	time_t t = (time_t)(c->time_ns / 1000000000);
@@ -287,15 +337,17 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 	localtime_r(&t, &tm);
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
 	if (revert) {
-		printf("%7llu  %s  %-10s %10s %10s %12llu  [to version %llu]",
-		       (unsigned long long)c->version, when, opl, "-", "-",
-		       (unsigned long long)c->length, (unsigned long long)c->sum_target);
+		printf("%*llu  %s  %-*s %*s %*s %*llu  [to version %llu]", w->version,
+		       (unsigned long long)c->version, when, w->op, opl, w->offset, "-", w->length,
+		       "-", w->size, (unsigned long long)c->length,
+		       (unsigned long long)c->sum_target);
 		if (c->msg_len)
 			putchar(' ');
 	} else {
-		printf("%7llu  %s  %-10s %10llu %10llu %12llu", (unsigned long long)c->version,
-		       when, opl, (unsigned long long)c->sum_off, (unsigned long long)c->sum_len,
-		       (unsigned long long)c->length);
+		printf("%*llu  %s  %-*s %*llu %*llu %*llu", w->version,
+		       (unsigned long long)c->version, when, w->op, opl, w->offset,
+		       (unsigned long long)c->sum_off, w->length, (unsigned long long)c->sum_len,
+		       w->size, (unsigned long long)c->length);
 		if (c->msg_len)
 			fputs("  ", stdout);
 	}
@@ -308,18 +360,38 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c)
 			return rc;
 	}
 	if (c->flags & VB_COMMIT_CUT)
-		printf("%7s  (versions 0 to %llu were compacted away)\n", "-",
+		printf("%*s  (versions 0 to %llu were compacted away)\n", w->version, "-",
 		       (unsigned long long)c->version - 1);
 	return VB_OK;
+}
+
+/* Walk the `max` newest versions of `b`, newest first, from `head`:
+ * measure them into `w` when `print` is 0, else print them. */
+static enum vb_err walk(struct vb_vbuf *b, const struct vb_commit *head, uint64_t max,
+			int print, struct widths *w)
+{
+	struct vb_commit c = *head, parent;
+	uint64_t shown = 0;
+	enum vb_err rc;
+
+	for (;;) {
+		if ((rc = print ? print_version(b, &c, w) : measure(&c, w)))
+			return rc;
+		if (++shown >= max || !c.version || (c.flags & VB_COMMIT_CUT))
+			return VB_OK;
+		if ((rc = vb_vbuf_parent(b, &c, &parent)))
+			return rc;
+		c = parent;
+	}
 }
 
 static int list(const char *store, uint64_t max)
 {
 	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
-	struct vb_commit c, parent;
+	struct vb_commit c;
+	struct widths w = {7, 10, 10, 10, 12};
 	enum vb_err rc;
-	uint64_t shown = 0;
 	int status;
 
 	cli_store_opts(&o, 0);
@@ -330,34 +402,31 @@ static int list(const char *store, uint64_t max)
 		cli_vclose(b);
 		return cli_fail(store, rc);
 	}
-	if (!opt_json && !opt_no_header)
-		printf("%7s  %-19s  %-10s %10s %10s %12s  %s\n", "VERSION", "TIME", "OP", "OFFSET",
-		       "LENGTH", "SIZE", "MESSAGE");
-	for (;;) {
-		if ((rc = print_version(b, &c)))
-			break;
-		if (++shown >= max || !c.version || (c.flags & VB_COMMIT_CUT))
-			break;
-		if ((rc = vb_vbuf_parent(b, &c, &parent)))
-			break;
-		c = parent;
-	}
+	if (!opt_json && !(rc = walk(b, &c, max, 0, &w)) && !opt_no_header)
+		printf("%*s  %-19s  %-*s %*s %*s %*s  %s\n", w.version, "VERSION", "TIME", w.op,
+		       "OP", w.offset, "OFFSET", w.length, "LENGTH", w.size, "SIZE", "MESSAGE");
+	if (!rc)
+		rc = walk(b, &c, max, 1, &w);
 	cli_vclose(b);
 	if (rc)
 		return cli_fail(store, rc);
 	return EXIT_OK;
 }
 
-static int revert(const char *store, uint64_t target, const char *message)
+static int revert(const char *store, const struct cli_version *target, const char *message)
 {
 	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
+	enum vb_err rc;
+	uint64_t v;
 	int status;
 
 	cli_store_opts(&o, 1);
 	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
-	return cli_commit(b, vb_vbuf_revert(b, target), store, message);
+	if (!(rc = cli_version_number(target, vb_vbuf_head(b), &v)))
+		rc = vb_vbuf_revert(b, v);
+	return cli_commit(b, rc, store, message);
 }
 
 /* ------------------------------------------------------------- anchors */
@@ -376,19 +445,20 @@ static enum vb_err print_anchor(void *arg, const char *name, uint64_t offset, ui
 	return VB_OK;
 }
 
-static int list_anchors(const char *store, uint64_t version)
+static int list_anchors(const char *store, const char *version)
 {
 	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	enum vb_err rc;
+	uint64_t v;
 	int status;
 
 	cli_store_opts(&o, 0);
 	o.lenient_base = 1;
 	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
-	rc = vb_vbuf_anchors(b, version == VB_HEAD ? vb_vbuf_head(b) : version, print_anchor,
-			     NULL);
+	if (!(rc = cli_at_version(b, version, &v)))
+		rc = vb_vbuf_anchors(b, v, print_anchor, NULL);
 	cli_vclose(b);
 	return rc ? cli_fail(store, rc) : EXIT_OK;
 }
@@ -416,8 +486,9 @@ static int change_anchor(const char *store, const char *name, const char *offset
 			rc = vb_vbuf_remove_anchor(b, name);
 		return cli_commit(b, rc, store, message);
 	}
-	uint64_t ver = opt_at_version ? cli_version(opt_at_version) : head, len;
-	if (!(rc = cli_version_len(b, ver, &len)) && !(rc = cli_resolve(b, ver, &pos, len, &at)) &&
+	uint64_t ver, len;
+	if (!(rc = cli_at_version(b, opt_at_version, &ver)) &&
+	    !(rc = cli_version_len(b, ver, &len)) && !(rc = cli_resolve(b, ver, &pos, len, &at)) &&
 	    ver != head && !(rc = cli_map(b, ver, head, &at, 1, 0)))
 		rc = vb_vbuf_note_at_version(b, ver);
 	if (!rc)
@@ -460,20 +531,23 @@ failed:
 	return vb_err_set(VB_EPIPE, "standard output is closed");
 }
 
-/* Versions va and vb (has_b 0: the newest) of `store`. */
-static int diff(const char *store, uint64_t va, int has_b, uint64_t vb)
+/* Versions `a` and `bv` of `store`. */
+static int diff(const char *store, const struct cli_version *a, const struct cli_version *bv)
 {
 	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	struct diff_out d = {!opt_json && !opt_no_header, 0};
 	enum vb_err rc;
+	uint64_t va, vb;
 	int status;
 
 	cli_store_opts(&o, 0);
 	o.lenient_base = 1; /* only the trees are read, not the content */
 	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
-	rc = vb_vbuf_diff(b, va, has_b ? vb : vb_vbuf_head(b), print_hunk, &d);
+	if (!(rc = cli_version_number(a, vb_vbuf_head(b), &va)) &&
+	    !(rc = cli_version_number(bv, vb_vbuf_head(b), &vb)))
+		rc = vb_vbuf_diff(b, va, vb, print_hunk, &d);
 	cli_vclose(b);
 	if (rc == VB_EPIPE && d.write_errno) {
 		/* dealt with here: what is left in the buffer cannot be
@@ -522,10 +596,10 @@ static char *label(struct vb_vbuf *b, const char *store, uint64_t v, const char 
 	return out;
 }
 
-/* --diff --unified: versions va and vb (has_b 0: the newest) of `store`
- * as a patch (lib/udiff.h), or the line saying why not. */
-static int unified_diff(const char *store, uint64_t va, int has_b, uint64_t vb,
-			const struct vb_udiff_opts *uo)
+/* --diff --unified: versions `a` and `bv` of `store` as a patch
+ * (lib/udiff.h), or the line saying why not. */
+static int unified_diff(const char *store, const struct cli_version *a,
+			const struct cli_version *bv, const struct vb_udiff_opts *uo)
 {
 	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
@@ -540,10 +614,9 @@ static int unified_diff(const char *store, uint64_t va, int has_b, uint64_t vb,
 	o.defer_base = 1; /* only versions that read the base need it */
 	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
-	uint64_t head = vb_vbuf_head(b);
-	if (!has_b)
-		vb = head;
-	if (va > head || vb > head)
+	uint64_t head = vb_vbuf_head(b), va = 0, vb = 0;
+	if (!(rc = cli_version_number(a, head, &va)) && !(rc = cli_version_number(bv, head, &vb)) &&
+	    (va > head || vb > head))
 		rc = vb_err_set(VB_ENOENT, "version %llu does not exist (the newest is %llu)",
 				(unsigned long long)(va > head ? va : vb), (unsigned long long)head);
 	if (!rc && (from = label(b, store, va, "---", &rc)) && (to = label(b, store, vb, "+++", &rc))) {
@@ -564,11 +637,11 @@ static int unified_diff(const char *store, uint64_t va, int has_b, uint64_t vb,
 	if (rc) {
 		status = cli_fail_output(store, rc, &sink);
 	} else if (st.outcome == VB_UDIFF_BINARY) {
-		printf("Binary files %s@%llu and %s@%llu differ\n", store, (unsigned long long)va,
-		       store, (unsigned long long)vb);
+		printf("Binary files %s@%llu and %s@%llu differ\n", cli_name(store),
+		       (unsigned long long)va, cli_name(store), (unsigned long long)vb);
 	} else if (st.outcome == VB_UDIFF_LARGE) {
 		printf("Files %s@%llu and %s@%llu differ (too large to show: more than %llu bytes; "
-		       "see --max-diff-bytes)\n", store, (unsigned long long)va, store,
+		       "see --max-diff-bytes)\n", cli_name(store), (unsigned long long)va, cli_name(store),
 		       (unsigned long long)vb, (unsigned long long)opts.max_bytes);
 	}
 	vb_sink_done(&sink);
@@ -646,11 +719,13 @@ static enum vb_err write_sink(void *arg, const void *buf, size_t n)
 	return vb_sink_write(arg, buf, n);
 }
 
-static int export_edits(const char *store, uint64_t since)
+static int export_edits(const char *store, const struct cli_version *since)
 {
 	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	struct vb_sink sink;
+	enum vb_err rc;
+	uint64_t v;
 	int status;
 
 	/* like gzip: compressed bytes are no use on a screen */
@@ -664,7 +739,8 @@ static int export_edits(const char *store, uint64_t since)
 		return status;
 	vb_sink_init(&sink, STDOUT_FILENO);
 	struct vb_export_opts eo = {write_sink, &sink, 0};
-	enum vb_err rc = vb_export_stream(b, since, &eo, NULL);
+	if (!(rc = cli_version_number(since, vb_vbuf_head(b), &v)))
+		rc = vb_export_stream(b, v, &eo, NULL);
 	cli_vclose(b);
 	status = rc ? cli_fail_output(store, rc, &sink) : EXIT_OK;
 	vb_sink_done(&sink);
@@ -787,7 +863,7 @@ static int verify(const char *store)
 	}
 	if (rc)
 		return cli_fail(store, rc);
-	printf("%s: OK: %llu versions, %llu records, %llu tree nodes, %llu bytes\n", store,
+	printf("%s: OK: %llu versions, %llu records, %llu tree nodes, %llu bytes\n", cli_name(store),
 	       (unsigned long long)st.versions, (unsigned long long)st.records,
 	       (unsigned long long)st.nodes, (unsigned long long)st.bytes);
 	return EXIT_OK;
@@ -822,7 +898,7 @@ int main(int argc, char **argv)
 	if (set_anchor && nargs < 2)
 		cli_usage("--set-anchor needs an OFFSET after STORE");
 	if (nargs > (set_anchor || diff_a ? 2 : 1))
-		cli_usage("extra operand '%s'", args[set_anchor || diff_a ? 2 : 1]);
+		cli_usage("extra operand %s", cli_quoted(args[set_anchor || diff_a ? 2 : 1]));
 	const char *store = args[0], *message = cli_arg(opt_message);
 	if ((opt_revert != NULL) + opt_verify + opt_anchors + (diff_a != NULL) +
 	    (set_anchor != NULL) + (remove_anchor != NULL) + (export != NULL) +
@@ -879,25 +955,31 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(store, "-"))
 		cli_usage("STORE must be a file ('-' is not a store)");
-	if (opt_revert)
-		return cli_close_stdout(revert(store, cli_size(cli_arg(opt_revert), "version"), message));
+	struct cli_version va = CLI_NEWEST, vb = CLI_NEWEST;
+	if (diff_a)
+		va = cli_version(diff_a);
+	if (diff_a && nargs > 1)
+		vb = cli_version(args[1]);
+	if (opt_revert) {
+		va = cli_version(opt_revert);
+		return cli_close_stdout(revert(store, &va, message));
+	}
 	if (set_anchor || remove_anchor)
 		return cli_close_stdout(change_anchor(store, set_anchor ? set_anchor : remove_anchor,
 						      set_anchor ? args[1] : NULL, message));
 	if (opt_anchors)
-		return cli_close_stdout(list_anchors(store, opt_at_version ? cli_version(opt_at_version)
-									   : VB_HEAD));
+		return cli_close_stdout(list_anchors(store, opt_at_version));
 	if (opt_verify)
 		return cli_close_stdout(verify(store));
-	if (export)
-		return cli_close_stdout(export_edits(store, cli_version(export)));
+	if (export) {
+		va = cli_version(export);
+		return cli_close_stdout(export_edits(store, &va));
+	}
 	if (apply)
 		return cli_close_stdout(apply_edits(apply, store));
 	if (diff_a && n_unified)
-		return cli_close_stdout(unified_diff(store, cli_version(diff_a), nargs > 1,
-						     nargs > 1 ? cli_version(args[1]) : 0, &uo));
+		return cli_close_stdout(unified_diff(store, &va, &vb, &uo));
 	if (diff_a)
-		return cli_close_stdout(diff(store, cli_version(diff_a), nargs > 1,
-					     nargs > 1 ? cli_version(args[1]) : 0));
+		return cli_close_stdout(diff(store, &va, &vb));
 	return cli_close_stdout(list(store, max));
 }

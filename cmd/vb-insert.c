@@ -46,7 +46,7 @@ static struct poptOption options[] = {
 	 "FILE"},
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
-	 "OFFSET (and --replace LEN) are in version V's content; they are carried through the edits since",
+	 "OFFSET (and --replace LEN) are in version V's content (a number, head or head~K); they are carried through the edits since",
 	 "V"},
 	{"anchor", 'a', POPT_ARG_STRING, &opt_anchor, 0,
 	 "set anchor NAME on the first inserted byte (then @NAME works in every offset)", "NAME"},
@@ -131,7 +131,8 @@ static int same_file(const char *store, const struct source *src, int n)
 		return 0;
 	for (int i = 0; i < n; i++)
 		if (fstat(src[i].fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-			cli_error(store, "cannot insert the store into itself (input '%s')", src[i].name);
+			cli_error(store, "cannot insert the store into itself (input %s)",
+				  cli_quoted(src[i].name));
 			return 1;
 		}
 	return 0;
@@ -242,8 +243,9 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 	 * With --unit both contents must be whole elements, and OFFSET and
 	 * LEN become bytes here. */
 	uint64_t head = vb_vbuf_version(b), len;
-	uint64_t ver = opt_at_version ? cli_version(opt_at_version) : head;
-	if ((rc = cli_version_len(b, ver, &len)) || (rc = cli_check_whole(b, ver, len)) ||
+	uint64_t ver;
+	if ((rc = cli_at_version(b, opt_at_version, &ver)) ||
+	    (rc = cli_version_len(b, ver, &len)) || (rc = cli_check_whole(b, ver, len)) ||
 	    (rc = cli_check_whole(b, head, vb_vbuf_len(b))) ||
 	    (rc = cli_resolve(b, ver, pos, len, &at)))
 		goto fail;
@@ -323,7 +325,7 @@ int main(int argc, char **argv)
 	if (nargs < 1)
 		cli_usage("missing STORE and OFFSET");
 	if (nargs < 2)
-		cli_usage("missing OFFSET after '%s'", args[0]);
+		cli_usage("missing OFFSET after %s", cli_quoted(args[0]));
 
 	const char *store = args[0], *offset = args[1];
 	const char **files = args + 2;

@@ -4,10 +4,11 @@
  * num.h).
  *
  * A number is parsed whole or not at all: digits, then at most one suffix
- * matched as a complete word (the table lists the longest spellings
- * first), with every multiplication and addition checked, so a value of
- * 2^64 or more is an error naming the text, never a wrapped number.  No
- * state and no allocation except vb_parse_hex's result: thread-safe.
+ * matched as a complete word (a refused one is named, with the accepted
+ * spellings when it is ambiguous), with every multiplication and addition
+ * checked, so a value of 2^64 or more is an error naming the text, never
+ * a wrapped number.  No state and no allocation except vb_parse_hex's
+ * result: thread-safe.
  */
 #include "num.h"
 
@@ -20,15 +21,45 @@ struct suffix {
 	uint64_t mult;
 };
 
-/* Longest spellings first so that "KB" is not read as "K" + junk. */
+/* The accepted spellings, matched against the whole rest of the text
+ * (coreutils' convention: K k KiB are 1024, kB KB 1000). */
 static const struct suffix suffixes[] = {
 	{"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30},
 	{"TiB", 1ULL << 40},
-	{"KB", 1000ULL}, {"MB", 1000000ULL}, {"GB", 1000000000ULL},
+	{"kB", 1000ULL}, {"KB", 1000ULL}, {"MB", 1000000ULL}, {"GB", 1000000000ULL},
 	{"TB", 1000000000000ULL},
 	{"K", 1ULL << 10}, {"k", 1ULL << 10}, {"M", 1ULL << 20},
 	{"G", 1ULL << 30}, {"T", 1ULL << 40},
 };
+
+/* What a refused suffix's message lists: every accepted spelling. */
+#define SUFFIX_LIST "use K k KiB M MiB G GiB T TiB for powers of 1024, " \
+	"kB KB MB GB TB for powers of 1000"
+
+static int ascii_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* A letter suffix that differs from an accepted one only in case, or a
+ * lone b or B, is ambiguous rather than unknown: "kb" and "Kb" read as
+ * kilobits, "b" and "B" mean 512-byte blocks or 1024 to some tools and
+ * one byte to others, "m" reads as milli, and "KIB" or "mib" would make us
+ * guess at the case that decides 1000 against 1024. */
+static int ambiguous_suffix(const char *p)
+{
+	static const char *const forms[] = {"b", "k", "kb", "kib", "m", "mb", "mib",
+					    "g", "gb", "gib", "t", "tb", "tib"};
+
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		const char *a = p, *f = forms[i];
+		while (*a && *f && ascii_lower(*a) == *f)
+			a++, f++;
+		if (!*a && !*f)
+			return 1;
+	}
+	return 0;
+}
 
 int vb_hex_digit(int c)
 {
@@ -71,6 +102,9 @@ static enum vb_err parse_number(const char *s, const char *whole,
 		for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
 			if (!strcmp(p, suffixes[i].text))
 				break;
+		if (i == sizeof suffixes / sizeof suffixes[0] && ambiguous_suffix(p))
+			return vb_err_set(VB_EINVAL, "invalid %s '%s' (ambiguous suffix '%s'; "
+					  SUFFIX_LIST ")", what, whole, p);
 		if (i == sizeof suffixes / sizeof suffixes[0])
 			return vb_err_set(VB_EINVAL, "invalid %s '%s' (unknown suffix '%s')",
 					  what, whole, p);

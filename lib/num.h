@@ -9,7 +9,13 @@
  *   LINE     := decimal digits, at least 1 (no suffix, no 0x)
  *   LINES    := LINE-LINE | LINE- | -LINE | LINE     (vb_parse_line_range)
  *   S        := K M G T (powers of 1024; k also accepted, and KiB MiB GiB TiB)
- *             | KB MB GB TB (powers of 1000)
+ *             | kB KB MB GB TB (powers of 1000)
+ *
+ * The suffixes follow coreutils (K = KiB = 1024, kB = KB = 1000; vb's
+ * progress line prints kB MB ... and KiB MiB ...).  Any other suffix is
+ * VB_EINVAL: "ambiguous suffix", with the accepted spellings listed, when
+ * it differs from an accepted one only in case or is a lone b or B ("kb",
+ * "Kb", "m", "mib", "B"); "unknown suffix" otherwise ("E", ".5K").
  *
  * `-N` and `end-N` count back from the end; `end` is `end-0`.  Values of
  * 2^64 and above are rejected, never wrapped.  Parsing does not know the

@@ -400,7 +400,7 @@ make_files() {
 		expect_completion 'vb-flatten -p --pi' '--piece-size'
 		expect_completion 'vb-flatten a.vb --i' '--if-version'
 		expect_completion 'vb-flatten a.vb --pa' '--partial'
-		expect_completion 'vb-flatten -' '--cache --compact --embed --help --if-version --keep --lines --message --no-progress --no-sync --partial --piece-size --progress --usage --verbose --version --wait -? -c -e -k -l -m -p -s -v'
+		expect_completion 'vb-flatten -' '--cache --compact --embed --help --if-version --keep --lines --message --no-progress --no-sync --partial --piece-size --progress --usage --verbose --version --wait -c -e -h -k -l -m -p -s -v'
 		# STORE, after any option and its value
 		expect_completion 'vb-flatten ' 'a.vb b.vb dir x@y.vb'
 		expect_completion 'vb-flatten a' 'a.vb'

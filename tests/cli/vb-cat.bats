@@ -62,6 +62,43 @@ vb-cat: plain: not a vb store'
 	assert_output 'vb-cat: dir.vb: is a directory'
 }
 
+@test "file names in messages: plain ones as they are, others quoted as the shell reads them; one message, one line" {
+	run -1 --separate-stderr vb-cat nosuch.vb 'dir/ünï-1.0+x,y=z@v:w%^.vb' 'file~' $'a\nb' 'my file' "it's" \
+		$'\e[31mred' $'x\xc2\x9by' $'\xff' '' '~x' $'nosuch.vb: x\nvb-cat: fake'
+	assert_output ''
+	assert_equal "$stderr" "vb-cat: nosuch.vb: no such store
+vb-cat: dir/ünï-1.0+x,y=z@v:w%^.vb: no such store
+vb-cat: file~: no such store
+vb-cat: 'a'\$'\\n''b': no such store
+vb-cat: 'my file': no such store
+vb-cat: 'it'\\''s': no such store
+vb-cat: \$'\\033''[31mred': no such store
+vb-cat: 'x'\$'\\302\\233''y': no such store
+vb-cat: \$'\\377': no such store
+vb-cat: '': no such store
+vb-cat: '~x': no such store
+vb-cat: 'nosuch.vb: x'\$'\\n''vb-cat: fake': no such store"
+	# the shell reads a quoted name back as the name
+	last=${stderr##*$'\n'}
+	quoted=${last#vb-cat: }
+	eval "name=${quoted%: no such store}"
+	assert_equal "$name" $'nosuch.vb: x\nvb-cat: fake'
+	# a name inside a detail from the library (the base file's) keeps its
+	# control characters as C escapes
+	printf 'base\n' > $'ba\nse'
+	vb-insert --base $'ba\nse' s.vb 0 --text A
+	mv $'ba\nse' gone
+	run -1 --separate-stderr vb-cat s.vb
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_regex "$stderr" "^vb-cat: s\\.vb: base file 'ba\\\\nse' \\(or '.*/ba\\\\nse'\\) cannot be opened: No such file or directory\$"
+	# vb-frame names its inputs the same way
+	run -1 --separate-stderr vb-frame -l $'in\tput'
+	assert_equal "$stderr" "vb-frame: 'in'\$'\\t''put': No such file or directory"
+	# and an option's value stays on its line too
+	run vb-cat -o $'1\n2' s.vb
+	assert_usage_error vb-cat "invalid offset '1\\n2' (unknown suffix '\\n2')"
+}
+
 @test "an unreadable store is reported (as another user)" {
 	make_store s.vb "$ALPHA"
 	open_to_nobody
@@ -232,6 +269,39 @@ vb-cat: plain: not a vb store'
 	assert_usage_error vb-cat "invalid version '-1' (a version cannot be negative)"
 	run vb-cat -V 18446744073709551616 s.vb
 	assert_usage_error vb-cat "version '18446744073709551616' is too large (the limit is 2^64-1)"
+}
+
+@test "-V head and head~N: the newest, and N versions before it" {
+	make_store s.vb "$ALPHA"
+	vb-delete s.vb 0 3
+	vb-insert s.vb end --text '!'
+	run -0 vb-cat -V head s.vb
+	assert_output 'defghijklmnopqrstuvwxyz!'
+	run -0 vb-cat -V head~0 s.vb
+	assert_output 'defghijklmnopqrstuvwxyz!'
+	run -0 vb-cat -V head~1 -r end-3: s.vb
+	assert_output xyz
+	run -0 vb-cat --at-version=head~2 s.vb
+	assert_output "$ALPHA"
+	run -0 vb-cat -V head~3 s.vb
+	assert_output ''
+	# every STORE counts from its own newest version
+	make_store t.vb one
+	run -0 vb-cat -V head~1 s.vb t.vb
+	assert_output 'defghijklmnopqrstuvwxyz'
+	# vb-frame reads versions the same way
+	run -0 vb-frame -V head~2 -F 5 -n 2 s.vb
+	assert_output fghij
+	run -1 vb-cat -V head~4 s.vb
+	assert_output 'vb-cat: s.vb: version head~4 does not exist (the newest is 3)'
+	run -1 vb-cat -V head~2 s.vb t.vb
+	assert_output "$ALPHA"'vb-cat: t.vb: version head~2 does not exist (the newest is 1)'
+	run -1 vb-frame -V head~4 -l s.vb
+	assert_output 'vb-frame: s.vb: version head~4 does not exist (the newest is 3)'
+	run vb-cat -V head~x s.vb
+	assert_usage_error vb-cat "invalid version 'head~x' (expected N, head or head~N)"
+	run vb-frame -V head1 s.vb
+	assert_usage_error vb-frame "invalid version 'head1' (expected N, head or head~N)"
 }
 
 @test "-V with a base file reads version 0 as the base" {
@@ -544,6 +614,27 @@ EOF
 	run -0 --separate-stderr vb-cat --version
 	assert_output --regexp '^vb-cat \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'
 	assert_equal "$stderr" ''
+}
+
+@test "-h is --help, and popt's -? still is; --help lists -h" {
+	make_store s.vb abc
+	run -0 --separate-stderr vb-cat --help
+	help=$output
+	assert_line '  -h, --help                show this help and exit (also -?)'
+	for h in -h '-?'; do
+		run -0 --separate-stderr vb-cat "$h"
+		assert_equal "$output" "$help"
+		assert_equal "$stderr" ''
+	done
+	# -h wins over the rest of the line, as --help does, and changes nothing
+	run -0 --separate-stderr vb-cat -V 1 -h s.vb
+	assert_equal "$output" "$help"
+	# vb-frame shares the options of cli.c
+	run -0 vb-frame --help
+	help=$output
+	run -0 vb-frame -h
+	assert_equal "$output" "$help"
+	assert_line '  -h, --help                             show this help and exit (also -?)'
 }
 
 @test "--cache: a store many times its cache reads back right; bad sizes are usage errors" {

@@ -170,6 +170,30 @@ ALPHA=abcdefghijklmnopqrstuvwxyz
 	assert_equal "$(stat -c %s t.vb)" 20
 }
 
+@test "file names in messages are quoted when they need it; the store unchanged" {
+	make_store s.vb abcdef
+	before=$(sum_of s.vb)
+	printf '0 1\n1 x\n' > $'r\tng'
+	run -1 vb-delete --ranges $'r\tng' s.vb
+	assert_output "vb-delete: 'r'\$'\\t''ng':2: invalid length 'x'"
+	printf '0 1\n9 1\n' > 'my ranges'
+	run -1 vb-delete --ranges 'my ranges' s.vb
+	assert_output "vb-delete: 'my ranges':2: offset 9 is beyond the end (length 6)"
+	run -1 vb-delete --ranges $'no\nsuch' s.vb
+	assert_output "vb-delete: 'no'\$'\\n''such': No such file or directory"
+	run vb-delete --ranges 'my ranges' s.vb $'0\n'
+	assert_usage_error vb-delete "--ranges takes the ranges from FILE: give only STORE ('0'\$'\\n' is extra)"
+	run vb-delete s.vb 0 1 $'x\ny'
+	assert_usage_error vb-delete "extra operand 'x'\$'\\n''y'"
+	run vb-delete $'s\n.vb'
+	assert_usage_error vb-delete "missing OFFSET and LENGTH after 's'\$'\\n''.vb'"
+	run vb-delete s.vb
+	assert_usage_error vb-delete "missing OFFSET and LENGTH after 's.vb'"
+	assert_same_sum s.vb "$before"
+	run -1 vb-delete $'s\n.vb' 0 1
+	assert_output "vb-delete: 's'\$'\\n''.vb': no such store"
+}
+
 @test "a missing or changed base file is an error naming it" {
 	make_base base.txt 100
 	vb-insert --base base.txt s.vb 0 --text x
@@ -469,6 +493,24 @@ PY
 	run -0 vb-history -H -n 2 s.vb
 	assert_regex "${lines[0]}" '^ +4  .*  delete +1 +0 +4$'
 	assert_regex "${lines[1]}" '^ +3  .*  delete +1 +2 +4$'
+}
+
+@test "-V head~N: ranges in the content N versions before the newest" {
+	make_store s.vb abcdefgh
+	vb-insert s.vb 4 --text XY
+	before=$(sum_of s.vb)
+	run -1 vb-delete -V head~3 s.vb 0 1
+	assert_output 'vb-delete: s.vb: version head~3 does not exist (the newest is 2)'
+	run vb-delete -V head~1x s.vb 0 1
+	assert_usage_error vb-delete "invalid version 'head~1x' (expected N, head or head~N)"
+	assert_same_sum s.vb "$before"
+	# 'fg' of version 1, after the bytes inserted since
+	run -0 vb-delete -V head~1 s.vb 5 2
+	run -0 vb-cat s.vb
+	assert_output abcdXYeh
+	run -0 vb-delete --at-version head s.vb 0 1
+	run -0 vb-cat s.vb
+	assert_output bcdXYeh
 }
 
 @test "-V V: bytes inserted since V right after a range are not deleted with it" {
@@ -819,6 +861,23 @@ PY
 	run -0 --separate-stderr vb-delete --version
 	assert_output --regexp '^vb-delete \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'
 	assert_equal "$stderr" ''
+}
+
+@test "-h is --help, and popt's -? still is; --help lists -h" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run -0 --separate-stderr vb-delete --help
+	help=$output
+	assert_line '  -h, --help                show this help and exit (also -?)'
+	for h in -h '-?'; do
+		run -0 --separate-stderr vb-delete "$h"
+		assert_equal "$output" "$help"
+		assert_equal "$stderr" ''
+	done
+	# -h wins over the rest of the line, as --help does, and changes nothing
+	run -0 --separate-stderr vb-delete -h s.vb 0 1
+	assert_equal "$output" "$help"
+	assert_same_sum s.vb "$before"
 }
 
 @test "--cache and VB_CACHE: checked before anything changes" {

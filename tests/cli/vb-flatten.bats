@@ -590,6 +590,20 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_file_empty empty
 }
 
+@test "file names in messages are quoted when they need it" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run -1 vb-flatten $'no\nsuch.vb'
+	assert_output "vb-flatten: 'no'\$'\\n''such.vb': no such store"
+	run -1 vb-flatten --compact 'no such.vb'
+	assert_output "vb-flatten: 'no such.vb': no such store"
+	run vb-flatten s.vb $'x\ry'
+	assert_usage_error vb-flatten "extra operand 'x'\$'\\r''y'"
+	run vb-flatten s.vb extra
+	assert_usage_error vb-flatten "extra operand 'extra'"
+	assert_same_sum s.vb "$before"
+}
+
 @test "--if-version V: flattens only when the newest version is V; else exit 3, unchanged" {
 	make_fragmented
 	before=$(sum_of s.vb)
@@ -711,7 +725,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_line --index 0 'Usage: vb-flatten [OPTION...] STORE'
 	for o in '-p, --partial' '-s, --piece-size=SIZE' '-e, --embed' '-m, --message=TEXT' \
 		'-v, --verbose' '--progress' '--no-progress' '--no-sync' '--wait=SECONDS' \
-		'--if-version=V' '--cache=SIZE' '-?, --help' '--usage' '--version'; do
+		'--if-version=V' '--cache=SIZE' '-h, --help' '--usage' '--version'; do
 		assert_output --partial "$o"
 	done
 	assert_output --partial '(default 64K)'
@@ -721,6 +735,23 @@ SECS='[0-9]+\.[0-9]{2} s'
 	assert_equal "$stderr" ''
 	run -1 bash -c 'vb-flatten --help > /dev/full'
 	assert_output 'vb-flatten: write error: No space left on device'
+}
+
+@test "-h is --help, and popt's -? still is; --help lists -h" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run -0 --separate-stderr vb-flatten --help
+	help=$output
+	assert_line '  -h, --help                show this help and exit (also -?)'
+	for h in -h '-?'; do
+		run -0 --separate-stderr vb-flatten "$h"
+		assert_equal "$output" "$help"
+		assert_equal "$stderr" ''
+	done
+	# -h wins over the rest of the line, as --help does, and changes nothing
+	run -0 --separate-stderr vb-flatten --compact -h s.vb
+	assert_equal "$output" "$help"
+	assert_same_sum s.vb "$before"
 }
 
 @test "popt alias files are honoured" {
@@ -796,7 +827,7 @@ history_versions() {
 	make_fragmented
 	for v in 30 31 32 33 34; do eval "sum$v=\$(content_sum s.vb $v)"; done
 	run -0 vb-flatten -v --compact --keep 3 s.vb
-	assert_output --regexp '^version 35: versions 32 to 35 kept, [0-9]+ bytes -> [0-9]+$'
+	assert_output --regexp '^version 35: versions 32 to 34 kept, [0-9]+ bytes -> [0-9]+$'
 	assert_equal "$(history_versions s.vb)" '35 34 33 32 '
 	for v in 32 33 34; do
 		eval "want=\$sum$v"
@@ -816,7 +847,30 @@ history_versions() {
 	run -0 vb-delete -V 32 s.vb 0 1
 	# keeping more versions than there are keeps them all
 	run -0 vb-flatten -v --compact --keep 1000 s.vb
-	assert_output --regexp '^version 37: versions 32 to 37 kept, '
+	assert_output --regexp '^version 37: versions 32 to 36 kept, '
+}
+
+@test "--compact --keep N: N versions kept, then the compaction's own: N+1 listed, as -v, --help and the man page say" {
+	make_store s.vb a
+	for t in b c d e; do vb-insert s.vb end --text "$t"; done
+	# versions 0 to 5; the newest two are 4 and 5
+	run -0 vb-flatten -v --compact --keep 2 s.vb
+	assert_output --regexp '^version 6: versions 4 to 5 kept, [0-9]+ bytes -> [0-9]+$'
+	assert_equal "$(history_versions s.vb)" '6 5 4 '
+	run -0 vb-history -H -n 1 s.vb
+	assert_regex "$output" '^ +6  .*  compact +0 +0 +5$'
+	run -0 vb-cat -V 4 s.vb
+	assert_output abcd
+	run -1 vb-cat -V 3 s.vb
+	assert_output 'vb-cat: s.vb: version 3 was compacted away (the oldest kept is 4)'
+	# --keep 1 (the default): the newest, and the compaction's own
+	run -0 vb-flatten -v --compact s.vb
+	assert_output --regexp '^version 7: version 6 kept, [0-9]+ bytes -> [0-9]+$'
+	assert_equal "$(history_versions s.vb)" '7 6 '
+	run -0 vb-flatten --help
+	assert_equal "$(printf '%s\n' "$output" | grep -A1 -- '--keep=N' | tr '\n' ' ' | tr -s ' ')" \
+		' -k, --keep=N with --compact: keep the N newest versions (default 1); the compaction adds its own after them '
+	grep -q 'adds its own version after them' "$VB_SOURCE_DIR/man/vb-flatten.1"
 }
 
 @test "--compact: a store compacted twice, then edited, still verifies; its base can move" {

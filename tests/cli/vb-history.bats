@@ -29,6 +29,32 @@ make_history() {
 	assert_regex "${lines[4]}" "^      0  $TIME_RE  create              0          0            0\$"
 }
 
+@test "the table's columns grow to fit 11-digit offsets, lengths and sizes, and stay aligned" {
+	# a sparse 30 GiB base: offsets and lengths of 11 digits, nothing read
+	truncate -s 30G big
+	vb-insert --base big s.vb 12345678901 --text X
+	vb-delete s.vb 100 20000000000
+	vb-history --revert 1 s.vb
+	run -0 vb-history s.vb
+	assert_equal "${lines[0]}" 'VERSION  TIME                 OP              OFFSET      LENGTH         SIZE  MESSAGE'
+	assert_regex "${lines[1]}" "^      3  $TIME_RE  revert               -           -  32212254721  \\[to version 1\\]\$"
+	assert_regex "${lines[2]}" "^      2  $TIME_RE  delete             100 20000000000  12212254721\$"
+	assert_regex "${lines[3]}" "^      1  $TIME_RE  insert     12345678901           1  32212254721\$"
+	assert_regex "${lines[4]}" "^      0  $TIME_RE  create               0 32212254720  32212254720\$"
+	# every row ends its columns where the titles do
+	for i in 0 1 2 3 4; do
+		[[ ${lines[i]:51:2} == [^\ ]' ' && ${lines[i]:63:2} == [^\ ]' ' &&
+			${lines[i]:76:1} == [^\ ] && ( -z ${lines[i]:77} || ${lines[i]:77:2} == '  ' ) ]]
+	done
+	# only the rows listed count: -n 2 needs no room for the insert's offset
+	run -0 vb-history -n 2 s.vb
+	assert_equal "${lines[0]}" 'VERSION  TIME                 OP             OFFSET      LENGTH         SIZE  MESSAGE'
+	assert_regex "${lines[2]}" "^      2  $TIME_RE  delete            100 20000000000  12212254721\$"
+	# -H: the same widths without the titles
+	run -0 vb-history -H s.vb
+	assert_regex "${lines[2]}" "^      1  $TIME_RE  insert     12345678901           1  32212254721\$"
+}
+
 @test "the table's time is local time (TZ), the JSON's is UTC" {
 	make_store s.vb x
 	utc=$(vb-history --json -n 1 s.vb | sed 's/.*"time":"\([^".]*\)\..*/\1/; s/T/ /')
@@ -198,6 +224,77 @@ for r in rows:
 	run vb-history --revert -1 s.vb
 	assert_usage_error vb-history "invalid version '-1' (a version cannot be negative)"
 	assert_same_sum s.vb "$before"
+}
+
+# ------------------------------------------------------ head and head~N
+
+@test "head and head~N name versions counted back from the newest: --revert, --diff, --export, -V" {
+	make_history
+	vb-history --set-anchor mid s.vb 2
+	# versions: 0 empty, 1 'hello world', 2 'world', 3 'WORLD', 4 the anchor
+	run -0 vb-history --diff head~3 s.vb head~1
+	assert_output "$(vb-history --diff 1 s.vb 3)"
+	run -0 vb-history --diff head~2 s.vb
+	assert_output "$(vb-history --diff 2 s.vb 4)"
+	run -0 vb-history --diff head s.vb head~0
+	assert_output ''
+	run -0 vb-history --diff head~3 s.vb -u
+	assert_output "$(vb-history --diff 1 s.vb -u)"
+	run -0 vb-history --anchors -V head s.vb
+	assert_output $'mid\t2\t4'
+	run -0 vb-history --anchors -V head~1 s.vb
+	assert_output ''
+	# an anchor set by an offset of an older version: as by its number
+	cp s.vb t.vb
+	run -0 vb-history --set-anchor w -V head~3 s.vb 6
+	run -0 vb-history --set-anchor w -V 1 t.vb 6
+	assert_equal "$(vb-history --anchors s.vb)" "$(vb-history --anchors t.vb)"
+	assert_equal "$(vb-history --json -n 1 s.vb | grep -o '"at_version":[0-9]*')" '"at_version":1'
+	# --export head~N: the last N versions
+	vb-history --export head~2 s.vb > e.vbx
+	vb-history --export 3 s.vb > e3.vbx
+	cmp e.vbx e3.vbx
+	# --revert head~N
+	run -0 vb-history --revert head~4 -m back s.vb
+	run -0 vb-cat s.vb
+	assert_output 'hello world'
+	run -0 vb-history -H -n 1 s.vb
+	assert_regex "$output" '  \[to version 1\] back$'
+	run -0 vb-history --revert head~1 s.vb
+	run -0 vb-cat s.vb
+	assert_output WORLD
+	run -0 vb-history --verify s.vb
+}
+
+@test "head~N before version 0 is an error, exit 1, unchanged; malformed ones are usage errors" {
+	make_history
+	before=$(sum_of s.vb)
+	for args in '--revert head~4 s.vb' '--diff head~4 s.vb' '--diff 1 s.vb head~9' \
+		'--diff head~4 s.vb -u' '--anchors -V head~4 s.vb' '--set-anchor a -V head~4 s.vb 0'; do
+		run -1 vb-history $args
+		assert_output --regexp '^vb-history: s\.vb: version head~[49] does not exist \(the newest is 3\)$'
+	done
+	run -1 bash -c 'vb-history --export head~4 s.vb > e.vbx'
+	assert_output 'vb-history: s.vb: version head~4 does not exist (the newest is 3)'
+	run -1 vb-history --revert head~18446744073709551615 s.vb
+	assert_output 'vb-history: s.vb: version head~18446744073709551615 does not exist (the newest is 3)'
+	for v in head~ head~x head~-1 'head~ 1' head-1 heads head~1~1 head~18446744073709551616; do
+		run vb-history --revert "$v" s.vb
+		assert_usage_error vb-history "invalid version '$v' (expected N, head or head~N)"
+		run vb-history --diff 0 s.vb "$v"
+		assert_usage_error vb-history "invalid version '$v' (expected N, head or head~N)"
+	done
+	run vb-history --revert HEAD s.vb
+	assert_usage_error vb-history "invalid version 'HEAD'"
+	# --if-version compares with a number: head would always match
+	for v in head head~1; do
+		run vb-history --if-version "$v" --revert 1 s.vb
+		assert_usage_error vb-history "invalid --if-version '$v' (a version number, not head or head~N)"
+	done
+	assert_same_sum s.vb "$before"
+	run -0 vb-history --revert head~3 s.vb
+	run -0 vb-cat s.vb
+	assert_output ''
 }
 
 @test "--revert with the write lock held: exit 4, unchanged" {
@@ -1307,6 +1404,26 @@ c
 	assert_output --regexp '^vb-history: t\.vb: truncated header \(20 of [0-9]+ bytes\)$'
 }
 
+@test "file names in messages and in --verify's line are quoted when they need it" {
+	make_history
+	cp s.vb $'a\nb.vb'
+	cp s.vb 'my store'
+	before=$(sum_of s.vb)
+	run -0 vb-history --verify $'a\nb.vb'
+	assert_output --regexp "^'a'\\\$'\\\\n''b\\.vb': OK: 4 versions, "
+	run -0 vb-history --verify 'my store'
+	assert_output --regexp "^'my store': OK: 4 versions, "
+	run -0 vb-history --verify s.vb
+	assert_output --regexp '^s\.vb: OK: 4 versions, '
+	run -1 vb-history $'no\nsuch.vb'
+	assert_output "vb-history: 'no'\$'\\n''such.vb': no such store"
+	run -1 vb-history --apply $'no\tfile' s.vb
+	assert_output "vb-history: 'no'\$'\\t''file': No such file or directory"
+	run vb-history s.vb $'x\ny'
+	assert_usage_error vb-history "extra operand 'x'\$'\\n''y'"
+	assert_same_sum s.vb "$before"
+}
+
 @test "the history does not need the base file (a warning), a revert does" {
 	make_base base.txt 100
 	vb-insert --base base.txt s.vb 0 --text x
@@ -1372,6 +1489,23 @@ c
 	run -0 --separate-stderr vb-history --version
 	assert_output --regexp '^vb-history \(vb\) [0-9]+\.[0-9]+\.[0-9]+$'
 	assert_equal "$stderr" ''
+}
+
+@test "-h is --help, and popt's -? still is; --help lists -h" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run -0 --separate-stderr vb-history --help
+	help=$output
+	assert_line '  -h, --help                    show this help and exit (also -?)'
+	for h in -h '-?'; do
+		run -0 --separate-stderr vb-history "$h"
+		assert_equal "$output" "$help"
+		assert_equal "$stderr" ''
+	done
+	# -h wins over the rest of the line, as --help does, and changes nothing
+	run -0 --separate-stderr vb-history --revert 0 -Hh s.vb
+	assert_equal "$output" "$help"
+	assert_same_sum s.vb "$before"
 }
 
 @test "--cache and VB_CACHE: checked before anything changes" {

@@ -300,6 +300,66 @@ hex_of() {
 	assert_same_sum s.vb "$before"
 }
 
+@test "file names in messages are quoted when they need it; the store unchanged" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run -1 vb-insert s.vb 0 $'no\nfile' 'plain-missing'
+	assert_output "vb-insert: 'no'\$'\\n''file': No such file or directory"
+	run -1 vb-insert s.vb 0 'plain-missing'
+	assert_output 'vb-insert: plain-missing: No such file or directory'
+	run -1 vb-insert s.vb 0 s.vb
+	assert_output "vb-insert: s.vb: cannot insert the store into itself (input 's.vb')"
+	run vb-insert $'s\n.vb'
+	assert_usage_error vb-insert "missing OFFSET after 's'\$'\\n''.vb'"
+	run vb-insert s.vb
+	assert_usage_error vb-insert "missing OFFSET after 's.vb'"
+	assert_same_sum s.vb "$before"
+	run -1 vb-insert $'new\n.vb' 0 --text x
+	assert_output "vb-insert: 'new'\$'\\n''.vb': no such store (use --create to make one)"
+	run -0 vb-insert -c $'new\n.vb' 0 --text x
+	run -0 vb-cat $'new\n.vb'
+	assert_output x
+}
+
+@test "size suffixes: kB is 1000 as coreutils has it, KiB to TiB are powers of 1024" {
+	head -c 3000 /dev/zero | tr '\0' . > base
+	vb-insert --base base s.vb 1kB --text A
+	vb-insert s.vb 1KiB --text B
+	vb-insert --cache 1MiB s.vb end-2kB --text C
+	run -0 vb-cat s.vb
+	assert_equal "$(printf '%s' "$output" | grep -ob '[ABC]' | paste -sd ' ')" '1000:A 1002:C 1025:B'
+	# the progress line's own units read back as they were printed
+	run -0 vb-cat -o 0x1kB -n 1kB s.vb
+	assert_equal "${#output}" 1000
+	run -1 vb-cat -o 1GiB s.vb
+	assert_output 'vb-cat: s.vb: offset 1073741824 is beyond the end (length 3003)'
+	run -1 vb-cat -o 2TiB s.vb
+	assert_output 'vb-cat: s.vb: offset 2199023255552 is beyond the end (length 3003)'
+	run -1 vb-cat -o 3kB -n 1kB s.vb
+	assert_output 'vb-cat: s.vb: range 3000+1000 is beyond the end (length 3003)'
+}
+
+@test "ambiguous size suffixes are usage errors that list the accepted ones, and change nothing" {
+	make_store s.vb 'abcdef'
+	before=$(sum_of s.vb)
+	accepted='use K k KiB M MiB G GiB T TiB for powers of 1024, kB KB MB GB TB for powers of 1000'
+	for suffix in kb Kb KIB kiB mb m g t gb Tb mib b B; do
+		run vb-insert s.vb "1$suffix" --text x
+		assert_usage_error vb-insert "invalid offset '1$suffix' (ambiguous suffix '$suffix'; $accepted)"
+	done
+	run vb-insert s.vb 0 --replace 1kb --text x
+	assert_usage_error vb-insert "invalid length '1kb' (ambiguous suffix 'kb'; $accepted)"
+	run vb-insert --cache 16mb s.vb 0 --text x
+	assert_usage_error vb-insert "invalid --cache '16mb' (ambiguous suffix 'mb'; $accepted)"
+	run vb-insert --unit 1kb s.vb 0 --text x
+	assert_usage_error vb-insert "invalid --unit '1kb' (ambiguous suffix 'kb'; $accepted)"
+	assert_same_sum s.vb "$before"
+	# one that is no size unit at all stays "unknown"
+	run vb-insert s.vb 1E --text x
+	assert_usage_error vb-insert "invalid offset '1E' (unknown suffix 'E')"
+	assert_same_sum s.vb "$before"
+}
+
 # ------------------------------------------------------------ --replace
 
 @test "--replace LEN replaces in one operation" {
@@ -444,6 +504,32 @@ hex_of() {
 	assert_output --partial '"op":"insert","offset":11,"length":1,'
 	assert_output --partial '"at_version":1,'
 	run -0 vb-history --verify s.vb
+}
+
+@test "-V head~N: an offset in the content N versions before the newest" {
+	make_store s.vb abcdefgh
+	vb-insert s.vb 0 --text XY
+	vb-delete s.vb 5 2
+	before=$(sum_of s.vb)
+	run -1 vb-insert -V head~4 s.vb 0 --text x
+	assert_output 'vb-insert: s.vb: version head~4 does not exist (the newest is 3)'
+	run vb-insert -V head~ s.vb 0 --text x
+	assert_usage_error vb-insert "invalid version 'head~' (expected N, head or head~N)"
+	run vb-insert --if-version head s.vb 0 --text x
+	assert_usage_error vb-insert "invalid --if-version 'head' (a version number, not head or head~N)"
+	assert_same_sum s.vb "$before"
+	# before 'g' of version 1
+	run -0 vb-insert -V head~2 s.vb 6 --text '|'
+	run -0 vb-cat s.vb
+	assert_output 'XYabcf|gh'
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"at_version":1,'
+	# head is the newest: the same as no -V
+	run -0 vb-insert -V head s.vb end --text '!'
+	run -0 vb-cat s.vb
+	assert_output 'XYabcf|gh!'
+	run -0 vb-history --json -n 1 s.vb
+	refute_output --partial '"at_version"'
 }
 
 @test "-V V: bytes inserted at the same place after V stay before the new ones" {
@@ -758,6 +844,23 @@ hex_of() {
 		version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$VB_SOURCE_DIR/meson.build" | head -1)
 		assert_output "vb-insert (vb) $version"
 	fi
+}
+
+@test "-h is --help, and popt's -? still is; --help lists -h" {
+	make_store s.vb abc
+	before=$(sum_of s.vb)
+	run -0 --separate-stderr vb-insert --help
+	help=$output
+	assert_line '  -h, --help                show this help and exit (also -?)'
+	for h in -h '-?'; do
+		run -0 --separate-stderr vb-insert "$h"
+		assert_equal "$output" "$help"
+		assert_equal "$stderr" ''
+	done
+	# -h wins over the rest of the line, as --help does, and changes nothing
+	run -0 --separate-stderr vb-insert s.vb 0 --text x -h
+	assert_equal "$output" "$help"
+	assert_same_sum s.vb "$before"
 }
 
 # ------------------------------------------------------------ bad inputs

@@ -28,6 +28,17 @@ static void size_bad(const char *s, const char *detail_part)
 	}
 }
 
+/* vb_parse_size(s, what) fails with exactly `detail`. */
+static void size_detail(const char *s, const char *what, const char *detail)
+{
+	uint64_t v;
+	CHECK(vb_parse_size(s, what, &v) == VB_EINVAL);
+	if (strcmp(vb_err_detail(), detail)) {
+		fprintf(stderr, "size '%s': detail '%s', want '%s'\n", s, vb_err_detail(), detail);
+		CHECK(0);
+	}
+}
+
 static void pos_ok(const char *s, uint64_t len, uint64_t want)
 {
 	struct vb_pos p;
@@ -186,7 +197,38 @@ int main(void)
 	size_bad("99999999999999999999999", "too large");
 	size_bad("0x", "invalid");
 	size_bad("1 ", "unknown suffix");
-	size_bad("1Kb", "unknown suffix");
+	size_bad("1Kb", "ambiguous suffix 'Kb'");
+
+	/* kB as coreutils reads it (and as vb's progress line prints it):
+	 * 1000; KiB and kin: 1024 */
+	size_ok("1kB", 1000);
+	size_ok("3kB", 3000);
+	size_ok("0x10kB", 16000);
+	size_ok("1MiB", 1ULL << 20);
+	size_ok("1GiB", 1ULL << 30);
+	size_ok("1TiB", 1ULL << 40);
+	size_ok("18446744073709551kB", 18446744073709551000ULL);
+	size_bad("18446744073709552kB", "too large");
+	/* ambiguous: other cases of the same letters, a lone b or B; the
+	 * message lists every accepted spelling */
+	static const char *const ambiguous[] = {"1kb", "1Kb", "1KIB", "1kib", "1kiB", "1mb",
+						"1Mb", "1m", "1g", "1t", "1mib", "1gb", "1Tb",
+						"1b", "1B", "1tIB"};
+	for (size_t i = 0; i < sizeof ambiguous / sizeof ambiguous[0]; i++) {
+		char want[64];
+		snprintf(want, sizeof want, "(ambiguous suffix '%s'; use ", ambiguous[i] + 1);
+		size_bad(ambiguous[i], want);
+	}
+	size_detail("2kb", "--cache",
+		    "invalid --cache '2kb' (ambiguous suffix 'kb'; use K k KiB M MiB G GiB T TiB "
+		    "for powers of 1024, kB KB MB GB TB for powers of 1000)");
+	/* anything else: unknown */
+	size_detail("16E", "length", "invalid length '16E' (unknown suffix 'E')");
+	size_detail("1KBB", "length", "invalid length '1KBB' (unknown suffix 'KBB')");
+	size_detail("1.5K", "length", "invalid length '1.5K' (unknown suffix '.5K')");
+	/* the same suffixes in every offset form */
+	pos_ok("end-1kB", 4000, 3000);
+	pos_ok("1KiB", 4000, 1024);
 
 	pos_ok("0", 100, 0);
 	pos_ok("100", 100, 100);
