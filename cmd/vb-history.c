@@ -33,12 +33,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "progress.h"
 #include "export.h"
 #include "udiff.h"
 #include "vbuf.h"
 
 static int opt_json, opt_ops, opt_verify, opt_no_header, opt_anchors;
 static char *opt_revert, *opt_message, *opt_count, *opt_set_anchor, *opt_remove_anchor;
+static char *opt_set_base;
 static char *opt_at_version, *opt_diff, *opt_export, *opt_apply, *opt_max_diff_bytes;
 
 #define OPT_UNIFIED 'u' /* --unified: its value is looked at by on_option */
@@ -51,7 +53,7 @@ static struct poptOption options[] = {
 	{"revert", 0, POPT_ARG_STRING, &opt_revert, 0,
 	 "add a version whose content is version N's (a number, head or head~K)", "N"},
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0,
-	 "describe the version --revert, --set-anchor or --remove-anchor adds", "TEXT"},
+	 "describe the version --revert, --set-anchor, --remove-anchor or --set-base adds", "TEXT"},
 	{"verify", 0, POPT_ARG_NONE, &opt_verify, 0,
 	 "check every record and version; report problems and exit 1 if any", NULL},
 	{"anchors", 'A', POPT_ARG_NONE, &opt_anchors, 0,
@@ -60,6 +62,9 @@ static struct poptOption options[] = {
 	 "add a version that sets anchor NAME at OFFSET (give STORE OFFSET)", "NAME"},
 	{"remove-anchor", 0, POPT_ARG_STRING, &opt_remove_anchor, 0,
 	 "add a version that removes anchor NAME", "NAME"},
+	{"set-base", 0, POPT_ARG_STRING, &opt_set_base, 0,
+	 "add a version that makes FILE, a copy of the base file, the store's base (its "
+	 "content is checked to be the same)", "FILE"},
 	{"diff", 0, POPT_ARG_STRING, &opt_diff, 0,
 	 "list the byte ranges in which version A and version B differ (B given after STORE; "
 	 "default: the newest; each a number, head or head~K)", "A"},
@@ -78,7 +83,7 @@ static struct poptOption options[] = {
 	 "--anchors: at version N; --set-anchor: OFFSET is in version N's content (a number, head "
 	 "or head~K)", "N"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0,
-	 "Writing (--revert, --set-anchor, --remove-anchor, --apply):", NULL},
+	 "Writing (--revert, --set-anchor, --remove-anchor, --set-base, --apply):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
 };
@@ -172,6 +177,7 @@ struct notes {
 	int json;
 	uint64_t at_version;   /* VB_HEAD: none */
 	int anchors;           /* anchor entries */
+	int set_base;          /* 1 + what a re-binding checked, or 0 */
 	int printed;
 };
 
@@ -181,6 +187,10 @@ static enum vb_err note_ext(void *arg, const struct vb_commit_note *n)
 
 	if (n->type == VB_EXT_AT_VERSION) {
 		nt->at_version = n->value;
+		return VB_OK;
+	}
+	if (n->type == VB_EXT_SET_BASE) {
+		nt->set_base = 1 + (int)n->value;
 		return VB_OK;
 	}
 	nt->anchors++;
@@ -203,7 +213,7 @@ static void op_label(const struct vb_commit *c, const struct notes *nt, char *bu
 	if (c->nops > 1)
 		snprintf(buf, n, "%s*%llu", vb_op_name(c->sum_kind), (unsigned long long)c->nops);
 	else if (c->nops == 0)
-		snprintf(buf, n, "%s", nt->anchors ? "anchor" : "none");
+		snprintf(buf, n, "%s", nt->anchors ? "anchor" : nt->set_base ? "set-base" : "none");
 	else
 		snprintf(buf, n, "%s", vb_op_name(c->sum_kind));
 }
@@ -270,7 +280,7 @@ static void grow(int *w, int n)
 static enum vb_err measure(const struct vb_commit *c, struct widths *w)
 {
 	char opl[48];
-	struct notes nt = {0, VB_HEAD, 0, 0};
+	struct notes nt = {0, VB_HEAD, 0, 0, 0};
 	enum vb_err rc = vb_commit_notes(c, note_ext, &nt);
 
 	if (rc)
@@ -295,7 +305,7 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c,
 	struct tm tm;
 	int revert = c->sum_kind == VB_OP_REVERT;
 
-	struct notes nt = {0, VB_HEAD, 0, 0};
+	struct notes nt = {0, VB_HEAD, 0, 0, 0};
 	enum vb_err erc = vb_commit_notes(c, note_ext, &nt);
 	if (erc)
 		return erc;
@@ -306,7 +316,8 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c,
 		printf("{\"version\":%llu,\"time\":\"%s.%09ldZ\",\"op\":\"%s\",\"offset\":%llu,"
 		       "\"length\":%llu,\"size\":%llu,\"pieces\":%llu,\"ops\":%llu",
 		       (unsigned long long)c->version, when, ns,
-		       c->nops ? vb_op_name(c->sum_kind) : nt.anchors ? "anchor" : "none",
+		       c->nops ? vb_op_name(c->sum_kind) : nt.anchors ? "anchor"
+		       : nt.set_base ? "set-base" : "none",
 		       (unsigned long long)c->sum_off, (unsigned long long)c->sum_len,
 		       (unsigned long long)c->length, (unsigned long long)c->pieces,
 		       (unsigned long long)c->nops);
@@ -316,8 +327,15 @@ static enum vb_err print_version(struct vb_vbuf *b, const struct vb_commit *c,
 			printf(",\"at_version\":%llu", (unsigned long long)nt.at_version);
 		if (c->flags & VB_COMMIT_CUT)
 			fputs(",\"cut\":true", stdout);
+		if (nt.set_base) {
+			unsigned k = (unsigned)nt.set_base - 1;
+			printf(",\"base_checked\":{\"size\":%s,\"samples\":%s,\"crc\":%s}",
+			       k & VB_SET_BASE_SIZE ? "true" : "false",
+			       k & VB_SET_BASE_SAMPLES ? "true" : "false",
+			       k & VB_SET_BASE_CRC ? "true" : "false");
+		}
 		if (nt.anchors) {
-			struct notes nj = {1, VB_HEAD, 0, 0};
+			struct notes nj = {1, VB_HEAD, 0, 0, 0};
 			vb_commit_notes(c, note_ext, &nj);
 			putchar(']');
 		}
@@ -464,6 +482,45 @@ static int list_anchors(const char *store, const char *version)
 }
 
 /* A version that sets or removes an anchor (offset NULL: remove). */
+/* --set-base: the store re-bound to FILE, a copy of its base.  The base
+ * as recorded may be missing or "changed" (that is why this is run): the
+ * store opens leniently and its warnings about the base are not shown. */
+static int set_base(const char *store, const char *file, const char *message)
+{
+	struct vb_vbuf_opts o;
+	struct vb_vbuf *b;
+	struct vb_vbuf_state vs;
+	struct cli_progress *pr;
+	enum vb_err rc;
+	unsigned checked = 0;
+	uint64_t version;
+
+	cli_store_opts(&o, 1);
+	o.lenient_base = 1;
+	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b)))
+		return cli_fail(store, rc);
+	cli_guard(b);
+	if ((rc = cli_check_if_version(b))) {
+		cli_vclose(b);
+		return cli_fail(store, rc);
+	}
+	vb_vbuf_state(b, &vs);
+	pr = cli_progress_start("checked", vs.has_base ? vs.base_size : 0);
+	rc = vb_vbuf_set_base(b, file, cli_progress_cb, pr, &checked);
+	cli_progress_done(pr, vs.base_size, !rc && (checked & VB_SET_BASE_CRC));
+	if (!rc)
+		rc = cli_vcommit(b, message ? message : "set base", &version);
+	cli_vclose(b);
+	if (rc)
+		return cli_fail(store, rc);
+	printf("version %llu: the base is now %s (checked: %s)\n", (unsigned long long)version,
+	       cli_quoted(file),
+	       checked & VB_SET_BASE_CRC ? "its size, the sampled blocks and the CRC-32 of its whole content"
+	       : "its size and the sampled blocks; the store keeps no CRC-32 of the whole base, "
+		 "vb-flatten --lines records one");
+	return EXIT_OK;
+}
+
 static int change_anchor(const char *store, const char *name, const char *offset,
 			 const char *message)
 {
@@ -882,6 +939,7 @@ int main(int argc, char **argv)
 	}
 	history_ctx = cli_context(argc, argv, options,
 				  "[OPTION...] STORE\n   or: vb-history [OPTION...] --set-anchor NAME STORE OFFSET"
+				  "\n   or: vb-history [OPTION...] --set-base FILE STORE"
 				  "\n   or: vb-history [OPTION...] --diff A STORE [B]"
 				  "\n   or: vb-history [OPTION...] --export SINCE STORE > FILE"
 				  "\n   or: vb-history [OPTION...] --apply FILE STORE");
@@ -889,9 +947,10 @@ int main(int argc, char **argv)
 	args = operands(&nargs);
 	const char *set_anchor = cli_arg(opt_set_anchor), *remove_anchor = cli_arg(opt_remove_anchor);
 	const char *diff_a = cli_arg(opt_diff), *export = cli_arg(opt_export);
-	const char *apply = cli_arg(opt_apply);
+	const char *apply = cli_arg(opt_apply), *set_base_file = cli_arg(opt_set_base);
 	/* edits: the versions --message describes; writes: with --apply */
-	int edits = opt_revert || set_anchor || remove_anchor, writes = edits || apply;
+	int edits = opt_revert || set_anchor || remove_anchor || set_base_file,
+	    writes = edits || apply;
 	int others = writes || opt_verify || opt_anchors || export;
 	if (nargs < 1)
 		cli_usage("missing STORE");
@@ -902,9 +961,9 @@ int main(int argc, char **argv)
 	const char *store = args[0], *message = cli_arg(opt_message);
 	if ((opt_revert != NULL) + opt_verify + opt_anchors + (diff_a != NULL) +
 	    (set_anchor != NULL) + (remove_anchor != NULL) + (export != NULL) +
-	    (apply != NULL) > 1)
+	    (apply != NULL) + (set_base_file != NULL) > 1)
 		cli_usage("choose one of --revert, --verify, --anchors, --diff, --set-anchor, "
-			  "--remove-anchor, --export and --apply");
+			  "--remove-anchor, --set-base, --export and --apply");
 	if ((others || diff_a) && (opt_ops || opt_count))
 		cli_usage("--ops and --max-count only apply to the list of versions");
 	if (others && opt_no_header)
@@ -912,10 +971,12 @@ int main(int argc, char **argv)
 	if ((writes || opt_verify || export) && opt_json)
 		cli_usage("--json only applies to the list of versions, --anchors and --diff");
 	if (message && !edits)
-		cli_usage("--message only applies to --revert, --set-anchor and --remove-anchor");
+		cli_usage("--message only applies to --revert, --set-anchor, --remove-anchor and "
+			  "--set-base");
 	if (!writes && (cli_opts()->no_sync || cli_opts()->wait || cli_opts()->if_version ||
 			cli_opts()->no_auto_flatten))
-		cli_usage("--%s only applies to --revert, --set-anchor, --remove-anchor and --apply",
+		cli_usage("--%s only applies to --revert, --set-anchor, --remove-anchor, --set-base "
+			  "and --apply",
 			  cli_opts()->no_sync ? "no-sync" : cli_opts()->wait ? "wait"
 			  : cli_opts()->if_version ? "if-version" : "no-auto-flatten");
 	if (opt_at_version && !opt_anchors && !set_anchor)
@@ -964,6 +1025,8 @@ int main(int argc, char **argv)
 		va = cli_version(opt_revert);
 		return cli_close_stdout(revert(store, &va, message));
 	}
+	if (set_base_file)
+		return cli_close_stdout(set_base(store, set_base_file, message));
 	if (set_anchor || remove_anchor)
 		return cli_close_stdout(change_anchor(store, set_anchor ? set_anchor : remove_anchor,
 						      set_anchor ? args[1] : NULL, message));

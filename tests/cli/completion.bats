@@ -183,7 +183,7 @@ make_files() {
 	expect_completion 'vb-delete --if' '--if-version'
 	use_completion vb-history
 	expect_completion 'vb-history --a' '--anchors --apply --at-version'
-	expect_completion 'vb-history --s' '--set-anchor'
+	expect_completion 'vb-history --s' '--set-anchor --set-base'
 	expect_completion 'vb-history --i' '--if-version'
 	use_completion vb-frame
 	expect_completion 'vb-frame --la' '--last'
@@ -207,6 +207,8 @@ make_files() {
 		expect_completion 'vb-history --apply=no' 'notes.txt'
 		expect_completion 'vb-history --apply notes.txt ' 'a.vb b.vb dir'
 		expect_completion 'vb-history --no-sync --apply - ' 'a.vb b.vb dir'
+		expect_completion 'vb-history --set-base ' 'a.vb b.vb dir notes.txt'
+		expect_completion 'vb-history --set-base notes.txt ' 'a.vb b.vb dir'
 	done
 }
 

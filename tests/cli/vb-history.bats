@@ -1979,3 +1979,107 @@ make_pair() {
 	assert_equal "$(sum_of s.vb)" "$s0"
 	assert_equal "$(sum_of base.txt)" "$b0"
 }
+
+# a store over base.txt in dir/, copied to copy/ without -p (a new time)
+make_copied() {
+	mkdir dir copy
+	seq 1 200000 > dir/base.txt
+	vb-insert --base dir/base.txt dir/s.vb 5 --text hello
+	cp dir/s.vb dir/base.txt copy/
+	touch -d '2001-01-01' copy/base.txt
+}
+
+@test "--set-base FILE: a copied store re-bound to its copied base reads again, as a new version; the original base is not needed" {
+	make_copied
+	run -1 vb-cat copy/s.vb
+	assert_output --partial "base file 'base.txt' has changed: modification time differs"
+	run -0 --separate-stderr vb-history --set-base copy/base.txt copy/s.vb
+	assert_output "version 2: the base is now 'copy/base.txt' (checked: its size and the sampled blocks; the store keeps no CRC-32 of the whole base, vb-flatten --lines records one)"
+	assert_equal "$stderr" ''
+	rm -r dir
+	run -0 --separate-stderr vb-cat copy/s.vb
+	assert_equal "$stderr" ''
+	assert_equal "$(vb-cat copy/s.vb | cksum)" "$( (head -c 5 copy/base.txt; printf hello; tail -c +6 copy/base.txt) | cksum)"
+	run -0 vb-history -H -n 1 copy/s.vb
+	assert_output --regexp '^ +2  .*  set-base +0 +0 +1288900  set base$'
+	run -0 vb-history --json -n 1 copy/s.vb
+	assert_output --partial '"op":"set-base"'
+	assert_output --partial '"base_checked":{"size":true,"samples":true,"crc":false}'
+	# a new process, an edit, a compaction: the re-binding holds
+	vb-insert copy/s.vb 0 --text '>'
+	vb-flatten --compact copy/s.vb
+	run -0 --separate-stderr vb-cat -r 0:7 copy/s.vb
+	assert_output $'>1\n2\n3h'
+	assert_equal "$stderr" ''
+	run -0 vb-history --verify copy/s.vb
+}
+
+@test "--set-base after cp -p: the device/inode warning goes" {
+	mkdir dir copy
+	seq 1 1000 > dir/base.txt
+	vb-insert --base dir/base.txt dir/s.vb 0 --text x
+	cp -p dir/s.vb dir/base.txt copy/
+	run -0 --separate-stderr vb-cat copy/s.vb
+	assert_equal "$stderr" "vb-cat: copy/s.vb: warning: base file 'base.txt' is not the file the store was made from (device/inode differ), but its size, time and sampled content match"
+	vb-history -m 'moved' --set-base copy/base.txt copy/s.vb
+	run -0 --separate-stderr vb-cat copy/s.vb
+	assert_equal "$stderr" ''
+	run -0 vb-history -H -n 1 copy/s.vb
+	assert_output --regexp 'set-base .* moved$'
+}
+
+@test "--set-base refuses a file that is not the base's content: another size, a sampled block, the whole content's CRC; exit 1, store unchanged" {
+	make_copied
+	s0=$(sum_of copy/s.vb)
+	# another size
+	printf 'more\n' >> copy/base.txt
+	run -1 vb-history --set-base copy/base.txt copy/s.vb
+	assert_output "vb-history: copy/s.vb: 'copy/base.txt' is 1288900 bytes; the store's base is 1288895 bytes"
+	# the same size, a byte of the first sampled block changed
+	cp dir/base.txt copy/base.txt
+	printf 'X' | dd of=copy/base.txt bs=1 seek=10 conv=notrunc status=none
+	run -1 vb-history --set-base copy/base.txt copy/s.vb
+	assert_output "vb-history: copy/s.vb: 'copy/base.txt' differs from the store's base (at offset 0)"
+	assert_equal "$(sum_of copy/s.vb)" "$s0"
+	# a byte between the samples: only the whole content's CRC sees it,
+	# which the store keeps once its lines are counted
+	vb-flatten --lines dir/s.vb
+	rm copy/s.vb
+	cp dir/s.vb copy/
+	s1=$(sum_of copy/s.vb)
+	cp dir/base.txt copy/base.txt
+	printf 'X' | dd of=copy/base.txt bs=1 seek=50000 conv=notrunc status=none
+	run -1 vb-history --set-base copy/base.txt copy/s.vb
+	assert_output --regexp "^vb-history: copy/s\.vb: 'copy/base\.txt' differs from the store's base \(the CRC-32 of its content is [0-9a-f]{8}, the base's [0-9a-f]{8}\)$"
+	assert_equal "$(sum_of copy/s.vb)" "$s1"
+	cp dir/base.txt copy/base.txt
+	run -0 vb-history --set-base copy/base.txt copy/s.vb
+	assert_output --regexp "checked: its size, the sampled blocks and the CRC-32 of its whole content\)$"
+	run -0 vb-history --json -n 1 copy/s.vb
+	assert_output --partial '"base_checked":{"size":true,"samples":true,"crc":true}'
+}
+
+@test "--set-base errors: a missing file, a FIFO, a store without a base or with it embedded, usage" {
+	make_copied
+	s0=$(sum_of copy/s.vb)
+	run -1 vb-history --set-base nothere copy/s.vb
+	assert_output "vb-history: copy/s.vb: base file 'nothere': No such file or directory"
+	mkfifo fifo
+	run -1 timeout 10 vb-history --set-base fifo copy/s.vb
+	assert_output "vb-history: copy/s.vb: base file 'fifo' is not a regular file (a FIFO)"
+	assert_equal "$(sum_of copy/s.vb)" "$s0"
+	make_store plain.vb abc
+	run -1 vb-history --set-base copy/base.txt plain.vb
+	assert_output 'vb-history: plain.vb: the store has no base file'
+	vb-flatten --embed dir/s.vb
+	e0=$(sum_of dir/s.vb)
+	run -1 vb-history --set-base dir/base.txt dir/s.vb
+	assert_output 'vb-history: dir/s.vb: the base is embedded in the store: it reads no base file'
+	assert_equal "$(sum_of dir/s.vb)" "$e0"
+	run vb-history --set-base copy/base.txt --revert 1 copy/s.vb
+	assert_usage_error vb-history 'choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --set-base, --export and --apply'
+	run vb-history --set-base copy/base.txt copy/s.vb extra
+	assert_usage_error vb-history "extra operand 'extra'"
+	run -3 vb-history --if-version 7 --set-base copy/base.txt copy/s.vb
+	assert_equal "$(sum_of copy/s.vb)" "$s0"
+}
