@@ -54,13 +54,15 @@
  * COMPRESSION
  *   A record's payload is one zlib stream (RFC 1950), whatever made it:
  *   apply.c inflates it with zlib.  At the default level, a build with
- *   ISA-L (VB_HAVE_ISAL, the meson feature `isal`) compresses with
- *   igzip at its level 1, about ten times zlib's level-6 speed for a
- *   few per cent more bytes on text (tests/bench/PERFORMANCE.md, the
- *   export figures); a record igzip cannot finish within the frame
- *   buffer (vb_export_packed_max, the bound a reader accepts) is
- *   compressed again by zlib, whose bound it is.  An explicit level is
- *   zlib's.
+ *   ISA-L (VB_HAVE_ISAL, the meson feature `isal`) compresses a payload
+ *   of IGZIP_MIN bytes or more with igzip at its level 1, about ten
+ *   times zlib's level-6 speed for a few per cent more bytes on text
+ *   (tests/bench/PERFORMANCE.md, the export figures); smaller ones, where
+ *   the time is not in the compression and zlib's few bytes less are
+ *   most of a small edit's export, stay zlib's.  A record igzip cannot
+ *   finish within the frame buffer (vb_export_packed_max, the bound a
+ *   reader accepts) is compressed again by zlib, whose bound it is.  An
+ *   explicit level is zlib's.
  */
 #include "export.h"
 #include "export-int.h"
@@ -77,6 +79,7 @@
 
 #define IGZIP_LEVEL 1
 #define IGZIP_LEVEL_BUF ISAL_DEF_LVL1_DEFAULT
+#define IGZIP_MIN 4096
 #endif
 
 /* the ends of a hunk are compared in reads of CMP_FIRST bytes, doubling
@@ -312,13 +315,14 @@ struct exp {
 
 /* The n payload bytes as one zlib stream by igzip, into at most `max`
  * bytes after the frame head: 1 and its length in *clen, or 0 (not
- * built with ISA-L, an explicit level, or igzip did not finish). */
+ * built with ISA-L, an explicit level, fewer than IGZIP_MIN bytes, or
+ * igzip did not finish). */
 static int igzip(struct exp *e, size_t n, uint64_t max, uint32_t *clen)
 {
 #ifdef VB_HAVE_ISAL
 	struct isal_zstream *s = e->iz;
 
-	if (!s)
+	if (!s || n < IGZIP_MIN)
 		return 0;
 	isal_deflate_init(s);
 	s->level = IGZIP_LEVEL;
