@@ -77,6 +77,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
+#include "crc.h"
 #include "export.h"
 
 #define MAGIC "\x89VBEDIT\n"
@@ -107,10 +108,10 @@ enum {
 };
 enum { END_COUNT = 1 };
 
-/* CRC-32 (zlib's) of n bytes at p, continuing from c (0 to start). */
+/* CRC-32 (zlib's, crc.h) of n bytes at p, continuing from c (0 to start). */
 static inline uint32_t vb_export_crc(uint32_t c, const void *p, size_t n)
 {
-	return (uint32_t)crc32(c, p, (uInt)n);
+	return vb_crc32(c, p, n);
 }
 
 /* A record's CRC: its two lengths (the frame's first REC_CRC bytes,

@@ -11,8 +11,8 @@
  *
  * Ownership: the handle is only read (versions, diffs, anchors and
  * commits, through vbuf.h), on the caller's thread; the export starts no
- * thread.  Every buffer and the zlib state belong to the call (struct
- * exp), allocated and freed by vb_export_stream on every path.  The
+ * thread.  Every buffer and the compressors' state belong to the call
+ * (struct exp), allocated and freed by vb_export_stream on every path.  The
  * writer is lent each record's bytes for the time of its call.
  *
  * Errors: the first one stops the export and is returned as it is (the
@@ -23,7 +23,8 @@
  * Memory, whatever the size of the store or of an edit: a frame buffer
  * (REC_HEAD + compressBound(VB_EXPORT_PAYLOAD_MAX)), a payload buffer
  * (VB_EXPORT_PAYLOAD_MAX), two comparison buffers (CMP_MAX), zlib's
- * deflate state, and three lists of the anchors of one version.  An
+ * deflate state (and igzip's, with its level buffer: about 360 KiB),
+ * and three lists of the anchors of one version.  An
  * edit's inserted bytes are read and written one DATA record (at most
  * VB_EXPORT_DATA_MAX bytes) at a time.
  *
@@ -49,6 +50,19 @@
  *   receiver's own, the version an edit's offsets were given in
  *   (--at-version) does not describe the edits sent, and the origin is
  *   written anew from the VERSION's identity.
+ *
+ * COMPRESSION
+ *   A record's payload is one zlib stream (RFC 1950), whatever made it:
+ *   apply.c inflates it with zlib.  At the default level, a build with
+ *   ISA-L (VB_HAVE_ISAL, the meson feature `isal`) compresses a payload
+ *   of IGZIP_MIN bytes or more with igzip at its level 1, about ten
+ *   times zlib's level-6 speed for a few per cent more bytes on text
+ *   (tests/bench/PERFORMANCE.md, the export figures); smaller ones, where
+ *   the time is not in the compression and zlib's few bytes less are
+ *   most of a small edit's export, stay zlib's.  A record igzip cannot
+ *   finish within the frame buffer (vb_export_packed_max, the bound a
+ *   reader accepts) is compressed again by zlib, whose bound it is.  An
+ *   explicit level is zlib's.
  */
 #include "export.h"
 #include "export-int.h"
@@ -60,6 +74,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#ifdef VB_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+
+#define IGZIP_LEVEL 1
+#define IGZIP_LEVEL_BUF ISAL_DEF_LVL1_DEFAULT
+#define IGZIP_MIN 4096
+#endif
 
 /* the ends of a hunk are compared in reads of CMP_FIRST bytes, doubling
  * up to CMP_MAX */
@@ -275,6 +296,10 @@ struct exp {
 	const struct vb_export_opts *o;
 	z_stream z;
 	int z_ready;
+#ifdef VB_HAVE_ISAL
+	struct isal_zstream *iz;   /* the default level's compressor (or NULL) */
+	unsigned char *iz_buf;     /* its level buffer, IGZIP_LEVEL_BUF */
+#endif
 	unsigned char *packed;     /* REC_HEAD + vb_export_packed_max() */
 	unsigned char *pay;        /* VB_EXPORT_PAYLOAD_MAX */
 	unsigned char *ca, *cb;    /* CMP_MAX each */
@@ -288,21 +313,60 @@ struct exp {
 	struct vb_export_stats st;
 };
 
+/* The n payload bytes as one zlib stream by igzip, into at most `max`
+ * bytes after the frame head: 1 and its length in *clen, or 0 (not
+ * built with ISA-L, an explicit level, fewer than IGZIP_MIN bytes, or
+ * igzip did not finish). */
+static int igzip(struct exp *e, size_t n, uint64_t max, uint32_t *clen)
+{
+#ifdef VB_HAVE_ISAL
+	struct isal_zstream *s = e->iz;
+
+	if (!s || n < IGZIP_MIN)
+		return 0;
+	isal_deflate_init(s);
+	s->level = IGZIP_LEVEL;
+	s->level_buf = e->iz_buf;
+	s->level_buf_size = IGZIP_LEVEL_BUF;
+	s->gzip_flag = IGZIP_ZLIB;
+	s->flush = NO_FLUSH;
+	s->end_of_stream = 1;
+	s->next_in = e->pay;
+	s->avail_in = (uint32_t)n;
+	s->next_out = e->packed + REC_HEAD;
+	s->avail_out = (uint32_t)max;
+	if (isal_deflate(s) != COMP_OK || s->internal_state.state != ZSTATE_END || s->avail_in)
+		return 0;
+	*clen = (uint32_t)(max - s->avail_out);
+	return 1;
+#else
+	(void)e;
+	(void)n;
+	(void)max;
+	(void)clen;
+	return 0;
+#endif
+}
+
 static enum vb_err emit(struct exp *e, size_t n)
 {
 	uint64_t max = vb_export_packed_max();
+	uint32_t clen;
 	enum vb_err rc;
 
-	if (deflateReset(&e->z) != Z_OK)
-		return vb_err_set(VB_EIO, "zlib: %s", e->z.msg ? e->z.msg : "deflateReset failed");
-	e->z.next_in = e->pay;
-	e->z.avail_in = (uInt)n;
-	e->z.next_out = e->packed + REC_HEAD;
-	e->z.avail_out = (uInt)max;
-	int z = deflate(&e->z, Z_FINISH);
-	if (z != Z_STREAM_END)
-		return vb_err_set(VB_EIO, "zlib cannot compress a record (%d)", z);
-	uint32_t clen = (uint32_t)(max - e->z.avail_out);
+	if (!igzip(e, n, max, &clen)) {
+		if (deflateReset(&e->z) != Z_OK)
+			return vb_err_set(VB_EIO, "zlib: %s",
+					  e->z.msg ? e->z.msg : "deflateReset failed");
+		e->z.next_in = e->pay;
+		e->z.avail_in = (uInt)n;
+		e->z.next_out = e->packed + REC_HEAD;
+		e->z.avail_out = (uInt)max;
+		int z = deflate(&e->z, Z_FINISH);
+		if (z != Z_STREAM_END)
+			return vb_err_set(VB_EIO, "zlib cannot compress a record (%d)", z);
+		clen = (uint32_t)(max - e->z.avail_out);
+	}
 	vb_le_put32(e->packed + REC_CLEN, clen);
 	vb_le_put32(e->packed + REC_ULEN, (uint32_t)n);
 	vb_le_put32(e->packed + REC_CRC, vb_export_rec_crc(e->packed, e->packed + REC_HEAD, clen));
@@ -627,6 +691,17 @@ enum vb_err vb_export_stream(struct vb_vbuf *b, uint64_t since, const struct vb_
 		rc = vb_err_set(VB_ENOMEM, "out of memory");
 		goto out;
 	}
+#ifdef VB_HAVE_ISAL
+	_Static_assert(VB_EXPORT_PAYLOAD_MAX <= UINT32_MAX, "igzip takes 32-bit lengths");
+	if (!o->level) {
+		e.iz = malloc(sizeof *e.iz);
+		e.iz_buf = malloc(IGZIP_LEVEL_BUF);
+		if (!e.iz || !e.iz_buf) {
+			rc = vb_err_set(VB_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+#endif
 	if ((rc = vb_vbuf_info(b, since, &c[0])))
 		goto out;
 	if ((rc = vb_vbuf_anchors(b, since, collect_anchor, &have)))
@@ -659,6 +734,10 @@ enum vb_err vb_export_stream(struct vb_vbuf *b, uint64_t since, const struct vb_
 out:
 	if (e.z_ready)
 		deflateEnd(&e.z);
+#ifdef VB_HAVE_ISAL
+	free(e.iz);
+	free(e.iz_buf);
+#endif
 	if (st)
 		*st = e.st;
 	free(e.packed);

@@ -54,7 +54,9 @@ struct vb_export_opts {
 	 * closed pipe) that stops the export */
 	enum vb_err (*write)(void *arg, const void *buf, size_t n);
 	void *arg;
-	int level;            /* zlib level 1..9; 0: Z_DEFAULT_COMPRESSION */
+	int level;            /* zlib level 1..9; 0: the default (igzip's level 1
+	                         for payloads of 4 KiB or more in a build with
+	                         ISA-L, else Z_DEFAULT_COMPRESSION) */
 };
 
 struct vb_export_stats {

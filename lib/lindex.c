@@ -15,6 +15,7 @@
  * error (VB_ECORRUPT), never a count.
  */
 #include "lindex.h"
+#include "crc.h"
 #include "err.h"
 #include "io.h"
 #include "le.h"
@@ -22,7 +23,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #define B ((uint64_t)VB_FMT_BLOCK)
 #define G ((uint64_t)VB_FMT_LX_G)
@@ -61,7 +61,7 @@ struct vb_lindex {
 
 static uint32_t crc(uint32_t c, const void *p, size_t n)
 {
-	return (uint32_t)crc32_z(c, p, n);
+	return vb_crc32(c, p, n);
 }
 
 static enum vb_err bad(uint64_t off, const char *why)

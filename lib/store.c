@@ -69,6 +69,7 @@
  */
 #include "store.h"
 #include "store-format.h"
+#include "crc.h"
 #include "grow.h"
 #include "le.h"
 #include "pages.h"
@@ -87,7 +88,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define WARN_MAX 8
 
@@ -118,7 +118,7 @@ static void drop_rebind(struct vb_store *s);
 
 static uint32_t crc(uint32_t c, const void *p, size_t n)
 {
-	return (uint32_t)crc32(c, p, (uInt)n);
+	return vb_crc32(c, p, n);
 }
 
 /* -------------------------------------------------------------- handle */
@@ -3000,7 +3000,7 @@ static uint32_t moved_crc(struct vb_store *k, uint32_t old_crc, uint32_t len, ui
 		k->zcrc_b = crc_zeros(before + sizeof d);
 	}
 	vb_le_put64(d, from ^ to);
-	uint32_t cd = (uint32_t)crc32_combine(k->zcrc_a, crc(0, d, sizeof d), sizeof d);
+	uint32_t cd = vb_crc32_combine(k->zcrc_a, crc(0, d, sizeof d), sizeof d);
 	return old_crc ^ cd ^ k->zcrc_b;
 }
 

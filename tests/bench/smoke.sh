@@ -7,7 +7,7 @@
 set -euo pipefail
 out=$("$(dirname "$0")/vb-bench" --quick --no-build --build-dir "$1" 2>/dev/null)
 status=0
-for c in cat frame read flatten edit latency batch udiff lines rss; do
+for c in cat frame read flatten edit latency batch udiff lines verify rss; do
 	grep -q "^| $c | " <<< "$out" || { echo "no row for case '$c'" >&2; status=1; }
 done
 grep -q '^| case | what |' <<< "$out" || { echo "no table header" >&2; status=1; }
