@@ -708,6 +708,15 @@ static enum vb_err s_line_find(void *be, uint64_t version, enum vb_line_mode m, 
 							     : VB_STORE_BLOCK;
 		if ((rc = vb_store_read(e->s, &at.piece, o, buf, n)))
 			break;
+		/* a block without the end sought is counted (wide), not walked */
+		struct vb_lines bl = vb_lines_scan(buf, n);
+		uint64_t ends = vb_lines_ends(&bl, m, prev_cr);
+		if (ends < left) {
+			left -= ends;
+			prev_cr = bl.tail_cr;
+			o += n;
+			continue;
+		}
 		for (size_t i = 0; i < n; i++) {
 			int end = buf[i] == '\r' ? m == VB_LINES_ANY
 						  : buf[i] == '\n' && !(m == VB_LINES_ANY && prev_cr);

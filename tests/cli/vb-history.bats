@@ -881,7 +881,7 @@ apply_diff() {
 @test "--diff usage errors: malformed versions, operands, options that do not combine" {
 	make_history
 	before=$(sum_of s.vb)
-	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --export and --apply'
+	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --set-base, --export and --apply'
 	run vb-history --diff x s.vb
 	assert_usage_error vb-history "invalid version 'x'"
 	run vb-history --diff 1 s.vb y
@@ -915,15 +915,15 @@ apply_diff() {
 	run vb-history --diff 1 -n 2 s.vb
 	assert_usage_error vb-history '--ops and --max-count only apply to the list of versions'
 	run vb-history --diff 1 -m note s.vb
-	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor, --remove-anchor and --set-base'
 	run vb-history --diff 1 --if-version 3 s.vb
-	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	run vb-history --diff 1 --no-sync s.vb
-	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	run vb-history --diff 1 --no-auto-flatten s.vb
-	assert_usage_error vb-history '--no-auto-flatten only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--no-auto-flatten only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	run vb-history --no-auto-flatten s.vb
-	assert_usage_error vb-history '--no-auto-flatten only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--no-auto-flatten only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	run vb-history --diff 1 -V 2 s.vb
 	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
 	assert_same_sum s.vb "$before"
@@ -1269,15 +1269,15 @@ c
 	run vb-history -
 	assert_usage_error vb-history "STORE must be a file ('-' is not a store)"
 	run vb-history --revert 1 --verify s.vb
-	assert_usage_error vb-history 'choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --export and --apply'
+	assert_usage_error vb-history 'choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --set-base, --export and --apply'
 	run vb-history -m note s.vb
-	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor, --remove-anchor and --set-base'
 	run vb-history -m note --verify s.vb
-	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor, --remove-anchor and --set-base'
 	run vb-history --wait 1 s.vb
-	assert_usage_error vb-history '--wait only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--wait only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	run vb-history --no-sync s.vb
-	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	run vb-history --verify --json s.vb
 	assert_usage_error vb-history '--json only applies to the list of versions, --anchors and --diff'
 	run vb-history --revert 1 --json s.vb
@@ -1302,7 +1302,7 @@ c
 @test "usage errors: anchors, --at-version and --if-version" {
 	make_history
 	before=$(sum_of s.vb)
-	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --export and --apply'
+	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --set-base, --export and --apply'
 	run vb-history --anchors --verify s.vb
 	assert_usage_error vb-history "$choose"
 	run vb-history --anchors --revert 1 s.vb
@@ -1322,13 +1322,13 @@ c
 	run vb-history --remove-anchor a --json s.vb
 	assert_usage_error vb-history '--json only applies to the list of versions, --anchors and --diff'
 	run vb-history -m note --anchors s.vb
-	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor, --remove-anchor and --set-base'
 	run vb-history --if-version 3 s.vb
-	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	run vb-history --if-version 3 --anchors s.vb
-	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	run vb-history --no-sync --anchors s.vb
-	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	run vb-history -V 1 s.vb
 	assert_usage_error vb-history '--at-version only applies to --anchors and --set-anchor'
 	run vb-history --at-version 1 --remove-anchor a s.vb
@@ -1473,9 +1473,11 @@ c
 	run -0 --separate-stderr vb-history --help
 	assert_line --index 0 'Usage: vb-history [OPTION...] STORE'
 	assert_line --index 1 '   or: vb-history [OPTION...] --set-anchor NAME STORE OFFSET'
-	assert_line --index 2 '   or: vb-history [OPTION...] --diff A STORE [B]'
-	assert_line --index 3 '   or: vb-history [OPTION...] --export SINCE STORE > FILE'
-	assert_line --index 4 '   or: vb-history [OPTION...] --apply FILE STORE'
+	assert_line --index 2 '   or: vb-history [OPTION...] --set-base FILE STORE'
+	assert_line --index 3 '   or: vb-history [OPTION...] --diff A STORE [B]'
+	assert_line --index 4 '   or: vb-history [OPTION...] --export SINCE STORE > FILE'
+	assert_line --index 5 '   or: vb-history [OPTION...] --apply FILE STORE'
+	assert_output --partial '--set-base=FILE'
 	assert_output --partial '--export=SINCE'
 	assert_output --partial '--apply=FILE'
 	assert_output --partial '--revert=N'
@@ -1805,7 +1807,7 @@ make_pair() {
 	make_pair
 	vb-history --export 1 a.vb > e.vbx
 	before=$(sum_of b.vb)
-	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --export and --apply'
+	local choose='choose one of --revert, --verify, --anchors, --diff, --set-anchor, --remove-anchor, --set-base, --export and --apply'
 	run vb-history --export x a.vb
 	assert_usage_error vb-history "invalid version 'x'"
 	run vb-history --export
@@ -1843,15 +1845,15 @@ make_pair() {
 	run vb-history --apply e.vbx --ops b.vb
 	assert_usage_error vb-history '--ops and --max-count only apply to the list of versions'
 	run vb-history --export 1 -m note a.vb
-	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor, --remove-anchor and --set-base'
 	run vb-history --apply e.vbx -m note b.vb
-	assert_usage_error vb-history '--message only applies to --revert, --set-anchor and --remove-anchor'
+	assert_usage_error vb-history '--message only applies to --revert, --set-anchor, --remove-anchor and --set-base'
 	run vb-history --export 1 --no-sync a.vb
-	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--no-sync only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	run vb-history --export 1 --if-version 6 a.vb
-	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--if-version only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	run vb-history --export 1 --wait 1 a.vb
-	assert_usage_error vb-history '--wait only applies to --revert, --set-anchor, --remove-anchor and --apply'
+	assert_usage_error vb-history '--wait only applies to --revert, --set-anchor, --remove-anchor, --set-base and --apply'
 	assert_same_sum b.vb "$before"
 }
 
