@@ -41,9 +41,69 @@ static enum vb_err count_indexed(struct vb_stree_ctx *cx, const struct vb_piece 
 	return rc;
 }
 
-/* The tree's io.lines: read the piece's bytes (verified) in steps of
- * STEP, one more byte on each side for the edges, and count them. */
-#define STEP ((size_t)256 << 10)
+#define SPAN_SLOTS 512u
+
+struct span {
+	uint64_t src, rec, at, n;   /* source bytes [at, at+n) of record rec */
+	struct vb_lines l;
+};
+
+struct vb_stree_spans {
+	struct span e[SPAN_SLOTS];
+};
+
+struct vb_stree_spans *vb_stree_spans_new(void)
+{
+	return calloc(1, sizeof(struct vb_stree_spans));
+}
+
+void vb_stree_spans_free(struct vb_stree_spans *sp)
+{
+	free(sp);
+}
+
+static struct span *span_slot(struct vb_stree_spans *sp, const struct vb_piece *p, uint64_t at,
+			      uint64_t n)
+{
+	uint64_t h = (p->src * 0x9e3779b97f4a7c15ULL) ^ (p->rec * 0xbf58476d1ce4e5b9ULL) ^ at ^
+		     (n << 40);
+	h ^= h >> 29;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 32;
+	return &sp->e[h % SPAN_SLOTS];
+}
+
+int vb_stree_span_get(struct vb_stree_spans *sp, const struct vb_piece *p, uint64_t o, uint64_t n,
+		      struct vb_lines *out)
+{
+	struct span *e;
+
+	if (!sp || !n)
+		return 0;
+	e = span_slot(sp, p, p->start + o, n);
+	if (!e->l.known || e->src != p->src || e->rec != p->rec || e->at != p->start + o ||
+	    e->n != n)
+		return 0;
+	*out = e->l;
+	return 1;
+}
+
+void vb_stree_span_put(struct vb_stree_spans *sp, const struct vb_piece *p, uint64_t o,
+		       uint64_t n, const struct vb_lines *l)
+{
+	struct span *e;
+
+	if (!sp || !n || !l->known)
+		return;
+	e = span_slot(sp, p, p->start + o, n);
+	*e = (struct span){p->src, p->rec, p->start + o, n, *l};
+}
+
+/* The tree's io.lines: read the piece's bytes (verified) a data block at
+ * a time, blocks counted from the piece's start (the whole ones kept in
+ * cx->spans and taken from there), one more byte on each side for the
+ * edges, and count them. */
+#define STEP ((size_t)VB_STORE_BLOCK)
 
 static enum vb_err count_lines(void *arg, const struct vb_piece *p, uint64_t skip, uint64_t take,
 			       uint64_t limit, struct vb_lines *out, int *cr_before, int *lf_after)
@@ -72,10 +132,19 @@ static enum vb_err count_lines(void *arg, const struct vb_piece *p, uint64_t ski
 		*cr_before = c == '\r';
 	}
 	for (uint64_t k = 0; k < take;) {
-		size_t n = take - k < STEP ? (size_t)(take - k) : STEP;
-		if ((rc = vb_store_read(ctx, p, skip + k, buf, n)))
-			goto out;
-		struct vb_lines l = vb_lines_scan(buf, n);
+		/* up to the next block boundary of the piece */
+		uint64_t at = skip + k, room = STEP - at % STEP;
+		size_t n = take - k < room ? (size_t)(take - k) : (size_t)room;
+		uint64_t whole = p->len - (at - at % STEP) < STEP ? p->len - (at - at % STEP) : STEP;
+		struct vb_lines l;
+		int span = at % STEP == 0 && n == whole;
+		if (!span || !vb_stree_span_get(cx->spans, p, at, n, &l)) {
+			if ((rc = vb_store_read(ctx, p, at, buf, n)))
+				goto out;
+			l = vb_lines_scan(buf, n);
+			if (span)
+				vb_stree_span_put(cx->spans, p, at, n, &l);
+		}
 		*out = first ? l : vb_lines_cat(out, &l);
 		first = 0;
 		k += n;

@@ -28,6 +28,9 @@
 #include <string.h>
 
 /* A version's tree (persisted: nothing to release). */
+#define OLD_ROOTS 4
+#define INFO_KEPT 2
+
 struct old_root {
 	int valid;
 	uint64_t version;
@@ -39,8 +42,11 @@ struct sbe {
 	struct vb_stree_ctx cx;  /* the tree reads through: the store, the base's line index */
 	struct vb_ptree *t;
 	struct vb_root root;
-	struct old_root old[2];  /* the last two versions read_at or diff used */
+	struct old_root old[OLD_ROOTS]; /* the last versions read_at, diff or a line
+	                                 * look-up used (round robin) */
 	int old_next;
+	struct vb_commit *info[INFO_KEPT]; /* s_info's last answers, or NULL */
+	int info_next;
 	uint64_t version;
 	int no_base;        /* the content has no base piece */
 };
@@ -195,9 +201,25 @@ static enum vb_err s_commit(void *be, const struct vb_op *ops, size_t nops, cons
 	return rc;
 }
 
+/* A version's commit never changes: the last ones asked for are kept (a
+ * unified diff asks for the same two versions' lengths at every line). */
 static enum vb_err s_info(void *be, uint64_t version, struct vb_commit *out)
 {
-	return vb_store_commit_at(((struct sbe *)be)->s, version, out);
+	struct sbe *e = be;
+	enum vb_err rc;
+
+	for (int i = 0; i < INFO_KEPT; i++)
+		if (e->info[i] && e->info[i]->version == version) {
+			memcpy(out, e->info[i], sizeof *out);
+			return VB_OK;
+		}
+	if ((rc = vb_store_commit_at(e->s, version, out)))
+		return rc;
+	if (!e->info[e->info_next] && !(e->info[e->info_next] = malloc(sizeof *out)))
+		return VB_OK; /* not kept */
+	memcpy(e->info[e->info_next], out, sizeof *out);
+	e->info_next = (e->info_next + 1) % INFO_KEPT;
+	return VB_OK;
 }
 
 static enum vb_err s_ops(void *be, uint64_t version,
@@ -618,6 +640,9 @@ static void s_close(void *be)
 		vb_root_release(e->t, &e->root);
 	vb_ptree_free(e->t);
 	vb_lindex_free(e->cx.lx);
+	vb_stree_spans_free(e->cx.spans);
+	for (int i = 0; i < INFO_KEPT; i++)
+		free(e->info[i]);
 	vb_store_close(e->s);
 	free(e);
 }
@@ -629,7 +654,7 @@ static enum vb_err root_at(struct sbe *e, uint64_t version, struct vb_root *out)
 	struct vb_commit *c;
 	enum vb_err rc;
 
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < OLD_ROOTS; i++)
 		if (e->old[i].valid && e->old[i].version == version) {
 			*out = e->old[i].root;
 			return VB_OK;
@@ -640,7 +665,7 @@ static enum vb_err root_at(struct sbe *e, uint64_t version, struct vb_root *out)
 	if (!(rc = vb_store_commit_at(e->s, version, c)) && !(rc = vb_store_need_base(e->s, c))) {
 		e->old[e->old_next] = (struct old_root){1, version, vb_stree_root(c)};
 		*out = e->old[e->old_next].root;
-		e->old_next ^= 1;
+		e->old_next = (e->old_next + 1) % OLD_ROOTS;
 	}
 	free(c);
 	return rc;
@@ -706,10 +731,16 @@ static enum vb_err s_line_find(void *be, uint64_t version, enum vb_line_mode m, 
 	for (uint64_t o = 0; o < at.piece.len;) {
 		size_t n = at.piece.len - o < VB_STORE_BLOCK ? (size_t)(at.piece.len - o)
 							     : VB_STORE_BLOCK;
-		if ((rc = vb_store_read(e->s, &at.piece, o, buf, n)))
-			break;
-		/* a block without the end sought is counted (wide), not walked */
-		struct vb_lines bl = vb_lines_scan(buf, n);
+		/* a block without the end sought is counted (wide, or known
+		 * from before: cx.spans), not walked */
+		struct vb_lines bl;
+		int have = vb_stree_span_get(e->cx.spans, &at.piece, o, n, &bl);
+		if (!have) {
+			if ((rc = vb_store_read(e->s, &at.piece, o, buf, n)))
+				break;
+			bl = vb_lines_scan(buf, n);
+			vb_stree_span_put(e->cx.spans, &at.piece, o, n, &bl);
+		}
 		uint64_t ends = vb_lines_ends(&bl, m, prev_cr);
 		if (ends < left) {
 			left -= ends;
@@ -717,6 +748,8 @@ static enum vb_err s_line_find(void *be, uint64_t version, enum vb_line_mode m, 
 			o += n;
 			continue;
 		}
+		if (have && (rc = vb_store_read(e->s, &at.piece, o, buf, n)))
+			break;
 		for (size_t i = 0; i < n; i++) {
 			int end = buf[i] == '\r' ? m == VB_LINES_ANY
 						  : buf[i] == '\n' && !(m == VB_LINES_ANY && prev_cr);
@@ -922,6 +955,7 @@ enum vb_err vb_backend_store_open(const char *path, const struct vb_vbuf_opts *o
 	/* a damaged line index is not used (counts are then read from the
 	 * bytes); verify reports it */
 	e->cx.s = e->s;
+	e->cx.spans = vb_stree_spans_new(); /* NULL: no counts kept, all read */
 	if (vb_lindex_open(e->s, &e->cx.lx) == VB_ECORRUPT)
 		e->cx.lx = NULL;
 	if ((rc = vb_stree_create(&e->cx, o->node_cache, &e->t)) ||
