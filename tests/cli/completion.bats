@@ -156,7 +156,8 @@ make_files() {
 	expect_completion 'vb-insert --no' '--no-auto-flatten --no-progress --no-sync'
 	expect_completion 'vb-insert s.vb 0 --re' '--replace'
 	use_completion vb-delete
-	expect_completion 'vb-delete --r' '--ranges'
+	expect_completion 'vb-delete --r' '--ranges --ranges-format'
+	expect_completion 'vb-delete --ranges-' '--ranges-format'
 	expect_completion 'vb-delete --w' '--wait'
 	use_completion vb-cat
 	expect_completion 'vb-cat --at' '--at-version'
@@ -556,4 +557,13 @@ make_anchored_store() {
 	# --unified starts the same way)
 	use_completion vb-history
 	expect_completion 'vb-history --uni' '--unified'
+}
+
+@test "vb-delete: --ranges-format offers its formats" {
+	make_files
+	use_completion vb-delete
+	expect_completion 'vb-delete --ranges-format ' 'grep grep-o offset-length'
+	expect_completion 'vb-delete --ranges-format=g' 'grep grep-o'
+	expect_completion 'vb-delete --ranges-format=grep-o -R notes.txt ' 'a.vb b.vb dir'
+	expect_completion 'vb-delete --ranges-format grep ' 'a.vb b.vb dir'
 }
