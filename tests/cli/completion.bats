@@ -165,9 +165,12 @@ make_files() {
 	use_completion vb-history
 	expect_completion 'vb-history --v' '--verify --version'
 	expect_completion 'vb-history --re' '--remove-anchor --revert'
-	expect_completion 'vb-history --no' '--no-auto-flatten --no-header --no-sync'
+	expect_completion 'vb-history --no' '--no-auto-flatten --no-header --no-progress --no-sync'
+	expect_completion 'vb-history --pro' '--progress'
 	use_completion vb-frame
 	expect_completion 'vb-frame --o' '--output-delimiter --oversize'
+	expect_completion 'vb-frame --pro' '--progress'
+	expect_completion 'vb-frame --no-' '--no-progress'
 	expect_completion 'vb-frame --len' '--length-adjust --length-offset --length-prefix'
 	expect_completion 'vb-frame --to' '--to-length-prefix'
 	expect_completion 'vb-frame --u' '--unbuffered --usage'
