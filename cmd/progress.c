@@ -1,8 +1,15 @@
 /*
- * progress: the status line of long work (see progress.h).
+ * progress: the status line of long work (see progress.h), one format for
+ * every command, dd's with the total, the percent and an ETA when the
+ * total is known:
+ *
+ *   DONE[ of TOTAL] bytes (SI, IEC[, P%]) WHAT, SECS s, RATE/s[, ETA H:MM:SS]
  *
  *   1073741824 bytes (1.1 GB, 1.0 GiB) copied, 2.10 s, 511.3 MB/s
- *   536870912 of 1073741824 bytes (50%) copied, 1.05 s, 511.3 MB/s
+ *   536870912 of 1073741824 bytes (536.9 MB, 512.0 MiB, 50%) copied, 1.05 s, 511.3 MB/s, ETA 0:00:01
+ *
+ * The ETA (the bytes left at the rate so far; "-:--:--" before any byte)
+ * is on the updates only: the final line says how long the work took.
  *
  * Redrawn in place with a carriage return and an erase to the end of the
  * line on a terminal; written as separate lines when stderr is a file or
@@ -31,10 +38,14 @@ struct cli_progress {
 	uint64_t total;
 	double start, last, delay;
 	uint64_t next_check;   /* bytes at which to look at the clock again */
+	unsigned calls;        /* updates since the clock was last looked at */
 	int tty, forced, drawn;
 };
 
 #define CHECK_EVERY ((uint64_t)4 << 20)
+/* ... or every this many updates (work that reports before its bytes
+ * move, as a compaction collecting what it keeps) */
+#define CHECK_CALLS 4096u
 
 static double now(void)
 {
@@ -88,25 +99,42 @@ static void human(char *buf, size_t n, double v, int binary)
 	snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", v, binary ? bi[i] : si[i]);
 }
 
+/* The ETA of `left` bytes at `rate` bytes a second: "H:MM:SS". */
+static void eta(char *buf, size_t n, uint64_t left, double rate)
+{
+	double secs = rate > 0 ? (double)left / rate : -1;
+
+	if (secs < 0 || secs >= 1e8)
+		snprintf(buf, n, "-:--:--");
+	else {
+		unsigned long t = (unsigned long)(secs + 0.5);
+		snprintf(buf, n, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+	}
+}
+
+/* The one format (above); `final` leaves out the ETA and ends a
+ * terminal's line. */
 static void draw(struct cli_progress *p, uint64_t done, double t, int final)
 {
-	char size[32], bsize[32], rate[32];
-	double secs = t - p->start;
+	char size[32], bsize[32], rate[32], of[32] = "", pct[16] = "", left[40] = "";
+	double secs = t - p->start, r = secs > 0 ? (double)done / secs : 0;
 
-	human(rate, sizeof rate, secs > 0 ? (double)done / secs : 0, 0);
-	if (p->total)
-		fprintf(stderr, "%s%llu of %llu bytes (%u%%) %s, %.2f s, %s/s%s",
-			p->tty ? "\r" : "", (unsigned long long)done,
-			(unsigned long long)p->total,
-			(unsigned)(done >= p->total ? 100 : done * 100 / p->total), p->what, secs,
-			rate, p->tty ? "\033[K" : "\n");
-	else {
-		human(size, sizeof size, (double)done, 0);
-		human(bsize, sizeof bsize, (double)done, 1);
-		fprintf(stderr, "%s%llu bytes (%s, %s) %s, %.2f s, %s/s%s", p->tty ? "\r" : "",
-			(unsigned long long)done, size, bsize, p->what, secs, rate,
-			p->tty ? "\033[K" : "\n");
+	human(rate, sizeof rate, r, 0);
+	human(size, sizeof size, (double)done, 0);
+	human(bsize, sizeof bsize, (double)done, 1);
+	if (p->total) {
+		snprintf(of, sizeof of, " of %llu", (unsigned long long)p->total);
+		snprintf(pct, sizeof pct, ", %u%%",
+			 (unsigned)(done >= p->total ? 100 : (double)done * 100 / (double)p->total));
+		if (!final) {
+			char e[24];
+			eta(e, sizeof e, done >= p->total ? 0 : p->total - done, r);
+			snprintf(left, sizeof left, ", ETA %s", e);
+		}
 	}
+	fprintf(stderr, "%s%llu%s bytes (%s, %s%s) %s, %.2f s, %s/s%s%s", p->tty ? "\r" : "",
+		(unsigned long long)done, of, size, bsize, pct, p->what, secs, rate, left,
+		p->tty ? "\033[K" : "\n");
 	if (final && p->tty)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -115,9 +143,10 @@ static void draw(struct cli_progress *p, uint64_t done, double t, int final)
 
 void cli_progress_update(struct cli_progress *p, uint64_t done)
 {
-	if (!p || done < p->next_check)
+	if (!p || (done < p->next_check && ++p->calls < CHECK_CALLS))
 		return;
-	p->next_check = done + CHECK_EVERY;
+	p->calls = 0;
+	p->next_check = done > UINT64_MAX - CHECK_EVERY ? UINT64_MAX : done + CHECK_EVERY;
 	double t = now();
 	if (t - p->start < p->delay || (p->drawn && t - p->last < 1))
 		return;
@@ -143,6 +172,14 @@ void cli_progress_done(struct cli_progress *p, uint64_t done, int ok)
 void cli_progress_cb(void *arg, uint64_t done, uint64_t total)
 {
 	struct cli_progress *p = arg;
-	(void)total;
+
+	/* a total the work learns on the way (a compaction: once it knows
+	 * what it keeps) */
+	if (p && total && !p->total) {
+		p->total = total;
+		p->next_check = 0; /* drawn at once with it */
+		p->calls = 0;
+		p->last = p->start - 1;
+	}
 	cli_progress_update(p, done);
 }

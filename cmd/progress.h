@@ -9,7 +9,10 @@
  * the work has run VB_PROGRESS_DELAY seconds (default 1, so quick work on
  * a terminal stays silent) and is redrawn at most once a second.
  * cli_progress_done prints the final figures on their own line when the
- * line was drawn, or always with --progress.
+ * line was drawn, or always with --progress.  One format for every
+ * command (progress.c): the bytes done, with the total and the percent
+ * when it is known, the seconds, the rate, and on updates with a total an
+ * ETA.
  *
  * A meter is the caller's from cli_progress_start until cli_progress_done
  * frees it; every call accepts NULL (no meter: nothing to show).  The
@@ -39,7 +42,8 @@ void cli_progress_update(struct cli_progress *p, uint64_t done);
  * drawn so far is ended.  Frees the meter. */
 void cli_progress_done(struct cli_progress *p, uint64_t done, int ok);
 
-/* Adapter for library callbacks: arg is a struct cli_progress *. */
+/* Adapter for library callbacks: arg is a struct cli_progress *; a
+ * nonzero `total` sets the meter's total when it has none. */
 void cli_progress_cb(void *arg, uint64_t done, uint64_t total);
 
 #endif

@@ -18,11 +18,19 @@
  * B + 1 (the end of the content after the last line), found in the
  * version the lines are given in, and from there on is one more range of
  * the batch above.
+ * --ranges-format=grep reads `grep -b` output instead, "OFFSET:LINE": the
+ * range is the line and its '\n' (only the line when it ends the content
+ * without one); grep-o reads `grep -b -o` output, "OFFSET:MATCH": the
+ * range is the match.  Either way the length is TEXT's byte count, so a
+ * ranges line is read as bytes of any value and any length, holding only
+ * its first VB_RANGE_LINE_MAX bytes (lib/num parses them).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ranges.h"
@@ -33,12 +41,19 @@
  * sizeof(struct vb_range) bytes each. */
 #define RANGES_MAX ((size_t)64 << 20)
 
-static char *opt_ranges, *opt_message, *opt_at_version, *opt_lines;
+static char *opt_ranges, *opt_ranges_format, *opt_message, *opt_at_version, *opt_lines;
+
+/* --ranges-format */
+enum { RF_PAIRS, RF_GREP, RF_GREP_O };
+static int ranges_format = RF_PAIRS;
 
 static struct poptOption options[] = {
 	{"ranges", 'R', POPT_ARG_STRING, &opt_ranges, 0,
-	 "read 'OFFSET LENGTH' lines from FILE ('-' for stdin) and delete them all as one version",
+	 "read 'OFFSET LENGTH' lines (or grep -b output: --ranges-format) from FILE ('-' for stdin) and delete them all as one version",
 	 "FILE"},
+	{"ranges-format", 0, POPT_ARG_STRING, &opt_ranges_format, 0,
+	 "how --ranges FILE reads: offset-length ('OFFSET LENGTH', the default), grep (grep -b output 'OFFSET:LINE': the line and its newline) or grep-o (grep -b -o output 'OFFSET:MATCH': the match)",
+	 "FORMAT"},
 	{"lines", 'l', POPT_ARG_STRING, &opt_lines, 0,
 	 "delete lines A to B ('\\n' ends a line) with their line ends: A-B, A- (to the last line), -B or A; a comma list (1-3,10-20) is one version, in the coordinates of the version before",
 	 "LINES"},
@@ -52,28 +67,60 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-/* Read the ranges file into `r`.  A bad line is reported as FILE:LINE:
- * cause. */
+/* Read one line of `f`: its first bytes (at most VB_RANGE_LINE_MAX + 1,
+ * then its '\n' if there is room) into head[VB_RANGE_LINE_MAX + 2] and
+ * their count into *n, its length without the '\n' into *total.  0 at the
+ * end of `f` (nothing read), 1 for a line, -1 for a read error. */
+static int read_line(FILE *f, char *head, size_t *n, uint64_t *total)
+{
+	size_t k = 0;
+	uint64_t t = 0;
+	int c, nl = 0;
+
+	while ((c = getc_unlocked(f)) != EOF) {
+		if (c == '\n') {
+			nl = 1;
+			break;
+		}
+		if (k < VB_RANGE_LINE_MAX + 1)
+			head[k++] = (char)c;
+		t++;
+	}
+	if (c == EOF && ferror(f))
+		return -1;
+	if (nl && k < VB_RANGE_LINE_MAX + 1)
+		head[k++] = '\n';
+	*n = k;
+	*total = t;
+	return t || nl;
+}
+
+/* Read the ranges file into `r` (in --ranges-format's format).  A bad
+ * line is reported as FILE:LINE: cause. */
 static int read_ranges(const char *name, struct vb_ranges *r)
 {
 	FILE *f = strcmp(name, "-") ? fopen(name, "r") : stdin;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	char line[VB_RANGE_LINE_MAX + 2];
+	size_t len;
+	uint64_t total;
 	unsigned long lineno = 0;
-	int status = EXIT_OK;
+	int status = EXIT_OK, more;
 
 	if (!f) {
 		cli_error(name, "%s", strerror(errno));
 		return EXIT_FAIL;
 	}
 	errno = 0;
-	while ((len = getline(&line, &cap, f)) >= 0) {
+	while ((more = read_line(f, line, &len, &total)) > 0) {
 		struct vb_pos pos;
 		uint64_t length;
 		int got;
 		lineno++;
-		got = vb_parse_range_line(line, (size_t)len, cli_opts()->unit, &pos, &length);
+		if (ranges_format == RF_PAIRS)
+			got = vb_parse_range_line(line, len, cli_opts()->unit, &pos, &length);
+		else if ((got = vb_parse_grep_line(line, len, total, &pos, &length)) > 0 &&
+			 ranges_format == RF_GREP)
+			length++; /* the line's '\n' (TEXT is at most 2^64-3 bytes) */
 		if (got < 0) {
 			cli_error(NULL, "%s:%lu: %s", cli_name(name), lineno, vb_err_detail());
 			status = EXIT_FAIL;
@@ -90,14 +137,23 @@ static int read_ranges(const char *name, struct vb_ranges *r)
 			break;
 		}
 	}
-	if (!status && ferror(f)) {
+	if (!status && more < 0) {
 		cli_error(name, "%s", strerror(errno ? errno : EIO));
 		status = EXIT_FAIL;
 	}
-	free(line);
 	if (f != stdin)
 		fclose(f);
 	return status;
+}
+
+/* --ranges-format=grep: a range of a line and its '\n' that passes the end
+ * of a content of `len` bytes by that '\n' alone is the content's last
+ * line, which has none (grep printed one): it is the line alone. */
+static uint64_t grep_clamp(uint64_t at, uint64_t n, uint64_t len)
+{
+	if (ranges_format == RF_GREP && n && at <= len && n - 1 == len - at)
+		return n - 1;
+	return n;
 }
 
 /* Delete the ranges (positions in elements, unresolved) from stdin to
@@ -112,12 +168,20 @@ static int stream_mode(struct vb_ranges *r, const char *rname)
 	char **labels = calloc(n ? n : 1, sizeof *labels);
 	enum vb_err rc;
 
+	struct stat st;
+	off_t cur = -1;
+
 	if (!d || !labels)
 		return cli_fail("-", vb_err_set(VB_ENOMEM, "out of memory"));
+	/* the input's length, where it is known before the end */
+	if (ranges_format == RF_GREP && fstat(0, &st) == 0 && S_ISREG(st.st_mode))
+		cur = lseek(0, 0, SEEK_CUR);
 	for (size_t i = 0; i < n; i++) {
 		const struct vb_range *g = vb_ranges_get(r, i);
 		d[i].pos = g->pos;
 		d[i].len = g->len;
+		if (cur >= 0 && st.st_size >= cur)
+			d[i].len = grep_clamp(g->pos.n, g->len, (uint64_t)(st.st_size - cur));
 		if (rname) {
 			labels[i] = malloc(strlen(rname) + 24);
 			if (labels[i])
@@ -162,7 +226,7 @@ static enum vb_err resolve_ranges(struct vb_vbuf *b, struct vb_ranges *r, uint64
 	for (size_t i = 0; i < vb_ranges_count(r); i++) {
 		struct vb_range *g = vb_ranges_get(r, i);
 		if ((rc = cli_resolve(b, ver, &g->pos, len, &g->at)) ||
-		    (rc = cli_span(g->at, g->len, len, &g->bytes))) {
+		    (rc = cli_span(g->at, grep_clamp(g->at, g->len, len), len, &g->bytes))) {
 			*bad = i;
 			return rc;
 		}
@@ -371,6 +435,8 @@ int main(int argc, char **argv)
 
 	if (nargs < 1)
 		cli_usage("missing STORE");
+	if (opt_ranges_format && !ranges)
+		cli_usage("--ranges-format says how --ranges FILE reads: give --ranges FILE");
 	const char *store = args[0];
 	int stream = !strcmp(store, "-");
 	if (lines_arg) {
@@ -385,6 +451,16 @@ int main(int argc, char **argv)
 			cli_usage("--lines needs a store: a stream ('-') has no lines");
 		lines = parse_lines(lines_arg, &nlines);
 	} else if (ranges) {
+		if (opt_ranges_format && !strcmp(opt_ranges_format, "grep"))
+			ranges_format = RF_GREP;
+		else if (opt_ranges_format && !strcmp(opt_ranges_format, "grep-o"))
+			ranges_format = RF_GREP_O;
+		else if (opt_ranges_format && strcmp(opt_ranges_format, "offset-length"))
+			cli_usage("invalid --ranges-format %s: expected offset-length, grep or grep-o",
+				  cli_quoted(opt_ranges_format));
+		if (ranges_format != RF_PAIRS && co->unit_arg)
+			cli_usage("--ranges-format=%s reads byte offsets: it cannot be used with --unit",
+				  opt_ranges_format);
 		if (nargs > 1)
 			cli_usage("--ranges takes the ranges from FILE: give only STORE (%s is extra)",
 				  cli_quoted(args[1]));

@@ -42,6 +42,10 @@
  * learn whether it is complete, with --oversize=truncate, its first
  * --max-size bytes (a view split off the buffer: a copy for a linear one).
  *
+ * Progress.  Each INPUT has its own progress line (progress.h): the bytes
+ * read through fill(), of the content's length for a store or the bytes
+ * from the read offset for a regular file; "framed".
+ *
  * What is held where.  `struct frame_opts` is the command line as popt
  * stored it: the one file-scope variable (popt's tables, constant besides,
  * need addresses of its fields); only main() names it, and hands it to the
@@ -63,6 +67,7 @@
 
 #include "cli.h"
 #include "frame.h"
+#include "progress.h"
 #include "sbuf.h"
 #include "vbuf.h"
 
@@ -168,6 +173,7 @@ static struct poptOption options[] = {
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, framing_options, 0, "Framing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, select_options, 0, "Selecting:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, output_options, 0, "Output:", NULL},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_progress_options, 0, "Progress:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
 	POPT_TABLEEND
 };
@@ -427,7 +433,25 @@ struct input {
 	int eof;
 	int looked;              /* the start was checked for a store's header */
 	uint64_t file_start;     /* where a file on stdin stood when it came */
+	struct cli_progress *pr; /* its progress line, or NULL */
+	uint64_t read;           /* bytes fill() read (for the line) */
 };
+
+/* The progress line of `in`, opened: the total is a store's content
+ * length or a regular file's bytes from its read offset. */
+static struct cli_progress *input_progress(const struct input *in)
+{
+	struct stat st;
+	off_t cur;
+	uint64_t total = 0;
+
+	if (in->store)
+		total = vb_vbuf_len(in->store);
+	else if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		 (cur = lseek(in->fd, 0, SEEK_CUR)) >= 0 && st.st_size > cur)
+		total = (uint64_t)(st.st_size - cur);
+	return cli_progress_start("framed", total);
+}
 
 /* Make the input read on from content offset `off`. */
 static enum vb_err seek_input(struct input *in, uint64_t off)
@@ -462,9 +486,13 @@ static enum vb_err fill(struct input *in, struct vb_sbuf *b, size_t *got)
 		vb_sbuf_commit(b, avail);
 		in->store_off += avail;
 		*got = avail;
+		in->read += avail;
+		cli_progress_update(in->pr, in->read);
 		return VB_OK;
 	}
 	enum vb_err rc = vb_sbuf_fill_fd(b, in->fd, READ_CHUNK, got);
+	in->read += *got;
+	cli_progress_update(in->pr, in->read);
 	if (!rc && !in->looked && vb_sbuf_len(b) >= 8) {
 		/* a store arriving through a pipe cannot be opened as one: its
 		 * raw bytes are framed, which is rarely what was meant */
@@ -1638,14 +1666,16 @@ int main(int argc, char **argv)
 	if (rc)
 		return cli_fail(NULL, rc);
 	for (int i = 0; i < nargs && !stop; i++) {
-		struct input in = {args[i], 0, NULL, 0, 0, 0, 0};
+		struct input in = {args[i], 0, NULL, 0, 0, 0, 0, NULL, 0};
 		if (!open_input(r, &in, &status))
 			continue;
+		in.pr = input_progress(&in);
 		vb_sbuf_advance(b, vb_sbuf_len(b));
 		int st = frame_store_lines(r, &in, b, &stop);
 		if (st < 0)
 			st = r->last_n ? frame_last(r, &in, b, &stop)
 				       : frame_input(r, &in, b, &r->sel, &stop, 0, NULL);
+		cli_progress_done(in.pr, in.read, !st);
 		if (st > status)
 			status = st;
 		vb_vbuf_close(in.store);

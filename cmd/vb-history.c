@@ -82,6 +82,8 @@ static struct poptOption options[] = {
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
 	 "--anchors: at version N; --set-anchor: OFFSET is in version N's content (a number, head "
 	 "or head~K)", "N"},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_progress_options, 0,
+	 "Progress (--export, --apply, --set-base):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0,
 	 "Writing (--revert, --set-anchor, --remove-anchor, --set-base, --apply):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
@@ -771,16 +773,26 @@ static const char **operands(int *nargs)
 
 /* -------------------------------------------------------------- export */
 
+/* An export's output, and its progress line (the bytes written). */
+struct export_out {
+	struct vb_sink sink;
+	struct cli_progress *pr;
+};
+
 static enum vb_err write_sink(void *arg, const void *buf, size_t n)
 {
-	return vb_sink_write(arg, buf, n);
+	struct export_out *x = arg;
+	enum vb_err rc = vb_sink_write(&x->sink, buf, n);
+
+	cli_progress_update(x->pr, x->sink.written);
+	return rc;
 }
 
 static int export_edits(const char *store, const struct cli_version *since)
 {
 	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
-	struct vb_sink sink;
+	struct export_out x;
 	enum vb_err rc;
 	uint64_t v;
 	int status;
@@ -794,26 +806,38 @@ static int export_edits(const char *store, const struct cli_version *since)
 	cli_store_opts(&o, 0);
 	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
-	vb_sink_init(&sink, STDOUT_FILENO);
-	struct vb_export_opts eo = {write_sink, &sink, 0};
+	vb_sink_init(&x.sink, STDOUT_FILENO);
+	x.pr = cli_progress_start("exported", 0);
+	struct vb_export_opts eo = {write_sink, &x, 0};
 	if (!(rc = cli_version_number(since, vb_vbuf_head(b), &v)))
 		rc = vb_export_stream(b, v, &eo, NULL);
 	cli_vclose(b);
-	status = rc ? cli_fail_output(store, rc, &sink) : EXIT_OK;
-	vb_sink_done(&sink);
+	cli_progress_done(x.pr, x.sink.written, !rc);
+	status = rc ? cli_fail_output(store, rc, &x.sink) : EXIT_OK;
+	vb_sink_done(&x.sink);
 	return status;
 }
 
+/* An export being applied, and its progress line (the bytes read). */
+struct apply_in {
+	int fd;
+	uint64_t done;
+	struct cli_progress *pr;
+};
+
 static enum vb_err read_fd(void *arg, void *buf, size_t n, size_t *got)
 {
+	struct apply_in *in = arg;
 	ssize_t r;
 
 	do
-		r = read(*(int *)arg, buf, n);
+		r = read(in->fd, buf, n);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return vb_err_sys("read error");
 	*got = (size_t)r;
+	in->done += (uint64_t)r;
+	cli_progress_update(in->pr, in->done);
 	return VB_OK;
 }
 
@@ -841,9 +865,14 @@ static int apply_edits(const char *file, const char *store)
 			close(fd);
 		return status;
 	}
-	struct vb_apply_opts ao = {read_fd, &fd, start >= 0, 1, store};
+	/* a regular file's bytes are the total; checked, then applied */
+	uint64_t total = start >= 0 && sb.st_size > start ? (uint64_t)(sb.st_size - start) : 0;
+	struct apply_in in = {fd, 0, NULL};
+	struct vb_apply_opts ao = {read_fd, &in, start >= 0, 1, store};
 	if (start >= 0) {
+		in.pr = cli_progress_start("checked", total);
 		rc = vb_apply_stream(b, &ao, &st);
+		cli_progress_done(in.pr, in.done, !rc);
 		if (!rc && lseek(fd, start, SEEK_SET) < 0) {
 			rc = vb_err_sys("seek");
 			st.input_error = 1;
@@ -851,8 +880,12 @@ static int apply_edits(const char *file, const char *store)
 		if (!rc)
 			ao.check_only = 0;
 	}
-	if (!rc)
+	if (!rc) {
+		in.done = 0;
+		in.pr = cli_progress_start("applied", total);
 		rc = vb_apply_stream(b, &ao, &st);
+		cli_progress_done(in.pr, in.done, !rc);
+	}
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (rc) {

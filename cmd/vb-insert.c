@@ -122,6 +122,29 @@ static int check_input_sizes(const char *file, const struct source *src, int n)
 	return EXIT_OK;
 }
 
+/* The bytes the inputs hold when every one is a regular file (from its
+ * read offset; stdin named twice counts once), else 0: the progress
+ * line's total. */
+static uint64_t inputs_total(const struct source *src, int n)
+{
+	uint64_t total = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		off_t cur;
+		int again = 0;
+		for (int j = 0; j < i; j++)
+			again |= src[j].fd == src[i].fd;
+		if (again)
+			continue;
+		if (fstat(src[i].fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (cur = lseek(src[i].fd, 0, SEEK_CUR)) < 0 || cur > st.st_size ||
+		    __builtin_add_overflow(total, (uint64_t)(st.st_size - cur), &total))
+			return 0;
+	}
+	return total;
+}
+
 /* Refuse to read the store into itself (it would grow forever). */
 static int same_file(const char *store, const struct source *src, int n)
 {
@@ -294,7 +317,7 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 		}
 		for (int i = 0; i < nsrc; i++)
 			fds[i] = src[i].fd;
-		pr = cli_progress_start("inserted", 0);
+		pr = cli_progress_start("inserted", inputs_total(src, nsrc));
 		vb_vbuf_progress(b, cli_progress_cb, pr);
 		rc = vb_vbuf_insert_fds(b, at, fds, (size_t)nsrc, opt_replace != NULL, rlen,
 					&inserted, &failed);

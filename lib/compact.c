@@ -44,7 +44,7 @@ struct compaction {
 	struct vb_root r;              /* the tree being rebuilt */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *arg;
-	uint64_t done;
+	uint64_t done, total;          /* bytes copied; to copy (whole blocks) */
 	struct vb_lindex *lx;          /* the base's line index, or NULL */
 	struct vb_stree_ctx ncx;       /* the rewrite's tree reads through it */
 };
@@ -61,7 +61,12 @@ static void crash_point(const char *where)
 
 static int seen_node(void *arg, uint64_t off)
 {
-	return vb_oset_add(&((struct compaction *)arg)->seen, off);
+	struct compaction *k = arg;
+
+	/* nothing copied yet, but the work has begun */
+	if (k->progress)
+		k->progress(k->arg, 0, 0);
+	return vb_oset_add(&k->seen, off);
 }
 
 static enum vb_err add_cluster(struct compaction *k, uint64_t rec, uint64_t b0, uint64_t b1)
@@ -121,6 +126,13 @@ static enum vb_err collect(struct compaction *k)
 		}
 	}
 	k->nc = w + 1;
+	/* the bytes to copy, for progress: whole blocks (saturated) */
+	for (size_t i = 0; i < k->nc; i++) {
+		uint64_t b;
+		if (__builtin_mul_overflow(k->c[i].b1 - k->c[i].b0 + 1, BLOCK, &b) ||
+		    __builtin_add_overflow(k->total, b, &k->total))
+			k->total = UINT64_MAX;
+	}
 	return VB_OK;
 }
 
@@ -130,13 +142,15 @@ static enum vb_err copy(struct compaction *k)
 {
 	enum vb_err rc = VB_OK;
 
+	if (k->progress)
+		k->progress(k->arg, 0, k->total);
 	for (size_t i = 0; i < k->nc && !rc; i++) {
 		struct cluster *c = &k->c[i];
 		uint64_t before = vb_store_tell(k->n);
 		rc = vb_store_copy_blocks(k->n, k->old, c->rec, c->b0, c->b1, &c->new_off);
 		k->done += vb_store_tell(k->n) - before;
 		if (!rc && k->progress)
-			k->progress(k->arg, k->done, 0);
+			k->progress(k->arg, k->done, k->total);
 	}
 	return rc;
 }
@@ -472,6 +486,8 @@ static enum vb_err run(struct compaction *k, const struct vb_restate *rs, size_t
 				re = &rs[j];
 		if (!(rc = rebuild_tree(k, i)))
 			rc = rebuild_commit(k, i, re);
+		if (!rc && k->progress)
+			k->progress(k->arg, k->done, k->total);
 	}
 	return rc ? rc : finish(k, message);
 }
@@ -499,6 +515,8 @@ enum vb_err vb_compact(struct vb_store *s, struct vb_ptree *t, uint64_t oldest,
 	k.progress = progress;
 	k.arg = arg;
 	k.r = vb_root_empty();
+	if (progress)
+		progress(arg, 0, 0); /* from the start: before collecting */
 	if (k.ncs > SIZE_MAX / sizeof *k.cs || !(k.cs = malloc(k.ncs * sizeof *k.cs)) ||
 	    !(k.new_off = calloc(k.ncs, sizeof *k.new_off))) {
 		free(k.cs);

@@ -46,7 +46,9 @@ struct vb_restate {
  * versions from `oldest` (the cut: at least the store's oldest, at most
  * its head) on, plus a COMPACT version with `message`.  On
  * success `s` can no longer write: close it.  `progress` (may be NULL)
- * gets the bytes copied so far.  Errors: VB_EINVAL (a cut outside the
+ * is called from the start: with 0 bytes (and total 0) while the kept
+ * versions are walked, then with the bytes copied so far and the total to
+ * copy (whole blocks: an estimate a little above the bytes copied).  Errors: VB_EINVAL (a cut outside the
  * history, not a writer), VB_ECORRUPT (a damaged version), VB_ELIMIT (too many anchors
  * to restate), VB_ENOMEM, VB_EIO. */
 enum vb_err vb_compact(struct vb_store *s, struct vb_ptree *t, uint64_t oldest,

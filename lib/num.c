@@ -436,3 +436,35 @@ int vb_parse_range_line(const char *line, size_t len, uint64_t unit, struct vb_p
 		return -1;
 	return 1;
 }
+
+int vb_parse_grep_line(const char *head, size_t n, uint64_t total, struct vb_pos *pos,
+		       uint64_t *textlen)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (n > total)
+		n = (size_t)total;
+	for (; i < n && head[i] >= '0' && head[i] <= '9'; i++)
+		if (i >= 20 || __builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)(head[i] - '0'), &v)) {
+			vb_err_set(VB_EINVAL, "offset '%.*s' is too large (at most 18446744073709551615)",
+				   (int)(n < 24 ? n : 24), head);
+			return -1;
+		}
+	if (i && i < n && head[i] == '-') {
+		vb_err_set(VB_EINVAL, "expected 'OFFSET:TEXT' as grep -b prints a match; 'OFFSET-TEXT' is a context line (grep -A, -B or -C)");
+		return -1;
+	}
+	if (!i || i == n || head[i] != ':') {
+		if (n >= 2 && head[0] == '-' && head[1] == '-' && total == 2)
+			vb_err_set(VB_EINVAL, "expected 'OFFSET:TEXT' as grep -b prints a match; '--' separates context lines (grep -A, -B or -C)");
+		else
+			vb_err_set(VB_EINVAL, "expected 'OFFSET:TEXT' as grep -b prints a match (one file, or grep -h; no -n, -c or -l)");
+		return -1;
+	}
+	memset(pos, 0, sizeof *pos);
+	pos->n = v;
+	*textlen = total - i - 1;
+	return 1;
+}

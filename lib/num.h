@@ -97,6 +97,24 @@ enum vb_err vb_parse_length_unit(const char *s, uint64_t unit, uint64_t *out);
 int vb_parse_range_line(const char *line, size_t len, uint64_t unit, struct vb_pos *pos,
 			uint64_t *length);
 
+/*
+ * One line of `grep -b` or `grep -b -o` output, "OFFSET:TEXT" (vb-delete
+ * --ranges-format=grep and grep-o): `head` is the line's first `n` bytes
+ * (the caller keeps at most VB_RANGE_LINE_MAX of them; any bytes, NUL
+ * included, as `grep -a` prints them) and `total` the line's length in
+ * bytes without its newline, however long it is.  OFFSET is 1 to 20
+ * decimal digits, ended by ':'; TEXT is every byte after that ':', ':'
+ * included.  Returns 1 with *pos (bytes from the start) and *textlen (the
+ * bytes of TEXT: total - digits - 1), or -1 with the cause in
+ * vb_err_detail() (VB_EINVAL; the caller adds FILE:LINE) for a line that
+ * does not start so: a context line ("OFFSET-TEXT", a group separator
+ * "--", of grep -A, -B or -C), a file name (grep -H), an empty line, or an
+ * OFFSET past 2^64-1.  (A line number of grep -n before OFFSET cannot be
+ * told from an OFFSET: the caller's documentation says not to use -n.)
+ */
+int vb_parse_grep_line(const char *head, size_t n, uint64_t total, struct vb_pos *pos,
+		       uint64_t *textlen);
+
 /* Absolute offset of `p` in content of length `len`: VB_ERANGE with
  * "offset X is beyond the end (length L)" or "... before the start ...";
  * VB_EINVAL for an anchor (use vb_pos_resolve_anchor) or a line address

@@ -156,7 +156,8 @@ make_files() {
 	expect_completion 'vb-insert --no' '--no-auto-flatten --no-progress --no-sync'
 	expect_completion 'vb-insert s.vb 0 --re' '--replace'
 	use_completion vb-delete
-	expect_completion 'vb-delete --r' '--ranges'
+	expect_completion 'vb-delete --r' '--ranges --ranges-format'
+	expect_completion 'vb-delete --ranges-' '--ranges-format'
 	expect_completion 'vb-delete --w' '--wait'
 	use_completion vb-cat
 	expect_completion 'vb-cat --at' '--at-version'
@@ -164,9 +165,12 @@ make_files() {
 	use_completion vb-history
 	expect_completion 'vb-history --v' '--verify --version'
 	expect_completion 'vb-history --re' '--remove-anchor --revert'
-	expect_completion 'vb-history --no' '--no-auto-flatten --no-header --no-sync'
+	expect_completion 'vb-history --no' '--no-auto-flatten --no-header --no-progress --no-sync'
+	expect_completion 'vb-history --pro' '--progress'
 	use_completion vb-frame
 	expect_completion 'vb-frame --o' '--output-delimiter --oversize'
+	expect_completion 'vb-frame --pro' '--progress'
+	expect_completion 'vb-frame --no-' '--no-progress'
 	expect_completion 'vb-frame --len' '--length-adjust --length-offset --length-prefix'
 	expect_completion 'vb-frame --to' '--to-length-prefix'
 	expect_completion 'vb-frame --u' '--unbuffered --usage'
@@ -556,4 +560,13 @@ make_anchored_store() {
 	# --unified starts the same way)
 	use_completion vb-history
 	expect_completion 'vb-history --uni' '--unified'
+}
+
+@test "vb-delete: --ranges-format offers its formats" {
+	make_files
+	use_completion vb-delete
+	expect_completion 'vb-delete --ranges-format ' 'grep grep-o offset-length'
+	expect_completion 'vb-delete --ranges-format=g' 'grep grep-o'
+	expect_completion 'vb-delete --ranges-format=grep-o -R notes.txt ' 'a.vb b.vb dir'
+	expect_completion 'vb-delete --ranges-format grep ' 'a.vb b.vb dir'
 }

@@ -865,11 +865,11 @@ records() {
 	head -c 3000000 /dev/urandom > big
 	vb-insert --create s.vb 0 big
 	run -0 --separate-stderr sh -c 'vb-cat --progress s.vb > out'
-	assert_regex "$stderr" '^3000000 of 3000000 bytes \(100%\) copied, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s$'
+	assert_regex "$stderr" '^3000000 of 3000000 bytes \(3\.0 MB, 2\.9 MiB, 100%\) copied, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s$'
 	cmp out big
 	run -0 --separate-stderr sh -c 'vb-cat --progress -o 1000 -n 1000 s.vb | wc -c'
 	assert_output 1000
-	assert_regex "$stderr" '^1000 of 1000 bytes \(100%\) copied, '
+	assert_regex "$stderr" '^1000 of 1000 bytes \(1\.0 kB, 1000 B, 100%\) copied, '
 	run -0 --separate-stderr sh -c 'vb-cat s.vb > out'
 	assert_equal "$stderr" ''
 }
@@ -878,7 +878,7 @@ records() {
 	head -c 3000000 /dev/urandom > big
 	vb-insert --create s.vb 0 big
 	run -0 env VB_PROGRESS_DELAY=0 script -qec "vb-cat s.vb > out" /dev/null
-	assert_output --regexp $'^\r3000000 of 3000000 bytes \\(100%\\) copied'
+	assert_output --regexp $'^\r3000000 of 3000000 bytes \\(3\\.0 MB, 2\\.9 MiB, 100%\\) copied'
 	cmp out big
 	# into a pipe (a pager, say): never without --progress
 	run -0 env VB_PROGRESS_DELAY=0 script -qec "vb-cat s.vb | cksum" /dev/null

@@ -868,7 +868,7 @@ PY
 	before=$(sum_of s.vb)
 	run -0 --separate-stderr vb-delete --help
 	help=$output
-	assert_line '  -h, --help                show this help and exit (also -?)'
+	assert_line '  -h, --help                     show this help and exit (also -?)'
 	for h in -h '-?'; do
 		run -0 --separate-stderr vb-delete "$h"
 		assert_equal "$output" "$help"
@@ -1534,4 +1534,145 @@ deletes_as_sed() {
 	run timeout 10 vb-delete f.vb 0 1
 	assert_failure 1
 	assert_output 'vb-delete: f.vb: is not a regular file (a FIFO)'
+}
+
+# ------------------------------------------------- --ranges-format (grep -b)
+
+@test "--ranges-format=grep: grep -b output deletes the matched lines, ':' in them and a CRLF line" {
+	printf 'keep 1\nkey: value\nkeep 2\nkey:a:b::\r\nkeep 3\nkey:\n' > base
+	vb-insert --create s.vb 0 base
+	grep -b 'key:' base > g
+	run -0 cat g
+	assert_output $'7:key: value\n25:key:a:b::\r\n43:key:'
+	run -0 vb-delete --ranges-format=grep --ranges g s.vb
+	assert_output ''
+	run -0 vb-cat s.vb
+	assert_output "$(grep -v 'key:' base)"
+	# one version, one operation per line, from the highest offset down
+	run -0 vb-history --ops -n 1 --no-header s.vb
+	assert_line --index 1 '        delete 43 5'
+	assert_line --index 2 '        delete 25 11'
+	assert_line --index 3 '        delete 7 11'
+}
+
+@test "--ranges-format=grep: a last line without a newline is deleted alone; from stdin too" {
+	printf 'a\nkey 1\nb\nkey 2' > base
+	vb-insert --create s.vb 0 base
+	grep -b key base | vb-delete --ranges-format=grep --ranges - s.vb
+	run -0 vb-cat s.vb
+	assert_output $'a\nb'
+	[ "$(vb-cat s.vb | wc -c)" -eq 4 ]
+}
+
+@test "--ranges-format=grep-o: grep -b -o output deletes exactly the matches" {
+	printf 'id=17 x:y id=4\nnone\nid=123:\n' > base
+	vb-insert --create s.vb 0 base
+	grep -b -o 'id=[0-9]*' base > g
+	run -0 cat g
+	assert_output $'0:id=17\n10:id=4\n20:id=123'
+	run -0 vb-delete --ranges-format grep-o --ranges g s.vb
+	run -0 vb-cat s.vb
+	assert_output "$(sed 's/id=[0-9]*//g' base)"
+	# a match holding ':' counts every byte after the offset's ':'
+	printf 'a:b:c\n' > base2
+	vb-insert --create t.vb 0 base2
+	grep -b -o ':b:' base2 > g2
+	run -0 vb-delete --ranges-format=grep-o --ranges g2 t.vb
+	run -0 vb-cat t.vb
+	assert_output 'ac'
+}
+
+@test "--ranges-format: binary lines (NUL, bytes over 0x7f, CR) and a line longer than 4096 bytes" {
+	{ printf 'x\0y\377:\r\n'; printf 'plain\n'; head -c 100000 /dev/zero | tr '\0' 'k'; printf '\n'; printf 'end\n'; } > base
+	vb-insert --create s.vb 0 base
+	LC_ALL=C grep -a -b -e $'\377' -e kkk base > g
+	[ "$(wc -l < g)" -eq 2 ]
+	run -0 vb-delete --ranges-format=grep --ranges g s.vb
+	run -0 vb-cat s.vb
+	assert_output $'plain\nend'
+	# the same with grep -o on a copy: the NUL-holding match
+	vb-insert --create t.vb 0 base
+	LC_ALL=C grep -a -b -o $'y\377:' base > g2
+	run -0 vb-delete --ranges-format=grep-o --ranges g2 t.vb
+	[ "$(vb-cat t.vb | head -c 4 | od -An -c | tr -s ' ')" = ' x \0 \r \n' ]
+}
+
+@test "--ranges-format=grep on a stream: a file as stdin knows its last line; vb-frame --index --keep stays the default format" {
+	printf 'a\nkey 1\nb\nkey 2' > base
+	grep -b key base > g
+	run -0 --separate-stderr vb-delete --ranges-format=grep --ranges g - < base
+	assert_output $'a\nb'
+	[ "$(vb-delete --ranges-format=grep --ranges g - < base | wc -c)" -eq 4 ]
+	# a pipe's length is known only at its end: the last line's '\n' is missing
+	run -1 --separate-stderr bash -c 'cat base | vb-delete --ranges-format=grep --ranges g -'
+	assert_equal "$stderr" 'vb-delete: g:2: range 10+6 is beyond the end (length 15)'
+	# vb-frame --index --keep: OFFSET<tab>LENGTH, the default format
+	vb-insert --create s.vb 0 base
+	vb-frame --index --keep -n 2,4 s.vb > idx
+	run -0 cat idx
+	assert_output $'2\t6\n10\t5'
+	run -0 vb-delete --ranges idx s.vb
+	run -0 vb-cat s.vb
+	assert_output $'a\nb'
+	vb-insert --create t.vb 0 base
+	run -0 vb-delete --ranges-format=offset-length --ranges idx t.vb
+	run -0 vb-cat t.vb
+	assert_output $'a\nb'
+}
+
+@test "--ranges-format: a line grep -b did not print as a match fails with FILE:LINE, exit 1, store unchanged" {
+	printf 'one\ntwo\nthree\n' > base
+	vb-insert --create s.vb 0 base
+	before="$(sum_of s.vb)"
+	match="expected 'OFFSET:TEXT' as grep -b prints a match (one file, or grep -h; no -n, -c or -l)"
+	# grep -H (a second file makes grep name the file)
+	grep -b -H two base > g
+	run -1 vb-delete --ranges-format=grep --ranges g s.vb
+	assert_output "vb-delete: g:1: $match"
+	# context lines and their separator
+	printf 'x\ntwo\ny\nz\nw\nthree\n' > base2
+	grep -b -A1 -e two -e three base2 > g
+	run -1 vb-delete --ranges-format=grep --ranges g s.vb
+	assert_output "vb-delete: g:2: expected 'OFFSET:TEXT' as grep -b prints a match; 'OFFSET-TEXT' is a context line (grep -A, -B or -C)"
+	printf '4:two\n--\n' > g
+	run -1 vb-delete --ranges-format=grep --ranges g s.vb
+	assert_output "vb-delete: g:2: expected 'OFFSET:TEXT' as grep -b prints a match; '--' separates context lines (grep -A, -B or -C)"
+	# an empty line, a count (grep -c), the default format's line
+	printf '4:two\n\n' > g
+	run -1 vb-delete --ranges-format=grep-o --ranges g s.vb
+	assert_output "vb-delete: g:2: $match"
+	grep -b -c two base > g
+	run -1 vb-delete --ranges-format=grep --ranges g s.vb
+	assert_output "vb-delete: g:1: $match"
+	printf '4 3\n' > g
+	run -1 vb-delete --ranges-format=grep-o --ranges g s.vb
+	assert_output "vb-delete: g:1: $match"
+	# an offset past 2^64-1, a range past the end
+	printf '18446744073709551616:x\n' > g
+	run -1 vb-delete --ranges-format=grep-o --ranges g s.vb
+	assert_output "vb-delete: g:1: offset '18446744073709551616:x' is too large (at most 18446744073709551615)"
+	printf '4:two\n12:three\n' > g
+	run -1 vb-delete --ranges-format=grep --ranges g s.vb
+	assert_output "vb-delete: g:2: range 12+6 is beyond the end (length 14)"
+	# and the default format refuses grep output
+	grep -b two base > g
+	run -1 vb-delete --ranges g s.vb
+	assert_output "vb-delete: g:1: expected 'OFFSET LENGTH'"
+	assert_same_sum s.vb "$before"
+}
+
+@test "--ranges-format: usage errors" {
+	make_store s.vb abc
+	before="$(sum_of s.vb)"
+	printf '0:a\n' > g
+	run vb-delete --ranges-format=grep s.vb 0 1
+	assert_usage_error vb-delete "--ranges-format says how --ranges FILE reads: give --ranges FILE"
+	run vb-delete --ranges-format=csv --ranges g s.vb
+	assert_usage_error vb-delete "invalid --ranges-format 'csv': expected offset-length, grep or grep-o"
+	run vb-delete --unit 2 --ranges-format=grep-o --ranges g s.vb
+	assert_usage_error vb-delete "--ranges-format=grep-o reads byte offsets: it cannot be used with --unit"
+	assert_same_sum s.vb "$before"
+	run -0 vb-delete --ranges-format=grep-o --ranges g s.vb
+	run -0 vb-cat s.vb
+	assert_output bc
 }

@@ -471,14 +471,14 @@ SECS='[0-9]+\.[0-9]{2} s'
 	run -0 --separate-stderr vb-flatten --progress s.vb
 	assert_output ''
 	[ "${#stderr_lines[@]}" -eq 1 ]
-	assert_regex "$stderr" "^4193414 of 4193414 bytes \(100%\) copied, $SECS, $RATE\$"
+	assert_regex "$stderr" "^4193414 of 4193414 bytes \(4\.2 MB, 4\.0 MiB, 100%\) copied, $SECS, $RATE\$"
 	# partial: the bytes to copy are not known beforehand
 	run -0 --separate-stderr vb-flatten --progress -v --partial t.vb
 	assert_output 'version 35: 34618 bytes copied, 164 pieces -> 7'
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	assert_regex "$stderr" "^34618 bytes \(34\.6 kB, 33\.8 KiB\) copied, $SECS, $RATE\$"
 	run -0 --separate-stderr vb-flatten --progress --embed t.vb
-	assert_regex "$stderr" "^4194304 of 4194304 bytes \(100%\) embedded, $SECS, $RATE\$"
+	assert_regex "$stderr" "^4194304 of 4194304 bytes \(4\.2 MB, 4\.0 MiB, 100%\) embedded, $SECS, $RATE\$"
 	# nothing to do is still reported
 	run -0 --separate-stderr vb-flatten --progress --partial -s 1 t.vb
 	assert_regex "$stderr" "^0 bytes \(0 B, 0 B\) copied, $SECS, 0 B/s\$"
@@ -495,9 +495,9 @@ SECS='[0-9]+\.[0-9]{2} s'
 	run grep -c $'[\r\033]' err
 	assert_output 0
 	while IFS= read -r line; do
-		assert_regex "$line" "^[0-9]+ of 4193414 bytes \([0-9]+%\) copied, $SECS, $RATE\$"
+		assert_regex "$line" "^[0-9]+ of 4193414 bytes \([^)]*, [0-9]+%\) copied, $SECS, $RATE(, ETA ([0-9]+:[0-9]{2}:[0-9]{2}|-:--:--))?\$"
 	done < err
-	assert_regex "$(tail -n 1 err)" '^4193414 of 4193414 bytes \(100%\)'
+	assert_regex "$(tail -n 1 err)" '^4193414 of 4193414 bytes \([^)]*, 100%\) copied, [^,]*, [^,]*$'
 }
 
 @test "without --progress, nothing on stderr when it is a file or a pipe" {
@@ -517,7 +517,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	cr=$'\r' esc=$'\033'
 	run -0 env VB_PROGRESS_DELAY=0 script -qec 'vb-flatten s.vb' /dev/null < /dev/null
 	# redrawn in place: a carriage return, the line, an erase to its end
-	assert_regex "$output" "${cr}4193414 of 4193414 bytes \(100%\) copied, $SECS, $RATE${esc}\[K${cr}?\$"
+	assert_regex "$output" "${cr}4193414 of 4193414 bytes \(4\.2 MB, 4\.0 MiB, 100%\) copied, $SECS, $RATE${esc}\[K${cr}?\$"
 	[[ $output == "$cr"* ]]
 	vb-insert s.vb 0 --text x
 	run -0 env VB_PROGRESS_DELAY=0 script -qec 'vb-flatten --no-progress s.vb' /dev/null < /dev/null
@@ -529,7 +529,7 @@ SECS='[0-9]+\.[0-9]{2} s'
 	# ... unless --progress asks for the final line
 	vb-insert s.vb 0 --text x
 	run -0 env VB_PROGRESS_DELAY=100 script -qec 'vb-flatten --progress s.vb' /dev/null < /dev/null
-	assert_regex "$output" "^${cr}4193417 of 4193417 bytes \(100%\) copied, $SECS, $RATE${esc}\[K${cr}?\$"
+	assert_regex "$output" "^${cr}4193417 of 4193417 bytes \(4\.2 MB, 4\.0 MiB, 100%\) copied, $SECS, $RATE${esc}\[K${cr}?\$"
 	# the exit status comes through script -e
 	run -1 env VB_PROGRESS_DELAY=0 script -qec 'vb-flatten nosuch.vb' /dev/null < /dev/null
 	assert_output --partial 'vb-flatten: nosuch.vb: no such store'
@@ -1101,7 +1101,7 @@ check_lines() {
 	make_lines
 	run -0 --separate-stderr vb-flatten --lines --progress s.vb
 	assert_output ''
-	assert_regex "$stderr" "^[0-9]+ of [0-9]+ bytes \(100%\) indexed, $SECS, $RATE$"
+	assert_regex "$stderr" "^[0-9]+ of [0-9]+ bytes \([^)]*, 100%\) indexed, $SECS, $RATE$"
 }
 
 @test "--lines errors: with another mode, lock held, --if-version, the base changed, a read-only store: exit status, message, unchanged" {
@@ -1256,4 +1256,21 @@ s.vb" ]
 	run -0 --separate-stderr vb-cat -r 0:1 s.vb
 	assert_output x
 	assert_equal "$stderr" ''
+}
+
+@test "--compact --progress: a line from the start, then the bytes to copy with the percent and an ETA" {
+	make_fragmented
+	VB_PROGRESS_DELAY=0 vb-flatten --compact --progress s.vb 2> err
+	mapfile -t l < err
+	[ "${#l[@]}" -ge 3 ]
+	# before anything is copied (the kept versions are being walked) ...
+	assert_regex "${l[0]}" "^0 bytes \(0 B, 0 B\) copied, $SECS, 0 B/s\$"
+	# ... then at once the total, when it is known
+	assert_regex "${l[1]}" "^0 of [0-9]+ bytes \(0 B, 0 B, 0%\) copied, $SECS, 0 B/s, ETA -:--:--\$"
+	# the final line: the store's size after, the total being an estimate
+	assert_regex "${l[-1]}" "^[0-9]+ bytes \([^)]*\) copied, $SECS, $RATE\$"
+	# without --progress and not on a terminal: nothing
+	vb-insert s.vb 0 --text x
+	VB_PROGRESS_DELAY=0 vb-flatten --compact s.vb 2> err
+	assert_file_empty err
 }

@@ -1942,3 +1942,45 @@ vb-frame: in2: the last record (2 at offset 2) has no delimiter"
 	assert_equal "$(sum_of s.vb)" "$s0"
 	assert_equal "$(sum_of base.txt)" "$b0"
 }
+
+# ------------------------------------------------------------ progress
+
+@test "--progress: the bytes framed of a file's or a store's total, the percent, the rate and an ETA" {
+	seq 1 3000000 > big
+	size=$(stat -c %s big)
+	VB_PROGRESS_DELAY=0 vb-frame --progress -c big > out 2> err
+	assert_equal "$(cat out)" 3000000
+	mapfile -t l < err
+	[ "${#l[@]}" -ge 2 ]
+	for line in "${l[@]:0:${#l[@]}-1}"; do
+		assert_regex "$line" "^[0-9]+ of $size bytes \([^)]*, [0-9]+%\) framed, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s, ETA ([0-9]+:[0-9]{2}:[0-9]{2}|-:--:--)\$"
+	done
+	assert_regex "${l[-1]}" "^$size of $size bytes \([0-9.]+ MB, [0-9.]+ MiB, 100%\) framed, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s\$"
+	# a store: its content's length (--keep: framed by reading)
+	vb-insert --create s.vb 0 big
+	run -0 --separate-stderr vb-frame --progress -k -n 2999999- s.vb
+	assert_output $'2999999\n3000000'
+	assert_regex "$stderr" "^$size of $size bytes \([^)]*, 100%\) framed, "
+	# a pipe: no total
+	run -0 --separate-stderr bash -c 'cat big | vb-frame --progress -c'
+	assert_regex "$stderr" "^$size bytes \([0-9.]+ MB, [0-9.]+ MiB\) framed, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s\$"
+	# one line per input
+	run -0 --separate-stderr vb-frame --progress -c big big
+	[ "${#stderr_lines[@]}" -eq 2 ]
+}
+
+@test "progress: nothing without --progress when stderr is not a terminal; on a terminal after VB_PROGRESS_DELAY" {
+	seq 1 3000000 > big
+	VB_PROGRESS_DELAY=0 vb-frame -c big 2> err > /dev/null
+	assert_file_empty err
+	run -0 --separate-stderr vb-frame --progress --no-progress -c big
+	assert_equal "$stderr" ''
+	command -v script > /dev/null || skip 'script (util-linux) is not installed'
+	run -0 env VB_PROGRESS_DELAY=0 script -qec 'vb-frame -c big > out' /dev/null < /dev/null
+	assert_regex "$output" $'\r[0-9]+ of [0-9]+ bytes \\([^)]*100%\\) framed, '
+	run -0 env VB_PROGRESS_DELAY=100 script -qec 'vb-frame -c big > out' /dev/null < /dev/null
+	assert_output ''
+	# a failed input ends its line without figures
+	run -1 --separate-stderr vb-frame --progress -c nosuch
+	assert_equal "$stderr" 'vb-frame: nosuch: No such file or directory'
+}

@@ -2085,3 +2085,46 @@ make_copied() {
 	run -3 vb-history --if-version 7 --set-base copy/base.txt copy/s.vb
 	assert_equal "$(sum_of copy/s.vb)" "$s0"
 }
+
+# ------------------------------------------------------------ progress
+
+@test "--export and --apply --progress: the bytes exported; a file's bytes checked, then applied, with the percent" {
+	head -c 3000000 /dev/urandom > big
+	vb-insert --create s.vb 0 --text x
+	cp s.vb c.vb
+	vb-insert s.vb 0 big
+	VB_PROGRESS_DELAY=0 vb-history --progress --export 1 s.vb > ex 2> err
+	size=$(stat -c %s ex)
+	run -0 tail -n 1 err
+	assert_output --regexp "^$size bytes \([^)]*\) exported, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s\$"
+	VB_PROGRESS_DELAY=0 vb-history --progress --apply ex c.vb 2> err
+	run -0 grep -v ETA err
+	assert_line --index 0 --regexp "^$size of $size bytes \([^)]*, 100%\) checked, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s\$"
+	assert_line --index 1 --regexp "^$size of $size bytes \([^)]*, 100%\) applied, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s\$"
+	# updates carry an ETA
+	run -0 grep -c -E "^[0-9]+ of $size bytes \([^)]*%\) (checked|applied), .*, ETA ([0-9]+:[0-9]{2}:[0-9]{2}|-:--:--)\$" err
+	[ "$output" -ge 1 ]
+	[ "$(vb-cat c.vb | cksum)" = "$(vb-cat s.vb | cksum)" ]
+	# from a pipe: applied, no total
+	cp c.vb d.vb
+	run -0 --separate-stderr bash -c 'cat ex | vb-history --progress --apply - d.vb'
+	assert_regex "$stderr" "^$size bytes \([^)]*\) applied, "
+}
+
+@test "--export and --apply: no progress without --progress when stderr is not a terminal; none after a failure" {
+	vb-insert --create s.vb 0 --text x
+	cp s.vb c.vb
+	vb-insert s.vb 0 --text y
+	VB_PROGRESS_DELAY=0 vb-history --export 1 s.vb > ex 2> err
+	assert_file_empty err
+	VB_PROGRESS_DELAY=0 vb-history --apply ex c.vb 2> err
+	assert_file_empty err
+	before=$(sum_of c.vb)
+	printf 'junk' > bad
+	run -1 --separate-stderr env VB_PROGRESS_DELAY=100 vb-history --progress --apply bad c.vb
+	assert_equal "$stderr" 'vb-history: bad: not an export of vb edits (no \x89VBEDIT magic)'
+	assert_same_sum c.vb "$before"
+	command -v script > /dev/null || skip 'script (util-linux) is not installed'
+	run -0 env VB_PROGRESS_DELAY=0 script -qec 'vb-history --export 1 s.vb > ex2' /dev/null < /dev/null
+	assert_regex "$output" $'\r[0-9]+ bytes \\([^)]*\\) exported, '
+}

@@ -1762,9 +1762,12 @@ records() {
 	head -c 3000000 /dev/urandom > big
 	run -0 --separate-stderr vb-insert --create --progress s.vb 0 big
 	assert_output ''
-	assert_regex "$stderr" '^3000000 bytes \(3\.0 MB, 2\.9 MiB\) inserted, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s$'
+	assert_regex "$stderr" '^3000000 of 3000000 bytes \(3\.0 MB, 2\.9 MiB, 100%\) inserted, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s$'
+	# a regular file on stdin has a total too; a pipe has none
 	run -0 --separate-stderr vb-insert --progress s.vb 0 < big
-	assert_regex "$stderr" '^3000000 bytes \(3\.0 MB, 2\.9 MiB\) inserted, '
+	assert_regex "$stderr" '^3000000 of 3000000 bytes \(3\.0 MB, 2\.9 MiB, 100%\) inserted, '
+	run -0 --separate-stderr bash -c 'cat big | vb-insert --progress s.vb 0'
+	assert_regex "$stderr" '^3000000 bytes \(3\.0 MB, 2\.9 MiB\) inserted, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s$'
 	# without it nothing, stderr being a file here
 	run -0 --separate-stderr vb-insert s.vb 0 big
 	assert_equal "$stderr" ''
@@ -1779,7 +1782,7 @@ records() {
 	head -c 3000000 /dev/urandom > big
 	vb-insert --create s.vb 0 --text x
 	run -0 env VB_PROGRESS_DELAY=0 script -qec "vb-insert s.vb 0 big" /dev/null
-	assert_output --regexp $'\r3000000 bytes .* inserted, '
+	assert_output --regexp $'\r3000000 of 3000000 bytes .* inserted, '
 	run -0 env VB_PROGRESS_DELAY=0 script -qec "vb-insert --no-progress s.vb 0 big" /dev/null
 	assert_output ''
 	# quick work stays silent with the default delay
@@ -2110,4 +2113,22 @@ interrupt_writer() {
 	wait "$pid"
 	rm in
 	assert_equal "$(vb-cat s.vb | wc -c)" $(( 1048576 + 1 + 6 ))
+}
+
+@test "--progress from regular files: the total, the percent and an ETA on every update; the final line without the ETA" {
+	head -c 20000000 /dev/zero > big
+	VB_PROGRESS_DELAY=0 vb-insert --create --progress s.vb 0 big big 2> err
+	mapfile -t l < err
+	[ "${#l[@]}" -ge 2 ]
+	for line in "${l[@]:0:${#l[@]}-1}"; do
+		assert_regex "$line" '^[0-9]+ of 40000000 bytes \([0-9.]+ [kMG]?B, [0-9.]+ (Ki|Mi|Gi)?B, [0-9]+%\) inserted, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s, ETA ([0-9]+:[0-9]{2}:[0-9]{2}|-:--:--)$'
+	done
+	assert_regex "${l[-1]}" '^40000000 of 40000000 bytes \(40\.0 MB, 38\.1 MiB, 100%\) inserted, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s$'
+	# from a pipe: no total, no percent, no ETA
+	cat big | VB_PROGRESS_DELAY=0 vb-insert --progress s.vb 0 2> err
+	run grep -c -e ' of ' -e '%' -e ETA err
+	assert_output 0
+	# without --progress, stderr a file: nothing
+	VB_PROGRESS_DELAY=0 vb-insert s.vb 0 big 2> err
+	assert_file_empty err
 }

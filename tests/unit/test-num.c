@@ -161,10 +161,70 @@ static void test_range_lines(void)
 	range_line(big, VB_RANGE_LINE_MAX + 1, 1, -1, NULL, 0, "line longer than 4096 bytes");
 }
 
+
+/* vb_parse_grep_line on the `n` bytes of `head` of a line of `total`
+ * bytes: the verdict, and the offset and TEXT length or the detail. */
+static void grep_line(const char *head, size_t n, uint64_t total, int want, uint64_t want_at,
+		      uint64_t want_len, const char *detail)
+{
+	struct vb_pos p;
+	uint64_t len = 0;
+	int got = vb_parse_grep_line(head, n, total, &p, &len);
+
+	if (got != want || (got == 1 && (p.n != want_at || len != want_len || p.from_end ||
+					  p.line || p.anchor[0])))
+		fprintf(stderr, "grep line '%.*s': %d %llu %llu, want %d %llu %llu (%s)\n",
+			(int)(n > 60 ? 60 : n), head, got, (unsigned long long)p.n,
+			(unsigned long long)len, want, (unsigned long long)want_at,
+			(unsigned long long)want_len, vb_err_detail());
+	CHECK(got == want);
+	if (got == 1 && want == 1)
+		CHECK(p.n == want_at && len == want_len && !p.from_end && !p.line && !p.anchor[0]);
+	if (got < 0 && want < 0 && strcmp(vb_err_detail(), detail)) {
+		fprintf(stderr, "grep line: detail '%s', want '%s'\n", vb_err_detail(), detail);
+		CHECK(0);
+	}
+}
+
+#define GL(s, want, at, len, detail) grep_line(s, sizeof s - 1, sizeof s - 1, want, at, len, detail)
+
+static void test_grep_lines(void)
+{
+	static const char match[] = "expected 'OFFSET:TEXT' as grep -b prints a match (one file, or grep -h; no -n, -c or -l)";
+
+	GL("0:abc", 1, 0, 3, NULL);
+	GL("12:", 1, 12, 0, NULL);
+	/* TEXT is everything after the first ':', ':' and NUL included */
+	GL("7:a:b:c", 1, 7, 5, NULL);
+	GL("7::", 1, 7, 1, NULL);
+	GL("3:a\0b\r", 1, 3, 4, NULL);
+	GL("18446744073709551615:x", 1, UINT64_MAX, 1, NULL);
+	GL("18446744073709551616:x", -1, 0, 0,
+	   "offset '18446744073709551616:x' is too large (at most 18446744073709551615)");
+	GL("000000000000000000001:x", -1, 0, 0,
+	   "offset '000000000000000000001:x' is too large (at most 18446744073709551615)");
+	/* a long line: only its head is given, its length counts */
+	grep_line("42:xyz", 6, 1000000, 1, 42, 1000000 - 3, NULL);
+	/* not a match line of grep -b */
+	GL("", -1, 0, 0, match);
+	GL(":x", -1, 0, 0, match);
+	GL("12", -1, 0, 0, match);
+	GL("a.txt:3:x", -1, 0, 0, match);
+	GL(" 3:x", -1, 0, 0, match);
+	GL("3 x", -1, 0, 0, match);
+	GL("12-context", -1, 0, 0,
+	   "expected 'OFFSET:TEXT' as grep -b prints a match; 'OFFSET-TEXT' is a context line (grep -A, -B or -C)");
+	GL("--", -1, 0, 0,
+	   "expected 'OFFSET:TEXT' as grep -b prints a match; '--' separates context lines (grep -A, -B or -C)");
+	/* bytes beyond the line's total are not read */
+	grep_line("5:ab", 4, 1, -1, 0, 0, match);
+}
+
 int main(void)
 {
 	test_units();
 	test_range_lines();
+	test_grep_lines();
 
 	size_ok("0", 0);
 	size_ok("123", 123);
