@@ -313,7 +313,8 @@ static void test_random(void)
 				want.n += d->at - c;
 				c = d->at;
 			}
-			memcpy(want.v + want.n, d->data, d->ndata);
+			if (d->ndata)
+				memcpy(want.v + want.n, d->data, d->ndata);
 			want.n += d->ndata;
 			if (d->at + d->bytes > c)
 				c = d->at + d->bytes;
