@@ -264,7 +264,9 @@ int vb_edits_parse_line(struct vb_edits *e, const char *line, size_t len, uint64
 enum vb_err vb_edits_read(struct vb_edits *e, int fd, uint64_t *bad)
 {
 	uint64_t line_max64;
-	size_t line_max, cap = 0, have = 0;
+	/* buf[start, have) is read and not parsed; no newline in
+	 * buf[start, scanned) */
+	size_t line_max, cap = 0, start = 0, scanned = 0, have = 0;
 	char *buf = NULL;
 	uint64_t lineno = 0;
 	enum vb_err rc = VB_OK;
@@ -273,13 +275,14 @@ enum vb_err vb_edits_read(struct vb_edits *e, int fd, uint64_t *bad)
 	*bad = 0;
 	if (__builtin_mul_overflow(e->max_data, 4, &line_max64) ||
 	    __builtin_add_overflow(line_max64, VB_EDITS_LINE_SLACK, &line_max64) ||
-	    line_max64 > SIZE_MAX - READ_CHUNK)
-		line_max64 = SIZE_MAX - READ_CHUNK;
+	    line_max64 > SIZE_MAX / 2 - READ_CHUNK)
+		line_max64 = SIZE_MAX / 2 - READ_CHUNK;
 	line_max = (size_t)line_max64;
-	while (!eof || have) {
-		char *nl = have ? memchr(buf, '\n', have) : NULL;
-		if (nl || (eof && have)) {
-			size_t l = nl ? (size_t)(nl - buf) + 1 : have;
+	while (!eof || start < have) {
+		char *nl = scanned < have ? memchr(buf + scanned, '\n', have - scanned) : NULL;
+		if (nl || (eof && start < have)) {
+			size_t l = nl ? (size_t)(nl - buf) + 1 - start : have - start;
+			int added;
 			lineno++;
 			if (l > line_max + 1) {
 				*bad = lineno;
@@ -287,20 +290,27 @@ enum vb_err vb_edits_read(struct vb_edits *e, int fd, uint64_t *bad)
 						line_max);
 				break;
 			}
-			int added;
-			if ((rc = parse(e, buf, l, lineno, &added))) {
+			if ((rc = parse(e, buf + start, l, lineno, &added))) {
 				*bad = lineno;
 				break;
 			}
-			memmove(buf, buf + l, have - l);
-			have -= l;
+			start += l;
+			scanned = start;
 			continue;
 		}
-		if (have > line_max) {
+		scanned = have;
+		if (have - start > line_max) {
 			*bad = lineno + 1;
 			rc = vb_err_set(VB_ELIMIT, "the line is longer than %zu bytes (VB_EDITS_MAX)",
 					line_max);
 			break;
+		}
+		/* the partial line to the front, then room for a read */
+		if (start) {
+			memmove(buf, buf + start, have - start);
+			have -= start;
+			scanned -= start;
+			start = 0;
 		}
 		if (cap - have < READ_CHUNK) {
 			size_t ncap = have + READ_CHUNK;

@@ -140,6 +140,23 @@ static void test_read(void)
 	CHECK(read_text(e, ko, sizeof ko - 1, &bad) == VB_EINVAL);
 	CHECK_EQ_U64(bad, 3);
 	vb_edits_free(e);
+	/* lines across many reads: a long DATA among short lines */
+	e = mk(16, 1 << 20);
+	FILE *f = tmpfile();
+	REQUIRE(f);
+	fputs("1 1\n0 0 0x", f);
+	for (int i = 0; i < 100000; i++)
+		fprintf(f, "%02x", i & 255);
+	fputs("\n2 2\n", f);
+	REQUIRE(fflush(f) == 0);
+	rewind(f);
+	CHECK_OK(vb_edits_read(e, fileno(f), &bad));
+	fclose(f);
+	REQUIRE(vb_edits_count(e) == 3);
+	CHECK_EQ_U64(vb_edits_get(e, 1)->ndata, 100000);
+	CHECK(vb_edits_get(e, 1)->data[99999] == (99999 & 255));
+	CHECK_EQ_U64(vb_edits_get(e, 2)->tag, 3);
+	vb_edits_free(e);
 	/* a line longer than 4 * max_data + slack is refused */
 	e = mk(16, 16);
 	static char big[VB_EDITS_LINE_SLACK + 200];
