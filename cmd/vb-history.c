@@ -11,7 +11,10 @@
  * default the newest) differ, one "A_OFFSET A_LENGTH B_OFFSET B_LENGTH"
  * line each (vb_vbuf_diff: the cost follows the changes, not the size);
  * with --unified[=N] the same comparison as a diff -u patch (lib/udiff.h),
- * or one line saying it is binary or too large to show.
+ * or one line saying it is binary or too large to show; with --edits the
+ * same hunks as vb-insert --edits lines, "A_OFFSET A_LENGTH DATA" with B's
+ * bytes as DATA (lib/edits' escapes; none for a deletion), so that
+ * applying them to a copy at A makes B's content.
  * --export SINCE writes the versions after SINCE to stdout as a stream of
  * checksummed, compressed records (lib/export-int.h); --apply FILE replays
  * such a stream onto another copy of the store, version by version.  A
@@ -34,11 +37,12 @@
 
 #include "cli.h"
 #include "progress.h"
+#include "edits.h"
 #include "export.h"
 #include "udiff.h"
 #include "vbuf.h"
 
-static int opt_json, opt_ops, opt_verify, opt_no_header, opt_anchors;
+static int opt_json, opt_ops, opt_verify, opt_no_header, opt_anchors, opt_edits;
 static char *opt_revert, *opt_message, *opt_count, *opt_set_anchor, *opt_remove_anchor;
 static char *opt_set_base;
 static char *opt_at_version, *opt_diff, *opt_export, *opt_apply, *opt_max_diff_bytes;
@@ -71,6 +75,9 @@ static struct poptOption options[] = {
 	{"unified", 'u', POPT_ARG_STRING | POPT_ARGFLAG_OPTIONAL, NULL, OPT_UNIFIED,
 	 "with --diff: print a unified diff (diff -u) with N lines of context (default 3; "
 	 "only --unified=N or -uN give N)", "N"},
+	{"edits", 0, POPT_ARG_NONE, &opt_edits, 0,
+	 "with --diff: print the differences as 'A_OFFSET A_LENGTH DATA' lines with B's bytes "
+	 "(the input of vb-insert --edits; no header)", NULL},
 	{"max-diff-bytes", 0, POPT_ARG_STRING, &opt_max_diff_bytes, 0,
 	 "with --unified: a patch longer than SIZE is not printed, a one-line summary is "
 	 "(default 1M, at most 1G)", "SIZE"},
@@ -590,6 +597,88 @@ failed:
 	return vb_err_set(VB_EPIPE, "standard output is closed");
 }
 
+/* --------------------------------------------------------- diff --edits */
+
+struct hunks {
+	uint64_t (*v)[3]; /* a_off, a_len, b_off (b_len in len) */
+	uint64_t *len;
+	size_t n, cap;
+};
+
+/* Collect a hunk (no read runs inside the tree walk; vb_vbuf_diff), at
+ * most VB_EDITS_COUNT_MAX of them: the most vb-insert --edits takes. */
+static enum vb_err collect_hunk(void *arg, uint64_t a_off, uint64_t a_len, uint64_t b_off,
+				uint64_t b_len)
+{
+	struct hunks *h = arg;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 256;
+		void *v, *l;
+		if (h->n >= VB_EDITS_COUNT_MAX)
+			return vb_err_set(VB_ELIMIT, "more than %zu differences (the most "
+					  "vb-insert --edits takes)", (size_t)VB_EDITS_COUNT_MAX);
+		if (cap > VB_EDITS_COUNT_MAX)
+			cap = VB_EDITS_COUNT_MAX;
+		if (!(v = realloc(h->v, cap * sizeof *h->v)))
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		h->v = v;
+		if (!(l = realloc(h->len, cap * sizeof *h->len)))
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		h->len = l;
+		h->cap = cap;
+	}
+	h->v[h->n][0] = a_off;
+	h->v[h->n][1] = a_len;
+	h->v[h->n][2] = b_off;
+	h->len[h->n++] = b_len;
+	return VB_OK;
+}
+
+#define EDITS_CHUNK ((size_t)64 << 10)
+
+/* Print the hunks as edits lines, reading B's bytes in chunks.  A failed
+ * write of stdout is VB_EPIPE with *write_errno set. */
+static enum vb_err print_edits(struct vb_vbuf *b, uint64_t vb, const struct hunks *h,
+			       int *write_errno)
+{
+	unsigned char *buf = malloc(EDITS_CHUNK);
+	char *text = malloc(4 * EDITS_CHUNK);
+	enum vb_err rc = VB_OK;
+
+	if (!buf || !text) {
+		rc = vb_err_set(VB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < h->n && !rc; i++) {
+		uint64_t off = h->v[i][2], left = h->len[i];
+		int bad = printf("%llu %llu", (unsigned long long)h->v[i][0],
+				 (unsigned long long)h->v[i][1]) < 0;
+		if (left)
+			bad |= putchar(' ') == EOF || putchar('"') == EOF;
+		while (left && !bad) {
+			size_t n = left < EDITS_CHUNK ? (size_t)left : EDITS_CHUNK;
+			if ((rc = vb_vbuf_read_at(b, vb, off, buf, n)))
+				goto out;
+			size_t k = vb_edits_escape(buf, n, text);
+			bad |= fwrite(text, 1, k, stdout) != k;
+			off += n;
+			left -= n;
+		}
+		if (h->len[i])
+			bad |= putchar('"') == EOF;
+		bad |= putchar('\n') == EOF;
+		if (bad) {
+			*write_errno = errno ? errno : EIO;
+			rc = vb_err_set(VB_EPIPE, "standard output is closed");
+		}
+	}
+out:
+	free(buf);
+	free(text);
+	return rc;
+}
+
 /* Versions `a` and `bv` of `store`. */
 static int diff(const char *store, const struct cli_version *a, const struct cli_version *bv)
 {
@@ -600,13 +689,22 @@ static int diff(const char *store, const struct cli_version *a, const struct cli
 	uint64_t va, vb;
 	int status;
 
+	struct hunks h = {NULL, NULL, 0, 0};
+
 	cli_store_opts(&o, 0);
-	o.lenient_base = 1; /* only the trees are read, not the content */
+	/* only the trees are read, not the content (but for --edits) */
+	o.lenient_base = !opt_edits;
 	if ((status = cli_open(store, &o, VB_HEAD, &b)))
 		return status;
 	if (!(rc = cli_version_number(a, vb_vbuf_head(b), &va)) &&
-	    !(rc = cli_version_number(bv, vb_vbuf_head(b), &vb)))
-		rc = vb_vbuf_diff(b, va, vb, print_hunk, &d);
+	    !(rc = cli_version_number(bv, vb_vbuf_head(b), &vb))) {
+		if (!opt_edits)
+			rc = vb_vbuf_diff(b, va, vb, print_hunk, &d);
+		else if (!(rc = vb_vbuf_diff(b, va, vb, collect_hunk, &h)))
+			rc = print_edits(b, vb, &h, &d.write_errno);
+	}
+	free(h.v);
+	free(h.len);
 	cli_vclose(b);
 	if (rc == VB_EPIPE && d.write_errno) {
 		/* dealt with here: what is left in the buffer cannot be
@@ -1016,6 +1114,10 @@ int main(int argc, char **argv)
 		cli_usage("--at-version only applies to --anchors and --set-anchor");
 	if (n_unified && !diff_a)
 		cli_usage("--unified only applies to --diff");
+	if (opt_edits && !diff_a)
+		cli_usage("--edits only applies to --diff");
+	if (opt_edits && (n_unified || opt_json))
+		cli_usage("--edits does not apply to --%s", opt_json ? "json" : "unified");
 	if (opt_max_diff_bytes && !n_unified)
 		cli_usage("--max-diff-bytes only applies to --unified");
 	if (n_unified && (opt_json || opt_no_header))

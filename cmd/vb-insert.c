@@ -14,6 +14,15 @@
  * or at the end (a stream).  Exit statuses are cli.h's (vb-insert(1)): a
  * failed insert leaves the store as it was; in stream mode what was
  * written before the failure stays written.
+ *
+ *   vb-insert [OPTION...] --edits FILE STORE
+ *
+ * makes one version of a batch of inserts, deletes and replaces, one
+ * "OFFSET LENGTH [DATA]" line each, all in the coordinates of the version
+ * before (lib/edits parses, checks and orders them; here they are
+ * resolved against the store and a bad line is reported FILE:LINE: cause,
+ * as vb-delete --ranges does).  The whole batch is read before the store
+ * is opened; its DATA is held in memory, at most VB_EDITS_MAX bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,12 +33,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "edits.h"
 #include "progress.h"
 #include "sedit.h"
 #include "vbuf.h"
 
 static char *opt_text, *opt_hex, *opt_replace, *opt_base, *opt_message, *opt_at_version;
-static char *opt_anchor;
+static char *opt_anchor, *opt_edits;
 static int opt_create;
 
 static struct poptOption options[] = {
@@ -50,6 +60,10 @@ static struct poptOption options[] = {
 	 "V"},
 	{"anchor", 'a', POPT_ARG_STRING, &opt_anchor, 0,
 	 "set anchor NAME on the first inserted byte (then @NAME works in every offset)", "NAME"},
+	{"edits", 0, POPT_ARG_STRING, &opt_edits, 0,
+	 "make one version of the edits in FILE ('-' for stdin): 'OFFSET LENGTH [DATA]' lines, "
+	 "all in the coordinates of the version before; DATA is 0x HEX or a \"C-escaped\" string, "
+	 "none deletes (give only STORE)", "FILE"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_progress_options, 0, "Progress (inserts from files and stdin):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0, "Writing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
@@ -336,6 +350,133 @@ fail:
 	return status;
 }
 
+/* ---------------------------------------------------------------- edits */
+
+static enum vb_err edit_one(void *arg, uint64_t at, uint64_t bytes, const unsigned char *data,
+			    size_t ndata)
+{
+	struct vb_vbuf *b = arg;
+
+	if (!ndata)
+		return vb_vbuf_delete(b, at, bytes);
+	if (!bytes)
+		return vb_vbuf_insert(b, at, data, ndata);
+	return vb_vbuf_replace(b, at, bytes, data, ndata);
+}
+
+/* "PROG: FILE:LINE: cause" for a line of the edits file; EXIT_FAIL. */
+static int bad_line(const char *file, uint64_t line)
+{
+	cli_error(NULL, "%s:%llu: %s", cli_name(file), (unsigned long long)line, vb_err_detail());
+	return EXIT_FAIL;
+}
+
+/* --edits FILE: read the batch whole, then resolve it in the newest
+ * version of STORE, check it and apply it as one new version. */
+static int edit_batch(const char *store, const char *file, const char *base,
+		      const char *message)
+{
+	struct vb_edits *e;
+	struct vb_vbuf_opts o;
+	struct vb_vbuf *b;
+	uint64_t max = VB_EDITS_DATA_MAX, bad = 0, len;
+	const char *env = getenv("VB_EDITS_MAX");
+	enum vb_err rc;
+	int fd = 0, status;
+
+	if (env && *env)
+		max = cli_size(env, "VB_EDITS_MAX");
+	if (strcmp(file, "-")) {
+		struct stat st;
+		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+			cli_error(file, "%s", strerror(errno));
+			return EXIT_FAIL;
+		}
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			cli_error(file, "is a directory");
+			close(fd);
+			return EXIT_FAIL;
+		}
+	}
+	if ((rc = vb_edits_create(VB_EDITS_COUNT_MAX, max, &e))) {
+		if (fd > 0)
+			close(fd);
+		return cli_fail(NULL, rc);
+	}
+	rc = vb_edits_read(e, fd, &bad);
+	if (fd > 0)
+		close(fd);
+	if (rc) {
+		status = bad ? bad_line(file, bad) : cli_fail(file, rc);
+		vb_edits_free(e);
+		return status;
+	}
+	cli_store_opts(&o, 1);
+	o.create = opt_create || base;
+	o.base = base;
+	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b))) {
+		vb_edits_free(e);
+		if (rc == VB_ENOENT)
+			vb_err_set(rc, "no such store (use --create to make one)");
+		return cli_fail(store, rc);
+	}
+	cli_warnings(store, b);
+	cli_guard(b);
+	if ((rc = cli_check_if_version(b)))
+		goto fail;
+	/* every OFFSET and LENGTH in the newest version's content */
+	len = vb_vbuf_len(b);
+	for (size_t i = 0; i < vb_edits_count(e); i++) {
+		struct vb_edit *d = vb_edits_get(e, i);
+		if ((rc = cli_resolve(b, vb_vbuf_version(b), &d->pos, len, &d->at)) ||
+		    (rc = cli_span(d->at, d->len, len, &d->bytes))) {
+			/* the line's own fault: a malformed or missing
+			 * anchor, a position outside the content */
+			if (rc == VB_EINVAL || rc == VB_ERANGE || rc == VB_ENOENT) {
+				bad = d->tag;
+				goto bad;
+			}
+			goto fail;
+		}
+	}
+	if ((rc = vb_edits_check(e, &bad))) {
+		if (rc == VB_EINVAL || rc == VB_ERANGE)
+			goto bad;
+		goto fail;
+	}
+	rc = vb_edits_apply(e, edit_one, b);
+fail:
+	vb_edits_free(e);
+	return cli_commit(b, rc, store, message);
+bad:
+	status = bad_line(file, bad);
+	cli_vclose(b);
+	vb_edits_free(e);
+	return status;
+}
+
+/* vb-insert --edits FILE STORE: the options that apply, then the batch. */
+static int edits_main(const char **args, int nargs)
+{
+	const char *file = cli_arg(opt_edits), *message = cli_arg(opt_message);
+	const struct cli_opts *co = cli_opts();
+
+	if (opt_text || opt_hex || opt_replace || opt_anchor || opt_at_version || co->unit_arg)
+		cli_usage("--%s cannot be used with --edits (the edits give offsets, lengths and data)",
+			  opt_text ? "text" : opt_hex ? "hex" : opt_replace ? "replace"
+			  : opt_anchor ? "anchor" : opt_at_version ? "at-version" : "unit");
+	if (nargs < 1)
+		cli_usage("missing STORE");
+	if (nargs > 1)
+		cli_usage("--edits takes the edits from FILE: give only STORE (%s is extra)",
+			  cli_quoted(args[1]));
+	if (!strcmp(args[0], "-"))
+		cli_usage("--edits needs a store: a stream ('-') cannot take a batch of edits");
+	if (message && strlen(message) > VB_MESSAGE_MAX)
+		cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
+	return edit_batch(args[0], file, cli_arg(opt_base), message);
+}
+
 int main(int argc, char **argv)
 {
 	const char **args;
@@ -344,7 +485,11 @@ int main(int argc, char **argv)
 	size_t nbytes = 0;
 	uint64_t rlen = 0;
 
-	args = cli_start(argc, argv, options, "[OPTION...] STORE OFFSET [FILE...]", &nargs);
+	args = cli_start(argc, argv, options,
+			 "[OPTION...] STORE OFFSET [FILE...]\n   or: vb-insert [OPTION...] --edits FILE STORE",
+			 &nargs);
+	if (opt_edits)
+		return cli_close_stdout(edits_main(args, nargs));
 	if (nargs < 1)
 		cli_usage("missing STORE and OFFSET");
 	if (nargs < 2)

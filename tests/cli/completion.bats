@@ -152,6 +152,7 @@ make_files() {
 @test "a long option prefix offers the matching options" {
 	use_completion vb-insert
 	expect_completion 'vb-insert --t' '--text'
+	expect_completion 'vb-insert --e' '--edits'
 	expect_completion 'vb-insert --he' '--help --hex'
 	expect_completion 'vb-insert --no' '--no-auto-flatten --no-progress --no-sync'
 	expect_completion 'vb-insert s.vb 0 --re' '--replace'
@@ -165,6 +166,7 @@ make_files() {
 	use_completion vb-history
 	expect_completion 'vb-history --v' '--verify --version'
 	expect_completion 'vb-history --re' '--remove-anchor --revert'
+	expect_completion 'vb-history --diff 1 s.vb --e' '--edits --export'
 	expect_completion 'vb-history --no' '--no-auto-flatten --no-header --no-progress --no-sync'
 	expect_completion 'vb-history --pro' '--progress'
 	use_completion vb-frame
@@ -194,6 +196,18 @@ make_files() {
 	expect_completion 'vb-frame --a' '--at-version'
 	use_completion vb-cat
 	expect_completion 'vb-cat --c' '--cache'
+}
+
+@test "vb-insert --edits: any file for FILE, then store files" {
+	make_files
+	local mode
+	for mode in '' plain; do
+		use_completion vb-insert $mode
+		expect_completion 'vb-insert --edits ' 'a.vb b.vb dir notes.txt'
+		expect_completion 'vb-insert --edits=no' 'notes.txt'
+		expect_completion 'vb-insert --edits notes.txt ' 'a.vb b.vb dir'
+		expect_completion 'vb-insert --edits - a' 'a.vb'
+	done
 }
 
 @test "vb-history --export and --apply: nothing for SINCE, any file for FILE, then store files" {

@@ -2127,4 +2127,80 @@ make_copied() {
 	command -v script > /dev/null || skip 'script (util-linux) is not installed'
 	run -0 env VB_PROGRESS_DELAY=0 script -qec 'vb-history --export 1 s.vb > ex2' /dev/null < /dev/null
 	assert_regex "$output" $'\r[0-9]+ bytes \\([^)]*\\) exported, '
+
+# ------------------------------------------------------------ --diff --edits
+
+# random_edits STORE N: N random versions of binary inserts, deletes and
+# replaces (NULs, newlines, quotes and backslashes among the bytes).
+random_edits() {
+	local i len off n
+	for ((i = 0; i < $2; i++)); do
+		len=$(vb-cat "$1" | wc -c)
+		off=$((RANDOM % (len + 1)))
+		n=$((RANDOM % 300))
+		{ head -c "$n" /dev/urandom; printf '\0\n"\\\r\t'; } > data
+		case $((RANDOM % 3)) in
+		0) vb-insert "$1" "$off" data ;;
+		1) [ "$len" -gt "$off" ] && vb-delete "$1" "$off" $(((len - off) / 2 + 1)) || true ;;
+		2) vb-insert --replace $(((len - off) / 3)) "$1" "$off" data ;;
+		esac
+	done
+}
+
+@test "--diff --edits: A_OFFSET A_LENGTH DATA lines; applied by vb-insert --edits to a copy at A they make B" {
+	vb-insert --create s.vb 0 --text 'hello world'
+	vb-insert --replace 5 s.vb 0 --text 'HE"L\O'
+	vb-delete s.vb end-3 3
+	vb-insert s.vb 7 --hex 0a00
+	run -0 vb-history --diff 1 s.vb --edits
+	assert_output '0 5 "HE\"L\\O"
+6 0 "\n\x00"
+8 3'
+	run -0 vb-history --diff 3 s.vb 1 --edits
+	assert_output '0 6 "hello"
+9 0 "rld"'
+	run -0 vb-history --diff 2 s.vb 2 --edits
+	assert_output ''
+	# random binary versions, both directions, a store over a base file
+	RANDOM=14
+	head -c 20000 /dev/urandom > base
+	vb-insert --base base r.vb 0 --text ''
+	random_edits r.vb 30
+	for pair in '1 31' '31 1' '5 20' '20 5' '0 31'; do
+		set -- $pair
+		vb-cat -V "$1" r.vb > a
+		rm -f copy.vb
+		vb-insert --create copy.vb 0 a
+		vb-history --diff "$1" r.vb "$2" --edits > e
+		run -0 vb-insert --edits e copy.vb
+		cmp <(vb-cat copy.vb) <(vb-cat -V "$2" r.vb)
+	done
+	# the pipe of the issue
+	vb-cat -V 3 r.vb > a
+	rm -f copy.vb
+	vb-insert --create copy.vb 0 a
+	vb-history --edits --diff 3 r.vb head | vb-insert --edits - copy.vb
+	cmp <(vb-cat copy.vb) <(vb-cat r.vb)
+}
+
+@test "--diff --edits errors: a missing version, a changed base, usage; a closed output" {
+	vb-insert --create s.vb 0 --text abc
+	run -1 vb-history --diff 5 s.vb --edits
+	assert_output --partial 'vb-history: s.vb: '
+	run vb-history --edits s.vb
+	assert_usage_error vb-history '--edits only applies to --diff'
+	run vb-history --diff 0 --edits --json s.vb
+	assert_usage_error vb-history '--edits does not apply to --json'
+	run vb-history --diff 0 --edits -u s.vb
+	assert_usage_error vb-history '--edits does not apply to --unified'
+	# the content is read: a base that changed is an error (the plain
+	# --diff reads only the trees)
+	printf 'base\n' > base
+	vb-insert --base base b.vb 0 --text x
+	printf 'BASE\n' > base
+	touch -d '2000-01-01' base
+	run -1 vb-history --diff 1 b.vb 0 --edits
+	assert_output --partial 'vb-history: b.vb: '
+	run -1 bash -c 'vb-history --diff 0 s.vb --edits > /dev/full'
+	assert_output --partial 'vb-history: write error: No space left on device'
 }

@@ -2131,4 +2131,118 @@ interrupt_writer() {
 	# without --progress, stderr a file: nothing
 	VB_PROGRESS_DELAY=0 vb-insert s.vb 0 big 2> err
 	assert_file_empty err
+
+# ------------------------------------------------------------ --edits
+
+@test "--edits: inserts, deletes and replaces in the coordinates of the version before, one version" {
+	printf 'hello world\nline two\n' > f
+	vb-insert --create s.vb 0 f
+	printf '%s\n' '0 5 "HELLO"' '6 0 0x4142' 'L2 4' 'end 0 "\x00end\n"' > e
+	run -0 vb-insert --edits e s.vb -m batch
+	assert_output ''
+	vb-cat s.vb > out
+	cmp out <(printf 'HELLO ABworld\n two\n\0end\n')
+	run -0 vb-history --no-header s.vb
+	assert_equal "${#lines[@]}" 3
+	assert_regex "${lines[0]}" '^ +2  .*  mixed\*4 .* +24  batch$'
+	# the same edits in another order give the same content
+	vb-insert --create t.vb 0 f
+	tac e > e2
+	run -0 vb-insert --edits e2 t.vb
+	cmp <(vb-cat t.vb) out
+}
+
+@test "--edits: edits at one offset keep their file order; inserts at the ends of a replaced range" {
+	vb-insert --create s.vb 0 --text 0123456789
+	printf '%s\n' '3 0 "a"' '3 2 "R"' '3 0 "b"' '5 0 "c"' '0 1' '9 1 "Z"' 'end 0 "!"' > e
+	run -0 vb-insert --edits e s.vb
+	run -0 vb-cat s.vb
+	assert_output '12aRbc5678Z!'
+}
+
+@test "--edits: anchors, end-N, L<N>, suffixes; comments, blank lines, tabs and CRLF; stdin" {
+	printf 'one\ntwo\nthree\n' > f
+	vb-insert --create s.vb 0 f --anchor top
+	printf '# a comment\n\n@top+4\t3\t"TWO"\r\nend-1 1 0x\r\n  L3 0 "3:"\n' > e
+	run -0 vb-insert --edits - s.vb < e
+	run -0 vb-cat s.vb
+	assert_output $'one\nTWO\n3:three'
+	vb-insert --create k.vb 0 --text "$(printf '%02000d' 0)"
+	printf '1K 512\n' | vb-insert --edits - k.vb
+	[ "$(vb-cat k.vb | wc -c)" -eq 1488 ]
+}
+
+@test "--edits: DATA as hex and C escapes: NUL, quotes, backslashes, octal, every byte" {
+	vb-insert --create s.vb 0 --text ''
+	printf '%s\n' '0 0 "\"q\" \\ \t\n\r\a\b\v\f\x00\xFF\101\0"' '0 0 0x00ff' > e
+	run -0 vb-insert --edits e s.vb
+	vb-cat s.vb > out
+	cmp out <(printf '"q" \\ \t\n\r\a\b\v\f\0\377A\0\0\377')
+	# an empty file: one version, nothing changed
+	: > none
+	run -0 vb-insert --edits none s.vb
+	cmp <(vb-cat s.vb) out
+	[ "$(vb-history --no-header s.vb | wc -l)" -eq 4 ]
+}
+
+@test "--edits errors: a bad line, an overlap, beyond the end, an anchor or line missing: FILE:LINE, exit 1, store unchanged" {
+	printf 'one\ntwo\n' > f
+	vb-insert --create s.vb 0 f
+	before=$(sum_of s.vb)
+	check() { # FILE-CONTENT MESSAGE
+		printf '%s\n' "$1" > e
+		run -1 vb-insert --edits e s.vb
+		assert_output "vb-insert: e:$2"
+		assert_same_sum s.vb "$before"
+	}
+	check $'0 1\n1 x' "2: invalid length 'x'"
+	check $'0 1\n# c\n1 2 3' '3: DATA must be 0x followed by hex digits or a "quoted" string'
+	check '0 1 0x123' '1: DATA 0x...: an odd number of hex digits'
+	check '0 1 "abc' "1: DATA: the string that starts at column 5 has no closing '\"'"
+	check '0 1 "a\q"' "1: DATA: unknown escape '\\q'"
+	check '0 1 "a" b' '1: text after DATA (a line is OFFSET LENGTH [DATA])'
+	check '5' '1: missing LENGTH (a line is OFFSET LENGTH [DATA])'
+	check $'0 3\n2 2 "x"' '2: the edit overlaps the edit of line 1'
+	check $'4 0 "x"\n2 4' '2: the edit overlaps the edit of line 1'
+	check $'0 1\n9 0 "x"' '2: offset 9 is beyond the end (length 8)'
+	check '6 5' '1: range 6+5 is beyond the end (length 8)'
+	check '@nope 0 "x"' "1: no anchor 'nope' at version 1"
+	check 'L4 0 "x"' '1: offset L4: line 4 is beyond the end (the content has 2 lines)'
+	printf '0 0 "%s"\n' "$(head -c 600 /dev/zero | tr '\0' a)" > e
+	VB_EDITS_MAX=512 run -1 vb-insert --edits e s.vb
+	assert_output 'vb-insert: e:1: the edits'"'"' DATA passes 512 bytes (VB_EDITS_MAX)'
+	assert_same_sum s.vb "$before"
+	run -1 vb-insert --edits nosuch s.vb
+	assert_output 'vb-insert: nosuch: No such file or directory'
+	mkdir d
+	run -1 vb-insert --edits d s.vb
+	assert_output 'vb-insert: d: is a directory'
+	printf '0 0 "x"\n' > e
+	run -1 vb-insert --edits e new.vb
+	assert_output 'vb-insert: new.vb: no such store (use --create to make one)'
+	assert_file_not_exists new.vb
+	run -3 vb-insert --if-version 0 --edits e s.vb
+	assert_same_sum s.vb "$before"
+	run -0 vb-insert --create --edits e new.vb
+	run -0 vb-cat new.vb
+	assert_output 'x'
+}
+
+@test "--edits usage errors: operands, options that do not apply, a stream, a bad VB_EDITS_MAX" {
+	vb-insert --create s.vb 0 --text abc
+	before=$(sum_of s.vb)
+	printf '0 0 "x"\n' > e
+	run vb-insert --edits e s.vb 0
+	assert_usage_error vb-insert "--edits takes the edits from FILE: give only STORE ('0' is extra)"
+	run vb-insert --edits e
+	assert_usage_error vb-insert 'missing STORE'
+	for opt in '--text=a' '--hex=61' '--replace=1' '--anchor=a' '--at-version=0' '--unit=2'; do
+		run vb-insert --edits e "$opt" s.vb
+		assert_usage_error vb-insert "${opt%%=*} cannot be used with --edits (the edits give offsets, lengths and data)"
+	done
+	run vb-insert --edits e -
+	assert_usage_error vb-insert "--edits needs a store: a stream ('-') cannot take a batch of edits"
+	VB_EDITS_MAX=lots run vb-insert --edits e s.vb
+	assert_failure 2
+	assert_same_sum s.vb "$before"
 }
