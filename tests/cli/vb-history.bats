@@ -2127,6 +2127,7 @@ make_copied() {
 	command -v script > /dev/null || skip 'script (util-linux) is not installed'
 	run -0 env VB_PROGRESS_DELAY=0 script -qec 'vb-history --export 1 s.vb > ex2' /dev/null < /dev/null
 	assert_regex "$output" $'\r[0-9]+ bytes \\([^)]*\\) exported, '
+}
 
 # ------------------------------------------------------------ --diff --edits
 

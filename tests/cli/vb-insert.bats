@@ -2131,6 +2131,7 @@ interrupt_writer() {
 	# without --progress, stderr a file: nothing
 	VB_PROGRESS_DELAY=0 vb-insert s.vb 0 big 2> err
 	assert_file_empty err
+}
 
 # ------------------------------------------------------------ --edits
 
