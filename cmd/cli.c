@@ -252,26 +252,23 @@ poptContext cli_context(int argc, char **argv, const struct poptOption *table, c
 
 /* ---------------------------------------------------- names in messages */
 
-/* The length of the character at s (n bytes left, n >= 1) when it shows
- * as itself on a terminal: printable ASCII (space included), or valid
- * UTF-8 that is not a C1 control, a line or paragraph separator, a
- * direction mark or override, or a byte order mark; else 0. */
-static size_t shown_len(const unsigned char *s, size_t n)
+size_t cli_utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	size_t len;
-	uint32_t cp;
 
-	if (s[0] < 0x80)
-		return s[0] >= 0x20 && s[0] < 0x7f;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
 	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
 		len = 2;
-		cp = s[0] & 0x1f;
+		*cp = s[0] & 0x1f;
 	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
 		len = 3;
-		cp = s[0] & 0x0f;
+		*cp = s[0] & 0x0f;
 	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
 		len = 4;
-		cp = s[0] & 0x07;
+		*cp = s[0] & 0x07;
 	} else {
 		return 0;
 	}
@@ -280,11 +277,26 @@ static size_t shown_len(const unsigned char *s, size_t n)
 	for (size_t i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
+		*cp = *cp << 6 | (s[i] & 0x3f);
 	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || cp <= 0x9f ||
-	    cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	if ((len == 3 && (*cp < 0x800 || (*cp >= 0xd800 && *cp <= 0xdfff))) ||
+	    (len == 4 && (*cp < 0x10000 || *cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* The length of the character at s (n bytes left, n >= 1) when it shows
+ * as itself on a terminal: printable ASCII (space included), or valid
+ * UTF-8 that is not a C1 control, a line or paragraph separator, a
+ * direction mark or override, or a byte order mark; else 0. */
+static size_t shown_len(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len = cli_utf8_char(s, n, &cp);
+
+	if (len == 1)
+		return cp >= 0x20 && cp < 0x7f;
+	if (!len || cp <= 0x9f || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
 	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
 		return 0;
 	return len;

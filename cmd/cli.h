@@ -161,6 +161,10 @@ void cli_error(const char *file, const char *fmt, ...) __attribute__((format(pri
  */
 const char *cli_name(const char *name);
 const char *cli_quoted(const char *name);
+/* The length of the valid UTF-8 character at s (n >= 1 bytes left; 1 for
+ * any ASCII byte) and its code point in *cp, or 0 for an invalid,
+ * overlong, surrogate or cut-off sequence. */
+size_t cli_utf8_char(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* Report a library failure on `file` with its detail; return the exit
  * status it maps to (a closed output pipe is quiet and returns 0). */

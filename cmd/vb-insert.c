@@ -252,11 +252,30 @@ static void free_inputs(struct source *src, int n)
 	free(src);
 }
 
+/* Open STORE for writing (made with --create or --base), print its
+ * warnings and guard it against interrupts (cli_guard). */
+static enum vb_err open_writer(const char *store, const char *base, struct vb_vbuf **b)
+{
+	struct vb_vbuf_opts o;
+	enum vb_err rc;
+
+	cli_store_opts(&o, 1);
+	o.create = opt_create || base;
+	o.base = base;
+	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, b))) {
+		if (rc == VB_ENOENT)
+			vb_err_set(rc, "no such store (use --create to make one)");
+		return rc;
+	}
+	cli_warnings(store, *b);
+	cli_guard(*b);
+	return VB_OK;
+}
+
 static int edit_store(const char *store, const struct vb_pos *pos, const unsigned char *bytes,
 		      size_t nbytes, const struct source *src, int nsrc, uint64_t rlen,
 		      const char *base, const char *message)
 {
-	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	enum vb_err rc;
 	uint64_t at, inserted = 0;
@@ -264,16 +283,8 @@ static int edit_store(const char *store, const struct vb_pos *pos, const unsigne
 	struct cli_progress *pr = NULL;
 	int status;
 
-	cli_store_opts(&o, 1);
-	o.create = opt_create || base;
-	o.base = base;
-	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b))) {
-		if (rc == VB_ENOENT)
-			vb_err_set(rc, "no such store (use --create to make one)");
+	if ((rc = open_writer(store, base, &b)))
 		return cli_fail(store, rc);
-	}
-	cli_warnings(store, b);
-	cli_guard(b);
 	if ((rc = cli_check_if_version(b)))
 		goto fail;
 	/* the offsets are in version `ver`'s content; carried to the head.
@@ -377,7 +388,6 @@ static int edit_batch(const char *store, const char *file, const char *base,
 		      const char *message)
 {
 	struct vb_edits *e;
-	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	uint64_t max = VB_EDITS_DATA_MAX, bad = 0, len;
 	const char *env = getenv("VB_EDITS_MAX");
@@ -411,17 +421,10 @@ static int edit_batch(const char *store, const char *file, const char *base,
 		vb_edits_free(e);
 		return status;
 	}
-	cli_store_opts(&o, 1);
-	o.create = opt_create || base;
-	o.base = base;
-	if ((rc = vb_vbuf_open(store, &o, VB_HEAD, &b))) {
+	if ((rc = open_writer(store, base, &b))) {
 		vb_edits_free(e);
-		if (rc == VB_ENOENT)
-			vb_err_set(rc, "no such store (use --create to make one)");
 		return cli_fail(store, rc);
 	}
-	cli_warnings(store, b);
-	cli_guard(b);
 	if ((rc = cli_check_if_version(b)))
 		goto fail;
 	/* every OFFSET and LENGTH in the newest version's content */
