@@ -109,33 +109,6 @@ static int open_inputs(const char **files, int n, struct source *src)
 	return EXIT_OK;
 }
 
-/* With --unit: when every input is a regular file, what they hold is
- * known, and bytes that are not whole elements are refused before any
- * is read.  Returns an exit status (0: go on). */
-static int check_input_sizes(const char *file, const struct source *src, int n)
-{
-	uint64_t total = 0;
-
-	if (cli_opts()->unit == 1)
-		return EXIT_OK;
-	for (int i = 0; i < n; i++) {
-		struct stat st;
-		off_t cur;
-		int again = 0;
-		for (int j = 0; j < i; j++)
-			again |= src[j].fd == src[i].fd;
-		if (again)
-			continue; /* stdin named twice: the second time it is empty */
-		if (fstat(src[i].fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    (cur = lseek(src[i].fd, 0, SEEK_CUR)) < 0 || cur > st.st_size ||
-		    __builtin_add_overflow(total, (uint64_t)(st.st_size - cur), &total))
-			return EXIT_OK; /* counted as it arrives instead */
-	}
-	if (cli_check_inserted(total))
-		return cli_fail(file, VB_ERANGE);
-	return EXIT_OK;
-}
-
 /* The bytes the inputs hold when every one is a regular file (from its
  * read offset; stdin named twice counts once), else 0: the progress
  * line's total. */
@@ -158,6 +131,18 @@ static uint64_t inputs_total(const struct source *src, int n)
 	}
 	return total;
 }
+
+/* With --unit: when every input is a regular file, what they hold is
+ * known, and bytes that are not whole elements are refused before any
+ * is read.  Returns an exit status (0: go on). */
+static int check_input_sizes(const char *file, const struct source *src, int n)
+{
+	/* 0 when not known: counted as it arrives instead */
+	if (cli_opts()->unit != 1 && cli_check_inserted(inputs_total(src, n)))
+		return cli_fail(file, VB_ERANGE);
+	return EXIT_OK;
+}
+
 
 /* Refuse to read the store into itself (it would grow forever). */
 static int same_file(const char *store, const struct source *src, int n)
