@@ -34,13 +34,11 @@ static const char *store_path, *base_path;
 static unsigned char *base;
 static size_t base_len;
 
-static void make_store(void)
+/* A new store over the base file (written from base[0, base_len)). */
+static struct vb_vbuf *new_store(void)
 {
 	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
-	struct vb_count_stats st;
-	struct vb_flatten_opts fo;
-	uint64_t v;
 
 	unlink(store_path);
 	write_file(base_path, base, base_len);
@@ -50,6 +48,17 @@ static void make_store(void)
 	o.base = base_path;
 	o.no_sync = 1;
 	REQUIRE_OK(vb_vbuf_open(store_path, &o, VB_HEAD, &b));
+	return b;
+}
+
+static void make_store(void)
+{
+	struct vb_vbuf *b;
+	struct vb_count_stats st;
+	struct vb_flatten_opts fo;
+	uint64_t v;
+
+	b = new_store();
 	REQUIRE_OK(vb_vbuf_insert(b, 0, "x", 1));
 	REQUIRE_OK(vb_vbuf_commit(b, "", &v));
 	memset(&fo, 0, sizeof fo);
@@ -239,7 +248,6 @@ static void damage(void)
  * base (read through the store, not ahead) builds the same index. */
 static void short_and_embedded(void)
 {
-	struct vb_vbuf_opts o;
 	struct vb_vbuf *b;
 	struct vb_count_stats st;
 	struct vb_flatten_opts fo;
@@ -248,15 +256,8 @@ static void short_and_embedded(void)
 	uint64_t v, bytes;
 
 	for (int embed = 0; embed < 2; embed++) {
-		unlink(store_path);
-		write_file(base_path, base, base_len);
-		vb_vbuf_opts_init(&o);
-		o.write = 1;
-		o.create = 1;
-		o.base = base_path;
-		o.no_sync = 1;
 		memset(&fo, 0, sizeof fo);
-		REQUIRE_OK(vb_vbuf_open(store_path, &o, VB_HEAD, &b));
+		b = new_store();
 		REQUIRE_OK(vb_vbuf_insert(b, 1, "x", 1));
 		REQUIRE_OK(vb_vbuf_commit(b, "", &v));
 		if (embed) {
