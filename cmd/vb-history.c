@@ -1000,6 +1000,15 @@ static void on_note(void *arg, const char *what)
 	cli_error(verify_name, "note: %s", what);
 }
 
+/* The bytes verify has read so far (its final progress line). */
+static uint64_t verify_done;
+
+static void verify_progress(void *arg, uint64_t done, uint64_t total)
+{
+	verify_done = done;
+	cli_progress_cb(arg, done, total);
+}
+
 static int verify(const char *store)
 {
 	struct vb_vbuf_opts o;
@@ -1018,7 +1027,11 @@ static int verify(const char *store)
 		return st_out;
 	}
 	verify_name = store;
+	struct cli_progress *pr = cli_progress_start("verified", 0);
+	vb_vbuf_progress(b, verify_progress, pr);
 	rc = vb_vbuf_verify(b, on_problem, on_note, &first, &st);
+	vb_vbuf_progress(b, NULL, NULL);
+	cli_progress_done(pr, verify_done, rc == VB_OK);
 	cli_vclose(b);
 	if (rc == VB_ECORRUPT && !first) {
 		cli_error(store, "verification failed: %s", vb_err_detail());

@@ -259,11 +259,14 @@ struct vb_verify_tree {
  * blocks its pieces reach, operations decodable), and the base file's
  * identity.  `report` gets each problem (file offset, text); the return is
  * VB_ECORRUPT if any was found.  `note` gets informational lines (a torn
- * tail).  `st` may be NULL; st->nodes is left 0 (the tree's owner counts
- * them). */
+ * tail).  `progress`, if not NULL, gets the bytes of records checked and
+ * their total as the records are read.  `st` may be NULL; st->nodes is
+ * left 0 (the tree's owner counts them).  The tree's owner checks the line
+ * counts of base pieces; the store those of data pieces. */
 enum vb_err vb_store_verify(struct vb_store *s, const struct vb_verify_tree *tree,
 			    void (*report)(void *arg, uint64_t off, const char *what),
 			    void (*note)(void *arg, const char *what), void *arg,
+			    void (*progress)(void *parg, uint64_t done, uint64_t total), void *parg,
 			    struct vb_verify_stats *st);
 
 /*

@@ -71,7 +71,8 @@ struct vb_backend_ops {
 			    void *arg);
 	enum vb_err (*verify)(void *be, void (*report)(void *arg, uint64_t off, const char *what),
 			      void (*note)(void *arg, const char *what), void *arg,
-			      struct vb_verify_stats *st);
+			      void (*progress)(void *parg, uint64_t done, uint64_t total),
+			      void *parg, struct vb_verify_stats *st);
 	enum vb_err (*compact)(void *be, uint64_t oldest, const struct vb_restate *rs, size_t nrs,
 			       const char *message,
 			       void (*progress)(void *arg, uint64_t done, uint64_t total),

@@ -793,15 +793,16 @@ static int v_seen(void *arg, uint64_t off)
 	return vb_oset_add(&((struct vwalk *)arg)->seen, off);
 }
 
-/* The store checks where a piece points; the line counts a piece
- * carries are checked here against its bytes (a count that passed its
- * record's checksum but is wrong would give wrong lines). */
+/* The store checks where a piece points and the line counts of a data
+ * piece; those of a base piece are checked here against its bytes (a
+ * count that passed its record's checksum but is wrong would give wrong
+ * lines). */
 static enum vb_err v_piece(void *arg, const struct vb_piece *p)
 {
 	struct vwalk *w = arg;
 	enum vb_err rc = w->piece(w->parg, p);
 
-	if (!rc && p->lines.known) {
+	if (!rc && p->lines.known && p->src != VB_SRC_DATA) {
 		struct vb_piece q = *p;
 		struct vb_lines l;
 		q.lines = vb_lines_unknown();
@@ -827,29 +828,49 @@ static enum vb_err v_walk(void *ctx, const struct vb_commit *c,
 	return vb_ptree_walk_nodes(w->e->t, &r, v_seen, v_piece, w);
 }
 
+/* verify's progress: one meter over the store's records, then the base
+ * when its line index is checked (`at`: the bytes of the phases before,
+ * `more`: those of the phases after). */
+struct vprog {
+	void (*fn)(void *arg, uint64_t done, uint64_t total);
+	void *arg;
+	uint64_t at, more;
+};
+
+static void v_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct vprog *p = arg;
+	p->fn(p->arg, p->at + done, p->at + total + p->more);
+}
+
 static enum vb_err s_verify(void *be, void (*report)(void *arg, uint64_t off, const char *what),
 			    void (*note)(void *arg, const char *what), void *arg,
+			    void (*progress)(void *parg, uint64_t done, uint64_t total), void *parg,
 			    struct vb_verify_stats *st)
 {
+	struct sbe *e = be;
 	struct vwalk w = {be, {NULL, 0, 0}, NULL, NULL};
 	struct vb_verify_tree t = {v_walk, &w};
 	struct vb_verify_stats tmp;
+	uint64_t lx = vb_store_line_index(e->s);
+	struct vprog vp = {progress, parg, 0, lx ? vb_store_base_size(e->s) : 0};
 	enum vb_err rc;
 
 	if (!st)
 		st = &tmp;
-	rc = vb_store_verify(((struct sbe *)be)->s, &t, report, note, arg, st);
+	rc = vb_store_verify(e->s, &t, report, note, arg, progress ? v_progress : NULL, &vp, st);
 	st->nodes = w.seen.n;
 	vb_oset_free(&w.seen);
 	/* the base's line index against the base, read whole (a missing or
 	 * changed base is reported above) */
-	struct sbe *e = be;
-	uint64_t lx = vb_store_line_index(e->s);
 	if (lx) {
 		struct vb_lindex *x = NULL;
 		enum vb_err r2 = vb_lindex_open(e->s, &x);
+		vp.at = st->bytes > vb_store_records_start(e->s) ?
+				st->bytes - vb_store_records_start(e->s) : 0;
+		vp.more = 0;
 		if (!r2 && x)
-			r2 = vb_lindex_check(x, NULL, NULL);
+			r2 = vb_lindex_check(x, progress ? v_progress : NULL, &vp);
 		vb_lindex_free(x);
 		if (r2 && r2 != VB_EBASE) {
 			if (report)

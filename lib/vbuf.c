@@ -1141,7 +1141,7 @@ static enum vb_err do_verify(struct vb_vbuf *b,
 {
 	if (!b->ops->verify)
 		return vb_err_set(VB_EINVAL, "the in-memory model has no store to verify");
-	return b->ops->verify(b->be, report, note, arg, st);
+	return b->ops->verify(b->be, report, note, arg, b->progress, b->progress_arg, st);
 }
 
 enum vb_err vb_vbuf_verify(struct vb_vbuf *b, void (*report)(void *arg, uint64_t off, const char *what),

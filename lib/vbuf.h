@@ -185,7 +185,9 @@ enum vb_err vb_vbuf_read_at(struct vb_vbuf *b, uint64_t version, uint64_t off, v
  * by the backend): every record, every version's commit links, tree, data
  * blocks and operations, and the base file.  `report` gets each problem,
  * `note` informational lines; VB_ECORRUPT if a problem was found; VB_EINVAL
- * for the in-memory model.  `st` may be NULL.
+ * for the in-memory model.  `st` may be NULL.  The progress callback
+ * (vb_vbuf_progress) gets the bytes read so far (the store's records, then
+ * the base where its line index is checked against it) and their total.
  */
 enum vb_err vb_vbuf_verify(struct vb_vbuf *b, void (*report)(void *arg, uint64_t off, const char *what),
 			   void (*note)(void *arg, const char *what), void *arg,

@@ -2205,3 +2205,32 @@ random_edits() {
 	run -1 bash -c 'vb-history --diff 0 s.vb --edits > /dev/full'
 	assert_output --partial 'vb-history: write error: No space left on device'
 }
+
+# header_len STORE: the length of STORE's header (vb(5): 4 bytes at 12),
+# where its records start.
+header_len() { od -An -tu4 -j12 -N4 "$1" | tr -d ' '; }
+
+@test "--verify --progress: the store's records read, then the base the line index is checked against, as one meter" {
+	head -c 3000000 /dev/urandom > big
+	vb-insert --create s.vb 0 big
+	size=$(( $(stat -c %s s.vb) - $(header_len s.vb) ))
+	VB_PROGRESS_DELAY=0 vb-history --verify --progress s.vb > out 2> err
+	assert_file_contains out ': OK: '
+	run -0 grep -v ETA err
+	assert_output --regexp "^$size of $size bytes \([^)]*, 100%\) verified, [0-9]+\.[0-9]{2} s, [0-9.]+ [kMG]?B/s\$"
+	# over a base with a line index: the base's bytes are in the total
+	seq 1 400000 > base.txt
+	vb-insert --create --base base.txt b.vb 0 --text x
+	vb-flatten --lines b.vb
+	total=$(( $(stat -c %s b.vb) - $(header_len b.vb) + $(stat -c %s base.txt) ))
+	VB_PROGRESS_DELAY=0 vb-history --verify --progress b.vb > out 2> err
+	run -0 tail -n 1 err
+	assert_output --regexp "^$total of $total bytes \([^)]*, 100%\) verified, "
+	# none without --progress when stderr is not a terminal; none but the
+	# line drawn so far after a failure
+	VB_PROGRESS_DELAY=0 vb-history --verify s.vb > out 2> err
+	assert_file_empty err
+	command -v script > /dev/null || skip 'script (util-linux) is not installed'
+	run -0 env VB_PROGRESS_DELAY=0 script -qec 'vb-history --verify s.vb > out2' /dev/null < /dev/null
+	assert_regex "$output" $'\r[0-9]+ of [0-9]+ bytes \\([^)]*\\) verified, '
+}

@@ -405,15 +405,33 @@ static enum vb_err walk(void *ctx, const struct vb_commit *c,
 	return VB_OK;
 }
 
+/* verify's progress: the last figures it gave, and how many times. */
+struct vprogress {
+	uint64_t done, total, calls;
+};
+
+static void on_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct vprogress *p = arg;
+
+	p->done = done;
+	p->total = total;
+	p->calls++;
+}
+
+static struct vprogress last_progress;
+
 static enum vb_err verify(struct vb_store *s, struct walker *w, struct report *r,
 			  struct vb_verify_stats *st)
 {
 	struct vb_verify_tree vt = {walk, w};
 
 	memset(r, 0, sizeof *r);
+	memset(&last_progress, 0, sizeof last_progress);
 	if (w)
 		w->s = s;
-	return vb_store_verify(s, w ? &vt : NULL, on_problem, on_note, r, st);
+	return vb_store_verify(s, w ? &vt : NULL, on_problem, on_note, r, on_progress,
+			       &last_progress, st);
 }
 
 /* -------------------------------------------------------------- create */
@@ -1381,15 +1399,18 @@ static void test_verify(void)
 	CHECK_EQ_U64(st.records, nrec);
 	CHECK_EQ_U64(st.versions, 3);
 	CHECK_EQ_U64(st.bytes, file_size(p));
+	/* the records were read forward, in one pass, to the end */
+	CHECK_EQ_U64(last_progress.total, st.bytes - vb_store_records_start(s));
+	CHECK_EQ_U64(last_progress.done, last_progress.total);
 	CHECK_OK(verify(s, &w, &r, &st));
 	CHECK_EQ_U64(w.calls, 3);
 	CHECK(r.problems == 0);
-	CHECK_OK(vb_store_verify(s, NULL, NULL, NULL, NULL, NULL));
+	CHECK_OK(vb_store_verify(s, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
 	/* the tree's problems are its version's */
 	w.bad_version = 1;
 	CHECK(verify(s, &w, &r, &st) == VB_ECORRUPT);
 	CHECK(r.problems == 1 && reported_at(&r, c1.off));
-	CHECK(vb_store_verify(s, NULL, NULL, NULL, NULL, NULL) == VB_OK);
+	CHECK(vb_store_verify(s, NULL, NULL, NULL, NULL, NULL, NULL, NULL) == VB_OK);
 	w.bad_version = UINT64_MAX;
 	/* so is a piece that reaches beyond its data record */
 	w.extra = (struct vb_piece){VB_SRC_DATA, rec, dn - 5, 10, {0, 0, 0, 0, 0, 0}};
@@ -1397,6 +1418,35 @@ static void test_verify(void)
 	CHECK(r.problems == 3 && reported_at(&r, c1.off) && reported_at(&r, c2.off));
 	w.extra = (struct vb_piece){VB_SRC_DATA, rec, dn - 5, 5, {0, 0, 0, 0, 0, 0}};
 	CHECK_OK(verify(s, &w, &r, &st));
+	/* a data piece's line counts are checked against its bytes: whole
+	 * blocks from the counts of the forward pass, partial ends read */
+	{
+		static const uint64_t cut[][2] = {{0, 2 * B + 3000}, {0, 2 * B}, {B - 7, B + 100},
+						  {2 * B, 3000}, {B, B}, {5, 1}, {2 * B + 1, 2999}};
+		for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+			struct vb_lines l = vb_lines_scan(d + cut[i][0], (size_t)cut[i][1]);
+			w.extra = (struct vb_piece){VB_SRC_DATA, rec, cut[i][0], cut[i][1], l};
+			CHECK_OK(verify(s, &w, &r, &st));
+			CHECK(r.problems == 0);
+			/* a count off by one, in each field, is found */
+			for (int k = 0; k < 5; k++) {
+				struct vb_lines bad = l;
+				if (k == 0)
+					bad.lf++;
+				else if (k == 1)
+					bad.cr++;
+				else if (k == 2)
+					bad.crlf++;
+				else if (k == 3)
+					bad.head_lf ^= 1;
+				else
+					bad.tail_cr ^= 1;
+				w.extra.lines = bad;
+				CHECK(verify(s, &w, &r, &st) == VB_ECORRUPT);
+				CHECK(r.problems == 3 && reported_at(&r, c1.off) && reported_at(&r, c2.off));
+			}
+		}
+	}
 	w.extra.len = 0;
 	vb_store_close(s);
 
@@ -1410,9 +1460,20 @@ static void test_verify(void)
 	CHECK(r.problems == 1 && reported_at(&r, blk));
 	CHECK_EQ_U64(st.records, nrec);
 	CHECK_EQ_U64(st.versions, 3);
+	/* the forward pass stopped at the damage; the backward walk went on */
+	CHECK(last_progress.calls > 0 && last_progress.done < last_progress.total);
 	/* the walker's pieces reach the first and last blocks only */
 	CHECK(verify(s, &w, &r, &st) == VB_ECORRUPT);
 	CHECK(r.problems == 1 && reported_at(&r, blk));
+	/* the forward pass gave up at the damage: a data piece's counts are
+	 * checked by reading its blocks, right or wrong */
+	w.extra = (struct vb_piece){VB_SRC_DATA, rec, 10, B - 20, vb_lines_scan(d + 10, B - 20)};
+	CHECK(verify(s, &w, &r, &st) == VB_ECORRUPT);
+	CHECK(r.problems == 1 && reported_at(&r, blk));
+	w.extra.lines.lf++;
+	CHECK(verify(s, &w, &r, &st) == VB_ECORRUPT);
+	CHECK(r.problems == 4 && reported_at(&r, blk) && reported_at(&r, c1.off));
+	w.extra.len = 0;
 	/* reads of that block fail, the others still work */
 	CHECK(vb_store_read(s, &pc[0], B + 1000, buf, 1) == VB_ECORRUPT);
 	CHECK(vb_store_read(s, &pc[0], B - 1, buf, 2) == VB_ECORRUPT);
