@@ -229,8 +229,8 @@ static int applying(const struct ap *a)
 static enum vb_err on_header(struct ap *a)
 {
 	const unsigned char *p = a->pay;
-	uint32_t identity;
-	uint64_t len;
+	uint32_t identity = 0;
+	uint64_t len = 0;
 	enum vb_err rc;
 
 	if (p[0] != T_HEADER)
@@ -286,7 +286,7 @@ static enum vb_err on_version(struct ap *a)
 	a->msg[m] = 0;
 	a->present = v <= a->head;
 	if (a->present) {
-		uint32_t identity;
+		uint32_t identity = 0;
 		uint64_t len;
 		if ((rc = store_version(a, v, &identity, &len)))
 			return rc;
@@ -534,7 +534,7 @@ static enum vb_err on_commit(struct ap *a)
 	a->expect++;
 	if (a->present) {
 		uint32_t identity;
-		uint64_t len;
+		uint64_t len = 0;
 		if ((rc = store_version(a, a->version, &identity, &len)))
 			return rc;
 		if (len != a->cur_len)
