@@ -12,12 +12,15 @@
  * to the end when that line does not exist; nothing when line A does not
  * (found by the store's line counts: O(log n) on a store that counts
  * lines, then the bytes).  Base-file
- * bytes move with splice/sendfile/copy_file_range where the kernel allows;
+ * bytes move with splice (into a pipe made 1 MiB)/sendfile where the
+ * kernel allows; into a regular file everything goes in aligned 1 MiB
+ * chunks (vb_sink_stage), with copy_file_range where offsets allow;
  * bytes of the store's own records are verified against their checksums
  * first.  A store that fails is reported and the next one is still
  * written (like cat); the status says something failed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +52,8 @@ static struct poptOption options[] = {
 };
 
 #define CAT_STEP ((uint64_t)64 << 20)
+#define CAT_STAGE ((size_t)1 << 20)    /* a stage of 1 MiB: 0.94x cat's CPU here, 128 KiB: 1.15x */
+#define CAT_PIPE (1 << 20)             /* /proc/sys/fs/pipe-max-size's default */
 
 struct sel {
 	int has_start, has_end, has_len, has_lines;
@@ -157,6 +162,10 @@ static int cat_one(const char *name, const struct sel *sel, const struct cli_ver
 		at += step;
 		cli_progress_update(pr, at - from);
 	}
+	/* what was staged goes out before anything is reported */
+	enum vb_err fl = vb_sink_flush(out);
+	if (!rc)
+		rc = fl;
 	cli_progress_done(pr, to - from, !rc);
 	if (rc)
 		goto fail;
@@ -247,6 +256,15 @@ int main(int argc, char **argv)
 
 	struct vb_sink out;
 	vb_sink_init(&out, 1);
+	/* into a regular file: in aligned chunks (io.h); into a pipe: a
+	 * larger pipe, so that each splice and each wake-up of the reader
+	 * moves more (failing that, the pipe stays as it is) */
+	if (vb_sink_stage(&out, CAT_STAGE)) {
+		cli_error(NULL, "%s", vb_err_detail());
+		return cli_close_stdout(EXIT_FAIL);
+	}
+	if (out.allow && !out.stage && fstat(1, &ost) == 0 && S_ISFIFO(ost.st_mode))
+		(void)fcntl(1, F_SETPIPE_SZ, CAT_PIPE);
 	for (int i = 0; i < nargs; i++) {
 		int st = cat_one(args[i], &sel, &version, &out);
 		if (st < 0) {

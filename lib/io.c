@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -109,6 +110,9 @@ void vb_sink_init(struct vb_sink *s, int fd)
 	s->written = 0;
 	s->failed = 0;
 	s->allow = 0;
+	s->stage = NULL;
+	s->stage_cap = s->staged = 0;
+	s->pos = 0;
 	if (fstat(fd, &st) < 0)
 		return;
 	fl = fcntl(fd, F_GETFL);
@@ -125,7 +129,10 @@ void vb_sink_done(struct vb_sink *s)
 	if (!s)
 		return;
 	free(s->buf);
+	free(s->stage);
 	s->buf = NULL;
+	s->stage = NULL;
+	s->stage_cap = s->staged = 0;
 }
 
 /* Record a failure to write the output. */
@@ -135,12 +142,33 @@ static enum vb_err out_failed(struct vb_sink *s)
 	return vb_err_sys("write error");
 }
 
-enum vb_err vb_sink_write(struct vb_sink *s, const void *buf, size_t n)
+#define PAGE 4096u
+
+enum vb_err vb_sink_stage(struct vb_sink *s, size_t size)
+{
+	struct stat st;
+	off_t at;
+	int fl;
+
+	if (s->stage || size < PAGE || (size & (size - 1)) || fstat(s->fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || (fl = fcntl(s->fd, F_GETFL)) < 0 || (fl & O_APPEND) ||
+	    (at = lseek(s->fd, 0, SEEK_CUR)) < 0)
+		return VB_OK;
+	if (!(s->stage = aligned_alloc(PAGE, size)))
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	s->stage_cap = size;
+	s->staged = 0;
+	s->pos = (uint64_t)at;
+	return VB_OK;
+}
+
+/* Write the n bytes at `p` to the output (no stage). */
+static enum vb_err put(struct vb_sink *s, const void *p, size_t n)
 {
 	size_t done = 0;
 
 	while (done < n) {
-		ssize_t r = write(s->fd, (const char *)buf + done, n - done);
+		ssize_t r = write(s->fd, (const char *)p + done, n - done);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -148,8 +176,55 @@ enum vb_err vb_sink_write(struct vb_sink *s, const void *buf, size_t n)
 		}
 		done += (size_t)r;
 	}
-	s->written += n;
 	return VB_OK;
+}
+
+enum vb_err vb_sink_flush(struct vb_sink *s)
+{
+	enum vb_err rc;
+
+	if (!s->staged)
+		return VB_OK;
+	rc = put(s, s->stage, s->staged);
+	s->pos += s->staged;
+	s->staged = 0;
+	return rc;
+}
+
+/* The stage's room before its next aligned boundary: the first chunk
+ * ends where the output offset reaches a multiple of the stage size. */
+static size_t stage_room(const struct vb_sink *s)
+{
+	return s->stage_cap - (size_t)(s->pos % s->stage_cap) - s->staged;
+}
+
+/* After bytes were staged: write the chunk once it reaches its boundary. */
+static enum vb_err stage_filled(struct vb_sink *s)
+{
+	return stage_room(s) ? VB_OK : vb_sink_flush(s);
+}
+
+enum vb_err vb_sink_write(struct vb_sink *s, const void *buf, size_t n)
+{
+	size_t done = 0;
+
+	if (s->stage) {
+		while (done < n) {
+			size_t room = stage_room(s), take = n - done < room ? n - done : room;
+			memcpy(s->stage + s->staged, (const char *)buf + done, take);
+			s->staged += take;
+			done += take;
+			enum vb_err rc = stage_filled(s);
+			if (rc)
+				return rc;
+		}
+		s->written += n;
+		return VB_OK;
+	}
+	enum vb_err rc = put(s, buf, n);
+	if (!rc)
+		s->written += n;
+	return rc;
 }
 
 static int refused(int e)
@@ -178,8 +253,53 @@ static enum vb_err bounce(struct vb_sink *s, int in, uint64_t off, uint64_t len)
 	return VB_OK;
 }
 
+/* vb_sink_copy with a stage: an aligned copy in the kernel, the rest
+ * read into the stage. */
+static enum vb_err staged_copy(struct vb_sink *s, int in, uint64_t off, uint64_t len)
+{
+	while (len) {
+		if (!s->staged && (s->allow & USE_CFR) && (s->pos - off) % PAGE == 0) {
+			size_t want = len < CHUNK_MAX ? (size_t)len : CHUNK_MAX;
+			loff_t o = (loff_t)off;
+			ssize_t r = copy_file_range(in, &o, s->fd, NULL, want, 0);
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r < 0 && refused(errno)) {
+				s->allow &= ~USE_CFR;
+				continue;
+			}
+			if (r < 0)
+				return out_failed(s);
+			if (r > 0) {
+				s->written += (uint64_t)r;
+				s->pos += (uint64_t)r;
+				off += (uint64_t)r;
+				len -= (uint64_t)r;
+				continue;
+			}
+			/* 0 before the end: the plain read below decides */
+		}
+		size_t room = stage_room(s), want = len < room ? (size_t)len : room, got;
+		enum vb_err rc = vb_io_pread_full(in, s->stage + s->staged, want, off, &got);
+		if (rc)
+			return rc;
+		if (got == 0)
+			return vb_err_set(VB_EIO, "unexpected end of file at offset %llu",
+					  (unsigned long long)off);
+		s->staged += got;
+		s->written += got;
+		off += got;
+		len -= got;
+		if ((rc = stage_filled(s)))
+			return rc;
+	}
+	return VB_OK;
+}
+
 enum vb_err vb_sink_copy(struct vb_sink *s, int in, uint64_t off, uint64_t len)
 {
+	if (s->stage)
+		return staged_copy(s, in, off, len);
 	while (len) {
 		size_t want = len < CHUNK_MAX ? (size_t)len : CHUNK_MAX;
 		loff_t o = (loff_t)off;
@@ -228,7 +348,7 @@ enum vb_err vb_sink_copy(struct vb_sink *s, int in, uint64_t off, uint64_t len)
 enum vb_err vb_sink_pump(struct vb_sink *s, int in, uint64_t max, uint64_t *copied)
 {
 	uint64_t done = 0;
-	int use_splice = 1;
+	int use_splice = !s->stage; /* staged: through vb_sink_write */
 	enum vb_err rc = VB_OK;
 
 	while (done < max) {

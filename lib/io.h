@@ -4,7 +4,8 @@
  * the cheapest mechanism the kernel accepts for that pair:
  *
  *   output is a pipe          splice(2)
- *   output is a regular file  copy_file_range(2)  (not with O_APPEND)
+ *   output is a regular file  copy_file_range(2)  (not with O_APPEND;
+ *                             staged: see vb_sink_stage)
  *   anything else             sendfile(2)
  *   all refused               pread(2) + write(2) through a 128 KiB buffer
  *
@@ -46,16 +47,36 @@ struct vb_sink {
 	int fd;
 	unsigned allow;      /* mechanisms still worth trying (private) */
 	char *buf;           /* bounce buffer for the fallback (private) */
-	uint64_t written;    /* bytes delivered so far */
+	uint64_t written;    /* bytes taken so far (delivered, or staged) */
 	int failed;          /* 1 once writing to fd failed (the error is the
 			      * output's, not the input's: "write error: ...") */
+	unsigned char *stage; /* vb_sink_stage's buffer (private) */
+	size_t stage_cap, staged;
+	uint64_t pos;        /* with a stage: the output offset of its first byte */
 };
 
 /* Prepare a sink writing to `fd` (which the sink does not own). */
 void vb_sink_init(struct vb_sink *s, int fd);
 
-/* Release the sink's buffer; the descriptor stays open.  NULL-safe. */
+/* Release the sink's buffers (staged bytes not flushed are lost); the
+ * descriptor stays open.  NULL-safe. */
 void vb_sink_done(struct vb_sink *s);
+
+/*
+ * Staging, for a regular file as the output: the kernel writes a page-
+ * cache page twice as fast when the writes are page-aligned (cat's are),
+ * and every byte after an odd-sized insertion lands unaligned, whichever
+ * call moves it.  With a stage of `size` bytes (a power of two, at least
+ * 4096), bytes are gathered and written in whole aligned chunks; a copy
+ * whose source and output offsets agree modulo the page size still moves
+ * with copy_file_range.  Without a regular file as the output (or with
+ * O_APPEND) this does nothing.  Staged bytes count as written; they reach
+ * the file at vb_sink_flush, which the caller must call before it is done
+ * (and before anything else writes to the descriptor).  VB_ENOMEM.
+ */
+enum vb_err vb_sink_stage(struct vb_sink *s, size_t size);
+/* Write what is staged (nothing without a stage). */
+enum vb_err vb_sink_flush(struct vb_sink *s);
 
 /* Write `n` bytes from memory. */
 enum vb_err vb_sink_write(struct vb_sink *s, const void *buf, size_t n);

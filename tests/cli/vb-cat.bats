@@ -474,6 +474,24 @@ EOF
 	cmp out <(tail -c +1000001 expect | head -c 1000000)
 }
 
+@test "into a file at any offset, over a longer file, several stores, one failing: the bytes exactly (staged output)" {
+	make_big_store
+	make_store s.vb "$ALPHA"
+	{ printf abc; vb-cat big.vb; printf xyz; } > out
+	cmp out <(printf abc; cat expect; printf xyz)
+	vb-cat big.vb s.vb big.vb > out
+	cmp out <(cat expect; printf '%s' "$ALPHA"; cat expect)
+	# over a longer file, without truncating it: the rest stays
+	head -c $(( $(stat -c %s expect) + 5000 )) /dev/zero | tr '\0' 'z' > longer
+	vb-cat big.vb 1<> longer
+	cmp <(head -c "$(stat -c %s expect)" longer) expect
+	cmp <(tail -c 5000 longer) <(head -c 5000 /dev/zero | tr '\0' 'z')
+	# a store that fails between two: the others' bytes, in order
+	run -1 --separate-stderr bash -c 'vb-cat big.vb nosuch.vb s.vb > out'
+	assert_equal "$stderr" "vb-cat: nosuch.vb: no such store"
+	cmp out <(cat expect; printf '%s' "$ALPHA")
+}
+
 @test "appending to a file (O_APPEND: the read/write fallback)" {
 	make_store s.vb "$ALPHA"
 	echo 'before' > out

@@ -5,7 +5,8 @@
  * copy_file_range); a short source is an error, not silence.  Reading
  * ahead (vb_io_ahead) hands over every byte in order for any chunk and
  * buffer count, says where a short file ends, reports a failed read
- * with its errno, and closes cleanly at any point.
+ * with its errno, and closes cleanly at any point.  A staged sink writes
+ * what a model says (staged()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,6 +107,123 @@ static void copy_into_file(int in, int append)
 	close(fd);
 }
 
+/* A staged sink (vb_sink_stage) into a file that already holds a few
+ * bytes: random writes from memory and copies of random ranges of the
+ * source (some whose offsets agree with the output's modulo the page
+ * size, which go by copy_file_range) land exactly as a model says, once
+ * flushed; `written` counts staged bytes; a pump goes through the stage;
+ * a short source is an error; the stage is refused (nothing happens) for
+ * an O_APPEND file, a pipe and a size that is not a power of two. */
+static void staged(int in, uint64_t *seed)
+{
+	const size_t cap = 4u << 20;
+	unsigned char *model = malloc(cap), *got = malloc(cap), *mem = malloc(70000);
+	REQUIRE(model && got && mem);
+	for (int round = 0; round < 20; round++) {
+		char t[] = "/tmp/vb-io-stage.XXXXXX";
+		int fd = mkstemp(t);
+		REQUIRE(fd >= 0);
+		unlink(t);
+		size_t at = test_rand(seed) % 5000;
+		memset(model, 'h', at);
+		REQUIRE(write(fd, model, at) == (ssize_t)at);
+		struct vb_sink s;
+		vb_sink_init(&s, fd);
+		CHECK_OK(vb_sink_stage(&s, (size_t)4096 << (round % 4)));
+		CHECK(s.stage != NULL);
+		uint64_t written = 0;
+		while (at < cap - 200000) {
+			size_t n;
+			if (test_rand(seed) % 3 == 0) {
+				n = test_rand(seed) % 70000;
+				for (size_t i = 0; i < n; i++)
+					mem[i] = (unsigned char)test_rand(seed);
+				CHECK_OK(vb_sink_write(&s, mem, n));
+				memcpy(model + at, mem, n);
+			} else {
+				uint64_t off = test_rand(seed) % (N - 150000);
+				if (test_rand(seed) % 2) /* congruent: copy_file_range */
+					off = off - off % 4096 + at % 4096;
+				n = test_rand(seed) % 150000;
+				CHECK_OK(vb_sink_copy(&s, in, off, n));
+				memcpy(model + at, src + off, n);
+			}
+			at += n;
+			written += n;
+			CHECK_EQ_U64(s.written, written);
+		}
+		CHECK_OK(vb_sink_flush(&s));
+		CHECK_EQ_U64(s.staged, 0);
+		CHECK_EQ_U64(pread(fd, got, cap, 0), at);
+		CHECK(!memcmp(got, model, at));
+		/* a short source: the error, and what came before still lands */
+		CHECK_OK(vb_sink_write(&s, "x", 1));
+		CHECK(vb_sink_copy(&s, in, N - 10, 20) == VB_EIO);
+		CHECK(strstr(vb_err_detail(), "unexpected end of file") != NULL);
+		CHECK_OK(vb_sink_flush(&s));
+		CHECK_EQ_U64(pread(fd, got, cap, 0), at + 11);
+		CHECK(got[at] == 'x' && !memcmp(got + at + 1, src + N - 10, 10));
+		vb_sink_done(&s);
+		close(fd);
+	}
+	/* a pump into a staged sink goes through the stage, in order */
+	{
+		int p[2];
+		REQUIRE(pipe(p) == 0);
+		REQUIRE(write(p[1], src, 50000) == 50000);
+		close(p[1]);
+		char t[] = "/tmp/vb-io-stage.XXXXXX";
+		int fd = mkstemp(t);
+		REQUIRE(fd >= 0);
+		unlink(t);
+		struct vb_sink s;
+		uint64_t copied;
+		vb_sink_init(&s, fd);
+		CHECK_OK(vb_sink_stage(&s, 8192));
+		CHECK_OK(vb_sink_write(&s, "ab", 2));
+		CHECK_OK(vb_sink_pump(&s, p[0], UINT64_MAX, &copied));
+		CHECK_EQ_U64(copied, 50000);
+		CHECK_OK(vb_sink_flush(&s));
+		CHECK_EQ_U64(pread(fd, got, cap, 0), 50002);
+		CHECK(!memcmp(got, "ab", 2) && !memcmp(got + 2, src, 50000));
+		vb_sink_done(&s);
+		close(fd);
+		close(p[0]);
+	}
+	/* not staged: O_APPEND, a pipe, a size not a power of two */
+	{
+		char t[] = "/tmp/vb-io-stage.XXXXXX";
+		int fd = mkstemp(t);
+		REQUIRE(fd >= 0);
+		int afd = open(t, O_WRONLY | O_APPEND);
+		REQUIRE(afd >= 0);
+		unlink(t);
+		struct vb_sink s;
+		vb_sink_init(&s, afd);
+		CHECK_OK(vb_sink_stage(&s, 8192));
+		CHECK(s.stage == NULL);
+		vb_sink_done(&s);
+		vb_sink_init(&s, fd);
+		CHECK_OK(vb_sink_stage(&s, 12288));
+		CHECK(s.stage == NULL);
+		vb_sink_done(&s);
+		int p[2];
+		REQUIRE(pipe(p) == 0);
+		vb_sink_init(&s, p[1]);
+		CHECK_OK(vb_sink_stage(&s, 8192));
+		CHECK(s.stage == NULL);
+		CHECK_OK(vb_sink_flush(&s));
+		vb_sink_done(&s);
+		close(p[0]);
+		close(p[1]);
+		close(fd);
+		close(afd);
+	}
+	free(model);
+	free(got);
+	free(mem);
+}
+
 static void ahead(int in, uint64_t *seed)
 {
 	static const size_t chunks[] = {1, 4096, 65536, 1u << 20, N, N + 5};
@@ -179,6 +297,7 @@ int main(void)
 	copy_into_file(in, 0);
 	copy_into_file(in, 1);
 	ahead(in, &seed);
+	staged(in, &seed);
 
 	/* pump: from a pipe to a file, bounded by max */
 	REQUIRE(pipe(p) == 0);
