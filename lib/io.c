@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define BOUNCE (128u * 1024u)
@@ -225,6 +226,41 @@ enum vb_err vb_sink_write(struct vb_sink *s, const void *buf, size_t n)
 	if (!rc)
 		s->written += n;
 	return rc;
+}
+
+enum vb_err vb_sink_writev(struct vb_sink *s, struct iovec *iov, int cnt)
+{
+	uint64_t total = 0;
+
+	if (s->stage) {
+		for (int i = 0; i < cnt; i++) {
+			enum vb_err rc = vb_sink_write(s, iov[i].iov_base, iov[i].iov_len);
+			if (rc)
+				return rc;
+		}
+		return VB_OK;
+	}
+	while (cnt) {
+		ssize_t r = writev(s->fd, iov, cnt);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return out_failed(s);
+		}
+		total += (uint64_t)r;
+		/* past the buffers written whole, into the one written in part */
+		while (cnt && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt) {
+			iov->iov_base = (char *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	s->written += total;
+	return VB_OK;
 }
 
 static int refused(int e)

@@ -81,6 +81,11 @@ enum vb_err vb_sink_flush(struct vb_sink *s);
 /* Write `n` bytes from memory. */
 enum vb_err vb_sink_write(struct vb_sink *s, const void *buf, size_t n);
 
+/* Write the `cnt` (1..IOV_MAX) buffers of `iov` in order, with writev(2)
+ * (through the stage, if there is one); the entries may be changed. */
+struct iovec;
+enum vb_err vb_sink_writev(struct vb_sink *s, struct iovec *iov, int cnt);
+
 /* Copy `len` bytes of `in` starting at `off` (positional; `in`'s file
  * position is not used).  End of file before `len` bytes is VB_EIO with
  * detail "unexpected end of file at offset N". */
