@@ -252,6 +252,43 @@ poptContext cli_context(int argc, char **argv, const struct poptOption *table, c
 
 /* ---------------------------------------------------- names in messages */
 
+void cli_json_string(void (*put)(void *arg, const void *p, size_t n), void *arg, const char *str,
+		     size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char esc[8];
+	uint32_t cp;
+
+	put(arg, "\"", 1);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		size_t l = cli_utf8_char(s + i, n - i, &cp);
+		if (!l) {
+			put(arg, "\\ufffd", 6);
+			i++;
+			continue;
+		}
+		if (l > 1) {
+			put(arg, s + i, l);
+		} else if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			put(arg, esc, 2);
+		} else if (c == '\n') {
+			put(arg, "\\n", 2);
+		} else if (c == '\t') {
+			put(arg, "\\t", 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			put(arg, esc, 6);
+		} else {
+			put(arg, s + i, 1);
+		}
+		i += l;
+	}
+	put(arg, "\"", 1);
+}
+
 size_t cli_utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	size_t len;

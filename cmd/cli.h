@@ -166,6 +166,12 @@ const char *cli_quoted(const char *name);
  * overlong, surrogate or cut-off sequence. */
 size_t cli_utf8_char(const unsigned char *s, size_t n, uint32_t *cp);
 
+/* The n bytes at s as a JSON string, quotes included, through put(arg,
+ * bytes, len): '"', '\\', \n and \t escaped, other control characters
+ * as \u00XX, invalid UTF-8 as \ufffd. */
+void cli_json_string(void (*put)(void *arg, const void *p, size_t n), void *arg, const char *s,
+		     size_t n);
+
 /* Report a library failure on `file` with its detail; return the exit
  * status it maps to (a closed output pipe is quiet and returns 0). */
 int cli_fail(const char *file, enum vb_err rc);

@@ -96,7 +96,7 @@ struct frame_opts {
 	char *length, *length_offset, *length_adjust, *strip, *fixed;
 	/* selecting */
 	char *version, *records, *last, *max_size, *oversize;
-	int count, index;
+	int count, index, json;
 	/* output */
 	int keep, zero, unbuffered;
 	char *out_delim, *to_length, *final;
@@ -141,6 +141,9 @@ static struct poptOption select_options[] = {
 	{"count", 'c', POPT_ARG_NONE, &cmdline.count, 0, "print the number of records instead", NULL},
 	{"index", 'i', POPT_ARG_NONE, &cmdline.index, 0,
 	 "print each record's offset and length (tab-separated) instead", NULL},
+	{"json", 'j', POPT_ARG_NONE, &cmdline.json, 0,
+	 "--count and --index as one JSON object: {\"inputs\": [...], \"total\": N} or {\"records\": [...]}",
+	 NULL},
 	{"max-size", 0, POPT_ARG_STRING, &cmdline.max_size, 0,
 	 "largest record held in memory (default 64M; with -L the whole frame, header included)",
 	 "SIZE"},
@@ -226,6 +229,7 @@ struct frame_run {
 
 	/* what is done with them (setup_options) */
 	int count, index, keep;         /* --count, --index, --keep */
+	int json;                       /* --json: entries written so far + 1 */
 	struct vb_frame_policy policy;  /* --oversize, --final */
 	const unsigned char *out_delim; /* -z, --output-delimiter (default "\n") */
 	size_t out_delim_len;
@@ -533,6 +537,23 @@ static const char *rec_at(struct frame_run *r, uint64_t n, uint64_t off)
 	return buf;
 }
 
+static void json_put(void *arg, const void *p, size_t n)
+{
+	out_write(arg, p, n); /* a failure is the output's, seen at the end */
+}
+
+/* --json: the start of one entry of the array, and its input's name. */
+static enum vb_err json_entry(struct frame_run *r, const char *name)
+{
+	static const char sep[] = ",\n      {\"input\": ";
+	/* the first entry: no comma */
+	enum vb_err rc = r->json++ == 1 ? out_write(&r->out, sep + 1, sizeof sep - 2)
+					: out_write(&r->out, sep, sizeof sep - 1);
+	if (!rc)
+		cli_json_string(json_put, &r->out, name, strlen(name));
+	return rc;
+}
+
 /* --index's line for a record at content offset `off` of `len` bytes (what
  * --keep would write, or the record alone). */
 static enum vb_err put_index(struct frame_run *r, const struct input *in, uint64_t off,
@@ -542,6 +563,13 @@ static enum vb_err put_index(struct frame_run *r, const struct input *in, uint64
 	enum vb_err rc;
 	char line[64];
 
+	if (r->json) {
+		if ((rc = json_entry(r, in->name)))
+			return rc;
+		int k = snprintf(line, sizeof line, ", \"offset\": %llu, \"length\": %llu}",
+				 (unsigned long long)off, (unsigned long long)len);
+		return out_write(o, line, (size_t)k);
+	}
 	if (r->several && (rc = out_write(o, in->name, strlen(in->name))))
 		return rc;
 	int k = snprintf(line, sizeof line, "%s%llu\t%llu\n", r->several ? "\t" : "",
@@ -1014,7 +1042,12 @@ static void put_count(struct frame_run *r, const char *name, uint64_t count)
 	char line[64];
 	int k;
 
-	if (r->several) {
+	if (r->json) {
+		if (!json_entry(r, name)) {
+			k = snprintf(line, sizeof line, ", \"records\": %llu}", (unsigned long long)count);
+			out_write(o, line, (size_t)k);
+		}
+	} else if (r->several) {
 		k = snprintf(line, sizeof line, "%llu\t", (unsigned long long)count);
 		out_write(o, line, (size_t)k);
 		out_write(o, name, strlen(name));
@@ -1456,6 +1489,9 @@ static void setup_options(struct frame_run *r, const struct frame_opts *o)
 			  o->count ? "count" : "index");
 	if (o->count && o->keep)
 		cli_usage("--count prints a number: --keep does not apply");
+	if (o->json && !o->count && !o->index)
+		cli_usage("--json applies to --count and --index");
+	r->json = o->json;
 	r->count = o->count;
 	r->index = o->index;
 	r->keep = o->keep;
@@ -1665,6 +1701,10 @@ int main(int argc, char **argv)
 	enum vb_err rc = make_buffer(r, &b, &pages);
 	if (rc)
 		return cli_fail(NULL, rc);
+	if (r->json) {
+		const char *head = r->count ? "{\n   \"inputs\": [" : "{\n   \"records\": [";
+		out_write(&r->out, head, strlen(head));
+	}
 	for (int i = 0; i < nargs && !stop; i++) {
 		struct input in = {args[i], 0, NULL, 0, 0, 0, 0, NULL, 0};
 		if (!open_input(r, &in, &status))
@@ -1682,7 +1722,14 @@ int main(int argc, char **argv)
 		if (in.fd > 0)
 			close(in.fd);
 	}
-	if (r->count && r->several && !stop) {
+	if (r->json) {
+		/* closed whatever failed, so that what was written parses */
+		char line[64];
+		int k = r->count ? snprintf(line, sizeof line, "\n   ],\n   \"total\": %llu\n}\n",
+					    (unsigned long long)r->grand_total)
+				 : snprintf(line, sizeof line, "\n   ]\n}\n");
+		out_write(&r->out, line, (size_t)k);
+	} else if (r->count && r->several && !stop) {
 		char line[64];
 		int k = snprintf(line, sizeof line, "%llu\ttotal\n", (unsigned long long)r->grand_total);
 		out_write(&r->out, line, (size_t)k);

@@ -97,44 +97,16 @@ static struct poptOption options[] = {
 	POPT_TABLEEND
 };
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+static void put_stdout(void *arg, const void *p, size_t n)
 {
-	uint32_t cp;
-
-	return cli_utf8_char(s, n, &cp);
+	(void)arg;
+	fwrite(p, 1, n, stdout);
 }
 
-/* A JSON string: control characters escaped, invalid UTF-8 as U+FFFD. */
+/* A JSON string (cli_json_string) on stdout. */
 static void json_string(const char *str, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
-
-	putchar('"');
-	for (size_t i = 0; i < n;) {
-		unsigned char c = s[i];
-		size_t l = utf8_len(s + i, n - i);
-		if (!l) {
-			fputs("\\ufffd", stdout);
-			i++;
-			continue;
-		}
-		if (l > 1) {
-			fwrite(s + i, 1, l, stdout);
-		} else if (c == '"' || c == '\\') {
-			printf("\\%c", c);
-		} else if (c == '\n') {
-			fputs("\\n", stdout);
-		} else if (c == '\t') {
-			fputs("\\t", stdout);
-		} else if (c < 0x20 || c == 0x7f) {
-			printf("\\u%04x", c);
-		} else {
-			putchar(c);
-		}
-		i += l;
-	}
-	putchar('"');
+	cli_json_string(put_stdout, NULL, str, n);
 }
 
 /* A message in the table stays on its line: control characters and

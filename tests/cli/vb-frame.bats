@@ -416,6 +416,87 @@ line>'
 	assert_output $'a\t0\t5\na\t5\t4\na\t9\t5\n-\t0\t2'
 }
 
+# json_rows JSON KEY FIELD...: the entries of JSON's array KEY, one line
+# each, their FIELDs tab-separated (python3's json: the text must parse).
+json_rows() {
+	python3 -c '
+import json, sys
+doc = json.loads(sys.argv[1])
+for e in doc[sys.argv[2]]:
+    print("\t".join(str(e[f]) for f in sys.argv[3:]))
+' "$@"
+}
+
+@test "-j/--json: --index and --count as one JSON object, the same figures as the lines" {
+	printf 'one\r\ntwo\nthree' > a
+	printf 'x\n' > b
+	run -0 vb-frame -i -k --json a b
+	assert_line --index 0 '{'
+	assert_line --index 1 '   "records": ['
+	assert_line --index 2 '      {"input": "a", "offset": 0, "length": 5},'
+	assert_line --index 5 '      {"input": "b", "offset": 0, "length": 2}'
+	assert_line --index 6 '   ]'
+	assert_line --index 7 '}'
+	json=$output
+	run -0 json_rows "$json" records input offset length
+	assert_output "$(vb-frame -i -k a b)"
+	run -0 vb-frame -i -j a
+	json=$output
+	run -0 json_rows "$json" records offset length
+	assert_output "$(vb-frame -i a)"
+	# --count: an entry an input, and the total
+	seq 1 20 > c
+	run -0 vb-frame -c -j c b
+	json=$output
+	run -0 json_rows "$json" inputs records input
+	assert_output $'20\tc\n1\tb'
+	run -0 python3 -c 'import json, sys; print(json.loads(sys.argv[1])["total"])' "$json"
+	assert_output 21
+	# nothing to frame: an empty array
+	run -0 bash -c 'vb-frame -i -j < /dev/null'
+	assert_output $'{\n   "records": [\n   ]\n}'
+	run -0 bash -c 'vb-frame -c -j < /dev/null'
+	assert_output $'{\n   "inputs": [\n      {"input": "-", "records": 0}\n   ],\n   "total": 0\n}'
+	# a store, and the counts from its tree (the line door)
+	vb-insert --create s.vb 0 c
+	run -0 vb-frame -l -c -j s.vb
+	json=$output
+	run -0 json_rows "$json" inputs records
+	assert_output 20
+	run -0 vb-frame -l -i -j --last 2 s.vb
+	json=$output
+	run -0 json_rows "$json" records offset length
+	assert_output "$(vb-frame -l -i --last 2 s.vb)"
+}
+
+@test "--json: an input that fails has no entry and the object still parses; names escaped; usage errors" {
+	seq 1 3 > a
+	run -1 --separate-stderr vb-frame -c -j a nosuch a
+	assert_equal "$stderr" 'vb-frame: nosuch: No such file or directory'
+	json=$output
+	run -0 json_rows "$json" inputs records input
+	assert_output $'3\ta\n3\ta'
+	# a record that fails part-way: the records before it, then a closed object
+	printf 'ab\ncd' > t
+	run -1 --separate-stderr vb-frame -i -j --final=error t
+	json=$output
+	run -0 json_rows "$json" records offset length
+	assert_output $'0\t2'
+	# names with a quote, a backslash, a newline, a tab and a byte that is not UTF-8
+	name=$'q"b\\n\nt\t\xff.txt'
+	seq 1 2 > "$name"
+	run -0 vb-frame -c -j "$name"
+	assert_line --index 2 '      {"input": "q\"b\\n\nt\t\ufffd.txt", "records": 2}'
+	json=$output
+	run -0 json_rows "$json" inputs records
+	assert_output 2
+	# only with --count or --index
+	run -2 --separate-stderr vb-frame -j a
+	assert_equal "$stderr" $'vb-frame: --json applies to --count and --index\nTry \'vb-frame --help\' for more information.'
+	run -0 vb-frame --help
+	assert_output --partial '-j, --json'
+}
+
 @test "vb-frame --index --keep | vb-delete --ranges - removes whole records" {
 	printf 'one\r\ntwo\nthree\rfour\nfive' > F
 	vb-insert --base F S 0 --text ''
