@@ -9,9 +9,7 @@
  * defined; what follows is how the records are written, found and read.
  *
  * ORDER AND DURABILITY
- *   A writer appends data blocks while it reads its input (sealed into
- *   a buffer and written VB_STORE_WBATCH at a time, the last ones before
- *   the OPS record), then the OPS
+ *   A writer appends data blocks while it reads its input, then the OPS
  *   record and the new nodes (children before parents), calls fdatasync,
  *   appends the commit record and calls fdatasync again.  A record only
  *   refers to records at smaller offsets, so no structure can loop.
