@@ -91,8 +91,6 @@
 #include <unistd.h>
 
 #define WARN_MAX 8
-/* Records a writer seals before it writes them, in one write (wbuf). */
-#define WBATCH VB_STORE_WBATCH
 
 /* store.h names some format constants for its callers: they must agree. */
 _Static_assert(VB_STORE_BLOCK == VB_FMT_BLOCK, "VB_STORE_BLOCK is the format's block size");
@@ -196,16 +194,9 @@ struct vb_store {
 	/* Data record being written. */
 	uint64_t data_rec;       /* 0: none open */
 	uint64_t data_len;       /* logical bytes in it */
-	/* Blocks being written (data or ops) are sealed into wbuf and
-	 * written WBATCH at a time (write_pending): one large write instead
-	 * of a 64 KiB one at an offset no page boundary agrees with. */
-	unsigned char *wbuf;     /* WBATCH records */
-	size_t wlen;             /* bytes of sealed records in wbuf, not written:
-				  * they belong at s->end */
-	unsigned char *blk;      /* the pending block: wbuf + wlen */
+	unsigned char *blk;      /* pending block payload (B bytes) */
 	uint32_t blk_len;
-	uint64_t blk_off;        /* where the pending block will be written
-				  * (s->end + wlen) */
+	uint64_t blk_off;        /* where the pending block will be written */
 
 	/* Verified block cache. */
 	struct block **buckets;
@@ -390,8 +381,6 @@ static enum vb_err append_record(struct vb_store *s, unsigned char *rec, uint32_
 	seal(rec, len, type, s->end, s->id);
 	return append_raw(s, rec, (size_t)len + VB_FMT_REC_OVERHEAD);
 }
-
-static enum vb_err write_pending(struct vb_store *s);
 
 /* Check the record at file offset `off` whose first `got` bytes are at
  * `r`: its length fits, its footer is its own, its checksum matches and
@@ -1278,7 +1267,7 @@ enum vb_err vb_store_node_read(struct vb_store *s, uint64_t off, unsigned char *
 
 uint64_t vb_store_tell(const struct vb_store *s)
 {
-	return s->end + s->wlen;
+	return s->end;
 }
 
 uint64_t vb_store_records_start(const struct vb_store *s)
@@ -1297,8 +1286,7 @@ enum vb_err vb_store_node_write(struct vb_store *s, const unsigned char *buf, si
 	 * its records like the ones it writes itself */
 	if (!s->data_rec)
 		s->aux = 1;
-	enum vb_err rc = s->wlen ? write_pending(s) : VB_OK;
-	return rc ? rc : append_record(s, s->rbuf, (uint32_t)len, VB_FMT_REC_NODE);
+	return append_record(s, s->rbuf, (uint32_t)len, VB_FMT_REC_NODE);
 }
 
 /* ---------------------------------------------------------------- lock */
@@ -1721,9 +1709,8 @@ enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o, struc
 		return rc;
 	}
 	s->rbuf = malloc(VB_FMT_REC_OVERHEAD + VB_FMT_REC_MAX);
-	s->wbuf = o->write ? malloc(WBATCH * VB_FMT_BLOCK_STRIDE) : NULL;
-	s->blk = s->wbuf;
-	if (!s->path || !s->rbuf || (o->write && !s->wbuf)) {
+	s->blk = o->write ? malloc(VB_FMT_BLOCK + VB_FMT_REC_OVERHEAD) : NULL;
+	if (!s->path || !s->rbuf || (o->write && !s->blk)) {
 		vb_store_close(s);
 		return vb_err_set(VB_ENOMEM, "out of memory");
 	}
@@ -1788,52 +1775,27 @@ void vb_store_close(struct vb_store *s)
 		free(s->warnings[i]);
 	free(s->rbuf);
 	free(s->sbuf);
-	free(s->wbuf);
+	free(s->blk);
 	free(s->path);
 	free(s);
 }
 
 /* ---------------------------------------------------------------- data */
 
-/* Write the sealed records of wbuf (the pending block must be empty). */
-static enum vb_err write_pending(struct vb_store *s)
+static enum vb_err flush_block(struct vb_store *s, unsigned type)
 {
 	enum vb_err rc;
 
-	if (s->blk_len)
-		return vb_err_set(VB_EIO, "internal error: a block is being filled");
-	if (s->wlen && (rc = append_raw(s, s->wbuf, s->wlen)))
-		return rc;
-	s->wlen = 0;
-	s->blk = s->wbuf;
-	s->blk_off = s->end;
-	return VB_OK;
-}
-
-/* Seal the pending block as a record of `type` into wbuf, written once
- * no other block fits. */
-static enum vb_err seal_block(struct vb_store *s, unsigned type)
-{
 	if (!s->blk_len)
 		return VB_OK;
-	if (s->end + s->wlen != s->blk_off)
+	if (s->end != s->blk_off)
 		return vb_err_set(VB_EIO, "internal error: data record interrupted");
-	seal(s->blk, s->blk_len, type, s->blk_off, s->id);
-	s->wlen += VB_FMT_REC_OVERHEAD + (size_t)s->blk_len;
+	rc = append_record(s, s->blk, s->blk_len, type);
+	if (rc)
+		return rc;
 	s->blk_len = 0;
-	s->blk = s->wbuf + s->wlen;
-	s->blk_off = s->end + s->wlen;
-	if (s->wlen + VB_FMT_BLOCK_STRIDE > WBATCH * VB_FMT_BLOCK_STRIDE)
-		return write_pending(s);
+	s->blk_off = s->end;
 	return VB_OK;
-}
-
-/* Seal the pending block and write everything pending. */
-static enum vb_err flush_block(struct vb_store *s, unsigned type)
-{
-	enum vb_err rc = seal_block(s, type);
-
-	return rc ? rc : write_pending(s);
 }
 
 /* Open this session's data record if it is not open yet, and describe
@@ -1868,7 +1830,7 @@ static enum vb_err block_filled(struct vb_store *s, size_t n)
 {
 	s->blk_len += (uint32_t)n;
 	s->data_len += n;
-	return s->blk_len == VB_FMT_BLOCK ? seal_block(s, VB_FMT_REC_DATA) : VB_OK;
+	return s->blk_len == VB_FMT_BLOCK ? flush_block(s, VB_FMT_REC_DATA) : VB_OK;
 }
 
 static enum vb_err data_add(struct vb_store *s, const void *buf, size_t n)
@@ -1950,13 +1912,6 @@ static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need, in
 	if (s->blk && s->data_rec && off == s->blk_off && s->blk_len) {
 		*data = s->blk + VB_FMT_R_PAYLOAD;
 		*len = s->blk_len;
-		return VB_OK;
-	}
-	if (s->wlen && off >= s->end && off - s->end < s->wlen) {
-		/* sealed, not yet written: this writer's own record */
-		const unsigned char *r = s->wbuf + (off - s->end);
-		*data = r + VB_FMT_R_PAYLOAD;
-		*len = vb_le_get32(r + VB_FMT_R_LEN);
 		return VB_OK;
 	}
 	if (s->nbuckets)
@@ -2448,8 +2403,6 @@ static enum vb_err bulk_base(struct vb_store *s, uint64_t src, uint64_t nblocks)
 	enum vb_err rc = VB_OK;
 	pthread_t th;
 
-	if ((rc = write_pending(s)))
-		return rc;
 	memset(&k, 0, sizeof k);
 	k.s = s;
 	k.src = src;
@@ -2693,9 +2646,9 @@ static enum vb_err write_ops(struct vb_store *s, const struct vb_op *ops, size_t
 	*bytes = 0;
 	if (!nops)
 		return VB_OK;
-	if ((rc = write_pending(s)))
-		return rc;
 	*off = s->end;
+	s->blk_len = 0;
+	s->blk_off = s->end;
 	for (size_t i = 0; i < nops; i++) {
 		size_t n = 0;
 		e[n++] = ops[i].kind;
@@ -2704,7 +2657,7 @@ static enum vb_err write_ops(struct vb_store *s, const struct vb_op *ops, size_t
 		n += vb_varint_put(e + n, ops[i].len2);
 		for (size_t j = 0; j < n; j++) {
 			s->blk[VB_FMT_R_PAYLOAD + s->blk_len++] = e[j];
-			if (s->blk_len == VB_FMT_BLOCK && (rc = seal_block(s, VB_FMT_REC_OPS)))
+			if (s->blk_len == VB_FMT_BLOCK && (rc = flush_block(s, VB_FMT_REC_OPS)))
 				return rc;
 		}
 		*bytes += n;
@@ -2784,8 +2737,6 @@ enum vb_err vb_store_rollback(struct vb_store *s)
 		return VB_OK;
 	s->data_rec = 0;
 	s->blk_len = 0;
-	s->wlen = 0;
-	s->blk = s->wbuf;
 	s->embed_next = 0;
 	s->lindex_set = 0;
 	s->aux = 0;
@@ -3327,10 +3278,9 @@ enum vb_err vb_store_rewrite_open(struct vb_store *old, struct vb_store **out)
 	}
 	sweep_temps(s);
 	s->rbuf = malloc(VB_FMT_REC_OVERHEAD + VB_FMT_REC_MAX);
-	s->wbuf = malloc(WBATCH * VB_FMT_BLOCK_STRIDE);
-	s->blk = s->wbuf;
+	s->blk = malloc(VB_FMT_BLOCK + VB_FMT_REC_OVERHEAD);
 	h = malloc(old->hdr_len);
-	if (!s->rbuf || !s->wbuf || !h) {
+	if (!s->rbuf || !s->blk || !h) {
 		rc = vb_err_set(VB_ENOMEM, "out of memory");
 		goto fail;
 	}

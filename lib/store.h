@@ -125,11 +125,7 @@ uint64_t vb_store_tell(const struct vb_store *s);
 uint64_t vb_store_records_start(const struct vb_store *s);
 
 /* Append bytes to this session's data record; *p describes them as a
- * piece (contiguous with the previous append's piece).  Whole blocks are
- * kept in memory (readable as the record's, through this handle) and
- * written VB_STORE_WBATCH at a time, in one write; the rest at the commit
- * (or when another record is appended). */
-#define VB_STORE_WBATCH 16u
+ * piece (contiguous with the previous append's piece). */
 enum vb_err vb_store_append(struct vb_store *s, const void *buf, size_t n,
 			    struct vb_piece *p);
 /* For reading base bytes [off, off+n) straight from the base file (a
