@@ -191,10 +191,10 @@ enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src
 				  uint64_t skip, uint64_t n, struct vb_piece *out);
 /* The same, and *lines (not NULL) gets the line counts of the bytes
  * copied where the copy could count them on its way (copies from the
- * base file), unknown otherwise: never an extra pass over them.  A copy
- * from the base moves its bytes with copy_file_range where the kernel
- * can, each block checksummed as the file then holds it (lib/store.c,
- * direct blocks). */
+ * base file), unknown otherwise: never an extra pass over them.  Full
+ * blocks of a copy are written 16 at a time (lib/store.c, the batch):
+ * until the next other write, read of them or commit, the file may end
+ * before vb_store_tell. */
 enum vb_err vb_store_append_counted(struct vb_store *s, const struct vb_piece *src,
 				    uint64_t skip, uint64_t n, struct vb_piece *out,
 				    struct vb_lines *lines);
