@@ -350,6 +350,26 @@ static struct vb_store *create_v0(const char *p)
 	return s;
 }
 
+/* A new store at p over a base file bp of the bn bytes at base, its
+ * version 0 their one piece, open for writing. */
+static struct vb_store *create_over(const char *p, const char *bp, const unsigned char *base,
+				    size_t bn)
+{
+	struct vb_store_opts o = opts(1);
+	struct vb_store *s;
+	struct tree t;
+	struct vb_piece bpc = {VB_SRC_BASE, 0, 0, bn, {0, 0, 0, 0, 0, 0}};
+	struct vb_op op = {VB_OP_CREATE, 0, bn, 0};
+
+	write_file(bp, base, bn);
+	o.create = 1;
+	o.base = bp;
+	REQUIRE_OK(vb_store_open(p, &o, &s));
+	tree_init(&t, s, &bpc, 1);
+	CHECK_EQ_U64(commit_tree(s, &t, &op, 1, ""), 0);
+	return s;
+}
+
 /* ------------------------------------------------------ verify helpers */
 
 struct report {
@@ -772,8 +792,6 @@ static void test_data(void)
 	char *p = keep(tmp_path("data.vb")), *bp = keep(tmp_path("base2.bin"));
 	size_t total = 0;
 	struct vb_store *s;
-	struct vb_store_opts o = opts(1);
-	struct tree t;
 	struct vb_store_stats st;
 
 	for (size_t i = 0; i < nchunks; i++)
@@ -782,15 +800,8 @@ static void test_data(void)
 	REQUIRE(d && buf && base);
 	rnd_bytes(d, total);
 	rnd_bytes(base, bn);
-	write_file(bp, base, bn);
-
-	o.create = 1;
-	o.base = bp;
-	REQUIRE_OK(vb_store_open(p, &o, &s));
+	s = create_over(p, bp, base, bn);
 	struct vb_piece bpc = {VB_SRC_BASE, 0, 0, bn, {0, 0, 0, 0, 0, 0}};
-	struct vb_op op = {VB_OP_CREATE, 0, bn, 0};
-	tree_init(&t, s, &bpc, 1);
-	CHECK_EQ_U64(commit_tree(s, &t, &op, 1, ""), 0);
 
 	/* the session's data record: contiguous pieces */
 	uint64_t rec = vb_store_tell(s), at = 0;
@@ -936,9 +947,7 @@ static void test_copies(void)
 {
 	const size_t bn = 40 * B + 12345;
 	char *p = keep(tmp_path("copies.vb")), *bp = keep(tmp_path("copies.bin"));
-	struct vb_store_opts o = opts(1);
 	struct vb_store *s;
-	struct tree t;
 	struct report r;
 	struct vb_verify_stats st;
 	unsigned char *base = malloc(bn), *want = malloc(4 * bn), *buf = malloc(4 * bn);
@@ -947,14 +956,8 @@ static void test_copies(void)
 	rnd_bytes(base, bn);
 	for (size_t i = 0; i < bn; i++)
 		base[i] = base[i] % 61 == 0 ? '\n' : base[i] % 97 == 0 ? '\r' : base[i];
-	write_file(bp, base, bn);
-	o.create = 1;
-	o.base = bp;
-	REQUIRE_OK(vb_store_open(p, &o, &s));
+	s = create_over(p, bp, base, bn);
 	struct vb_piece bpc = {VB_SRC_BASE, 0, 0, bn, {0, 0, 0, 0, 0, 0}};
-	struct vb_op op = {VB_OP_CREATE, 0, bn, 0};
-	tree_init(&t, s, &bpc, 1);
-	CHECK_EQ_U64(commit_tree(s, &t, &op, 1, ""), 0);
 
 	/* copies that start inside a block and end inside another, one of
 	 * more than a batch (16 blocks), single bytes, whole blocks at a
