@@ -394,16 +394,18 @@ static void appended(struct vb_store *s, const void *buf, size_t n)
  * written: those in the buffer, which nothing changes between the seal
  * and the write (a base file changed under the copy gives a record of
  * the bytes read, whose CRC matches them; the base's identity is checked
- * when the store opens it, not per byte).  copy_file_range into the
- * blocks' places, with the checksum read back from the file, measured
- * slower: one call per block of 64 KiB between 36 bytes of framing is
- * a small unaligned write to the page cache (lib/fcopy.h).  Their bytes count as appended (s->end
- * is past them) but are written only by batch_write, which every other
- * write, read or sync of the file's tail calls first: append_raw (any
- * other record), flush_block outside a copy, sync_file, get_block (a
- * block of the batch is read back from the file) and the rewrite's
- * copies.  A rollback drops the batch with the rest.  Outside copies
- * every block is written as it is sealed, as before.
+ * when the store opens it, not per byte).  The blocks of the batch count
+ * as appended (s->end is past them) but are written only by batch_write,
+ * which every other write, read or sync of the file's tail calls first:
+ * append_raw (any other record), flush_block outside a copy, sync_file,
+ * get_block (a block of the batch is read back from the file) and the
+ * rewrite's copies.  A rollback drops the batch with the rest.  Outside
+ * copies every block is written as it is sealed, as before.
+ *
+ * copy_file_range into the blocks' places, with the checksum read back
+ * from the file, measured slower: one call per block of 64 KiB between
+ * 36 bytes of framing is a small unaligned write to the page cache
+ * (lib/fcopy.h; tests/bench/PERFORMANCE.md, issue 15).
  */
 #define BATCH 16u
 
