@@ -70,6 +70,7 @@
 #include "store.h"
 #include "store-format.h"
 #include "crc.h"
+#include "fcopy.h"
 #include "grow.h"
 #include "le.h"
 #include "pages.h"
@@ -78,7 +79,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,9 +194,15 @@ struct vb_store {
 	/* Data record being written. */
 	uint64_t data_rec;       /* 0: none open */
 	uint64_t data_len;       /* logical bytes in it */
-	unsigned char *blk;      /* pending block payload (B bytes) */
-	uint32_t blk_len;
-	uint64_t blk_off;        /* where the pending block will be written */
+	unsigned char *blk;      /* the batch: bat_len bytes of sealed blocks
+				  * not written yet, then the pending block
+				  * (pending(): 4 + B + 32 bytes) */
+	size_t blk_cap;          /* bytes at blk */
+	size_t bat_len;
+	int batching;            /* full data blocks wait in the batch (copies) */
+	uint32_t blk_len;        /* payload bytes in the pending block */
+	uint64_t blk_off;        /* where the pending block will be written (end) */
+	struct vb_fcopy fc;      /* kernel copies into this file (rewrites) */
 
 	/* Verified block cache. */
 	struct block **buckets;
@@ -351,25 +357,85 @@ static void crash_point(const char *where)
 	crash_at(where, -1, 0, 0);
 }
 
-static enum vb_err append_raw(struct vb_store *s, const void *buf, size_t n)
+/* Write `n` bytes at `off` of the store, where the file ends or will. */
+static enum vb_err write_at(struct vb_store *s, const void *buf, size_t n, uint64_t off)
 {
 	enum vb_err rc;
 
 	s->touched = 1;
-	rc = vb_io_pwrite_full(s->fd, buf, n, s->end);
-	crash_at("append", s->fd, s->end, n);
-	if (rc) {
-		if (vb_err_errno() == EFBIG || vb_err_errno() == ENOSPC ||
-		    vb_err_errno() == EDQUOT)
-			vb_err_set(VB_EIO, "cannot append: %s", strerror(vb_err_errno()));
-		return rc;
-	}
+	rc = vb_io_pwrite_full(s->fd, buf, n, off);
+	crash_at("append", s->fd, off, n);
+	if (rc && (vb_err_errno() == EFBIG || vb_err_errno() == ENOSPC ||
+		   vb_err_errno() == EDQUOT))
+		vb_err_set(VB_EIO, "cannot append: %s", strerror(vb_err_errno()));
+	return rc;
+}
+
+/* The `n` bytes at buf now end the store (written, or batched). */
+static void appended(struct vb_store *s, const void *buf, size_t n)
+{
 	/* only a region of at most VB_FMT_REGION_MAX gets a checksum: past that,
 	 * do not spend a second pass over every byte */
 	if (s->end + n - s->committed_end <= VB_FMT_REGION_MAX)
 		s->region_crc = crc(s->region_crc, buf, n);
 	s->end += n;
 	s->appended += n;
+}
+
+/*
+ * The batch: while a copy fills data blocks (vb_store_append_counted:
+ * flatten, embed; s->batching), full blocks are sealed where they were
+ * filled, in the write buffer s->blk, and written out 16 at a time
+ * (BATCH), in one pwrite of 1 MiB: the page cache takes one large write
+ * at a fraction of the cost of sixteen of 64 KiB at unaligned offsets
+ * (it allocates large folios for it), and the blocks were read,
+ * counted, checksummed and sealed while in the CPU's cache (the buffer
+ * is small enough to stay there).  The checksum is of the very bytes
+ * written: those in the buffer, which nothing changes between the seal
+ * and the write (a base file changed under the copy gives a record of
+ * the bytes read, whose CRC matches them; the base's identity is checked
+ * when the store opens it, not per byte).  The blocks of the batch count
+ * as appended (s->end is past them) but are written only by batch_write,
+ * which every other write, read or sync of the file's tail calls first:
+ * append_raw (any other record), flush_block outside a copy, sync_file,
+ * get_block (a block of the batch is read back from the file) and the
+ * rewrite's copies.  A rollback drops the batch with the rest.  Outside
+ * copies every block is written as it is sealed, as before.
+ *
+ * copy_file_range into the blocks' places, with the checksum read back
+ * from the file, measured slower: one call per block of 64 KiB between
+ * 36 bytes of framing is a small unaligned write to the page cache
+ * (lib/fcopy.h; tests/bench/PERFORMANCE.md, issue 15).
+ */
+#define BATCH 16u
+
+static unsigned char *pending(const struct vb_store *s)
+{
+	return s->blk + s->bat_len;
+}
+
+/* Write the batch out; the pending block moves to the front. */
+static enum vb_err batch_write(struct vb_store *s)
+{
+	enum vb_err rc;
+
+	if (!s->bat_len)
+		return VB_OK;
+	if ((rc = write_at(s, s->blk, s->bat_len, s->end - s->bat_len)))
+		return rc;
+	if (s->blk_len)
+		memmove(s->blk, pending(s), VB_FMT_R_PAYLOAD + (size_t)s->blk_len);
+	s->bat_len = 0;
+	return VB_OK;
+}
+
+static enum vb_err append_raw(struct vb_store *s, const void *buf, size_t n)
+{
+	enum vb_err rc;
+
+	if ((rc = batch_write(s)) || (rc = write_at(s, buf, n, s->end)))
+		return rc;
+	appended(s, buf, n);
 	return VB_OK;
 }
 
@@ -1709,7 +1775,8 @@ enum vb_err vb_store_open(const char *path, const struct vb_store_opts *o, struc
 		return rc;
 	}
 	s->rbuf = malloc(VB_FMT_REC_OVERHEAD + VB_FMT_REC_MAX);
-	s->blk = o->write ? malloc(VB_FMT_BLOCK + VB_FMT_REC_OVERHEAD) : NULL;
+	s->blk_cap = BATCH * VB_FMT_BLOCK_STRIDE;
+	s->blk = o->write ? malloc(s->blk_cap) : NULL;
 	if (!s->path || !s->rbuf || (o->write && !s->blk)) {
 		vb_store_close(s);
 		return vb_err_set(VB_ENOMEM, "out of memory");
@@ -1776,26 +1843,33 @@ void vb_store_close(struct vb_store *s)
 	free(s->rbuf);
 	free(s->sbuf);
 	free(s->blk);
+	vb_fcopy_free(&s->fc);
 	free(s->path);
 	free(s);
 }
 
 /* ---------------------------------------------------------------- data */
 
+/* Seal the pending block into the batch.  Only full data blocks of a
+ * copy wait there: the batch is written out with any other block (the
+ * last of a record, an OPS block), or when another block would not fit. */
 static enum vb_err flush_block(struct vb_store *s, unsigned type)
 {
-	enum vb_err rc;
+	unsigned char *rec = pending(s);
+	size_t n = (size_t)s->blk_len + VB_FMT_REC_OVERHEAD;
+	int wait = s->batching && type == VB_FMT_REC_DATA && s->blk_len == VB_FMT_BLOCK;
 
 	if (!s->blk_len)
 		return VB_OK;
 	if (s->end != s->blk_off)
 		return vb_err_set(VB_EIO, "internal error: data record interrupted");
-	rc = append_record(s, s->blk, s->blk_len, type);
-	if (rc)
-		return rc;
+	seal(rec, s->blk_len, type, s->end, s->id);
+	s->touched = 1;
+	appended(s, rec, n);
+	s->bat_len += n;
 	s->blk_len = 0;
 	s->blk_off = s->end;
-	return VB_OK;
+	return !wait || s->bat_len + VB_FMT_BLOCK_STRIDE > s->blk_cap ? batch_write(s) : VB_OK;
 }
 
 /* Open this session's data record if it is not open yet, and describe
@@ -1840,7 +1914,7 @@ static enum vb_err data_add(struct vb_store *s, const void *buf, size_t n)
 
 	while (n) {
 		size_t take = VB_FMT_BLOCK - s->blk_len < n ? VB_FMT_BLOCK - s->blk_len : n;
-		memcpy(s->blk + VB_FMT_R_PAYLOAD + s->blk_len, src, take);
+		memcpy(pending(s) + VB_FMT_R_PAYLOAD + s->blk_len, src, take);
 		src += take;
 		n -= take;
 		if ((rc = block_filled(s, take)))
@@ -1910,10 +1984,12 @@ static enum vb_err get_block(struct vb_store *s, uint64_t off, uint64_t need, in
 	uint32_t l;
 
 	if (s->blk && s->data_rec && off == s->blk_off && s->blk_len) {
-		*data = s->blk + VB_FMT_R_PAYLOAD;
+		*data = pending(s) + VB_FMT_R_PAYLOAD;
 		*len = s->blk_len;
 		return VB_OK;
 	}
+	if (s->bat_len && off >= s->end - s->bat_len && (rc = batch_write(s)))
+		return rc;
 	if (s->nbuckets)
 		for (b = s->buckets[block_hash(off, s->nbuckets)]; b; b = b->hnext)
 			if (b->off == off) {
@@ -2326,137 +2402,6 @@ enum vb_err vb_store_send(struct vb_store *s, const struct vb_piece *p, uint64_t
 	return send_data(s, p, skip, n, sink);
 }
 
-/*
- * Bulk copies from the base: a reader thread reads whole blocks into
- * ready-made records and seals them (the checksum pass), while the caller
- * writes the previous batch: reading and checksumming overlap the writes,
- * which is what keeps a flatten near the speed of cp on two cores.
- */
-#define BULK_SLOTS 16u                      /* records per batch */
-#define BULK_BUFS 3u
-
-struct bulk {
-	struct vb_store *s;
-	uint64_t src, nblocks, file_off;        /* first record's file offset */
-	unsigned char *buf[BULK_BUFS];
-	uint32_t count[BULK_BUFS];              /* records in a ready batch */
-	int ready[BULK_BUFS];
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
-	enum vb_err err;
-	char err_msg[256];
-};
-
-static void *bulk_reader(void *arg)
-{
-	struct bulk *k = arg;
-	uint64_t done = 0;
-
-	for (unsigned b = 0; done < k->nblocks; b = (b + 1) % BULK_BUFS) {
-		pthread_mutex_lock(&k->mu);
-		while (k->ready[b] && !k->stop)
-			pthread_cond_wait(&k->cv, &k->mu);
-		int stop = k->stop;
-		pthread_mutex_unlock(&k->mu);
-		if (stop)
-			break;
-		uint32_t cnt = k->nblocks - done < BULK_SLOTS ? (uint32_t)(k->nblocks - done)
-							     : BULK_SLOTS;
-		enum vb_err rc = VB_OK;
-		for (uint32_t i = 0; i < cnt && !rc; i++) {
-			unsigned char *rec = k->buf[b] + (size_t)i * VB_FMT_BLOCK_STRIDE;
-			uint64_t blk = done + i;
-			size_t got;
-			rc = vb_io_pread_full(k->s->base_fd, rec + VB_FMT_R_PAYLOAD, VB_FMT_BLOCK,
-					      k->src + blk * VB_FMT_BLOCK, &got);
-			if (!rc && got != VB_FMT_BLOCK)
-				rc = vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded",
-						k->s->base.rel);
-			if (!rc)
-				seal(rec, VB_FMT_BLOCK, VB_FMT_REC_DATA,
-				     k->file_off + blk * VB_FMT_BLOCK_STRIDE, k->s->id);
-		}
-		pthread_mutex_lock(&k->mu);
-		if (rc) {
-			k->err = rc;
-			snprintf(k->err_msg, sizeof k->err_msg, "%s", vb_err_detail());
-			k->stop = 1;
-		} else {
-			k->count[b] = cnt;
-			k->ready[b] = 1;
-		}
-		pthread_cond_broadcast(&k->cv);
-		pthread_mutex_unlock(&k->mu);
-		if (rc)
-			break;
-		done += cnt;
-	}
-	return NULL;
-}
-
-/* Append `nblocks` whole blocks of the base from `src` as data blocks;
- * the pending block must be empty. */
-static enum vb_err bulk_base(struct vb_store *s, uint64_t src, uint64_t nblocks)
-{
-	struct bulk k;
-	enum vb_err rc = VB_OK;
-	pthread_t th;
-
-	memset(&k, 0, sizeof k);
-	k.s = s;
-	k.src = src;
-	k.nblocks = nblocks;
-	k.file_off = s->end;
-	for (unsigned i = 0; i < BULK_BUFS; i++)
-		if (!(k.buf[i] = malloc(BULK_SLOTS * VB_FMT_BLOCK_STRIDE)))
-			rc = vb_err_set(VB_ENOMEM, "out of memory");
-	if (!rc && (pthread_mutex_init(&k.mu, NULL) || pthread_cond_init(&k.cv, NULL)))
-		rc = vb_err_set(VB_ENOMEM, "cannot set up the copy");
-	if (!rc && pthread_create(&th, NULL, bulk_reader, &k))
-		rc = vb_err_set(VB_ENOMEM, "cannot start the copy");
-	if (rc) {
-		for (unsigned i = 0; i < BULK_BUFS; i++)
-			free(k.buf[i]);
-		return rc;
-	}
-	uint64_t done = 0;
-	for (unsigned b = 0; done < nblocks && !rc; b = (b + 1) % BULK_BUFS) {
-		pthread_mutex_lock(&k.mu);
-		while (!k.ready[b] && !k.stop)
-			pthread_cond_wait(&k.cv, &k.mu);
-		uint32_t cnt = k.ready[b] ? k.count[b] : 0;
-		pthread_mutex_unlock(&k.mu);
-		if (!cnt)
-			break;
-		if (s->end != k.file_off + done * VB_FMT_BLOCK_STRIDE)
-			rc = vb_err_set(VB_EIO, "internal error: data record interrupted");
-		if (!rc)
-			rc = append_raw(s, k.buf[b], (size_t)cnt * VB_FMT_BLOCK_STRIDE);
-		done += cnt;
-		pthread_mutex_lock(&k.mu);
-		k.ready[b] = 0;
-		if (rc)
-			k.stop = 1;
-		pthread_cond_broadcast(&k.cv);
-		pthread_mutex_unlock(&k.mu);
-	}
-	pthread_join(th, NULL);
-	if (!rc && k.err)
-		rc = vb_err_set(k.err, "%s", k.err_msg);
-	if (!rc && done != nblocks)
-		rc = vb_err_set(VB_EIO, "internal error: copy stopped early");
-	pthread_mutex_destroy(&k.mu);
-	pthread_cond_destroy(&k.cv);
-	for (unsigned i = 0; i < BULK_BUFS; i++)
-		free(k.buf[i]);
-	if (!rc) {
-		s->data_len += nblocks * VB_FMT_BLOCK;
-		s->blk_off = s->end;
-	}
-	return rc;
-}
-
 static enum vb_err to_record(void *arg, const void *p, size_t n)
 {
 	return data_add(arg, p, n);
@@ -2465,8 +2410,29 @@ static enum vb_err to_record(void *arg, const void *p, size_t n)
 enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src,
 				  uint64_t skip, uint64_t n, struct vb_piece *out)
 {
+	return vb_store_append_counted(s, src, skip, n, out, NULL);
+}
+
+static enum vb_err append_copy(struct vb_store *s, const struct vb_piece *src, uint64_t skip,
+			       uint64_t n, struct vb_piece *out, struct vb_lines *lines);
+
+enum vb_err vb_store_append_counted(struct vb_store *s, const struct vb_piece *src,
+				    uint64_t skip, uint64_t n, struct vb_piece *out,
+				    struct vb_lines *lines)
+{
+	s->batching = 1;
+	enum vb_err rc = append_copy(s, src, skip, n, out, lines);
+	s->batching = 0;
+	return rc;
+}
+
+static enum vb_err append_copy(struct vb_store *s, const struct vb_piece *src, uint64_t skip,
+			       uint64_t n, struct vb_piece *out, struct vb_lines *lines)
+{
 	enum vb_err rc;
 
+	if (lines)
+		*lines = vb_lines_unknown();
 	if (skip > src->len || n > src->len - skip)
 		return vb_err_set(VB_ERANGE, "copy beyond the piece");
 	if ((rc = data_begin(s, n, out)))
@@ -2497,21 +2463,17 @@ enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src
 		return rc;
 	/* straight into the pending block: one copy from the page cache */
 	for (uint64_t off = src->start + skip; n;) {
-		if (!s->blk_len && n >= 4 * (uint64_t)VB_FMT_BLOCK) {
-			uint64_t nb = n / VB_FMT_BLOCK;
-			if ((rc = bulk_base(s, off, nb)))
-				return rc;
-			off += nb * VB_FMT_BLOCK;
-			n -= nb * VB_FMT_BLOCK;
-			continue;
-		}
 		size_t got, take = VB_FMT_BLOCK - s->blk_len < n ? VB_FMT_BLOCK - s->blk_len : (size_t)n;
-		if ((rc = vb_io_pread_full(s->base_fd, s->blk + VB_FMT_R_PAYLOAD + s->blk_len, take,
-					   off, &got)))
+		unsigned char *at = pending(s) + VB_FMT_R_PAYLOAD + s->blk_len;
+		if ((rc = vb_io_pread_full(s->base_fd, at, take, off, &got)))
 			return rc;
 		if (got != take)
-			return vb_err_set(VB_EBASE, "base file '%s' is shorter than recorded",
-					  s->base.rel);
+			return vb_store_base_short(s);
+		if (lines) {
+			/* counted while in the CPU's cache */
+			struct vb_lines l = vb_lines_scan(at, take);
+			*lines = lines->known ? vb_lines_cat(lines, &l) : l;
+		}
 		off += take;
 		n -= take;
 		if ((rc = block_filled(s, take)))
@@ -2656,7 +2618,7 @@ static enum vb_err write_ops(struct vb_store *s, const struct vb_op *ops, size_t
 		n += vb_varint_put(e + n, ops[i].len);
 		n += vb_varint_put(e + n, ops[i].len2);
 		for (size_t j = 0; j < n; j++) {
-			s->blk[VB_FMT_R_PAYLOAD + s->blk_len++] = e[j];
+			pending(s)[VB_FMT_R_PAYLOAD + s->blk_len++] = e[j];
 			if (s->blk_len == VB_FMT_BLOCK && (rc = flush_block(s, VB_FMT_REC_OPS)))
 				return rc;
 		}
@@ -2737,6 +2699,7 @@ enum vb_err vb_store_rollback(struct vb_store *s)
 		return VB_OK;
 	s->data_rec = 0;
 	s->blk_len = 0;
+	s->bat_len = 0;
 	s->embed_next = 0;
 	s->lindex_set = 0;
 	s->aux = 0;
@@ -2754,8 +2717,10 @@ enum vb_err vb_store_rollback(struct vb_store *s)
 
 static enum vb_err sync_file(struct vb_store *s)
 {
-	if (s->no_sync)
-		return VB_OK;
+	enum vb_err rc = batch_write(s);
+
+	if (rc || s->no_sync)
+		return rc;
 	if (fdatasync(s->fd) < 0)
 		return vb_err_sys("sync");
 	crash_point("sync");
@@ -3088,52 +3053,22 @@ static uint32_t moved_crc(struct vb_store *k, uint32_t old_crc, uint32_t len, ui
 	return old_crc ^ cd ^ k->zcrc_b;
 }
 
-/* Copy n bytes at `from` in the old file to the end of the new one. */
+/* Copy n bytes at `from` in the old file to the end of the new one
+ * (copy_file_range where the kernel can: lib/fcopy.h). */
 static enum vb_err copy_bytes(struct vb_store *s, struct vb_store *o, uint64_t from, uint64_t n)
 {
-	loff_t in = (loff_t)from, out = (loff_t)s->end;
-	uint64_t left = n;
-	int fallback = 0;
+	uint64_t got;
+	enum vb_err rc;
 
+	if ((rc = batch_write(s)))
+		return rc;
 	s->touched = 1;
-	while (left && !fallback) {
-		ssize_t r = copy_file_range(o->fd, &in, s->fd, &out, left, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-			      errno == EOPNOTSUPP || errno == EBADF || errno == EPERM)) {
-			fallback = 1;
-			break;
-		}
-		if (r < 0)
-			return vb_err_sys("cannot copy into the new store");
-		if (r == 0)
-			return corrupt(from, "store file shorter than its records");
-		left -= (uint64_t)r;
-		crash_point("copy");
-	}
-	if (fallback) {
-		unsigned char *buf = malloc(1 << 20);
-		if (!buf)
-			return vb_err_set(VB_ENOMEM, "out of memory");
-		while (left) {
-			size_t take = left < (1u << 20) ? (size_t)left : 1u << 20, got;
-			enum vb_err rc = vb_io_pread_full(o->fd, buf, take, (uint64_t)in, &got);
-			if (!rc && got != take)
-				rc = corrupt(from, "store file shorter than its records");
-			if (!rc)
-				rc = vb_io_pwrite_full(s->fd, buf, take, (uint64_t)out);
-			if (rc) {
-				free(buf);
-				return rc;
-			}
-			in += (loff_t)take;
-			out += (loff_t)take;
-			left -= take;
-			crash_point("copy");
-		}
-		free(buf);
-	}
+	rc = vb_fcopy(&s->fc, o->fd, from, s->fd, s->end, n, &got);
+	crash_point("copy");
+	if (rc)
+		return rc;
+	if (got != n)
+		return corrupt(from, "store file shorter than its records");
 	s->end += n;
 	s->appended += n;
 	return VB_OK;
@@ -3278,7 +3213,9 @@ enum vb_err vb_store_rewrite_open(struct vb_store *old, struct vb_store **out)
 	}
 	sweep_temps(s);
 	s->rbuf = malloc(VB_FMT_REC_OVERHEAD + VB_FMT_REC_MAX);
-	s->blk = malloc(VB_FMT_BLOCK + VB_FMT_REC_OVERHEAD);
+	/* a batch of one: the rewrite's own writes go straight to the file */
+	s->blk_cap = VB_FMT_BLOCK_STRIDE;
+	s->blk = malloc(s->blk_cap);
 	h = malloc(old->hdr_len);
 	if (!s->rbuf || !s->blk || !h) {
 		rc = vb_err_set(VB_ENOMEM, "out of memory");

@@ -189,6 +189,15 @@ enum vb_err vb_store_commit(struct vb_store *s,
  * record; *out describes the copy. */
 enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src,
 				  uint64_t skip, uint64_t n, struct vb_piece *out);
+/* The same, and *lines (not NULL) gets the line counts of the bytes
+ * copied where the copy could count them on its way (copies from the
+ * base file), unknown otherwise: never an extra pass over them.  Full
+ * blocks of a copy are written 16 at a time (lib/store.c, the batch):
+ * until the next other write, read of them or commit, the file may end
+ * before vb_store_tell. */
+enum vb_err vb_store_append_counted(struct vb_store *s, const struct vb_piece *src,
+				    uint64_t skip, uint64_t n, struct vb_piece *out,
+				    struct vb_lines *lines);
 /* `copy`, made by vb_store_append_piece from the whole base, becomes the
  * embedded base with the next commit: from then on every version reads
  * base pieces from it and the base file is no longer opened. */

@@ -272,10 +272,16 @@ static enum vb_err copy_part(void *arg, const struct vb_piece *p, uint64_t skip,
 		uint64_t room = VB_PTREE_COUNT_PIECE - a->cur.len;
 		uint64_t step = take - k < room ? take - k : room;
 		struct vb_piece part = vb_ptree_piece_part(a->e->t, p, skip + k, step), copy;
-		if (counts && !part.lines.known &&
-		    (rc = vb_ptree_piece_count(a->e->t, &part, &part.lines)))
+		struct vb_lines got;
+		int count = counts && !part.lines.known;
+		/* counted on the way where the copy can (no second pass over
+		 * the bytes), else read and counted */
+		if ((rc = vb_store_append_counted(a->e->s, p, skip + k, step, &copy,
+						  count ? &got : NULL)))
 			break;
-		if ((rc = vb_store_append_piece(a->e->s, p, skip + k, step, &copy)))
+		if (count && got.known)
+			part.lines = got;
+		else if (count && (rc = vb_ptree_piece_count(a->e->t, &part, &part.lines)))
 			break;
 		if (a->cur.len) {
 			a->cur.lines = vb_lines_cat(&a->cur.lines, &part.lines);

@@ -13,7 +13,10 @@
  *     to before, or the new head with exactly the kept versions, the
  *     anchors, and a file that verifies; and the next writer succeeds;
  *   - a reader that opened the store before the compaction still reads
- *     its version afterwards.
+ *     its version afterwards;
+ * and --keep 1 of the store with the embedded base once more with the
+ * copies made by read and write (vb_fcopy_no_range), as where the kernel
+ * refuses copy_file_range.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -24,6 +27,7 @@
 
 #include "check.h"
 #include "content.h"
+#include "fcopy.h"
 #include "files.h"
 #include "io.h"
 #include "rnd.h"
@@ -362,6 +366,13 @@ int main(void)
 		uint64_t keeps[] = {1, 9, head + 1};
 		for (size_t i = 0; i < 3; i++)
 			run(store, keeps[i], &points, &news);
+		if (embed) {
+			/* the copies by read and write, where the kernel
+			 * would not copy_file_range */
+			vb_fcopy_no_range = 1;
+			run(store, 1, &points, &news);
+			vb_fcopy_no_range = 0;
+		}
 		unlink(store);
 	}
 	printf("%u crash points, %u of them after the switch to the new file\n", points, news);

@@ -18,6 +18,13 @@
  *   - verify: a good store passes (record and version counts), one flipped
  *     byte in a data block is reported at that block's offset
  *   - embed: the base copied into the store, then not needed any more
+ *   - copies in batches (vb_store_append_counted): pieces of the base of
+ *     every size and alignment, between bytes from memory and from the
+ *     session's own record, give blocks byte for byte what a block
+ *     written alone holds (payload, length, footer, a CRC-32 computed
+ *     here with zlib), the line counts of the bytes copied, a store that
+ *     verifies; a base shorter than recorded, found in the middle of a
+ *     batch, is an error that leaves the file as it was after rollback
  *   - rewrite: whole blocks copied to a new file, commits written there,
  *     published; an abandoned rewrite leaves nothing behind
  *   - the crash hook: the order of appends and syncs; a commit record cut
@@ -30,6 +37,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <zlib.h>
 
 #include "check.h"
 #include "files.h"
@@ -338,6 +347,26 @@ static struct vb_store *create_v0(const char *p)
 	tree_init(&t, s, NULL, 0);
 	REQUIRE_OK(vb_store_commit(s, write_tree, &t, VB_COMMIT_NO_BASE, &op, 1, "", NULL, 0, &v));
 	REQUIRE(v == 0);
+	return s;
+}
+
+/* A new store at p over a base file bp of the bn bytes at base, its
+ * version 0 their one piece, open for writing. */
+static struct vb_store *create_over(const char *p, const char *bp, const unsigned char *base,
+				    size_t bn)
+{
+	struct vb_store_opts o = opts(1);
+	struct vb_store *s;
+	struct tree t;
+	struct vb_piece bpc = {VB_SRC_BASE, 0, 0, bn, {0, 0, 0, 0, 0, 0}};
+	struct vb_op op = {VB_OP_CREATE, 0, bn, 0};
+
+	write_file(bp, base, bn);
+	o.create = 1;
+	o.base = bp;
+	REQUIRE_OK(vb_store_open(p, &o, &s));
+	tree_init(&t, s, &bpc, 1);
+	CHECK_EQ_U64(commit_tree(s, &t, &op, 1, ""), 0);
 	return s;
 }
 
@@ -763,8 +792,6 @@ static void test_data(void)
 	char *p = keep(tmp_path("data.vb")), *bp = keep(tmp_path("base2.bin"));
 	size_t total = 0;
 	struct vb_store *s;
-	struct vb_store_opts o = opts(1);
-	struct tree t;
 	struct vb_store_stats st;
 
 	for (size_t i = 0; i < nchunks; i++)
@@ -773,15 +800,8 @@ static void test_data(void)
 	REQUIRE(d && buf && base);
 	rnd_bytes(d, total);
 	rnd_bytes(base, bn);
-	write_file(bp, base, bn);
-
-	o.create = 1;
-	o.base = bp;
-	REQUIRE_OK(vb_store_open(p, &o, &s));
+	s = create_over(p, bp, base, bn);
 	struct vb_piece bpc = {VB_SRC_BASE, 0, 0, bn, {0, 0, 0, 0, 0, 0}};
-	struct vb_op op = {VB_OP_CREATE, 0, bn, 0};
-	tree_init(&t, s, &bpc, 1);
-	CHECK_EQ_U64(commit_tree(s, &t, &op, 1, ""), 0);
 
 	/* the session's data record: contiguous pieces */
 	uint64_t rec = vb_store_tell(s), at = 0;
@@ -891,6 +911,119 @@ static void test_data(void)
 	free(d);
 	free(buf);
 	free(base);
+	free(p);
+	free(bp);
+}
+
+/* -------------------------------------------------------------- copies */
+
+/* The data record at `rec` of the store file at p holds the n bytes at
+ * want in blocks each framed and checksummed as the format says (the
+ * CRC-32 computed here, with zlib, over the bytes in the file). */
+static void check_blocks(const char *p, uint64_t rec, const unsigned char *want, uint64_t n)
+{
+	size_t size;
+	unsigned char *file = slurp(p, &size);
+
+	for (uint64_t k = 0; k * B < n; k++) {
+		uint64_t off = rec + k * STRIDE;
+		uint32_t len = n - k * B < B ? (uint32_t)(n - k * B) : B;
+		REQUIRE(off + len + OVERHEAD <= size);
+		const unsigned char *r = file + off, *f = r + 4 + len;
+		CHECK_EQ_U64(vb_le_get32(r), len);
+		CHECK(!memcmp(r + 4, want + k * B, len));
+		uLong c = crc32(0, r, 4 + len + 12);
+		c = crc32(c, f + 16, 16);
+		CHECK_EQ_U64(vb_le_get32(f + 12), c);
+		CHECK_EQ_U64(vb_le_get32(f), 0x66724256u);
+		CHECK(f[4] == 1 && f[5] == 0);
+		CHECK_EQ_U64(vb_le_get32(f + 8), len);
+		CHECK_EQ_U64(vb_le_get64(f + 16), off);
+	}
+	free(file);
+}
+
+static void test_copies(void)
+{
+	const size_t bn = 40 * B + 12345;
+	char *p = keep(tmp_path("copies.vb")), *bp = keep(tmp_path("copies.bin"));
+	struct vb_store *s;
+	struct report r;
+	struct vb_verify_stats st;
+	unsigned char *base = malloc(bn), *want = malloc(4 * bn), *buf = malloc(4 * bn);
+	REQUIRE(base && want && buf);
+	/* lines of random lengths, some ending in \r\n, some a lone \r */
+	rnd_bytes(base, bn);
+	for (size_t i = 0; i < bn; i++)
+		base[i] = base[i] % 61 == 0 ? '\n' : base[i] % 97 == 0 ? '\r' : base[i];
+	s = create_over(p, bp, base, bn);
+	struct vb_piece bpc = {VB_SRC_BASE, 0, 0, bn, {0, 0, 0, 0, 0, 0}};
+
+	/* copies that start inside a block and end inside another, one of
+	 * more than a batch (16 blocks), single bytes, whole blocks at a
+	 * block's start; bytes from memory and from the session's own
+	 * record (read back while its blocks wait in the batch) between */
+	const struct { uint64_t skip, n; } cuts[] = {
+		{3, 100}, {B - 7, 20 * B + 11}, {0, 1}, {bn - 1, 1}, {5 * B, 2 * B},
+		{17, 3 * B}, {0, bn}, {12345, 17}};
+	struct vb_piece pcs[32];
+	size_t npcs = 0;
+	uint64_t total = 0, rec = vb_store_tell(s);
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		struct vb_lines l;
+		REQUIRE_OK(vb_store_append_counted(s, &bpc, cuts[i].skip, cuts[i].n, &pcs[npcs], &l));
+		CHECK_EQ_U64(pcs[npcs].rec, rec);
+		CHECK_EQ_U64(pcs[npcs].start, total);
+		memcpy(want + total, base + cuts[i].skip, cuts[i].n);
+		struct vb_lines e = vb_lines_scan(base + cuts[i].skip, cuts[i].n);
+		CHECK(l.known && l.lf == e.lf && l.cr == e.cr && l.crlf == e.crlf &&
+		      l.head_lf == e.head_lf && l.tail_cr == e.tail_cr);
+		total += cuts[i].n;
+		npcs++;
+		if (i == 2) {
+			REQUIRE_OK(vb_store_append(s, "memory", 6, &pcs[npcs++]));
+			memcpy(want + total, "memory", 6);
+			total += 6;
+		}
+		if (i == 5) {
+			/* from the session's own record: 9 blocks back */
+			struct vb_piece own = {VB_SRC_DATA, rec, total - 9 * B - 5, 2 * B + 3,
+					       {0, 0, 0, 0, 0, 0}};
+			REQUIRE_OK(vb_store_append_counted(s, &own, 0, own.len, &pcs[npcs++], NULL));
+			memcpy(want + total, want + own.start, own.len);
+			total += own.len;
+		}
+	}
+	CHECK_EQ_U64(vb_store_tell(s), rec + total / B * STRIDE);
+	CHECK_EQ_U64(commit_pieces(s, pcs, npcs), 1);
+	CHECK_OK(verify(s, NULL, &r, &st));
+	CHECK(r.problems == 0);
+	vb_store_close(s);
+	check_blocks(p, rec, want, total);
+	s = open_store(p, 0);
+	read_version(s, vb_store_head(s), buf);
+	CHECK(!memcmp(buf, want, total));
+	vb_store_close(s);
+
+	/* the base ends early, in the second batch of a copy: an error
+	 * (VB_EBASE), and after rollback the file is as it was */
+	size_t n0;
+	unsigned char *before = slurp(p, &n0);
+	s = open_store(p, 1);
+	REQUIRE(truncate(bp, 20 * B + 100) == 0);
+	struct vb_piece c;
+	REQUIRE_OK(vb_store_append_counted(s, &bpc, 0, 3 * B, &c, NULL));
+	CHECK(vb_store_append_counted(s, &bpc, 0, bn, &c, NULL) == VB_EBASE);
+	CHECK(strstr(vb_err_detail(), "shorter than recorded") != NULL);
+	CHECK(file_size(p) > n0);
+	CHECK_OK(vb_store_rollback(s));
+	CHECK(same_file(p, before, n0));
+	vb_store_close(s);
+	CHECK(same_file(p, before, n0));
+	free(before);
+	free(base);
+	free(want);
+	free(buf);
 	free(p);
 	free(bp);
 }
@@ -2184,6 +2317,7 @@ int main(void)
 	test_errors();
 	test_verify();
 	test_embed();
+	test_copies();
 	test_rewrite();
 	test_crash_hook();
 	if (check_failures)
