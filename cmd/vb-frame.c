@@ -114,7 +114,7 @@ static struct poptOption framing_options[] = {
 	{"null", '0', POPT_ARG_NONE, &cmdline.null, 0,
 	 "records end with a NUL byte (in the input only; -z: in and out)", NULL},
 	{"length-prefix", 'L', POPT_ARG_STRING, &cmdline.length, 0,
-	 "records carry a length field: u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le or varint",
+	 "records carry a length field: u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint, or ASCII digits: netstring, syslog (RFC 6587), pkt-line (git), dec:C or hex:C (digits ended by the byte C)",
 	 "SPEC"},
 	{"length-offset", 0, POPT_ARG_STRING, &cmdline.length_offset, 0,
 	 "bytes before the length field (default 0)", "N"},
@@ -592,14 +592,19 @@ static enum vb_err emit(struct frame_run *r, const struct input *in, const struc
 	} else if (r->keep) {
 		rc = out_sbuf(o, b, v, at, fr->total);
 	} else if (r->to_length) {
-		unsigned char h[10];
+		unsigned char h[VB_LENSPEC_MAX];
 		size_t hn;
+		int trailer = vb_lenspec_trailer(&r->to_spec);
 		if ((rc = vb_lenspec_encode(&r->to_spec, len, h, &hn))) {
 			vb_err_prefix("%s", rec_at(r, r->cur_record, base));
 			return rc;
 		}
 		if (!(rc = out_write(o, h, hn)))
 			rc = out_sbuf(o, b, v, at + fr->skip, len);
+		if (!rc && trailer >= 0) {
+			unsigned char t = (unsigned char)trailer;
+			rc = out_write(o, &t, 1);
+		}
 	} else {
 		if (!(rc = out_sbuf(o, b, v, at + fr->skip, len)))
 			rc = out_write(o, r->out_delim, r->out_delim_len);
@@ -1395,7 +1400,7 @@ static void setup_length(struct frame_run *r, const struct frame_opts *o)
 		cli_usage("%s", vb_err_detail());
 	r->header_room = sp.offset > UINT64_MAX / 2 || sp.strip > UINT64_MAX / 2
 				 ? UINT64_MAX
-				 : sp.offset + sp.strip + 16;
+				 : sp.offset + sp.strip + VB_LENSPEC_MAX + 8;
 	if (o->last)
 		cli_usage("--last needs delimiter framing");
 	r->is_length = 1;

@@ -180,6 +180,43 @@ enum vb_err vb_unescape(const char *s, unsigned char **out, size_t *n)
 	return VB_OK;
 }
 
+/* The ASCII forms of vb_lenspec_parse. */
+static int text_spec(const char *s, struct vb_lenspec *spec)
+{
+	memset(spec, 0, sizeof *spec);
+	spec->term = spec->trailer = -1;
+	if (!strcmp(s, "netstring")) {
+		spec->text = VB_LEN_DEC;
+		spec->term = ':';
+		spec->trailer = ',';
+		spec->canonical = 1;
+	} else if (!strcmp(s, "syslog")) {
+		spec->text = VB_LEN_DEC;
+		spec->term = ' ';
+		spec->canonical = 1;
+	} else if (!strcmp(s, "pkt-line")) {
+		spec->text = VB_LEN_HEX;
+		spec->digits = 4;
+		spec->adjust = -4;
+		spec->small = 4;
+	} else if (!strncmp(s, "dec:", 4) || !strncmp(s, "hex:", 4)) {
+		unsigned char *t;
+		size_t n;
+		if (vb_unescape(s + 4, &t, &n))
+			return 0;
+		int one = n == 1 && !(t[0] >= '0' && t[0] <= '9') &&
+			  !(s[0] == 'h' && ((t[0] | 0x20) >= 'a' && (t[0] | 0x20) <= 'f'));
+		spec->term = t[0];
+		free(t);
+		if (!one)
+			return 0;
+		spec->text = s[0] == 'd' ? VB_LEN_DEC : VB_LEN_HEX;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 enum vb_err vb_lenspec_parse(const char *s, struct vb_lenspec *spec)
 {
 	static const struct {
@@ -196,15 +233,59 @@ enum vb_err vb_lenspec_parse(const char *s, struct vb_lenspec *spec)
 			memset(spec, 0, sizeof *spec);
 			spec->size = t[i].size;
 			spec->big_endian = t[i].big;
+			spec->term = spec->trailer = -1;
 			return VB_OK;
 		}
-	return vb_err_set(VB_EINVAL, "unknown length prefix '%s' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le or varint)",
+	if (text_spec(s, spec))
+		return VB_OK;
+	return vb_err_set(VB_EINVAL, "unknown length prefix '%s' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint, netstring, syslog, pkt-line, dec:C or hex:C with C one byte that is not a digit)",
 			  s);
+}
+
+int vb_lenspec_trailer(const struct vb_lenspec *spec)
+{
+	return spec->text ? spec->trailer : -1;
+}
+
+/* An ASCII field: the digits of `v` (the base's, `width` of them with
+ * leading zeros, or as many as needed), then the terminator. */
+static enum vb_err encode_text(const struct vb_lenspec *spec, uint64_t len, unsigned char *out,
+			       size_t *n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned base = spec->text == VB_LEN_HEX ? 16 : 10;
+	uint64_t mag = spec->adjust < 0 ? 0 - (uint64_t)spec->adjust : (uint64_t)spec->adjust;
+	uint64_t v;
+	char d[24];
+	size_t k = 0, w;
+
+	/* the field holds len minus the adjustment the reader adds */
+	if (spec->adjust < 0 ? __builtin_add_overflow(len, mag, &v) : len < mag)
+		return vb_err_set(VB_ERANGE, "a record of %llu bytes does not fit the length field",
+				  (unsigned long long)len);
+	if (spec->adjust >= 0)
+		v = len - mag;
+	do {
+		d[k++] = hex[v % base];
+		v /= base;
+	} while (v);
+	w = spec->digits ? spec->digits : k;
+	if (k > w)
+		return vb_err_set(VB_ERANGE, "a record of %llu bytes does not fit a %u-digit length field",
+				  (unsigned long long)len, spec->digits);
+	for (size_t i = 0; i < w; i++)
+		out[i] = (unsigned char)(i < w - k ? '0' : d[w - 1 - i]);
+	if (spec->term >= 0)
+		out[w++] = (unsigned char)spec->term;
+	*n = w;
+	return VB_OK;
 }
 
 enum vb_err vb_lenspec_encode(const struct vb_lenspec *spec, uint64_t len, unsigned char *out,
 			      size_t *n)
 {
+	if (spec->text)
+		return encode_text(spec, len, out, n);
 	if (!spec->size) {
 		*n = vb_varint_put(out, len);
 		return VB_OK;
@@ -298,9 +379,12 @@ enum vb_err vb_framer_length(const struct vb_lenspec *spec, struct vb_framer **o
 	struct vb_framer *f = NULL;
 	enum vb_err rc;
 
-	if (spec->size != 0 && spec->size != 1 && spec->size != 2 && spec->size != 3 &&
-	    spec->size != 4 && spec->size != 8)
+	if (!spec->text && spec->size != 0 && spec->size != 1 && spec->size != 2 &&
+	    spec->size != 3 && spec->size != 4 && spec->size != 8)
 		return vb_err_set(VB_EINVAL, "a length field is 1, 2, 3, 4 or 8 bytes, or a varint");
+	if (spec->text && (spec->text > VB_LEN_HEX || spec->digits > 16 ||
+			   (!spec->digits && spec->term < 0)))
+		return vb_err_set(VB_EINVAL, "an ASCII length field has 1 to 16 digits, or a terminator");
 	if ((rc = framer_new(K_LENGTH, &f)))
 		return rc;
 	f->spec = *spec;
@@ -603,12 +687,58 @@ static enum vb_err bad_frame(const char *fmt, unsigned long long a, unsigned lon
 	return vb_err_set(VB_EINVAL, fmt, a, b);
 }
 
+/* An ASCII field at h[0, have): its value and length (digits and
+ * terminator) in *used; VB_ENEEDMORE if it may go on past `have`,
+ * VB_EINVAL if malformed. */
+/* The value of digit c in `base` (10 or 16), or -1. */
+static int digit(unsigned c, unsigned base)
+{
+	if (c >= '0' && c <= '9')
+		return (int)(c - '0');
+	if (base == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (int)((c | 0x20) - 'a' + 10);
+	return -1;
+}
+
+static enum vb_err read_text(const struct vb_lenspec *sp, const unsigned char *h, size_t have,
+			     uint64_t *value, size_t *used)
+{
+	unsigned base = sp->text == VB_LEN_HEX ? 16 : 10;
+	size_t most = sp->digits ? sp->digits : base == 16 ? 16 : 20, i;
+	uint64_t v = 0;
+	int d;
+
+	for (i = 0; i < have && i < most && (d = digit(h[i], base)) >= 0; i++)
+		if (__builtin_mul_overflow(v, base, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)d, &v))
+			return vb_err_set(VB_EINVAL, "length field: the number does not fit 64 bits");
+	if (i == have && (i < most || sp->term >= 0))
+		return VB_ENEEDMORE;
+	if (sp->digits && i < sp->digits)
+		return vb_err_set(VB_EINVAL, "length field: byte 0x%02x where a %s digit belongs",
+				  h[i], base == 16 ? "hex" : "decimal");
+	if (i == most && !sp->digits && digit(h[i], base) >= 0)
+		return vb_err_set(VB_EINVAL, "length field: more than %zu digits", most);
+	if (sp->term >= 0) {
+		if (!i || h[i] != (unsigned char)sp->term)
+			return vb_err_set(VB_EINVAL, "length field: byte 0x%02x where a %s digit%s belongs",
+					  h[i], base == 16 ? "hex" : "decimal",
+					  i ? " or its terminator" : "");
+		i++;
+	}
+	if (sp->canonical && h[0] == '0' && i > 2)
+		return vb_err_set(VB_EINVAL, "length field: a leading zero");
+	*value = v;
+	*used = i;
+	return VB_OK;
+}
+
 static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int eof,
 			       struct vb_frame *fr)
 {
 	const struct vb_lenspec *sp = &f->spec;
 	size_t len = vb_sbuf_len(b), used = 0;
-	unsigned char h[10];
+	unsigned char h[VB_LENSPEC_MAX];
 	uint64_t value = 0;
 	enum vb_err rc;
 
@@ -621,9 +751,15 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 	 * skipped, and the answer does not depend on how much had arrived. */
 	if (sp->offset > len)
 		goto short_frame;
-	size_t have = len - (size_t)sp->offset < 10 ? len - (size_t)sp->offset : 10;
+	size_t have = len - (size_t)sp->offset < sizeof h ? len - (size_t)sp->offset : sizeof h;
 	vb_sbuf_peek(b, (size_t)sp->offset, h, have);
-	if (!sp->size) {
+	if (sp->text) {
+		rc = read_text(sp, h, have, &value, &used);
+		if (rc == VB_ENEEDMORE)
+			goto short_frame;
+		if (rc)
+			return rc;
+	} else if (!sp->size) {
 		rc = vb_read_varint(h, have, 0, &value, &used);
 		if (rc == VB_ENEEDMORE)
 			goto short_frame;
@@ -638,6 +774,13 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 	uint64_t hdr = sp->offset + used, frame;
 	/* |adjust| in unsigned arithmetic: -INT64_MIN does not fit int64_t */
 	uint64_t mag = sp->adjust < 0 ? 0 - (uint64_t)sp->adjust : (uint64_t)sp->adjust;
+	/* an ASCII format's trailer closes the frame after the record */
+	uint64_t tail = sp->text && sp->trailer >= 0;
+	if (value < sp->small) {
+		/* a special packet: the field alone, no data */
+		mag = tail = 0;
+		value = 0;
+	}
 	if (sp->adjust < 0 && value < mag)
 		return bad_frame("length %llu adjusted by -%llu is negative",
 				 (unsigned long long)value, (unsigned long long)mag);
@@ -645,15 +788,16 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 	if (sp->adjust > 0 && adj < value)
 		return bad_frame("length %llu adjusted by %llu overflows 64 bits",
 				 (unsigned long long)value, (unsigned long long)mag);
-	if (__builtin_add_overflow(adj, hdr, &frame))
+	if (__builtin_add_overflow(adj, hdr + tail, &frame))
 		return bad_frame("length %llu plus its %llu header bytes overflows 64 bits",
 				 (unsigned long long)adj, (unsigned long long)hdr);
 	uint64_t strip = sp->strip_set ? sp->strip : hdr;
-	if (strip > frame)
+	if (strip > frame - tail)
 		return bad_frame("cannot strip %llu bytes from a %llu-byte frame",
 				 (unsigned long long)strip, (unsigned long long)frame);
 	fr->skip = (size_t)strip;
-	fr->len = (size_t)(frame - strip);
+	fr->len = (size_t)(frame - strip - tail);
+	fr->delim = (size_t)tail;
 	if (len < frame && eof) {
 		/* end of input inside a frame whose header is complete: the
 		 * rest, past what would be stripped, is a truncated record (too
@@ -669,10 +813,19 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 		return vb_err_set(VB_EFRAME, "frame of %llu bytes is larger than the maximum (%llu)",
 				  (unsigned long long)frame, (unsigned long long)f->max);
 	}
-	if (fr->unterminated)
+	if (fr->unterminated) {
+		fr->delim = 0;
 		return VB_OK;
+	}
 	if (len < frame)
 		return VB_ENEEDMORE;
+	if (tail) {
+		unsigned char t;
+		vb_sbuf_peek(b, (size_t)frame - 1, &t, 1);
+		if (t != (unsigned char)sp->trailer)
+			return vb_err_set(VB_EINVAL, "byte 0x%02x after the %llu-byte record where '%c' belongs",
+					  t, (unsigned long long)fr->len, sp->trailer);
+	}
 	fr->total = (size_t)frame;
 	return VB_OK;
 

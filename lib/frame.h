@@ -12,10 +12,15 @@
  *              next read is one "\r\n", never "\r" plus a stray "\n"); at
  *              end of input the rest is a final, unterminated record;
  *   length     a length field of 1, 2, 3, 4 or 8 bytes, big or little
- *              endian, or an unsigned LEB128 varint, at a field offset; the
- *              frame is offset + field + value + adjustment bytes long (the
- *              convention of Netty's LengthFieldBasedFrameDecoder), and the
- *              first `strip` bytes of it are not part of the record;
+ *              endian, an unsigned LEB128 varint, or ASCII digits (decimal
+ *              or hex, a fixed number of them or up to a terminator byte:
+ *              netstrings, RFC 6587 octet counting, git's pkt-line), at a
+ *              field offset; the frame is offset + field + value +
+ *              adjustment bytes long (the convention of Netty's
+ *              LengthFieldBasedFrameDecoder), plus a trailer byte that
+ *              must follow the record where the format has one (a
+ *              netstring's ','), and the first `strip` bytes of it are not
+ *              part of the record;
  *   fixed      records of N bytes; a shorter last one is unterminated.
  *
  * The result does not depend on how the input was cut into reads.
@@ -70,7 +75,9 @@ enum vb_err vb_unescape(const char *s, unsigned char **out, size_t *n);
 
 /* ------------------------------------------------------------- framers */
 
-/* A length prefix: size 1, 2, 3, 4, 8, or 0 for a varint. */
+/* A length prefix: binary (size 1, 2, 3, 4, 8, or 0 for a varint), or
+ * ASCII digits (text). */
+enum { VB_LEN_BINARY, VB_LEN_DEC, VB_LEN_HEX };
 struct vb_lenspec {
 	unsigned size;
 	int big_endian;
@@ -78,15 +85,35 @@ struct vb_lenspec {
 	int64_t adjust;      /* added to the field's value: any int64_t, INT64_MIN too */
 	uint64_t strip;      /* bytes at the frame's start not in the record */
 	int strip_set;       /* 0: strip defaults to offset + field size */
+	/* ASCII lengths */
+	unsigned text;       /* VB_LEN_BINARY, or the digits' base */
+	unsigned digits;     /* exactly this many digits; 0: 1 to 20 (16 hex) */
+	int term;            /* the byte that ends the digits (part of the field), or -1 */
+	int trailer;         /* a byte the frame ends with, after the record, or -1 */
+	int canonical;       /* no leading zeros (a netstring's, syslog's rule) */
+	unsigned small;      /* a value below this is a frame of the field alone
+			      * (pkt-line: 0000 flush, 0001 delim, 0002 end) */
 };
 
+/* The most bytes vb_lenspec_encode writes. */
+#define VB_LENSPEC_MAX 24u
+
 /* Parse "u8", "u16be", "u16le", "u24be", "u24le", "u32be", "u32le",
- * "u64be", "u64le" or "varint". */
+ * "u64be", "u64le", "varint", or an ASCII form: "netstring" (decimal
+ * digits, ':', the record, ','), "syslog" (RFC 6587 octet counting:
+ * decimal digits, ' ', the message), "pkt-line" (git: 4 hex digits
+ * counting themselves, 0000-0003 special packets of no data), "dec:C" or
+ * "hex:C" (digits ended by the byte C, written with vb_unescape's
+ * escapes). */
 enum vb_err vb_lenspec_parse(const char *s, struct vb_lenspec *spec);
-/* Encode `len` as the spec's field (no offset) into out (at most 10
- * bytes); VB_ERANGE if it does not fit the field. */
+/* Encode `len` as the spec's field (no offset) into out (at most
+ * VB_LENSPEC_MAX bytes); VB_ERANGE if it does not fit the field.  An ASCII
+ * field holds len minus the adjustment (pkt-line: len + 4); its trailer,
+ * if any, follows the record (vb_lenspec_trailer). */
 enum vb_err vb_lenspec_encode(const struct vb_lenspec *spec, uint64_t len, unsigned char *out,
 			      size_t *n);
+/* The byte a frame of this spec ends with after its record, or -1. */
+int vb_lenspec_trailer(const struct vb_lenspec *spec);
 
 struct vb_frame {
 	size_t skip;        /* bytes before the record (stripped header) */

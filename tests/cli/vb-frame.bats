@@ -217,6 +217,112 @@ line>'
 	assert_equal "$stderr" 'vb-frame: in.u16be: the last frame (record 1 at offset 0) is truncated'
 }
 
+@test "-L netstring, syslog, pkt-line, dec:C, hex:C: ASCII lengths, records as written, --to-length-prefix round trips" {
+	printf '12:hello world!,0:,3:abc,' > n
+	run -0 vb-frame -L netstring n
+	assert_output $'hello world!\n\nabc'
+	run -0 vb-frame -L netstring -i -k n
+	assert_output $'0\t16\n16\t3\n19\t6'
+	run -0 vb-frame -L netstring -i n
+	assert_output $'3\t12\n18\t0\n21\t3'
+	run -0 vb-frame -L netstring -c n
+	assert_output 3
+	# re-framed and back, each form; a netstring's ',' is written after the record
+	printf 'one\ntwo two\n\nthree\n' > lines
+	for f in netstring syslog pkt-line 'dec:\n' 'hex:;'; do
+		vb-frame --to-length-prefix "$f" lines > framed
+		run -0 vb-frame -L "$f" framed
+		assert_output "$(cat lines)"
+		cmp <(vb-frame -L "$f" -k framed) framed
+	done
+	run -0 vb-frame --to-length-prefix netstring lines
+	assert_output '3:one,7:two two,0:,5:three,'
+	run -0 vb-frame --to-length-prefix pkt-line lines
+	assert_output '0007one000btwo two00040009three'
+	run -0 vb-frame --to-length-prefix 'dec:\n' lines
+	assert_output $'3\none7\ntwo two0\n5\nthree'
+	# --length-offset and --strip apply: a type byte before a netstring
+	printf 'T3:abc,U1:x,' > t
+	run -0 vb-frame -L netstring --length-offset 1 t
+	assert_output $'abc\nx'
+	run -0 vb-frame -L netstring --length-offset 1 --strip 0 t
+	assert_output $'T3:abc\nU1:x'
+}
+
+@test "-L pkt-line on what git writes, -L syslog on what logger --octet-count sends" {
+	# git's own pkt-lines: the refs a server advertises, then a flush
+	git init -q repo
+	git -C repo -c user.name=t -c user.email=t@t commit -q --allow-empty -m one
+	git -C repo branch side
+	git upload-pack --stateless-rpc --advertise-refs repo > adv
+	run -0 vb-frame -L pkt-line -c adv
+	assert_output 4 # HEAD (with capabilities), master or main, side, the flush
+	run -0 vb-frame -L pkt-line -n 3 adv
+	assert_output --regexp '^[0-9a-f]{40} refs/heads/side$'
+	run -0 vb-frame -L pkt-line -i -k -n 4 adv
+	assert_output "$(( $(stat -c %s adv) - 4 ))	4"
+	# RFC 6587 octet counting from logger, over TCP to a listener that
+	# keeps the bytes
+	command -v logger > /dev/null || skip 'logger (util-linux) is not installed'
+	python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+with open(sys.argv[1], "wb") as f:
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        f.write(d)
+' sys.out > port &
+	pid=$!
+	for ((k = 0; k < 100; k++)); do [ -s port ] && break; sleep 0.05; done
+	printf 'first message\nsecond, with a comma\n' |
+		logger -T -n 127.0.0.1 -P "$(cat port)" --octet-count -t vbtest
+	wait "$pid"
+	run -0 vb-frame -L syslog -c sys.out
+	assert_output 2
+	run -0 vb-frame -L syslog sys.out
+	assert_line --index 0 --regexp '^<13>1 .* vbtest .* first message$'
+	assert_line --index 1 --regexp '^<13>1 .* second, with a comma$'
+}
+
+@test "ASCII lengths: malformed fields are errors naming the record; a cut-off frame follows --final; usage errors" {
+	printf '3:abc,5:hello;' > n
+	run -1 --separate-stderr vb-frame -L netstring n
+	assert_output abc
+	assert_equal "$stderr" "vb-frame: n: record 2 at offset 6: byte 0x3b after the 5-byte record where ',' belongs"
+	printf '03:abc,' > z
+	run -1 --separate-stderr vb-frame -L netstring z
+	assert_equal "$stderr" 'vb-frame: z: record 1 at offset 0: length field: a leading zero'
+	printf 'x:abc,' > x
+	run -1 --separate-stderr vb-frame -L netstring x
+	assert_equal "$stderr" 'vb-frame: x: record 1 at offset 0: length field: byte 0x78 where a decimal digit belongs'
+	printf '123456789012345678901:' > long
+	run -1 --separate-stderr vb-frame -L netstring long
+	assert_equal "$stderr" 'vb-frame: long: record 1 at offset 0: length field: more than 20 digits'
+	printf '00zzdata' > p
+	run -1 --separate-stderr vb-frame -L pkt-line p
+	assert_equal "$stderr" 'vb-frame: p: record 1 at offset 0: length field: byte 0x7a where a hex digit belongs'
+	# the input ends inside a frame: the incomplete last record, --final decides
+	printf '3:abc,10:short' > cut
+	run -1 --separate-stderr vb-frame -L netstring cut
+	assert_output abc
+	assert_equal "$stderr" 'vb-frame: cut: the last frame (record 2 at offset 6) is truncated'
+	run -0 vb-frame -L netstring --final=drop cut
+	assert_output abc
+	# a record too large for pkt-line's four digits
+	head -c 70000 /dev/zero | tr '\0' 'a' > big
+	run -1 --separate-stderr vb-frame --to-length-prefix pkt-line big
+	assert_equal "$stderr" 'vb-frame: big: record 1 at offset 0: a record of 70000 bytes does not fit a 4-digit length field'
+	# unknown forms: the list of those there are
+	for spec in dec:5 'hex:a' 'dec:ab' dec: netstrings; do
+		run vb-frame -L "$spec" n
+		assert_usage_error vb-frame "invalid --length-prefix: unknown length prefix '$spec' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint, netstring, syslog, pkt-line, dec:C or hex:C with C one byte that is not a digit)"
+	done
+}
+
 @test "--length-offset and --strip" {
 	# a two-byte tag, then a big-endian u16 length
 	printf 'HH\0\003abcTT\0\001z' > in

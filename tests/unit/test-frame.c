@@ -479,6 +479,118 @@ static void length_prefix(void)
 	CHECK(vb_lenspec_parse("u12", &sp) == VB_EINVAL);
 }
 
+/* ASCII length fields: each form encodes random records that frame back
+ * the same however the input is cut; netstring's ',' is checked; pkt-line's
+ * 0000-0003 are records of no data; malformed fields are errors that say
+ * what was wrong; vb_lenspec_parse takes dec:C and hex:C and refuses a
+ * digit as C. */
+static void text_lengths(void)
+{
+	static const char *forms[] = {"netstring", "syslog", "pkt-line", "dec:\\n", "hex:;"};
+	struct vb_lenspec sp;
+	struct vb_framer *f;
+	struct vb_frame fr[64];
+	size_t nf;
+	enum vb_err last;
+
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		unsigned char in[4096], h[VB_LENSPEC_MAX];
+		size_t n = 0, lens[20];
+		REQUIRE_OK(vb_lenspec_parse(forms[i], &sp));
+		REQUIRE_OK(vb_framer_length(&sp, &f));
+		int tr = vb_lenspec_trailer(&sp);
+		for (size_t k = 0; k < 20; k++) {
+			size_t hn, l = k == 3 ? 0 : rnd(150);
+			REQUIRE_OK(vb_lenspec_encode(&sp, l, h, &hn));
+			memcpy(in + n, h, hn);
+			n += hn;
+			for (size_t j = 0; j < l; j++)
+				in[n++] = (unsigned char)rnd(256);
+			if (tr >= 0)
+				in[n++] = (unsigned char)tr;
+			lens[k] = l;
+		}
+		for (size_t cut = 1; cut <= 40; cut += 3) {
+			lp_stream(f, in, n, cut, fr, &nf, &last);
+			CHECK(last == VB_OK && nf == 20);
+			size_t at = 0;
+			for (size_t k = 0; k < nf && k < 20; k++) {
+				CHECK_EQ_U64(fr[k].len, lens[k]);
+				CHECK_EQ_U64(fr[k].delim, tr >= 0);
+				CHECK_EQ_U64(fr[k].total, fr[k].skip + fr[k].len + fr[k].delim);
+				at += fr[k].total;
+			}
+			CHECK_EQ_U64(at, n);
+		}
+		vb_framer_free(f);
+	}
+	/* the fields as written */
+	size_t hn;
+	unsigned char h[VB_LENSPEC_MAX];
+	REQUIRE_OK(vb_lenspec_parse("netstring", &sp));
+	REQUIRE_OK(vb_lenspec_encode(&sp, 12, h, &hn));
+	CHECK(hn == 3 && !memcmp(h, "12:", 3) && vb_lenspec_trailer(&sp) == ',');
+	REQUIRE_OK(vb_lenspec_parse("syslog", &sp));
+	REQUIRE_OK(vb_lenspec_encode(&sp, 0, h, &hn));
+	CHECK(hn == 2 && !memcmp(h, "0 ", 2) && vb_lenspec_trailer(&sp) == -1);
+	REQUIRE_OK(vb_lenspec_parse("pkt-line", &sp));
+	REQUIRE_OK(vb_lenspec_encode(&sp, 6, h, &hn));
+	CHECK(hn == 4 && !memcmp(h, "000a", 4));
+	REQUIRE_OK(vb_lenspec_encode(&sp, 0xfffb, h, &hn));
+	CHECK(hn == 4 && !memcmp(h, "ffff", 4));
+	CHECK(vb_lenspec_encode(&sp, 0xfffc, h, &hn) == VB_ERANGE);
+	/* pkt-line's special packets: a flush between two lines */
+	const unsigned char pk[] = "0009abcde00000001000600";
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	lp_stream(f, pk, sizeof pk - 1, 5, fr, &nf, &last);
+	CHECK(last == VB_OK && nf == 4);
+	CHECK(fr[0].len == 5 && fr[1].len == 0 && fr[1].total == 4 && fr[2].total == 4 &&
+	      fr[3].len == 2 && fr[3].total == 6);
+	vb_framer_free(f);
+	/* malformed fields */
+	static const struct {
+		const char *form, *in, *why;
+	} bad[] = {
+		{"netstring", "5:hello;", "where ',' belongs"},
+		{"netstring", "05:hello,", "a leading zero"},
+		{"netstring", ":,", "where a decimal digit belongs"},
+		{"netstring", "x5:hello,", "where a decimal digit belongs"},
+		{"netstring", "5;hello,", "or its terminator"},
+		{"netstring", "123456789012345678901:", "more than 20 digits"},
+		{"netstring", "99999999999999999999:", "does not fit 64 bits"},
+		{"syslog", "3:abc", "or its terminator"},
+		{"pkt-line", "00g4", "where a hex digit belongs"},
+		{"hex:;", "fffffffffffffffff;", "more than 16 digits"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		REQUIRE_OK(vb_lenspec_parse(bad[i].form, &sp));
+		REQUIRE_OK(vb_framer_length(&sp, &f));
+		lp_stream(f, (const unsigned char *)bad[i].in, strlen(bad[i].in), 64, fr, &nf, &last);
+		CHECK(last == VB_EINVAL);
+		if (!strstr(vb_err_detail(), bad[i].why)) {
+			fprintf(stderr, "%s on '%s': %s\n", bad[i].form, bad[i].in, vb_err_detail());
+			CHECK(0);
+		}
+		vb_framer_free(f);
+	}
+	/* the end of input inside a field or a frame: the incomplete last record */
+	REQUIRE_OK(vb_lenspec_parse("netstring", &sp));
+	REQUIRE_OK(vb_framer_length(&sp, &f));
+	lp_stream(f, (const unsigned char *)"3:ab", 4, 1, fr, &nf, &last);
+	CHECK(last == VB_OK && nf == 1 && fr[0].unterminated && fr[0].total == 4);
+	lp_stream(f, (const unsigned char *)"12", 2, 1, fr, &nf, &last);
+	CHECK(last == VB_OK && nf == 1 && fr[0].unterminated && fr[0].total == 2);
+	vb_framer_free(f);
+	/* parsing */
+	REQUIRE_OK(vb_lenspec_parse("dec:\\x00", &sp));
+	CHECK(sp.text == VB_LEN_DEC && sp.term == 0);
+	CHECK(vb_lenspec_parse("dec:5", &sp) == VB_EINVAL);
+	CHECK(vb_lenspec_parse("hex:a", &sp) == VB_EINVAL);
+	CHECK(vb_lenspec_parse("dec:ab", &sp) == VB_EINVAL);
+	CHECK(vb_lenspec_parse("dec:", &sp) == VB_EINVAL);
+	CHECK(strstr(vb_err_detail(), "netstring, syslog, pkt-line") != NULL);
+}
+
 static void fixed(void)
 {
 	struct vb_framer *f;
@@ -681,6 +793,7 @@ int main(void)
 	vb_sbuf_free(b);
 	vb_pages_free(pages);
 	length_prefix();
+	text_lengths();
 	fixed();
 	policy();
 	over_at_end();
