@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# Bash completions (completions/bash/*): each file registers a function for
-# its command that offers the command's options, store files for STORE,
+# Bash completions (completions/bash/*, generated into the build directory
+# from completions/vb.spec): each file registers a function for its command that offers the command's options, store files for STORE,
 # plain files for FILE and INPUT, the names an option value can take
 # (vb-frame's --oversize, --final and length prefixes), and a store's
 # anchors (for an OFFSET that starts with '@' and for --remove-anchor),
@@ -30,7 +30,7 @@ use_completion() {
 		source "$BASH_COMPLETION_SCRIPT"
 		declare -F _init_completion _filedir >/dev/null
 	fi
-	source "$VB_SOURCE_DIR/completions/bash/$cmd"
+	source "$VB_BUILD_DIR/completions/bash/$cmd"
 	COMP_FUNC=$(complete -p "$cmd" | sed -n 's/.* -F \([^ ]*\) .*/\1/p')
 	if [[ -z $COMP_FUNC ]]; then
 		echo "completions/bash/$cmd registers no function for $cmd" >&2
@@ -132,11 +132,13 @@ make_files() {
 	[[ " $COMMANDS " == *" vb-cat "* ]]
 	for cmd in $COMMANDS; do
 		assert_file_executable "$VB_BUILD_DIR/cmd/$cmd"
-		assert_file_exists "$VB_SOURCE_DIR/completions/bash/$cmd"
+		assert_file_exists "$VB_BUILD_DIR/completions/bash/$cmd"
+		assert_file_exists "$VB_BUILD_DIR/completions/zsh/_$cmd"
+		assert_file_exists "$VB_BUILD_DIR/completions/fish/$cmd.fish"
 	done
-	# and every completion file is one of them
-	for f in "$VB_SOURCE_DIR"/completions/bash/*; do
-		[[ " $COMMANDS " == *" ${f##*/} "* ]] || fail "${f##*/} is not in cmd/COMMANDS"
+	# and every command in completions/vb.spec is one of them
+	for cmd in $(sed -n 's/^command //p' "$VB_SOURCE_DIR/completions/vb.spec"); do
+		[[ " $COMMANDS " == *" $cmd "* ]] || fail "$cmd is not in cmd/COMMANDS"
 	done
 }
 
