@@ -45,7 +45,7 @@ def parse(path):
                 else:
                     cmd['operands'] = words
                 for kind in words:
-                    if not kind.startswith('--') and kind.removesuffix('...') not in KINDS:
+                    if not kind.startswith('--') and base(kind) not in KINDS:
                         raise SpecError(f'{where}: unknown operand kind "{kind}"')
             elif fields[0] == 'option' and len(fields) == 5:
                 _, short, long, kind, desc = fields
@@ -61,6 +61,11 @@ def parse(path):
             else:
                 raise SpecError(f'{where}: cannot read "{line}"')
     return commands
+
+
+def base(kind):
+    """KIND without the "..." of a repeated operand."""
+    return kind[:-3] if kind.endswith('...') else kind
 
 
 def takes_value(kind):
@@ -136,7 +141,7 @@ def zsh(name, cmd, runtime):
     alt_kinds = alt[1:]
     for i, kind in enumerate(cmd['operands']):
         repeat = kind.endswith('...')
-        kind = kind.removesuffix('...')
+        kind = base(kind)
         action = zsh_action(kind)
         if alt and i < len(alt_kinds) and alt_kinds[i] != kind:
             # the operands of vb_alt when its option is on the line
@@ -179,13 +184,13 @@ set -g {var}_alt {' '.join(cmd['alt'])}
 
 complete -c {name} -f
 ''')
-    operand_kinds = {o.removesuffix('...') for o in cmd['operands'] + cmd['alt'][1:]}
+    operand_kinds = {base(o) for o in cmd['operands'] + cmd['alt'][1:]}
     for kind in sorted(operand_kinds):
         cond = fish_quote(f'__vb_operand_is {name} {kind}')
         if kind == 'file':
             out.append(f'complete -c {name} -n {cond} -F\n')
         elif kind == 'store':
-            out.append(f"complete -c {name} -n {cond} -a '(__fish_complete_suffix .vb)'\n")
+            out.append(f"complete -c {name} -n {cond} -a '(__vb_stores)'\n")
         elif kind in ('version', 'offset', 'anchor', 'range'):
             out.append(f"complete -c {name} -n {cond} -a '(__vb_{kind}s {name})'\n")
     for short, long, kind, desc in cmd['options']:
@@ -194,7 +199,7 @@ complete -c {name} -f
             line += f' -s {short[1:]}'
         line += f' -l {long[2:]} -d {fish_quote(desc)}'
         if kind == 'store':
-            line += " -r -a '(__fish_complete_suffix .vb)'"
+            line += " -r -a '(__vb_stores)'"
         elif kind == 'file':
             line += ' -r -F'
         elif kind.startswith('enum:'):

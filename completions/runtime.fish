@@ -13,8 +13,10 @@
 # the values of --at-version.
 function __vb_scan
     set -l var __vb_(string replace -a -- - _ $argv[1])
-    set -l takes $$var"_takes"
-    set -l at $$var"_at"
+    set -l takes_var {$var}_takes
+    set -l at_var {$var}_at
+    set -l takes $$takes_var
+    set -l at $$at_var
     set -l pending
     set -l dashdash 0
     for w in $argv[2..-1]
@@ -69,8 +71,10 @@ function __vb_operand_is
         return 1
     end
     set -l n (count (string match 'operand *' -- $scan))
-    set -l ops $$var"_operands"
-    set -l alt $$var"_alt"
+    set -l ops_var {$var}_operands
+    set -l alt_var {$var}_alt
+    set -l ops $$ops_var
+    set -l alt $$alt_var
     if test (count $alt) -gt 0
         set -l all (commandline -op)
         if contains -- $alt[1] $all; or string match -q -- "$alt[1]=*" $all
@@ -98,18 +102,32 @@ function __vb_history
     set -l at (string replace -r -- '^at ' '' (string match 'at *' -- $scan))
     string match -q -- '~/*' "$store"; and set store $HOME/(string sub -s 3 -- $store)
     test -n "$store" -a "$store" != - -a -f "$store" -a -r "$store"; or return 1
-    set -l history (string replace -r -- (string escape --style=regex $cmd)'$' vb-history $all[1])
-    test -x "$history"; and string match -q '*/*' -- $history; or set history vb-history
-    set -l run $history $argv[2..-1]
+    # (fish's own $history is the command history)
+    set -l hist (string replace -r -- (string escape --style=regex $cmd)'$' vb-history $all[1])
+    test -x "$hist"; and string match -q '*/*' -- $hist; or set hist vb-history
+    set -l run $hist $argv[2..-1]
     test "$argv[2]" = --anchors; and test -n "$at[-1]"; and set run $run --at-version=$at[-1]
     command -q timeout; and set run timeout 2 $run
     $run -- $store 2>/dev/null </dev/null
 end
 
+# __vb_stores: the store files (*.vb) and directories that start with the
+# word at the cursor (fish's __fish_complete_suffix offers every file).
+function __vb_stores
+    set -l cur (string replace -r -- '^--[^=]*=' '' (commandline -ct))
+    for f in $cur*
+        if test -d $f
+            echo $f/
+        else if string match -q -- '*.vb' $f
+            echo $f
+        end
+    end
+end
+
 # __vb_anchors CMD: the anchors of the store (NAME).
 function __vb_anchors
     for line in (__vb_history $argv[1] --anchors)
-        string split -f1 \t -- $line
+        printf '%s\tanchor\n' (string split -f1 \t -- $line)
     end
 end
 
@@ -129,7 +147,9 @@ function __vb_ranges
         set pre (string split -m1 : -- $cur)[1]:
     end
     string match -q -- "$pre@*" $cur; or return
-    printf "$pre@%s\n" (__vb_anchors $argv[1])
+    for a in (__vb_anchors $argv[1])
+        echo "$pre@$a"
+    end
 end
 
 # __vb_versions CMD: the versions of the store that "vb-history -H" lists
@@ -139,12 +159,12 @@ function __vb_versions
     for line in (__vb_history $argv[1] -H)
         set -l v (string trim -- $line | string split -f1 ' ')
         string match -qr -- '^[0-9]+$' $v; or continue
-        echo $v
+        printf '%s\tversion\n' $v
         if test -z "$newest"
             set newest $v
-            echo head
+            printf 'head\tversion %s\n' $v
         else
-            echo head~(math $newest - $v)
+            printf 'head~%s\tversion %s\n' (math $newest - $v) $v
         end
     end
 end
