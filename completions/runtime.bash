@@ -52,38 +52,49 @@ _vb_option()
 	return 0
 }
 
-# _vb_store: set vb_store to the first operand on the line (before or
-# after the cursor; the store whose anchors and versions are offered) and
-# vb_at to the value of --at-version, if one is given.  Uses the caller's
-# words, cword and cur.
-_vb_store()
+# _vb_scan END: read words[1] to words[END - 1]: vb_args gets the
+# operands, vb_pending the long name of an option still waiting for its
+# value (or ''), vb_at the value of --at-version (or ''), vb_dashdash
+# whether '--' was among them.  Uses the caller's words, cword and cur.
+_vb_scan()
 {
-	local w k pending='' dashdash=false opt_wait opt_name opt_value
-	vb_store='' vb_at=''
-	for ((k = 1; k < ${#words[@]}; k++)); do
+	local w k opt_wait opt_name opt_value
+	vb_args=() vb_pending='' vb_at='' vb_dashdash=false
+	for ((k = 1; k < $1; k++)); do
 		if ((k == cword)); then
 			# the word being completed (a value, if one is due); with
 			# the cursor on the blanks before a word, that word is
 			# looked at
-			pending=''
+			vb_pending=''
 			[[ $cur || -z ${words[k]} ]] && continue
 		fi
 		w=${words[k]}
-		if [[ $pending ]]; then
-			[[ $pending == --at-version ]] && vb_at=$w
-			pending=''
+		if [[ $vb_pending ]]; then
+			[[ $vb_pending == --at-version ]] && vb_at=$w
+			vb_pending=''
 			continue
 		fi
-		if ! $dashdash; then
-			[[ $w == -- ]] && { dashdash=true; continue; }
+		if ! $vb_dashdash; then
+			[[ $w == -- ]] && { vb_dashdash=true; continue; }
 			if _vb_option "$w"; then
-				pending=$opt_wait
+				vb_pending=$opt_wait
 				[[ $opt_name == --at-version ]] && vb_at=$opt_value
 				continue
 			fi
 		fi
-		[[ $vb_store ]] || vb_store=$w
+		vb_args+=("$w")
 	done
+}
+
+# _vb_store: set vb_store to the first operand on the line (before or
+# after the cursor; the store whose anchors and versions are offered) and
+# vb_at to the value of --at-version, if one is given.
+_vb_store()
+{
+	local -a vb_args
+	local vb_pending vb_dashdash
+	_vb_scan ${#words[@]}
+	vb_store=${vb_args[0]-}
 	[[ $vb_store == \~/* ]] && vb_store=$HOME/${vb_store#\~/}
 }
 
@@ -239,22 +250,10 @@ _vb_complete()
 
 	# Count the operands before the current word and find an option
 	# still waiting for its value.
-	local w k n=0 pending='' dashdash=false opt_wait opt_name opt_value
-	for ((k = 1; k < cword; k++)); do
-		w=${words[k]}
-		if [[ $pending ]]; then
-			pending=''
-			continue
-		fi
-		if ! $dashdash; then
-			[[ $w == -- ]] && { dashdash=true; continue; }
-			if _vb_option "$w"; then
-				pending=$opt_wait
-				continue
-			fi
-		fi
-		((n++))
-	done
+	local -a vb_args
+	local vb_pending vb_at vb_dashdash
+	_vb_scan "$cword"
+	local n=${#vb_args[@]} pending=$vb_pending dashdash=$vb_dashdash
 	# "--option=value": an option without a value (or an unknown one) has
 	# nothing to offer
 	$split && pending=$prev
@@ -278,6 +277,7 @@ _vb_complete()
 	# line (before '--'), else vb_operands; the last one repeats if it
 	# ends with "...".
 	local -a ops=("${vb_operands[@]}")
+	local w k
 	if ((${#vb_alt_operands[@]})); then
 		for ((k = 1; k < ${#words[@]}; k++)); do
 			w=${words[k]}

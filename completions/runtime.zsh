@@ -44,21 +44,16 @@ _vb_anchors() {
 # _vb_offset: after '@', an anchor of the store (@NAME).
 (( $+functions[_vb_offset] )) ||
 _vb_offset() {
-	local -a names
 	compset -P '@' || return 1
-	_vb_anchor_names
-	compadd -a names
+	_vb_anchors
 }
 
 # _vb_range: START:END, where after '@' at its start or after the ':' come
 # the anchors of the store (@a:@b, @a:+10, 10:@b).
 (( $+functions[_vb_range] )) ||
 _vb_range() {
-	local -a names
 	compset -P '*:'
-	compset -P '@' || return 1
-	_vb_anchor_names
-	compadd -a names
+	_vb_offset
 }
 
 # _vb_versions: the versions of the store that "vb-history -H" lists (the
