@@ -28,8 +28,14 @@ _vb_run_history() {
 # the version of --at-version if one is given.
 (( $+functions[_vb_anchor_names] )) ||
 _vb_anchor_names() {
-	local at=${opt_args[--at-version]-}
-	[[ -z $at && -n $vb_at_short ]] && at=${opt_args[$vb_at_short]-}
+	local at=${opt_args[--at-version]-} short=${vb_at_short#-} w
+	[[ -z $at && -n $short ]] && at=${opt_args[-$short]-}
+	if [[ -n $short ]]; then
+		# _arguments takes the value of a cluster like -cV2 to be "cV2"
+		for w in $words[2,CURRENT-1]; do
+			[[ $w == -[^-]##$short?* ]] && at=${w#-[^-]#$short}
+		done
+	fi
 	names=(${${(f)"$(_vb_run_history --anchors ${at:+--at-version=$at})"}%%$'\t'*})
 }
 

@@ -34,22 +34,24 @@ stop_shell() {
 }
 
 # start_shell SHELL: start SHELL (bash, zsh or fish) in a new tmux session
-# with the vb completions loaded, and wait for it to be ready; TAB gets
+# where it finds the vb completions, and wait for it to be ready; TAB gets
 # the keys that show the choices (bash lists them at the second Tab).
 start_shell() {
-	local shell=$1 dir=$VB_BUILD_DIR/completions/$1 f
+	local shell=$1 dir=$VB_BUILD_DIR/completions/$1
 	type -P tmux >/dev/null || skip "tmux is not installed"
 	type -P "$shell" >/dev/null || skip "$shell is not installed"
 	SOCKET=vb-comp-$$-$BATS_TEST_NUMBER
 	case $shell in
 	bash)
+		# bash-completion loads each file on demand, from the user
+		# directory as from the system one
 		TAB='Tab Tab'
-		tmux -L "$SOCKET" -f /dev/null new-session -d -x 200 -y 50 \
+		mkdir "$TEST_DIR/bash-completion"
+		ln -s "$dir" "$TEST_DIR/bash-completion/completions"
+		BASH_COMPLETION_USER_DIR=$TEST_DIR/bash-completion \
+			tmux -L "$SOCKET" -f /dev/null new-session -d -x 200 -y 50 \
 			bash --norc --noprofile
 		type_line "PS1='$ '; unset HISTFILE; source /usr/share/bash-completion/bash_completion"
-		for f in "$dir"/*; do
-			type_line "source '$f'"
-		done
 		type_line 'echo READY$((6 * 7))' ;;
 	zsh)
 		TAB=Tab
@@ -153,6 +155,11 @@ check_shell() {
 	wait_for mid tail top
 	tab 'vb-cat s.vb --range @top:@m'
 	wait_for 'vb-cat s.vb --range @top:@mid'
+	# at the version of --at-version (top alone in version 1)
+	tab 'vb-insert -cV1 s.vb @t'
+	wait_for 'vb-insert -cV1 s.vb @top'
+	tab 'vb-cat --at-version=1 s.vb -o @'
+	wait_for 'vb-cat --at-version=1 s.vb -o @top'
 	tab 'vb-history s.vb --remove-anchor mi'
 	wait_for 'vb-history s.vb --remove-anchor mid'
 	# the values of an option
