@@ -27,7 +27,9 @@ stop_shell() {
 	[[ ${SOCKET:-} ]] || return 0
 	tmux -L "$SOCKET" kill-server 2>/dev/null || :
 	for ((i = 0; i < 50; i++)); do
-		[[ ${SHELL_PID:-} ]] && kill -0 "$SHELL_PID" 2>/dev/null || break
+		if [[ -z ${SHELL_PID:-} ]] || ! kill -0 "$SHELL_PID" 2>/dev/null; then
+			break
+		fi
 		sleep 0.1
 	done
 	SOCKET='' SHELL_PID=''
@@ -41,6 +43,7 @@ start_shell() {
 	type -P tmux >/dev/null || skip "tmux is not installed"
 	type -P "$shell" >/dev/null || skip "$shell is not installed"
 	SOCKET=vb-comp-$$-$BATS_TEST_NUMBER
+	# shellcheck disable=SC2016 # the shell expands $((6 * 7)), not this one
 	case $shell in
 	bash)
 		# bash-completion loads each file on demand, from the user
@@ -66,6 +69,7 @@ start_shell() {
 		type_line "set -p fish_complete_path '$dir'"
 		type_line 'echo READY(math 6 \* 7)' ;;
 	esac
+	# (the shell's echo shows READY42, the line typed does not)
 	SHELL_PID=$(tmux -L "$SOCKET" display-message -p '#{pane_pid}')
 	wait_for READY42
 }

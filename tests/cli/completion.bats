@@ -680,5 +680,13 @@ make_anchored_store() {
 		# the word after the range is a STORE again
 		expect_completion 'vb-cat --range @top:@mid ' 's.vb'
 		expect_completion 'vb-cat --range @top:@mid s' 's.vb'
+		expect_completion 'vb-cat -r 1:2 ' 's.vb'
+		# a ':' in another value or operand is a character like others
+		use_completion vb-frame $mode
+		expect_completion 'vb-frame -d : b' 'base.txt'
+		expect_completion 'vb-frame --delimiter=: ' 'base.txt s.vb'
+		: > a:b.txt
+		expect_completion 'vb-frame a:' 'b.txt'
+		rm a:b.txt
 	done
 }
