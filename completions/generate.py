@@ -150,9 +150,12 @@ def zsh(name, cmd, runtime):
                       f'{zsh_action(alt_kinds[i])}; else {action}; fi}}')
         position = '*' if repeat else str(i + 1)
         specs.append(zsh_quote(f'{position}:{kind}:{action}'))
+    takes = [form for short, long, kind, _ in cmd['options'] if takes_value(kind)
+             for form in (short, long) if form]
     lines = ' \\\n\t'.join(specs)
     return (f'#compdef {name}\n' + header('zsh', name) + runtime + f'''
 local vb_cmd={name} vb_at_short={at_short}
+local -a vb_takes=({' '.join(takes)})
 _arguments -s -S : \\
 	{lines}
 

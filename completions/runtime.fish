@@ -93,7 +93,9 @@ end
 # __vb_history CMD ARG...: run "vb-history ARG... -- STORE" on the store on
 # the line, its first operand (the vb-history next to the command typed,
 # else the one on PATH; at most 2 seconds), its errors dropped; with
-# --anchors, at the version of --at-version if one is given.
+# --anchors, at the version of --at-version if one is given.  (While it
+# completes, fish shows "commandline" only the line up to the cursor, so
+# a store after it is not seen.)
 function __vb_history
     set -l cmd $argv[1]
     set -l all (commandline -op)

@@ -6,7 +6,8 @@
 # actions those specs name; they run inside _arguments, so they read
 # $line (the operands: the store is the first), $opt_args (the value of
 # --at-version, or of its short form $vb_at_short) and $words, and the
-# caller's $vb_cmd (the command's name).
+# caller's $vb_cmd (the command's name) and $vb_takes (the options that
+# take the next word as their value).
 
 # _vb_run_history ARG...: run "vb-history ARG... -- STORE" on the store
 # on the line (the vb-history next to the command typed, else the one on
@@ -14,7 +15,22 @@
 # store yet or it is not a readable file.
 (( $+functions[_vb_run_history] )) ||
 _vb_run_history() {
-	local store=${line[1]-} history
+	local store=${line[1]-} history w
+	local -i k skip=0
+	# no operand before the cursor: the first one after it (the options
+	# in $vb_takes take the next word as their value)
+	for ((k = CURRENT + 1; !$#store && k <= $#words; k++)); do
+		w=$words[k]
+		if (( skip )); then
+			skip=0
+		elif [[ $w == -- ]]; then
+			store=${words[k + 1]-}
+		elif [[ $w == -?* ]]; then
+			(( ${vb_takes[(Ie)$w]} )) && skip=1
+		else
+			store=$w
+		fi
+	done
 	[[ $store == \~/* ]] && store=$HOME/${store#\~/}
 	[[ -n $store && $store != - && -f $store && -r $store ]] || return 1
 	history=${words[1]%$vb_cmd}vb-history

@@ -97,13 +97,18 @@ wait_for() {
 	return 1
 }
 
-# tab LINE: on a cleared screen, type LINE (not Enter) and the Tab keys
-# that complete it.
+# tab LINE [AFTER]: on a cleared screen, type LINE and AFTER (not Enter),
+# move the cursor back to the end of LINE, and type the Tab keys that
+# complete there.
 tab() {
-	tmux -L "$SOCKET" send-keys C-u C-l
+	local after=${2:-} i
+	tmux -L "$SOCKET" send-keys C-e C-u C-l
 	# the cleared screen, before the line is typed
 	sleep 0.2
-	tmux -L "$SOCKET" send-keys -l -- "$1"
+	tmux -L "$SOCKET" send-keys -l -- "$1$after"
+	for ((i = 0; i < ${#after}; i++)); do
+		tmux -L "$SOCKET" send-keys Left
+	done
 	# shellcheck disable=SC2086
 	tmux -L "$SOCKET" send-keys $TAB
 }
@@ -152,6 +157,14 @@ check_shell() {
 	wait_for head~1 head~2 head~3
 	tab 'vb-history --diff 1 s.vb head~'
 	wait_for head~1 head~2 head~3
+	# the store may come after the cursor (fish shows a completion only
+	# the line up to the cursor)
+	if [[ $1 != fish ]]; then
+		tab 'vb-cat -V ' ' -o 1 s.vb'
+		wait_for head~3 head~1
+		tab 'vb-history --remove-anchor ' ' s.vb'
+		wait_for mid tail top
+	fi
 	# the anchors of the store: after '@' in an OFFSET and in a RANGE
 	tab 'vb-insert s.vb @ta'
 	wait_for 'vb-insert s.vb @tail'
