@@ -690,3 +690,27 @@ make_anchored_store() {
 		rm a:b.txt
 	done
 }
+
+@test "generate.py refuses a description it cannot read, and writes nothing" {
+	local gen=$VB_SOURCE_DIR/completions/generate.py runtime=$VB_SOURCE_DIR/completions/runtime.bash
+	printf 'command vb-x\noption -x --ex bogus what it does\n' > bad.spec
+	run python3 "$gen" bad.spec "$runtime" bash vb-x out
+	assert_failure
+	assert_output 'generate.py: bad.spec:2: unknown kind "bogus"'
+	assert_file_not_exists out
+	printf 'option -x --ex none what it does\n' > bad.spec
+	run python3 "$gen" bad.spec "$runtime" bash vb-x out
+	assert_failure
+	assert_output 'generate.py: bad.spec:1: "option" before any "command"'
+	printf 'command vb-x\noperands store nothing\n' > bad.spec
+	run python3 "$gen" bad.spec "$runtime" bash vb-x out
+	assert_failure
+	assert_output 'generate.py: bad.spec:2: unknown operand kind "nothing"'
+	# a positive control: the good description of vb-cat
+	run python3 "$gen" "$VB_SOURCE_DIR/completions/vb.spec" "$runtime" bash vb-cat out
+	assert_success
+	assert_file_exists out
+	run python3 "$gen" "$VB_SOURCE_DIR/completions/vb.spec" "$runtime" bash vb-nope out2
+	assert_failure
+	assert_output --partial 'has no command vb-nope'
+}
