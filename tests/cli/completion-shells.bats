@@ -3,9 +3,10 @@
 # $VB_BUILD_DIR/completions/{bash,zsh,fish}) in real interactive shells:
 # each test starts bash (with bash-completion), zsh (compinit, the zsh
 # directory on fpath) or fish (the fish directory on fish_complete_path)
-# in a detached tmux session of its own (its own socket, killed in
-# teardown), types a line and Tab, and waits (at most 5 seconds) for what
-# the shell then shows: the line completed, or the list of choices.  A
+# in a detached tmux session of its own (its own server, its socket in the
+# test directory, killed in teardown), types a line and Tab, and waits (at
+# most 5 seconds) for what the shell then shows: the line completed, or
+# the list of choices.  A
 # shell that is not installed skips its tests (tests/check installs all
 # three, and tmux).
 
@@ -25,7 +26,8 @@ teardown() {
 stop_shell() {
 	local i
 	[[ ${SOCKET:-} ]] || return 0
-	tmux -L "$SOCKET" kill-server 2>/dev/null || :
+	tmux -S "$SOCKET" kill-server 2>/dev/null || :
+	rm -f "$SOCKET"
 	for ((i = 0; i < 50; i++)); do
 		if [[ -z ${SHELL_PID:-} ]] || ! kill -0 "$SHELL_PID" 2>/dev/null; then
 			break
@@ -42,7 +44,8 @@ start_shell() {
 	local shell=$1 dir=$VB_BUILD_DIR/completions/$1
 	type -P tmux >/dev/null || skip "tmux is not installed"
 	type -P "$shell" >/dev/null || skip "$shell is not installed"
-	SOCKET=vb-comp-$$-$BATS_TEST_NUMBER
+	# its socket in the test directory
+	SOCKET=$TEST_DIR/tmux-$shell.sock
 	# shellcheck disable=SC2016 # the shell expands $((6 * 7)), not this one
 	case $shell in
 	bash)
@@ -52,32 +55,32 @@ start_shell() {
 		mkdir "$TEST_DIR/bash-completion"
 		ln -s "$dir" "$TEST_DIR/bash-completion/completions"
 		BASH_COMPLETION_USER_DIR=$TEST_DIR/bash-completion \
-			tmux -L "$SOCKET" -f /dev/null new-session -d -x 200 -y 50 \
+			tmux -S "$SOCKET" -f /dev/null new-session -d -x 200 -y 50 \
 			bash --norc --noprofile
 		type_line "PS1='$ '; unset HISTFILE; source /usr/share/bash-completion/bash_completion"
 		type_line 'echo READY$((6 * 7))' ;;
 	zsh)
 		TAB=Tab
-		tmux -L "$SOCKET" -f /dev/null new-session -d -x 200 -y 50 zsh -f
+		tmux -S "$SOCKET" -f /dev/null new-session -d -x 200 -y 50 zsh -f
 		type_line "PS1='%% '; fpath=('$dir' \$fpath); autoload -U compinit; compinit -u -D"
 		type_line 'echo READY$((6 * 7))' ;;
 	fish)
 		TAB=Tab
 		XDG_CONFIG_HOME=$TEST_DIR/config XDG_DATA_HOME=$TEST_DIR/data \
-			tmux -L "$SOCKET" -f /dev/null new-session -d -x 200 -y 50 \
+			tmux -S "$SOCKET" -f /dev/null new-session -d -x 200 -y 50 \
 			fish --no-config --private
 		type_line "set -p fish_complete_path '$dir'"
 		type_line 'echo READY(math 6 \* 7)' ;;
 	esac
 	# (the shell's echo shows READY42, the line typed does not)
-	SHELL_PID=$(tmux -L "$SOCKET" display-message -p '#{pane_pid}')
+	SHELL_PID=$(tmux -S "$SOCKET" display-message -p '#{pane_pid}')
 	wait_for READY42
 }
 
 # type_line TEXT: type TEXT and Enter.
 type_line() {
-	tmux -L "$SOCKET" send-keys -l -- "$1"
-	tmux -L "$SOCKET" send-keys Enter
+	tmux -S "$SOCKET" send-keys -l -- "$1"
+	tmux -S "$SOCKET" send-keys Enter
 }
 
 # wait_for TEXT...: wait (at most 5 seconds) until the screen shows each
@@ -85,7 +88,7 @@ type_line() {
 wait_for() {
 	local i text screen missing
 	for ((i = 0; i < 50; i++)); do
-		screen=$(tmux -L "$SOCKET" capture-pane -p)
+		screen=$(tmux -S "$SOCKET" capture-pane -p)
 		missing=''
 		for text; do
 			[[ $screen == *"$text"* ]] || missing=$text
@@ -102,21 +105,21 @@ wait_for() {
 # complete there.
 tab() {
 	local after=${2:-} i
-	tmux -L "$SOCKET" send-keys C-e C-u C-l
+	tmux -S "$SOCKET" send-keys C-e C-u C-l
 	# the cleared screen, before the line is typed
 	sleep 0.2
-	tmux -L "$SOCKET" send-keys -l -- "$1$after"
+	tmux -S "$SOCKET" send-keys -l -- "$1$after"
 	for ((i = 0; i < ${#after}; i++)); do
-		tmux -L "$SOCKET" send-keys Left
+		tmux -S "$SOCKET" send-keys Left
 	done
 	# shellcheck disable=SC2086
-	tmux -L "$SOCKET" send-keys $TAB
+	tmux -S "$SOCKET" send-keys $TAB
 }
 
 # not_shown TEXT: the screen does not show TEXT (after a wait_for).
 not_shown() {
 	local screen
-	screen=$(tmux -L "$SOCKET" capture-pane -p)
+	screen=$(tmux -S "$SOCKET" capture-pane -p)
 	if [[ $screen == *"$1"* ]]; then
 		printf 'the screen shows [%s]:\n%s\n' "$1" "$screen" >&2
 		return 1
