@@ -6,9 +6,8 @@
 # in a detached tmux session of its own (its own server, its socket in the
 # test directory, killed in teardown), types a line and Tab, and waits (at
 # most 5 seconds) for what the shell then shows: the line completed, or
-# the list of choices.  A
-# shell that is not installed skips its tests (tests/check installs all
-# three, and tmux).
+# the list of choices.  A shell that is not installed skips its tests
+# (tests/check installs all three, and tmux).
 
 load test_helper
 
