@@ -1,12 +1,14 @@
 #!/usr/bin/env bats
-# Bash completions (completions/bash/*): each file registers a function for
-# its command that offers the command's options, store files for STORE,
-# plain files for FILE and INPUT, the names an option value can take
-# (vb-frame's --oversize, --final and length prefixes), and a store's
-# anchors (for an OFFSET that starts with '@' and for --remove-anchor),
-# both with bash-completion's helpers loaded and without them.  The
-# function is called the way readline calls it, and the assertions are on
-# COMPREPLY itself.
+# Bash completions (generated into $VB_BUILD_DIR/completions/bash/ from
+# completions/vb.spec): each file registers a function for its command
+# that offers the command's options, store files for STORE, plain files
+# for FILE and INPUT, the names an option value can take (vb-frame's
+# --oversize, --final and length prefixes), a store's anchors (for an
+# OFFSET that starts with '@', in either end of a --range, and for
+# --remove-anchor) and its versions (for -V, --revert, --diff and its B,
+# --export), both with bash-completion's helpers loaded and without them.
+# The function is called the way readline calls it, and the assertions are
+# on COMPREPLY itself.  completion-shells.bats types into real shells.
 
 load test_helper
 
@@ -30,7 +32,7 @@ use_completion() {
 		source "$BASH_COMPLETION_SCRIPT"
 		declare -F _init_completion _filedir >/dev/null
 	fi
-	source "$VB_SOURCE_DIR/completions/bash/$cmd"
+	source "$VB_BUILD_DIR/completions/bash/$cmd"
 	COMP_FUNC=$(complete -p "$cmd" | sed -n 's/.* -F \([^ ]*\) .*/\1/p')
 	if [[ -z $COMP_FUNC ]]; then
 		echo "completions/bash/$cmd registers no function for $cmd" >&2
@@ -114,6 +116,25 @@ help_options() {
 	done | LC_ALL=C sort | paste -sd ' '
 }
 
+# spec_options CMD [values]: the options completions/vb.spec gives CMD,
+# sorted and joined; with "values", the long ones that take a value, as
+# "--name=" (or "--name[=]" for a value only in the same word).
+spec_options() {
+	awk -v cmd="$1" -v values="${2:-}" '
+		$1 == "command" { on = ($2 == cmd) }
+		on && $1 == "option" && values == "" { if ($2 != "-") print $2; print $3 }
+		on && $1 == "option" && values != "" && $4 != "none" {
+			print $3 ($4 == "optional" ? "[=]" : "=")
+		}' "$VB_SOURCE_DIR/completions/vb.spec" | LC_ALL=C sort | paste -sd ' '
+}
+
+# help_values CMD: the long options CMD --help lists with a value, as
+# spec_options gives them.
+help_values() {
+	"$1" --help | grep -oE '^ {1,8}(-[^ ], )?--[a-z0-9-]+(\[=|=)' |
+		sed -E 's/^ *(-[^ ], )?//; s/\[=$/[=]/' | LC_ALL=C sort | paste -sd ' '
+}
+
 make_files() {
 	: > a.vb
 	: > b.vb
@@ -132,11 +153,13 @@ make_files() {
 	[[ " $COMMANDS " == *" vb-cat "* ]]
 	for cmd in $COMMANDS; do
 		assert_file_executable "$VB_BUILD_DIR/cmd/$cmd"
-		assert_file_exists "$VB_SOURCE_DIR/completions/bash/$cmd"
+		assert_file_exists "$VB_BUILD_DIR/completions/bash/$cmd"
+		assert_file_exists "$VB_BUILD_DIR/completions/zsh/_$cmd"
+		assert_file_exists "$VB_BUILD_DIR/completions/fish/$cmd.fish"
 	done
-	# and every completion file is one of them
-	for f in "$VB_SOURCE_DIR"/completions/bash/*; do
-		[[ " $COMMANDS " == *" ${f##*/} "* ]] || fail "${f##*/} is not in cmd/COMMANDS"
+	# and every command in completions/vb.spec is one of them
+	for cmd in $(sed -n 's/^command //p' "$VB_SOURCE_DIR/completions/vb.spec"); do
+		[[ " $COMMANDS " == *" $cmd "* ]] || fail "$cmd is not in cmd/COMMANDS"
 	done
 }
 
@@ -147,6 +170,16 @@ make_files() {
 		[[ $expected == *--help* && $expected == *--usage* && $expected == *--version* ]]
 		expect_completion "$cmd -" "$expected"
 	done
+}
+
+@test "completions/vb.spec: each command's options and values are the ones its --help lists" {
+	for cmd in $COMMANDS; do
+		assert_equal "$(spec_options "$cmd")" "$(help_options "$cmd")"
+		assert_equal "$(spec_options "$cmd" values)" "$(help_values "$cmd")"
+	done
+	# a positive control of the comparison
+	[[ $(spec_options vb-history values) == *' --unified[=] '* ]]
+	[[ $(help_values vb-frame) == *--oversize=* ]]
 }
 
 @test "a long option prefix offers the matching options" {
@@ -316,8 +349,9 @@ make_files() {
 	expect_completion 'vb-frame --final ' 'drop emit error'
 	expect_completion 'vb-frame --final=e' 'emit error'
 	expect_completion 'vb-frame -c --final d' 'drop'
-	specs='u16be u16le u24be u24le u32be u32le u64be u64le u8 varint'
+	specs='netstring pkt-line syslog u16be u16le u24be u24le u32be u32le u64be u64le u8 varint'
 	expect_completion 'vb-frame -L ' "$specs"
+	expect_completion 'vb-frame -L n' 'netstring'
 	expect_completion 'vb-frame --length-prefix ' "$specs"
 	expect_completion 'vb-frame --length-prefix=u3' 'u32be u32le'
 	expect_completion 'vb-frame -cL u6' 'u64be u64le'
@@ -583,4 +617,101 @@ make_anchored_store() {
 	expect_completion 'vb-delete --ranges-format=g' 'grep grep-o'
 	expect_completion 'vb-delete --ranges-format=grep-o -R notes.txt ' 'a.vb b.vb dir'
 	expect_completion 'vb-delete --ranges-format grep ' 'a.vb b.vb dir'
+}
+
+@test "versions: -V, --at-version, --revert, --diff (and its B), --export offer the store's versions" {
+	make_anchored_store
+	# the kept versions, newest first: 3 2 1 0
+	all='0 1 2 3 head head~1 head~2 head~3'
+	for mode in '' plain; do
+		use_completion vb-cat $mode
+		expect_completion 'vb-cat s.vb -V ' "$all"
+		expect_completion 'vb-cat s.vb --at-version=' "$all"
+		expect_completion 'vb-cat --at-version ' "$all" ' s.vb'
+		expect_completion 'vb-cat s.vb -V h' 'head head~1 head~2 head~3'
+		expect_completion 'vb-cat s.vb -V head~' 'head~1 head~2 head~3'
+		expect_completion 'vb-cat s.vb -V 2' '2'
+		use_completion vb-insert $mode
+		expect_completion 'vb-insert -V ' "$all" ' s.vb 0'
+		use_completion vb-delete $mode
+		expect_completion 'vb-delete s.vb 0 1 --at-version ' "$all"
+		use_completion vb-frame $mode
+		expect_completion 'vb-frame s.vb -V ' "$all"
+		use_completion vb-history $mode
+		expect_completion 'vb-history -V ' "$all" ' s.vb'
+		expect_completion 'vb-history --revert ' "$all" ' s.vb'
+		expect_completion 'vb-history s.vb --revert=head' 'head head~1 head~2 head~3'
+		expect_completion 'vb-history --export ' "$all" ' s.vb'
+		expect_completion 'vb-history --diff ' "$all" ' s.vb'
+		expect_completion 'vb-history --diff=1 s.vb ' "$all"
+		expect_completion 'vb-history --diff 1 -u s.vb 3' '3'
+		# --set-anchor's OFFSET is not a version
+		expect_completion 'vb-history --set-anchor x s.vb ' ''
+		# no store to ask
+		expect_completion 'vb-history --revert ' ''
+		expect_completion 'vb-history --revert ' '' ' nope.vb'
+		expect_completion 'vb-history --revert ' '' ' base.txt'
+	done
+	# only the kept versions: a compaction drops the older ones
+	vb-flatten --compact --keep 2 s.vb
+	use_completion vb-cat
+	expect_completion 'vb-cat s.vb -V ' '2 3 4 head head~1 head~2'
+}
+
+@test "--range: anchors after '@' at the start and after ':'" {
+	make_anchored_store
+	for mode in '' plain; do
+		use_completion vb-cat $mode
+		expect_completion 'vb-cat s.vb --range @' '@mid @tail @top'
+		expect_completion 'vb-cat s.vb -r @t' '@tail @top'
+		expect_completion 'vb-cat s.vb --range=@m' '@mid'
+		expect_completion 'vb-cat -r @' '@mid @tail @top' ' s.vb'
+		# at the version of --at-version
+		expect_completion 'vb-cat -V 1 s.vb --range @' '@top'
+		# the END: readline replaces only the part after ':'
+		expect_completion 'vb-cat s.vb --range @top:@' '@mid @tail @top'
+		expect_completion 'vb-cat s.vb --range=@top:@t' '@tail @top'
+		expect_completion 'vb-cat s.vb -r 10:@m' '@mid'
+		expect_completion 'vb-cat s.vb -r :@ta' '@tail'
+		# numbers and anchor arithmetic have nothing to offer
+		expect_completion 'vb-cat s.vb --range ' ''
+		expect_completion 'vb-cat s.vb --range 1' ''
+		expect_completion 'vb-cat s.vb --range @top:' ''
+		expect_completion 'vb-cat s.vb --range @top+1:1' ''
+		# the word after the range is a STORE again
+		expect_completion 'vb-cat --range @top:@mid ' 's.vb'
+		expect_completion 'vb-cat --range @top:@mid s' 's.vb'
+		expect_completion 'vb-cat -r 1:2 ' 's.vb'
+		# a ':' in another value or operand is a character like others
+		use_completion vb-frame $mode
+		expect_completion 'vb-frame -d : b' 'base.txt'
+		expect_completion 'vb-frame --delimiter=: ' 'base.txt s.vb'
+		: > a:b.txt
+		expect_completion 'vb-frame a:' 'b.txt'
+		rm a:b.txt
+	done
+}
+
+@test "generate.py refuses a description it cannot read, and writes nothing" {
+	local gen=$VB_SOURCE_DIR/completions/generate.py runtime=$VB_SOURCE_DIR/completions/runtime.bash
+	printf 'command vb-x\noption -x --ex bogus what it does\n' > bad.spec
+	run python3 "$gen" bad.spec "$runtime" bash vb-x out
+	assert_failure
+	assert_output 'generate.py: bad.spec:2: unknown kind "bogus"'
+	assert_file_not_exists out
+	printf 'option -x --ex none what it does\n' > bad.spec
+	run python3 "$gen" bad.spec "$runtime" bash vb-x out
+	assert_failure
+	assert_output 'generate.py: bad.spec:1: "option" before any "command"'
+	printf 'command vb-x\noperands store nothing\n' > bad.spec
+	run python3 "$gen" bad.spec "$runtime" bash vb-x out
+	assert_failure
+	assert_output 'generate.py: bad.spec:2: unknown operand kind "nothing"'
+	# a positive control: the good description of vb-cat
+	run python3 "$gen" "$VB_SOURCE_DIR/completions/vb.spec" "$runtime" bash vb-cat out
+	assert_success
+	assert_file_exists out
+	run python3 "$gen" "$VB_SOURCE_DIR/completions/vb.spec" "$runtime" bash vb-nope out2
+	assert_failure
+	assert_output --partial 'has no command vb-nope'
 }
