@@ -9,8 +9,10 @@
  * defined; what follows is how the records are written, found and read.
  *
  * ORDER AND DURABILITY
- *   A writer appends data blocks while it reads its input, then the OPS
- *   record and the new nodes (children before parents), calls fdatasync,
+ *   A writer appends data blocks while it reads its input (full blocks
+ *   16 at a time: the batch, below; the rest before the OPS record), then
+ *   the OPS record and the new nodes (children before parents), calls
+ *   fdatasync,
  *   appends the commit record and calls fdatasync again.  A record only
  *   refers to records at smaller offsets, so no structure can loop.
  *
@@ -199,7 +201,6 @@ struct vb_store {
 				  * (pending(): 4 + B + 32 bytes) */
 	size_t blk_cap;          /* bytes at blk */
 	size_t bat_len;
-	int batching;            /* full data blocks wait in the batch (copies) */
 	uint32_t blk_len;        /* payload bytes in the pending block */
 	uint64_t blk_off;        /* where the pending block will be written (end) */
 	struct vb_fcopy fc;      /* kernel copies into this file (rewrites) */
@@ -383,9 +384,10 @@ static void appended(struct vb_store *s, const void *buf, size_t n)
 }
 
 /*
- * The batch: while a copy fills data blocks (vb_store_append_counted:
- * flatten, embed; s->batching), full blocks are sealed where they were
- * filled, in the write buffer s->blk, and written out 16 at a time
+ * The batch: as a writer fills data blocks (vb_store_append from its
+ * input; vb_store_append_counted's copies: flatten, embed), full blocks
+ * are sealed where they were filled, in the write buffer s->blk, and
+ * written out 16 at a time
  * (BATCH), in one pwrite of 1 MiB: the page cache takes one large write
  * at a fraction of the cost of sixteen of 64 KiB at unaligned offsets
  * (it allocates large folios for it), and the blocks were read,
@@ -397,17 +399,17 @@ static void appended(struct vb_store *s, const void *buf, size_t n)
  * when the store opens it, not per byte).  The blocks of the batch count
  * as appended (s->end is past them) but are written only by batch_write,
  * which every other write, read or sync of the file's tail calls first:
- * append_raw (any other record), flush_block outside a copy, sync_file,
- * get_block (a block of the batch is read back from the file) and the
- * rewrite's copies.  A rollback drops the batch with the rest.  Outside
- * copies every block is written as it is sealed, as before.
+ * append_raw (any other record), flush_block of any block but a full data
+ * block, sync_file, get_block (a block of the batch is read back from the
+ * file) and the rewrite's copies.  A rollback drops the batch with the
+ * rest.
  *
  * copy_file_range into the blocks' places, with the checksum read back
  * from the file, measured slower: one call per block of 64 KiB between
  * 36 bytes of framing is a small unaligned write to the page cache
  * (lib/fcopy.h; tests/bench/PERFORMANCE.md, issue 15).
  */
-#define BATCH 16u
+#define BATCH VB_STORE_BATCH
 
 static unsigned char *pending(const struct vb_store *s)
 {
@@ -1850,14 +1852,14 @@ void vb_store_close(struct vb_store *s)
 
 /* ---------------------------------------------------------------- data */
 
-/* Seal the pending block into the batch.  Only full data blocks of a
- * copy wait there: the batch is written out with any other block (the
- * last of a record, an OPS block), or when another block would not fit. */
+/* Seal the pending block into the batch.  Only full data blocks wait
+ * there: the batch is written out with any other block (the last of a
+ * record, an OPS block), or when another block would not fit. */
 static enum vb_err flush_block(struct vb_store *s, unsigned type)
 {
 	unsigned char *rec = pending(s);
 	size_t n = (size_t)s->blk_len + VB_FMT_REC_OVERHEAD;
-	int wait = s->batching && type == VB_FMT_REC_DATA && s->blk_len == VB_FMT_BLOCK;
+	int wait = type == VB_FMT_REC_DATA && s->blk_len == VB_FMT_BLOCK;
 
 	if (!s->blk_len)
 		return VB_OK;
@@ -2420,10 +2422,7 @@ enum vb_err vb_store_append_counted(struct vb_store *s, const struct vb_piece *s
 				    uint64_t skip, uint64_t n, struct vb_piece *out,
 				    struct vb_lines *lines)
 {
-	s->batching = 1;
-	enum vb_err rc = append_copy(s, src, skip, n, out, lines);
-	s->batching = 0;
-	return rc;
+	return append_copy(s, src, skip, n, out, lines);
 }
 
 static enum vb_err append_copy(struct vb_store *s, const struct vb_piece *src, uint64_t skip,

@@ -125,7 +125,11 @@ uint64_t vb_store_tell(const struct vb_store *s);
 uint64_t vb_store_records_start(const struct vb_store *s);
 
 /* Append bytes to this session's data record; *p describes them as a
- * piece (contiguous with the previous append's piece). */
+ * piece (contiguous with the previous append's piece).  Full blocks wait
+ * in memory and are written VB_STORE_BATCH at a time (lib/store.c, the
+ * batch): until the next other write, read of them or commit, the file
+ * may end before vb_store_tell. */
+#define VB_STORE_BATCH 16u
 enum vb_err vb_store_append(struct vb_store *s, const void *buf, size_t n,
 			    struct vb_piece *p);
 /* For reading base bytes [off, off+n) straight from the base file (a
@@ -192,9 +196,7 @@ enum vb_err vb_store_append_piece(struct vb_store *s, const struct vb_piece *src
 /* The same, and *lines (not NULL) gets the line counts of the bytes
  * copied where the copy could count them on its way (copies from the
  * base file), unknown otherwise: never an extra pass over them.  Full
- * blocks of a copy are written 16 at a time (lib/store.c, the batch):
- * until the next other write, read of them or commit, the file may end
- * before vb_store_tell. */
+ * blocks are batched as vb_store_append's. */
 enum vb_err vb_store_append_counted(struct vb_store *s, const struct vb_piece *src,
 				    uint64_t skip, uint64_t n, struct vb_piece *out,
 				    struct vb_lines *lines);

@@ -1158,8 +1158,9 @@ H
 	cp s.vb saved
 	size=$(stat -c %s s.vb)
 	hold_lock s.vb
-	# the holder appends data blocks as it reads them
-	head -c 300000 /dev/urandom >&8
+	# the holder appends data blocks as it reads them, 16 at a time (a
+	# write batch, lib/store.h VB_STORE_BATCH): 17 blocks and a part
+	head -c $(( 17 * 65536 + 1000 )) /dev/urandom >&8
 	for i in $(seq 1 200); do
 		[ "$(stat -c %s s.vb)" -gt "$size" ] && break
 		sleep 0.025
