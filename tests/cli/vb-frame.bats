@@ -293,18 +293,20 @@ with open(sys.argv[1], "wb") as f:
 	run -1 --separate-stderr vb-frame -L netstring n
 	assert_output abc
 	assert_equal "$stderr" "vb-frame: n: record 2 at offset 6: byte 0x3b after the 5-byte record where ',' belongs"
-	printf '03:abc,' > z
-	run -1 --separate-stderr vb-frame -L netstring z
-	assert_equal "$stderr" 'vb-frame: z: record 1 at offset 0: length field: a leading zero'
-	printf 'x:abc,' > x
-	run -1 --separate-stderr vb-frame -L netstring x
-	assert_equal "$stderr" 'vb-frame: x: record 1 at offset 0: length field: byte 0x78 where a decimal digit belongs'
-	printf '123456789012345678901:' > long
-	run -1 --separate-stderr vb-frame -L netstring long
-	assert_equal "$stderr" 'vb-frame: long: record 1 at offset 0: length field: more than 20 digits'
-	printf '00zzdata' > p
-	run -1 --separate-stderr vb-frame -L pkt-line p
-	assert_equal "$stderr" 'vb-frame: p: record 1 at offset 0: length field: byte 0x7a where a hex digit belongs'
+	# SPEC|INPUT|the message after "record 1 at offset 0: "
+	while IFS='|' read -r spec in msg; do
+		printf '%s' "$in" > bad
+		run -1 --separate-stderr vb-frame -L "$spec" bad
+		assert_equal "$stderr" "vb-frame: bad: record 1 at offset 0: $msg"
+	done <<'CASES'
+netstring|03:abc,|length field: a leading zero
+netstring|x:abc,|length field: byte 0x78 where a decimal digit belongs
+netstring|123456789012345678901:|length field: more than 20 digits
+netstring|99999999999999999999:|length field: the number does not fit 64 bits
+syslog|3:abc|length field: byte 0x3a where a decimal digit or its terminator belongs
+pkt-line|00zzdata|length field: byte 0x7a where a hex digit belongs
+hex:;|fffffffffffffffff;|length field: more than 16 digits
+CASES
 	# the input ends inside a frame: the incomplete last record, --final decides
 	printf '3:abc,10:short' > cut
 	run -1 --separate-stderr vb-frame -L netstring cut
