@@ -99,7 +99,7 @@ struct frame_opts {
 	int count, index, json;
 	/* output */
 	int keep, zero, unbuffered;
-	char *out_delim, *to_length, *final;
+	char *out_delim, *to_length, *to_adjust, *final;
 };
 
 /* popt's tables point into this; no function but main() names it. */
@@ -162,6 +162,9 @@ static struct poptOption output_options[] = {
 	{"output-delimiter", 0, POPT_ARG_STRING, &cmdline.out_delim, 0,
 	 "end each record written with STR (escapes as for --delimiter; default \\n, none for --fixed)",
 	 "STR"},
+	{"to-length-adjust", 0, POPT_ARG_STRING, &cmdline.to_adjust, 0,
+	 "with --to-length-prefix: the field holds the record's length minus N (read back with --length-adjust=N; -4 for a u32 field that counts itself)",
+	 "N"},
 	{"to-length-prefix", 0, POPT_ARG_STRING, &cmdline.to_length, 0,
 	 "write each record after a length field of SPEC instead of a delimiter", "SPEC"},
 	{"final", 0, POPT_ARG_STRING, &cmdline.final, 0,
@@ -1370,6 +1373,22 @@ static uint64_t size_opt(const char *s, const char *what)
 	return cli_size(cli_arg(s), what);
 }
 
+/* An adjustment (--length-adjust, --to-length-adjust): any int64_t. */
+static int64_t adjust_opt(const char *arg, const char *name)
+{
+	const char *a = cli_arg(arg);
+	uint64_t v;
+	int neg = a[0] == '-';
+
+	if (vb_parse_size(neg || a[0] == '+' ? a + 1 : a, "length adjustment", &v))
+		cli_usage("invalid --%s '%s' (a whole number, negative as --%s=-N)", name, a, name);
+	/* the whole range of int64_t: -2^63 has no positive twin */
+	if (v > (uint64_t)INT64_MAX + neg)
+		cli_usage("--%s '%s' is out of range (%lld to %lld)", name, a, (long long)INT64_MIN,
+			  (long long)INT64_MAX);
+	return !neg ? (int64_t)v : v > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)v;
+}
+
 /* --length-prefix and its companions. */
 static void setup_length(struct frame_run *r, const struct frame_opts *o)
 {
@@ -1379,19 +1398,8 @@ static void setup_length(struct frame_run *r, const struct frame_opts *o)
 		cli_usage("invalid --length-prefix: %s", vb_err_detail());
 	if (o->length_offset)
 		sp.offset = size_opt(o->length_offset, "length offset");
-	if (o->length_adjust) {
-		const char *a = cli_arg(o->length_adjust);
-		uint64_t v;
-		int neg = a[0] == '-';
-		if (vb_parse_size(neg || a[0] == '+' ? a + 1 : a, "length adjustment", &v))
-			cli_usage("invalid --length-adjust '%s' (a whole number, negative as --length-adjust=-N)",
-				  a);
-		/* the whole range of int64_t: -2^63 has no positive twin */
-		if (v > (uint64_t)INT64_MAX + neg)
-			cli_usage("--length-adjust '%s' is out of range (%lld to %lld)", a,
-				  (long long)INT64_MIN, (long long)INT64_MAX);
-		sp.adjust = !neg ? (int64_t)v : v > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)v;
-	}
+	if (o->length_adjust)
+		sp.adjust = adjust_opt(o->length_adjust, "length-adjust");
 	if (o->strip) {
 		sp.strip = size_opt(o->strip, "strip");
 		sp.strip_set = 1;
@@ -1551,6 +1559,10 @@ static void setup_options(struct frame_run *r, const struct frame_opts *o)
 		if (vb_lenspec_parse(cli_arg(o->to_length), &r->to_spec))
 			cli_usage("invalid --to-length-prefix: %s", vb_err_detail());
 		r->to_length = 1;
+		if (o->to_adjust)
+			r->to_spec.adjust = adjust_opt(o->to_adjust, "to-length-adjust");
+	} else if (o->to_adjust) {
+		cli_usage("--to-length-adjust needs --to-length-prefix");
 	}
 	if (o->version)
 		r->at_version = cli_version(o->version);

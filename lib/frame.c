@@ -249,22 +249,14 @@ int vb_lenspec_trailer(const struct vb_lenspec *spec)
 
 /* An ASCII field: the digits of `v` (the base's, `width` of them with
  * leading zeros, or as many as needed), then the terminator. */
-static enum vb_err encode_text(const struct vb_lenspec *spec, uint64_t len, unsigned char *out,
-			       size_t *n)
+static enum vb_err encode_text(const struct vb_lenspec *spec, uint64_t len, uint64_t v,
+			       unsigned char *out, size_t *n)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned base = spec->text == VB_LEN_HEX ? 16 : 10;
-	uint64_t mag = spec->adjust < 0 ? 0 - (uint64_t)spec->adjust : (uint64_t)spec->adjust;
-	uint64_t v;
 	char d[24];
 	size_t k = 0, w;
 
-	/* the field holds len minus the adjustment the reader adds */
-	if (spec->adjust < 0 ? __builtin_add_overflow(len, mag, &v) : len < mag)
-		return vb_err_set(VB_ERANGE, "a record of %llu bytes does not fit the length field",
-				  (unsigned long long)len);
-	if (spec->adjust >= 0)
-		v = len - mag;
 	do {
 		d[k++] = hex[v % base];
 		v /= base;
@@ -284,18 +276,27 @@ static enum vb_err encode_text(const struct vb_lenspec *spec, uint64_t len, unsi
 enum vb_err vb_lenspec_encode(const struct vb_lenspec *spec, uint64_t len, unsigned char *out,
 			      size_t *n)
 {
+	uint64_t mag = spec->adjust < 0 ? 0 - (uint64_t)spec->adjust : (uint64_t)spec->adjust;
+	uint64_t v;
+
+	/* the field holds len minus the adjustment a reader adds */
+	if (spec->adjust < 0 ? __builtin_add_overflow(len, mag, &v) : len < mag)
+		return vb_err_set(VB_ERANGE, "a record of %llu bytes does not fit the length field with its adjustment",
+				  (unsigned long long)len);
+	if (spec->adjust >= 0)
+		v = len - mag;
 	if (spec->text)
-		return encode_text(spec, len, out, n);
+		return encode_text(spec, len, v, out, n);
 	if (!spec->size) {
-		*n = vb_varint_put(out, len);
+		*n = vb_varint_put(out, v);
 		return VB_OK;
 	}
-	if (spec->size < 8 && len >> (8 * spec->size))
+	if (spec->size < 8 && v >> (8 * spec->size))
 		return vb_err_set(VB_ERANGE, "a record of %llu bytes does not fit a %u-byte length field",
 				  (unsigned long long)len, spec->size);
 	for (unsigned i = 0; i < spec->size; i++) {
 		unsigned shift = 8 * (spec->big_endian ? spec->size - 1 - i : i);
-		out[i] = (unsigned char)(len >> shift);
+		out[i] = (unsigned char)(v >> shift);
 	}
 	*n = spec->size;
 	return VB_OK;

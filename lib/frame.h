@@ -107,9 +107,10 @@ struct vb_lenspec {
  * escapes). */
 enum vb_err vb_lenspec_parse(const char *s, struct vb_lenspec *spec);
 /* Encode `len` as the spec's field (no offset) into out (at most
- * VB_LENSPEC_MAX bytes); VB_ERANGE if it does not fit the field.  An ASCII
- * field holds len minus the adjustment (pkt-line: len + 4); its trailer,
- * if any, follows the record (vb_lenspec_trailer). */
+ * VB_LENSPEC_MAX bytes): the field holds len minus the spec's adjustment,
+ * so that a reader of the same spec gets len back (pkt-line: len + 4);
+ * VB_ERANGE if that does not fit the field.  A trailer, if the spec has
+ * one, follows the record (vb_lenspec_trailer). */
 enum vb_err vb_lenspec_encode(const struct vb_lenspec *spec, uint64_t len, unsigned char *out,
 			      size_t *n);
 /* The byte a frame of this spec ends with after its record, or -1. */

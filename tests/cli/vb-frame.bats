@@ -288,6 +288,36 @@ with open(sys.argv[1], "wb") as f:
 	assert_line --index 1 --regexp '^<13>1 .* second, with a comma$'
 }
 
+@test "--to-length-adjust: a field that counts itself (Netty's lengthIncludesLengthFieldLength), read back with --length-adjust" {
+	printf 'ab\ncde\n' > lines
+	vb-frame --to-length-prefix u32be --to-length-adjust=-4 lines > framed
+	run -0 od -An -tx1 framed
+	assert_output ' 00 00 00 06 61 62 00 00 00 07 63 64 65'
+	run -0 vb-frame -L u32be --length-adjust=-4 framed
+	assert_output $'ab\ncde'
+	# every SPEC, either sign
+	for spec in u8 u16le u24be u32le u64be varint netstring syslog 'dec:\n'; do
+		for a in -3 +2; do
+			vb-frame --to-length-prefix "$spec" --to-length-adjust="$a" lines > f
+			run -0 vb-frame -L "$spec" --length-adjust="$a" f
+			assert_output $'ab\ncde'
+		done
+	done
+	# a value the field cannot hold: the error ends the input
+	run -1 --separate-stderr vb-frame --to-length-prefix u8 --to-length-adjust=3 lines
+	assert_equal "$stderr" 'vb-frame: lines: record 1 at offset 0: a record of 2 bytes does not fit the length field with its adjustment'
+	run -1 --separate-stderr vb-frame --to-length-prefix u8 --to-length-adjust=-254 lines
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: lines: record 1 at offset 0: a record of 2 bytes does not fit a 1-byte length field'
+	# usage errors
+	run vb-frame --to-length-adjust=-4 lines
+	assert_usage_error vb-frame '--to-length-adjust needs --to-length-prefix'
+	run vb-frame --to-length-prefix u8 --to-length-adjust=x lines
+	assert_usage_error vb-frame "invalid --to-length-adjust 'x' (a whole number, negative as --to-length-adjust=-N)"
+	run vb-frame --to-length-prefix u8 --to-length-adjust=9223372036854775808 lines
+	assert_usage_error vb-frame "--to-length-adjust '9223372036854775808' is out of range (-9223372036854775808 to 9223372036854775807)"
+}
+
 @test "ASCII lengths: malformed fields are errors naming the record; a cut-off frame follows --final; usage errors" {
 	printf '3:abc,5:hello;' > n
 	run -1 --separate-stderr vb-frame -L netstring n

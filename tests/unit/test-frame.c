@@ -373,8 +373,15 @@ static void length_prefix(void)
 		REQUIRE_OK(vb_lenspec_parse(names[i], &sp));
 		sp.offset = 2;
 		sp.adjust = -1;  /* the field counts one trailer byte too many */
-		/* payload 'hello' (5) + the adjustment: value 6 */
-		REQUIRE_OK(vb_lenspec_encode(&sp, 6, field, &flen));
+		/* payload 'hello' (5): the field holds 5 minus the adjustment, 6 */
+		REQUIRE_OK(vb_lenspec_encode(&sp, 5, field, &flen));
+		uint64_t v6 = 0;
+		if (i == 9)
+			v6 = field[0];
+		else
+			for (unsigned k = 0; k < sp.size; k++)
+				v6 |= (uint64_t)field[k] << (8 * (sp.big_endian ? sp.size - 1 - k : k));
+		CHECK_EQ_U64(v6, 6);
 		size_t n = 0;
 		in[n++] = 0xAA;
 		in[n++] = 0xBB;
@@ -386,7 +393,7 @@ static void length_prefix(void)
 		for (size_t cut = 1; cut <= n; cut++) {
 			lp_stream(f, in, n, cut, fr, &nf, &last);
 			CHECK(last == VB_OK && nf == 1 && fr[0].skip == 2 + flen && fr[0].len == 5 &&
-			      fr[0].total == n);
+			      fr[0].total == n && !fr[0].unterminated);
 		}
 		vb_framer_free(f);
 		sp.strip = 0;
