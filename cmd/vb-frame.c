@@ -95,7 +95,7 @@ struct frame_opts {
 	int lines, null;
 	char *length, *length_offset, *length_adjust, *strip, *fixed;
 	/* selecting */
-	char *version, *records, *last, *max_size, *oversize;
+	char *version, *records, *last, *max_size, *oversize, *bad_checksum;
 	int count, index, json;
 	/* output */
 	int keep, zero, unbuffered;
@@ -114,7 +114,7 @@ static struct poptOption framing_options[] = {
 	{"null", '0', POPT_ARG_NONE, &cmdline.null, 0,
 	 "records end with a NUL byte (in the input only; -z: in and out)", NULL},
 	{"length-prefix", 'L', POPT_ARG_STRING, &cmdline.length, 0,
-	 "records carry a length field: u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint, or ASCII digits: netstring, syslog (RFC 6587), pkt-line (git), dec:C or hex:C (digits ended by the byte C)",
+	 "records carry a length field: u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint, or ASCII digits: netstring, syslog (RFC 6587), pkt-line (git), dec:C or hex:C (digits ended by the byte C); or a preset: protobuf, tfrecord (CRC-32C checked), mrt",
 	 "SPEC"},
 	{"length-offset", 0, POPT_ARG_STRING, &cmdline.length_offset, 0,
 	 "bytes before the length field (default 0)", "N"},
@@ -147,6 +147,9 @@ static struct poptOption select_options[] = {
 	{"max-size", 0, POPT_ARG_STRING, &cmdline.max_size, 0,
 	 "largest record held in memory (default 64M; with -L the whole frame, header included)",
 	 "SIZE"},
+	{"bad-checksum", 0, POPT_ARG_STRING, &cmdline.bad_checksum, 0,
+	 "a record whose checksum does not match (-L tfrecord): error (default, exit 1) or skip it",
+	 "error|skip"},
 	{"oversize", 0, POPT_ARG_STRING, &cmdline.oversize, 0,
 	 "a complete record larger than --max-size: error (default, exit 1), skip it, or truncate it to --max-size (--count and --index: counted with its true length unless skipped)",
 	 "error|skip|truncate"},
@@ -233,6 +236,7 @@ struct frame_run {
 	/* what is done with them (setup_options) */
 	int count, index, keep;         /* --count, --index, --keep */
 	int json;                       /* --json: entries written so far + 1 */
+	int skip_bad;                   /* --bad-checksum=skip */
 	struct vb_frame_policy policy;  /* --oversize, --final */
 	const unsigned char *out_delim; /* -z, --output-delimiter (default "\n") */
 	size_t out_delim_len;
@@ -396,8 +400,10 @@ static enum vb_err out_write(struct output *o, const void *p, size_t n)
 
 /* Write bytes [off, off+n) of the buffer b, or of the view v when there is
  * one (a record's first bytes held aside while the rest is read). */
-static enum vb_err out_sbuf(struct output *o, const struct vb_sbuf *b, const struct vb_view *v,
-			    size_t off, size_t n)
+/* fn(arg, p, n) for each run of the bytes [off, off+n) of the buffer, or
+ * of the view v when it is not NULL, in order; stops at an error. */
+static enum vb_err each_run(const struct vb_sbuf *b, const struct vb_view *v, size_t off, size_t n,
+			    enum vb_err (*fn)(void *arg, const void *p, size_t n), void *arg)
 {
 	enum vb_err rc;
 
@@ -410,7 +416,7 @@ static enum vb_err out_sbuf(struct output *o, const struct vb_sbuf *b, const str
 				continue;
 			}
 			size_t run = iov[i].iov_len - off < n ? iov[i].iov_len - off : n;
-			if ((rc = out_write(o, (const unsigned char *)iov[i].iov_base + off, run)))
+			if ((rc = fn(arg, (const unsigned char *)iov[i].iov_base + off, run)))
 				return rc;
 			off = 0;
 			n -= run;
@@ -422,11 +428,30 @@ static enum vb_err out_sbuf(struct output *o, const struct vb_sbuf *b, const str
 		const unsigned char *p = vb_sbuf_contig(b, off, &run);
 		if (run > n)
 			run = n;
-		if ((rc = out_write(o, p, run)))
+		if ((rc = fn(arg, p, run)))
 			return rc;
 		off += run;
 		n -= run;
 	}
+	return VB_OK;
+}
+
+static enum vb_err put_run(void *arg, const void *p, size_t n)
+{
+	return out_write(arg, p, n);
+}
+
+static enum vb_err out_sbuf(struct output *o, const struct vb_sbuf *b, const struct vb_view *v,
+			    size_t off, size_t n)
+{
+	return each_run(b, v, off, n, put_run, o);
+}
+
+static enum vb_err crc_run(void *arg, const void *p, size_t n)
+{
+	uint32_t *c = arg;
+
+	*c = vb_lenspec_sum(*c, p, n);
 	return VB_OK;
 }
 
@@ -597,17 +622,18 @@ static enum vb_err emit(struct frame_run *r, const struct input *in, const struc
 	} else if (r->to_length) {
 		unsigned char h[VB_LENSPEC_MAX];
 		size_t hn;
-		int trailer = vb_lenspec_trailer(&r->to_spec);
+		uint32_t crc = 0;
 		if ((rc = vb_lenspec_encode(&r->to_spec, len, h, &hn))) {
 			vb_err_prefix("%s", rec_at(r, r->cur_record, base));
 			return rc;
 		}
 		if (!(rc = out_write(o, h, hn)))
 			rc = out_sbuf(o, b, v, at + fr->skip, len);
-		if (!rc && trailer >= 0) {
-			unsigned char t = (unsigned char)trailer;
-			rc = out_write(o, &t, 1);
-		}
+		/* what follows the record: a netstring's ',', TFRecord's CRC */
+		if (!rc && vb_lenspec_tail_crc(&r->to_spec))
+			each_run(b, v, at + fr->skip, len, crc_run, &crc);
+		if (!rc && (hn = vb_lenspec_tail(&r->to_spec, crc, h)))
+			rc = out_write(o, h, hn);
 	} else {
 		if (!(rc = out_sbuf(o, b, v, at + fr->skip, len)))
 			rc = out_write(o, r->out_delim, r->out_delim_len);
@@ -1138,9 +1164,17 @@ static int frame_input(struct frame_run *r, struct input *in, struct vb_sbuf *b,
 		}
 		struct vb_frame fr = r->batch[0];
 		p.n++;
-		if (rc == VB_EINVAL) {
+		if (rc == VB_EINVAL || (rc == VB_ECORRUPT && !r->skip_bad)) {
 			vb_err_prefix("%s", rec_at(r, p.n, p.base));
 			break;
+		}
+		if (rc == VB_ECORRUPT) {
+			/* --bad-checksum=skip: the frame is whole, its length
+			 * sound: on to the next */
+			vb_sbuf_advance(b, fr.total);
+			p.base += fr.total;
+			rc = VB_OK;
+			continue;
 		}
 		if (rc != VB_EFRAME || (rc = oversized(r, &p, &fr)))
 			break;
@@ -1505,6 +1539,12 @@ static void setup_options(struct frame_run *r, const struct frame_opts *o)
 	if (o->json && !o->count && !o->index)
 		cli_usage("--json applies to --count and --index");
 	r->json = o->json;
+	if (o->bad_checksum) {
+		const char *a = cli_arg(o->bad_checksum);
+		if (strcmp(a, "error") && strcmp(a, "skip"))
+			cli_usage("invalid --bad-checksum '%s' (error or skip)", a);
+		r->skip_bad = !strcmp(a, "skip");
+	}
 	r->count = o->count;
 	r->index = o->index;
 	r->keep = o->keep;

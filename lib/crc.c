@@ -14,6 +14,8 @@
 #include "crc.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <zlib.h>
 
 #ifdef VB_HAVE_ISAL
@@ -48,5 +50,46 @@ const char *vb_crc32_impl(void)
 	return "isa-l";
 #else
 	return "zlib";
+#endif
+}
+
+#ifndef VB_HAVE_ISAL
+/* The reflected Castagnoli polynomial's table, made once on first use. */
+static uint32_t c32c_table[256];
+static pthread_once_t c32c_once = PTHREAD_ONCE_INIT;
+
+static void c32c_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t v = i;
+		for (int k = 0; k < 8; k++)
+			v = v & 1 ? (v >> 1) ^ 0x82f63b78u : v >> 1;
+		c32c_table[i] = v;
+	}
+}
+#endif
+
+uint32_t vb_crc32c(uint32_t c, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	if (!p)
+		return 0;
+#ifdef VB_HAVE_ISAL
+	/* crc32_iscsi takes an int length and its state uncomplemented */
+	c = ~c;
+	while (n) {
+		int take = n > (size_t)INT_MAX ? INT_MAX : (int)n;
+		c = crc32_iscsi((unsigned char *)(uintptr_t)s, take, c);
+		s += take;
+		n -= (size_t)take;
+	}
+	return ~c;
+#else
+	pthread_once(&c32c_once, c32c_init);
+	c = ~c;
+	for (size_t i = 0; i < n; i++)
+		c = c32c_table[(c ^ s[i]) & 0xff] ^ (c >> 8);
+	return ~c;
 #endif
 }

@@ -28,6 +28,7 @@
  *   never held in memory.
  */
 #include "frame.h"
+#include "crc.h"
 #include "le.h"
 #include "num.h"
 
@@ -180,7 +181,7 @@ enum vb_err vb_unescape(const char *s, unsigned char **out, size_t *n)
 	return VB_OK;
 }
 
-/* The ASCII forms of vb_lenspec_parse. */
+/* The ASCII forms and the presets of vb_lenspec_parse. */
 static int text_spec(const char *s, struct vb_lenspec *spec)
 {
 	memset(spec, 0, sizeof *spec);
@@ -199,6 +200,15 @@ static int text_spec(const char *s, struct vb_lenspec *spec)
 		spec->digits = 4;
 		spec->adjust = -4;
 		spec->small = 4;
+	} else if (!strcmp(s, "tfrecord")) {
+		spec->size = 8;
+		spec->tfrecord = 1;
+	} else if (!strcmp(s, "protobuf")) {
+		spec->size = 0; /* a varint */
+	} else if (!strcmp(s, "mrt")) {
+		spec->size = 4; /* RFC 6396: time, type, subtype, then the length */
+		spec->big_endian = 1;
+		spec->offset = 8;
 	} else if (!strncmp(s, "dec:", 4) || !strncmp(s, "hex:", 4)) {
 		unsigned char *t;
 		size_t n;
@@ -238,13 +248,49 @@ enum vb_err vb_lenspec_parse(const char *s, struct vb_lenspec *spec)
 		}
 	if (text_spec(s, spec))
 		return VB_OK;
-	return vb_err_set(VB_EINVAL, "unknown length prefix '%s' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint, netstring, syslog, pkt-line, dec:C or hex:C with C one byte that is not a digit)",
+	return vb_err_set(VB_EINVAL, "unknown length prefix '%s' (binary: u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint; ASCII: netstring, syslog, pkt-line, dec:C, hex:C with C a byte that is not a digit; presets: protobuf, tfrecord, mrt)",
 			  s);
 }
 
-int vb_lenspec_trailer(const struct vb_lenspec *spec)
+/* TFRecord's masked CRC-32C (a CRC stored next to the bytes it covers
+ * is masked so that a CRC of bytes holding CRCs stays meaningful). */
+static uint32_t tf_mask(uint32_t crc)
 {
-	return spec->text ? spec->trailer : -1;
+	return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+}
+
+/* Bytes of header after the field, and of tail after the record. */
+static unsigned spec_extra(const struct vb_lenspec *spec)
+{
+	return spec->tfrecord ? 4 : 0;
+}
+
+static unsigned spec_tail(const struct vb_lenspec *spec)
+{
+	return spec->tfrecord ? 4 : spec->text && spec->trailer >= 0;
+}
+
+size_t vb_lenspec_tail(const struct vb_lenspec *spec, uint32_t crc, unsigned char *out)
+{
+	if (spec->tfrecord) {
+		vb_le_put32(out, tf_mask(crc));
+		return 4;
+	}
+	if (spec_tail(spec)) {
+		out[0] = (unsigned char)spec->trailer;
+		return 1;
+	}
+	return 0;
+}
+
+int vb_lenspec_tail_crc(const struct vb_lenspec *spec)
+{
+	return spec->tfrecord;
+}
+
+uint32_t vb_lenspec_sum(uint32_t sum, const void *p, size_t n)
+{
+	return vb_crc32c(sum, p, n);
 }
 
 /* An ASCII field: the digits of `v` (the base's, `width` of them with
@@ -299,6 +345,10 @@ enum vb_err vb_lenspec_encode(const struct vb_lenspec *spec, uint64_t len, unsig
 		out[i] = (unsigned char)(v >> shift);
 	}
 	*n = spec->size;
+	if (spec->tfrecord) {
+		vb_le_put32(out + 8, tf_mask(vb_crc32c(0, out, 8)));
+		*n += 4;
+	}
 	return VB_OK;
 }
 
@@ -383,6 +433,8 @@ enum vb_err vb_framer_length(const struct vb_lenspec *spec, struct vb_framer **o
 	if (!spec->text && spec->size != 0 && spec->size != 1 && spec->size != 2 &&
 	    spec->size != 3 && spec->size != 4 && spec->size != 8)
 		return vb_err_set(VB_EINVAL, "a length field is 1, 2, 3, 4 or 8 bytes, or a varint");
+	if (spec->tfrecord && (spec->size != 8 || spec->big_endian || spec->text))
+		return vb_err_set(VB_EINVAL, "a TFRecord length is a u64le");
 	if (spec->text && (spec->text > VB_LEN_HEX || spec->digits > 16 ||
 			   (!spec->digits && spec->term < 0)))
 		return vb_err_set(VB_EINVAL, "an ASCII length field has 1 to 16 digits, or a terminator");
@@ -767,16 +819,21 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 		if (rc)
 			return rc;
 	} else {
-		if (have < sp->size)
+		if (have < sp->size + spec_extra(sp))
 			goto short_frame;
 		used = sp->size;
 		value = sp->big_endian ? be(h, sp->size) : le(h, sp->size);
+		if (sp->tfrecord) {
+			if (vb_le_get32(h + 8) != tf_mask(vb_crc32c(0, h, 8)))
+				return vb_err_set(VB_EINVAL, "the CRC-32C of the length field does not match (a damaged header)");
+			used += 4;
+		}
 	}
 	uint64_t hdr = sp->offset + used, frame;
 	/* |adjust| in unsigned arithmetic: -INT64_MIN does not fit int64_t */
 	uint64_t mag = sp->adjust < 0 ? 0 - (uint64_t)sp->adjust : (uint64_t)sp->adjust;
-	/* an ASCII format's trailer closes the frame after the record */
-	uint64_t tail = sp->text && sp->trailer >= 0;
+	/* a netstring's ',', TFRecord's CRC: after the record, in the frame */
+	uint64_t tail = spec_tail(sp);
 	if (value < sp->small) {
 		/* a special packet: the field alone, no data */
 		mag = tail = 0;
@@ -820,14 +877,31 @@ static enum vb_err next_length(struct vb_framer *f, const struct vb_sbuf *b, int
 	}
 	if (len < frame)
 		return VB_ENEEDMORE;
-	if (tail) {
+	fr->total = (size_t)frame;
+	if (sp->tfrecord) {
+		/* the record's checksum: over its bytes as framed (strip
+		 * aside: the data after the 12-byte header) */
+		unsigned char t[4];
+		uint32_t c = 0;
+		size_t at = (size_t)hdr, left = (size_t)(frame - hdr - tail), run;
+		while (left) {
+			const unsigned char *d = vb_sbuf_contig(b, at, &run);
+			if (run > left)
+				run = left;
+			c = vb_crc32c(c, d, run);
+			at += run;
+			left -= run;
+		}
+		vb_sbuf_peek(b, (size_t)frame - 4, t, 4);
+		if (vb_le_get32(t) != tf_mask(c))
+			return vb_err_set(VB_ECORRUPT, "the CRC-32C of the record does not match");
+	} else if (tail) {
 		unsigned char t;
 		vb_sbuf_peek(b, (size_t)frame - 1, &t, 1);
 		if (t != (unsigned char)sp->trailer)
 			return vb_err_set(VB_EINVAL, "byte 0x%02x after the %llu-byte record where '%c' belongs",
 					  t, (unsigned long long)fr->len, sp->trailer);
 	}
-	fr->total = (size_t)frame;
 	return VB_OK;
 
 short_frame:

@@ -93,9 +93,13 @@ struct vb_lenspec {
 	int canonical;       /* no leading zeros (a netstring's, syslog's rule) */
 	unsigned small;      /* a value below this is a frame of the field alone
 			      * (pkt-line: 0000 flush, 0001 delim, 0002 end) */
+	/* TFRecord: after the u64le field, the masked CRC-32C of its 8
+	 * bytes (4 more header bytes), and after the record the masked
+	 * CRC-32C of the record (4 tail bytes); both checked */
+	int tfrecord;
 };
 
-/* The most bytes vb_lenspec_encode writes. */
+/* The most bytes vb_lenspec_encode or vb_lenspec_tail writes. */
 #define VB_LENSPEC_MAX 24u
 
 /* Parse "u8", "u16be", "u16le", "u24be", "u24le", "u32be", "u32le",
@@ -104,17 +108,26 @@ struct vb_lenspec {
  * decimal digits, ' ', the message), "pkt-line" (git: 4 hex digits
  * counting themselves, 0000-0003 special packets of no data), "dec:C" or
  * "hex:C" (digits ended by the byte C, written with vb_unescape's
- * escapes). */
+ * escapes); or a preset: "protobuf" (= varint), "tfrecord" (u64le,
+ * masked CRC-32C of the length, the record, masked CRC-32C of the
+ * record) or "mrt" (RFC 6396: u32be at offset 8). */
 enum vb_err vb_lenspec_parse(const char *s, struct vb_lenspec *spec);
-/* Encode `len` as the spec's field (no offset) into out (at most
+/* Encode `len` as the spec's header (no offset) into out (at most
  * VB_LENSPEC_MAX bytes): the field holds len minus the spec's adjustment,
- * so that a reader of the same spec gets len back (pkt-line: len + 4);
- * VB_ERANGE if that does not fit the field.  A trailer, if the spec has
- * one, follows the record (vb_lenspec_trailer). */
+ * so that a reader of the same spec gets len back (pkt-line: len + 4),
+ * and what the header has after the field (TFRecord's CRC of it);
+ * VB_ERANGE if that does not fit the field.  What follows the record is
+ * vb_lenspec_tail's. */
 enum vb_err vb_lenspec_encode(const struct vb_lenspec *spec, uint64_t len, unsigned char *out,
 			      size_t *n);
-/* The byte a frame of this spec ends with after its record, or -1. */
-int vb_lenspec_trailer(const struct vb_lenspec *spec);
+/* The bytes a frame of this spec has after its record (a netstring's
+ * ',', TFRecord's masked CRC-32C of the record) into out; their number (0
+ * for most specs).  `sum` is the record's checksum where
+ * vb_lenspec_tail_crc says the tail needs one: vb_lenspec_sum over the
+ * record's bytes, from 0, in as many pieces as they come. */
+size_t vb_lenspec_tail(const struct vb_lenspec *spec, uint32_t sum, unsigned char *out);
+int vb_lenspec_tail_crc(const struct vb_lenspec *spec);
+uint32_t vb_lenspec_sum(uint32_t sum, const void *p, size_t n);
 
 struct vb_frame {
 	size_t skip;        /* bytes before the record (stripped header) */
@@ -156,6 +169,9 @@ void vb_framer_discard(struct vb_framer *f, size_t n);
  * The record at the head of `b`:
  *   VB_OK         *fr describes it;
  *   VB_ENEEDMORE  more input is needed (with eof: no more records);
+ *   VB_ECORRUPT   (TFRecord) the record's checksum does not match: *fr
+ *                 describes the whole frame, which may be consumed
+ *                 (fr->total bytes) to go on with the next;
  *   VB_EFRAME     the record is larger than the maximum: fr->skip and
  *                 fr->total are known for length and fixed framing (the
  *                 frame can be skipped without reading it into memory);

@@ -207,7 +207,7 @@ make_files() {
 	expect_completion 'vb-frame --pro' '--progress'
 	expect_completion 'vb-frame --no-' '--no-progress'
 	expect_completion 'vb-frame --len' '--length-adjust --length-offset --length-prefix'
-	expect_completion 'vb-frame --to' '--to-length-prefix'
+	expect_completion 'vb-frame --to' '--to-length-adjust --to-length-prefix'
 	expect_completion 'vb-frame --u' '--unbuffered --usage'
 	expect_completion 'vb-frame -n 5 --k' '--keep'
 }
@@ -349,7 +349,7 @@ make_files() {
 	expect_completion 'vb-frame --final ' 'drop emit error'
 	expect_completion 'vb-frame --final=e' 'emit error'
 	expect_completion 'vb-frame -c --final d' 'drop'
-	specs='netstring pkt-line syslog u16be u16le u24be u24le u32be u32le u64be u64le u8 varint'
+	specs='mrt netstring pkt-line protobuf syslog tfrecord u16be u16le u24be u24le u32be u32le u64be u64le u8 varint'
 	expect_completion 'vb-frame -L ' "$specs"
 	expect_completion 'vb-frame -L n' 'netstring'
 	expect_completion 'vb-frame --length-prefix ' "$specs"

@@ -288,6 +288,81 @@ with open(sys.argv[1], "wb") as f:
 	assert_line --index 1 --regexp '^<13>1 .* second, with a comma$'
 }
 
+# tfrecords FILE RECORD...: a TFRecord file of the RECORDs (the format's
+# own definition: a u64le length, masked CRC-32Cs of it and of the data).
+tfrecords() {
+	python3 - "$@" <<'PY'
+import struct, sys
+def crc32c(b):
+    c = 0xffffffff
+    for x in b:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82f63b78 if c & 1 else c >> 1
+    return c ^ 0xffffffff
+def mask(c):
+    return (((c >> 15) | (c << 17)) + 0xa282ead8) & 0xffffffff
+with open(sys.argv[1], 'wb') as f:
+    for r in sys.argv[2:]:
+        d = r.encode()
+        n = struct.pack('<Q', len(d))
+        f.write(n + struct.pack('<I', mask(crc32c(n))) + d + struct.pack('<I', mask(crc32c(d))))
+PY
+}
+
+@test "-L tfrecord: records and both checksums; --to-length-prefix tfrecord writes what the format's definition does" {
+	tfrecords t.tfr hello '' 'third record' "$(printf 'a%.0s' {1..300})"
+	run -0 vb-frame -L tfrecord -n 1-3 t.tfr
+	assert_output $'hello\n\nthird record'
+	run -0 vb-frame -L tfrecord -i -k -n 1-3 t.tfr
+	assert_output $'0\t21\n21\t16\n37\t28'
+	run -0 vb-frame -L tfrecord -c -j t.tfr
+	assert_line --index 2 '      {"input": "t.tfr", "records": 4}'
+	vb-frame -L tfrecord t.tfr | vb-frame --to-length-prefix tfrecord > again
+	cmp again t.tfr
+	# a record's checksum: an error naming it, or skipped
+	cp t.tfr bad.tfr
+	printf 'X' | dd of=bad.tfr bs=1 seek=13 conv=notrunc 2> /dev/null
+	run -1 --separate-stderr vb-frame -L tfrecord bad.tfr
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: bad.tfr: record 1 at offset 0: the CRC-32C of the record does not match'
+	run -0 vb-frame -L tfrecord --bad-checksum=skip -n 1-3 bad.tfr
+	assert_output $'\nthird record'
+	run -0 vb-frame -L tfrecord --bad-checksum=skip -c bad.tfr
+	assert_output 3
+	# a length's checksum: the length cannot be trusted, the input ends
+	cp t.tfr bad2.tfr
+	printf 'X' | dd of=bad2.tfr bs=1 seek=23 conv=notrunc 2> /dev/null
+	run -1 --separate-stderr vb-frame -L tfrecord --bad-checksum=skip bad2.tfr
+	assert_output 'hello'
+	assert_equal "$stderr" 'vb-frame: bad2.tfr: record 2 at offset 21: the CRC-32C of the length field does not match (a damaged header)'
+	# cut off: the incomplete last record, as for any length prefix
+	head -c 30 t.tfr > cut.tfr
+	run -1 --separate-stderr vb-frame -L tfrecord cut.tfr
+	assert_output hello
+	assert_equal "$stderr" 'vb-frame: cut.tfr: the last frame (record 2 at offset 21) is truncated'
+	run vb-frame -L tfrecord --bad-checksum=maybe t.tfr
+	assert_usage_error vb-frame "invalid --bad-checksum 'maybe' (error or skip)"
+}
+
+@test "-L protobuf is -L varint; -L mrt is u32be at offset 8, the 12-byte header stripped" {
+	frames varint pb "b'one'" "b''" "b'three'"
+	cmp <(vb-frame -L protobuf pb) <(vb-frame -L varint pb)
+	run -0 vb-frame -L protobuf -c pb
+	assert_output 3
+	# two MRT records: time, type 13 (TABLE_DUMP_V2), subtype, length
+	python3 -c '
+import struct, sys
+with open("m.mrt", "wb") as f:
+    for t, msg in ((1700000000, b"peer-index"), (1700000001, b"rib")):
+        f.write(struct.pack(">IHHI", t, 13, 1, len(msg)) + msg)
+'
+	run -0 vb-frame -L mrt m.mrt
+	assert_output $'peer-index\nrib'
+	run -0 vb-frame -L mrt --strip=0 -i m.mrt
+	assert_output $'0\t22\n22\t15'
+}
+
 @test "--to-length-adjust: a field that counts itself (Netty's lengthIncludesLengthFieldLength), read back with --length-adjust" {
 	printf 'ab\ncde\n' > lines
 	vb-frame --to-length-prefix u32be --to-length-adjust=-4 lines > framed
@@ -351,7 +426,7 @@ CASES
 	# unknown forms: the list of those there are
 	for spec in dec:5 'hex:a' 'dec:ab' dec: netstrings; do
 		run vb-frame -L "$spec" n
-		assert_usage_error vb-frame "invalid --length-prefix: unknown length prefix '$spec' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint, netstring, syslog, pkt-line, dec:C or hex:C with C one byte that is not a digit)"
+		assert_usage_error vb-frame "invalid --length-prefix: unknown length prefix '$spec' (binary: u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint; ASCII: netstring, syslog, pkt-line, dec:C, hex:C with C a byte that is not a digit; presets: protobuf, tfrecord, mrt)"
 	done
 }
 
@@ -1759,11 +1834,11 @@ vb-frame: d: is a directory'
 	run vb-frame --final x f
 	assert_usage_error vb-frame "invalid --final 'x' (emit, drop or error)"
 	run vb-frame -L u7 f
-	assert_usage_error vb-frame "invalid --length-prefix: unknown length prefix 'u7' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le or varint)"
+	assert_usage_error vb-frame "invalid --length-prefix: unknown length prefix 'u7' (binary: u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint; ASCII: netstring, syslog, pkt-line, dec:C, hex:C with C a byte that is not a digit; presets: protobuf, tfrecord, mrt)"
 	run vb-frame -L U8 f
-	assert_usage_error vb-frame "invalid --length-prefix: unknown length prefix 'U8' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le or varint)"
+	assert_usage_error vb-frame "invalid --length-prefix: unknown length prefix 'U8' (binary: u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint; ASCII: netstring, syslog, pkt-line, dec:C, hex:C with C a byte that is not a digit; presets: protobuf, tfrecord, mrt)"
 	run vb-frame --to-length-prefix u16 f
-	assert_usage_error vb-frame "invalid --to-length-prefix: unknown length prefix 'u16' (u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le or varint)"
+	assert_usage_error vb-frame "invalid --to-length-prefix: unknown length prefix 'u16' (binary: u8, u16be, u16le, u24be, u24le, u32be, u32le, u64be, u64le, varint; ASCII: netstring, syslog, pkt-line, dec:C, hex:C with C a byte that is not a digit; presets: protobuf, tfrecord, mrt)"
 	run vb-frame -d '\q' f
 	assert_usage_error vb-frame "invalid --delimiter '\\q': unknown escape '\\q' (use \\n \\r \\t \\0 \\\\ \\xHH)"
 	run vb-frame -d '\x4' f

@@ -11,7 +11,9 @@
  *     piece, is the checksum of the whole;
  *   - combine: of random pieces (zero-length ones too), and of lengths
  *     beyond zlib's z_off_t (checked against zlib's combine composed
- *     at other split points).
+ *     at other split points);
+ *   - CRC-32C (vb_crc32c) against RFC 3720's vectors and a bitwise
+ *     definition, chained at random points.
  *
  * VB_TEST_OPS sets the number of random rounds (default 20,000).
  */
@@ -163,6 +165,49 @@ static void beyond_4g(void)
 #endif
 }
 
+/* CRC-32C: a bit at a time, the definition. */
+static uint32_t c32c_oracle(uint32_t c, const unsigned char *p, size_t n)
+{
+	c = ~c;
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+	}
+	return ~c;
+}
+
+/* vb_crc32c: "123456789", RFC 3720's vectors, the NULL rule, every length
+ * to 300 at odd alignments and random ones, and chaining. */
+static void castagnoli(const unsigned char *buf, uint64_t rounds)
+{
+	unsigned char v[32];
+
+	CHECK_EQ_U64(vb_crc32c(0, "123456789", 9), 0xe3069283u);
+	CHECK_EQ_U64(vb_crc32c(0, NULL, 5), 0);
+	CHECK_EQ_U64(vb_crc32c(0x1234u, v, 0), 0x1234u);
+	memset(v, 0, sizeof v);
+	CHECK_EQ_U64(vb_crc32c(0, v, 32), 0x8a9136aau);
+	memset(v, 0xff, sizeof v);
+	CHECK_EQ_U64(vb_crc32c(0, v, 32), 0x62a8ab43u);
+	for (int i = 0; i < 32; i++)
+		v[i] = (unsigned char)i;
+	CHECK_EQ_U64(vb_crc32c(0, v, 32), 0x46dd794eu);
+	for (int i = 0; i < 32; i++)
+		v[i] = (unsigned char)(31 - i);
+	CHECK_EQ_U64(vb_crc32c(0, v, 32), 0x113fdb5cu);
+	for (size_t n = 0; n <= 300; n++)
+		for (size_t a = 0; a < 8; a += 3)
+			CHECK_EQ_U64(vb_crc32c(7, buf + a, n), c32c_oracle(7, buf + a, n));
+	for (uint64_t r = 0; r < rounds / 100; r++) {
+		size_t a = rnd(64), n = rnd(BUF - 64), cut = rnd(n + 1);
+		uint32_t whole = vb_crc32c(0, buf + a, n);
+		CHECK_EQ_U64(vb_crc32c(vb_crc32c(0, buf + a, cut), buf + a + cut, n - cut), whole);
+		if (r < 20)
+			CHECK_EQ_U64(whole, c32c_oracle(0, buf + a, n));
+	}
+}
+
 int main(void)
 {
 	const char *ops = getenv("VB_TEST_OPS");
@@ -180,6 +225,7 @@ int main(void)
 	chaining(buf, rounds);
 	combining(buf, rounds);
 	beyond_4g();
+	castagnoli(buf, rounds);
 	free(buf);
 	return test_status("test-crc");
 }

@@ -505,7 +505,8 @@ static void text_lengths(void)
 		size_t n = 0, lens[20];
 		REQUIRE_OK(vb_lenspec_parse(forms[i], &sp));
 		REQUIRE_OK(vb_framer_length(&sp, &f));
-		int tr = vb_lenspec_trailer(&sp);
+		unsigned char tb[VB_LENSPEC_MAX];
+		int tr = vb_lenspec_tail(&sp, 0, tb) ? tb[0] : -1;
 		for (size_t k = 0; k < 20; k++) {
 			size_t hn, l = k == 3 ? 0 : rnd(150);
 			REQUIRE_OK(vb_lenspec_encode(&sp, l, h, &hn));
@@ -536,10 +537,10 @@ static void text_lengths(void)
 	unsigned char h[VB_LENSPEC_MAX];
 	REQUIRE_OK(vb_lenspec_parse("netstring", &sp));
 	REQUIRE_OK(vb_lenspec_encode(&sp, 12, h, &hn));
-	CHECK(hn == 3 && !memcmp(h, "12:", 3) && vb_lenspec_trailer(&sp) == ',');
+	CHECK(hn == 3 && !memcmp(h, "12:", 3) && vb_lenspec_tail(&sp, 0, h) == 1 && h[0] == ',');
 	REQUIRE_OK(vb_lenspec_parse("syslog", &sp));
 	REQUIRE_OK(vb_lenspec_encode(&sp, 0, h, &hn));
-	CHECK(hn == 2 && !memcmp(h, "0 ", 2) && vb_lenspec_trailer(&sp) == -1);
+	CHECK(hn == 2 && !memcmp(h, "0 ", 2) && vb_lenspec_tail(&sp, 0, h) == 0);
 	REQUIRE_OK(vb_lenspec_parse("pkt-line", &sp));
 	REQUIRE_OK(vb_lenspec_encode(&sp, 6, h, &hn));
 	CHECK(hn == 4 && !memcmp(h, "000a", 4));
@@ -595,7 +596,11 @@ static void text_lengths(void)
 	CHECK(vb_lenspec_parse("hex:a", &sp) == VB_EINVAL);
 	CHECK(vb_lenspec_parse("dec:ab", &sp) == VB_EINVAL);
 	CHECK(vb_lenspec_parse("dec:", &sp) == VB_EINVAL);
-	CHECK(strstr(vb_err_detail(), "netstring, syslog, pkt-line") != NULL);
+	CHECK(strstr(vb_err_detail(), "ASCII: netstring, syslog, pkt-line") != NULL);
+	REQUIRE_OK(vb_lenspec_parse("mrt", &sp));
+	CHECK(sp.size == 4 && sp.big_endian && sp.offset == 8);
+	REQUIRE_OK(vb_lenspec_parse("protobuf", &sp));
+	CHECK(sp.size == 0 && !sp.text && !sp.tfrecord);
 }
 
 static void fixed(void)
