@@ -3383,20 +3383,21 @@ void vb_store_state(const struct vb_store *s, struct vb_store_state *st)
 
 /* --------------------------------------------------------------- verify */
 
-/* The line counts of one whole data block, taken by the forward pass
- * (verify_records_fast) for the pieces' counts (verify_piece). */
+/* A data block the forward pass (verify_records_fast) checked, for the
+ * pieces (verify_piece): its length, and the line counts of its bytes in
+ * a store whose tree counts lines. */
 struct vcount {
 	uint64_t off;            /* the block's record offset */
 	uint32_t lf, cr, crlf;   /* as struct vb_lines */
 	uint32_t len;            /* its payload length */
-	unsigned char head_lf, tail_cr;
+	unsigned char head_lf, tail_cr, counted;
 };
 
 /* Blocks whose counts a verify keeps: 16 GiB of data in 8 MiB.  The
  * pieces of data beyond are counted by reading their blocks again. */
 #define VERIFY_COUNTS_MAX ((size_t)1 << 18)
 /* The forward pass reads in chunks of this size, four ahead. */
-#define VERIFY_CHUNK ((size_t)1 << 20)
+#define VERIFY_CHUNK ((size_t)1 << 21)
 
 struct verify {
 	struct vb_store *s;
@@ -3466,7 +3467,7 @@ static enum vb_err data_lines(struct verify *v, const struct vb_piece *p, struct
 		const struct vcount *c = NULL;
 		if (k % VB_FMT_BLOCK == 0 && bi <= (UINT64_MAX - p->rec) / VB_FMT_BLOCK_STRIDE)
 			c = find_count(v, p->rec + bi * VB_FMT_BLOCK_STRIDE);
-		if (c && left >= c->len && (c->len == VB_FMT_BLOCK || left == c->len)) {
+		if (c && c->counted && left >= c->len && (c->len == VB_FMT_BLOCK || left == c->len)) {
 			struct vb_lines l = {c->lf, c->cr, c->crlf, 1, c->head_lf, c->tail_cr};
 			acc.l = acc.have ? vb_lines_cat(&acc.l, &l) : l;
 			acc.have = 1;
@@ -3484,6 +3485,19 @@ static enum vb_err data_lines(struct verify *v, const struct vb_piece *p, struct
 	return VB_OK;
 }
 
+/* Whether byte k of data piece p's record lies in a block the forward
+ * pass checked. */
+static int in_checked_block(const struct verify *v, const struct vb_piece *p, uint64_t k)
+{
+	uint64_t bi = (p->start + k) / VB_FMT_BLOCK;
+	const struct vcount *c;
+
+	if (bi > (UINT64_MAX - p->rec) / VB_FMT_BLOCK_STRIDE)
+		return 0;
+	c = find_count(v, p->rec + bi * VB_FMT_BLOCK_STRIDE);
+	return c && (p->start + k) % VB_FMT_BLOCK < c->len;
+}
+
 /* A piece: where it points, and the line counts of a data piece (the
  * tree's owner checks those of base pieces). */
 static enum vb_err verify_piece(void *arg, const struct vb_piece *p)
@@ -3491,9 +3505,12 @@ static enum vb_err verify_piece(void *arg, const struct vb_piece *p)
 	struct verify *v = arg;
 	if (p->src == VB_SRC_DATA) {
 		/* the first and last byte's blocks must exist and be long
-		 * enough; the linear pass already checked every checksum */
-		enum vb_err rc = data_walk(v->s, p, 0, 0, 1, nop_fn, NULL);
-		if (!rc)
+		 * enough (the blocks the forward pass met are known: their
+		 * checksums were checked too, by either pass) */
+		enum vb_err rc = VB_OK;
+		if (!in_checked_block(v, p, 0))
+			rc = data_walk(v->s, p, 0, 0, 1, nop_fn, NULL);
+		if (!rc && !in_checked_block(v, p, p->len - 1))
 			rc = data_walk(v->s, p, p->len - 1, 0, 1, nop_fn, NULL);
 		if (!rc && p->lines.known) {
 			struct vb_lines l;
@@ -3604,10 +3621,11 @@ static uint64_t verify_records(struct verify *v)
  * walk checks them.  Records lie back to back, so when every one is whole
  * the chain ends exactly at the head and both walks see the same records.
  * At the first thing that is not so this gives up (returns 0, keeping
- * nothing) and the backward walk finds and reports the problems.  In a
- * store whose tree counts lines, the counts of every whole data block are
- * kept (VERIFY_COUNTS_MAX at most), so that checking a data piece's counts
- * reads only its partial end blocks.
+ * nothing) and the backward walk finds and reports the problems.  The
+ * length of every data block is kept (VERIFY_COUNTS_MAX at most), and in
+ * a store whose tree counts lines its line counts, so that checking where
+ * a data piece ends reads nothing and checking its counts reads only its
+ * partial end blocks.
  */
 struct vstream {
 	struct vb_io_ahead *a;
@@ -3651,7 +3669,8 @@ static void vs_take(struct vstream *vs, size_t k)
 		vs->at += k;
 }
 
-static int keep_count(struct verify *v, uint64_t off, const unsigned char *d, uint32_t len)
+static int keep_count(struct verify *v, uint64_t off, const unsigned char *d, uint32_t len,
+		      int counting)
 {
 	if (v->ncnt == v->capcnt) {
 		if (v->capcnt == VERIFY_COUNTS_MAX)
@@ -3663,11 +3682,11 @@ static int keep_count(struct verify *v, uint64_t off, const unsigned char *d, ui
 		v->cnt = c;
 		v->capcnt = cap;
 	}
-	struct vb_lines l = vb_lines_scan(d, len);
+	struct vb_lines l = counting ? vb_lines_scan(d, len) : vb_lines_unknown();
 	if (l.lf > UINT32_MAX || l.cr > UINT32_MAX || l.crlf > UINT32_MAX)
 		return 0;
 	v->cnt[v->ncnt++] = (struct vcount){off, (uint32_t)l.lf, (uint32_t)l.cr, (uint32_t)l.crlf,
-					    len, l.head_lf, l.tail_cr};
+					    len, l.head_lf, l.tail_cr, (unsigned char)counting};
 	return 1;
 }
 
@@ -3676,7 +3695,7 @@ static int verify_records_fast(struct verify *v, uint64_t *records)
 	struct vb_store *s = v->s;
 	struct vstream vs = {NULL, NULL, 0, 0, NULL, 0};
 	uint64_t pos = s->hdr_len, count = 0, shown = 0, total = s->end - s->hdr_len;
-	int counting = (s->incompat & VB_FMT_FEAT_LINES) != 0, ok = 0;
+	int counting = (s->incompat & VB_FMT_FEAT_LINES) != 0, keeping = 1, ok = 0;
 
 	if (s->end <= s->hdr_len) {
 		*records = 0;
@@ -3702,8 +3721,8 @@ static int verify_records_fast(struct verify *v, uint64_t *records)
 		     !(f[VB_FMT_F_FLAGS] & VB_FMT_FLAG_MAY_SKIP)) ||
 		    record_check(s, r, whole, pos, type, &checked))
 			goto out;
-		if (counting && type == VB_FMT_REC_DATA && l)
-			counting = keep_count(v, pos, r + VB_FMT_R_PAYLOAD, l);
+		if (keeping && type == VB_FMT_REC_DATA && l)
+			keeping = keep_count(v, pos, r + VB_FMT_R_PAYLOAD, l, counting);
 		vs_take(&vs, whole);
 		pos += whole;
 		count++;
