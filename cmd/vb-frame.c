@@ -95,8 +95,8 @@ struct frame_opts {
 	int lines, null;
 	char *length, *length_offset, *length_adjust, *strip, *fixed;
 	/* selecting */
-	char *version, *records, *last, *max_size, *oversize, *bad_checksum;
-	int count, index, json;
+	char *version, *records, *last, *max_size, *oversize, *bad_checksum, *split;
+	int count, index, json, ranges;
 	/* output */
 	int keep, zero, unbuffered;
 	char *out_delim, *to_length, *to_adjust, *final;
@@ -141,6 +141,11 @@ static struct poptOption select_options[] = {
 	{"count", 'c', POPT_ARG_NONE, &cmdline.count, 0, "print the number of records instead", NULL},
 	{"index", 'i', POPT_ARG_NONE, &cmdline.index, 0,
 	 "print each record's offset and length (tab-separated) instead", NULL},
+	{"split", 0, POPT_ARG_STRING, &cmdline.split, 0,
+	 "print N record-aligned pieces of each INPUT (a file or a store) as OFFSET LENGTH FIRST_RECORD lines, found near the cut points only",
+	 "N"},
+	{"ranges", 0, POPT_ARG_NONE, &cmdline.ranges, 0,
+	 "with --split: print each piece as START:END (vb-cat --range's form)", NULL},
 	{"json", 'j', POPT_ARG_NONE, &cmdline.json, 0,
 	 "--count and --index as one JSON object: {\"inputs\": [...], \"total\": N} or {\"records\": [...]}",
 	 NULL},
@@ -224,6 +229,9 @@ struct frame_run {
 	/* how records are framed (setup_framer) */
 	struct vb_framer *framer;
 	int is_length, is_fixed;        /* else delimiter framing */
+	uint64_t fixed;                 /* -F's size */
+	uint64_t split;                 /* --split N (0: off) */
+	int ranges;                     /* --ranges: --split as START:END */
 	int line_mode;                  /* lines (-l; -d '\n' alone): 1 + enum
 					 * vb_line_mode, else 0 */
 	uint64_t n_start;               /* records before the pass's start */
@@ -1184,10 +1192,11 @@ static int frame_input(struct frame_run *r, struct input *in, struct vb_sbuf *b,
 
 /* ----------------------------------------------------------------- --last */
 
-/* How much --last reads backward from: a store's content, or a regular
- * file's from where it stands (a file on stdin).  Returns 0, or the exit
- * status of the failure it reported. */
-static int last_length(struct input *in, uint64_t *len)
+/* How much --last reads backward from, or --split cuts: a store's
+ * content, or a regular file's from where it stands (a file on stdin).
+ * Returns 0, or the exit status of the failure it reported (`why`: what
+ * the option does, for the message). */
+static int last_length(struct input *in, const char *why, uint64_t *len)
 {
 	struct stat st;
 
@@ -1201,8 +1210,8 @@ static int last_length(struct input *in, uint64_t *len)
 		in->file_start = cur > 0 ? (uint64_t)cur : 0;
 	} else {
 		int fifo = fstat(in->fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-		return cli_fail(in->name, vb_err_set(VB_EINVAL, "--last reads backward from the end: it needs a file or a store, not %s",
-						     fifo ? "a pipe" : "a device"));
+		return cli_fail(in->name, vb_err_set(VB_EINVAL, "%s: it needs a file or a store, not %s",
+						     why, fifo ? "a pipe" : "a device"));
 	}
 	return EXIT_OK;
 }
@@ -1259,7 +1268,7 @@ static int frame_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, 
 
 	if (!chunk)
 		return cli_fail(in->name, vb_err_set(VB_ENOMEM, "out of memory"));
-	if ((status = last_length(in, &len))) {
+	if ((status = last_length(in, "--last reads backward from the end", &len))) {
 		free(chunk);
 		return status;
 	}
@@ -1309,6 +1318,122 @@ static int frame_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, 
 	status = frame_input(r, in, b, &last, stop, q, NULL);
 	r->numbers_unknown = 0;
 	return status;
+}
+
+/* ---------------------------------------------------------------- --split */
+
+/* --split's line for the piece [off, off + len), whose first record is
+ * number `first` (0: not known). */
+static enum vb_err put_piece(struct frame_run *r, const struct input *in, uint64_t off,
+			     uint64_t len, uint64_t first)
+{
+	char line[96];
+	int k;
+	enum vb_err rc;
+
+	if (r->several && (rc = out_write(&r->out, in->name, strlen(in->name))) == VB_OK)
+		rc = out_write(&r->out, "\t", 1);
+	else
+		rc = VB_OK;
+	if (rc)
+		return rc;
+	if (r->ranges)
+		k = snprintf(line, sizeof line, "%llu:%llu\n", (unsigned long long)off,
+			     (unsigned long long)(off + len));
+	else if (first)
+		k = snprintf(line, sizeof line, "%llu\t%llu\t%llu\n", (unsigned long long)off,
+			     (unsigned long long)len, (unsigned long long)first);
+	else
+		k = snprintf(line, sizeof line, "%llu\t%llu\t-\n", (unsigned long long)off,
+			     (unsigned long long)len);
+	return out_write(&r->out, line, (size_t)k);
+}
+
+/* The first record boundary at or after `t` (0 < t < len): just after the
+ * first sync byte at t - 1 or later (a record starts there whatever came
+ * before), or len when none comes.  Reads only from t - 1 on. */
+static enum vb_err next_boundary(struct input *in, int sync, unsigned char *chunk, uint64_t t,
+				 uint64_t len, uint64_t *cut)
+{
+	uint64_t pos = t - 1;
+	enum vb_err rc = VB_OK;
+
+	while (pos < len) {
+		size_t take = len - pos < READ_CHUNK ? (size_t)(len - pos) : READ_CHUNK, got = 0;
+		if (in->store)
+			rc = vb_vbuf_read(in->store, pos, chunk, take);
+		else if (!(rc = vb_io_pread_full(in->fd, chunk, take, in->file_start + pos, &got)) &&
+			 got != take)
+			rc = vb_err_set(VB_EIO, "the file shrank while being read");
+		if (rc)
+			return rc;
+		const unsigned char *hit = memchr(chunk, sync, take);
+		if (hit) {
+			*cut = pos + (uint64_t)(hit - chunk) + 1;
+			return VB_OK;
+		}
+		pos += take;
+	}
+	*cut = len;
+	return VB_OK;
+}
+
+/*
+ * --split N: N pieces of about len / N bytes each, every one starting at a
+ * record boundary, found by reading forward from each cut point to the
+ * next sync byte (delimiter framing: -l, -0, -d with one) or by rounding
+ * down to a multiple of the size (-F): O(N x record size) bytes read,
+ * whatever the input's size.  Cuts that meet (a record longer than a
+ * piece) make fewer, non-empty pieces.  The first record's number is
+ * known for -F and, from the line counts, for a store framed by lines; it
+ * is "-" where knowing it would mean reading everything before.  Length
+ * prefixes cannot be cut without reading every header from the start:
+ * refused.
+ */
+static int split_input(struct frame_run *r, struct input *in, int *stop)
+{
+	int sync = r->is_fixed ? -1 : vb_framer_sync_byte(r->framer), status;
+	uint64_t len = 0, prev = 0;
+	unsigned char *chunk = NULL;
+	enum vb_err rc = VB_OK;
+
+	if ((status = last_length(in, "--split cuts at offsets", &len)))
+		return status;
+	if (!r->is_fixed && sync < 0)
+		return cli_fail(in->name, vb_err_set(VB_EINVAL, "--split cuts delimited records after a byte that always ends one (-l, -0, or -d with a one-byte delimiter found in no other): these delimiters have none"));
+	if (!r->is_fixed && !(chunk = malloc(READ_CHUNK)))
+		return cli_fail(in->name, vb_err_set(VB_ENOMEM, "out of memory"));
+	enum vb_line_mode m = (enum vb_line_mode)(r->line_mode - 1);
+	int numbered = r->is_fixed ||
+		       (in->store && r->line_mode && vb_vbuf_line_counted(in->store, vb_vbuf_version(in->store)));
+	for (uint64_t k = 1; k <= r->split && prev < len && !rc; k++) {
+		uint64_t cut = len;
+		if (k < r->split) {
+			/* k * len / N without overflow: len < 2^64, N < 2^32 */
+			uint64_t t = len / r->split * k + len % r->split * k / r->split;
+			if (r->is_fixed)
+				cut = t - t % r->fixed;
+			else if (t > prev)
+				rc = next_boundary(in, sync, chunk, t, len, &cut);
+			else
+				cut = prev;
+		}
+		if (rc || cut <= prev)
+			continue;
+		uint64_t first = 0;
+		if (r->is_fixed)
+			first = prev / r->fixed + 1;
+		else if (numbered && (rc = vb_vbuf_line_of(in->store, vb_vbuf_version(in->store), m,
+							    prev, &first)))
+			break;
+		rc = put_piece(r, in, prev, cut - prev, first);
+		prev = cut;
+	}
+	free(chunk);
+	if (!rc)
+		return EXIT_OK;
+	status = fail_input(r, in->name, rc, stop);
+	return status < 0 ? EXIT_OK : status;
 }
 
 /* -------------------------------------------------------- store lines */
@@ -1516,6 +1641,7 @@ static void setup_framer(struct frame_run *r, struct frame_opts *o)
 		if (o->last)
 			cli_usage("--last needs delimiter framing");
 		r->is_fixed = 1;
+		r->fixed = n;
 	} else {
 		setup_delims(r, o);
 	}
@@ -1538,6 +1664,23 @@ static void setup_options(struct frame_run *r, const struct frame_opts *o)
 		cli_usage("--count prints a number: --keep does not apply");
 	if (o->json && !o->count && !o->index)
 		cli_usage("--json applies to --count and --index");
+	if (o->ranges && !o->split)
+		cli_usage("--ranges applies to --split");
+	if (o->split) {
+		const char *other = o->count ? "--count" : o->index ? "--index"
+				    : o->records ? "--records" : o->last ? "--last"
+				    : o->keep ? "--keep" : o->zero ? "--zero"
+				    : o->out_delim ? "--output-delimiter"
+				    : o->to_length ? "--to-length-prefix" : NULL;
+		if (other)
+			cli_usage("--split prints pieces of the input: %s does not apply", other);
+		if (o->length)
+			cli_usage("--split cannot cut length-prefixed records: where one starts is known only from every header before it (vb-frame -L SPEC -i lists them all)");
+		r->split = size_opt(o->split, "piece count");
+		if (!r->split || r->split > UINT32_MAX)
+			cli_usage("--split needs 1 to 4294967295 pieces");
+		r->ranges = o->ranges;
+	}
 	r->json = o->json;
 	if (o->bad_checksum) {
 		const char *a = cli_arg(o->bad_checksum);
@@ -1768,7 +1911,7 @@ int main(int argc, char **argv)
 			continue;
 		in.pr = input_progress(&in);
 		vb_sbuf_advance(b, vb_sbuf_len(b));
-		int st = frame_store_lines(r, &in, b, &stop);
+		int st = r->split ? split_input(r, &in, &stop) : frame_store_lines(r, &in, b, &stop);
 		if (st < 0)
 			st = r->last_n ? frame_last(r, &in, b, &stop)
 				       : frame_input(r, &in, b, &r->sel, &stop, 0, NULL);

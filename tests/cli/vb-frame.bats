@@ -629,6 +629,108 @@ CASES
 	assert_output $'a\t0\t5\na\t5\t4\na\t9\t5\n-\t0\t2'
 }
 
+# split_check FILE N FRAMING...: vb-frame --split N FILE's pieces are
+# contiguous, cover FILE, are not empty, and framing each piece alone
+# gives exactly the records of FILE framed whole (every record in one
+# piece, none cut); FIRST_RECORD, where given, is the number of the
+# piece's first record.
+split_check() {
+	local file=$1 n=$2 off len first at=0 seen=1
+	shift 2
+	vb-frame "$@" -k "$file" > whole
+	: > joined
+	while IFS=$'\t' read -r off len first; do
+		[ "$off" = "$at" ] || fail "--split $n $*: a piece at $off, expected $at"
+		[ "$len" -gt 0 ] || fail "--split $n $*: an empty piece at $off"
+		tail -c +$((off + 1)) "$file" | head -c "$len" > piece
+		vb-frame "$@" -k piece >> joined
+		if [ "$first" != - ]; then
+			[ "$first" = "$seen" ] || fail "--split $n $*: first record $first at $off, expected $seen"
+		fi
+		seen=$((seen + $(vb-frame "$@" -c piece)))
+		at=$((off + len))
+	done < <(vb-frame "$@" --split "$n" "$file")
+	[ "$at" = "$(stat -c %s "$file")" ] || fail "--split $n $*: the pieces end at $at"
+	cmp joined whole || fail "--split $n $*: the records of the pieces are not those of the whole"
+}
+
+@test "--split N: record-aligned pieces for -l, -0, -d X and -F; every record in exactly one piece" {
+	python3 -c '
+import random
+random.seed(7)
+out = []
+for i in range(3000):
+    out.append(b"x" * random.randrange(0, 120) + random.choice([b"\n", b"\r\n", b"\r", b"\n\n"]))
+out.append(b"y" * 5000 + b"\n")   # a record longer than a piece of 1000
+out.append(b"no end")
+open("lines", "wb").write(b"".join(out))
+' 
+	tr '\n' '\0' < lines > nul
+	tr '\n' '|' < lines > bar
+	for n in 1 2 3 7 50 1000; do
+		split_check lines "$n" -l
+		split_check nul "$n" -0
+		split_check bar "$n" -d '|'
+		split_check lines "$n" -F 37
+	done
+	# -F: cuts on multiples of the size, numbers known
+	run -0 vb-frame -F 100 --split 3 lines
+	size=$(stat -c %s lines)
+	assert_line --index 0 $'0\t'"$(( size / 3 / 100 * 100 ))"$'\t1'
+	# a record longer than a piece: fewer pieces, none empty
+	printf '%05000d\n' 0 > one
+	run -0 vb-frame --split 10 one
+	assert_output $'0\t5001\t-'
+	: > empty
+	run -0 vb-frame --split 10 empty
+	assert_output ''
+}
+
+@test "--split on a store: numbered from its line counts, --ranges for vb-cat --range, a file on stdin from where it stands" {
+	seq 1 100000 > s.txt
+	vb-insert --create s.vb 0 s.txt
+	vb-delete s.vb 1000 7
+	vb-cat s.vb > flat
+	run -0 vb-frame --split 4 s.vb
+	assert_equal "${#lines[@]}" 4
+	while IFS=$'\t' read -r off len first; do
+		# the piece starts a line, whose number is given
+		[ "$off" = 0 ] || [ "$(vb-cat -r "$((off - 1)):$off" s.vb)" = '' ]
+		[ "$(vb-cat -o "$off" -n "$len" s.vb | head -n 1)" = "$(sed -n "${first}p" flat)" ]
+	done <<< "$output"
+	run -0 vb-frame --split 4 --ranges s.vb
+	: > joined
+	for r in "${lines[@]}"; do vb-cat -r "$r" s.vb >> joined; done
+	cmp joined flat
+	# a file on stdin: offsets from where it stands
+	run -0 bash -c '{ head -c 100 > /dev/null; vb-frame --split 2 --ranges; } < s.txt'
+	assert_line --index 0 --regexp '^0:[0-9]+$'
+	end=${lines[1]#*:}
+	assert_equal "$end" $(( $(stat -c %s s.txt) - 100 ))
+	# several inputs: the name first
+	run -0 vb-frame --split 2 s.vb s.txt
+	assert_line --index 0 --regexp $'^s\.vb\t0\t[0-9]+\t1$'
+	assert_line --index 2 --regexp $'^s\.txt\t0\t[0-9]+\t-$'
+}
+
+@test "--split errors: pipes, length prefixes, delimiters without a sync byte, options that do not apply" {
+	seq 1 10 > a
+	run -1 --separate-stderr bash -c 'cat a | vb-frame --split 2'
+	assert_equal "$stderr" 'vb-frame: -: --split cuts at offsets: it needs a file or a store, not a pipe'
+	run -1 --separate-stderr vb-frame -d ab --split 2 a
+	assert_equal "$stderr" 'vb-frame: a: --split cuts delimited records after a byte that always ends one (-l, -0, or -d with a one-byte delimiter found in no other): these delimiters have none'
+	run vb-frame -L u8 --split 2 a
+	assert_usage_error vb-frame '--split cannot cut length-prefixed records: where one starts is known only from every header before it (vb-frame -L SPEC -i lists them all)'
+	for o in --count --index '--records 1' '--last 2' --keep --zero; do
+		run vb-frame $o --split 2 a
+		assert_usage_error vb-frame "--split prints pieces of the input: ${o% *} does not apply"
+	done
+	run vb-frame --split 0 a
+	assert_usage_error vb-frame '--split needs 1 to 4294967295 pieces'
+	run vb-frame --ranges a
+	assert_usage_error vb-frame '--ranges applies to --split'
+}
+
 # json_rows JSON KEY FIELD...: the entries of JSON's array KEY, one line
 # each, their FIELDs tab-separated (python3's json: the text must parse).
 json_rows() {
