@@ -140,3 +140,16 @@ nofile() {
 		[ "$fd" -le 2 ] || eval "exec $fd>&-"; done
 		ulimit -n "$1" && eval "$2"' nofile "$@"
 }
+
+# flip_byte FILE OFFSET: invert every bit of the byte at OFFSET (damage
+# that is damage whatever the byte was; writing a fixed byte is not when
+# the byte was already that one).
+flip_byte() {
+	python3 -c 'import sys
+f = open(sys.argv[1], "r+b")
+o = int(sys.argv[2])
+f.seek(o)
+b = f.read(1)[0]
+f.seek(o)
+f.write(bytes([b ^ 0xff]))' "$1" "$2"
+}

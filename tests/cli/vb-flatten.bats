@@ -1150,7 +1150,7 @@ assert i > 0
 print(struct.unpack('<Q', d[i + 16:i + 24])[0])
 PY
 )
-	printf '\377' | dd of=s.vb bs=1 seek=$((off + 4 + 40 + 2)) conv=notrunc status=none
+	flip_byte s.vb $((off + 4 + 40 + 2))
 	run -1 vb-history --verify s.vb
 	assert_output --partial "record at offset $off: checksum mismatch"
 	# counts come from the tree and, where they must, the bytes: still right
