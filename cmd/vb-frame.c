@@ -1351,15 +1351,17 @@ static enum vb_err put_piece(struct frame_run *r, const struct input *in, uint64
 
 /* The first record boundary at or after `t` (0 < t < len): just after the
  * first sync byte at t - 1 or later (a record starts there whatever came
- * before), or len when none comes.  Reads only from t - 1 on. */
+ * before), or len when none comes.  Reads only from t - 1 on, 4 KiB
+ * first, then twice as much each time (a record is usually short). */
 static enum vb_err next_boundary(struct input *in, int sync, unsigned char *chunk, uint64_t t,
 				 uint64_t len, uint64_t *cut)
 {
 	uint64_t pos = t - 1;
+	size_t step = 4096;
 	enum vb_err rc = VB_OK;
 
-	while (pos < len) {
-		size_t take = len - pos < READ_CHUNK ? (size_t)(len - pos) : READ_CHUNK, got = 0;
+	for (; pos < len; step = step < READ_CHUNK / 2 ? step * 2 : READ_CHUNK) {
+		size_t take = len - pos < step ? (size_t)(len - pos) : step, got = 0;
 		if (in->store)
 			rc = vb_vbuf_read(in->store, pos, chunk, take);
 		else if (!(rc = vb_io_pread_full(in->fd, chunk, take, in->file_start + pos, &got)) &&
