@@ -136,7 +136,7 @@ static struct poptOption select_options[] = {
 	{"records", 'n', POPT_ARG_STRING, &cmdline.records, 0,
 	 "only records in LIST (1-based: 5, 10-20, 100-, comma-separated)", "LIST"},
 	{"last", 0, POPT_ARG_STRING, &cmdline.last, 0,
-	 "only the last N records, found by reading backward from the end (delimiter framing; files and stores)",
+	 "only the last N records: read backward from the end of a file or a store (delimiter framing), found by seeking (-F), or held in one forward pass (a pipe, -L: N records of at most --max-size)",
 	 "N"},
 	{"count", 'c', POPT_ARG_NONE, &cmdline.count, 0, "print the number of records instead", NULL},
 	{"index", 'i', POPT_ARG_NONE, &cmdline.index, 0,
@@ -231,6 +231,11 @@ struct frame_run {
 	int is_length, is_fixed;        /* else delimiter framing */
 	uint64_t fixed;                 /* -F's size */
 	uint64_t split;                 /* --split N (0: off) */
+	/* --last in one forward pass (a pipe, or -L): the last records met,
+	 * held until the end (ring_push, ring_flush) */
+	struct ring_rec *ring;
+	size_t ring_cap, ring_len, ring_head;
+	int ringing;
 	int ranges;                     /* --ranges: --split as START:END */
 	int line_mode;                  /* lines (-l; -d '\n' alone): 1 + enum
 					 * vb_line_mode, else 0 */
@@ -613,6 +618,118 @@ static enum vb_err put_index(struct frame_run *r, const struct input *in, uint64
 	return out_write(o, line, (size_t)k);
 }
 
+/* A record --last holds in one forward pass: what emit() needs of it. */
+struct ring_rec {
+	uint64_t base;          /* its content offset */
+	struct vb_frame fr;
+	size_t len;             /* the bytes emit() writes of it */
+	unsigned char *bytes;   /* fr.total bytes of the frame (not for --index) */
+	uint64_t too_large;     /* not 0: record number too_large, larger than
+				 * --max-size, an error if it is one of the N */
+};
+
+static enum vb_err copy_run(void *arg, const void *p, size_t n)
+{
+	unsigned char **dst = arg;
+
+	memcpy(*dst, p, n);
+	*dst += n;
+	return VB_OK;
+}
+
+static enum vb_err each_run(const struct vb_sbuf *b, const struct vb_view *v, size_t off, size_t n,
+			    enum vb_err (*fn)(void *arg, const void *p, size_t n), void *arg);
+
+/* Hold the record emit() was given, as the newest of the last N, the
+ * oldest one dropped when N are held: memory for at most N records of
+ * at most --max-size (and their headers). */
+static enum vb_err ring_push(struct frame_run *r, const struct vb_sbuf *b, const struct vb_view *v,
+			     size_t at, uint64_t base, const struct vb_frame *fr, size_t len)
+{
+	struct ring_rec *e;
+
+	if (r->ring_len < r->last_n && r->ring_len == r->ring_cap) {
+		size_t cap = r->ring_cap ? r->ring_cap * 2 : 64;
+		if (cap > r->last_n)
+			cap = (size_t)r->last_n;
+		struct ring_rec *n = realloc(r->ring, cap * sizeof *n);
+		if (!n)
+			return vb_err_set(VB_ENOMEM, "out of memory for --last %llu",
+					  (unsigned long long)r->last_n);
+		/* the ring is not wrapped while it grows */
+		r->ring = n;
+		r->ring_cap = cap;
+	}
+	if (r->ring_len < r->last_n) {
+		e = &r->ring[r->ring_len++];
+	} else {
+		e = &r->ring[r->ring_head];
+		r->ring_head = (r->ring_head + 1) % r->ring_len;
+		free(e->bytes);
+	}
+	e->base = base;
+	e->fr = *fr;
+	e->len = len;
+	e->bytes = NULL;
+	e->too_large = 0;
+	if (!b && !v) /* ring_fail's entry */
+		return VB_OK;
+	if (!r->index && fr->total) {
+		unsigned char *dst;
+		if (!(e->bytes = dst = malloc(fr->total)))
+			return vb_err_set(VB_ENOMEM, "out of memory for --last %llu",
+					  (unsigned long long)r->last_n);
+		each_run(b, v, at, fr->total, copy_run, &dst);
+	}
+	return VB_OK;
+}
+
+/* A record larger than --max-size that --oversize=error fails: one of
+ * the records, failing the input only if it stays among the last N. */
+static enum vb_err ring_fail(struct frame_run *r, uint64_t n, uint64_t off)
+{
+	struct vb_frame none = {0, 0, 0, 0, 0};
+	enum vb_err rc = ring_push(r, NULL, NULL, 0, off, &none, 0);
+	size_t k = r->ring_len < r->last_n ? r->ring_len - 1
+					   : (r->ring_head + r->ring_len - 1) % r->ring_len;
+
+	if (!rc)
+		r->ring[k].too_large = n;
+	return rc;
+}
+
+static enum vb_err emit(struct frame_run *r, const struct input *in, const struct vb_sbuf *b,
+			const struct vb_view *v, size_t at, uint64_t base, const struct vb_frame *fr,
+			size_t len);
+static enum vb_err too_large(struct frame_run *r, uint64_t n, uint64_t off);
+
+/* Write the records the ring holds, oldest first, and empty it (on
+ * failure too); with `count`, only their number. */
+static enum vb_err ring_flush(struct frame_run *r, const struct input *in, int count)
+{
+	struct vb_sbuf *t = NULL;
+	enum vb_err rc = r->index ? VB_OK : vb_sbuf_create_linear(0, &t);
+
+	r->ringing = 0;
+	for (size_t k = 0; k < r->ring_len; k++) {
+		struct ring_rec *e = &r->ring[(r->ring_head + k) % r->ring_len];
+		if (!rc && e->too_large)
+			rc = too_large(r, e->too_large, e->base);
+		else if (count)
+			;
+		else if (!rc && e->bytes && (rc = vb_sbuf_append(t, e->bytes, e->fr.total)) == VB_OK) {
+			rc = emit(r, in, t, NULL, 0, e->base, &e->fr, e->len);
+			vb_sbuf_advance(t, vb_sbuf_len(t));
+		} else if (!rc && !e->bytes) {
+			rc = emit(r, in, t, NULL, 0, e->base, &e->fr, e->len);
+		}
+		free(e->bytes);
+	}
+	r->ring_len = r->ring_head = 0;
+	vb_sbuf_free(t);
+	return rc;
+}
+
 /* Emit a record: its bytes are [at + fr->skip, + len) of the buffer (or of
  * the view v, when it was held aside), the raw frame [at, at + fr->total),
  * at content offset `base`. */
@@ -623,6 +740,8 @@ static enum vb_err emit(struct frame_run *r, const struct input *in, const struc
 	struct output *o = &r->out;
 	enum vb_err rc;
 
+	if (r->ringing)
+		return ring_push(r, b, v, at, base, fr, len);
 	if (r->index) {
 		rc = r->keep ? put_index(r, in, base, fr->total) : put_index(r, in, base + fr->skip, len);
 	} else if (r->keep) {
@@ -926,6 +1045,8 @@ static enum vb_err take_oversized(struct frame_run *r, struct pass *p, const str
 	case VB_FATE_FAIL_FINAL:
 		return incomplete_last(r, n, start);
 	case VB_FATE_FAIL_SIZE:
+		if (r->ringing)
+			return ring_fail(r, n, start);
 		if (!p->tally)
 			return too_large(r, n, start);
 		/* only counting (--last): whether it is one of the last N is
@@ -1257,7 +1378,7 @@ static enum vb_err scan_back(struct input *in, int sync, unsigned char *chunk, u
  * hold more than N records: a last one without a delimiter, or records
  * ending in a delimiter other than the sync byte).  Only the tail is read,
  * however large the input. */
-static int frame_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, int *stop)
+static int last_backward(struct frame_run *r, struct input *in, struct vb_sbuf *b, int *stop)
 {
 	int sync = vb_framer_sync_byte(r->framer), status = EXIT_OK;
 	uint64_t len = 0, pos, q = 0, found = 0, total = 0;
@@ -1318,6 +1439,79 @@ static int frame_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, 
 	status = frame_input(r, in, b, &last, stop, q, NULL);
 	r->numbers_unknown = 0;
 	return status;
+}
+
+/* --last where the input cannot be read backward (a pipe) or its frames
+ * found from the end (-L): one forward pass that holds the last N records
+ * met (ring_push), written at the end; with --count, their number.
+ * Memory: N records of at most --max-size.  A failure of the input
+ * writes none of them. */
+static int last_forward(struct frame_run *r, struct input *in, struct vb_sbuf *b, int *stop)
+{
+	struct selection every = {NULL, 0, UINT64_MAX, 0};
+	int count = r->count, index = r->index, plain = r->plain, status;
+	enum vb_err rc;
+
+	/* counted as --index would list them: no bytes held */
+	r->count = 0;
+	r->index = index || count;
+	r->plain = 0;
+	r->ringing = 1;
+	status = frame_input(r, in, b, &every, stop, 0, NULL);
+	size_t held = r->ring_len;
+	if (status || *stop) {
+		r->ring_len = 0; /* nothing of a failed input */
+		for (size_t k = 0; k < held; k++)
+			free(r->ring[k].bytes);
+		r->ring_head = 0;
+		r->ringing = 0;
+	}
+	r->index = index;
+	rc = status || *stop ? VB_OK : ring_flush(r, in, count);
+	r->count = count;
+	r->plain = plain;
+	if (rc) {
+		status = fail_input(r, in->name, rc, stop);
+		return status < 0 ? EXIT_OK : status;
+	}
+	if (count && !status && !*stop)
+		put_count(r, in->name, held);
+	return status;
+}
+
+/* --last with -F on a file or a store: the last N records start at a
+ * multiple of the size, found from the length alone (a short last record
+ * is one unless --final=drop leaves it out). */
+static int fixed_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, int *stop)
+{
+	struct selection every = {NULL, 0, UINT64_MAX, 0};
+	uint64_t len, whole, recs, skip;
+	int status;
+	enum vb_err rc;
+
+	if ((status = last_length(in, "--last reads backward from the end", &len)))
+		return status;
+	whole = len / r->fixed;
+	recs = whole + (len % r->fixed && r->policy.final != VB_FINAL_DROP);
+	skip = recs > r->last_n ? recs - r->last_n : 0;
+	if ((rc = seek_input(in, skip * r->fixed)))
+		return cli_fail(in->name, rc);
+	r->n_start = skip;
+	status = frame_input(r, in, b, &every, stop, skip * r->fixed, NULL);
+	r->n_start = 0;
+	return status;
+}
+
+static int frame_last(struct frame_run *r, struct input *in, struct vb_sbuf *b, int *stop)
+{
+	struct stat sb;
+
+	if (r->is_length ||
+	    (!in->store && (fstat(in->fd, &sb) < 0 || !S_ISREG(sb.st_mode))))
+		return last_forward(r, in, b, stop);
+	if (r->is_fixed)
+		return fixed_last(r, in, b, stop);
+	return last_backward(r, in, b, stop);
 }
 
 /* ---------------------------------------------------------------- --split */
@@ -1570,8 +1764,6 @@ static void setup_length(struct frame_run *r, const struct frame_opts *o)
 	r->header_room = sp.offset > UINT64_MAX / 2 || sp.strip > UINT64_MAX / 2
 				 ? UINT64_MAX
 				 : sp.offset + sp.strip + VB_LENSPEC_MAX + 8;
-	if (o->last)
-		cli_usage("--last needs delimiter framing");
 	r->is_length = 1;
 	if (!o->final) /* a truncated frame is an error unless --final says otherwise */
 		r->policy.final = VB_FINAL_ERROR;
@@ -1640,8 +1832,6 @@ static void setup_framer(struct frame_run *r, struct frame_opts *o)
 			cli_usage("--fixed needs a size of at least 1");
 		if (vb_framer_fixed(n, &r->framer))
 			cli_usage("%s", vb_err_detail());
-		if (o->last)
-			cli_usage("--last needs delimiter framing");
 		r->is_fixed = 1;
 		r->fixed = n;
 	} else {

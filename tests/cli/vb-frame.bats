@@ -997,16 +997,59 @@ PY
 	assert_output "$(seq 3 10)"
 	run -0 bash -c '(read -r x; vb-frame --last 100 -c) < f'
 	assert_output 9
-	run -1 --separate-stderr bash -c 'seq 1 10 | vb-frame --last 3'
+	# a pipe or a device: one forward pass that holds the last N (issue 16)
+	run -0 --separate-stderr bash -c 'seq 1 10 | vb-frame --last 3'
+	assert_output $'8\n9\n10'
+	assert_equal "$stderr" ''
+	run -0 bash -c 'seq 1 10 | vb-frame --last 1 f - f'
+	assert_output $'10\n10\n10'
+	run -0 vb-frame --last 1 /dev/null
 	assert_output ''
-	assert_equal "$stderr" 'vb-frame: -: --last reads backward from the end: it needs a file or a store, not a pipe'
-	# the other inputs are framed
-	run -1 --separate-stderr bash -c 'seq 1 10 | vb-frame --last 1 f - f'
-	assert_output $'10\n10'
-	assert_equal "$stderr" 'vb-frame: -: --last reads backward from the end: it needs a file or a store, not a pipe'
-	run -1 --separate-stderr vb-frame --last 1 /dev/null
+}
+
+@test "--last N on a pipe, with -L (one forward pass, N records held) and with -F (found by seeking in a file)" {
+	seq 1 1000 > f
+	for n in 1 3 999 1000 5000; do
+		cmp <(cat f | vb-frame --last "$n") <(tail -n "$n" f)
+		cmp <(cat f | vb-frame --last "$n" -i) <(vb-frame --last "$n" -i f)
+		cmp <(cat f | vb-frame --last "$n" -c) <(vb-frame --last "$n" -c f)
+		cmp <(cat f | vb-frame --last "$n" -z) <(vb-frame -z f | tail -z -n "$n")
+	done
+	# -L: from a file and from a pipe alike, index and count too
+	vb-frame --to-length-prefix u16be f > lp
+	for n in 1 7 1000 1001; do
+		cmp <(vb-frame -L u16be --last "$n" lp) <(tail -n "$n" f)
+		cmp <(cat lp | vb-frame -L u16be --last "$n" -k) <(vb-frame -L u16be -k lp | tail -c +$(( $(vb-frame -L u16be -i -k lp | tail -n "$n" | head -n 1 | cut -f1) + 1 )))
+	done
+	run -0 vb-frame -L u16be --last 2 -i lp
+	assert_output "$(vb-frame -L u16be -i lp | tail -n 2)"
+	run -0 vb-frame -L u16be --last 5 -c lp
+	assert_output 5
+	# -F: the last records start at a multiple of the size; a short last
+	# record is one unless --final=drop leaves it out
+	printf 'abcdefghij' > f10
+	run -0 vb-frame -F 3 --last 2 f10
+	assert_output 'ghij'
+	run -0 vb-frame -F 3 --last 2 --final=drop f10
+	assert_output 'defghi'
+	run -0 bash -c 'cat f10 | vb-frame -F 3 --last 2 -i'
+	assert_output $'6\t3\n9\t1'
+	run -1 --separate-stderr vb-frame -F 3 --last 1 --final=error f10
+	assert_equal "$stderr" 'vb-frame: f10: the last record (4 at offset 9) is shorter than --fixed'
+	# a record over --max-size fails only if it is one of the last N
+	{ head -c 100 /dev/zero | tr '\0' y; echo; seq 1 3; } > h
+	run -0 bash -c 'cat h | vb-frame --last 3 --max-size 50'
+	assert_output $'1\n2\n3'
+	run -1 --separate-stderr bash -c 'cat h | vb-frame --last 4 --max-size 50'
 	assert_output ''
-	assert_equal "$stderr" 'vb-frame: /dev/null: --last reads backward from the end: it needs a file or a store, not a device'
+	assert_equal "$stderr" 'vb-frame: -: record 1 at offset 0 is larger than --max-size (50 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	run -0 --separate-stderr bash -c 'cat h | vb-frame --last 4 --max-size 50 --oversize=skip'
+	assert_output $'1\n2\n3'
+	# a malformed input writes none of its last records
+	printf '\000\002ab\000\011x' > bad
+	run -1 --separate-stderr bash -c 'cat bad | vb-frame -L u16be --last 5'
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: -: the last frame (record 2 at offset 4) is truncated'
 }
 
 @test "--last with --oversize: the last N records that pass, each warning once" {
@@ -1042,10 +1085,6 @@ PY
 	assert_usage_error vb-frame "invalid record count 'x'"
 	run vb-frame --last -1 f
 	assert_usage_error vb-frame "invalid record count '-1' (a record count cannot be negative)"
-	run vb-frame --last 1 -L u8 f
-	assert_usage_error vb-frame '--last needs delimiter framing'
-	run vb-frame --last 1 -F 2 f
-	assert_usage_error vb-frame '--last needs delimiter framing'
 	run vb-frame --last 1 -n 2 f
 	assert_usage_error vb-frame '--last and --records cannot be used together'
 	local sync='--last needs a one-byte delimiter that appears in no other delimiter except at its end (as \n does for -l), so that reading backward finds where records start'
