@@ -2135,6 +2135,7 @@ int main(int argc, char **argv)
 	vb_pages_free(pages);
 	vb_framer_free(r->framer);
 	free(r->out_delim_buf);
+	free(r->ring);
 	free(r->sel.spans);
 	free(r->over);
 	free(r);
