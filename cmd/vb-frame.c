@@ -624,6 +624,7 @@ struct ring_rec {
 	struct vb_frame fr;
 	size_t len;             /* the bytes emit() writes of it */
 	unsigned char *bytes;   /* fr.total bytes of the frame (not for --index) */
+	size_t cap;             /* bytes allocated at `bytes` (kept for the next) */
 	uint64_t too_large;     /* not 0: record number too_large, larger than
 				 * --max-size, an error if it is one of the N */
 };
@@ -662,23 +663,31 @@ static enum vb_err ring_push(struct frame_run *r, const struct vb_sbuf *b, const
 	}
 	if (r->ring_len < r->last_n) {
 		e = &r->ring[r->ring_len++];
+		e->bytes = NULL;
+		e->cap = 0;
 	} else {
+		/* the oldest goes; its memory serves the newest */
 		e = &r->ring[r->ring_head];
 		r->ring_head = (r->ring_head + 1) % r->ring_len;
-		free(e->bytes);
 	}
 	e->base = base;
 	e->fr = *fr;
 	e->len = len;
-	e->bytes = NULL;
 	e->too_large = 0;
 	if (!b && !v) /* ring_fail's entry */
 		return VB_OK;
 	if (!r->index && fr->total) {
 		unsigned char *dst;
-		if (!(e->bytes = dst = malloc(fr->total)))
-			return vb_err_set(VB_ENOMEM, "out of memory for --last %llu",
-					  (unsigned long long)r->last_n);
+		if (e->cap < fr->total) {
+			free(e->bytes);
+			e->cap = 0;
+			size_t want = fr->total < 256 ? 256 : fr->total;
+			if (!(e->bytes = malloc(want)))
+				return vb_err_set(VB_ENOMEM, "out of memory for --last %llu",
+						  (unsigned long long)r->last_n);
+			e->cap = want;
+		}
+		dst = e->bytes;
 		each_run(b, v, at, fr->total, copy_run, &dst);
 	}
 	return VB_OK;
@@ -717,13 +726,16 @@ static enum vb_err ring_flush(struct frame_run *r, const struct input *in, int c
 			rc = too_large(r, e->too_large, e->base);
 		else if (count)
 			;
-		else if (!rc && e->bytes && (rc = vb_sbuf_append(t, e->bytes, e->fr.total)) == VB_OK) {
-			rc = emit(r, in, t, NULL, 0, e->base, &e->fr, e->len);
-			vb_sbuf_advance(t, vb_sbuf_len(t));
-		} else if (!rc && !e->bytes) {
-			rc = emit(r, in, t, NULL, 0, e->base, &e->fr, e->len);
+		else if (!rc) {
+			if (t && e->fr.total)
+				rc = vb_sbuf_append(t, e->bytes, e->fr.total);
+			if (!rc)
+				rc = emit(r, in, t, NULL, 0, e->base, &e->fr, e->len);
+			if (t)
+				vb_sbuf_advance(t, vb_sbuf_len(t));
 		}
 		free(e->bytes);
+		e->bytes = NULL;
 	}
 	r->ring_len = r->ring_head = 0;
 	vb_sbuf_free(t);
