@@ -67,6 +67,7 @@
 
 #include "cli.h"
 #include "frame.h"
+#include "match.h"
 #include "progress.h"
 #include "sbuf.h"
 #include "vbuf.h"
@@ -96,7 +97,8 @@ struct frame_opts {
 	char *length, *length_offset, *length_adjust, *strip, *fixed;
 	/* selecting */
 	char *version, *records, *last, *max_size, *oversize, *bad_checksum, *split;
-	int count, index, json, ranges;
+	char *match, *regex;
+	int count, index, json, ranges, invert;
 	/* output */
 	int keep, zero, unbuffered;
 	char *out_delim, *to_length, *to_adjust, *final;
@@ -138,6 +140,13 @@ static struct poptOption select_options[] = {
 	{"last", 0, POPT_ARG_STRING, &cmdline.last, 0,
 	 "only the last N records: read backward from the end of a file or a store (delimiter framing), found by seeking (-F), or held in one forward pass (a pipe, -L: N records of at most --max-size)",
 	 "N"},
+	{"match", 0, POPT_ARG_STRING, &cmdline.match, 0,
+	 "only records holding the bytes STR (escapes as for --delimiter)", "STR"},
+	{"regex", 'e', POPT_ARG_STRING, &cmdline.regex, 0,
+	 "only records matching the regular expression RE (PCRE2: Perl syntax, as grep -P; bytes, not UTF-8)",
+	 "RE"},
+	{"invert", 'v', POPT_ARG_NONE, &cmdline.invert, 0,
+	 "with --match or --regex: only the records that do not match", NULL},
 	{"count", 'c', POPT_ARG_NONE, &cmdline.count, 0, "print the number of records instead", NULL},
 	{"index", 'i', POPT_ARG_NONE, &cmdline.index, 0,
 	 "print each record's offset and length (tab-separated) instead", NULL},
@@ -250,6 +259,9 @@ struct frame_run {
 	int count, index, keep;         /* --count, --index, --keep */
 	int json;                       /* --json: entries written so far + 1 */
 	int skip_bad;                   /* --bad-checksum=skip */
+	struct vb_match *matcher;       /* --match, --regex (NULL: none) */
+	int invert;                     /* --invert */
+	unsigned char *scratch;         /* a record to match that is not contiguous */
 	struct vb_frame_policy policy;  /* --oversize, --final */
 	const unsigned char *out_delim; /* -z, --output-delimiter (default "\n") */
 	size_t out_delim_len;
@@ -949,6 +961,30 @@ static enum vb_err incomplete_last(struct frame_run *r, uint64_t n, uint64_t off
  * as long as the output delimiter go out as one copy of the input bytes.
  * The input buffer is ours, and consumed right after, so the delimiters
  * are rewritten in it. */
+/* Whether --match/--regex (and --invert) keep the record whose bytes are
+ * [at, at + len) of the buffer: *keep.  A record in pieces is matched
+ * from a copy (at most --max-size bytes, the most a record held has). */
+static enum vb_err selected(struct frame_run *r, const struct vb_sbuf *b, size_t at, size_t len,
+			    int *keep)
+{
+	size_t run;
+	const unsigned char *p = len ? vb_sbuf_contig(b, at, &run) : NULL;
+	int hit;
+	enum vb_err rc;
+
+	if (len && run < len) {
+		if (!r->scratch && !(r->scratch = malloc(r->max_size < len ? len : (size_t)r->max_size)))
+			return vb_err_set(VB_ENOMEM, "out of memory");
+		unsigned char *dst = r->scratch;
+		each_run(b, NULL, at, len, copy_run, &dst);
+		p = r->scratch;
+	}
+	if ((rc = vb_match_test(r->matcher, p, len, &hit)))
+		return rc;
+	*keep = hit != r->invert;
+	return VB_OK;
+}
+
 static enum vb_err take_batch(struct frame_run *r, struct pass *p, size_t cnt)
 {
 	size_t at = 0, run_start = 0, run_len = 0, whole;
@@ -957,6 +993,10 @@ static enum vb_err take_batch(struct frame_run *r, struct pass *p, size_t cnt)
 
 	if (whole != vb_sbuf_len(p->b))
 		run_p = NULL;
+	/* --match's next occurrence in the buffer (SIZE_MAX: none; SIZE_MAX - 1:
+	 * not looked for yet) */
+	size_t nlen = 0, hit = SIZE_MAX - 1;
+	const unsigned char *needle = r->matcher ? vb_match_fixed_bytes(r->matcher, &nlen) : NULL;
 	for (size_t i = 0; i < cnt && !rc; i++) {
 		struct vb_frame *f = &r->batch[i];
 		p->n++;
@@ -967,7 +1007,25 @@ static enum vb_err take_batch(struct frame_run *r, struct pass *p, size_t cnt)
 			rc = incomplete_last(r, p->n, p->base);
 			break;
 		}
-		if (fate == VB_FATE_EMIT && wanted(p->sel, p->n)) {
+		int keep = 1;
+		if (fate == VB_FATE_EMIT && r->matcher && wanted(p->sel, p->n)) {
+			size_t from = at + f->skip;
+			if (needle && run_p) {
+				/* as grep does: the next occurrence in the
+				 * buffer, which rules on every record before
+				 * it at once (one wholly inside this record is
+				 * the first at or after its start) */
+				if (hit == SIZE_MAX - 1 || (hit != SIZE_MAX && hit < from)) {
+					const unsigned char *q = memmem(run_p + from, whole - from, needle, nlen);
+					hit = q ? (size_t)(q - run_p) : SIZE_MAX;
+				}
+				keep = (hit != SIZE_MAX && hit + nlen <= from + f->len) != r->invert;
+			} else if ((rc = selected(r, p->b, from, f->len, &keep))) {
+				vb_err_prefix("%s", rec_at(r, p->n, p->base));
+				break;
+			}
+		}
+		if (fate == VB_FATE_EMIT && keep && wanted(p->sel, p->n)) {
 			r->cur_record = p->n;
 			if (p->counting)
 				p->count++;
@@ -1159,7 +1217,8 @@ static enum vb_err oversized(struct frame_run *r, struct pass *p, const struct v
 	size_t done = 0, dlen;
 	enum vb_err rc = VB_OK;
 
-	if (want && (r->count || r->index))
+	/* (a record --match must read is held, or fails or is skipped) */
+	if (want && (r->count || r->index) && !r->matcher)
 		return measured(r, p, fr);
 	enum vb_fate fate = vb_frame_policy_fate(&r->policy, want, complete);
 	if (fate == VB_FATE_READ_ON) {
@@ -1279,6 +1338,7 @@ static int frame_input(struct frame_run *r, struct input *in, struct vb_sbuf *b,
 		if (past_selection(sel, p.n))
 			break; /* nothing after this is wanted */
 		if (p.counting && !sel->nspans && r->policy.final == VB_FINAL_EMIT && !r->is_length &&
+		    !r->matcher &&
 		    !r->is_fixed) {
 			if ((rc = count_records(r, &p)) == VB_OK)
 				continue;
@@ -1687,7 +1747,7 @@ static int frame_store_lines(struct frame_run *r, struct input *in, struct vb_sb
 	int status = EXIT_OK, st;
 	enum vb_err rc;
 
-	if (!s || !r->line_mode || r->keep ||
+	if (!s || !r->line_mode || r->keep || r->matcher ||
 	    (!r->sel.nspans && !r->last_n && !r->count) ||
 	    !vb_vbuf_line_counted(s, vb_vbuf_version(s)))
 		return -1; /* (without counts, reading from the start or back from
@@ -1886,6 +1946,29 @@ static void setup_options(struct frame_run *r, const struct frame_opts *o)
 		r->ranges = o->ranges;
 	}
 	r->json = o->json;
+	if (o->match && o->regex)
+		cli_usage("choose one of --match and --regex");
+	if (o->invert && !o->match && !o->regex)
+		cli_usage("--invert applies to --match and --regex");
+	if ((o->match || o->regex) && (o->last || o->split))
+		cli_usage("--%s selects by content: %s does not apply", o->match ? "match" : "regex",
+			  o->last ? "--last" : "--split");
+	if (o->match) {
+		unsigned char *m;
+		size_t n;
+		const char *a = cli_arg(o->match);
+		if (!*a)
+			cli_usage("invalid --match '': the bytes to match cannot be empty");
+		if (vb_unescape(a, &m, &n))
+			cli_usage("invalid --match %s", vb_err_detail());
+		enum vb_err mrc = vb_match_fixed(m, n, &r->matcher);
+		free(m);
+		if (mrc)
+			cli_usage("%s", vb_err_detail());
+	}
+	if (o->regex && vb_match_regex(cli_arg(o->regex), &r->matcher))
+		cli_usage("invalid --regex '%s': %s", cli_arg(o->regex), vb_err_detail());
+	r->invert = o->invert;
 	if (o->bad_checksum) {
 		const char *a = cli_arg(o->bad_checksum);
 		if (strcmp(a, "error") && strcmp(a, "skip"))
@@ -1914,6 +1997,9 @@ static void setup_options(struct frame_run *r, const struct frame_opts *o)
 			cli_usage("invalid --oversize '%s' (error, skip or truncate)", s);
 		if (r->policy.oversize == VB_OVERSIZE_TRUNCATE && o->keep && !o->index)
 			cli_usage("--oversize=truncate cannot be used with --keep: a truncated record is not the record as it was");
+		if (r->policy.oversize == VB_OVERSIZE_TRUNCATE && r->matcher)
+			cli_usage("--oversize=truncate cannot be used with --%s: a record larger than --max-size is not held, so not matched whole",
+				  o->match ? "match" : "regex");
 	}
 	if (o->final) {
 		const char *f = cli_arg(o->final);
@@ -1961,7 +2047,8 @@ static void setup_options(struct frame_run *r, const struct frame_opts *o)
 			cli_usage("--last and --records cannot be used together");
 	}
 	r->out.flush_each = o->unbuffered || isatty(1);
-	r->plain = !r->index && !r->keep && !r->to_length && !r->count && !r->out.flush_each;
+	r->plain = !r->index && !r->keep && !r->to_length && !r->count && !r->out.flush_each &&
+		   !r->matcher;
 }
 
 /* The input buffer: linear (one array; the fast paths need it), or with
@@ -2096,7 +2183,7 @@ int main(int argc, char **argv)
 	 * fixed-size one is measured, not held (a frame's size is in its
 	 * header: one larger than --max-size is measured, one within it held) */
 	r->hold_max = r->max_size;
-	if ((r->count || r->index) && !r->is_length && r->hold_max > HOLD_CAP)
+	if ((r->count || r->index) && !r->is_length && !r->matcher && r->hold_max > HOLD_CAP)
 		r->hold_max = HOLD_CAP;
 	vb_framer_set_max(r->framer, r->hold_max);
 
@@ -2148,6 +2235,8 @@ int main(int argc, char **argv)
 	vb_framer_free(r->framer);
 	free(r->out_delim_buf);
 	free(r->ring);
+	free(r->scratch);
+	vb_match_free(r->matcher);
 	free(r->sel.spans);
 	free(r->over);
 	free(r);

@@ -731,6 +731,76 @@ open("lines", "wb").write(b"".join(out))
 	assert_usage_error vb-frame '--ranges applies to --split'
 }
 
+@test "--match, --regex, --invert: records by content, as grep -F, grep -P and grep -v select lines" {
+	python3 -c '
+import random
+random.seed(5)
+w = ["alpha", "beta", "ERROR", "warn", "x\ty", "a.b", "[c]", "\\d", "caf\xc3\xa9"]
+open("log", "w", encoding="latin-1").write("".join(" ".join(random.choice(w) for _ in range(random.randrange(0, 6))) + "\n" for _ in range(3000)))
+'
+	for s in ERROR 'a.b' '[c]' 'x	y' 'beta alpha' zzz; do
+		cmp <(vb-frame -l --match "$s" log) <(grep -F -- "$s" log)
+		cmp <(vb-frame -l --match "$s" -v log) <(grep -F -v -- "$s" log)
+		[ "$(vb-frame -l --match "$s" -c log)" = "$(grep -F -c -- "$s" log)" ]
+	done
+	for re in '^ERROR' 'warn$' '\bbeta\b' '^$' 'a\.b' '(alpha|beta) ERROR' '\\d'; do
+		cmp <(vb-frame -l --regex "$re" log) <(grep -P -- "$re" log)
+		[ "$(vb-frame -l -e "$re" -v -c log)" = "$(grep -P -v -c -- "$re" log)" ]
+	done
+	# bytes as bytes: a NUL inside records, a byte that is not UTF-8
+	printf 'a\0b\nc\377d\nab\n' > bin
+	run -0 vb-frame -l --match '\0' -i bin
+	assert_output $'0\t3'
+	run -0 vb-frame -l --regex '\xff' -i bin
+	assert_output $'4\t3'
+	# with -n: the records selected by number, then by content
+	run -0 vb-frame -l -n 1-10 --match ERROR -c log
+	assert_output "$(head -n 10 log | grep -c ERROR)"
+	# --index --keep for vb-delete --ranges: the store keeps the other lines
+	vb-insert --create s.vb 0 log
+	vb-frame -l --match ERROR -i -k s.vb | vb-delete --ranges - s.vb
+	cmp <(vb-cat s.vb) <(grep -v ERROR log)
+	# other framings: -0, -L
+	tr '\n' '\0' < log > nul
+	cmp <(vb-frame -z --match beta nul) <(grep -z -F beta nul)
+	vb-frame --to-length-prefix varint log > lp
+	cmp <(vb-frame -L varint --match beta lp) <(grep -F beta log)
+}
+
+@test "--match, --regex: a record over --max-size fails or is skipped (not matched in part); errors" {
+	{ echo short; head -c 100 /dev/zero | tr '\0' x; echo; echo xx; } > h
+	run -1 --separate-stderr vb-frame -l --match x --max-size 50 h
+	assert_output ''
+	assert_equal "$stderr" 'vb-frame: h: record 2 at offset 6 is larger than --max-size (50 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	run -1 --separate-stderr vb-frame -l --match x --max-size 50 -c h
+	assert_equal "$stderr" 'vb-frame: h: record 2 at offset 6 is larger than --max-size (50 bytes); raise --max-size or use --oversize=skip or --oversize=truncate'
+	run -0 --separate-stderr vb-frame -l --match x --max-size 50 --oversize=skip -c h
+	assert_output 1
+	run vb-frame -l --match x --max-size 50 --oversize=truncate h
+	assert_usage_error vb-frame '--oversize=truncate cannot be used with --match: a record larger than --max-size is not held, so not matched whole'
+	run vb-frame --regex '(' h
+	assert_usage_error vb-frame "invalid --regex '(': at offset 1 of the pattern: missing closing parenthesis"
+	run vb-frame --match a --regex b h
+	assert_usage_error vb-frame 'choose one of --match and --regex'
+	run vb-frame -v h
+	assert_usage_error vb-frame '--invert applies to --match and --regex'
+	run vb-frame --match a --last 2 h
+	assert_usage_error vb-frame '--match selects by content: --last does not apply'
+	run vb-frame --regex a --split 2 h
+	assert_usage_error vb-frame '--regex selects by content: --split does not apply'
+	run vb-frame --match '' h
+	assert_usage_error vb-frame "invalid --match '': the bytes to match cannot be empty"
+	# a pattern that backtracks without end is given up on, naming the record
+	printf 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\n' > bt
+	run vb-frame -l -e '^(a+)+$' -c bt
+	if [ "$status" -ne 0 ]; then
+		assert_equal "$status" 1
+		assert_output --regexp '^vb-frame: bt: record 1 at offset 0: the regular expression gave up on it: '
+	else
+		assert_output 0
+	fi
+}
+
 # json_rows JSON KEY FIELD...: the entries of JSON's array KEY, one line
 # each, their FIELDs tab-separated (python3's json: the text must parse).
 json_rows() {
