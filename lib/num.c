@@ -153,7 +153,7 @@ static enum vb_err parse_line(const char *p, const char *whole, const char *what
 
 enum vb_err vb_parse_line_range(const char *s, uint64_t *first, uint64_t *last)
 {
-	const char *p = s, *end;
+	const char *p = s, *end = s;
 	enum vb_err rc;
 
 	if (!s || !*s)
@@ -199,7 +199,7 @@ enum vb_err vb_parse_pos(const char *s, struct vb_pos *out)
 	out->before = 0;
 	out->line = 0;
 	if (*s == 'L') {
-		const char *p;
+		const char *p = s;
 		enum vb_err rc = parse_line(s + 1, s, "offset", &out->line, &p);
 		out->from_end = 0;
 		out->n = 0;

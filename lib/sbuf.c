@@ -108,7 +108,7 @@ static void list_push(struct vb_sbuf *b, struct chunk *c)
 enum vb_err vb_sbuf_create_linear(size_t max_bytes, struct vb_sbuf **out)
 {
 	struct vb_sbuf *b = calloc(1, sizeof *b);
-	struct chunk *c;
+	struct chunk *c = NULL;
 	enum vb_err rc;
 
 	if (!b)
@@ -397,7 +397,7 @@ enum vb_err vb_sbuf_reserve(struct vb_sbuf *b, size_t n, void **p, size_t *avail
 		if ((rc = linear_room(b, n)))
 			return rc;
 	} else if (!b->tail || b->tail->cap - b->tail->end < n) {
-		struct chunk *c;
+		struct chunk *c = NULL;
 		/* an empty tail nobody else holds is reused from its start */
 		if (b->tail && b->tail->start == b->tail->end && b->tail->refs == 1 &&
 		    b->tail->cap >= n) {
@@ -446,8 +446,8 @@ enum vb_err vb_sbuf_append(struct vb_sbuf *b, const void *p, size_t n)
 		return vb_err_set(VB_EFULL, "buffer would hold %zu bytes; the maximum is %zu",
 				  b->len + n, b->max);
 	while (n) {
-		void *dst;
-		size_t avail;
+		void *dst = NULL;
+		size_t avail = 0;
 		if ((rc = vb_sbuf_reserve(b, b->segmented ? 1 : n, &dst, &avail)))
 			return rc;
 		size_t take = avail < n ? avail : n;
@@ -583,8 +583,8 @@ enum vb_err vb_sbuf_coalesce(struct vb_sbuf *b, size_t n, const unsigned char **
 
 enum vb_err vb_sbuf_fill_fd(struct vb_sbuf *b, int fd, size_t want, size_t *got)
 {
-	void *dst;
-	size_t avail;
+	void *dst = NULL;
+	size_t avail = 0;
 	enum vb_err rc;
 	ssize_t r;
 
