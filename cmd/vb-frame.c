@@ -262,6 +262,10 @@ struct frame_run {
 	struct vb_match *matcher;       /* --match, --regex (NULL: none) */
 	int invert;                     /* --invert */
 	unsigned char *scratch;         /* a record to match that is not contiguous */
+	/* --match's last search of the buffer, in content offsets: from
+	 * m_from (UINT64_MAX: none yet) to m_end, the first occurrence at
+	 * m_hit (UINT64_MAX: none) */
+	uint64_t m_from, m_end, m_hit;
 	struct vb_frame_policy policy;  /* --oversize, --final */
 	const unsigned char *out_delim; /* -z, --output-delimiter (default "\n") */
 	size_t out_delim_len;
@@ -993,9 +997,8 @@ static enum vb_err take_batch(struct frame_run *r, struct pass *p, size_t cnt)
 
 	if (whole != vb_sbuf_len(p->b))
 		run_p = NULL;
-	/* --match's next occurrence in the buffer (SIZE_MAX: none; SIZE_MAX - 1:
-	 * not looked for yet) */
-	size_t nlen = 0, hit = SIZE_MAX - 1;
+	/* --match: its fixed string, searched for in the buffer (r->m_*) */
+	size_t nlen = 0;
 	const unsigned char *needle = r->matcher ? vb_match_fixed_bytes(r->matcher, &nlen) : NULL;
 	for (size_t i = 0; i < cnt && !rc; i++) {
 		struct vb_frame *f = &r->batch[i];
@@ -1012,14 +1015,19 @@ static enum vb_err take_batch(struct frame_run *r, struct pass *p, size_t cnt)
 			size_t from = at + f->skip;
 			if (needle && run_p) {
 				/* as grep does: the next occurrence in the
-				 * buffer, which rules on every record before
-				 * it at once (one wholly inside this record is
-				 * the first at or after its start) */
-				if (hit == SIZE_MAX - 1 || (hit != SIZE_MAX && hit < from)) {
+				 * buffer rules on every record before it at
+				 * once (one wholly inside a record is the first
+				 * at or after its start); no occurrence rules
+				 * on every record the search covered */
+				uint64_t head = p->base - at, rs = head + from, re = rs + f->len;
+				if (r->m_from == UINT64_MAX || rs < r->m_from ||
+				    (r->m_hit != UINT64_MAX ? rs > r->m_hit : re > r->m_end)) {
 					const unsigned char *q = memmem(run_p + from, whole - from, needle, nlen);
-					hit = q ? (size_t)(q - run_p) : SIZE_MAX;
+					r->m_from = rs;
+					r->m_end = head + whole;
+					r->m_hit = q ? head + (uint64_t)(q - run_p) : UINT64_MAX;
 				}
-				keep = (hit != SIZE_MAX && hit + nlen <= from + f->len) != r->invert;
+				keep = (r->m_hit != UINT64_MAX && r->m_hit + nlen <= re) != r->invert;
 			} else if ((rc = selected(r, p->b, from, f->len, &keep))) {
 				vb_err_prefix("%s", rec_at(r, p->n, p->base));
 				break;
@@ -1333,6 +1341,7 @@ static int frame_input(struct frame_run *r, struct input *in, struct vb_sbuf *b,
 	vb_framer_reset(r->framer);
 	sel->at = 0;
 	in->eof = 0;
+	r->m_from = UINT64_MAX; /* a new stream: --match searches afresh */
 	for (;;) {
 		size_t cnt = 0;
 		if (past_selection(sel, p.n))

@@ -747,6 +747,13 @@ open("log", "w", encoding="latin-1").write("".join(" ".join(random.choice(w) for
 		cmp <(vb-frame -l --regex "$re" log) <(grep -P -- "$re" log)
 		[ "$(vb-frame -l -e "$re" -v -c log)" = "$(grep -P -v -c -- "$re" log)" ]
 	done
+	# over many reads of the input (the search of the buffer carries over)
+	seq 1 400000 > big
+	for s in 777 99999 1234567 0; do
+		cmp <(vb-frame -l --match "$s" big) <(grep -F -- "$s" big)
+		[ "$(vb-frame -l --match "$s" -v -c big)" = "$(grep -F -v -c -- "$s" big)" ]
+		[ "$(cat big | vb-frame -l --match "$s" -c)" = "$(grep -F -c -- "$s" big)" ]
+	done
 	# bytes as bytes: a NUL inside records, a byte that is not UTF-8
 	printf 'a\0b\nc\377d\nab\n' > bin
 	run -0 vb-frame -l --match '\0' -i bin
