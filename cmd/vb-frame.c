@@ -23,6 +23,9 @@
  *           run of a lone one-byte delimiter's records in one step);
  *     -> selection  -n's sorted spans (or --last's single open span) say
  *           which record numbers are wanted; a cursor moves with them;
+ *           then --match/--regex (lib/match) look at the record's bytes
+ *           (a fixed string is searched for in the buffer, as grep does:
+ *           one memmem rules on every record before the next occurrence);
  *     -> output  counted (--count), described (--index), or written as
  *           they were (--keep) or re-framed (an output delimiter or a
  *           length prefix) through one OUT_BUF buffer to stdout.
@@ -41,6 +44,12 @@
  * skipped as oversized, and while a record too large is read through to
  * learn whether it is complete, with --oversize=truncate, its first
  * --max-size bytes (a view split off the buffer: a copy for a linear one).
+ *
+ * --last finds the last records by reading backward from the end for
+ * sync bytes (a file or a store, delimiters), by seeking (-F), or in one
+ * forward pass that holds the last N records (a pipe; -L): a ring of N
+ * slots of at most --max-size each.  --split reads only near each cut
+ * point: forward to the next sync byte, or rounding down with -F.
  *
  * Progress.  Each INPUT has its own progress line (progress.h): the bytes
  * read through fill(), of the content's length for a store or the bytes
