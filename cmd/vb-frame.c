@@ -271,6 +271,7 @@ struct frame_run {
 	struct vb_match *matcher;       /* --match, --regex (NULL: none) */
 	int invert;                     /* --invert */
 	unsigned char *scratch;         /* a record to match that is not contiguous */
+	size_t scratch_cap;
 	/* --match's last search of the buffer, in content offsets: from
 	 * m_from (UINT64_MAX: none yet) to m_end, the first occurrence at
 	 * m_hit (UINT64_MAX: none) */
@@ -976,7 +977,7 @@ static enum vb_err incomplete_last(struct frame_run *r, uint64_t n, uint64_t off
  * are rewritten in it. */
 /* Whether --match/--regex (and --invert) keep the record whose bytes are
  * [at, at + len) of the buffer: *keep.  A record in pieces is matched
- * from a copy (at most --max-size bytes, the most a record held has). */
+ * from a copy (as large as the largest such record: at most --max-size). */
 static enum vb_err selected(struct frame_run *r, const struct vb_sbuf *b, size_t at, size_t len,
 			    int *keep)
 {
@@ -986,8 +987,13 @@ static enum vb_err selected(struct frame_run *r, const struct vb_sbuf *b, size_t
 	enum vb_err rc;
 
 	if (len && run < len) {
-		if (!r->scratch && !(r->scratch = malloc(r->max_size < len ? len : (size_t)r->max_size)))
-			return vb_err_set(VB_ENOMEM, "out of memory");
+		if (r->scratch_cap < len) {
+			unsigned char *n = realloc(r->scratch, len);
+			if (!n)
+				return vb_err_set(VB_ENOMEM, "out of memory");
+			r->scratch = n;
+			r->scratch_cap = len;
+		}
 		unsigned char *dst = r->scratch;
 		each_run(b, NULL, at, len, copy_run, &dst);
 		p = r->scratch;

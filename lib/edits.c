@@ -6,6 +6,7 @@
  * edit's DATA is its own allocation, their sum kept under max_data.
  */
 #include "edits.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -57,20 +58,9 @@ struct vb_edit *vb_edits_get(struct vb_edits *e, size_t i)
 /* Room for one more edit: VB_ELIMIT at the maximum. */
 static enum vb_err grow(struct vb_edits *e)
 {
-	size_t cap;
-	struct vb_edit *v;
-
-	if (e->n < e->cap)
-		return VB_OK;
 	if (e->n >= e->max)
 		return vb_err_set(VB_ELIMIT, "too many edits (the limit is %zu)", e->max);
-	cap = e->cap ? e->cap : FIRST / 2;
-	cap = cap > e->max / 2 ? e->max : cap * 2;
-	if (cap > SIZE_MAX / sizeof *v || !(v = realloc(e->v, cap * sizeof *v)))
-		return vb_err_set(VB_ENOMEM, "out of memory (%zu edits)", cap);
-	e->v = v;
-	e->cap = cap;
-	return VB_OK;
+	return vb_grow_max(&e->v, &e->cap, e->n, sizeof *e->v, FIRST, e->max);
 }
 
 static int is_sep(char c)

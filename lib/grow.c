@@ -14,12 +14,18 @@
 
 enum vb_err vb_grow(void *array_ptr, size_t *cap, size_t n, size_t elem, size_t first)
 {
+	return vb_grow_max(array_ptr, cap, n, elem, first, SIZE_MAX);
+}
+
+enum vb_err vb_grow_max(void *array_ptr, size_t *cap, size_t n, size_t elem, size_t first,
+			size_t max)
+{
 	void *p, *q;
 	size_t nc;
 
 	if (n < *cap)
 		return VB_OK;
-	nc = *cap ? *cap * 2 : first;
+	nc = *cap ? (*cap > max / 2 ? max : *cap * 2) : (first < max ? first : max);
 	if (nc <= n || nc > SIZE_MAX / elem)
 		return vb_err_set(VB_ENOMEM, "out of memory (an array of %zu elements)", n + 1);
 	memcpy(&p, array_ptr, sizeof p);

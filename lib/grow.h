@@ -22,5 +22,9 @@
 
 /* VB_ENOMEM (the array unchanged) when the memory cannot be had. */
 enum vb_err vb_grow(void *array_ptr, size_t *cap, size_t n, size_t elem, size_t first);
+/* The same for an array of at most `max` elements (n < max): the
+ * capacity never passes max, so a configured limit bounds the memory. */
+enum vb_err vb_grow_max(void *array_ptr, size_t *cap, size_t n, size_t elem, size_t first,
+			size_t max);
 
 #endif

@@ -6,6 +6,7 @@
  * the caller's maximum, so that the memory bound is exact.
  */
 #include "ranges.h"
+#include "grow.h"
 
 #include <stdlib.h>
 
@@ -39,22 +40,9 @@ void vb_ranges_free(struct vb_ranges *r)
  * doubled (from FIRST, at most the maximum). */
 static enum vb_err grow(struct vb_ranges *r)
 {
-	size_t cap;
-	struct vb_range *v;
-
-	if (r->n < r->cap)
-		return VB_OK;
 	if (r->n >= r->max)
 		return vb_err_set(VB_ELIMIT, "too many ranges (the limit is %zu)", r->max);
-	cap = r->cap ? r->cap : FIRST / 2;
-	cap = cap > r->max / 2 ? r->max : cap * 2;
-	if (cap > SIZE_MAX / sizeof *v)
-		return vb_err_set(VB_ENOMEM, "out of memory (%zu ranges)", cap);
-	if (!(v = realloc(r->v, cap * sizeof *v)))
-		return vb_err_set(VB_ENOMEM, "out of memory (%zu ranges)", cap);
-	r->v = v;
-	r->cap = cap;
-	return VB_OK;
+	return vb_grow_max(&r->v, &r->cap, r->n, sizeof *r->v, FIRST, r->max);
 }
 
 enum vb_err vb_ranges_add(struct vb_ranges *r, const struct vb_pos *pos, uint64_t len,
