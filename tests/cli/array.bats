@@ -1,0 +1,621 @@
+#!/usr/bin/env bats
+# Arrays (issue 17): vb-cat --slice/--transpose, vb-insert --axis,
+# vb-delete --axis/--keep-slice over --shape (headerless) and --npy
+# contents.  NumPy is the reference: the property groups of array_prop.py
+# compare random cases with it, the tests after them are worked examples and
+# every error path.
+
+load test_helper
+
+# An interpreter that imports NumPy: python3 first on PATH (may be a pyenv
+# one without it), else the system's (python3-numpy).  None is a failure,
+# not a skip: these tests would otherwise pass without running.
+setup_file() {
+	local py
+	for py in python3 /usr/bin/python3; do
+		if "$py" -c 'import numpy' 2>/dev/null; then
+			export VB_ARRAY_PY="$py"
+			return 0
+		fi
+	done
+	echo "array.bats: no python3 that imports numpy (tried 'python3' on PATH and /usr/bin/python3); install python3-numpy" >&2
+	return 1
+}
+
+PROP="${VB_SOURCE_DIR:-.}/tests/cli/array_prop.py"
+
+# np 'CODE' ARG...: run CODE with sys and numpy as np imported.
+np() {
+	"$VB_ARRAY_PY" -c "import sys, io, numpy as np
+$1" "${@:2}"
+}
+
+# npy_show FILE: dtype, shape and values of a .npy file, on one line.
+npy_show() {
+	np 'a = np.load(sys.argv[1])
+print(a.dtype.str, a.shape, a.tolist())' "$1"
+}
+
+# npy_header FILE: the .npy header's version, length (magic to newline)
+# and dictionary.
+npy_header() {
+	np 'f = open(sys.argv[1], "rb")
+v = np.lib.format.read_magic(f)
+h = np.lib.format._read_array_header(f, version=v)
+print(v, f.tell(), h)' "$1"
+}
+
+# make_npy FILE EXPR [VERSION]: np.save(FILE, EXPR), or write_array with
+# the format VERSION (e.g. 2,0).
+make_npy() {
+	np 'a = eval(sys.argv[2])
+with open(sys.argv[1], "wb") as f:
+    if sys.argv[3]:
+        np.lib.format.write_array(f, a, version=tuple(map(int, sys.argv[3].split(","))))
+    else:
+        np.save(f, a)' "$1" "$2" "${3-}"
+}
+
+# npy_equal FILE EXPR: FILE loads as an array equal to EXPR (dtype, shape
+# and bytes); EXPR sees `a`, the array of a.npy when there is one.
+npy_equal() {
+	np 'import os
+a = np.load("a.npy") if os.path.exists("a.npy") else None
+e = np.asarray(eval(sys.argv[2]))
+g = np.load(sys.argv[1])
+if (g.dtype, g.shape) != (e.dtype, e.shape) or \
+        np.ascontiguousarray(g).tobytes() != np.ascontiguousarray(e).tobytes():
+    sys.exit("%s: dtype %s shape %s, expected %s %s%s" % (sys.argv[1], g.dtype, g.shape,
+             e.dtype, e.shape, "" if g.shape != e.shape else " (values differ)"))' "$1" "$2"
+}
+
+# the raw elements of a headerless content, as od prints them
+od_i4() {
+	od -An -v -td4 -w"$2" "$1" | sed 's/^ *//; s/  */ /g'
+}
+
+# ------------------------------------------------------------ NumPy properties
+
+@test "property: vb-cat --npy --slice/--transpose = np.transpose(a[spec], axes) (.npy 1.0/2.0/3.0, C and Fortran order)" {
+	run "$VB_ARRAY_PY" "$PROP" cat
+	assert_success
+}
+
+@test "property: vb-cat --shape --unit --slice/--transpose on headerless contents = the C-order bytes" {
+	run "$VB_ARRAY_PY" "$PROP" raw
+	assert_success
+}
+
+@test "property: vb-insert --axis / vb-delete --axis sequences = np.insert / np.delete; old versions unchanged" {
+	run "$VB_ARRAY_PY" "$PROP" edit
+	assert_success
+}
+
+@test "property: vb-delete --keep-slice = a[spec], mixed with axis edits" {
+	run "$VB_ARRAY_PY" "$PROP" keep
+	assert_success
+}
+
+@test "property: errors exit 1 or 2 with one line on stderr and leave the store byte-identical" {
+	run "$VB_ARRAY_PY" "$PROP" errors
+	assert_success
+}
+
+# ------------------------------------------------------------ worked examples
+
+@test "worked example: a 3x4 int32 .npy: delete a column, insert one, keep a slice, slice" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	cp a.npy orig.npy
+	run -0 vb-insert --base a.npy s.vb 0 --text ''
+	run -0 npy_show a.npy
+	assert_output '<i4 (3, 4) [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]'
+
+	# delete column 1
+	run -0 vb-delete --axis 1 --npy s.vb 1 1
+	assert_output ''
+	vb-cat s.vb > v2.npy
+	run -0 npy_show v2.npy
+	assert_output '<i4 (3, 3) [[0, 2, 3], [4, 6, 7], [8, 10, 11]]'
+
+	# insert a column before column 2: one element per row
+	np 'np.array([100, 101, 102], "<i4").tofile("col")'
+	run -0 vb-insert --axis 1 --npy s.vb 2 col
+	assert_output ''
+	vb-cat s.vb > v3.npy
+	run -0 npy_show v3.npy
+	assert_output '<i4 (3, 4) [[0, 2, 100, 3], [4, 6, 101, 7], [8, 10, 102, 11]]'
+
+	# keep every other row from column 1 on
+	run -0 vb-delete --keep-slice '::2,1:' --npy s.vb
+	assert_output ''
+	vb-cat s.vb > v4.npy
+	run -0 npy_show v4.npy
+	assert_output '<i4 (2, 3) [[2, 100, 3], [10, 102, 11]]'
+
+	# read slices without changing anything
+	vb-cat --npy --slice '-1,::-1' s.vb > sl.npy
+	run -0 npy_show sl.npy
+	assert_output '<i4 (3,) [11, 102, 10]'
+	vb-cat --npy --transpose s.vb > tr.npy
+	run -0 npy_show tr.npy
+	assert_output '<i4 (3, 2) [[2, 10], [100, 102], [3, 11]]'
+	vb-cat --npy --slice ':,1:' --transpose=1,0 s.vb > tr2.npy
+	run -0 npy_show tr2.npy
+	assert_output '<i4 (2, 2) [[100, 102], [3, 11]]'
+	vb-cat --npy --slice '1,1' s.vb > one.npy
+	run -0 npy_show one.npy
+	assert_output '<i4 () 102'
+
+	# one version per edit; every version still reads as it was
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"version":4,'
+	vb-cat -V 1 s.vb > v1.npy
+	cmp v1.npy orig.npy
+	vb-cat -V 2 s.vb | cmp - v2.npy
+	vb-cat -V 3 s.vb | cmp - v3.npy
+	# the base file is never written
+	cmp a.npy orig.npy
+}
+
+@test "worked example: a headerless 3x4 array of 4-byte elements (--shape --unit)" {
+	np 'np.arange(12, dtype="<i4").tofile("a.raw")'
+	vb-insert --base a.raw s.vb 0 --text ''
+	run -0 vb-delete --axis 1 --shape 3x4 --unit 4 s.vb 1 1
+	run -0 od_i4 <(vb-cat s.vb) 12
+	assert_output '0 2 3
+4 6 7
+8 10 11'
+	np 'np.array([100, 101, 102], "<i4").tofile("col")'
+	run -0 vb-insert --axis 1 --shape 3x3 --unit 4 s.vb -- -1 col
+	run -0 od_i4 <(vb-cat s.vb) 16
+	assert_output '0 2 100 3
+4 6 101 7
+8 10 102 11'
+	# two rows at the top: the slabs of axis 0 one after the other
+	np 'np.array([[-1, -2, -3, -4], [-5, -6, -7, -8]], "<i4").tofile("rows")'
+	run -0 vb-insert --axis 0 --shape 3x4 --unit 4 s.vb 0 rows
+	run -0 od_i4 <(vb-cat s.vb) 16
+	assert_output '-1 -2 -3 -4
+-5 -6 -7 -8
+0 2 100 3
+4 6 101 7
+8 10 102 11'
+	run -0 od_i4 <(vb-cat --shape 5x4 --unit 4 --slice '1::2,::-1' s.vb) 16
+	assert_output '-8 -7 -6 -5
+7 101 6 4'
+	run -0 od_i4 <(vb-cat --shape 5x4 --unit 4 --transpose s.vb) 20
+	assert_output '-1 -5 0 4 8
+-2 -6 2 6 10
+-3 -7 100 101 102
+-4 -8 3 7 11'
+	run -0 vb-delete --keep-slice '2:,...,1::2' --shape 5x4 --unit 4 s.vb
+	run -0 od_i4 <(vb-cat s.vb) 8
+	assert_output '2 3
+6 7
+10 11'
+	# --unit defaults to 1: bytes
+	printf 'abcdef' > b.raw
+	vb-insert --base b.raw b.vb 0 --text ''
+	run -0 vb-cat --shape 2x3 --transpose b.vb
+	assert_output 'adbecf'
+	run -0 vb-delete --axis 1 --shape 2x3 b.vb 0 2
+	run -0 vb-cat b.vb
+	assert_output 'cf'
+}
+
+@test "a Fortran-order .npy: slices read the logical array, inserted blocks are in Fortran order" {
+	make_npy a.npy 'np.asfortranarray(np.arange(12, dtype="<i2").reshape(3, 4))'
+	cp a.npy orig.npy
+	vb-insert --base a.npy s.vb 0 --text ''
+	vb-cat --npy --slice '1:,::-2' s.vb > sl.npy
+	npy_equal sl.npy 'a[1:, ::-2]'
+	run -0 npy_show sl.npy
+	assert_output '<i2 (2, 2) [[7, 5], [11, 9]]'
+	# two rows: the block [[-1..-4], [-5..-8]] in Fortran order
+	np 'b = np.array([[-1, -2, -3, -4], [-5, -6, -7, -8]], "<i2")
+open("rowsF", "wb").write(b.tobytes(order="F"))'
+	run -0 vb-insert --axis 0 --npy s.vb 1 rowsF
+	vb-cat s.vb > out.npy
+	run -0 npy_show out.npy
+	assert_output '<i2 (5, 4) [[0, 1, 2, 3], [-1, -2, -3, -4], [-5, -6, -7, -8], [4, 5, 6, 7], [8, 9, 10, 11]]'
+	run -0 npy_header out.npy
+	assert_output --partial "True"
+	run -0 vb-delete --axis 1 --npy s.vb 0 3
+	vb-cat s.vb > out2.npy
+	run -0 npy_show out2.npy
+	assert_output '<i2 (5, 1) [[3], [-4], [-8], [7], [11]]'
+	vb-cat -V 1 s.vb | cmp - orig.npy
+}
+
+# ------------------------------------------------------------ inputs and stores
+
+@test "vb-insert --axis reads a pipe: no FILE, and '-'" {
+	make_npy a.npy 'np.arange(6, dtype="<f8").reshape(2, 3)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	np 'sys.stdout.buffer.write(np.array([10, 20], "<f8").tobytes())' | cat | vb-insert --axis 1 --npy s.vb 3
+	vb-cat s.vb > o1.npy
+	run -0 npy_show o1.npy
+	assert_output '<f8 (2, 4) [[0.0, 1.0, 2.0, 10.0], [3.0, 4.0, 5.0, 20.0]]'
+	np 'np.array([[7, 8, 9, 6]], "<f8").tofile("row")'
+	cat row | vb-insert --axis 0 --npy s.vb -- -1 -
+	vb-cat s.vb > o2.npy
+	run -0 npy_show o2.npy
+	assert_output '<f8 (3, 4) [[0.0, 1.0, 2.0, 10.0], [7.0, 8.0, 9.0, 6.0], [3.0, 4.0, 5.0, 20.0]]'
+	# several FILEs are one input
+	np 'np.array([1, 2], "<f8").tofile("p1"); np.array([3], "<f8").tofile("p2")'
+	cat p2 | vb-insert --axis 1 --npy s.vb 0 p1 -
+	vb-cat s.vb > o3.npy
+	run -0 npy_show o3.npy
+	assert_output '<f8 (3, 5) [[1.0, 0.0, 1.0, 2.0, 10.0], [2.0, 7.0, 8.0, 9.0, 6.0], [3.0, 3.0, 4.0, 5.0, 20.0]]'
+	# a pipe that is not whole slabs: nothing changes
+	before=$(sum_of s.vb)
+	run -1 bash -c 'head -c 20 /dev/zero | cat | vb-insert --axis 1 --npy s.vb 0'
+	assert_output --partial 'vb-insert: s.vb: '
+	assert_equal "${#lines[@]}" 1
+	assert_same_sum s.vb "$before"
+}
+
+@test "a store edited by several processes reads back in a new one; history --verify passes" {
+	make_npy a.npy 'np.arange(60, dtype=">i4").reshape(3, 4, 5)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	vb-delete --axis 2 --npy s.vb 1 2
+	np 'np.full((3, 2, 3), 7, ">i4").tofile("blk")'
+	vb-insert --axis 1 --npy s.vb 4 blk
+	vb-delete --keep-slice '::2,...' --npy s.vb
+	run -0 vb-history --verify s.vb
+	# new processes, a copy of the store elsewhere too
+	mkdir elsewhere
+	cp s.vb elsewhere/
+	cp a.npy elsewhere/
+	vb-cat s.vb > out.npy
+	npy_equal out.npy 'np.insert(np.delete(a, [1, 2], axis=2), [4, 4], np.full((3, 2, 3), 7, ">i4"), axis=1)[::2, ...]'
+	(cd elsewhere && vb-cat --npy --slice '1,::-1' s.vb) > sl.npy
+	npy_equal sl.npy 'np.insert(np.delete(a, [1, 2], axis=2), [4, 4], np.full((3, 2, 3), 7, ">i4"), axis=1)[::2, ...][1, ::-1]'
+	vb-cat -V 2 s.vb > v2.npy
+	npy_equal v2.npy 'np.delete(a, [1, 2], axis=2)'
+}
+
+@test ".npy format versions 2.0 and 3.0: read, edited, sliced" {
+	for v in 2,0 3,0; do
+		rm -f a.npy s.vb
+		make_npy a.npy 'np.arange(24).astype("<U3").reshape(2, 3, 4)' "$v"
+		run -0 npy_header a.npy
+		assert_output --partial "(${v/,/, })"
+		cp a.npy orig.npy
+		vb-insert --base a.npy s.vb 0 --text ''
+		vb-cat --npy --slice '...,1' --transpose s.vb > sl.npy
+		npy_equal sl.npy 'a[..., 1].T'
+		vb-delete --axis 2 --npy s.vb -- -2 1
+		vb-cat s.vb > out.npy
+		npy_equal out.npy 'np.delete(a, 2, axis=2)'
+		np 'np.array([["x", "yy", "z"], ["zzz", "", "w"]], "<U3").tofile("blk")'
+		vb-insert --axis 1 --npy s.vb 3 blk
+		vb-cat s.vb > out2.npy
+		npy_equal out2.npy 'np.insert(np.delete(a, 2, axis=2), [3], np.array([["x", "yy", "z"], ["zzz", "", "w"]], "<U3").reshape(2, 1, 3), axis=1)'
+		vb-cat -V 1 s.vb | cmp - orig.npy
+	done
+}
+
+@test "a header that must grow across an edit (9x9x9 -> 10x9x9 past 64 bytes), and many axes" {
+	# a minimal 64-byte header: magic, version, length and 53 characters of
+	# dictionary + newline; 10x9x9 cannot fit in it
+	np 'd = b"{'"'"'descr'"'"':'"'"'<f4'"'"','"'"'fortran_order'"'"':False,'"'"'shape'"'"':(9,9,9)}\n"
+assert 10 + len(d) == 64, len(d)
+a = np.arange(729, dtype="<f4").reshape(9, 9, 9)
+open("a.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + d + a.tobytes())'
+	run -0 npy_header a.npy
+	assert_output --partial '(1, 0) 64 '
+	vb-insert --base a.npy s.vb 0 --text ''
+	np 'np.full((1, 9, 9), -1, "<f4").tofile("slab")'
+	run -0 vb-insert --axis 0 --npy s.vb 9 slab
+	vb-cat s.vb > out.npy
+	run -0 npy_header out.npy
+	refute_output --partial ' 64 '
+	npy_equal out.npy 'np.concatenate([a, np.full((1, 9, 9), -1, "<f4")])'
+	vb-cat --npy --slice '-1,0,:3' s.vb > last.npy
+	run -0 npy_show last.npy
+	assert_output '<f4 (3,) [-1.0, -1.0, -1.0]'
+	# and back: the data still where the new header says
+	run -0 vb-delete --axis 0 --npy s.vb 0 2
+	vb-cat s.vb > out2.npy
+	npy_equal out2.npy 'np.concatenate([a, np.full((1, 9, 9), -1, "<f4")])[2:]'
+
+	# a header with a large padding, then shrinking edits
+	np 'a = np.arange(30, dtype="|u1").reshape(5, 6)
+d = ("{'"'"'descr'"'"': '"'"'|u1'"'"', '"'"'fortran_order'"'"': False, '"'"'shape'"'"': (5, 6), }").encode()
+d += b" " * (4096 - 10 - len(d) - 1) + b"\n"
+open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + d + a.tobytes())'
+	vb-insert --base p.npy p.vb 0 --text ''
+	vb-delete --axis 1 --npy p.vb 0 5
+	vb-cat p.vb > p1.npy
+	run -0 npy_show p1.npy
+	assert_output '|u1 (5, 1) [[5], [11], [17], [23], [29]]'
+
+	# 32 axes (NumPy's limit in 1.x): a long shape in the header
+	make_npy m.npy 'np.arange(2**5, dtype="<i2").reshape((1,) * 27 + (2,) * 5)'
+	vb-insert --base m.npy m.vb 0 --text ''
+	np 'np.array([-7] * 16, "<i2").tofile("mslab")'
+	vb-insert --axis 30 --npy m.vb 1 mslab
+	vb-cat m.vb > m1.npy
+	npy_equal m1.npy 'np.insert(np.load("m.npy"), [1], np.full((1,) * 27 + (2, 2, 2, 1, 2), -7, "<i2"), axis=30)'
+	vb-delete --axis 27 --npy m.vb 0 1
+	vb-cat m.vb > m2.npy
+	npy_equal m2.npy 'np.insert(np.load("m.npy"), [1], np.full((1,) * 27 + (2, 2, 2, 1, 2), -7, "<i2"), axis=30)[(slice(None),) * 27 + (slice(1, None),)]'
+	vb-cat --npy --slice '...,1,0' --transpose m.vb > m3.npy
+	npy_equal m3.npy 'np.load("m2.npy")[..., 1, 0].T'
+}
+
+@test "a 40 MiB float32 .npy, larger than the 16 MiB cache: slices and an axis-1 delete" {
+	make_npy a.npy 'np.arange(2560 * 4096, dtype="<f4").reshape(2560, 4096)'
+	cp a.npy orig.npy
+	vb-insert --base a.npy s.vb 0 --text ''
+	vb-cat --npy --slice '::97,4000:' s.vb > s1.npy
+	npy_equal s1.npy 'a[::97, 4000:]'
+	vb-cat --npy --slice '-1000:-997' --transpose s.vb > s2.npy
+	npy_equal s2.npy 'a[-1000:-997].T'
+	vb-cat --npy --slice ':,-1' s.vb > s3.npy
+	npy_equal s3.npy 'a[:, -1]'
+	run -0 vb-delete --axis 1 --npy s.vb 1000 10
+	vb-cat s.vb > out.npy
+	npy_equal out.npy 'np.delete(a, range(1000, 1010), axis=1)'
+	vb-cat --npy --slice '2000:,::-3' s.vb > s4.npy
+	npy_equal s4.npy 'np.delete(a, range(1000, 1010), axis=1)[2000:, ::-3]'
+	vb-cat -V 1 s.vb | cmp - orig.npy
+}
+
+@test "ulimit -v: slices, a transpose and an axis edit of a 40 MiB content in a 64 MiB memory limit" {
+	skip_under_sanitizer
+	make_npy a.npy 'np.arange(2560 * 4096, dtype="<f4").reshape(2560, 4096)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-cat --npy --slice '::2,1::3' s.vb > s1.npy"
+	npy_equal s1.npy 'a[::2, 1::3]'
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-cat --npy --slice ':,:1024' --transpose s.vb > s2.npy"
+	npy_equal s2.npy 'a[:, :1024].T'
+	run -0 bash -c "ulimit -v $MEM_LIMIT_KB; vb-delete --axis 1 --npy s.vb 0 4000"
+	vb-cat s.vb > out.npy
+	npy_equal out.npy 'a[:, 4000:]'
+}
+
+# ------------------------------------------------------------ errors
+
+@test "--shape: a content of another size is an error of every command; the store unchanged" {
+	np 'np.arange(12, dtype="<i4").tofile("a.raw")'
+	vb-insert --base a.raw s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	: > empty
+	run -1 vb-cat --shape 3x5 --unit 4 s.vb
+	assert_output 'vb-cat: s.vb: the content is 48 bytes, not the 60 bytes of a 3x5 array of 4-byte elements'
+	run -1 vb-cat --shape 3x4 --slice 1 s.vb
+	assert_output 'vb-cat: s.vb: the content is 48 bytes, not the 12 bytes of a 3x4 array of 1-byte elements'
+	run -1 vb-insert --axis 0 --shape 4x4 --unit 4 s.vb 0 empty
+	assert_output 'vb-insert: s.vb: the content is 48 bytes, not the 64 bytes of a 4x4 array of 4-byte elements'
+	run -1 vb-delete --axis 0 --shape 2x4 --unit 4 s.vb 0 1
+	assert_output 'vb-delete: s.vb: the content is 48 bytes, not the 32 bytes of a 2x4 array of 4-byte elements'
+	run -1 vb-delete --keep-slice 0 --shape 48 --unit 2 s.vb
+	assert_output 'vb-delete: s.vb: the content is 48 bytes, not the 96 bytes of a 48 array of 2-byte elements'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--shape and --unit syntax; --npy excludes --shape and --unit (usage errors)" {
+	np 'np.arange(12, dtype="<i4").tofile("a.raw")'
+	vb-insert --base a.raw s.vb 0 --text ''
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy n.vb 0 --text ''
+	before=$(sum_of s.vb)
+	nbefore=$(sum_of n.vb)
+	for shape in '' 3x x4 3xx4 3xa 3,4 -3 0x-1 '3 x4'; do
+		run -2 vb-cat --shape "$shape" --unit 4 s.vb
+		assert_line --index 0 --partial 'vb-cat: '
+		assert_line --index 1 "Try 'vb-cat --help' for more information."
+		assert_equal "${#lines[@]}" 2
+	done
+	run -2 vb-cat --shape 3x4 --unit 0 s.vb
+	assert_line --index 0 --partial 'vb-cat: '
+	run -2 vb-cat --npy --unit 4 n.vb
+	assert_line --index 0 --partial 'vb-cat: '
+	assert_line --index 0 --partial 'unit'
+	run -2 vb-cat --npy --shape 3x4 n.vb
+	assert_line --index 0 --partial 'vb-cat: '
+	run -2 vb-insert --axis 0 --npy --unit 4 n.vb 0 /dev/null
+	assert_line --index 0 --partial 'vb-insert: '
+	run -2 vb-insert --axis 0 --npy --shape 3x4 n.vb 0 /dev/null
+	assert_line --index 0 --partial 'vb-insert: '
+	run -2 vb-delete --axis 0 --npy --unit 4 n.vb 0 1
+	assert_line --index 0 --partial 'vb-delete: '
+	run -2 vb-delete --keep-slice 0 --npy --shape 3x4 n.vb
+	assert_line --index 0 --partial 'vb-delete: '
+	assert_same_sum s.vb "$before"
+	assert_same_sum n.vb "$nbefore"
+}
+
+@test "--slice/--transpose need --shape or --npy and exclude --range/--offset/--length/--lines" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run -2 vb-cat --slice 1 s.vb
+	assert_line --index 0 --partial 'vb-cat: '
+	assert_line --index 0 --partial 'slice'
+	assert_line --index 1 "Try 'vb-cat --help' for more information."
+	run -2 vb-cat --transpose=1,0 s.vb
+	assert_line --index 0 --partial 'vb-cat: '
+	assert_line --index 0 --partial 'transpose'
+	for opt in --range=0:4 --offset=1 --length=4 --lines=1; do
+		run -2 vb-cat --npy --slice 1 "$opt" s.vb
+		assert_line --index 0 --partial 'vb-cat: '
+		assert_line --index 1 "Try 'vb-cat --help' for more information."
+		run -2 vb-cat --npy --transpose "$opt" s.vb
+		assert_line --index 0 --partial 'vb-cat: '
+	done
+	assert_same_sum s.vb "$before"
+}
+
+@test "bad --slice: syntax, step 0, too many indices (usage errors); out of bounds (exit 1)" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	for spec in 'a' '1:2:3:4' '1,,2' ',1' '...,...' '1.5' '1:x' '[0]' '..'; do
+		run -2 vb-cat --npy --slice "$spec" s.vb
+		assert_line --index 0 --partial 'vb-cat: '
+		assert_line --index 1 "Try 'vb-cat --help' for more information."
+		assert_equal "${#lines[@]}" 2
+		run -2 vb-delete --keep-slice "$spec" --npy s.vb
+		assert_line --index 0 --partial 'vb-delete: '
+	done
+	run -2 vb-cat --npy --slice '::0' s.vb
+	assert_line --index 0 --partial 'vb-cat: '
+	assert_line --index 0 --partial 'step'
+	run -2 vb-delete --keep-slice '1:3,::0' --npy s.vb
+	assert_line --index 0 --partial 'vb-delete: '
+	assert_line --index 0 --partial 'step'
+	run -2 vb-cat --npy --slice '0,0,0' s.vb
+	assert_line --index 0 --partial 'vb-cat: '
+	assert_line --index 0 --partial 'too many indices'
+	run -2 vb-cat --npy --slice ':,:,...,:' s.vb
+	assert_line --index 0 --partial 'too many indices'
+	run -2 vb-delete --keep-slice '0,:,:' --npy s.vb
+	assert_line --index 0 --partial 'too many indices'
+	run -1 vb-cat --npy --slice 5 s.vb
+	assert_output 'vb-cat: s.vb: index 5 is out of bounds for axis 0 with size 3'
+	run -1 vb-cat --npy --slice ':,-5' s.vb
+	assert_output 'vb-cat: s.vb: index -5 is out of bounds for axis 1 with size 4'
+	run -1 vb-delete --keep-slice '...,4' --npy s.vb
+	assert_output 'vb-delete: s.vb: index 4 is out of bounds for axis 1 with size 4'
+	# a slice past the end is clamped as in NumPy, not an error
+	vb-cat --npy --slice '1:99,-99:2' s.vb > c.npy
+	run -0 npy_show c.npy
+	assert_output '<i4 (2, 2) [[4, 5], [8, 9]]'
+	assert_same_sum s.vb "$before"
+}
+
+@test "bad --transpose AXES: usage errors" {
+	make_npy a.npy 'np.arange(24, dtype="<i4").reshape(2, 3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	for axes in 0,0,1 0,1 0,1,2,3 0,1,3 0,1,-4 2,-1,0 a 0,,1 1.0,0,2; do
+		run -2 vb-cat --npy --transpose="$axes" s.vb
+		assert_line --index 0 --partial 'vb-cat: '
+		assert_line --index 1 "Try 'vb-cat --help' for more information."
+		assert_equal "${#lines[@]}" 2
+	done
+	# negatives as in NumPy
+	vb-cat --npy --transpose=-1,0,-2 s.vb > t.npy
+	npy_equal t.npy 'np.transpose(a, (2, 0, 1))'
+	assert_same_sum s.vb "$before"
+}
+
+@test "vb-insert --axis: bad INDEX, bad axis, input not whole slabs, refused options; nothing changes" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	np 'np.arange(3, dtype="<i4").tofile("col")'
+	run vb-insert --axis 1 --npy s.vb 5 col
+	assert_failure
+	assert_equal "${#lines[@]}" 1
+	assert_output --partial 'vb-insert: '
+	assert_output --partial '5'
+	run vb-insert --axis 1 --npy s.vb -- -5 col
+	assert_failure
+	assert_output --partial 'vb-insert: '
+	assert_equal "${#lines[@]}" 1
+	run vb-insert --axis 2 --npy s.vb 0 col
+	assert_failure
+	assert_line --index 0 --partial 'vb-insert: '
+	assert_line --index 0 --partial 'axis'
+	# 12 bytes is not whole rows of 16 bytes
+	run -1 vb-insert --axis 0 --npy s.vb 0 col
+	assert_output --partial 'vb-insert: '
+	assert_output --partial '12'
+	assert_equal "${#lines[@]}" 1
+	# 13 bytes is not whole columns of 12 bytes
+	{ cat col; printf x; } > col13
+	run -1 vb-insert --axis 1 --npy s.vb 0 col13
+	assert_output --partial 'vb-insert: '
+	assert_output --partial '13'
+	assert_equal "${#lines[@]}" 1
+	for opt in --text=x --hex=00 --replace=1 --at-version=0 --anchor=a; do
+		run -2 vb-insert --axis 0 "$opt" --npy s.vb 0 col
+		assert_line --index 0 --partial 'vb-insert: '
+		assert_line --index 1 "Try 'vb-insert --help' for more information."
+	done
+	assert_same_sum s.vb "$before"
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"version":1,'
+}
+
+@test "vb-delete --axis: INDEX + COUNT past the axis, bad axis; nothing changes" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run -1 vb-delete --axis 1 --npy s.vb 2 3
+	assert_output --partial 'vb-delete: s.vb: '
+	assert_equal "${#lines[@]}" 1
+	run -1 vb-delete --axis 0 --npy s.vb 4 0
+	assert_output --partial 'vb-delete: s.vb: '
+	run -1 vb-delete --axis 0 --npy s.vb -- -4 1
+	assert_output --partial 'vb-delete: s.vb: '
+	run -1 vb-delete --axis 0 --npy s.vb -- -1 2
+	assert_output --partial 'vb-delete: s.vb: '
+	run vb-delete --axis 2 --npy s.vb 0 1
+	assert_failure
+	assert_line --index 0 --partial 'vb-delete: '
+	assert_line --index 0 --partial 'axis'
+	assert_same_sum s.vb "$before"
+	# -1 1 deletes the last row
+	run -0 vb-delete --axis 0 --npy s.vb -- -1 1
+	vb-cat s.vb > o.npy
+	run -0 npy_show o.npy
+	assert_output '<i4 (2, 4) [[0, 1, 2, 3], [4, 5, 6, 7]]'
+}
+
+@test "--npy: not a .npy, a data size that is not the header's, an object dtype: exit 1, nothing changes" {
+	printf 'hello world, not an array' > t.txt
+	vb-insert --base t.txt t.vb 0 --text ''
+	before=$(sum_of t.vb)
+	run -1 vb-cat --npy --slice 0 t.vb
+	assert_output --partial 'vb-cat: t.vb: '
+	assert_equal "${#lines[@]}" 1
+	run -1 vb-delete --axis 0 --npy t.vb 0 1
+	assert_output --partial 'vb-delete: t.vb: '
+	assert_same_sum t.vb "$before"
+
+	# 3 bytes more than the 4x3 int16 data: not whole elements
+	make_npy a.npy 'np.arange(12, dtype="<i2").reshape(4, 3)'
+	printf 'abc' >> a.npy
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run -1 vb-cat --npy s.vb
+	assert_output --partial 'vb-cat: s.vb: '
+	assert_equal "${#lines[@]}" 1
+	run -1 vb-cat --npy --slice 0 s.vb
+	assert_output --partial 'vb-cat: s.vb: '
+	run -1 vb-delete --axis 0 --npy s.vb 0 1
+	assert_output --partial 'vb-delete: s.vb: '
+	run -1 vb-delete --keep-slice 1: --npy s.vb
+	assert_output --partial 'vb-delete: s.vb: '
+	np 'np.arange(3, dtype="<i2").tofile("row")'
+	run -1 vb-insert --axis 0 --npy s.vb 0 row
+	assert_output --partial 'vb-insert: s.vb: '
+	assert_same_sum s.vb "$before"
+
+	# 2 bytes short: one element missing
+	make_npy b.npy 'np.arange(12, dtype="<i2").reshape(4, 3)'
+	truncate -s -2 b.npy
+	vb-insert --base b.npy b.vb 0 --text ''
+	before=$(sum_of b.vb)
+	run -1 vb-cat --npy --slice 0 b.vb
+	assert_output --partial 'vb-cat: b.vb: '
+	assert_equal "${#lines[@]}" 1
+	assert_same_sum b.vb "$before"
+
+	np 'a = np.array([None, [1], "x"], dtype=object); np.save("o.npy", a, allow_pickle=True)'
+	vb-insert --base o.npy o.vb 0 --text ''
+	before=$(sum_of o.vb)
+	run vb-cat --npy --slice 0 o.vb
+	assert_failure
+	assert_line --index 0 --partial 'vb-cat: '
+	assert_line --index 0 --partial 'object'
+	run vb-delete --axis 0 --npy o.vb 0 1
+	assert_failure
+	assert_line --index 0 --partial 'vb-delete: '
+	assert_same_sum o.vb "$before"
+}
