@@ -1055,3 +1055,24 @@ enum vb_err vb_array_axis_runs(const struct vb_array *a, unsigned axis, uint64_t
 			return rc;
 	return VB_OK;
 }
+
+enum vb_err vb_array_axis(const struct vb_array *a, int64_t axis, unsigned *out)
+{
+	int64_t k = axis < 0 ? axis + (int64_t)a->ndim : axis;
+	if (k < 0 || k >= (int64_t)a->ndim)
+		return vb_err_set(VB_ERANGE, "axis %lld is out of bounds for an array of %u ax%s",
+				  (long long)axis, a->ndim, a->ndim == 1 ? "is" : "es");
+	*out = (unsigned)k;
+	return VB_OK;
+}
+
+enum vb_err vb_array_index(const struct vb_array *a, unsigned axis, int64_t index, int end_ok,
+			   uint64_t *out)
+{
+	int64_t n = (int64_t)a->shape[axis], i = index < 0 ? index + n : index;
+	if (i < 0 || i > n || (i == n && !end_ok))
+		return vb_err_set(VB_ERANGE, "index %lld is out of bounds for axis %u with size %lld",
+				  (long long)index, axis, (long long)n);
+	*out = (uint64_t)i;
+	return VB_OK;
+}

@@ -186,6 +186,14 @@ enum vb_err vb_array_axis_runs(const struct vb_array *a, unsigned axis, uint64_t
 			       uint64_t count,
 			       enum vb_err (*fn)(void *arg, uint64_t off, uint64_t len),
 			       void *arg);
+/* NumPy's axis and index arguments: an axis in [-ndim, ndim) (negatives
+ * from the end) into *out; an index along axis `axis` in [-n, n) (or
+ * [-n, n] with `end_ok`: an insertion point) into *out.  VB_ERANGE naming
+ * the bound otherwise. */
+enum vb_err vb_array_axis(const struct vb_array *a, int64_t axis, unsigned *out);
+enum vb_err vb_array_index(const struct vb_array *a, unsigned axis, int64_t index, int end_ok,
+			   uint64_t *out);
+
 /* The bytes of one slab along logical axis `axis` (the product of the
  * other axes times the item size) and, for an insert, the bytes of the
  * block one run takes: *slab (for the whole input's divisibility) and
