@@ -76,28 +76,61 @@ od_i4() {
 
 # ------------------------------------------------------------ NumPy properties
 
-@test "property: vb-cat --npy --slice/--transpose = np.transpose(a[spec], axes) (.npy 1.0/2.0/3.0, C and Fortran order)" {
+# Each group prints its seed; a failure prints the case, its commands and how
+# to reproduce it (VB_TEST_SEED, VB_TEST_ARRAY_CASES, VB_TEST_LONG=1).
+
+@test "property cat: vb-cat --npy --slice/--transpose = np.transpose(a[spec], axes) (.npy 1.0/2.0/3.0, C and Fortran order, every dtype)" {
 	run "$VB_ARRAY_PY" "$PROP" cat
 	assert_success
 }
 
-@test "property: vb-cat --shape --unit --slice/--transpose on headerless contents = the C-order bytes" {
+@test "property raw: vb-cat --shape --unit --slice/--transpose on headerless contents = the C-order bytes" {
 	run "$VB_ARRAY_PY" "$PROP" raw
 	assert_success
 }
 
-@test "property: vb-insert --axis / vb-delete --axis sequences = np.insert / np.delete; old versions unchanged" {
+@test "property edit: vb-insert --axis / vb-delete --axis sequences = np.insert / np.delete; every old version unchanged" {
 	run "$VB_ARRAY_PY" "$PROP" edit
 	assert_success
 }
 
-@test "property: vb-delete --keep-slice = a[spec], mixed with axis edits" {
+@test "property keep: vb-delete --keep-slice = a[spec], mixed with axis edits; every old version unchanged" {
 	run "$VB_ARRAY_PY" "$PROP" keep
 	assert_success
 }
 
-@test "property: errors exit 1 or 2 with one line on stderr and leave the store byte-identical" {
-	run "$VB_ARRAY_PY" "$PROP" errors
+@test "property err-shape: errors: --shape/--unit not the content size (exit 1, the store unchanged)" {
+	run "$VB_ARRAY_PY" "$PROP" err-shape
+	assert_success
+}
+
+@test "property err-syntax: errors: --slice syntax, step 0, AXES syntax (exit 2, the store unchanged)" {
+	run "$VB_ARRAY_PY" "$PROP" err-syntax
+	assert_success
+}
+
+@test "property err-rank: errors: too many indices, AXES not a permutation (exit 2 as SPEC.md says, the store unchanged)" {
+	run "$VB_ARRAY_PY" "$PROP" err-rank
+	assert_success
+}
+
+@test "property err-bounds: errors: index, INDEX/COUNT or axis out of bounds (the store unchanged)" {
+	run "$VB_ARRAY_PY" "$PROP" err-bounds
+	assert_success
+}
+
+@test "property err-npy: errors: .npy data not the header size, object dtype (exit 1, the store unchanged)" {
+	run "$VB_ARRAY_PY" "$PROP" err-npy
+	assert_success
+}
+
+@test "property err-slab: errors: vb-insert --axis input not whole slabs (exit 1, the store unchanged)" {
+	run "$VB_ARRAY_PY" "$PROP" err-slab
+	assert_success
+}
+
+@test "property err-usage: errors: option combinations refused (exit 2, the store unchanged)" {
+	run "$VB_ARRAY_PY" "$PROP" err-usage
 	assert_success
 }
 
@@ -265,8 +298,7 @@ open("rowsF", "wb").write(b.tobytes(order="F"))'
 	run -0 vb-history --verify s.vb
 	# new processes, a copy of the store elsewhere too
 	mkdir elsewhere
-	cp s.vb elsewhere/
-	cp a.npy elsewhere/
+	cp -p s.vb a.npy elsewhere/
 	vb-cat s.vb > out.npy
 	npy_equal out.npy 'np.insert(np.delete(a, [1, 2], axis=2), [4, 4], np.full((3, 2, 3), 7, ">i4"), axis=1)[::2, ...]'
 	(cd elsewhere && vb-cat --npy --slice '1,::-1' s.vb) > sl.npy
@@ -387,13 +419,26 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 	assert_output 'vb-cat: s.vb: the content is 48 bytes, not the 60 bytes of a 3x5 array of 4-byte elements'
 	run -1 vb-cat --shape 3x4 --slice 1 s.vb
 	assert_output 'vb-cat: s.vb: the content is 48 bytes, not the 12 bytes of a 3x4 array of 1-byte elements'
+	run -1 vb-cat --shape 3x4x2 --unit 4 --transpose s.vb
+	assert_output 'vb-cat: s.vb: the content is 48 bytes, not the 96 bytes of a 3x4x2 array of 4-byte elements'
 	run -1 vb-insert --axis 0 --shape 4x4 --unit 4 s.vb 0 empty
 	assert_output 'vb-insert: s.vb: the content is 48 bytes, not the 64 bytes of a 4x4 array of 4-byte elements'
 	run -1 vb-delete --axis 0 --shape 2x4 --unit 4 s.vb 0 1
 	assert_output 'vb-delete: s.vb: the content is 48 bytes, not the 32 bytes of a 2x4 array of 4-byte elements'
 	run -1 vb-delete --keep-slice 0 --shape 48 --unit 2 s.vb
 	assert_output 'vb-delete: s.vb: the content is 48 bytes, not the 96 bytes of a 48 array of 2-byte elements'
+	# an element size that does not divide the content
+	run -1 vb-cat --shape 5 --unit 5 --slice 0 s.vb
+	assert_output --partial 'vb-cat: s.vb: '
+	assert_output --partial '48 bytes'
+	assert_equal "${#lines[@]}" 1
+	run -1 vb-delete --axis 0 --shape 5 --unit 5 s.vb 0 1
+	assert_output --partial 'vb-delete: s.vb: '
+	assert_output --partial '48 bytes'
+	assert_equal "${#lines[@]}" 1
 	assert_same_sum s.vb "$before"
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"version":1,'
 }
 
 @test "--shape and --unit syntax; --npy excludes --shape and --unit (usage errors)" {
@@ -404,26 +449,29 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 	before=$(sum_of s.vb)
 	nbefore=$(sum_of n.vb)
 	for shape in '' 3x x4 3xx4 3xa 3,4 -3 0x-1 '3 x4'; do
-		run -2 vb-cat --shape "$shape" --unit 4 s.vb
-		assert_line --index 0 --partial 'vb-cat: '
-		assert_line --index 1 "Try 'vb-cat --help' for more information."
-		assert_equal "${#lines[@]}" 2
+		run vb-cat --shape "$shape" --unit 4 s.vb
+		assert_usage_error vb-cat "--shape: invalid shape '$shape' (expected sizes separated by x: 1000x256)"
+		run vb-delete --axis 0 --shape "$shape" s.vb 0 0
+		assert_usage_error vb-delete "--shape: invalid shape '$shape' (expected sizes separated by x: 1000x256)"
 	done
-	run -2 vb-cat --shape 3x4 --unit 0 s.vb
-	assert_line --index 0 --partial 'vb-cat: '
-	run -2 vb-cat --npy --unit 4 n.vb
-	assert_line --index 0 --partial 'vb-cat: '
-	assert_line --index 0 --partial 'unit'
-	run -2 vb-cat --npy --shape 3x4 n.vb
-	assert_line --index 0 --partial 'vb-cat: '
-	run -2 vb-insert --axis 0 --npy --unit 4 n.vb 0 /dev/null
-	assert_line --index 0 --partial 'vb-insert: '
-	run -2 vb-insert --axis 0 --npy --shape 3x4 n.vb 0 /dev/null
-	assert_line --index 0 --partial 'vb-insert: '
-	run -2 vb-delete --axis 0 --npy --unit 4 n.vb 0 1
-	assert_line --index 0 --partial 'vb-delete: '
-	run -2 vb-delete --keep-slice 0 --npy --shape 3x4 n.vb
-	assert_line --index 0 --partial 'vb-delete: '
+	run vb-cat --shape 3x4 --unit 0 s.vb
+	assert_usage_error vb-cat "invalid --unit '0' (an element is at least 1 byte)"
+	run vb-cat --npy --unit 4 n.vb
+	assert_usage_error vb-cat '--unit cannot be combined with --npy (the header gives the element size)'
+	run vb-cat --npy --shape 3x4 n.vb
+	assert_usage_error vb-cat '--shape and --npy cannot be combined (a .npy header gives the shape)'
+	run vb-insert --axis 0 --npy --unit 4 n.vb 0 /dev/null
+	assert_usage_error vb-insert '--unit cannot be combined with --npy (the header gives the element size)'
+	run vb-insert --axis 0 --npy --shape 3x4 n.vb 0 /dev/null
+	assert_usage_error vb-insert '--shape and --npy cannot be combined (a .npy header gives the shape)'
+	run vb-delete --axis 0 --npy --unit 4 n.vb 0 1
+	assert_usage_error vb-delete '--unit cannot be combined with --npy (the header gives the element size)'
+	run vb-delete --keep-slice 0 --npy --shape 3x4 n.vb
+	assert_usage_error vb-delete '--shape and --npy cannot be combined (a .npy header gives the shape)'
+	run vb-insert --axis 0 n.vb 0 /dev/null
+	assert_usage_error vb-insert '--axis needs --shape or --npy (what the array is)'
+	run vb-delete --axis 0 n.vb 0 1
+	assert_usage_error vb-delete '--axis needs --shape or --npy (what the array is)'
 	assert_same_sum s.vb "$before"
 	assert_same_sum n.vb "$nbefore"
 }
@@ -432,74 +480,108 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
 	vb-insert --base a.npy s.vb 0 --text ''
 	before=$(sum_of s.vb)
-	run -2 vb-cat --slice 1 s.vb
-	assert_line --index 0 --partial 'vb-cat: '
-	assert_line --index 0 --partial 'slice'
-	assert_line --index 1 "Try 'vb-cat --help' for more information."
-	run -2 vb-cat --transpose=1,0 s.vb
-	assert_line --index 0 --partial 'vb-cat: '
-	assert_line --index 0 --partial 'transpose'
-	for opt in --range=0:4 --offset=1 --length=4 --lines=1; do
-		run -2 vb-cat --npy --slice 1 "$opt" s.vb
-		assert_line --index 0 --partial 'vb-cat: '
-		assert_line --index 1 "Try 'vb-cat --help' for more information."
-		run -2 vb-cat --npy --transpose "$opt" s.vb
-		assert_line --index 0 --partial 'vb-cat: '
+	run vb-cat --slice 1 s.vb
+	assert_usage_error vb-cat '--slice needs --shape or --npy (what the array is)'
+	run vb-cat --transpose=1,0 s.vb
+	assert_usage_error vb-cat '--transpose needs --shape or --npy (what the array is)'
+	for opt in range=0:1 offset=1 length=1 lines=1; do
+		run vb-cat --npy --slice 1 "--$opt" s.vb
+		assert_usage_error vb-cat "--slice cannot be combined with --${opt%=*}"
+		run vb-cat --npy --transpose "--$opt" s.vb
+		assert_usage_error vb-cat "--transpose cannot be combined with --${opt%=*}"
 	done
 	assert_same_sum s.vb "$before"
 }
 
-@test "bad --slice: syntax, step 0, too many indices (usage errors); out of bounds (exit 1)" {
+@test "bad --slice syntax and step 0: usage errors of vb-cat and vb-delete --keep-slice" {
 	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
 	vb-insert --base a.npy s.vb 0 --text ''
 	before=$(sum_of s.vb)
-	for spec in 'a' '1:2:3:4' '1,,2' ',1' '...,...' '1.5' '1:x' '[0]' '..'; do
-		run -2 vb-cat --npy --slice "$spec" s.vb
-		assert_line --index 0 --partial 'vb-cat: '
+	for spec in a 1:2:3:4 1,,2 ,1 1.5 1:x '[0]' .. '1 2'; do
+		run vb-cat --npy --slice "$spec" s.vb
+		assert_failure 2
+		assert_line --index 0 --partial "vb-cat: --slice: invalid slice '$spec' at '"
 		assert_line --index 1 "Try 'vb-cat --help' for more information."
 		assert_equal "${#lines[@]}" 2
-		run -2 vb-delete --keep-slice "$spec" --npy s.vb
-		assert_line --index 0 --partial 'vb-delete: '
+		run vb-delete --keep-slice "$spec" --npy s.vb
+		assert_failure 2
+		assert_line --index 0 --partial "vb-delete: --keep-slice: invalid slice '$spec' at '"
+		assert_line --index 1 "Try 'vb-delete --help' for more information."
+		assert_equal "${#lines[@]}" 2
 	done
-	run -2 vb-cat --npy --slice '::0' s.vb
-	assert_line --index 0 --partial 'vb-cat: '
-	assert_line --index 0 --partial 'step'
-	run -2 vb-delete --keep-slice '1:3,::0' --npy s.vb
-	assert_line --index 0 --partial 'vb-delete: '
-	assert_line --index 0 --partial 'step'
+	run vb-cat --npy --slice 'a' s.vb
+	assert_usage_error vb-cat "--slice: invalid slice 'a' at 'a' (expected items such as 3, -1, 10:20, ::-2 or ..., separated by commas)"
+	run vb-cat --npy --slice '...,...' s.vb
+	assert_usage_error vb-cat "--slice: slice '...,...' has more than one '...'"
+	run vb-cat --npy --slice '::0' s.vb
+	assert_usage_error vb-cat "--slice: slice '::0': a step cannot be 0"
+	run vb-delete --keep-slice '1:3,::0' --npy s.vb
+	assert_usage_error vb-delete "--keep-slice: slice '1:3,::0': a step cannot be 0"
+	assert_same_sum s.vb "$before"
+}
+
+@test "--slice with too many indices: a usage error (exit 2, SPEC.md)" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
 	run -2 vb-cat --npy --slice '0,0,0' s.vb
 	assert_line --index 0 --partial 'vb-cat: '
 	assert_line --index 0 --partial 'too many indices'
 	run -2 vb-cat --npy --slice ':,:,...,:' s.vb
 	assert_line --index 0 --partial 'too many indices'
 	run -2 vb-delete --keep-slice '0,:,:' --npy s.vb
+	assert_line --index 0 --partial 'vb-delete: '
 	assert_line --index 0 --partial 'too many indices'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--slice: an index out of bounds is exit 1; a slice past the end is clamped as in NumPy" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
 	run -1 vb-cat --npy --slice 5 s.vb
 	assert_output 'vb-cat: s.vb: index 5 is out of bounds for axis 0 with size 3'
 	run -1 vb-cat --npy --slice ':,-5' s.vb
 	assert_output 'vb-cat: s.vb: index -5 is out of bounds for axis 1 with size 4'
+	run -1 vb-cat --npy --slice '3,...' --transpose s.vb
+	assert_output 'vb-cat: s.vb: index 3 is out of bounds for axis 0 with size 3'
 	run -1 vb-delete --keep-slice '...,4' --npy s.vb
 	assert_output 'vb-delete: s.vb: index 4 is out of bounds for axis 1 with size 4'
-	# a slice past the end is clamped as in NumPy, not an error
 	vb-cat --npy --slice '1:99,-99:2' s.vb > c.npy
 	run -0 npy_show c.npy
 	assert_output '<i4 (2, 2) [[4, 5], [8, 9]]'
+	vb-cat --npy --slice '99:,::-1' s.vb > e.npy
+	run -0 npy_show e.npy
+	assert_output '<i4 (0, 4) []'
 	assert_same_sum s.vb "$before"
 }
 
-@test "bad --transpose AXES: usage errors" {
+@test "bad --transpose AXES syntax: usage errors" {
 	make_npy a.npy 'np.arange(24, dtype="<i4").reshape(2, 3, 4)'
 	vb-insert --base a.npy s.vb 0 --text ''
 	before=$(sum_of s.vb)
-	for axes in 0,0,1 0,1 0,1,2,3 0,1,3 0,1,-4 2,-1,0 a 0,,1 1.0,0,2; do
-		run -2 vb-cat --npy --transpose="$axes" s.vb
-		assert_line --index 0 --partial 'vb-cat: '
-		assert_line --index 1 "Try 'vb-cat --help' for more information."
-		assert_equal "${#lines[@]}" 2
+	for axes in a 0,,1 1.0,0,2 ,0 '0 1'; do
+		run vb-cat --npy --transpose="$axes" s.vb
+		assert_usage_error vb-cat "--transpose: invalid axes '$axes' (expected a permutation such as 1,0 or 2,0,1)"
 	done
 	# negatives as in NumPy
 	vb-cat --npy --transpose=-1,0,-2 s.vb > t.npy
 	npy_equal t.npy 'np.transpose(a, (2, 0, 1))'
+	assert_same_sum s.vb "$before"
+}
+
+@test "--transpose AXES not a permutation of the axes: usage errors (exit 2, SPEC.md)" {
+	make_npy a.npy 'np.arange(24, dtype="<i4").reshape(2, 3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	for axes in 0,0,1 0,1 0,1,2,3 0,1,3 0,1,-4 2,-1,0; do
+		run -2 vb-cat --npy --transpose="$axes" s.vb
+		assert_line --index 0 --partial 'vb-cat: '
+		assert_equal "${#lines[@]}" 2
+	done
+	# the result's axes, after --slice
+	run -2 vb-cat --npy --slice 0 --transpose=0,1,2 s.vb
+	assert_line --index 0 --partial 'vb-cat: '
 	assert_same_sum s.vb "$before"
 }
 
@@ -508,34 +590,24 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 	vb-insert --base a.npy s.vb 0 --text ''
 	before=$(sum_of s.vb)
 	np 'np.arange(3, dtype="<i4").tofile("col")'
-	run vb-insert --axis 1 --npy s.vb 5 col
-	assert_failure
-	assert_equal "${#lines[@]}" 1
-	assert_output --partial 'vb-insert: '
-	assert_output --partial '5'
-	run vb-insert --axis 1 --npy s.vb -- -5 col
-	assert_failure
-	assert_output --partial 'vb-insert: '
-	assert_equal "${#lines[@]}" 1
-	run vb-insert --axis 2 --npy s.vb 0 col
-	assert_failure
-	assert_line --index 0 --partial 'vb-insert: '
-	assert_line --index 0 --partial 'axis'
+	run -1 vb-insert --axis 1 --npy s.vb 5 col
+	assert_output 'vb-insert: s.vb: index 5 is out of bounds for axis 1 with size 4'
+	run -1 vb-insert --axis 1 --npy s.vb -- -5 col
+	assert_output 'vb-insert: s.vb: index -5 is out of bounds for axis 1 with size 4'
+	run -1 vb-insert --axis 2 --npy s.vb 0 col
+	assert_output 'vb-insert: s.vb: axis 2 is out of bounds for an array of 2 axes'
 	# 12 bytes is not whole rows of 16 bytes
 	run -1 vb-insert --axis 0 --npy s.vb 0 col
-	assert_output --partial 'vb-insert: '
-	assert_output --partial '12'
-	assert_equal "${#lines[@]}" 1
+	assert_output 'vb-insert: s.vb: the input is 12 bytes, not whole slabs of 16 bytes along axis 0 of a 3x4 array'
 	# 13 bytes is not whole columns of 12 bytes
 	{ cat col; printf x; } > col13
 	run -1 vb-insert --axis 1 --npy s.vb 0 col13
-	assert_output --partial 'vb-insert: '
-	assert_output --partial '13'
-	assert_equal "${#lines[@]}" 1
-	for opt in --text=x --hex=00 --replace=1 --at-version=0 --anchor=a; do
-		run -2 vb-insert --axis 0 "$opt" --npy s.vb 0 col
-		assert_line --index 0 --partial 'vb-insert: '
-		assert_line --index 1 "Try 'vb-insert --help' for more information."
+	assert_output 'vb-insert: s.vb: the input is 13 bytes, not whole slabs of 12 bytes along axis 1 of a 3x4 array'
+	run -1 bash -c 'cat col13 | vb-insert --axis 1 --npy s.vb 4'
+	assert_output 'vb-insert: s.vb: the input is 13 bytes, not whole slabs of 12 bytes along axis 1 of a 3x4 array'
+	for opt in text hex replace at-version anchor; do
+		run vb-insert --axis 0 "--$opt=0" --npy s.vb 0 col
+		assert_usage_error vb-insert "--$opt cannot be combined with --axis (slabs come from FILE or stdin)"
 	done
 	assert_same_sum s.vb "$before"
 	run -0 vb-history --json -n 1 s.vb
@@ -547,18 +619,16 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 	vb-insert --base a.npy s.vb 0 --text ''
 	before=$(sum_of s.vb)
 	run -1 vb-delete --axis 1 --npy s.vb 2 3
-	assert_output --partial 'vb-delete: s.vb: '
-	assert_equal "${#lines[@]}" 1
+	assert_output 'vb-delete: s.vb: cannot delete 3 slabs from index 2: axis 1 has 4'
 	run -1 vb-delete --axis 0 --npy s.vb 4 0
-	assert_output --partial 'vb-delete: s.vb: '
+	assert_output 'vb-delete: s.vb: index 4 is out of bounds for axis 0 with size 3'
 	run -1 vb-delete --axis 0 --npy s.vb -- -4 1
-	assert_output --partial 'vb-delete: s.vb: '
+	assert_output 'vb-delete: s.vb: index -4 is out of bounds for axis 0 with size 3'
 	run -1 vb-delete --axis 0 --npy s.vb -- -1 2
-	assert_output --partial 'vb-delete: s.vb: '
-	run vb-delete --axis 2 --npy s.vb 0 1
-	assert_failure
-	assert_line --index 0 --partial 'vb-delete: '
-	assert_line --index 0 --partial 'axis'
+	assert_output --partial 'vb-delete: s.vb: cannot delete 2 slabs from index '
+	assert_equal "${#lines[@]}" 1
+	run -1 vb-delete --axis 2 --npy s.vb 0 1
+	assert_output 'vb-delete: s.vb: axis 2 is out of bounds for an array of 2 axes'
 	assert_same_sum s.vb "$before"
 	# -1 1 deletes the last row
 	run -0 vb-delete --axis 0 --npy s.vb -- -1 1
@@ -572,10 +642,11 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 	vb-insert --base t.txt t.vb 0 --text ''
 	before=$(sum_of t.vb)
 	run -1 vb-cat --npy --slice 0 t.vb
-	assert_output --partial 'vb-cat: t.vb: '
-	assert_equal "${#lines[@]}" 1
+	assert_output 'vb-cat: t.vb: not a .npy file (no \x93NUMPY magic)'
 	run -1 vb-delete --axis 0 --npy t.vb 0 1
-	assert_output --partial 'vb-delete: t.vb: '
+	assert_output 'vb-delete: t.vb: not a .npy file (no \x93NUMPY magic)'
+	run -1 vb-insert --axis 0 --npy t.vb 0 /dev/null
+	assert_output 'vb-insert: t.vb: not a .npy file (no \x93NUMPY magic)'
 	assert_same_sum t.vb "$before"
 
 	# 3 bytes more than the 4x3 int16 data: not whole elements
@@ -583,18 +654,18 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 	printf 'abc' >> a.npy
 	vb-insert --base a.npy s.vb 0 --text ''
 	before=$(sum_of s.vb)
+	msg='s.vb: the data after the .npy header is 27 bytes, not the 24 bytes of a 4x3 array of 2-byte elements'
 	run -1 vb-cat --npy s.vb
-	assert_output --partial 'vb-cat: s.vb: '
-	assert_equal "${#lines[@]}" 1
+	assert_output "vb-cat: $msg"
 	run -1 vb-cat --npy --slice 0 s.vb
-	assert_output --partial 'vb-cat: s.vb: '
+	assert_output "vb-cat: $msg"
 	run -1 vb-delete --axis 0 --npy s.vb 0 1
-	assert_output --partial 'vb-delete: s.vb: '
+	assert_output "vb-delete: $msg"
 	run -1 vb-delete --keep-slice 1: --npy s.vb
-	assert_output --partial 'vb-delete: s.vb: '
+	assert_output "vb-delete: $msg"
 	np 'np.arange(3, dtype="<i2").tofile("row")'
 	run -1 vb-insert --axis 0 --npy s.vb 0 row
-	assert_output --partial 'vb-insert: s.vb: '
+	assert_output "vb-insert: $msg"
 	assert_same_sum s.vb "$before"
 
 	# 2 bytes short: one element missing
@@ -603,19 +674,19 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 	vb-insert --base b.npy b.vb 0 --text ''
 	before=$(sum_of b.vb)
 	run -1 vb-cat --npy --slice 0 b.vb
-	assert_output --partial 'vb-cat: b.vb: '
-	assert_equal "${#lines[@]}" 1
+	assert_output 'vb-cat: b.vb: the data after the .npy header is 22 bytes, not the 24 bytes of a 4x3 array of 2-byte elements'
+	run -1 vb-delete --axis 1 --npy b.vb 0 1
+	assert_output 'vb-delete: b.vb: the data after the .npy header is 22 bytes, not the 24 bytes of a 4x3 array of 2-byte elements'
 	assert_same_sum b.vb "$before"
 
 	np 'a = np.array([None, [1], "x"], dtype=object); np.save("o.npy", a, allow_pickle=True)'
 	vb-insert --base o.npy o.vb 0 --text ''
 	before=$(sum_of o.vb)
-	run vb-cat --npy --slice 0 o.vb
-	assert_failure
-	assert_line --index 0 --partial 'vb-cat: '
-	assert_line --index 0 --partial 'object'
-	run vb-delete --axis 0 --npy o.vb 0 1
-	assert_failure
-	assert_line --index 0 --partial 'vb-delete: '
+	run -1 vb-cat --npy --slice 0 o.vb
+	assert_output "vb-cat: o.vb: an object dtype ('O') holds Python objects, not elements"
+	run -1 vb-delete --axis 0 --npy o.vb 0 1
+	assert_output "vb-delete: o.vb: an object dtype ('O') holds Python objects, not elements"
+	run -1 vb-insert --axis 0 --npy o.vb 0 /dev/null
+	assert_output "vb-insert: o.vb: an object dtype ('O') holds Python objects, not elements"
 	assert_same_sum o.vb "$before"
 }

@@ -13,8 +13,18 @@ GROUP is one of:
           np.insert / np.delete; every old version still reads back
   keep    vb-delete --keep-slice (positive steps) against a[spec], mixed
           with axis edits
-  errors  every error class: exit status, one line on stderr naming the
-          program, the store byte-identical after
+  err-*   the error classes: exit status, one line on stderr naming the
+          program (and the --help hint after a usage error), nothing on
+          stdout, the store and its base byte-identical after:
+    err-shape   --shape/--unit not the content's size (exit 1)
+    err-syntax  --slice syntax, a step 0, --transpose AXES syntax (exit 2)
+    err-rank    too many indices, AXES not a permutation of the result's
+                axes (exit 2: SPEC.md counts them with the usage errors)
+    err-bounds  an index out of bounds (exit 1), an INDEX/COUNT beyond the
+                axis, an axis that does not exist
+    err-npy     .npy data not the header's size, an object dtype (exit 1)
+    err-slab    vb-insert --axis input that is not whole slabs (exit 1)
+    err-usage   option combinations SPEC.md refuses (exit 2)
   all     every group above (the default)
 
 The built commands must be first on PATH.  The seed comes from --seed, else
@@ -35,10 +45,13 @@ import traceback
 
 import numpy as np
 
-GROUPS = ('cat', 'raw', 'edit', 'keep', 'errors')
+GROUPS = ('cat', 'raw', 'edit', 'keep', 'err-shape', 'err-syntax', 'err-rank',
+          'err-bounds', 'err-npy', 'err-slab', 'err-usage')
 # cases per group by default: the whole array.bats in about a minute on
 # two cores
-DEFAULT_CASES = {'cat': 40, 'raw': 40, 'edit': 25, 'keep': 25, 'errors': 60}
+DEFAULT_CASES = {'cat': 150, 'raw': 150, 'edit': 80, 'keep': 80, 'err-shape': 30,
+                 'err-syntax': 40, 'err-rank': 40, 'err-bounds': 60, 'err-npy': 40,
+                 'err-slab': 40, 'err-usage': 40}
 
 DTYPES = ['<f4', '<f8', '|u1', '<i2', '>i4', '<c8', '|S3', '<U2', '|b1',
           [('a', '<i4'), ('b', '|S3')]]
@@ -627,23 +640,27 @@ def err_shape_mismatch(run, rng, nrng):
     else:
         argv = ['vb-delete', '--keep-slice', '...'] + d + [store.name]
     line = check_error(run, argv, files, (1,))
-    if 'is %d bytes' % a.nbytes not in line:
+    if '%d bytes' % a.nbytes not in line:
         raise Failure('%s: the message does not give the content size %d: %s' % (
             run.log[-1], a.nbytes, line))
 
 
-def bad_spec_text(rng, shape):
+def bad_spec_syntax(rng, shape):
+    """A --slice that is wrong whatever the shape: syntax or a step 0."""
     ndim = len(shape)
-    r = rng.random()
-    if r < 0.25:
+    if rng.random() < 0.45:
         return rng.choice(['1:2:3:4', 'a', '1,,2', ',', '...,...', '1.5',
                            '--1', ':::', '1:2:3:', 'x:1', '1:x', '::-', '+', '1 2', ',1',
                            '(1)', '[0]', '..', '....', '1:2,...,...', ':,:,...,:,...'])
-    if r < 0.55:  # step 0
-        items = [':'] * rng.randint(1, ndim)
-        items[rng.randrange(len(items))] = rng.choice(['::0', '1:2:0', ':5:0', '-1::0', '::-0'])
-        return ','.join(items)
-    # too many indices (maybe with '...')
+    # step 0
+    items = [':'] * rng.randint(1, ndim)
+    items[rng.randrange(len(items))] = rng.choice(['::0', '1:2:0', ':5:0', '-1::0', '::-0'])
+    return ','.join(items)
+
+
+def too_many_indices(rng, shape):
+    """A --slice with more items than the array has axes (maybe with
+    '...')."""
     items = [rng.choice([':', '0', '::2', '-1:']) if n else ':' for n in shape]
     items += [rng.choice([':', '::2', '1:']) for _ in range(rng.randint(1, 2))]
     if rng.random() < 0.3:
@@ -651,14 +668,14 @@ def bad_spec_text(rng, shape):
     return ','.join(items)
 
 
-def err_bad_spec(run, rng, nrng):
+def err_bad_spec(run, rng, nrng, make_spec):
     a = new_array(rng, nrng)
     kind = rng.choice(['npy', 'raw'])
     if kind == 'raw':
         a = np.ascontiguousarray(a)
     store = Store(run, a, kind)
     files = [store.name, 'a.npy' if kind == 'npy' else 'a.raw']
-    spec = bad_spec_text(rng, a.shape)
+    spec = make_spec(rng, a.shape)
     if rng.random() < 0.5:
         argv = ['vb-cat'] + store.desc() + ['--slice', spec, store.name]
     else:
@@ -666,19 +683,23 @@ def err_bad_spec(run, rng, nrng):
     check_error(run, argv, files, (2,))
 
 
-def err_bad_axes(run, rng, nrng):
+def err_bad_axes(run, rng, nrng, syntax):
+    """--transpose=AXES not a list of integers (syntax), or not a
+    permutation of the result's axes."""
     a = new_array(rng, nrng, min_axes=2)
     store = Store(run, a, 'npy')
     nd = a.ndim
-    bad = rng.choice([
-        ','.join(['0'] * nd),                               # repeated
-        ','.join(map(str, range(nd - 1))),                  # too few
-        ','.join(map(str, range(nd + 1))),                  # too many
-        ','.join(map(str, list(range(nd - 1)) + [nd])),     # out of range
-        ','.join(map(str, list(range(nd - 1)) + [-nd - 1])),
-        ','.join(map(str, list(range(nd - 2)) + [-1, nd - 1])),   # -1 is nd-1
-        'a', '0,,1', '0;1', '1.0,0',
-    ])
+    if syntax:
+        bad = rng.choice(['a', '0,,1', '0;1', '1.0,0', ',0', '0,', '0 1', '+', '-'])
+    else:
+        bad = rng.choice([
+            ','.join(['0'] * nd),                               # repeated
+            ','.join(map(str, range(nd - 1))),                  # too few
+            ','.join(map(str, range(nd + 1))),                  # too many
+            ','.join(map(str, list(range(nd - 1)) + [nd])),     # out of range
+            ','.join(map(str, list(range(nd - 1)) + [-nd - 1])),
+            ','.join(map(str, list(range(nd - 2)) + [-1, nd - 1])),   # -1 is nd-1
+        ])
     argv = ['vb-cat', '--npy', '--transpose=' + bad, store.name]
     check_error(run, argv, [store.name, 'a.npy'], (2,))
 
@@ -692,6 +713,8 @@ def err_out_of_bounds(run, rng, nrng):
     k = rng.randrange(a.ndim)
     n = a.shape[k]
     which = rng.randrange(5)
+    if which == 2 and int(np.prod(a.shape[:k] + a.shape[k + 1:], dtype=np.int64)) == 0:
+        which = 3   # no whole slab to insert along axis k
     if which <= 1:
         # an integer index out of [-n, n)
         i = rng.choice([n + rng.randint(0, 3), -n - 1 - rng.randint(0, 3)])
@@ -708,8 +731,6 @@ def err_out_of_bounds(run, rng, nrng):
     elif which == 2:
         # vb-insert INDEX beyond [-n, n] (a whole slab of input, so only the
         # index is wrong)
-        if int(np.prod(a.shape[:k] + a.shape[k + 1:], dtype=np.int64)) == 0:
-            return err_out_of_bounds(run, rng, nrng)
         index = rng.choice([n + 1 + rng.randint(0, 2), -n - 1 - rng.randint(0, 2)])
         block = random_values(nrng, a.shape[:k] + (1,) + a.shape[k + 1:], a.dtype)
         run.write('in1', block_input(store, block))
@@ -837,16 +858,31 @@ def err_object(run, rng, nrng):
     check_error(run, argv, ['s.vb', 'a.npy'], (1, 2))
 
 
-ERRORS = [err_shape_mismatch, err_bad_spec, err_bad_spec, err_bad_axes, err_out_of_bounds,
-          err_out_of_bounds, err_npy_data_size, err_slab, err_slab, err_usage, err_object]
+def err_syntax(run, rng, nrng):
+    if rng.random() < 0.7:
+        err_bad_spec(run, rng, nrng, bad_spec_syntax)
+    else:
+        err_bad_axes(run, rng, nrng, True)
 
 
-def case_errors(run, rng, nrng):
-    rng.choice(ERRORS)(run, rng, nrng)
+def err_rank(run, rng, nrng):
+    if rng.random() < 0.6:
+        err_bad_spec(run, rng, nrng, too_many_indices)
+    else:
+        err_bad_axes(run, rng, nrng, False)
+
+
+def err_npy(run, rng, nrng):
+    if rng.random() < 0.85:
+        err_npy_data_size(run, rng, nrng)
+    else:
+        err_object(run, rng, nrng)
 
 
 CASES = {'cat': case_cat, 'raw': case_raw, 'edit': case_edit, 'keep': case_keep,
-         'errors': case_errors}
+         'err-shape': err_shape_mismatch, 'err-syntax': err_syntax, 'err-rank': err_rank,
+         'err-bounds': err_out_of_bounds, 'err-npy': err_npy, 'err-slab': err_slab,
+         'err-usage': err_usage}
 
 
 # ------------------------------------------------------------ main
