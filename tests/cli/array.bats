@@ -99,6 +99,11 @@ od_i4() {
 	assert_success
 }
 
+@test "property big: megabyte contents with a 256 KiB cache: slices, transposes, edits across the buffers" {
+	run "$VB_ARRAY_PY" "$PROP" big
+	assert_success
+}
+
 @test "property err-shape: errors: --shape/--unit not the content size (exit 1, the store unchanged)" {
 	run "$VB_ARRAY_PY" "$PROP" err-shape
 	assert_success

@@ -13,6 +13,8 @@ GROUP is one of:
           np.insert / np.delete; every old version still reads back
   keep    vb-delete --keep-slice (positive steps) against a[spec], mixed
           with axis edits
+  big     contents of megabytes with a 256 KiB cache ($VB_CACHE): slices,
+          transposes and edits whose runs cross the buffers
   err-*   the error classes: exit status, one line on stderr naming the
           program (and the --help hint after a usage error), nothing on
           stdout, the store and its base byte-identical after:
@@ -45,16 +47,17 @@ import traceback
 
 import numpy as np
 
-GROUPS = ('cat', 'raw', 'edit', 'keep', 'err-shape', 'err-syntax', 'err-rank',
+GROUPS = ('cat', 'raw', 'edit', 'keep', 'big', 'err-shape', 'err-syntax', 'err-rank',
           'err-bounds', 'err-npy', 'err-slab', 'err-usage')
 # cases per group by default: the whole array.bats in about a minute on
 # two cores
-DEFAULT_CASES = {'cat': 150, 'raw': 150, 'edit': 80, 'keep': 80, 'err-shape': 30,
+DEFAULT_CASES = {'cat': 150, 'raw': 150, 'edit': 80, 'keep': 80, 'big': 6, 'err-shape': 30,
                  'err-syntax': 40, 'err-rank': 40, 'err-bounds': 60, 'err-npy': 40,
                  'err-slab': 40, 'err-usage': 40}
 
 DTYPES = ['<f4', '<f8', '|u1', '<i2', '>i4', '<c8', '|S3', '<U2', '|b1',
-          [('a', '<i4'), ('b', '|S3')]]
+          [('a', '<i4'), ('b', '|S3')],
+          '>f8', '<u8', '|V5', '<M8[ns]', [('x', '<f2'), ('y', [('z', '|u1')], (2,))]]
 
 MAX_ELEMS = 3000
 
@@ -164,10 +167,22 @@ def as_array(r, dtype):
     return out
 
 
-def npy_bytes(a, version=None):
+def npy_bytes(a, version=None, pad=0):
+    """A .npy of a: np.save's (version None), write_array's of a format
+    version, or (version 'tight') a header without NumPy's room for a longer
+    shape, padded only to a multiple of 64 plus `pad` x 64 bytes of spaces
+    (so that an edit may have to change the header's length)."""
     f = io.BytesIO()
     if version is None:
         np.save(f, a)
+    elif version == 'tight':
+        fortran = a.flags.f_contiguous and not a.flags.c_contiguous
+        d = repr({'descr': np.lib.format.dtype_to_descr(a.dtype),
+                  'fortran_order': fortran, 'shape': a.shape}).encode()
+        n = 10 + len(d) + 1
+        d += b' ' * ((-n) % 64 + 64 * pad) + b'\n'
+        f.write(b'\x93NUMPY\x01\x00' + len(d).to_bytes(2, 'little') + d)
+        f.write(a.tobytes(order='F' if fortran else 'C'))
     else:
         np.lib.format.write_array(f, a, version=version)
     return f.getvalue()
@@ -318,13 +333,13 @@ class Store:
     """A store over an array: kind 'npy' (a .npy base) or 'raw' (headerless,
     described by --shape/--unit on every command)."""
 
-    def __init__(self, run, a, kind, version=None, name='s.vb'):
+    def __init__(self, run, a, kind, version=None, name='s.vb', pad=0):
         self.run = run
         self.kind = kind
         self.name = name
         self.fortran = False
         if kind == 'npy':
-            data = npy_bytes(a, version)
+            data = npy_bytes(a, version, pad)
             self.fortran = parse_npy(data, 'np.save output')[1]['fortran_order']
             run.write('a.npy', data)
             run.ok(['vb-insert', '--base', 'a.npy', name, '0', '--text', ''])
@@ -385,10 +400,14 @@ class Store:
         for old in sorted(self.versions):
             if old != v:
                 self.check_content(old, self.versions[old])
+        # a slice of an old version
+        old = random.choice(sorted(self.versions))
+        if self.versions[old].ndim:
+            check_cat(self.run, self, self.versions[old], random, version=old)
 
 
-def check_cat(run, store, a, rng, raw_out=False):
-    """One vb-cat --slice/--transpose against NumPy."""
+def check_cat(run, store, a, rng, version=None):
+    """One vb-cat [-V version] --slice/--transpose against NumPy."""
     spec_text, spec = random_spec(rng, a.shape)
     r = as_array(a[spec], a.dtype)
     axes_text, axes = random_axes(rng, r.ndim)
@@ -396,7 +415,8 @@ def check_cat(run, store, a, rng, raw_out=False):
     # --transpose first: `--transpose STORE` (AXES omitted before an
     # operand) has its own test in array.bats
     argv = (['vb-cat'] + transpose_opt(axes_text) + store.desc(a)
-            + ['--slice', spec_text, store.name])
+            + ['--slice', spec_text] + ([] if version is None else ['-V', str(version)])
+            + [store.name])
     out = run.ok(argv)
     what = '%s (NumPy: np.transpose(a[%s], %s) on an array of %s)' % (
         ' '.join(shlex.quote(x) for x in argv), spec_text, axes, describe(a))
@@ -422,7 +442,8 @@ def new_array(rng, nrng, **kw):
 
 def case_cat(run, rng, nrng):
     a = new_array(rng, nrng)
-    store = Store(run, a, 'npy', version=rng.choice([None, (1, 0), (2, 0), (3, 0)]))
+    store = Store(run, a, 'npy', version=rng.choice([None, (1, 0), (2, 0), (3, 0), 'tight']),
+                  pad=rng.choice([0, 0, 1, 5]))
     # the whole array, no slice
     got, _, _ = parse_npy(run.ok(['vb-cat', '--npy', store.name]), 'vb-cat --npy s.vb')
     same_array(a, got, 'vb-cat --npy s.vb')
@@ -464,7 +485,7 @@ def feed(run, rng, argv, data):
     return run.run(argv, input_bytes=data)
 
 
-def random_insert(run, rng, nrng, store):
+def random_insert(run, rng, nrng, store, cap=200000):
     a = store.a
     axes = [k for k in range(a.ndim)
             if int(np.prod(a.shape[:k] + a.shape[k + 1:], dtype=np.int64)) > 0]
@@ -475,7 +496,7 @@ def random_insert(run, rng, nrng, store):
     m = rng.choice([0, 1, 1, 1, 2, 3])
     index = rng.randint(-n, n) if rng.random() < 0.3 else rng.randint(0, n)
     bshape = a.shape[:k] + (m,) + a.shape[k + 1:]
-    if int(np.prod(bshape, dtype=np.int64)) * a.dtype.itemsize > 200000:
+    if int(np.prod(bshape, dtype=np.int64)) * a.dtype.itemsize > cap:
         m = 0
         bshape = a.shape[:k] + (0,) + a.shape[k + 1:]
     block = random_values(nrng, bshape, a.dtype)
@@ -530,7 +551,8 @@ def case_edit(run, rng, nrng):
     kind = rng.choice(['npy', 'npy', 'raw'])
     if kind == 'raw':
         a = np.ascontiguousarray(a)
-    store = Store(run, a, kind, version=rng.choice([None, None, (2, 0), (3, 0)]))
+    store = Store(run, a, kind, version=rng.choice([None, (2, 0), (3, 0), 'tight', 'tight']),
+                  pad=rng.choice([0, 0, 0, 1, 3]))
     for _ in range(rng.randint(3, 6)):
         if rng.random() < 0.5 and random_insert(run, rng, nrng, store):
             pass
@@ -540,12 +562,56 @@ def case_edit(run, rng, nrng):
         check_cat(run, store, store.a, rng)
 
 
+def big_shape(rng):
+    """1 to 4 axes, 200 000 to 1 500 000 elements."""
+    while True:
+        ndim = rng.randint(1, 4)
+        shape = [max(1, int(3000 ** rng.random())) for _ in range(ndim)]
+        if ndim == 1:
+            shape = [rng.randint(200000, 1500000)]
+        n = int(np.prod(shape, dtype=np.int64))
+        if 200000 <= n <= 1500000:
+            return tuple(shape)
+
+
+def case_big(run, rng, nrng):
+    """Contents of megabytes read and edited with a 256 KiB cache
+    ($VB_CACHE): runs that cross the cache's and the copy engine's
+    buffers."""
+    os.environ['VB_CACHE'] = '256K'
+    try:
+        shape = big_shape(rng)
+        dtype = np.dtype(rng.choice(['<f4', '|u1', '<i2', '<c8', '|S3', '>f8']))
+        a = np.frombuffer(nrng.bytes(int(np.prod(shape)) * dtype.itemsize), dtype).reshape(shape)
+        if rng.random() < 0.3:
+            a = np.asfortranarray(a)
+        kind = rng.choice(['npy', 'raw'])
+        if kind == 'raw':
+            a = np.ascontiguousarray(a)
+        store = Store(run, a, kind, version=rng.choice([None, 'tight']))
+        for _ in range(3):
+            check_cat(run, store, a, rng)
+        for _ in range(2):
+            if store.a.ndim == 0:
+                break
+            if rng.random() < 0.5:
+                random_delete(run, rng, store)
+            elif rng.random() < 0.5:
+                random_keep(run, rng, store)
+            elif not random_insert(run, rng, nrng, store, cap=8000000):
+                random_delete(run, rng, store)
+            if store.a.ndim:
+                check_cat(run, store, store.a, rng)
+    finally:
+        del os.environ['VB_CACHE']
+
+
 def case_keep(run, rng, nrng):
     a = new_array(rng, nrng)
     kind = rng.choice(['npy', 'npy', 'raw'])
     if kind == 'raw':
         a = np.ascontiguousarray(a)
-    store = Store(run, a, kind)
+    store = Store(run, a, kind, version=rng.choice([None, 'tight']), pad=rng.choice([0, 2]))
     for _ in range(rng.randint(2, 4)):
         r = rng.random()
         if r < 0.6 or store.a.ndim == 0:
@@ -879,7 +945,7 @@ def err_npy(run, rng, nrng):
         err_object(run, rng, nrng)
 
 
-CASES = {'cat': case_cat, 'raw': case_raw, 'edit': case_edit, 'keep': case_keep,
+CASES = {'big': case_big, 'cat': case_cat, 'raw': case_raw, 'edit': case_edit, 'keep': case_keep,
          'err-shape': err_shape_mismatch, 'err-syntax': err_syntax, 'err-rank': err_rank,
          'err-bounds': err_out_of_bounds, 'err-npy': err_npy, 'err-slab': err_slab,
          'err-usage': err_usage}
