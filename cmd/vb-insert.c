@@ -23,6 +23,15 @@
  * resolved against the store and a bad line is reported FILE:LINE: cause,
  * as vb-delete --ranges does).  The whole batch is read before the store
  * is opened; its DATA is held in memory, at most VB_EDITS_MAX bytes.
+ *
+ *   vb-insert [OPTION...] --axis K (--shape S [--unit N] | --npy) STORE INDEX [FILE...]
+ *
+ * inserts whole slabs along axis K of an array (lib/array): the input's
+ * size gives their number m (inputs that are not regular files are first
+ * copied into an unnamed temporary file, so a pipe costs disk, not
+ * memory), and each run of the block (one per index of the axes before K,
+ * in the file's order) is inserted at its place, from the lowest offset
+ * up; with --npy the header's shape is replaced in the same version.
  */
 #include <errno.h>
 #include <fcntl.h>
