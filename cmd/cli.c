@@ -661,7 +661,10 @@ void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
 			free(opts.unit_arg);
 			opts.unit_arg = poptGetOptArg(ctx);
 		} else if (on_opt) {
-			on_opt(rc, cli_arg(poptGetOptArg(ctx)));
+			/* popt's copy of the argument is the caller's to free */
+			char *arg = poptGetOptArg(ctx);
+			on_opt(rc, cli_arg(arg));
+			free(arg);
 		}
 	}
 	if (rc < -1) {
