@@ -550,7 +550,8 @@ static int array_edit(const char *store, int64_t axis, int64_t index, uint64_t c
 					(unsigned long long)a.shape[k]);
 			goto fail;
 		}
-		if ((rc = vb_array_axis_runs(&a, k, at, count, delete_run, &g)))
+		if ((count && (rc = cli_array_runs(vb_array_axis_run_count(&a, k)))) ||
+		    (rc = vb_array_axis_runs(&a, k, at, count, delete_run, &g)))
 			goto fail;
 		shape[k] -= count;
 	} else {
@@ -568,7 +569,8 @@ static int array_edit(const char *store, int64_t axis, int64_t index, uint64_t c
 				goto fail;
 		} else {
 			g.kept = a.header;
-			if ((rc = vb_view_runs(&v, keep_run, &g)) ||
+			if ((rc = cli_array_runs(vb_view_run_count(&v))) ||
+			    (rc = vb_view_runs(&v, keep_run, &g)) ||
 			    (rc = delete_run(&g, g.kept, vb_vbuf_len(b) + g.deleted - g.kept)))
 				goto fail;
 		}

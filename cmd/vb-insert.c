@@ -514,7 +514,7 @@ static int axis_insert(const char *store, int64_t axis, int64_t index, struct so
 		goto fail;
 	}
 	struct axis_ins x = {b, fdv, (size_t)nsrc, 0, m * unit, 0};
-	if (m)
+	if (m && !(rc = cli_array_runs(vb_array_axis_run_count(&a, k))))
 		rc = vb_array_axis_runs(&a, k, at, 0, insert_run, &x);
 	if (rc) {
 		if (rc == VB_EIO && spool < 0 && x.cur < (size_t)nsrc && vb_err_errno())
