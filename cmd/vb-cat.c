@@ -16,7 +16,11 @@
  * kernel allows; into a regular file everything goes in aligned 1 MiB
  * chunks (vb_sink_stage), with copy_file_range where offsets allow;
  * bytes of the store's own records are verified against their checksums
- * first.  A store that fails is reported and the next one is still
+ * first.  With --shape or --npy the content is an array (lib/array):
+ * --slice and --transpose pick and order its elements, written in C
+ * order by vb_view_copy (long runs sent as above, the rest gathered in
+ * bounded memory, CAT_ARRAY_MEM), after a .npy header of the result with
+ * --npy.  A store that fails is reported and the next one is still
  * written (like cat); the status says something failed.
  */
 #include <errno.h>
@@ -258,31 +262,29 @@ fail:
 	return cli_fail_output(name, rc, out);
 }
 
-static poptContext ctx;
-static const char *const *argv_of;
-
 /* --transpose takes its AXES attached (--transpose=1,0) or as the next
- * word when that is a list of integers: any other next word (a store) is
- * given back to popt as an operand */
+ * word when that is a list of integers; before any other next word (a
+ * store) it stands alone: it is made --transpose= (reversed) before popt,
+ * whose optional arguments would take any word */
+static void transpose_alone(int argc, char **argv)
+{
+	static char alone[] = "--transpose=";
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return;
+		if (strcmp(argv[i], "--transpose"))
+			continue;
+		const char *next = i + 1 < argc ? argv[i + 1] : "";
+		if (!*next || strspn(next, "0123456789-+, ") != strlen(next) || !strcmp(next, "--"))
+			argv[i] = alone;
+	}
+}
+
 static void on_opt(int val, const char *arg)
 {
-	if (val != 'T')
-		return;
-	opt_transposed = 1;
-	if (arg && *arg && strspn(arg, "0123456789-+, ") != strlen(arg)) {
-		const char *back[2] = {arg, NULL};
-		int i;
-		for (i = 0; argv_of[i]; i++)
-			if (!strcmp(argv_of[i], "--transpose") && argv_of[i + 1] &&
-			    !strcmp(cli_arg(argv_of[i + 1]), arg))
-				break;
-		if (argv_of[i]) {
-			/* the word followed a bare --transpose: an operand */
-			opt_transpose = NULL;
-			if (poptStuffArgs(ctx, back) < 0)
-				cli_usage("out of memory");
-		}
-	}
+	(void)arg;
+	if (val == 'T')
+		opt_transposed = 1;
 }
 
 int main(int argc, char **argv)
@@ -294,8 +296,8 @@ int main(int argc, char **argv)
 	static const char *stdin_only[] = {"-", NULL};
 
 	cli_init(argv[0]);
-	argv_of = (const char *const *)argv;
-	ctx = cli_context(argc, argv, options, "[OPTION...] [STORE...]");
+	transpose_alone(argc, argv);
+	poptContext ctx = cli_context(argc, argv, options, "[OPTION...] [STORE...]");
 	cli_parse(ctx, on_opt);
 	args = cli_operands(ctx, &nargs);
 	memset(&sel, 0, sizeof sel);

@@ -812,6 +812,22 @@ enum vb_err vb_view_runs(const struct vb_view *v,
 	}
 }
 
+uint64_t vb_view_run_count(const struct vb_view *v)
+{
+	struct vb_view s;
+	uint64_t n = 1;
+	view_simplify(v, &s);
+	if (!vb_view_elements(&s))
+		return 0;
+	unsigned outer = s.ndim;
+	if (s.ndim && s.stride[s.ndim - 1] == (int64_t)s.itemsize)
+		outer--;
+	for (unsigned k = 0; k < outer; k++)
+		if (!mul_ok(n, s.count[k], &n))
+			return UINT64_MAX;
+	return n;
+}
+
 /* ---- the copy engine ---- */
 
 struct axis {
@@ -1028,6 +1044,15 @@ void vb_array_slab(const struct vb_array *a, unsigned axis, uint64_t *slab, uint
 	}
 	*slab = s;
 	*run_unit = r;
+}
+
+uint64_t vb_array_axis_run_count(const struct vb_array *a, unsigned axis)
+{
+	unsigned P = a->fortran ? a->ndim - 1 - axis : axis;
+	uint64_t outer = 1;
+	for (unsigned k = 0; k < P; k++)
+		outer *= a->shape[a->fortran ? a->ndim - 1 - k : k];
+	return outer;
 }
 
 enum vb_err vb_array_axis_runs(const struct vb_array *a, unsigned axis, uint64_t index,

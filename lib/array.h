@@ -159,6 +159,9 @@ int vb_view_forward(const struct vb_view *v);
 enum vb_err vb_view_runs(const struct vb_view *v,
 			 enum vb_err (*fn)(void *arg, uint64_t off, uint64_t len), void *arg);
 
+/* How many runs vb_view_runs gives (saturating at UINT64_MAX). */
+uint64_t vb_view_run_count(const struct vb_view *v);
+
 /* How vb_view_copy reaches the content and its output. */
 struct vb_array_io {
 	/* copy bytes [off, off+n) of the content into buf */
@@ -186,6 +189,9 @@ enum vb_err vb_array_axis_runs(const struct vb_array *a, unsigned axis, uint64_t
 			       uint64_t count,
 			       enum vb_err (*fn)(void *arg, uint64_t off, uint64_t len),
 			       void *arg);
+/* How many runs vb_array_axis_runs gives along logical axis `axis`. */
+uint64_t vb_array_axis_run_count(const struct vb_array *a, unsigned axis);
+
 /* NumPy's axis and index arguments: an axis in [-ndim, ndim) (negatives
  * from the end) into *out; an index along axis `axis` in [-n, n) (or
  * [-n, n] with `end_ok`: an insertion point) into *out.  VB_ERANGE naming
