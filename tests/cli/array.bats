@@ -695,3 +695,32 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 	assert_output "vb-insert: o.vb: an object dtype ('O') holds Python objects, not elements"
 	assert_same_sum o.vb "$before"
 }
+
+@test "vb-insert --axis along slabs of no elements is refused (their count cannot be told); nothing changes" {
+	make_npy z.npy 'np.zeros((3, 0), "<i4")'
+	vb-insert --base z.npy z.vb 0 --text ''
+	before=$(sum_of z.vb)
+	run -1 vb-insert --axis 0 --npy z.vb 0 /dev/null
+	assert_output 'vb-insert: z.vb: the slabs along axis 0 hold no elements (another axis has size 0): how many to insert cannot be told from the input'
+	assert_same_sum z.vb "$before"
+	# along the empty axis itself a slab has 3 elements
+	np 'np.array([7, 8, 9], "<i4").tofile("col")'
+	run -0 vb-insert --axis 1 --npy z.vb 0 col
+	vb-cat z.vb > o.npy
+	run -0 npy_show o.npy
+	assert_output '<i4 (3, 1) [[7], [8], [9]]'
+}
+
+@test "an edit of more than 16 Mi runs is refused before anything changes" {
+	head -c $((2 * (16777216 + 1))) /dev/zero > zz
+	vb-insert --base zz s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run -1 vb-delete --axis 1 --shape 16777217x2 s.vb 0 1
+	assert_output 'vb-delete: s.vb: the edit is 16777217 runs of elements, more than the 16777216 one version may make'
+	run -1 vb-delete --keep-slice '::2' --shape 33554434 s.vb
+	assert_output --partial 'vb-delete: s.vb: the edit is 16777217 runs of elements, more than the 16777216'
+	assert_same_sum s.vb "$before"
+	# reading is not bounded so: vb-cat streams every other byte
+	run -0 bash -c "vb-cat --shape 33554434 --slice '::2' s.vb | wc -c"
+	assert_output 16777217
+}
