@@ -104,6 +104,11 @@ od_i4() {
 	assert_success
 }
 
+@test "property header: damaged .npy headers: NumPy refuses => vb refuses (exit 1, one line); vb reads => as np.load" {
+	run "$VB_ARRAY_PY" "$PROP" header
+	assert_success
+}
+
 @test "property err-shape: errors: --shape/--unit not the content size (exit 1, the store unchanged)" {
 	run "$VB_ARRAY_PY" "$PROP" err-shape
 	assert_success
@@ -723,4 +728,63 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 	# reading is not bounded so: vb-cat streams every other byte
 	run -0 bash -c "vb-cat --shape 33554434 --slice '::2' s.vb | wc -c"
 	assert_output 16777217
+}
+
+# npy_raw FILE MAJOR MINOR DICT DATA-EXPR: a .npy written by hand (to damage it)
+npy_raw() {
+	np 'major, minor = int(sys.argv[2]), int(sys.argv[3])
+d = sys.argv[4].encode()
+lb = 2 if major == 1 else 4
+d += b" " * ((-(10 + lb - 2 + len(d) + 1)) % 64) + b"\n"
+data = eval(sys.argv[5])
+open(sys.argv[1], "wb").write(b"\x93NUMPY" + bytes([major, minor]) + len(d).to_bytes(lb, "little") + d + data)' "$@"
+}
+
+# refused_by_numpy FILE: np.load refuses FILE (a positive control)
+refused_by_numpy() {
+	np 'try:
+    np.load(sys.argv[1])
+except ValueError as e:
+    sys.exit(0)
+sys.exit("np.load reads " + sys.argv[1])' "$1"
+}
+
+@test ".npy format versions other than 1.0, 2.0 and 3.0 are refused (as NumPy does)" {
+	for v in '1 1' '2 1' '3 1' '4 0' '0 0'; do
+		rm -f a.npy s.vb
+		npy_raw a.npy $v "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }" 'bytes(6)'
+		refused_by_numpy a.npy
+		vb-insert --base a.npy s.vb 0 --text ''
+		before=$(sum_of s.vb)
+		run -1 vb-cat --npy s.vb
+		assert_output --partial 'vb-cat: s.vb: '
+		assert_equal "${#lines[@]}" 1
+		run -1 vb-delete --axis 0 --npy s.vb 0 1
+		assert_output --partial 'vb-delete: s.vb: '
+		assert_same_sum s.vb "$before"
+	done
+}
+
+@test "a .npy descr NumPy does not know is refused" {
+	for descr in "'<f7'" "'|b1000'" "'<M8[nse]'" "'<c2147483648'" "'<i3'" "'<u16'"; do
+		rm -f a.npy s.vb
+		npy_raw a.npy 1 0 "{'descr': $descr, 'fortran_order': False, 'shape': (0,), }" 'b""'
+		refused_by_numpy a.npy
+		vb-insert --base a.npy s.vb 0 --text ''
+		run -1 vb-cat --npy s.vb
+		assert_output --partial 'vb-cat: s.vb: '
+		assert_equal "${#lines[@]}" 1
+	done
+}
+
+@test "a .npy shape that is not a tuple is refused: (6) is the integer 6" {
+	for shape in '(6)' '6' '[6]' '(6,' '(-1, 6)' '(6.0,)' '(True,)'; do
+		rm -f a.npy s.vb
+		npy_raw a.npy 1 0 "{'descr': '|u1', 'fortran_order': False, 'shape': $shape, }" 'bytes(6)'
+		refused_by_numpy a.npy
+		vb-insert --base a.npy s.vb 0 --text ''
+		run -1 vb-cat --npy s.vb
+		assert_output --partial 'vb-cat: s.vb: '
+		assert_equal "${#lines[@]}" 1
+	done
 }
