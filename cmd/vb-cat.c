@@ -66,7 +66,8 @@ static struct poptOption options[] = {
 };
 
 #define CAT_STEP ((uint64_t)64 << 20)
-#define CAT_ARRAY_MEM ((size_t)16 << 20) /* --slice/--transpose: the copy engine's memory */
+#define CAT_ARRAY_MEM ((size_t)16 << 20) /* --slice: the copy engine's memory */
+#define CAT_TRANSPOSE_MEM ((size_t)64 << 20) /* --transpose: wider tiles, fewer reads */
 #define CAT_STAGE ((size_t)1 << 20)    /* a stage of 1 MiB: 0.94x cat's CPU here, 128 KiB: 1.15x */
 #define CAT_PIPE (1 << 20)             /* /proc/sys/fs/pipe-max-size's default */
 
@@ -158,7 +159,7 @@ static enum vb_err cat_array(struct vb_vbuf *b, const struct sel *sel, struct vb
 		if (rc)
 			goto done;
 	}
-	rc = vb_view_copy(&v, &io, CAT_ARRAY_MEM);
+	rc = vb_view_copy(&v, &io, opt_transposed ? CAT_TRANSPOSE_MEM : CAT_ARRAY_MEM);
 	enum vb_err fl = vb_sink_flush(out);
 	if (!rc)
 		rc = fl;

@@ -963,7 +963,11 @@ enum vb_err vb_view_copy(const struct vb_view *v, const struct vb_array_io *io, 
 		return vb_view_runs(&s, io->send, io->arg);
 	if (!s.ndim)
 		s.count[0] = 1, s.stride[0] = (int64_t)s.itemsize, s.ndim = 1;
-	uint64_t out_cap = mem / 2, item = s.itemsize;
+	/* a transpose reads a strip of each source row per output block:
+	 * the wider the block, the fewer reads; a plain gather wants both
+	 * halves alike */
+	int transposed = s.stride[s.ndim - 1] != (int64_t)s.itemsize;
+	uint64_t out_cap = transposed ? mem / 4 * 3 : mem / 2, item = s.itemsize;
 	if (out_cap < item)
 		out_cap = item;
 	/* the output block: axes p+1.. whole and a chunk of axis p */
