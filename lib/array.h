@@ -11,7 +11,7 @@
  * Fortran-order .npy (fortran_order True) holds its bytes in the C order
  * of the reversed shape: this module keeps `shape` as NumPy reports it
  * (the logical shape) and `fortran` set, and maps every logical axis k to
- * the physical axis ndim-1-k where bytes are concerned (vb_array_view,
+ * the physical axis ndim-1-k where bytes are concerned (vb_array_view_of,
  * vb_array_axis_runs).
  *
  * The .npy format (NumPy's numpy/lib/format.py describes it):
