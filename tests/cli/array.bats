@@ -788,3 +788,33 @@ sys.exit("np.load reads " + sys.argv[1])' "$1"
 		assert_equal "${#lines[@]}" 1
 	done
 }
+
+@test "axis edits take -m and --if-version; vb-cat --slice reads -V head~K and several stores" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	run -0 vb-delete --axis 0 --npy -m 'drop row 0' --if-version 1 s.vb 0 1
+	run -0 vb-history --json -n 1 s.vb
+	assert_output --partial '"version":2,'
+	assert_output --partial '"message":"drop row 0"'
+	before=$(sum_of s.vb)
+	run -3 vb-delete --axis 0 --npy --if-version 1 s.vb 0 1
+	assert_output 'vb-delete: s.vb: the newest version is 2, not 1 (--if-version)'
+	np 'np.arange(2, dtype="<i4").tofile("col")'
+	run -3 vb-insert --axis 1 --npy --if-version 1 s.vb 0 col
+	assert_output 'vb-insert: s.vb: the newest version is 2, not 1 (--if-version)'
+	assert_same_sum s.vb "$before"
+	vb-cat -V head~1 --npy --slice 0 s.vb > h.npy
+	run -0 npy_show h.npy
+	assert_output '<i4 (4,) [0, 1, 2, 3]'
+	# two stores: two .npy files one after the other
+	cp a.npy b.npy
+	vb-insert --base b.npy t.vb 0 --text ''
+	vb-cat --npy --slice '...,1' s.vb t.vb > two
+	np 'f = open("two", "rb")
+for _ in range(2):
+    print(np.load(f).tolist())
+assert f.read() == b""'
+	run -0 np 'f = open("two", "rb")
+print(np.load(f).tolist(), np.load(f).tolist())'
+	assert_output '[5, 9] [1, 5, 9]'
+}
