@@ -89,7 +89,7 @@ od_i4() {
 	assert_success
 }
 
-@test "property edit: vb-insert --axis / vb-delete --axis sequences = np.insert / np.delete; every old version unchanged" {
+@test "property edit: vb-insert --axis / vb-delete --axis sequences = np.insert / np.delete; every old version unchanged; flattens between and within edits" {
 	run "$VB_ARRAY_PY" "$PROP" edit
 	assert_success
 }

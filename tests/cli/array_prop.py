@@ -10,7 +10,10 @@ GROUP is one of:
   raw     the same on headerless stores (--shape/--unit), raw output
           against the C-order bytes
   edit    sequences of vb-insert --axis / vb-delete --axis against
-          np.insert / np.delete; every old version still reads back
+          np.insert / np.delete; every old version still reads back; now
+          and then a vb-flatten (full, --partial, --compact), and in a
+          quarter of the cases an automatic flatten in every edit
+          ($VB_AUTO_FLATTEN)
   keep    vb-delete --keep-slice (positive steps) against a[spec], mixed
           with axis edits
   header  damaged and unusual .npy headers: what NumPy refuses vb refuses
@@ -555,7 +558,60 @@ def random_keep(run, rng, store):
     store.edited(expect, '%s (NumPy: a[%s] on %s)' % (run.log[-1], spec_text, describe(a)))
 
 
+# every writing command flattens the store in the version of its edit
+AUTO_FLATTEN_ALWAYS = 'pieces=1,average=1G,commits=1'
+
+
+def maybe_flatten(run, rng, store):
+    """Now and then a vb-flatten (full, --partial, or --compact that
+    drops the older versions): the content stays, old versions stay or are
+    refused."""
+    r = rng.random()
+    if r > 0.2:
+        return
+    if r < 0.08:
+        run.ok(['vb-flatten', store.name])
+    elif r < 0.14:
+        run.ok(['vb-flatten', '--partial', store.name])
+    else:
+        keep = rng.randint(1, 3)
+        run.ok(['vb-flatten', '--compact', '--keep', str(keep), store.name])
+        kept = sorted(store.versions)[-keep:]
+        for v in sorted(store.versions):
+            if v not in kept:
+                del store.versions[v]
+                p = run.run(['vb-cat', '-V', str(v), store.name])
+                if p.returncode != 1:
+                    raise Failure('%s: exit %d for a version compacted away' % (
+                        run.log[-1], p.returncode))
+    store.edited(store.a, run.log[-1])
+
+
+class env_set:
+    """Set an environment variable (inherited by the commands) for a
+    with block, or leave it when value is None."""
+
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+    def __enter__(self):
+        self.old = os.environ.get(self.name)
+        if self.value is not None:
+            os.environ[self.name] = self.value
+
+    def __exit__(self, *exc):
+        if self.old is None:
+            os.environ.pop(self.name, None)
+        else:
+            os.environ[self.name] = self.old
+
+
 def case_edit(run, rng, nrng):
+    with env_set('VB_AUTO_FLATTEN', AUTO_FLATTEN_ALWAYS if rng.random() < 0.25 else None):
+        edit_sequence(run, rng, nrng)
+
+
+def edit_sequence(run, rng, nrng):
     a = new_array(rng, nrng)
     kind = rng.choice(['npy', 'npy', 'raw'])
     if kind == 'raw':
@@ -569,6 +625,7 @@ def case_edit(run, rng, nrng):
             random_delete(run, rng, store)
         # a slice of the edited (fragmented) content reads as NumPy's
         check_cat(run, store, store.a, rng)
+        maybe_flatten(run, rng, store)
 
 
 def big_shape(rng):
@@ -587,8 +644,7 @@ def case_big(run, rng, nrng):
     """Contents of megabytes read and edited with a 256 KiB cache
     ($VB_CACHE): runs that cross the cache's and the copy engine's
     buffers."""
-    os.environ['VB_CACHE'] = '256K'
-    try:
+    with env_set('VB_CACHE', '256K'):
         shape = big_shape(rng)
         dtype = np.dtype(rng.choice(['<f4', '|u1', '<i2', '<c8', '|S3', '>f8']))
         a = np.frombuffer(nrng.bytes(int(np.prod(shape)) * dtype.itemsize), dtype).reshape(shape)
@@ -611,11 +667,14 @@ def case_big(run, rng, nrng):
                 random_delete(run, rng, store)
             if store.a.ndim:
                 check_cat(run, store, store.a, rng)
-    finally:
-        del os.environ['VB_CACHE']
 
 
 def case_keep(run, rng, nrng):
+    with env_set('VB_AUTO_FLATTEN', AUTO_FLATTEN_ALWAYS if rng.random() < 0.25 else None):
+        keep_sequence(run, rng, nrng)
+
+
+def keep_sequence(run, rng, nrng):
     a = new_array(rng, nrng)
     kind = rng.choice(['npy', 'npy', 'raw'])
     if kind == 'raw':
@@ -635,6 +694,7 @@ def case_keep(run, rng, nrng):
             random_delete(run, rng, store)
         if store.a.ndim:
             check_cat(run, store, store.a, rng)
+        maybe_flatten(run, rng, store)
 
 
 def store_keep_all(run, store):
