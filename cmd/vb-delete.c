@@ -74,7 +74,7 @@ static struct poptOption options[] = {
 	 "delete COUNT slabs from INDEX along axis K of the array: give STORE INDEX COUNT (negatives count from the end)",
 	 "K"},
 	{"keep-slice", 0, POPT_ARG_STRING, &opt_keep_slice, 0,
-	 "make a version whose content is this part of the array (as vb-cat --slice; steps > 0), by deleting the rest: no element copied",
+	 "make a version whose content is this part of the array (SPEC as vb-cat --slice) by deleting the rest, no element copied (a negative step reorders elements: they are copied)",
 	 "SPEC"},
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
@@ -591,8 +591,11 @@ int main(int argc, char **argv)
 	enum vb_err rc;
 
 	args = cli_start(argc, argv, options,
-			 "[OPTION...] STORE OFFSET LENGTH\n   or: vb-delete [OPTION...] --ranges FILE STORE\n   or: vb-delete [OPTION...] --lines LINES STORE",
+			 "[OPTION...] STORE OFFSET LENGTH\n   or: vb-delete [OPTION...] --ranges FILE STORE\n   or: vb-delete [OPTION...] --lines LINES STORE\n   or: vb-delete [OPTION...] --axis K (--shape S | --npy) STORE INDEX COUNT\n   or: vb-delete [OPTION...] --keep-slice SPEC (--shape S | --npy) STORE",
 			 &nargs);
+	if (cli_array_given() && !opt_axis && !opt_keep_slice)
+		cli_usage("--%s describes the array for --axis or --keep-slice: give one of them",
+			  cli_opts()->npy ? "npy" : "shape");
 	const char *ranges = cli_arg(opt_ranges), *message = cli_arg(opt_message);
 	const char *lines_arg = cli_arg(opt_lines);
 	const struct cli_opts *co = cli_opts();

@@ -660,8 +660,13 @@ int main(int argc, char **argv)
 	uint64_t rlen = 0;
 
 	args = cli_start(argc, argv, options,
-			 "[OPTION...] STORE OFFSET [FILE...]\n   or: vb-insert [OPTION...] --edits FILE STORE",
+			 "[OPTION...] STORE OFFSET [FILE...]\n   or: vb-insert [OPTION...] --edits FILE STORE\n   or: vb-insert [OPTION...] --axis K (--shape S | --npy) STORE INDEX [FILE...]",
 			 &nargs);
+	if (opt_axis && opt_edits)
+		cli_usage("--axis and --edits cannot be used together");
+	if (cli_array_given() && !opt_axis)
+		cli_usage("--%s describes the array for --axis: give --axis K (or use vb-cat --slice to read it)",
+			  cli_opts()->npy ? "npy" : "shape");
 	if (opt_edits)
 		return cli_close_stdout(edits_main(args, nargs));
 	if (nargs < 1)

@@ -214,11 +214,11 @@ make_files() {
 
 @test "versions, anchors and --last: the options that came with them" {
 	use_completion vb-insert
-	expect_completion 'vb-insert --a' '--anchor --at-version'
+	expect_completion 'vb-insert --a' '--anchor --at-version --axis'
 	expect_completion 'vb-insert --i' '--if-version'
 	expect_completion 'vb-insert -a top --c' '--cache --create'
 	use_completion vb-delete
-	expect_completion 'vb-delete --a' '--at-version'
+	expect_completion 'vb-delete --a' '--at-version --axis'
 	expect_completion 'vb-delete --if' '--if-version'
 	use_completion vb-history
 	expect_completion 'vb-history --a' '--anchors --apply --at-version'
