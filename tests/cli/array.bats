@@ -818,3 +818,26 @@ assert f.read() == b""'
 print(np.load(f).tolist(), np.load(f).tolist())'
 	assert_output '[5, 9] [1, 5, 9]'
 }
+
+@test "--shape/--npy without an array form of vb-insert/vb-delete, --axis with --edits: usage errors" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	printf '0 1\n' > ed
+	run vb-insert --npy s.vb 0 --text x
+	assert_usage_error vb-insert '--npy describes the array for --axis: give --axis K (or use vb-cat --slice to read it)'
+	run vb-insert --shape 3x4 --unit 4 s.vb 0 --text x
+	assert_usage_error vb-insert '--shape describes the array for --axis: give --axis K (or use vb-cat --slice to read it)'
+	run vb-delete --npy s.vb 0 1
+	assert_usage_error vb-delete '--npy describes the array for --axis or --keep-slice: give one of them'
+	run vb-delete --shape 3x4 --unit 4 s.vb 0 1
+	assert_usage_error vb-delete '--shape describes the array for --axis or --keep-slice: give one of them'
+	run vb-delete --npy --ranges ed s.vb
+	assert_usage_error vb-delete '--npy describes the array for --axis or --keep-slice: give one of them'
+	run vb-insert --axis 0 --npy --edits ed s.vb
+	assert_usage_error vb-insert '--axis and --edits cannot be used together'
+	assert_same_sum s.vb "$before"
+	# vb-cat --npy and --shape alone read the content as it is
+	vb-cat --npy s.vb | cmp - a.npy
+	vb-cat --shape 176 s.vb | cmp - a.npy
+}

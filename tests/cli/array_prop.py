@@ -972,6 +972,12 @@ def err_usage(run, rng, nrng):
         ['vb-delete', '--axis', '0', '--npy', '--unit', '2', 's.vb', '0', '0'],
         ['vb-delete', '--axis', '0', '--npy', '--shape', s, 's.vb', '0', '0'],
         ['vb-delete', '--keep-slice', '...', '--npy', '--unit', '2', 's.vb'],
+        ['vb-insert', '--npy', 's.vb', '0', '--text', 'x'],
+        ['vb-insert', '--shape', s, 's.vb', '0', 'in1'],
+        ['vb-delete', '--npy', 's.vb', '0', '1'],
+        ['vb-delete', '--shape', s, '--unit', '1', 's.vb', '0', '1'],
+        ['vb-insert', '--axis', '0', '--npy', '--edits', 'in1', 's.vb'],
+        ['vb-delete', '--axis', '0', '--keep-slice', '...', '--npy', 's.vb', '0', '1'],
         ['vb-cat', '--shape', rng.choice(['', 'x', '3x', 'x3', '3xx4', '3xa', '-3', '3,4']),
          '--slice', '...', 's.vb'],
     ]
