@@ -841,3 +841,77 @@ print(np.load(f).tolist(), np.load(f).tolist())'
 	vb-cat --npy s.vb | cmp - a.npy
 	vb-cat --shape 176 s.vb | cmp - a.npy
 }
+
+# hold_replace STORE LEN: a writer that takes STORE's write lock to replace
+# its first LEN bytes with what release_replace writes into a FIFO.
+hold_replace() {
+	local ino i
+	mkfifo "$TEST_DIR/rep.fifo"
+	exec 8<>"$TEST_DIR/rep.fifo"
+	vb-insert --replace "$2" "$1" 0 < "$TEST_DIR/rep.fifo" > "$TEST_DIR/holder.out" 2>&1 8>&- &
+	HOLDER_PID=$!
+	ino=$(stat -c %i "$1")
+	for i in $(seq 1 200); do
+		grep -q "OFDLCK.*:$ino " /proc/locks && return 0
+		sleep 0.025
+	done
+	echo "the writer did not take the lock" >&2
+	return 1
+}
+
+# race WAITER-ARGS...: over a store of a.npy (3x4), a writer holds the lock
+# to replace the content with b.npy (5x2); the waiter (a vb-insert or
+# vb-delete with ARGS) starts before and must edit b.npy's array.
+race() {
+	rm -f s.vb rep.fifo
+	vb-insert --base a.npy s.vb 0 --text ''
+	hold_replace s.vb "$(stat -c %s a.npy)"
+	"$@" > waiter.out 2>&1 8>&- &
+	waiter=$!
+	sleep 0.5
+	cat b.npy >&8
+	exec 8>&-
+	wait "$HOLDER_PID"
+	HOLDER_PID=
+	run cat holder.out
+	assert_output ''
+	wait "$waiter" || { cat waiter.out; false; }
+	run cat waiter.out
+	assert_output ''
+	vb-cat -V 2 s.vb | cmp - b.npy
+	vb-cat s.vb > o.npy
+	run -0 vb-history --verify s.vb
+}
+
+@test "axis edits waiting for the lock edit the content they find once they have it" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	make_npy b.npy 'np.arange(100, 110, dtype="<i4").reshape(5, 2)'
+	race vb-delete --axis 1 --npy --wait 30 s.vb 0 1
+	run -0 npy_show o.npy
+	assert_output '<i4 (5, 1) [[101], [103], [105], [107], [109]]'
+	race vb-delete --keep-slice '1::2' --npy --wait 30 s.vb
+	run -0 npy_show o.npy
+	assert_output '<i4 (2, 2) [[102, 103], [106, 107]]'
+	np 'np.array([-1, -2], "<i4").tofile("row")'
+	race vb-insert --axis 0 --npy --wait 30 s.vb -- -1 row
+	run -0 npy_show o.npy
+	assert_output '<i4 (6, 2) [[100, 101], [102, 103], [104, 105], [106, 107], [-1, -2], [108, 109]]'
+	# 8 bytes are 2 columns of a 3x4 array but not whole columns of 5x2
+	np 'np.array([-1, -2], "<i4").tofile("col")'
+	rm -f s.vb rep.fifo
+	vb-insert --base a.npy s.vb 0 --text ''
+	hold_replace s.vb "$(stat -c %s a.npy)"
+	vb-insert --axis 1 --npy --wait 30 s.vb 0 col > waiter.out 2>&1 8>&- &
+	waiter=$!
+	sleep 0.5
+	cat b.npy >&8
+	exec 8>&-
+	wait "$HOLDER_PID"
+	HOLDER_PID=
+	status=0
+	wait "$waiter" || status=$?
+	assert_equal "$status" 1
+	run cat waiter.out
+	assert_output 'vb-insert: s.vb: the input is 8 bytes, not whole slabs of 20 bytes along axis 1 of a 5x2 array'
+	vb-cat s.vb | cmp - b.npy
+}
