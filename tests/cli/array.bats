@@ -915,3 +915,42 @@ race() {
 	assert_output 'vb-insert: s.vb: the input is 8 bytes, not whole slabs of 20 bytes along axis 1 of a 5x2 array'
 	vb-cat s.vb | cmp - b.npy
 }
+
+@test "a 1.0 header at its 65535-byte limit, a 2.0 header of 1500 fields: edited and sliced" {
+	np 'a = np.arange(81, dtype="<i2").reshape(9, 9)
+d = b"{'"'"'descr'"'"': '"'"'<i2'"'"', '"'"'fortran_order'"'"': False, '"'"'shape'"'"': (9, 9), }"
+hlen = 65535 - (10 + 65535) % 64
+d += b" " * (hlen - len(d) - 1) + b"\n"
+open("a.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + d + a.tobytes())'
+	vb-insert --base a.npy s.vb 0 --text ''
+	np 'np.full((1, 9), -3, "<i2").tofile("row")'
+	run -0 vb-insert --axis 0 --npy s.vb 9 row
+	vb-cat s.vb > o.npy
+	# (np.load reads headers over 10000 bytes only when trusted)
+	run -0 np 'a = np.load("o.npy", allow_pickle=True)
+print(a.shape, a[8].tolist(), a[9].tolist())'
+	assert_output '(10, 9) [72, 73, 74, 75, 76, 77, 78, 79, 80] [-3, -3, -3, -3, -3, -3, -3, -3, -3]'
+
+	np 'dt = np.dtype([("f%05d_%s" % (i, "x" * 40), "<i1") for i in range(1500)])
+b = np.zeros((3, 2), dt)
+b.view("<i1").reshape(3, 2, 1500)[...] = np.arange(6).reshape(3, 2, 1)
+np.save("m.npy", b)'
+	run -0 npy_header_big m.npy
+	assert_output --partial '(2, 0)'
+	vb-insert --base m.npy m.vb 0 --text ''
+	run -0 vb-delete --axis 1 --npy m.vb 0 1
+	vb-cat m.vb > m1.npy
+	run -0 np 'a = np.load("m1.npy", allow_pickle=True)
+print(a.shape, len(a.dtype.names), a.view("<i1").reshape(3, 1500)[:, 0].tolist())'
+	assert_output '(3, 1) 1500 [1, 3, 5]'
+	vb-cat --npy --slice '::-2,-1' m.vb > m2.npy
+	run -0 np 'a = np.load("m2.npy", allow_pickle=True)
+print(a.shape, a.view("<i1").reshape(2, 1500)[:, 1499].tolist())'
+	assert_output '(2,) [5, 1]'
+}
+
+# npy_header_big FILE: the header's version of a .npy with a long header
+npy_header_big() {
+	np 'f = open(sys.argv[1], "rb")
+print(np.lib.format.read_magic(f))' "$1"
+}
