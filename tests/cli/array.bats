@@ -954,3 +954,18 @@ npy_header_big() {
 	np 'f = open(sys.argv[1], "rb")
 print(np.lib.format.read_magic(f))' "$1"
 }
+
+@test "ulimit -v 96 MiB: a 120 MiB float32 array transposed whole (the transpose engine's 64 MiB is its bound)" {
+	skip_under_sanitizer
+	np 'a = np.lib.format.open_memmap("a.npy", "w+", "<f4", (5120, 6144))
+for i in range(0, 5120, 512):
+    a[i:i + 512] = np.arange(i * 6144, (i + 512) * 6144, dtype="<f8").reshape(512, 6144)
+a.flush()'
+	vb-insert --base a.npy s.vb 0 --text ''
+	run -0 bash -c "ulimit -v $((96 * 1024)); vb-cat --npy --transpose s.vb > t.npy"
+	np 'a = np.load("a.npy", mmap_mode="r")
+t = np.load("t.npy", mmap_mode="r")
+assert t.shape == (6144, 5120), t.shape
+for j in range(0, 6144, 1024):
+    assert np.array_equal(t[j:j + 1024], a[:, j:j + 1024].T), j'
+}
