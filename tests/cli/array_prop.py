@@ -342,10 +342,12 @@ def shape_text(shape):
 # ------------------------------------------------------------ stores
 
 class Store:
-    """A store over an array: kind 'npy' (a .npy base) or 'raw' (headerless,
-    described by --shape/--unit on every command)."""
+    """A store over an array: kind 'npy' (a .npy) or 'raw' (headerless,
+    described by --shape/--unit on every command); the file is the base
+    (version 0) or, with create, copied into a new store (version 0 empty,
+    version 1 the file)."""
 
-    def __init__(self, run, a, kind, version=None, name='s.vb', pad=0):
+    def __init__(self, run, a, kind, version=None, name='s.vb', pad=0, create=False):
         self.run = run
         self.kind = kind
         self.name = name
@@ -354,17 +356,21 @@ class Store:
             data = npy_bytes(a, version, pad)
             self.fortran = parse_npy(data, 'np.save output')[1]['fortran_order']
             run.write('a.npy', data)
-            run.ok(['vb-insert', '--base', 'a.npy', name, '0', '--text', ''])
+            f = 'a.npy'
         else:
             run.write('a.raw', cbytes(a))
-            run.ok(['vb-insert', '--base', 'a.raw', name, '0', '--text', ''])
+            f = 'a.raw'
+        if create:
+            run.ok(['vb-insert', '--create', name, '0', f])
+        else:
+            run.ok(['vb-insert', '--base', f, name, '0', '--text', ''])
         self.a = a                      # the newest version's array
-        self.versions = {}              # version -> array
-        for v in (0, 1):
-            self.versions[v] = a
+        self.versions = {}              # version -> array (None: empty)
+        self.versions[0] = None if create else a
+        self.versions[1] = a
         self.head = self.newest()
         if self.head != 1:
-            raise Failure('a new store over a base: newest version %d, not 1' % self.head)
+            raise Failure('a new store: newest version %d, not 1' % self.head)
 
     def newest(self):
         out = self.run.ok(['vb-history', '--json', '-n', '1', self.name])
@@ -386,7 +392,9 @@ class Store:
         data = self.run.ok(argv)
         what = 'version %s of the store (%s)' % ('newest' if version is None else version,
                                                  ' '.join(argv))
-        if self.kind == 'npy':
+        if expect is None:
+            same_bytes(b'', data, what)
+        elif self.kind == 'npy':
             got, hdr, _ = parse_npy(data, what)
             if expect.ndim >= 2 and hdr['fortran_order'] != self.fortran:
                 raise Failure('%s: fortran_order %s, the base had %s' % (
@@ -414,7 +422,7 @@ class Store:
                 self.check_content(old, self.versions[old])
         # a slice of an old version
         old = random.choice(sorted(self.versions))
-        if self.versions[old].ndim:
+        if self.versions[old] is not None and self.versions[old].ndim:
             check_cat(self.run, self, self.versions[old], random, version=old)
 
 
@@ -456,7 +464,7 @@ def new_array(rng, nrng, **kw):
 def case_cat(run, rng, nrng):
     a = new_array(rng, nrng)
     store = Store(run, a, 'npy', version=rng.choice([None, (1, 0), (2, 0), (3, 0), 'tight']),
-                  pad=rng.choice([0, 0, 1, 5]))
+                  pad=rng.choice([0, 0, 1, 5]), create=rng.random() < 0.25)
     # the whole array, no slice
     got, _, _ = parse_npy(run.ok(['vb-cat', '--npy', store.name]), 'vb-cat --npy s.vb')
     same_array(a, got, 'vb-cat --npy s.vb')
@@ -466,7 +474,7 @@ def case_cat(run, rng, nrng):
 
 def case_raw(run, rng, nrng):
     a = np.ascontiguousarray(new_array(rng, nrng))
-    store = Store(run, a, 'raw')
+    store = Store(run, a, 'raw', create=rng.random() < 0.25)
     for _ in range(6):
         check_cat(run, store, a, rng)
 
@@ -618,7 +626,7 @@ def edit_sequence(run, rng, nrng):
     if kind == 'raw':
         a = np.ascontiguousarray(a)
     store = Store(run, a, kind, version=rng.choice([None, (2, 0), (3, 0), 'tight', 'tight']),
-                  pad=rng.choice([0, 0, 0, 1, 3]))
+                  pad=rng.choice([0, 0, 0, 1, 3]), create=rng.random() < 0.25)
     for _ in range(rng.randint(3, 6)):
         if rng.random() < 0.5 and random_insert(run, rng, nrng, store):
             pass
@@ -654,7 +662,8 @@ def case_big(run, rng, nrng):
         kind = rng.choice(['npy', 'raw'])
         if kind == 'raw':
             a = np.ascontiguousarray(a)
-        store = Store(run, a, kind, version=rng.choice([None, 'tight']))
+        store = Store(run, a, kind, version=rng.choice([None, 'tight']),
+                      create=rng.random() < 0.3)
         for _ in range(3):
             check_cat(run, store, a, rng)
         for _ in range(2):
@@ -680,7 +689,8 @@ def keep_sequence(run, rng, nrng):
     kind = rng.choice(['npy', 'npy', 'raw'])
     if kind == 'raw':
         a = np.ascontiguousarray(a)
-    store = Store(run, a, kind, version=rng.choice([None, 'tight']), pad=rng.choice([0, 2]))
+    store = Store(run, a, kind, version=rng.choice([None, 'tight']), pad=rng.choice([0, 2]),
+                  create=rng.random() < 0.25)
     for _ in range(rng.randint(2, 4)):
         r = rng.random()
         if r < 0.6 or store.a.ndim == 0:
