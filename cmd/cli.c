@@ -548,6 +548,94 @@ static void check_cache(void)
 	cache_size = (size_t)n;
 }
 
+struct poptOption cli_array_options[] = {
+	{"shape", 0, POPT_ARG_STRING, &opts.shape_arg, 0,
+	 "the content is a C-order array of this shape (sizes joined by x), elements of --unit bytes",
+	 "D0xD1x..."},
+	{"npy", 0, POPT_ARG_NONE, &opts.npy, 0,
+	 "the content is a .npy file: its header gives the shape, element size and order", NULL},
+	POPT_TABLEEND
+};
+
+int cli_array_given(void)
+{
+	return opts.shape_arg || opts.npy;
+}
+
+/* --shape and --npy: one or the other; the shape's grammar */
+static void check_array(void)
+{
+	struct vb_array a = {0};
+
+	if (opts.shape_arg && opts.npy)
+		cli_usage("--shape and --npy cannot be combined (a .npy header gives the shape)");
+	if (opts.npy && opts.unit_arg)
+		cli_usage("--unit cannot be combined with --npy (the header gives the element size)");
+	if (opts.shape_arg && vb_array_parse_shape(cli_arg(opts.shape_arg), opts.unit, &a))
+		cli_usage("--shape: %s", vb_err_detail());
+}
+
+enum vb_err cli_array(struct vb_vbuf *b, struct vb_array *a)
+{
+	uint64_t len = vb_vbuf_len(b), total;
+	unsigned char pre[VB_NPY_PREFIX], *h;
+	size_t got;
+	enum vb_err rc;
+
+	memset(a, 0, sizeof *a);
+	if (!opts.npy) {
+		if ((rc = vb_array_parse_shape(cli_arg(opts.shape_arg), opts.unit, a)))
+			return rc;
+		return vb_array_check(a, len);
+	}
+	if ((rc = vb_vbuf_read_upto(b, 0, pre, sizeof pre, &got)))
+		return rc;
+	if ((rc = vb_npy_header_len(pre, got, &total)))
+		return rc;
+	if (total > len)
+		return vb_err_set(VB_EFORMAT, "the .npy header (%llu bytes) is longer than the content (%llu bytes)",
+				  (unsigned long long)total, (unsigned long long)len);
+	if (!(h = malloc((size_t)total)))
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	if (!(rc = vb_vbuf_read(b, 0, h, (size_t)total)))
+		rc = vb_npy_parse(h, (size_t)total, a);
+	free(h);
+	if (!rc)
+		rc = vb_array_check(a, len);
+	if (rc)
+		vb_array_done(a);
+	return rc;
+}
+
+enum vb_err cli_array_reshape(struct vb_vbuf *b, const struct vb_array *a, const uint64_t *shape,
+			      unsigned ndim)
+{
+	unsigned char *h;
+	size_t n;
+	enum vb_err rc;
+
+	if (!opts.npy)
+		return VB_OK;
+	if ((rc = vb_npy_header(a, shape, ndim, a->fortran, &h, &n)))
+		return rc;
+	rc = vb_vbuf_replace(b, 0, a->header, h, n);
+	free(h);
+	return rc;
+}
+
+int64_t cli_int(const char *what, const char *s)
+{
+	char *end;
+	long long v;
+
+	s = cli_arg(s);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || errno || (*s != '-' && (*s < '0' || *s > '9')))
+		cli_usage("invalid %s '%s' (expected an integer)", what, s);
+	return (int64_t)v;
+}
+
 /* --unit: the size grammar, and at least one byte. */
 static void check_unit(void)
 {
@@ -585,6 +673,7 @@ void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
 	}
 	check_cache();
 	check_unit();
+	check_array();
 	if (show_help || show_usage) {
 		if (show_help)
 			poptPrintHelp(ctx, stdout, 0);

@@ -34,6 +34,7 @@
 #include <popt.h>
 #include <stdint.h>
 
+#include "array.h"
 #include "err.h"
 #include "io.h"
 #include "num.h"
@@ -67,6 +68,8 @@ struct cli_opts {
 	int no_auto_flatten;   /* --no-auto-flatten */
 	char *unit_arg;        /* --unit N as given */
 	uint64_t unit;         /* the unit in bytes: 1 unless --unit (below) */
+	char *shape_arg;       /* --shape S as given (cli_array_options) */
+	int npy;               /* --npy */
 };
 
 /* The shared options (read-only; valid for the whole run). */
@@ -110,6 +113,28 @@ extern struct poptOption cli_edit_options[];
 #define CLI_UNIT_VAL 0x756e6974 /* "unit": a val no command uses */
 #define CLI_UNIT_OPTION(descrip) \
 	{"unit", 0, POPT_ARG_STRING, NULL, CLI_UNIT_VAL, (descrip), "N"}
+
+/*
+ * --shape S and --npy (vb-cat, vb-insert, vb-delete): the content is an
+ * n-dimensional array (lib/array.h): a C-order array of shape S whose
+ * elements are --unit bytes, with no header, or a .npy file whose header
+ * says all.  cli_parse refuses both together, --unit with --npy, and a
+ * malformed S (exit 2).  cli_array reads the array of the content `b`
+ * shows (its .npy header, at most VB_NPY_HEADER_MAX bytes) and checks
+ * the content's length against it: VB_EFORMAT naming both sizes.  The
+ * caller frees `a` with vb_array_done.
+ */
+extern struct poptOption cli_array_options[];
+int cli_array_given(void);
+enum vb_err cli_array(struct vb_vbuf *b, struct vb_array *a);
+/* With --npy, replace the content's header (a->header bytes) by one for
+ * `shape` (ndim axes, a's descr and order), one REPLACE operation; with
+ * --shape nothing (the array has no header). */
+enum vb_err cli_array_reshape(struct vb_vbuf *b, const struct vb_array *a, const uint64_t *shape,
+			      unsigned ndim);
+/* A signed decimal integer operand or option value (an axis, an index);
+ * anything else is a usage error naming `what`. */
+int64_t cli_int(const char *what, const char *s);
 
 /* Everything a command does before looking at its operands: cli_init,
  * cli_context, cli_parse (no per-option handler) and cli_operands. */

@@ -42,6 +42,7 @@
 #define RANGES_MAX ((size_t)64 << 20)
 
 static char *opt_ranges, *opt_ranges_format, *opt_message, *opt_at_version, *opt_lines;
+static char *opt_axis, *opt_keep_slice;
 
 /* --ranges-format */
 enum { RF_PAIRS, RF_GREP, RF_GREP_O };
@@ -58,6 +59,13 @@ static struct poptOption options[] = {
 	 "delete lines A to B ('\\n' ends a line) with their line ends: A-B, A- (to the last line), -B or A; a comma list (1-3,10-20) is one version, in the coordinates of the version before",
 	 "LINES"},
 	CLI_UNIT_OPTION("OFFSET and LENGTH (and --ranges) count elements of N bytes (default 1); the content must be whole elements"),
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_array_options, 0, "Arrays (vb(7) ARRAYS):", NULL},
+	{"axis", 0, POPT_ARG_STRING, &opt_axis, 0,
+	 "delete COUNT slabs from INDEX along axis K of the array: give STORE INDEX COUNT (negatives count from the end)",
+	 "K"},
+	{"keep-slice", 0, POPT_ARG_STRING, &opt_keep_slice, 0,
+	 "make a version whose content is this part of the array (as vb-cat --slice; steps > 0), by deleting the rest: no element copied",
+	 "SPEC"},
 	{"message", 'm', POPT_ARG_STRING, &opt_message, 0, "describe the new version", "TEXT"},
 	{"at-version", 'V', POPT_ARG_STRING, &opt_at_version, 0,
 	 "the offsets (and --ranges) are in version V's content (a number, head or head~K); they are carried through the edits since",
@@ -415,6 +423,97 @@ fail:
 	return cli_commit(b, rc, store, message);
 }
 
+/* ---------------------------------------------------------------- arrays */
+
+/* Deletes made from the lowest offset up, each in the coordinates the
+ * ones before left (lib/README.md, Decisions 2: operations are recorded
+ * in the order applied). */
+struct gaps {
+	struct vb_vbuf *b;
+	uint64_t deleted;    /* bytes deleted so far */
+	uint64_t kept;       /* keep-slice: the end of the last run kept */
+};
+
+static enum vb_err delete_run(void *arg, uint64_t off, uint64_t len)
+{
+	struct gaps *g = arg;
+	enum vb_err rc;
+	if (!len)
+		return VB_OK;
+	if ((rc = vb_vbuf_delete(g->b, off - g->deleted, len)))
+		return rc;
+	g->deleted += len;
+	return VB_OK;
+}
+
+/* keep-slice: delete what lies between the runs kept */
+static enum vb_err keep_run(void *arg, uint64_t off, uint64_t len)
+{
+	struct gaps *g = arg;
+	enum vb_err rc = delete_run(g, g->kept, off - g->kept);
+	g->kept = off + len;
+	return rc;
+}
+
+/* --axis K STORE INDEX COUNT, or --keep-slice SPEC STORE: one version */
+static int array_edit(const char *store, int64_t axis, int64_t index, uint64_t count,
+		      const struct vb_slice *slice, const char *message)
+{
+	struct vb_vbuf_opts o;
+	struct vb_vbuf *b;
+	struct vb_array a = {0};
+	enum vb_err rc;
+	int status;
+
+	cli_store_opts(&o, 1);
+	if ((status = cli_open(store, &o, VB_HEAD, &b)))
+		return status;
+	struct gaps g = {b, 0, 0};
+	uint64_t shape[VB_ARRAY_MAXDIM];
+	unsigned ndim;
+	if ((rc = cli_check_if_version(b)) || (rc = cli_array(b, &a)))
+		goto fail;
+	memcpy(shape, a.shape, sizeof shape);
+	ndim = a.ndim;
+	if (!slice) {
+		unsigned k;
+		uint64_t at;
+		if ((rc = vb_array_axis(&a, axis, &k)) || (rc = vb_array_index(&a, k, index, 1, &at)))
+			goto fail;
+		if (count > a.shape[k] - at) {
+			rc = vb_err_set(VB_ERANGE, "cannot delete %llu slabs from index %llu: axis %u has %llu",
+					(unsigned long long)count, (unsigned long long)at, k,
+					(unsigned long long)a.shape[k]);
+			goto fail;
+		}
+		if ((rc = vb_array_axis_runs(&a, k, at, count, delete_run, &g)))
+			goto fail;
+		shape[k] -= count;
+	} else {
+		struct vb_view v;
+		vb_array_view(&a, &v);
+		if ((rc = vb_view_slice(&v, slice)))
+			goto fail;
+		/* the result's shape; its bytes in the file's order */
+		ndim = v.ndim;
+		memcpy(shape, v.count, sizeof shape);
+		if (a.fortran && (rc = vb_view_transpose(&v, NULL)))
+			goto fail;
+		if (!vb_view_forward(&v)) {
+			rc = vb_err_set(VB_EINVAL, "--keep-slice only deletes: a negative step would reverse elements (vb-cat --slice writes such a slice)");
+			goto fail;
+		}
+		g.kept = a.header;
+		if ((rc = vb_view_runs(&v, keep_run, &g)) ||
+		    (rc = delete_run(&g, g.kept, vb_vbuf_len(b) + g.deleted - g.kept)))
+			goto fail;
+	}
+	rc = cli_array_reshape(b, &a, shape, ndim);
+fail:
+	vb_array_done(&a);
+	return cli_commit(b, rc, store, message);
+}
+
 int main(int argc, char **argv)
 {
 	const char **args;
@@ -435,6 +534,39 @@ int main(int argc, char **argv)
 
 	if (nargs < 1)
 		cli_usage("missing STORE");
+	if (opt_axis || opt_keep_slice) {
+		const char *what = opt_axis ? "--axis" : "--keep-slice";
+		struct vb_slice slice;
+		if (opt_axis && opt_keep_slice)
+			cli_usage("--axis and --keep-slice cannot be used together");
+		if (!cli_array_given())
+			cli_usage("%s needs --shape or --npy (what the array is)", what);
+		if (ranges || lines_arg || opt_at_version)
+			cli_usage("%s cannot be combined with --%s", what,
+				  ranges ? "ranges" : lines_arg ? "lines" : "at-version");
+		if (!strcmp(args[0], "-"))
+			cli_usage("%s needs a store: a stream ('-') cannot be edited along an axis", what);
+		if (message && strlen(message) > VB_MESSAGE_MAX)
+			cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
+		if (opt_keep_slice) {
+			if (nargs > 1)
+				cli_usage("--keep-slice names what to keep: give only STORE (%s is extra)",
+					  cli_quoted(args[1]));
+			if (vb_slice_parse(cli_arg(opt_keep_slice), &slice))
+				cli_usage("--keep-slice: %s", vb_err_detail());
+			return cli_close_stdout(array_edit(args[0], 0, 0, 0, &slice, message));
+		}
+		if (nargs < 3)
+			cli_usage(nargs < 2 ? "missing INDEX and COUNT after %s" : "missing COUNT after %s",
+				  cli_quoted(args[nargs - 1]));
+		if (nargs > 3)
+			cli_usage("extra operand %s", cli_quoted(args[3]));
+		int64_t axis = cli_int("--axis", opt_axis), index = cli_int("INDEX", args[1]);
+		int64_t count = cli_int("COUNT", args[2]);
+		if (count < 0)
+			cli_usage("invalid COUNT '%s' (a number of slabs, at least 0)", cli_arg(args[2]));
+		return cli_close_stdout(array_edit(args[0], axis, index, (uint64_t)count, NULL, message));
+	}
 	if (opt_ranges_format && !ranges)
 		cli_usage("--ranges-format says how --ranges FILE reads: give --ranges FILE");
 	const char *store = args[0];

@@ -39,7 +39,7 @@
 #include "vbuf.h"
 
 static char *opt_text, *opt_hex, *opt_replace, *opt_base, *opt_message, *opt_at_version;
-static char *opt_anchor, *opt_edits;
+static char *opt_anchor, *opt_edits, *opt_axis;
 static int opt_create;
 
 static struct poptOption options[] = {
@@ -64,6 +64,10 @@ static struct poptOption options[] = {
 	 "make one version of the edits in FILE ('-' for stdin): 'OFFSET LENGTH [DATA]' lines, "
 	 "all in the coordinates of the version before; DATA is 0x HEX or a \"C-escaped\" string, "
 	 "none deletes (give only STORE)", "FILE"},
+	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_array_options, 0, "Arrays (vb(7) ARRAYS):", NULL},
+	{"axis", 0, POPT_ARG_STRING, &opt_axis, 0,
+	 "insert whole slabs before INDEX along axis K of the array: give STORE INDEX [FILE...]; the input holds them in C order of the inserted block",
+	 "K"},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_progress_options, 0, "Progress (inserts from files and stdin):", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_edit_options, 0, "Writing:", NULL},
 	{NULL, 0, POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Other:", NULL},
@@ -346,6 +350,188 @@ fail:
 	return status;
 }
 
+/* ---------------------------------------------------------------- arrays */
+
+#define AXIS_CHUNK ((size_t)1 << 20)   /* bytes read and inserted at a time */
+
+/* The inputs read one after the other. */
+struct chain {
+	const struct source *src;
+	int n, cur;
+	const char *failed;
+};
+
+/* Exactly n bytes of the inputs into buf: VB_EIO when they end first. */
+static enum vb_err chain_read(struct chain *c, unsigned char *buf, size_t n)
+{
+	while (n) {
+		if (c->cur >= c->n)
+			return vb_err_set(VB_EIO, "the input ended early (did it change while read?)");
+		ssize_t r = read(c->src[c->cur].fd, buf, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			c->failed = c->src[c->cur].name;
+			return vb_err_sys("read");
+		}
+		if (!r) {
+			c->cur++;
+			continue;
+		}
+		buf += r;
+		n -= (size_t)r;
+	}
+	return VB_OK;
+}
+
+/* The inputs' total size: summed where every one is a regular file, else
+ * they are copied into an unnamed temporary file (in $TMPDIR), which then
+ * becomes the only input.  Memory stays bounded whatever a pipe holds. */
+static enum vb_err measure(struct source *src, int *n, int *spool, uint64_t *total)
+{
+	int all_regular = 1;
+	uint64_t t = 0;
+	for (int i = 0; i < *n; i++) {
+		struct stat st;
+		off_t cur;
+		if (fstat(src[i].fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (cur = lseek(src[i].fd, 0, SEEK_CUR)) < 0 || cur > st.st_size) {
+			all_regular = 0;
+			break;
+		}
+		for (int j = 0; j < i; j++)
+			if (src[j].fd == src[i].fd)
+				all_regular = 0;
+		t += (uint64_t)(st.st_size - cur);
+	}
+	if (all_regular) {
+		*total = t;
+		return VB_OK;
+	}
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/vb-insert.XXXXXX", dir);
+		if ((fd = mkstemp(path)) < 0)
+			return vb_err_sys("a temporary file in %s", dir);
+		unlink(path);
+	}
+	t = 0;
+	for (int i = 0; i < *n; i++) {
+		struct vb_sink out;
+		uint64_t got;
+		vb_sink_init(&out, fd);
+		enum vb_err rc = vb_sink_pump(&out, src[i].fd, UINT64_MAX, &got);
+		vb_sink_done(&out);
+		if (rc) {
+			vb_err_prefix("%s", src[i].name);
+			close(fd);
+			return rc;
+		}
+		t += got;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		return vb_err_sys("lseek");
+	}
+	src[0].fd = fd;
+	src[0].name = "the input";
+	*n = 1;
+	*spool = fd;
+	*total = t;
+	return VB_OK;
+}
+
+struct axis_ins {
+	struct vb_vbuf *b;
+	struct chain *in;
+	unsigned char *buf;
+	uint64_t run;         /* bytes inserted at each insertion point */
+	uint64_t shift;       /* bytes inserted so far */
+};
+
+static enum vb_err insert_run(void *arg, uint64_t off, uint64_t len)
+{
+	struct axis_ins *x = arg;
+	enum vb_err rc;
+	(void)len;
+	for (uint64_t done = 0; done < x->run;) {
+		size_t n = x->run - done < AXIS_CHUNK ? (size_t)(x->run - done) : AXIS_CHUNK;
+		if ((rc = chain_read(x->in, x->buf, n)) ||
+		    (rc = vb_vbuf_insert(x->b, off + x->shift + done, x->buf, n)))
+			return rc;
+		done += n;
+	}
+	x->shift += x->run;
+	return VB_OK;
+}
+
+/* vb-insert --axis K STORE INDEX [FILE...]: one version */
+static int axis_insert(const char *store, int64_t axis, int64_t index, struct source *src,
+		       int nsrc, const char *message)
+{
+	struct vb_vbuf *b;
+	struct vb_array a = {0};
+	enum vb_err rc;
+	int spool = -1;
+	const char *culprit = store;
+	unsigned char *buf = NULL;
+
+	if ((rc = open_writer(store, NULL, &b)))
+		return cli_fail(store, rc);
+	unsigned k;
+	uint64_t at, total = 0, slab, unit;
+	if ((rc = cli_check_if_version(b)) || (rc = cli_array(b, &a)) ||
+	    (rc = vb_array_axis(&a, axis, &k)) || (rc = vb_array_index(&a, k, index, 1, &at)))
+		goto fail;
+	vb_array_slab(&a, k, &slab, &unit);
+	if ((rc = measure(src, &nsrc, &spool, &total))) {
+		culprit = NULL;
+		goto fail;
+	}
+	if (!slab && total) {
+		rc = vb_err_set(VB_EINVAL, "the slabs along axis %u hold no elements (another axis has size 0): how many the input holds is not known",
+				k);
+		goto fail;
+	}
+	if (slab && total % slab) {
+		char t[64];
+		vb_array_shape_text(a.shape, a.ndim, t, sizeof t);
+		rc = vb_err_set(VB_EFORMAT, "the input is %llu bytes, not whole slabs of %llu bytes along axis %u of a %s array",
+				(unsigned long long)total, (unsigned long long)slab, k, t);
+		goto fail;
+	}
+	uint64_t m = slab ? total / slab : 0;
+	if (m > UINT64_MAX / (unit ? unit : 1) || a.shape[k] > (uint64_t)INT64_MAX - m) {
+		rc = vb_err_set(VB_ERANGE, "the array would pass 2^63-1 bytes");
+		goto fail;
+	}
+	struct chain in = {src, nsrc, 0, NULL};
+	if (!(buf = malloc(AXIS_CHUNK))) {
+		rc = vb_err_set(VB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	struct axis_ins x = {b, &in, buf, m * unit, 0};
+	if (m && (rc = vb_array_axis_runs(&a, k, at, 0, insert_run, &x))) {
+		if (in.failed)
+			culprit = in.failed;
+		goto fail;
+	}
+	uint64_t shape[VB_ARRAY_MAXDIM];
+	memcpy(shape, a.shape, sizeof shape);
+	shape[k] += m;
+	rc = cli_array_reshape(b, &a, shape, a.ndim);
+fail:
+	free(buf);
+	if (spool >= 0)
+		close(spool);
+	vb_array_done(&a);
+	return cli_commit(b, rc, culprit, message);
+}
+
 /* ---------------------------------------------------------------- edits */
 
 static enum vb_err edit_one(void *arg, uint64_t at, uint64_t bytes, const unsigned char *data,
@@ -489,6 +675,39 @@ int main(int argc, char **argv)
 	const char *text = cli_arg(opt_text), *hex = cli_arg(opt_hex);
 	const char *base = cli_arg(opt_base), *message = cli_arg(opt_message);
 	const struct cli_opts *co = cli_opts();
+
+	if (opt_axis) {
+		if (!cli_array_given())
+			cli_usage("--axis needs --shape or --npy (what the array is)");
+		if (text || hex || opt_replace || opt_at_version || opt_anchor || base || opt_create)
+			cli_usage("--%s cannot be combined with --axis (slabs come from FILE or stdin)",
+				  text ? "text" : hex ? "hex" : opt_replace ? "replace"
+				  : opt_at_version ? "at-version" : opt_anchor ? "anchor"
+				  : base ? "base" : "create");
+		if (!strcmp(store, "-"))
+			cli_usage("--axis needs a store: a stream ('-') cannot be edited along an axis");
+		if (message && strlen(message) > VB_MESSAGE_MAX)
+			cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
+		int64_t axis = cli_int("--axis", opt_axis), index = cli_int("INDEX", offset);
+		struct source *src = calloc((size_t)(nfiles ? nfiles : 1), sizeof *src);
+		int nsrc = nfiles;
+		if (!src)
+			cli_usage("out of memory");
+		if (!nfiles) {
+			src[0].name = "-";
+			src[0].fd = 0;
+			nsrc = 1;
+		} else if ((status = open_inputs(files, nfiles, src))) {
+			free_inputs(src, nfiles);
+			return status;
+		}
+		if (same_file(store, src, nsrc))
+			status = EXIT_FAIL;
+		else
+			status = axis_insert(store, axis, index, src, nsrc, message);
+		free_inputs(src, nfiles);
+		return cli_close_stdout(status);
+	}
 
 	if (text && hex)
 		cli_usage("--text and --hex cannot be used together");
