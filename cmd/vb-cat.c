@@ -16,7 +16,11 @@
  * kernel allows; into a regular file everything goes in aligned 1 MiB
  * chunks (vb_sink_stage), with copy_file_range where offsets allow;
  * bytes of the store's own records are verified against their checksums
- * first.  A store that fails is reported and the next one is still
+ * first.  With --shape or --npy the content is an array (lib/array):
+ * --slice and --transpose pick and order its elements, written in C
+ * order by vb_view_copy (long runs sent as above, the rest gathered in
+ * bounded memory, CAT_ARRAY_MEM), after a .npy header of the result with
+ * --npy.  A store that fails is reported and the next one is still
  * written (like cat); the status says something failed.
  */
 #include <errno.h>

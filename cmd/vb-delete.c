@@ -24,6 +24,16 @@
  * range is the match.  Either way the length is TEXT's byte count, so a
  * ranges line is read as bytes of any value and any length, holding only
  * its first VB_RANGE_LINE_MAX bytes (lib/num parses them).
+ *
+ *   vb-delete [OPTION...] --axis K (--shape S | --npy) STORE INDEX COUNT
+ *   vb-delete [OPTION...] --keep-slice SPEC (--shape S | --npy) STORE
+ *
+ * edit an array (lib/array): the runs of COUNT slabs along axis K, or the
+ * gaps between the runs of a slice, are deleted from the lowest offset
+ * up, each in the coordinates the ones before left, and a .npy header is
+ * replaced in the same version.  A slice that reorders elements (a
+ * negative step) cannot be made by deleting: its elements are copied
+ * after the content, then the old ones deleted.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -455,6 +465,60 @@ static enum vb_err keep_run(void *arg, uint64_t off, uint64_t len)
 	return rc;
 }
 
+/* keep-slice of a slice that reorders elements (a negative step): its
+ * elements are written after the content as new data, read from the
+ * content before them, then the old elements are deleted */
+struct append {
+	struct vb_vbuf *b;
+	uint64_t at;          /* where the next bytes go: after the old content */
+	unsigned char *buf;
+};
+
+#define APPEND_CHUNK ((size_t)1 << 20)
+
+static enum vb_err append_read(void *arg, uint64_t off, void *buf, size_t n)
+{
+	struct append *x = arg;
+	return vb_vbuf_read(x->b, off, buf, n);
+}
+
+static enum vb_err append_write(void *arg, const void *buf, size_t n)
+{
+	struct append *x = arg;
+	enum vb_err rc = vb_vbuf_insert(x->b, x->at, buf, n);
+	if (!rc)
+		x->at += n;
+	return rc;
+}
+
+static enum vb_err append_send(void *arg, uint64_t off, uint64_t n)
+{
+	struct append *x = arg;
+	enum vb_err rc = VB_OK;
+	for (uint64_t done = 0; done < n && !rc;) {
+		size_t k = n - done < APPEND_CHUNK ? (size_t)(n - done) : APPEND_CHUNK;
+		if (!(rc = vb_vbuf_read(x->b, off + done, x->buf, k)))
+			rc = append_write(x, x->buf, k);
+		done += k;
+	}
+	return rc;
+}
+
+static enum vb_err keep_copied(struct vb_vbuf *b, const struct vb_array *a, const struct vb_view *v)
+{
+	uint64_t len = vb_vbuf_len(b);
+	struct append x = {b, len, malloc(APPEND_CHUNK)};
+	struct vb_array_io io = {append_read, append_send, append_write, &x};
+	enum vb_err rc;
+	if (!x.buf)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	rc = vb_view_copy(v, &io, (size_t)16 << 20);
+	free(x.buf);
+	if (!rc)
+		rc = vb_vbuf_delete(b, a->header, len - a->header);
+	return rc;
+}
+
 /* --axis K STORE INDEX COUNT, or --keep-slice SPEC STORE: one version */
 static int array_edit(const char *store, int64_t axis, int64_t index, uint64_t count,
 		      const struct vb_slice *slice, const char *message)
@@ -500,13 +564,14 @@ static int array_edit(const char *store, int64_t axis, int64_t index, uint64_t c
 		if (a.fortran && (rc = vb_view_transpose(&v, NULL)))
 			goto fail;
 		if (!vb_view_forward(&v)) {
-			rc = vb_err_set(VB_EINVAL, "--keep-slice only deletes: a negative step would reverse elements (vb-cat --slice writes such a slice)");
-			goto fail;
+			if ((rc = keep_copied(b, &a, &v)))
+				goto fail;
+		} else {
+			g.kept = a.header;
+			if ((rc = vb_view_runs(&v, keep_run, &g)) ||
+			    (rc = delete_run(&g, g.kept, vb_vbuf_len(b) + g.deleted - g.kept)))
+				goto fail;
 		}
-		g.kept = a.header;
-		if ((rc = vb_view_runs(&v, keep_run, &g)) ||
-		    (rc = delete_run(&g, g.kept, vb_vbuf_len(b) + g.deleted - g.kept)))
-			goto fail;
 	}
 	rc = cli_array_reshape(b, &a, shape, ndim);
 fail:

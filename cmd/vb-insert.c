@@ -23,6 +23,15 @@
  * resolved against the store and a bad line is reported FILE:LINE: cause,
  * as vb-delete --ranges does).  The whole batch is read before the store
  * is opened; its DATA is held in memory, at most VB_EDITS_MAX bytes.
+ *
+ *   vb-insert [OPTION...] --axis K (--shape S [--unit N] | --npy) STORE INDEX [FILE...]
+ *
+ * inserts whole slabs along axis K of an array (lib/array): the input's
+ * size gives their number m (inputs that are not regular files are first
+ * copied into an unnamed temporary file, so a pipe costs disk, not
+ * memory), and each run of the block (one per index of the axes before K,
+ * in the file's order) is inserted at its place, from the lowest offset
+ * up; with --npy the header's shape is replaced in the same version.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -352,46 +361,14 @@ fail:
 
 /* ---------------------------------------------------------------- arrays */
 
-#define AXIS_CHUNK ((size_t)1 << 20)   /* bytes read and inserted at a time */
-
-/* The inputs read one after the other. */
-struct chain {
-	const struct source *src;
-	int n, cur;
-	const char *failed;
-};
-
-/* Exactly n bytes of the inputs into buf: VB_EIO when they end first. */
-static enum vb_err chain_read(struct chain *c, unsigned char *buf, size_t n)
-{
-	while (n) {
-		if (c->cur >= c->n)
-			return vb_err_set(VB_EIO, "the input ended early (did it change while read?)");
-		ssize_t r = read(c->src[c->cur].fd, buf, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			c->failed = c->src[c->cur].name;
-			return vb_err_sys("read");
-		}
-		if (!r) {
-			c->cur++;
-			continue;
-		}
-		buf += r;
-		n -= (size_t)r;
-	}
-	return VB_OK;
-}
-
 /* The inputs' total size: summed where every one is a regular file, else
  * they are copied into an unnamed temporary file (in $TMPDIR), which then
  * becomes the only input.  Memory stays bounded whatever a pipe holds. */
-static enum vb_err measure(struct source *src, int *n, int *spool, uint64_t *total)
+static enum vb_err measure(const struct source *src, int n, int *spool, uint64_t *total)
 {
 	int all_regular = 1;
 	uint64_t t = 0;
-	for (int i = 0; i < *n; i++) {
+	for (int i = 0; i < n; i++) {
 		struct stat st;
 		off_t cur;
 		if (fstat(src[i].fd, &st) < 0 || !S_ISREG(st.st_mode) ||
@@ -420,7 +397,7 @@ static enum vb_err measure(struct source *src, int *n, int *spool, uint64_t *tot
 		unlink(path);
 	}
 	t = 0;
-	for (int i = 0; i < *n; i++) {
+	for (int i = 0; i < n; i++) {
 		struct vb_sink out;
 		uint64_t got;
 		vb_sink_init(&out, fd);
@@ -437,34 +414,38 @@ static enum vb_err measure(struct source *src, int *n, int *spool, uint64_t *tot
 		close(fd);
 		return vb_err_sys("lseek");
 	}
-	src[0].fd = fd;
-	src[0].name = "the input";
-	*n = 1;
 	*spool = fd;
 	*total = t;
 	return VB_OK;
 }
 
+/* the input holds whole slabs? */
+static enum vb_err whole_slabs(const struct vb_array *a, unsigned k, uint64_t total, uint64_t slab)
+{
+	char t[64];
+	if (total % slab == 0)
+		return VB_OK;
+	vb_array_shape_text(a->shape, a->ndim, t, sizeof t);
+	return vb_err_set(VB_EFORMAT, "the input is %llu bytes, not whole slabs of %llu bytes along axis %u of a %s array",
+			  (unsigned long long)total, (unsigned long long)slab, k, t);
+}
+
 struct axis_ins {
 	struct vb_vbuf *b;
-	struct chain *in;
-	unsigned char *buf;
+	const int *fds;
+	size_t nfds, cur;     /* the inputs, the one being read */
 	uint64_t run;         /* bytes inserted at each insertion point */
 	uint64_t shift;       /* bytes inserted so far */
 };
 
+/* one run of the block at its place (one operation) */
 static enum vb_err insert_run(void *arg, uint64_t off, uint64_t len)
 {
 	struct axis_ins *x = arg;
 	enum vb_err rc;
 	(void)len;
-	for (uint64_t done = 0; done < x->run;) {
-		size_t n = x->run - done < AXIS_CHUNK ? (size_t)(x->run - done) : AXIS_CHUNK;
-		if ((rc = chain_read(x->in, x->buf, n)) ||
-		    (rc = vb_vbuf_insert(x->b, off + x->shift + done, x->buf, n)))
-			return rc;
-		done += n;
-	}
+	if ((rc = vb_vbuf_insert_fds_n(x->b, off + x->shift, x->fds, x->nfds, &x->cur, x->run)))
+		return rc;
 	x->shift += x->run;
 	return VB_OK;
 }
@@ -478,54 +459,73 @@ static int axis_insert(const char *store, int64_t axis, int64_t index, struct so
 	enum vb_err rc;
 	int spool = -1;
 	const char *culprit = store;
-	unsigned char *buf = NULL;
+	int fds[64];
 
 	if ((rc = open_writer(store, NULL, &b)))
 		return cli_fail(store, rc);
 	unsigned k;
-	uint64_t at, total = 0, slab, unit;
+	uint64_t at, total = 0, slab, unit, shape[VB_ARRAY_MAXDIM];
+	int *fdv = nsrc <= 64 ? fds : calloc((size_t)nsrc, sizeof *fdv);
+	if (!fdv) {
+		rc = vb_err_set(VB_ENOMEM, "out of memory");
+		goto fail;
+	}
 	if ((rc = cli_check_if_version(b)) || (rc = cli_array(b, &a)) ||
 	    (rc = vb_array_axis(&a, axis, &k)) || (rc = vb_array_index(&a, k, index, 1, &at)))
 		goto fail;
+	memcpy(shape, a.shape, sizeof shape);
 	vb_array_slab(&a, k, &slab, &unit);
-	if ((rc = measure(src, &nsrc, &spool, &total))) {
+	for (int i = 0; i < nsrc; i++)
+		fdv[i] = src[i].fd;
+	if (slab && slab == unit) {
+		/* one run (axis 0 of the file's order): streamed as it comes,
+		 * counted afterwards */
+		size_t failed;
+		if ((rc = vb_vbuf_insert_fds(b, a.header + at * unit, fdv, (size_t)nsrc, 0, 0, &total,
+					     &failed))) {
+			if (failed < (size_t)nsrc)
+				culprit = src[failed].name;
+			goto fail;
+		}
+		if ((rc = whole_slabs(&a, k, total, slab)))
+			goto fail;
+		shape[k] += total / slab;
+		rc = cli_array_reshape(b, &a, shape, a.ndim);
+		goto fail;
+	}
+	if ((rc = measure(src, nsrc, &spool, &total))) {
 		culprit = NULL;
 		goto fail;
+	}
+	if (spool >= 0) {
+		fdv[0] = spool;
+		nsrc = 1;
 	}
 	if (!slab && total) {
 		rc = vb_err_set(VB_EINVAL, "the slabs along axis %u hold no elements (another axis has size 0): how many the input holds is not known",
 				k);
 		goto fail;
 	}
-	if (slab && total % slab) {
-		char t[64];
-		vb_array_shape_text(a.shape, a.ndim, t, sizeof t);
-		rc = vb_err_set(VB_EFORMAT, "the input is %llu bytes, not whole slabs of %llu bytes along axis %u of a %s array",
-				(unsigned long long)total, (unsigned long long)slab, k, t);
+	if (slab && (rc = whole_slabs(&a, k, total, slab)))
 		goto fail;
-	}
 	uint64_t m = slab ? total / slab : 0;
 	if (m > UINT64_MAX / (unit ? unit : 1) || a.shape[k] > (uint64_t)INT64_MAX - m) {
 		rc = vb_err_set(VB_ERANGE, "the array would pass 2^63-1 bytes");
 		goto fail;
 	}
-	struct chain in = {src, nsrc, 0, NULL};
-	if (!(buf = malloc(AXIS_CHUNK))) {
-		rc = vb_err_set(VB_ENOMEM, "out of memory");
+	struct axis_ins x = {b, fdv, (size_t)nsrc, 0, m * unit, 0};
+	if (m)
+		rc = vb_array_axis_runs(&a, k, at, 0, insert_run, &x);
+	if (rc) {
+		if (rc == VB_EIO && spool < 0 && x.cur < (size_t)nsrc && vb_err_errno())
+			culprit = src[x.cur].name;
 		goto fail;
 	}
-	struct axis_ins x = {b, &in, buf, m * unit, 0};
-	if (m && (rc = vb_array_axis_runs(&a, k, at, 0, insert_run, &x))) {
-		if (in.failed)
-			culprit = in.failed;
-		goto fail;
-	}
-	uint64_t shape[VB_ARRAY_MAXDIM];
-	memcpy(shape, a.shape, sizeof shape);
 	shape[k] += m;
 	rc = cli_array_reshape(b, &a, shape, a.ndim);
 fail:
-	free(buf);
+	if (fdv != fds)
+		free(fdv);
 	if (spool >= 0)
 		close(spool);
 	vb_array_done(&a);

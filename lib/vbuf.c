@@ -383,6 +383,48 @@ static enum vb_err do_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds
 	return log_op(b, VB_OP_INSERT, off, done, 0);
 }
 
+static enum vb_err do_insert_fds_n(struct vb_vbuf *b, uint64_t off, const int *fds, size_t nfds,
+				 size_t *cur, uint64_t n)
+{
+	enum vb_err rc = VB_OK;
+	unsigned char *buf;
+	uint64_t done = 0;
+
+	if ((rc = writable(b)) || (rc = check_range(b, off, 0)))
+		return rc;
+	if (!n)
+		return log_op(b, VB_OP_INSERT, off, 0, 0);
+	buf = malloc(n < INSERT_CHUNK ? (size_t)n : INSERT_CHUNK);
+	if (!buf)
+		return vb_err_set(VB_ENOMEM, "out of memory");
+	while (done < n && !rc) {
+		if (*cur >= nfds) {
+			rc = vb_err_set(VB_EIO, "the input ended %llu bytes early",
+					(unsigned long long)(n - done));
+			break;
+		}
+		size_t want = n - done < INSERT_CHUNK ? (size_t)(n - done) : INSERT_CHUNK;
+		ssize_t r = read(fds[*cur], buf, want);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = vb_err_sys("read");
+			break;
+		}
+		if (r == 0) {
+			++*cur;
+			continue;
+		}
+		if ((rc = b->ops->insert(b->be, off + done, buf, (size_t)r)))
+			break;
+		done += (uint64_t)r;
+	}
+	free(buf);
+	if (rc)
+		return edit_failed(b, rc);
+	return log_op(b, VB_OP_INSERT, off, done, 0);
+}
+
 static enum vb_err do_revert(struct vb_vbuf *b, uint64_t version)
 {
 	enum vb_err rc;
@@ -1091,6 +1133,12 @@ enum vb_err vb_vbuf_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds, 
 			       size_t *failed)
 {
 	LOCKED(b, do_insert_fds(b, off, fds, nfds, replace, replace_len, inserted, failed));
+}
+
+enum vb_err vb_vbuf_insert_fds_n(struct vb_vbuf *b, uint64_t off, const int *fds, size_t nfds,
+				 size_t *cur, uint64_t n)
+{
+	LOCKED(b, do_insert_fds_n(b, off, fds, nfds, cur, n));
 }
 
 enum vb_err vb_vbuf_revert(struct vb_vbuf *b, uint64_t version)

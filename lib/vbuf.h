@@ -95,6 +95,13 @@ enum vb_err vb_vbuf_replace(struct vb_vbuf *b, uint64_t off, uint64_t n, const v
 enum vb_err vb_vbuf_insert_fds(struct vb_vbuf *b, uint64_t off, const int *fds, size_t nfds,
 			       int replace, uint64_t replace_len, uint64_t *inserted,
 			       size_t *failed);
+/* Insert exactly `n` bytes read from the descriptors in order as one
+ * operation, starting with fds[*cur] and moving *cur past each one that
+ * ends; reads no byte beyond the n (the next call goes on from there).
+ * VB_EIO when they all end first (the edit then failed, as any failed
+ * edit: nothing can be committed). */
+enum vb_err vb_vbuf_insert_fds_n(struct vb_vbuf *b, uint64_t off, const int *fds, size_t nfds,
+				 size_t *cur, uint64_t n);
 /* Report the bytes read so far by vb_vbuf_insert_fds to `fn` (total 0:
  * not known), after every chunk; NULL stops it. */
 void vb_vbuf_progress(struct vb_vbuf *b, void (*fn)(void *arg, uint64_t done, uint64_t total),

@@ -638,7 +638,7 @@ EOF
 	make_store s.vb abc
 	run -0 --separate-stderr vb-cat --help
 	help=$output
-	assert_line '  -h, --help                show this help and exit (also -?)'
+	assert_line --regexp '^  -h, --help +show this help and exit \(also -\?\)$'
 	for h in -h '-?'; do
 		run -0 --separate-stderr vb-cat "$h"
 		assert_equal "$output" "$help"
