@@ -623,6 +623,14 @@ enum vb_err cli_array_reshape(struct vb_vbuf *b, const struct vb_array *a, const
 	return rc;
 }
 
+enum vb_err cli_array_runs(uint64_t runs)
+{
+	if (runs <= CLI_ARRAY_RUNS_MAX)
+		return VB_OK;
+	return vb_err_set(VB_ELIMIT, "the edit is %llu runs of elements, more than the %llu one version may make",
+			  (unsigned long long)runs, (unsigned long long)CLI_ARRAY_RUNS_MAX);
+}
+
 int64_t cli_int(const char *what, const char *s)
 {
 	char *end;
@@ -661,7 +669,10 @@ void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
 			free(opts.unit_arg);
 			opts.unit_arg = poptGetOptArg(ctx);
 		} else if (on_opt) {
-			on_opt(rc, cli_arg(poptGetOptArg(ctx)));
+			/* popt's copy of the argument is the caller's to free */
+			char *arg = poptGetOptArg(ctx);
+			on_opt(rc, cli_arg(arg));
+			free(arg);
 		}
 	}
 	if (rc < -1) {

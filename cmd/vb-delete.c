@@ -504,7 +504,7 @@ static enum vb_err append_send(void *arg, uint64_t off, uint64_t n)
 	return rc;
 }
 
-static enum vb_err keep_copied(struct vb_vbuf *b, const struct vb_array *a, const struct vb_view *v)
+static enum vb_err keep_copied(struct vb_vbuf *b, const struct vb_array *a, const struct vb_array_view *v)
 {
 	uint64_t len = vb_vbuf_len(b);
 	struct append x = {b, len, malloc(APPEND_CHUNK)};
@@ -512,7 +512,7 @@ static enum vb_err keep_copied(struct vb_vbuf *b, const struct vb_array *a, cons
 	enum vb_err rc;
 	if (!x.buf)
 		return vb_err_set(VB_ENOMEM, "out of memory");
-	rc = vb_view_copy(v, &io, (size_t)16 << 20);
+	rc = vb_array_view_copy(v, &io, (size_t)16 << 20);
 	free(x.buf);
 	if (!rc)
 		rc = vb_vbuf_delete(b, a->header, len - a->header);
@@ -550,25 +550,27 @@ static int array_edit(const char *store, int64_t axis, int64_t index, uint64_t c
 					(unsigned long long)a.shape[k]);
 			goto fail;
 		}
-		if ((rc = vb_array_axis_runs(&a, k, at, count, delete_run, &g)))
+		if ((count && (rc = cli_array_runs(vb_array_axis_run_count(&a, k)))) ||
+		    (rc = vb_array_axis_runs(&a, k, at, count, delete_run, &g)))
 			goto fail;
 		shape[k] -= count;
 	} else {
-		struct vb_view v;
-		vb_array_view(&a, &v);
-		if ((rc = vb_view_slice(&v, slice)))
+		struct vb_array_view v;
+		vb_array_view_of(&a, &v);
+		if ((rc = vb_array_view_slice(&v, slice)))
 			goto fail;
 		/* the result's shape; its bytes in the file's order */
 		ndim = v.ndim;
 		memcpy(shape, v.count, sizeof shape);
-		if (a.fortran && (rc = vb_view_transpose(&v, NULL)))
+		if (a.fortran && (rc = vb_array_view_transpose(&v, NULL)))
 			goto fail;
-		if (!vb_view_forward(&v)) {
+		if (!vb_array_view_forward(&v)) {
 			if ((rc = keep_copied(b, &a, &v)))
 				goto fail;
 		} else {
 			g.kept = a.header;
-			if ((rc = vb_view_runs(&v, keep_run, &g)) ||
+			if ((rc = cli_array_runs(vb_array_view_run_count(&v))) ||
+			    (rc = vb_array_view_runs(&v, keep_run, &g)) ||
 			    (rc = delete_run(&g, g.kept, vb_vbuf_len(b) + g.deleted - g.kept)))
 				goto fail;
 		}

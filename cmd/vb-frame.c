@@ -546,7 +546,7 @@ static enum vb_err fill(struct input *in, struct vb_sbuf *b, size_t *got)
 		enum vb_err rc;
 		if (!left)
 			return VB_OK;
-		if ((rc = vb_sbuf_reserve(b, READ_CHUNK, &p, &avail)))
+		if ((rc = vb_sbuf_reserve_some(b, READ_CHUNK, &p, &avail)))
 			return rc;
 		if (avail > left)
 			avail = (size_t)left;

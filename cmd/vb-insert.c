@@ -501,20 +501,20 @@ static int axis_insert(const char *store, int64_t axis, int64_t index, struct so
 		fdv[0] = spool;
 		nsrc = 1;
 	}
-	if (!slab && total) {
-		rc = vb_err_set(VB_EINVAL, "the slabs along axis %u hold no elements (another axis has size 0): how many the input holds is not known",
+	if (!slab) {
+		rc = vb_err_set(VB_EINVAL, "the slabs along axis %u hold no elements (another axis has size 0): how many to insert cannot be told from the input",
 				k);
 		goto fail;
 	}
-	if (slab && (rc = whole_slabs(&a, k, total, slab)))
+	if ((rc = whole_slabs(&a, k, total, slab)))
 		goto fail;
-	uint64_t m = slab ? total / slab : 0;
+	uint64_t m = total / slab;
 	if (m > UINT64_MAX / (unit ? unit : 1) || a.shape[k] > (uint64_t)INT64_MAX - m) {
 		rc = vb_err_set(VB_ERANGE, "the array would pass 2^63-1 bytes");
 		goto fail;
 	}
 	struct axis_ins x = {b, fdv, (size_t)nsrc, 0, m * unit, 0};
-	if (m)
+	if (m && !(rc = cli_array_runs(vb_array_axis_run_count(&a, k))))
 		rc = vb_array_axis_runs(&a, k, at, 0, insert_run, &x);
 	if (rc) {
 		if (rc == VB_EIO && spool < 0 && x.cur < (size_t)nsrc && vb_err_errno())

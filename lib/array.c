@@ -7,7 +7,7 @@
  * False, integers with an optional L, tuples, lists, and the one dict);
  * anything else is VB_EFORMAT, as NumPy's own literal_eval refuses it.
  *
- * The copy engine (vb_view_copy) writes the view in output blocks of at
+ * The copy engine (vb_array_view_copy) writes the view in output blocks of at
  * most half its memory; each block is filled from reads of the content
  * of at most the other half: a part of the block whose source bytes lie
  * within that much is read at once when reading its whole span costs
@@ -602,7 +602,7 @@ enum vb_err vb_axes_parse(const char *text, struct vb_axes *x)
 	}
 }
 
-void vb_array_view(const struct vb_array *a, struct vb_view *v)
+void vb_array_view_of(const struct vb_array *a, struct vb_array_view *v)
 {
 	int64_t st = (int64_t)a->itemsize;
 	memset(v, 0, sizeof *v);
@@ -619,7 +619,7 @@ void vb_array_view(const struct vb_array *a, struct vb_view *v)
 	}
 }
 
-uint64_t vb_view_elements(const struct vb_view *v)
+uint64_t vb_array_view_elements(const struct vb_array_view *v)
 {
 	uint64_t n = 1;
 	for (unsigned k = 0; k < v->ndim; k++)
@@ -627,9 +627,9 @@ uint64_t vb_view_elements(const struct vb_view *v)
 	return n;
 }
 
-enum vb_err vb_view_slice(struct vb_view *v, const struct vb_slice *s)
+enum vb_err vb_array_view_slice(struct vb_array_view *v, const struct vb_slice *s)
 {
-	struct vb_view r;
+	struct vb_array_view r;
 	unsigned given = 0, k = 0;
 	for (unsigned i = 0; i < s->n; i++)
 		if (s->item[i].kind != VB_SLICE_ELLIPSIS)
@@ -640,7 +640,7 @@ enum vb_err vb_view_slice(struct vb_view *v, const struct vb_slice *s)
 	memset(&r, 0, sizeof r);
 	r.offset = v->offset;
 	r.itemsize = v->itemsize;
-	int empty = vb_view_elements(v) == 0;
+	int empty = vb_array_view_elements(v) == 0;
 	for (unsigned i = 0; i < s->n; i++) {
 		const struct vb_slice_item *it = &s->item[i];
 		if (it->kind == VB_SLICE_ELLIPSIS) {
@@ -711,9 +711,9 @@ enum vb_err vb_view_slice(struct vb_view *v, const struct vb_slice *s)
 	return VB_OK;
 }
 
-enum vb_err vb_view_transpose(struct vb_view *v, const struct vb_axes *x)
+enum vb_err vb_array_view_transpose(struct vb_array_view *v, const struct vb_axes *x)
 {
-	struct vb_view r = *v;
+	struct vb_array_view r = *v;
 	unsigned char seen[VB_ARRAY_MAXDIM] = {0};
 	if (!x || !x->n) {
 		for (unsigned k = 0; k < v->ndim; k++) {
@@ -744,7 +744,7 @@ enum vb_err vb_view_transpose(struct vb_view *v, const struct vb_axes *x)
 }
 
 /* Drop axes of one element and merge axes k, k+1 that walk on as one. */
-static void view_simplify(const struct vb_view *v, struct vb_view *r)
+static void view_simplify(const struct vb_array_view *v, struct vb_array_view *r)
 {
 	*r = *v;
 	r->ndim = 0;
@@ -761,11 +761,11 @@ static void view_simplify(const struct vb_view *v, struct vb_view *r)
 	}
 }
 
-int vb_view_forward(const struct vb_view *v)
+int vb_array_view_forward(const struct vb_array_view *v)
 {
-	struct vb_view s;
+	struct vb_array_view s;
 	view_simplify(v, &s);
-	if (!vb_view_elements(&s))
+	if (!vb_array_view_elements(&s))
 		return 1;
 	uint64_t inner = s.itemsize;   /* the extent of the axes after k */
 	for (unsigned k = s.ndim; k-- > 0;) {
@@ -776,14 +776,14 @@ int vb_view_forward(const struct vb_view *v)
 	return 1;
 }
 
-enum vb_err vb_view_runs(const struct vb_view *v,
+enum vb_err vb_array_view_runs(const struct vb_array_view *v,
 			 enum vb_err (*fn)(void *arg, uint64_t off, uint64_t len), void *arg)
 {
-	struct vb_view s;
+	struct vb_array_view s;
 	uint64_t idx[VB_ARRAY_MAXDIM] = {0};
 	enum vb_err rc;
 	view_simplify(v, &s);
-	if (!vb_view_elements(&s))
+	if (!vb_array_view_elements(&s))
 		return VB_OK;
 	uint64_t run = s.itemsize;
 	unsigned outer = s.ndim;
@@ -810,6 +810,22 @@ enum vb_err vb_view_runs(const struct vb_view *v,
 		if (!outer)
 			return VB_OK;
 	}
+}
+
+uint64_t vb_array_view_run_count(const struct vb_array_view *v)
+{
+	struct vb_array_view s;
+	uint64_t n = 1;
+	view_simplify(v, &s);
+	if (!vb_array_view_elements(&s))
+		return 0;
+	unsigned outer = s.ndim;
+	if (s.ndim && s.stride[s.ndim - 1] == (int64_t)s.itemsize)
+		outer--;
+	for (unsigned k = 0; k < outer; k++)
+		if (!mul_ok(n, s.count[k], &n))
+			return UINT64_MAX;
+	return n;
 }
 
 /* ---- the copy engine ---- */
@@ -931,23 +947,27 @@ static enum vb_err fill(const struct copy *c, uint64_t off, struct axis *ax, uns
 	return rc;
 }
 
-enum vb_err vb_view_copy(const struct vb_view *v, const struct vb_array_io *io, size_t mem)
+enum vb_err vb_array_view_copy(const struct vb_array_view *v, const struct vb_array_io *io, size_t mem)
 {
-	struct vb_view s;
+	struct vb_array_view s;
 	uint64_t idx[VB_ARRAY_MAXDIM] = {0};
 	enum vb_err rc = VB_OK;
 	view_simplify(v, &s);
-	if (!vb_view_elements(&s))
+	if (!vb_array_view_elements(&s))
 		return VB_OK;
 	if (mem < 2 * s.itemsize)
 		mem = (size_t)(2 * s.itemsize);
 	/* long contiguous runs: sent as they are */
 	if (s.ndim && s.stride[s.ndim - 1] == (int64_t)s.itemsize &&
 	    s.count[s.ndim - 1] * s.itemsize >= SEND_MIN)
-		return vb_view_runs(&s, io->send, io->arg);
+		return vb_array_view_runs(&s, io->send, io->arg);
 	if (!s.ndim)
 		s.count[0] = 1, s.stride[0] = (int64_t)s.itemsize, s.ndim = 1;
-	uint64_t out_cap = mem / 2, item = s.itemsize;
+	/* a transpose reads a strip of each source row per output block:
+	 * the wider the block, the fewer reads; a plain gather wants both
+	 * halves alike */
+	int transposed = s.stride[s.ndim - 1] != (int64_t)s.itemsize;
+	uint64_t out_cap = transposed ? mem / 4 * 3 : mem / 2, item = s.itemsize;
 	if (out_cap < item)
 		out_cap = item;
 	/* the output block: axes p+1.. whole and a chunk of axis p */
@@ -1028,6 +1048,15 @@ void vb_array_slab(const struct vb_array *a, unsigned axis, uint64_t *slab, uint
 	}
 	*slab = s;
 	*run_unit = r;
+}
+
+uint64_t vb_array_axis_run_count(const struct vb_array *a, unsigned axis)
+{
+	unsigned P = a->fortran ? a->ndim - 1 - axis : axis;
+	uint64_t outer = 1;
+	for (unsigned k = 0; k < P; k++)
+		outer *= a->shape[a->fortran ? a->ndim - 1 - k : k];
+	return outer;
 }
 
 enum vb_err vb_array_axis_runs(const struct vb_array *a, unsigned axis, uint64_t index,

@@ -11,7 +11,7 @@
  * Fortran-order .npy (fortran_order True) holds its bytes in the C order
  * of the reversed shape: this module keeps `shape` as NumPy reports it
  * (the logical shape) and `fortran` set, and maps every logical axis k to
- * the physical axis ndim-1-k where bytes are concerned (vb_array_view,
+ * the physical axis ndim-1-k where bytes are concerned (vb_array_view_of,
  * vb_array_axis_runs).
  *
  * The .npy format (NumPy's numpy/lib/format.py describes it):
@@ -47,7 +47,7 @@
  * of out-of-range bounds, negative steps walking backward), or `...`
  * once, standing for as many `:` as the array has axes left.  Fewer
  * items than axes: the remaining axes whole.  vb_slice_parse checks the
- * text alone (VB_EINVAL: syntax, a step of 0, two `...`); vb_view_slice
+ * text alone (VB_EINVAL: syntax, a step of 0, two `...`); vb_array_view_slice
  * applies it to a view (VB_ERANGE: an index out of bounds, more items
  * than axes).  A transpose is a permutation of the axes (negatives count
  * from the end; NULL: reversed).
@@ -58,7 +58,7 @@
  *     array whose byte size passes 2^63-1 is VB_ERANGE.
  *   - struct vb_array owns its descr text: vb_array_done frees it (safe
  *     on a zeroed or done array).
- *   - vb_view_copy holds at most `mem` bytes of its own (plus a few
+ *   - vb_array_view_copy holds at most `mem` bytes of its own (plus a few
  *     hundred bytes a axis), whatever the array's size.
  */
 #ifndef VB_ARRAY_H
@@ -137,7 +137,7 @@ struct vb_axes {
 };
 enum vb_err vb_axes_parse(const char *text, struct vb_axes *x);
 
-struct vb_view {
+struct vb_array_view {
 	unsigned ndim;
 	uint64_t count[VB_ARRAY_MAXDIM];
 	int64_t stride[VB_ARRAY_MAXDIM];
@@ -145,21 +145,24 @@ struct vb_view {
 	uint64_t itemsize;
 };
 /* The whole array as a view (logical axes; Fortran order mapped). */
-void vb_array_view(const struct vb_array *a, struct vb_view *v);
+void vb_array_view_of(const struct vb_array *a, struct vb_array_view *v);
 /* Apply a slice / a permutation.  The view is unchanged on failure. */
-enum vb_err vb_view_slice(struct vb_view *v, const struct vb_slice *s);
-enum vb_err vb_view_transpose(struct vb_view *v, const struct vb_axes *x);
-uint64_t vb_view_elements(const struct vb_view *v);
+enum vb_err vb_array_view_slice(struct vb_array_view *v, const struct vb_slice *s);
+enum vb_err vb_array_view_transpose(struct vb_array_view *v, const struct vb_axes *x);
+uint64_t vb_array_view_elements(const struct vb_array_view *v);
 /* Whether every stride is >= 0 and the elements come in increasing
- * offsets in C order (then vb_view_runs gives increasing runs). */
-int vb_view_forward(const struct vb_view *v);
+ * offsets in C order (then vb_array_view_runs gives increasing runs). */
+int vb_array_view_forward(const struct vb_array_view *v);
 
 /* The maximal runs of contiguous bytes of a forward view, in C order:
  * fn(arg, off, len) for each.  Stops at, and returns, fn's failure. */
-enum vb_err vb_view_runs(const struct vb_view *v,
+enum vb_err vb_array_view_runs(const struct vb_array_view *v,
 			 enum vb_err (*fn)(void *arg, uint64_t off, uint64_t len), void *arg);
 
-/* How vb_view_copy reaches the content and its output. */
+/* How many runs vb_array_view_runs gives (saturating at UINT64_MAX). */
+uint64_t vb_array_view_run_count(const struct vb_array_view *v);
+
+/* How vb_array_view_copy reaches the content and its output. */
 struct vb_array_io {
 	/* copy bytes [off, off+n) of the content into buf */
 	enum vb_err (*read)(void *arg, uint64_t off, void *buf, size_t n);
@@ -175,7 +178,7 @@ struct vb_array_io {
  * the rest is gathered into blocks of the output from reads of the
  * content in increasing offsets where the geometry allows (a transpose
  * reads tiles: strips of the source that fit in memory). */
-enum vb_err vb_view_copy(const struct vb_view *v, const struct vb_array_io *io, size_t mem);
+enum vb_err vb_array_view_copy(const struct vb_array_view *v, const struct vb_array_io *io, size_t mem);
 
 /* The runs of a slab range along axis `axis` (logical) of `a`: for every
  * index of the axes before it (physical order), the bytes of slabs
@@ -186,6 +189,9 @@ enum vb_err vb_array_axis_runs(const struct vb_array *a, unsigned axis, uint64_t
 			       uint64_t count,
 			       enum vb_err (*fn)(void *arg, uint64_t off, uint64_t len),
 			       void *arg);
+/* How many runs vb_array_axis_runs gives along logical axis `axis`. */
+uint64_t vb_array_axis_run_count(const struct vb_array *a, unsigned axis);
+
 /* NumPy's axis and index arguments: an axis in [-ndim, ndim) (negatives
  * from the end) into *out; an index along axis `axis` in [-n, n) (or
  * [-n, n] with `end_ok`: an insertion point) into *out.  VB_ERANGE naming

@@ -581,6 +581,25 @@ enum vb_err vb_sbuf_coalesce(struct vb_sbuf *b, size_t n, const unsigned char **
 
 /* ------------------------------------------------------------- fd adapters */
 
+enum vb_err vb_sbuf_reserve_some(struct vb_sbuf *b, size_t want, void **p, size_t *avail)
+{
+	enum vb_err rc;
+
+	*avail = 0;
+	if (want > b->max - b->len)
+		want = b->max - b->len;
+	if (!want)
+		return vb_err_set(VB_EFULL, "buffer is at its maximum of %zu bytes", b->max);
+	size_t ask = want < FILL_CHUNK ? want : FILL_CHUNK;
+	if (b->segmented && ask > b->chunk_size)
+		ask = b->chunk_size; /* whatever room one chunk has */
+	if ((rc = vb_sbuf_reserve(b, ask, p, avail)))
+		return rc;
+	if (*avail > want)
+		*avail = want;
+	return VB_OK;
+}
+
 enum vb_err vb_sbuf_fill_fd(struct vb_sbuf *b, int fd, size_t want, size_t *got)
 {
 	void *dst = NULL;
@@ -589,17 +608,8 @@ enum vb_err vb_sbuf_fill_fd(struct vb_sbuf *b, int fd, size_t want, size_t *got)
 	ssize_t r;
 
 	*got = 0;
-	if (want > b->max - b->len)
-		want = b->max - b->len;
-	if (!want)
-		return vb_err_set(VB_EFULL, "buffer is at its maximum of %zu bytes", b->max);
-	size_t ask = want < FILL_CHUNK ? want : FILL_CHUNK;
-	if (b->segmented && ask > b->chunk_size)
-		ask = b->chunk_size; /* whatever room one chunk has */
-	if ((rc = vb_sbuf_reserve(b, ask, &dst, &avail)))
+	if ((rc = vb_sbuf_reserve_some(b, want, &dst, &avail)))
 		return rc;
-	if (avail > want)
-		avail = want;
 	do
 		r = read(fd, dst, avail);
 	while (r < 0 && errno == EINTR);

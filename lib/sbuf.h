@@ -89,6 +89,10 @@ enum vb_err vb_sbuf_coalesce(struct vb_sbuf *b, size_t n, const unsigned char **
 
 /* At least n writable bytes at the tail (*avail may be more). */
 enum vb_err vb_sbuf_reserve(struct vb_sbuf *b, size_t n, void **p, size_t *avail);
+/* Between 1 and `want` writable bytes at the tail, as many as one read
+ * should fill (at most one chunk of a segmented buffer, never past the
+ * maximum: VB_EFULL when the buffer is at it); then commit or cancel. */
+enum vb_err vb_sbuf_reserve_some(struct vb_sbuf *b, size_t want, void **p, size_t *avail);
 /* Make the first n reserved bytes part of the buffer; ends the reservation. */
 enum vb_err vb_sbuf_commit(struct vb_sbuf *b, size_t n);
 /* End a reservation without adding anything. */

@@ -2139,6 +2139,19 @@ vb-frame: d: is a directory'
 
 # ------------------------------------------------------------ environment
 
+@test "VB_BUFFER=segmented frames a store (reads no more than a page holds)" {
+	seq 1 300000 > base.txt
+	vb-insert --no-sync --base base.txt s.vb 0 --text 'first
+'
+	for backend in segmented virtual; do
+		run -0 env VB_BUFFER=segmented VB_PAGE_BACKEND=$backend vb-frame -l --count s.vb
+		assert_output 300001
+		VB_BUFFER=segmented VB_PAGE_BACKEND=$backend vb-frame -l s.vb | cmp - <(vb-cat s.vb)
+		VB_BUFFER=segmented VB_PAGE_BACKEND=$backend vb-frame -0 --index s.vb |
+			cmp - <(vb-frame -0 --index s.vb)
+	done
+}
+
 @test "VB_BUFFER and VB_PAGE_* errors are usage errors" {
 	seq 1 3 > f
 	run env VB_BUFFER=bad vb-frame f

@@ -2,7 +2,7 @@
  * test-array: lib/array's geometry against brute force: shapes and their
  * errors; .npy headers NumPy writes (versions 1.0, 2.0, 3.0, structured,
  * Fortran order) and broken ones; headers written and read back; random
- * views (slices, transposes, negative steps) copied by vb_view_copy with
+ * views (slices, transposes, negative steps) copied by vb_array_view_copy with
  * small and large memory compared with an element-by-element walk; runs
  * of forward views; the runs of an edit along each axis against the
  * element coordinates they hold.
@@ -148,7 +148,7 @@ static void slices(void)
 	struct vb_slice s;
 	struct vb_axes x;
 	struct vb_array a = {0};
-	struct vb_view v;
+	struct vb_array_view v;
 	CHECK_OK(vb_slice_parse("1:2:3, -1, ..., ::-1, :", &s));
 	CHECK(s.n == 5 && s.item[0].kind == VB_SLICE_RANGE && s.item[0].step == 3);
 	CHECK(s.item[1].kind == VB_SLICE_INDEX && s.item[1].start == -1);
@@ -169,32 +169,32 @@ static void slices(void)
 	CHECK(vb_axes_parse("x", &x) == VB_EINVAL);
 
 	REQUIRE_OK(vb_array_parse_shape("3x4", 1, &a));
-	vb_array_view(&a, &v);
+	vb_array_view_of(&a, &v);
 	CHECK_OK(vb_slice_parse("5", &s));
-	CHECK(vb_view_slice(&v, &s) == VB_ERANGE);
+	CHECK(vb_array_view_slice(&v, &s) == VB_ERANGE);
 	CHECK(strstr(vb_err_detail(), "index 5 is out of bounds for axis 0 with size 3"));
 	CHECK_OK(vb_slice_parse("0,-5", &s));
-	CHECK(vb_view_slice(&v, &s) == VB_ERANGE);
+	CHECK(vb_array_view_slice(&v, &s) == VB_ERANGE);
 	CHECK_OK(vb_slice_parse("0,0,0", &s));
-	CHECK(vb_view_slice(&v, &s) == VB_ERANGE);
+	CHECK(vb_array_view_slice(&v, &s) == VB_ERANGE);
 	CHECK(strstr(vb_err_detail(), "too many indices"));
 	CHECK_OK(vb_axes_parse("0", &x));
-	CHECK(vb_view_transpose(&v, &x) == VB_ERANGE);
+	CHECK(vb_array_view_transpose(&v, &x) == VB_ERANGE);
 	CHECK_OK(vb_axes_parse("0,0", &x));
-	CHECK(vb_view_transpose(&v, &x) == VB_ERANGE);
+	CHECK(vb_array_view_transpose(&v, &x) == VB_ERANGE);
 	CHECK_OK(vb_axes_parse("0,2", &x));
-	CHECK(vb_view_transpose(&v, &x) == VB_ERANGE);
+	CHECK(vb_array_view_transpose(&v, &x) == VB_ERANGE);
 	/* NumPy's clipping: a[10:-10:-1] of 4 is [3..0] minus nothing */
 	CHECK_OK(vb_slice_parse(":,10:-10:-1", &s));
-	CHECK_OK(vb_view_slice(&v, &s));
+	CHECK_OK(vb_array_view_slice(&v, &s));
 	CHECK(v.ndim == 2 && v.count[1] == 4 && v.stride[1] == -1 && v.offset == 3);
-	vb_array_view(&a, &v);
+	vb_array_view_of(&a, &v);
 	CHECK_OK(vb_slice_parse("-1,1:100:2", &s));
-	CHECK_OK(vb_view_slice(&v, &s));
+	CHECK_OK(vb_array_view_slice(&v, &s));
 	CHECK(v.ndim == 1 && v.count[0] == 2 && v.offset == 9 && v.stride[0] == 2);
-	vb_array_view(&a, &v);
+	vb_array_view_of(&a, &v);
 	CHECK_OK(vb_slice_parse("5:,::-1", &s));
-	CHECK_OK(vb_view_slice(&v, &s));
+	CHECK_OK(vb_array_view_slice(&v, &s));
 	CHECK(v.count[0] == 0);
 }
 
@@ -244,9 +244,9 @@ static enum vb_err m_send(void *arg, uint64_t off, uint64_t n)
 	return m_write(arg, m->src + off, (size_t)n);
 }
 
-static void walk(const struct vb_view *v, const unsigned char *src, unsigned char *out)
+static void walk(const struct vb_array_view *v, const unsigned char *src, unsigned char *out)
 {
-	uint64_t idx[VB_ARRAY_MAXDIM] = {0}, n = vb_view_elements(v);
+	uint64_t idx[VB_ARRAY_MAXDIM] = {0}, n = vb_array_view_elements(v);
 	for (uint64_t e = 0; e < n; e++) {
 		int64_t off = (int64_t)v->offset;
 		for (unsigned k = 0; k < v->ndim; k++)
@@ -319,15 +319,15 @@ static void views(void)
 				snprintf(t, sizeof t, "...");
 			snprintf(spec + strlen(spec), sizeof spec - strlen(spec), "%s%s", k ? "," : "", t);
 		}
-		struct vb_view v;
+		struct vb_array_view v;
 		struct vb_slice s;
-		vb_array_view(&a, &v);
+		vb_array_view_of(&a, &v);
 		if (ns) {
 			if (vb_slice_parse(spec, &s)) {
 				free(src);
 				continue;   /* two '...' */
 			}
-			if (vb_view_slice(&v, &s)) {
+			if (vb_array_view_slice(&v, &s)) {
 				free(src);
 				continue;   /* an index out of bounds */
 			}
@@ -345,16 +345,16 @@ static void views(void)
 					x.axis[j] = t;
 				}
 			}
-			CHECK_OK(vb_view_transpose(&v, &x));
+			CHECK_OK(vb_array_view_transpose(&v, &x));
 		}
-		uint64_t n = vb_view_elements(&v) * item;
+		uint64_t n = vb_array_view_elements(&v) * item;
 		unsigned char *want = malloc(n + 1), *got = malloc(n + 1);
 		REQUIRE(want && got);
 		walk(&v, src, want);
 		size_t mem = rnd(2) ? (size_t)(2 * item + rnd(200)) : (size_t)16 << 20;
 		struct mem_io m = {src, len, got, 0, n, 0, 0, 0};
 		struct vb_array_io io = {m_read, m_send, m_write, &m};
-		CHECK_OK(vb_view_copy(&v, &io, mem));
+		CHECK_OK(vb_array_view_copy(&v, &io, mem));
 		CHECK(!m.bad);
 		CHECK_EQ_U64(m.at, n);
 		if (memcmp(want, got, n)) {
@@ -363,11 +363,11 @@ static void views(void)
 				shape, (unsigned long long)item, a.fortran, spec, mem,
 				(unsigned long long)rnd_seed);
 		}
-		if (vb_view_forward(&v)) {
+		if (vb_array_view_forward(&v)) {
 			struct mem_io r = {src, len, got, 0, n, 0, 0, 0};
 			uint64_t last = 0;
 			(void)last;
-			CHECK_OK(vb_view_runs(&v, collect, &r));
+			CHECK_OK(vb_array_view_runs(&v, collect, &r));
 			CHECK_EQ_U64(r.at, n);
 			CHECK(!memcmp(want, got, n));
 		}
