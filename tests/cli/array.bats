@@ -969,3 +969,19 @@ assert t.shape == (6144, 5120), t.shape
 for j in range(0, 6144, 1024):
     assert np.array_equal(t[j:j + 1024], a[:, j:j + 1024].T), j'
 }
+
+@test "--keep-slice and an axis delete copy no element: the store grows by KiB while MiB are kept" {
+	make_npy a.npy 'np.arange(2560 * 4096, dtype="<f4").reshape(2560, 4096)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	s0=$(stat -c %s s.vb)
+	vb-delete --keep-slice '::2,100:3000' --npy s.vb
+	s1=$(stat -c %s s.vb)
+	vb-delete --axis 1 --npy s.vb 5 100
+	s2=$(stat -c %s s.vb)
+	# 1280 rows of 2900 then 2800 floats (14 MiB) are kept; a record per
+	# run, no element
+	(( s1 - s0 < 256 * 1024 )) || { echo "keep-slice: the store grew by $((s1 - s0)) bytes"; false; }
+	(( s2 - s1 < 256 * 1024 )) || { echo "axis delete: the store grew by $((s2 - s1)) bytes"; false; }
+	vb-cat s.vb > o.npy
+	npy_equal o.npy 'np.delete(a[::2, 100:3000], range(5, 105), axis=1)'
+}
