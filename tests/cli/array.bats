@@ -985,3 +985,21 @@ for j in range(0, 6144, 1024):
 	vb-cat s.vb > o.npy
 	npy_equal o.npy 'np.delete(a[::2, 100:3000], range(5, 105), axis=1)'
 }
+
+@test "vb-insert --axis from a pipe with \$TMPDIR unusable: exit 1, one line, nothing changes" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	np 'np.arange(3, dtype="<i4").tofile("col")'
+	run -1 bash -c 'cat col | TMPDIR=/nonexistent vb-insert --axis 1 --npy s.vb 0'
+	assert_output 'vb-insert: a temporary file in /nonexistent: No such file or directory'
+	assert_same_sum s.vb "$before"
+	# a regular FILE is measured, and along axis 0 the input streams in:
+	# no temporary file either way
+	run -0 env TMPDIR=/nonexistent vb-insert --axis 1 --npy s.vb 0 col
+	np 'np.arange(5, dtype="<i4").tofile("row")'
+	run -0 bash -c 'cat row | TMPDIR=/nonexistent vb-insert --axis 0 --npy s.vb 3'
+	vb-cat s.vb > o.npy
+	run -0 npy_show o.npy
+	assert_output '<i4 (4, 5) [[0, 0, 1, 2, 3], [1, 4, 5, 6, 7], [2, 8, 9, 10, 11], [0, 1, 2, 3, 4]]'
+}
