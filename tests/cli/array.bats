@@ -1003,3 +1003,18 @@ for j in range(0, 6144, 1024):
 	run -0 npy_show o.npy
 	assert_output '<i4 (4, 5) [[0, 0, 1, 2, 3], [1, 4, 5, 6, 7], [2, 8, 9, 10, 11], [0, 1, 2, 3, 4]]'
 }
+
+@test "vb-insert --axis 0 from a pipe of 6 MB that is not whole slabs: cut off, the store byte-identical" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	before=$(sum_of s.vb)
+	run -1 bash -c 'head -c $((16 * 400000 + 3)) /dev/urandom | vb-insert --axis 0 --npy s.vb 1'
+	assert_output 'vb-insert: s.vb: the input is 6400003 bytes, not whole slabs of 16 bytes along axis 0 of a 3x4 array'
+	assert_same_sum s.vb "$before"
+	run -0 vb-history --verify s.vb
+	# and whole slabs of the same size go in
+	head -c $((16 * 400000)) /dev/urandom > rows
+	cat rows | vb-insert --axis 0 --npy s.vb 1
+	vb-cat s.vb > o.npy
+	npy_equal o.npy 'np.insert(a, [1] * 400000, np.fromfile("rows", "<i4").reshape(400000, 4), axis=0)'
+}
