@@ -1018,3 +1018,22 @@ for j in range(0, 6144, 1024):
 	vb-cat s.vb > o.npy
 	npy_equal o.npy 'np.insert(a, [1] * 400000, np.fromfile("rows", "<i4").reshape(400000, 4), axis=0)'
 }
+
+@test "axis edits export and apply to a copy; --diff lists what they changed" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	cp s.vb c.vb
+	vb-delete --axis 1 --npy s.vb 1 2
+	np 'np.array([7, 8, 9], "<i4").tofile("col")'
+	vb-insert --axis 1 --npy s.vb 0 col
+	vb-delete --keep-slice '::2' --npy s.vb
+	vb-history --export 1 s.vb > e.vbx
+	run -0 vb-history --apply e.vbx c.vb
+	vb-cat c.vb > c.npy
+	run -0 npy_show c.npy
+	assert_output '<i4 (2, 3) [[7, 0, 3], [9, 8, 11]]'
+	vb-cat s.vb | cmp - c.npy
+	run -0 vb-history --verify c.vb
+	run -0 vb-history --diff 1 s.vb 2
+	assert_line --index 0 'A_OFFSET A_LENGTH B_OFFSET B_LENGTH'
+}
