@@ -74,6 +74,73 @@ od_i4() {
 	od -An -v -td4 -w"$2" "$1" | sed 's/^ *//; s/  */ /g'
 }
 
+# npy_raw FILE MAJOR MINOR DICT DATA-EXPR: a .npy written by hand (to damage it)
+npy_raw() {
+	np 'major, minor = int(sys.argv[2]), int(sys.argv[3])
+d = sys.argv[4].encode()
+lb = 2 if major == 1 else 4
+d += b" " * ((-(10 + lb - 2 + len(d) + 1)) % 64) + b"\n"
+data = eval(sys.argv[5])
+open(sys.argv[1], "wb").write(b"\x93NUMPY" + bytes([major, minor]) + len(d).to_bytes(lb, "little") + d + data)' "$@"
+}
+
+# refused_by_numpy FILE: np.load refuses FILE (a positive control)
+refused_by_numpy() {
+	np 'try:
+    np.load(sys.argv[1])
+except ValueError as e:
+    sys.exit(0)
+sys.exit("np.load reads " + sys.argv[1])' "$1"
+}
+
+# npy_header_big FILE: the header's version of a .npy with a long header
+npy_header_big() {
+	np 'f = open(sys.argv[1], "rb")
+print(np.lib.format.read_magic(f))' "$1"
+}
+
+# hold_replace STORE LEN: a writer that takes STORE's write lock to replace
+# its first LEN bytes with what is written to descriptor 8 (a FIFO) until it
+# is closed; HOLDER_PID (killed by teardown if the test fails).
+hold_replace() {
+	local ino i
+	mkfifo "$TEST_DIR/rep.fifo"
+	exec 8<>"$TEST_DIR/rep.fifo"
+	vb-insert --replace "$2" "$1" 0 < "$TEST_DIR/rep.fifo" > "$TEST_DIR/holder.out" 2>&1 8>&- &
+	HOLDER_PID=$!
+	ino=$(stat -c %i "$1")
+	for i in $(seq 1 200); do
+		grep -q "OFDLCK.*:$ino " /proc/locks && return 0
+		sleep 0.025
+	done
+	echo "the writer did not take the lock" >&2
+	return 1
+}
+
+# race WAITER-ARGS...: over a store of a.npy (3x4), a writer holds the lock
+# to replace the content with b.npy (5x2); the waiter (a vb-insert or
+# vb-delete with ARGS) starts before and must edit b.npy's array.
+race() {
+	rm -f s.vb rep.fifo
+	vb-insert --base a.npy s.vb 0 --text ''
+	hold_replace s.vb "$(stat -c %s a.npy)"
+	"$@" > waiter.out 2>&1 8>&- &
+	waiter=$!
+	sleep 0.5
+	cat b.npy >&8
+	exec 8>&-
+	wait "$HOLDER_PID"
+	HOLDER_PID=
+	run cat holder.out
+	assert_output ''
+	wait "$waiter" || { cat waiter.out; false; }
+	run cat waiter.out
+	assert_output ''
+	vb-cat -V 2 s.vb | cmp - b.npy
+	vb-cat s.vb > o.npy
+	run -0 vb-history --verify s.vb
+}
+
 # ------------------------------------------------------------ NumPy properties
 
 # Each group prints its seed; a failure prints the case, its commands and how
@@ -730,25 +797,6 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 	assert_output 16777217
 }
 
-# npy_raw FILE MAJOR MINOR DICT DATA-EXPR: a .npy written by hand (to damage it)
-npy_raw() {
-	np 'major, minor = int(sys.argv[2]), int(sys.argv[3])
-d = sys.argv[4].encode()
-lb = 2 if major == 1 else 4
-d += b" " * ((-(10 + lb - 2 + len(d) + 1)) % 64) + b"\n"
-data = eval(sys.argv[5])
-open(sys.argv[1], "wb").write(b"\x93NUMPY" + bytes([major, minor]) + len(d).to_bytes(lb, "little") + d + data)' "$@"
-}
-
-# refused_by_numpy FILE: np.load refuses FILE (a positive control)
-refused_by_numpy() {
-	np 'try:
-    np.load(sys.argv[1])
-except ValueError as e:
-    sys.exit(0)
-sys.exit("np.load reads " + sys.argv[1])' "$1"
-}
-
 @test ".npy format versions other than 1.0, 2.0 and 3.0 are refused (as NumPy does)" {
 	for v in '1 1' '2 1' '3 1' '4 0' '0 0'; do
 		rm -f a.npy s.vb
@@ -842,47 +890,6 @@ print(np.load(f).tolist(), np.load(f).tolist())'
 	vb-cat --shape 176 s.vb | cmp - a.npy
 }
 
-# hold_replace STORE LEN: a writer that takes STORE's write lock to replace
-# its first LEN bytes with what release_replace writes into a FIFO.
-hold_replace() {
-	local ino i
-	mkfifo "$TEST_DIR/rep.fifo"
-	exec 8<>"$TEST_DIR/rep.fifo"
-	vb-insert --replace "$2" "$1" 0 < "$TEST_DIR/rep.fifo" > "$TEST_DIR/holder.out" 2>&1 8>&- &
-	HOLDER_PID=$!
-	ino=$(stat -c %i "$1")
-	for i in $(seq 1 200); do
-		grep -q "OFDLCK.*:$ino " /proc/locks && return 0
-		sleep 0.025
-	done
-	echo "the writer did not take the lock" >&2
-	return 1
-}
-
-# race WAITER-ARGS...: over a store of a.npy (3x4), a writer holds the lock
-# to replace the content with b.npy (5x2); the waiter (a vb-insert or
-# vb-delete with ARGS) starts before and must edit b.npy's array.
-race() {
-	rm -f s.vb rep.fifo
-	vb-insert --base a.npy s.vb 0 --text ''
-	hold_replace s.vb "$(stat -c %s a.npy)"
-	"$@" > waiter.out 2>&1 8>&- &
-	waiter=$!
-	sleep 0.5
-	cat b.npy >&8
-	exec 8>&-
-	wait "$HOLDER_PID"
-	HOLDER_PID=
-	run cat holder.out
-	assert_output ''
-	wait "$waiter" || { cat waiter.out; false; }
-	run cat waiter.out
-	assert_output ''
-	vb-cat -V 2 s.vb | cmp - b.npy
-	vb-cat s.vb > o.npy
-	run -0 vb-history --verify s.vb
-}
-
 @test "axis edits waiting for the lock edit the content they find once they have it" {
 	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
 	make_npy b.npy 'np.arange(100, 110, dtype="<i4").reshape(5, 2)'
@@ -947,12 +954,6 @@ print(a.shape, len(a.dtype.names), a.view("<i1").reshape(3, 1500)[:, 0].tolist()
 	run -0 np 'a = np.load("m2.npy", allow_pickle=True)
 print(a.shape, a.view("<i1").reshape(2, 1500)[:, 1499].tolist())'
 	assert_output '(2,) [5, 1]'
-}
-
-# npy_header_big FILE: the header's version of a .npy with a long header
-npy_header_big() {
-	np 'f = open(sys.argv[1], "rb")
-print(np.lib.format.read_magic(f))' "$1"
 }
 
 @test "ulimit -v 96 MiB: a 120 MiB float32 array transposed whole (the transpose engine's 64 MiB is its bound)" {
