@@ -1038,3 +1038,24 @@ for j in range(0, 6144, 1024):
 	run -0 vb-history --diff 1 s.vb 2
 	assert_line --index 0 'A_OFFSET A_LENGTH B_OFFSET B_LENGTH'
 }
+
+@test "--keep-slice with a negative step: the slice in its new order, the old version intact" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	cp a.npy orig.npy
+	vb-insert --base a.npy s.vb 0 --text ''
+	run -0 vb-delete --keep-slice '::-1' --npy s.vb
+	vb-cat s.vb > o1.npy
+	run -0 npy_show o1.npy
+	assert_output '<i4 (3, 4) [[8, 9, 10, 11], [4, 5, 6, 7], [0, 1, 2, 3]]'
+	run -0 vb-delete --keep-slice ':,3:0:-2' --npy s.vb
+	vb-cat s.vb > o2.npy
+	run -0 npy_show o2.npy
+	assert_output '<i4 (3, 2) [[11, 9], [7, 5], [3, 1]]'
+	run -0 vb-delete --keep-slice '-1::-2,0' --npy s.vb
+	vb-cat s.vb > o3.npy
+	run -0 npy_show o3.npy
+	assert_output '<i4 (2,) [3, 11]'
+	vb-cat -V 1 s.vb | cmp - orig.npy
+	vb-cat -V 2 s.vb | cmp - o1.npy
+	cmp a.npy orig.npy
+}

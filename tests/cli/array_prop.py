@@ -14,8 +14,8 @@ GROUP is one of:
           and then a vb-flatten (full, --partial, --compact), and in a
           quarter of the cases an automatic flatten in every edit
           ($VB_AUTO_FLATTEN)
-  keep    vb-delete --keep-slice (positive steps) against a[spec], mixed
-          with axis edits
+  keep    vb-delete --keep-slice against a[spec] (mostly positive steps,
+          some negative), mixed with axis edits
   header  damaged and unusual .npy headers: what NumPy refuses vb refuses
           (exit 1, one line), what vb reads it reads as np.load does
   big     contents of megabytes with a 256 KiB cache ($VB_CACHE): slices,
@@ -559,8 +559,11 @@ def random_delete(run, rng, store):
 
 
 def random_keep(run, rng, store):
+    """vb-delete --keep-slice: mostly positive steps (pieces of the old
+    content), now and then negative ones (the slice copied in its new
+    order, vb-delete(1))."""
     a = store.a
-    spec_text, spec = random_spec(rng, a.shape, positive_step=True)
+    spec_text, spec = random_spec(rng, a.shape, positive_step=rng.random() < 0.7)
     expect = as_array(a[spec], a.dtype)
     argv = ['vb-delete', '--keep-slice', spec_text] + store.desc() + [store.name]
     run.ok(argv)
