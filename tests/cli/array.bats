@@ -1059,3 +1059,22 @@ for j in range(0, 6144, 1024):
 	vb-cat -V 2 s.vb | cmp - o1.npy
 	cmp a.npy orig.npy
 }
+
+@test "vb-cat --slice over several stores: an error about one (status 1) and the next still written" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	make_npy six.npy 'np.arange(12, dtype="<i2").reshape(6, 2)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	vb-insert --base six.npy t.vb 0 --text ''
+	run -1 --separate-stderr bash -c 'vb-cat --npy --slice 5 s.vb t.vb > out.npy'
+	assert_equal "$stderr" 'vb-cat: s.vb: index 5 is out of bounds for axis 0 with size 3'
+	run -0 npy_show out.npy
+	assert_output '<i2 (2,) [10, 11]'
+	# the whole of a Fortran-order .npy comes out in C order
+	make_npy f.npy 'np.asfortranarray(np.arange(6, dtype="<i2").reshape(2, 3))'
+	vb-insert --base f.npy f.vb 0 --text ''
+	vb-cat --npy f.vb > c.npy
+	run -0 npy_header c.npy
+	assert_output --partial "False"
+	run -0 npy_show c.npy
+	assert_output '<i2 (2, 3) [[0, 1, 2], [3, 4, 5]]'
+}

@@ -465,9 +465,11 @@ def case_cat(run, rng, nrng):
     a = new_array(rng, nrng)
     store = Store(run, a, 'npy', version=rng.choice([None, (1, 0), (2, 0), (3, 0), 'tight']),
                   pad=rng.choice([0, 0, 1, 5]), create=rng.random() < 0.25)
-    # the whole array, no slice
-    got, _, _ = parse_npy(run.ok(['vb-cat', '--npy', store.name]), 'vb-cat --npy s.vb')
+    # the whole array, no slice: a .npy in C order (fortran_order False)
+    got, hdr, _ = parse_npy(run.ok(['vb-cat', '--npy', store.name]), 'vb-cat --npy s.vb')
     same_array(a, got, 'vb-cat --npy s.vb')
+    if hdr['fortran_order']:
+        raise Failure('vb-cat --npy s.vb: the output has fortran_order True')
     for _ in range(6):
         check_cat(run, store, a, rng)
 
