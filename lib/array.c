@@ -627,6 +627,20 @@ uint64_t vb_array_view_elements(const struct vb_array_view *v)
 	return n;
 }
 
+/* a slice bound as Python clips it: negatives from the end, then into
+ * [0, n] for a positive step or [-1, n-1] for a negative one */
+static int64_t clip(int64_t v, int64_t n, int64_t step)
+{
+	if (v < 0) {
+		v += n;
+		if (v < 0)
+			v = step < 0 ? -1 : 0;
+	} else if (v >= n) {
+		v = step < 0 ? n - 1 : n;
+	}
+	return v;
+}
+
 enum vb_err vb_array_view_slice(struct vb_array_view *v, const struct vb_slice *s)
 {
 	struct vb_array_view r;
@@ -671,26 +685,10 @@ enum vb_err vb_array_view_slice(struct vb_array_view *v, const struct vb_slice *
 			start = n - 1;
 			stop = -1;
 		}
-		if (it->has_start) {
-			start = it->start;
-			if (start < 0) {
-				start += n;
-				if (start < 0)
-					start = step < 0 ? -1 : 0;
-			} else if (start >= n) {
-				start = step < 0 ? n - 1 : n;
-			}
-		}
-		if (it->has_stop) {
-			stop = it->stop;
-			if (stop < 0) {
-				stop += n;
-				if (stop < 0)
-					stop = step < 0 ? -1 : 0;
-			} else if (stop >= n) {
-				stop = step < 0 ? n - 1 : n;
-			}
-		}
+		if (it->has_start)
+			start = clip(it->start, n, step);
+		if (it->has_stop)
+			stop = clip(it->stop, n, step);
 		if (step > 0)
 			cnt = start < stop ? (stop - start - 1) / step + 1 : 0;
 		else
