@@ -157,6 +157,29 @@ static int check_input_sizes(const char *file, const struct source *src, int n)
 }
 
 
+static void free_inputs(struct source *src, int n);
+
+/* The inputs: the FILEs opened, or stdin when there are none and
+ * `use_stdin`.  Returns an exit status (0: *src holds *nsrc inputs, for
+ * free_inputs(*src, nfiles)). */
+static int sources(const char **files, int nfiles, int use_stdin, struct source **src, int *nsrc)
+{
+	int status;
+	*src = calloc((size_t)(nfiles ? nfiles : 1), sizeof **src);
+	*nsrc = nfiles;
+	if (!*src)
+		cli_usage("out of memory");
+	if (use_stdin && !nfiles) {
+		(*src)[0].name = "-";
+		(*src)[0].fd = 0;
+		*nsrc = 1;
+	} else if ((status = open_inputs(files, nfiles, *src))) {
+		free_inputs(*src, nfiles);
+		return status;
+	}
+	return EXIT_OK;
+}
+
 /* Refuse to read the store into itself (it would grow forever). */
 static int same_file(const char *store, const struct source *src, int n)
 {
@@ -694,18 +717,10 @@ int main(int argc, char **argv)
 		if (message && strlen(message) > VB_MESSAGE_MAX)
 			cli_usage("--message is longer than %u bytes", VB_MESSAGE_MAX);
 		int64_t axis = cli_int("--axis", opt_axis), index = cli_int("INDEX", offset);
-		struct source *src = calloc((size_t)(nfiles ? nfiles : 1), sizeof *src);
-		int nsrc = nfiles;
-		if (!src)
-			cli_usage("out of memory");
-		if (!nfiles) {
-			src[0].name = "-";
-			src[0].fd = 0;
-			nsrc = 1;
-		} else if ((status = open_inputs(files, nfiles, src))) {
-			free_inputs(src, nfiles);
+		struct source *src;
+		int nsrc;
+		if ((status = sources(files, nfiles, 1, &src, &nsrc)))
 			return status;
-		}
 		if (same_file(store, src, nsrc))
 			status = EXIT_FAIL;
 		else
@@ -759,19 +774,13 @@ int main(int argc, char **argv)
 				cli_usage("stdin is the stream being edited; it cannot also be an input FILE");
 	}
 
-	struct source *src = calloc((size_t)(nfiles ? nfiles : 1), sizeof *src);
-	int nsrc = nfiles;
-	if (!src)
-		cli_usage("out of memory");
-	if (!text && !hex && !nfiles) {
-		src[0].name = "-";
-		src[0].fd = 0;
-		nsrc = 1;
-	} else if ((status = open_inputs(files, nfiles, src))) {
-		free_inputs(src, nfiles);
+	struct source *src;
+	int nsrc;
+	if ((status = sources(files, nfiles, !text && !hex, &src, &nsrc))) {
+		if (hex)
+			free(bytes);
 		return status;
 	}
-	status = EXIT_OK;
 	if (!stream && same_file(store, src, nsrc))
 		status = EXIT_FAIL;
 	else if (!bytes)

@@ -155,6 +155,9 @@ enum vb_err vb_npy_header_len(const void *p, size_t n, uint64_t *total)
 	const unsigned char *b = p;
 	if (n < 10 || memcmp(b, npy_magic, 6))
 		return vb_err_set(VB_EFORMAT, "not a .npy file (no \\x93NUMPY magic)");
+	if (b[7] != 0 || (b[6] != 1 && b[6] != 2 && b[6] != 3))
+		return vb_err_set(VB_EFORMAT, ".npy format version %u.%u is not supported (1.0, 2.0, 3.0 are)",
+				  b[6], b[7]);
 	if (b[6] == 1) {
 		*total = 10 + (uint64_t)vb_le_get16(b + 8);
 	} else if (b[6] == 2 || b[6] == 3) {
@@ -232,8 +235,9 @@ static enum vb_err lit_int(struct lit *l, uint64_t *v)
 	return VB_OK;
 }
 
-/* a tuple of integers (or one integer: a subarray shape may be written so) */
-static enum vb_err lit_shape(struct lit *l, uint64_t *shape, unsigned *ndim)
+/* a tuple of integers (or one integer: a subarray shape may be written
+ * so); `tuple`: only a tuple, where (6) is the integer 6, not (6,) */
+static enum vb_err lit_shape(struct lit *l, uint64_t *shape, unsigned *ndim, int tuple)
 {
 	enum vb_err rc;
 	*ndim = 0;
@@ -252,15 +256,20 @@ static enum vb_err lit_shape(struct lit *l, uint64_t *shape, unsigned *ndim)
 		if (!lit_eat(l, ',')) {
 			if (!lit_eat(l, ')'))
 				return bad("a ',' or ')' was expected in a tuple");
+			if (tuple && *ndim == 1)
+				return bad("the shape is not a tuple ((6) is the integer 6; (6,) a tuple)");
 			break;
 		}
 	}
 	return VB_OK;
 }
 
-/* the item size of a dtype string such as '<f4', '|S7', '<U5', '<M8[ns]' */
+/* the item size of a dtype string such as '<f4', '|S7', '<U5', '<M8[ns]':
+ * only the sizes NumPy has for each kind (i3 and f7 are no dtypes), and
+ * flexible sizes below 2^31 (NumPy's own bound) */
 static enum vb_err dtype_str_size(const char *s, const char *e, uint64_t *size)
 {
+	const char *t = s;
 	if (s < e && strchr("<>|=!", *s))
 		s++;
 	if (s == e)
@@ -274,19 +283,63 @@ static enum vb_err dtype_str_size(const char *s, const char *e, uint64_t *size)
 		*size = 1;
 		return VB_OK;
 	}
-	if (!strchr("biufcSaUVMm", c))
-		return vb_err_set(VB_EFORMAT, "dtype '%.*s' is not one vb knows", (int)(e - s + 1), s - 1);
 	uint64_t n = 0;
-	if (s == e || *s < '0' || *s > '9')
-		return vb_err_set(VB_EFORMAT, "dtype '%.*s' has no size", (int)(e - s + 1), s - 1);
-	while (s < e && *s >= '0' && *s <= '9') {
-		if (n > (BYTES_MAX - 9) / 40)
-			return vb_err_set(VB_ERANGE, "a dtype size passes 2^63-1");
+	int digits = 0;
+	while (s < e && *s >= '0' && *s <= '9' && digits < 12) {
 		n = n * 10 + (uint64_t)(*s++ - '0');
+		digits++;
 	}
-	if (s < e && !((c == 'M' || c == 'm') && *s == '[' && e[-1] == ']'))
-		return vb_err_set(VB_EFORMAT, "dtype '%.*s' is not one vb knows", (int)(e - s + 1), s - 1);
-	*size = c == 'U' ? n * 4 : n;
+	int ok = digits > 0;
+	switch (c) {
+	case 'b':
+		ok = ok && n == 1;
+		break;
+	case 'i':
+	case 'u':
+		ok = ok && (n == 1 || n == 2 || n == 4 || n == 8);
+		break;
+	case 'f':
+		ok = ok && (n == 2 || n == 4 || n == 8 || n == 16);
+		break;
+	case 'c':
+		ok = ok && (n == 8 || n == 16 || n == 32);
+		break;
+	case 'S':
+	case 'a':
+	case 'V':
+		ok = ok && n < ((uint64_t)1 << 31);
+		break;
+	case 'U':
+		ok = ok && n < ((uint64_t)1 << 29);
+		n *= 4;
+		break;
+	case 'M':
+	case 'm': {
+		/* M8, or M8[unit] with an optional multiple: M8[10ms] */
+		static const char *units[] = {"Y", "M", "W", "D", "h", "m", "s", "ms",
+					      "us", "ns", "ps", "fs", "as", "generic"};
+		ok = ok && n == 8;
+		if (ok && s < e) {
+			const char *u = s + 1;
+			ok = *s == '[' && e[-1] == ']';
+			while (ok && u < e && *u >= '0' && *u <= '9')
+				u++;
+			size_t ul = ok ? (size_t)(e - 1 - u) : 0;
+			int known = 0;
+			for (size_t i = 0; ok && i < sizeof units / sizeof *units; i++)
+				known |= strlen(units[i]) == ul && !memcmp(units[i], u, ul);
+			ok = ok && known;
+			s = e;
+		}
+		break;
+	}
+	default:
+		ok = 0;
+	}
+	if (!ok || s != e)
+		return vb_err_set(VB_EFORMAT, "dtype '%.*s' is not one NumPy has",
+				  (int)(e - t > 40 ? 40 : e - t), t);
+	*size = n;
 	return VB_OK;
 }
 
@@ -317,7 +370,7 @@ static enum vb_err field_size(struct lit *l, uint64_t *size)
 	if (lit_eat(l, ',')) {
 		lit_space(l);
 		if (l->p < l->end && *l->p != ')') {
-			if ((rc = lit_shape(l, shape, &nd)) || (rc = size_of(shape, nd, sub, &sub)))
+			if ((rc = lit_shape(l, shape, &nd, 0)) || (rc = size_of(shape, nd, sub, &sub)))
 				return rc;
 			(void)lit_eat(l, ',');
 		}
@@ -408,7 +461,7 @@ enum vb_err vb_npy_parse(const void *p, size_t n, struct vb_array *a)
 			lit_space(&l);
 			if (l.p >= l.end || *l.p != '(')
 				return bad("the shape is not a tuple");
-			if ((rc = lit_shape(&l, a->shape, &a->ndim)))
+			if ((rc = lit_shape(&l, a->shape, &a->ndim, 1)))
 				return rc;
 			seen_shape = 1;
 		} else {
@@ -627,6 +680,20 @@ uint64_t vb_array_view_elements(const struct vb_array_view *v)
 	return n;
 }
 
+/* a slice bound as Python clips it: negatives from the end, then into
+ * [0, n] for a positive step or [-1, n-1] for a negative one */
+static int64_t clip(int64_t v, int64_t n, int64_t step)
+{
+	if (v < 0) {
+		v += n;
+		if (v < 0)
+			v = step < 0 ? -1 : 0;
+	} else if (v >= n) {
+		v = step < 0 ? n - 1 : n;
+	}
+	return v;
+}
+
 enum vb_err vb_array_view_slice(struct vb_array_view *v, const struct vb_slice *s)
 {
 	struct vb_array_view r;
@@ -671,26 +738,10 @@ enum vb_err vb_array_view_slice(struct vb_array_view *v, const struct vb_slice *
 			start = n - 1;
 			stop = -1;
 		}
-		if (it->has_start) {
-			start = it->start;
-			if (start < 0) {
-				start += n;
-				if (start < 0)
-					start = step < 0 ? -1 : 0;
-			} else if (start >= n) {
-				start = step < 0 ? n - 1 : n;
-			}
-		}
-		if (it->has_stop) {
-			stop = it->stop;
-			if (stop < 0) {
-				stop += n;
-				if (stop < 0)
-					stop = step < 0 ? -1 : 0;
-			} else if (stop >= n) {
-				stop = step < 0 ? n - 1 : n;
-			}
-		}
+		if (it->has_start)
+			start = clip(it->start, n, step);
+		if (it->has_stop)
+			stop = clip(it->stop, n, step);
 		if (step > 0)
 			cnt = start < stop ? (stop - start - 1) / step + 1 : 0;
 		else
