@@ -1087,3 +1087,24 @@ for j in range(0, 6144, 1024):
 	run -0 npy_show c.npy
 	assert_output '<i2 (2, 3) [[0, 1, 2], [3, 4, 5]]'
 }
+
+@test "stream mode ('-'): axis edits and --keep-slice need a store; vb-cat --slice reads a store on stdin" {
+	make_npy a.npy 'np.arange(12, dtype="<i4").reshape(3, 4)'
+	vb-insert --base a.npy s.vb 0 --text ''
+	np 'np.arange(3, dtype="<i4").tofile("col")'
+	run -2 --separate-stderr bash -c 'cat a.npy | vb-delete --axis 1 --npy - 1 1'
+	assert_output ''
+	assert_equal "$stderr" "vb-delete: --axis needs a store: a stream ('-') cannot be edited along an axis
+Try 'vb-delete --help' for more information."
+	run -2 --separate-stderr bash -c 'cat a.npy | vb-delete --keep-slice ::2 --npy -'
+	assert_output ''
+	assert_equal "$stderr" "vb-delete: --keep-slice needs a store: a stream ('-') cannot be edited along an axis
+Try 'vb-delete --help' for more information."
+	run -2 --separate-stderr bash -c 'cat a.npy | vb-insert --axis 1 --npy - 1 col'
+	assert_output ''
+	assert_equal "$stderr" "vb-insert: --axis needs a store: a stream ('-') cannot be edited along an axis
+Try 'vb-insert --help' for more information."
+	vb-cat --npy --slice '1,::-1' - < s.vb > o.npy
+	run -0 npy_show o.npy
+	assert_output '<i4 (4,) [7, 6, 5, 4]'
+}
