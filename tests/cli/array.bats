@@ -1108,3 +1108,87 @@ Try 'vb-insert --help' for more information."
 	run -0 npy_show o.npy
 	assert_output '<i4 (4,) [7, 6, 5, 4]'
 }
+
+# ------------------------------------------------------------ crashes
+
+# array_crash_sweep NAME INPUT CMD...: CMD edits ./w.vb, a copy of orig.vb
+# (version 1 is a.npy); INPUT is its stdin: a file, 'pipe:FILE' (FILE
+# through a pipe) or '' (none).  CMD is killed for real at each of its
+# points that change a file (crash-shim.c, as crash.bats does); after each
+# kill the head must be the old version or the new one with its exact
+# content, version 1 still a.npy, --verify pass (a torn tail only warned
+# about), and the next axis edit succeed on top of it.
+array_crash_sweep() {
+	local name=$1 input=$2
+	shift 2
+	local shim="${VB_CRASH_SHIM:-$VB_BUILD_DIR/tests/cli/crash-shim.so}"
+	[ -f "$shim" ] || skip "the crash shim is not built ($shim)"
+	local -a pre=(LD_PRELOAD="$shim")
+	if ldd "$VB_BUILD_DIR/cmd/vb-insert" | grep -q libasan; then
+		pre+=(ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+	fi
+	local tail_warning='vb-history: w.vb: warning: ignoring [0-9]* bytes after the last commit (an interrupted write; the next writer removes them)'
+	local tail_note='vb-history: w.vb: note: [0-9]* bytes after the last commit (offset [0-9]*) belong to no version (an interrupted write); the next writer removes them'
+	local old new points at v sum st
+	old=$(vb-cat orig.vb | cksum)
+	rm -f w.vb count
+	cp orig.vb w.vb
+	st=0
+	case "$input" in
+	pipe:*) env "${pre[@]}" VB_CRASH_COUNT="$TEST_DIR/count" "$@" < <(cat "${input#pipe:}") > /dev/null 2> err || st=$? ;;
+	*) env "${pre[@]}" VB_CRASH_COUNT="$TEST_DIR/count" "$@" < "${input:-/dev/null}" > /dev/null 2> err || st=$? ;;
+	esac
+	[ "$st" = 0 ] || fail "$name: the undamaged run failed ($st): $(cat err)"
+	points=$(tail -n 1 count 2> /dev/null) || points=
+	[[ "$points" =~ ^[0-9]+$ ]] && [ "$points" -gt 0 ] ||
+		fail "$name: the crash shim counted no crash points ('$points')"
+	new=$(vb-cat w.vb | cksum)
+	[ "$new" != "$old" ] || fail "$name: the command changed nothing"
+	for ((at = 1; at <= points; at++)); do
+		rm -f w.vb
+		cp orig.vb w.vb
+		st=0
+		case "$input" in
+		pipe:*) (env "${pre[@]}" VB_CRASH_AT="$at" "$@" < <(cat "${input#pipe:}") > /dev/null 2> err; exit $?) 2> /dev/null || st=$? ;;
+		*) (env "${pre[@]}" VB_CRASH_AT="$at" "$@" < "${input:-/dev/null}" > /dev/null 2> err; exit $?) 2> /dev/null || st=$? ;;
+		esac
+		[ "$st" = 137 ] || fail "$name: at point $at of $points: status $st, not a kill: $(cat err)"
+		v=$(vb-history -H -n 1 w.vb 2> /dev/null | awk 'NR == 1 { print $1 }')
+		sum=$(vb-cat w.vb 2> /dev/null | cksum)
+		case "$v" in
+		1) [ "$sum" = "$old" ] || fail "$name: at point $at of $points: version 1 with another content" ;;
+		2) [ "$sum" = "$new" ] || fail "$name: at point $at of $points: version 2 with another content" ;;
+		*) fail "$name: at point $at of $points: head '$v': $(vb-history w.vb 2>&1 | head -3)" ;;
+		esac
+		vb-cat -V 1 w.vb | cmp -s - a.npy || fail "$name: at point $at: version 1 reads back wrong"
+		vb-history --verify w.vb > verify.out 2> verify.err ||
+			fail "$name: at point $at: --verify failed: $(cat verify.out verify.err)"
+		if grep -v -x -e "$tail_warning" -e "$tail_note" verify.err > verify.other; then
+			fail "$name: at point $at: --verify says: $(cat verify.other)"
+		fi
+		vb-delete --axis 0 --npy w.vb 0 1 2> err ||
+			fail "$name: at point $at: the next writer failed: $(cat err)"
+		[ "$(vb-history -H -n 1 w.vb | awk 'NR == 1 { print $1 }')" = $((v + 1)) ] ||
+			fail "$name: at point $at: the next writer did not make version $((v + 1))"
+		vb-history --verify w.vb > verify.out 2> verify.err && [ ! -s verify.err ] ||
+			fail "$name: at point $at: --verify after the next writer: $(cat verify.out verify.err)"
+	done
+	[ "$points" -ge 2 ] || fail "$name: only $points crash points"
+}
+
+@test "crash: vb-delete --axis and --keep-slice killed at every point: the old version or the new one" {
+	make_npy a.npy 'np.arange(3000, dtype="<i4").reshape(30, 100)'
+	vb-insert --base a.npy orig.vb 0 --text ''
+	array_crash_sweep 'vb-delete --axis 1' '' vb-delete --axis 1 --npy w.vb 10 20
+	array_crash_sweep 'vb-delete --keep-slice' '' vb-delete --keep-slice '::3,5:50:2' --npy w.vb
+	array_crash_sweep 'vb-delete --keep-slice (negative step)' '' vb-delete --keep-slice '::-2,::-7' --npy w.vb
+}
+
+@test "crash: vb-insert --axis killed at every point (a file, a pipe spooled, a pipe streamed along axis 0)" {
+	make_npy a.npy 'np.arange(3000, dtype="<i4").reshape(30, 100)'
+	vb-insert --base a.npy orig.vb 0 --text ''
+	np 'np.arange(-1, -3001, -1, dtype="<i4").tofile("cols")'
+	array_crash_sweep 'vb-insert --axis 1 FILE' '' vb-insert --axis 1 --npy w.vb 50 cols
+	array_crash_sweep 'vb-insert --axis 1 < pipe' pipe:cols vb-insert --axis 1 --npy w.vb 50
+	array_crash_sweep 'vb-insert --axis 0 < pipe' pipe:cols vb-insert --axis 0 --npy w.vb 7
+}
