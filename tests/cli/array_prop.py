@@ -27,8 +27,8 @@ GROUP is one of:
     err-syntax  --slice syntax, a step 0, --transpose AXES syntax (exit 2)
     err-rank    too many indices, AXES not a permutation of the result's
                 axes (exit 2: SPEC.md counts them with the usage errors)
-    err-bounds  an index out of bounds (exit 1), an INDEX/COUNT beyond the
-                axis, an axis that does not exist
+    err-bounds  an index out of bounds, an INDEX/COUNT beyond the axis, an
+                axis that does not exist (exit 1, NumPy's wording)
     err-npy     .npy data not the header's size, an object dtype (exit 1)
     err-slab    vb-insert --axis input that is not whole slabs (exit 1)
     err-usage   option combinations SPEC.md refuses (exit 2)
@@ -885,7 +885,10 @@ def err_out_of_bounds(run, rng, nrng):
         block = random_values(nrng, a.shape[:k] + (1,) + a.shape[k + 1:], a.dtype)
         run.write('in1', block_input(store, block))
         argv = ['vb-insert', '--axis', str(k)] + store.desc() + [store.name, '--', str(index), 'in1']
-        check_error(run, argv, files, (1, 2))
+        line = check_error(run, argv, files, (1,))
+        msg = 'index %d is out of bounds for axis %d with size %d' % (index, k, n)
+        if msg not in line:
+            raise Failure('%s: expected "%s" in the message: %s' % (run.log[-1], msg, line))
     elif which == 3:
         # vb-delete INDEX + COUNT beyond the axis
         i = rng.randint(0, n)
@@ -902,7 +905,10 @@ def err_out_of_bounds(run, rng, nrng):
         else:
             run.write('in1', b'')
             argv = ['vb-insert', '--axis', str(K)] + store.desc() + [store.name, '0', 'in1']
-        check_error(run, argv, files, (1, 2))
+        line = check_error(run, argv, files, (1,))
+        msg = 'axis %d is out of bounds for an array of %d ax' % (K, a.ndim)
+        if msg not in line:
+            raise Failure('%s: expected "%s" in the message: %s' % (run.log[-1], msg, line))
 
 
 def err_npy_data_size(run, rng, nrng):
