@@ -26,12 +26,13 @@ GROUP is one of:
     err-shape   --shape/--unit not the content's size (exit 1)
     err-syntax  --slice syntax, a step 0, --transpose AXES syntax (exit 2)
     err-rank    too many indices, AXES not a permutation of the result's
-                axes (exit 2: SPEC.md counts them with the usage errors)
+                axes (exit 1: they depend on the array, as an index out of
+                bounds does)
     err-bounds  an index out of bounds, an INDEX/COUNT beyond the axis, an
                 axis that does not exist (exit 1, NumPy's wording)
     err-npy     .npy data not the header's size, an object dtype (exit 1)
     err-slab    vb-insert --axis input that is not whole slabs (exit 1)
-    err-usage   option combinations SPEC.md refuses (exit 2)
+    err-usage   option combinations the man pages refuse (exit 2)
   all     every group above (the default)
 
 Run it with a python3 that imports NumPy, the built commands first on PATH
@@ -825,7 +826,10 @@ def too_many_indices(rng, shape):
     return ','.join(items)
 
 
-def err_bad_spec(run, rng, nrng, make_spec):
+def err_bad_spec(run, rng, nrng, make_spec, status=(2,)):
+    """A spec refused: its text (status 2, a usage error) or what it asks of
+    the store's array (too many indices: status 1, as an index out of
+    bounds; vb-cat(1) EXIT STATUS)."""
     a = new_array(rng, nrng)
     kind = rng.choice(['npy', 'raw'])
     if kind == 'raw':
@@ -837,12 +841,12 @@ def err_bad_spec(run, rng, nrng, make_spec):
         argv = ['vb-cat'] + store.desc() + ['--slice', spec, store.name]
     else:
         argv = ['vb-delete', '--keep-slice', spec] + store.desc() + [store.name]
-    check_error(run, argv, files, (2,))
+    check_error(run, argv, files, status)
 
 
 def err_bad_axes(run, rng, nrng, syntax):
-    """--transpose=AXES not a list of integers (syntax), or not a
-    permutation of the result's axes."""
+    """--transpose=AXES not a list of integers (syntax: status 2), or not a
+    permutation of the result's axes (status 1: it depends on the array)."""
     a = new_array(rng, nrng, min_axes=2)
     store = Store(run, a, 'npy')
     nd = a.ndim
@@ -858,7 +862,7 @@ def err_bad_axes(run, rng, nrng, syntax):
             ','.join(map(str, list(range(nd - 2)) + [-1, nd - 1])),   # -1 is nd-1
         ])
     argv = ['vb-cat', '--npy', '--transpose=' + bad, store.name]
-    check_error(run, argv, [store.name, 'a.npy'], (2,))
+    check_error(run, argv, [store.name, 'a.npy'], (2,) if syntax else (1,))
 
 
 def err_out_of_bounds(run, rng, nrng):
@@ -976,7 +980,7 @@ def err_slab(run, rng, nrng):
 
 
 def err_usage(run, rng, nrng):
-    """Option combinations SPEC.md refuses (exit 2)."""
+    """Option combinations the man pages refuse (exit 2)."""
     a = random_values(nrng, random_shape(rng, nonzero=True), random_dtype(rng))
     store = Store(run, a, 'npy')
     run.write('in1', b'')
@@ -1036,7 +1040,7 @@ def err_syntax(run, rng, nrng):
 
 def err_rank(run, rng, nrng):
     if rng.random() < 0.6:
-        err_bad_spec(run, rng, nrng, too_many_indices)
+        err_bad_spec(run, rng, nrng, too_many_indices, (1,))
     else:
         err_bad_axes(run, rng, nrng, False)
 
