@@ -669,10 +669,12 @@ void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg))
 			free(opts.unit_arg);
 			opts.unit_arg = poptGetOptArg(ctx);
 		} else if (on_opt) {
-			/* popt's copy of the argument is the caller's to free */
+			/* popt's copy of the argument is ours: kept until exit
+			 * (a handler may keep it), then freed */
 			char *arg = poptGetOptArg(ctx);
+			if (arg && owned.ndecoded < 64)
+				owned.decoded[owned.ndecoded++] = arg;
 			on_opt(rc, cli_arg(arg));
-			free(arg);
 		}
 	}
 	if (rc < -1) {

@@ -158,7 +158,7 @@ poptContext cli_context(int argc, char **argv, const struct poptOption *table,
 
 /* Run popt's option loop; `on_opt` (may be NULL) handles options whose val
  * is nonzero, but for CLI_UNIT_OPTION's, which cli_parse keeps itself; the
- * `arg` it gets lives only during the call.
+ * `arg` it gets lives until exit.
  * Then check --cache and --unit, and answer --help, --usage and --version
  * (exit 0).  Exits with status 2 and popt's message on a bad option. */
 void cli_parse(poptContext ctx, void (*on_opt)(int val, const char *arg));
