@@ -85,6 +85,18 @@ open(sys.argv[1], "wb").write(b"\x93NUMPY" + bytes([major, minor]) + len(d).to_b
 }
 
 # refused_by_numpy FILE: np.load refuses FILE (a positive control)
+# npy_refused MAJOR MINOR DICT DATA: a .npy NumPy refuses (npy_raw's
+# arguments) is refused by vb-cat --npy too: exit 1, one line naming it
+npy_refused() {
+	rm -f a.npy s.vb
+	npy_raw a.npy "$@"
+	refused_by_numpy a.npy
+	vb-insert --base a.npy s.vb 0 --text ''
+	run -1 vb-cat --npy s.vb
+	assert_output --partial 'vb-cat: s.vb: '
+	assert_equal "${#lines[@]}" 1
+}
+
 refused_by_numpy() {
 	np 'try:
     np.load(sys.argv[1])
@@ -99,31 +111,13 @@ npy_header_big() {
 print(np.lib.format.read_magic(f))' "$1"
 }
 
-# hold_replace STORE LEN: a writer that takes STORE's write lock to replace
-# its first LEN bytes with what is written to descriptor 8 (a FIFO) until it
-# is closed; HOLDER_PID (killed by teardown if the test fails).
-hold_replace() {
-	local ino i
-	mkfifo "$TEST_DIR/rep.fifo"
-	exec 8<>"$TEST_DIR/rep.fifo"
-	vb-insert --replace "$2" "$1" 0 < "$TEST_DIR/rep.fifo" > "$TEST_DIR/holder.out" 2>&1 8>&- &
-	HOLDER_PID=$!
-	ino=$(stat -c %i "$1")
-	for i in $(seq 1 200); do
-		grep -q "OFDLCK.*:$ino " /proc/locks && return 0
-		sleep 0.025
-	done
-	echo "the writer did not take the lock" >&2
-	return 1
-}
-
 # race WAITER-ARGS...: over a store of a.npy (3x4), a writer holds the lock
 # to replace the content with b.npy (5x2); the waiter (a vb-insert or
 # vb-delete with ARGS) starts before and must edit b.npy's array.
 race() {
-	rm -f s.vb rep.fifo
+	rm -f s.vb lock.fifo
 	vb-insert --base a.npy s.vb 0 --text ''
-	hold_replace s.vb "$(stat -c %s a.npy)"
+	hold_lock s.vb --replace "$(stat -c %s a.npy)"
 	"$@" > waiter.out 2>&1 8>&- &
 	waiter=$!
 	sleep 0.5
@@ -804,14 +798,9 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 
 @test ".npy format versions other than 1.0, 2.0 and 3.0 are refused (as NumPy does)" {
 	for v in '1 1' '2 1' '3 1' '4 0' '0 0'; do
-		rm -f a.npy s.vb
-		npy_raw a.npy $v "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }" 'bytes(6)'
-		refused_by_numpy a.npy
-		vb-insert --base a.npy s.vb 0 --text ''
+		# shellcheck disable=SC2086
+		npy_refused $v "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }" 'bytes(6)'
 		before=$(sum_of s.vb)
-		run -1 vb-cat --npy s.vb
-		assert_output --partial 'vb-cat: s.vb: '
-		assert_equal "${#lines[@]}" 1
 		run -1 vb-delete --axis 0 --npy s.vb 0 1
 		assert_output --partial 'vb-delete: s.vb: '
 		assert_same_sum s.vb "$before"
@@ -820,25 +809,13 @@ open("p.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + 
 
 @test "a .npy descr NumPy does not know is refused" {
 	for descr in "'<f7'" "'|b1000'" "'<M8[nse]'" "'<c2147483648'" "'<i3'" "'<u16'"; do
-		rm -f a.npy s.vb
-		npy_raw a.npy 1 0 "{'descr': $descr, 'fortran_order': False, 'shape': (0,), }" 'b""'
-		refused_by_numpy a.npy
-		vb-insert --base a.npy s.vb 0 --text ''
-		run -1 vb-cat --npy s.vb
-		assert_output --partial 'vb-cat: s.vb: '
-		assert_equal "${#lines[@]}" 1
+		npy_refused 1 0 "{'descr': $descr, 'fortran_order': False, 'shape': (0,), }" 'b""'
 	done
 }
 
 @test "a .npy shape that is not a tuple is refused: (6) is the integer 6" {
 	for shape in '(6)' '6' '[6]' '(6,' '(6.0,)' '(True,)'; do
-		rm -f a.npy s.vb
-		npy_raw a.npy 1 0 "{'descr': '|u1', 'fortran_order': False, 'shape': $shape, }" 'bytes(6)'
-		refused_by_numpy a.npy
-		vb-insert --base a.npy s.vb 0 --text ''
-		run -1 vb-cat --npy s.vb
-		assert_output --partial 'vb-cat: s.vb: '
-		assert_equal "${#lines[@]}" 1
+		npy_refused 1 0 "{'descr': '|u1', 'fortran_order': False, 'shape': $shape, }" 'bytes(6)'
 	done
 	# a negative size: np.load happens to take -1 as reshape does, vb not
 	for shape in '(-1, 6)' '(6, -1)'; do
@@ -919,9 +896,9 @@ print(np.load(f).tolist(), np.load(f).tolist())'
 	assert_output '<i4 (6, 2) [[100, 101], [102, 103], [104, 105], [106, 107], [-1, -2], [108, 109]]'
 	# 8 bytes are 2 columns of a 3x4 array but not whole columns of 5x2
 	np 'np.array([-1, -2], "<i4").tofile("col")'
-	rm -f s.vb rep.fifo
+	rm -f s.vb lock.fifo
 	vb-insert --base a.npy s.vb 0 --text ''
-	hold_replace s.vb "$(stat -c %s a.npy)"
+	hold_lock s.vb --replace "$(stat -c %s a.npy)"
 	vb-insert --axis 1 --npy --wait 30 s.vb 0 col > waiter.out 2>&1 8>&- &
 	waiter=$!
 	sleep 0.5

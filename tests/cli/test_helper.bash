@@ -75,14 +75,15 @@ open_to_nobody() {
 	}
 }
 
-# hold_lock STORE: start a writer on STORE that takes the write lock and
-# then blocks reading a FIFO, and wait until the lock is visible in
-# /proc/locks.  release_lock [TEXT] lets it insert TEXT at 0 and finish.
+# hold_lock STORE [OPTION...]: start a writer on STORE (vb-insert OPTION...
+# STORE 0) that takes the write lock and then blocks reading its bytes from
+# a FIFO, and wait until the lock is visible in /proc/locks.  release_lock
+# [TEXT] lets it insert TEXT at 0 and finish; or write to fd 8 and close it.
 hold_lock() {
 	local ino i
 	mkfifo "$TEST_DIR/lock.fifo"
 	exec 8<>"$TEST_DIR/lock.fifo"
-	vb-insert "$1" 0 < "$TEST_DIR/lock.fifo" > "$TEST_DIR/holder.out" 2>&1 3>&- 8>&- &
+	vb-insert "${@:2}" "$1" 0 < "$TEST_DIR/lock.fifo" > "$TEST_DIR/holder.out" 2>&1 3>&- 8>&- &
 	HOLDER_PID=$!
 	ino=$(stat -c %i "$1")
 	for i in $(seq 1 200); do
