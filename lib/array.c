@@ -70,11 +70,6 @@ uint64_t vb_array_bytes(const struct vb_array *a)
 	return n;
 }
 
-uint64_t vb_array_elements(const struct vb_array *a)
-{
-	return a->itemsize ? vb_array_bytes(a) / a->itemsize : 0;
-}
-
 void vb_array_shape_text(const uint64_t *shape, unsigned ndim, char *buf, size_t cap)
 {
 	size_t at = 0;
@@ -976,8 +971,7 @@ static enum vb_err fill(const struct copy *c, uint64_t off, struct axis *ax, uns
 		uint64_t base = (uint64_t)((int64_t)off + lo);
 		if ((rc = c->io->read(c->io->arg, base, c->span, span)))
 			return rc;
-		/* the rows in source order, so that gather's inner loop walks
-		 * the output or the source with its smallest stride */
+		/* the part's elements in output order, from the span read */
 		gather(c, ax, na, c->span + (off - base), dst);
 		return VB_OK;
 	}

@@ -91,8 +91,7 @@ void vb_array_done(struct vb_array *a);
  * VB_ERANGE when its byte size passes 2^63-1. */
 enum vb_err vb_array_parse_shape(const char *shape_text, uint64_t itemsize, struct vb_array *a);
 
-/* The number of elements and the bytes of the elements (checked). */
-uint64_t vb_array_elements(const struct vb_array *a);
+/* The bytes of the elements (0 when the size check fails). */
 uint64_t vb_array_bytes(const struct vb_array *a);
 
 /* The shape as text, "3x4" (an empty shape: "()"), into buf (cap >= 2). */
